@@ -1,0 +1,77 @@
+// Configuration: one table of options (name, default, bounds, unit, help), read from the
+// environment, validated as a whole and printed at start-up with secrets masked.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tigerfans::config {
+
+enum class AccountingBackend { tigerbeetle, postgres };
+enum class SessionBackend { redis, postgres };
+
+struct Config {
+    std::string host;
+    std::uint16_t port = 0;
+    AccountingBackend accounting = AccountingBackend::tigerbeetle;
+    SessionBackend sessions = SessionBackend::redis;
+    std::string database_url;
+    std::string redis_url;
+    std::string tb_address;
+    std::uint64_t tb_cluster_id = 0;
+    std::string tb_client_lib;
+    std::uint32_t tb_batch_events_max = 0;
+    std::string mock_secret;
+    std::string mock_webhook_url;
+    std::string session_secret;
+    std::string admin_username;
+    std::string admin_password;
+    std::uint32_t reservation_ttl_s = 0;
+    std::uint64_t capacity_a = 0;
+    std::uint64_t capacity_b = 0;
+    std::uint64_t goodie_limit = 0;
+    std::string log_level;
+    std::string web_root;
+    std::string bench_results_dir;
+};
+
+enum class Kind { text, integer, choice };
+
+struct Option {
+    std::string_view name;
+    Kind kind;
+    std::string_view default_value;  // Empty with a derived default (see help).
+    std::int64_t min = 0;            // Integers only.
+    std::int64_t max = 0;
+    std::vector<std::string_view> choices;  // Choices only.
+    std::string_view unit;
+    bool secret = false;
+    std::string_view help;
+    // Stores the validated value: text for text and choice options, number for integers.
+    void (*assign)(Config& config, const std::string& text, std::int64_t number) = nullptr;
+};
+
+// The table itself, in the order it is printed.
+const std::vector<Option>& options();
+
+using Lookup = std::function<std::optional<std::string>(std::string_view name)>;
+Lookup environment_lookup();
+
+struct LoadResult {
+    Config config;
+    std::vector<std::string> errors;  // One line per invalid option; empty when valid.
+    bool ok() const { return errors.empty(); }
+};
+
+LoadResult load(const Lookup& lookup);
+
+// "NAME = value (unit)" lines, secrets shown as "****".
+std::vector<std::string> describe(const Config& config);
+
+std::string_view backend_level_name(const Config& config);  // "tb/redis", "pg/redis", "pg/pg"
+
+}  // namespace tigerfans::config

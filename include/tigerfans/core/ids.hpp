@@ -1,0 +1,48 @@
+// Identifiers: time-based 128-bit ids (TigerBeetle's recommended layout), ids derived from a
+// pending transfer id (so retries of post, void and late booking meet "exists" instead of acting
+// twice), and random tokens for payment sessions, events and ticket codes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "tigerfans/core/u128.hpp"
+
+namespace tigerfans {
+
+// High 48 bits: Unix time in milliseconds; low 80 bits: random. Strictly increasing within one
+// generator: when the clock stands still or goes back, the random part is incremented instead.
+class IdGenerator {
+public:
+    IdGenerator();
+    u128 next();
+
+private:
+    std::uint64_t last_ms_ = 0;
+    u128 last_random_ = 0;
+};
+
+// What a derived id is for. The kind lands in the top four bits, which are zero in every
+// time-based id until the year 10889, so derived ids never collide with generated ones.
+enum class Derivation : std::uint8_t { post = 1, void_ = 2, late_booking = 3 };
+
+constexpr u128 derive_id(u128 base_id, Derivation kind) {
+    constexpr int kind_shift = 124;
+    return (base_id & ((u128{1} << kind_shift) - 1)) |
+           (u128{static_cast<std::uint8_t>(kind)} << kind_shift);
+}
+
+// Cryptographically random bytes from the kernel, buffered.
+void random_fill(void* buffer, std::size_t size);
+u128 random_u128();
+
+// `TCK-` and ten characters of an unambiguous upper-case alphabet (no 0/O, 1/I).
+std::string new_ticket_code();
+// An order id: 32 lower-case hex digits of a time-based id, so orders sort by creation.
+std::string order_id_from(u128 id);
+// A payment session id: "mock_" and 32 random hex digits (unguessable: it authorises paying).
+std::string new_payment_session_id();
+// A webhook event's idempotency key: "evt_" and 32 random hex digits.
+std::string new_event_key();
+
+}  // namespace tigerfans

@@ -1,0 +1,52 @@
+// Every limit of the server in one place, each with its unit in its name. Exceeding one gives a
+// clear error (413, 503), never unbounded growth.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tigerfans::limits {
+
+// HTTP server.
+inline constexpr std::size_t http_header_bytes_max = 16 * 1024;
+inline constexpr std::size_t http_body_bytes_max = 64 * 1024;
+inline constexpr std::size_t http_connections_max = 16'384;
+inline constexpr std::uint32_t http_idle_timeout_ms = 60'000;
+inline constexpr std::uint32_t http_request_timeout_ms = 30'000;
+inline constexpr std::uint32_t shutdown_drain_timeout_ms = 5'000;
+
+// HTTP client (MockPay's webhook delivery, tests, the load client).
+inline constexpr std::size_t http_client_connections_max = 1'024;
+inline constexpr std::uint32_t http_client_timeout_ms = 10'000;
+inline constexpr std::size_t http_client_response_bytes_max = 8 * 1024 * 1024;
+
+// Batchers: how many callers may wait in one store's queue before new ones get 503.
+inline constexpr std::size_t batcher_queue_items_max = 200'000;
+
+// TigerBeetle: events per create_transfers/lookup request (1 MiB message, 128-byte events).
+inline constexpr std::uint32_t tb_batch_events_max = 8189;
+
+// PostgreSQL group commit: rows per transaction and ids per status read.
+inline constexpr std::size_t pg_order_batch_rows_max = 2'000;
+inline constexpr std::size_t pg_read_batch_ids_max = 2'000;
+inline constexpr std::size_t pg_accounting_batch_ops_max = 2'000;
+inline constexpr std::size_t pg_session_batch_ops_max = 2'000;
+inline constexpr std::uint32_t pg_statement_timeout_ms = 10'000;
+inline constexpr std::uint32_t pg_reconnect_delay_ms = 500;
+
+// Admin and listings.
+inline constexpr std::size_t admin_orders_default = 200;
+inline constexpr std::size_t admin_orders_max = 500;
+inline constexpr std::size_t pending_sessions_default = 100;
+inline constexpr std::size_t pending_sessions_max = 500;
+
+// Session store: a session outlives its reservation by this margin, so a webhook arriving
+// right at expiry still finds it and can try a late booking.
+inline constexpr std::uint32_t session_ttl_margin_s = 60;
+inline constexpr std::uint32_t webhook_fulfilled_ttl_s = 24 * 3600;
+inline constexpr std::uint32_t webhook_event_ttl_s = 3600;
+
+// Admin login sessions.
+inline constexpr std::uint32_t admin_session_ttl_s = 12 * 3600;
+
+}  // namespace tigerfans::limits

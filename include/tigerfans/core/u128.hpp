@@ -1,0 +1,31 @@
+// 128-bit unsigned integers as TigerBeetle uses them for ids and amounts, with the text forms
+// the HTTP contract needs (decimal, as the original demo printed them; hex for compact keys).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tigerfans {
+
+__extension__ typedef unsigned __int128 u128;
+
+inline constexpr u128 u128_max = ~u128{0};
+
+constexpr u128 make_u128(std::uint64_t high, std::uint64_t low) {
+    return (u128{high} << 64) | u128{low};
+}
+constexpr std::uint64_t u128_high(u128 value) { return static_cast<std::uint64_t>(value >> 64); }
+constexpr std::uint64_t u128_low(u128 value) { return static_cast<std::uint64_t>(value); }
+
+std::string u128_to_decimal(u128 value);
+// Accepts 1 to 39 decimal digits without sign or spaces; rejects values above 2^128-1.
+std::optional<u128> u128_from_decimal(std::string_view text);
+
+// Always 32 lower-case hex digits.
+std::string u128_to_hex(u128 value);
+// Accepts exactly 32 hex digits, either case.
+std::optional<u128> u128_from_hex(std::string_view text);
+
+}  // namespace tigerfans

@@ -1,0 +1,63 @@
+// The server's own request and response types. Beast stays inside http/server.cpp and
+// http/client.cpp; handlers, flows and tests see only these.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tigerfans::http {
+
+enum class Method { get, head, post, put, patch, delete_, options, other };
+
+std::string_view method_name(Method method);
+Method parse_method(std::string_view name);
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Case-insensitive lookup; empty when absent.
+std::string_view find_header(const Headers& headers, std::string_view name);
+
+struct Request {
+    Method method = Method::get;
+    std::string target;  // As received: path and query.
+    std::string path;    // Percent-decoded path without the query.
+    std::string query;   // Raw query string without '?'.
+    Headers headers;     // Names as received.
+    std::string body;
+    std::string remote_address;
+    // Filled by the router from `{name}` segments of the matched pattern.
+    std::vector<std::pair<std::string, std::string>> path_params;
+
+    std::string_view header(std::string_view name) const { return find_header(headers, name); }
+    std::string_view path_param(std::string_view name) const;
+    std::optional<std::string> query_param(std::string_view name) const;
+};
+
+struct Response {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    Headers headers;  // Extra headers: Location, Set-Cookie, Cache-Control, ...
+    bool close = false;
+
+    static Response json(unsigned status, std::string body);
+    static Response html(unsigned status, std::string body);
+    static Response text(unsigned status, std::string body, std::string content_type);
+    // 303 unless told otherwise.
+    static Response redirect(std::string location, unsigned status = 303);
+    Response& with_header(std::string name, std::string value);
+};
+
+// Percent-decoding of a path ('+' kept) or of a form/query value ('+' is a space).
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);
+std::string percent_encode(std::string_view text);
+
+// Parses `a=1&b=x%20y` (application/x-www-form-urlencoded and query strings). Returns nullopt
+// on malformed escapes.
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view text);
+std::optional<std::string> form_value(std::string_view text, std::string_view name);
+
+}  // namespace tigerfans::http

@@ -1,0 +1,48 @@
+// The HTTP/1.1 server: Boost.Beast on the loop thread, one coroutine per connection reading,
+// handling and writing in a straight line, keep-alive, named limits, graceful shutdown.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "tigerfans/http/router.hpp"
+#include "tigerfans/metrics/metrics.hpp"
+
+namespace tigerfans::http {
+
+struct ServerLimits {
+    std::size_t header_bytes_max;
+    std::size_t body_bytes_max;
+    std::size_t connections_max;
+    std::chrono::milliseconds idle_timeout;
+    std::chrono::milliseconds request_timeout;
+};
+ServerLimits default_server_limits();
+
+class Server {
+public:
+    Server(boost::asio::io_context& io, const Router& router, ServerLimits limits,
+           metrics::Registry& registry);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Binds and starts accepting; returns the bound port (useful with port 0). Throws on failure.
+    std::uint16_t listen(const std::string& host, std::uint16_t port);
+
+    // Stops accepting, closes idle connections, lets requests in progress finish (their
+    // connections then close) and force-closes whatever is left at the deadline.
+    boost::asio::awaitable<void> shutdown(std::chrono::milliseconds drain_timeout);
+
+    std::size_t connection_count() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tigerfans::http

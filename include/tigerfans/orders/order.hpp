@@ -1,0 +1,44 @@
+// A paid (or failed) order as PostgreSQL keeps it: the durable outcome of a payment.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tigerfans/core/ticket.hpp"
+#include "tigerfans/core/u128.hpp"
+
+namespace tigerfans::orders {
+
+enum class OrderStatus : std::uint8_t {
+    paid,              // Paid and a ticket booked.
+    paid_unfulfilled,  // Paid but nothing left to book: a refund case, never silent.
+    failed,
+    canceled,
+};
+
+std::string_view status_name(OrderStatus status);  // "PAID", "PAID_UNFULFILLED", ...
+std::optional<OrderStatus> parse_status(std::string_view name);
+
+struct Order {
+    std::string id;
+    u128 ticket_transfer_id = 0;
+    u128 goodie_transfer_id = 0;
+    bool try_goodie = false;
+    TicketClass cls = TicketClass::a;
+    int qty = 1;
+    std::int64_t amount_cents = 0;
+    std::string currency;
+    std::string customer_email;
+    OrderStatus status = OrderStatus::paid;
+    std::int64_t created_at_us = 0;
+    std::optional<std::int64_t> paid_at_us;
+    std::string ticket_code;  // Empty unless a ticket was booked.
+    bool got_goodie = false;
+};
+
+// Order ids are 32 lower-case hex digits (core/ids.hpp); anything else cannot exist.
+bool is_valid_order_id(std::string_view id);
+
+}  // namespace tigerfans::orders

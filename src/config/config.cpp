@@ -1,0 +1,218 @@
+// The configuration table and its validation.
+#include "tigerfans/config/config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+
+#ifndef TIGERFANS_SOURCE_DIR
+#define TIGERFANS_SOURCE_DIR "."
+#endif
+
+namespace tigerfans::config {
+
+namespace {
+constexpr std::int64_t port_max = 65535;
+constexpr std::int64_t ttl_max_s = 7 * 24 * 3600;
+constexpr std::int64_t capacity_max = 1'000'000'000'000;
+
+const std::string default_tb_client_lib = TIGERFANS_SOURCE_DIR "/tigerbeetle/lib/libtb_client.so";
+const std::string default_web_root = TIGERFANS_SOURCE_DIR "/web";
+const std::string default_bench_results = TIGERFANS_SOURCE_DIR "/bench/results";
+
+std::vector<Option> build_options() {
+    using C = Config;
+    using S = const std::string&;
+    return {
+        {"HOST", Kind::text, "0.0.0.0", 0, 0, {}, "", false, "address to listen on",
+         [](C& c, S t, std::int64_t) { c.host = t; }},
+        {"PORT", Kind::integer, "8000", 0, port_max, {}, "", false, "HTTP port (0: any free)",
+         [](C& c, S, std::int64_t n) { c.port = static_cast<std::uint16_t>(n); }},
+        {"ACCT_BACKEND", Kind::choice, "tb", 0, 0, {"tb", "pg"}, "", false,
+         "accounting: TigerBeetle or PostgreSQL",
+         [](C& c, S t, std::int64_t) {
+             c.accounting = t == "tb" ? AccountingBackend::tigerbeetle : AccountingBackend::postgres;
+         }},
+        {"PAYSESSION_BACKEND", Kind::choice, "redis", 0, 0, {"redis", "pg"}, "", false,
+         "payment sessions: Redis or PostgreSQL",
+         [](C& c, S t, std::int64_t) {
+             c.sessions = t == "redis" ? SessionBackend::redis : SessionBackend::postgres;
+         }},
+        {"DATABASE_URL", Kind::text, "postgresql://tigerfans:tigerfans@127.0.0.1:5432/tigerfans", 0,
+         0, {}, "", true, "PostgreSQL connection URI (orders; accounting and sessions on pg)",
+         [](C& c, S t, std::int64_t) { c.database_url = t; }},
+        {"REDIS_URL", Kind::text, "redis://127.0.0.1:6379/0", 0, 0, {}, "", false,
+         "redis://host:port/db or unix:///path/redis.sock?db=0",
+         [](C& c, S t, std::int64_t) { c.redis_url = t; }},
+        {"TB_ADDRESS", Kind::text, "3000", 0, 0, {}, "", false,
+         "TigerBeetle replica addresses (comma-separated)",
+         [](C& c, S t, std::int64_t) { c.tb_address = t; }},
+        {"TB_CLUSTER_ID", Kind::integer, "0", 0, INT64_MAX, {}, "", false, "TigerBeetle cluster id",
+         [](C& c, S, std::int64_t n) { c.tb_cluster_id = static_cast<std::uint64_t>(n); }},
+        {"TB_CLIENT_LIB", Kind::text, default_tb_client_lib, 0, 0, {}, "", false,
+         "path of the official libtb_client.so (0.17.8)",
+         [](C& c, S t, std::int64_t) { c.tb_client_lib = t; }},
+        {"TB_BATCH_EVENTS_MAX", Kind::integer, "8189", 1, 8189, {}, "events", false,
+         "transfers per TigerBeetle request (the cluster's limit may be lower)",
+         [](C& c, S, std::int64_t n) { c.tb_batch_events_max = static_cast<std::uint32_t>(n); }},
+        {"MOCK_SECRET", Kind::text, "supersecret", 0, 0, {}, "", true,
+         "HMAC-SHA256 key MockPay signs webhooks with",
+         [](C& c, S t, std::int64_t) { c.mock_secret = t; }},
+        {"MOCK_WEBHOOK_URL", Kind::text, "", 0, 0, {}, "", false,
+         "where MockPay posts events (default: this server's /payments/webhook)",
+         [](C& c, S t, std::int64_t) { c.mock_webhook_url = t; }},
+        {"SESSION_SECRET", Kind::text, "dev-secret-change-me", 0, 0, {}, "", true,
+         "key that signs admin session cookies",
+         [](C& c, S t, std::int64_t) { c.session_secret = t; }},
+        {"ADMIN_USERNAME", Kind::text, "admin", 0, 0, {}, "", false, "admin login name",
+         [](C& c, S t, std::int64_t) { c.admin_username = t; }},
+        {"ADMIN_PASSWORD", Kind::text, "supasecret", 0, 0, {}, "", true, "admin password",
+         [](C& c, S t, std::int64_t) { c.admin_password = t; }},
+        {"RESERVATION_TTL_SECONDS", Kind::integer, "300", 1, ttl_max_s, {}, "s", false,
+         "how long a checkout holds its ticket",
+         [](C& c, S, std::int64_t n) { c.reservation_ttl_s = static_cast<std::uint32_t>(n); }},
+        {"CAPACITY_A", Kind::integer, "5000000", 0, capacity_max, {}, "tickets", false,
+         "class A tickets on sale",
+         [](C& c, S, std::int64_t n) { c.capacity_a = static_cast<std::uint64_t>(n); }},
+        {"CAPACITY_B", Kind::integer, "5000000", 0, capacity_max, {}, "tickets", false,
+         "class B tickets on sale",
+         [](C& c, S, std::int64_t n) { c.capacity_b = static_cast<std::uint64_t>(n); }},
+        {"GOODIE_LIMIT", Kind::integer, "100000", 0, capacity_max, {}, "goodies", false,
+         "goodies for the first paid orders",
+         [](C& c, S, std::int64_t n) { c.goodie_limit = static_cast<std::uint64_t>(n); }},
+        {"LOG_LEVEL", Kind::choice, "info", 0, 0, {"debug", "info", "warn", "error"}, "", false,
+         "log level", [](C& c, S t, std::int64_t) { c.log_level = t; }},
+        {"WEB_ROOT", Kind::text, default_web_root, 0, 0, {}, "", false,
+         "folder with pages, CSS and JS", [](C& c, S t, std::int64_t) { c.web_root = t; }},
+        {"BENCH_RESULTS_DIR", Kind::text, default_bench_results, 0, 0, {}, "", false,
+         "folder of recorded benchmark results shown at /bench",
+         [](C& c, S t, std::int64_t) { c.bench_results_dir = t; }},
+    };
+}
+
+std::optional<std::int64_t> parse_integer(const std::string& text) {
+    std::int64_t value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+// Returns an error line, or empty when the value fits the option.
+std::string check(const Option& option, const std::string& text, std::int64_t& number) {
+    const std::string name(option.name);
+    if (option.kind == Kind::integer) {
+        auto parsed = parse_integer(text);
+        if (!parsed) return name + ": '" + text + "' is not an integer";
+        if (*parsed < option.min || *parsed > option.max) {
+            return name + ": " + text + " is outside [" + std::to_string(option.min) + ", " +
+                   std::to_string(option.max) + "]";
+        }
+        number = *parsed;
+    }
+    if (option.kind == Kind::choice &&
+        std::find(option.choices.begin(), option.choices.end(), text) == option.choices.end()) {
+        std::string allowed;
+        for (auto choice : option.choices) allowed += (allowed.empty() ? "" : "|") + std::string(choice);
+        return name + ": '" + text + "' is not one of " + allowed;
+    }
+    return {};
+}
+
+std::string url_check(const Config& config) {
+    const bool redis_ok = config.redis_url.starts_with("redis://") ||
+                          config.redis_url.starts_with("unix://");
+    if (!redis_ok) return "REDIS_URL: must start with redis:// or unix://";
+    const bool pg_ok = config.database_url.starts_with("postgresql://") ||
+                       config.database_url.starts_with("postgres://") ||
+                       config.database_url.find('=') != std::string::npos;
+    if (!pg_ok) return "DATABASE_URL: must be a postgresql:// URI or a key=value string";
+    if (!config.mock_webhook_url.starts_with("http://")) {
+        return "MOCK_WEBHOOK_URL: must be an http:// URL";
+    }
+    return {};
+}
+}  // namespace
+
+const std::vector<Option>& options() {
+    static const std::vector<Option> table = build_options();
+    return table;
+}
+
+Lookup environment_lookup() {
+    return [](std::string_view name) -> std::optional<std::string> {
+        const char* value = std::getenv(std::string(name).c_str());
+        if (value == nullptr) return std::nullopt;
+        return std::string(value);
+    };
+}
+
+LoadResult load(const Lookup& lookup) {
+    LoadResult result;
+    for (const Option& option : options()) {
+        const std::string text = lookup(option.name).value_or(std::string(option.default_value));
+        std::int64_t number = 0;
+        std::string error = check(option, text, number);
+        if (!error.empty()) {
+            result.errors.push_back(std::move(error));
+            continue;
+        }
+        option.assign(result.config, text, number);
+    }
+    Config& config = result.config;
+    if (config.mock_webhook_url.empty()) {
+        config.mock_webhook_url =
+            "http://127.0.0.1:" + std::to_string(config.port) + "/payments/webhook";
+    }
+    if (result.errors.empty()) {
+        std::string error = url_check(config);
+        if (!error.empty()) result.errors.push_back(std::move(error));
+    }
+    return result;
+}
+
+std::vector<std::string> describe(const Config& config) {
+    // Re-render from the table so the printout cannot drift from what was parsed.
+    std::vector<std::string> lines;
+    const auto value_of = [&config](std::string_view name) -> std::string {
+        if (name == "HOST") return config.host;
+        if (name == "PORT") return std::to_string(config.port);
+        if (name == "ACCT_BACKEND") {
+            return config.accounting == AccountingBackend::tigerbeetle ? "tb" : "pg";
+        }
+        if (name == "PAYSESSION_BACKEND") {
+            return config.sessions == SessionBackend::redis ? "redis" : "pg";
+        }
+        if (name == "DATABASE_URL") return config.database_url;
+        if (name == "REDIS_URL") return config.redis_url;
+        if (name == "TB_ADDRESS") return config.tb_address;
+        if (name == "TB_CLUSTER_ID") return std::to_string(config.tb_cluster_id);
+        if (name == "TB_CLIENT_LIB") return config.tb_client_lib;
+        if (name == "TB_BATCH_EVENTS_MAX") return std::to_string(config.tb_batch_events_max);
+        if (name == "MOCK_WEBHOOK_URL") return config.mock_webhook_url;
+        if (name == "ADMIN_USERNAME") return config.admin_username;
+        if (name == "RESERVATION_TTL_SECONDS") return std::to_string(config.reservation_ttl_s);
+        if (name == "CAPACITY_A") return std::to_string(config.capacity_a);
+        if (name == "CAPACITY_B") return std::to_string(config.capacity_b);
+        if (name == "GOODIE_LIMIT") return std::to_string(config.goodie_limit);
+        if (name == "LOG_LEVEL") return config.log_level;
+        if (name == "WEB_ROOT") return config.web_root;
+        if (name == "BENCH_RESULTS_DIR") return config.bench_results_dir;
+        return "?";
+    };
+    for (const Option& option : options()) {
+        std::string line = std::string(option.name) + " = ";
+        line += option.secret ? "****" : value_of(option.name);
+        if (!option.unit.empty()) line += " " + std::string(option.unit);
+        lines.push_back(std::move(line));
+    }
+    return lines;
+}
+
+std::string_view backend_level_name(const Config& config) {
+    const bool tb = config.accounting == AccountingBackend::tigerbeetle;
+    const bool redis = config.sessions == SessionBackend::redis;
+    if (tb) return redis ? "tb/redis" : "tb/pg";
+    return redis ? "pg/redis" : "pg/pg";
+}
+
+}  // namespace tigerfans::config

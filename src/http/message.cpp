@@ -1,0 +1,147 @@
+// Request and response helpers: header lookup, percent-coding, form and query parsing.
+#include "tigerfans/http/message.hpp"
+
+#include <strings.h>
+
+namespace tigerfans::http {
+
+namespace {
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+}  // namespace
+
+std::string_view method_name(Method method) {
+    switch (method) {
+        case Method::get: return "GET";
+        case Method::head: return "HEAD";
+        case Method::post: return "POST";
+        case Method::put: return "PUT";
+        case Method::patch: return "PATCH";
+        case Method::delete_: return "DELETE";
+        case Method::options: return "OPTIONS";
+        case Method::other: return "OTHER";
+    }
+    return "OTHER";
+}
+
+Method parse_method(std::string_view name) {
+    for (Method m : {Method::get, Method::head, Method::post, Method::put, Method::patch,
+                     Method::delete_, Method::options}) {
+        if (name == method_name(m)) return m;
+    }
+    return Method::other;
+}
+
+std::string_view find_header(const Headers& headers, std::string_view name) {
+    for (const auto& [key, value] : headers) {
+        if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) {
+            return value;
+        }
+    }
+    return {};
+}
+
+std::string_view Request::path_param(std::string_view name) const {
+    for (const auto& [key, value] : path_params) {
+        if (key == name) return value;
+    }
+    return {};
+}
+
+std::optional<std::string> Request::query_param(std::string_view name) const {
+    return form_value(query, name);
+}
+
+Response Response::json(unsigned status, std::string body) {
+    return Response{status, "application/json", std::move(body), {}, false};
+}
+
+Response Response::html(unsigned status, std::string body) {
+    return Response{status, "text/html; charset=utf-8", std::move(body), {}, false};
+}
+
+Response Response::text(unsigned status, std::string body, std::string content_type) {
+    return Response{status, std::move(content_type), std::move(body), {}, false};
+}
+
+Response Response::redirect(std::string location, unsigned status) {
+    Response response{status, "text/plain; charset=utf-8", {}, {}, false};
+    response.headers.emplace_back("Location", std::move(location));
+    return response;
+}
+
+Response& Response::with_header(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+}
+
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); i++) {
+        const char c = text[i];
+        if (c == '+' && plus_is_space) {
+            out += ' ';
+        } else if (c == '%') {
+            if (i + 2 >= text.size()) return std::nullopt;
+            const int high = hex_digit(text[i + 1]);
+            const int low = hex_digit(text[i + 2]);
+            if (high < 0 || low < 0) return std::nullopt;
+            out += static_cast<char>(high * 16 + low);
+            i += 2;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string percent_encode(std::string_view text) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text) {
+        const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                           (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
+        if (plain) {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 0xF];
+        }
+    }
+    return out;
+}
+
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view text) {
+    std::vector<std::pair<std::string, std::string>> fields;
+    while (!text.empty()) {
+        const std::size_t amp = text.find('&');
+        const std::string_view pair = text.substr(0, amp);
+        text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
+        if (pair.empty()) continue;
+        const std::size_t eq = pair.find('=');
+        auto name = percent_decode(pair.substr(0, eq), true);
+        auto value = percent_decode(eq == std::string_view::npos ? std::string_view{}
+                                                                  : pair.substr(eq + 1),
+                                    true);
+        if (!name || !value) return std::nullopt;
+        fields.emplace_back(std::move(*name), std::move(*value));
+    }
+    return fields;
+}
+
+std::optional<std::string> form_value(std::string_view text, std::string_view name) {
+    auto fields = parse_form(text);
+    if (!fields) return std::nullopt;
+    for (auto& [key, value] : *fields) {
+        if (key == name) return std::move(value);
+    }
+    return std::nullopt;
+}
+
+}  // namespace tigerfans::http

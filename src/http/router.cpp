@@ -1,0 +1,87 @@
+// Route matching by path segments; 404 and 405 decided here, exceptions contained here.
+#include "tigerfans/http/router.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cassert>
+
+#include "tigerfans/http/errors.hpp"
+
+namespace tigerfans::http {
+
+namespace {
+std::vector<std::string_view> split_path(std::string_view path) {
+    std::vector<std::string_view> segments;
+    std::size_t start = 1;  // Paths start with '/'.
+    while (start <= path.size()) {
+        const std::size_t slash = path.find('/', start);
+        const std::size_t end = slash == std::string_view::npos ? path.size() : slash;
+        segments.push_back(path.substr(start, end - start));
+        start = end + 1;
+    }
+    return segments;
+}
+
+bool is_capture(std::string_view segment) {
+    return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+}  // namespace
+
+void Router::add(Method method, std::string pattern, Handler handler) {
+    assert(!pattern.empty() && pattern.front() == '/');
+    std::vector<std::string> segments;
+    for (std::string_view segment : split_path(pattern)) segments.emplace_back(segment);
+    routes_.push_back(Route{method, std::move(segments), std::move(handler)});
+}
+
+Router::Match Router::match(Request& request) const {
+    Match result;
+    if (request.path.empty() || request.path.front() != '/') return result;
+    const std::vector<std::string_view> segments = split_path(request.path);
+    for (const Route& route : routes_) {
+        if (route.segments.size() != segments.size()) continue;
+        std::vector<std::pair<std::string, std::string>> params;
+        bool matched = true;
+        for (std::size_t i = 0; i < segments.size() && matched; i++) {
+            const std::string& want = route.segments[i];
+            if (is_capture(want)) {
+                matched = !segments[i].empty();
+                params.emplace_back(want.substr(1, want.size() - 2), segments[i]);
+            } else {
+                matched = want == segments[i];
+            }
+        }
+        if (!matched) continue;
+        result.path_known = true;
+        if (!result.allow.empty()) result.allow += ", ";
+        result.allow += method_name(route.method);
+        const bool method_fits = route.method == request.method ||
+                                 (request.method == Method::head && route.method == Method::get);
+        if (method_fits && result.handler == nullptr) {
+            result.handler = &route.handler;
+            request.path_params = std::move(params);
+        }
+    }
+    return result;
+}
+
+boost::asio::awaitable<Response> Router::handle(Request& request) const {
+    const Match found = match(request);
+    if (found.handler == nullptr) {
+        if (!found.path_known) co_return not_found("no route for " + request.path);
+        Response response = error_response(405, "method_not_allowed",
+                                           std::string(method_name(request.method)) +
+                                               " is not allowed on " + request.path);
+        response.headers.emplace_back("Allow", found.allow);
+        co_return response;
+    }
+    try {
+        co_return co_await (*found.handler)(request);
+    } catch (const std::exception& error) {
+        spdlog::error("handler for {} {} threw: {}", method_name(request.method), request.path,
+                      error.what());
+    }
+    co_return error_response(500, "internal_error", "the request could not be handled");
+}
+
+}  // namespace tigerfans::http

@@ -1,0 +1,32 @@
+// Order status names as they appear in PostgreSQL and JSON.
+#include "tigerfans/orders/order.hpp"
+
+namespace tigerfans::orders {
+
+std::string_view status_name(OrderStatus status) {
+    switch (status) {
+        case OrderStatus::paid: return "PAID";
+        case OrderStatus::paid_unfulfilled: return "PAID_UNFULFILLED";
+        case OrderStatus::failed: return "FAILED";
+        case OrderStatus::canceled: return "CANCELED";
+    }
+    return "UNKNOWN";
+}
+
+std::optional<OrderStatus> parse_status(std::string_view name) {
+    for (OrderStatus status : {OrderStatus::paid, OrderStatus::paid_unfulfilled,
+                               OrderStatus::failed, OrderStatus::canceled}) {
+        if (status_name(status) == name) return status;
+    }
+    return std::nullopt;
+}
+
+bool is_valid_order_id(std::string_view id) {
+    if (id.size() != 32) return false;
+    for (char c : id) {
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return true;
+}
+
+}  // namespace tigerfans::orders

@@ -1,0 +1,135 @@
+// Database thread: job queue, connection management, exception-to-fault mapping.
+#include "postgres/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "tigerfans/core/limits.hpp"
+
+namespace tigerfans::postgres {
+
+std::string connection_string(const std::string& database_url, const std::string& worker_name) {
+    std::string result = database_url;
+    const bool is_uri = result.starts_with("postgresql://") || result.starts_with("postgres://");
+    if (!is_uri) {
+        if (result.find("connect_timeout") == std::string::npos) result += " connect_timeout=3";
+        result += " application_name=tigerfans-" + worker_name;
+        return result;
+    }
+    char separator = result.find('?') == std::string::npos ? '?' : '&';
+    if (result.find("connect_timeout=") == std::string::npos) {
+        result += separator;
+        result += "connect_timeout=3";
+        separator = '&';
+    }
+    result += separator;
+    result += "application_name=tigerfans-" + worker_name;
+    return result;
+}
+
+Worker::Worker(asio::any_io_executor loop, std::string database_url, std::string name)
+    : loop_(std::move(loop)),
+      connection_string_(connection_string(database_url, name)),
+      name_(std::move(name)),
+      thread_([this] { thread_main(); }) {}
+
+Worker::~Worker() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+}
+
+void Worker::push(std::unique_ptr<JobBase> job) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!stopping_) {
+            jobs_.push_back(std::move(job));
+            job = nullptr;
+        }
+    }
+    if (job) {
+        job->run(nullptr, Fault::shutting_down);
+        return;
+    }
+    wake_.notify_one();
+}
+
+Fault Worker::classify_current_exception() {
+    try {
+        throw;
+    } catch (const pqxx::broken_connection& error) {
+        spdlog::warn("postgres: connection lost: {}", error.what());
+        return Fault::unavailable;
+    } catch (const pqxx::in_doubt_error& error) {
+        spdlog::error("postgres: commit in doubt: {}", error.what());
+        return Fault::unavailable;
+    } catch (const pqxx::transaction_rollback& error) {
+        spdlog::warn("postgres: transaction rolled back: {}", error.what());
+        return Fault::unavailable;
+    } catch (const pqxx::sql_error& error) {
+        // Class 57: operator intervention (57014 statement timeout, 57P01 admin shutdown).
+        const std::string state = error.sqlstate();
+        if (state == "57014") return Fault::timeout;
+        if (state.starts_with("57") || state.starts_with("08")) return Fault::unavailable;
+        spdlog::error("postgres: {} (sqlstate {})", error.what(), state);
+        return Fault::internal;
+    } catch (const std::exception& error) {
+        spdlog::error("postgres: {}", error.what());
+        return Fault::internal;
+    }
+}
+
+pqxx::connection* Worker::ensure_connected() {
+    if (connection_ && connection_->is_open()) return connection_.get();
+    connection_.reset();
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_connect_attempt_) return nullptr;
+    try {
+        connection_ = std::make_unique<pqxx::connection>(connection_string_);
+        pqxx::nontransaction setup(*connection_);
+        setup.exec("SET statement_timeout = " + std::to_string(limits::pg_statement_timeout_ms));
+        setup.exec("SET synchronous_commit = on");
+        spdlog::info("postgres[{}]: connected", name_);
+        return connection_.get();
+    } catch (const std::exception& error) {
+        spdlog::warn("postgres[{}]: cannot connect: {}", name_, error.what());
+        connection_.reset();
+        next_connect_attempt_ = now + std::chrono::milliseconds(limits::pg_reconnect_delay_ms);
+        return nullptr;
+    }
+}
+
+void Worker::thread_main() {
+    for (;;) {
+        std::unique_ptr<JobBase> job;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+            if (jobs_.empty()) break;  // Stopping and drained.
+            job = std::move(jobs_.front());
+            jobs_.pop_front();
+            if (stopping_) {
+                lock.unlock();
+                job->run(nullptr, Fault::shutting_down);
+                continue;
+            }
+        }
+        pqxx::connection* connection = ensure_connected();
+        job->run(connection, Fault::unavailable);
+        if (connection_ && !connection_->is_open()) connection_.reset();
+    }
+    connection_.reset();
+}
+
+asio::awaitable<bool> Worker::ping() {
+    auto result = co_await run<bool>([](pqxx::connection& connection) {
+        pqxx::nontransaction query(connection);
+        query.exec("SELECT 1");
+        return true;
+    });
+    co_return result.ok();
+}
+
+}  // namespace tigerfans::postgres

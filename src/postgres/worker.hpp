@@ -1,0 +1,96 @@
+// The database thread: libpqxx is blocking, so each PostgreSQL-backed store owns a Worker, a
+// thread with one connection that runs jobs from a queue and posts each result back to the
+// loop. Private to the PostgreSQL backends: nothing outside them sees pqxx types.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "tigerfans/core/async.hpp"
+#include "tigerfans/core/result.hpp"
+
+namespace tigerfans::postgres {
+
+// Adds connect_timeout and the application name to a DATABASE_URL when it lacks them.
+std::string connection_string(const std::string& database_url, const std::string& worker_name);
+
+class Worker {
+public:
+    Worker(asio::any_io_executor loop, std::string database_url, std::string name);
+    ~Worker();  // Stops and joins the thread; queued jobs fail with shutting_down.
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // Runs `job(connection)` on the database thread and resumes the caller on the loop with
+    // its value. Connection loss, timeouts and SQL errors become faults; the next job
+    // reconnects.
+    template <typename T, typename Job>
+    asio::awaitable<Result<T>> run(Job job) {
+        co_return co_await await_completion<Result<T>>([&](Completion<Result<T>> done) {
+            push(std::make_unique<TypedJob<T, Job>>(std::move(job), std::move(done), loop_));
+        });
+    }
+
+    asio::awaitable<bool> ping();
+    const std::string& name() const { return name_; }
+
+private:
+    struct JobBase {
+        virtual ~JobBase() = default;
+        virtual void run(pqxx::connection* connection, Fault connection_fault) = 0;
+    };
+
+    template <typename T, typename Job>
+    struct TypedJob final : JobBase {
+        TypedJob(Job job_, Completion<Result<T>> done_, asio::any_io_executor loop_)
+            : job(std::move(job_)), done(std::move(done_)), loop(std::move(loop_)) {}
+
+        void run(pqxx::connection* connection, Fault connection_fault) override {
+            Result<T> result = connection == nullptr ? Result<T>(connection_fault)
+                                                     : guarded(*connection);
+            asio::post(loop, [done = std::move(done), result = std::move(result)]() mutable {
+                std::move(done)(std::move(result));
+            });
+        }
+
+        Result<T> guarded(pqxx::connection& connection) {
+            try {
+                return Result<T>(job(connection));
+            } catch (...) {
+                return Result<T>(classify_current_exception());
+            }
+        }
+
+        Job job;
+        Completion<Result<T>> done;
+        asio::any_io_executor loop;
+    };
+
+    static Fault classify_current_exception();
+    void push(std::unique_ptr<JobBase> job);
+    void thread_main();
+    pqxx::connection* ensure_connected();
+
+    asio::any_io_executor loop_;
+    std::string connection_string_;
+    std::string name_;
+    std::unique_ptr<pqxx::connection> connection_;  // Database thread only.
+    std::chrono::steady_clock::time_point next_connect_attempt_{};
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::unique_ptr<JobBase>> jobs_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace tigerfans::postgres
