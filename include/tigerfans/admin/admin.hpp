@@ -1,0 +1,20 @@
+// The admin area: login form, logout, the dashboard page and its JSON feeds (last orders,
+// goodies used). Pages redirect to the login form without a session; JSON answers 401.
+#pragma once
+
+#include "tigerfans/admin/auth.hpp"
+#include "tigerfans/flows/services.hpp"
+#include "tigerfans/http/router.hpp"
+#include "tigerfans/http/templates.hpp"
+
+namespace tigerfans::admin {
+
+struct AdminContext {
+    const Auth& auth;
+    flows::Services& services;
+    const http::Templates& templates;
+};
+
+void add_admin_routes(http::Router& router, const AdminContext& context);
+
+}  // namespace tigerfans::admin

@@ -1,0 +1,16 @@
+// The JSON API of ARCHITECTURE.md §5 on top of the flows: checkout, webhook, order status,
+// inventory, pending sessions and the isolated accounting calls used by benchmarks.
+#pragma once
+
+#include "tigerfans/flows/services.hpp"
+#include "tigerfans/http/router.hpp"
+
+namespace tigerfans::flows {
+
+void add_api_routes(http::Router& router, Services& services);
+
+// Shared with the admin pages.
+std::string inventory_json(const accounting::Inventory& inventory);
+std::string order_json(const orders::Order& order);
+
+}  // namespace tigerfans::flows

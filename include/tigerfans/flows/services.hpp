@@ -1,0 +1,57 @@
+// What the business flows work with: the configuration, the three stores, the id generator and
+// the component timings. Built once by the app; flows hold no state of their own.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+
+#include "tigerfans/accounting/ledger.hpp"
+#include "tigerfans/config/config.hpp"
+#include "tigerfans/core/ids.hpp"
+#include "tigerfans/metrics/metrics.hpp"
+#include "tigerfans/orders/order_store.hpp"
+#include "tigerfans/sessions/session_store.hpp"
+
+namespace tigerfans::flows {
+
+namespace asio = boost::asio;
+
+// Latency of each store call the flows make, as the demo's timings reported them
+// ("accounting.hold", "paymentsession.save", "db.add_order", ...).
+struct Timings {
+    explicit Timings(metrics::Registry& registry);
+
+    metrics::Histogram& accounting_hold;
+    metrics::Histogram& accounting_commit;
+    metrics::Histogram& accounting_book_late;
+    metrics::Histogram& accounting_cancel;
+    metrics::Histogram& accounting_inventory;
+    metrics::Histogram& session_save;
+    metrics::Histogram& session_find;
+    metrics::Histogram& session_gate;
+    metrics::Histogram& session_remove;
+    metrics::Histogram& order_insert;
+    metrics::Histogram& order_find;
+};
+
+struct Services {
+    const config::Config& config;
+    accounting::Ledger& ledger;
+    sessions::SessionStore& sessions;
+    orders::OrderStore& orders;
+    IdGenerator& ids;
+    Timings& timings;
+    metrics::Registry& registry;
+};
+
+// Awaits `operation` and records how long it took in `histogram`.
+template <typename T>
+asio::awaitable<T> timed(metrics::Histogram& histogram, asio::awaitable<T> operation) {
+    const auto started = std::chrono::steady_clock::now();
+    T result = co_await std::move(operation);
+    histogram.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    co_return result;
+}
+
+}  // namespace tigerfans::flows

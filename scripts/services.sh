@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Starts or stops the local services the server talks to, as plain processes under one data
+# folder (default ./data): a PostgreSQL cluster (unix socket, and 127.0.0.1:$PG_PORT), Redis on
+# a unix socket with persistence off, and a one-replica TigerBeetle when a server binary is
+# available. `start` writes DATA/env with the matching DATABASE_URL, REDIS_URL, TB_ADDRESS and
+# ACCT_BACKEND for the server to source.
+#   scripts/services.sh start [DATA]      scripts/services.sh stop [DATA]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command=${1:?usage: services.sh start|stop [DATA]}
+data=$(realpath -m "${2:-data}")
+run_dir="$data/run"
+pg_dir="$data/postgres"
+pg_port=${PG_PORT:-54320}
+tb_port=${TB_PORT:-3000}
+
+pg_bin() {
+    local dir
+    for dir in /usr/lib/postgresql/*/bin; do
+        [ -x "$dir/$1" ] && { echo "$dir/$1"; return; }
+    done
+    command -v "$1"
+}
+
+# PostgreSQL refuses to run as root: run its tools as the postgres user then.
+as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+    mkdir -p "$run_dir"
+    if [ ! -f "$pg_dir/PG_VERSION" ]; then
+        mkdir -p "$pg_dir"
+        [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$data"
+        as_pg "$(pg_bin initdb)" -D "$pg_dir" -U postgres --auth=trust -E UTF8 >/dev/null
+    fi
+    [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$pg_dir" "$run_dir"
+    if ! as_pg "$(pg_bin pg_ctl)" -D "$pg_dir" status >/dev/null 2>&1; then
+        as_pg setsid "$(pg_bin pg_ctl)" -D "$pg_dir" -l "$data/postgres.log" -w -t 60 \
+            -o "-k $run_dir -p $pg_port -c listen_addresses=127.0.0.1 -c max_connections=200" \
+            start >/dev/null
+    fi
+    if ! as_pg psql -h "$run_dir" -p "$pg_port" -U postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = 'tigerfans'" | grep -q 1; then
+        as_pg psql -h "$run_dir" -p "$pg_port" -U postgres -qc "CREATE DATABASE tigerfans"
+    fi
+    echo "export DATABASE_URL='postgresql:///tigerfans?host=$run_dir&port=$pg_port&user=postgres'"
+}
+
+start_redis() {
+    mkdir -p "$run_dir"
+    if [ ! -S "$run_dir/redis.sock" ] || ! redis-cli -s "$run_dir/redis.sock" ping >/dev/null 2>&1; then
+        redis-server --port 0 --unixsocket "$run_dir/redis.sock" --unixsocketperm 777 \
+            --save '' --appendonly no --dir "$data" --daemonize yes \
+            --pidfile "$run_dir/redis.pid" --logfile "$data/redis.log"
+        for _ in $(seq 100); do
+            redis-cli -s "$run_dir/redis.sock" ping >/dev/null 2>&1 && break
+            sleep 0.05
+        done
+    fi
+    echo "export REDIS_URL='unix://$run_dir/redis.sock?db=0'"
+}
+
+start_tigerbeetle() {
+    local binary
+    if ! binary=$(tigerbeetle/obtain.sh 2>"$data/tigerbeetle-obtain.log"); then
+        echo "services: no TigerBeetle server binary ($(tail -n 1 "$data/tigerbeetle-obtain.log")); running level 2 (PostgreSQL accounting, Redis sessions) instead" >&2
+        echo "export ACCT_BACKEND=pg"
+        return
+    fi
+    if [ ! -f "$run_dir/tigerbeetle.pid" ] || ! kill -0 "$(cat "$run_dir/tigerbeetle.pid")" 2>/dev/null; then
+        TIGERBEETLE_BIN="$binary" setsid tigerbeetle/start.sh "$data/tigerbeetle" "$tb_port" \
+            >"$data/tigerbeetle.log" 2>&1 &
+        echo $! >"$run_dir/tigerbeetle.pid"
+    fi
+    echo "export TB_ADDRESS=127.0.0.1:$tb_port"
+}
+
+stop_all() {
+    if [ -f "$run_dir/tigerbeetle.pid" ]; then
+        kill "$(cat "$run_dir/tigerbeetle.pid")" 2>/dev/null || true
+        rm -f "$run_dir/tigerbeetle.pid"
+    fi
+    if [ -S "$run_dir/redis.sock" ]; then
+        redis-cli -s "$run_dir/redis.sock" shutdown nosave >/dev/null 2>&1 || true
+    fi
+    if [ -f "$pg_dir/PG_VERSION" ]; then
+        as_pg "$(pg_bin pg_ctl)" -D "$pg_dir" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+}
+
+case "$command" in
+    start)
+        mkdir -p "$data"
+        {
+            start_postgres
+            start_redis
+            if [ "${ACCT_BACKEND:-tb}" = tb ]; then start_tigerbeetle; fi
+        } >"$data/env.tmp"
+        mv "$data/env.tmp" "$data/env"
+        echo "services: running under $data (settings in $data/env)"
+        ;;
+    stop)
+        stop_all
+        echo "services: stopped"
+        ;;
+    *)
+        echo "usage: services.sh start|stop [DATA]" >&2
+        exit 2
+        ;;
+esac

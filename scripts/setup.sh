@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what TigerFans needs on Debian 12, and only what is missing: the compiler and
+# libraries from Debian's packages, PostgreSQL and Redis, and the official TigerBeetle client
+# library (libtb_client.so 0.17.8, from the tigerbeetle package on PyPI). Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+    build-essential cmake ninja-build ccache pkg-config
+    libboost1.81-dev libpqxx-dev libhiredis-dev nlohmann-json3-dev libspdlog-dev
+    libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libqrencode-dev
+    postgresql redis-server python3 python3-pip unzip procps
+)
+
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$package")
+    fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    sudo_cmd=()
+    if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+    echo "setup: Debian packages present"
+fi
+
+scripts/fetch_tb_client.sh

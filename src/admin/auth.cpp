@@ -1,0 +1,112 @@
+// Admin session cookies and HTTP Basic checks.
+#include "tigerfans/admin/auth.hpp"
+
+#include <chrono>
+
+#include "tigerfans/core/clock.hpp"
+#include "tigerfans/core/crypto.hpp"
+#include "tigerfans/core/limits.hpp"
+
+namespace tigerfans::admin {
+
+namespace {
+std::int64_t now_unix_s() { return unix_now_us() / 1'000'000; }
+
+std::string_view trim(std::string_view text) {
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+    return text;
+}
+}  // namespace
+
+Auth::Auth(std::string username, std::string password, std::string session_secret)
+    : username_(std::move(username)),
+      password_(std::move(password)),
+      session_secret_(std::move(session_secret)) {}
+
+bool Auth::credentials_match(std::string_view username, std::string_view password) const {
+    // Both comparisons always run, so timing tells nothing about which one failed.
+    const bool user_ok = constant_time_equal(hmac_sha256(session_secret_, username),
+                                             hmac_sha256(session_secret_, username_));
+    const bool password_ok = constant_time_equal(hmac_sha256(session_secret_, password),
+                                                 hmac_sha256(session_secret_, password_));
+    return user_ok && password_ok;
+}
+
+std::string Auth::signature_of(std::string_view payload) const {
+    return base64url_encode(hmac_sha256(session_secret_, payload));
+}
+
+std::string Auth::issue_token(std::string_view username, std::int64_t expires_unix_s) const {
+    const std::string payload = base64url_encode(username) + "." + std::to_string(expires_unix_s);
+    return payload + "." + signature_of(payload);
+}
+
+std::optional<std::string> Auth::verify_token(std::string_view token,
+                                              std::int64_t now_unix_s) const {
+    const std::size_t last_dot = token.rfind('.');
+    if (last_dot == std::string_view::npos) return std::nullopt;
+    const std::string_view payload = token.substr(0, last_dot);
+    if (!constant_time_equal(signature_of(payload), token.substr(last_dot + 1))) {
+        return std::nullopt;
+    }
+    const std::size_t dot = payload.find('.');
+    if (dot == std::string_view::npos) return std::nullopt;
+    std::int64_t expires = 0;
+    try {
+        expires = std::stoll(std::string(payload.substr(dot + 1)));
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    if (expires <= now_unix_s) return std::nullopt;
+    auto user = base64url_decode(payload.substr(0, dot));
+    if (!user || *user != username_) return std::nullopt;
+    return user;
+}
+
+bool Auth::is_admin(const http::Request& request) const {
+    if (auto token = cookie_value(request.header("Cookie"), cookie_name)) {
+        if (verify_token(*token, now_unix_s())) return true;
+    }
+    const std::string_view authorization = request.header("Authorization");
+    constexpr std::string_view basic = "Basic ";
+    if (!authorization.starts_with(basic)) return false;
+    auto decoded = base64_decode(trim(authorization.substr(basic.size())));
+    if (!decoded) return false;
+    const std::size_t colon = decoded->find(':');
+    if (colon == std::string::npos) return false;
+    return credentials_match(decoded->substr(0, colon), decoded->substr(colon + 1));
+}
+
+std::string Auth::login_cookie(std::string_view username) const {
+    const std::int64_t ttl_s = limits::admin_session_ttl_s;
+    return std::string(cookie_name) + "=" + issue_token(username, now_unix_s() + ttl_s) +
+           "; Path=/; Max-Age=" + std::to_string(ttl_s) + "; HttpOnly; SameSite=Lax";
+}
+
+std::string Auth::logout_cookie() {
+    return std::string(cookie_name) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax";
+}
+
+std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name) {
+    while (!cookie_header.empty()) {
+        const std::size_t semicolon = cookie_header.find(';');
+        const std::string_view pair = trim(cookie_header.substr(0, semicolon));
+        cookie_header = semicolon == std::string_view::npos ? std::string_view{}
+                                                            : cookie_header.substr(semicolon + 1);
+        const std::size_t eq = pair.find('=');
+        if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+            return std::string(pair.substr(eq + 1));
+        }
+    }
+    return std::nullopt;
+}
+
+std::string safe_next(std::string_view next) {
+    const bool local = next.starts_with("/") && !next.starts_with("//") &&
+                       next.find('\\') == std::string_view::npos &&
+                       next.find_first_of("\r\n") == std::string_view::npos;
+    return local ? std::string(next) : std::string("/admin");
+}
+
+}  // namespace tigerfans::admin

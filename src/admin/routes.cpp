@@ -1,0 +1,122 @@
+// Admin pages and JSON endpoints.
+#include <nlohmann/json.hpp>
+
+#include "tigerfans/admin/admin.hpp"
+#include "tigerfans/core/clock.hpp"
+#include "tigerfans/core/limits.hpp"
+#include "tigerfans/http/errors.hpp"
+
+namespace tigerfans::admin {
+
+namespace {
+namespace asio = boost::asio;
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+std::size_t orders_limit(const Request& request) {
+    const auto text = request.query_param("limit");
+    if (!text) return limits::admin_orders_default;
+    try {
+        const long long value = std::stoll(*text);
+        return static_cast<std::size_t>(
+            std::clamp<long long>(value, 1, static_cast<long long>(limits::admin_orders_max)));
+    } catch (const std::exception&) {
+        return limits::admin_orders_default;
+    }
+}
+
+json order_item(const orders::Order& order) {
+    return {{"id", order.id},
+            {"status", orders::status_name(order.status)},
+            {"cls", class_name(order.cls)},
+            {"qty", order.qty},
+            {"amount", order.amount_cents},
+            {"currency", order.currency},
+            {"created_at_iso", iso8601_utc(order.created_at_us)},
+            {"paid_at_iso", order.paid_at_us ? iso8601_utc(*order.paid_at_us) : "-"},
+            {"got_goodie", order.got_goodie},
+            {"ticket_code", order.ticket_code},
+            {"email", order.customer_email}};
+}
+
+Response login_page(const AdminContext& context, unsigned status, std::string_view next,
+                    std::string_view error) {
+    const http::TemplateVars vars = {{"next", safe_next(next)}, {"error", std::string(error)}};
+    return Response::html(status, context.templates.page("login", "Admin login", vars));
+}
+
+asio::awaitable<Response> get_orders(const AdminContext& context, Request& request) {
+    if (!context.auth.is_admin(request)) co_return http::unauthorized("admin login required");
+    const std::size_t limit = orders_limit(request);
+    auto recent = co_await context.services.orders.recent(limit);
+    if (!recent) co_return http::fault_response(recent.fault(), "orders");
+    json items = json::array();
+    for (const auto& order : *recent) items.push_back(order_item(order));
+    co_return Response::json(200, json{{"items", std::move(items)}, {"limit", limit}}.dump());
+}
+
+asio::awaitable<Response> get_goodies(const AdminContext& context, Request& request) {
+    if (!context.auth.is_admin(request)) co_return http::unauthorized("admin login required");
+    auto inventory = co_await context.services.ledger.inventory();
+    if (!inventory) co_return http::fault_response(inventory.fault(), "goodies");
+    const json body = {{"used", inventory->goodies.sold},
+                       {"held", inventory->goodies.held},
+                       {"limit", context.services.config.goodie_limit}};
+    co_return Response::json(200, body.dump());
+}
+
+asio::awaitable<Response> get_dashboard(const AdminContext& context, Request& request) {
+    if (!context.auth.is_admin(request)) {
+        co_return Response::redirect("/admin/login?next=/admin", 307);
+    }
+    const http::TemplateVars vars = {
+        {"goodie_limit", std::to_string(context.services.config.goodie_limit)},
+        {"level", std::string(config::backend_level_name(context.services.config))},
+        {"orders_limit", std::to_string(limits::admin_orders_default)},
+    };
+    Response page = Response::html(200, context.templates.page("admin", "Admin", vars));
+    page.with_header("Cache-Control", "no-store");
+    co_return page;
+}
+
+asio::awaitable<Response> get_login(const AdminContext& context, Request& request) {
+    co_return login_page(context, 200, request.query_param("next").value_or("/admin"), "");
+}
+
+asio::awaitable<Response> post_login(const AdminContext& context, Request& request) {
+    const auto form = http::parse_form(request.body);
+    if (!form) co_return http::bad_request("malformed form body");
+    const std::string username = http::form_value(request.body, "username").value_or("");
+    const std::string password = http::form_value(request.body, "password").value_or("");
+    const std::string next = http::form_value(request.body, "next").value_or("/admin");
+    if (!context.auth.credentials_match(username, password)) {
+        co_return login_page(context, 401, next, "Invalid credentials.");
+    }
+    Response response = Response::redirect(safe_next(next));
+    response.with_header("Set-Cookie", context.auth.login_cookie(username));
+    co_return response;
+}
+
+asio::awaitable<Response> get_logout(const AdminContext&, Request&) {
+    Response response = Response::redirect("/");
+    response.with_header("Set-Cookie", Auth::logout_cookie());
+    co_return response;
+}
+
+template <typename Handler>
+http::Handler bind(const AdminContext& context, Handler handler) {
+    return [context, handler](Request& request) { return handler(context, request); };
+}
+}  // namespace
+
+void add_admin_routes(http::Router& router, const AdminContext& context) {
+    router.get("/admin", bind(context, get_dashboard));
+    router.get("/admin/login", bind(context, get_login));
+    router.post("/admin/login", bind(context, post_login));
+    router.get("/admin/logout", bind(context, get_logout));
+    router.get("/api/admin/orders", bind(context, get_orders));
+    router.get("/api/admin/goodies", bind(context, get_goodies));
+}
+
+}  // namespace tigerfans::admin

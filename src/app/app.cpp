@@ -1,0 +1,225 @@
+// Wiring: builds the backends the configuration names, starts them, registers every route,
+// serves, and shuts down in order (stop accepting, drain requests, flush the batchers, close
+// the clients).
+#include "tigerfans/app/app.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tigerfans/accounting/postgres.hpp"
+#include "tigerfans/accounting/tigerbeetle.hpp"
+#include "tigerfans/admin/admin.hpp"
+#include "tigerfans/app/pages.hpp"
+#include "tigerfans/core/limits.hpp"
+#include "tigerfans/flows/api.hpp"
+#include "tigerfans/http/errors.hpp"
+#include "tigerfans/http/server.hpp"
+#include "tigerfans/http/static_files.hpp"
+#include "tigerfans/mockpay/mockpay.hpp"
+#include "tigerfans/orders/postgres.hpp"
+#include "tigerfans/sessions/postgres.hpp"
+#include "tigerfans/sessions/redis.hpp"
+
+namespace tigerfans::app {
+
+namespace asio = boost::asio;
+
+namespace {
+std::unique_ptr<accounting::Ledger> make_ledger(asio::any_io_executor loop,
+                                                const config::Config& config,
+                                                metrics::Registry& registry) {
+    const accounting::Capacities capacities{config.capacity_a, config.capacity_b,
+                                            config.goodie_limit};
+    if (config.accounting == config::AccountingBackend::postgres) {
+        return accounting::make_postgres_ledger(loop, config.database_url, capacities, registry);
+    }
+    accounting::TigerBeetleOptions options{config.tb_client_lib, config.tb_address,
+                                           config.tb_cluster_id, config.tb_batch_events_max,
+                                           capacities};
+    return accounting::make_tigerbeetle_ledger(loop, std::move(options), registry);
+}
+
+std::unique_ptr<sessions::SessionStore> make_sessions(asio::any_io_executor loop,
+                                                      const config::Config& config,
+                                                      metrics::Registry& registry) {
+    if (config.sessions == config::SessionBackend::postgres) {
+        return sessions::make_postgres_store(loop, config.database_url, registry);
+    }
+    return sessions::make_redis_store(loop, config.redis_url, registry);
+}
+}  // namespace
+
+struct App::Impl {
+    explicit Impl(config::Config config_)
+        : config(std::move(config_)),
+          io(1),
+          stop_signal(io),
+          timings(registry),
+          templates(config.web_root + "/templates"),
+          static_files(config.web_root + "/static"),
+          auth(config.admin_username, config.admin_password, config.session_secret) {
+        stop_signal.expires_at(asio::steady_timer::time_point::max());
+        const bool tb = config.accounting == config::AccountingBackend::tigerbeetle;
+        const bool redis = config.sessions == config::SessionBackend::redis;
+        templates.set_globals({{"accounting_backend", tb ? "TigerBeetle" : "PostgreSQL"},
+                               {"session_backend", redis ? "Redis" : "PostgreSQL"}});
+    }
+
+    asio::awaitable<int> serve(std::function<void(std::uint16_t)> on_listening);
+    asio::awaitable<bool> start_backends();
+    void add_routes(flows::Services& services);
+    asio::awaitable<http::Response> healthz();
+    asio::awaitable<void> shutdown();
+
+    config::Config config;
+    asio::io_context io;
+    asio::steady_timer stop_signal;
+    bool stop_requested = false;
+    metrics::Registry registry;
+    flows::Timings timings;
+    http::Templates templates;
+    http::StaticFiles static_files;
+    admin::Auth auth;
+    IdGenerator ids;
+    http::Router router;
+
+    std::unique_ptr<accounting::Ledger> ledger;
+    std::unique_ptr<sessions::SessionStore> sessions;
+    std::unique_ptr<orders::OrderStore> orders;
+    std::unique_ptr<flows::Services> services;
+    std::unique_ptr<mockpay::MockPay> mockpay;
+    std::unique_ptr<http::Server> server;
+};
+
+asio::awaitable<bool> App::Impl::start_backends() {
+    struct Step {
+        std::string_view what;
+        Status status;
+    };
+    const Step steps[] = {
+        {"orders (PostgreSQL)", co_await orders->start()},
+        {"accounting", co_await ledger->start()},
+        {"payment sessions", co_await sessions->start()},
+    };
+    bool ok = true;
+    for (const Step& step : steps) {
+        if (step.status) continue;
+        spdlog::critical("cannot start {}: {}", step.what, fault_name(step.status.fault()));
+        ok = false;
+    }
+    co_return ok;
+}
+
+asio::awaitable<http::Response> App::Impl::healthz() {
+    const bool accounting_ok = co_await ledger->healthy();
+    const bool sessions_ok = co_await sessions->healthy();
+    const bool orders_ok = co_await orders->healthy();
+    const bool ok = accounting_ok && sessions_ok && orders_ok;
+    const nlohmann::json body = {
+        {"ok", ok},
+        {"level", config::backend_level_name(config)},
+        {"backends",
+         {{"accounting", {{"backend", ledger->backend_name()}, {"ok", accounting_ok}}},
+          {"payment_sessions", {{"backend", sessions->backend_name()}, {"ok", sessions_ok}}},
+          {"orders", {{"backend", "PostgreSQL"}, {"ok", orders_ok}}}}},
+    };
+    co_return http::Response::json(ok ? 200 : 503, body.dump());
+}
+
+void App::Impl::add_routes(flows::Services& flow_services) {
+    flows::add_api_routes(router, flow_services);
+    add_page_routes(router, flow_services, templates);
+    admin::add_admin_routes(router, admin::AdminContext{auth, flow_services, templates});
+    mockpay->add_routes(router);
+    static_files.add_routes(router);
+    router.get("/healthz", [this](http::Request&) { return healthz(); });
+    router.get("/metrics", [this](http::Request&) -> asio::awaitable<http::Response> {
+        co_return http::Response::text(200, registry.render_prometheus(),
+                                       "text/plain; version=0.0.4; charset=utf-8");
+    });
+}
+
+asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_listening) {
+    const auto loop = io.get_executor();
+    orders = orders::make_postgres_order_store(loop, config.database_url, registry);
+    ledger = make_ledger(loop, config, registry);
+    sessions = make_sessions(loop, config, registry);
+    if (!co_await start_backends()) {
+        co_await shutdown();
+        co_return 1;
+    }
+    server = std::make_unique<http::Server>(io, router, http::default_server_limits(), registry);
+    const std::uint16_t port = server->listen(config.host, config.port);
+    if (config.port == 0 && config.mock_webhook_url.find(":0/") != std::string::npos) {
+        config.mock_webhook_url = "http://127.0.0.1:" + std::to_string(port) + "/payments/webhook";
+    }
+    services = std::make_unique<flows::Services>(
+        flows::Services{config, *ledger, *sessions, *orders, ids, timings, registry});
+    mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry);
+    add_routes(*services);  // Before the first accept completes: same thread, no await between.
+    spdlog::info("listening on {}:{} (level {}: accounting {}, payment sessions {})", config.host,
+                 port, config::backend_level_name(config), ledger->backend_name(),
+                 sessions->backend_name());
+    if (on_listening) on_listening(port);
+
+    boost::system::error_code ignored;
+    while (!stop_requested) {
+        co_await stop_signal.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    co_await shutdown();
+    co_return 0;
+}
+
+asio::awaitable<void> App::Impl::shutdown() {
+    spdlog::info("shutting down: draining requests");
+    if (server) {
+        co_await server->shutdown(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
+    }
+    // The batchers flush what is queued before their clients close.
+    if (ledger) co_await ledger->stop();
+    if (sessions) co_await sessions->stop();
+    if (orders) co_await orders->stop();
+    spdlog::info("shut down");
+}
+
+App::App(config::Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+App::~App() = default;
+
+int App::run(bool handle_signals, std::function<void(std::uint16_t port)> on_listening) {
+    Impl& impl = *impl_;
+    int exit_code = 1;
+    asio::signal_set signals(impl.io);
+    if (handle_signals) {
+        signals.add(SIGINT);
+        signals.add(SIGTERM);
+        signals.async_wait([this](boost::system::error_code error, int) {
+            if (!error) stop();
+        });
+    }
+    asio::co_spawn(impl.io, impl.serve(std::move(on_listening)),
+                   [&](std::exception_ptr failure, int code) {
+                       exit_code = failure ? 1 : code;
+                       if (failure) spdlog::critical("the server stopped on an exception");
+                       signals.cancel();
+                   });
+    impl.io.run();
+    return exit_code;
+}
+
+void App::stop() {
+    asio::post(impl_->io, [this] {
+        impl_->stop_requested = true;
+        impl_->stop_signal.cancel();
+    });
+}
+
+}  // namespace tigerfans::app

@@ -1,0 +1,224 @@
+// HTTP handlers of the JSON API: parse, call a flow or a store, map the outcome to a status.
+#include "tigerfans/flows/api.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "tigerfans/core/clock.hpp"
+#include "tigerfans/core/limits.hpp"
+#include "tigerfans/flows/checkout.hpp"
+#include "tigerfans/flows/webhook.hpp"
+#include "tigerfans/http/errors.hpp"
+
+namespace tigerfans::flows {
+
+namespace {
+using nlohmann::json;
+using http::Request;
+using http::Response;
+
+template <typename... Ts>
+struct Overloaded : Ts... {
+    using Ts::operator()...;
+};
+
+json balance_json(const accounting::Balance& balance, std::int64_t now_us) {
+    return {{"capacity", balance.capacity},        {"sold", balance.sold},
+            {"active_holds", balance.held},        {"available", balance.available()},
+            {"sold_out", balance.available() == 0}, {"timestamp", iso8601_utc(now_us)}};
+}
+
+// `?limit=` clamped to [1, max]; the default when absent or not a number.
+std::size_t limit_param(const Request& request, std::size_t fallback, std::size_t max) {
+    const auto text = request.query_param("limit");
+    if (!text) return fallback;
+    try {
+        const long long value = std::stoll(*text);
+        return static_cast<std::size_t>(std::clamp<long long>(value, 1, static_cast<long long>(max)));
+    } catch (const std::exception&) {
+        return fallback;
+    }
+}
+
+asio::awaitable<Response> post_checkout(Services& services, Request& request) {
+    auto parsed = parse_checkout_request(request.body);
+    if (auto* invalid = std::get_if<InvalidInput>(&parsed)) co_return http::bad_request(invalid->detail);
+    const CheckoutOutcome outcome = co_await checkout(services, std::get<CheckoutRequest>(parsed));
+    co_return std::visit(
+        Overloaded{
+            [](const CheckoutAccepted& accepted) {
+                json body = {{"order_id", accepted.order_id},
+                             {"redirect_url", "/mockpay/" + accepted.payment_session_id},
+                             {"amount", accepted.amount_cents},
+                             {"currency", currency}};
+                return Response::json(200, body.dump());
+            },
+            [](const SoldOut&) {
+                return http::error_response(409, "sold_out",
+                                            "no tickets of this class are left; held tickets may "
+                                            "come back when their holds expire");
+            },
+            [](Fault fault) { return http::fault_response(fault, "checkout"); },
+        },
+        outcome);
+}
+
+asio::awaitable<Response> post_webhook(Services& services, Request& request) {
+    auto verified = verify_webhook(services.config.mock_secret, request.body,
+                                   request.header("x-mockpay-signature"));
+    if (auto* rejected = std::get_if<WebhookRejected>(&verified)) {
+        co_return http::error_response(rejected->status, rejected->error, rejected->detail);
+    }
+    const WebhookOutcome outcome = co_await handle_webhook(services,
+                                                           std::get<WebhookEvent>(verified));
+    co_return std::visit(
+        Overloaded{
+            [](const WebhookSettled& settled) {
+                json body = settled.idempotent
+                                ? json{{"ok", true}, {"idempotent", true}}
+                                : json{{"ok", true},
+                                       {"order_status", orders::status_name(settled.status)}};
+                return Response::json(200, body.dump());
+            },
+            [](const SessionUnknown&) {
+                return http::not_found("payment session not found (unknown or expired)");
+            },
+            [](Fault fault) { return http::fault_response(fault, "webhook"); },
+        },
+        outcome);
+}
+
+asio::awaitable<Response> get_order(Services& services, Request& request) {
+    const std::string_view id = request.path_param("id");
+    if (!orders::is_valid_order_id(id)) co_return http::not_found("order not found");
+    auto found = co_await timed(services.timings.order_find, services.orders.find(id));
+    if (!found) co_return http::fault_response(found.fault(), "order lookup");
+    if (!found->has_value()) co_return http::not_found("order not found");
+    co_return Response::json(200, order_json(**found));
+}
+
+asio::awaitable<Response> get_inventory(Services& services, Request&) {
+    auto inventory = co_await timed(services.timings.accounting_inventory,
+                                    services.ledger.inventory());
+    if (!inventory) co_return http::fault_response(inventory.fault(), "inventory");
+    co_return Response::json(200, inventory_json(*inventory));
+}
+
+json pending_item(const sessions::PaymentSession& session, std::int64_t now_us) {
+    return {{"psid", session.psid},
+            {"created_at", unix_seconds(session.created_at_us)},
+            {"age_ms", std::max<std::int64_t>(0, (now_us - session.created_at_us) / 1000)},
+            {"order_id", session.order_id},
+            {"cls", class_name(session.cls)},
+            {"qty", ticket_quantity},
+            {"email", session.customer_email},
+            {"amount", session.amount_cents},
+            {"currency", session.currency},
+            {"try_goodie", session.goodie_held},
+            {"status", "PENDING"}};
+}
+
+asio::awaitable<Response> get_pending(Services& services, Request& request) {
+    const std::size_t limit = limit_param(request, limits::pending_sessions_default,
+                                          limits::pending_sessions_max);
+    auto pending = co_await services.sessions.recent(limit);
+    if (!pending) co_return http::fault_response(pending.fault(), "pending sessions");
+    const std::int64_t now_us = unix_now_us();
+    json items = json::array();
+    for (const auto& session : pending->sessions) items.push_back(pending_item(session, now_us));
+    json body = {{"items", std::move(items)}, {"enabled", true}, {"limit", limit},
+                 {"total", pending->total}};
+    co_return Response::json(200, body.dump());
+}
+
+std::optional<TicketClass> class_param(const Request& request) {
+    const auto text = request.query_param("cls");
+    return text ? parse_class(*text) : std::optional<TicketClass>(TicketClass::a);
+}
+
+json transfer_ids_json(u128 ticket, u128 goodie) {
+    return {{"tb_transfer_id", u128_to_decimal(ticket)},
+            {"goodie_tb_transfer_id", u128_to_decimal(goodie)}};
+}
+
+// Isolated accounting, as the demo's benchmark phases call it: hold one ticket of class A.
+asio::awaitable<Response> get_reserve(Services& services, Request& request) {
+    const auto cls = class_param(request);
+    if (!cls) co_return http::bad_request("cls must be A or B");
+    const accounting::HoldRequest hold{*cls, services.ids.next(), services.ids.next(),
+                                       services.config.reservation_ttl_s};
+    auto held = co_await timed(services.timings.accounting_hold, services.ledger.hold(hold));
+    if (!held) co_return http::fault_response(held.fault(), "accounting hold");
+    if (!held->ticket_held) co_return http::error_response(409, "sold_out", "nothing left to hold");
+    json body = transfer_ids_json(hold.ticket_hold_id, hold.goodie_hold_id);
+    body["goodie_held"] = held->goodie_held;
+    co_return Response::json(200, body.dump());
+}
+
+std::string_view resolution_name(accounting::Resolution resolution) {
+    switch (resolution) {
+        case accounting::Resolution::done: return "done";
+        case accounting::Resolution::expired: return "expired";
+        case accounting::Resolution::conflict: return "conflict";
+        case accounting::Resolution::not_found: return "not_found";
+    }
+    return "unknown";
+}
+
+// Isolated accounting: post the holds that /api/accounting/reserve made.
+asio::awaitable<Response> get_commit(Services& services, Request& request) {
+    const auto ticket_text = request.query_param("tb_transfer_id");
+    const auto goodie_text = request.query_param("goodie_tb_transfer_id");
+    const auto ticket = ticket_text ? u128_from_decimal(*ticket_text) : std::nullopt;
+    const auto goodie = goodie_text ? u128_from_decimal(*goodie_text) : std::nullopt;
+    const auto cls = class_param(request);
+    if (!ticket || !goodie || *ticket == 0 || !cls) {
+        co_return http::bad_request("tb_transfer_id and goodie_tb_transfer_id must be decimal ids");
+    }
+    const accounting::CommitRequest commit{*cls, *ticket, *goodie, *goodie != 0};
+    auto committed = co_await timed(services.timings.accounting_commit,
+                                    services.ledger.commit(commit));
+    if (!committed) co_return http::fault_response(committed.fault(), "accounting commit");
+    json body = transfer_ids_json(*ticket, *goodie);
+    body["ticket"] = resolution_name(committed->ticket);
+    body["goodie"] = resolution_name(committed->goodie);
+    co_return Response::json(200, body.dump());
+}
+
+template <typename Handler>
+http::Handler bind(Services& services, Handler handler) {
+    return [&services, handler](Request& request) { return handler(services, request); };
+}
+}  // namespace
+
+std::string inventory_json(const accounting::Inventory& inventory) {
+    const std::int64_t now_us = unix_now_us();
+    json body = {{"A", balance_json(inventory.class_a, now_us)},
+                 {"B", balance_json(inventory.class_b, now_us)},
+                 {"goodies", balance_json(inventory.goodies, now_us)}};
+    return body.dump();
+}
+
+std::string order_json(const orders::Order& order) {
+    json body = {{"order_id", order.id},
+                 {"status", orders::status_name(order.status)},
+                 {"cls", class_name(order.cls)},
+                 {"qty", order.qty},
+                 {"amount", order.amount_cents},
+                 {"currency", order.currency},
+                 {"paid_at", order.paid_at_us ? json(iso8601_utc(*order.paid_at_us)) : json()},
+                 {"ticket_code", order.ticket_code},
+                 {"got_goodie", order.got_goodie}};
+    return body.dump();
+}
+
+void add_api_routes(http::Router& router, Services& services) {
+    router.post("/api/checkout", bind(services, post_checkout));
+    router.post("/payments/webhook", bind(services, post_webhook));
+    router.get("/api/orders/{id}", bind(services, get_order));
+    router.get("/api/inventory", bind(services, get_inventory));
+    router.get("/api/pending", bind(services, get_pending));
+    router.get("/api/accounting/reserve", bind(services, get_reserve));
+    router.get("/api/accounting/commit", bind(services, get_commit));
+}
+
+}  // namespace tigerfans::flows

@@ -1,0 +1,106 @@
+// Admin cookies and Basic auth, safe redirects, MockPay's signed events, QR codes.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tigerfans/admin/auth.hpp"
+#include "tigerfans/app/qr.hpp"
+#include "tigerfans/core/crypto.hpp"
+#include "tigerfans/flows/webhook.hpp"
+#include "tigerfans/mockpay/mockpay.hpp"
+
+namespace tigerfans {
+namespace {
+
+const admin::Auth auth("admin", "supasecret", "cookie-key");
+
+TEST(AdminAuth, IssuedTokensVerifyUntilTheyExpire) {
+    const std::string token = auth.issue_token("admin", 2000);
+    EXPECT_EQ(auth.verify_token(token, 1999), "admin");
+    EXPECT_FALSE(auth.verify_token(token, 2000));
+}
+
+TEST(AdminAuth, TamperedOrForeignTokensAreRejected) {
+    std::string token = auth.issue_token("admin", 2000);
+    token[0] = token[0] == 'a' ? 'b' : 'a';
+    EXPECT_FALSE(auth.verify_token(token, 1000));
+    const admin::Auth other("admin", "supasecret", "another-key");
+    EXPECT_FALSE(auth.verify_token(other.issue_token("admin", 2000), 1000));
+    EXPECT_FALSE(auth.verify_token("garbage", 1000));
+}
+
+TEST(AdminAuth, BasicCredentialsAndCookiesBothAuthenticate) {
+    http::Request basic;
+    basic.headers = {{"Authorization", "Basic " + base64_encode("admin:supasecret")}};
+    EXPECT_TRUE(auth.is_admin(basic));
+    http::Request wrong;
+    wrong.headers = {{"Authorization", "Basic " + base64_encode("admin:nope")}};
+    EXPECT_FALSE(auth.is_admin(wrong));
+    const std::string set_cookie = auth.login_cookie("admin");
+    EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos);
+    EXPECT_NE(set_cookie.find("SameSite=Lax"), std::string::npos);
+    http::Request with_cookie;
+    with_cookie.headers = {{"Cookie", "x=1; " + set_cookie.substr(0, set_cookie.find(';'))}};
+    EXPECT_TRUE(auth.is_admin(with_cookie));
+    EXPECT_FALSE(auth.is_admin(http::Request{}));
+}
+
+TEST(AdminAuth, LoginRedirectsStayOnThisSite) {
+    EXPECT_EQ(admin::safe_next("/admin"), "/admin");
+    EXPECT_EQ(admin::safe_next("//evil.example/"), "/admin");
+    EXPECT_EQ(admin::safe_next("https://evil.example/"), "/admin");
+    EXPECT_EQ(admin::safe_next("/\\evil"), "/admin");
+}
+
+// The shop verifies exactly what MockPay signs; a changed byte or secret fails.
+TEST(MockPay, EventsVerifyWithTheSharedSecretOnly) {
+    sessions::PaymentSession session;
+    session.psid = "mock_abc";
+    session.order_id = "0123456789abcdef0123456789abcdef";
+    session.amount_cents = 6500;
+    session.currency = "eur";
+    const std::string body = mockpay::event_json(session, flows::PaymentOutcome::succeeded,
+                                                 "evt_1", 1700000000);
+    const std::string signature = mockpay::signature("supersecret", body);
+    const auto verified = flows::verify_webhook("supersecret", body, signature);
+    ASSERT_TRUE(std::holds_alternative<flows::WebhookEvent>(verified));
+    const auto& event = std::get<flows::WebhookEvent>(verified);
+    EXPECT_EQ(event.payment_session_id, "mock_abc");
+    EXPECT_EQ(event.idempotency_key, "evt_1");
+    EXPECT_EQ(event.outcome, flows::PaymentOutcome::succeeded);
+    EXPECT_TRUE(std::holds_alternative<flows::WebhookRejected>(
+        flows::verify_webhook("other", body, signature)));
+    std::string changed = body;
+    changed[changed.size() - 2] = 'x';
+    EXPECT_TRUE(std::holds_alternative<flows::WebhookRejected>(
+        flows::verify_webhook("supersecret", changed, signature)));
+    EXPECT_TRUE(std::holds_alternative<flows::WebhookRejected>(
+        flows::verify_webhook("supersecret", body, "")));
+}
+
+TEST(MockPay, SignedButMalformedEventsAreRejectedAsBadInput) {
+    for (std::string body : {"not json", "[]", R"({"type":"payment.refunded","payment_session_id":"p"})",
+                             R"({"type":"payment.succeeded"})"}) {
+        const auto verified = flows::verify_webhook("k", body, mockpay::signature("k", body));
+        ASSERT_TRUE(std::holds_alternative<flows::WebhookRejected>(verified)) << body;
+        EXPECT_EQ(std::get<flows::WebhookRejected>(verified).status, 400u);
+    }
+}
+
+TEST(MockPay, RedirectsLeadToSuccessOrBackToCheckout) {
+    EXPECT_EQ(mockpay::redirect_after(flows::PaymentOutcome::succeeded, "abc"),
+              "/demo/success?order_id=abc");
+    EXPECT_EQ(mockpay::redirect_after(flows::PaymentOutcome::canceled, "abc"),
+              "/demo/checkout?status=canceled&order_id=abc");
+}
+
+TEST(Qr, TicketCodesBecomeSvgImages) {
+    const auto svg = app::qr_svg("TCK-ABCDEFGHJK");
+    ASSERT_TRUE(svg);
+    EXPECT_TRUE(svg->starts_with("<svg"));
+    EXPECT_NE(svg->find("h1v1h-1z"), std::string::npos);
+    EXPECT_FALSE(app::qr_svg(""));
+}
+
+}  // namespace
+}  // namespace tigerfans

@@ -1,0 +1,77 @@
+// Configuration: defaults work, every value is validated against the table, errors name the
+// option, secrets never print.
+#include "tigerfans/config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace tigerfans::config {
+namespace {
+
+Lookup from(std::map<std::string, std::string> values) {
+    return [values](std::string_view name) -> std::optional<std::string> {
+        const auto found = values.find(std::string(name));
+        if (found == values.end()) return std::nullopt;
+        return found->second;
+    };
+}
+
+TEST(Config, DefaultsDescribeLevelThreeOnPort8000) {
+    const LoadResult loaded = load(from({}));
+    ASSERT_TRUE(loaded.ok());
+    EXPECT_EQ(loaded.config.port, 8000);
+    EXPECT_EQ(loaded.config.accounting, AccountingBackend::tigerbeetle);
+    EXPECT_EQ(loaded.config.sessions, SessionBackend::redis);
+    EXPECT_EQ(loaded.config.reservation_ttl_s, 300u);
+    EXPECT_EQ(loaded.config.capacity_a, 5'000'000u);
+    EXPECT_EQ(loaded.config.goodie_limit, 100'000u);
+    EXPECT_EQ(loaded.config.mock_webhook_url, "http://127.0.0.1:8000/payments/webhook");
+    EXPECT_EQ(backend_level_name(loaded.config), "tb/redis");
+}
+
+TEST(Config, ReadsEveryLevelFromTheEnvironment) {
+    const LoadResult loaded = load(from({{"ACCT_BACKEND", "pg"}, {"PAYSESSION_BACKEND", "pg"},
+                                         {"PORT", "9000"}, {"CAPACITY_B", "50"}}));
+    ASSERT_TRUE(loaded.ok());
+    EXPECT_EQ(backend_level_name(loaded.config), "pg/pg");
+    EXPECT_EQ(loaded.config.capacity_b, 50u);
+    EXPECT_EQ(loaded.config.mock_webhook_url, "http://127.0.0.1:9000/payments/webhook");
+}
+
+TEST(Config, RejectsOutOfRangeNonNumericAndUnknownChoicesNamingEachOption) {
+    const LoadResult loaded = load(from({{"PORT", "70000"},
+                                         {"RESERVATION_TTL_SECONDS", "soon"},
+                                         {"ACCT_BACKEND", "mysql"},
+                                         {"CAPACITY_A", "-1"}}));
+    ASSERT_EQ(loaded.errors.size(), 4u);
+    std::string all;
+    for (const auto& error : loaded.errors) all += error + "\n";
+    EXPECT_NE(all.find("PORT"), std::string::npos);
+    EXPECT_NE(all.find("RESERVATION_TTL_SECONDS"), std::string::npos);
+    EXPECT_NE(all.find("ACCT_BACKEND"), std::string::npos);
+    EXPECT_NE(all.find("CAPACITY_A"), std::string::npos);
+}
+
+TEST(Config, RejectsUrlsOfTheWrongScheme) {
+    EXPECT_FALSE(load(from({{"REDIS_URL", "http://x"}})).ok());
+    EXPECT_FALSE(load(from({{"MOCK_WEBHOOK_URL", "https://x/"}})).ok());
+    EXPECT_TRUE(load(from({{"REDIS_URL", "unix:///tmp/r.sock?db=0"}})).ok());
+}
+
+TEST(Config, DescribeMasksSecrets) {
+    const LoadResult loaded = load(from({{"ADMIN_PASSWORD", "hunter2"},
+                                         {"MOCK_SECRET", "s3cret"},
+                                         {"DATABASE_URL", "postgresql://u:pw@h/db"}}));
+    ASSERT_TRUE(loaded.ok());
+    std::string all;
+    for (const auto& line : describe(loaded.config)) all += line + "\n";
+    EXPECT_EQ(all.find("hunter2"), std::string::npos);
+    EXPECT_EQ(all.find("s3cret"), std::string::npos);
+    EXPECT_EQ(all.find(":pw@"), std::string::npos);
+    EXPECT_NE(all.find("ADMIN_PASSWORD = ****"), std::string::npos);
+    EXPECT_EQ(describe(loaded.config).size(), options().size());
+}
+
+}  // namespace
+}  // namespace tigerfans::config

@@ -1,0 +1,109 @@
+// Core helpers: 128-bit id text forms, time-based and derived ids, HMAC/base64, clock text.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tigerfans/core/clock.hpp"
+#include "tigerfans/core/crypto.hpp"
+#include "tigerfans/core/ids.hpp"
+#include "tigerfans/core/u128.hpp"
+
+namespace tigerfans {
+namespace {
+
+// Decimal is the wire form of transfer ids; it must survive the full 128-bit range.
+TEST(U128, DecimalRoundTripsAtTheEdgesAndRejectsOverflow) {
+    EXPECT_EQ(u128_to_decimal(0), "0");
+    EXPECT_EQ(u128_to_decimal(u128_max), "340282366920938463463374607431768211455");
+    EXPECT_EQ(u128_from_decimal("340282366920938463463374607431768211455"), u128_max);
+    EXPECT_FALSE(u128_from_decimal("340282366920938463463374607431768211456"));
+    EXPECT_FALSE(u128_from_decimal(""));
+    EXPECT_FALSE(u128_from_decimal("12a"));
+    EXPECT_FALSE(u128_from_decimal("-1"));
+    const u128 value = make_u128(0x0123456789abcdefULL, 0xfedcba9876543210ULL);
+    EXPECT_EQ(u128_from_decimal(u128_to_decimal(value)), value);
+}
+
+TEST(U128, HexIsAlwaysThirtyTwoDigits) {
+    EXPECT_EQ(u128_to_hex(1), "00000000000000000000000000000001");
+    EXPECT_EQ(u128_from_hex("0000000000000000000000000000000A"), u128{10});
+    EXPECT_FALSE(u128_from_hex("abc"));
+    EXPECT_FALSE(u128_from_hex("0000000000000000000000000000000g"));
+}
+
+// Ids sort by creation and never repeat, even many per millisecond.
+TEST(IdGenerator, IdsAreStrictlyIncreasingAndCarryTheCurrentTime) {
+    IdGenerator ids;
+    u128 previous = 0;
+    for (int i = 0; i < 100000; i++) {
+        const u128 id = ids.next();
+        ASSERT_GT(id, previous);
+        previous = id;
+    }
+    const std::uint64_t ms = static_cast<std::uint64_t>(previous >> 80);
+    const std::uint64_t now_ms = static_cast<std::uint64_t>(unix_now_us() / 1000);
+    EXPECT_LE(ms, now_ms + 1000);
+    EXPECT_GE(ms + 60'000, now_ms);
+}
+
+// Post, void and late-booking ids differ from each other and from any generated id.
+TEST(DeriveId, DerivedIdsAreDistinctPerKindAndStable) {
+    IdGenerator ids;
+    const u128 hold = ids.next();
+    const u128 post = derive_id(hold, Derivation::post);
+    const u128 void_id = derive_id(hold, Derivation::void_);
+    const u128 late = derive_id(hold, Derivation::late_booking);
+    EXPECT_EQ(std::set<u128>({hold, post, void_id, late}).size(), 4u);
+    EXPECT_EQ(post, derive_id(hold, Derivation::post));
+    EXPECT_EQ(hold >> 124, 0u);  // Generated ids leave the kind bits clear.
+}
+
+TEST(Tokens, TicketCodesAndSessionIdsHaveTheirShape) {
+    const std::string code = new_ticket_code();
+    ASSERT_EQ(code.size(), 14u);
+    EXPECT_EQ(code.substr(0, 4), "TCK-");
+    EXPECT_EQ(code.find_first_of("01IO", 4), std::string::npos);
+    EXPECT_TRUE(new_payment_session_id().starts_with("mock_"));
+    EXPECT_EQ(new_payment_session_id().size(), 37u);
+    EXPECT_NE(new_event_key(), new_event_key());
+}
+
+// RFC 4231 test case 2 ("Jefe"), and its base64 form as MockPay sends it.
+TEST(Crypto, HmacSha256MatchesTheRfcVector) {
+    const std::string mac = hmac_sha256("Jefe", "what do ya want for nothing?");
+    std::string hex;
+    for (unsigned char byte : mac) {
+        static constexpr char digits[] = "0123456789abcdef";
+        hex += digits[byte >> 4];
+        hex += digits[byte & 0xF];
+    }
+    EXPECT_EQ(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    EXPECT_EQ(base64_encode(mac), "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=");
+}
+
+TEST(Crypto, Base64RoundTripsAndRejectsGarbage) {
+    for (std::string text : {"", "f", "fo", "foo", "foob", "fooba", "foobar"}) {
+        EXPECT_EQ(base64_decode(base64_encode(text)), text);
+        EXPECT_EQ(base64url_decode(base64url_encode(text)), text);
+    }
+    EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
+    EXPECT_FALSE(base64_decode("Zm9v*mFy"));
+    EXPECT_FALSE(base64_decode("Zm9"));
+}
+
+TEST(Crypto, ConstantTimeEqualComparesContentAndLength) {
+    EXPECT_TRUE(constant_time_equal("abc", "abc"));
+    EXPECT_FALSE(constant_time_equal("abc", "abd"));
+    EXPECT_FALSE(constant_time_equal("abc", "abcd"));
+}
+
+TEST(Clock, IsoTextRoundTrips) {
+    const std::int64_t when_us = 1764757530123456;  // 2025-12-03T10:25:30.123456Z
+    EXPECT_EQ(iso8601_utc(when_us), "2025-12-03T10:25:30.123456+00:00");
+    EXPECT_EQ(parse_iso8601_utc(iso8601_utc(when_us)), when_us);
+    EXPECT_EQ(parse_iso8601_utc("2025-12-03 10:25:30.123456+00"), when_us);
+    EXPECT_FALSE(parse_iso8601_utc("yesterday"));
+}
+
+}  // namespace
+}  // namespace tigerfans

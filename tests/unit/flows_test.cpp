@@ -1,0 +1,307 @@
+// The flows against in-memory test doubles of the three stores: what checkout and the webhook
+// do on success, on sold out, on late payment, on replays, and when a store fails midway
+// (nothing leaks: holds are voided, the gate is reopened).
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <map>
+#include <set>
+
+#include "support/run_async.hpp"
+#include "tigerfans/flows/checkout.hpp"
+#include "tigerfans/flows/webhook.hpp"
+
+namespace tigerfans::flows {
+namespace {
+
+using accounting::Resolution;
+
+// Holds are held or not; expiry is simulated by flipping `expired`.
+class FakeLedger final : public accounting::Ledger {
+public:
+    std::uint64_t tickets_left = 10;
+    std::uint64_t goodies_left = 10;
+    std::set<u128> held, posted, voided, expired;
+    std::optional<Fault> fail_next;
+
+    std::string_view backend_name() const override { return "fake"; }
+    asio::awaitable<Status> start() override { co_return done(); }
+    asio::awaitable<Result<accounting::HoldResult>> hold(accounting::HoldRequest request) override {
+        if (auto fault = take_fault()) co_return *fault;
+        accounting::HoldResult result;
+        result.ticket_held = take(tickets_left, request.ticket_hold_id);
+        result.goodie_held = result.ticket_held && take(goodies_left, request.goodie_hold_id);
+        co_return result;
+    }
+    asio::awaitable<Result<accounting::CommitResult>> commit(
+        accounting::CommitRequest request) override {
+        if (auto fault = take_fault()) co_return *fault;
+        accounting::CommitResult result;
+        result.ticket = post(request.ticket_hold_id);
+        if (request.goodie_held) result.goodie = post(request.goodie_hold_id);
+        co_return result;
+    }
+    asio::awaitable<Result<accounting::BookResult>> book_late(
+        accounting::CommitRequest request) override {
+        if (auto fault = take_fault()) co_return *fault;
+        accounting::BookResult result;
+        result.got_ticket = tickets_left > 0;
+        if (result.got_ticket) tickets_left--;
+        result.got_goodie = result.got_ticket && request.goodie_held && goodies_left > 0;
+        if (result.got_goodie) goodies_left--;
+        co_return result;
+    }
+    asio::awaitable<Status> cancel(TicketClass, u128 ticket, u128 goodie) override {
+        if (auto fault = take_fault()) co_return *fault;
+        for (u128 id : {ticket, goodie}) {
+            if (id != 0 && held.erase(id)) voided.insert(id);
+        }
+        co_return done();
+    }
+    asio::awaitable<Result<accounting::Inventory>> inventory() override {
+        co_return accounting::Inventory{};
+    }
+    asio::awaitable<bool> healthy() override { co_return true; }
+    asio::awaitable<void> stop() override { co_return; }
+
+private:
+    std::optional<Fault> take_fault() { return std::exchange(fail_next, std::nullopt); }
+    bool take(std::uint64_t& left, u128 id) {
+        if (left == 0) return false;
+        left--;
+        held.insert(id);
+        return true;
+    }
+    Resolution post(u128 id) {
+        if (posted.count(id)) return Resolution::done;
+        if (expired.count(id)) return Resolution::expired;
+        if (!held.erase(id)) return Resolution::not_found;
+        posted.insert(id);
+        return Resolution::done;
+    }
+};
+
+class FakeSessions final : public sessions::SessionStore {
+public:
+    std::map<std::string, sessions::PaymentSession> saved;
+    std::set<std::string> gate_keys;
+    std::optional<Fault> fail_save;
+
+    std::string_view backend_name() const override { return "fake"; }
+    asio::awaitable<Status> start() override { co_return done(); }
+    asio::awaitable<Status> save(const sessions::PaymentSession& session, std::uint32_t) override {
+        if (fail_save) co_return *fail_save;
+        saved[session.psid] = session;
+        co_return done();
+    }
+    asio::awaitable<Result<std::optional<sessions::PaymentSession>>> find(
+        std::string_view psid) override {
+        const auto found = saved.find(std::string(psid));
+        if (found == saved.end()) co_return std::optional<sessions::PaymentSession>();
+        co_return std::optional<sessions::PaymentSession>(found->second);
+    }
+    asio::awaitable<Result<sessions::Gate>> pass_gate(std::string_view psid,
+                                                      std::string_view event) override {
+        const std::string flag = "fulfill:" + std::string(psid);
+        const std::string key = "event:" + std::string(event);
+        if (gate_keys.count(flag) || gate_keys.count(key)) co_return sessions::Gate::replay;
+        gate_keys.insert({flag, key});
+        co_return sessions::Gate::first;
+    }
+    asio::awaitable<Status> reopen_gate(std::string_view psid, std::string_view event) override {
+        gate_keys.erase("fulfill:" + std::string(psid));
+        gate_keys.erase("event:" + std::string(event));
+        co_return done();
+    }
+    asio::awaitable<Status> remove(std::string_view psid) override {
+        saved.erase(std::string(psid));
+        co_return done();
+    }
+    asio::awaitable<Result<sessions::PendingList>> recent(std::size_t) override {
+        co_return sessions::PendingList{};
+    }
+    asio::awaitable<bool> healthy() override { co_return true; }
+    asio::awaitable<void> stop() override { co_return; }
+};
+
+class FakeOrders final : public orders::OrderStore {
+public:
+    std::map<std::string, orders::Order> rows;
+    std::optional<Fault> fail_insert;
+
+    asio::awaitable<Status> start() override { co_return done(); }
+    asio::awaitable<Status> insert(orders::Order order) override {
+        if (auto fault = std::exchange(fail_insert, std::nullopt)) co_return *fault;
+        rows.emplace(order.id, std::move(order));
+        co_return done();
+    }
+    asio::awaitable<Result<std::optional<orders::Order>>> find(std::string_view id) override {
+        const auto found = rows.find(std::string(id));
+        if (found == rows.end()) co_return std::optional<orders::Order>();
+        co_return std::optional<orders::Order>(found->second);
+    }
+    asio::awaitable<Result<std::vector<orders::Order>>> recent(std::size_t) override {
+        co_return std::vector<orders::Order>{};
+    }
+    asio::awaitable<bool> healthy() override { co_return true; }
+    asio::awaitable<void> stop() override { co_return; }
+};
+
+class FlowsTest : public ::testing::Test {
+protected:
+    FlowsTest()
+        : config(config::load([](std::string_view) { return std::nullopt; }).config),
+          timings(registry),
+          services{config, ledger, sessions, orders, ids, timings, registry} {}
+
+    CheckoutOutcome buy(TicketClass cls = TicketClass::a) {
+        return testing::run_async(io, [&] {
+            return checkout(services, CheckoutRequest{cls, "fan@example.com"});
+        });
+    }
+
+    WebhookOutcome pay(const std::string& psid, PaymentOutcome outcome, std::string key) {
+        return testing::run_async(io, [&] {
+            return handle_webhook(services, WebhookEvent{outcome, psid, std::move(key)});
+        });
+    }
+
+    asio::io_context io;
+    config::Config config;
+    metrics::Registry registry;
+    Timings timings;
+    IdGenerator ids;
+    FakeLedger ledger;
+    FakeSessions sessions;
+    FakeOrders orders;
+    Services services;
+};
+
+TEST_F(FlowsTest, CheckoutHoldsATicketAndSavesTheSession) {
+    const auto outcome = buy(TicketClass::b);
+    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(outcome));
+    const auto& accepted = std::get<CheckoutAccepted>(outcome);
+    EXPECT_EQ(accepted.amount_cents, 3500);
+    ASSERT_EQ(sessions.saved.count(accepted.payment_session_id), 1u);
+    const auto& session = sessions.saved[accepted.payment_session_id];
+    EXPECT_EQ(session.order_id, accepted.order_id);
+    EXPECT_TRUE(ledger.held.count(session.ticket_hold_id));
+    EXPECT_TRUE(session.goodie_held);
+}
+
+TEST_F(FlowsTest, CheckoutWithNothingLeftIsSoldOutAndHoldsNothing) {
+    ledger.tickets_left = 0;
+    EXPECT_TRUE(std::holds_alternative<SoldOut>(buy()));
+    EXPECT_TRUE(ledger.held.empty());
+    EXPECT_TRUE(sessions.saved.empty());
+}
+
+TEST_F(FlowsTest, WhenTheSessionCannotBeSavedTheHoldsAreVoidedAndTheFaultReturned) {
+    sessions.fail_save = Fault::unavailable;
+    const auto outcome = buy();
+    ASSERT_TRUE(std::holds_alternative<Fault>(outcome));
+    EXPECT_EQ(std::get<Fault>(outcome), Fault::unavailable);
+    EXPECT_TRUE(ledger.held.empty());
+    EXPECT_EQ(ledger.voided.size(), 2u);  // Ticket and goodie.
+}
+
+TEST_F(FlowsTest, APaidSessionBecomesAPaidOrderWithATicketAndTheSessionIsDropped) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    const auto outcome = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1");
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(outcome));
+    EXPECT_FALSE(std::get<WebhookSettled>(outcome).idempotent);
+    EXPECT_EQ(std::get<WebhookSettled>(outcome).status, orders::OrderStatus::paid);
+    const orders::Order& order = orders.rows.at(accepted.order_id);
+    EXPECT_EQ(order.status, orders::OrderStatus::paid);
+    EXPECT_TRUE(order.ticket_code.starts_with("TCK-"));
+    EXPECT_TRUE(order.got_goodie);
+    EXPECT_TRUE(order.paid_at_us.has_value());
+    EXPECT_TRUE(sessions.saved.empty());
+    EXPECT_EQ(ledger.posted.size(), 2u);
+}
+
+TEST_F(FlowsTest, AReplayedWebhookChangesNothingEvenAfterTheSessionIsGone) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1");
+    const auto orders_before = orders.rows.size();
+    for (const char* key : {"evt_1", "evt_2"}) {
+        const auto replay = pay(accepted.payment_session_id, PaymentOutcome::succeeded, key);
+        ASSERT_TRUE(std::holds_alternative<WebhookSettled>(replay));
+        EXPECT_TRUE(std::get<WebhookSettled>(replay).idempotent);
+    }
+    EXPECT_EQ(orders.rows.size(), orders_before);
+}
+
+TEST_F(FlowsTest, AFailedPaymentVoidsTheHoldsAndRecordsAFailedOrder) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    const auto outcome = pay(accepted.payment_session_id, PaymentOutcome::failed, "evt_1");
+    EXPECT_EQ(std::get<WebhookSettled>(outcome).status, orders::OrderStatus::failed);
+    EXPECT_TRUE(ledger.held.empty());
+    EXPECT_EQ(ledger.voided.size(), 2u);
+    EXPECT_EQ(orders.rows.at(accepted.order_id).status, orders::OrderStatus::failed);
+    EXPECT_TRUE(orders.rows.at(accepted.order_id).ticket_code.empty());
+}
+
+TEST_F(FlowsTest, ALatePaymentBooksATicketWhenOneIsLeft) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    const auto& session = sessions.saved[accepted.payment_session_id];
+    ledger.held.clear();
+    ledger.expired = {session.ticket_hold_id, session.goodie_hold_id};
+    ledger.tickets_left = 1;  // The expired hold's ticket came back.
+    pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1");
+    const orders::Order& order = orders.rows.at(accepted.order_id);
+    EXPECT_EQ(order.status, orders::OrderStatus::paid);
+    EXPECT_EQ(order.ticket_transfer_id,
+              derive_id(session.ticket_hold_id, Derivation::late_booking));
+    EXPECT_EQ(ledger.tickets_left, 0u);
+}
+
+TEST_F(FlowsTest, ALatePaymentWithNothingLeftIsPaidUnfulfilledWithoutATicket) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    const auto& session = sessions.saved[accepted.payment_session_id];
+    ledger.held.clear();
+    ledger.expired = {session.ticket_hold_id, session.goodie_hold_id};
+    ledger.tickets_left = 0;
+    const auto outcome = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1");
+    EXPECT_EQ(std::get<WebhookSettled>(outcome).status, orders::OrderStatus::paid_unfulfilled);
+    const orders::Order& order = orders.rows.at(accepted.order_id);
+    EXPECT_EQ(order.status, orders::OrderStatus::paid_unfulfilled);
+    EXPECT_TRUE(order.ticket_code.empty());
+    EXPECT_FALSE(order.got_goodie);
+}
+
+TEST_F(FlowsTest, WhenTheOrderCannotBeWrittenTheGateReopensAndTheRetrySucceeds) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    orders.fail_insert = Fault::unavailable;
+    const auto failed = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1");
+    ASSERT_TRUE(std::holds_alternative<Fault>(failed));
+    EXPECT_TRUE(sessions.gate_keys.empty());
+    EXPECT_EQ(sessions.saved.size(), 1u);
+    const auto retried = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1");
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(retried));
+    EXPECT_FALSE(std::get<WebhookSettled>(retried).idempotent);
+    EXPECT_EQ(orders.rows.at(accepted.order_id).status, orders::OrderStatus::paid);
+}
+
+TEST_F(FlowsTest, AnUnknownSessionIsReportedAndLeavesNoGateBehind) {
+    const auto outcome = pay("mock_unknown", PaymentOutcome::succeeded, "evt_1");
+    EXPECT_TRUE(std::holds_alternative<SessionUnknown>(outcome));
+    EXPECT_TRUE(sessions.gate_keys.empty());
+}
+
+TEST(CheckoutInput, AcceptsTheDemoShapeAndRejectsEverythingElseWithADetail) {
+    const auto ok = parse_checkout_request(R"({"cls":"A","customer_email":" fan@example.com "})");
+    ASSERT_TRUE(std::holds_alternative<CheckoutRequest>(ok));
+    EXPECT_EQ(std::get<CheckoutRequest>(ok).customer_email, "fan@example.com");
+    for (const char* body : {"", "{", "[]", "null", R"({"cls":"A"})",
+                             R"({"cls":"C","customer_email":"a@b.co"})",
+                             R"({"cls":1,"customer_email":"a@b.co"})",
+                             R"({"cls":"A","customer_email":"not-an-email"})",
+                             R"({"cls":"A","customer_email":"a@b"})",
+                             R"({"cls":"A","customer_email":"a b@c.de"})"}) {
+        EXPECT_TRUE(std::holds_alternative<InvalidInput>(parse_checkout_request(body))) << body;
+    }
+}
+
+}  // namespace
+}  // namespace tigerfans::flows

@@ -1,0 +1,117 @@
+// HTTP helpers: routing with captures, 404 vs 405, forms and percent-coding, templates,
+// error bodies, URL parsing.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "support/run_async.hpp"
+#include "tigerfans/http/client.hpp"
+#include "tigerfans/http/errors.hpp"
+#include "tigerfans/http/router.hpp"
+#include "tigerfans/http/static_files.hpp"
+#include "tigerfans/http/templates.hpp"
+
+namespace tigerfans::http {
+namespace {
+
+namespace asio = boost::asio;
+
+Handler answer(std::string text) {
+    return [text](Request& request) -> asio::awaitable<Response> {
+        co_return Response::text(200, text + ":" + std::string(request.path_param("id")),
+                                 "text/plain");
+    };
+}
+
+Response route(const Router& router, Method method, std::string path) {
+    asio::io_context io;
+    Request request;
+    request.method = method;
+    request.path = std::move(path);
+    return testing::run_async(io, [&]() { return router.handle(request); });
+}
+
+TEST(Router, MatchesLiteralSegmentsAndCaptures) {
+    Router router;
+    router.get("/api/orders/{id}", answer("order"));
+    router.get("/api/orders/{id}/qr.svg", answer("qr"));
+    EXPECT_EQ(route(router, Method::get, "/api/orders/abc").body, "order:abc");
+    EXPECT_EQ(route(router, Method::get, "/api/orders/abc/qr.svg").body, "qr:abc");
+    EXPECT_EQ(route(router, Method::get, "/api/orders/").status, 404u);
+    EXPECT_EQ(route(router, Method::get, "/api/orders").status, 404u);
+}
+
+TEST(Router, KnownPathWithAnotherMethodIs405WithAllowAndAJsonBody) {
+    Router router;
+    router.post("/api/checkout", answer("checkout"));
+    const Response response = route(router, Method::get, "/api/checkout");
+    EXPECT_EQ(response.status, 405u);
+    EXPECT_EQ(find_header(response.headers, "allow"), "POST");
+    EXPECT_EQ(nlohmann::json::parse(response.body)["error"], "method_not_allowed");
+}
+
+TEST(Router, HeadIsServedByTheGetHandler) {
+    Router router;
+    router.get("/", answer("home"));
+    EXPECT_EQ(route(router, Method::head, "/").status, 200u);
+}
+
+TEST(Router, AThrowingHandlerBecomesA500NotACrash) {
+    Router router;
+    router.get("/boom", [](Request&) -> asio::awaitable<Response> {
+        throw std::runtime_error("boom");
+        co_return Response{};
+    });
+    const Response response = route(router, Method::get, "/boom");
+    EXPECT_EQ(response.status, 500u);
+    EXPECT_EQ(nlohmann::json::parse(response.body)["error"], "internal_error");
+}
+
+TEST(Forms, ParsesPercentAndPlusAndRejectsBrokenEscapes) {
+    EXPECT_EQ(form_value("t=succeeded&x=1", "t"), "succeeded");
+    EXPECT_EQ(form_value("next=%2Fadmin%3Fa%3Db&u=a+b", "next"), "/admin?a=b");
+    EXPECT_EQ(form_value("next=%2Fadmin%3Fa%3Db&u=a+b", "u"), "a b");
+    EXPECT_FALSE(form_value("t=%zz", "t"));
+    EXPECT_FALSE(form_value("t=%2", "t"));
+    EXPECT_FALSE(form_value("a=1", "t"));
+    EXPECT_EQ(percent_encode("a b/c"), "a%20b%2Fc");
+}
+
+TEST(Templates, EscapesValuesUnlessTripleBraced) {
+    const TemplateVars vars = {{"name", "<b>&\"'"}, {"markup", "<i>x</i>"}};
+    EXPECT_EQ(fill_template("{{ name }}|{{{markup}}}|{{missing}}", vars),
+              "&lt;b&gt;&amp;&quot;&#39;|<i>x</i>|");
+}
+
+TEST(Errors, FaultsMapToTheirStatus) {
+    EXPECT_EQ(fault_response(Fault::unavailable, "x").status, 503u);
+    EXPECT_EQ(fault_response(Fault::timeout, "x").status, 503u);
+    EXPECT_EQ(fault_response(Fault::overloaded, "x").status, 503u);
+    EXPECT_EQ(fault_response(Fault::internal, "x").status, 500u);
+    const auto body = nlohmann::json::parse(error_response(409, "sold_out", "gone").body);
+    EXPECT_EQ(body["error"], "sold_out");
+    EXPECT_EQ(body["detail"], "gone");
+}
+
+TEST(Urls, ParsesHttpUrlsOnly) {
+    const auto url = parse_http_url("http://127.0.0.1:8000/payments/webhook");
+    ASSERT_TRUE(url);
+    EXPECT_EQ(url->host, "127.0.0.1");
+    EXPECT_EQ(url->port, 8000);
+    EXPECT_EQ(url->target, "/payments/webhook");
+    EXPECT_EQ(parse_http_url("http://example.com")->port, 80);
+    EXPECT_FALSE(parse_http_url("https://example.com/"));
+    EXPECT_FALSE(parse_http_url("http://:80/"));
+    EXPECT_FALSE(parse_http_url("http://h:99999/"));
+}
+
+TEST(StaticFiles, ContentTypesFollowTheExtension) {
+    EXPECT_EQ(content_type_for("style.css"), "text/css; charset=utf-8");
+    EXPECT_EQ(content_type_for("app.js"), "text/javascript; charset=utf-8");
+    EXPECT_EQ(content_type_for("logo.svg"), "image/svg+xml");
+    EXPECT_EQ(content_type_for("blob"), "application/octet-stream");
+}
+
+}  // namespace
+}  // namespace tigerfans::http

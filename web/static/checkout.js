@@ -1,0 +1,51 @@
+// Checkout page: validates the email, posts /api/checkout and follows redirect_url to MockPay.
+(function () {
+  const form = document.getElementById("checkout-form");
+  const errorNode = document.getElementById("form-error");
+  const outcome = document.getElementById("outcome");
+  const messages = {
+    failed: "Your payment failed. Your reservation was released; you can try again.",
+    canceled: "You canceled the payment. Your reservation was released.",
+  };
+  if (outcome.dataset.status && messages[outcome.dataset.status]) {
+    outcome.textContent = messages[outcome.dataset.status];
+    outcome.classList.add("bad");
+    outcome.hidden = false;
+  }
+  function showError(text) {
+    errorNode.textContent = text;
+    errorNode.hidden = false;
+  }
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    errorNode.hidden = true;
+    const email = form.customer_email.value.trim();
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
+      showError("Please enter a valid email address.");
+      form.customer_email.focus();
+      return;
+    }
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const response = await fetch("/api/checkout", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ cls: form.cls.value, customer_email: email }),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (response.ok) {
+        window.location.assign(body.redirect_url);
+        return;
+      }
+      if (response.status === 409) {
+        showError("Sold out. Held tickets may come back when their holds expire: try again soon.");
+      } else {
+        showError(body.detail || "Something went wrong (HTTP " + response.status + ").");
+      }
+    } catch (error) {
+      showError("The shop cannot be reached. Please try again.");
+    }
+    button.disabled = false;
+  });
+})();

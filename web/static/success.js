@@ -1,0 +1,52 @@
+// Success page: polls /api/orders/<id> until the order is recorded, then shows the ticket code,
+// the goodie and the ticket's QR code (an SVG made by the server).
+(function () {
+  const root = document.getElementById("success");
+  const orderId = root.dataset.order;
+  const statusNode = document.getElementById("status");
+  const pollMs = 500;
+  const giveUpMs = 60000;
+  const started = Date.now();
+  function show(order) {
+    if (order.status !== "PAID") {
+      statusNode.textContent = order.status === "PAID_UNFULFILLED"
+        ? "Your payment arrived after your reservation expired and the tickets were gone. " +
+          "You will be refunded."
+        : "This order was not paid (" + order.status + ").";
+      return;
+    }
+    statusNode.textContent = "Payment confirmed.";
+    document.getElementById("ticket-code").textContent = order.ticket_code;
+    document.getElementById("goodie").textContent = order.got_goodie
+      ? "You also get a goodie!" : "The goodies are all gone, sorry.";
+    const qrUrl = "/api/orders/" + encodeURIComponent(orderId) + "/qr.svg";
+    fetch(qrUrl).then((r) => (r.ok ? r.text() : "")).then((svg) => {
+      document.getElementById("qr").innerHTML = svg;
+    });
+    const link = document.getElementById("qr-download");
+    link.href = qrUrl;
+    link.setAttribute("download", order.ticket_code + ".svg");
+    document.getElementById("ticket").hidden = false;
+  }
+  async function poll() {
+    if (!orderId) {
+      statusNode.textContent = "No order given.";
+      return;
+    }
+    try {
+      const response = await fetch("/api/orders/" + encodeURIComponent(orderId), { cache: "no-store" });
+      if (response.ok) {
+        show(await response.json());
+        return;
+      }
+    } catch (error) {
+      /* keep polling */
+    }
+    if (Date.now() - started > giveUpMs) {
+      statusNode.textContent = "Still waiting for the payment confirmation. Reload this page later.";
+      return;
+    }
+    setTimeout(poll, pollMs);
+  }
+  poll();
+})();
