@@ -1,0 +1,349 @@
+// End to end over HTTP against the real server and real stores, on every level: the fan's
+// flow for each payment outcome, replays, oversell under concurrency, expiry and late
+// payment, admin authentication, and bad input of every kind. Each test gets a fresh
+// database, its own Redis and (level 3) its own TigerBeetle replica.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support/levels.hpp"
+#include "tigerfans/core/crypto.hpp"
+#include "tigerfans/mockpay/mockpay.hpp"
+
+namespace tigerfans::testing {
+namespace {
+
+using nlohmann::json;
+
+class FlowTest : public LevelTest {
+protected:
+    json body_of(const Reply& reply) {
+        return json::parse(reply.body, nullptr, false);
+    }
+
+    // A checkout that must succeed; returns {order_id, psid}.
+    std::pair<std::string, std::string> buy(const std::string& cls = "A") {
+        const Reply reply = checkout(cls, "fan@example.com");
+        EXPECT_EQ(reply.status, 200u) << reply.body;
+        const json body = body_of(reply);
+        const std::string redirect = body.value("redirect_url", "");
+        return {body.value("order_id", ""), redirect.substr(std::string("/mockpay/").size())};
+    }
+
+    Reply checkout(const std::string& cls, const std::string& email) {
+        return driver().post_json("/api/checkout",
+                                  json{{"cls", cls}, {"customer_email", email}}.dump());
+    }
+
+    Reply emit(const std::string& psid, const std::string& outcome) {
+        return driver().post_form("/mockpay/" + psid + "/emit", "t=" + outcome);
+    }
+
+    json order(const std::string& id) {
+        const Reply reply = driver().get("/api/orders/" + id);
+        EXPECT_EQ(reply.status, 200u) << reply.body;
+        return body_of(reply);
+    }
+
+    json inventory() {
+        const Reply reply = driver().get("/api/inventory");
+        EXPECT_EQ(reply.status, 200u) << reply.body;
+        return body_of(reply);
+    }
+
+    // Waits until class A shows `held` active holds (TigerBeetle releases expired holds a
+    // little after their timeout, in the background).
+    json inventory_when_held(std::uint64_t held) {
+        json seen;
+        wait_until([&] {
+            seen = inventory();
+            return seen["A"]["active_holds"] == held;
+        }, std::chrono::seconds(15));
+        return seen;
+    }
+
+    Reply signed_webhook(const std::string& body) {
+        return driver().post("/payments/webhook", body,
+                             {{"Content-Type", "application/json"},
+                              {"x-mockpay-signature", mockpay::signature("test-secret", body)}});
+    }
+
+    std::string event(const std::string& psid, const std::string& type, const std::string& key) {
+        return json{{"type", type}, {"payment_session_id", psid}, {"order_id", "x"},
+                    {"amount", 6500},  {"currency", "eur"},          {"created_at", 1},
+                    {"idempotency_key", key}}
+            .dump();
+    }
+};
+
+// The whole journey: checkout, MockPay page, pay, order with ticket and QR, inventory.
+TEST_P(FlowTest, APaidCheckoutEndsAsAPaidOrderWithATicket) {
+    start_server();
+    const Reply reply = checkout("A", "fan@example.com");
+    ASSERT_EQ(reply.status, 200u) << reply.body;
+    const json body = body_of(reply);
+    EXPECT_EQ(body["amount"], 6500);
+    EXPECT_EQ(body["currency"], "eur");
+    ASSERT_TRUE(body["redirect_url"].get<std::string>().starts_with("/mockpay/mock_"));
+    const std::string order_id = body["order_id"];
+    const std::string psid = body["redirect_url"].get<std::string>().substr(9);
+
+    EXPECT_EQ(driver().get("/api/orders/" + order_id).status, 404u);  // Not paid yet.
+    const Reply page = driver().get("/mockpay/" + psid);
+    EXPECT_EQ(page.status, 200u);
+    EXPECT_NE(page.body.find("65.00"), std::string::npos);
+    EXPECT_EQ(body_of(driver().get("/api/pending"))["total"], 1);
+
+    const Reply paid = emit(psid, "succeeded");
+    EXPECT_EQ(paid.status, 303u) << paid.body;
+    EXPECT_EQ(paid.header("Location"), "/demo/success?order_id=" + order_id);
+    const json placed = order(order_id);
+    EXPECT_EQ(placed["status"], "PAID");
+    EXPECT_TRUE(placed["ticket_code"].get<std::string>().starts_with("TCK-"));
+    EXPECT_EQ(placed["got_goodie"], true);
+    EXPECT_EQ(placed["amount"], 6500);
+    const Reply qr = driver().get("/api/orders/" + order_id + "/qr.svg");
+    EXPECT_EQ(qr.status, 200u);
+    EXPECT_EQ(qr.header("Content-Type"), "image/svg+xml");
+
+    const json stock = inventory();
+    EXPECT_EQ(stock["A"]["sold"], 1);
+    EXPECT_EQ(stock["A"]["active_holds"], 0);
+    EXPECT_EQ(stock["goodies"]["sold"], 1);
+    EXPECT_EQ(driver().get("/mockpay/" + psid).status, 404u);  // The session is gone.
+    EXPECT_EQ(body_of(driver().get("/api/pending"))["total"], 0);
+}
+
+TEST_P(FlowTest, FailedAndCanceledPaymentsReleaseTheHoldsAndRecordTheOutcome) {
+    start_server();
+    for (const std::string outcome : {"failed", "canceled"}) {
+        const auto [order_id, psid] = buy("B");
+        const Reply reply = emit(psid, outcome);
+        EXPECT_EQ(reply.status, 303u) << reply.body;
+        EXPECT_EQ(reply.header("Location"),
+                  "/demo/checkout?status=" + outcome + "&order_id=" + order_id);
+        const json recorded = order(order_id);
+        EXPECT_EQ(recorded["status"], outcome == "failed" ? "FAILED" : "CANCELED");
+        EXPECT_EQ(recorded["ticket_code"], "");
+    }
+    const json stock = inventory();
+    EXPECT_EQ(stock["B"]["sold"], 0);
+    EXPECT_EQ(stock["B"]["active_holds"], 0);
+    EXPECT_EQ(stock["goodies"]["active_holds"], 0);
+}
+
+// A provider retrying the same event, or sending a second one, changes nothing.
+TEST_P(FlowTest, ReplayedWebhooksAreIdempotent) {
+    start_server();
+    const auto [order_id, psid] = buy();
+    const std::string first = event(psid, "payment.succeeded", "evt_1");
+    const json settled = body_of(signed_webhook(first));
+    EXPECT_EQ(settled["ok"], true);
+    EXPECT_EQ(settled["order_status"], "PAID");
+    const std::string ticket = order(order_id)["ticket_code"];
+    for (const std::string& replay :
+         {first, event(psid, "payment.succeeded", "evt_2"), event(psid, "payment.failed", "evt_3")}) {
+        const Reply reply = signed_webhook(replay);
+        EXPECT_EQ(reply.status, 200u);
+        EXPECT_EQ(body_of(reply), (json{{"ok", true}, {"idempotent", true}}));
+    }
+    EXPECT_EQ(order(order_id)["ticket_code"], ticket);
+    EXPECT_EQ(inventory()["A"]["sold"], 1);
+}
+
+// Capacity 50, 500 fans at once: exactly 50 holds, then exactly 50 paid tickets.
+TEST_P(FlowTest, FiveHundredConcurrentCheckoutsForFiftyTicketsSellExactlyFifty) {
+    start_server({{"CAPACITY_A", "50"}});
+    const auto replies = driver().run_concurrently(500, 100, [](int i, http::Client& client) {
+        return checkout_call(client, "A", "fan" + std::to_string(i) + "@example.com");
+    });
+    std::vector<std::string> psids;
+    int sold_out = 0;
+    for (const Reply& reply : replies) {
+        if (reply.status == 200) {
+            const std::string redirect = body_of(reply)["redirect_url"];
+            psids.push_back(redirect.substr(9));
+        }
+        sold_out += reply.status == 409;
+    }
+    EXPECT_EQ(psids.size(), 50u);
+    EXPECT_EQ(sold_out, 450);
+    const json held = inventory();
+    EXPECT_EQ(held["A"]["active_holds"], 50);
+    EXPECT_EQ(held["A"]["available"], 0);
+    EXPECT_EQ(held["A"]["sold_out"], true);
+
+    const auto payments = driver().run_concurrently(
+        static_cast<int>(psids.size()), 50, [&](int i, http::Client& client) {
+            return emit_call(client, psids[static_cast<std::size_t>(i)], "succeeded");
+        });
+    for (const Reply& reply : payments) EXPECT_EQ(reply.status, 303u) << reply.body;
+    const json sold = inventory();
+    EXPECT_EQ(sold["A"]["sold"], 50);
+    EXPECT_EQ(sold["A"]["active_holds"], 0);
+    const json admin = body_of(driver().get("/api/admin/orders?limit=500", admin_basic()));
+    int paid = 0;
+    for (const auto& item : admin["items"]) paid += item["status"] == "PAID";
+    EXPECT_EQ(paid, 50);
+}
+
+// A hold that expires gives its ticket back; paying late books at once when a ticket is left.
+TEST_P(FlowTest, AnExpiredHoldFreesItsTicketAndALatePaymentBooksImmediately) {
+    start_server({{"CAPACITY_A", "1"}, {"RESERVATION_TTL_SECONDS", "1"}});
+    const auto [order_id, psid] = buy();
+    EXPECT_EQ(checkout("A", "second@example.com").status, 409u);
+    const json after_expiry = inventory_when_held(0);
+    EXPECT_EQ(after_expiry["A"]["available"], 1);
+    EXPECT_EQ(emit(psid, "succeeded").status, 303u);
+    const json late = order(order_id);
+    EXPECT_EQ(late["status"], "PAID");
+    EXPECT_TRUE(late["ticket_code"].get<std::string>().starts_with("TCK-"));
+    EXPECT_EQ(inventory()["A"]["sold"], 1);
+}
+
+// Paying late when the ticket went to someone else: PAID_UNFULFILLED, never a second sale.
+TEST_P(FlowTest, ALatePaymentWithNothingLeftIsPaidUnfulfilled) {
+    start_server({{"CAPACITY_A", "1"}, {"RESERVATION_TTL_SECONDS", "1"}});
+    const auto [late_order, late_psid] = buy();
+    inventory_when_held(0);
+    const auto [order_id, psid] = buy();  // Takes the ticket the expired hold gave back.
+    EXPECT_EQ(emit(late_psid, "succeeded").status, 303u);
+    const json unfulfilled = order(late_order);
+    EXPECT_EQ(unfulfilled["status"], "PAID_UNFULFILLED");
+    EXPECT_EQ(unfulfilled["ticket_code"], "");
+    EXPECT_EQ(emit(psid, "succeeded").status, 303u);
+    EXPECT_EQ(order(order_id)["status"], "PAID");
+    EXPECT_EQ(inventory()["A"]["sold"], 1);
+}
+
+TEST_P(FlowTest, AdminPagesAndFeedsNeedALoginOrBasicCredentials) {
+    start_server();
+    const Reply anonymous = driver().get("/api/admin/orders");
+    EXPECT_EQ(anonymous.status, 401u);
+    EXPECT_EQ(body_of(anonymous)["error"], "unauthorized");
+    EXPECT_EQ(driver().get("/api/admin/goodies").status, 401u);
+    EXPECT_EQ(driver().get("/api/admin/orders", admin_basic("wrong")).status, 401u);
+    EXPECT_EQ(driver().get("/api/admin/orders", admin_basic()).status, 200u);
+    const Reply page = driver().get("/admin");
+    EXPECT_EQ(page.status, 307u);
+    EXPECT_EQ(page.header("Location"), "/admin/login?next=/admin");
+
+    EXPECT_EQ(driver().post_form("/admin/login", "username=admin&password=nope").status, 401u);
+    const Reply login = driver().post_form("/admin/login",
+                                           "username=admin&password=test-password&next=%2Fadmin");
+    ASSERT_EQ(login.status, 303u);
+    EXPECT_EQ(login.header("Location"), "/admin");
+    const std::string set_cookie(login.header("Set-Cookie"));
+    EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos);
+    const http::Headers cookie = {{"Cookie", set_cookie.substr(0, set_cookie.find(';'))}};
+    EXPECT_EQ(driver().get("/admin", cookie).status, 200u);
+    const Reply goodies = driver().get("/api/admin/goodies", cookie);
+    EXPECT_EQ(goodies.status, 200u);
+    EXPECT_EQ(body_of(goodies)["limit"], 100000);
+    const Reply logout = driver().get("/admin/logout", cookie);
+    EXPECT_EQ(logout.status, 303u);
+    EXPECT_NE(std::string(logout.header("Set-Cookie")).find("Max-Age=0"), std::string::npos);
+}
+
+// Every kind of bad input gets the right status and a JSON error, and leaves nothing behind.
+TEST_P(FlowTest, BadInputGetsAClearErrorAndLeavesNoHoldOrSession) {
+    start_server();
+    const auto [order_id, psid] = buy();
+    struct Case {
+        http::Method method;
+        std::string target;
+        std::string body;
+        http::Headers headers;
+        unsigned status;
+    };
+    const http::Headers json_type = {{"Content-Type", "application/json"}};
+    const http::Headers form_type = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    const std::string unknown_order(32, 'a');
+    const std::string forged = event(psid, "payment.succeeded", "evt_forged");
+    const std::vector<Case> cases = {
+        {http::Method::post, "/api/checkout", "{not json", json_type, 400},
+        {http::Method::post, "/api/checkout", "[]", json_type, 400},
+        {http::Method::post, "/api/checkout", R"({"cls":"A"})", json_type, 400},
+        {http::Method::post, "/api/checkout", R"({"customer_email":"a@b.co"})", json_type, 400},
+        {http::Method::post, "/api/checkout", R"({"cls":"Z","customer_email":"a@b.co"})",
+         json_type, 400},
+        {http::Method::post, "/api/checkout", R"({"cls":"A","customer_email":"nope"})", json_type,
+         400},
+        {http::Method::post, "/api/checkout", R"({"cls":7,"customer_email":"a@b.co"})", json_type,
+         400},
+        {http::Method::get, "/api/checkout", "", {}, 405},
+        {http::Method::delete_, "/api/orders/" + order_id, "", {}, 405},
+        {http::Method::get, "/no/such/page", "", {}, 404},
+        {http::Method::get, "/api/orders/not-an-id", "", {}, 404},
+        {http::Method::get, "/api/orders/" + unknown_order, "", {}, 404},
+        {http::Method::get, "/mockpay/mock_unknown", "", {}, 404},
+        {http::Method::post, "/mockpay/mock_unknown/emit", "t=succeeded", form_type, 404},
+        {http::Method::post, "/mockpay/" + psid + "/emit", "t=refunded", form_type, 400},
+        {http::Method::post, "/mockpay/" + psid + "/emit", "", form_type, 400},
+        {http::Method::post, "/payments/webhook", forged,
+         {{"x-mockpay-signature", mockpay::signature("wrong-secret", forged)}}, 400},
+        {http::Method::post, "/payments/webhook", forged, {}, 400},
+        {http::Method::post, "/payments/webhook", "{oops",
+         {{"x-mockpay-signature", mockpay::signature("test-secret", "{oops")}}, 400},
+        {http::Method::post, "/payments/webhook", event("mock_unknown", "payment.succeeded", "e"),
+         {{"x-mockpay-signature",
+           mockpay::signature("test-secret", event("mock_unknown", "payment.succeeded", "e"))}},
+         404},
+        {http::Method::post, "/api/checkout", std::string(100 * 1024, 'x'), json_type, 413},
+        {http::Method::get, "/api/accounting/commit?tb_transfer_id=abc", "", {}, 400},
+    };
+    for (const Case& c : cases) {
+        const Reply reply = driver().send(c.method, c.target, c.body, c.headers);
+        EXPECT_EQ(reply.status, c.status) << http::method_name(c.method) << " " << c.target;
+        const json error = body_of(reply);
+        EXPECT_TRUE(error.is_object() && error.contains("error") && error.contains("detail"))
+            << c.target << " answered " << reply.body;
+    }
+    const Reply huge_header = driver().get("/", {{"X-Padding", std::string(20 * 1024, 'x')}});
+    EXPECT_EQ(huge_header.status, 413u);
+
+    // Only the one good checkout holds anything, and the server still serves.
+    const json stock = inventory();
+    EXPECT_EQ(stock["A"]["active_holds"], 1);
+    EXPECT_EQ(body_of(driver().get("/api/pending"))["total"], 1);
+    EXPECT_EQ(emit(psid, "succeeded").status, 303u);
+    EXPECT_EQ(order(order_id)["status"], "PAID");
+}
+
+// The rest of the HTTP surface answers as documented.
+TEST_P(FlowTest, EveryOtherEndpointAnswers) {
+    start_server();
+    for (const char* page : {"/", "/demo/checkout", "/demo/checkout?status=failed&order_id=x",
+                             "/demo/success?order_id=abc", "/admin/login"}) {
+        const Reply reply = driver().get(page);
+        EXPECT_EQ(reply.status, 200u) << page;
+        EXPECT_EQ(reply.header("Content-Type"), "text/html; charset=utf-8") << page;
+    }
+    const Reply health = driver().get("/healthz");
+    EXPECT_EQ(health.status, 200u) << health.body;
+    EXPECT_EQ(body_of(health)["ok"], true);
+    const Reply css = driver().get("/static/style.css");
+    EXPECT_EQ(css.status, 200u);
+    EXPECT_EQ(css.header("Content-Type"), "text/css; charset=utf-8");
+    EXPECT_FALSE(css.header("Cache-Control").empty());
+
+    const json reserved = body_of(driver().get("/api/accounting/reserve"));
+    ASSERT_TRUE(reserved.contains("tb_transfer_id")) << reserved.dump();
+    const Reply committed = driver().get(
+        "/api/accounting/commit?tb_transfer_id=" + reserved["tb_transfer_id"].get<std::string>() +
+        "&goodie_tb_transfer_id=" + reserved["goodie_tb_transfer_id"].get<std::string>());
+    EXPECT_EQ(committed.status, 200u);
+    EXPECT_EQ(body_of(committed)["ticket"], "done");
+    EXPECT_EQ(inventory()["A"]["sold"], 1);
+
+    const Reply metrics = driver().get("/metrics");
+    EXPECT_EQ(metrics.status, 200u);
+    EXPECT_NE(metrics.body.find("tigerfans_http_requests_total"), std::string::npos);
+    EXPECT_NE(metrics.body.find("tigerfans_component_seconds"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Levels, FlowTest, ::testing::ValuesIn(all_levels()), level_name);
+
+}  // namespace
+}  // namespace tigerfans::testing
