@@ -1,0 +1,167 @@
+// The fan's flow under load: each virtual user checks out, pays (or fails, or cancels) on
+// MockPay, then polls its order until it is settled.
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "loadgen/runner.hpp"
+#include "tigerfans/loadgen/load.hpp"
+
+namespace tigerfans::loadgen {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct OrderRun {
+    Outcome outcome = Outcome::error;
+    std::string error;
+    double checkout_s = 0;
+    double observed_s = 0;
+    double end_to_end_s = 0;
+};
+
+std::optional<Outcome> settled(std::string_view status) {
+    if (status == "PAID") return Outcome::paid;
+    if (status == "PAID_UNFULFILLED") return Outcome::paid_unfulfilled;
+    if (status == "FAILED") return Outcome::failed;
+    if (status == "CANCELED") return Outcome::canceled;
+    return std::nullopt;
+}
+
+std::string http_error(std::string_view step, const Result<http::ClientResponse>& reply) {
+    if (!reply) return std::string(step) + ": " + std::string(fault_name(reply.fault()));
+    return std::string(step) + ": HTTP " + std::to_string(reply->status);
+}
+
+// Polls GET /api/orders/<id> until the order is settled or the poll timeout passes.
+asio::awaitable<std::optional<Outcome>> poll_order(http::Client& client, const std::string& id,
+                                                   const FlowOptions& options) {
+    const auto deadline = Clock::now() + options.poll_timeout;
+    asio::steady_timer pause(co_await asio::this_coro::executor);
+    while (Clock::now() < deadline) {
+        auto reply = co_await client.request(http::Method::get, "/api/orders/" + id);
+        if (reply && reply->status == 200) {
+            const auto body = nlohmann::json::parse(reply->body, nullptr, false);
+            if (body.is_object()) {
+                if (auto outcome = settled(body.value("status", ""))) co_return outcome;
+            }
+        }
+        pause.expires_after(options.poll_interval);
+        co_await pause.async_wait(asio::use_awaitable);
+    }
+    co_return std::nullopt;
+}
+
+asio::awaitable<OrderRun> one_order(http::Client& client, const FlowOptions& options,
+                                    const std::string& cls, const std::string& kind, int index) {
+    OrderRun run;
+    const auto started = Clock::now();
+    const std::string email = "fan" + std::to_string(index) + "@example.com";
+    const std::string body = nlohmann::json{{"cls", cls}, {"customer_email", email}}.dump();
+    http::Headers json_type = {{"Content-Type", "application/json"}};
+    auto checkout = co_await client.request(http::Method::post, "/api/checkout", body,
+                                            std::move(json_type));
+    if (!checkout || checkout->status != 200) {
+        run.error = http_error("checkout", checkout);
+        co_return run;
+    }
+    run.checkout_s = seconds_since(started);
+    const auto json = nlohmann::json::parse(checkout->body, nullptr, false);
+    const std::string order_id = json.is_object() ? json.value("order_id", "") : "";
+    const std::string redirect = json.is_object() ? json.value("redirect_url", "") : "";
+    const std::size_t slash = redirect.rfind('/');
+    if (order_id.empty() || slash == std::string::npos || slash + 1 == redirect.size()) {
+        run.error = "checkout: bad answer";
+        co_return run;
+    }
+    const auto emitted_at = Clock::now();
+    http::Headers form_type = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    auto emit = co_await client.request(
+        http::Method::post, "/mockpay/" + redirect.substr(slash + 1) + "/emit", "t=" + kind,
+        std::move(form_type));
+    if (!emit || emit->status >= 400) {
+        run.error = http_error("emit", emit);
+        co_return run;
+    }
+    const auto outcome = co_await poll_order(client, order_id, options);
+    run.outcome = outcome.value_or(Outcome::timeout);
+    run.observed_s = seconds_since(emitted_at);
+    run.end_to_end_s = seconds_since(started);
+    co_return run;
+}
+
+void record(FlowReport& report, const OrderRun& run, std::vector<double>& observed,
+            std::vector<double>& end_to_end, std::vector<double>& checkout) {
+    report.outcomes[run.outcome]++;
+    if (run.outcome == Outcome::error) {
+        report.errors[run.error]++;
+        return;
+    }
+    report.ok++;
+    checkout.push_back(run.checkout_s);
+    if (run.outcome == Outcome::timeout) return;
+    observed.push_back(run.observed_s);
+    end_to_end.push_back(run.end_to_end_s);
+}
+}  // namespace
+
+int FlowReport::count(Outcome outcome) const {
+    const auto found = outcomes.find(outcome);
+    return found == outcomes.end() ? 0 : found->second;
+}
+
+FlowReport run_flow(const FlowOptions& options, const Progress& progress) {
+    asio::io_context io(1);
+    http::Client client(io.get_executor(), options.target.host, options.target.port,
+                        http::ClientOptions{static_cast<std::size_t>(options.concurrency),
+                                            options.request_timeout});
+    std::mt19937_64 random(std::random_device{}());
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    FlowReport report;
+    report.total = options.total;
+    std::vector<double> observed, end_to_end, checkout;
+
+    const auto call = [&](int index) -> asio::awaitable<void> {
+        const std::string cls = unit(random) < options.ratio_a ? "A" : "B";
+        const double roll = unit(random);
+        const std::string kind = roll < options.fail_rate ? "failed"
+                                 : roll < options.fail_rate + options.cancel_rate ? "canceled"
+                                                                                  : "succeeded";
+        const OrderRun run = co_await one_order(client, options, cls, kind, index);
+        record(report, run, observed, end_to_end, checkout);
+    };
+    report.wall_s = run_calls(io, options.total, options.concurrency, call, progress);
+    report.observed = summarize(std::move(observed));
+    report.end_to_end = summarize(std::move(end_to_end));
+    report.checkout = summarize(std::move(checkout));
+    return report;
+}
+
+LatencySummary summarize(std::vector<double> seconds) {
+    LatencySummary summary;
+    summary.count = seconds.size();
+    if (seconds.empty()) return summary;
+    std::sort(seconds.begin(), seconds.end());
+    const auto at = [&](double p) {
+        const double rank = p / 100.0 * static_cast<double>(seconds.size() - 1);
+        return seconds[static_cast<std::size_t>(std::lround(rank))];
+    };
+    double sum = 0;
+    for (double value : seconds) sum += value;
+    summary.avg_s = sum / static_cast<double>(seconds.size());
+    summary.p50_s = at(50);
+    summary.p90_s = at(90);
+    summary.p99_s = at(99);
+    summary.max_s = seconds.back();
+    return summary;
+}
+
+}  // namespace tigerfans::loadgen
