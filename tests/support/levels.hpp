@@ -24,7 +24,7 @@ struct Level {
 std::vector<Level> all_levels();
 std::string level_name(const ::testing::TestParamInfo<Level>& info);
 
-class TigerBeetleReplica;  // Defined by the TigerBeetle test support.
+class TigerBeetleServer;  // tests/support/tigerbeetle_server.hpp
 
 class LevelTest : public ::testing::TestWithParam<Level> {
 protected:
@@ -46,7 +46,7 @@ protected:
 
 private:
     std::unique_ptr<RedisServer> redis_;
-    std::unique_ptr<TigerBeetleReplica> tigerbeetle_;
+    std::unique_ptr<TigerBeetleServer> tigerbeetle_;
     std::unique_ptr<TestServer> server_;
     std::unique_ptr<HttpDriver> driver_;
 };
