@@ -30,6 +30,7 @@ class LevelTest : public ::testing::TestWithParam<Level> {
 protected:
     LevelTest();
     ~LevelTest() override;
+    void SetUp() override;
 
     // Starts the stores this level needs and the server with test secrets plus `overrides`.
     // Skips the test (with the reason) when the level cannot run on this machine.
