@@ -27,7 +27,7 @@ run: setup build
 	BUILD_DIR=$(BUILD_DIR) scripts/run.sh
 
 bench: build
-	scripts/bench.sh
+	/usr/bin/python3 bench/run_bench.py $(BENCH_ARGS)
 
 format:
 	find src include tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i

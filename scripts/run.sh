@@ -11,8 +11,8 @@ scripts/services.sh start "$data"
 # shellcheck disable=SC1090,SC1091
 source "$data/env"
 export DATABASE_URL REDIS_URL
-[ -n "${TB_ADDRESS:-}" ] && export TB_ADDRESS
-[ -n "${ACCT_BACKEND:-}" ] && export ACCT_BACKEND
+if [ -n "${TB_ADDRESS:-}" ]; then export TB_ADDRESS; fi
+if [ -n "${ACCT_BACKEND:-}" ]; then export ACCT_BACKEND; fi
 
 "$binary" &
 server=$!

@@ -32,10 +32,10 @@ start_postgres() {
     mkdir -p "$run_dir"
     if [ ! -f "$pg_dir/PG_VERSION" ]; then
         mkdir -p "$pg_dir"
-        [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$data"
+        if [ "$(id -u)" -eq 0 ]; then chown -R postgres:postgres "$data"; fi
         as_pg "$(pg_bin initdb)" -D "$pg_dir" -U postgres --auth=trust -E UTF8 >/dev/null
     fi
-    [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$pg_dir" "$run_dir"
+    if [ "$(id -u)" -eq 0 ]; then chown -R postgres:postgres "$pg_dir" "$run_dir"; fi
     if ! as_pg "$(pg_bin pg_ctl)" -D "$pg_dir" status >/dev/null 2>&1; then
         as_pg setsid "$(pg_bin pg_ctl)" -D "$pg_dir" -l "$data/postgres.log" -w -t 60 \
             -o "-k $run_dir -p $pg_port -c listen_addresses=127.0.0.1 -c max_connections=200" \

@@ -1,0 +1,313 @@
+#!/usr/bin/python3
+"""The benchmark matrix behind `make bench`.
+
+For each available level (1 pg/pg, 2 pg/redis, 3 tb/redis when a TigerBeetle server binary is
+available) it starts fresh services and a fresh server, runs the load client's phases
+(checkout, webhook, reserve, commit) at a list of concurrencies, repeated, plus a full-flow
+run, and scrapes /metrics around every run for the server-side component timings and the
+batch sizes per store. Results land in bench/results/ as JSON and CSV with the machine, the
+commit and the date; latest.json is what the /bench page draws.
+
+Standard library only. `--tiny` runs a seconds-long version (part of the test suite).
+"""
+
+import argparse
+import csv
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LEVELS = [
+    {"name": "pg/pg", "level": 1, "ACCT_BACKEND": "pg", "PAYSESSION_BACKEND": "pg"},
+    {"name": "pg/redis", "level": 2, "ACCT_BACKEND": "pg", "PAYSESSION_BACKEND": "redis"},
+    {"name": "tb/redis", "level": 3, "ACCT_BACKEND": "tb", "PAYSESSION_BACKEND": "redis"},
+]
+PHASE_PAIRS = [["checkout", "webhook"], ["reserve", "commit"]]
+SERVER_START_TIMEOUT_S = 60
+# Metric families whose deltas are recorded around every run.
+BATCH_FAMILIES = {
+    "tigerfans_tb_batch_events": "tigerbeetle",
+    "tigerfans_pg_batch_items": "postgres",
+    "tigerfans_redis_pipeline_commands": "redis",
+}
+COMPONENT_FAMILY = "tigerfans_component_seconds"
+SERIES = re.compile(r'^([a-z_]+?)(_bucket|_sum|_count)?(?:\{(.*)\})? ([0-9.eE+-]+|\+Inf|NaN)$')
+
+
+def log(message):
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def machine():
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            memory_kib = int(f.readline().split()[1])
+    except OSError:
+        memory_kib = 0
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(memory_kib / 2**20, 1),
+            "kernel": platform.release(), "hostname": socket.gethostname()}
+
+
+def commit():
+    try:
+        return subprocess.check_output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                       text=True, stderr=subprocess.DEVNULL).strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def parse_metrics(text):
+    """Prometheus text to {(family, labels-without-le): {"count", "sum", "buckets": {le: n}}}."""
+    series = {}
+    for line in text.splitlines():
+        match = SERIES.match(line)
+        if not match:
+            continue
+        family, suffix, labels, value = match.groups()
+        labels = labels or ""
+        le = None
+        parts = [p for p in labels.split(",") if p]
+        for part in parts:
+            if part.startswith("le="):
+                le = part[4:-1]
+        key = (family, ",".join(p for p in parts if not p.startswith("le=")))
+        entry = series.setdefault(key, {"count": 0.0, "sum": 0.0, "buckets": {}, "value": 0.0})
+        number = float(value) if value not in ("+Inf", "NaN") else float("inf")
+        if suffix == "_bucket":
+            entry["buckets"][le] = number
+        elif suffix == "_sum":
+            entry["sum"] = number
+        elif suffix == "_count":
+            entry["count"] = number
+        else:
+            entry["value"] = number
+    return series
+
+
+def delta(before, after):
+    out = {}
+    for key, now in after.items():
+        then = before.get(key, {"count": 0.0, "sum": 0.0, "buckets": {}, "value": 0.0})
+        out[key] = {
+            "count": now["count"] - then["count"],
+            "sum": now["sum"] - then["sum"],
+            "buckets": {le: n - then["buckets"].get(le, 0.0) for le, n in now["buckets"].items()},
+        }
+    return out
+
+
+def server_side(before, after):
+    """Component timings and batch sizes between two scrapes."""
+    changes = delta(before, after)
+    components, batches = {}, {}
+    for (family, labels), d in changes.items():
+        if d["count"] <= 0:
+            continue
+        if family == COMPONENT_FAMILY:
+            name = labels.split('"')[1] if '"' in labels else labels
+            components[name] = {"count": int(d["count"]), "mean_s": d["sum"] / d["count"]}
+        elif family in BATCH_FAMILIES:
+            store = BATCH_FAMILIES[family] + (f" {labels.split(chr(34))[1]}" if '"' in labels else "")
+            cumulative, previous, histogram = sorted(d["buckets"].items(), key=lambda kv: float(kv[0])), 0, {}
+            for le, n in cumulative:
+                histogram[le] = int(n - previous)
+                previous = n
+            batches[store] = {"batches": int(d["count"]), "mean": d["sum"] / d["count"],
+                              "histogram": histogram}
+    return components, batches
+
+
+class Stack:
+    """Fresh services and a fresh server for one level."""
+
+    def __init__(self, level, workdir, build_dir, env_extra):
+        self.level = level
+        self.data = os.path.join(workdir, level["name"].replace("/", "_"))
+        self.build_dir = build_dir
+        self.env_extra = env_extra
+        self.port = free_port()
+        self.server = None
+
+    def __enter__(self):
+        env = dict(os.environ, ACCT_BACKEND=self.level["ACCT_BACKEND"],
+                   PG_PORT=str(free_port()), TB_PORT=str(free_port()))
+        subprocess.run([os.path.join(ROOT, "scripts/services.sh"), "start", self.data],
+                       check=True, env=env, stdout=subprocess.DEVNULL)
+        settings = {}
+        with open(os.path.join(self.data, "env")) as f:
+            for line in f:
+                name, value = line.strip().removeprefix("export ").split("=", 1)
+                settings[name] = value.strip("'")
+        if settings.get("ACCT_BACKEND", self.level["ACCT_BACKEND"]) != self.level["ACCT_BACKEND"]:
+            raise RuntimeError("level unavailable: no TigerBeetle server binary")
+        server_env = dict(os.environ, **settings, **self.env_extra,
+                          ACCT_BACKEND=self.level["ACCT_BACKEND"],
+                          PAYSESSION_BACKEND=self.level["PAYSESSION_BACKEND"],
+                          PORT=str(self.port), HOST="127.0.0.1", LOG_LEVEL="warn")
+        self.log = open(os.path.join(self.data, "server.log"), "w")
+        self.server = subprocess.Popen([os.path.join(self.build_dir, "tigerfans")], env=server_env,
+                                       stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + SERVER_START_TIMEOUT_S
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(self.url("/healthz"), timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                pass
+            if self.server.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise RuntimeError(f"server for {self.level['name']} did not start; see {self.log.name}")
+
+    def __exit__(self, *exc):
+        if self.server and self.server.poll() is None:
+            self.server.send_signal(signal.SIGTERM)
+            try:
+                self.server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+        subprocess.run([os.path.join(ROOT, "scripts/services.sh"), "stop", self.data],
+                       stdout=subprocess.DEVNULL)
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def scrape(self):
+        with urllib.request.urlopen(self.url("/metrics"), timeout=10) as r:
+            return parse_metrics(r.read().decode())
+
+
+def load_client(build_dir, stack, args):
+    command = [os.path.join(build_dir, "tigerfans-load"), "--base", stack.url(""), "--json"] + args
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode not in (0, 1) or not done.stdout.strip():
+        raise RuntimeError(f"tigerfans-load failed: {done.stderr.strip()}")
+    return json.loads(done.stdout)
+
+
+def run_level(level, options, workdir):
+    runs, flows = [], []
+    capacity = str(options.capacity)
+    env_extra = {"CAPACITY_A": capacity, "CAPACITY_B": capacity, "MOCK_SECRET": "bench-secret"}
+    with Stack(level, workdir, options.build_dir, env_extra) as stack:
+        for concurrency in options.concurrency:
+            total = max(options.min_total, options.per_connection * concurrency)
+            for repeat in range(options.repeat):
+                for pair in PHASE_PAIRS:
+                    before = stack.scrape()
+                    reports = load_client(options.build_dir, stack,
+                                          ["--phases", ",".join(pair), "--total", str(total),
+                                           "--concurrency", str(concurrency),
+                                           "--secret", "bench-secret"])
+                    components, batches = server_side(before, stack.scrape())
+                    for report in reports:
+                        report.update(level=level["name"], repeat=repeat,
+                                      components=components, batches=batches)
+                        runs.append(report)
+                        log(f"{level['name']:9} {report['phase']:8} c={concurrency:<5} "
+                            f"{report['ops_per_s']:10.1f} ops/s  errors={report['errors']}")
+        before = stack.scrape()
+        flow = load_client(options.build_dir, stack,
+                           ["--total", str(options.flow_total), "--concurrency",
+                            str(options.flow_concurrency), "--poll-interval", "0.01"])
+        flow["components"], flow["batches"] = server_side(before, stack.scrape())
+        flow["level"] = level["name"]
+        flows.append(flow)
+        log(f"{level['name']:9} flow     c={options.flow_concurrency:<5} "
+            f"{flow['throughput_per_s']:10.1f} tickets/s  p99 {flow['end_to_end']['p99_s']:.4f}s")
+    return runs, flows
+
+
+def write_results(result, out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    stamp = result["date"].replace(":", "").replace("-", "")[:15]
+    base = os.path.join(out_dir, f"{stamp}-{result['commit']}")
+    with open(base + ".json", "w") as f:
+        json.dump(result, f, indent=1)
+    with open(base + ".csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["date", "commit", "level", "phase", "concurrency", "repeat", "total", "ok",
+                         "errors", "wall_s", "ops_per_s", "p50_s", "p99_s"])
+        for r in result["runs"]:
+            writer.writerow([result["date"], result["commit"], r["level"], r["phase"],
+                             r["concurrency"], r["repeat"], r["total"], r["ok"], r["errors"],
+                             f"{r['wall_s']:.4f}", f"{r['ops_per_s']:.1f}",
+                             f"{r['latency']['p50_s']:.5f}", f"{r['latency']['p99_s']:.5f}"])
+    shutil.copyfile(base + ".json", os.path.join(out_dir, "latest.json"))
+    return base
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
+    parser.add_argument("--levels", default="pg/pg,pg/redis,tb/redis")
+    parser.add_argument("--concurrency", default="1,10,30,100,300,1000")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--min-total", type=int, default=3000)
+    parser.add_argument("--per-connection", type=int, default=20)
+    parser.add_argument("--flow-total", type=int, default=10000)
+    parser.add_argument("--flow-concurrency", type=int, default=100)
+    parser.add_argument("--capacity", type=int, default=100_000_000)
+    parser.add_argument("--tiny", action="store_true", help="seconds-long smoke run")
+    options = parser.parse_args()
+    if options.tiny:
+        options.concurrency, options.repeat, options.min_total = "1,10", 1, 50
+        options.per_connection, options.flow_total, options.flow_concurrency = 5, 50, 10
+    options.concurrency = [int(c) for c in options.concurrency.split(",")]
+    wanted = options.levels.split(",")
+
+    result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "commit": commit(), "machine": machine(), "tiny": options.tiny,
+              "levels": [], "skipped": {}, "runs": [], "flows": []}
+    workdir = tempfile.mkdtemp(prefix="tigerfans-bench-")
+    os.chmod(workdir, 0o755)  # PostgreSQL runs as its own user when we are root.
+    try:
+        for level in LEVELS:
+            if level["name"] not in wanted:
+                continue
+            try:
+                runs, flows = run_level(level, options, workdir)
+            except RuntimeError as error:
+                log(f"{level['name']}: skipped: {error}")
+                result["skipped"][level["name"]] = str(error)
+                continue
+            result["levels"].append(level["name"])
+            result["runs"] += runs
+            result["flows"] += flows
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if not result["levels"]:
+        log("no level could run")
+        return 1
+    base = write_results(result, options.out)
+    log(f"results: {base}.json, {base}.csv")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
