@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "postgres/schema.hpp"
+#include "postgres/row_values.hpp"
 #include "postgres/sql_array.hpp"
 #include "postgres/worker_batcher.hpp"
 #include "tigerfans/core/clock.hpp"
@@ -26,6 +27,8 @@ namespace tigerfans::orders {
 namespace {
 
 using postgres::ArrayLiteral;
+using postgres::decimal_u128;
+using postgres::required;
 
 // A fresh random code colliding again is astronomically unlikely (32^10 codes); a loop that
 // keeps colliding is a bug, and it fails the batch instead of spinning.
@@ -176,24 +179,18 @@ std::vector<Done> insert_batch(pqxx::connection& connection, std::vector<Order>&
     return std::vector<Done>(orders.size());
 }
 
-template <typename T>
-T parsed(std::optional<T> value, std::string_view what) {
-    if (!value) throw std::runtime_error("orders: bad " + std::string(what) + " in the table");
-    return *value;
-}
-
 Order order_from_row(const pqxx::row& row) {
     Order order;
     order.id = row[0].as<std::string>();
-    order.ticket_transfer_id = parsed(u128_from_decimal(row[1].as<std::string>()), "transfer id");
-    order.goodie_transfer_id = parsed(u128_from_decimal(row[2].as<std::string>()), "transfer id");
+    order.ticket_transfer_id = decimal_u128(row[1]);
+    order.goodie_transfer_id = decimal_u128(row[2]);
     order.try_goodie = row[3].as<bool>();
-    order.cls = parsed(parse_class(row[4].as<std::string>()), "class");
+    order.cls = required(parse_class(row[4].as<std::string>()), "class");
     order.qty = row[5].as<int>();
     order.amount_cents = row[6].as<std::int64_t>();
     order.currency = row[7].as<std::string>();
     order.customer_email = row[8].as<std::string>();
-    order.status = parsed(parse_status(row[9].as<std::string>()), "status");
+    order.status = required(parse_status(row[9].as<std::string>()), "status");
     order.created_at_us = row[10].as<std::int64_t>();
     if (!row[11].is_null()) order.paid_at_us = row[11].as<std::int64_t>();
     if (!row[12].is_null()) order.ticket_code = row[12].as<std::string>();
