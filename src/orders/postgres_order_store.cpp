@@ -218,6 +218,13 @@ std::vector<std::optional<Order>> find_batch(pqxx::connection& connection,
     return result;
 }
 
+// One value PostgreSQL cannot store would fail the whole batch it travels in.
+bool storable(const Order& order) {
+    return is_valid_order_id(order.id) && postgres::is_storable_text(order.currency) &&
+           postgres::is_storable_text(order.customer_email) &&
+           postgres::is_storable_text(order.ticket_code);
+}
+
 class PostgresOrderStore final : public OrderStore {
 public:
     PostgresOrderStore(asio::any_io_executor loop, std::string database_url,
@@ -237,10 +244,14 @@ public:
 
     asio::awaitable<Status> insert(Order order) override {
         assert(is_valid_order_id(order.id));
+        assert(storable(order));  // The webhook flow stores only what checkout validated.
+        if (!storable(order)) co_return Fault::internal;
         co_return co_await inserts_.submit_one(std::move(order));
     }
 
+    // Ids are 32 hex digits: anything else cannot exist, and stays out of the batch.
     asio::awaitable<Result<std::optional<Order>>> find(std::string_view id) override {
+        if (!is_valid_order_id(id)) co_return std::optional<Order>();
         co_return co_await finds_.submit_one(std::string(id));
     }
 

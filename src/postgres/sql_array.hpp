@@ -11,11 +11,16 @@
 
 namespace tigerfans::postgres {
 
+// Whether PostgreSQL can store `text` as text: valid UTF-8 without NUL. One value that is not
+// would fail the whole batch it travels in, so stores check values that come from outside
+// before they join a batch.
+bool is_storable_text(std::string_view text);
+
 class ArrayLiteral {
 public:
     ArrayLiteral() : text_("{") {}
 
-    void add_text(std::string_view value);
+    void add_text(std::string_view value);  // `value` must be storable text.
     void add_int(std::int64_t value);
     void add_bool(bool value);
     void add_null();

@@ -5,6 +5,7 @@
 // database thread and so must touch nothing but its arguments.
 #pragma once
 
+#include <cassert>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -13,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "postgres/worker.hpp"
@@ -52,6 +54,15 @@ public:
 
     asio::awaitable<Result<Outcome>> submit_one(Item item) {
         return batcher_.submit_one(std::move(item));
+    }
+
+    // For stores whose Outcome is a variant of each operation's answer: the alternative T.
+    template <typename T>
+    asio::awaitable<Result<T>> submit_one_as(Item item) {
+        Result<Outcome> outcome = co_await submit_one(std::move(item));
+        if (!outcome) co_return outcome.fault();
+        assert(std::holds_alternative<T>(*outcome));
+        co_return std::get<T>(std::move(*outcome));
     }
 
     // New submissions fail with shutting_down; completes when the queued ones have run.

@@ -3,6 +3,9 @@
 // holds, commits, late bookings, cancels and inventory reads it holds, runs as ONE transaction
 // on the ledger's database thread (ledger_tables.cpp), so the cost of a commit is shared by
 // everyone who arrived while the previous one was in flight.
+//
+// Operations are named before they are awaited: GCC 12 destroys a brace-initialised temporary
+// inside a co_await expression twice.
 #include <cassert>
 
 #include "accounting/postgres/batch_planner.hpp"
@@ -39,26 +42,30 @@ public:
 
     asio::awaitable<Result<HoldResult>> hold(HoldRequest request) override {
         assert(request.ticket_hold_id != 0 && request.ticket_hold_id != request.goodie_hold_id);
-        co_return co_await call<HoldResult>(postgres::HoldOp{request});
+        const postgres::HoldOp operation{request};
+        co_return co_await batcher_.submit_one_as<HoldResult>(operation);
     }
 
     asio::awaitable<Result<CommitResult>> commit(CommitRequest request) override {
         assert(request.ticket_hold_id != 0);
-        co_return co_await call<CommitResult>(postgres::CommitOp{request});
+        const postgres::CommitOp operation{request};
+        co_return co_await batcher_.submit_one_as<CommitResult>(operation);
     }
 
     asio::awaitable<Result<BookResult>> book_late(CommitRequest request) override {
         assert(request.ticket_hold_id != 0);
-        co_return co_await call<BookResult>(postgres::BookLateOp{request});
+        const postgres::BookLateOp operation{request};
+        co_return co_await batcher_.submit_one_as<BookResult>(operation);
     }
 
     asio::awaitable<Status> cancel(TicketClass cls, u128 ticket_hold_id,
                                    u128 goodie_hold_id) override {
-        co_return co_await call<Done>(postgres::CancelOp{cls, ticket_hold_id, goodie_hold_id});
+        const postgres::CancelOp operation{cls, ticket_hold_id, goodie_hold_id};
+        co_return co_await batcher_.submit_one_as<Done>(operation);
     }
 
     asio::awaitable<Result<Inventory>> inventory() override {
-        co_return co_await call<Inventory>(postgres::InventoryOp{});
+        co_return co_await batcher_.submit_one_as<Inventory>(postgres::InventoryOp());
     }
 
     asio::awaitable<bool> healthy() override { co_return co_await worker_.ping(); }
@@ -66,14 +73,6 @@ public:
     asio::awaitable<void> stop() override { co_await batcher_.stop(); }
 
 private:
-    // Submits one operation and unpacks the outcome of its kind.
-    template <typename T>
-    asio::awaitable<Result<T>> call(Operation operation) {
-        Result<Outcome> outcome = co_await batcher_.submit_one(std::move(operation));
-        if (!outcome) co_return outcome.fault();
-        assert(std::holds_alternative<T>(*outcome));
-        co_return std::get<T>(std::move(*outcome));
-    }
 
     const Capacities capacities_;
     tigerfans::postgres::Worker worker_;
