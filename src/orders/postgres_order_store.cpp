@@ -16,6 +16,7 @@
 #include "postgres/schema.hpp"
 #include "postgres/row_values.hpp"
 #include "postgres/sql_array.hpp"
+#include "postgres/statement.hpp"
 #include "postgres/worker_batcher.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/ids.hpp"
@@ -27,6 +28,7 @@ namespace tigerfans::orders {
 namespace {
 
 using postgres::ArrayLiteral;
+using postgres::Statement;
 using postgres::decimal_u128;
 using postgres::required;
 
@@ -56,8 +58,7 @@ CREATE TABLE IF NOT EXISTS orders (
 constexpr std::string_view create_index_sql =
     "CREATE INDEX IF NOT EXISTS orders_created_at_idx ON orders (created_at DESC)";
 
-constexpr const char* insert_statement = "orders_insert";
-constexpr const char* insert_sql = R"(
+constexpr Statement insert_statement{"orders_insert", R"(
 INSERT INTO orders (id, tb_transfer_id, goodie_tb_transfer_id, try_goodie, cls, qty, amount,
                     currency, customer_email, status, created_at, paid_at, ticket_code,
                     got_goodie)
@@ -65,10 +66,10 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text
                      $6::integer[], $7::bigint[], $8::text[], $9::text[], $10::text[],
                      $11::timestamptz[], $12::timestamptz[], $13::text[], $14::boolean[])
 ON CONFLICT DO NOTHING
-RETURNING id)";
+RETURNING id)"};
 
-constexpr const char* existing_statement = "orders_existing";
-constexpr const char* existing_sql = "SELECT id FROM orders WHERE id = ANY($1::text[])";
+constexpr Statement existing_statement{
+    "orders_existing", "SELECT id FROM orders WHERE id = ANY($1::text[])"};
 
 constexpr std::string_view order_columns =
     "id, tb_transfer_id, goodie_tb_transfer_id, try_goodie, cls, qty, amount, currency, "
@@ -86,10 +87,9 @@ std::string select_orders(std::string_view tail) {
 }
 
 void prepare_statements(pqxx::connection& connection) {
-    connection.prepare(insert_statement, insert_sql);
-    connection.prepare(existing_statement, existing_sql);
-    connection.prepare(find_statement, select_orders(find_where));
-    connection.prepare(recent_statement, select_orders(recent_order));
+    postgres::prepare_all(connection, {insert_statement, existing_statement,
+                                       {find_statement, select_orders(find_where)},
+                                       {recent_statement, select_orders(recent_order)}});
 }
 
 // One array per column of the INSERT, filled an order at a time.
@@ -122,7 +122,7 @@ std::unordered_set<std::string> insert_rows(pqxx::work& txn, const std::vector<O
     OrderColumns columns;
     for (const Order* order : orders) columns.add(*order);
     const pqxx::result inserted = txn.exec_prepared(
-        insert_statement, columns.id.text(), columns.ticket_transfer.text(),
+        insert_statement.name, columns.id.text(), columns.ticket_transfer.text(),
         columns.goodie_transfer.text(), columns.try_goodie.text(), columns.cls.text(),
         columns.qty.text(), columns.amount.text(), columns.currency.text(), columns.email.text(),
         columns.status.text(), columns.created_at.text(), columns.paid_at.text(),
@@ -141,7 +141,7 @@ std::vector<Order*> collided(pqxx::work& txn, const std::vector<Order*>& orders,
     }
     if (skipped_ids.size() == 0) return {};
     std::unordered_set<std::string> existing;
-    for (const pqxx::row& row : txn.exec_prepared(existing_statement, skipped_ids.text())) {
+    for (const pqxx::row& row : txn.exec_prepared(existing_statement.name, skipped_ids.text())) {
         existing.insert(row[0].as<std::string>());
     }
     std::vector<Order*> result;

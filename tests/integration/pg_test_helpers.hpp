@@ -38,11 +38,12 @@ protected:
         std::vector<std::optional<T>> results(count);
         std::size_t finished = 0;
         for (std::size_t i = 0; i < count; i++) {
-            asio::co_spawn(io_, make(i), [&results, &finished, i](std::exception_ptr error, T value) {
-                if (error) std::rethrow_exception(error);
-                results[i].emplace(std::move(value));
-                finished++;
-            });
+            asio::co_spawn(io_, make(i),
+                           [&results, &finished, i](std::exception_ptr error, T value) {
+                               if (error) std::rethrow_exception(error);
+                               results[i].emplace(std::move(value));
+                               finished++;
+                           });
         }
         io_.restart();
         while (finished < count && io_.run_one() > 0) {

@@ -177,7 +177,9 @@ TEST_F(BatchPlannerTest, ABatchReadsEveryHoldAndLateBookingItNames) {
     const std::vector<Operation> operations = {HoldOp{request}, InventoryOp{},
                                                CancelOp{TicketClass::b, 7, 0}};
     const std::vector<u128> ids = referenced_ids(operations);
-    const auto contains = [&](u128 id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); };
+    const auto contains = [&](u128 id) {
+        return std::find(ids.begin(), ids.end(), id) != ids.end();
+    };
     EXPECT_EQ(ids.size(), 6u);
     EXPECT_TRUE(contains(request.goodie_hold_id));
     EXPECT_TRUE(contains(derive_id(request.ticket_hold_id, Derivation::late_booking)));

@@ -16,11 +16,12 @@ constexpr std::array<std::string_view, 5> status_names = {"pending", "posted", "
 constexpr std::array<std::string_view, resource_count> resource_names = {"class_a", "class_b",
                                                                          "goodies"};
 
-template <std::size_t N>
-std::optional<std::size_t> index_of(const std::array<std::string_view, N>& names,
-                                    std::string_view name) {
+// The enumerator whose name (by position in `names`) is `name`.
+template <typename Enum, std::size_t N>
+std::optional<Enum> parse_name(const std::array<std::string_view, N>& names,
+                               std::string_view name) {
     for (std::size_t i = 0; i < N; i++) {
-        if (names[i] == name) return i;
+        if (names[i] == name) return static_cast<Enum>(i);
     }
     return std::nullopt;
 }
@@ -60,9 +61,7 @@ std::string_view hold_status_name(HoldStatus status) {
 }
 
 std::optional<HoldStatus> parse_hold_status(std::string_view name) {
-    const auto index = index_of(status_names, name);
-    if (!index) return std::nullopt;
-    return static_cast<HoldStatus>(*index);
+    return parse_name<HoldStatus>(status_names, name);
 }
 
 std::string_view resource_name(Resource resource) {
@@ -70,9 +69,7 @@ std::string_view resource_name(Resource resource) {
 }
 
 std::optional<Resource> parse_resource(std::string_view name) {
-    const auto index = index_of(resource_names, name);
-    if (!index) return std::nullopt;
-    return static_cast<Resource>(*index);
+    return parse_name<Resource>(resource_names, name);
 }
 
 bool same_balances(const Balances& a, const Balances& b) {

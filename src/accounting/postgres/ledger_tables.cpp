@@ -12,12 +12,14 @@
 #include "postgres/schema.hpp"
 #include "postgres/row_values.hpp"
 #include "postgres/sql_array.hpp"
+#include "postgres/statement.hpp"
 
 namespace tigerfans::accounting::postgres {
 
 namespace {
 
 using tigerfans::postgres::ArrayLiteral;
+using tigerfans::postgres::Statement;
 using tigerfans::postgres::required;
 
 constexpr std::string_view create_resources_sql = R"(
@@ -43,55 +45,47 @@ constexpr std::string_view create_expiry_index_sql = R"(
 CREATE INDEX IF NOT EXISTS ledger_holds_pending_expiry
     ON ledger_holds (resource, expires_at) WHERE status = 'pending')";
 
-constexpr const char* add_resource_statement = "ledger_add_resource";
-constexpr const char* add_resource_sql = R"(
+constexpr Statement add_resource_statement{"ledger_add_resource", R"(
 INSERT INTO ledger_resources (name, capacity) VALUES ($1, $2)
-ON CONFLICT (name) DO NOTHING)";
+ON CONFLICT (name) DO NOTHING)"};
 
-constexpr const char* stored_capacity_statement = "ledger_stored_capacity";
-constexpr const char* stored_capacity_sql =
-    "SELECT capacity FROM ledger_resources WHERE name = $1 FOR UPDATE";
+constexpr Statement stored_capacity_statement{
+    "ledger_stored_capacity", "SELECT capacity FROM ledger_resources WHERE name = $1 FOR UPDATE"};
 
-constexpr const char* set_capacity_statement = "ledger_set_capacity";
-constexpr const char* set_capacity_sql = "UPDATE ledger_resources SET capacity = $2 WHERE name = $1";
+constexpr Statement set_capacity_statement{
+    "ledger_set_capacity", "UPDATE ledger_resources SET capacity = $2 WHERE name = $1"};
 
-constexpr const char* lock_statement = "ledger_lock";
-constexpr const char* lock_sql =
-    "SELECT name, capacity, sold, held FROM ledger_resources ORDER BY name FOR UPDATE";
+constexpr Statement lock_statement{"ledger_lock",
+    "SELECT name, capacity, sold, held FROM ledger_resources ORDER BY name FOR UPDATE"};
 
-constexpr const char* expire_statement = "ledger_expire";
-constexpr const char* expire_sql = R"(
+constexpr Statement expire_statement{"ledger_expire", R"(
 WITH expired AS (
     UPDATE ledger_holds SET status = 'expired', resolved_at = now()
     WHERE status = 'pending' AND resource = ANY($1::text[]) AND expires_at <= now()
     RETURNING resource)
-SELECT resource, count(*) FROM expired GROUP BY resource)";
+SELECT resource, count(*) FROM expired GROUP BY resource)"};
 
-constexpr const char* load_statement = "ledger_load";
-constexpr const char* load_sql =
-    "SELECT id, resource, status FROM ledger_holds WHERE id = ANY($1::text[])";
+constexpr Statement load_statement{
+    "ledger_load", "SELECT id, resource, status FROM ledger_holds WHERE id = ANY($1::text[])"};
 
-constexpr const char* insert_statement = "ledger_insert";
-constexpr const char* insert_sql = R"(
+constexpr Statement insert_statement{"ledger_insert", R"(
 INSERT INTO ledger_holds (id, resource, status, created_at, expires_at, resolved_at)
 SELECT id, resource, status, now(),
        CASE WHEN status = 'pending' AND timeout_s > 0
             THEN now() + timeout_s * interval '1 second' END,
        CASE WHEN status <> 'pending' THEN now() END
 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
-    AS new_rows (id, resource, status, timeout_s))";
+    AS new_rows (id, resource, status, timeout_s))"};
 
-constexpr const char* update_statement = "ledger_update";
-constexpr const char* update_sql = R"(
+constexpr Statement update_statement{"ledger_update", R"(
 UPDATE ledger_holds AS hold SET status = changed.status, resolved_at = now()
 FROM unnest($1::text[], $2::text[]) AS changed (id, status)
-WHERE hold.id = changed.id)";
+WHERE hold.id = changed.id)"};
 
-constexpr const char* store_balances_statement = "ledger_store_balances";
-constexpr const char* store_balances_sql = R"(
+constexpr Statement store_balances_statement{"ledger_store_balances", R"(
 UPDATE ledger_resources AS resource SET sold = counts.sold, held = counts.held
 FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS counts (name, sold, held)
-WHERE resource.name = counts.name)";
+WHERE resource.name = counts.name)"};
 
 constexpr std::array<Resource, resource_count> all_resources = {
     Resource::class_a, Resource::class_b, Resource::goodies};
@@ -109,18 +103,19 @@ std::string all_resource_names() {
 void reconcile_capacity(pqxx::work& txn, Resource resource, std::uint64_t capacity) {
     const std::string name(resource_name(resource));
     const auto wanted = static_cast<std::int64_t>(capacity);
-    txn.exec_prepared(add_resource_statement, name, wanted);
-    const auto stored = txn.exec_prepared1(stored_capacity_statement, name)[0].as<std::int64_t>();
+    txn.exec_prepared(add_resource_statement.name, name, wanted);
+    const auto stored =
+        txn.exec_prepared1(stored_capacity_statement.name, name)[0].as<std::int64_t>();
     if (stored == wanted) return;
     spdlog::info("ledger: capacity of {} changes from {} to {} (sold and held stay)", name, stored,
                  wanted);
-    txn.exec_prepared(set_capacity_statement, name, wanted);
+    txn.exec_prepared(set_capacity_statement.name, name, wanted);
 }
 
 Balances lock_balances(pqxx::work& txn) {
     Balances balances{};
     std::size_t locked = 0;
-    for (const pqxx::row& row : txn.exec_prepared(lock_statement)) {
+    for (const pqxx::row& row : txn.exec_prepared(lock_statement.name)) {
         const Resource resource = resource_field(row[0]);
         Balance& balance = balances[static_cast<std::size_t>(resource)];
         balance.capacity = row[1].as<std::uint64_t>();
@@ -134,7 +129,7 @@ Balances lock_balances(pqxx::work& txn) {
 
 // Pending holds past their timeout stop counting as held before anything else happens.
 void expire_overdue(pqxx::work& txn, Balances& balances) {
-    for (const pqxx::row& row : txn.exec_prepared(expire_statement, all_resource_names())) {
+    for (const pqxx::row& row : txn.exec_prepared(expire_statement.name, all_resource_names())) {
         const Resource resource = resource_field(row[0]);
         Balance& balance = balances[static_cast<std::size_t>(resource)];
         const auto expired = row[1].as<std::uint64_t>();
@@ -148,7 +143,7 @@ HoldRows load_rows(pqxx::work& txn, const std::vector<u128>& ids) {
     if (ids.empty()) return rows;
     ArrayLiteral wanted;
     for (u128 id : ids) wanted.add_text(u128_to_decimal(id));
-    for (const pqxx::row& row : txn.exec_prepared(load_statement, wanted.text())) {
+    for (const pqxx::row& row : txn.exec_prepared(load_statement.name, wanted.text())) {
         const u128 id = tigerfans::postgres::decimal_u128(row[0]);
         HoldRow hold;
         hold.resource = resource_field(row[1]);
@@ -168,7 +163,7 @@ void insert_new_rows(pqxx::work& txn, const HoldRows& rows) {
         timeouts.add_int(row.timeout_s);
     }
     if (ids.size() == 0) return;
-    txn.exec_prepared(insert_statement, ids.text(), resources.text(), statuses.text(),
+    txn.exec_prepared(insert_statement.name, ids.text(), resources.text(), statuses.text(),
                       timeouts.text());
 }
 
@@ -180,7 +175,8 @@ void update_changed_rows(pqxx::work& txn, const HoldRows& rows) {
         statuses.add_text(hold_status_name(row.status));
     }
     if (ids.size() == 0) return;
-    const pqxx::result updated = txn.exec_prepared(update_statement, ids.text(), statuses.text());
+    const pqxx::result updated =
+        txn.exec_prepared(update_statement.name, ids.text(), statuses.text());
     if (updated.affected_rows() != ids.size()) throw std::runtime_error("ledger: lost a hold");
 }
 
@@ -192,21 +188,16 @@ void store_balances(pqxx::work& txn, const Balances& balances) {
         sold.add_int(static_cast<std::int64_t>(balance.sold));
         held.add_int(static_cast<std::int64_t>(balance.held));
     }
-    txn.exec_prepared(store_balances_statement, names.text(), sold.text(), held.text());
+    txn.exec_prepared(store_balances_statement.name, names.text(), sold.text(), held.text());
 }
 
 }  // namespace
 
 void prepare_ledger_statements(pqxx::connection& connection) {
-    connection.prepare(add_resource_statement, add_resource_sql);
-    connection.prepare(stored_capacity_statement, stored_capacity_sql);
-    connection.prepare(set_capacity_statement, set_capacity_sql);
-    connection.prepare(lock_statement, lock_sql);
-    connection.prepare(expire_statement, expire_sql);
-    connection.prepare(load_statement, load_sql);
-    connection.prepare(insert_statement, insert_sql);
-    connection.prepare(update_statement, update_sql);
-    connection.prepare(store_balances_statement, store_balances_sql);
+    tigerfans::postgres::prepare_all(
+        connection, {add_resource_statement, stored_capacity_statement, set_capacity_statement,
+                     lock_statement, expire_statement, load_statement, insert_statement,
+                     update_statement, store_balances_statement});
 }
 
 void create_ledger(pqxx::connection& connection, const Capacities& capacities) {

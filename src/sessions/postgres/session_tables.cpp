@@ -16,6 +16,7 @@
 #include "postgres/row_values.hpp"
 #include "postgres/schema.hpp"
 #include "postgres/sql_array.hpp"
+#include "postgres/statement.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
 
@@ -24,6 +25,7 @@ namespace tigerfans::sessions::postgres {
 namespace {
 
 using tigerfans::postgres::ArrayLiteral;
+using tigerfans::postgres::Statement;
 using tigerfans::postgres::decimal_u128;
 using tigerfans::postgres::required;
 
@@ -60,8 +62,7 @@ CREATE TABLE IF NOT EXISTS webhook_gates (
 constexpr std::string_view create_gates_expiry_index_sql =
     "CREATE INDEX IF NOT EXISTS webhook_gates_expires_at ON webhook_gates (expires_at)";
 
-constexpr const char* save_statement = "sessions_save";
-constexpr const char* save_sql = R"(
+constexpr Statement save_statement{"sessions_save", R"(
 INSERT INTO payment_sessions (psid, order_id, cls, customer_email, ticket_hold_id,
                               goodie_hold_id, goodie_held, amount, currency, created_at,
                               expires_at)
@@ -75,16 +76,15 @@ ON CONFLICT (psid) DO UPDATE SET
     order_id = EXCLUDED.order_id, cls = EXCLUDED.cls, customer_email = EXCLUDED.customer_email,
     ticket_hold_id = EXCLUDED.ticket_hold_id, goodie_hold_id = EXCLUDED.goodie_hold_id,
     goodie_held = EXCLUDED.goodie_held, amount = EXCLUDED.amount, currency = EXCLUDED.currency,
-    created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at)";
+    created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at)"};
 
-constexpr const char* remove_statement = "sessions_remove";
-constexpr const char* remove_sql = "DELETE FROM payment_sessions WHERE psid = ANY($1::text[])";
+constexpr Statement remove_statement{
+    "sessions_remove", "DELETE FROM payment_sessions WHERE psid = ANY($1::text[])"};
 
-constexpr const char* reopen_statement = "sessions_reopen_gates";
-constexpr const char* reopen_sql = "DELETE FROM webhook_gates WHERE key = ANY($1::text[])";
+constexpr Statement reopen_statement{
+    "sessions_reopen_gates", "DELETE FROM webhook_gates WHERE key = ANY($1::text[])"};
 
-constexpr const char* gate_statement = "sessions_gate";
-constexpr const char* gate_sql = R"(
+constexpr Statement gate_statement{"sessions_gate", R"(
 INSERT INTO webhook_gates (key, expires_at)
 SELECT wanted.key, now() + wanted.ttl_s * interval '1 second'
 FROM (VALUES ($1::text, $3::bigint), ($2::text, $4::bigint)) AS wanted (key, ttl_s)
@@ -92,10 +92,10 @@ WHERE NOT EXISTS (SELECT 1 FROM webhook_gates AS live
                   WHERE live.key IN ($1, $2) AND live.expires_at > now())
 ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at
     WHERE webhook_gates.expires_at <= now()
-RETURNING key)";
+RETURNING key)"};
 
-constexpr const char* gate_undo_statement = "sessions_gate_undo";
-constexpr const char* gate_undo_sql = "DELETE FROM webhook_gates WHERE key = $1";
+constexpr Statement gate_undo_statement{
+    "sessions_gate_undo", "DELETE FROM webhook_gates WHERE key = $1"};
 
 constexpr std::string_view session_columns =
     "psid, order_id, cls, customer_email, ticket_hold_id, goodie_hold_id, goodie_held, amount, "
@@ -109,11 +109,10 @@ constexpr const char* recent_statement = "sessions_recent";
 constexpr std::string_view recent_where =
     "WHERE expires_at > now() ORDER BY created_at DESC, psid DESC LIMIT $1";
 
-constexpr const char* count_statement = "sessions_count";
-constexpr const char* count_sql = "SELECT count(*) FROM payment_sessions WHERE expires_at > now()";
+constexpr Statement count_statement{
+    "sessions_count", "SELECT count(*) FROM payment_sessions WHERE expires_at > now()"};
 
-constexpr const char* cleanup_statement = "sessions_cleanup";
-constexpr const char* cleanup_sql = R"(
+constexpr Statement cleanup_statement{"sessions_cleanup", R"(
 WITH expired_sessions AS (
     DELETE FROM payment_sessions WHERE psid IN (
         SELECT psid FROM payment_sessions WHERE expires_at <= now()
@@ -124,7 +123,7 @@ expired_gates AS (
         SELECT key FROM webhook_gates WHERE expires_at <= now()
         ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
     RETURNING 1)
-SELECT (SELECT count(*) FROM expired_sessions), (SELECT count(*) FROM expired_gates))";
+SELECT (SELECT count(*) FROM expired_sessions), (SELECT count(*) FROM expired_gates))"};
 
 std::string select_sessions(std::string_view tail) {
     return "SELECT " + std::string(session_columns) + " FROM payment_sessions " +
@@ -177,7 +176,7 @@ void save_sessions(pqxx::work& txn, const std::vector<const SaveOp*>& saves) {
     for (const SaveOp* save : saves) {
         if (last.at(save->session.psid) == save) columns.add(save->session, save->ttl_s);
     }
-    txn.exec_prepared(save_statement, columns.psid.text(), columns.order_id.text(),
+    txn.exec_prepared(save_statement.name, columns.psid.text(), columns.order_id.text(),
                       columns.cls.text(), columns.email.text(), columns.ticket_hold.text(),
                       columns.goodie_hold.text(), columns.goodie_held.text(),
                       columns.amount.text(), columns.currency.text(), columns.created_at.text(),
@@ -186,12 +185,13 @@ void save_sessions(pqxx::work& txn, const std::vector<const SaveOp*>& saves) {
 
 Gate pass_gate(pqxx::work& txn, const GateOp& gate) {
     const std::string keys[] = {fulfilled_key(gate.psid), event_key(gate.event_key)};
-    const pqxx::result inserted = txn.exec_prepared(
-        gate_statement, keys[0], keys[1], static_cast<std::int64_t>(limits::webhook_fulfilled_ttl_s),
-        static_cast<std::int64_t>(limits::webhook_event_ttl_s));
+    const auto fulfilled_ttl_s = static_cast<std::int64_t>(limits::webhook_fulfilled_ttl_s);
+    const auto event_ttl_s = static_cast<std::int64_t>(limits::webhook_event_ttl_s);
+    const pqxx::result inserted =
+        txn.exec_prepared(gate_statement.name, keys[0], keys[1], fulfilled_ttl_s, event_ttl_s);
     if (inserted.size() == 2) return Gate::first;
     for (const pqxx::row& row : inserted) {
-        txn.exec_prepared(gate_undo_statement, row[0].as<std::string>());
+        txn.exec_prepared(gate_undo_statement.name, row[0].as<std::string>());
     }
     return Gate::replay;
 }
@@ -245,10 +245,10 @@ BatchByKind::BatchByKind(const std::vector<Operation>& operations) {
 void write_sessions(pqxx::work& txn, const BatchByKind& batch) {
     if (!batch.saves.empty()) save_sessions(txn, batch.saves);
     if (batch.removed_psids.size() > 0) {
-        txn.exec_prepared(remove_statement, batch.removed_psids.text());
+        txn.exec_prepared(remove_statement.name, batch.removed_psids.text());
     }
     if (batch.reopened_keys.size() > 0) {
-        txn.exec_prepared(reopen_statement, batch.reopened_keys.text());
+        txn.exec_prepared(reopen_statement.name, batch.reopened_keys.text());
     }
 }
 
@@ -265,15 +265,11 @@ void read_sessions(pqxx::work& txn, const BatchByKind& batch, std::vector<Outcom
 }  // namespace
 
 void prepare_session_statements(pqxx::connection& connection) {
-    connection.prepare(save_statement, save_sql);
-    connection.prepare(remove_statement, remove_sql);
-    connection.prepare(reopen_statement, reopen_sql);
-    connection.prepare(gate_statement, gate_sql);
-    connection.prepare(gate_undo_statement, gate_undo_sql);
-    connection.prepare(find_statement, select_sessions(find_where));
-    connection.prepare(recent_statement, select_sessions(recent_where));
-    connection.prepare(count_statement, count_sql);
-    connection.prepare(cleanup_statement, cleanup_sql);
+    tigerfans::postgres::prepare_all(
+        connection, {save_statement, remove_statement, reopen_statement, gate_statement,
+                     gate_undo_statement, count_statement, cleanup_statement,
+                     {find_statement, select_sessions(find_where)},
+                     {recent_statement, select_sessions(recent_where)}});
 }
 
 void create_session_tables(pqxx::connection& connection) {
@@ -294,7 +290,7 @@ std::vector<Outcome> run_session_batch(pqxx::connection& connection,
     write_sessions(txn, batch);
     for (const auto& [index, gate] : batch.gates) outcomes[index] = pass_gate(txn, *gate);
     read_sessions(txn, batch, outcomes);
-    txn.exec_prepared(cleanup_statement, cleanup_rows_per_batch_max);
+    txn.exec_prepared(cleanup_statement.name, cleanup_rows_per_batch_max);
     txn.commit();
     return outcomes;
 }
@@ -302,7 +298,7 @@ std::vector<Outcome> run_session_batch(pqxx::connection& connection,
 PendingList recent_sessions(pqxx::connection& connection, std::size_t limit) {
     pqxx::read_transaction txn(connection);
     PendingList list;
-    list.total = txn.exec_prepared1(count_statement)[0].as<std::uint64_t>();
+    list.total = txn.exec_prepared1(count_statement.name)[0].as<std::uint64_t>();
     for (const pqxx::row& row :
          txn.exec_prepared(recent_statement, static_cast<std::int64_t>(limit))) {
         list.sessions.push_back(session_from_row(row));
