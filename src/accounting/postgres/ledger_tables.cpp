@@ -1,7 +1,8 @@
 // SQL of the PostgreSQL ledger (see ledger_tables.hpp). A batch costs a fixed number of
 // statements whatever its size: every row set travels as arrays through `unnest`. Time is the
-// database's now() (the transaction's start), one clock for every server process, as
-// TigerBeetle's cluster time is.
+// database's clock, one for every server process as TigerBeetle's cluster time is, read as
+// statement_timestamp(): a batch that waited for another process's locks judges expiry by the
+// time it got them, not by when its transaction began.
 #include "accounting/postgres/ledger_tables.hpp"
 
 #include <spdlog/spdlog.h>
@@ -60,8 +61,8 @@ constexpr Statement lock_statement{"ledger_lock",
 
 constexpr Statement expire_statement{"ledger_expire", R"(
 WITH expired AS (
-    UPDATE ledger_holds SET status = 'expired', resolved_at = now()
-    WHERE status = 'pending' AND resource = ANY($1::text[]) AND expires_at <= now()
+    UPDATE ledger_holds SET status = 'expired', resolved_at = statement_timestamp()
+    WHERE status = 'pending' AND resource = ANY($1::text[]) AND expires_at <= statement_timestamp()
     RETURNING resource)
 SELECT resource, count(*) FROM expired GROUP BY resource)"};
 
@@ -70,15 +71,15 @@ constexpr Statement load_statement{
 
 constexpr Statement insert_statement{"ledger_insert", R"(
 INSERT INTO ledger_holds (id, resource, status, created_at, expires_at, resolved_at)
-SELECT id, resource, status, now(),
+SELECT id, resource, status, statement_timestamp(),
        CASE WHEN status = 'pending' AND timeout_s > 0
-            THEN now() + timeout_s * interval '1 second' END,
-       CASE WHEN status <> 'pending' THEN now() END
+            THEN statement_timestamp() + timeout_s * interval '1 second' END,
+       CASE WHEN status <> 'pending' THEN statement_timestamp() END
 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
     AS new_rows (id, resource, status, timeout_s))"};
 
 constexpr Statement update_statement{"ledger_update", R"(
-UPDATE ledger_holds AS hold SET status = changed.status, resolved_at = now()
+UPDATE ledger_holds AS hold SET status = changed.status, resolved_at = statement_timestamp()
 FROM unnest($1::text[], $2::text[]) AS changed (id, status)
 WHERE hold.id = changed.id)"};
 
