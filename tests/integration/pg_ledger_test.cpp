@@ -158,6 +158,29 @@ TEST_F(PgLedgerTest, ConcurrentHoldsNeverOversell) {
     expect_counters_match_rows();
 }
 
+// Large batches (up to the batch limit) keep the counters equal to what the rows say.
+TEST_F(PgLedgerTest, ManyHoldsAndCommitsInLargeBatchesKeepExactCounts) {
+    const std::size_t hold_count = testing::test_ops(4000);
+    const std::uint64_t capacity = hold_count / 2;
+    Ledger& ledger = open_ledger({capacity, capacity, capacity / 2});
+    std::vector<HoldRequest> held;
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(hold_concurrently({&ledger}, hold_count, held), capacity);
+    const std::chrono::duration<double> hold_s = std::chrono::steady_clock::now() - started;
+    started = std::chrono::steady_clock::now();
+    const auto commits = run_concurrently<Result<CommitResult>>(
+        held.size(), [&](std::size_t i) { return ledger.commit(commit_request(held[i])); });
+    const std::chrono::duration<double> commit_s = std::chrono::steady_clock::now() - started;
+    for (const auto& result : commits) EXPECT_EQ(result->ticket, Resolution::done);
+    const Inventory counts = inventory(ledger);
+    EXPECT_EQ(counts.class_a.sold, capacity);
+    EXPECT_EQ(counts.goodies.sold, capacity / 2);
+    expect_counters_match_rows();
+    std::printf("[ measure  ] %zu holds: %.0f holds/s; %zu commits: %.0f commits/s\n",
+                hold_count, static_cast<double>(hold_count) / hold_s.count(), held.size(),
+                static_cast<double>(held.size()) / commit_s.count());
+}
+
 // Two ledgers on one database stand for two server processes: their batches interleave on
 // separate connections, and the row locks still let only 50 holds through.
 TEST_F(PgLedgerTest, TwoLedgersOnOneDatabaseNeverOversell) {

@@ -110,7 +110,7 @@ TEST_F(PgOrderStoreTest, AnUnknownIdIsNotFound) {
 
 // Many concurrent inserts share transactions, and every one of them is durable on return.
 TEST_F(PgOrderStoreTest, ConcurrentInsertsAreGroupCommittedAndAllLand) {
-    constexpr std::size_t order_count = 3000;
+    const std::size_t order_count = testing::test_ops(3000);
     std::vector<Order> orders;
     for (std::size_t i = 0; i < order_count; i++) orders.push_back(make_order(unix_now_us()));
     const auto started = std::chrono::steady_clock::now();

@@ -151,6 +151,37 @@ TEST_F(PgSessionStoreTest, RecentListsNewestFirstWithTheTotal) {
     EXPECT_EQ(recent->sessions[2].psid, sessions[2].psid);
 }
 
+// Concurrent saves, finds and gates share transactions, and each caller gets its own answer.
+TEST_F(PgSessionStoreTest, ConcurrentCallsAreBatchedAndAnsweredPerCaller) {
+    const std::size_t session_count = testing::test_ops(3000);
+    std::vector<PaymentSession> sessions;
+    std::vector<std::string> events;
+    for (std::size_t i = 0; i < session_count; i++) {
+        sessions.push_back(make_session(unix_now_us()));
+        events.push_back(new_event_key());
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const auto saved = run_concurrently<Status>(session_count, [&](std::size_t i) {
+        return store_->save(sessions[i], session_ttl_s);
+    });
+    const auto found = run_concurrently<Result<std::optional<PaymentSession>>>(
+        session_count, [&](std::size_t i) { return store_->find(sessions[i].psid); });
+    const auto gates = run_concurrently<Result<Gate>>(session_count, [&](std::size_t i) {
+        return store_->pass_gate(sessions[i].psid, events[i]);
+    });
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
+    for (std::size_t i = 0; i < session_count; i++) {
+        EXPECT_TRUE(saved[i].ok());
+        ASSERT_TRUE(found[i].ok() && found[i]->has_value());
+        EXPECT_EQ((*found[i])->order_id, sessions[i].order_id);
+        ASSERT_TRUE(gates[i].ok());
+        EXPECT_EQ(*gates[i], Gate::first);
+    }
+    EXPECT_LT(batch_sizes("sessions")->count(), session_count);
+    std::printf("[ measure  ] %zu sessions saved, found and gated: %.0f calls/s\n",
+                session_count, static_cast<double>(3 * session_count) / elapsed.count());
+}
+
 // A fulfilled session answers replay to any event; a seen event answers replay for any session.
 TEST_F(PgSessionStoreTest, TheGateOpensOncePerSessionAndPerEvent) {
     const std::string psid = new_payment_session_id();

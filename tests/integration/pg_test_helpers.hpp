@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
 #include <exception>
 #include <optional>
 #include <string>
@@ -22,6 +23,13 @@
 namespace tigerfans::testing {
 
 namespace asio = boost::asio;
+
+// Sizes of the load-like tests: small by default so the suite stays fast, larger on demand
+// (e.g. TIGERFANS_PG_TEST_OPS=100000) to measure.
+inline std::size_t test_ops(std::size_t default_ops) {
+    const char* text = std::getenv("TIGERFANS_PG_TEST_OPS");
+    return text == nullptr ? default_ops : std::stoul(text);
+}
 
 class PgTest : public ::testing::Test {
 protected:
