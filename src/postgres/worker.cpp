@@ -90,10 +90,12 @@ pqxx::connection* Worker::ensure_connected() {
     if (now < next_connect_attempt_) return nullptr;
     try {
         connection_ = std::make_unique<pqxx::connection>(connection_string_);
-        pqxx::nontransaction setup(*connection_);
-        setup.exec("SET statement_timeout = " + std::to_string(limits::pg_statement_timeout_ms));
-        setup.exec("SET synchronous_commit = on");
-        setup.exec("SET TimeZone = 'UTC'");
+        // Through set_variable, not a raw SET: libpqxx restores these if it ever reconnects on
+        // its own.
+        connection_->set_variable("statement_timeout",
+                                  std::to_string(limits::pg_statement_timeout_ms));
+        connection_->set_variable("synchronous_commit", "on");
+        connection_->set_variable("TimeZone", "'UTC'");
         if (on_connect_) on_connect_(*connection_);
         spdlog::info("postgres[{}]: connected", name_);
         return connection_.get();

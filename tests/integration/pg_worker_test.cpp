@@ -6,6 +6,7 @@
 
 #include "pg_test_helpers.hpp"
 #include "postgres/worker.hpp"
+#include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::postgres {
 namespace {
@@ -17,6 +18,22 @@ protected:
     template <typename T, typename Job>
     Result<T> run_job(Worker& worker, Job job) {
         return run([&] { return worker.run<T>(std::move(job)); });
+    }
+
+    // "<TimeZone> <statement_timeout in ms>" of the worker's session.
+    std::string session_settings(Worker& worker) {
+        auto settings = run_job<std::string>(worker, [](pqxx::connection& connection) {
+            pqxx::nontransaction query(connection);
+            const pqxx::row row = query.exec1(
+                "SELECT current_setting('TimeZone'), setting FROM pg_settings "
+                "WHERE name = 'statement_timeout'");
+            return row[0].as<std::string>() + " " + row[1].as<std::string>();
+        });
+        return settings.ok() ? *settings : "failed";
+    }
+
+    static std::string expected_settings() {
+        return "UTC " + std::to_string(limits::pg_statement_timeout_ms);
     }
 
     static int backend_pid(pqxx::connection& connection) {
@@ -82,6 +99,8 @@ TEST_F(PgWorkerTest, TheConnectHookPreparesEveryNewConnection) {
     ASSERT_TRUE(answer.ok());
     EXPECT_EQ(*answer, 42);
     EXPECT_EQ(connects, 1);
+    // Times come back in UTC and no statement may run for ever.
+    EXPECT_EQ(session_settings(worker), expected_settings());
 }
 
 // The server ends the session (a restart, a failover): the job that meets it fails as
@@ -107,6 +126,7 @@ TEST_F(PgWorkerTest, ALostConnectionIsAnUnavailableFaultAndTheNextJobReconnects)
     });
     ASSERT_TRUE(again.ok());
     EXPECT_NE(*again, *first_pid);
+    EXPECT_EQ(session_settings(worker), expected_settings());  // Set up like the first one.
 }
 
 // No server at the address: every job fails fast as unavailable, none hangs.
