@@ -72,6 +72,13 @@ protected:
         return query.exec(std::string("SELECT count(*) FROM ") + table)[0][0].as<std::size_t>();
     }
 
+    // Moves every gate key's expiry into the past, as if its TTL had run out.
+    void expire_gate_keys() {
+        pqxx::connection connection(database_url_);
+        pqxx::nontransaction command(connection);
+        command.exec("UPDATE webhook_gates SET expires_at = now() - interval '1 second'");
+    }
+
     IdGenerator ids_;
     std::vector<std::unique_ptr<SessionStore>> stores_;
     SessionStore* store_ = nullptr;
@@ -219,6 +226,19 @@ TEST_F(PgSessionStoreTest, AReopenedGateLetsTheRetryThrough) {
     EXPECT_TRUE(run([&] { return store_->reopen_gate(psid, event); }).ok());
     EXPECT_EQ(pass_gate(*store_, psid, event), Gate::first);
     EXPECT_EQ(pass_gate(*store_, psid, event), Gate::replay);
+}
+
+// Gate keys live 24 h and 1 h; once expired they count as absent and are cleaned up.
+TEST_F(PgSessionStoreTest, ExpiredGateKeysCountAsAbsentAndAreCleanedUp) {
+    const std::string psid = new_payment_session_id();
+    const std::string event = new_event_key();
+    ASSERT_EQ(pass_gate(*store_, psid, event), Gate::first);
+    expire_gate_keys();
+    EXPECT_EQ(pass_gate(*store_, psid, event), Gate::first);
+    EXPECT_EQ(pass_gate(*store_, psid, event), Gate::replay);
+    expire_gate_keys();
+    EXPECT_FALSE(find(psid).has_value());  // Any batch deletes expired rows.
+    EXPECT_EQ(rows("webhook_gates"), 0u);
 }
 
 // Keys PostgreSQL cannot hold (invalid UTF-8) are simply unknown and fail no one else's call.

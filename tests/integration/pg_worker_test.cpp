@@ -8,6 +8,11 @@
 #include "postgres/worker.hpp"
 #include "tigerfans/core/limits.hpp"
 
+// libpqxx 6.4 leaks one PGresult when a query meets a connection the server has closed (seen by
+// LeakSanitizer in the lost-connection test, and with libpqxx alone). Not ours to fix; it must
+// not fail the sanitizer build. LeakSanitizer asks this hook; other builds never call it.
+extern "C" const char* __lsan_default_suppressions() { return "leak:libpqxx-6.4.so\n"; }
+
 namespace tigerfans::postgres {
 namespace {
 
