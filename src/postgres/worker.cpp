@@ -26,10 +26,12 @@ std::string connection_string(const std::string& database_url, const std::string
     return result;
 }
 
-Worker::Worker(asio::any_io_executor loop, std::string database_url, std::string name)
+Worker::Worker(asio::any_io_executor loop, std::string database_url, std::string name,
+               ConnectHook on_connect)
     : loop_(std::move(loop)),
       connection_string_(connection_string(database_url, name)),
       name_(std::move(name)),
+      on_connect_(std::move(on_connect)),
       thread_([this] { thread_main(); }) {}
 
 Worker::~Worker() {
@@ -88,9 +90,13 @@ pqxx::connection* Worker::ensure_connected() {
     if (now < next_connect_attempt_) return nullptr;
     try {
         connection_ = std::make_unique<pqxx::connection>(connection_string_);
-        pqxx::nontransaction setup(*connection_);
-        setup.exec("SET statement_timeout = " + std::to_string(limits::pg_statement_timeout_ms));
-        setup.exec("SET synchronous_commit = on");
+        // Through set_variable, not a raw SET: libpqxx restores these if it ever reconnects on
+        // its own.
+        connection_->set_variable("statement_timeout",
+                                  std::to_string(limits::pg_statement_timeout_ms));
+        connection_->set_variable("synchronous_commit", "on");
+        connection_->set_variable("TimeZone", "'UTC'");
+        if (on_connect_) on_connect_(*connection_);
         spdlog::info("postgres[{}]: connected", name_);
         return connection_.get();
     } catch (const std::exception& error) {
@@ -117,8 +123,10 @@ void Worker::thread_main() {
             }
         }
         pqxx::connection* connection = ensure_connected();
-        job->run(connection, Fault::unavailable);
-        if (connection_ && !connection_->is_open()) connection_.reset();
+        const std::optional<Fault> fault = job->run(connection, Fault::unavailable);
+        // A lost connection may still look open to libpqxx: start afresh on the next job.
+        const bool lost = fault == Fault::unavailable || (connection_ && !connection_->is_open());
+        if (lost) connection_.reset();
     }
     connection_.reset();
 }

@@ -8,8 +8,10 @@
 #include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 #include <thread>
@@ -23,9 +25,14 @@ namespace tigerfans::postgres {
 // Adds connect_timeout and the application name to a DATABASE_URL when it lacks them.
 std::string connection_string(const std::string& database_url, const std::string& worker_name);
 
+// Runs on the database thread after each (re)connect, e.g. to define prepared statements, which
+// live and die with a connection.
+using ConnectHook = std::function<void(pqxx::connection&)>;
+
 class Worker {
 public:
-    Worker(asio::any_io_executor loop, std::string database_url, std::string name);
+    Worker(asio::any_io_executor loop, std::string database_url, std::string name,
+           ConnectHook on_connect = {});
     ~Worker();  // Stops and joins the thread; queued jobs fail with shutting_down.
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -42,11 +49,13 @@ public:
 
     asio::awaitable<bool> ping();
     const std::string& name() const { return name_; }
+    const asio::any_io_executor& loop() const { return loop_; }
 
 private:
     struct JobBase {
         virtual ~JobBase() = default;
-        virtual void run(pqxx::connection* connection, Fault connection_fault) = 0;
+        // Returns the job's fault, if any, so the thread can drop a connection that broke.
+        virtual std::optional<Fault> run(pqxx::connection* connection, Fault connection_fault) = 0;
     };
 
     template <typename T, typename Job>
@@ -54,12 +63,15 @@ private:
         TypedJob(Job job_, Completion<Result<T>> done_, asio::any_io_executor loop_)
             : job(std::move(job_)), done(std::move(done_)), loop(std::move(loop_)) {}
 
-        void run(pqxx::connection* connection, Fault connection_fault) override {
+        std::optional<Fault> run(pqxx::connection* connection, Fault connection_fault) override {
             Result<T> result = connection == nullptr ? Result<T>(connection_fault)
                                                      : guarded(*connection);
+            std::optional<Fault> fault;
+            if (!result.ok()) fault = result.fault();
             asio::post(loop, [done = std::move(done), result = std::move(result)]() mutable {
                 std::move(done)(std::move(result));
             });
+            return fault;
         }
 
         Result<T> guarded(pqxx::connection& connection) {
@@ -83,6 +95,7 @@ private:
     asio::any_io_executor loop_;
     std::string connection_string_;
     std::string name_;
+    ConnectHook on_connect_;
     std::unique_ptr<pqxx::connection> connection_;  // Database thread only.
     std::chrono::steady_clock::time_point next_connect_attempt_{};
 

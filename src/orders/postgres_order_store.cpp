@@ -1,0 +1,292 @@
+// The PostgreSQL order store (ARCHITECTURE.md §2, webhook step 4). Writes are group-committed:
+// every order queued while a transaction is in flight goes into the next one, as ONE multi-row
+// INSERT (the batch travels as arrays through `unnest`), and each caller resumes only after that
+// transaction's COMMIT. Reads of many ids become one SELECT ... WHERE id = ANY($1).
+//
+// The INSERT says ON CONFLICT DO NOTHING without naming a constraint, so that besides a replayed
+// id (left as it is: success), a ticket code that collides with another order's skips its row
+// instead of aborting the whole batch. Rows neither inserted nor already present are exactly
+// those collisions: they get fresh codes and are inserted again in the same transaction.
+#include <spdlog/spdlog.h>
+
+#include <cassert>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "postgres/schema.hpp"
+#include "postgres/row_values.hpp"
+#include "postgres/sql_array.hpp"
+#include "postgres/statement.hpp"
+#include "postgres/worker_batcher.hpp"
+#include "tigerfans/core/clock.hpp"
+#include "tigerfans/core/ids.hpp"
+#include "tigerfans/core/limits.hpp"
+#include "tigerfans/orders/postgres.hpp"
+
+namespace tigerfans::orders {
+
+namespace {
+
+using postgres::ArrayLiteral;
+using postgres::Statement;
+using postgres::decimal_u128;
+using postgres::required;
+
+// A fresh random code colliding again is astronomically unlikely (32^10 codes); a loop that
+// keeps colliding is a bug, and it fails the batch instead of spinning.
+constexpr int ticket_code_attempts_max = 4;
+
+constexpr std::string_view create_table_sql = R"(
+CREATE TABLE IF NOT EXISTS orders (
+    id text PRIMARY KEY,
+    tb_transfer_id text NOT NULL,
+    goodie_tb_transfer_id text NOT NULL,
+    try_goodie boolean NOT NULL,
+    cls text NOT NULL,
+    qty integer NOT NULL,
+    amount bigint NOT NULL,
+    currency text NOT NULL,
+    customer_email text NOT NULL,
+    status text NOT NULL
+        CHECK (status IN ('PAID', 'PAID_UNFULFILLED', 'FAILED', 'CANCELED')),
+    created_at timestamptz NOT NULL,
+    paid_at timestamptz,
+    ticket_code text UNIQUE,
+    got_goodie boolean NOT NULL
+))";
+
+constexpr std::string_view create_index_sql =
+    "CREATE INDEX IF NOT EXISTS orders_created_at_idx ON orders (created_at DESC)";
+
+constexpr Statement insert_statement{"orders_insert", R"(
+INSERT INTO orders (id, tb_transfer_id, goodie_tb_transfer_id, try_goodie, cls, qty, amount,
+                    currency, customer_email, status, created_at, paid_at, ticket_code,
+                    got_goodie)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text[],
+                     $6::integer[], $7::bigint[], $8::text[], $9::text[], $10::text[],
+                     $11::timestamptz[], $12::timestamptz[], $13::text[], $14::boolean[])
+ON CONFLICT DO NOTHING
+RETURNING id)"};
+
+constexpr Statement existing_statement{
+    "orders_existing", "SELECT id FROM orders WHERE id = ANY($1::text[])"};
+
+constexpr std::string_view order_columns =
+    "id, tb_transfer_id, goodie_tb_transfer_id, try_goodie, cls, qty, amount, currency, "
+    "customer_email, status, (extract(epoch FROM created_at) * 1000000)::bigint, "
+    "(extract(epoch FROM paid_at) * 1000000)::bigint, ticket_code, got_goodie";
+
+constexpr const char* find_statement = "orders_find";
+constexpr std::string_view find_where = "WHERE id = ANY($1::text[])";
+
+constexpr const char* recent_statement = "orders_recent";
+constexpr std::string_view recent_order = "ORDER BY created_at DESC, id DESC LIMIT $1";
+
+std::string select_orders(std::string_view tail) {
+    return "SELECT " + std::string(order_columns) + " FROM orders " + std::string(tail);
+}
+
+void prepare_statements(pqxx::connection& connection) {
+    postgres::prepare_all(connection, {insert_statement, existing_statement,
+                                       {find_statement, select_orders(find_where)},
+                                       {recent_statement, select_orders(recent_order)}});
+}
+
+// One array per column of the INSERT, filled an order at a time.
+struct OrderColumns {
+    ArrayLiteral id, ticket_transfer, goodie_transfer, try_goodie, cls, qty, amount, currency,
+        email, status, created_at, paid_at, ticket_code, got_goodie;
+
+    void add(const Order& order) {
+        id.add_text(order.id);
+        ticket_transfer.add_text(u128_to_decimal(order.ticket_transfer_id));
+        goodie_transfer.add_text(u128_to_decimal(order.goodie_transfer_id));
+        try_goodie.add_bool(order.try_goodie);
+        cls.add_text(class_name(order.cls));
+        qty.add_int(order.qty);
+        amount.add_int(order.amount_cents);
+        currency.add_text(order.currency);
+        email.add_text(order.customer_email);
+        status.add_text(status_name(order.status));
+        created_at.add_text(iso8601_utc(order.created_at_us));
+        paid_at.add_optional_text(order.paid_at_us ? std::optional(iso8601_utc(*order.paid_at_us))
+                                                   : std::nullopt);
+        ticket_code.add_optional_text(order.ticket_code.empty()
+                                          ? std::nullopt
+                                          : std::optional(order.ticket_code));
+        got_goodie.add_bool(order.got_goodie);
+    }
+};
+
+std::unordered_set<std::string> insert_rows(pqxx::work& txn, const std::vector<Order*>& orders) {
+    OrderColumns columns;
+    for (const Order* order : orders) columns.add(*order);
+    const pqxx::result inserted = txn.exec_prepared(
+        insert_statement.name, columns.id.text(), columns.ticket_transfer.text(),
+        columns.goodie_transfer.text(), columns.try_goodie.text(), columns.cls.text(),
+        columns.qty.text(), columns.amount.text(), columns.currency.text(), columns.email.text(),
+        columns.status.text(), columns.created_at.text(), columns.paid_at.text(),
+        columns.ticket_code.text(), columns.got_goodie.text());
+    std::unordered_set<std::string> ids;
+    for (const pqxx::row& row : inserted) ids.insert(row[0].as<std::string>());
+    return ids;
+}
+
+// The orders that were skipped although their id is not in the table: ticket code collisions.
+std::vector<Order*> collided(pqxx::work& txn, const std::vector<Order*>& orders,
+                             const std::unordered_set<std::string>& inserted) {
+    ArrayLiteral skipped_ids;
+    for (const Order* order : orders) {
+        if (!inserted.contains(order->id)) skipped_ids.add_text(order->id);
+    }
+    if (skipped_ids.size() == 0) return {};
+    std::unordered_set<std::string> existing;
+    for (const pqxx::row& row : txn.exec_prepared(existing_statement.name, skipped_ids.text())) {
+        existing.insert(row[0].as<std::string>());
+    }
+    std::vector<Order*> result;
+    for (Order* order : orders) {
+        if (!inserted.contains(order->id) && !existing.contains(order->id)) {
+            result.push_back(order);
+        }
+    }
+    return result;
+}
+
+void issue_new_ticket_codes(const std::vector<Order*>& orders) {
+    for (Order* order : orders) {
+        assert(!order->ticket_code.empty());  // Without a code there is nothing to collide.
+        spdlog::warn("orders: ticket code {} of order {} is taken; issuing another",
+                     order->ticket_code, order->id);
+        order->ticket_code = new_ticket_code();
+    }
+}
+
+// Database thread: the whole batch in one transaction.
+std::vector<Done> insert_batch(pqxx::connection& connection, std::vector<Order>& orders) {
+    pqxx::work txn(connection);
+    std::vector<Order*> pending;
+    for (Order& order : orders) pending.push_back(&order);
+    for (int attempt = 0; !pending.empty(); attempt++) {
+        if (attempt == ticket_code_attempts_max) {
+            throw std::runtime_error("orders: ticket codes keep colliding");
+        }
+        const std::unordered_set<std::string> inserted = insert_rows(txn, pending);
+        pending = collided(txn, pending, inserted);
+        issue_new_ticket_codes(pending);
+    }
+    txn.commit();
+    return std::vector<Done>(orders.size());
+}
+
+Order order_from_row(const pqxx::row& row) {
+    Order order;
+    order.id = row[0].as<std::string>();
+    order.ticket_transfer_id = decimal_u128(row[1]);
+    order.goodie_transfer_id = decimal_u128(row[2]);
+    order.try_goodie = row[3].as<bool>();
+    order.cls = required(parse_class(row[4].as<std::string>()), "class");
+    order.qty = row[5].as<int>();
+    order.amount_cents = row[6].as<std::int64_t>();
+    order.currency = row[7].as<std::string>();
+    order.customer_email = row[8].as<std::string>();
+    order.status = required(parse_status(row[9].as<std::string>()), "status");
+    order.created_at_us = row[10].as<std::int64_t>();
+    if (!row[11].is_null()) order.paid_at_us = row[11].as<std::int64_t>();
+    if (!row[12].is_null()) order.ticket_code = row[12].as<std::string>();
+    order.got_goodie = row[13].as<bool>();
+    return order;
+}
+
+// Database thread: one SELECT for every id asked for meanwhile.
+std::vector<std::optional<Order>> find_batch(pqxx::connection& connection,
+                                             std::vector<std::string>& ids) {
+    ArrayLiteral wanted;
+    for (const std::string& id : ids) wanted.add_text(id);
+    pqxx::nontransaction query(connection);
+    std::unordered_map<std::string, Order> found;
+    for (const pqxx::row& row : query.exec_prepared(find_statement, wanted.text())) {
+        Order order = order_from_row(row);
+        found.emplace(order.id, std::move(order));
+    }
+    std::vector<std::optional<Order>> result;
+    result.reserve(ids.size());
+    for (const std::string& id : ids) {
+        const auto hit = found.find(id);
+        result.push_back(hit == found.end() ? std::nullopt : std::optional(hit->second));
+    }
+    return result;
+}
+
+// One value PostgreSQL cannot store would fail the whole batch it travels in.
+bool storable(const Order& order) {
+    return is_valid_order_id(order.id) && postgres::is_storable_text(order.currency) &&
+           postgres::is_storable_text(order.customer_email) &&
+           postgres::is_storable_text(order.ticket_code);
+}
+
+class PostgresOrderStore final : public OrderStore {
+public:
+    PostgresOrderStore(asio::any_io_executor loop, std::string database_url,
+                       metrics::Registry& registry)
+        : worker_(std::move(loop), std::move(database_url), "orders", prepare_statements),
+          inserts_(worker_, insert_batch, limits::pg_order_batch_rows_max, registry, "orders"),
+          finds_(worker_, find_batch, limits::pg_read_batch_ids_max, registry, "orders_read") {}
+
+    asio::awaitable<Status> start() override {
+        co_return co_await worker_.run<Done>([](pqxx::connection& connection) {
+            pqxx::work txn(connection);
+            postgres::apply_schema(txn, "orders", {create_table_sql, create_index_sql});
+            txn.commit();
+            return Done{};
+        });
+    }
+
+    asio::awaitable<Status> insert(Order order) override {
+        assert(is_valid_order_id(order.id));
+        assert(storable(order));  // The webhook flow stores only what checkout validated.
+        if (!storable(order)) co_return Fault::internal;
+        co_return co_await inserts_.submit_one(std::move(order));
+    }
+
+    // Ids are 32 hex digits: anything else cannot exist, and stays out of the batch.
+    asio::awaitable<Result<std::optional<Order>>> find(std::string_view id) override {
+        if (!is_valid_order_id(id)) co_return std::optional<Order>();
+        co_return co_await finds_.submit_one(std::string(id));
+    }
+
+    asio::awaitable<Result<std::vector<Order>>> recent(std::size_t limit) override {
+        const auto rows = static_cast<std::int64_t>(std::min(limit, limits::admin_orders_max));
+        co_return co_await worker_.run<std::vector<Order>>([rows](pqxx::connection& connection) {
+            pqxx::nontransaction query(connection);
+            std::vector<Order> orders;
+            for (const pqxx::row& row : query.exec_prepared(recent_statement, rows)) {
+                orders.push_back(order_from_row(row));
+            }
+            return orders;
+        });
+    }
+
+    asio::awaitable<bool> healthy() override { co_return co_await worker_.ping(); }
+
+    asio::awaitable<void> stop() override {
+        co_await inserts_.stop();
+        co_await finds_.stop();
+    }
+
+private:
+    postgres::Worker worker_;
+    postgres::WorkerBatcher<Order, Done> inserts_;
+    postgres::WorkerBatcher<std::string, std::optional<Order>> finds_;
+};
+
+}  // namespace
+
+std::unique_ptr<OrderStore> make_postgres_order_store(boost::asio::any_io_executor loop,
+                                                      std::string database_url,
+                                                      metrics::Registry& registry) {
+    return std::make_unique<PostgresOrderStore>(std::move(loop), std::move(database_url),
+                                                registry);
+}
+
+}  // namespace tigerfans::orders

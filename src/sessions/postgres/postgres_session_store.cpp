@@ -1,0 +1,112 @@
+// Level 1 payment sessions (ARCHITECTURE.md §3): the SessionStore interface on PostgreSQL.
+// Every call but the admin listing is one operation of the store's automatic batcher, and each
+// batch runs as one transaction on the store's own database thread (session_tables.cpp).
+//
+// Keys come from outside (a psid in a URL, an event key in a webhook body). One that PostgreSQL
+// cannot store as text could not have been saved either: looking it up finds nothing, deleting
+// it does nothing, and none of them joins a batch it would fail for everyone.
+//
+// Operations are named before they are awaited: GCC 12 destroys a brace-initialised temporary
+// inside a co_await expression twice.
+#include <cassert>
+
+#include "postgres/sql_array.hpp"
+#include "postgres/worker_batcher.hpp"
+#include "sessions/postgres/session_tables.hpp"
+#include "tigerfans/core/limits.hpp"
+#include "tigerfans/sessions/postgres.hpp"
+
+namespace tigerfans::sessions {
+
+namespace {
+
+using postgres::Operation;
+using postgres::Outcome;
+using tigerfans::postgres::is_storable_text;
+
+bool storable(const PaymentSession& session) {
+    return is_storable_text(session.psid) && is_storable_text(session.order_id) &&
+           is_storable_text(session.customer_email) && is_storable_text(session.currency);
+}
+
+class PostgresSessionStore final : public SessionStore {
+public:
+    PostgresSessionStore(asio::any_io_executor loop, std::string database_url,
+                         metrics::Registry& registry)
+        : worker_(std::move(loop), std::move(database_url), "sessions",
+                  postgres::prepare_session_statements),
+          batcher_(worker_, postgres::run_session_batch, limits::pg_session_batch_ops_max,
+                   registry, "sessions") {}
+
+    std::string_view backend_name() const override { return "PostgreSQL"; }
+
+    asio::awaitable<Status> start() override {
+        co_return co_await worker_.run<Done>([](pqxx::connection& connection) {
+            postgres::create_session_tables(connection);
+            return Done{};
+        });
+    }
+
+    asio::awaitable<Status> save(const PaymentSession& session, std::uint32_t ttl_s) override {
+        assert(ttl_s > 0);
+        assert(storable(session));  // Checkout saves only what it validated.
+        if (!storable(session)) co_return Fault::internal;
+        Operation operation = postgres::SaveOp{session, ttl_s};
+        co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
+    }
+
+    asio::awaitable<Result<std::optional<PaymentSession>>> find(std::string_view psid) override {
+        if (!is_storable_text(psid)) co_return std::optional<PaymentSession>();
+        Operation operation = postgres::FindOp{std::string(psid)};
+        co_return co_await batcher_.submit_one_as<std::optional<PaymentSession>>(
+            std::move(operation));
+    }
+
+    asio::awaitable<Result<Gate>> pass_gate(std::string_view psid,
+                                            std::string_view event_key) override {
+        if (!is_storable_text(psid) || !is_storable_text(event_key)) co_return Fault::internal;
+        Operation operation = postgres::GateOp{std::string(psid), std::string(event_key)};
+        co_return co_await batcher_.submit_one_as<Gate>(std::move(operation));
+    }
+
+    asio::awaitable<Status> reopen_gate(std::string_view psid,
+                                        std::string_view event_key) override {
+        if (!is_storable_text(psid) || !is_storable_text(event_key)) co_return done();
+        Operation operation = postgres::ReopenOp{std::string(psid), std::string(event_key)};
+        co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
+    }
+
+    asio::awaitable<Status> remove(std::string_view psid) override {
+        if (!is_storable_text(psid)) co_return done();
+        Operation operation = postgres::RemoveOp{std::string(psid)};
+        co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
+    }
+
+    // The admin listing goes straight to the database thread: rare, and not worth a batch.
+    asio::awaitable<Result<PendingList>> recent(std::size_t limit) override {
+        const std::size_t rows = std::min(limit, limits::pending_sessions_max);
+        co_return co_await worker_.run<PendingList>([rows](pqxx::connection& connection) {
+            return postgres::recent_sessions(connection, rows);
+        });
+    }
+
+    asio::awaitable<bool> healthy() override { co_return co_await worker_.ping(); }
+
+    asio::awaitable<void> stop() override { co_await batcher_.stop(); }
+
+private:
+
+    tigerfans::postgres::Worker worker_;
+    tigerfans::postgres::WorkerBatcher<Operation, Outcome> batcher_;
+};
+
+}  // namespace
+
+std::unique_ptr<SessionStore> make_postgres_store(boost::asio::any_io_executor loop,
+                                                  std::string database_url,
+                                                  metrics::Registry& registry) {
+    return std::make_unique<PostgresSessionStore>(std::move(loop), std::move(database_url),
+                                                  registry);
+}
+
+}  // namespace tigerfans::sessions

@@ -1,0 +1,57 @@
+// The PostgreSQL payment-session store's tables and its one transaction per batch. Database
+// thread only.
+//
+//   payment_sessions(psid pk, order_id, cls, customer_email, ticket_hold_id, goodie_hold_id,
+//       goodie_held, amount, currency, created_at, expires_at): what checkout saved, until
+//       expires_at (the TTL Redis would give the key).
+//   webhook_gates(key pk, expires_at): the webhook's idempotency keys, "fulfilled:<psid>"
+//       (24 h) and "event:<event key>" (1 h), the rows standing for Redis' SET NX keys.
+//
+// A row past expires_at is never returned and counts as absent; each batch deletes a bounded
+// number of them, so the tables shrink back once the traffic has gone.
+#pragma once
+
+#include <cstdint>
+#include <pqxx/pqxx>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tigerfans/sessions/session_store.hpp"
+
+namespace tigerfans::sessions::postgres {
+
+struct SaveOp {
+    PaymentSession session;
+    std::uint32_t ttl_s;
+};
+struct FindOp {
+    std::string psid;
+};
+struct GateOp {
+    std::string psid;
+    std::string event_key;
+};
+struct ReopenOp {
+    std::string psid;
+    std::string event_key;
+};
+struct RemoveOp {
+    std::string psid;
+};
+
+using Operation = std::variant<SaveOp, FindOp, GateOp, ReopenOp, RemoveOp>;
+using Outcome = std::variant<Done, std::optional<PaymentSession>, Gate>;
+
+void prepare_session_statements(pqxx::connection& connection);
+void create_session_tables(pqxx::connection& connection);
+
+// One batch, one transaction. Every operation of a batch was waiting when the batch started,
+// so they are concurrent and any order is a valid one: writes go first, then the gates, then
+// the reads, each kind as one statement (gates: one each, in psid order).
+std::vector<Outcome> run_session_batch(pqxx::connection& connection,
+                                       const std::vector<Operation>& operations);
+
+PendingList recent_sessions(pqxx::connection& connection, std::size_t limit);
+
+}  // namespace tigerfans::sessions::postgres
