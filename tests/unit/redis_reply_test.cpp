@@ -69,6 +69,15 @@ TEST(RedisReply, ReadsStringArraysOnlyWhenEveryElementIsAString) {
     EXPECT_FALSE(converted("$1\r\na\r\n").as_strings().has_value());
 }
 
+// take_strings() hands the strings over; an array that is not all strings stays untouched.
+TEST(RedisReply, TakesStringsOutOfAnArrayOnlyWhenAllAreStrings) {
+    Reply strings = converted("*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    EXPECT_EQ(strings.take_strings(), (std::vector<std::string>{"a", "b"}));
+    Reply mixed = converted("*2\r\n$1\r\na\r\n:1\r\n");
+    EXPECT_FALSE(mixed.take_strings().has_value());
+    EXPECT_EQ(mixed.elements[0].text, "a");
+}
+
 // Log descriptions name the kind and bound the text of long errors.
 TEST(RedisReply, DescribesRepliesBriefly) {
     EXPECT_EQ(describe(converted("*2\r\n:1\r\n:2\r\n")), "array of 2");

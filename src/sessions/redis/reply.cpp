@@ -42,13 +42,18 @@ std::optional<std::int64_t> Reply::as_integer() const {
 }
 
 std::optional<std::vector<std::string>> Reply::as_strings() const {
+    Reply copy = *this;
+    return copy.take_strings();
+}
+
+std::optional<std::vector<std::string>> Reply::take_strings() {
     if (kind != Kind::array) return std::nullopt;
-    std::vector<std::string> strings;
-    strings.reserve(elements.size());
     for (const Reply& element : elements) {
         if (element.kind != Kind::string) return std::nullopt;
-        strings.push_back(element.text);
     }
+    std::vector<std::string> strings;
+    strings.reserve(elements.size());
+    for (Reply& element : elements) strings.push_back(std::move(element.text));
     return strings;
 }
 

@@ -30,6 +30,8 @@ struct Reply {
     std::optional<std::int64_t> as_integer() const;
     // Every element of an array of bulk strings; nullopt for any other shape.
     std::optional<std::vector<std::string>> as_strings() const;
+    // The same, moving the strings out of this reply instead of copying them.
+    std::optional<std::vector<std::string>> take_strings();
 };
 
 Reply make_error(std::string text);

@@ -142,8 +142,11 @@ private:
     asio::awaitable<Result<Reply>> run_gate(std::string_view psid, std::string_view event_key);
     asio::awaitable<Result<Listing>> list_pending(std::size_t limit);
     asio::awaitable<Result<std::int64_t>> forget(const std::vector<std::string>& psids);
-    Result<std::optional<PaymentSession>> read_session(const Reply& hash);
-    Fault unexpected(std::string_view operation, const Reply& reply);
+    Result<std::optional<PaymentSession>> read_session(Reply& hash);
+    Fault unexpected(std::string_view operation, const Reply& reply) {
+        return unexpected(operation, describe(reply));
+    }
+    Fault unexpected(std::string_view operation, std::string_view detail);
 
     Client client_;
     metrics::Counter& unexpected_replies_;
@@ -248,7 +251,7 @@ asio::awaitable<Result<Listing>> RedisSessionStore::list_pending(std::size_t lim
     if (!total || *total < 0) co_return unexpected("ZCARD", replies->front());
     Listing listing{static_cast<std::uint64_t>(*total), {}};
     if (limit == 0) co_return listing;
-    std::optional<std::vector<std::string>> psids = replies->back().as_strings();
+    std::optional<std::vector<std::string>> psids = replies->back().take_strings();
     if (!psids) co_return unexpected("ZREVRANGE", replies->back());
     listing.psids = std::move(*psids);
     co_return listing;
@@ -282,22 +285,22 @@ asio::awaitable<Result<Reply>> RedisSessionStore::transaction(std::string_view o
     co_return std::move(executed);
 }
 
-// An HGETALL answer: nullopt when the session does not exist (or expired).
-Result<std::optional<PaymentSession>> RedisSessionStore::read_session(const Reply& hash) {
-    const std::optional<std::vector<std::string>> fields = hash.as_strings();
+// An HGETALL answer (its strings are moved out): nullopt when the session does not exist.
+Result<std::optional<PaymentSession>> RedisSessionStore::read_session(Reply& hash) {
+    const std::optional<std::vector<std::string>> fields = hash.take_strings();
     if (!fields) return unexpected("HGETALL", hash);
     if (fields->empty()) return std::optional<PaymentSession>();
     std::optional<PaymentSession> session = decode_session(*fields);
-    if (!session) return unexpected("HGETALL (malformed session)", hash);
+    if (!session) return unexpected("HGETALL", "a malformed session hash");
     return session;
 }
 
 // A reply the store cannot use: a bug or a foreign writer, never a normal case.
-Fault RedisSessionStore::unexpected(std::string_view operation, const Reply& reply) {
+Fault RedisSessionStore::unexpected(std::string_view operation, std::string_view detail) {
     unexpected_replies_.add();
     if (const std::optional<std::uint64_t> suppressed = unexpected_reply_log_.admit()) {
         spdlog::error("redis: unexpected answer to {}: {} ({} similar messages suppressed)",
-                      operation, describe(reply), *suppressed);
+                      operation, detail, *suppressed);
     }
     return Fault::internal;
 }
