@@ -57,32 +57,25 @@ void AsioAdapter::del_write(void* self) { adapter_of(self).writing_ = false; }
 void AsioAdapter::cleanup(void* self) { adapter_of(self).detach(); }
 
 // Idempotent: at most one wait per direction, however often hiredis asks in one turn.
-void AsioAdapter::arm_read() {
-    if (read_armed_ || context_ == nullptr) return;
-    read_armed_ = true;
-    descriptor_.async_wait(asio::posix::stream_descriptor::wait_read,
-                           [self = shared_from_this()](const boost::system::error_code& error) {
-                               self->on_readable(error);
-                           });
+void AsioAdapter::arm(Wait direction, bool& armed, Ready ready) {
+    if (armed || context_ == nullptr) return;
+    armed = true;
+    descriptor_.async_wait(direction, [self = shared_from_this(), ready](const Error& error) {
+        ((*self).*ready)(error);
+    });
 }
 
-void AsioAdapter::arm_write() {
-    if (write_armed_ || context_ == nullptr) return;
-    write_armed_ = true;
-    descriptor_.async_wait(asio::posix::stream_descriptor::wait_write,
-                           [self = shared_from_this()](const boost::system::error_code& error) {
-                               self->on_writable(error);
-                           });
-}
+void AsioAdapter::arm_read() { arm(Wait::wait_read, read_armed_, &AsioAdapter::on_readable); }
+void AsioAdapter::arm_write() { arm(Wait::wait_write, write_armed_, &AsioAdapter::on_writable); }
 
-void AsioAdapter::on_readable(const boost::system::error_code& error) {
+void AsioAdapter::on_readable(const Error& error) {
     read_armed_ = false;
     if (error || context_ == nullptr || !reading_) return;
     redisAsyncHandleRead(context_);  // May free the context.
     if (context_ != nullptr && reading_) arm_read();
 }
 
-void AsioAdapter::on_writable(const boost::system::error_code& error) {
+void AsioAdapter::on_writable(const Error& error) {
     write_armed_ = false;
     if (error || context_ == nullptr || !writing_) return;
     if (hooks_.before_write) hooks_.before_write();

@@ -42,16 +42,21 @@ public:
     bool attached() const { return context_ != nullptr; }
 
 private:
+    using Error = boost::system::error_code;
+    using Wait = asio::posix::stream_descriptor::wait_type;
+    using Ready = void (AsioAdapter::*)(const Error& error);
+
     static void add_read(void* self);
     static void del_read(void* self);
     static void add_write(void* self);
     static void del_write(void* self);
     static void cleanup(void* self);
 
+    void arm(Wait direction, bool& armed, Ready ready);
     void arm_read();
     void arm_write();
-    void on_readable(const boost::system::error_code& error);
-    void on_writable(const boost::system::error_code& error);
+    void on_readable(const Error& error);
+    void on_writable(const Error& error);
     void detach();
 
     redisAsyncContext* context_;  // nullptr once hiredis cleaned up.
