@@ -263,6 +263,20 @@ TEST(RedisStoreFactory, RefusesAnInvalidUrlWithTheReason) {
     }
 }
 
+// Redis out of memory refuses the save: the store says overloaded (503), not a bug (500), and
+// nothing of the session is left behind.
+TEST_F(SessionStoreTest, ReportsRedisOutOfMemoryAsOverloaded) {
+    open();
+    ASSERT_EQ(server_.command("CONFIG SET maxmemory 1"), "+OK\r\n");
+    const PaymentSession session = numbered_session(4, base_time_us);
+    Status saved = run_async([&] { return store_->save(session, 60); });
+    ASSERT_EQ(server_.command("CONFIG SET maxmemory 0"), "+OK\r\n");
+    ASSERT_FALSE(saved.ok());
+    EXPECT_EQ(saved.fault(), Fault::overloaded);
+    EXPECT_EQ(server_.command("EXISTS ps:ps-4"), ":0\r\n");
+    EXPECT_EQ(counter("tigerfans_redis_errors_total", "kind=\"reply\""), 1u);
+}
+
 // SCRIPT LOAD at start-up names the gate script exactly as the store computed it.
 TEST_F(SessionStoreTest, LoadsTheGateScriptUnderTheShaItComputed) {
     open();

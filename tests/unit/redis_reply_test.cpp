@@ -78,6 +78,26 @@ TEST(RedisReply, TakesStringsOutOfAnArrayOnlyWhenAllAreStrings) {
     EXPECT_EQ(mixed.elements[0].text, "a");
 }
 
+// Errors that describe Redis' state map to retryable faults (503); others are internal (500).
+TEST(RedisReply, MapsRedisStateErrorsToRetryableFaults) {
+    EXPECT_EQ(fault_of(converted("-OOM command not allowed\r\n")), Fault::overloaded);
+    EXPECT_EQ(fault_of(converted("-LOADING Redis is loading\r\n")), Fault::unavailable);
+    EXPECT_EQ(fault_of(converted("-BUSY Redis is busy running a script\r\n")),
+              Fault::unavailable);
+    EXPECT_EQ(fault_of(converted("-READONLY You can't write\r\n")), Fault::unavailable);
+    EXPECT_EQ(fault_of(converted("-WRONGTYPE Operation against a key\r\n")), Fault::internal);
+    EXPECT_EQ(fault_of(converted(":1\r\n")), Fault::internal);
+}
+
+// first_error() finds the earliest error, so a refused queued command wins over EXECABORT.
+TEST(RedisReply, FindsTheFirstErrorAmongReplies) {
+    const std::vector<Reply> replies = {converted("+OK\r\n"), converted("-OOM full\r\n"),
+                                        converted("-EXECABORT discarded\r\n")};
+    ASSERT_NE(first_error(replies), nullptr);
+    EXPECT_EQ(first_error(replies)->error_code(), "OOM");
+    EXPECT_EQ(first_error({converted("+OK\r\n")}), nullptr);
+}
+
 // Log descriptions name the kind and bound the text of long errors.
 TEST(RedisReply, DescribesRepliesBriefly) {
     EXPECT_EQ(describe(converted("*2\r\n:1\r\n:2\r\n")), "array of 2");

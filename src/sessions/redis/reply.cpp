@@ -64,6 +64,22 @@ Reply make_error(std::string text) {
     return reply;
 }
 
+Fault fault_of(const Reply& reply) {
+    const std::string_view code = reply.error_code();
+    if (code == "OOM") return Fault::overloaded;
+    for (std::string_view transient : {"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN"}) {
+        if (code == transient) return Fault::unavailable;
+    }
+    return Fault::internal;
+}
+
+const Reply* first_error(const std::vector<Reply>& replies) {
+    for (const Reply& reply : replies) {
+        if (reply.is_error()) return &reply;
+    }
+    return nullptr;
+}
+
 Reply from_hiredis(const redisReply& source) {
     const std::optional<Reply::Kind> kind = kind_of(source.type);
     if (!kind) return make_error("ERR unknown hiredis reply type " + std::to_string(source.type));

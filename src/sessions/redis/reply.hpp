@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tigerfans/core/result.hpp"
+
 struct redisReply;  // hiredis; only reply.cpp looks inside.
 
 namespace tigerfans::sessions::redis {
@@ -35,6 +37,15 @@ struct Reply {
 };
 
 Reply make_error(std::string text);
+
+// The fault for a reply the store cannot use. Errors that describe Redis' state rather than a
+// bug (out of memory, loading its dataset, busy with a script, a read-only replica) are worth a
+// retry later: overloaded or unavailable, hence 503. Anything else is internal.
+Fault fault_of(const Reply& reply);
+
+// The first error among replies (a MULTI/EXEC pipeline reports a refused command there, while
+// EXEC itself only says EXECABORT), or nullptr.
+const Reply* first_error(const std::vector<Reply>& replies);
 
 // Deep copy of a hiredis reply (nested arrays included).
 Reply from_hiredis(const redisReply& reply);

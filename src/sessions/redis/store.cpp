@@ -144,9 +144,10 @@ private:
     asio::awaitable<Result<std::int64_t>> forget(const std::vector<std::string>& psids);
     Result<std::optional<PaymentSession>> read_session(Reply& hash);
     Fault unexpected(std::string_view operation, const Reply& reply) {
-        return unexpected(operation, describe(reply));
+        return unexpected(operation, describe(reply), fault_of(reply));
     }
-    Fault unexpected(std::string_view operation, std::string_view detail);
+    Fault unexpected(std::string_view operation, std::string_view detail,
+                     Fault fault = Fault::internal);
 
     Client client_;
     metrics::Counter& unexpected_replies_;
@@ -275,12 +276,13 @@ asio::awaitable<Result<Reply>> RedisSessionStore::transaction(std::string_view o
     Result<std::vector<Reply>> replies =
         co_await client_.pipeline(in_transaction(std::move(commands)));
     if (!replies) co_return replies.fault();
+    if (const Reply* refused = first_error(*replies)) co_return unexpected(operation, *refused);
     Reply& executed = replies->back();
     if (executed.kind != Reply::Kind::array || executed.elements.size() != count) {
         co_return unexpected(operation, executed);
     }
-    for (const Reply& reply : executed.elements) {
-        if (reply.is_error()) co_return unexpected(operation, reply);
+    if (const Reply* failed = first_error(executed.elements)) {
+        co_return unexpected(operation, *failed);
     }
     co_return std::move(executed);
 }
@@ -295,14 +297,16 @@ Result<std::optional<PaymentSession>> RedisSessionStore::read_session(Reply& has
     return session;
 }
 
-// A reply the store cannot use: a bug or a foreign writer, never a normal case.
-Fault RedisSessionStore::unexpected(std::string_view operation, std::string_view detail) {
+// A reply the store cannot use: Redis refusing for now (see fault_of), a bug, or a foreign
+// writer.
+Fault RedisSessionStore::unexpected(std::string_view operation, std::string_view detail,
+                                    Fault fault) {
     unexpected_replies_.add();
     if (const std::optional<std::uint64_t> suppressed = unexpected_reply_log_.admit()) {
-        spdlog::error("redis: unexpected answer to {}: {} ({} similar messages suppressed)",
+        spdlog::error("redis: {} failed: {} ({} similar messages suppressed)",
                       operation, detail, *suppressed);
     }
-    return Fault::internal;
+    return fault;
 }
 
 }  // namespace
