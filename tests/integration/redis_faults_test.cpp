@@ -171,6 +171,27 @@ TEST_F(RedisFaultTest, DoesNotServeWhenTheDatabaseCannotBeSelected) {
     EXPECT_EQ(server_.command("DBSIZE"), ":0\r\n");
 }
 
+// Beyond the in-flight limit calls are refused at once as overloaded, never queued without
+// bound; once replies drain, calls are accepted again.
+TEST_F(RedisFaultTest, RefusesCallsBeyondTheInFlightLimitAsOverloaded) {
+    ClientOptions options;
+    options.in_flight_commands_max = 10;
+    open(options);
+    auto found = run_concurrently(io_, 25, [&](std::size_t) { return store_->find("ps-1"); });
+    std::size_t answered = 0;
+    for (const auto& result : found.results) {
+        ASSERT_TRUE(result.has_value());
+        if (result->ok()) {
+            answered++;
+        } else {
+            EXPECT_EQ(result->fault(), Fault::overloaded);
+        }
+    }
+    EXPECT_EQ(answered, 10u);
+    EXPECT_EQ(counter("tigerfans_redis_errors_total", "kind=\"overloaded\""), 15u);
+    EXPECT_TRUE(run_async([&] { return store_->find("ps-1"); }).ok());
+}
+
 // stop() lets calls already issued finish, then refuses new ones with shutting_down.
 TEST_F(RedisFaultTest, StopFinishesCallsInFlightThenRefusesNewOnes) {
     open(quick_options());

@@ -34,10 +34,11 @@ namespace tigerfans::sessions::redis {
 
 inline constexpr std::chrono::milliseconds connection_error_log_interval_ms{10'000};
 
+// The client's limits; the defaults are production values, tests shorten the timeouts.
 struct ClientOptions {
-    std::uint32_t command_timeout_ms = 2'000;  // Oldest unanswered command; then reconnect.
-    std::uint32_t connect_timeout_ms = 2'000;  // Connect plus the SELECT/PING handshake.
-    std::uint32_t reconnect_delay_min_ms = 50;  // Doubles after each failed attempt...
+    std::uint32_t command_timeout_ms = 2'000;      // Oldest unanswered command; then reconnect.
+    std::uint32_t connect_timeout_ms = 2'000;      // Connect plus the SELECT/PING handshake.
+    std::uint32_t reconnect_delay_min_ms = 50;     // Doubles after each failed attempt...
     std::uint32_t reconnect_delay_max_ms = 2'000;  // ...up to this.
     std::uint32_t stop_drain_timeout_ms = limits::shutdown_drain_timeout_ms;
     std::size_t in_flight_commands_max = 100'000;  // Beyond: Fault::overloaded.
