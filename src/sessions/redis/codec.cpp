@@ -1,0 +1,108 @@
+// Payment sessions as Redis hashes, and the key names of the store.
+#include "sessions/redis/codec.hpp"
+
+#include <cassert>
+#include <charconv>
+#include <cstdint>
+
+#include "tigerfans/core/u128.hpp"
+
+namespace tigerfans::sessions::redis {
+
+namespace {
+
+constexpr std::size_t session_field_count = 10;
+
+std::string prefixed(std::string_view prefix, std::string_view name) {
+    std::string key;
+    key.reserve(prefix.size() + name.size());
+    key.append(prefix).append(name);
+    return key;
+}
+
+std::optional<std::int64_t> parse_int64(std::string_view text) {
+    std::int64_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+std::optional<bool> parse_flag(std::string_view text) {
+    if (text == "1") return true;
+    if (text == "0") return false;
+    return std::nullopt;
+}
+
+// Looks fields up by name in HGETALL's flat [name, value, name, value, ...] list.
+class Fields {
+public:
+    explicit Fields(const std::vector<std::string>& flat) : flat_(flat) {}
+
+    std::optional<std::string_view> get(std::string_view name) const {
+        for (std::size_t i = 0; i + 1 < flat_.size(); i += 2) {
+            if (flat_[i] == name) return std::string_view(flat_[i + 1]);
+        }
+        return std::nullopt;
+    }
+
+    template <typename T, typename Parse>
+    std::optional<T> parse(std::string_view name, Parse parse_text) const {
+        const std::optional<std::string_view> text = get(name);
+        if (!text) return std::nullopt;
+        return parse_text(*text);
+    }
+
+private:
+    const std::vector<std::string>& flat_;
+};
+
+}  // namespace
+
+std::string session_key(std::string_view psid) { return prefixed("ps:", psid); }
+std::string fulfilled_key(std::string_view psid) { return prefixed("fulfill:", psid); }
+std::string event_seen_key(std::string_view event_key) { return prefixed("idemp:", event_key); }
+
+std::vector<std::string> encode_session(const PaymentSession& session) {
+    std::vector<std::string> pairs = {
+        "psid",           session.psid,
+        "order_id",       session.order_id,
+        "cls",            std::string(class_name(session.cls)),
+        "customer_email", session.customer_email,
+        "ticket_hold_id", u128_to_decimal(session.ticket_hold_id),
+        "goodie_hold_id", u128_to_decimal(session.goodie_hold_id),
+        "goodie_held",    session.goodie_held ? "1" : "0",
+        "amount_cents",   std::to_string(session.amount_cents),
+        "currency",       session.currency,
+        "created_at_us",  std::to_string(session.created_at_us),
+    };
+    assert(pairs.size() == 2 * session_field_count);
+    return pairs;
+}
+
+std::optional<PaymentSession> decode_session(const std::vector<std::string>& flat) {
+    if (flat.size() % 2 != 0) return std::nullopt;
+    const Fields fields(flat);
+    const auto text = [](std::string_view value) { return std::optional<std::string>(value); };
+    auto psid = fields.parse<std::string>("psid", text);
+    auto order_id = fields.parse<std::string>("order_id", text);
+    auto cls = fields.parse<TicketClass>("cls", parse_class);
+    auto email = fields.parse<std::string>("customer_email", text);
+    auto ticket_hold_id = fields.parse<u128>("ticket_hold_id", u128_from_decimal);
+    auto goodie_hold_id = fields.parse<u128>("goodie_hold_id", u128_from_decimal);
+    auto goodie_held = fields.parse<bool>("goodie_held", parse_flag);
+    auto amount_cents = fields.parse<std::int64_t>("amount_cents", parse_int64);
+    auto currency = fields.parse<std::string>("currency", text);
+    auto created_at_us = fields.parse<std::int64_t>("created_at_us", parse_int64);
+    if (!psid || !order_id || !cls || !email || !ticket_hold_id || !goodie_hold_id ||
+        !goodie_held || !amount_cents || !currency || !created_at_us) {
+        return std::nullopt;
+    }
+    return PaymentSession{std::move(*psid),    std::move(*order_id), *cls,
+                          std::move(*email),   *ticket_hold_id,      *goodie_hold_id,
+                          *goodie_held,        *amount_cents,        std::move(*currency),
+                          *created_at_us};
+}
+
+}  // namespace tigerfans::sessions::redis

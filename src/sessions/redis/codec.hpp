@@ -1,0 +1,31 @@
+// How payment sessions and the webhook gate are laid out in Redis: key names, and a session as
+// a hash of text fields (128-bit ids in decimal, created_at_us as an integer), so an operator
+// can read them with redis-cli. Pure functions, unit tested without a server.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sessions/redis/reply.hpp"
+#include "tigerfans/sessions/session_store.hpp"
+
+namespace tigerfans::sessions::redis {
+
+// The pending index: a sorted set of psids scored by created_at_us, newest last.
+inline constexpr std::string_view pending_index_key = "pendings";
+
+std::string session_key(std::string_view psid);           // ps:<psid>
+std::string fulfilled_key(std::string_view psid);         // fulfill:<psid>
+std::string event_seen_key(std::string_view event_key);  // idemp:<event_key>
+
+// The field/value pairs of a session, in HSET argument order.
+std::vector<std::string> encode_session(const PaymentSession& session);
+
+// A session from the flat field/value list HGETALL answers. nullopt when a field is missing or
+// malformed (a bug or a foreign writer, never a normal case); an empty list is the caller's
+// "not found" and must be checked before.
+std::optional<PaymentSession> decode_session(const std::vector<std::string>& fields);
+
+}  // namespace tigerfans::sessions::redis

@@ -1,0 +1,56 @@
+// Redis replies as plain values. hiredis frees its reply as soon as the reply callback returns,
+// and the rest of the server must never see hiredis types, so every reply is copied into this
+// small tree inside the callback. The store reads it with the checked accessors below.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tigerfans/core/result.hpp"
+
+struct redisReply;  // hiredis; only reply.cpp looks inside.
+
+namespace tigerfans::sessions::redis {
+
+struct Reply {
+    enum class Kind : std::uint8_t { nil, status, error, integer, string, array };
+
+    Kind kind = Kind::nil;
+    std::int64_t integer = 0;     // Kind::integer
+    std::string text;             // Kind::status, error and string
+    std::vector<Reply> elements;  // Kind::array
+
+    bool is_error() const { return kind == Kind::error; }
+    // The error's leading word, e.g. "NOSCRIPT" or "WRONGTYPE"; empty for other kinds.
+    std::string_view error_code() const;
+    bool is_status(std::string_view expected) const {
+        return kind == Kind::status && text == expected;
+    }
+    std::optional<std::int64_t> as_integer() const;
+    // Every element of an array of bulk strings; nullopt for any other shape.
+    std::optional<std::vector<std::string>> as_strings() const;
+    // The same, moving the strings out of this reply instead of copying them.
+    std::optional<std::vector<std::string>> take_strings();
+};
+
+Reply make_error(std::string text);
+
+// The fault for a reply the store cannot use. Errors that describe Redis' state rather than a
+// bug (out of memory, loading its dataset, busy with a script, a read-only replica) are worth a
+// retry later: overloaded or unavailable, hence 503. Anything else is internal.
+Fault fault_of(const Reply& reply);
+
+// The first error among replies (a MULTI/EXEC pipeline reports a refused command there, while
+// EXEC itself only says EXECABORT), or nullptr.
+const Reply* first_error(const std::vector<Reply>& replies);
+
+// Deep copy of a hiredis reply (nested arrays included).
+Reply from_hiredis(const redisReply& reply);
+
+// A short description for logs, e.g. `error "NOSCRIPT No matching script"` or `array of 3`.
+std::string describe(const Reply& reply);
+
+}  // namespace tigerfans::sessions::redis

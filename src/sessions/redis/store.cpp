@@ -1,0 +1,349 @@
+// Payment sessions and the webhook gate in Redis (levels 2 and 3). Every operation is one round
+// trip on the shared pipelined connection: saving and removing are MULTI/EXEC transactions, the
+// gate is a Lua script called by EVALSHA (EVAL when Redis forgot it, e.g. after a restart).
+// Only recent() needs more: the index, then the sessions, then (rarely) a cleanup of index
+// entries whose session expired. Faults from the connection are returned as they are; the
+// server above turns them into 503.
+#include "sessions/redis/store.hpp"
+
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include <cassert>
+#include <stdexcept>
+
+#include "sessions/redis/codec.hpp"
+#include "sessions/redis/log_limiter.hpp"
+#include "tigerfans/core/limits.hpp"
+#include "tigerfans/sessions/redis.hpp"
+
+namespace tigerfans::sessions::redis {
+
+namespace {
+
+constexpr std::chrono::milliseconds unexpected_reply_log_interval_ms{10'000};
+constexpr std::int64_t microseconds_per_second = 1'000'000;
+
+// Commands are built in plain functions: GCC 12 miscompiles braced lists of strings inside
+// coroutines ("array used as initializer").
+
+Command session_hash_command(const PaymentSession& session) {
+    Command command = {"HSET", session_key(session.psid)};
+    for (std::string& part : encode_session(session)) command.push_back(std::move(part));
+    return command;
+}
+
+// The pending index would otherwise keep every abandoned checkout forever. An entry created a
+// full TTL before this session belongs to a session that has expired (TTLs are uniform), so each
+// save trims those in the same transaction.
+Command pending_trim_command(const PaymentSession& session, std::uint32_t ttl_s) {
+    const std::int64_t cutoff_us =
+        session.created_at_us - static_cast<std::int64_t>(ttl_s) * microseconds_per_second;
+    return {"ZREMRANGEBYSCORE", std::string(pending_index_key), "-inf",
+            "(" + std::to_string(cutoff_us)};
+}
+
+std::vector<Command> save_commands(const PaymentSession& session, std::uint32_t ttl_s) {
+    std::vector<Command> commands;
+    commands.push_back(session_hash_command(session));
+    commands.push_back({"EXPIRE", session_key(session.psid), std::to_string(ttl_s)});
+    commands.push_back({"ZADD", std::string(pending_index_key),
+                        std::to_string(session.created_at_us), session.psid});
+    commands.push_back(pending_trim_command(session, ttl_s));
+    return commands;
+}
+
+std::vector<Command> remove_commands(std::string_view psid) {
+    std::vector<Command> commands;
+    commands.push_back({"DEL", session_key(psid)});
+    commands.push_back({"ZREM", std::string(pending_index_key), std::string(psid)});
+    return commands;
+}
+
+Command find_command(std::string_view psid) { return {"HGETALL", session_key(psid)}; }
+
+Command script_load_command() { return {"SCRIPT", "LOAD", std::string(gate_script)}; }
+
+Command gate_command(const std::string& sha, std::string_view psid, std::string_view event_key) {
+    return {"EVALSHA",
+            sha,
+            "2",
+            fulfilled_key(psid),
+            event_seen_key(event_key),
+            std::to_string(limits::webhook_fulfilled_ttl_s),
+            std::to_string(limits::webhook_event_ttl_s)};
+}
+
+Command reopen_command(std::string_view psid, std::string_view event_key) {
+    return {"DEL", fulfilled_key(psid), event_seen_key(event_key)};
+}
+
+// The index size and, unless `limit` is 0, its newest `limit` psids.
+std::vector<Command> listing_commands(std::size_t limit) {
+    const std::string index(pending_index_key);
+    std::vector<Command> commands;
+    commands.push_back({"ZCARD", index});
+    if (limit > 0) commands.push_back({"ZREVRANGE", index, "0", std::to_string(limit - 1)});
+    return commands;
+}
+
+std::vector<Command> load_commands(const std::vector<std::string>& psids) {
+    std::vector<Command> commands;
+    commands.reserve(psids.size());
+    for (const std::string& psid : psids) commands.push_back(find_command(psid));
+    return commands;
+}
+
+Command forget_command(const std::vector<std::string>& psids) {
+    Command command = {"ZREM", std::string(pending_index_key)};
+    command.insert(command.end(), psids.begin(), psids.end());
+    return command;
+}
+
+std::vector<Command> in_transaction(std::vector<Command> commands) {
+    commands.insert(commands.begin(), Command{"MULTI"});
+    commands.push_back(Command{"EXEC"});
+    return commands;
+}
+
+struct Listing {
+    std::uint64_t total = 0;
+    std::vector<std::string> psids;  // Newest first.
+};
+
+class RedisSessionStore final : public SessionStore {
+public:
+    RedisSessionStore(asio::any_io_executor loop, Endpoint endpoint, ClientOptions options,
+                      metrics::Registry& registry)
+        : client_(std::move(loop), std::move(endpoint), options, registry),
+          unexpected_replies_(registry.counter("tigerfans_redis_errors_total",
+                                               "Redis calls that failed", "kind=\"reply\"")),
+          gate_sha_(script_sha1(gate_script)) {}
+
+    ~RedisSessionStore() override = default;
+
+    std::string_view backend_name() const override { return "Redis"; }
+
+    asio::awaitable<Status> start() override;
+    asio::awaitable<Status> save(const PaymentSession& session, std::uint32_t ttl_s) override;
+    asio::awaitable<Result<std::optional<PaymentSession>>> find(std::string_view psid) override;
+    asio::awaitable<Result<Gate>> pass_gate(std::string_view psid,
+                                            std::string_view event_key) override;
+    asio::awaitable<Status> reopen_gate(std::string_view psid,
+                                        std::string_view event_key) override;
+    asio::awaitable<Status> remove(std::string_view psid) override;
+    asio::awaitable<Result<PendingList>> recent(std::size_t limit) override;
+    asio::awaitable<bool> healthy() override { co_return client_.connected(); }
+    asio::awaitable<void> stop() override { co_await client_.stop(); }
+
+private:
+    asio::awaitable<Result<Reply>> transaction(std::string_view operation,
+                                               std::vector<Command> commands);
+    asio::awaitable<Result<Reply>> run_gate(std::string_view psid, std::string_view event_key);
+    asio::awaitable<Result<Listing>> list_pending(std::size_t limit);
+    asio::awaitable<Result<std::int64_t>> forget(const std::vector<std::string>& psids);
+    Result<std::optional<PaymentSession>> read_session(Reply& hash);
+    Fault unexpected(std::string_view operation, const Reply& reply) {
+        return unexpected(operation, describe(reply), fault_of(reply));
+    }
+    Fault unexpected(std::string_view operation, std::string_view detail,
+                     Fault fault = Fault::internal);
+
+    Client client_;
+    metrics::Counter& unexpected_replies_;
+    LogLimiter unexpected_reply_log_{unexpected_reply_log_interval_ms};
+    const std::string gate_sha_;
+    bool started_ = false;
+};
+
+// Connects (the client keeps reconnecting by itself if this first attempt fails) and loads the
+// gate script, checking that Redis names it as we do.
+asio::awaitable<Status> RedisSessionStore::start() {
+    if (!started_) client_.start();
+    started_ = true;
+    if (!co_await client_.wait_for_attempt()) co_return Fault::unavailable;
+    Result<Reply> loaded = co_await client_.command(script_load_command());
+    if (!loaded) co_return loaded.fault();
+    if (loaded->kind != Reply::Kind::string || loaded->text != gate_sha_) {
+        co_return unexpected("SCRIPT LOAD", *loaded);
+    }
+    co_return done();
+}
+
+asio::awaitable<Status> RedisSessionStore::save(const PaymentSession& session,
+                                                std::uint32_t ttl_s) {
+    assert(!session.psid.empty());
+    assert(ttl_s > 0);
+    Result<Reply> executed = co_await transaction("save", save_commands(session, ttl_s));
+    if (!executed) co_return executed.fault();
+    co_return done();
+}
+
+asio::awaitable<Result<std::optional<PaymentSession>>> RedisSessionStore::find(
+    std::string_view psid) {
+    Result<Reply> hash = co_await client_.command(find_command(psid));
+    if (!hash) co_return hash.fault();
+    co_return read_session(*hash);
+}
+
+asio::awaitable<Result<Gate>> RedisSessionStore::pass_gate(std::string_view psid,
+                                                           std::string_view event_key) {
+    Result<Reply> answer = co_await run_gate(psid, event_key);
+    if (!answer) co_return answer.fault();
+    const std::optional<std::int64_t> first = answer->as_integer();
+    if (!first || (*first != 0 && *first != 1)) co_return unexpected("gate", *answer);
+    co_return *first == 1 ? Gate::first : Gate::replay;
+}
+
+// EVALSHA; on NOSCRIPT (Redis restarted, or start() never reached it) the same call as EVAL,
+// which also puts the script back into Redis' cache for the next EVALSHA.
+asio::awaitable<Result<Reply>> RedisSessionStore::run_gate(std::string_view psid,
+                                                           std::string_view event_key) {
+    Command call = gate_command(gate_sha_, psid, event_key);
+    Result<Reply> answer = co_await client_.command(call);
+    if (!answer || answer->error_code() != "NOSCRIPT") co_return answer;
+    call[0] = "EVAL";
+    call[1] = std::string(gate_script);
+    co_return co_await client_.command(std::move(call));
+}
+
+asio::awaitable<Status> RedisSessionStore::reopen_gate(std::string_view psid,
+                                                       std::string_view event_key) {
+    Result<Reply> deleted = co_await client_.command(reopen_command(psid, event_key));
+    if (!deleted) co_return deleted.fault();
+    if (!deleted->as_integer()) co_return unexpected("reopen gate", *deleted);
+    co_return done();
+}
+
+asio::awaitable<Status> RedisSessionStore::remove(std::string_view psid) {
+    Result<Reply> executed = co_await transaction("remove", remove_commands(psid));
+    if (!executed) co_return executed.fault();
+    co_return done();
+}
+
+asio::awaitable<Result<PendingList>> RedisSessionStore::recent(std::size_t limit) {
+    assert(limit <= limits::pending_sessions_max);
+    Result<Listing> listing = co_await list_pending(limit);
+    if (!listing) co_return listing.fault();
+    PendingList pending{listing->total, {}};
+    if (listing->psids.empty()) co_return pending;
+    const std::vector<std::string>& psids = listing->psids;
+    Result<std::vector<Reply>> hashes = co_await client_.pipeline(load_commands(psids));
+    if (!hashes) co_return hashes.fault();
+    std::vector<std::string> expired;
+    for (std::size_t i = 0; i < hashes->size(); i++) {
+        Result<std::optional<PaymentSession>> session = read_session((*hashes)[i]);
+        if (!session) co_return session.fault();
+        if (!*session) expired.push_back(psids[i]);
+        if (*session) pending.sessions.push_back(std::move(**session));
+    }
+    if (expired.empty()) co_return pending;
+    Result<std::int64_t> forgotten = co_await forget(expired);
+    if (!forgotten) co_return forgotten.fault();
+    pending.total -= std::min(pending.total, static_cast<std::uint64_t>(*forgotten));
+    co_return pending;
+}
+
+// The index size and its newest `limit` psids, in one round trip.
+asio::awaitable<Result<Listing>> RedisSessionStore::list_pending(std::size_t limit) {
+    Result<std::vector<Reply>> replies = co_await client_.pipeline(listing_commands(limit));
+    if (!replies) co_return replies.fault();
+    const std::optional<std::int64_t> total = replies->front().as_integer();
+    if (!total || *total < 0) co_return unexpected("ZCARD", replies->front());
+    Listing listing{static_cast<std::uint64_t>(*total), {}};
+    if (limit == 0) co_return listing;
+    std::optional<std::vector<std::string>> psids = replies->back().take_strings();
+    if (!psids) co_return unexpected("ZREVRANGE", replies->back());
+    listing.psids = std::move(*psids);
+    co_return listing;
+}
+
+// Drops index entries whose session expired; answers how many were still there.
+asio::awaitable<Result<std::int64_t>> RedisSessionStore::forget(
+    const std::vector<std::string>& psids) {
+    Result<Reply> removed = co_await client_.command(forget_command(psids));
+    if (!removed) co_return removed.fault();
+    const std::optional<std::int64_t> count = removed->as_integer();
+    if (!count) co_return unexpected("ZREM", *removed);
+    co_return *count;
+}
+
+// Wraps the commands in MULTI/EXEC (one round trip, applied atomically) and answers EXEC's
+// array, or a fault when Redis refused any of them.
+asio::awaitable<Result<Reply>> RedisSessionStore::transaction(std::string_view operation,
+                                                              std::vector<Command> commands) {
+    const std::size_t count = commands.size();
+    Result<std::vector<Reply>> replies =
+        co_await client_.pipeline(in_transaction(std::move(commands)));
+    if (!replies) co_return replies.fault();
+    if (const Reply* refused = first_error(*replies)) co_return unexpected(operation, *refused);
+    Reply& executed = replies->back();
+    if (executed.kind != Reply::Kind::array || executed.elements.size() != count) {
+        co_return unexpected(operation, executed);
+    }
+    if (const Reply* failed = first_error(executed.elements)) {
+        co_return unexpected(operation, *failed);
+    }
+    co_return std::move(executed);
+}
+
+// An HGETALL answer (its strings are moved out): nullopt when the session does not exist.
+Result<std::optional<PaymentSession>> RedisSessionStore::read_session(Reply& hash) {
+    const std::optional<std::vector<std::string>> fields = hash.take_strings();
+    if (!fields) return unexpected("HGETALL", hash);
+    if (fields->empty()) return std::optional<PaymentSession>();
+    std::optional<PaymentSession> session = decode_session(*fields);
+    if (!session) return unexpected("HGETALL", "a malformed session hash");
+    return session;
+}
+
+// A reply the store cannot use: Redis refusing for now (see fault_of), a bug, or a foreign
+// writer.
+Fault RedisSessionStore::unexpected(std::string_view operation, std::string_view detail,
+                                    Fault fault) {
+    unexpected_replies_.add();
+    if (const std::optional<std::uint64_t> suppressed = unexpected_reply_log_.admit()) {
+        spdlog::error("redis: {} failed: {} ({} similar messages suppressed)",
+                      operation, detail, *suppressed);
+    }
+    return fault;
+}
+
+}  // namespace
+
+std::string script_sha1(std::string_view script) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_bytes = 0;
+    [[maybe_unused]] const int hashed = EVP_Digest(script.data(), script.size(), digest,
+                                                   &digest_bytes, EVP_sha1(), nullptr);
+    assert(hashed == 1 && digest_bytes == 20);
+    static constexpr char alphabet[] = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(2 * digest_bytes);
+    for (unsigned int i = 0; i < digest_bytes; i++) {
+        hex.push_back(alphabet[digest[i] >> 4]);
+        hex.push_back(alphabet[digest[i] & 0xF]);
+    }
+    return hex;
+}
+
+std::unique_ptr<SessionStore> make_store(asio::any_io_executor loop, Endpoint endpoint,
+                                         ClientOptions options, metrics::Registry& registry) {
+    return std::make_unique<RedisSessionStore>(std::move(loop), std::move(endpoint), options,
+                                               registry);
+}
+
+}  // namespace tigerfans::sessions::redis
+
+namespace tigerfans::sessions {
+
+// REDIS_URL is checked here, at start-up: an invalid one stops the server with the reason.
+std::unique_ptr<SessionStore> make_redis_store(boost::asio::any_io_executor loop,
+                                               std::string redis_url,
+                                               metrics::Registry& registry) {
+    redis::ParsedUrl parsed = redis::parse_url(redis_url);
+    if (!parsed.endpoint) throw std::invalid_argument(parsed.error);
+    return redis::make_store(std::move(loop), std::move(*parsed.endpoint), {}, registry);
+}
+
+}  // namespace tigerfans::sessions

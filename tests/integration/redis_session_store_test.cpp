@@ -1,0 +1,289 @@
+// The Redis session store against a real redis-server: sessions with their TTLs and pending
+// index, the webhook gate under concurrent replays, pipelining of thousands of concurrent
+// calls, and both REDIS_URL transports. What Redis holds is checked with raw commands on the
+// harness' own connection, not through the store.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "redis_store_fixture.hpp"
+#include "sessions/redis/codec.hpp"
+#include "tigerfans/core/limits.hpp"
+#include "tigerfans/sessions/redis.hpp"
+
+namespace tigerfans::sessions::redis {
+namespace {
+
+constexpr std::int64_t base_time_us = 1'700'000'000'000'000;
+
+using SessionStoreTest = RedisStoreTest;
+
+// Field by field, through the codec's text form (the codec itself is unit tested).
+void expect_same(const PaymentSession& found, const PaymentSession& saved) {
+    EXPECT_EQ(encode_session(found), encode_session(saved));
+}
+
+std::vector<std::string> psids_of(const PendingList& list) {
+    std::vector<std::string> psids;
+    for (const PaymentSession& session : list.sessions) psids.push_back(session.psid);
+    return psids;
+}
+
+// Store calls take references and string_views and start lazily, so every session saved below
+// is a named local that outlives the call.
+
+// A saved session comes back field for field, with its TTL set and an entry in the index.
+TEST_F(SessionStoreTest, SavesAndFindsASessionWithItsTtlAndIndexEntry) {
+    open();
+    const PaymentSession saved = numbered_session(7, base_time_us);
+    ASSERT_TRUE(run_async([&] { return store_->save(saved, 360); }).ok());
+    Result<std::optional<PaymentSession>> found = run_async([&] { return store_->find("ps-7"); });
+    ASSERT_TRUE(found.ok());
+    ASSERT_TRUE(found->has_value());
+    expect_same(**found, saved);
+    const std::optional<long long> ttl_s = raw_integer(server_.command("TTL ps:ps-7"));
+    ASSERT_TRUE(ttl_s.has_value());
+    EXPECT_GT(*ttl_s, 355);
+    EXPECT_LE(*ttl_s, 360);
+    EXPECT_EQ(server_.command("ZSCORE pendings ps-7"), "$16\r\n1700000000000000\r\n");
+}
+
+// An unknown psid is "not found", not an error.
+TEST_F(SessionStoreTest, FindsNothingForAnUnknownSession) {
+    open();
+    Result<std::optional<PaymentSession>> found = run_async([&] { return store_->find("nope"); });
+    ASSERT_TRUE(found.ok());
+    EXPECT_FALSE(found->has_value());
+}
+
+// remove() deletes the hash and the index entry in one go.
+TEST_F(SessionStoreTest, RemovesTheSessionAndItsIndexEntry) {
+    open();
+    const PaymentSession session = numbered_session(1, base_time_us);
+    ASSERT_TRUE(run_async([&] { return store_->save(session, 60); }).ok());
+    ASSERT_TRUE(run_async([&] { return store_->remove("ps-1"); }).ok());
+    Result<std::optional<PaymentSession>> found = run_async([&] { return store_->find("ps-1"); });
+    ASSERT_TRUE(found.ok());
+    EXPECT_FALSE(found->has_value());
+    EXPECT_EQ(server_.command("EXISTS ps:ps-1"), ":0\r\n");
+    EXPECT_EQ(server_.command("ZCARD pendings"), ":0\r\n");
+}
+
+// A session is gone once its TTL passed.
+TEST_F(SessionStoreTest, ForgetsASessionWhenItsTtlPasses) {
+    open();
+    const PaymentSession session = numbered_session(2, base_time_us);
+    ASSERT_TRUE(run_async([&] { return store_->save(session, 1); }).ok());
+    ASSERT_TRUE(run_async([&] { return store_->find("ps-2"); })->has_value());
+    std::this_thread::sleep_for(1'200ms);
+    Result<std::optional<PaymentSession>> found = run_async([&] { return store_->find("ps-2"); });
+    ASSERT_TRUE(found.ok());
+    EXPECT_FALSE(found->has_value());
+}
+
+// recent() lists the newest sessions first, up to the limit, with the index size as total.
+TEST_F(SessionStoreTest, ListsRecentSessionsNewestFirstUpToTheLimit) {
+    open();
+    for (int n = 1; n <= 5; n++) {
+        const PaymentSession session = numbered_session(n, base_time_us + n);
+        ASSERT_TRUE(run_async([&] { return store_->save(session, 300); }).ok());
+    }
+    Result<PendingList> listed = run_async([&] { return store_->recent(3); });
+    ASSERT_TRUE(listed.ok());
+    EXPECT_EQ(listed->total, 5u);
+    EXPECT_EQ(psids_of(*listed), (std::vector<std::string>{"ps-5", "ps-4", "ps-3"}));
+    expect_same(listed->sessions.front(), numbered_session(5, base_time_us + 5));
+    Result<PendingList> counted = run_async([&] { return store_->recent(0); });
+    ASSERT_TRUE(counted.ok());
+    EXPECT_EQ(counted->total, 5u);
+    EXPECT_TRUE(counted->sessions.empty());
+}
+
+// recent() skips index entries whose session expired and removes them from the index.
+TEST_F(SessionStoreTest, SkipsAndCleansExpiredSessionsInRecent) {
+    open();
+    const PaymentSession short_lived = numbered_session(1, base_time_us + 3);
+    ASSERT_TRUE(run_async([&] { return store_->save(short_lived, 1); }).ok());
+    for (int n = 2; n <= 3; n++) {
+        const PaymentSession session = numbered_session(n, base_time_us + n - 2);
+        ASSERT_TRUE(run_async([&] { return store_->save(session, 300); }).ok());
+    }
+    std::this_thread::sleep_for(1'200ms);
+    Result<PendingList> listed = run_async([&] { return store_->recent(10); });
+    ASSERT_TRUE(listed.ok());
+    EXPECT_EQ(psids_of(*listed), (std::vector<std::string>{"ps-3", "ps-2"}));
+    EXPECT_EQ(listed->total, 2u);
+    EXPECT_EQ(server_.command("ZSCORE pendings ps-1"), "$-1\r\n");
+}
+
+// Saving trims index entries older than a full TTL before the new session: they expired.
+TEST_F(SessionStoreTest, TrimsIndexEntriesOlderThanATtlWhenSaving) {
+    open();
+    constexpr std::uint32_t ttl_s = 300;
+    const std::int64_t ttl_us = std::int64_t{ttl_s} * 1'000'000;
+    const std::vector<PaymentSession> sessions = {numbered_session(1, base_time_us),
+                                                  numbered_session(2, base_time_us + ttl_us),
+                                                  numbered_session(3, base_time_us + ttl_us + 1)};
+    ASSERT_TRUE(run_async([&] { return store_->save(sessions[0], ttl_s); }).ok());
+    ASSERT_TRUE(run_async([&] { return store_->save(sessions[1], ttl_s); }).ok());
+    EXPECT_EQ(server_.command("ZCARD pendings"), ":2\r\n");  // Exactly one TTL apart: kept.
+    ASSERT_TRUE(run_async([&] { return store_->save(sessions[2], ttl_s); }).ok());
+    EXPECT_EQ(server_.command("ZSCORE pendings ps-1"), "$-1\r\n");
+    EXPECT_EQ(server_.command("ZCARD pendings"), ":2\r\n");
+}
+
+// Many identical webhook deliveries at once: exactly one passes, with both keys' TTLs set.
+TEST_F(SessionStoreTest, LetsExactlyOneOfManyConcurrentReplaysThroughTheGate) {
+    open();
+    constexpr std::size_t replays = 500;
+    auto outcomes = run_concurrently(io_, replays, [&](std::size_t) {
+        return store_->pass_gate("ps-9", "evt-9");
+    });
+    std::size_t first = 0;
+    for (const auto& result : outcomes.results) {
+        ASSERT_TRUE(result.has_value() && result->ok());
+        if (**result == Gate::first) first++;
+    }
+    EXPECT_EQ(first, 1u);
+    const auto fulfilled_ttl_s = raw_integer(server_.command("TTL fulfill:ps-9"));
+    const auto event_ttl_s = raw_integer(server_.command("TTL idemp:evt-9"));
+    ASSERT_TRUE(fulfilled_ttl_s && event_ttl_s);
+    EXPECT_GT(*fulfilled_ttl_s, limits::webhook_fulfilled_ttl_s - 10);
+    EXPECT_GT(*event_ttl_s, limits::webhook_event_ttl_s - 10);
+    EXPECT_LE(*event_ttl_s, limits::webhook_event_ttl_s);
+}
+
+// Either key alone closes the gate: a new event for a fulfilled session, or a seen event
+// arriving for another session, is a replay.
+TEST_F(SessionStoreTest, TreatsAFulfilledSessionOrASeenEventAsAReplay) {
+    open();
+    EXPECT_EQ(*run_async([&] { return store_->pass_gate("ps-1", "evt-a"); }), Gate::first);
+    EXPECT_EQ(*run_async([&] { return store_->pass_gate("ps-1", "evt-b"); }), Gate::replay);
+    EXPECT_EQ(*run_async([&] { return store_->pass_gate("ps-2", "evt-a"); }), Gate::replay);
+    EXPECT_EQ(*run_async([&] { return store_->pass_gate("ps-2", "evt-c"); }), Gate::first);
+    // A replay changes nothing: ps-1 never got evt-b's key.
+    EXPECT_EQ(server_.command("EXISTS idemp:evt-b"), ":0\r\n");
+}
+
+// After processing failed, reopen_gate lets the provider's retry through exactly once more.
+TEST_F(SessionStoreTest, ReopenedGateLetsTheRetryThrough) {
+    open();
+    EXPECT_EQ(*run_async([&] { return store_->pass_gate("ps-3", "evt-3"); }), Gate::first);
+    ASSERT_TRUE(run_async([&] { return store_->reopen_gate("ps-3", "evt-3"); }).ok());
+    EXPECT_EQ(server_.command("EXISTS fulfill:ps-3 idemp:evt-3"), ":0\r\n");
+    EXPECT_EQ(*run_async([&] { return store_->pass_gate("ps-3", "evt-3"); }), Gate::first);
+    EXPECT_EQ(*run_async([&] { return store_->pass_gate("ps-3", "evt-3"); }), Gate::replay);
+}
+
+// Calls issued in the same turn of the loop leave in a single write.
+TEST_F(SessionStoreTest, SendsEverythingIssuedInOneTurnInOneWrite) {
+    open();
+    const metrics::Histogram& depth = histogram("tigerfans_redis_pipeline_commands");
+    const std::uint64_t writes_before = depth.count();
+    const double commands_before = depth.sum();
+    auto found = run_concurrently(io_, 100, [&](std::size_t) { return store_->find("ps-1"); });
+    for (const auto& result : found.results) ASSERT_TRUE(result.has_value() && result->ok());
+    EXPECT_EQ(depth.count() - writes_before, 1u);
+    EXPECT_EQ(depth.sum() - commands_before, 100.0);
+}
+
+// Thousands of concurrent saves then finds: every caller gets its own session back, callers
+// resume in the order they issued, and commands travel many to a write.
+TEST_F(SessionStoreTest, PipelinesThousandsOfConcurrentCallsCorrectlyAndInOrder) {
+    open();
+    constexpr std::size_t count = 4'000;
+    std::vector<PaymentSession> sessions;
+    for (std::size_t i = 0; i < count; i++) {
+        sessions.push_back(numbered_session(static_cast<int>(i), base_time_us + 1));
+    }
+    auto saved = run_concurrently(io_, count, [&](std::size_t i) {
+        return store_->save(sessions[i], 300);
+    });
+    for (const auto& result : saved.results) {
+        ASSERT_TRUE(result.has_value());
+        ASSERT_TRUE(result->ok()) << fault_name(result->fault());
+    }
+    const Clock::time_point started = Clock::now();
+    auto found = run_concurrently(io_, count, [&](std::size_t i) {
+        return store_->find(sessions[i].psid);
+    });
+    const double elapsed_s = seconds_since(started);
+    for (std::size_t i = 0; i < count; i++) {
+        ASSERT_TRUE(found.results[i].has_value() && found.results[i]->ok()) << i;
+        ASSERT_TRUE(found.results[i]->value().has_value()) << i;
+        expect_same(*found.results[i]->value(), sessions[i]);
+        ASSERT_EQ(found.completion_order[i], i);
+    }
+    const metrics::Histogram& depth = histogram("tigerfans_redis_pipeline_commands");
+    EXPECT_GT(depth.mean(), 10.0);
+    EXPECT_GT(depth.quantile_bound(1.0), 100.0);
+    EXPECT_EQ(histogram("tigerfans_redis_command_seconds").count(), 2 * count + 1);
+    std::printf("[ measured ] %zu concurrent finds in %.1f ms (%.0f commands/s), "
+                "%.1f commands per write on average\n",
+                count, elapsed_s * 1e3, static_cast<double>(count) / elapsed_s, depth.mean());
+}
+
+// REDIS_URL over TCP and over the unix socket reach the same server and honour the database.
+class SessionStoreTransportTest : public RedisStoreTest {
+protected:
+    SessionStoreTransportTest() : RedisStoreTest(testing::free_tcp_port()) {}
+};
+
+// The same database seen over TCP and over the unix socket; database 0 stays untouched.
+TEST_F(SessionStoreTransportTest, ReachesTheSameDatabaseOverTcpAndUnixSocket) {
+    store_ = make_redis_store(io_.get_executor(), server_.tcp_url(3), registry_);
+    ASSERT_TRUE(run_async([&] { return store_->start(); }).ok());
+    const PaymentSession session = numbered_session(5, base_time_us);
+    ASSERT_TRUE(run_async([&] { return store_->save(session, 60); }).ok());
+    EXPECT_EQ(server_.command("EXISTS ps:ps-5"), ":0\r\n");  // The harness talks to db 0.
+
+    metrics::Registry other_registry;
+    auto over_unix = make_redis_store(io_.get_executor(), server_.unix_url(3), other_registry);
+    ASSERT_TRUE(run_async([&] { return over_unix->start(); }).ok());
+    Result<std::optional<PaymentSession>> found =
+        run_async([&] { return over_unix->find("ps-5"); });
+    ASSERT_TRUE(found.ok());
+    ASSERT_TRUE(found->has_value());
+    expect_same(**found, session);
+    run_async([&]() -> asio::awaitable<int> {
+        co_await over_unix->stop();
+        co_return 0;
+    });
+}
+
+// An invalid REDIS_URL stops start-up with the reason instead of connecting somewhere.
+TEST(RedisStoreFactory, RefusesAnInvalidUrlWithTheReason) {
+    asio::io_context io;
+    metrics::Registry registry;
+    try {
+        make_redis_store(io.get_executor(), "redis://localhost:99999", registry);
+        FAIL() << "an invalid URL was accepted";
+    } catch (const std::invalid_argument& error) {
+        EXPECT_NE(std::string(error.what()).find("port"), std::string::npos) << error.what();
+    }
+}
+
+// Redis out of memory refuses the save: the store says overloaded (503), not a bug (500), and
+// nothing of the session is left behind.
+TEST_F(SessionStoreTest, ReportsRedisOutOfMemoryAsOverloaded) {
+    open();
+    ASSERT_EQ(server_.command("CONFIG SET maxmemory 1"), "+OK\r\n");
+    const PaymentSession session = numbered_session(4, base_time_us);
+    Status saved = run_async([&] { return store_->save(session, 60); });
+    ASSERT_EQ(server_.command("CONFIG SET maxmemory 0"), "+OK\r\n");
+    ASSERT_FALSE(saved.ok());
+    EXPECT_EQ(saved.fault(), Fault::overloaded);
+    EXPECT_EQ(server_.command("EXISTS ps:ps-4"), ":0\r\n");
+    EXPECT_EQ(counter("tigerfans_redis_errors_total", "kind=\"reply\""), 1u);
+}
+
+// SCRIPT LOAD at start-up names the gate script exactly as the store computed it.
+TEST_F(SessionStoreTest, LoadsTheGateScriptUnderTheShaItComputed) {
+    open();
+    const std::string sha = script_sha1(gate_script);
+    EXPECT_EQ(sha.size(), 40u);
+    EXPECT_EQ(server_.command("SCRIPT EXISTS " + sha), "*1\r\n:1\r\n");
+}
+
+}  // namespace
+}  // namespace tigerfans::sessions::redis

@@ -1,0 +1,117 @@
+// Payment sessions as Redis hash fields: a full round trip (128-bit ids included), the key
+// names the store uses, and refusal of hashes that are incomplete or malformed.
+#include "sessions/redis/codec.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace tigerfans::sessions::redis {
+namespace {
+
+PaymentSession sample_session() {
+    PaymentSession session;
+    session.psid = "ps_0123456789abcdef";
+    session.order_id = "ord-42";
+    session.cls = TicketClass::b;
+    session.customer_email = "fan@example.com";
+    session.ticket_hold_id = u128_max - 7;
+    session.goodie_hold_id = make_u128(1, 2);
+    session.goodie_held = true;
+    session.amount_cents = 3500;
+    session.currency = "eur";
+    session.created_at_us = 1'700'000'000'123'456;
+    return session;
+}
+
+void expect_same(const PaymentSession& a, const PaymentSession& b) {
+    EXPECT_EQ(a.psid, b.psid);
+    EXPECT_EQ(a.order_id, b.order_id);
+    EXPECT_EQ(a.cls, b.cls);
+    EXPECT_EQ(a.customer_email, b.customer_email);
+    EXPECT_TRUE(a.ticket_hold_id == b.ticket_hold_id);
+    EXPECT_TRUE(a.goodie_hold_id == b.goodie_hold_id);
+    EXPECT_EQ(a.goodie_held, b.goodie_held);
+    EXPECT_EQ(a.amount_cents, b.amount_cents);
+    EXPECT_EQ(a.currency, b.currency);
+    EXPECT_EQ(a.created_at_us, b.created_at_us);
+}
+
+// Replaces the value of `field` in a flat field/value list.
+void set_field(std::vector<std::string>& fields, std::string_view field, std::string value) {
+    const auto name = std::find(fields.begin(), fields.end(), field);
+    ASSERT_NE(name, fields.end());
+    *(name + 1) = std::move(value);
+}
+
+// Every field survives encode then decode, including ids near 2^128.
+TEST(RedisCodec, RoundTripsASession) {
+    const PaymentSession session = sample_session();
+    const std::optional<PaymentSession> decoded = decode_session(encode_session(session));
+    ASSERT_TRUE(decoded.has_value());
+    expect_same(*decoded, session);
+}
+
+// Ids are decimal text and created_at_us a plain integer, readable with redis-cli.
+TEST(RedisCodec, StoresIdsAsDecimalTextAndTimesAsIntegers) {
+    const std::vector<std::string> fields = encode_session(sample_session());
+    const auto value_of = [&](std::string_view field) {
+        const auto name = std::find(fields.begin(), fields.end(), field);
+        return name == fields.end() ? std::string() : *(name + 1);
+    };
+    EXPECT_EQ(value_of("ticket_hold_id"), "340282366920938463463374607431768211448");
+    EXPECT_EQ(value_of("goodie_hold_id"), "18446744073709551618");
+    EXPECT_EQ(value_of("created_at_us"), "1700000000123456");
+    EXPECT_EQ(value_of("cls"), "B");
+    EXPECT_EQ(value_of("goodie_held"), "1");
+}
+
+// Field order in the hash does not matter (HGETALL does not promise any).
+TEST(RedisCodec, DecodesFieldsInAnyOrder) {
+    std::vector<std::string> fields = encode_session(sample_session());
+    std::vector<std::string> reversed;
+    for (std::size_t i = fields.size(); i >= 2; i -= 2) {
+        reversed.push_back(fields[i - 2]);
+        reversed.push_back(fields[i - 1]);
+    }
+    const std::optional<PaymentSession> decoded = decode_session(reversed);
+    ASSERT_TRUE(decoded.has_value());
+    expect_same(*decoded, sample_session());
+}
+
+// A hash missing any one field is refused rather than half-read.
+TEST(RedisCodec, RefusesAHashMissingAnyField) {
+    const std::vector<std::string> fields = encode_session(sample_session());
+    for (std::size_t i = 0; i < fields.size(); i += 2) {
+        std::vector<std::string> partial = fields;
+        partial.erase(partial.begin() + static_cast<std::ptrdiff_t>(i),
+                      partial.begin() + static_cast<std::ptrdiff_t>(i + 2));
+        EXPECT_FALSE(decode_session(partial).has_value()) << "without " << fields[i];
+    }
+}
+
+// Malformed values (bad class, id, flag or number, odd list) are refused.
+TEST(RedisCodec, RefusesMalformedValues) {
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"cls", "C"},          {"ticket_hold_id", "-1"}, {"goodie_hold_id", "0x10"},
+        {"goodie_held", "yes"}, {"amount_cents", "35.00"}, {"created_at_us", ""}};
+    for (const auto& [field, value] : bad) {
+        std::vector<std::string> fields = encode_session(sample_session());
+        set_field(fields, field, value);
+        EXPECT_FALSE(decode_session(fields).has_value()) << field << "=" << value;
+    }
+    std::vector<std::string> odd = encode_session(sample_session());
+    odd.push_back("dangling");
+    EXPECT_FALSE(decode_session(odd).has_value());
+}
+
+// Key names follow the layout documented for operators.
+TEST(RedisCodec, NamesKeysByPurpose) {
+    EXPECT_EQ(session_key("abc"), "ps:abc");
+    EXPECT_EQ(fulfilled_key("abc"), "fulfill:abc");
+    EXPECT_EQ(event_seen_key("evt-1"), "idemp:evt-1");
+    EXPECT_EQ(pending_index_key, "pendings");
+}
+
+}  // namespace
+}  // namespace tigerfans::sessions::redis
