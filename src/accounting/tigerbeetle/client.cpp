@@ -23,7 +23,9 @@ struct Client::Slot {
     std::vector<std::byte> events;   // The packet's data: stays put until the callback.
     std::vector<std::byte> results;  // Filled on the IO thread, swapped out on the loop.
     abi::PacketStatus status = abi::PacketStatus::ok;
-    Completion<abi::PacketStatus> done;
+    // Optional, emplaced and reset: Boost 1.81's any_completion_handler move-assignment
+    // recurses without end (it copies from an lvalue), so it is never assigned.
+    std::optional<Completion<abi::PacketStatus>> done;
     Clock::time_point started;
     std::uint64_t generation = 0;
     bool busy = false;
@@ -41,8 +43,9 @@ struct Client::Shared : std::enable_shared_from_this<Client::Shared> {
 
     // Loop thread: resumes the request's waiter, or drops it when the Client is gone.
     void finish(Slot* slot) {
-        assert(slot->busy);
-        Completion<abi::PacketStatus> done = std::move(slot->done);
+        assert(slot->busy && slot->done);
+        Completion<abi::PacketStatus> done(std::move(*slot->done));
+        slot->done.reset();
         if (destroyed) return;  // Destroys the waiting coroutine without resuming it.
         std::move(done)(slot->status);
     }
@@ -207,7 +210,7 @@ asio::awaitable<Result<abi::PacketStatus>> Client::request(abi::Operation operat
     slot->packet.operation = static_cast<std::uint8_t>(operation);
     const abi::PacketStatus status = co_await await_completion<abi::PacketStatus>(
         [&](Completion<abi::PacketStatus> done) {
-            slot->done = std::move(done);
+            slot->done.emplace(std::move(done));
             submit(slot);
         });
     results.swap(slot->results);  // The buffers trade places; both keep their capacity.
