@@ -40,7 +40,7 @@ Fault fault_of(abi::PacketStatus status) {
 }
 
 asio::awaitable<Result<abi::PacketStatus>> timed_request(PacketSubmitter& submitter,
-                                                         const RequestMetrics& metrics,
+                                                         RequestMetrics metrics,
                                                          abi::Operation operation,
                                                          std::span<const std::byte> events,
                                                          std::size_t event_count,
@@ -57,7 +57,7 @@ asio::awaitable<Result<abi::PacketStatus>> timed_request(PacketSubmitter& submit
 }
 
 asio::awaitable<Result<std::vector<abi::CreateResult>>> create_accounts(
-    PacketSubmitter& submitter, const RequestMetrics& metrics,
+    PacketSubmitter& submitter, RequestMetrics metrics,
     std::span<const abi::Account> accounts) {
     assert(!accounts.empty());
     std::vector<std::byte> reply;
@@ -76,7 +76,7 @@ asio::awaitable<Result<std::vector<abi::CreateResult>>> create_accounts(
 }
 
 asio::awaitable<Result<std::vector<abi::Account>>> lookup_accounts(PacketSubmitter& submitter,
-                                                                   const RequestMetrics& metrics,
+                                                                   RequestMetrics metrics,
                                                                    std::span<const u128> ids) {
     assert(!ids.empty());
     std::vector<std::byte> reply;

@@ -19,6 +19,7 @@
 namespace tigerfans::accounting::tb {
 
 // Per operation: events per request and request latency. Null histograms record nothing.
+// Passed by value: coroutine parameters that are references can outlive a temporary.
 struct RequestMetrics {
     metrics::Histogram* batch_events = nullptr;
     metrics::Histogram* request_seconds = nullptr;
@@ -32,7 +33,7 @@ struct RequestMetrics {
 Fault fault_of(abi::PacketStatus status);
 
 asio::awaitable<Result<abi::PacketStatus>> timed_request(PacketSubmitter& submitter,
-                                                         const RequestMetrics& metrics,
+                                                         RequestMetrics metrics,
                                                          abi::Operation operation,
                                                          std::span<const std::byte> events,
                                                          std::size_t event_count,
@@ -40,12 +41,12 @@ asio::awaitable<Result<abi::PacketStatus>> timed_request(PacketSubmitter& submit
 
 // One status per account, in order.
 asio::awaitable<Result<std::vector<abi::CreateResult>>> create_accounts(
-    PacketSubmitter& submitter, const RequestMetrics& metrics,
+    PacketSubmitter& submitter, RequestMetrics metrics,
     std::span<const abi::Account> accounts);
 
 // The accounts that exist, in request order; missing ids are left out (match by id).
 asio::awaitable<Result<std::vector<abi::Account>>> lookup_accounts(PacketSubmitter& submitter,
-                                                                   const RequestMetrics& metrics,
+                                                                   RequestMetrics metrics,
                                                                    std::span<const u128> ids);
 
 // Decodes `count` fixed-size records; false when the reply has another size.
