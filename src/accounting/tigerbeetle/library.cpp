@@ -26,7 +26,7 @@ void forward_log(abi::LogLevel level, const std::uint8_t* message, std::uint32_t
     switch (level) {
         case abi::LogLevel::err: spdlog::error("tb_client: {}", text); break;
         case abi::LogLevel::warn: spdlog::warn("tb_client: {}", text); break;
-        case abi::LogLevel::info: spdlog::info("tb_client: {}", text); break;
+        case abi::LogLevel::info:  // Connection chatter: for debugging, not for operators.
         case abi::LogLevel::debug: spdlog::debug("tb_client: {}", text); break;
     }
 }
