@@ -77,6 +77,21 @@ void log_unexpected(std::string_view what, u128 id, std::uint32_t status) {
     spdlog::error("TigerBeetle {} {}: unexpected status {}", what, u128_to_decimal(id), status);
 }
 
+// Done when `expected(status)` holds for every event's result; else logs each event whose
+// status it refuses and returns an internal fault.
+template <typename Event, typename Expected>
+Status check_results(std::span<const Event> events, const std::vector<abi::CreateResult>& results,
+                     Expected expected, std::string_view what) {
+    assert(events.size() == results.size());
+    Status outcome = done();
+    for (std::size_t i = 0; i < events.size(); i++) {
+        if (expected(results[i].status)) continue;
+        log_unexpected(what, events[i].id, results[i].status);
+        outcome = Fault::internal;
+    }
+    return outcome;
+}
+
 class TigerBeetleLedger final : public Ledger {
 public:
     TigerBeetleLedger(asio::any_io_executor loop, TigerBeetleOptions options,
@@ -174,18 +189,19 @@ public:
                                    u128 goodie_hold_id) override {
         if (Status ready = usable(); !ready) co_return ready;
         std::vector<abi::Transfer> voids;
-        if (ticket_hold_id != 0) voids.push_back(model::void_hold(resource_of(cls), ticket_hold_id));
-        if (goodie_hold_id != 0) voids.push_back(model::void_hold(Resource::goodies, goodie_hold_id));
+        const Resource ticket = resource_of(cls);
+        if (ticket_hold_id != 0) voids.push_back(model::void_hold(ticket, ticket_hold_id));
+        if (goodie_hold_id != 0) {
+            voids.push_back(model::void_hold(Resource::goodies, goodie_hold_id));
+        }
         if (voids.empty()) co_return done();
         auto results = co_await batcher_->submit(voids);
         if (!results) co_return results.fault();
-        Status outcome = done();
-        for (std::size_t i = 0; i < voids.size(); i++) {
-            if (model::void_resolution((*results)[i].status)) continue;
-            log_unexpected("void", voids[i].pending_id, (*results)[i].status);
-            outcome = Fault::internal;
-        }
-        co_return outcome;
+        co_return check_results(std::span<const abi::Transfer>(voids), *results,
+                                [](std::uint32_t status) {
+                                    return model::void_resolution(status).has_value();
+                                },
+                                "void");
     }
 
     asio::awaitable<Result<Inventory>> inventory() override {
@@ -259,11 +275,9 @@ private:
         const auto accounts = model::accounts();
         auto created = co_await create_accounts(*client_, account_metrics_, accounts);
         if (!created) co_return created.fault();
-        for (std::size_t i = 0; i < accounts.size(); i++) {
-            if (model::is_account_ready((*created)[i].status)) continue;
-            log_unexpected("account", accounts[i].id, (*created)[i].status);
-            co_return Fault::internal;
-        }
+        Status ready = check_results(std::span<const abi::Account>(accounts), *created,
+                                     model::is_account_ready, "account");
+        if (!ready) co_return ready;
         co_return co_await fund_budgets();
     }
 
@@ -274,11 +288,9 @@ private:
         }
         auto funded = co_await batcher_->submit(fundings);
         if (!funded) co_return funded.fault();
-        for (std::size_t i = 0; i < fundings.size(); i++) {
-            if (model::is_funded((*funded)[i].status)) continue;
-            log_unexpected("funding", fundings[i].id, (*funded)[i].status);
-            co_return Fault::internal;
-        }
+        Status ready = check_results(std::span<const abi::Transfer>(fundings), *funded,
+                                     model::is_funded, "funding");
+        if (!ready) co_return ready;
         co_return co_await check_capacities();
     }
 

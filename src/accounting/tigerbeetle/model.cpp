@@ -53,6 +53,20 @@ abi::Transfer resolve(Resource resource, u128 hold_id, Derivation kind, std::uin
     return transfer;
 }
 
+// Posting and voiding mirror each other: a hold resolved the same way by another id is done, one
+// resolved the other way is a conflict.
+std::optional<Resolution> resolution(std::uint32_t code, std::uint32_t same_way,
+                                     std::uint32_t other_way) {
+    if (is_success(code) || code == same_way) return Resolution::done;
+    if (code == other_way) return Resolution::conflict;
+    if (code == status::pending_transfer_expired) return Resolution::expired;
+    // A resolution that met "not found" burns its derived id; a retry meets id_already_failed.
+    if (code == status::pending_transfer_not_found || code == status::id_already_failed) {
+        return Resolution::not_found;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 ResourceIds ids_of(Resource resource) {
@@ -62,12 +76,14 @@ ResourceIds ids_of(Resource resource) {
 }
 
 std::array<abi::Account, 3 * resource_count> accounts() {
+    // The cap that makes overselling impossible: a hold beyond the funding is refused.
+    constexpr std::uint16_t budget_flags = abi::account_flags::debits_must_not_exceed_credits;
     std::array<abi::Account, 3 * resource_count> all{};
     std::size_t next = 0;
     for (Resource resource : resources) {
         const ResourceIds ids = ids_of(resource);
         all[next++] = account(ids.operator_account, 0);
-        all[next++] = account(ids.budget_account, abi::account_flags::debits_must_not_exceed_credits);
+        all[next++] = account(ids.budget_account, budget_flags);
         all[next++] = account(ids.spent_account, 0);
     }
     return all;
@@ -124,28 +140,13 @@ std::optional<bool> is_held(std::uint32_t code) {
 std::optional<bool> is_booked(std::uint32_t code) { return is_held(code); }
 
 std::optional<Resolution> post_resolution(std::uint32_t code) {
-    if (is_success(code) || code == status::pending_transfer_already_posted) {
-        return Resolution::done;
-    }
-    if (code == status::pending_transfer_expired) return Resolution::expired;
-    if (code == status::pending_transfer_already_voided) return Resolution::conflict;
-    // A post that met "not found" burns its derived id; its retry meets id_already_failed.
-    if (code == status::pending_transfer_not_found || code == status::id_already_failed) {
-        return Resolution::not_found;
-    }
-    return std::nullopt;
+    return resolution(code, status::pending_transfer_already_posted,
+                      status::pending_transfer_already_voided);
 }
 
 std::optional<Resolution> void_resolution(std::uint32_t code) {
-    if (is_success(code) || code == status::pending_transfer_already_voided) {
-        return Resolution::done;
-    }
-    if (code == status::pending_transfer_expired) return Resolution::expired;
-    if (code == status::pending_transfer_already_posted) return Resolution::conflict;
-    if (code == status::pending_transfer_not_found || code == status::id_already_failed) {
-        return Resolution::not_found;
-    }
-    return std::nullopt;
+    return resolution(code, status::pending_transfer_already_voided,
+                      status::pending_transfer_already_posted);
 }
 
 bool is_funded(std::uint32_t code) {
