@@ -11,9 +11,12 @@ version="$(tr -d '[:space:]' < "$root/tigerbeetle/VERSION")"
 target="$root/tigerbeetle/lib/libtb_client.so"
 wheel_member="tigerbeetle/lib/x86_64-linux-gnu.2.27/libtb_client.so"
 
-if [[ -n "${TB_CLIENT_LIB:-}" && -f "${TB_CLIENT_LIB}" ]]; then
-    echo "${TB_CLIENT_LIB}"
-    exit 0
+if [[ -n "${TB_CLIENT_LIB:-}" ]]; then
+    if [[ -f "${TB_CLIENT_LIB}" ]]; then
+        echo "${TB_CLIENT_LIB}"
+        exit 0
+    fi
+    echo "fetch_tb_client: TB_CLIENT_LIB=${TB_CLIENT_LIB} does not exist; using $target" >&2
 fi
 if [[ -f "$target" ]]; then
     echo "$target"

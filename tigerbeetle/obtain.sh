@@ -7,7 +7,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 version="$(tr -d '[:space:]' < "$here/VERSION")"
-url="https://github.com/tigerbeetle/tigerbeetle/releases/download/$version/tigerbeetle-x86_64-linux.zip"
+releases="https://github.com/tigerbeetle/tigerbeetle/releases/download"
+url="$releases/$version/tigerbeetle-x86_64-linux.zip"
 bin_dir="$here/bin"
 
 if [[ -n "${TIGERBEETLE_BIN:-}" ]]; then
@@ -27,11 +28,12 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 if ! curl --fail --silent --show-error --location --max-time 120 --output "$work/tb.zip" \
     "$url" 2> "$work/curl.log"; then
-    echo "obtain.sh: cannot download TigerBeetle $version from $url ($(tail -n 1 "$work/curl.log"))" >&2
+    reason="$(tail -n 1 "$work/curl.log")"
+    echo "obtain.sh: cannot download TigerBeetle $version from $url ($reason)" >&2
     exit 1
 fi
 mkdir -p "$bin_dir"
-/usr/bin/python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("tigerbeetle", sys.argv[2])' \
-    "$work/tb.zip" "$work"
+extract='import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("tigerbeetle", sys.argv[2])'
+/usr/bin/python3 -c "$extract" "$work/tb.zip" "$work"
 install -m 0755 "$work/tigerbeetle" "$bin_dir/tigerbeetle"
 echo "$bin_dir/tigerbeetle"

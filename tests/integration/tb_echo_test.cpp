@@ -140,7 +140,8 @@ TEST_F(TbEcho, ThousandsOfConcurrentSubmissionsComeBackByteForByteToTheirCallers
     std::printf("echo: %zu transfers from %zu callers in %zu packets (mean %.0f) in %.3f s: "
                 "%.0f transfers/s\n",
                 transfers, callers.sent.size(), static_cast<std::size_t>(packets().count()),
-                packets().mean(), elapsed.count(), static_cast<double>(transfers) / elapsed.count());
+                packets().mean(), elapsed.count(),
+                static_cast<double>(transfers) / elapsed.count());
     client_->close();
 }
 
