@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cstring>
 #include <deque>
@@ -29,6 +30,9 @@ struct Client::Slot {
     Clock::time_point started;
     std::uint64_t generation = 0;
     bool busy = false;
+    // Set by the IO thread when its callback is over: a busy slot without it is still owed a
+    // callback by some IO thread.
+    std::atomic<bool> called_back{false};
 };
 
 // What the IO thread's callback reaches through the completion context. Shared with the posted
@@ -63,7 +67,11 @@ void on_completion(std::uintptr_t context, abi::Packet* packet, std::uint64_t /*
     slot->status = static_cast<abi::PacketStatus>(packet->status);
     slot->results.resize(result_size);
     if (result_size > 0) std::memcpy(slot->results.data(), result, result_size);
-    asio::post(shared->loop, [owner = shared->shared_from_this(), slot] { owner->finish(slot); });
+    // Own a reference before marking the callback done: from then on a Client destroyed on the
+    // loop may release its own, and this thread still posts through the shared state.
+    std::shared_ptr<Client::Shared> owner = shared->shared_from_this();
+    slot->called_back.store(true, std::memory_order_release);
+    asio::post(owner->loop, [owner, slot] { owner->finish(slot); });
 }
 
 std::string_view init_status_name(abi::InitStatus status) {
@@ -122,6 +130,16 @@ Client::~Client() {
     // find `destroyed` and drop their waiters instead of resuming into a dead Client.
     if (handle_) library_.deinit(handle_.get());
     shared_->destroyed = true;
+    // An evicted client's IO thread is never joined (deinit returns INVALID); if it still owes
+    // callbacks, their context must outlive us: keep it for the life of the process.
+    for (const Slot& slot : shared_->slots) {
+        if (slot.busy && !slot.called_back.load(std::memory_order_acquire)) {
+            spdlog::warn("TigerBeetle client destroyed with callbacks still owed; keeping its "
+                         "state alive");
+            new std::shared_ptr<Shared>(shared_);  // Deliberately leaked.
+            return;
+        }
+    }
 }
 
 Status Client::open() {
@@ -186,9 +204,11 @@ void Client::submit(Slot* slot) {
     assert(handle_);
     slot->generation = handle_generation_;
     slot->started = Clock::now();
+    slot->called_back.store(false, std::memory_order_relaxed);
     if (library_.submit(handle_.get(), &slot->packet) == abi::ClientStatus::ok) return;
     // Not queued, so no callback will come: the handle was evicted under us.
     slot->status = abi::PacketStatus::client_evicted;
+    slot->called_back.store(true, std::memory_order_relaxed);
     asio::post(shared_->loop, [owner = shared_, slot] { owner->finish(slot); });
 }
 

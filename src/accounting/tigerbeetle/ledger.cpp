@@ -148,10 +148,11 @@ public:
 
     asio::awaitable<Result<CommitResult>> commit(CommitRequest request) override {
         if (Status ready = usable(); !ready) co_return ready.fault();
-        std::vector<abi::Transfer> posts{model::post(resource_of(request.cls),
-                                                     request.ticket_hold_id)};
-        if (request.goodie_held) posts.push_back(model::post(Resource::goodies,
-                                                             request.goodie_hold_id));
+        std::vector<abi::Transfer> posts{
+            model::post(resource_of(request.cls), request.ticket_hold_id)};
+        if (request.goodie_held) {
+            posts.push_back(model::post(Resource::goodies, request.goodie_hold_id));
+        }
         auto results = co_await batcher_->submit(std::move(posts));
         if (!results) co_return results.fault();
         const std::optional<Resolution> ticket = model::post_resolution((*results)[0].status);
