@@ -71,7 +71,6 @@ public:
     std::size_t requests_in_flight() const;
     // When the oldest request still in flight was submitted; nullopt when none is.
     std::optional<Clock::time_point> oldest_request_start() const;
-    std::size_t reopen_count() const { return reopen_count_; }
     // When a request last completed with PacketStatus::ok.
     std::optional<Clock::time_point> last_success() const { return last_success_; }
 
