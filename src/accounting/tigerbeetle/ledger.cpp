@@ -1,0 +1,398 @@
+// Level 3 accounting: the Ledger on TigerBeetle. Every transfer (holds, posts, voids, late
+// bookings, funding) goes through one automatic batcher into create_transfers packets; account
+// creation and lookups go straight through the client. Start-up is idempotent: fixed account
+// ids and fixed funding-transfer ids meet `exists` on a restart. Loop thread only.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cassert>
+#include <chrono>
+#include <limits>
+#include <memory>
+#include <optional>
+
+#include "accounting/tigerbeetle/batcher.hpp"
+#include "accounting/tigerbeetle/client.hpp"
+#include "accounting/tigerbeetle/constants.hpp"
+#include "accounting/tigerbeetle/library.hpp"
+#include "accounting/tigerbeetle/model.hpp"
+#include "accounting/tigerbeetle/requests.hpp"
+#include "tigerfans/accounting/tigerbeetle.hpp"
+#include "tigerfans/core/limits.hpp"
+
+namespace tigerfans::accounting {
+
+namespace {
+
+using namespace tb;
+using Clock = std::chrono::steady_clock;
+
+// Waits for `operation` at most `timeout`. The cluster never times a request out and the client
+// cannot cancel one, so on a timeout the operation keeps running and its late result is dropped.
+template <typename T>
+asio::awaitable<std::optional<T>> with_deadline(asio::any_io_executor executor,
+                                                asio::awaitable<T> operation,
+                                                std::chrono::milliseconds timeout) {
+    struct Race {
+        explicit Race(asio::any_io_executor e) : timer(std::move(e)) {}
+        asio::steady_timer timer;
+        std::optional<T> value;
+    };
+    auto race = std::make_shared<Race>(executor);
+    race->timer.expires_after(timeout);
+    asio::co_spawn(executor, std::move(operation), [race](std::exception_ptr error, T value) {
+        if (!error) race->value = std::move(value);
+        race->timer.cancel();
+    });
+    boost::system::error_code ignored;
+    co_await race->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_return std::move(race->value);
+}
+
+std::uint64_t to_u64(u128 amount) {
+    assert(amount <= std::numeric_limits<std::uint64_t>::max());
+    return static_cast<std::uint64_t>(amount);
+}
+
+const abi::Account* find_account(const std::vector<abi::Account>& accounts, u128 id) {
+    for (const abi::Account& account : accounts) {
+        if (account.id == id) return &account;
+    }
+    return nullptr;
+}
+
+std::string_view resource_name(Resource resource) {
+    switch (resource) {
+        case Resource::class_a: return "class A";
+        case Resource::class_b: return "class B";
+        case Resource::goodies: return "goodies";
+    }
+    return "?";
+}
+
+void log_unexpected(std::string_view what, u128 id, std::uint32_t status) {
+    spdlog::error("TigerBeetle {} {}: unexpected status {}", what, u128_to_decimal(id), status);
+}
+
+// Done when `expected(status)` holds for every event's result; else logs each event whose
+// status it refuses and returns an internal fault.
+template <typename Event, typename Expected>
+Status check_results(std::span<const Event> events, const std::vector<abi::CreateResult>& results,
+                     Expected expected, std::string_view what) {
+    assert(events.size() == results.size());
+    Status outcome = done();
+    for (std::size_t i = 0; i < events.size(); i++) {
+        if (expected(results[i].status)) continue;
+        log_unexpected(what, events[i].id, results[i].status);
+        outcome = Fault::internal;
+    }
+    return outcome;
+}
+
+class TigerBeetleLedger final : public Ledger {
+public:
+    TigerBeetleLedger(asio::any_io_executor loop, TigerBeetleOptions options,
+                      metrics::Registry& registry)
+        : loop_(std::move(loop)),
+          options_(std::move(options)),
+          transfer_metrics_(RequestMetrics::in(registry, "create_transfers")),
+          account_metrics_(RequestMetrics::in(registry, "create_accounts")),
+          lookup_metrics_(RequestMetrics::in(registry, "lookup_accounts")) {
+        assert(options_.batch_events_max > 0);
+        assert(options_.batch_events_max <= limits::tb_batch_events_max);
+    }
+
+    ~TigerBeetleLedger() override = default;
+
+    std::string_view backend_name() const override { return "TigerBeetle"; }
+
+    asio::awaitable<Status> start() override {
+        if (stopped_) co_return Fault::shutting_down;
+        if (!client_) {
+            if (Status made = make_client(); !made) co_return made;
+        }
+        const auto timeout = std::chrono::milliseconds(start_timeout_ms);
+        std::optional<Status> set_up = co_await with_deadline(loop_, set_up_accounts(), timeout);
+        if (set_up) co_return *set_up;
+        spdlog::error("TigerBeetle at '{}' (cluster {}) did not answer within {} ms",
+                      options_.addresses, options_.cluster_id, start_timeout_ms);
+        co_return Fault::unavailable;
+    }
+
+    asio::awaitable<Result<HoldResult>> hold(HoldRequest request) override {
+        if (Status ready = usable(); !ready) co_return ready.fault();
+        const Resource ticket = resource_of(request.cls);
+        std::vector<abi::Transfer> holds{
+            model::hold(ticket, request.ticket_hold_id, request.timeout_s)};
+        const bool wants_goodie = request.goodie_hold_id != 0;
+        if (wants_goodie) {
+            holds.push_back(model::hold(Resource::goodies, request.goodie_hold_id,
+                                        request.timeout_s));
+        }
+        auto results = co_await batcher_->submit(std::move(holds));
+        if (!results) co_return results.fault();
+        const std::optional<bool> ticket_held = model::is_held((*results)[0].status);
+        const bool goodie_held =
+            wants_goodie && goodie_hold_taken((*results)[1].status, request.goodie_hold_id);
+        if (ticket_held.value_or(false)) co_return HoldResult{true, goodie_held};
+        if (goodie_held) co_await release_goodie(request.goodie_hold_id);
+        if (!ticket_held) {
+            log_unexpected("ticket hold", request.ticket_hold_id, (*results)[0].status);
+            co_return Fault::internal;
+        }
+        co_return HoldResult{false, false};  // Sold out.
+    }
+
+    asio::awaitable<Result<CommitResult>> commit(CommitRequest request) override {
+        if (Status ready = usable(); !ready) co_return ready.fault();
+        std::vector<abi::Transfer> posts{
+            model::post(resource_of(request.cls), request.ticket_hold_id)};
+        if (request.goodie_held) {
+            posts.push_back(model::post(Resource::goodies, request.goodie_hold_id));
+        }
+        auto results = co_await batcher_->submit(std::move(posts));
+        if (!results) co_return results.fault();
+        const std::optional<Resolution> ticket = model::post_resolution((*results)[0].status);
+        if (!ticket) {
+            log_unexpected("ticket post", request.ticket_hold_id, (*results)[0].status);
+            co_return Fault::internal;
+        }
+        CommitResult committed;
+        committed.ticket = *ticket;
+        if (request.goodie_held) {
+            committed.goodie = resolve_goodie(model::post_resolution((*results)[1].status),
+                                              "goodie post", request.goodie_hold_id,
+                                              (*results)[1].status);
+        }
+        co_return committed;
+    }
+
+    asio::awaitable<Result<BookResult>> book_late(CommitRequest request) override {
+        if (Status ready = usable(); !ready) co_return ready.fault();
+        BookResult booked;
+        const Result<bool> ticket =
+            co_await book(resource_of(request.cls), request.ticket_hold_id, "late ticket");
+        if (!ticket) co_return ticket.fault();
+        booked.got_ticket = *ticket;
+        // A goodie without a ticket would be a gift to nobody: book it only with the ticket.
+        if (booked.got_ticket && request.goodie_held) {
+            const Result<bool> goodie =
+                co_await book(Resource::goodies, request.goodie_hold_id, "late goodie");
+            booked.got_goodie = goodie.ok() && *goodie;
+        }
+        co_return booked;
+    }
+
+    asio::awaitable<Status> cancel(TicketClass cls, u128 ticket_hold_id,
+                                   u128 goodie_hold_id) override {
+        if (Status ready = usable(); !ready) co_return ready;
+        std::vector<abi::Transfer> voids;
+        const Resource ticket = resource_of(cls);
+        if (ticket_hold_id != 0) voids.push_back(model::void_hold(ticket, ticket_hold_id));
+        if (goodie_hold_id != 0) {
+            voids.push_back(model::void_hold(Resource::goodies, goodie_hold_id));
+        }
+        if (voids.empty()) co_return done();
+        auto results = co_await batcher_->submit(voids);
+        if (!results) co_return results.fault();
+        co_return check_results(std::span<const abi::Transfer>(voids), *results,
+                                [](std::uint32_t status) {
+                                    return model::void_resolution(status).has_value();
+                                },
+                                "void");
+    }
+
+    asio::awaitable<Result<Inventory>> inventory() override {
+        if (Status ready = usable(); !ready) co_return ready.fault();
+        std::vector<u128> ids;
+        for (Resource resource : model::resources) {
+            ids.push_back(model::ids_of(resource).spent_account);
+            ids.push_back(model::ids_of(resource).budget_account);
+        }
+        auto accounts = co_await lookup_accounts(*client_, lookup_metrics_, ids);
+        if (!accounts) co_return accounts.fault();
+        Inventory inventory;
+        for (Resource resource : model::resources) {
+            std::optional<Balance> balance = balance_of(*accounts, resource);
+            if (!balance) co_return Fault::internal;
+            balance_slot(inventory, resource) = *balance;
+        }
+        co_return inventory;
+    }
+
+    asio::awaitable<bool> healthy() override {
+        if (!usable()) co_return false;
+        const Clock::time_point now = Clock::now();
+        const auto probe_timeout = std::chrono::milliseconds(health_probe_timeout_ms);
+        const std::optional<Clock::time_point> oldest = client_->oldest_request_start();
+        if (oldest && now - *oldest > probe_timeout) co_return false;  // A request hangs.
+        const std::optional<Clock::time_point> last = client_->last_success();
+        if (last && now - *last < std::chrono::milliseconds(health_fresh_ms)) co_return true;
+        std::optional<bool> answered = co_await with_deadline(loop_, probe(), probe_timeout);
+        co_return answered.value_or(false);
+    }
+
+    asio::awaitable<void> stop() override {
+        if (stopped_) co_return;
+        stopped_ = true;
+        if (batcher_) {
+            batcher_->stop();
+            co_await batcher_->drain();
+        }
+        if (client_) client_->close();  // Deinit from the loop, after the batcher drained.
+    }
+
+private:
+    Status usable() const {
+        if (stopped_) return Fault::shutting_down;
+        if (!client_) return Fault::unavailable;  // start() failed or never ran.
+        return done();
+    }
+
+    Status make_client() {
+        std::string error;
+        const Library* library = load_library(options_.client_library_path, error);
+        if (library == nullptr) {
+            spdlog::error("{}", error);
+            return Fault::unavailable;
+        }
+        auto client = std::make_unique<Client>(
+            loop_, *library, ClientOptions{options_.addresses, options_.cluster_id, false});
+        if (Status opened = client->open(); !opened) return opened;
+        client_ = std::move(client);
+        executor_ = std::make_unique<TransferExecutor>(*client_, abi::Operation::create_transfers,
+                                                       options_.batch_events_max,
+                                                       transfer_metrics_);
+        batcher_ = std::make_unique<TransferBatcher>(loop_, executor_->as_execute(),
+                                                     options_.batch_events_max,
+                                                     limits::batcher_queue_items_max);
+        return done();
+    }
+
+    asio::awaitable<Status> set_up_accounts() {
+        const auto accounts = model::accounts();
+        auto created = co_await create_accounts(*client_, account_metrics_, accounts);
+        if (!created) co_return created.fault();
+        Status ready = check_results(std::span<const abi::Account>(accounts), *created,
+                                     model::is_account_ready, "account");
+        if (!ready) co_return ready;
+        co_return co_await fund_budgets();
+    }
+
+    asio::awaitable<Status> fund_budgets() {
+        std::vector<abi::Transfer> fundings;
+        for (Resource resource : model::resources) {
+            fundings.push_back(model::funding(resource, options_.capacities.of(resource)));
+        }
+        auto funded = co_await batcher_->submit(fundings);
+        if (!funded) co_return funded.fault();
+        Status ready = check_results(std::span<const abi::Transfer>(fundings), *funded,
+                                     model::is_funded, "funding");
+        if (!ready) co_return ready;
+        co_return co_await check_capacities();
+    }
+
+    // A capacity changed after the first start cannot be applied (the funding transfer exists):
+    // say so loudly, keep serving the funded capacity.
+    asio::awaitable<Status> check_capacities() {
+        auto inventory_now = co_await inventory();
+        if (!inventory_now) co_return inventory_now.fault();
+        for (Resource resource : model::resources) {
+            const std::uint64_t funded = inventory_now->of(resource).capacity;
+            const std::uint64_t configured = options_.capacities.of(resource);
+            if (funded == configured) continue;
+            spdlog::warn("TigerBeetle: {} capacity is {} in the cluster but {} is configured; "
+                         "the funding transfer {} already exists, so {} stays in force (use a "
+                         "fresh data file to change it)",
+                         resource_name(resource), funded, configured,
+                         u128_to_decimal(model::ids_of(resource).funding_transfer), funded);
+        }
+        co_return done();
+    }
+
+    std::optional<Balance> balance_of(const std::vector<abi::Account>& accounts,
+                                      Resource resource) const {
+        const model::ResourceIds ids = model::ids_of(resource);
+        const abi::Account* spent = find_account(accounts, ids.spent_account);
+        const abi::Account* budget = find_account(accounts, ids.budget_account);
+        if (spent == nullptr || budget == nullptr) {
+            spdlog::error("TigerBeetle: the {} accounts are missing", resource_name(resource));
+            return std::nullopt;
+        }
+        Balance balance;
+        balance.capacity = to_u64(budget->credits_posted);
+        balance.sold = to_u64(spent->credits_posted);
+        balance.held = to_u64(spent->credits_pending);
+        return balance;
+    }
+
+    static Balance& balance_slot(Inventory& inventory, Resource resource) {
+        switch (resource) {
+            case Resource::class_a: return inventory.class_a;
+            case Resource::class_b: return inventory.class_b;
+            case Resource::goodies: break;
+        }
+        return inventory.goodies;
+    }
+
+    static bool goodie_hold_taken(std::uint32_t status, u128 goodie_hold_id) {
+        const std::optional<bool> held = model::is_held(status);
+        if (!held) log_unexpected("goodie hold", goodie_hold_id, status);
+        return held.value_or(false);
+    }
+
+    asio::awaitable<Result<bool>> book(Resource resource, u128 hold_id, std::string_view what) {
+        auto result = co_await batcher_->submit_one(model::late_booking(resource, hold_id));
+        if (!result) co_return result.fault();
+        const std::optional<bool> booked = model::is_booked(result->status);
+        if (booked) co_return *booked;
+        log_unexpected(what, hold_id, result->status);
+        co_return Fault::internal;
+    }
+
+    // A sold-out ticket must not keep its goodie: void the goodie hold at once. If that fails
+    // the hold still expires by itself.
+    asio::awaitable<void> release_goodie(u128 goodie_hold_id) {
+        auto voided = co_await batcher_->submit_one(
+            model::void_hold(Resource::goodies, goodie_hold_id));
+        if (voided && model::void_resolution(voided->status)) co_return;
+        spdlog::warn("TigerBeetle: could not void goodie hold {}; it will expire",
+                     u128_to_decimal(goodie_hold_id));
+    }
+
+    static Resolution resolve_goodie(std::optional<Resolution> resolution, std::string_view what,
+                                     u128 id, std::uint32_t status) {
+        if (resolution) return *resolution;
+        log_unexpected(what, id, status);
+        return Resolution::not_found;
+    }
+
+    asio::awaitable<bool> probe() {
+        const u128 id = model::ids_of(Resource::class_a).budget_account;
+        auto accounts = co_await lookup_accounts(*client_, lookup_metrics_, std::span(&id, 1));
+        co_return accounts.ok() && accounts->size() == 1;
+    }
+
+    asio::any_io_executor loop_;
+    TigerBeetleOptions options_;
+    RequestMetrics transfer_metrics_;
+    RequestMetrics account_metrics_;
+    RequestMetrics lookup_metrics_;
+    std::unique_ptr<Client> client_;
+    std::unique_ptr<TransferExecutor> executor_;
+    std::unique_ptr<TransferBatcher> batcher_;
+    bool stopped_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Ledger> make_tigerbeetle_ledger(boost::asio::any_io_executor loop,
+                                                TigerBeetleOptions options,
+                                                metrics::Registry& registry) {
+    return std::make_unique<TigerBeetleLedger>(std::move(loop), std::move(options), registry);
+}
+
+}  // namespace tigerfans::accounting

@@ -1,0 +1,96 @@
+// Timed requests, status-to-fault mapping, and the typed create/lookup account requests.
+#include "accounting/tigerbeetle/requests.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cassert>
+#include <chrono>
+#include <string>
+
+namespace tigerfans::accounting::tb {
+
+RequestMetrics RequestMetrics::in(metrics::Registry& registry, std::string_view operation) {
+    const std::string labels = "operation=\"" + std::string(operation) + "\"";
+    return RequestMetrics{
+        &registry.histogram("tigerfans_tb_batch_events",
+                            "Events per TigerBeetle request, by operation",
+                            metrics::batch_size_buckets(), labels),
+        &registry.histogram("tigerfans_tb_request_seconds",
+                            "TigerBeetle request latency (submit to completion), by operation",
+                            metrics::latency_buckets_seconds(), labels),
+    };
+}
+
+Fault fault_of(abi::PacketStatus status) {
+    switch (status) {
+        case abi::PacketStatus::client_evicted:
+        case abi::PacketStatus::client_release_too_low:
+        case abi::PacketStatus::client_release_too_high:
+        case abi::PacketStatus::client_shutdown: return Fault::unavailable;
+        case abi::PacketStatus::invalid_operation:
+        case abi::PacketStatus::invalid_data_size:
+            spdlog::error("TigerBeetle refused a packet as malformed (status {})",
+                          static_cast<int>(status));
+            return Fault::internal;
+        case abi::PacketStatus::ok:
+        case abi::PacketStatus::too_much_data: break;
+    }
+    assert(false && "fault_of called with a status the caller must handle");
+    return Fault::internal;
+}
+
+asio::awaitable<Result<abi::PacketStatus>> timed_request(PacketSubmitter& submitter,
+                                                         RequestMetrics metrics,
+                                                         abi::Operation operation,
+                                                         std::span<const std::byte> events,
+                                                         std::size_t event_count,
+                                                         std::vector<std::byte>& results) {
+    const auto started = std::chrono::steady_clock::now();
+    Result<abi::PacketStatus> status = co_await submitter.request(operation, events, results);
+    if (!status) co_return status;
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
+    if (metrics.request_seconds) metrics.request_seconds->observe(elapsed.count());
+    if (metrics.batch_events && *status == abi::PacketStatus::ok) {
+        metrics.batch_events->observe(static_cast<double>(event_count));
+    }
+    co_return status;
+}
+
+asio::awaitable<Result<std::vector<abi::CreateResult>>> create_accounts(
+    PacketSubmitter& submitter, RequestMetrics metrics,
+    std::span<const abi::Account> accounts) {
+    assert(!accounts.empty());
+    std::vector<std::byte> reply;
+    const Result<abi::PacketStatus> status =
+        co_await timed_request(submitter, metrics, abi::Operation::create_accounts,
+                               std::as_bytes(accounts), accounts.size(), reply);
+    if (!status) co_return status.fault();
+    if (*status != abi::PacketStatus::ok) co_return fault_of(*status);
+    std::vector<abi::CreateResult> results;
+    if (!decode_records(reply, accounts.size(), results)) {
+        spdlog::error("create_accounts: {} reply bytes for {} accounts", reply.size(),
+                      accounts.size());
+        co_return Fault::internal;
+    }
+    co_return results;
+}
+
+asio::awaitable<Result<std::vector<abi::Account>>> lookup_accounts(PacketSubmitter& submitter,
+                                                                   RequestMetrics metrics,
+                                                                   std::span<const u128> ids) {
+    assert(!ids.empty());
+    std::vector<std::byte> reply;
+    const Result<abi::PacketStatus> status = co_await timed_request(
+        submitter, metrics, abi::Operation::lookup_accounts, std::as_bytes(ids), ids.size(), reply);
+    if (!status) co_return status.fault();
+    if (*status != abi::PacketStatus::ok) co_return fault_of(*status);
+    std::vector<abi::Account> accounts;
+    const std::size_t found = reply.size() / sizeof(abi::Account);
+    if (found > ids.size() || !decode_records(reply, found, accounts)) {
+        spdlog::error("lookup_accounts: {} reply bytes for {} ids", reply.size(), ids.size());
+        co_return Fault::internal;
+    }
+    co_return accounts;
+}
+
+}  // namespace tigerfans::accounting::tb

@@ -1,0 +1,64 @@
+// One request to the cluster as the rest of this folder sees it: timed and counted in the
+// metrics, with the packet's failure statuses mapped to faults, and typed helpers for the
+// requests that bypass the transfer batcher (account creation at start-up, account lookups).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "accounting/tigerbeetle/abi.hpp"
+#include "accounting/tigerbeetle/client.hpp"
+#include "tigerfans/core/result.hpp"
+#include "tigerfans/metrics/metrics.hpp"
+
+namespace tigerfans::accounting::tb {
+
+// Per operation: events per request and request latency. Null histograms record nothing.
+// Passed by value: coroutine parameters that are references can outlive a temporary.
+struct RequestMetrics {
+    metrics::Histogram* batch_events = nullptr;
+    metrics::Histogram* request_seconds = nullptr;
+
+    // tigerfans_tb_batch_events and tigerfans_tb_request_seconds, labelled by operation.
+    static RequestMetrics in(metrics::Registry& registry, std::string_view operation);
+};
+
+// Evicted, release too low/high and shutdown: unavailable (503). Invalid operation or data
+// size: internal, since they are bugs. Not for ok or too_much_data, which callers handle.
+Fault fault_of(abi::PacketStatus status);
+
+asio::awaitable<Result<abi::PacketStatus>> timed_request(PacketSubmitter& submitter,
+                                                         RequestMetrics metrics,
+                                                         abi::Operation operation,
+                                                         std::span<const std::byte> events,
+                                                         std::size_t event_count,
+                                                         std::vector<std::byte>& results);
+
+// One status per account, in order.
+asio::awaitable<Result<std::vector<abi::CreateResult>>> create_accounts(
+    PacketSubmitter& submitter, RequestMetrics metrics,
+    std::span<const abi::Account> accounts);
+
+// The accounts that exist, in request order; missing ids are left out (match by id).
+asio::awaitable<Result<std::vector<abi::Account>>> lookup_accounts(PacketSubmitter& submitter,
+                                                                   RequestMetrics metrics,
+                                                                   std::span<const u128> ids);
+
+// Decodes `count` fixed-size records; false when the reply has another size.
+template <typename Record>
+bool decode_records(std::span<const std::byte> bytes, std::size_t count,
+                    std::vector<Record>& out) {
+    static_assert(std::is_trivially_copyable_v<Record>);
+    if (bytes.size() != count * sizeof(Record)) return false;
+    const std::size_t first = out.size();
+    out.resize(first + count);
+    if (count > 0) std::memcpy(out.data() + first, bytes.data(), bytes.size());
+    return true;
+}
+
+}  // namespace tigerfans::accounting::tb

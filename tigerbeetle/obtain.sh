@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Prints the path of a TigerBeetle server binary of the pinned release (tigerbeetle/VERSION):
+# $TIGERBEETLE_BIN when set, else tigerbeetle/bin/tigerbeetle, else the official release zip
+# from GitHub, unpacked into tigerbeetle/bin/. Nothing is built here. Offline, the download
+# fails with one line on stderr and exit code 1.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+version="$(tr -d '[:space:]' < "$here/VERSION")"
+releases="https://github.com/tigerbeetle/tigerbeetle/releases/download"
+url="$releases/$version/tigerbeetle-x86_64-linux.zip"
+bin_dir="$here/bin"
+
+if [[ -n "${TIGERBEETLE_BIN:-}" ]]; then
+    if [[ ! -x "$TIGERBEETLE_BIN" ]]; then
+        echo "obtain.sh: TIGERBEETLE_BIN=$TIGERBEETLE_BIN is not an executable" >&2
+        exit 1
+    fi
+    echo "$TIGERBEETLE_BIN"
+    exit 0
+fi
+if [[ -x "$bin_dir/tigerbeetle" ]]; then
+    echo "$bin_dir/tigerbeetle"
+    exit 0
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+if ! curl --fail --silent --show-error --location --max-time 120 --output "$work/tb.zip" \
+    "$url" 2> "$work/curl.log"; then
+    reason="$(tail -n 1 "$work/curl.log")"
+    echo "obtain.sh: cannot download TigerBeetle $version from $url ($reason)" >&2
+    exit 1
+fi
+mkdir -p "$bin_dir"
+extract='import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("tigerbeetle", sys.argv[2])'
+/usr/bin/python3 -c "$extract" "$work/tb.zip" "$work"
+install -m 0755 "$work/tigerbeetle" "$bin_dir/tigerbeetle"
+echo "$bin_dir/tigerbeetle"
