@@ -100,20 +100,24 @@ struct App::Impl {
 };
 
 asio::awaitable<bool> App::Impl::start_backends() {
-    struct Step {
-        std::string_view what;
-        Status status;
-    };
-    const Step steps[] = {
-        {"orders (PostgreSQL)", co_await orders->start()},
-        {"accounting", co_await ledger->start()},
-        {"payment sessions", co_await sessions->start()},
-    };
+    Status orders_started = co_await orders->start();
+    Status ledger_started = co_await ledger->start();
+    Status sessions_started = co_await sessions->start();
     bool ok = true;
-    for (const Step& step : steps) {
-        if (step.status) continue;
-        spdlog::critical("cannot start {}: {}", step.what, fault_name(step.status.fault()));
+    for (const auto& [what, status] : {std::pair{"orders (PostgreSQL)", orders_started},
+                                       std::pair{"accounting", ledger_started}}) {
+        if (status) continue;
+        spdlog::critical("cannot start {}: {}", what, fault_name(status.fault()));
         ok = false;
+    }
+    if (!sessions_started) {
+        // Redis reconnects by itself: serve what does not need it and recover when it is back.
+        const bool redis = config.sessions == config::SessionBackend::redis;
+        const auto level = redis ? spdlog::level::warn : spdlog::level::critical;
+        spdlog::log(level, "payment sessions unavailable at start: {}{}",
+                    fault_name(sessions_started.fault()),
+                    redis ? " (retrying in the background)" : "");
+        ok = ok && redis;
     }
     co_return ok;
 }

@@ -22,6 +22,7 @@ struct Level {
 };
 
 std::vector<Level> all_levels();
+inline void PrintTo(const Level& level, std::ostream* out) { *out << level.name; }
 std::string level_name(const ::testing::TestParamInfo<Level>& info);
 
 class TigerBeetleServer;  // tests/support/tigerbeetle_server.hpp

@@ -390,6 +390,7 @@ asio::awaitable<void> Client::stop() {
         co_await idle_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     }
     close();
+    watchdog_.cancel();  // An armed watchdog would keep the loop alive until its deadline.
     state_ = State::stopped;
     metrics_.connected.set(0);
 }
