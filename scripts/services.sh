@@ -74,6 +74,11 @@ start_tigerbeetle() {
             >"$data/tigerbeetle.log" 2>&1 &
         echo $! >"$run_dir/tigerbeetle.pid"
     fi
+    # Formatting takes a few seconds on first start; wait until the replica listens.
+    for _ in $(seq 300); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$tb_port") 2>/dev/null; then break; fi
+        sleep 0.1
+    done
     echo "export TB_ADDRESS=127.0.0.1:$tb_port"
 }
 
