@@ -1,0 +1,65 @@
+// Level 2 with Redis going away in the middle: checkout answers 503 and leaves no hold, what
+// does not need Redis keeps answering, and the flow works again within seconds of Redis
+// coming back. Also: a level-2 run leaves no session behind in Redis.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/levels.hpp"
+
+namespace tigerfans::testing {
+namespace {
+
+using nlohmann::json;
+
+class RedisFlowTest : public LevelTest {
+protected:
+    Reply checkout() {
+        return driver().post_json("/api/checkout",
+                                  R"({"cls":"A","customer_email":"fan@example.com"})");
+    }
+    json inventory() { return json::parse(driver().get("/api/inventory").body); }
+};
+
+TEST_P(RedisFlowTest, CheckoutAnswers503WithoutLeakingHoldsWhileRedisIsDownAndRecoversAfter) {
+    start_server();
+    ASSERT_EQ(checkout().status, 200u);
+    redis()->stop();
+
+    const Reply refused = checkout();
+    EXPECT_EQ(refused.status, 503u) << refused.body;
+    EXPECT_EQ(json::parse(refused.body)["error"], "service_unavailable");
+    EXPECT_EQ(inventory()["A"]["active_holds"], 1);  // Only the checkout made before the stop.
+    EXPECT_EQ(driver().get("/healthz").status, 503u);
+    EXPECT_EQ(driver().get("/api/orders/" + std::string(32, 'a')).status, 404u);
+
+    redis()->start();
+    EXPECT_TRUE(wait_until([&] { return checkout().status == 200; }, std::chrono::seconds(10)));
+    EXPECT_EQ(driver().get("/healthz").status, 200u);
+    EXPECT_EQ(inventory()["A"]["active_holds"], 2);
+}
+
+TEST_P(RedisFlowTest, AFullRunLeavesNoPaymentSessionInRedis) {
+    start_server();
+    const auto replies = driver().run_concurrently(200, 50, [](int i, http::Client& client) {
+        return checkout_call(client, i % 2 ? "A" : "B", "fan" + std::to_string(i) + "@example.com");
+    });
+    std::vector<std::string> psids;
+    for (const Reply& reply : replies) {
+        ASSERT_EQ(reply.status, 200u) << reply.body;
+        psids.push_back(json::parse(reply.body)["redirect_url"].get<std::string>().substr(9));
+    }
+    const auto paid = driver().run_concurrently(200, 50, [&](int i, http::Client& client) {
+        return emit_call(client, psids[static_cast<std::size_t>(i)], "succeeded");
+    });
+    for (const Reply& reply : paid) EXPECT_EQ(reply.status, 303u) << reply.body;
+    EXPECT_EQ(redis()->command("ZCARD pendings"), ":0\r\n");
+    EXPECT_EQ(redis()->command("EVAL \"return #redis.call('KEYS','ps:*')\" 0"), ":0\r\n");
+    EXPECT_EQ(inventory()["A"]["sold"].get<int>() + inventory()["B"]["sold"].get<int>(), 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(Level2, RedisFlowTest,
+                         ::testing::Values(Level{"pg_redis", "pg", "redis"}), level_name);
+
+}  // namespace
+}  // namespace tigerfans::testing
