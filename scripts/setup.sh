@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what TigerFans needs on Debian 12, and only what is missing: the compiler and
 # libraries from Debian's packages, PostgreSQL and Redis, and the official TigerBeetle client
-# library (libtb_client.so 0.17.8, from the tigerbeetle package on PyPI). Safe to run again.
+# library (libtb_client.so 0.17.8, from the tigerbeetle package on PyPI), and for the browser
+# tests Chromium with playwright-core from npm (tests/browser). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +11,12 @@ packages=(
     libboost1.81-dev libpqxx-dev libhiredis-dev nlohmann-json3-dev libspdlog-dev
     libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libqrencode-dev
     postgresql redis-server python3 python3-pip unzip procps
+    chromium fonts-dejavu-core
 )
+# Node.js may come with the machine; Debian's packages provide it otherwise.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    packages+=(nodejs npm)
+fi
 
 missing=()
 for package in "${packages[@]}"; do
@@ -30,3 +36,11 @@ else
 fi
 
 scripts/fetch_tb_client.sh
+
+# playwright-core only drives Debian's Chromium; it downloads no browser of its own.
+wanted=$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' tests/browser/package.json)
+installed=tests/browser/node_modules/playwright-core/package.json
+if [ ! -f "$installed" ] || ! grep -q "\"version\": \"$wanted\"" "$installed"; then
+    echo "setup: installing the browser test driver (npm ci in tests/browser)"
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

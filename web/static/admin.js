@@ -2,6 +2,7 @@
 (function () {
   const root = document.getElementById("admin");
   const refreshMs = 3000;
+  const pendingShown = 10;
   function cell(text, className) {
     const td = document.createElement("td");
     td.textContent = text;
@@ -23,7 +24,7 @@
         json("/api/admin/orders?limit=" + root.dataset.limit),
         json("/api/admin/goodies"),
         json("/api/inventory"),
-        json("/api/pending?limit=1"),
+        json("/api/pending?limit=" + pendingShown),
       ]);
       const body = document.querySelector("#orders tbody");
       body.replaceChildren(...orders.items.map((order) => {
@@ -35,10 +36,18 @@
       }));
       document.getElementById("goodies").textContent =
         goodies.used.toLocaleString() + " of " + goodies.limit.toLocaleString() + " given";
+      const number = (n) => n.toLocaleString();
       document.getElementById("inventory").textContent = ["A", "B"].map((c) =>
-        c + ": " + inventory[c].sold + " sold, " + inventory[c].active_holds + " held, " +
-        inventory[c].available + " left").join(" · ");
-      document.getElementById("pending").textContent = pending.total + " waiting for payment";
+        c + ": " + number(inventory[c].sold) + " sold, " + number(inventory[c].active_holds) +
+        " held, " + number(inventory[c].available) + " left").join(" · ");
+      document.getElementById("pending").textContent =
+        number(pending.total) + " waiting for payment";
+      document.getElementById("pending-list").replaceChildren(...pending.items.map((item) => {
+        const li = document.createElement("li");
+        li.textContent = "Class " + item.cls + " · " + item.email + " · " +
+          Math.round(item.age_ms / 1000) + " s ago";
+        return li;
+      }));
     } catch (error) {
       /* shown as stale until the next refresh */
     }

@@ -12,6 +12,24 @@
     outcome.classList.add("bad");
     outcome.hidden = false;
   }
+  // Marks sold-out classes; they stay selectable because expiring holds give tickets back.
+  async function markSoldOut() {
+    try {
+      const response = await fetch("/api/inventory", { cache: "no-store" });
+      if (!response.ok) return;
+      const inventory = await response.json();
+      document.querySelectorAll("label.choice").forEach((label) => {
+        const entry = inventory[label.dataset.class];
+        const soldOut = Boolean(entry && entry.sold_out);
+        label.classList.toggle("sold-out", soldOut);
+        label.querySelector(".tag").textContent = soldOut
+          ? "Sold out: held tickets may come back when holds expire" : "";
+      });
+    } catch (error) {
+      /* availability is a hint; checkout itself decides */
+    }
+  }
+  markSoldOut();
   function showError(text) {
     errorNode.textContent = text;
     errorNode.hidden = false;

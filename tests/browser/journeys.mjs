@@ -1,0 +1,205 @@
+// The fan's and the admin's journeys in Debian's headless Chromium, driven by playwright-core.
+// Started by tests/integration/browser_test.cpp, which runs the servers and passes:
+//   node journeys.mjs --base URL --soldout-base URL --screenshots DIR --admin-password PW
+// Each journey ends with a screenshot in DIR. Prints one line per journey and exits non-zero
+// when any failed. Console errors and uncaught page errors fail the journey they happen in.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((pairs, value, i, all) => {
+    if (value.startsWith("--")) pairs.push([value.slice(2), all[i + 1]]);
+    return pairs;
+  }, []),
+);
+const base = args.base;
+const soldOutBase = args["soldout-base"];
+const shots = args.screenshots;
+const adminPassword = args["admin-password"];
+const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const stepTimeoutMs = 15000;
+mkdirSync(shots, { recursive: true });
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+// A fresh context per journey; collects console errors except the ones a journey expects.
+async function withPage(browser, options, expectedErrors, run) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  page.setDefaultTimeout(stepTimeoutMs);
+  const errors = [];
+  page.on("console", (message) => {
+    if (message.type() !== "error") return;
+    if (expectedErrors.some((pattern) => pattern.test(message.text()))) return;
+    errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(`uncaught: ${error.message}`));
+  try {
+    await run(page);
+    check(errors.length === 0, `console errors: ${errors.join(" | ")}`);
+  } finally {
+    await context.close();
+  }
+}
+
+async function buyTicket(page, root, cls, email) {
+  await page.goto(`${root}/demo/checkout`);
+  await page.check(`input[name=cls][value=${cls}]`);
+  await page.fill("#email", email);
+  await Promise.all([page.waitForURL(/\/mockpay\/mock_/), page.click("button[type=submit]")]);
+}
+
+async function landingToTicket(page) {
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll(".availability")].every((n) => /left/.test(n.textContent)));
+  await Promise.all([page.waitForURL(/\/demo\/checkout/), page.click("text=Get your ticket")]);
+  await page.check("input[name=cls][value=B]");
+  await page.fill("#email", "browser-fan@example.com");
+  await Promise.all([page.waitForURL(/\/mockpay\/mock_/), page.click("button[type=submit]")]);
+  check((await page.textContent("h1")).includes("35.00"), "MockPay shows the class B price");
+  await Promise.all([page.waitForURL(/\/demo\/success\?order_id=/), page.click("text=Pay now")]);
+  await page.waitForSelector("#ticket:not([hidden])");
+  const code = (await page.textContent("#ticket-code")).trim();
+  check(/^TCK-[A-Z2-9]{10}$/.test(code), `ticket code shown: ${code}`);
+  await page.waitForSelector("#qr svg");
+  const href = await page.getAttribute("#qr-download", "href");
+  const qr = await page.request.get(new URL(href, base).toString());
+  check(qr.ok() && qr.headers()["content-type"] === "image/svg+xml", "QR code downloads as SVG");
+  check((await page.getAttribute("#qr-download", "download")) === `${code}.svg`, "download name");
+  await page.screenshot({ path: join(shots, "ticket-desktop.png"), fullPage: true });
+  return code;
+}
+
+async function unpaid(page, outcome, button) {
+  await buyTicket(page, base, "A", `${outcome}@example.com`);
+  await Promise.all([page.waitForURL(new RegExp(`status=${outcome}`)), page.click(button)]);
+  const notice = await page.waitForSelector("#outcome:not([hidden])");
+  check((await notice.textContent()).toLowerCase().includes(outcome === "failed" ? "failed" : "canceled"),
+    `checkout explains the ${outcome} payment`);
+  await page.screenshot({ path: join(shots, `payment-${outcome}.png`), fullPage: true });
+}
+
+async function invalidEmail(page) {
+  await page.goto(`${base}/demo/checkout`);
+  await page.fill("#email", "not-an-email");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#form-error:not([hidden])");
+  check(page.url().includes("/demo/checkout"), "stays on checkout");
+  await page.screenshot({ path: join(shots, "invalid-email.png"), fullPage: true });
+}
+
+async function soldOut(page) {
+  const hold = await page.request.post(`${soldOutBase}/api/checkout`, {
+    data: { cls: "A", customer_email: "first@example.com" },
+  });
+  check(hold.ok(), "the only class A ticket is held");
+  await page.goto(`${soldOutBase}/`);
+  await page.waitForSelector(".availability[data-class=A].sold-out");
+  check((await page.textContent(".availability[data-class=A]")).includes("Sold out"), "landing");
+  await page.goto(`${soldOutBase}/demo/checkout`);
+  await page.waitForSelector("label.sold-out input[value=A]");
+  await page.check("input[name=cls][value=A]", { force: true });
+  await page.fill("#email", "late@example.com");
+  await page.click("button[type=submit]");
+  const error = await page.waitForSelector("#form-error:not([hidden])");
+  const text = await error.textContent();
+  check(/sold out/i.test(text) && /expire/.test(text), `sold-out message: ${text}`);
+  await page.screenshot({ path: join(shots, "sold-out.png"), fullPage: true });
+}
+
+async function admin(page, code) {
+  await page.goto(`${base}/admin`);
+  await page.waitForURL(/\/admin\/login/);
+  await page.fill("#username", "admin");
+  await page.fill("#password", "wrong-password");
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  check((await page.textContent(".error")).includes("Invalid credentials"), "wrong password refused");
+  await page.fill("#username", "admin");
+  await page.fill("#password", adminPassword);
+  await Promise.all([page.waitForURL(/\/admin$/), page.click("button[type=submit]")]);
+  await page.waitForFunction((ticket) => document.querySelector("#orders").textContent.includes(ticket), code);
+  check(/of 100,?000 given/.test(await page.textContent("#goodies")), "goodies used of the limit");
+  check(/waiting for payment/.test(await page.textContent("#pending")), "pending sessions shown");
+  await page.screenshot({ path: join(shots, "admin.png"), fullPage: true });
+  await Promise.all([page.waitForURL(`${base}/`), page.click("text=Log out")]);
+  await page.goto(`${base}/admin`);
+  await page.waitForURL(/\/admin\/login/);
+}
+
+async function phone(page) {
+  await page.goto(`${base}/`);
+  const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  check(fits, "landing fits a phone screen without sideways scrolling");
+  await page.screenshot({ path: join(shots, "landing-phone.png"), fullPage: true });
+  await buyTicket(page, base, "A", "phone@example.com");
+  const fitsPay = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  check(fitsPay, "MockPay fits a phone screen");
+  await Promise.all([page.waitForURL(/\/demo\/success/), page.click("text=Pay now")]);
+  await page.waitForSelector("#ticket:not([hidden])");
+  await page.screenshot({ path: join(shots, "ticket-phone.png"), fullPage: true });
+}
+
+// Checkout with the keyboard only: Tab to the fields, arrows between classes, Enter to submit.
+async function keyboard(page) {
+  await page.goto(`${base}/demo/checkout`);
+  await page.focus("input[name=cls][value=A]");
+  await page.keyboard.press("ArrowDown");
+  check(await page.isChecked("input[name=cls][value=B]"), "arrow keys pick the class");
+  await page.keyboard.press("Tab");
+  check(await page.evaluate(() => document.activeElement.id === "email"), "Tab reaches the email");
+  await page.keyboard.type("keys@example.com");
+  await Promise.all([page.waitForURL(/\/mockpay\//), page.keyboard.press("Enter")]);
+  const maxTabs = 10;
+  for (let i = 0; i < maxTabs; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate(() => document.activeElement.textContent.trim() === "Pay now")) break;
+  }
+  check(await page.evaluate(() => document.activeElement.textContent.trim() === "Pay now"),
+    "Tab reaches the pay button");
+  await Promise.all([page.waitForURL(/\/demo\/success/), page.keyboard.press("Enter")]);
+  await page.waitForSelector("#ticket:not([hidden])");
+}
+
+const expected409 = [/status of 409/];
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const desktop = { viewport: { width: 1280, height: 900 } };
+const phoneSize = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+let ticket = "";
+const journeys = [
+  ["a fan buys a ticket from the landing page and gets its code and QR", desktop, [],
+    async (page) => { ticket = await landingToTicket(page); }],
+  ["a failed payment leads back to checkout with a message", desktop, [],
+    (page) => unpaid(page, "failed", "text=Fail payment")],
+  ["a canceled payment leads back to checkout with a message", desktop, [],
+    (page) => unpaid(page, "canceled", "text=Cancel")],
+  ["an invalid email is refused before anything is held", desktop, [], invalidEmail],
+  ["a sold-out class is shown as such, with the note on expiring holds", desktop, expected409,
+    soldOut],
+  ["the admin logs in, sees the order and logs out; a wrong password is refused", desktop,
+    [/status of 401/], (page) => admin(page, ticket)],
+  ["the pages work on a phone-sized screen", phoneSize, [], phone],
+  ["checkout and payment work with the keyboard alone", desktop, [], keyboard],
+];
+let passed = 0;
+let failed = 0;
+for (const [name, options, expectedErrors, run] of journeys) {
+  try {
+    await withPage(browser, options, expectedErrors, run);
+    passed++;
+    console.log(`ok - ${name}`);
+  } catch (error) {
+    failed++;
+    console.log(`not ok - ${name}: ${error.message.split("\n")[0]}`);
+  }
+}
+await browser.close();
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
