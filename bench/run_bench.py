@@ -306,6 +306,11 @@ def main():
         return 1
     base = write_results(result, options.out)
     log(f"results: {base}.json, {base}.csv")
+    failed = [r for r in result["runs"] if r["ok"] == 0 or r["errors"] > 0]
+    failed += [f for f in result["flows"] if f["paid"] != f["total"]]
+    if options.tiny and failed:
+        log(f"{len(failed)} runs had errors: the smoke run fails")
+        return 1
     return 0
 
 

@@ -1,6 +1,10 @@
 // Landing, checkout and success pages. The pages fetch live data from the JSON API.
 #include "tigerfans/app/pages.hpp"
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "tigerfans/app/qr.hpp"
 #include "tigerfans/http/errors.hpp"
 
@@ -10,6 +14,26 @@ namespace {
 namespace asio = boost::asio;
 using http::Request;
 using http::Response;
+
+constexpr std::uintmax_t bench_results_bytes_max = 32 * 1024 * 1024;
+
+// The newest recorded benchmark (bench/run_bench.py writes latest.json), read per request:
+// results change while the server runs.
+Response bench_results(const std::string& directory) {
+    const std::filesystem::path path = std::filesystem::path(directory) / "latest.json";
+    std::error_code error;
+    const auto size = std::filesystem::file_size(path, error);
+    if (error) return http::not_found("no benchmark results recorded yet (run make bench)");
+    if (size > bench_results_bytes_max) {
+        return http::error_response(500, "internal_error", "benchmark results file too large");
+    }
+    std::ifstream file(path, std::ios::binary);
+    std::ostringstream body;
+    body << file.rdbuf();
+    Response response = Response::json(200, body.str());
+    response.with_header("Cache-Control", "no-store");
+    return response;
+}
 
 // The backend names come from the templates' globals (set by the app).
 http::TemplateVars common_vars(const config::Config& config) {
@@ -44,6 +68,12 @@ void add_page_routes(http::Router& router, flows::Services& services,
         Response response = Response::text(200, std::move(*svg), "image/svg+xml");
         response.with_header("Cache-Control", "private, max-age=86400");
         co_return response;
+    });
+    router.get("/bench", [&config, &templates](Request&) -> asio::awaitable<Response> {
+        co_return Response::html(200, templates.page("bench", "TigerBench", common_vars(config)));
+    });
+    router.get("/api/bench/results", [&config](Request&) -> asio::awaitable<Response> {
+        co_return bench_results(config.bench_results_dir);
     });
     router.get("/demo/success", [&config, &templates](Request& request) -> asio::awaitable<Response> {
         http::TemplateVars vars = common_vars(config);
