@@ -268,7 +268,7 @@ def main():
     parser.add_argument("--levels", default="pg/pg,pg/redis,tb/redis")
     parser.add_argument("--concurrency", default="1,10,30,100,300,1000")
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--min-total", type=int, default=3000)
+    parser.add_argument("--min-total", type=int, default=1000)
     parser.add_argument("--per-connection", type=int, default=20)
     parser.add_argument("--flow-total", type=int, default=10000)
     parser.add_argument("--flow-concurrency", type=int, default=100)
