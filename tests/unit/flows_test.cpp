@@ -183,7 +183,7 @@ TEST_F(FlowsTest, CheckoutHoldsATicketAndSavesTheSession) {
     const auto& accepted = std::get<CheckoutAccepted>(outcome);
     EXPECT_EQ(accepted.amount_cents, 3500);
     ASSERT_EQ(sessions.saved.count(accepted.payment_session_id), 1u);
-    const auto& session = sessions.saved[accepted.payment_session_id];
+    const sessions::PaymentSession session = sessions.saved[accepted.payment_session_id];
     EXPECT_EQ(session.order_id, accepted.order_id);
     EXPECT_TRUE(ledger.held.count(session.ticket_hold_id));
     EXPECT_TRUE(session.goodie_held);
@@ -244,7 +244,7 @@ TEST_F(FlowsTest, AFailedPaymentVoidsTheHoldsAndRecordsAFailedOrder) {
 
 TEST_F(FlowsTest, ALatePaymentBooksATicketWhenOneIsLeft) {
     const auto accepted = std::get<CheckoutAccepted>(buy());
-    const auto& session = sessions.saved[accepted.payment_session_id];
+    const sessions::PaymentSession session = sessions.saved[accepted.payment_session_id];
     ledger.held.clear();
     ledger.expired = {session.ticket_hold_id, session.goodie_hold_id};
     ledger.tickets_left = 1;  // The expired hold's ticket came back.
@@ -258,7 +258,7 @@ TEST_F(FlowsTest, ALatePaymentBooksATicketWhenOneIsLeft) {
 
 TEST_F(FlowsTest, ALatePaymentWithNothingLeftIsPaidUnfulfilledWithoutATicket) {
     const auto accepted = std::get<CheckoutAccepted>(buy());
-    const auto& session = sessions.saved[accepted.payment_session_id];
+    const sessions::PaymentSession session = sessions.saved[accepted.payment_session_id];
     ledger.held.clear();
     ledger.expired = {session.ticket_hold_id, session.goodie_hold_id};
     ledger.tickets_left = 0;
