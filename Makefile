@@ -6,8 +6,12 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
+SANITIZE_DIR ?= build-asan
+# ccache shares objects between clones of the tree (CI builds in a fresh clone).
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
 
-.PHONY: all setup configure build test run bench format clean
+.PHONY: all setup configure build test test-sanitize run bench format clean
 
 all: build
 
@@ -23,6 +27,13 @@ build: configure
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure --verbose
 
+# The unit and integration suites again under AddressSanitizer and UndefinedBehaviorSanitizer.
+test-sanitize:
+	cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTIGERFANS_SANITIZE=ON \
+		$(CMAKE_FLAGS) >/dev/null
+	cmake --build $(SANITIZE_DIR) -j $(JOBS) --target tigerfans_unit_tests tigerfans_integration_tests
+	ctest --test-dir $(SANITIZE_DIR) --output-on-failure --verbose -L 'unit|integration'
+
 run: setup build
 	BUILD_DIR=$(BUILD_DIR) scripts/run.sh
 
@@ -33,4 +44,4 @@ format:
 	find src include tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)
