@@ -111,7 +111,12 @@ public:
         socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
     }
 
-    void send(const std::string& bytes) { asio::write(socket_, asio::buffer(bytes)); }
+    // The server may answer and close before all of an oversized request is written: the
+    // answer is what the tests check, so a failed write is not an error here.
+    void send(const std::string& bytes) {
+        boost::system::error_code ignored;
+        asio::write(socket_, asio::buffer(bytes), ignored);
+    }
 
     // One whole response (head, then Content-Length bytes of body unless `head_request`).
     std::string response(bool head_request = false) {
