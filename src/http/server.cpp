@@ -200,23 +200,36 @@ asio::awaitable<void> Server::Impl::write_error(Connection& connection, unsigned
     co_await write_response(connection, response, false, false);
 }
 
+// Keeps a connection in the server's list for exactly as long as it lives, even when its
+// coroutine ends by an exception: the sweep and shutdown must never see a dangling entry.
+class ConnectionListEntry {
+public:
+    ConnectionListEntry(std::list<Connection*>& list, Connection& connection)
+        : list_(list), self_(list.insert(list.begin(), &connection)) {}
+    ~ConnectionListEntry() { list_.erase(self_); }
+    ConnectionListEntry(const ConnectionListEntry&) = delete;
+    ConnectionListEntry& operator=(const ConnectionListEntry&) = delete;
+
+private:
+    std::list<Connection*>& list_;
+    std::list<Connection*>::iterator self_;
+};
+
 asio::awaitable<void> Server::Impl::serve(tcp::socket socket) {
     error_code endpoint_error;
     const auto endpoint = socket.remote_endpoint(endpoint_error);
     Connection connection(std::move(socket));
     if (!endpoint_error) connection.request.remote_address = endpoint.address().to_string();
     connection.deadline = Clock::now() + limits.idle_timeout;
-    connections.push_front(&connection);
-    const auto self = connections.begin();
-    open_connections.set(static_cast<double>(connections.size()));
-
-    while (!stopping && co_await serve_one(connection)) {
+    {
+        const ConnectionListEntry entry(connections, connection);
+        open_connections.set(static_cast<double>(connections.size()));
+        while (!stopping && co_await serve_one(connection)) {
+        }
+        error_code ignored;
+        connection.socket.shutdown(tcp::socket::shutdown_send, ignored);
+        connection.socket.close(ignored);
     }
-
-    error_code ignored;
-    connection.socket.shutdown(tcp::socket::shutdown_send, ignored);
-    connection.socket.close(ignored);
-    connections.erase(self);
     open_connections.set(static_cast<double>(connections.size()));
     if (stopping && connections.empty()) drained.cancel();
 }

@@ -264,6 +264,17 @@ TEST(HttpServer, AnswersAMalformedRequestWith400AndCloses) {
     EXPECT_TRUE(client.closed_within(1s));
 }
 
+TEST(HttpServer, AnswersAPathThatIsNotUtf8With404AndKeepsServing) {
+    ServerThread server;
+    RawClient client(server.port());
+    client.send(get("/%FF"));
+    const std::string answer = client.response();
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 404 Not Found\r\n")) << answer;
+    EXPECT_NE(answer.find("no route for /\xEF\xBF\xBD"), std::string::npos) << answer;
+    client.send(get("/hello"));
+    EXPECT_EQ(client.response(), hello_answer);
+}
+
 TEST(HttpServer, AnswersOversizedHeadersAndBodiesWith413) {
     ServerThread server;
     RawClient headers(server.port());
