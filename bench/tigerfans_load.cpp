@@ -154,19 +154,22 @@ void print_phases(const Cli& cli, const std::vector<loadgen::PhaseReport>& repor
                         "%.1f ops/s   p99 %.4fs\n",
                         std::string(loadgen::phase_name(r.phase)).c_str(), r.concurrency, r.total,
                         r.ok, r.errors, r.wall_s, r.ops_per_s(), r.latency.p99_s);
+            for (const auto& [what, count] : r.error_kinds) {
+                std::printf("  error x%d: %s\n", count, what.c_str());
+            }
         }
+        json error_kinds = json::object();
+        for (const auto& [what, count] : r.error_kinds) error_kinds[what] = count;
         out.push_back({{"phase", loadgen::phase_name(r.phase)}, {"concurrency", r.concurrency},
                        {"total", r.total}, {"ok", r.ok}, {"errors", r.errors},
+                       {"error_kinds", error_kinds},
                        {"wall_s", r.wall_s}, {"ops_per_s", r.ops_per_s()},
                        {"latency", latency_json(r.latency)}});
     }
     if (cli.json_output) std::printf("%s\n", out.dump(2).c_str());
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    const Cli cli = parse(argc, argv);
+int run(const Cli& cli) {
     if (!cli.phases.empty()) {
         loadgen::PhaseOptions options;
         options.target = cli.flow.target;
@@ -188,4 +191,16 @@ int main(int argc, char** argv) {
     if (live) std::fprintf(stderr, "\n");
     print_flow(cli, report);
     return report.count(loadgen::Outcome::error) == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const Cli cli = parse(argc, argv);
+    try {
+        return run(cli);
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "tigerfans-load: %s\n", error.what());
+        return 1;
+    }
 }

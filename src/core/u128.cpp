@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <cassert>
+#include <charconv>
 
 namespace tigerfans {
 
 namespace {
-constexpr std::size_t decimal_digits_max = 39;  // 2^128 - 1 has 39 digits.
 constexpr std::size_t hex_digits = 32;
 
 int hex_value(char c) {
@@ -18,21 +18,38 @@ int hex_value(char c) {
 }
 }  // namespace
 
-std::string u128_to_decimal(u128 value) {
-    char digits[decimal_digits_max];
+// Two divisions by 10^19 split the value into 64-bit parts that std::to_chars formats, instead
+// of one 128-bit division per digit.
+std::size_t u128_to_decimal(u128 value, char (&out)[u128_decimal_digits_max]) {
+    constexpr std::uint64_t ten_to_19 = 10'000'000'000'000'000'000ull;
+    constexpr std::size_t part_digits = 19;
+    std::uint64_t parts[3];
     std::size_t count = 0;
     do {
-        digits[count++] = static_cast<char>('0' + static_cast<int>(value % 10));
-        value /= 10;
+        parts[count++] = static_cast<std::uint64_t>(value % ten_to_19);
+        value /= ten_to_19;
     } while (value != 0);
-    assert(count <= decimal_digits_max);
-    std::string text(digits, count);
-    std::reverse(text.begin(), text.end());
-    return text;
+    assert(count <= 3);
+    char* end = std::to_chars(out, out + sizeof(out), parts[count - 1]).ptr;
+    for (std::size_t i = count - 1; i-- > 0;) {
+        char digits[part_digits];
+        const char* digits_end = std::to_chars(digits, digits + part_digits, parts[i]).ptr;
+        const std::size_t used = static_cast<std::size_t>(digits_end - digits);
+        end = std::fill_n(end, part_digits - used, '0');  // Zero-padded to 19 digits.
+        end = std::copy(digits, digits + used, end);
+    }
+    const auto length = static_cast<std::size_t>(end - out);
+    assert(length <= u128_decimal_digits_max);
+    return length;
+}
+
+std::string u128_to_decimal(u128 value) {
+    char digits[u128_decimal_digits_max];
+    return std::string(digits, u128_to_decimal(value, digits));
 }
 
 std::optional<u128> u128_from_decimal(std::string_view text) {
-    if (text.empty() || text.size() > decimal_digits_max) return std::nullopt;
+    if (text.empty() || text.size() > u128_decimal_digits_max) return std::nullopt;
     u128 value = 0;
     for (char c : text) {
         if (c < '0' || c > '9') return std::nullopt;

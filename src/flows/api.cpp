@@ -8,6 +8,7 @@
 #include "tigerfans/flows/checkout.hpp"
 #include "tigerfans/flows/webhook.hpp"
 #include "tigerfans/http/errors.hpp"
+#include "tigerfans/http/json_writer.hpp"
 
 namespace tigerfans::flows {
 
@@ -46,11 +47,7 @@ asio::awaitable<Response> post_checkout(Services& services, Request& request) {
     co_return std::visit(
         Overloaded{
             [](const CheckoutAccepted& accepted) {
-                json body = {{"order_id", accepted.order_id},
-                             {"redirect_url", "/mockpay/" + accepted.payment_session_id},
-                             {"amount", accepted.amount_cents},
-                             {"currency", currency}};
-                return Response::json(200, body.dump());
+                return Response::json(200, checkout_answer_json(accepted));
             },
             [](const SoldOut&) {
                 return http::error_response(409, "sold_out",
@@ -73,11 +70,7 @@ asio::awaitable<Response> post_webhook(Services& services, Request& request) {
     co_return std::visit(
         Overloaded{
             [](const WebhookSettled& settled) {
-                json body = settled.idempotent
-                                ? json{{"ok", true}, {"idempotent", true}}
-                                : json{{"ok", true},
-                                       {"order_status", orders::status_name(settled.status)}};
-                return Response::json(200, body.dump());
+                return Response::json(200, webhook_answer_json(settled));
             },
             [](const SessionUnknown&) {
                 return http::not_found("payment session not found (unknown or expired)");
@@ -135,9 +128,9 @@ std::optional<TicketClass> class_param(const Request& request) {
     return text ? parse_class(*text) : std::optional<TicketClass>(TicketClass::a);
 }
 
-json transfer_ids_json(u128 ticket, u128 goodie) {
-    return {{"tb_transfer_id", u128_to_decimal(ticket)},
-            {"goodie_tb_transfer_id", u128_to_decimal(goodie)}};
+void write_decimal(http::JsonObjectWriter& writer, std::string_view key, u128 value) {
+    char digits[u128_decimal_digits_max];
+    writer.string(key, std::string_view(digits, u128_to_decimal(value, digits)));
 }
 
 // Isolated accounting, as the demo's benchmark phases call it: hold one ticket of class A.
@@ -149,9 +142,11 @@ asio::awaitable<Response> get_reserve(Services& services, Request& request) {
     auto held = co_await timed(services.timings.accounting_hold, services.ledger.hold(hold));
     if (!held) co_return http::fault_response(held.fault(), "accounting hold");
     if (!held->ticket_held) co_return http::error_response(409, "sold_out", "nothing left to hold");
-    json body = transfer_ids_json(hold.ticket_hold_id, hold.goodie_hold_id);
-    body["goodie_held"] = held->goodie_held;
-    co_return Response::json(200, body.dump());
+    http::JsonObjectWriter body;  // Members in the sorted order the answer always had.
+    body.boolean("goodie_held", held->goodie_held);
+    write_decimal(body, "goodie_tb_transfer_id", hold.goodie_hold_id);
+    write_decimal(body, "tb_transfer_id", hold.ticket_hold_id);
+    co_return Response::json(200, std::move(body).finish());
 }
 
 std::string_view resolution_name(accounting::Resolution resolution) {
@@ -178,10 +173,12 @@ asio::awaitable<Response> get_commit(Services& services, Request& request) {
     auto committed = co_await timed(services.timings.accounting_commit,
                                     services.ledger.commit(commit));
     if (!committed) co_return http::fault_response(committed.fault(), "accounting commit");
-    json body = transfer_ids_json(*ticket, *goodie);
-    body["ticket"] = resolution_name(committed->ticket);
-    body["goodie"] = resolution_name(committed->goodie);
-    co_return Response::json(200, body.dump());
+    http::JsonObjectWriter body;  // Members in the sorted order the answer always had.
+    body.string("goodie", resolution_name(committed->goodie));
+    write_decimal(body, "goodie_tb_transfer_id", *goodie);
+    write_decimal(body, "tb_transfer_id", *ticket);
+    body.string("ticket", resolution_name(committed->ticket));
+    co_return Response::json(200, std::move(body).finish());
 }
 
 template <typename Handler>
@@ -198,17 +195,46 @@ std::string inventory_json(const accounting::Inventory& inventory) {
     return body.dump();
 }
 
+// Members in the sorted order the nlohmann document gave.
 std::string order_json(const orders::Order& order) {
-    json body = {{"order_id", order.id},
-                 {"status", orders::status_name(order.status)},
-                 {"cls", class_name(order.cls)},
-                 {"qty", order.qty},
-                 {"amount", order.amount_cents},
-                 {"currency", order.currency},
-                 {"paid_at", order.paid_at_us ? json(iso8601_utc(*order.paid_at_us)) : json()},
-                 {"ticket_code", order.ticket_code},
-                 {"got_goodie", order.got_goodie}};
-    return body.dump();
+    http::JsonObjectWriter body;
+    body.integer("amount", order.amount_cents)
+        .string("cls", class_name(order.cls))
+        .string("currency", order.currency)
+        .boolean("got_goodie", order.got_goodie)
+        .string("order_id", order.id);
+    if (order.paid_at_us) {
+        body.string("paid_at", iso8601_utc(*order.paid_at_us));
+    } else {
+        body.null("paid_at");
+    }
+    body.integer("qty", order.qty)
+        .string("status", orders::status_name(order.status))
+        .string("ticket_code", order.ticket_code);
+    return std::move(body).finish();
+}
+
+std::string checkout_answer_json(const CheckoutAccepted& accepted) {
+    constexpr std::string_view pay_at = "/mockpay/";
+    std::string redirect_url;
+    redirect_url.reserve(pay_at.size() + accepted.payment_session_id.size());
+    redirect_url.append(pay_at).append(accepted.payment_session_id);
+    http::JsonObjectWriter body;  // Members in the sorted order the nlohmann document gave.
+    body.integer("amount", accepted.amount_cents)
+        .string("currency", currency)
+        .string("order_id", accepted.order_id)
+        .string("redirect_url", redirect_url);
+    return std::move(body).finish();
+}
+
+std::string webhook_answer_json(const WebhookSettled& settled) {
+    http::JsonObjectWriter body;  // Members in the sorted order the nlohmann document gave.
+    if (settled.idempotent) {
+        body.boolean("idempotent", true).boolean("ok", true);
+    } else {
+        body.boolean("ok", true).string("order_status", orders::status_name(settled.status));
+    }
+    return std::move(body).finish();
 }
 
 void add_api_routes(http::Router& router, Services& services) {

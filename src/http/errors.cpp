@@ -6,9 +6,12 @@
 
 namespace tigerfans::http {
 
+// The detail may quote the request (a path, a parser message): bytes that are not UTF-8 become
+// U+FFFD instead of making dump() throw, which would leave the request unanswered.
 Response error_response(unsigned status, std::string_view error, std::string_view detail) {
     nlohmann::json body = {{"error", error}, {"detail", detail}};
-    return Response::json(status, body.dump());
+    constexpr auto replace_invalid = nlohmann::json::error_handler_t::replace;
+    return Response::json(status, body.dump(-1, ' ', false, replace_invalid));
 }
 
 Response fault_response(Fault fault, std::string_view what) {

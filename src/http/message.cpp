@@ -81,23 +81,29 @@ Response& Response::with_header(std::string name, std::string value) {
 
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
     std::string out;
+    if (!percent_decode_to(text, plus_is_space, out)) return std::nullopt;
+    return out;
+}
+
+bool percent_decode_to(std::string_view text, bool plus_is_space, std::string& out) {
+    out.clear();
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size(); i++) {
         const char c = text[i];
         if (c == '+' && plus_is_space) {
             out += ' ';
         } else if (c == '%') {
-            if (i + 2 >= text.size()) return std::nullopt;
+            if (i + 2 >= text.size()) return false;
             const int high = hex_digit(text[i + 1]);
             const int low = hex_digit(text[i + 2]);
-            if (high < 0 || low < 0) return std::nullopt;
+            if (high < 0 || low < 0) return false;
             out += static_cast<char>(high * 16 + low);
             i += 2;
         } else {
             out += c;
         }
     }
-    return out;
+    return true;
 }
 
 std::string percent_encode(std::string_view text) {

@@ -1,30 +1,39 @@
-// Boost.Beast HTTP server (one of the few translation units that include Beast). One coroutine
-// per connection: read a request, let the router answer it, write, repeat while keep-alive.
+// The HTTP/1.1 server. One coroutine per connection: read a request, let the router answer it,
+// write, repeat while keep-alive. Beast parses requests (http/request_parser.hpp) into a
+// Request the connection reuses; responses are written without Beast's serializer: the head
+// is formatted into a reused string (http/response_head.hpp) and goes out with the body in one
+// non-blocking gather write, which completes at once unless the socket buffer is full. No
+// timer per operation: a sweep a few times per timeout closes connections whose read or
+// write is past its deadline.
 #include "tigerfans/http/server.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
 #include <cassert>
 #include <list>
-#include <optional>
 
+#include "http/request_parser.hpp"
+#include "http/response_head.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/http/errors.hpp"
 
 namespace tigerfans::http {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
@@ -40,10 +49,28 @@ ServerLimits default_server_limits() {
 
 namespace {
 
+// Bytes asked of the kernel per read.
+constexpr std::size_t read_chunk_bytes = 16 * 1024;
+
+// The timeout sweep looks this often per shortest timeout, within these bounds.
+constexpr int sweeps_per_timeout = 10;
+constexpr std::chrono::milliseconds sweep_interval_min{10};
+constexpr std::chrono::milliseconds sweep_interval_max{1000};
+
+enum class Phase {
+    reading,   // Waiting for (the rest of) a request: the idle timeout runs.
+    handling,  // The router has the request: no timeout (stores time out themselves).
+    writing,   // The response did not fit the socket buffer at once: the request timeout runs.
+};
+
 struct Connection {
-    explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
-    beast::tcp_stream stream;
-    bool busy = false;  // Between a complete request and its written response.
+    explicit Connection(tcp::socket socket_) : socket(std::move(socket_)) {}
+    tcp::socket socket;
+    boost::beast::flat_buffer buffer;  // Received bytes not parsed yet; keeps its capacity.
+    Request request;                   // Overwritten by each request.
+    std::string head;                  // The response head, reused.
+    Phase phase = Phase::reading;
+    Clock::time_point deadline;
 };
 
 // A request the parser rejected (as opposed to a peer that went away or went quiet).
@@ -53,35 +80,9 @@ bool is_malformed(const error_code& error) {
            error != bhttp::error::partial_message;
 }
 
-Request to_request(bhttp::request<bhttp::string_body>&& message, const std::string& remote) {
-    Request request;
-    request.method = parse_method(message.method_string());
-    request.target = std::string(message.target());
-    const std::size_t question = request.target.find('?');
-    const std::string_view raw_path = std::string_view(request.target).substr(0, question);
-    request.path = percent_decode(raw_path, false).value_or(std::string(raw_path));
-    if (question != std::string::npos) request.query = request.target.substr(question + 1);
-    request.headers.reserve(8);
-    for (const auto& field : message) {
-        request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
-    request.body = std::move(message.body());
-    request.remote_address = remote;
-    return request;
-}
-
-bhttp::response<bhttp::string_body> to_message(Response&& response, bool head, bool keep_alive) {
-    bhttp::response<bhttp::string_body> message{static_cast<bhttp::status>(response.status), 11};
-    message.set(bhttp::field::server, "tigerfans");
-    if (!response.content_type.empty()) {
-        message.set(bhttp::field::content_type, response.content_type);
-    }
-    for (auto& [name, value] : response.headers) message.insert(name, value);
-    const std::size_t body_bytes = response.body.size();
-    if (!head) message.body() = std::move(response.body);
-    message.content_length(body_bytes);
-    message.keep_alive(keep_alive);
-    return message;
+std::chrono::milliseconds sweep_interval(const ServerLimits& limits) {
+    const auto shortest = std::min(limits.idle_timeout, limits.request_timeout);
+    return std::clamp(shortest / sweeps_per_timeout, sweep_interval_min, sweep_interval_max);
 }
 
 }  // namespace
@@ -94,6 +95,7 @@ struct Server::Impl {
           limits(limits_),
           acceptor(io_context),
           drained(io_context),
+          sweep_timer(io_context),
           requests_total(registry.counter("tigerfans_http_requests_total",
                                           "HTTP requests answered")),
           rejected_connections(registry.counter(
@@ -111,17 +113,23 @@ struct Server::Impl {
 
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(tcp::socket socket);
-    asio::awaitable<bool> serve_one(Connection& connection, beast::flat_buffer& buffer,
-                                    const std::string& remote);
-    asio::awaitable<void> reject(tcp::socket socket);
+    asio::awaitable<bool> serve_one(Connection& connection);
+    asio::awaitable<error_code> read_request(Connection& connection, RequestParser& parser);
+    asio::awaitable<bool> write_response(Connection& connection, const Response& response,
+                                         bool head_only, bool keep_alive);
+    asio::awaitable<void> answer_read_error(Connection& connection, const error_code& error);
+    void reject(tcp::socket socket);
     asio::awaitable<void> write_error(Connection& connection, unsigned status,
                                       std::string_view error, std::string_view detail);
+    void arm_sweep();
+    void sweep();
 
     asio::io_context& io;
     const Router& router;
     ServerLimits limits;
     tcp::acceptor acceptor;
     asio::steady_timer drained;
+    asio::steady_timer sweep_timer;
     std::list<Connection*> connections;
     bool stopping = false;
 
@@ -142,87 +150,173 @@ asio::awaitable<void> Server::Impl::accept_loop() {
         }
         if (connections.size() >= limits.connections_max) {
             rejected_connections.add();
-            asio::co_spawn(io, reject(std::move(socket)), asio::detached);
+            reject(std::move(socket));
             continue;
         }
         socket.set_option(tcp::no_delay(true), error);
+        socket.non_blocking(true, error);  // For the write that is tried at once.
         asio::co_spawn(io, serve(std::move(socket)), asio::detached);
     }
 }
 
-asio::awaitable<void> Server::Impl::reject(tcp::socket socket) {
-    Connection connection(std::move(socket));
-    connection.stream.expires_after(std::chrono::seconds(5));
-    co_await write_error(connection, 503, "service_unavailable", "too many open connections");
+// Closes connections whose read or write is late; the operation in progress then fails and
+// the connection's coroutine ends as it would on any I/O error.
+void Server::Impl::sweep() {
+    const Clock::time_point now = Clock::now();
+    for (Connection* connection : connections) {
+        if (connection->phase == Phase::handling || now < connection->deadline) continue;
+        error_code ignored;
+        connection->socket.close(ignored);
+    }
+}
+
+void Server::Impl::arm_sweep() {
+    sweep_timer.expires_after(sweep_interval(limits));
+    // On cancellation (shutdown, or the server being destroyed) `this` must not be touched.
+    sweep_timer.async_wait([this](error_code error) {
+        if (error) return;
+        sweep();
+        arm_sweep();
+    });
+}
+
+// A fresh socket's buffer takes the small 503 at once; if it does not, the peer gets nothing.
+void Server::Impl::reject(tcp::socket socket) {
+    const Response response =
+        error_response(503, "service_unavailable", "too many open connections");
+    std::string head;
+    format_response_head(head, response, false);
+    const std::array<asio::const_buffer, 2> message{asio::buffer(head),
+                                                    asio::buffer(response.body)};
     error_code ignored;
-    connection.stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    socket.non_blocking(true, ignored);
+    socket.write_some(message, ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
 }
 
 asio::awaitable<void> Server::Impl::write_error(Connection& connection, unsigned status,
                                                 std::string_view error, std::string_view detail) {
-    auto message = to_message(error_response(status, error, detail), false, false);
-    co_await bhttp::async_write(connection.stream, message, use_tuple);
+    const Response response = error_response(status, error, detail);
+    co_await write_response(connection, response, false, false);
 }
+
+// Keeps a connection in the server's list for exactly as long as it lives, even when its
+// coroutine ends by an exception: the sweep and shutdown must never see a dangling entry.
+class ConnectionListEntry {
+public:
+    ConnectionListEntry(std::list<Connection*>& list, Connection& connection)
+        : list_(list), self_(list.insert(list.begin(), &connection)) {}
+    ~ConnectionListEntry() { list_.erase(self_); }
+    ConnectionListEntry(const ConnectionListEntry&) = delete;
+    ConnectionListEntry& operator=(const ConnectionListEntry&) = delete;
+
+private:
+    std::list<Connection*>& list_;
+    std::list<Connection*>::iterator self_;
+};
 
 asio::awaitable<void> Server::Impl::serve(tcp::socket socket) {
     error_code endpoint_error;
     const auto endpoint = socket.remote_endpoint(endpoint_error);
-    const std::string remote = endpoint_error ? std::string() : endpoint.address().to_string();
     Connection connection(std::move(socket));
-    connections.push_front(&connection);
-    const auto self = connections.begin();
-    open_connections.set(static_cast<double>(connections.size()));
-
-    beast::flat_buffer buffer;
-    while (!stopping && co_await serve_one(connection, buffer, remote)) {
+    if (!endpoint_error) connection.request.remote_address = endpoint.address().to_string();
+    connection.deadline = Clock::now() + limits.idle_timeout;
+    {
+        const ConnectionListEntry entry(connections, connection);
+        open_connections.set(static_cast<double>(connections.size()));
+        while (!stopping && co_await serve_one(connection)) {
+        }
+        error_code ignored;
+        connection.socket.shutdown(tcp::socket::shutdown_send, ignored);
+        connection.socket.close(ignored);
     }
-
-    error_code ignored;
-    connection.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    connection.stream.close();
-    connections.erase(self);
     open_connections.set(static_cast<double>(connections.size()));
     if (stopping && connections.empty()) drained.cancel();
 }
 
 // Returns whether the connection stays open for another request.
-asio::awaitable<bool> Server::Impl::serve_one(Connection& connection, beast::flat_buffer& buffer,
-                                              const std::string& remote) {
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes_max));
-    parser.body_limit(limits.body_bytes_max);
-    connection.stream.expires_after(limits.idle_timeout);
-    auto [read_error, read_bytes] = co_await bhttp::async_read(connection.stream, buffer, parser,
-                                                               use_tuple);
+asio::awaitable<bool> Server::Impl::serve_one(Connection& connection) {
+    RequestParser parser(connection.request, limits.header_bytes_max, limits.body_bytes_max);
+    connection.phase = Phase::reading;
+    const error_code read_error = co_await read_request(connection, parser);
     if (read_error) {
-        if (read_error == bhttp::error::body_limit || read_error == bhttp::error::header_limit) {
-            bad_requests.add();
-            co_await write_error(connection, 413, "payload_too_large",
-                                 "the request's header or body exceeds the server's limit");
-        } else if (is_malformed(read_error)) {
-            bad_requests.add();
-            co_await write_error(connection, 400, "bad_request", read_error.message());
-        }
+        co_await answer_read_error(connection, read_error);
         co_return false;
     }
-
-    const auto started = std::chrono::steady_clock::now();
-    auto message = parser.release();
-    const bool keep_alive = message.keep_alive();
-    const bool head = message.method() == bhttp::verb::head;
-    Request request = to_request(std::move(message), remote);
-    connection.busy = true;
-    Response response = co_await router.handle(request);
+    const Clock::time_point started = Clock::now();
+    const bool keep_alive = parser.keep_alive();
+    const bool head_only = connection.request.method == Method::head;
+    connection.phase = Phase::handling;
+    const Response response = co_await router.handle(connection.request);
     const bool keep_open = keep_alive && !response.close && !stopping;
-    auto reply = to_message(std::move(response), head, keep_open);
-    connection.stream.expires_after(limits.request_timeout);
-    auto [write_error_code, written] = co_await bhttp::async_write(connection.stream, reply,
-                                                                   use_tuple);
-    connection.busy = false;
+    const bool written = co_await write_response(connection, response, head_only, keep_open);
+    const Clock::time_point finished = Clock::now();
     requests_total.add();
-    request_seconds.observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    co_return !write_error_code && keep_open;
+    request_seconds.observe(std::chrono::duration<double>(finished - started).count());
+    connection.phase = Phase::reading;
+    connection.deadline = finished + limits.idle_timeout;  // For the next request.
+    co_return written && keep_open;
+}
+
+// Parses what is buffered, reading more while the parser needs it (Beast's read loop, minus
+// the timer: the sweep enforces the deadline set after the previous response).
+asio::awaitable<error_code> Server::Impl::read_request(Connection& connection,
+                                                       RequestParser& parser) {
+    auto& buffer = connection.buffer;
+    while (true) {
+        if (buffer.size() > 0) {
+            error_code error;
+            buffer.consume(parser.put(buffer.data(), error));
+            if (!error && parser.is_done()) co_return error_code{};
+            if (error && error != bhttp::error::need_more) co_return error;
+            if (!error) continue;
+        }
+        auto [error, read] = co_await connection.socket.async_read_some(
+            buffer.prepare(read_chunk_bytes), use_tuple);
+        buffer.commit(read);
+        if (error == asio::error::eof) {
+            if (!parser.got_some()) co_return bhttp::error::end_of_stream;
+            error_code eof_error;
+            parser.put_eof(eof_error);
+            co_return eof_error ? eof_error : error_code(bhttp::error::partial_message);
+        }
+        if (error) co_return error;
+    }
+}
+
+asio::awaitable<void> Server::Impl::answer_read_error(Connection& connection,
+                                                      const error_code& error) {
+    if (error == bhttp::error::body_limit || error == bhttp::error::header_limit) {
+        bad_requests.add();
+        co_await write_error(connection, 413, "payload_too_large",
+                             "the request's header or body exceeds the server's limit");
+    } else if (is_malformed(error)) {
+        bad_requests.add();
+        co_await write_error(connection, 400, "bad_request", error.message());
+    }
+}
+
+// Head and body in one gather write, tried at once on the non-blocking socket; only what
+// does not fit the socket buffer is left to an asynchronous write under the request timeout.
+asio::awaitable<bool> Server::Impl::write_response(Connection& connection,
+                                                   const Response& response, bool head_only,
+                                                   bool keep_alive) {
+    format_response_head(connection.head, response, keep_alive);
+    const std::string_view head = connection.head;
+    const std::string_view body = head_only ? std::string_view{} : response.body;
+    const std::array<asio::const_buffer, 2> message{asio::buffer(head), asio::buffer(body)};
+    error_code error;
+    const std::size_t sent = connection.socket.write_some(message, error);
+    if (error && error != asio::error::would_block) co_return false;
+    if (sent == head.size() + body.size()) co_return true;
+    const std::size_t head_sent = std::min(sent, head.size());
+    const std::size_t body_sent = sent - head_sent;
+    const std::array<asio::const_buffer, 2> rest{asio::buffer(head.substr(head_sent)),
+                                                 asio::buffer(body.substr(body_sent))};
+    connection.phase = Phase::writing;
+    connection.deadline = Clock::now() + limits.request_timeout;
+    auto [write_error, written] = co_await asio::async_write(connection.socket, rest, use_tuple);
+    co_return !write_error;
 }
 
 Server::Server(asio::io_context& io, const Router& router, ServerLimits limits,
@@ -238,6 +332,7 @@ std::uint16_t Server::listen(const std::string& host, std::uint16_t port) {
     impl_->acceptor.bind(endpoint);
     impl_->acceptor.listen(asio::socket_base::max_listen_connections);
     asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+    impl_->arm_sweep();
     return impl_->acceptor.local_endpoint().port();
 }
 
@@ -247,13 +342,14 @@ asio::awaitable<void> Server::shutdown(std::chrono::milliseconds drain_timeout) 
     error_code ignored;
     impl.acceptor.close(ignored);
     for (Connection* connection : impl.connections) {
-        if (!connection->busy) connection->stream.socket().cancel(ignored);
+        if (connection->phase == Phase::reading) connection->socket.cancel(ignored);
     }
     if (!impl.connections.empty()) {
         impl.drained.expires_after(drain_timeout);
         co_await impl.drained.async_wait(use_tuple);
     }
-    for (Connection* connection : impl.connections) connection->stream.socket().close(ignored);
+    for (Connection* connection : impl.connections) connection->socket.close(ignored);
+    impl.sweep_timer.cancel();
 }
 
 std::size_t Server::connection_count() const { return impl_->connections.size(); }

@@ -5,9 +5,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <nlohmann/json.hpp>
 #include <random>
 
+#include "loadgen/json_fields.hpp"
 #include "loadgen/runner.hpp"
 #include "tigerfans/loadgen/load.hpp"
 
@@ -36,23 +36,22 @@ std::optional<Outcome> settled(std::string_view status) {
     return std::nullopt;
 }
 
-std::string http_error(std::string_view step, const Result<http::ClientResponse>& reply) {
-    if (!reply) return std::string(step) + ": " + std::string(fault_name(reply.fault()));
-    return std::string(step) + ": HTTP " + std::to_string(reply->status);
+std::string step_error(std::string_view step, const Reply& reply) {
+    return std::string(step) + ": " + reply.describe();
 }
 
 // Polls GET /api/orders/<id> until the order is settled or the poll timeout passes.
-asio::awaitable<std::optional<Outcome>> poll_order(http::Client& client, const std::string& id,
+asio::awaitable<std::optional<Outcome>> poll_order(Connection& connection, const std::string& id,
                                                    const FlowOptions& options) {
     const auto deadline = Clock::now() + options.poll_timeout;
+    const std::string target = "/api/orders/" + id;
     asio::steady_timer pause(co_await asio::this_coro::executor);
     while (Clock::now() < deadline) {
-        auto reply = co_await client.request(http::Method::get, "/api/orders/" + id);
-        if (reply && reply->status == 200) {
-            const auto body = nlohmann::json::parse(reply->body, nullptr, false);
-            if (body.is_object()) {
-                if (auto outcome = settled(body.value("status", ""))) co_return outcome;
-            }
+        connection.prepare("GET", target);
+        const Reply reply = co_await connection.exchange();
+        if (reply.ok() && reply.status == 200) {
+            const auto status = json_string_member(reply.body, "status");
+            if (auto outcome = settled(status.value_or(""))) co_return outcome;
         }
         pause.expires_after(options.poll_interval);
         co_await pause.async_wait(asio::use_awaitable);
@@ -60,38 +59,51 @@ asio::awaitable<std::optional<Outcome>> poll_order(http::Client& client, const s
     co_return std::nullopt;
 }
 
-asio::awaitable<OrderRun> one_order(http::Client& client, const FlowOptions& options,
-                                    const std::string& cls, const std::string& kind, int index) {
+std::string checkout_body(std::string_view cls, int index) {
+    return R"({"cls":")" + std::string(cls) + R"(","customer_email":"fan)" +
+           std::to_string(index) + R"(@example.com"})";
+}
+
+// The order id and the MockPay session id of a good checkout answer; empty when it is bad.
+std::pair<std::string, std::string> checkout_ids(const Reply& reply) {
+    const auto order_id = json_string_member(reply.body, "order_id");
+    const auto redirect = json_string_member(reply.body, "redirect_url");
+    const std::size_t slash = redirect ? redirect->rfind('/') : std::string_view::npos;
+    if (!order_id || order_id->empty() || slash == std::string_view::npos ||
+        slash + 1 == redirect->size()) {
+        return {};
+    }
+    return {std::string(*order_id), std::string(redirect->substr(slash + 1))};
+}
+
+asio::awaitable<OrderRun> one_order(Connection& connection, const FlowOptions& options,
+                                    std::string_view cls, std::string_view kind, int index) {
     OrderRun run;
     const auto started = Clock::now();
-    const std::string email = "fan" + std::to_string(index) + "@example.com";
-    const std::string body = nlohmann::json{{"cls", cls}, {"customer_email", email}}.dump();
-    http::Headers json_type = {{"Content-Type", "application/json"}};
-    auto checkout = co_await client.request(http::Method::post, "/api/checkout", body,
-                                            std::move(json_type));
-    if (!checkout || checkout->status != 200) {
-        run.error = http_error("checkout", checkout);
+    const std::string body = checkout_body(cls, index);
+    connection.prepare("POST", "/api/checkout", {{"Content-Type", "application/json"}}, body);
+    const Reply checkout = co_await connection.exchange();
+    if (!checkout.ok() || checkout.status != 200) {
+        run.error = step_error("checkout", checkout);
         co_return run;
     }
     run.checkout_s = seconds_since(started);
-    const auto json = nlohmann::json::parse(checkout->body, nullptr, false);
-    const std::string order_id = json.is_object() ? json.value("order_id", "") : "";
-    const std::string redirect = json.is_object() ? json.value("redirect_url", "") : "";
-    const std::size_t slash = redirect.rfind('/');
-    if (order_id.empty() || slash == std::string::npos || slash + 1 == redirect.size()) {
+    const auto [order_id, psid] = checkout_ids(checkout);
+    if (order_id.empty()) {
         run.error = "checkout: bad answer";
         co_return run;
     }
     const auto emitted_at = Clock::now();
-    http::Headers form_type = {{"Content-Type", "application/x-www-form-urlencoded"}};
-    auto emit = co_await client.request(
-        http::Method::post, "/mockpay/" + redirect.substr(slash + 1) + "/emit", "t=" + kind,
-        std::move(form_type));
-    if (!emit || emit->status >= 400) {
-        run.error = http_error("emit", emit);
+    const std::string target = "/mockpay/" + psid + "/emit";
+    const std::string form = "t=" + std::string(kind);
+    connection.prepare("POST", target, {{"Content-Type", "application/x-www-form-urlencoded"}},
+                       form);
+    const Reply emit = co_await connection.exchange();
+    if (!emit.ok() || emit.status >= 400) {
+        run.error = step_error("emit", emit);
         co_return run;
     }
-    const auto outcome = co_await poll_order(client, order_id, options);
+    const auto outcome = co_await poll_order(connection, order_id, options);
     run.outcome = outcome.value_or(Outcome::timeout);
     run.observed_s = seconds_since(emitted_at);
     run.end_to_end_s = seconds_since(started);
@@ -120,25 +132,25 @@ int FlowReport::count(Outcome outcome) const {
 
 FlowReport run_flow(const FlowOptions& options, const Progress& progress) {
     asio::io_context io(1);
-    http::Client client(io.get_executor(), options.target.host, options.target.port,
-                        http::ClientOptions{static_cast<std::size_t>(options.concurrency),
-                                            options.request_timeout});
+    const RunOptions run_options{resolve(options.target), options.total, options.concurrency,
+                                 options.request_timeout};
     std::mt19937_64 random(std::random_device{}());
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     FlowReport report;
     report.total = options.total;
     std::vector<double> observed, end_to_end, checkout;
 
-    const auto call = [&](int index) -> asio::awaitable<void> {
-        const std::string cls = unit(random) < options.ratio_a ? "A" : "B";
+    const auto call = [&](int index, Connection& connection) -> asio::awaitable<void> {
+        const std::string_view cls = unit(random) < options.ratio_a ? "A" : "B";
         const double roll = unit(random);
-        const std::string kind = roll < options.fail_rate ? "failed"
-                                 : roll < options.fail_rate + options.cancel_rate ? "canceled"
-                                                                                  : "succeeded";
-        const OrderRun run = co_await one_order(client, options, cls, kind, index);
+        const std::string_view kind = roll < options.fail_rate ? "failed"
+                                      : roll < options.fail_rate + options.cancel_rate
+                                          ? "canceled"
+                                          : "succeeded";
+        const OrderRun run = co_await one_order(connection, options, cls, kind, index);
         record(report, run, observed, end_to_end, checkout);
     };
-    report.wall_s = run_calls(io, options.total, options.concurrency, call, progress);
+    report.wall_s = run_calls(io, run_options, call, progress);
     report.observed = summarize(std::move(observed));
     report.end_to_end = summarize(std::move(end_to_end));
     report.checkout = summarize(std::move(checkout));

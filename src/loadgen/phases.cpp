@@ -1,9 +1,9 @@
 // The demo's phase benchmark: each store path measured on its own, as successful requests per
 // second of the phase's wall time. checkout creates the sessions that webhook then settles
 // with signed events posted directly; reserve creates the holds that commit then posts.
-#include <nlohmann/json.hpp>
 #include <random>
 
+#include "loadgen/json_fields.hpp"
 #include "loadgen/runner.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/mockpay/mockpay.hpp"
@@ -13,7 +13,6 @@ namespace tigerfans::loadgen {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-using nlohmann::json;
 
 struct Created {
     std::string first;   // psid, or the ticket transfer id
@@ -21,53 +20,70 @@ struct Created {
     std::int64_t amount_cents = 0;
 };
 
-// What a phase needs: the request of call i, and what a good answer leaves behind.
+// What a phase needs: to prepare the request of call i on a connection, and what a good
+// answer leaves behind.
 struct PhaseSpec {
-    std::function<asio::awaitable<Result<http::ClientResponse>>(http::Client&, int)> request;
-    std::function<bool(const http::ClientResponse&, std::vector<Created>&)> accept;
+    std::function<void(Connection&, int)> prepare;
+    std::function<bool(const Reply&, std::vector<Created>&)> accept;
 };
+
+// "HTTP 503", "timeout", ...; a 200 whose body lacks what the phase needs says so.
+void record_error(PhaseReport& report, const Reply& reply) {
+    report.errors++;
+    const bool unreadable = reply.ok() && reply.status == 200;
+    report.error_kinds[unreadable ? "HTTP 200 without the expected fields" : reply.describe()]++;
+}
 
 PhaseReport measure(const PhaseOptions& options, Phase phase, int total, const PhaseSpec& spec,
                     std::vector<Created>& created) {
     asio::io_context io(1);
-    http::Client client(io.get_executor(), options.target.host, options.target.port,
-                        http::ClientOptions{static_cast<std::size_t>(options.concurrency),
-                                            options.request_timeout});
+    const RunOptions run_options{resolve(options.target), total, options.concurrency,
+                                 options.request_timeout};
     PhaseReport report{phase, options.concurrency, total};
     std::vector<double> latencies;
-    const auto call = [&](int index) -> asio::awaitable<void> {
+    latencies.reserve(static_cast<std::size_t>(total));
+    const auto call = [&](int index, Connection& connection) -> asio::awaitable<void> {
+        spec.prepare(connection, index);
         const auto started = Clock::now();
-        auto reply = co_await spec.request(client, index);
-        const bool ok = reply && spec.accept(*reply, created);
-        report.ok += ok;
-        report.errors += !ok;
-        if (ok) latencies.push_back(std::chrono::duration<double>(Clock::now() - started).count());
+        const Reply reply = co_await connection.exchange();
+        const auto finished = Clock::now();
+        if (!reply.ok() || !spec.accept(reply, created)) {
+            record_error(report, reply);
+            co_return;
+        }
+        report.ok++;
+        latencies.push_back(std::chrono::duration<double>(finished - started).count());
     };
-    report.wall_s = run_calls(io, total, options.concurrency, call);
+    report.wall_s = run_calls(io, run_options, call);
     report.latency = summarize(std::move(latencies));
     return report;
 }
 
+std::string checkout_body(int index) {
+    return std::string(R"({"cls":")") + (index % 2 == 0 ? "A" : "B") +
+           R"(","customer_email":"user)" + std::to_string(index) + R"(@example.com"})";
+}
+
 PhaseSpec checkout_spec() {
-    return {[](http::Client& client, int index) {
-                const json body = {{"cls", index % 2 == 0 ? "A" : "B"},
-                                   {"customer_email", "user" + std::to_string(index) + "@example.com"}};
-                return client.request(http::Method::post, "/api/checkout", body.dump(),
-                                      {{"Content-Type", "application/json"}});
+    return {[](Connection& connection, int index) {
+                const std::string body = checkout_body(index);
+                connection.prepare("POST", "/api/checkout",
+                                   {{"Content-Type", "application/json"}}, body);
             },
-            [](const http::ClientResponse& reply, std::vector<Created>& created) {
+            [](const Reply& reply, std::vector<Created>& created) {
                 if (reply.status != 200) return false;
-                const json body = json::parse(reply.body, nullptr, false);
-                if (!body.is_object()) return false;
-                const std::string redirect = body.value("redirect_url", "");
-                created.push_back({redirect.substr(redirect.rfind('/') + 1),
-                                   body.value("order_id", ""), body.value("amount", 0)});
+                const auto redirect = json_string_member(reply.body, "redirect_url");
+                const auto order_id = json_string_member(reply.body, "order_id");
+                const auto amount = json_integer_member(reply.body, "amount");
+                if (!redirect || !order_id || !amount) return false;
+                created.push_back({std::string(redirect->substr(redirect->rfind('/') + 1)),
+                                   std::string(*order_id), *amount});
                 return true;
             }};
 }
 
 PhaseSpec webhook_spec(const PhaseOptions& options, const std::vector<Created>& sessions) {
-    return {[&options, &sessions](http::Client& client, int index) {
+    return {[&options, &sessions](Connection& connection, int index) {
                 const Created& made = sessions[static_cast<std::size_t>(index)];
                 sessions::PaymentSession session;
                 session.psid = made.first;
@@ -77,41 +93,38 @@ PhaseSpec webhook_spec(const PhaseOptions& options, const std::vector<Created>& 
                 const auto outcome = (index % 1000) < options.succeed_rate * 1000
                                          ? flows::PaymentOutcome::succeeded
                                          : flows::PaymentOutcome::failed;
-                std::string body = mockpay::event_json(session, outcome, new_event_key(), 0);
-                std::string signature = mockpay::signature(options.webhook_secret, body);
-                return client.request(http::Method::post, "/payments/webhook", std::move(body),
-                                      {{"Content-Type", "application/json"},
-                                       {"x-mockpay-signature", std::move(signature)}});
+                const std::string body = mockpay::event_json(session, outcome, new_event_key(), 0);
+                const std::string signature = mockpay::signature(options.webhook_secret, body);
+                connection.prepare("POST", "/payments/webhook",
+                                   {{"Content-Type", "application/json"},
+                                    {"x-mockpay-signature", signature}},
+                                   body);
             },
-            [](const http::ClientResponse& reply, std::vector<Created>&) {
-                return reply.status == 200;
-            }};
+            [](const Reply& reply, std::vector<Created>&) { return reply.status == 200; }};
 }
 
 PhaseSpec reserve_spec() {
-    return {[](http::Client& client, int) {
-                return client.request(http::Method::get, "/api/accounting/reserve");
+    return {[](Connection& connection, int) {
+                connection.prepare("GET", "/api/accounting/reserve");
             },
-            [](const http::ClientResponse& reply, std::vector<Created>& created) {
+            [](const Reply& reply, std::vector<Created>& created) {
                 if (reply.status != 200) return false;
-                const json body = json::parse(reply.body, nullptr, false);
-                if (!body.is_object()) return false;
-                created.push_back({body.value("tb_transfer_id", ""),
-                                   body.value("goodie_tb_transfer_id", ""), 0});
+                const auto ticket = json_string_member(reply.body, "tb_transfer_id");
+                const auto goodie = json_string_member(reply.body, "goodie_tb_transfer_id");
+                if (!ticket || !goodie) return false;
+                created.push_back({std::string(*ticket), std::string(*goodie), 0});
                 return true;
             }};
 }
 
 PhaseSpec commit_spec(const std::vector<Created>& holds) {
-    return {[&holds](http::Client& client, int index) {
+    return {[&holds](Connection& connection, int index) {
                 const Created& hold = holds[static_cast<std::size_t>(index)];
-                return client.request(http::Method::get,
-                                      "/api/accounting/commit?tb_transfer_id=" + hold.first +
-                                          "&goodie_tb_transfer_id=" + hold.second);
+                const std::string target = "/api/accounting/commit?tb_transfer_id=" + hold.first +
+                                           "&goodie_tb_transfer_id=" + hold.second;
+                connection.prepare("GET", target);
             },
-            [](const http::ClientResponse& reply, std::vector<Created>&) {
-                return reply.status == 200;
-            }};
+            [](const Reply& reply, std::vector<Created>&) { return reply.status == 200; }};
 }
 }  // namespace
 
@@ -132,7 +145,8 @@ std::vector<PhaseReport> run_phases(const PhaseOptions& options, const std::vect
         switch (phase) {
             case Phase::checkout:
                 sessions.clear();
-                reports.push_back(measure(options, phase, options.total, checkout_spec(), sessions));
+                reports.push_back(
+                    measure(options, phase, options.total, checkout_spec(), sessions));
                 break;
             case Phase::webhook:
                 reports.push_back(measure(options, phase, static_cast<int>(sessions.size()),

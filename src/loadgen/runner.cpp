@@ -1,11 +1,13 @@
-// Bounded-concurrency call runner: `concurrency` workers pull indices until all are taken.
+// Bounded-concurrency call runner: `concurrency` workers, one connection each, pull indices
+// until all are taken.
 #include "loadgen/runner.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <deque>
+#include <stdexcept>
 
 namespace tigerfans::loadgen {
 
@@ -13,25 +15,40 @@ namespace {
 constexpr std::chrono::milliseconds progress_interval{500};
 }  // namespace
 
-double run_calls(asio::io_context& io, int total, int concurrency, const Call& call,
+tcp::endpoint resolve(const Target& target) {
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    boost::system::error_code error;
+    const auto results = resolver.resolve(target.host, std::to_string(target.port), error);
+    if (error || results.empty()) {
+        throw std::runtime_error("cannot resolve " + target.host + ": " + error.message());
+    }
+    return results.begin()->endpoint();
+}
+
+double run_calls(asio::io_context& io, const RunOptions& options, const Call& call,
                  const Progress& progress) {
+    assert(options.concurrency > 0);
+    TimeoutSweep sweep(io, options.request_timeout);
+    std::deque<Connection> connections;
     int next = 0;
     int finished = 0;
-    const auto worker = [&]() -> asio::awaitable<void> {
-        while (next < total) {
+    const auto worker = [&](Connection& connection) -> asio::awaitable<void> {
+        while (next < options.total) {
             const int index = next++;
-            co_await call(index);
+            co_await call(index, connection);
             finished++;
         }
     };
     const auto started = std::chrono::steady_clock::now();
-    for (int i = 0; i < std::min(concurrency, total); i++) {
-        asio::co_spawn(io, worker(), asio::detached);
+    for (int i = 0; i < std::min(options.concurrency, options.total); i++) {
+        Connection& connection = connections.emplace_back(io, options.server, sweep);
+        asio::co_spawn(io, worker(connection), asio::detached);
     }
     asio::steady_timer ticker(io);
     std::function<void()> tick = [&] {
-        if (progress) progress(finished, total);
-        if (finished >= total) return;
+        if (progress) progress(finished, options.total);
+        if (finished >= options.total) return;
         ticker.expires_after(progress_interval);
         ticker.async_wait([&](boost::system::error_code error) {
             if (!error) tick();
@@ -39,10 +56,10 @@ double run_calls(asio::io_context& io, int total, int concurrency, const Call& c
     };
     if (progress) tick();
     io.restart();
-    while (finished < total && io.run_one() > 0) {
+    while (finished < options.total && io.run_one() > 0) {
     }
     ticker.cancel();
-    if (progress) progress(finished, total);
+    if (progress) progress(finished, options.total);
     const double wall_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     io.restart();

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <vector>
 
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/crypto.hpp"
@@ -22,6 +23,37 @@ TEST(U128, DecimalRoundTripsAtTheEdgesAndRejectsOverflow) {
     EXPECT_FALSE(u128_from_decimal("-1"));
     const u128 value = make_u128(0x0123456789abcdefULL, 0xfedcba9876543210ULL);
     EXPECT_EQ(u128_from_decimal(u128_to_decimal(value)), value);
+}
+
+// The fast form (three 64-bit parts) against the digit-by-digit definition, at the part
+// boundaries where zero padding matters and at random values.
+TEST(U128, DecimalMatchesDigitByDigitAtPartBoundaries) {
+    const auto reference = [](u128 value) {
+        std::string digits;
+        do {
+            digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(value % 10)));
+            value /= 10;
+        } while (value != 0);
+        return digits;
+    };
+    const u128 ten_to_19 = 10'000'000'000'000'000'000ull;
+    std::vector<u128> values = {1,
+                                9,
+                                ten_to_19 - 1,
+                                ten_to_19,
+                                ten_to_19 + 1,
+                                u128{UINT64_MAX},
+                                u128{UINT64_MAX} + 1,
+                                ten_to_19 * ten_to_19 - 1,
+                                ten_to_19 * ten_to_19,
+                                ten_to_19 * ten_to_19 + 7,
+                                u128_max - 1};
+    for (int i = 0; i < 1000; i++) values.push_back(random_u128() >> (i % 128));
+    for (const u128 value : values) {
+        EXPECT_EQ(u128_to_decimal(value), reference(value));
+        char digits[u128_decimal_digits_max];
+        EXPECT_EQ(std::string(digits, u128_to_decimal(value, digits)), reference(value));
+    }
 }
 
 TEST(U128, HexIsAlwaysThirtyTwoDigits) {

@@ -19,7 +19,11 @@ constexpr u128 make_u128(std::uint64_t high, std::uint64_t low) {
 constexpr std::uint64_t u128_high(u128 value) { return static_cast<std::uint64_t>(value >> 64); }
 constexpr std::uint64_t u128_low(u128 value) { return static_cast<std::uint64_t>(value); }
 
+inline constexpr std::size_t u128_decimal_digits_max = 39;  // 2^128 - 1 has 39 digits.
+
 std::string u128_to_decimal(u128 value);
+// Writes the digits into `out` (no terminator) and returns how many; allocation-free.
+std::size_t u128_to_decimal(u128 value, char (&out)[u128_decimal_digits_max]);
 // Accepts 1 to 39 decimal digits without sign or spaces; rejects values above 2^128-1.
 std::optional<u128> u128_from_decimal(std::string_view text);
 

@@ -2,7 +2,9 @@
 // inventory, pending sessions and the isolated accounting calls used by benchmarks.
 #pragma once
 
+#include "tigerfans/flows/checkout.hpp"
 #include "tigerfans/flows/services.hpp"
+#include "tigerfans/flows/webhook.hpp"
 #include "tigerfans/http/router.hpp"
 
 namespace tigerfans::flows {
@@ -12,5 +14,10 @@ void add_api_routes(http::Router& router, Services& services);
 // Shared with the admin pages.
 std::string inventory_json(const accounting::Inventory& inventory);
 std::string order_json(const orders::Order& order);
+
+// The hot answers' bodies, written by hand (http/json_writer.hpp); exposed for the tests that
+// hold them to the bytes nlohmann wrote.
+std::string checkout_answer_json(const CheckoutAccepted& accepted);
+std::string webhook_answer_json(const WebhookSettled& settled);
 
 }  // namespace tigerfans::flows

@@ -53,6 +53,8 @@ struct Response {
 
 // Percent-decoding of a path ('+' kept) or of a form/query value ('+' is a space).
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);
+// The same into `out` (its capacity is reused); false on a malformed escape.
+bool percent_decode_to(std::string_view text, bool plus_is_space, std::string& out);
 std::string percent_encode(std::string_view text);
 
 // Parses `a=1&b=x%20y` (application/x-www-form-urlencoded and query strings). Returns nullopt

@@ -75,6 +75,7 @@ struct PhaseReport {
     int total = 0;
     int ok = 0;
     int errors = 0;
+    std::map<std::string, int> error_kinds;  // What went wrong, e.g. "HTTP 503", "timeout".
     double wall_s = 0;
     LatencySummary latency;
     double ops_per_s() const { return wall_s > 0 ? ok / wall_s : 0; }

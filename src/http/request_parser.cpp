@@ -1,0 +1,72 @@
+// Beast's basic_parser callbacks filling a reused Request (see request_parser.hpp).
+#include "http/request_parser.hpp"
+
+#include <cassert>
+
+namespace tigerfans::http {
+
+RequestParser::RequestParser(Request& request, std::size_t header_bytes_max,
+                             std::size_t body_bytes_max)
+    : request_(request) {
+    assert(header_bytes_max <= UINT32_MAX);
+    header_limit(static_cast<std::uint32_t>(header_bytes_max));
+    body_limit(body_bytes_max);
+    eager(true);  // Parse the body in the same put() as the header when it is there.
+}
+
+void RequestParser::on_request_impl(verb, string_view method_text, string_view target, int,
+                                    error_code&) {
+    request_.method = http::parse_method(method_text);
+    request_.target.assign(target.data(), target.size());
+    const std::size_t question = target.find('?');
+    const std::string_view raw_path = target.substr(0, question);
+    if (!percent_decode_to(raw_path, false, request_.path)) request_.path.assign(raw_path);
+    if (question == std::string_view::npos) {
+        request_.query.clear();
+    } else {
+        request_.query.assign(target.substr(question + 1));
+    }
+    request_.body.clear();
+    request_.path_params.clear();
+    header_count_ = 0;
+}
+
+void RequestParser::on_response_impl(int, string_view, int, error_code&) {
+    assert(false && "a request parser never sees a status line");
+}
+
+// Overwrites the previous request's header pairs in place: their strings keep their capacity.
+void RequestParser::on_field_impl(field, string_view name_text, string_view value,
+                                  error_code&) {
+    if (header_count_ < request_.headers.size()) {
+        auto& [name, text] = request_.headers[header_count_];
+        name.assign(name_text.data(), name_text.size());
+        text.assign(value.data(), value.size());
+    } else {
+        request_.headers.emplace_back(std::string(name_text), std::string(value));
+    }
+    header_count_++;
+}
+
+void RequestParser::on_header_impl(error_code&) { request_.headers.resize(header_count_); }
+
+void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                                      error_code&) {
+    if (content_length) request_.body.reserve(static_cast<std::size_t>(*content_length));
+}
+
+std::size_t RequestParser::on_body_impl(string_view body, error_code&) {
+    request_.body.append(body.data(), body.size());
+    return body.size();
+}
+
+void RequestParser::on_chunk_header_impl(std::uint64_t, string_view, error_code&) {}
+
+std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, error_code&) {
+    request_.body.append(body.data(), body.size());
+    return body.size();
+}
+
+void RequestParser::on_finish_impl(error_code&) {}
+
+}  // namespace tigerfans::http

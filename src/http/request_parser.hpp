@@ -1,0 +1,46 @@
+// Beast's HTTP/1.1 request parser (its grammar, limits and error codes) writing straight into
+// our Request instead of a beast::http::message: the connection keeps one Request and
+// overwrites it request after request, so its strings and header list keep their capacity and
+// a request on a warm connection allocates nothing. Used by http/server.cpp only.
+#pragma once
+
+#include <boost/beast/http/basic_parser.hpp>
+#include <cstddef>
+#include <cstdint>
+
+#include "tigerfans/http/message.hpp"
+
+namespace tigerfans::http {
+
+class RequestParser final : public boost::beast::http::basic_parser<true> {
+public:
+    // Fills `request` (all but remote_address) while parsing; limits in bytes.
+    RequestParser(Request& request, std::size_t header_bytes_max, std::size_t body_bytes_max);
+
+private:
+    using error_code = boost::beast::error_code;
+    using verb = boost::beast::http::verb;
+    using field = boost::beast::http::field;
+    using string_view = boost::beast::string_view;
+
+    void on_request_impl(verb method, string_view method_text, string_view target, int version,
+                         error_code& error) override;
+    void on_response_impl(int status, string_view reason, int version,
+                          error_code& error) override;
+    void on_field_impl(field name, string_view name_text, string_view value,
+                       error_code& error) override;
+    void on_header_impl(error_code& error) override;
+    void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                           error_code& error) override;
+    std::size_t on_body_impl(string_view body, error_code& error) override;
+    void on_chunk_header_impl(std::uint64_t size, string_view extensions,
+                              error_code& error) override;
+    std::size_t on_chunk_body_impl(std::uint64_t remain, string_view body,
+                                   error_code& error) override;
+    void on_finish_impl(error_code& error) override;
+
+    Request& request_;
+    std::size_t header_count_ = 0;
+};
+
+}  // namespace tigerfans::http

@@ -1,0 +1,57 @@
+// Hand-formatted response heads (see response_head.hpp).
+#include "http/response_head.hpp"
+
+#include <strings.h>
+
+#include <ostream>  // Beast's status.hpp needs it and does not include it.
+
+#include <boost/beast/http/status.hpp>
+#include <cassert>
+#include <charconv>
+
+namespace tigerfans::http {
+
+namespace {
+
+bool is_framing_header(std::string_view name) {
+    const auto equals = [&](std::string_view other) {
+        return name.size() == other.size() &&
+               strncasecmp(name.data(), other.data(), name.size()) == 0;
+    };
+    return equals("Content-Length") || equals("Connection") || equals("Transfer-Encoding");
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name).append(": ").append(value).append("\r\n");
+}
+
+void append_number(std::string& out, std::size_t value) {
+    char digits[24];
+    const auto [end, error] = std::to_chars(digits, digits + sizeof(digits), value);
+    assert(error == std::errc());
+    out.append(digits, end);
+}
+
+}  // namespace
+
+void format_response_head(std::string& out, const Response& response, bool keep_alive) {
+    assert(response.status >= 100 && response.status <= 999);
+    const auto reason = boost::beast::http::obsolete_reason(
+        static_cast<boost::beast::http::status>(response.status));
+    out.assign("HTTP/1.1 ");
+    append_number(out, response.status);
+    out.append(" ").append(reason.data(), reason.size()).append("\r\n");
+    append_header(out, "Server", "tigerfans");
+    if (!response.content_type.empty()) append_header(out, "Content-Type", response.content_type);
+    for (const auto& [name, value] : response.headers) {
+        assert(!is_framing_header(name) && "the server sets framing headers itself");
+        append_header(out, name, value);
+    }
+    out.append("Content-Length: ");
+    append_number(out, response.body.size());
+    out.append("\r\n");
+    if (!keep_alive) out.append("Connection: close\r\n");
+    out.append("\r\n");
+}
+
+}  // namespace tigerfans::http

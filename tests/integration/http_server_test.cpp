@@ -1,0 +1,352 @@
+// The HTTP server at the byte level, with no store behind it: what a response looks like on the
+// wire (status line, header order, Content-Length, HEAD), keep-alive and pipelining, when the
+// connection closes (Connection: close, HTTP/1.0, a handler's close, malformed and oversized
+// requests), the idle timeout, the connection limit and graceful shutdown. Raw blocking sockets
+// on the test thread talk to the server on its own loop thread.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <future>
+#include <string>
+#include <thread>
+
+#include "tigerfans/http/server.hpp"
+
+namespace tigerfans::http {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+constexpr std::chrono::milliseconds slow_handler{300};
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds duration) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, duration);
+    boost::system::error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+Router test_router() {
+    Router router;
+    router.get("/hello", [](Request&) -> asio::awaitable<Response> {
+        co_return Response::text(200, "hello world", "text/plain");
+    });
+    router.get("/redirect", [](Request&) -> asio::awaitable<Response> {
+        co_return Response::redirect("/there").with_header("Set-Cookie", "a=1").with_header(
+            "Set-Cookie", "b=2");
+    });
+    router.get("/close", [](Request&) -> asio::awaitable<Response> {
+        Response response = Response::json(200, "{}");
+        response.close = true;
+        co_return response;
+    });
+    router.get("/slow", [](Request&) -> asio::awaitable<Response> {
+        co_await sleep_for(slow_handler);
+        co_return Response::text(200, "slow", "text/plain");
+    });
+    router.post("/echo", [](Request& request) -> asio::awaitable<Response> {
+        co_return Response::text(200, std::string(request.header("x-tag")) + ":" + request.body,
+                                 "text/plain");
+    });
+    return router;
+}
+
+ServerLimits test_limits() {
+    ServerLimits limits = default_server_limits();
+    limits.idle_timeout = 300ms;
+    return limits;
+}
+
+// The server on its own loop thread.
+class ServerThread {
+public:
+    explicit ServerThread(ServerLimits limits = test_limits())
+        : router_(test_router()), server_(io_, router_, limits, registry_) {
+        port_ = server_.listen("127.0.0.1", 0);
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    ~ServerThread() {
+        if (!stopped_) shutdown(100ms);
+        thread_.join();
+    }
+
+    std::uint16_t port() const { return port_; }
+
+    // Runs the server's graceful shutdown on its loop; returns how long it took.
+    std::chrono::milliseconds shutdown(std::chrono::milliseconds drain_timeout) {
+        stopped_ = true;
+        std::promise<void> done;
+        const auto started = std::chrono::steady_clock::now();
+        asio::co_spawn(io_, server_.shutdown(drain_timeout), [&](std::exception_ptr) {
+            done.set_value();
+        });
+        done.get_future().wait();
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - started);
+    }
+
+private:
+    asio::io_context io_;
+    metrics::Registry registry_;
+    Router router_;
+    Server server_;
+    std::uint16_t port_ = 0;
+    std::thread thread_;
+    bool stopped_ = false;
+};
+
+// A raw client connection on the test thread.
+class RawClient {
+public:
+    explicit RawClient(std::uint16_t port) : socket_(io_) {
+        socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    }
+
+    // The server may answer and close before all of an oversized request is written: the
+    // answer is what the tests check, so a failed write is not an error here.
+    void send(const std::string& bytes) {
+        boost::system::error_code ignored;
+        asio::write(socket_, asio::buffer(bytes), ignored);
+    }
+
+    // One whole response (head, then Content-Length bytes of body unless `head_request`).
+    std::string response(bool head_request = false) {
+        while (buffered_.find("\r\n\r\n") == std::string::npos) {
+            if (!read_more()) return std::exchange(buffered_, {});
+        }
+        const std::size_t head_bytes = buffered_.find("\r\n\r\n") + 4;
+        const std::size_t length_at = buffered_.find("Content-Length: ");
+        std::size_t length = 0;
+        if (!head_request && length_at < head_bytes) {
+            length = std::stoul(buffered_.substr(length_at + 16));
+        }
+        while (buffered_.size() < head_bytes + length && read_more()) {
+        }
+        std::string message = buffered_.substr(0, head_bytes + length);
+        buffered_.erase(0, message.size());
+        return message;
+    }
+
+    // True when the server closed the connection (and sent nothing more) within `wait`.
+    bool closed_within(std::chrono::milliseconds wait) {
+        const auto deadline = std::chrono::steady_clock::now() + wait;
+        socket_.non_blocking(true);
+        while (std::chrono::steady_clock::now() < deadline) {
+            char byte;
+            boost::system::error_code error;
+            const std::size_t read = socket_.read_some(asio::buffer(&byte, 1), error);
+            if (error == asio::error::would_block) {
+                std::this_thread::sleep_for(5ms);
+                continue;
+            }
+            socket_.non_blocking(false);
+            return read == 0 && error;
+        }
+        socket_.non_blocking(false);
+        return false;
+    }
+
+private:
+    bool read_more() {
+        char chunk[4096];
+        boost::system::error_code error;
+        const std::size_t read = socket_.read_some(asio::buffer(chunk), error);
+        buffered_.append(chunk, read);
+        return !error;
+    }
+
+    asio::io_context io_;
+    tcp::socket socket_;
+    std::string buffered_;
+};
+
+std::string get(std::string_view target, std::string_view extra = "") {
+    return "GET " + std::string(target) + " HTTP/1.1\r\nHost: test\r\n" + std::string(extra) +
+           "\r\n";
+}
+
+const std::string hello_answer =
+    "HTTP/1.1 200 OK\r\nServer: tigerfans\r\nContent-Type: text/plain\r\n"
+    "Content-Length: 11\r\n\r\nhello world";
+
+TEST(HttpServer, AnswersWithStatusLineServerTypeAndLengthAndKeepsTheConnection) {
+    ServerThread server;
+    RawClient client(server.port());
+    for (int i = 0; i < 3; i++) {
+        client.send(get("/hello"));
+        EXPECT_EQ(client.response(), hello_answer);
+    }
+}
+
+TEST(HttpServer, AnswersHeadWithTheHeadersOfGetAndNoBody) {
+    ServerThread server;
+    RawClient client(server.port());
+    client.send("HEAD /hello HTTP/1.1\r\nHost: test\r\n\r\n");
+    EXPECT_EQ(client.response(true), hello_answer.substr(0, hello_answer.size() - 11));
+    client.send(get("/hello"));  // No stray body bytes came before this answer.
+    EXPECT_EQ(client.response(), hello_answer);
+}
+
+TEST(HttpServer, KeepsExtraHeadersInTheirOrderAfterTheContentType) {
+    ServerThread server;
+    RawClient client(server.port());
+    client.send(get("/redirect"));
+    EXPECT_EQ(client.response(),
+              "HTTP/1.1 303 See Other\r\nServer: tigerfans\r\n"
+              "Content-Type: text/plain; charset=utf-8\r\nLocation: /there\r\n"
+              "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 0\r\n\r\n");
+}
+
+TEST(HttpServer, AnswersPipelinedRequestsInOrder) {
+    ServerThread server;
+    RawClient client(server.port());
+    client.send(get("/hello") +
+                "POST /echo HTTP/1.1\r\nHost: t\r\nX-Tag: two\r\nContent-Length: 4\r\n\r\nbody" +
+                get("/hello"));
+    EXPECT_EQ(client.response(), hello_answer);
+    const std::string echo = client.response();
+    EXPECT_TRUE(echo.starts_with("HTTP/1.1 200 OK\r\n")) << echo;
+    EXPECT_TRUE(echo.ends_with("\r\n\r\ntwo:body")) << echo;
+    EXPECT_EQ(client.response(), hello_answer);
+}
+
+TEST(HttpServer, ClosesAfterAnswerWhenTheClientAsksForIt) {
+    ServerThread server;
+    RawClient client(server.port());
+    client.send(get("/hello", "Connection: close\r\n"));
+    const std::string answer = client.response();
+    EXPECT_TRUE(answer.ends_with("Content-Length: 11\r\nConnection: close\r\n\r\nhello world"))
+        << answer;
+    EXPECT_TRUE(client.closed_within(1s));
+}
+
+TEST(HttpServer, ClosesAfterAnswerToHttp10UnlessKeepAliveIsAsked) {
+    ServerThread server;
+    RawClient plain(server.port());
+    plain.send("GET /hello HTTP/1.0\r\n\r\n");
+    EXPECT_NE(plain.response().find("Connection: close\r\n"), std::string::npos);
+    EXPECT_TRUE(plain.closed_within(1s));
+
+    RawClient kept(server.port());
+    kept.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    EXPECT_EQ(kept.response(), hello_answer);
+    kept.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    EXPECT_EQ(kept.response(), hello_answer);
+}
+
+TEST(HttpServer, ClosesWhenTheHandlerAsksForIt) {
+    ServerThread server;
+    RawClient client(server.port());
+    client.send(get("/close"));
+    EXPECT_NE(client.response().find("Connection: close\r\n"), std::string::npos);
+    EXPECT_TRUE(client.closed_within(1s));
+}
+
+TEST(HttpServer, AnswersAMalformedRequestWith400AndCloses) {
+    ServerThread server;
+    RawClient client(server.port());
+    client.send("GET /hello HTTP/1.1\r\nBad Header Line\r\n\r\n");
+    const std::string answer = client.response();
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 400 Bad Request\r\n")) << answer;
+    EXPECT_NE(answer.find("Content-Type: application/json\r\n"), std::string::npos);
+    EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos);
+    EXPECT_NE(answer.find(R"({"detail":")"), std::string::npos);
+    EXPECT_NE(answer.find(R"("error":"bad_request"})"), std::string::npos);
+    EXPECT_TRUE(client.closed_within(1s));
+}
+
+TEST(HttpServer, AnswersAPathThatIsNotUtf8With404AndKeepsServing) {
+    ServerThread server;
+    RawClient client(server.port());
+    client.send(get("/%FF"));
+    const std::string answer = client.response();
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 404 Not Found\r\n")) << answer;
+    EXPECT_NE(answer.find("no route for /\xEF\xBF\xBD"), std::string::npos) << answer;
+    client.send(get("/hello"));
+    EXPECT_EQ(client.response(), hello_answer);
+}
+
+TEST(HttpServer, AnswersOversizedHeadersAndBodiesWith413) {
+    ServerThread server;
+    RawClient headers(server.port());
+    headers.send(get("/hello", "X-Padding: " + std::string(17 * 1024, 'x') + "\r\n"));
+    EXPECT_TRUE(headers.response().starts_with("HTTP/1.1 413 Payload Too Large\r\n"));
+    EXPECT_TRUE(headers.closed_within(1s));
+
+    RawClient body(server.port());
+    body.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 70000\r\n\r\n" +
+              std::string(70000, 'x'));
+    const std::string answer = body.response();
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 413 Payload Too Large\r\n")) << answer;
+    EXPECT_NE(answer.find("payload_too_large"), std::string::npos);
+}
+
+TEST(HttpServer, ClosesIdleAndHalfSentConnectionsAfterTheIdleTimeout) {
+    ServerThread server;
+    RawClient idle(server.port());
+    RawClient half(server.port());
+    half.send("GET /hello HTTP/1.1\r\nHo");
+    RawClient busy(server.port());
+    busy.send(get("/hello"));
+    EXPECT_EQ(busy.response(), hello_answer);
+    EXPECT_FALSE(idle.closed_within(100ms));
+    EXPECT_TRUE(idle.closed_within(2s));
+    EXPECT_TRUE(half.closed_within(2s));
+}
+
+TEST(HttpServer, RefusesConnectionsOverTheLimitWith503) {
+    ServerLimits limits = test_limits();
+    limits.connections_max = 1;
+    ServerThread server(limits);
+    RawClient first(server.port());
+    first.send(get("/hello"));
+    EXPECT_EQ(first.response(), hello_answer);
+    RawClient second(server.port());
+    const std::string answer = second.response();
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 503 Service Unavailable\r\n")) << answer;
+    EXPECT_NE(answer.find("too many open connections"), std::string::npos);
+    EXPECT_TRUE(second.closed_within(1s));
+}
+
+TEST(HttpServer, ShutdownFinishesRequestsInFlightAndClosesIdleConnections) {
+    ServerThread server;
+    RawClient idle(server.port());
+    RawClient busy(server.port());
+    busy.send(get("/slow"));
+    std::this_thread::sleep_for(50ms);  // The request is in the handler now.
+    const auto took = server.shutdown(5s);
+    EXPECT_LT(took, 2s);
+    EXPECT_TRUE(idle.closed_within(1s));
+    const std::string answer = busy.response();
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 200 OK\r\n")) << answer;
+    EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos);
+    EXPECT_TRUE(answer.ends_with("slow"));
+    EXPECT_TRUE(busy.closed_within(1s));
+    boost::system::error_code refused;
+    asio::io_context io;
+    tcp::socket late(io);
+    late.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()), refused);
+    EXPECT_TRUE(refused);
+}
+
+TEST(HttpServer, ShutdownForceClosesWhatOutlivesTheDrainDeadline) {
+    ServerThread server;
+    RawClient busy(server.port());
+    busy.send(get("/slow"));
+    std::this_thread::sleep_for(50ms);
+    const auto took = server.shutdown(50ms);
+    EXPECT_LT(took, slow_handler);
+    EXPECT_TRUE(busy.closed_within(2s));
+}
+
+}  // namespace
+}  // namespace tigerfans::http

@@ -1,0 +1,117 @@
+// The server's own wire code without sockets: response heads formatted by hand (the bytes
+// Beast's serializer wrote), and Beast's parser filling a reused Request (nothing of the
+// previous request left behind, chunked bodies, limits, errors).
+#include <gtest/gtest.h>
+
+#include <boost/beast/http/error.hpp>
+#include <string>
+
+#include "http/request_parser.hpp"
+#include "http/response_head.hpp"
+
+namespace tigerfans::http {
+namespace {
+
+namespace bhttp = boost::beast::http;
+
+TEST(ResponseHead, HasStatusServerTypeExtrasLengthInThatOrder) {
+    Response response = Response::redirect("/there");
+    response.with_header("Set-Cookie", "a=1").with_header("Cache-Control", "no-store");
+    response.body = "moved";
+    std::string head = "left over from the previous response";
+    format_response_head(head, response, true);
+    EXPECT_EQ(head,
+              "HTTP/1.1 303 See Other\r\nServer: tigerfans\r\n"
+              "Content-Type: text/plain; charset=utf-8\r\nLocation: /there\r\n"
+              "Set-Cookie: a=1\r\nCache-Control: no-store\r\nContent-Length: 5\r\n\r\n");
+}
+
+TEST(ResponseHead, SaysCloseWhenClosingAndOmitsAnEmptyContentType) {
+    Response response = Response::json(503, "{}");
+    response.content_type.clear();
+    std::string head;
+    format_response_head(head, response, false);
+    EXPECT_EQ(head,
+              "HTTP/1.1 503 Service Unavailable\r\nServer: tigerfans\r\nContent-Length: 2\r\n"
+              "Connection: close\r\n\r\n");
+}
+
+TEST(ResponseHead, UsesBeastsReasonPhrases) {
+    std::string head;
+    for (const auto& [status, line] : std::vector<std::pair<unsigned, std::string>>{
+             {200, "HTTP/1.1 200 OK\r\n"},
+             {404, "HTTP/1.1 404 Not Found\r\n"},
+             {405, "HTTP/1.1 405 Method Not Allowed\r\n"},
+             {409, "HTTP/1.1 409 Conflict\r\n"},
+             {413, "HTTP/1.1 413 Payload Too Large\r\n"},
+             {299, "HTTP/1.1 299 <unknown-status>\r\n"}}) {
+        format_response_head(head, Response::json(status, ""), true);
+        EXPECT_TRUE(head.starts_with(line)) << head;
+    }
+}
+
+// Feeds `bytes` to a fresh parser over `request`, as the server does for each request.
+boost::beast::error_code parse(Request& request, std::string_view bytes,
+                               std::size_t body_max = 1024) {
+    RequestParser parser(request, 1024, body_max);
+    boost::beast::error_code error;
+    const std::size_t used = parser.put(boost::asio::buffer(bytes.data(), bytes.size()), error);
+    if (!error && !parser.is_done()) return bhttp::error::need_more;
+    EXPECT_TRUE(error || used == bytes.size());
+    return error;
+}
+
+TEST(RequestParser, FillsMethodTargetPathQueryHeadersAndBody) {
+    Request request;
+    ASSERT_FALSE(parse(request,
+                       "POST /api/orders/a%20b?x=1&y=2 HTTP/1.1\r\nHost: h\r\n"
+                       "X-Tag: one\r\nContent-Length: 4\r\n\r\nbody"));
+    EXPECT_EQ(request.method, Method::post);
+    EXPECT_EQ(request.target, "/api/orders/a%20b?x=1&y=2");
+    EXPECT_EQ(request.path, "/api/orders/a b");
+    EXPECT_EQ(request.query, "x=1&y=2");
+    ASSERT_EQ(request.headers.size(), 3u);
+    EXPECT_EQ(request.headers[1].first, "X-Tag");
+    EXPECT_EQ(request.header("x-tag"), "one");
+    EXPECT_EQ(request.body, "body");
+}
+
+TEST(RequestParser, LeavesNothingOfThePreviousRequestInAReusedOne) {
+    Request request;
+    ASSERT_FALSE(parse(request,
+                       "POST /a/b?q=1 HTTP/1.1\r\nHost: h\r\nX-One: 1\r\nX-Two: 2\r\n"
+                       "Content-Length: 3\r\n\r\nabc"));
+    request.path_params.emplace_back("id", "b");
+    ASSERT_FALSE(parse(request, "GET /c%ZZ HTTP/1.1\r\nhost: other\r\n\r\n"));
+    EXPECT_EQ(request.method, Method::get);
+    EXPECT_EQ(request.path, "/c%ZZ");  // A malformed escape leaves the raw path.
+    EXPECT_TRUE(request.query.empty());
+    EXPECT_TRUE(request.body.empty());
+    EXPECT_TRUE(request.path_params.empty());
+    ASSERT_EQ(request.headers.size(), 1u);
+    EXPECT_EQ(request.headers[0].first, "host");
+    EXPECT_EQ(request.headers[0].second, "other");
+}
+
+TEST(RequestParser, JoinsChunkedBodies) {
+    Request request;
+    ASSERT_FALSE(parse(request,
+                       "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"));
+    EXPECT_EQ(request.body, "abcde");
+}
+
+TEST(RequestParser, ReportsIncompleteMalformedAndOversizedRequests) {
+    Request request;
+    EXPECT_EQ(parse(request, "GET /x HTTP/1.1\r\nHost"), bhttp::error::need_more);
+    EXPECT_EQ(parse(request, "POST /x HTTP/1.1\r\nContent-Length: 9\r\n\r\nabc"),
+              bhttp::error::need_more);
+    EXPECT_EQ(parse(request, "GET /x HTTP/1.1\r\nBad Line\r\n\r\n"), bhttp::error::bad_field);
+    EXPECT_EQ(parse(request, "POST /x HTTP/1.1\r\nContent-Length: 11\r\n\r\n", 10),
+              bhttp::error::body_limit);
+    EXPECT_EQ(parse(request, "GET /x HTTP/1.1\r\nX: " + std::string(2000, 'a') + "\r\n\r\n"),
+              bhttp::error::header_limit);
+}
+
+}  // namespace
+}  // namespace tigerfans::http
