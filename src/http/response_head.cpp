@@ -7,7 +7,8 @@
 
 #include <boost/beast/http/status.hpp>
 #include <cassert>
-#include <charconv>
+
+#include "tigerfans/core/decimal.hpp"
 
 namespace tigerfans::http {
 
@@ -25,13 +26,6 @@ void append_header(std::string& out, std::string_view name, std::string_view val
     out.append(name).append(": ").append(value).append("\r\n");
 }
 
-void append_number(std::string& out, std::size_t value) {
-    char digits[24];
-    const auto [end, error] = std::to_chars(digits, digits + sizeof(digits), value);
-    assert(error == std::errc());
-    out.append(digits, end);
-}
-
 }  // namespace
 
 void format_response_head(std::string& out, const Response& response, bool keep_alive) {
@@ -39,7 +33,7 @@ void format_response_head(std::string& out, const Response& response, bool keep_
     const auto reason = boost::beast::http::obsolete_reason(
         static_cast<boost::beast::http::status>(response.status));
     out.assign("HTTP/1.1 ");
-    append_number(out, response.status);
+    append_decimal(out, response.status);
     out.append(" ").append(reason.data(), reason.size()).append("\r\n");
     append_header(out, "Server", "tigerfans");
     if (!response.content_type.empty()) append_header(out, "Content-Type", response.content_type);
@@ -48,7 +42,7 @@ void format_response_head(std::string& out, const Response& response, bool keep_
         append_header(out, name, value);
     }
     out.append("Content-Length: ");
-    append_number(out, response.body.size());
+    append_decimal(out, response.body.size());
     out.append("\r\n");
     if (!keep_alive) out.append("Connection: close\r\n");
     out.append("\r\n");

@@ -5,9 +5,9 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cassert>
-#include <charconv>
 #include <cstring>
 
+#include "tigerfans/core/decimal.hpp"
 #include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::loadgen {
@@ -23,13 +23,6 @@ constexpr std::size_t read_chunk_bytes = 16 * 1024;
 constexpr int sweeps_per_timeout = 10;
 constexpr std::chrono::milliseconds sweep_interval_min{10};
 constexpr std::chrono::milliseconds sweep_interval_max{1000};
-
-void append_number(std::string& out, std::size_t value) {
-    char digits[24];
-    const auto [end, error] = std::to_chars(digits, digits + sizeof(digits), value);
-    assert(error == std::errc());
-    out.append(digits, end);
-}
 
 }  // namespace
 
@@ -59,7 +52,7 @@ void format_request(std::string& out, std::string_view method, std::string_view 
     }
     if (!body.empty() || method == "POST" || method == "PUT") {
         out.append("Content-Length: ");
-        append_number(out, body.size());
+        append_decimal(out, body.size());
         out.append("\r\n");
     }
     out.append("\r\n").append(body);
