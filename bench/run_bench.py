@@ -257,8 +257,59 @@ def write_results(result, out_dir):
                              r["concurrency"], r["repeat"], r["total"], r["ok"], r["errors"],
                              f"{r['wall_s']:.4f}", f"{r['ops_per_s']:.1f}",
                              f"{r['latency']['p50_s']:.5f}", f"{r['latency']['p99_s']:.5f}"])
-    shutil.copyfile(base + ".json", os.path.join(out_dir, "latest.json"))
+    with open(base + ".md", "w") as f:
+        f.write(summary_table(result))
+    for ending in (".json", ".md"):
+        shutil.copyfile(base + ending, os.path.join(out_dir, "latest" + ending))
     return base
+
+
+def summary_table(result):
+    """Markdown: ops/s per level and phase at each concurrency (mean over the repeats), then
+    the full flow and the mean batch size each store received at the highest concurrency."""
+    concurrencies = sorted({r["concurrency"] for r in result["runs"]})
+    lines = [f"Measured {result['date']} at commit {result['commit']} on "
+             f"{result['machine']['cpu']}, {result['machine']['cores']} cores, "
+             f"{result['machine']['memory_gib']} GiB.", "",
+             "| level | phase | " + " | ".join(f"c={c}" for c in concurrencies) + " |",
+             "|---|---|" + "---:|" * len(concurrencies)]
+    for level in result["levels"]:
+        for phase in ("reserve", "commit", "checkout", "webhook"):
+            cells = []
+            for c in concurrencies:
+                rates = [r["ops_per_s"] for r in result["runs"]
+                         if r["level"] == level and r["phase"] == phase and r["concurrency"] == c]
+                cells.append(f"{sum(rates) / len(rates):,.0f}" if rates else "")
+            lines.append(f"| {level} | {phase} | " + " | ".join(cells) + " |")
+    lines += ["", "| level | flow tickets/s | PAID/total | p50 ms | p99 ms | concurrency |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for flow in result["flows"]:
+        e2e = flow["end_to_end"]
+        lines.append(f"| {flow['level']} | {flow['throughput_per_s']:,.0f} | "
+                     f"{flow['paid']}/{flow['total']} | {e2e['p50_s'] * 1e3:.1f} | "
+                     f"{e2e['p99_s'] * 1e3:.1f} | {flow['concurrency']} |")
+    top = concurrencies[-1] if concurrencies else None
+    lines += ["", f"Mean batch size per store at c={top} (events per request, one pair of phases "
+              "runs together):", ""]
+    for level in result["levels"]:
+        means = {}
+        for r in result["runs"]:
+            pair = next((p for p in PHASE_PAIRS if p[0] == r["phase"]), None)
+            if r["level"] == level and r["concurrency"] == top and pair:
+                for store, b in r["batches"].items():
+                    means.setdefault(f"{store} ({'+'.join(pair)})", []).append(b["mean"])
+        text = ", ".join(f"{k} {sum(v) / len(v):.1f}" for k, v in sorted(means.items()))
+        lines.append(f"- {level}: {text or 'none recorded'}")
+    lines += ["", f"Mean server-side time per call in ms at c={top}, checkout+webhook:", ""]
+    for level in result["levels"]:
+        means = {}
+        for r in result["runs"]:
+            if r["level"] == level and r["concurrency"] == top and r["phase"] == "checkout":
+                for component, c in r["components"].items():
+                    means.setdefault(component, []).append(c["mean_s"])
+        text = ", ".join(f"{k} {sum(v) / len(v) * 1e3:.2f}" for k, v in sorted(means.items()))
+        lines.append(f"- {level}: {text or 'none recorded'}")
+    return "\n".join(lines) + "\n"
 
 
 def main():
