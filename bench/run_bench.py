@@ -300,11 +300,13 @@ def summary_table(result):
                     means.setdefault(f"{store} ({'+'.join(pair)})", []).append(b["mean"])
         text = ", ".join(f"{k} {sum(v) / len(v):.1f}" for k, v in sorted(means.items()))
         lines.append(f"- {level}: {text or 'none recorded'}")
-    lines += ["", f"Mean server-side time per call in ms at c={top}, checkout+webhook:", ""]
+    # Component times at c=100 (the targets' concurrency), where queueing does not yet dominate.
+    middle = min(concurrencies, key=lambda c: abs(c - 100)) if concurrencies else None
+    lines += ["", f"Mean server-side time per call in ms at c={middle}, checkout+webhook:", ""]
     for level in result["levels"]:
         means = {}
         for r in result["runs"]:
-            if r["level"] == level and r["concurrency"] == top and r["phase"] == "checkout":
+            if r["level"] == level and r["concurrency"] == middle and r["phase"] == "checkout":
                 for component, c in r["components"].items():
                     means.setdefault(component, []).append(c["mean_s"])
         text = ", ".join(f"{k} {sum(v) / len(v) * 1e3:.2f}" for k, v in sorted(means.items()))
@@ -320,7 +322,7 @@ def main():
     parser.add_argument("--concurrency", default="1,10,30,100,300,1000")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--min-total", type=int, default=1000)
-    parser.add_argument("--per-connection", type=int, default=20)
+    parser.add_argument("--per-connection", type=int, default=50)
     parser.add_argument("--flow-total", type=int, default=10000)
     parser.add_argument("--flow-concurrency", type=int, default=100)
     parser.add_argument("--capacity", type=int, default=100_000_000)

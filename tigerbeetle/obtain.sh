@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prints the path of a TigerBeetle server binary of the pinned release (tigerbeetle/VERSION):
-# $TIGERBEETLE_BIN when set, else tigerbeetle/bin/tigerbeetle, else the official release zip
-# from GitHub, unpacked into tigerbeetle/bin/. Nothing is built here. Offline, the download
-# fails with one line on stderr and exit code 1.
+# $TIGERBEETLE_BIN when set, else tigerbeetle/tigerbeetle, else tigerbeetle/bin/tigerbeetle,
+# else the official release zip from GitHub, unpacked into tigerbeetle/bin/. Nothing is built
+# here. Offline, the download fails with one line on stderr and exit code 1.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,10 +19,12 @@ if [[ -n "${TIGERBEETLE_BIN:-}" ]]; then
     echo "$TIGERBEETLE_BIN"
     exit 0
 fi
-if [[ -x "$bin_dir/tigerbeetle" ]]; then
-    echo "$bin_dir/tigerbeetle"
-    exit 0
-fi
+for candidate in "$here/tigerbeetle" "$bin_dir/tigerbeetle"; do
+    if [[ -x "$candidate" ]]; then
+        echo "$candidate"
+        exit 0
+    fi
+done
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
