@@ -229,9 +229,10 @@ class PostgresOrderStore final : public OrderStore {
 public:
     PostgresOrderStore(asio::any_io_executor loop, std::string database_url,
                        metrics::Registry& registry)
-        : worker_(std::move(loop), std::move(database_url), "orders", prepare_statements),
+        : worker_(loop, database_url, "orders", prepare_statements),
+          reader_(std::move(loop), std::move(database_url), "orders_read", prepare_statements),
           inserts_(worker_, insert_batch, limits::pg_order_batch_rows_max, registry, "orders"),
-          finds_(worker_, find_batch, limits::pg_read_batch_ids_max, registry, "orders_read") {}
+          finds_(reader_, find_batch, limits::pg_read_batch_ids_max, registry, "orders_read") {}
 
     asio::awaitable<Status> start() override {
         co_return co_await worker_.run<Done>([](pqxx::connection& connection) {
@@ -257,7 +258,7 @@ public:
 
     asio::awaitable<Result<std::vector<Order>>> recent(std::size_t limit) override {
         const auto rows = static_cast<std::int64_t>(std::min(limit, limits::admin_orders_max));
-        co_return co_await worker_.run<std::vector<Order>>([rows](pqxx::connection& connection) {
+        co_return co_await reader_.run<std::vector<Order>>([rows](pqxx::connection& connection) {
             pqxx::nontransaction query(connection);
             std::vector<Order> orders;
             for (const pqxx::row& row : query.exec_prepared(recent_statement, rows)) {
@@ -267,7 +268,11 @@ public:
         });
     }
 
-    asio::awaitable<bool> healthy() override { co_return co_await worker_.ping(); }
+    asio::awaitable<bool> healthy() override {
+        const bool writer = co_await worker_.ping();
+        const bool reader = co_await reader_.ping();
+        co_return writer && reader;
+    }
 
     asio::awaitable<void> stop() override {
         co_await inserts_.stop();
@@ -275,7 +280,10 @@ public:
     }
 
 private:
+    // Reads have a connection of their own: a status poll never waits behind the fsync of an
+    // insert batch. Inserts are awaited until committed, so a read that follows sees them.
     postgres::Worker worker_;
+    postgres::Worker reader_;
     postgres::WorkerBatcher<Order, Done> inserts_;
     postgres::WorkerBatcher<std::string, std::optional<Order>> finds_;
 };
