@@ -201,6 +201,61 @@ class Stack:
             return parse_metrics(r.read().decode())
 
 
+def process_cpu_seconds(stack):
+    """CPU seconds (user + system) so far of the server and of each service of the stack,
+    found by its data folder: the postmaster (postgres/postmaster.pid) with its backends, and
+    the redis-server and tigerbeetle processes whose command line names the folder."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        with open(os.path.join(stack.data, "postgres", "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+    except (OSError, ValueError):
+        postmaster = None
+    seconds = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # Gone meanwhile.
+        parent, cpu = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+        if stack.server and int(pid) == stack.server.pid:
+            kind = "server"
+        elif postmaster in (int(pid), parent):
+            kind = "postgres"
+        elif stack.data in command and command.startswith("redis-server"):
+            kind = "redis"
+        elif stack.data in command and "tigerbeetle" in command:
+            kind = "tigerbeetle"
+        else:
+            continue
+        seconds[kind] = seconds.get(kind, 0.0) + cpu
+    return seconds
+
+
+def cpu_split(stack, args, build_dir):
+    """Runs the load client and returns its report with the CPU seconds each process spent
+    meanwhile, and how busy the machine was."""
+    def machine_busy():
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        return (sum(fields[:3]) + sum(fields[5:8])) / os.sysconf("SC_CLK_TCK")
+    before, busy_before = process_cpu_seconds(stack), machine_busy()
+    children_before = os.times()
+    report = load_client(build_dir, stack, args)
+    children_after = os.times()
+    after, busy_after = process_cpu_seconds(stack), machine_busy()
+    cpu = {kind: round(after[kind] - before.get(kind, 0.0), 2) for kind in after}
+    cpu["load client"] = round(children_after.children_user + children_after.children_system
+                               - children_before.children_user
+                               - children_before.children_system, 2)
+    report["cpu_seconds"] = cpu
+    report["machine_busy_cpu_seconds"] = round(busy_after - busy_before, 2)
+    return report
+
+
 def load_client(build_dir, stack, args):
     command = [os.path.join(build_dir, "tigerfans-load"), "--base", stack.url(""), "--json"] + args
     done = subprocess.run(command, capture_output=True, text=True)
@@ -231,9 +286,9 @@ def run_level(level, options, workdir):
                         log(f"{level['name']:9} {report['phase']:8} c={concurrency:<5} "
                             f"{report['ops_per_s']:10.1f} ops/s  errors={report['errors']}")
         before = stack.scrape()
-        flow = load_client(options.build_dir, stack,
-                           ["--total", str(options.flow_total), "--concurrency",
-                            str(options.flow_concurrency), "--poll-interval", "0.01"])
+        flow = cpu_split(stack, ["--total", str(options.flow_total), "--concurrency",
+                                 str(options.flow_concurrency), "--poll-interval", "0.01"],
+                         options.build_dir)
         flow["components"], flow["batches"] = server_side(before, stack.scrape())
         flow["level"] = level["name"]
         flows.append(flow)
@@ -288,6 +343,13 @@ def summary_table(result):
         lines.append(f"| {flow['level']} | {flow['throughput_per_s']:,.0f} | "
                      f"{flow['paid']}/{flow['total']} | {e2e['p50_s'] * 1e3:.1f} | "
                      f"{e2e['p99_s'] * 1e3:.1f} | {flow['concurrency']} |")
+    lines += ["", "CPU seconds per process during the flow run (the machine has "
+              f"{result['machine']['cores']} cores):", ""]
+    for flow in result["flows"]:
+        split = ", ".join(f"{k} {v:.2f}" for k, v in
+                          sorted(flow.get("cpu_seconds", {}).items(), key=lambda kv: -kv[1]))
+        lines.append(f"- {flow['level']}: wall {flow['wall_s']:.2f} s, machine busy "
+                     f"{flow.get('machine_busy_cpu_seconds', 0):.2f} cpu-s; {split}")
     top = concurrencies[-1] if concurrencies else None
     lines += ["", f"Mean batch size per store at c={top} (events per request, one pair of phases "
               "runs together):", ""]
@@ -337,6 +399,8 @@ def main():
     result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "commit": commit(), "machine": machine(), "tiny": options.tiny,
               "levels": [], "skipped": {}, "runs": [], "flows": []}
+    # SIGTERM unwinds like Ctrl-C, so the running level's server and services are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))
     workdir = tempfile.mkdtemp(prefix="tigerfans-bench-")
     os.chmod(workdir, 0o755)  # PostgreSQL runs as its own user when we are root.
     try:
