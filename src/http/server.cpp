@@ -132,6 +132,9 @@ struct Server::Impl {
     asio::steady_timer sweep_timer;
     std::list<Connection*> connections;
     bool stopping = false;
+    // Set when shutdown cancels the sweep: a sweep whose expiry was already queued then runs
+    // without an error, and must not arm itself again (the loop would never run out of work).
+    bool sweep_stopped = false;
 
     metrics::Counter& requests_total;
     metrics::Counter& rejected_connections;
@@ -174,7 +177,7 @@ void Server::Impl::arm_sweep() {
     sweep_timer.expires_after(sweep_interval(limits));
     // On cancellation (shutdown, or the server being destroyed) `this` must not be touched.
     sweep_timer.async_wait([this](error_code error) {
-        if (error) return;
+        if (error || sweep_stopped) return;
         sweep();
         arm_sweep();
     });
@@ -349,6 +352,7 @@ asio::awaitable<void> Server::shutdown(std::chrono::milliseconds drain_timeout) 
         co_await impl.drained.async_wait(use_tuple);
     }
     for (Connection* connection : impl.connections) connection->socket.close(ignored);
+    impl.sweep_stopped = true;
     impl.sweep_timer.cancel();
 }
 
