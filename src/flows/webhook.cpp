@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <nlohmann/json.hpp>
 
 #include "tigerfans/core/clock.hpp"
@@ -10,6 +11,8 @@
 #include "tigerfans/core/ids.hpp"
 
 namespace tigerfans::flows {
+
+using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 constexpr std::size_t psid_bytes_max = 128;
@@ -158,15 +161,18 @@ asio::awaitable<void> reopen_gate(Services& services, const WebhookEvent& event)
 }  // namespace
 
 asio::awaitable<WebhookOutcome> handle_webhook(Services& services, WebhookEvent event) {
-    // The gate comes first: a replay arriving after the session was dropped still answers
-    // "idempotent" instead of 404.
+    // The gate and the session lookup are independent, so both leave at once (Redis takes them
+    // in one round trip). The gate's answer is judged first: a replay arriving after the
+    // session was dropped still answers "idempotent" instead of 404.
     const std::string& psid = event.payment_session_id;
-    auto gate = co_await timed(services.timings.session_gate,
-                               services.sessions.pass_gate(psid, event.idempotency_key));
+    auto gate_operation = timed(services.timings.session_gate,
+                                services.sessions.pass_gate(psid, event.idempotency_key));
+    auto find_operation = timed(services.timings.session_find, services.sessions.find(psid));
+    auto both = std::move(gate_operation) && std::move(find_operation);
+    auto [gate, found] = co_await std::move(both);
     if (!gate) co_return gate.fault();
     if (*gate == sessions::Gate::replay) co_return WebhookSettled{true, orders::OrderStatus::paid};
 
-    auto found = co_await timed(services.timings.session_find, services.sessions.find(psid));
     if (!found || !found->has_value()) {
         co_await reopen_gate(services, event);
         if (!found) co_return found.fault();
