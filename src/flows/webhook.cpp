@@ -12,8 +12,6 @@
 
 namespace tigerfans::flows {
 
-using namespace boost::asio::experimental::awaitable_operators;
-
 namespace {
 constexpr std::size_t psid_bytes_max = 128;
 constexpr std::size_t event_key_bytes_max = 128;
@@ -164,6 +162,7 @@ asio::awaitable<WebhookOutcome> handle_webhook(Services& services, WebhookEvent 
     // The gate and the session lookup are independent, so both leave at once (Redis takes them
     // in one round trip). The gate's answer is judged first: a replay arriving after the
     // session was dropped still answers "idempotent" instead of 404.
+    using namespace boost::asio::experimental::awaitable_operators;
     const std::string& psid = event.payment_session_id;
     auto gate_operation = timed(services.timings.session_gate,
                                 services.sessions.pass_gate(psid, event.idempotency_key));
