@@ -10,9 +10,8 @@
     if (text !== undefined) node.textContent = text;
     return node;
   }
-  function median(values) {
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.floor((sorted.length - 1) / 2)];
+  function mean(values) {
+    return values.reduce((sum, v) => sum + v, 0) / values.length;
   }
   function compact(n) {
     return n >= 1000 ? (n / 1000).toFixed(n >= 10000 ? 0 : 1) + "k" : String(Math.round(n));
@@ -27,7 +26,7 @@
     const concurrencies = [...new Set(mine.map((r) => r.concurrency))].sort((a, b) => a - b);
     const series = levels.map((level) => ({ level, points: concurrencies.map((c) => {
       const values = mine.filter((r) => r.level === level && r.concurrency === c).map((r) => r.ops_per_s);
-      return values.length ? { c, ops: median(values) } : null;
+      return values.length ? { c, ops: mean(values) } : null;
     }).filter(Boolean) }));
     const maxOps = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p.ops)));
     const x = (c) => left + (concurrencies.length < 2 ? 0 :
@@ -95,37 +94,41 @@
     return table;
   }
 
-  function highestConcurrencyRuns(runs, level) {
-    const mine = runs.filter((r) => r.level === level);
-    const top = Math.max(...mine.map((r) => r.concurrency));
-    return mine.filter((r) => r.concurrency === top);
-  }
+  // Phases run in pairs (checkout+webhook, reserve+commit) and share one metrics scrape, so
+  // the pair's first phase carries what the server recorded for both.
+  const pairs = { checkout: "checkout+webhook", reserve: "reserve+commit" };
 
-  function components(runs, levels) {
+  // Means over the repeats of the runs at concurrency `pick(concurrencies)`, per label.
+  function perLevelMeans(runs, levels, pick, entries) {
     const rows = [];
     for (const level of levels) {
-      const merged = {};
-      for (const run of highestConcurrencyRuns(runs, level)) {
-        for (const [name, c] of Object.entries(run.components || {})) merged[name] = c.mean_s;
+      const mine = runs.filter((r) => r.level === level && pairs[r.phase]);
+      if (!mine.length) continue;
+      const chosen = pick([...new Set(mine.map((r) => r.concurrency))]);
+      const values = {};
+      for (const run of mine.filter((r) => r.concurrency === chosen)) {
+        for (const [label, value] of entries(run)) (values[label] ||= []).push(value);
       }
-      for (const [name, mean] of Object.entries(merged).sort()) {
-        rows.push({ label: `${level} · ${name}`, value: mean * 1000, level });
+      for (const [label, list] of Object.entries(values).sort()) {
+        rows.push({ label: `${level} · ${label}`, value: mean(list), level });
       }
     }
+    return rows;
+  }
+
+  // Server-side time per call at concurrency 100 (or the nearest), where queueing does not yet
+  // dominate, during checkout+webhook.
+  function components(runs, levels) {
+    const near100 = (cs) => cs.reduce((a, b) => (Math.abs(b - 100) < Math.abs(a - 100) ? b : a));
+    const rows = perLevelMeans(runs, levels, near100, (run) => run.phase !== "checkout" ? [] :
+      Object.entries(run.components || {}).map(([name, c]) => [name, c.mean_s * 1000]));
     return rows.length ? bars(rows, " ms", (v) => v.toFixed(2)) : document.createTextNode("none recorded");
   }
 
   function batches(runs, levels) {
-    const rows = [];
-    for (const level of levels) {
-      const merged = {};
-      for (const run of highestConcurrencyRuns(runs, level)) {
-        for (const [store, b] of Object.entries(run.batches || {})) merged[store] = b.mean;
-      }
-      for (const [store, mean] of Object.entries(merged).sort()) {
-        rows.push({ label: `${level} · ${store}`, value: mean, level });
-      }
-    }
+    const highest = (cs) => Math.max(...cs);
+    const rows = perLevelMeans(runs, levels, highest, (run) =>
+      Object.entries(run.batches || {}).map(([store, b]) => [`${store} (${pairs[run.phase]})`, b.mean]));
     return rows.length ? bars(rows, " per batch", (v) => v.toFixed(1)) : document.createTextNode("none recorded");
   }
 
