@@ -164,6 +164,24 @@ async function keyboard(page) {
   await page.waitForSelector("#ticket:not([hidden])");
 }
 
+// TigerBench draws the recorded results (the repository's bench/results/latest.json): a chart
+// per phase with a line per level, the flow table, and the timing and batch-size bars.
+async function benchPage(page) {
+  await page.goto(`${base}/bench`);
+  await page.waitForSelector("#flows tbody tr");
+  const recorded = await (await page.request.get(`${base}/api/bench/results`)).json();
+  const charts = await page.locator("#phase-charts svg").count();
+  check(charts === 4, `a chart per phase (saw ${charts})`);
+  const lines = await page.locator("#phase-charts svg polyline").count();
+  check(lines === 4 * recorded.levels.length, `a line per level in each chart (saw ${lines})`);
+  const flowRows = await page.locator("#flows tbody tr").count();
+  check(flowRows === recorded.flows.length, `a table row per flow run (saw ${flowRows})`);
+  check(await page.locator("#components .bar").count() > 0, "component timings drawn");
+  check(await page.locator("#batches .bar").count() > 0, "batch sizes drawn");
+  check((await page.textContent("#bench-meta")).includes(recorded.commit), "commit shown");
+  await page.screenshot({ path: join(shots, "bench.png"), fullPage: true });
+}
+
 const expected409 = [/status of 409/];
 const browser = await chromium.launch({
   executablePath: chromiumPath,
@@ -187,6 +205,7 @@ const journeys = [
     [/status of 401/], (page) => admin(page, ticket)],
   ["the pages work on a phone-sized screen", phoneSize, [], phone],
   ["checkout and payment work with the keyboard alone", desktop, [], keyboard],
+  ["the TigerBench page draws the recorded benchmark results", desktop, [], benchPage],
 ];
 let passed = 0;
 let failed = 0;
