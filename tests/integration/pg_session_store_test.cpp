@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "pg_test_helpers.hpp"
+#include "support/session_expectations.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/sessions/postgres.hpp"
@@ -84,26 +85,13 @@ protected:
     SessionStore* store_ = nullptr;
 };
 
-void expect_same(const PaymentSession& a, const PaymentSession& b) {
-    EXPECT_EQ(a.psid, b.psid);
-    EXPECT_EQ(a.order_id, b.order_id);
-    EXPECT_EQ(a.cls, b.cls);
-    EXPECT_EQ(a.customer_email, b.customer_email);
-    EXPECT_TRUE(a.ticket_hold_id == b.ticket_hold_id);
-    EXPECT_TRUE(a.goodie_hold_id == b.goodie_hold_id);
-    EXPECT_EQ(a.goodie_held, b.goodie_held);
-    EXPECT_EQ(a.amount_cents, b.amount_cents);
-    EXPECT_EQ(a.currency, b.currency);
-    EXPECT_EQ(a.created_at_us, b.created_at_us);
-}
-
 TEST_F(PgSessionStoreTest, ASavedSessionIsFoundWithEveryField) {
     EXPECT_EQ(store_->backend_name(), "PostgreSQL");
     const PaymentSession session = make_session(unix_now_us());
     save(session);
     const auto found = find(session.psid);
     ASSERT_TRUE(found.has_value());
-    expect_same(*found, session);
+    testing::expect_same_session(*found, session);
     EXPECT_FALSE(find(new_payment_session_id()).has_value());
     EXPECT_TRUE(run([&] { return store_->healthy(); }));
 }
@@ -118,7 +106,7 @@ TEST_F(PgSessionStoreTest, SavingAgainReplacesTheSession) {
     sleep_for(std::chrono::milliseconds(1200));
     const auto found = find(session.psid);
     ASSERT_TRUE(found.has_value());
-    expect_same(*found, session);
+    testing::expect_same_session(*found, session);
 }
 
 TEST_F(PgSessionStoreTest, AnExpiredSessionIsNotFoundAndIsCleanedUp) {

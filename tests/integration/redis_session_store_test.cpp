@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "redis_store_fixture.hpp"
-#include "sessions/redis/codec.hpp"
+#include "support/session_expectations.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/sessions/redis.hpp"
 
@@ -17,11 +17,6 @@ namespace {
 constexpr std::int64_t base_time_us = 1'700'000'000'000'000;
 
 using SessionStoreTest = RedisStoreTest;
-
-// Field by field, through the codec's text form (the codec itself is unit tested).
-void expect_same(const PaymentSession& found, const PaymentSession& saved) {
-    EXPECT_EQ(encode_session(found), encode_session(saved));
-}
 
 std::vector<std::string> psids_of(const PendingList& list) {
     std::vector<std::string> psids;
@@ -40,7 +35,7 @@ TEST_F(SessionStoreTest, SavesAndFindsASessionWithItsTtlAndIndexEntry) {
     Result<std::optional<PaymentSession>> found = run_async([&] { return store_->find("ps-7"); });
     ASSERT_TRUE(found.ok());
     ASSERT_TRUE(found->has_value());
-    expect_same(**found, saved);
+    testing::expect_same_session(**found, saved);
     const std::optional<long long> ttl_s = raw_integer(server_.command("TTL ps:ps-7"));
     ASSERT_TRUE(ttl_s.has_value());
     EXPECT_GT(*ttl_s, 355);
@@ -92,7 +87,7 @@ TEST_F(SessionStoreTest, ListsRecentSessionsNewestFirstUpToTheLimit) {
     ASSERT_TRUE(listed.ok());
     EXPECT_EQ(listed->total, 5u);
     EXPECT_EQ(psids_of(*listed), (std::vector<std::string>{"ps-5", "ps-4", "ps-3"}));
-    expect_same(listed->sessions.front(), numbered_session(5, base_time_us + 5));
+    testing::expect_same_session(listed->sessions.front(), numbered_session(5, base_time_us + 5));
     Result<PendingList> counted = run_async([&] { return store_->recent(0); });
     ASSERT_TRUE(counted.ok());
     EXPECT_EQ(counted->total, 5u);
@@ -211,7 +206,7 @@ TEST_F(SessionStoreTest, PipelinesThousandsOfConcurrentCallsCorrectlyAndInOrder)
     for (std::size_t i = 0; i < count; i++) {
         ASSERT_TRUE(found.results[i].has_value() && found.results[i]->ok()) << i;
         ASSERT_TRUE(found.results[i]->value().has_value()) << i;
-        expect_same(*found.results[i]->value(), sessions[i]);
+        testing::expect_same_session(*found.results[i]->value(), sessions[i]);
         ASSERT_EQ(found.completion_order[i], i);
     }
     const metrics::Histogram& depth = histogram("tigerfans_redis_pipeline_commands");
@@ -244,7 +239,7 @@ TEST_F(SessionStoreTransportTest, ReachesTheSameDatabaseOverTcpAndUnixSocket) {
         run_async([&] { return over_unix->find("ps-5"); });
     ASSERT_TRUE(found.ok());
     ASSERT_TRUE(found->has_value());
-    expect_same(**found, session);
+    testing::expect_same_session(**found, session);
     run_async([&]() -> asio::awaitable<int> {
         co_await over_unix->stop();
         co_return 0;

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "support/session_expectations.hpp"
+
 namespace tigerfans::sessions::redis {
 namespace {
 
@@ -24,19 +26,6 @@ PaymentSession sample_session() {
     return session;
 }
 
-void expect_same(const PaymentSession& a, const PaymentSession& b) {
-    EXPECT_EQ(a.psid, b.psid);
-    EXPECT_EQ(a.order_id, b.order_id);
-    EXPECT_EQ(a.cls, b.cls);
-    EXPECT_EQ(a.customer_email, b.customer_email);
-    EXPECT_TRUE(a.ticket_hold_id == b.ticket_hold_id);
-    EXPECT_TRUE(a.goodie_hold_id == b.goodie_hold_id);
-    EXPECT_EQ(a.goodie_held, b.goodie_held);
-    EXPECT_EQ(a.amount_cents, b.amount_cents);
-    EXPECT_EQ(a.currency, b.currency);
-    EXPECT_EQ(a.created_at_us, b.created_at_us);
-}
-
 // Replaces the value of `field` in a flat field/value list.
 void set_field(std::vector<std::string>& fields, std::string_view field, std::string value) {
     const auto name = std::find(fields.begin(), fields.end(), field);
@@ -49,7 +38,7 @@ TEST(RedisCodec, RoundTripsASession) {
     const PaymentSession session = sample_session();
     const std::optional<PaymentSession> decoded = decode_session(encode_session(session));
     ASSERT_TRUE(decoded.has_value());
-    expect_same(*decoded, session);
+    testing::expect_same_session(*decoded, session);
 }
 
 // Ids are decimal text and created_at_us a plain integer, readable with redis-cli.
@@ -76,7 +65,7 @@ TEST(RedisCodec, DecodesFieldsInAnyOrder) {
     }
     const std::optional<PaymentSession> decoded = decode_session(reversed);
     ASSERT_TRUE(decoded.has_value());
-    expect_same(*decoded, sample_session());
+    testing::expect_same_session(*decoded, sample_session());
 }
 
 // A hash missing any one field is refused rather than half-read.
