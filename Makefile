@@ -11,7 +11,7 @@ SANITIZE_DIR ?= build-asan
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all setup configure build test test-sanitize run bench format clean
+.PHONY: all setup configure build test test-sanitize check-packages run bench format clean
 
 all: build
 
@@ -24,11 +24,15 @@ configure:
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: build
+test: setup build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure --verbose
 
+# Every file the build used from the system comes from a package setup.sh installs.
+check-packages: setup build
+	/usr/bin/python3 scripts/check_packages.py --build-dir $(BUILD_DIR)
+
 # The unit and integration suites again under AddressSanitizer and UndefinedBehaviorSanitizer.
-test-sanitize:
+test-sanitize: setup
 	cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTIGERFANS_SANITIZE=ON \
 		$(CMAKE_FLAGS) >/dev/null
 	cmake --build $(SANITIZE_DIR) -j $(JOBS) --target tigerfans_unit_tests tigerfans_integration_tests

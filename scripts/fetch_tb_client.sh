@@ -49,5 +49,13 @@ wheel, member, out = sys.argv[1:4]
 with zipfile.ZipFile(wheel) as archive, archive.open(member) as source, open(out, "wb") as sink:
     shutil.copyfileobj(source, sink)
 PY
+# The wheel's library must be the one the project pinned (tigerbeetle/libtb_client.sha256).
+expected="$(cut -d' ' -f1 "$root/tigerbeetle/libtb_client.sha256")"
+actual="$(sha256sum "$target.tmp" | cut -d' ' -f1)"
+if [[ "$actual" != "$expected" ]]; then
+    rm -f "$target.tmp"
+    echo "fetch_tb_client: the wheel's libtb_client.so has sha256 $actual, pinned $expected" >&2
+    exit 1
+fi
 mv "$target.tmp" "$target"
 echo "$target"

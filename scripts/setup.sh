@@ -8,14 +8,14 @@ cd "$(dirname "$0")/.."
 
 packages=(
     build-essential cmake ninja-build ccache pkg-config
-    libboost1.81-dev libpqxx-dev libhiredis-dev nlohmann-json3-dev libspdlog-dev
+    libboost1.81-dev libboost-system1.81-dev libpqxx-dev libhiredis-dev nlohmann-json3-dev libspdlog-dev
     libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libqrencode-dev
     postgresql redis-server python3 python3-pip unzip procps
-    chromium fonts-dejavu-core
+    chromium fonts-dejavu-core nodejs
 )
-# Node.js may come with the machine; Debian's packages provide it otherwise.
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    packages+=(nodejs npm)
+# The machine's Node.js may bundle npm; Debian's nodejs does not.
+if ! command -v npm >/dev/null; then
+    packages+=(npm)
 fi
 
 missing=()
