@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""Tests of scripts/check_packages.py.
+
+The fabricated tests build a tiny dpkg database, CMake cache and setup script in a temporary
+folder, so they prove the check's logic on any machine. The tests against the real build need a
+configured and built tree (TIGERFANS_BUILD_DIR, set by ctest) and this machine's dpkg database:
+they prove that dropping one package from the real setup.sh is caught.
+"""
+
+import contextlib
+import io
+import os
+import re
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import check_packages  # noqa: E402
+
+STATUS = """\
+Package: libc6
+Status: install ok installed
+Priority: required
+
+Package: libboost1.81-dev
+Status: install ok installed
+Priority: optional
+Depends: libboost-headers1.81 | libboost-fallback, libc6 (>= 2.34)
+
+Package: libboost-headers1.81
+Status: install ok installed
+Priority: optional
+
+Package: libboost-system1.81-dev
+Status: install ok installed
+Priority: optional
+Depends: libboost1.81-dev (= 1.81.0-5)
+
+Package: libboost-system1.81.0
+Status: install ok installed
+Priority: optional
+
+Package: removed-package
+Status: deinstall ok config-files
+Priority: optional
+"""
+
+
+class Fabricated(unittest.TestCase):
+    """A made-up machine: Boost's headers and its system component, as Debian splits them."""
+
+    def setUp(self):
+        self.folder = tempfile.TemporaryDirectory()
+        base = self.folder.name
+        self.boost_dir = os.path.join(base, "usr/lib/cmake/Boost-1.81.0")
+        self.system_dir = os.path.join(base, "usr/lib/cmake/boost_system-1.81.0")
+        self.header = os.path.join(base, "usr/include/boost/asio.hpp")
+        for path in (os.path.join(self.boost_dir, "BoostConfig.cmake"),
+                     os.path.join(self.system_dir, "boost_systemConfig.cmake"), self.header):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            open(path, "w").close()
+        self.build = os.path.join(base, "build")
+        os.makedirs(self.build)
+        with open(os.path.join(self.build, "CMakeCache.txt"), "w") as cache:
+            cache.write("// a comment line\n")
+            cache.write(f"Boost_DIR:PATH={self.boost_dir}\n")
+            cache.write(f"boost_system_DIR:PATH={self.system_dir}\n")
+            cache.write("GTest_DIR:PATH=GTest_DIR-NOTFOUND\n")
+        self.owners = {
+            os.path.join(self.boost_dir, "BoostConfig.cmake"): {"libboost1.81-dev"},
+            os.path.join(self.system_dir, "boost_systemConfig.cmake"):
+                {"libboost-system1.81-dev"},
+            self.header: {"libboost-headers1.81"},
+        }
+        self.installed = check_packages.parse_status(STATUS)
+
+    def tearDown(self):
+        self.folder.cleanup()
+
+    def problems(self, setup_text):
+        wanted = check_packages.setup_packages(setup_text)
+        allowed = check_packages.closure(wanted, self.installed)
+        cache = check_packages.read_cache(self.build)
+        files = check_packages.cmake_package_files(cache) + [self.header]
+        return check_packages.package_problems(files, self.owners, allowed, [self.build])
+
+    def test_a_package_left_out_of_setup_is_named_with_the_file_that_needs_it(self):
+        problems = self.problems("packages=(\n    cmake libboost1.81-dev  # Boost\n)\n")
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("boost_systemConfig.cmake comes from libboost-system1.81-dev", problems[0])
+        self.assertIn("add libboost-system1.81-dev to its list", problems[0])
+
+    def test_a_listed_package_and_what_it_depends_on_pass(self):
+        self.assertEqual(self.problems("packages=(libboost-system1.81-dev)\n"), [])
+
+    def test_packages_appended_under_a_condition_count_as_listed(self):
+        text = "packages=(cmake)\nif true; then\n    packages+=(libboost-system1.81-dev)\nfi\n"
+        self.assertEqual(self.problems(text), [])
+
+    def test_the_first_installed_alternative_is_followed(self):
+        allowed = check_packages.closure(["libboost1.81-dev"], self.installed)
+        self.assertIn("libboost-headers1.81", allowed)
+        self.assertIn("libc6", allowed)  # Priority required: on every Debian system
+        self.assertNotIn("libboost-system1.81.0", allowed)
+        self.assertNotIn("removed-package", self.installed)
+
+    def test_a_file_of_no_package_fails(self):
+        stray = os.path.join(self.folder.name, "opt/stray/libstray.so")
+        os.makedirs(os.path.dirname(stray))
+        open(stray, "w").close()
+        problems = check_packages.package_problems([stray], {}, set(), [self.build])
+        self.assertEqual(len(problems), 1)
+        self.assertIn("belongs to no Debian package", problems[0])
+
+    def test_files_inside_the_tree_are_the_projects_own(self):
+        own = os.path.join(self.build, "generated.hpp")
+        open(own, "w").close()
+        self.assertEqual(check_packages.package_problems([own], {}, set(), [self.build]), [])
+
+    def test_merged_usr_names_are_tried(self):
+        variants = check_packages.path_variants("/lib/x86_64-linux-gnu/libc.so.6")
+        self.assertIn("/usr/lib/x86_64-linux-gnu/libc.so.6", variants)
+
+
+@unittest.skipUnless(os.environ.get("TIGERFANS_BUILD_DIR"), "needs TIGERFANS_BUILD_DIR")
+class RealBuild(unittest.TestCase):
+    """This machine's build and dpkg database, with one package removed from setup.sh."""
+
+    def run_check(self, setup_text):
+        with tempfile.NamedTemporaryFile("w", suffix=".sh") as setup:
+            setup.write(setup_text)
+            setup.flush()
+            output = io.StringIO()
+            with contextlib.redirect_stdout(output):
+                code = check_packages.main(["--build-dir", os.environ["TIGERFANS_BUILD_DIR"],
+                                            "--setup", setup.name])
+        return code, output.getvalue()
+
+    def test_removing_libboost_system_from_setup_fails_naming_it(self):
+        with open(os.path.join(ROOT, "scripts", "setup.sh")) as source:
+            real = source.read()
+        self.assertIn(" libboost-system1.81-dev ", real)
+        code, output = self.run_check(real.replace(" libboost-system1.81-dev ", " "))
+        self.assertEqual(code, 1, output)
+        self.assertRegex(output, re.compile(
+            r"^check_packages: \S+ comes from libboost-system1\.81-dev, which scripts/setup\.sh "
+            r"does not install: add libboost-system1\.81-dev to its list$", re.M))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
