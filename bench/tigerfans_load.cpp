@@ -26,14 +26,16 @@ struct Cli {
     bool json_output = false;
 };
 
+constexpr const char* usage_text =
+    "usage: tigerfans-load [--base URL] [--total N] [--concurrency N]\n"
+    "         [--ratio-a P] [--fail-rate P] [--cancel-rate P]\n"
+    "         [--poll-interval S] [--poll-timeout S] [--json]\n"
+    "       tigerfans-load --phases checkout,webhook,reserve,commit [--secret S] ...\n"
+    "Flow mode (default) runs each fan's checkout, payment and status polls against the server\n"
+    "at --base (default http://127.0.0.1:8000); --phases times single endpoints instead.\n";
+
 [[noreturn]] void usage(const std::string& problem) {
-    std::fprintf(stderr,
-                 "tigerfans-load: %s\n"
-                 "usage: tigerfans-load [--base URL] [--total N] [--concurrency N]\n"
-                 "         [--ratio-a P] [--fail-rate P] [--cancel-rate P]\n"
-                 "         [--poll-interval S] [--poll-timeout S] [--json]\n"
-                 "       tigerfans-load --phases checkout,webhook,reserve,commit [--secret S] ...\n",
-                 problem.c_str());
+    std::fprintf(stderr, "tigerfans-load: %s\n%s", problem.c_str(), usage_text);
     std::exit(2);
 }
 
@@ -68,6 +70,10 @@ Cli parse(int argc, char** argv) {
     auto& f = cli.flow;
     for (int i = 1; i < argc; i++) {
         const std::string flag = argv[i];
+        if (flag == "--help" || flag == "-h") {
+            std::fputs(usage_text, stdout);
+            std::exit(0);
+        }
         if (flag == "--json") {
             cli.json_output = true;
             continue;

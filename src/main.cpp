@@ -2,12 +2,37 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <string_view>
 
 #include "tigerfans/app/app.hpp"
 #include "tigerfans/config/config.hpp"
 
-int main() {
+namespace {
+
+// The server takes no arguments: everything comes from the environment (the table below).
+void print_usage(std::FILE* out) {
+    std::fprintf(out, "usage: tigerfans [--help]\n"
+                      "Serves the ticket sale over HTTP. Configured by environment variables:\n");
+    for (const auto& option : tigerfans::config::options()) {
+        const std::string_view fallback =
+            option.default_value.empty() ? "derived" : option.default_value;
+        std::fprintf(out, "  %-26.*s %.*s (default: %.*s)\n",
+                     static_cast<int>(option.name.size()), option.name.data(),
+                     static_cast<int>(option.help.size()), option.help.data(),
+                     static_cast<int>(fallback.size()), fallback.data());
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
     using namespace tigerfans;
+    if (argc > 1) {
+        const std::string_view argument = argv[1];
+        const bool help = argc == 2 && (argument == "--help" || argument == "-h");
+        print_usage(help ? stdout : stderr);
+        return help ? 0 : 2;
+    }
     const config::LoadResult loaded = config::load(config::environment_lookup());
     if (!loaded.ok()) {
         for (const auto& error : loaded.errors) std::fprintf(stderr, "config: %s\n", error.c_str());
