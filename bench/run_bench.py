@@ -140,6 +140,10 @@ def server_side(before, after):
     return components, batches
 
 
+class LevelUnavailable(Exception):
+    """A level this machine cannot run (no TigerBeetle server binary): skipped, and said so."""
+
+
 class Stack:
     """Fresh services and a fresh server for one level."""
 
@@ -162,7 +166,7 @@ class Stack:
                 name, value = line.strip().removeprefix("export ").split("=", 1)
                 settings[name] = value.strip("'")
         if settings.get("ACCT_BACKEND", self.level["ACCT_BACKEND"]) != self.level["ACCT_BACKEND"]:
-            raise RuntimeError("level unavailable: no TigerBeetle server binary")
+            raise LevelUnavailable("no TigerBeetle server binary (set TIGERBEETLE_BIN)")
         server_env = dict(os.environ, **settings, **self.env_extra,
                           ACCT_BACKEND=self.level["ACCT_BACKEND"],
                           PAYSESSION_BACKEND=self.level["PAYSESSION_BACKEND"],
@@ -398,7 +402,7 @@ def main():
 
     result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "commit": commit(), "machine": machine(), "tiny": options.tiny,
-              "levels": [], "skipped": {}, "runs": [], "flows": []}
+              "levels": [], "skipped": {}, "failed": {}, "runs": [], "flows": []}
     # SIGTERM unwinds like Ctrl-C, so the running level's server and services are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))
     workdir = tempfile.mkdtemp(prefix="tigerfans-bench-")
@@ -409,9 +413,14 @@ def main():
                 continue
             try:
                 runs, flows = run_level(level, options, workdir)
-            except RuntimeError as error:
+            except LevelUnavailable as error:
                 log(f"{level['name']}: skipped: {error}")
                 result["skipped"][level["name"]] = str(error)
+                continue
+            except RuntimeError as error:
+                # A server that does not start, or a load client that fails, is a failure.
+                log(f"{level['name']}: FAILED: {error}")
+                result["failed"][level["name"]] = str(error)
                 continue
             result["levels"].append(level["name"])
             result["runs"] += runs
@@ -423,6 +432,9 @@ def main():
         return 1
     base = write_results(result, options.out)
     log(f"results: {base}.json, {base}.csv")
+    if result["failed"]:
+        log(f"levels failed: {', '.join(result['failed'])}")
+        return 1
     failed = [r for r in result["runs"] if r["ok"] == 0 or r["errors"] > 0]
     failed += [f for f in result["flows"] if f["paid"] != f["total"]]
     if options.tiny and failed:
