@@ -33,6 +33,7 @@ protected:
     void SetUp() override {
         const std::string binary = testing::tigerbeetle_binary();
         if (binary.empty()) {
+            testing::note_skipped_without_tigerbeetle();
             GTEST_SKIP() << "TigerBeetle ledger tests skipped: TIGERBEETLE_BIN is not set to a "
                             "tigerbeetle 0.17.8 server binary";
         }

@@ -22,6 +22,7 @@ LevelTest::LevelTest() = default;
 void LevelTest::SetUp() {
     // Skipping here (not in start_server) keeps the test body from running at all.
     if (GetParam().accounting == "tb" && tigerbeetle_binary().empty()) {
+        note_skipped_without_tigerbeetle();
         GTEST_SKIP() << "level 3 skipped: no TigerBeetle server binary (set TIGERBEETLE_BIN to a "
                         "tigerbeetle 0.17.8 executable to run it)";
     }

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <gtest/gtest.h>
 #include <stdexcept>
 #include <vector>
 
@@ -64,6 +66,27 @@ std::string tb_client_library_path() {
     if (configured != nullptr && *configured != '\0') return configured;
     return TIGERFANS_SOURCE_DIR "/tigerbeetle/lib/libtb_client.so";
 }
+
+namespace {
+
+int skipped_without_tigerbeetle = 0;
+
+class SkipSummary : public ::testing::Environment {
+public:
+    void TearDown() override {
+        if (skipped_without_tigerbeetle == 0) return;
+        std::printf("level 3: %d tests skipped: no TigerBeetle server binary; run them with "
+                    "TIGERBEETLE_BIN=/path/to/tigerbeetle make test\n",
+                    skipped_without_tigerbeetle);
+    }
+};
+
+[[maybe_unused]] const ::testing::Environment* const skip_summary =
+    ::testing::AddGlobalTestEnvironment(new SkipSummary);
+
+}  // namespace
+
+void note_skipped_without_tigerbeetle() { ++skipped_without_tigerbeetle; }
 
 std::string tigerbeetle_binary() {
     const char* configured = std::getenv("TIGERBEETLE_BIN");

@@ -20,6 +20,10 @@ std::string tb_client_library_path();
 // $TIGERBEETLE_BIN when it names an executable, else "".
 std::string tigerbeetle_binary();
 
+// Counts a test skipped for want of a server binary; after the last test one line says how
+// many were skipped and how to run them.
+void note_skipped_without_tigerbeetle();
+
 class TigerBeetleServer {
 public:
     // Formats and starts; throws with the log's path when the replica does not come up.
