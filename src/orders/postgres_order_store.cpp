@@ -1,4 +1,4 @@
-// The PostgreSQL order store (ARCHITECTURE.md §2, webhook step 4). Writes are group-committed:
+// PostgreSQL orders (docs/ARCHITECTURE.md §2; §3, webhook step 4). Writes are group-committed:
 // every order queued while a transaction is in flight goes into the next one, as ONE multi-row
 // INSERT (the batch travels as arrays through `unnest`), and each caller resumes only after that
 // transaction's COMMIT. Reads of many ids become one SELECT ... WHERE id = ANY($1).

@@ -1,4 +1,4 @@
-// The one batching shape every store uses (ARCHITECTURE.md §1): callers co_await a submission
+// The one batching shape every store uses (docs/ARCHITECTURE.md §2): callers co_await a submission
 // of one or more items; while a batch is in flight new submissions queue; when it completes,
 // everything queued (up to the store's limit) goes out as the next batch. No timers: at low load
 // a batch is one submission and latency is one round trip; at high load batches grow by

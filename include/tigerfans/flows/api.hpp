@@ -1,4 +1,4 @@
-// The JSON API of ARCHITECTURE.md §5 on top of the flows: checkout, webhook, order status,
+// The JSON API (docs/ARCHITECTURE.md §3) on top of the flows: checkout, webhook, order status,
 // inventory, pending sessions and the isolated accounting calls used by benchmarks.
 #pragma once
 

@@ -1,6 +1,6 @@
 // The PostgreSQL ledger's bookkeeping, kept pure: given the locked resource balances and the
 // rows of every hold a batch mentions, it applies the batch's operations one after the other
-// with TigerBeetle's rules (ARCHITECTURE.md §4, TIGERBEETLE.md §3) and says what to write back.
+// with TigerBeetle's rules (docs/ARCHITECTURE.md §4) and says what to write back.
 // The SQL around it (ledger_tables.cpp) only loads and stores; every decision is made here,
 // where unit tests reach it without a database.
 //

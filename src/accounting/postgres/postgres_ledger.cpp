@@ -1,4 +1,4 @@
-// Level 1 and 2 accounting (ARCHITECTURE.md §3): the Ledger interface on PostgreSQL. Every
+// Level 1 and 2 accounting (docs/ARCHITECTURE.md §2, §4): the Ledger on PostgreSQL. Every
 // call becomes one operation of the store's automatic batcher; each batch, whatever mix of
 // holds, commits, late bookings, cancels and inventory reads it holds, runs as ONE transaction
 // on the ledger's database thread (ledger_tables.cpp), so the cost of a commit is shared by

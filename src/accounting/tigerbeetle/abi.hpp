@@ -1,5 +1,5 @@
 // The C ABI of the official TigerBeetle client library (libtb_client, release 0.17.8), declared
-// by us from the documented layouts (shared/TIGERBEETLE.md): no TigerBeetle header is copied or
+// by us from the library's documented struct layouts: no TigerBeetle header is copied or
 // included. Every size and offset the library depends on is pinned by a static_assert, so a
 // layout mistake fails the build instead of corrupting transfers. Only this folder sees these
 // types; the rest of the server talks to the Ledger interface.

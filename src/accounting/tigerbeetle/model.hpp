@@ -1,4 +1,4 @@
-// The account model of ARCHITECTURE.md §4 as TigerBeetle events, and what each create status
+// The account model of docs/ARCHITECTURE.md §4 as TigerBeetle events, and what each create status
 // means for the ledger. Ledger 2000; per resource (class A, class B, goodies) three accounts
 // with fixed ids: Operator funds Budget once with the capacity (a fixed transfer id, so a
 // restart never funds twice); Budget refuses to go below zero (DEBITS_MUST_NOT_EXCEED_CREDITS);

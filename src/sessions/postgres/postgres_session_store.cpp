@@ -1,4 +1,4 @@
-// Level 1 payment sessions (ARCHITECTURE.md §3): the SessionStore interface on PostgreSQL.
+// Level 1 payment sessions (docs/ARCHITECTURE.md §2, §5): the SessionStore on PostgreSQL.
 // Every call but the admin listing is one operation of the store's automatic batcher, and each
 // batch runs as one transaction on the store's own database thread (session_tables.cpp).
 //
