@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Starts or stops the local services the server talks to, as plain processes under one data
 # folder (default ./data): a PostgreSQL cluster (unix socket, and 127.0.0.1:$PG_PORT), Redis on
-# a unix socket with persistence off, and a one-replica TigerBeetle when a server binary is
-# available. `start` writes DATA/env with the matching DATABASE_URL, REDIS_URL, TB_ADDRESS and
-# ACCT_BACKEND for the server to source.
+# a unix socket with an append-only file (REDIS_APPENDFSYNC: everysec, the default, or always;
+# see the README for what each costs and keeps), and a one-replica TigerBeetle when a server
+# binary is available. `start` writes DATA/env with the matching DATABASE_URL, REDIS_URL,
+# TB_ADDRESS and ACCT_BACKEND for the server to source.
 #   scripts/services.sh start [DATA]      scripts/services.sh stop [DATA]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,7 +53,8 @@ start_redis() {
     mkdir -p "$run_dir"
     if [ ! -S "$run_dir/redis.sock" ] || ! redis-cli -s "$run_dir/redis.sock" ping >/dev/null 2>&1; then
         redis-server --port 0 --unixsocket "$run_dir/redis.sock" --unixsocketperm 777 \
-            --save '' --appendonly no --dir "$data" --daemonize yes \
+            --save '' --appendonly yes --appendfsync "${REDIS_APPENDFSYNC:-everysec}" \
+            --dir "$data" --daemonize yes \
             --pidfile "$run_dir/redis.pid" --logfile "$data/redis.log"
         for _ in $(seq 100); do
             redis-cli -s "$run_dir/redis.sock" ping >/dev/null 2>&1 && break

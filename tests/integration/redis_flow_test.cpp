@@ -1,9 +1,11 @@
 // Level 2 with Redis going away in the middle: checkout answers 503 and leaves no hold, what
 // does not need Redis keeps answering, and the flow works again within seconds of Redis
-// coming back. Also: a level-2 run leaves no session behind in Redis.
+// coming back. Sessions acknowledged before Redis was killed are still payable after it
+// restarts. Also: a level-2 run leaves no session behind in Redis.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "support/levels.hpp"
 
@@ -37,6 +39,31 @@ TEST_P(RedisFlowTest, CheckoutAnswers503WithoutLeakingHoldsWhileRedisIsDownAndRe
     EXPECT_TRUE(wait_until([&] { return checkout().status == 200; }, std::chrono::seconds(10)));
     EXPECT_EQ(driver().get("/healthz").status, 200u);
     EXPECT_EQ(inventory()["A"]["active_holds"], 2);
+}
+
+// kill -9 of Redis right after checkouts were answered: the append-only file brings every
+// acknowledged session back, and each is paid into an order.
+TEST_P(RedisFlowTest, SessionsSurviveRedisBeingKilledAndRestarted) {
+    start_server();
+    std::vector<json> accepted;
+    for (int i = 0; i < 20; i++) {
+        const Reply reply = checkout();
+        ASSERT_EQ(reply.status, 200u);
+        accepted.push_back(json::parse(reply.body));
+    }
+    redis()->kill();
+    redis()->start();
+    ASSERT_TRUE(wait_until([&] { return driver().get("/healthz").status == 200; },
+                           std::chrono::seconds(10)));
+    for (const json& order : accepted) {
+        const std::string psid = order["redirect_url"].get<std::string>().substr(9);
+        const Reply paid = driver().post("/mockpay/" + psid + "/emit", "t=succeeded",
+                                         {{"Content-Type", "application/x-www-form-urlencoded"}});
+        EXPECT_EQ(paid.status, 303u) << paid.body;
+        const Reply stored = driver().get("/api/orders/" + order["order_id"].get<std::string>());
+        ASSERT_EQ(stored.status, 200u);
+        EXPECT_EQ(json::parse(stored.body)["status"], "PAID");
+    }
 }
 
 TEST_P(RedisFlowTest, AFullRunLeavesNoPaymentSessionInRedis) {

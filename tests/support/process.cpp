@@ -75,12 +75,19 @@ bool ChildProcess::running() {
 
 void ChildProcess::terminate(std::chrono::milliseconds grace) {
     if (pid_ < 0) return;
-    kill(pid_, SIGTERM);
+    ::kill(pid_, SIGTERM);
     const bool exited = wait_until([this] { return !running(); }, grace);
     if (!exited && pid_ > 0) {
-        kill(pid_, SIGKILL);
+        ::kill(pid_, SIGKILL);
         waitpid(pid_, nullptr, 0);
     }
+    pid_ = -1;
+}
+
+void ChildProcess::kill() {
+    if (pid_ < 0) return;
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
     pid_ = -1;
 }
 

@@ -26,6 +26,7 @@ public:
 
     bool running();
     void terminate(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+    void kill();  // SIGKILL at once, and reaped.
     pid_t pid() const { return pid_; }
 
 private:

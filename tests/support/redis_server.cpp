@@ -28,7 +28,8 @@ void RedisServer::start() {
     if (program.empty()) throw std::runtime_error("redis-server not found: run `make setup`");
     process_ = ChildProcess({program, "--port", std::to_string(tcp_port_), "--bind",
                              "127.0.0.1", "--unixsocket", socket_path_, "--unixsocketperm", "700",
-                             "--save", "", "--appendonly", "no", "--dir", dir_,
+                             "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+                             "--dir", dir_,
                              "--daemonize", "no"},
                             log_path_);
     const bool ready = wait_until([this] { return command("PING").starts_with("+PONG"); },
@@ -38,6 +39,11 @@ void RedisServer::start() {
 
 void RedisServer::stop() {
     process_.terminate();
+    unlink(socket_path_.c_str());
+}
+
+void RedisServer::kill() {
+    process_.kill();
     unlink(socket_path_.c_str());
 }
 

@@ -1,6 +1,7 @@
 // A real redis-server for the integration tests, on a private unix socket (and optionally a
-// loopback TCP port), with persistence off. It can be stopped and started again in the middle
-// of a test to exercise the fault paths.
+// loopback TCP port), with an append-only file as the project's scripts run it. It can be
+// stopped (or killed) and started again in the middle of a test to exercise the fault paths;
+// what it had acknowledged comes back from its data folder.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,7 @@ public:
 
     void start();
     void stop();
+    void kill();  // kill -9: no shutdown, no final write.
     bool running() { return process_.running(); }
 
     std::string unix_url(int db = 0) const;  // unix:///.../redis.sock?db=N
