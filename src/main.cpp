@@ -2,10 +2,12 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string_view>
 
 #include "tigerfans/app/app.hpp"
 #include "tigerfans/config/config.hpp"
+#include "tigerfans/core/crash_points.hpp"
 
 namespace {
 
@@ -32,6 +34,14 @@ int main(int argc, char** argv) {
         const bool help = argc == 2 && (argument == "--help" || argument == "-h");
         print_usage(help ? stdout : stderr);
         return help ? 0 : 2;
+    }
+    if (const char* crash_at = std::getenv("TIGERFANS_CRASH_AT"); crash_at && *crash_at) {
+        if (auto error = crash::arm(crash_at)) {
+            std::fprintf(stderr, "TIGERFANS_CRASH_AT: %s\n", error->c_str());
+            return 2;
+        }
+        std::fprintf(stderr, "TIGERFANS_CRASH_AT=%s: this process will kill itself there\n",
+                     crash_at);
     }
     const config::LoadResult loaded = config::load(config::environment_lookup());
     if (!loaded.ok()) {

@@ -1,10 +1,14 @@
 // Core helpers: 128-bit id text forms, time-based and derived ids, HMAC/base64, clock text.
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <vector>
 
 #include "tigerfans/core/clock.hpp"
+#include "tigerfans/core/crash_points.hpp"
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/u128.hpp"
@@ -135,6 +139,35 @@ TEST(Clock, IsoTextRoundTrips) {
     EXPECT_EQ(parse_iso8601_utc(iso8601_utc(when_us)), when_us);
     EXPECT_EQ(parse_iso8601_utc("2025-12-03 10:25:30.123456+00"), when_us);
     EXPECT_FALSE(parse_iso8601_utc("yesterday"));
+}
+
+// TIGERFANS_CRASH_AT names only points that exist, with a count of at least one.
+TEST(CrashPoints, ArmingRejectsUnknownPointsAndBadCounts) {
+    EXPECT_FALSE(crash::arm(""));
+    EXPECT_FALSE(crash::arm("webhook.after_insert:3,orders.mid_commit:1"));
+    EXPECT_TRUE(crash::arm("webhook.nowhere:3"));
+    EXPECT_TRUE(crash::arm("webhook.after_insert"));
+    EXPECT_TRUE(crash::arm("webhook.after_insert:0"));
+    EXPECT_TRUE(crash::arm("webhook.after_insert:x"));
+    EXPECT_FALSE(crash::arm(""));  // Disarmed again for the other tests.
+    crash::point("webhook.after_insert");  // Disarmed: nothing happens.
+}
+
+// The n-th pass dies by SIGKILL, as kill -9 would; the passes before it return.
+TEST(CrashPointsDeathTest, TheArmedPassDiesAsKillMinusNine) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_EXIT(
+        {
+            crash::arm("webhook.after_insert:3");
+            crash::point("webhook.after_insert");
+            crash::point("webhook.after_lease");
+            crash::point("webhook.after_insert");
+            std::fprintf(stderr, "survived two passes\n");
+            crash::point("webhook.after_insert");
+            std::fprintf(stderr, "survived the third\n");
+            std::exit(0);
+        },
+        ::testing::KilledBySignal(SIGKILL), "survived two passes");
 }
 
 }  // namespace
