@@ -97,4 +97,6 @@ std::string new_payment_session_id() { return "mock_" + u128_to_hex(random_u128(
 
 std::string new_event_key() { return "evt_" + u128_to_hex(random_u128()); }
 
+std::string new_lease_token() { return "lease_" + u128_to_hex(random_u128()); }
+
 }  // namespace tigerfans

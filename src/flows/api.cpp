@@ -75,6 +75,13 @@ asio::awaitable<Response> post_webhook(Services& services, Request& request) {
             [](const SessionUnknown&) {
                 return http::not_found("payment session not found (unknown or expired)");
             },
+            [](const DeliveryInProgress&) {
+                Response response = http::error_response(
+                    409, "delivery_in_progress",
+                    "another delivery of this payment session is being processed; retry later");
+                response.headers.emplace_back("Retry-After", "1");
+                return response;
+            },
             [](Fault fault) { return http::fault_response(fault, "webhook"); },
         },
         outcome);
@@ -228,12 +235,9 @@ std::string checkout_answer_json(const CheckoutAccepted& accepted) {
 }
 
 std::string webhook_answer_json(const WebhookSettled& settled) {
-    http::JsonObjectWriter body;  // Members in the sorted order the nlohmann document gave.
-    if (settled.idempotent) {
-        body.boolean("idempotent", true).boolean("ok", true);
-    } else {
-        body.boolean("ok", true).string("order_status", orders::status_name(settled.status));
-    }
+    http::JsonObjectWriter body;  // Members in alphabetical order.
+    if (settled.idempotent) body.boolean("idempotent", true);
+    body.boolean("ok", true).string("order_status", orders::status_name(settled.status));
     return std::move(body).finish();
 }
 

@@ -4,11 +4,15 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <algorithm>
+#include <cassert>
 #include <nlohmann/json.hpp>
 
 #include "tigerfans/core/clock.hpp"
+#include "tigerfans/core/crash_points.hpp"
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/ids.hpp"
+#include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::flows {
 
@@ -34,6 +38,52 @@ std::optional<PaymentOutcome> parse_outcome(std::string_view name) {
     return std::nullopt;
 }
 
+namespace {
+
+// Ids and keys the provider sends back to us: 1 to 128 printable ASCII characters, no spaces.
+bool is_event_token(std::string_view text, std::size_t bytes_max) {
+    if (text.empty() || text.size() > bytes_max) return false;
+    return std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c < '\x7f'; });
+}
+
+// The member `name` when it is present and a string; nullptr otherwise.
+const std::string* string_member(const nlohmann::json& object, const char* name) {
+    const auto found = object.find(name);
+    if (found == object.end() || !found->is_string()) return nullptr;
+    return &found->get_ref<const std::string&>();
+}
+
+WebhookRejected invalid_event(std::string detail) {
+    return WebhookRejected{400, "invalid_event", std::move(detail)};
+}
+
+// Every field's type is checked: a provider retries a 5xx forever, so nothing here may throw.
+std::variant<WebhookEvent, WebhookRejected> parse_event(const nlohmann::json& json) {
+    const std::string* type = string_member(json, "type");
+    const std::optional<PaymentOutcome> outcome =
+        type && type->starts_with("payment.") ? parse_outcome(std::string_view(*type).substr(8))
+                                              : std::nullopt;
+    if (!outcome) {
+        return invalid_event("type must be payment.succeeded, payment.failed or payment.canceled");
+    }
+    const std::string* psid = string_member(json, "payment_session_id");
+    if (!psid || !is_event_token(*psid, psid_bytes_max)) {
+        return invalid_event("payment_session_id must be a string of 1 to 128 printable characters");
+    }
+    WebhookEvent event{*outcome, *psid, *psid + ":" + *type};
+    if (const auto key = json.find("idempotency_key"); key != json.end() && !key->is_null()) {
+        const std::string* text = string_member(json, "idempotency_key");
+        if (!text || !is_event_token(*text, event_key_bytes_max)) {
+            return invalid_event("idempotency_key must be a string of 1 to 128 printable characters");
+        }
+        event.idempotency_key = *text;
+    }
+    assert(!event.idempotency_key.empty());
+    return event;
+}
+
+}  // namespace
+
 std::variant<WebhookEvent, WebhookRejected> verify_webhook(std::string_view secret,
                                                            std::string_view body,
                                                            std::string_view signature) {
@@ -45,23 +95,7 @@ std::variant<WebhookEvent, WebhookRejected> verify_webhook(std::string_view secr
     if (json.is_discarded() || !json.is_object()) {
         return WebhookRejected{400, "invalid_json", "the event must be a JSON object"};
     }
-    const std::string type = json.value("type", "");
-    const std::optional<PaymentOutcome> outcome =
-        type.starts_with("payment.") ? parse_outcome(std::string_view(type).substr(8))
-                                     : std::nullopt;
-    if (!outcome) {
-        return WebhookRejected{400, "invalid_event",
-                               "type must be payment.succeeded, payment.failed or payment.canceled"};
-    }
-    WebhookEvent event{*outcome, json.value("payment_session_id", ""), ""};
-    if (const auto key = json.find("idempotency_key"); key != json.end() && key->is_string()) {
-        event.idempotency_key = key->get<std::string>();
-    }
-    if (event.payment_session_id.empty() || event.payment_session_id.size() > psid_bytes_max ||
-        event.idempotency_key.size() > event_key_bytes_max) {
-        return WebhookRejected{400, "invalid_event", "missing or oversized payment_session_id"};
-    }
-    return event;
+    return parse_event(json);
 }
 
 namespace {
@@ -135,26 +169,68 @@ asio::awaitable<Result<orders::Order>> settle(Services& services,
     co_return co_await settle_failure(services, session, outcome);
 }
 
-// Settles and records the order; the gate is already closed for this event.
+// Settles and records the order; this delivery holds the session's lease. Every step is
+// idempotent by id (derived transfer ids, the order id as the row's key), so a delivery that
+// takes over the lease of one that died here finishes the same work exactly once. The answer
+// is the stored order's status, which is the one this delivery computed unless another got
+// there first.
 asio::awaitable<Result<orders::OrderStatus>> fulfil(Services& services,
                                                     const sessions::PaymentSession& session,
                                                     PaymentOutcome outcome) {
     auto order = co_await settle(services, session, outcome);
     if (!order) co_return order.fault();
-    const orders::OrderStatus status = order->status;
-    Status stored = co_await timed(services.timings.order_insert,
-                                   services.orders.insert(std::move(*order)));
-    if (!stored) co_return stored.fault();
-    co_return status;
+    assert(order->id == session.order_id);
+    crash::point("webhook.after_settle");
+    auto stored = co_await timed(services.timings.order_insert,
+                                 services.orders.insert(std::move(*order)));
+    if (stored) crash::point("webhook.after_insert");
+    co_return stored;
 }
 
-asio::awaitable<void> reopen_gate(Services& services, const WebhookEvent& event) {
-    Status reopened = co_await services.sessions.reopen_gate(event.payment_session_id,
-                                                             event.idempotency_key);
-    if (!reopened) {
-        spdlog::error("webhook: could not reopen the gate of {} ({})", event.payment_session_id,
-                      fault_name(reopened.fault()));
+asio::awaitable<void> release_lease(Services& services, const std::string& psid,
+                                    const std::string& token) {
+    Status released = co_await services.sessions.release_lease(psid, token);
+    if (!released) {
+        spdlog::error("webhook: could not release the lease of {} ({}); it expires by itself",
+                      psid, fault_name(released.fault()));
     }
+}
+
+// The gate said done: a replay, answered with the status stored when the order committed.
+WebhookOutcome replay_answer(const sessions::GateAnswer& gate) {
+    const std::optional<orders::OrderStatus> status = orders::parse_status(gate.done_status);
+    if (!status) {
+        spdlog::error("webhook: the gate holds an unknown order status '{}'", gate.done_status);
+        return Fault::internal;
+    }
+    return WebhookSettled{true, *status};
+}
+
+// The lease is held: settle, store, mark done, drop the session. On a fault the lease is given
+// back so the provider's retry runs at once.
+asio::awaitable<WebhookOutcome> process_leased(Services& services, const WebhookEvent& event,
+                                               const sessions::PaymentSession& session,
+                                               const std::string& token) {
+    const std::string& psid = event.payment_session_id;
+    auto status = co_await fulfil(services, session, event.outcome);
+    if (!status) {
+        co_await release_lease(services, psid, token);
+        co_return status.fault();
+    }
+    Status finished = co_await timed(services.timings.session_gate,
+                                     services.sessions.finish_gate(psid,
+                                                                   orders::status_name(*status)));
+    if (!finished) {
+        // The order is durable; only the mark is missing. Releasing lets the retry find the
+        // stored order at once instead of waiting out the lease.
+        co_await release_lease(services, psid, token);
+        co_return finished.fault();
+    }
+    crash::point("webhook.before_answer");
+    Status removed = co_await timed(services.timings.session_remove,
+                                    services.sessions.remove(psid));
+    if (!removed) spdlog::warn("webhook: session {} not removed; its TTL will", psid);
+    co_return WebhookSettled{false, *status};
 }
 }  // namespace
 
@@ -164,29 +240,26 @@ asio::awaitable<WebhookOutcome> handle_webhook(Services& services, WebhookEvent 
     // session was dropped still answers "idempotent" instead of 404.
     using namespace boost::asio::experimental::awaitable_operators;
     const std::string& psid = event.payment_session_id;
+    const std::string token = new_lease_token();
     auto gate_operation = timed(services.timings.session_gate,
-                                services.sessions.pass_gate(psid, event.idempotency_key));
+                                services.sessions.take_lease(psid, token,
+                                                             limits::webhook_lease_ms));
     auto find_operation = timed(services.timings.session_find, services.sessions.find(psid));
     auto both = std::move(gate_operation) && std::move(find_operation);
     auto [gate, found] = co_await std::move(both);
     if (!gate) co_return gate.fault();
-    if (*gate == sessions::Gate::replay) co_return WebhookSettled{true, orders::OrderStatus::paid};
-
+    switch (gate->state) {
+        case sessions::GateState::done: co_return replay_answer(*gate);
+        case sessions::GateState::busy: co_return DeliveryInProgress{};
+        case sessions::GateState::leased: break;
+    }
     if (!found || !found->has_value()) {
-        co_await reopen_gate(services, event);
+        co_await release_lease(services, psid, token);
         if (!found) co_return found.fault();
         co_return SessionUnknown{};
     }
-    const sessions::PaymentSession& session = **found;
-    auto status = co_await fulfil(services, session, event.outcome);
-    if (!status) {
-        co_await reopen_gate(services, event);
-        co_return status.fault();
-    }
-    Status removed = co_await timed(services.timings.session_remove,
-                                    services.sessions.remove(psid));
-    if (!removed) spdlog::warn("webhook: session {} not removed; its TTL will", psid);
-    co_return WebhookSettled{false, *status};
+    crash::point("webhook.after_lease");
+    co_return co_await process_leased(services, event, **found, token);
 }
 
 }  // namespace tigerfans::flows

@@ -18,7 +18,7 @@ namespace tigerfans::mockpay {
 namespace asio = boost::asio;
 
 namespace {
-// A webhook that answers 5xx or cannot be reached is tried again, as real providers do.
+// A webhook that answers 5xx or 409 or cannot be reached is tried again, as real providers do.
 constexpr int delivery_attempts_max = 3;
 constexpr std::chrono::milliseconds delivery_backoff_first{100};
 
@@ -99,7 +99,8 @@ asio::awaitable<Result<http::ClientResponse>> MockPay::deliver(std::string body,
     for (int attempt = 1; attempt <= delivery_attempts_max; attempt++) {
         reply = co_await webhook_client_->request(http::Method::post, webhook_url_.target, body,
                                                   headers);
-        if (reply && reply->status < 500) co_return reply;
+        // 409: another delivery of the same session is in progress; its lease will end.
+        if (reply && reply->status < 500 && reply->status != 409) co_return reply;
         if (attempt == delivery_attempts_max) break;
         asio::steady_timer pause(co_await asio::this_coro::executor, backoff);
         co_await pause.async_wait(asio::use_awaitable);

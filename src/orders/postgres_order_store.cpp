@@ -4,7 +4,7 @@
 // transaction's COMMIT. Reads of many ids become one SELECT ... WHERE id = ANY($1).
 //
 // The INSERT says ON CONFLICT DO NOTHING without naming a constraint, so that besides a replayed
-// id (left as it is: success), a ticket code that collides with another order's skips its row
+// id (left as it is, and its stored status is the answer), a ticket code that collides with another order's skips its row
 // instead of aborting the whole batch. Rows neither inserted nor already present are exactly
 // those collisions: they get fresh codes and are inserted again in the same transaction.
 #include <spdlog/spdlog.h>
@@ -19,6 +19,7 @@
 #include "postgres/statement.hpp"
 #include "postgres/worker_batcher.hpp"
 #include "tigerfans/core/clock.hpp"
+#include "tigerfans/core/crash_points.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/orders/postgres.hpp"
@@ -69,7 +70,7 @@ ON CONFLICT DO NOTHING
 RETURNING id)"};
 
 constexpr Statement existing_statement{
-    "orders_existing", "SELECT id FROM orders WHERE id = ANY($1::text[])"};
+    "orders_existing", "SELECT id, status FROM orders WHERE id = ANY($1::text[])"};
 
 constexpr std::string_view order_columns =
     "id, tb_transfer_id, goodie_tb_transfer_id, try_goodie, cls, qty, amount, currency, "
@@ -132,21 +133,26 @@ std::unordered_set<std::string> insert_rows(pqxx::work& txn, const std::vector<O
     return ids;
 }
 
+// The stored status of every order whose id was in the table before this insert.
+using StoredStatuses = std::unordered_map<std::string, OrderStatus>;
+
 // The orders that were skipped although their id is not in the table: ticket code collisions.
+// Those skipped because their id exists get their stored status in `stored`.
 std::vector<Order*> collided(pqxx::work& txn, const std::vector<Order*>& orders,
-                             const std::unordered_set<std::string>& inserted) {
+                             const std::unordered_set<std::string>& inserted,
+                             StoredStatuses& stored) {
     ArrayLiteral skipped_ids;
     for (const Order* order : orders) {
         if (!inserted.contains(order->id)) skipped_ids.add_text(order->id);
     }
     if (skipped_ids.size() == 0) return {};
-    std::unordered_set<std::string> existing;
     for (const pqxx::row& row : txn.exec_prepared(existing_statement.name, skipped_ids.text())) {
-        existing.insert(row[0].as<std::string>());
+        stored[row[0].as<std::string>()] = required(parse_status(row[1].as<std::string>()),
+                                                    "status");
     }
     std::vector<Order*> result;
     for (Order* order : orders) {
-        if (!inserted.contains(order->id) && !existing.contains(order->id)) {
+        if (!inserted.contains(order->id) && !stored.contains(order->id)) {
             result.push_back(order);
         }
     }
@@ -162,21 +168,30 @@ void issue_new_ticket_codes(const std::vector<Order*>& orders) {
     }
 }
 
-// Database thread: the whole batch in one transaction.
-std::vector<Done> insert_batch(pqxx::connection& connection, std::vector<Order>& orders) {
+// Database thread: the whole batch in one transaction. Each order's answer is the status its
+// id has in the table afterwards.
+std::vector<OrderStatus> insert_batch(pqxx::connection& connection, std::vector<Order>& orders) {
     pqxx::work txn(connection);
     std::vector<Order*> pending;
     for (Order& order : orders) pending.push_back(&order);
+    StoredStatuses stored;
     for (int attempt = 0; !pending.empty(); attempt++) {
         if (attempt == ticket_code_attempts_max) {
             throw std::runtime_error("orders: ticket codes keep colliding");
         }
         const std::unordered_set<std::string> inserted = insert_rows(txn, pending);
-        pending = collided(txn, pending, inserted);
+        pending = collided(txn, pending, inserted, stored);
         issue_new_ticket_codes(pending);
     }
+    crash::point("orders.mid_commit");
     txn.commit();
-    return std::vector<Done>(orders.size());
+    std::vector<OrderStatus> statuses;
+    statuses.reserve(orders.size());
+    for (const Order& order : orders) {
+        const auto found = stored.find(order.id);
+        statuses.push_back(found == stored.end() ? order.status : found->second);
+    }
+    return statuses;
 }
 
 Order order_from_row(const pqxx::row& row) {
@@ -243,7 +258,7 @@ public:
         });
     }
 
-    asio::awaitable<Status> insert(Order order) override {
+    asio::awaitable<Result<OrderStatus>> insert(Order order) override {
         assert(is_valid_order_id(order.id));
         assert(storable(order));  // The webhook flow stores only what checkout validated.
         if (!storable(order)) co_return Fault::internal;
@@ -284,7 +299,7 @@ private:
     // insert batch. Inserts are awaited until committed, so a read that follows sees them.
     postgres::Worker worker_;
     postgres::Worker reader_;
-    postgres::WorkerBatcher<Order, Done> inserts_;
+    postgres::WorkerBatcher<Order, OrderStatus> inserts_;
     postgres::WorkerBatcher<std::string, std::optional<Order>> finds_;
 };
 

@@ -133,7 +133,8 @@ TEST_P(FlowTest, FailedAndCanceledPaymentsReleaseTheHoldsAndRecordTheOutcome) {
     EXPECT_EQ(stock["goodies"]["active_holds"], 0);
 }
 
-// A provider retrying the same event, or sending a second one, changes nothing.
+// A provider retrying the same event, or sending a second one, changes nothing; every replay
+// answers with the stored order's status.
 TEST_P(FlowTest, ReplayedWebhooksAreIdempotent) {
     start_server();
     const auto [order_id, psid] = buy();
@@ -146,10 +147,56 @@ TEST_P(FlowTest, ReplayedWebhooksAreIdempotent) {
          {first, event(psid, "payment.succeeded", "evt_2"), event(psid, "payment.failed", "evt_3")}) {
         const Reply reply = signed_webhook(replay);
         EXPECT_EQ(reply.status, 200u);
-        EXPECT_EQ(body_of(reply), (json{{"ok", true}, {"idempotent", true}}));
+        EXPECT_EQ(body_of(reply),
+                  (json{{"ok", true}, {"idempotent", true}, {"order_status", "PAID"}}));
     }
     EXPECT_EQ(order(order_id)["ticket_code"], ticket);
     EXPECT_EQ(inventory()["A"]["sold"], 1);
+}
+
+// Correctly signed events whose fields have the wrong type or shape are refused with 400 and
+// a reason (a provider retries a 5xx forever), and leave the session payable.
+TEST_P(FlowTest, SignedEventsWithFieldsOfTheWrongTypeAreRefusedWith400) {
+    start_server();
+    const auto [order_id, psid] = buy();
+    const json good = json::parse(event(psid, "payment.succeeded", "evt_1"));
+    const std::vector<std::pair<std::string, json>> changes = {
+        {"type", nullptr},
+        {"type", 7},
+        {"type", "payment.refunded"},
+        {"payment_session_id", nullptr},
+        {"payment_session_id", 12345},
+        {"payment_session_id", std::string("mock_\0x", 7)},
+        {"payment_session_id", ""},
+        {"payment_session_id", std::string(200, 'p')},
+        {"idempotency_key", 5},
+        {"idempotency_key", json::array()},
+        {"idempotency_key", "with space"},
+    };
+    for (const auto& [field, value] : changes) {
+        json bad = good;
+        bad[field] = value;
+        const Reply reply = signed_webhook(bad.dump());
+        EXPECT_EQ(reply.status, 400u) << bad.dump();
+        EXPECT_EQ(body_of(reply)["error"], "invalid_event") << reply.body;
+    }
+    EXPECT_EQ(body_of(signed_webhook(good.dump()))["order_status"], "PAID");
+    EXPECT_EQ(order(order_id)["status"], "PAID");
+}
+
+// Events without an idempotency key are keyed by their session and type: each session's
+// key-less success is settled, none is taken for another's replay.
+TEST_P(FlowTest, EventsWithoutAKeyAreSettledPerSession) {
+    start_server();
+    for (int i = 0; i < 3; i++) {
+        const auto [order_id, psid] = buy();
+        json keyless = json::parse(event(psid, "payment.succeeded", "unused"));
+        keyless.erase("idempotency_key");
+        const json settled = body_of(signed_webhook(keyless.dump()));
+        EXPECT_EQ(settled, (json{{"ok", true}, {"order_status", "PAID"}})) << i;
+        EXPECT_EQ(order(order_id)["status"], "PAID");
+    }
+    EXPECT_EQ(inventory()["A"]["sold"], 3);
 }
 
 // Capacity 50, 500 fans at once: exactly 50 holds, then exactly 50 paid tickets.

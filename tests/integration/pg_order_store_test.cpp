@@ -114,10 +114,10 @@ TEST_F(PgOrderStoreTest, ConcurrentInsertsAreGroupCommittedAndAllLand) {
     std::vector<Order> orders;
     for (std::size_t i = 0; i < order_count; i++) orders.push_back(make_order(unix_now_us()));
     const auto started = std::chrono::steady_clock::now();
-    const auto results = run_concurrently<Status>(
+    const auto results = run_concurrently<Result<OrderStatus>>(
         order_count, [&](std::size_t i) { return store_->insert(orders[i]); });
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
-    for (const Status& result : results) EXPECT_TRUE(result.ok());
+    for (const auto& result : results) EXPECT_TRUE(result.ok());
     EXPECT_EQ(row_count(), order_count);
     const metrics::Histogram* batches = batch_sizes("orders");
     ASSERT_NE(batches, nullptr);
@@ -133,7 +133,7 @@ TEST_F(PgOrderStoreTest, ConcurrentFindsAreBatchedAndAnsweredPerCaller) {
     constexpr std::size_t order_count = 200;
     std::vector<Order> orders;
     for (std::size_t i = 0; i < order_count; i++) orders.push_back(make_order(unix_now_us()));
-    run_concurrently<Status>(order_count,
+    run_concurrently<Result<OrderStatus>>(order_count,
                              [&](std::size_t i) { return store_->insert(orders[i]); });
     // Even callers ask for an inserted order, odd ones for an id that does not exist.
     std::vector<std::string> wanted;
@@ -152,19 +152,27 @@ TEST_F(PgOrderStoreTest, ConcurrentFindsAreBatchedAndAnsweredPerCaller) {
     EXPECT_LT(batch_sizes("orders_read")->count(), order_count);
 }
 
-// A replayed order (same id) succeeds and leaves the first row as it was.
+// A replayed order (same id) succeeds, leaves the first row as it was and answers with the
+// stored row's status, not its own.
 TEST_F(PgOrderStoreTest, ADuplicateIdIsIgnoredAndTheFirstRowStays) {
     const Order order = make_order(unix_now_us());
     Order replay = order;
     replay.customer_email = "other@example.com";
     replay.ticket_code = new_ticket_code();
-    ASSERT_TRUE(run([&] { return store_->insert(order); }).ok());
-    ASSERT_TRUE(run([&] { return store_->insert(replay); }).ok());
+    replay.status = OrderStatus::paid_unfulfilled;
+    const auto first = run([&] { return store_->insert(order); });
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(*first, order.status);
+    const auto again = run([&] { return store_->insert(replay); });
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(*again, order.status);
     // The same id twice in one batch too.
-    const auto both = run_concurrently<Status>(2, [&](std::size_t) {
+    const auto both = run_concurrently<Result<OrderStatus>>(2, [&](std::size_t) {
         return store_->insert(replay);
     });
-    EXPECT_TRUE(both[0].ok() && both[1].ok());
+    ASSERT_TRUE(both[0].ok() && both[1].ok());
+    EXPECT_EQ(*both[0], order.status);
+    EXPECT_EQ(*both[1], order.status);
     EXPECT_EQ(row_count(), 1u);
     expect_same(*find(order.id), order);
 }
@@ -194,9 +202,9 @@ TEST_F(PgOrderStoreTest, ATicketCodeCollisionGetsAFreshCodeAndLosesNoRow) {
     for (int i = 0; i < 20; i++) batch.push_back(make_order(unix_now_us()));
     batch[3].ticket_code = first.ticket_code;
     batch[7].ticket_code = batch[8].ticket_code;
-    const auto results = run_concurrently<Status>(
+    const auto results = run_concurrently<Result<OrderStatus>>(
         batch.size(), [&](std::size_t i) { return store_->insert(batch[i]); });
-    for (const Status& result : results) EXPECT_TRUE(result.ok());
+    for (const auto& result : results) EXPECT_TRUE(result.ok());
     EXPECT_EQ(row_count(), batch.size() + 1);
     std::set<std::string> codes{find(first.id)->ticket_code};
     for (const Order& order : batch) {

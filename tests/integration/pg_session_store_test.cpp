@@ -61,10 +61,12 @@ protected:
         return found.ok() ? *found : std::nullopt;
     }
 
-    Gate pass_gate(SessionStore& store, const std::string& psid, const std::string& event) {
-        auto gate = run([&] { return store.pass_gate(psid, event); });
+    GateAnswer take_lease(SessionStore& store, const std::string& psid,
+                          std::uint32_t lease_ms = 5'000) {
+        const std::string token = new_lease_token();  // Outlives the call: it takes a view.
+        auto gate = run([&] { return store.take_lease(psid, token, lease_ms); });
         EXPECT_TRUE(gate.ok());
-        return gate.ok() ? *gate : Gate::replay;
+        return gate.ok() ? *gate : GateAnswer{};
     }
 
     std::size_t rows(const char* table) {
@@ -74,10 +76,10 @@ protected:
     }
 
     // Moves every gate key's expiry into the past, as if its TTL had run out.
-    void expire_gate_keys() {
+    void expire_gates() {
         pqxx::connection connection(database_url_);
         pqxx::nontransaction command(connection);
-        command.exec("UPDATE webhook_gates SET expires_at = now() - interval '1 second'");
+        command.exec("UPDATE webhook_leases SET expires_at = now() - interval '1 second'");
     }
 
     IdGenerator ids_;
@@ -161,8 +163,8 @@ TEST_F(PgSessionStoreTest, ConcurrentCallsAreBatchedAndAnsweredPerCaller) {
     });
     const auto found = run_concurrently<Result<std::optional<PaymentSession>>>(
         session_count, [&](std::size_t i) { return store_->find(sessions[i].psid); });
-    const auto gates = run_concurrently<Result<Gate>>(session_count, [&](std::size_t i) {
-        return store_->pass_gate(sessions[i].psid, events[i]);
+    const auto gates = run_concurrently<Result<GateAnswer>>(session_count, [&](std::size_t i) {
+        return store_->take_lease(sessions[i].psid, events[i], 5'000);
     });
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
     for (std::size_t i = 0; i < session_count; i++) {
@@ -170,63 +172,72 @@ TEST_F(PgSessionStoreTest, ConcurrentCallsAreBatchedAndAnsweredPerCaller) {
         ASSERT_TRUE(found[i].ok() && found[i]->has_value());
         EXPECT_EQ((*found[i])->order_id, sessions[i].order_id);
         ASSERT_TRUE(gates[i].ok());
-        EXPECT_EQ(*gates[i], Gate::first);
+        EXPECT_EQ(gates[i]->state, GateState::leased);
     }
     EXPECT_LT(batch_sizes("sessions")->count(), session_count);
     std::printf("[ measure  ] %zu sessions saved, found and gated: %.0f calls/s\n",
                 session_count, static_cast<double>(3 * session_count) / elapsed.count());
 }
 
-// A fulfilled session answers replay to any event; a seen event answers replay for any session.
-TEST_F(PgSessionStoreTest, TheGateOpensOncePerSessionAndPerEvent) {
+// A live lease answers busy to every other delivery; only finish_gate makes it done, with the
+// order's status; the refused calls write nothing.
+TEST_F(PgSessionStoreTest, TheGateIsALeaseUntilFinishedThenDoneWithTheStatus) {
     const std::string psid = new_payment_session_id();
-    const std::string event = new_event_key();
-    EXPECT_EQ(pass_gate(*store_, psid, event), Gate::first);
-    EXPECT_EQ(pass_gate(*store_, psid, event), Gate::replay);
-    EXPECT_EQ(pass_gate(*store_, psid, new_event_key()), Gate::replay);
-    EXPECT_EQ(pass_gate(*store_, new_payment_session_id(), event), Gate::replay);
-    // The refused calls set nothing: only the first call's two keys exist.
-    EXPECT_EQ(rows("webhook_gates"), 2u);
+    EXPECT_EQ(take_lease(*store_, psid).state, GateState::leased);
+    EXPECT_EQ(take_lease(*store_, psid).state, GateState::busy);
+    EXPECT_EQ(take_lease(*store_, new_payment_session_id()).state, GateState::leased);
+    EXPECT_EQ(rows("webhook_leases"), 2u);
+    ASSERT_TRUE(run([&] { return store_->finish_gate(psid, "CANCELED"); }).ok());
+    const GateAnswer replay = take_lease(*store_, psid);
+    EXPECT_EQ(replay.state, GateState::done);
+    EXPECT_EQ(replay.done_status, "CANCELED");
 }
 
-// Many identical webhook deliveries at once, through two stores (two processes): one first.
-TEST_F(PgSessionStoreTest, ManyConcurrentIdenticalGateCallsLetExactlyOneThrough) {
+// Many deliveries of one session at once, through two stores (two processes): one lease.
+TEST_F(PgSessionStoreTest, ManyConcurrentDeliveriesLetExactlyOneTakeTheLease) {
     SessionStore& other = open_store();
     constexpr std::size_t call_count = 200;
     const std::string psid = new_payment_session_id();
-    const std::string event = new_event_key();
-    const auto gates = run_concurrently<Result<Gate>>(call_count, [&](std::size_t i) {
-        return (i % 2 == 0 ? *store_ : other).pass_gate(psid, event);
+    std::vector<std::string> tokens;
+    for (std::size_t i = 0; i < call_count; i++) tokens.push_back(new_lease_token());
+    const auto gates = run_concurrently<Result<GateAnswer>>(call_count, [&](std::size_t i) {
+        return (i % 2 == 0 ? *store_ : other).take_lease(psid, tokens[i], 5'000);
     });
-    std::size_t first = 0;
+    std::size_t leased = 0;
     for (const auto& gate : gates) {
         ASSERT_TRUE(gate.ok());
-        first += *gate == Gate::first;
+        leased += gate->state == GateState::leased;
+        if (gate->state != GateState::leased) {
+            EXPECT_EQ(gate->state, GateState::busy);
+        }
     }
-    EXPECT_EQ(first, 1u);
+    EXPECT_EQ(leased, 1u);
 }
 
-// After a failed processing the gate reopens, so the provider's retry is processed.
-TEST_F(PgSessionStoreTest, AReopenedGateLetsTheRetryThrough) {
+// Only the holder's token releases a lease; after the release the retry takes it at once.
+TEST_F(PgSessionStoreTest, OnlyTheLeaseHolderCanReleaseIt) {
     const std::string psid = new_payment_session_id();
-    const std::string event = new_event_key();
-    ASSERT_EQ(pass_gate(*store_, psid, event), Gate::first);
-    EXPECT_TRUE(run([&] { return store_->reopen_gate(psid, event); }).ok());
-    EXPECT_EQ(pass_gate(*store_, psid, event), Gate::first);
-    EXPECT_EQ(pass_gate(*store_, psid, event), Gate::replay);
+    const std::string token = new_lease_token();
+    ASSERT_EQ(run([&] { return store_->take_lease(psid, token, 5'000); })->state,
+              GateState::leased);
+    const std::string stranger = new_lease_token();
+    EXPECT_TRUE(run([&] { return store_->release_lease(psid, stranger); }).ok());
+    EXPECT_EQ(take_lease(*store_, psid).state, GateState::busy);
+    EXPECT_TRUE(run([&] { return store_->release_lease(psid, token); }).ok());
+    EXPECT_EQ(take_lease(*store_, psid).state, GateState::leased);
 }
 
-// Gate keys live 24 h and 1 h; once expired they count as absent and are cleaned up.
-TEST_F(PgSessionStoreTest, ExpiredGateKeysCountAsAbsentAndAreCleanedUp) {
+// An expired lease (its holder died) is taken over; an expired done mark counts as absent;
+// expired rows are cleaned up by any batch.
+TEST_F(PgSessionStoreTest, ExpiredLeasesAreTakenOverAndCleanedUp) {
     const std::string psid = new_payment_session_id();
-    const std::string event = new_event_key();
-    ASSERT_EQ(pass_gate(*store_, psid, event), Gate::first);
-    expire_gate_keys();
-    EXPECT_EQ(pass_gate(*store_, psid, event), Gate::first);
-    EXPECT_EQ(pass_gate(*store_, psid, event), Gate::replay);
-    expire_gate_keys();
+    ASSERT_EQ(take_lease(*store_, psid, 50).state, GateState::leased);
+    expire_gates();
+    EXPECT_EQ(take_lease(*store_, psid).state, GateState::leased);
+    EXPECT_EQ(take_lease(*store_, psid).state, GateState::busy);
+    expire_gates();
     EXPECT_FALSE(find(psid).has_value());  // Any batch deletes expired rows.
-    EXPECT_EQ(rows("webhook_gates"), 0u);
+    EXPECT_EQ(rows("webhook_leases"), 0u);
 }
 
 // Keys PostgreSQL cannot hold (invalid UTF-8) are simply unknown and fail no one else's call.

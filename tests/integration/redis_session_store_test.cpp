@@ -127,47 +127,78 @@ TEST_F(SessionStoreTest, TrimsIndexEntriesOlderThanATtlWhenSaving) {
     EXPECT_EQ(server_.command("ZCARD pendings"), ":2\r\n");
 }
 
-// Many identical webhook deliveries at once: exactly one passes, with both keys' TTLs set.
-TEST_F(SessionStoreTest, LetsExactlyOneOfManyConcurrentReplaysThroughTheGate) {
+// Many deliveries of one session at once: exactly one takes the lease, which expires by itself
+// after the lease time; the others are told it is busy.
+TEST_F(SessionStoreTest, LetsExactlyOneOfManyConcurrentDeliveriesTakeTheLease) {
     open();
-    constexpr std::size_t replays = 500;
-    auto outcomes = run_concurrently(io_, replays, [&](std::size_t) {
-        return store_->pass_gate("ps-9", "evt-9");
+    constexpr std::size_t deliveries = 500;
+    std::vector<std::string> tokens;  // Outlive the calls: they take views.
+    for (std::size_t i = 0; i < deliveries; i++) tokens.push_back("lease-" + std::to_string(i));
+    auto outcomes = run_concurrently(io_, deliveries, [&](std::size_t i) {
+        return store_->take_lease("ps-9", tokens[i], 5'000);
     });
-    std::size_t first = 0;
+    std::size_t leased = 0;
     for (const auto& result : outcomes.results) {
         ASSERT_TRUE(result.has_value() && result->ok());
-        if (**result == Gate::first) first++;
+        if ((*result)->state == GateState::leased) leased++;
+        if ((*result)->state != GateState::leased) {
+            EXPECT_EQ((*result)->state, GateState::busy);
+        }
     }
-    EXPECT_EQ(first, 1u);
-    const auto fulfilled_ttl_s = raw_integer(server_.command("TTL fulfill:ps-9"));
-    const auto event_ttl_s = raw_integer(server_.command("TTL idemp:evt-9"));
-    ASSERT_TRUE(fulfilled_ttl_s && event_ttl_s);
-    EXPECT_GT(*fulfilled_ttl_s, limits::webhook_fulfilled_ttl_s - 10);
-    EXPECT_GT(*event_ttl_s, limits::webhook_event_ttl_s - 10);
-    EXPECT_LE(*event_ttl_s, limits::webhook_event_ttl_s);
+    EXPECT_EQ(leased, 1u);
+    const auto lease_ms = raw_integer(server_.command("PTTL gate:ps-9"));
+    ASSERT_TRUE(lease_ms);
+    EXPECT_GT(*lease_ms, 4'000);
+    EXPECT_LE(*lease_ms, 5'000);
 }
 
-// Either key alone closes the gate: a new event for a fulfilled session, or a seen event
-// arriving for another session, is a replay.
-TEST_F(SessionStoreTest, TreatsAFulfilledSessionOrASeenEventAsAReplay) {
+// Done only after finish_gate, with the order's status and the done mark's lifetime; every
+// later delivery is told so and changes nothing.
+TEST_F(SessionStoreTest, AFinishedGateAnswersDoneWithTheOrderStatus) {
     open();
-    EXPECT_EQ(*run_async([&] { return store_->pass_gate("ps-1", "evt-a"); }), Gate::first);
-    EXPECT_EQ(*run_async([&] { return store_->pass_gate("ps-1", "evt-b"); }), Gate::replay);
-    EXPECT_EQ(*run_async([&] { return store_->pass_gate("ps-2", "evt-a"); }), Gate::replay);
-    EXPECT_EQ(*run_async([&] { return store_->pass_gate("ps-2", "evt-c"); }), Gate::first);
-    // A replay changes nothing: ps-1 never got evt-b's key.
-    EXPECT_EQ(server_.command("EXISTS idemp:evt-b"), ":0\r\n");
+    ASSERT_EQ(run_async([&] { return store_->take_lease("ps-1", "lease-a", 5'000); })->state,
+              GateState::leased);
+    ASSERT_TRUE(run_async([&] { return store_->finish_gate("ps-1", "PAID_UNFULFILLED"); }).ok());
+    const auto replay = run_async([&] { return store_->take_lease("ps-1", "lease-b", 5'000); });
+    ASSERT_TRUE(replay.ok());
+    EXPECT_EQ(replay->state, GateState::done);
+    EXPECT_EQ(replay->done_status, "PAID_UNFULFILLED");
+    EXPECT_EQ(server_.command("GET gate:ps-1"), "$21\r\ndone:PAID_UNFULFILLED\r\n");
+    const auto done_ttl_s = raw_integer(server_.command("TTL gate:ps-1"));
+    ASSERT_TRUE(done_ttl_s);
+    EXPECT_GT(*done_ttl_s, limits::webhook_done_ttl_s - 10);
+    // Releasing a lease never undoes a done mark.
+    ASSERT_TRUE(run_async([&] { return store_->release_lease("ps-1", "lease-a"); }).ok());
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-1", "lease-c", 5'000); })->state,
+              GateState::done);
 }
 
-// After processing failed, reopen_gate lets the provider's retry through exactly once more.
-TEST_F(SessionStoreTest, ReopenedGateLetsTheRetryThrough) {
+// A released lease lets the retry through at once; releasing with another delivery's token
+// (its lease expired and was taken over) leaves the new holder's lease alone.
+TEST_F(SessionStoreTest, OnlyTheLeaseHolderCanReleaseIt) {
     open();
-    EXPECT_EQ(*run_async([&] { return store_->pass_gate("ps-3", "evt-3"); }), Gate::first);
-    ASSERT_TRUE(run_async([&] { return store_->reopen_gate("ps-3", "evt-3"); }).ok());
-    EXPECT_EQ(server_.command("EXISTS fulfill:ps-3 idemp:evt-3"), ":0\r\n");
-    EXPECT_EQ(*run_async([&] { return store_->pass_gate("ps-3", "evt-3"); }), Gate::first);
-    EXPECT_EQ(*run_async([&] { return store_->pass_gate("ps-3", "evt-3"); }), Gate::replay);
+    ASSERT_EQ(run_async([&] { return store_->take_lease("ps-3", "lease-a", 5'000); })->state,
+              GateState::leased);
+    ASSERT_TRUE(run_async([&] { return store_->release_lease("ps-3", "lease-x"); }).ok());
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-3", "lease-b", 5'000); })->state,
+              GateState::busy);
+    ASSERT_TRUE(run_async([&] { return store_->release_lease("ps-3", "lease-a"); }).ok());
+    EXPECT_EQ(server_.command("EXISTS gate:ps-3"), ":0\r\n");
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-3", "lease-b", 5'000); })->state,
+              GateState::leased);
+}
+
+// A lease whose holder died frees itself: the next delivery takes it over.
+TEST_F(SessionStoreTest, AnExpiredLeaseIsTakenOver) {
+    open();
+    ASSERT_EQ(run_async([&] { return store_->take_lease("ps-4", "lease-a", 50); })->state,
+              GateState::leased);
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-4", "lease-b", 5'000); })->state,
+              GateState::busy);
+    EXPECT_TRUE(run_until(io_, [&] { return server_.command("EXISTS gate:ps-4") == ":0\r\n"; },
+                          2'000ms));
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-4", "lease-b", 5'000); })->state,
+              GateState::leased);
 }
 
 // Calls issued in the same turn of the loop leave in a single write.

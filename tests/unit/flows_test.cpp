@@ -1,6 +1,7 @@
 // The flows against in-memory test doubles of the three stores: what checkout and the webhook
-// do on success, on sold out, on late payment, on replays, and when a store fails midway
-// (nothing leaks: holds are voided, the gate is reopened).
+// do on success, on sold out, on late payment, on replays, when a store fails midway (nothing
+// leaks: holds are voided, the lease is released) and when the process dies midway (the lease
+// expires, the next delivery finishes the work exactly once).
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -81,11 +82,22 @@ private:
     }
 };
 
+// The gate of each session as the real stores keep it: a lease (token) or done (status).
+// Expiry is simulated by expire_leases().
 class FakeSessions final : public sessions::SessionStore {
 public:
+    struct GateRow {
+        std::string token;
+        std::string done_status;
+    };
     std::map<std::string, sessions::PaymentSession> saved;
-    std::set<std::string> gate_keys;
+    std::map<std::string, GateRow> gates;
     std::optional<Fault> fail_save;
+    std::optional<Fault> fail_finish;
+
+    void expire_leases() {
+        std::erase_if(gates, [](const auto& gate) { return gate.second.done_status.empty(); });
+    }
 
     std::string_view backend_name() const override { return "fake"; }
     asio::awaitable<Status> start() override { co_return done(); }
@@ -100,17 +112,25 @@ public:
         if (found == saved.end()) co_return std::optional<sessions::PaymentSession>();
         co_return std::optional<sessions::PaymentSession>(found->second);
     }
-    asio::awaitable<Result<sessions::Gate>> pass_gate(std::string_view psid,
-                                                      std::string_view event) override {
-        const std::string flag = "fulfill:" + std::string(psid);
-        const std::string key = "event:" + std::string(event);
-        if (gate_keys.count(flag) || gate_keys.count(key)) co_return sessions::Gate::replay;
-        gate_keys.insert({flag, key});
-        co_return sessions::Gate::first;
+    asio::awaitable<Result<sessions::GateAnswer>> take_lease(std::string_view psid,
+                                                             std::string_view token,
+                                                             std::uint32_t) override {
+        const auto [gate, taken] = gates.try_emplace(std::string(psid), GateRow{std::string(token),
+                                                                               ""});
+        if (taken) co_return sessions::GateAnswer{sessions::GateState::leased, {}};
+        if (gate->second.done_status.empty()) {
+            co_return sessions::GateAnswer{sessions::GateState::busy, {}};
+        }
+        co_return sessions::GateAnswer{sessions::GateState::done, gate->second.done_status};
     }
-    asio::awaitable<Status> reopen_gate(std::string_view psid, std::string_view event) override {
-        gate_keys.erase("fulfill:" + std::string(psid));
-        gate_keys.erase("event:" + std::string(event));
+    asio::awaitable<Status> finish_gate(std::string_view psid, std::string_view status) override {
+        if (auto fault = std::exchange(fail_finish, std::nullopt)) co_return *fault;
+        gates[std::string(psid)] = GateRow{"", std::string(status)};
+        co_return done();
+    }
+    asio::awaitable<Status> release_lease(std::string_view psid, std::string_view token) override {
+        const auto gate = gates.find(std::string(psid));
+        if (gate != gates.end() && gate->second.token == token) gates.erase(gate);
         co_return done();
     }
     asio::awaitable<Status> remove(std::string_view psid) override {
@@ -124,16 +144,21 @@ public:
     asio::awaitable<void> stop() override { co_return; }
 };
 
+// What a kill -9 at that point leaves behind: the coroutine never resumes past it.
+struct ProcessDied {};
+
 class FakeOrders final : public orders::OrderStore {
 public:
     std::map<std::string, orders::Order> rows;
     std::optional<Fault> fail_insert;
+    bool die_after_insert = false;  // The row commits, then the process dies.
 
     asio::awaitable<Status> start() override { co_return done(); }
-    asio::awaitable<Status> insert(orders::Order order) override {
+    asio::awaitable<Result<orders::OrderStatus>> insert(orders::Order order) override {
         if (auto fault = std::exchange(fail_insert, std::nullopt)) co_return *fault;
-        rows.emplace(order.id, std::move(order));
-        co_return done();
+        const auto stored = rows.emplace(order.id, std::move(order)).first;
+        if (std::exchange(die_after_insert, false)) throw ProcessDied{};
+        co_return stored->second.status;
     }
     asio::awaitable<Result<std::optional<orders::Order>>> find(std::string_view id) override {
         const auto found = rows.find(std::string(id));
@@ -270,12 +295,12 @@ TEST_F(FlowsTest, ALatePaymentWithNothingLeftIsPaidUnfulfilledWithoutATicket) {
     EXPECT_FALSE(order.got_goodie);
 }
 
-TEST_F(FlowsTest, WhenTheOrderCannotBeWrittenTheGateReopensAndTheRetrySucceeds) {
+TEST_F(FlowsTest, WhenTheOrderCannotBeWrittenTheLeaseIsReleasedAndTheRetrySucceeds) {
     const auto accepted = std::get<CheckoutAccepted>(buy());
     orders.fail_insert = Fault::unavailable;
     const auto failed = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1");
     ASSERT_TRUE(std::holds_alternative<Fault>(failed));
-    EXPECT_TRUE(sessions.gate_keys.empty());
+    EXPECT_TRUE(sessions.gates.empty());
     EXPECT_EQ(sessions.saved.size(), 1u);
     const auto retried = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1");
     ASSERT_TRUE(std::holds_alternative<WebhookSettled>(retried));
@@ -286,7 +311,70 @@ TEST_F(FlowsTest, WhenTheOrderCannotBeWrittenTheGateReopensAndTheRetrySucceeds) 
 TEST_F(FlowsTest, AnUnknownSessionIsReportedAndLeavesNoGateBehind) {
     const auto outcome = pay("mock_unknown", PaymentOutcome::succeeded, "evt_1");
     EXPECT_TRUE(std::holds_alternative<SessionUnknown>(outcome));
-    EXPECT_TRUE(sessions.gate_keys.empty());
+    EXPECT_TRUE(sessions.gates.empty());
+}
+
+// While one delivery holds the lease, another of the same session is sent back to retry and
+// touches nothing; once the lease is gone it is processed.
+TEST_F(FlowsTest, ADeliveryWhileAnotherHoldsTheLeaseIsToldToRetryAndChangesNothing) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    sessions.gates[accepted.payment_session_id] = {"lease_of_another_delivery", ""};
+    const auto busy = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_2");
+    EXPECT_TRUE(std::holds_alternative<DeliveryInProgress>(busy));
+    EXPECT_TRUE(orders.rows.empty());
+    EXPECT_TRUE(ledger.posted.empty());
+    EXPECT_EQ(sessions.gates.at(accepted.payment_session_id).token, "lease_of_another_delivery");
+    sessions.expire_leases();
+    const auto later = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_2");
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(later));
+    EXPECT_EQ(orders.rows.size(), 1u);
+}
+
+// The process dies after the order committed and before the gate was marked done: the gate
+// still holds only a lease, so the redelivery after it expires is processed, meets the stored
+// order and marks the gate done with that order's status. One order, one ticket code.
+TEST_F(FlowsTest, ACrashAfterTheOrderCommitsIsFinishedByTheNextDeliveryExactlyOnce) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    orders.die_after_insert = true;
+    EXPECT_THROW(pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1"),
+                 ProcessDied);
+    const std::string ticket_code = orders.rows.at(accepted.order_id).ticket_code;
+    EXPECT_TRUE(sessions.gates.at(accepted.payment_session_id).done_status.empty());
+    EXPECT_TRUE(std::holds_alternative<DeliveryInProgress>(
+        pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1")));
+    sessions.expire_leases();
+    const auto redelivered = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1");
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(redelivered));
+    EXPECT_EQ(std::get<WebhookSettled>(redelivered).status, orders::OrderStatus::paid);
+    EXPECT_EQ(orders.rows.size(), 1u);
+    EXPECT_EQ(orders.rows.at(accepted.order_id).ticket_code, ticket_code);
+    EXPECT_EQ(ledger.posted.size(), 2u);
+    EXPECT_EQ(sessions.gates.at(accepted.payment_session_id).done_status, "PAID");
+    EXPECT_TRUE(sessions.saved.empty());
+}
+
+// A failure to mark the gate done leaves a durable order: the lease is released so the retry
+// finds the order at once and answers with its stored status.
+TEST_F(FlowsTest, WhenTheGateCannotBeMarkedDoneTheRetryAnswersWithTheStoredOrder) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    sessions.fail_finish = Fault::unavailable;
+    const auto failed = pay(accepted.payment_session_id, PaymentOutcome::failed, "evt_1");
+    ASSERT_TRUE(std::holds_alternative<Fault>(failed));
+    EXPECT_TRUE(sessions.gates.empty());
+    const auto retried = pay(accepted.payment_session_id, PaymentOutcome::failed, "evt_1");
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(retried));
+    EXPECT_EQ(std::get<WebhookSettled>(retried).status, orders::OrderStatus::failed);
+    EXPECT_EQ(orders.rows.size(), 1u);
+}
+
+// A replay answers with the stored status, not a constant.
+TEST_F(FlowsTest, AReplayCarriesTheStoredOrdersStatus) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    pay(accepted.payment_session_id, PaymentOutcome::canceled, "evt_1");
+    const auto replay = pay(accepted.payment_session_id, PaymentOutcome::canceled, "evt_1");
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(replay));
+    EXPECT_TRUE(std::get<WebhookSettled>(replay).idempotent);
+    EXPECT_EQ(std::get<WebhookSettled>(replay).status, orders::OrderStatus::canceled);
 }
 
 TEST(CheckoutInput, AcceptsTheDemoShapeAndRejectsEverythingElseWithADetail) {

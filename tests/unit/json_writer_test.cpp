@@ -91,8 +91,8 @@ TEST(JsonWriter, CheckoutAndWebhookAnswersAreByteForByteWhatTheyWere) {
                   .dump());
     EXPECT_EQ(flows::webhook_answer_json({false, orders::OrderStatus::paid_unfulfilled}),
               json({{"ok", true}, {"order_status", "PAID_UNFULFILLED"}}).dump());
-    EXPECT_EQ(flows::webhook_answer_json({true, orders::OrderStatus::paid}),
-              json({{"ok", true}, {"idempotent", true}}).dump());
+    EXPECT_EQ(flows::webhook_answer_json({true, orders::OrderStatus::canceled}),
+              json({{"ok", true}, {"idempotent", true}, {"order_status", "CANCELED"}}).dump());
 }
 
 }  // namespace

@@ -94,11 +94,31 @@ TEST(RedisCodec, RefusesMalformedValues) {
     EXPECT_FALSE(decode_session(odd).has_value());
 }
 
+// The gate script's answers: {0, ""} leased, {1, ""} busy, {2, status} done; anything else
+// (a foreign value, an empty status) is refused rather than guessed.
+TEST(RedisCodec, DecodesTheGateAnswers) {
+    auto answer = [](std::int64_t code, std::string status) {
+        Reply reply{Reply::Kind::array};
+        reply.elements.push_back(Reply{Reply::Kind::integer, code});
+        reply.elements.push_back(Reply{Reply::Kind::string, 0, std::move(status)});
+        return reply;
+    };
+    EXPECT_EQ(decode_gate_answer(answer(0, ""))->state, GateState::leased);
+    EXPECT_EQ(decode_gate_answer(answer(1, ""))->state, GateState::busy);
+    const std::optional<GateAnswer> done = decode_gate_answer(answer(2, "PAID"));
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->state, GateState::done);
+    EXPECT_EQ(done->done_status, "PAID");
+    EXPECT_FALSE(decode_gate_answer(answer(2, "")));
+    EXPECT_FALSE(decode_gate_answer(answer(3, "")));
+    EXPECT_FALSE(decode_gate_answer(Reply{Reply::Kind::integer, 1}));
+}
+
 // Key names follow the layout documented for operators.
 TEST(RedisCodec, NamesKeysByPurpose) {
     EXPECT_EQ(session_key("abc"), "ps:abc");
-    EXPECT_EQ(fulfilled_key("abc"), "fulfill:abc");
-    EXPECT_EQ(event_seen_key("evt-1"), "idemp:evt-1");
+    EXPECT_EQ(gate_key("abc"), "gate:abc");
+    EXPECT_EQ(done_mark("PAID"), "done:PAID");
     EXPECT_EQ(pending_index_key, "pendings");
 }
 

@@ -44,5 +44,7 @@ std::string order_id_from(u128 id);
 std::string new_payment_session_id();
 // A webhook event's idempotency key: "evt_" and 32 random hex digits.
 std::string new_event_key();
+// A webhook delivery's lease token at the idempotency gate: "lease_" and 32 random hex digits.
+std::string new_lease_token();
 
 }  // namespace tigerfans

@@ -1,6 +1,7 @@
-// The payment webhook: verify the provider's signature, find the session, pass the idempotency
-// gate, settle the holds (post on success, with a late booking when they expired; void on
-// failure), write the order durably, drop the session. A replay changes nothing.
+// The payment webhook: verify the provider's signature, take the session's lease at the
+// idempotency gate while finding the session, settle the holds (post on success, with a late
+// booking when they expired; void on failure), write the order durably, mark the gate done,
+// drop the session. A replay changes nothing and answers with the stored order's status.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -21,7 +22,9 @@ std::optional<PaymentOutcome> parse_outcome(std::string_view name);
 struct WebhookEvent {
     PaymentOutcome outcome = PaymentOutcome::succeeded;
     std::string payment_session_id;
-    std::string idempotency_key;  // May be empty: then the session flag alone gates.
+    // The provider's key, or, when the event carries none, "<psid>:<type>"; never empty. The
+    // gate itself is per session: one order per session, whatever the key.
+    std::string idempotency_key;
 };
 
 struct WebhookRejected {
@@ -37,14 +40,18 @@ std::variant<WebhookEvent, WebhookRejected> verify_webhook(std::string_view secr
 
 struct WebhookSettled {
     bool idempotent = false;  // A replay: nothing changed.
-    orders::OrderStatus status = orders::OrderStatus::paid;
+    orders::OrderStatus status = orders::OrderStatus::paid;  // As stored.
 };
 
 struct SessionUnknown {};
 
-using WebhookOutcome = std::variant<WebhookSettled, SessionUnknown, Fault>;
+// Another delivery of the same session holds the lease: the provider should retry shortly.
+struct DeliveryInProgress {};
 
-// On a fault after the gate closed, the gate is reopened so the provider's retry is processed.
+using WebhookOutcome = std::variant<WebhookSettled, SessionUnknown, DeliveryInProgress, Fault>;
+
+// On a fault while holding the lease, the lease is released so the provider's retry is
+// processed at once; if this process dies instead, the lease expires by itself.
 asio::awaitable<WebhookOutcome> handle_webhook(Services& services, WebhookEvent event);
 
 }  // namespace tigerfans::flows

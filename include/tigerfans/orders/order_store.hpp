@@ -1,6 +1,7 @@
 // Durable orders in PostgreSQL. Writes are group-committed: many orders, one transaction, one
 // multi-row INSERT ... ON CONFLICT DO NOTHING; a write completes only after its COMMIT. Reads
-// of many ids become one SELECT ... WHERE id = ANY($1).
+// of many ids become one SELECT ... WHERE id = ANY($1). The order id is the key of every write:
+// a webhook that runs again after a crash stores nothing twice and learns what is stored.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -21,9 +22,10 @@ public:
 
     virtual asio::awaitable<Status> start() = 0;  // Creates the table if missing.
 
-    // Completes after the transaction holding this order committed. An order whose id exists
-    // already is left as it is (a replay), and that counts as success.
-    virtual asio::awaitable<Status> insert(Order order) = 0;
+    // Completes after the transaction holding this order committed, with the status the table
+    // holds for its id: this order's own, or, when the id existed already (a replay), the
+    // stored row's, which is left as it is.
+    virtual asio::awaitable<Result<OrderStatus>> insert(Order order) = 0;
 
     virtual asio::awaitable<Result<std::optional<Order>>> find(std::string_view id) = 0;
 

@@ -31,9 +31,19 @@ struct PaymentSession {
     std::int64_t created_at_us = 0;
 };
 
-enum class Gate : std::uint8_t {
-    first,   // This call closed the gate: process the event.
-    replay,  // The session was already fulfilled or this event was already seen.
+// The webhook's idempotency gate, one per payment session, is a lease and never a final mark
+// before the order exists: the first delivery takes the lease for a few seconds; a delivery
+// while it is held is told to come back later; the gate turns done only after the order row
+// committed; a lease whose holder died (or stalled) expires and the next delivery takes it.
+enum class GateState : std::uint8_t {
+    leased,  // This delivery holds the lease: process the event, then finish or release.
+    busy,    // Another delivery holds an unexpired lease: the provider should retry later.
+    done,    // The order exists: answer as a replay with its stored status.
+};
+
+struct GateAnswer {
+    GateState state = GateState::busy;
+    std::string done_status;  // With `done`: the stored order's status ("PAID", ...).
 };
 
 struct PendingList {
@@ -56,14 +66,21 @@ public:
     // nullopt when unknown or expired.
     virtual asio::awaitable<Result<std::optional<PaymentSession>>> find(std::string_view psid) = 0;
 
-    // In one round trip: a per-session "fulfilled" flag (set if absent, 24 h) and a per-event
-    // key (set if absent, 1 h). `first` only when neither existed; then both are set.
-    virtual asio::awaitable<Result<Gate>> pass_gate(std::string_view psid,
-                                                    std::string_view event_key) = 0;
+    // In one round trip: takes the session's lease for `lease_ms` under `token` when there is
+    // neither a live lease nor a done mark; otherwise says which of the two there is.
+    virtual asio::awaitable<Result<GateAnswer>> take_lease(std::string_view psid,
+                                                           std::string_view token,
+                                                           std::uint32_t lease_ms) = 0;
 
-    // Reopens the gate after processing failed, so the provider's retry is not a replay.
-    virtual asio::awaitable<Status> reopen_gate(std::string_view psid,
-                                                std::string_view event_key) = 0;
+    // Marks the gate done with the stored order's status (for the done-mark lifetime). Called
+    // only after the order row committed; whoever holds the lease by then is superseded.
+    virtual asio::awaitable<Status> finish_gate(std::string_view psid,
+                                                std::string_view order_status) = 0;
+
+    // Gives the lease back after processing failed, so the provider's retry is processed at
+    // once; a lease that another delivery took over meanwhile is left alone.
+    virtual asio::awaitable<Status> release_lease(std::string_view psid,
+                                                  std::string_view token) = 0;
 
     // Deletes the session and its pending-index entry.
     virtual asio::awaitable<Status> remove(std::string_view psid) = 0;

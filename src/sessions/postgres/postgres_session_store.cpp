@@ -62,17 +62,26 @@ public:
             std::move(operation));
     }
 
-    asio::awaitable<Result<Gate>> pass_gate(std::string_view psid,
-                                            std::string_view event_key) override {
-        if (!is_storable_text(psid) || !is_storable_text(event_key)) co_return Fault::internal;
-        Operation operation = postgres::GateOp{std::string(psid), std::string(event_key)};
-        co_return co_await batcher_.submit_one_as<Gate>(std::move(operation));
+    asio::awaitable<Result<GateAnswer>> take_lease(std::string_view psid, std::string_view token,
+                                                   std::uint32_t lease_ms) override {
+        assert(!token.empty() && lease_ms > 0);
+        if (!is_storable_text(psid) || !is_storable_text(token)) co_return Fault::internal;
+        Operation operation = postgres::LeaseOp{std::string(psid), std::string(token), lease_ms};
+        co_return co_await batcher_.submit_one_as<GateAnswer>(std::move(operation));
     }
 
-    asio::awaitable<Status> reopen_gate(std::string_view psid,
-                                        std::string_view event_key) override {
-        if (!is_storable_text(psid) || !is_storable_text(event_key)) co_return done();
-        Operation operation = postgres::ReopenOp{std::string(psid), std::string(event_key)};
+    asio::awaitable<Status> finish_gate(std::string_view psid,
+                                        std::string_view order_status) override {
+        assert(!order_status.empty());
+        if (!is_storable_text(psid)) co_return Fault::internal;
+        Operation operation = postgres::FinishOp{std::string(psid), std::string(order_status)};
+        co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
+    }
+
+    asio::awaitable<Status> release_lease(std::string_view psid,
+                                          std::string_view token) override {
+        if (!is_storable_text(psid) || !is_storable_text(token)) co_return done();
+        Operation operation = postgres::ReleaseOp{std::string(psid), std::string(token)};
         co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
     }
 

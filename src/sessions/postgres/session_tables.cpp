@@ -1,11 +1,12 @@
 // SQL of the PostgreSQL payment-session store (see session_tables.hpp). Time is the database's
 // now(), so every server process agrees on what has expired.
 //
-// The gate is one statement: it inserts both keys only when neither is live; a key that another
-// transaction is inserting at the same moment makes it wait for that transaction (unique index)
-// and then skip the key, so of many identical concurrent calls, in one process or several,
-// exactly one sees both keys inserted and passes. A call that got only one key in removes it
-// again in the same transaction: `first` sets both keys, a replay sets none, as in Redis.
+// The webhook gate is a row per session in webhook_leases. Taking the lease is one upsert that
+// succeeds only when no row is live; two concurrent takers of one psid meet at the primary key,
+// the second waits for the first's transaction and then finds a live row, so of many identical
+// concurrent calls, in one process or several, exactly one gets the lease. A taker that got no
+// row reads the live one in a new statement (which sees the winner's commit) to tell "busy"
+// from "done".
 #include "sessions/postgres/session_tables.hpp"
 
 #include <algorithm>
@@ -53,14 +54,20 @@ constexpr std::string_view create_sessions_created_index_sql =
 constexpr std::string_view create_sessions_expiry_index_sql =
     "CREATE INDEX IF NOT EXISTS payment_sessions_expires_at ON payment_sessions (expires_at)";
 
-constexpr std::string_view create_gates_sql = R"(
-CREATE TABLE IF NOT EXISTS webhook_gates (
-    key text PRIMARY KEY,
-    expires_at timestamptz NOT NULL
+constexpr std::string_view create_leases_sql = R"(
+CREATE TABLE IF NOT EXISTS webhook_leases (
+    psid text PRIMARY KEY,
+    token text,
+    order_status text,
+    expires_at timestamptz NOT NULL,
+    CHECK ((token IS NULL) <> (order_status IS NULL))
 ))";
 
-constexpr std::string_view create_gates_expiry_index_sql =
-    "CREATE INDEX IF NOT EXISTS webhook_gates_expires_at ON webhook_gates (expires_at)";
+constexpr std::string_view create_leases_expiry_index_sql =
+    "CREATE INDEX IF NOT EXISTS webhook_leases_expires_at ON webhook_leases (expires_at)";
+
+// The gate of earlier versions (a flag and an event key, set before the order existed).
+constexpr std::string_view drop_old_gates_sql = "DROP TABLE IF EXISTS webhook_gates";
 
 constexpr Statement save_statement{"sessions_save", R"(
 INSERT INTO payment_sessions (psid, order_id, cls, customer_email, ticket_hold_id,
@@ -81,21 +88,28 @@ ON CONFLICT (psid) DO UPDATE SET
 constexpr Statement remove_statement{
     "sessions_remove", "DELETE FROM payment_sessions WHERE psid = ANY($1::text[])"};
 
-constexpr Statement reopen_statement{
-    "sessions_reopen_gates", "DELETE FROM webhook_gates WHERE key = ANY($1::text[])"};
+constexpr Statement take_lease_statement{"sessions_take_lease", R"(
+INSERT INTO webhook_leases (psid, token, order_status, expires_at)
+VALUES ($1, $2, NULL, now() + $3::bigint * interval '1 millisecond')
+ON CONFLICT (psid) DO UPDATE SET
+    token = EXCLUDED.token, order_status = NULL, expires_at = EXCLUDED.expires_at
+    WHERE webhook_leases.expires_at <= now()
+RETURNING psid)"};
 
-constexpr Statement gate_statement{"sessions_gate", R"(
-INSERT INTO webhook_gates (key, expires_at)
-SELECT wanted.key, now() + wanted.ttl_s * interval '1 second'
-FROM (VALUES ($1::text, $3::bigint), ($2::text, $4::bigint)) AS wanted (key, ttl_s)
-WHERE NOT EXISTS (SELECT 1 FROM webhook_gates AS live
-                  WHERE live.key IN ($1, $2) AND live.expires_at > now())
-ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at
-    WHERE webhook_gates.expires_at <= now()
-RETURNING key)"};
+constexpr Statement live_gate_statement{"sessions_live_gate", R"(
+SELECT order_status FROM webhook_leases WHERE psid = $1 AND expires_at > now())"};
 
-constexpr Statement gate_undo_statement{
-    "sessions_gate_undo", "DELETE FROM webhook_gates WHERE key = $1"};
+constexpr Statement finish_statement{"sessions_finish_gates", R"(
+INSERT INTO webhook_leases (psid, token, order_status, expires_at)
+SELECT psid, NULL, order_status, now() + $3::bigint * interval '1 second'
+FROM unnest($1::text[], $2::text[]) AS finished (psid, order_status)
+ON CONFLICT (psid) DO UPDATE SET
+    token = NULL, order_status = EXCLUDED.order_status, expires_at = EXCLUDED.expires_at)"};
+
+constexpr Statement release_statement{"sessions_release_leases", R"(
+DELETE FROM webhook_leases AS held
+USING unnest($1::text[], $2::text[]) AS released (psid, token)
+WHERE held.psid = released.psid AND held.token = released.token)"};
 
 constexpr std::string_view session_columns =
     "psid, order_id, cls, customer_email, ticket_hold_id, goodie_hold_id, goodie_held, amount, "
@@ -119,8 +133,8 @@ WITH expired_sessions AS (
         ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
     RETURNING 1),
 expired_gates AS (
-    DELETE FROM webhook_gates WHERE key IN (
-        SELECT key FROM webhook_gates WHERE expires_at <= now()
+    DELETE FROM webhook_leases WHERE psid IN (
+        SELECT psid FROM webhook_leases WHERE expires_at <= now()
         ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
     RETURNING 1)
 SELECT (SELECT count(*) FROM expired_sessions), (SELECT count(*) FROM expired_gates))"};
@@ -130,8 +144,6 @@ std::string select_sessions(std::string_view tail) {
            std::string(tail);
 }
 
-std::string fulfilled_key(std::string_view psid) { return "fulfilled:" + std::string(psid); }
-std::string event_key(std::string_view key) { return "event:" + std::string(key); }
 
 // One array per column of the upsert, filled a session at a time.
 struct SessionColumns {
@@ -183,17 +195,30 @@ void save_sessions(pqxx::work& txn, const std::vector<const SaveOp*>& saves) {
                       columns.ttl_s.text());
 }
 
-Gate pass_gate(pqxx::work& txn, const GateOp& gate) {
-    const std::string keys[] = {fulfilled_key(gate.psid), event_key(gate.event_key)};
-    const auto fulfilled_ttl_s = static_cast<std::int64_t>(limits::webhook_fulfilled_ttl_s);
-    const auto event_ttl_s = static_cast<std::int64_t>(limits::webhook_event_ttl_s);
-    const pqxx::result inserted =
-        txn.exec_prepared(gate_statement.name, keys[0], keys[1], fulfilled_ttl_s, event_ttl_s);
-    if (inserted.size() == 2) return Gate::first;
-    for (const pqxx::row& row : inserted) {
-        txn.exec_prepared(gate_undo_statement.name, row[0].as<std::string>());
+GateAnswer take_lease(pqxx::work& txn, const LeaseOp& lease) {
+    const pqxx::result taken = txn.exec_prepared(take_lease_statement.name, lease.psid,
+                                                 lease.token,
+                                                 static_cast<std::int64_t>(lease.lease_ms));
+    if (taken.size() == 1) return {GateState::leased, {}};
+    const pqxx::result live = txn.exec_prepared(live_gate_statement.name, lease.psid);
+    // No live row: the holder released it in between. Busy sends the provider back shortly.
+    if (live.empty() || live[0][0].is_null()) return {GateState::busy, {}};
+    return {GateState::done, live[0][0].as<std::string>()};
+}
+
+// Finishes of one psid in the same batch: the last one wins (an upsert may touch a row once).
+void finish_gates(pqxx::work& txn, const std::vector<const FinishOp*>& finishes) {
+    std::unordered_map<std::string_view, const FinishOp*> last;
+    for (const FinishOp* finish : finishes) last[finish->psid] = finish;
+    ArrayLiteral psids;
+    ArrayLiteral statuses;
+    for (const FinishOp* finish : finishes) {
+        if (last.at(finish->psid) != finish) continue;
+        psids.add_text(finish->psid);
+        statuses.add_text(finish->order_status);
     }
-    return Gate::replay;
+    txn.exec_prepared(finish_statement.name, psids.text(), statuses.text(),
+                      static_cast<std::int64_t>(limits::webhook_done_ttl_s));
 }
 
 std::unordered_map<std::string, PaymentSession> find_sessions(
@@ -212,9 +237,11 @@ std::unordered_map<std::string, PaymentSession> find_sessions(
 struct BatchByKind {
     std::vector<const SaveOp*> saves;
     std::vector<const FindOp*> finds;
-    std::vector<std::pair<std::size_t, const GateOp*>> gates;
+    std::vector<std::pair<std::size_t, const LeaseOp*>> leases;
+    std::vector<const FinishOp*> finishes;
     ArrayLiteral removed_psids;
-    ArrayLiteral reopened_keys;
+    ArrayLiteral released_psids;
+    ArrayLiteral released_tokens;
     std::vector<std::size_t> find_indexes;
 
     explicit BatchByKind(const std::vector<Operation>& operations);
@@ -224,22 +251,25 @@ BatchByKind::BatchByKind(const std::vector<Operation>& operations) {
     for (std::size_t i = 0; i < operations.size(); i++) {
         const Operation& operation = operations[i];
         if (const auto* save = std::get_if<SaveOp>(&operation)) saves.push_back(save);
-        if (const auto* gate = std::get_if<GateOp>(&operation)) gates.emplace_back(i, gate);
+        if (const auto* lease = std::get_if<LeaseOp>(&operation)) leases.emplace_back(i, lease);
+        if (const auto* finish = std::get_if<FinishOp>(&operation)) finishes.push_back(finish);
         if (const auto* remove = std::get_if<RemoveOp>(&operation)) {
             removed_psids.add_text(remove->psid);
         }
-        if (const auto* reopen = std::get_if<ReopenOp>(&operation)) {
-            reopened_keys.add_text(fulfilled_key(reopen->psid));
-            reopened_keys.add_text(event_key(reopen->event_key));
+        if (const auto* release = std::get_if<ReleaseOp>(&operation)) {
+            released_psids.add_text(release->psid);
+            released_tokens.add_text(release->token);
         }
         if (const auto* find = std::get_if<FindOp>(&operation)) {
             finds.push_back(find);
             find_indexes.push_back(i);
         }
     }
-    // Gates lock keys; one order for every batch of every process keeps them from deadlocking.
-    std::sort(gates.begin(), gates.end(),
+    // Leases lock rows; one order for every batch of every process keeps them from deadlocking.
+    std::sort(leases.begin(), leases.end(),
               [](const auto& a, const auto& b) { return a.second->psid < b.second->psid; });
+    std::sort(finishes.begin(), finishes.end(),
+              [](const FinishOp* a, const FinishOp* b) { return a->psid < b->psid; });
 }
 
 void write_sessions(pqxx::work& txn, const BatchByKind& batch) {
@@ -247,8 +277,10 @@ void write_sessions(pqxx::work& txn, const BatchByKind& batch) {
     if (batch.removed_psids.size() > 0) {
         txn.exec_prepared(remove_statement.name, batch.removed_psids.text());
     }
-    if (batch.reopened_keys.size() > 0) {
-        txn.exec_prepared(reopen_statement.name, batch.reopened_keys.text());
+    if (!batch.finishes.empty()) finish_gates(txn, batch.finishes);
+    if (batch.released_psids.size() > 0) {
+        txn.exec_prepared(release_statement.name, batch.released_psids.text(),
+                          batch.released_tokens.text());
     }
 }
 
@@ -266,8 +298,8 @@ void read_sessions(pqxx::work& txn, const BatchByKind& batch, std::vector<Outcom
 
 void prepare_session_statements(pqxx::connection& connection) {
     tigerfans::postgres::prepare_all(
-        connection, {save_statement, remove_statement, reopen_statement, gate_statement,
-                     gate_undo_statement, count_statement, cleanup_statement,
+        connection, {save_statement, remove_statement, take_lease_statement, live_gate_statement,
+                     finish_statement, release_statement, count_statement, cleanup_statement,
                      {find_statement, select_sessions(find_where)},
                      {recent_statement, select_sessions(recent_where)}});
 }
@@ -277,7 +309,7 @@ void create_session_tables(pqxx::connection& connection) {
     tigerfans::postgres::apply_schema(
         txn, "sessions",
         {create_sessions_sql, create_sessions_created_index_sql, create_sessions_expiry_index_sql,
-         create_gates_sql, create_gates_expiry_index_sql});
+         create_leases_sql, create_leases_expiry_index_sql, drop_old_gates_sql});
     txn.commit();
 }
 
@@ -288,7 +320,7 @@ std::vector<Outcome> run_session_batch(pqxx::connection& connection,
     std::vector<Outcome> outcomes(operations.size(), Done{});
     pqxx::work txn(connection);
     write_sessions(txn, batch);
-    for (const auto& [index, gate] : batch.gates) outcomes[index] = pass_gate(txn, *gate);
+    for (const auto& [index, lease] : batch.leases) outcomes[index] = take_lease(txn, *lease);
     read_sessions(txn, batch, outcomes);
     txn.exec_prepared(cleanup_statement.name, cleanup_rows_per_batch_max);
     txn.commit();

@@ -4,8 +4,9 @@
 //   payment_sessions(psid pk, order_id, cls, customer_email, ticket_hold_id, goodie_hold_id,
 //       goodie_held, amount, currency, created_at, expires_at): what checkout saved, until
 //       expires_at (the TTL Redis would give the key).
-//   webhook_gates(key pk, expires_at): the webhook's idempotency keys, "fulfilled:<psid>"
-//       (24 h) and "event:<event key>" (1 h), the rows standing for Redis' SET NX keys.
+//   webhook_leases(psid pk, token, order_status, expires_at): the webhook gate of a session,
+//       either a delivery's lease (token set, a few seconds) or done (the stored order's
+//       status, 24 h), the row standing for Redis' gate key.
 //
 // A row past expires_at is never returned and counts as absent; each batch deletes a bounded
 // number of them, so the tables shrink back once the traffic has gone.
@@ -28,27 +29,33 @@ struct SaveOp {
 struct FindOp {
     std::string psid;
 };
-struct GateOp {
+struct LeaseOp {
     std::string psid;
-    std::string event_key;
+    std::string token;
+    std::uint32_t lease_ms;
 };
-struct ReopenOp {
+struct FinishOp {
     std::string psid;
-    std::string event_key;
+    std::string order_status;
+};
+struct ReleaseOp {
+    std::string psid;
+    std::string token;
 };
 struct RemoveOp {
     std::string psid;
 };
 
-using Operation = std::variant<SaveOp, FindOp, GateOp, ReopenOp, RemoveOp>;
-using Outcome = std::variant<Done, std::optional<PaymentSession>, Gate>;
+using Operation = std::variant<SaveOp, FindOp, LeaseOp, FinishOp, ReleaseOp, RemoveOp>;
+using Outcome = std::variant<Done, std::optional<PaymentSession>, GateAnswer>;
 
 void prepare_session_statements(pqxx::connection& connection);
 void create_session_tables(pqxx::connection& connection);
 
 // One batch, one transaction. Every operation of a batch was waiting when the batch started,
-// so they are concurrent and any order is a valid one: writes go first, then the gates, then
-// the reads, each kind as one statement (gates: one each, in psid order).
+// so they are concurrent and any order is a valid one: writes go first (finished gates and
+// released leases among them), then the leases, then the reads, each kind as one statement
+// (leases: one each, in psid order).
 std::vector<Outcome> run_session_batch(pqxx::connection& connection,
                                        const std::vector<Operation>& operations);
 

@@ -61,8 +61,23 @@ private:
 }  // namespace
 
 std::string session_key(std::string_view psid) { return prefixed("ps:", psid); }
-std::string fulfilled_key(std::string_view psid) { return prefixed("fulfill:", psid); }
-std::string event_seen_key(std::string_view event_key) { return prefixed("idemp:", event_key); }
+std::string gate_key(std::string_view psid) { return prefixed("gate:", psid); }
+std::string done_mark(std::string_view order_status) { return prefixed("done:", order_status); }
+
+std::optional<GateAnswer> decode_gate_answer(const Reply& reply) {
+    if (reply.kind != Reply::Kind::array || reply.elements.size() != 2) return std::nullopt;
+    const std::optional<std::int64_t> code = reply.elements[0].as_integer();
+    const Reply& status = reply.elements[1];
+    if (!code || status.kind != Reply::Kind::string) return std::nullopt;
+    switch (*code) {
+        case 0: return GateAnswer{GateState::leased, {}};
+        case 1: return GateAnswer{GateState::busy, {}};
+        case 2:
+            if (status.text.empty()) return std::nullopt;
+            return GateAnswer{GateState::done, status.text};
+        default: return std::nullopt;
+    }
+}
 
 std::vector<std::string> encode_session(const PaymentSession& session) {
     std::vector<std::string> pairs = {

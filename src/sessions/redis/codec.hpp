@@ -17,8 +17,11 @@ namespace tigerfans::sessions::redis {
 inline constexpr std::string_view pending_index_key = "pendings";
 
 std::string session_key(std::string_view psid);           // ps:<psid>
-std::string fulfilled_key(std::string_view psid);         // fulfill:<psid>
-std::string event_seen_key(std::string_view event_key);  // idemp:<event_key>
+std::string gate_key(std::string_view psid);              // gate:<psid>
+std::string done_mark(std::string_view order_status);     // done:<status>, the gate's last value
+
+// The gate script's answer to "take" ({code, status}); nullopt for any other shape.
+std::optional<GateAnswer> decode_gate_answer(const Reply& reply);
 
 // The field/value pairs of a session, in HSET argument order.
 std::vector<std::string> encode_session(const PaymentSession& session);

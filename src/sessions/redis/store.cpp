@@ -64,18 +64,15 @@ Command find_command(std::string_view psid) { return {"HGETALL", session_key(psi
 
 Command script_load_command() { return {"SCRIPT", "LOAD", std::string(gate_script)}; }
 
-Command gate_command(const std::string& sha, std::string_view psid, std::string_view event_key) {
-    return {"EVALSHA",
-            sha,
-            "2",
-            fulfilled_key(psid),
-            event_seen_key(event_key),
-            std::to_string(limits::webhook_fulfilled_ttl_s),
-            std::to_string(limits::webhook_event_ttl_s)};
+Command gate_command(const std::string& sha, std::string_view operation, std::string_view psid,
+                     std::string_view token, std::uint32_t lease_ms) {
+    return {"EVALSHA",          sha,           "1", gate_key(psid), std::string(operation),
+            std::string(token), std::to_string(lease_ms)};
 }
 
-Command reopen_command(std::string_view psid, std::string_view event_key) {
-    return {"DEL", fulfilled_key(psid), event_seen_key(event_key)};
+Command finish_command(std::string_view psid, std::string_view order_status) {
+    return {"SET", gate_key(psid), done_mark(order_status), "EX",
+            std::to_string(limits::webhook_done_ttl_s)};
 }
 
 // The index size and, unless `limit` is 0, its newest `limit` psids.
@@ -127,10 +124,11 @@ public:
     asio::awaitable<Status> start() override;
     asio::awaitable<Status> save(const PaymentSession& session, std::uint32_t ttl_s) override;
     asio::awaitable<Result<std::optional<PaymentSession>>> find(std::string_view psid) override;
-    asio::awaitable<Result<Gate>> pass_gate(std::string_view psid,
-                                            std::string_view event_key) override;
-    asio::awaitable<Status> reopen_gate(std::string_view psid,
-                                        std::string_view event_key) override;
+    asio::awaitable<Result<GateAnswer>> take_lease(std::string_view psid, std::string_view token,
+                                                   std::uint32_t lease_ms) override;
+    asio::awaitable<Status> finish_gate(std::string_view psid,
+                                        std::string_view order_status) override;
+    asio::awaitable<Status> release_lease(std::string_view psid, std::string_view token) override;
     asio::awaitable<Status> remove(std::string_view psid) override;
     asio::awaitable<Result<PendingList>> recent(std::size_t limit) override;
     asio::awaitable<bool> healthy() override { co_return client_.connected(); }
@@ -139,7 +137,7 @@ public:
 private:
     asio::awaitable<Result<Reply>> transaction(std::string_view operation,
                                                std::vector<Command> commands);
-    asio::awaitable<Result<Reply>> run_gate(std::string_view psid, std::string_view event_key);
+    asio::awaitable<Result<Reply>> run_gate(Command call);
     asio::awaitable<Result<Listing>> list_pending(std::size_t limit);
     asio::awaitable<Result<std::int64_t>> forget(const std::vector<std::string>& psids);
     Result<std::optional<PaymentSession>> read_session(Reply& hash);
@@ -186,20 +184,22 @@ asio::awaitable<Result<std::optional<PaymentSession>>> RedisSessionStore::find(
     co_return read_session(*hash);
 }
 
-asio::awaitable<Result<Gate>> RedisSessionStore::pass_gate(std::string_view psid,
-                                                           std::string_view event_key) {
-    Result<Reply> answer = co_await run_gate(psid, event_key);
+asio::awaitable<Result<GateAnswer>> RedisSessionStore::take_lease(std::string_view psid,
+                                                                   std::string_view token,
+                                                                   std::uint32_t lease_ms) {
+    assert(!token.empty());
+    assert(lease_ms > 0);
+    Result<Reply> answer = co_await run_gate(gate_command(gate_sha_, "take", psid, token,
+                                                          lease_ms));
     if (!answer) co_return answer.fault();
-    const std::optional<std::int64_t> first = answer->as_integer();
-    if (!first || (*first != 0 && *first != 1)) co_return unexpected("gate", *answer);
-    co_return *first == 1 ? Gate::first : Gate::replay;
+    std::optional<GateAnswer> gate = decode_gate_answer(*answer);
+    if (!gate) co_return unexpected("gate", *answer);
+    co_return std::move(*gate);
 }
 
 // EVALSHA; on NOSCRIPT (Redis restarted, or start() never reached it) the same call as EVAL,
 // which also puts the script back into Redis' cache for the next EVALSHA.
-asio::awaitable<Result<Reply>> RedisSessionStore::run_gate(std::string_view psid,
-                                                           std::string_view event_key) {
-    Command call = gate_command(gate_sha_, psid, event_key);
+asio::awaitable<Result<Reply>> RedisSessionStore::run_gate(Command call) {
     Result<Reply> answer = co_await client_.command(call);
     if (!answer || answer->error_code() != "NOSCRIPT") co_return answer;
     call[0] = "EVAL";
@@ -207,11 +207,21 @@ asio::awaitable<Result<Reply>> RedisSessionStore::run_gate(std::string_view psid
     co_return co_await client_.command(std::move(call));
 }
 
-asio::awaitable<Status> RedisSessionStore::reopen_gate(std::string_view psid,
-                                                       std::string_view event_key) {
-    Result<Reply> deleted = co_await client_.command(reopen_command(psid, event_key));
+asio::awaitable<Status> RedisSessionStore::finish_gate(std::string_view psid,
+                                                       std::string_view order_status) {
+    assert(!order_status.empty());
+    Result<Reply> set = co_await client_.command(finish_command(psid, order_status));
+    if (!set) co_return set.fault();
+    if (!set->is_status("OK")) co_return unexpected("finish gate", *set);
+    co_return done();
+}
+
+asio::awaitable<Status> RedisSessionStore::release_lease(std::string_view psid,
+                                                         std::string_view token) {
+    assert(!token.empty());
+    Result<Reply> deleted = co_await run_gate(gate_command(gate_sha_, "release", psid, token, 1));
     if (!deleted) co_return deleted.fault();
-    if (!deleted->as_integer()) co_return unexpected("reopen gate", *deleted);
+    if (!deleted->as_integer()) co_return unexpected("release lease", *deleted);
     co_return done();
 }
 

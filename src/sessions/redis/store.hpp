@@ -19,13 +19,24 @@ namespace tigerfans::sessions::redis {
 std::unique_ptr<SessionStore> make_store(asio::any_io_executor loop, Endpoint endpoint,
                                          ClientOptions options, metrics::Registry& registry);
 
-// KEYS: the session's fulfilled flag, the event's key. ARGV: their TTLs in seconds.
-// Answers 1 when neither existed (both are then set), else 0 and changes nothing.
+// The webhook gate of one session. KEYS[1]: its gate key. ARGV: "take" or "release", the
+// delivery's lease token, the lease in milliseconds. The key holds "lease:<token>" (expiring by
+// itself) or "done:<order status>" (set by finish_gate).
+// take: {0, ""} when the lease was free and is now this token's; {1, ""} while another lease
+// is live; {2, status} when the gate is done. Nothing changes unless the lease was free.
+// release: deletes the key only while it still holds this token's lease; answers 1 or 0.
 inline constexpr std::string_view gate_script =
-    "if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end\n"
-    "redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])\n"
-    "redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])\n"
-    "return 1\n";
+    "local held = redis.call('GET', KEYS[1])\n"
+    "if ARGV[1] == 'release' then\n"
+    "  if held == 'lease:' .. ARGV[2] then return redis.call('DEL', KEYS[1]) end\n"
+    "  return 0\n"
+    "end\n"
+    "if held then\n"
+    "  if string.sub(held, 1, 5) == 'done:' then return {2, string.sub(held, 6)} end\n"
+    "  return {1, ''}\n"
+    "end\n"
+    "redis.call('SET', KEYS[1], 'lease:' .. ARGV[2], 'PX', ARGV[3])\n"
+    "return {0, ''}\n";
 
 // Lower-case hex SHA-1, as SCRIPT LOAD answers and EVALSHA expects.
 std::string script_sha1(std::string_view script);
