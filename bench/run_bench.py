@@ -276,7 +276,7 @@ def run_level(level, options, workdir):
         for concurrency in options.concurrency:
             total = max(options.min_total, options.per_connection * concurrency)
             for repeat in range(options.repeat):
-                for pair in PHASE_PAIRS:
+                for pair in options.pairs:
                     before = stack.scrape()
                     reports = load_client(options.build_dir, stack,
                                           ["--phases", ",".join(pair), "--total", str(total),
@@ -289,6 +289,8 @@ def run_level(level, options, workdir):
                         runs.append(report)
                         log(f"{level['name']:9} {report['phase']:8} c={concurrency:<5} "
                             f"{report['ops_per_s']:10.1f} ops/s  errors={report['errors']}")
+        if options.flow_total == 0:
+            return runs, flows
         before = stack.scrape()
         flow = cpu_split(stack, ["--total", str(options.flow_total), "--concurrency",
                                  str(options.flow_concurrency), "--poll-interval", "0.01"],
@@ -389,11 +391,16 @@ def main():
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--min-total", type=int, default=1000)
     parser.add_argument("--per-connection", type=int, default=50)
-    parser.add_argument("--flow-total", type=int, default=10000)
+    parser.add_argument("--flow-total", type=int, default=10000, help="0: no flow run")
     parser.add_argument("--flow-concurrency", type=int, default=100)
     parser.add_argument("--capacity", type=int, default=100_000_000)
+    parser.add_argument("--pairs", default="checkout+webhook,reserve+commit",
+                        help="phase pairs to run, e.g. checkout+webhook")
     parser.add_argument("--tiny", action="store_true", help="seconds-long smoke run")
     options = parser.parse_args()
+    options.pairs = [pair.split("+") for pair in options.pairs.split(",")]
+    if any(pair not in PHASE_PAIRS for pair in options.pairs):
+        parser.error(f"--pairs: each must be one of {['+'.join(p) for p in PHASE_PAIRS]}")
     if options.tiny:
         options.concurrency, options.repeat, options.min_total = "1,10", 1, 50
         options.per_connection, options.flow_total, options.flow_concurrency = 5, 50, 10
@@ -402,6 +409,7 @@ def main():
 
     result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "commit": commit(), "machine": machine(), "tiny": options.tiny,
+              "redis_persistence": os.environ.get("REDIS_PERSISTENCE", "everysec"),
               "levels": [], "skipped": {}, "failed": {}, "runs": [], "flows": []}
     # SIGTERM unwinds like Ctrl-C, so the running level's server and services are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Starts or stops the local services the server talks to, as plain processes under one data
 # folder (default ./data): a PostgreSQL cluster (unix socket, and 127.0.0.1:$PG_PORT), Redis on
-# a unix socket with an append-only file (REDIS_APPENDFSYNC: everysec, the default, or always;
-# see the README for what each costs and keeps), and a one-replica TigerBeetle when a server
-# binary is available. `start` writes DATA/env with the matching DATABASE_URL, REDIS_URL,
+# a unix socket with an append-only file (REDIS_PERSISTENCE: everysec, the default, always, or
+# off for benchmarks only; the README says what each costs and keeps), and a one-replica
+# TigerBeetle when a server binary is available. `start` writes DATA/env with the matching DATABASE_URL, REDIS_URL,
 # TB_ADDRESS and ACCT_BACKEND for the server to source.
 #   scripts/services.sh start [DATA]      scripts/services.sh stop [DATA]
 set -euo pipefail
@@ -50,11 +50,16 @@ start_postgres() {
 }
 
 start_redis() {
+    local mode=${REDIS_PERSISTENCE:-everysec} persistence
+    case "$mode" in
+        everysec | always) persistence=(--appendonly yes --appendfsync "$mode") ;;
+        off) persistence=(--appendonly no) ;;
+        *) echo "services: REDIS_PERSISTENCE must be everysec, always or off" >&2; exit 2 ;;
+    esac
     mkdir -p "$run_dir"
     if [ ! -S "$run_dir/redis.sock" ] || ! redis-cli -s "$run_dir/redis.sock" ping >/dev/null 2>&1; then
         redis-server --port 0 --unixsocket "$run_dir/redis.sock" --unixsocketperm 777 \
-            --save '' --appendonly yes --appendfsync "${REDIS_APPENDFSYNC:-everysec}" \
-            --dir "$data" --daemonize yes \
+            --save '' "${persistence[@]}" --dir "$data" --daemonize yes \
             --pidfile "$run_dir/redis.pid" --logfile "$data/redis.log"
         for _ in $(seq 100); do
             redis-cli -s "$run_dir/redis.sock" ping >/dev/null 2>&1 && break
