@@ -18,7 +18,7 @@ namespace tigerfans::flows {
 
 namespace {
 constexpr std::size_t psid_bytes_max = 128;
-constexpr std::size_t event_key_bytes_max = 128;
+constexpr std::size_t event_key_bytes_max = 255;
 }  // namespace
 
 std::string_view outcome_name(PaymentOutcome outcome) {
@@ -71,12 +71,14 @@ std::variant<WebhookEvent, WebhookRejected> parse_event(const nlohmann::json& js
         return invalid_event("payment_session_id must be a string of 1 to 128 printable characters");
     }
     WebhookEvent event{*outcome, *psid, *psid + ":" + *type};
+    // The key is the provider's business: any string is taken (it names the event in logs);
+    // only another type, or one beyond the limit, is refused. An empty one counts as absent.
     if (const auto key = json.find("idempotency_key"); key != json.end() && !key->is_null()) {
         const std::string* text = string_member(json, "idempotency_key");
-        if (!text || !is_event_token(*text, event_key_bytes_max)) {
-            return invalid_event("idempotency_key must be a string of 1 to 128 printable characters");
+        if (!text || text->size() > event_key_bytes_max) {
+            return invalid_event("idempotency_key must be a string of at most 255 bytes");
         }
-        event.idempotency_key = *text;
+        if (!text->empty()) event.idempotency_key = *text;
     }
     assert(!event.idempotency_key.empty());
     return event;
@@ -127,7 +129,11 @@ asio::awaitable<Result<orders::Order>> settle_success(Services& services,
     if (!committed) co_return committed.fault();
     bool got_ticket = committed->ticket == accounting::Resolution::done;
     order.got_goodie = session.goodie_held && committed->goodie == accounting::Resolution::done;
-    if (!got_ticket) {
+    // A hold voided by a failure or cancel of this session (`conflict`) gave its ticket back
+    // on purpose: the payment is recorded, unfulfilled, and refunded. Only a hold that timed
+    // out (or never came to be) is made good by booking at once.
+    const bool voided = committed->ticket == accounting::Resolution::conflict;
+    if (!got_ticket && !voided) {
         accounting::CommitRequest late = commit_request(session);
         late.goodie_held = !order.got_goodie;  // Ask for a goodie only if none was posted.
         auto booked = co_await timed(services.timings.accounting_book_late,
@@ -227,8 +233,15 @@ asio::awaitable<WebhookOutcome> process_leased(Services& services, const Webhook
         co_return finished.fault();
     }
     crash::point("webhook.before_answer");
-    Status removed = co_await timed(services.timings.session_remove,
-                                    services.sessions.remove(psid));
+    // A paid session is finished with; an unpaid one is kept (off the pending list) until it
+    // expires, since a payment may still follow its failure or cancel.
+    // (One co_await per branch: GCC 12 mishandles a conditional between two awaitables.)
+    Status removed = done();
+    if (orders::is_paid(*status)) {
+        removed = co_await timed(services.timings.session_remove, services.sessions.remove(psid));
+    } else {
+        removed = co_await timed(services.timings.session_remove, services.sessions.unlist(psid));
+    }
     if (!removed) spdlog::warn("webhook: session {} not removed; its TTL will", psid);
     co_return WebhookSettled{false, *status};
 }
@@ -242,8 +255,9 @@ asio::awaitable<WebhookOutcome> handle_webhook(Services& services, WebhookEvent 
     const std::string& psid = event.payment_session_id;
     const std::string token = new_lease_token();
     auto gate_operation = timed(services.timings.session_gate,
-                                services.sessions.take_lease(psid, token,
-                                                             limits::webhook_lease_ms));
+                                services.sessions.take_lease(
+                                    psid, token, limits::webhook_lease_ms,
+                                    event.outcome == PaymentOutcome::succeeded));
     auto find_operation = timed(services.timings.session_find, services.sessions.find(psid));
     auto both = std::move(gate_operation) && std::move(find_operation);
     auto [gate, found] = co_await std::move(both);

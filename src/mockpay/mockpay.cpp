@@ -11,6 +11,7 @@
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/ids.hpp"
+#include "tigerfans/core/limits.hpp"
 #include "tigerfans/http/errors.hpp"
 
 namespace tigerfans::mockpay {
@@ -18,9 +19,19 @@ namespace tigerfans::mockpay {
 namespace asio = boost::asio;
 
 namespace {
-// A webhook that answers 5xx or 409 or cannot be reached is tried again, as real providers do.
-constexpr int delivery_attempts_max = 3;
+// A webhook that answers 5xx or 409 or cannot be reached is tried again, as real providers do:
+// 100, 300, 900 ms and then 2.7 s apart, so the last attempt comes after a lease left by a
+// crashed delivery (webhook_lease_ms) has expired.
+constexpr int delivery_attempts_max = 5;
 constexpr std::chrono::milliseconds delivery_backoff_first{100};
+constexpr std::chrono::milliseconds delivery_waits_total() {
+    std::chrono::milliseconds total{0};
+    std::chrono::milliseconds backoff = delivery_backoff_first;
+    for (int attempt = 1; attempt < delivery_attempts_max; attempt++, backoff *= 3) total += backoff;
+    return total;
+}
+static_assert(delivery_waits_total() > std::chrono::milliseconds(limits::webhook_lease_ms),
+              "MockPay must keep trying until a dead delivery's lease has expired");
 
 std::string euros(std::int64_t cents) {
     char text[32];

@@ -21,6 +21,14 @@ std::optional<OrderStatus> parse_status(std::string_view name) {
     return std::nullopt;
 }
 
+bool is_paid(OrderStatus status) {
+    return status == OrderStatus::paid || status == OrderStatus::paid_unfulfilled;
+}
+
+bool may_replace(OrderStatus stored, OrderStatus incoming) {
+    return !is_paid(stored) && is_paid(incoming);
+}
+
 bool is_valid_order_id(std::string_view id) {
     if (id.size() != 32) return false;
     for (char c : id) {

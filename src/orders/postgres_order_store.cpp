@@ -4,9 +4,11 @@
 // transaction's COMMIT. Reads of many ids become one SELECT ... WHERE id = ANY($1).
 //
 // The INSERT says ON CONFLICT DO NOTHING without naming a constraint, so that besides a replayed
-// id (left as it is, and its stored status is the answer), a ticket code that collides with another order's skips its row
-// instead of aborting the whole batch. Rows neither inserted nor already present are exactly
-// those collisions: they get fresh codes and are inserted again in the same transaction.
+// id, a ticket code that collides with another order's skips its row instead of aborting the
+// whole batch. Rows neither inserted nor already present are exactly those collisions: they get
+// fresh codes and are inserted again in the same transaction. A replayed id keeps its row,
+// except that a paid order takes over a FAILED or CANCELED one (is_paid, may_replace); every
+// caller is answered with the status its id has once the batch committed.
 #include <spdlog/spdlog.h>
 
 #include <cassert>
@@ -72,6 +74,18 @@ RETURNING id)"};
 constexpr Statement existing_statement{
     "orders_existing", "SELECT id, status FROM orders WHERE id = ANY($1::text[])"};
 
+// A paid order whose id is stored as FAILED or CANCELED replaces that row's outcome (a success
+// after, or racing with, a failure of the same session); nothing ever moves the other way.
+constexpr Statement upgrade_statement{"orders_upgrade", R"(
+UPDATE orders SET status = paid.status, paid_at = paid.paid_at, ticket_code = paid.ticket_code,
+    got_goodie = paid.got_goodie, tb_transfer_id = paid.tb_transfer_id,
+    goodie_tb_transfer_id = paid.goodie_tb_transfer_id
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::boolean[], $6::text[],
+            $7::text[])
+    AS paid (id, status, paid_at, ticket_code, got_goodie, tb_transfer_id, goodie_tb_transfer_id)
+WHERE orders.id = paid.id AND orders.status IN ('FAILED', 'CANCELED')
+    AND paid.status IN ('PAID', 'PAID_UNFULFILLED'))"};
+
 constexpr std::string_view order_columns =
     "id, tb_transfer_id, goodie_tb_transfer_id, try_goodie, cls, qty, amount, currency, "
     "customer_email, status, (extract(epoch FROM created_at) * 1000000)::bigint, "
@@ -88,7 +102,7 @@ std::string select_orders(std::string_view tail) {
 }
 
 void prepare_statements(pqxx::connection& connection) {
-    postgres::prepare_all(connection, {insert_statement, existing_statement,
+    postgres::prepare_all(connection, {insert_statement, existing_statement, upgrade_statement,
                                        {find_statement, select_orders(find_where)},
                                        {recent_statement, select_orders(recent_order)}});
 }
@@ -168,29 +182,81 @@ void issue_new_ticket_codes(const std::vector<Order*>& orders) {
     }
 }
 
-// Database thread: the whole batch in one transaction. Each order's answer is the status its
-// id has in the table afterwards.
-std::vector<OrderStatus> insert_batch(pqxx::connection& connection, std::vector<Order>& orders) {
-    pqxx::work txn(connection);
-    std::vector<Order*> pending;
-    for (Order& order : orders) pending.push_back(&order);
+// One order per id. Two deliveries of one session may meet in a batch (one took over the
+// other's lease); the paid one speaks for both, as it would in two batches.
+std::vector<Order*> one_per_id(std::vector<Order>& orders) {
+    std::unordered_map<std::string_view, Order*> chosen;
+    std::vector<std::string_view> ids;
+    for (Order& order : orders) {
+        const auto [found, added] = chosen.try_emplace(order.id, &order);
+        if (added) ids.push_back(order.id);
+        if (!added && may_replace(found->second->status, order.status)) found->second = &order;
+    }
+    std::vector<Order*> result;
+    result.reserve(ids.size());
+    for (std::string_view id : ids) result.push_back(chosen.at(id));
+    return result;
+}
+
+// Inserts what is new; answers the status each id has afterwards (its own when inserted, the
+// stored row's when the id existed). Ticket code collisions get fresh codes and go again.
+StoredStatuses insert_new(pqxx::work& txn, const std::vector<Order*>& orders) {
     StoredStatuses stored;
+    std::vector<Order*> pending = orders;
     for (int attempt = 0; !pending.empty(); attempt++) {
         if (attempt == ticket_code_attempts_max) {
             throw std::runtime_error("orders: ticket codes keep colliding");
         }
         const std::unordered_set<std::string> inserted = insert_rows(txn, pending);
+        for (const Order* order : pending) {
+            if (inserted.contains(order->id)) stored[order->id] = order->status;
+        }
         pending = collided(txn, pending, inserted, stored);
         issue_new_ticket_codes(pending);
     }
+    assert(stored.size() == orders.size());
+    return stored;
+}
+
+// Paid orders whose id is stored unpaid take that row over; `stored` then says what the table
+// holds for them (re-read: another process may have moved a row in between).
+void upgrade_unpaid(pqxx::work& txn, const std::vector<Order*>& orders, StoredStatuses& stored) {
+    ArrayLiteral id, status, paid_at, ticket_code, got_goodie, ticket_transfer, goodie_transfer;
+    for (const Order* order : orders) {
+        if (!may_replace(stored.at(order->id), order->status)) continue;
+        id.add_text(order->id);
+        status.add_text(status_name(order->status));
+        paid_at.add_optional_text(order->paid_at_us ? std::optional(iso8601_utc(*order->paid_at_us))
+                                                    : std::nullopt);
+        ticket_code.add_optional_text(order->ticket_code.empty()
+                                          ? std::nullopt
+                                          : std::optional(order->ticket_code));
+        got_goodie.add_bool(order->got_goodie);
+        ticket_transfer.add_text(u128_to_decimal(order->ticket_transfer_id));
+        goodie_transfer.add_text(u128_to_decimal(order->goodie_transfer_id));
+    }
+    if (id.size() == 0) return;
+    txn.exec_prepared(upgrade_statement.name, id.text(), status.text(), paid_at.text(),
+                      ticket_code.text(), got_goodie.text(), ticket_transfer.text(),
+                      goodie_transfer.text());
+    for (const pqxx::row& row : txn.exec_prepared(existing_statement.name, id.text())) {
+        stored[row[0].as<std::string>()] = required(parse_status(row[1].as<std::string>()),
+                                                    "status");
+    }
+}
+
+// Database thread: the whole batch in one transaction. Each order's answer is the status its
+// id has in the table afterwards.
+std::vector<OrderStatus> insert_batch(pqxx::connection& connection, std::vector<Order>& orders) {
+    pqxx::work txn(connection);
+    const std::vector<Order*> chosen = one_per_id(orders);
+    StoredStatuses stored = insert_new(txn, chosen);
+    upgrade_unpaid(txn, chosen, stored);
     crash::point("orders.mid_commit");
     txn.commit();
     std::vector<OrderStatus> statuses;
     statuses.reserve(orders.size());
-    for (const Order& order : orders) {
-        const auto found = stored.find(order.id);
-        statuses.push_back(found == stored.end() ? order.status : found->second);
-    }
+    for (const Order& order : orders) statuses.push_back(stored.at(order.id));
     return statuses;
 }
 

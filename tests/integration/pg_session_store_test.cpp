@@ -7,6 +7,7 @@
 #include "support/session_expectations.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/ids.hpp"
+#include "tigerfans/core/limits.hpp"
 #include "tigerfans/sessions/postgres.hpp"
 
 namespace tigerfans::sessions {
@@ -62,9 +63,9 @@ protected:
     }
 
     GateAnswer take_lease(SessionStore& store, const std::string& psid,
-                          std::uint32_t lease_ms = 5'000) {
+                          std::uint32_t lease_ms = 5'000, bool payment = false) {
         const std::string token = new_lease_token();  // Outlives the call: it takes a view.
-        auto gate = run([&] { return store.take_lease(psid, token, lease_ms); });
+        auto gate = run([&] { return store.take_lease(psid, token, lease_ms, payment); });
         EXPECT_TRUE(gate.ok());
         return gate.ok() ? *gate : GateAnswer{};
     }
@@ -164,7 +165,7 @@ TEST_F(PgSessionStoreTest, ConcurrentCallsAreBatchedAndAnsweredPerCaller) {
     const auto found = run_concurrently<Result<std::optional<PaymentSession>>>(
         session_count, [&](std::size_t i) { return store_->find(sessions[i].psid); });
     const auto gates = run_concurrently<Result<GateAnswer>>(session_count, [&](std::size_t i) {
-        return store_->take_lease(sessions[i].psid, events[i], 5'000);
+        return store_->take_lease(sessions[i].psid, events[i], 5'000, false);
     });
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
     for (std::size_t i = 0; i < session_count; i++) {
@@ -201,7 +202,7 @@ TEST_F(PgSessionStoreTest, ManyConcurrentDeliveriesLetExactlyOneTakeTheLease) {
     std::vector<std::string> tokens;
     for (std::size_t i = 0; i < call_count; i++) tokens.push_back(new_lease_token());
     const auto gates = run_concurrently<Result<GateAnswer>>(call_count, [&](std::size_t i) {
-        return (i % 2 == 0 ? *store_ : other).take_lease(psid, tokens[i], 5'000);
+        return (i % 2 == 0 ? *store_ : other).take_lease(psid, tokens[i], 5'000, false);
     });
     std::size_t leased = 0;
     for (const auto& gate : gates) {
@@ -218,7 +219,7 @@ TEST_F(PgSessionStoreTest, ManyConcurrentDeliveriesLetExactlyOneTakeTheLease) {
 TEST_F(PgSessionStoreTest, OnlyTheLeaseHolderCanReleaseIt) {
     const std::string psid = new_payment_session_id();
     const std::string token = new_lease_token();
-    ASSERT_EQ(run([&] { return store_->take_lease(psid, token, 5'000); })->state,
+    ASSERT_EQ(run([&] { return store_->take_lease(psid, token, 5'000, false); })->state,
               GateState::leased);
     const std::string stranger = new_lease_token();
     EXPECT_TRUE(run([&] { return store_->release_lease(psid, stranger); }).ok());
@@ -231,13 +232,41 @@ TEST_F(PgSessionStoreTest, OnlyTheLeaseHolderCanReleaseIt) {
 // expired rows are cleaned up by any batch.
 TEST_F(PgSessionStoreTest, ExpiredLeasesAreTakenOverAndCleanedUp) {
     const std::string psid = new_payment_session_id();
-    ASSERT_EQ(take_lease(*store_, psid, 50).state, GateState::leased);
+    ASSERT_EQ(take_lease(*store_, psid, 50, false).state, GateState::leased);
     expire_gates();
     EXPECT_EQ(take_lease(*store_, psid).state, GateState::leased);
     EXPECT_EQ(take_lease(*store_, psid).state, GateState::busy);
     expire_gates();
     EXPECT_FALSE(find(psid).has_value());  // Any batch deletes expired rows.
     EXPECT_EQ(rows("webhook_leases"), 0u);
+}
+
+// An unpaid done mark answers replays of failures but lets a payment take the lease; a paid
+// mark is never replaced by an unpaid one.
+TEST_F(PgSessionStoreTest, AnUnpaidMarkLetsAPaymentThroughAndAPaidMarkStays) {
+    const std::string psid = new_payment_session_id();
+    ASSERT_TRUE(run([&] { return store_->finish_gate(psid, "FAILED"); }).ok());
+    EXPECT_EQ(take_lease(*store_, psid, 5'000, false).state, GateState::done);
+    EXPECT_EQ(take_lease(*store_, psid, 5'000, true).state, GateState::leased);
+    ASSERT_TRUE(run([&] { return store_->finish_gate(psid, "PAID_UNFULFILLED"); }).ok());
+    ASSERT_TRUE(run([&] { return store_->finish_gate(psid, "CANCELED"); }).ok());
+    const GateAnswer paid = take_lease(*store_, psid, 5'000, true);
+    EXPECT_EQ(paid.state, GateState::done);
+    EXPECT_EQ(paid.done_status, "PAID_UNFULFILLED");
+}
+
+// Taking the lease keeps the session for the done mark's lifetime, so a delivery that dies
+// holding it leaves a session its retry still finds, however late the retry comes.
+TEST_F(PgSessionStoreTest, TakingTheLeaseKeepsTheSession) {
+    const PaymentSession session = make_session(unix_now_us());
+    save(session);
+    ASSERT_EQ(take_lease(*store_, session.psid).state, GateState::leased);
+    pqxx::connection connection(database_url_);
+    pqxx::nontransaction query(connection);
+    const auto kept_s = query.exec_params1(
+        "SELECT extract(epoch FROM expires_at - now())::bigint FROM payment_sessions "
+        "WHERE psid = $1", session.psid)[0].as<std::int64_t>();
+    EXPECT_GT(kept_s, static_cast<std::int64_t>(limits::webhook_done_ttl_s) - 60);
 }
 
 // Keys PostgreSQL cannot hold (invalid UTF-8) are simply unknown and fail no one else's call.

@@ -60,7 +60,7 @@ TEST_F(RedisFaultTest, FailsPromptlyWhileRedisIsDownAndRecoversAfterARestart) {
     server_.stop();
     const Clock::time_point stopped = Clock::now();
     auto during = run_concurrently(io_, 100, [&](std::size_t) {
-        return store_->take_lease("ps-1", "lease-1", 5000);
+        return store_->take_lease("ps-1", "lease-1", 5000, false);
     });
     for (const auto& result : during.results) {
         ASSERT_TRUE(result.has_value());
@@ -78,9 +78,9 @@ TEST_F(RedisFaultTest, FailsPromptlyWhileRedisIsDownAndRecoversAfterARestart) {
                 seconds_since(restarted) * 1e3);
     const std::string sha = script_sha1(gate_script);
     EXPECT_EQ(server_.command("SCRIPT EXISTS " + sha), "*1\r\n:0\r\n");
-    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-1", "lease-1", 5000); })->state,
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-1", "lease-1", 5000, false); })->state,
               GateState::leased);
-    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-1", "lease-2", 5000); })->state,
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-1", "lease-2", 5000, false); })->state,
               GateState::busy);
     EXPECT_EQ(server_.command("SCRIPT EXISTS " + sha), "*1\r\n:1\r\n");
     EXPECT_EQ(counter("tigerfans_redis_reconnects_total"), 1u);
@@ -127,7 +127,7 @@ TEST_F(RedisFaultTest, TimesOutWhenRedisStopsAnsweringAndRecoversWhenItResumes) 
     EXPECT_LT(waited_s, 1.5);
     EXPECT_FALSE(healthy());
     const Clock::time_point asked = Clock::now();
-    Result<GateAnswer> refused = run_async([&] { return store_->take_lease("ps-1", "lease-1", 5000); });
+    Result<GateAnswer> refused = run_async([&] { return store_->take_lease("ps-1", "lease-1", 5000, false); });
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.fault(), Fault::unavailable);
     EXPECT_LT(seconds_since(asked), 0.05);
@@ -136,7 +136,7 @@ TEST_F(RedisFaultTest, TimesOutWhenRedisStopsAnsweringAndRecoversWhenItResumes) 
 
     frozen.thaw();
     ASSERT_TRUE(wait_healthy(true, 5'000ms));
-    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-1", "lease-1", 5000); })->state,
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-1", "lease-1", 5000, false); })->state,
               GateState::leased);
     EXPECT_GE(counter("tigerfans_redis_errors_total", "kind=\"timeout\""), 50u);
 }
@@ -168,7 +168,7 @@ TEST_F(RedisFaultTest, DoesNotServeWhenTheDatabaseCannotBeSelected) {
     ASSERT_FALSE(started.ok());
     EXPECT_EQ(started.fault(), Fault::unavailable);
     EXPECT_FALSE(healthy());
-    Result<GateAnswer> refused = run_async([&] { return store_->take_lease("ps-1", "lease-1", 5000); });
+    Result<GateAnswer> refused = run_async([&] { return store_->take_lease("ps-1", "lease-1", 5000, false); });
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.fault(), Fault::unavailable);
     EXPECT_EQ(server_.command("DBSIZE"), ":0\r\n");

@@ -135,7 +135,7 @@ TEST_F(SessionStoreTest, LetsExactlyOneOfManyConcurrentDeliveriesTakeTheLease) {
     std::vector<std::string> tokens;  // Outlive the calls: they take views.
     for (std::size_t i = 0; i < deliveries; i++) tokens.push_back("lease-" + std::to_string(i));
     auto outcomes = run_concurrently(io_, deliveries, [&](std::size_t i) {
-        return store_->take_lease("ps-9", tokens[i], 5'000);
+        return store_->take_lease("ps-9", tokens[i], 5'000, false);
     });
     std::size_t leased = 0;
     for (const auto& result : outcomes.results) {
@@ -156,10 +156,10 @@ TEST_F(SessionStoreTest, LetsExactlyOneOfManyConcurrentDeliveriesTakeTheLease) {
 // later delivery is told so and changes nothing.
 TEST_F(SessionStoreTest, AFinishedGateAnswersDoneWithTheOrderStatus) {
     open();
-    ASSERT_EQ(run_async([&] { return store_->take_lease("ps-1", "lease-a", 5'000); })->state,
+    ASSERT_EQ(run_async([&] { return store_->take_lease("ps-1", "lease-a", 5'000, false); })->state,
               GateState::leased);
     ASSERT_TRUE(run_async([&] { return store_->finish_gate("ps-1", "PAID_UNFULFILLED"); }).ok());
-    const auto replay = run_async([&] { return store_->take_lease("ps-1", "lease-b", 5'000); });
+    const auto replay = run_async([&] { return store_->take_lease("ps-1", "lease-b", 5'000, false); });
     ASSERT_TRUE(replay.ok());
     EXPECT_EQ(replay->state, GateState::done);
     EXPECT_EQ(replay->done_status, "PAID_UNFULFILLED");
@@ -169,7 +169,7 @@ TEST_F(SessionStoreTest, AFinishedGateAnswersDoneWithTheOrderStatus) {
     EXPECT_GT(*done_ttl_s, limits::webhook_done_ttl_s - 10);
     // Releasing a lease never undoes a done mark.
     ASSERT_TRUE(run_async([&] { return store_->release_lease("ps-1", "lease-a"); }).ok());
-    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-1", "lease-c", 5'000); })->state,
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-1", "lease-c", 5'000, false); })->state,
               GateState::done);
 }
 
@@ -177,28 +177,57 @@ TEST_F(SessionStoreTest, AFinishedGateAnswersDoneWithTheOrderStatus) {
 // (its lease expired and was taken over) leaves the new holder's lease alone.
 TEST_F(SessionStoreTest, OnlyTheLeaseHolderCanReleaseIt) {
     open();
-    ASSERT_EQ(run_async([&] { return store_->take_lease("ps-3", "lease-a", 5'000); })->state,
+    ASSERT_EQ(run_async([&] { return store_->take_lease("ps-3", "lease-a", 5'000, false); })->state,
               GateState::leased);
     ASSERT_TRUE(run_async([&] { return store_->release_lease("ps-3", "lease-x"); }).ok());
-    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-3", "lease-b", 5'000); })->state,
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-3", "lease-b", 5'000, false); })->state,
               GateState::busy);
     ASSERT_TRUE(run_async([&] { return store_->release_lease("ps-3", "lease-a"); }).ok());
     EXPECT_EQ(server_.command("EXISTS gate:ps-3"), ":0\r\n");
-    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-3", "lease-b", 5'000); })->state,
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-3", "lease-b", 5'000, false); })->state,
               GateState::leased);
 }
 
 // A lease whose holder died frees itself: the next delivery takes it over.
 TEST_F(SessionStoreTest, AnExpiredLeaseIsTakenOver) {
     open();
-    ASSERT_EQ(run_async([&] { return store_->take_lease("ps-4", "lease-a", 50); })->state,
+    ASSERT_EQ(run_async([&] { return store_->take_lease("ps-4", "lease-a", 1'000, false); })->state,
               GateState::leased);
-    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-4", "lease-b", 5'000); })->state,
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-4", "lease-b", 5'000, false); })->state,
               GateState::busy);
     EXPECT_TRUE(run_until(io_, [&] { return server_.command("EXISTS gate:ps-4") == ":0\r\n"; },
-                          2'000ms));
-    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-4", "lease-b", 5'000); })->state,
+                          5'000ms));
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-4", "lease-b", 5'000, false); })->state,
               GateState::leased);
+}
+
+// An unpaid done mark answers replays of failures but lets a payment take the lease; a paid
+// mark is never replaced by an unpaid one.
+TEST_F(SessionStoreTest, AnUnpaidMarkLetsAPaymentThroughAndAPaidMarkStays) {
+    open();
+    ASSERT_TRUE(run_async([&] { return store_->finish_gate("ps-5", "CANCELED"); }).ok());
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-5", "lease-a", 5'000, false); })
+                  ->state,
+              GateState::done);
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-5", "lease-b", 5'000, true); })->state,
+              GateState::leased);
+    ASSERT_TRUE(run_async([&] { return store_->finish_gate("ps-5", "PAID"); }).ok());
+    ASSERT_TRUE(run_async([&] { return store_->finish_gate("ps-5", "FAILED"); }).ok());
+    EXPECT_EQ(server_.command("GET gate:ps-5"), "$9\r\ndone:PAID\r\n");
+}
+
+// Taking the lease keeps the session for the done mark's lifetime, so a delivery that dies
+// holding it leaves a session its retry still finds, however late the retry comes.
+TEST_F(SessionStoreTest, TakingTheLeaseKeepsTheSession) {
+    open();
+    const PaymentSession session = numbered_session(6, base_time_us);
+    ASSERT_TRUE(run_async([&] { return store_->save(session, 60); }).ok());
+    ASSERT_EQ(run_async([&] { return store_->take_lease(session.psid, "lease-a", 5'000, true); })
+                  ->state,
+              GateState::leased);
+    const auto kept_s = raw_integer(server_.command("TTL ps:" + session.psid));
+    ASSERT_TRUE(kept_s);
+    EXPECT_GT(*kept_s, limits::webhook_done_ttl_s - 60);
 }
 
 // Calls issued in the same turn of the loop leave in a single write.

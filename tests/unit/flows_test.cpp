@@ -23,6 +23,7 @@ public:
     std::uint64_t tickets_left = 10;
     std::uint64_t goodies_left = 10;
     std::set<u128> held, posted, voided, expired;
+    std::map<u128, accounting::BookResult> booked;  // Late bookings by ticket hold id.
     std::optional<Fault> fail_next;
 
     std::string_view backend_name() const override { return "fake"; }
@@ -45,11 +46,16 @@ public:
     asio::awaitable<Result<accounting::BookResult>> book_late(
         accounting::CommitRequest request) override {
         if (auto fault = take_fault()) co_return *fault;
+        // Idempotent by the derived id, as in the real ledgers: a retry books nothing twice.
+        if (const auto found = booked.find(request.ticket_hold_id); found != booked.end()) {
+            co_return found->second;
+        }
         accounting::BookResult result;
         result.got_ticket = tickets_left > 0;
         if (result.got_ticket) tickets_left--;
         result.got_goodie = result.got_ticket && request.goodie_held && goodies_left > 0;
         if (result.got_goodie) goodies_left--;
+        booked[request.ticket_hold_id] = result;
         co_return result;
     }
     asio::awaitable<Status> cancel(TicketClass, u128 ticket, u128 goodie) override {
@@ -75,6 +81,7 @@ private:
     }
     Resolution post(u128 id) {
         if (posted.count(id)) return Resolution::done;
+        if (voided.count(id)) return Resolution::conflict;
         if (expired.count(id)) return Resolution::expired;
         if (!held.erase(id)) return Resolution::not_found;
         posted.insert(id);
@@ -92,6 +99,7 @@ public:
     };
     std::map<std::string, sessions::PaymentSession> saved;
     std::map<std::string, GateRow> gates;
+    std::set<std::string> unlisted;
     std::optional<Fault> fail_save;
     std::optional<Fault> fail_finish;
 
@@ -114,18 +122,23 @@ public:
     }
     asio::awaitable<Result<sessions::GateAnswer>> take_lease(std::string_view psid,
                                                              std::string_view token,
-                                                             std::uint32_t) override {
-        const auto [gate, taken] = gates.try_emplace(std::string(psid), GateRow{std::string(token),
-                                                                               ""});
-        if (taken) co_return sessions::GateAnswer{sessions::GateState::leased, {}};
-        if (gate->second.done_status.empty()) {
-            co_return sessions::GateAnswer{sessions::GateState::busy, {}};
+                                                             std::uint32_t,
+                                                             bool payment) override {
+        GateRow& gate = gates[std::string(psid)];
+        const bool free = gate.token.empty() && gate.done_status.empty();
+        if (free || (payment && sessions::is_unpaid_mark(gate.done_status))) {
+            gate = GateRow{std::string(token), ""};
+            co_return sessions::GateAnswer{sessions::GateState::leased, {}};
         }
-        co_return sessions::GateAnswer{sessions::GateState::done, gate->second.done_status};
+        if (gate.done_status.empty()) co_return sessions::GateAnswer{sessions::GateState::busy, {}};
+        co_return sessions::GateAnswer{sessions::GateState::done, gate.done_status};
     }
     asio::awaitable<Status> finish_gate(std::string_view psid, std::string_view status) override {
         if (auto fault = std::exchange(fail_finish, std::nullopt)) co_return *fault;
-        gates[std::string(psid)] = GateRow{"", std::string(status)};
+        GateRow& gate = gates[std::string(psid)];
+        const bool paid_mark = !gate.done_status.empty() && !sessions::is_unpaid_mark(gate.done_status);
+        if (paid_mark && sessions::is_unpaid_mark(status)) co_return done();
+        gate = GateRow{"", std::string(status)};
         co_return done();
     }
     asio::awaitable<Status> release_lease(std::string_view psid, std::string_view token) override {
@@ -135,6 +148,10 @@ public:
     }
     asio::awaitable<Status> remove(std::string_view psid) override {
         saved.erase(std::string(psid));
+        co_return done();
+    }
+    asio::awaitable<Status> unlist(std::string_view psid) override {
+        unlisted.insert(std::string(psid));
         co_return done();
     }
     asio::awaitable<Result<sessions::PendingList>> recent(std::size_t) override {
@@ -156,7 +173,10 @@ public:
     asio::awaitable<Status> start() override { co_return done(); }
     asio::awaitable<Result<orders::OrderStatus>> insert(orders::Order order) override {
         if (auto fault = std::exchange(fail_insert, std::nullopt)) co_return *fault;
-        const auto stored = rows.emplace(order.id, std::move(order)).first;
+        auto [stored, added] = rows.try_emplace(order.id, order);
+        if (!added && orders::may_replace(stored->second.status, order.status)) {
+            stored->second = std::move(order);
+        }
         if (std::exchange(die_after_insert, false)) throw ProcessDied{};
         co_return stored->second.status;
     }
@@ -189,6 +209,13 @@ protected:
         return testing::run_async(io, [&] {
             return handle_webhook(services, WebhookEvent{outcome, psid, std::move(key)});
         });
+    }
+
+    // A delivery whose process dies right after its order committed; its lease then expires.
+    void die_after_the_order_commits(const std::string& psid, PaymentOutcome outcome) {
+        orders.die_after_insert = true;
+        EXPECT_THROW(pay(psid, outcome, "evt_dead"), ProcessDied);
+        sessions.expire_leases();
     }
 
     asio::io_context io;
@@ -367,14 +394,74 @@ TEST_F(FlowsTest, WhenTheGateCannotBeMarkedDoneTheRetryAnswersWithTheStoredOrder
     EXPECT_EQ(orders.rows.size(), 1u);
 }
 
-// A replay answers with the stored status, not a constant.
+// A replay answers with the stored status, not a constant and not the event's: a failure
+// replayed after a payment answers PAID.
 TEST_F(FlowsTest, AReplayCarriesTheStoredOrdersStatus) {
     const auto accepted = std::get<CheckoutAccepted>(buy());
-    pay(accepted.payment_session_id, PaymentOutcome::canceled, "evt_1");
-    const auto replay = pay(accepted.payment_session_id, PaymentOutcome::canceled, "evt_1");
+    pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1");
+    const auto replay = pay(accepted.payment_session_id, PaymentOutcome::failed, "evt_2");
     ASSERT_TRUE(std::holds_alternative<WebhookSettled>(replay));
     EXPECT_TRUE(std::get<WebhookSettled>(replay).idempotent);
-    EXPECT_EQ(std::get<WebhookSettled>(replay).status, orders::OrderStatus::canceled);
+    EXPECT_EQ(std::get<WebhookSettled>(replay).status, orders::OrderStatus::paid);
+    EXPECT_EQ(orders.rows.at(accepted.order_id).status, orders::OrderStatus::paid);
+}
+
+// The fan paid after the payment had failed: the holds were given back, so no ticket is
+// booked; the order becomes PAID_UNFULFILLED (a refund), never stays FAILED.
+TEST_F(FlowsTest, APaymentAfterAFailureIsPaidUnfulfilledAndBooksNothing) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    pay(accepted.payment_session_id, PaymentOutcome::failed, "evt_1");
+    const std::uint64_t left = ledger.tickets_left;
+    const auto paid = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_2");
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(paid));
+    EXPECT_FALSE(std::get<WebhookSettled>(paid).idempotent);
+    EXPECT_EQ(std::get<WebhookSettled>(paid).status, orders::OrderStatus::paid_unfulfilled);
+    EXPECT_EQ(orders.rows.at(accepted.order_id).status, orders::OrderStatus::paid_unfulfilled);
+    EXPECT_TRUE(orders.rows.at(accepted.order_id).ticket_code.empty());
+    EXPECT_EQ(ledger.tickets_left, left);
+    EXPECT_TRUE(ledger.booked.empty());
+    const auto replay = pay(accepted.payment_session_id, PaymentOutcome::failed, "evt_1");
+    EXPECT_EQ(std::get<WebhookSettled>(replay).status, orders::OrderStatus::paid_unfulfilled);
+}
+
+// A failure's delivery committed its FAILED order and died before marking the gate; the
+// payment arriving after its lease expired turns the order paid (unfulfilled: the holds were
+// voided) and books nothing.
+TEST_F(FlowsTest, APaymentTakingOverADeadFailuresLeaseEndsPaid) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    die_after_the_order_commits(accepted.payment_session_id, PaymentOutcome::failed);
+    EXPECT_EQ(orders.rows.at(accepted.order_id).status, orders::OrderStatus::failed);
+    const auto paid = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_2");
+    EXPECT_EQ(std::get<WebhookSettled>(paid).status, orders::OrderStatus::paid_unfulfilled);
+    EXPECT_EQ(orders.rows.at(accepted.order_id).status, orders::OrderStatus::paid_unfulfilled);
+    EXPECT_TRUE(ledger.booked.empty());
+    EXPECT_EQ(sessions.gates.at(accepted.payment_session_id).done_status, "PAID_UNFULFILLED");
+}
+
+// The other way round: the payment's delivery committed PAID and died; a failure event taking
+// over its lease cannot unpay it, and the gate ends done with PAID.
+TEST_F(FlowsTest, AFailureTakingOverADeadPaymentsLeaseCannotUnpayIt) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    die_after_the_order_commits(accepted.payment_session_id, PaymentOutcome::succeeded);
+    const auto failed = pay(accepted.payment_session_id, PaymentOutcome::failed, "evt_2");
+    EXPECT_EQ(std::get<WebhookSettled>(failed).status, orders::OrderStatus::paid);
+    EXPECT_EQ(orders.rows.at(accepted.order_id).status, orders::OrderStatus::paid);
+    EXPECT_EQ(ledger.posted.size(), 2u);
+    EXPECT_EQ(sessions.gates.at(accepted.payment_session_id).done_status, "PAID");
+}
+
+// A late booking's delivery died after booking; the redelivery books nothing more.
+TEST_F(FlowsTest, ACrashAfterALateBookingBooksOnceOnRedelivery) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    const sessions::PaymentSession session = sessions.saved[accepted.payment_session_id];
+    ledger.held.clear();
+    ledger.expired = {session.ticket_hold_id, session.goodie_hold_id};
+    ledger.tickets_left = 3;
+    die_after_the_order_commits(accepted.payment_session_id, PaymentOutcome::succeeded);
+    const auto redelivered = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1");
+    EXPECT_EQ(std::get<WebhookSettled>(redelivered).status, orders::OrderStatus::paid);
+    EXPECT_EQ(ledger.tickets_left, 2u);
+    EXPECT_EQ(orders.rows.size(), 1u);
 }
 
 TEST(CheckoutInput, AcceptsTheDemoShapeAndRejectsEverythingElseWithADetail) {

@@ -118,7 +118,6 @@ TEST(RedisCodec, DecodesTheGateAnswers) {
 TEST(RedisCodec, NamesKeysByPurpose) {
     EXPECT_EQ(session_key("abc"), "ps:abc");
     EXPECT_EQ(gate_key("abc"), "gate:abc");
-    EXPECT_EQ(done_mark("PAID"), "done:PAID");
     EXPECT_EQ(pending_index_key, "pendings");
 }
 

@@ -43,13 +43,15 @@ inline constexpr std::size_t pending_sessions_max = 500;
 // Session store: a session outlives its reservation by this margin, so a webhook arriving
 // right at expiry still finds it and can try a late booking.
 inline constexpr std::uint32_t session_ttl_margin_s = 60;
-// The webhook gate: a delivery's lease outlasts any normal processing (a few store round
-// trips), so a second delivery meets `busy` instead of doing the work twice; a lease whose holder
-// died frees itself after this long. The done mark outlives every retry schedule of the provider.
-inline constexpr std::uint32_t webhook_lease_ms = 5'000;
+// The webhook gate: a delivery's lease outlasts normal processing (a few store round trips), so
+// a second delivery meets `busy` instead of doing the work again; a lease whose holder died
+// frees itself after this long. A holder that merely stalls past it is harmless: every step is
+// idempotent by id and an order only moves from unpaid to paid. The done mark, and a session
+// whose lease was taken, outlive every retry schedule of the provider.
+inline constexpr std::uint32_t webhook_lease_ms = 3'000;
 inline constexpr std::uint32_t webhook_done_ttl_s = 24 * 3600;
-static_assert(webhook_lease_ms / 1000 < session_ttl_margin_s,
-              "a crashed delivery's lease must expire while its session still exists");
+static_assert(webhook_lease_ms < webhook_done_ttl_s * 1000ull,
+              "a done mark must outlive any lease");
 
 // Admin login sessions.
 inline constexpr std::uint32_t admin_session_ttl_s = 12 * 3600;

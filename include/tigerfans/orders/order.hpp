@@ -21,6 +21,12 @@ enum class OrderStatus : std::uint8_t {
 std::string_view status_name(OrderStatus status);  // "PAID", "PAID_UNFULFILLED", ...
 std::optional<OrderStatus> parse_status(std::string_view name);
 
+// The customer paid: PAID or PAID_UNFULFILLED. A stored order moves only from unpaid to paid
+// (a success arriving after, or racing with, a failure or cancel of the same session), never
+// back: a paid order is never turned into FAILED or CANCELED.
+bool is_paid(OrderStatus status);
+bool may_replace(OrderStatus stored, OrderStatus incoming);
+
 struct Order {
     std::string id;
     u128 ticket_transfer_id = 0;

@@ -46,6 +46,13 @@ struct GateAnswer {
     std::string done_status;  // With `done`: the stored order's status ("PAID", ...).
 };
 
+// A done mark of an order the customer did not pay. It answers replays of failures and
+// cancels, but a payment (a success after, or racing with, a failure) is let through: the
+// fan paid, so the order must end paid. A paid mark is never replaced by an unpaid one.
+constexpr bool is_unpaid_mark(std::string_view order_status) {
+    return order_status == "FAILED" || order_status == "CANCELED";
+}
+
 struct PendingList {
     std::uint64_t total = 0;               // Sessions in the pending index.
     std::vector<PaymentSession> sessions;  // Newest first.
@@ -67,13 +74,17 @@ public:
     virtual asio::awaitable<Result<std::optional<PaymentSession>>> find(std::string_view psid) = 0;
 
     // In one round trip: takes the session's lease for `lease_ms` under `token` when there is
-    // neither a live lease nor a done mark; otherwise says which of the two there is.
+    // neither a live lease nor a done mark (nor, for a `payment`, more than an unpaid mark);
+    // otherwise says which there is. Taking it also keeps the session for at least the
+    // done-mark lifetime, so a delivery that dies holding it leaves a session its retry finds.
     virtual asio::awaitable<Result<GateAnswer>> take_lease(std::string_view psid,
                                                            std::string_view token,
-                                                           std::uint32_t lease_ms) = 0;
+                                                           std::uint32_t lease_ms,
+                                                           bool payment) = 0;
 
-    // Marks the gate done with the stored order's status (for the done-mark lifetime). Called
-    // only after the order row committed; whoever holds the lease by then is superseded.
+    // Marks the gate done with the stored order's status (for the done-mark lifetime), unless
+    // it is already done with a paid status and this one is unpaid. Called only after the order
+    // row committed; whoever holds the lease by then is superseded.
     virtual asio::awaitable<Status> finish_gate(std::string_view psid,
                                                 std::string_view order_status) = 0;
 
@@ -84,6 +95,10 @@ public:
 
     // Deletes the session and its pending-index entry.
     virtual asio::awaitable<Status> remove(std::string_view psid) = 0;
+
+    // Takes the session off the pending index but keeps it until it expires: a payment may
+    // still follow the failure or cancel that settled it.
+    virtual asio::awaitable<Status> unlist(std::string_view psid) = 0;
 
     virtual asio::awaitable<Result<PendingList>> recent(std::size_t limit) = 0;
 

@@ -63,10 +63,11 @@ public:
     }
 
     asio::awaitable<Result<GateAnswer>> take_lease(std::string_view psid, std::string_view token,
-                                                   std::uint32_t lease_ms) override {
+                                                   std::uint32_t lease_ms, bool payment) override {
         assert(!token.empty() && lease_ms > 0);
         if (!is_storable_text(psid) || !is_storable_text(token)) co_return Fault::internal;
-        Operation operation = postgres::LeaseOp{std::string(psid), std::string(token), lease_ms};
+        Operation operation =
+            postgres::LeaseOp{std::string(psid), std::string(token), lease_ms, payment};
         co_return co_await batcher_.submit_one_as<GateAnswer>(std::move(operation));
     }
 
@@ -87,7 +88,13 @@ public:
 
     asio::awaitable<Status> remove(std::string_view psid) override {
         if (!is_storable_text(psid)) co_return done();
-        Operation operation = postgres::RemoveOp{std::string(psid)};
+        Operation operation = postgres::RemoveOp{std::string(psid), false};
+        co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
+    }
+
+    asio::awaitable<Status> unlist(std::string_view psid) override {
+        if (!is_storable_text(psid)) co_return done();
+        Operation operation = postgres::RemoveOp{std::string(psid), true};
         co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
     }
 

@@ -46,8 +46,13 @@ CREATE TABLE IF NOT EXISTS payment_sessions (
     amount bigint NOT NULL,
     currency text NOT NULL,
     created_at timestamptz NOT NULL,
-    expires_at timestamptz NOT NULL
+    expires_at timestamptz NOT NULL,
+    listed boolean NOT NULL DEFAULT true
 ))";
+
+// Tables made before sessions could be taken off the pending list keep working.
+constexpr std::string_view add_listed_column_sql =
+    "ALTER TABLE payment_sessions ADD COLUMN IF NOT EXISTS listed boolean NOT NULL DEFAULT true";
 
 constexpr std::string_view create_sessions_created_index_sql =
     "CREATE INDEX IF NOT EXISTS payment_sessions_created_at ON payment_sessions (created_at)";
@@ -66,9 +71,6 @@ CREATE TABLE IF NOT EXISTS webhook_leases (
 constexpr std::string_view create_leases_expiry_index_sql =
     "CREATE INDEX IF NOT EXISTS webhook_leases_expires_at ON webhook_leases (expires_at)";
 
-// The gate of earlier versions (a flag and an event key, set before the order existed).
-constexpr std::string_view drop_old_gates_sql = "DROP TABLE IF EXISTS webhook_gates";
-
 constexpr Statement save_statement{"sessions_save", R"(
 INSERT INTO payment_sessions (psid, order_id, cls, customer_email, ticket_hold_id,
                               goodie_hold_id, goodie_held, amount, currency, created_at,
@@ -83,28 +85,51 @@ ON CONFLICT (psid) DO UPDATE SET
     order_id = EXCLUDED.order_id, cls = EXCLUDED.cls, customer_email = EXCLUDED.customer_email,
     ticket_hold_id = EXCLUDED.ticket_hold_id, goodie_hold_id = EXCLUDED.goodie_hold_id,
     goodie_held = EXCLUDED.goodie_held, amount = EXCLUDED.amount, currency = EXCLUDED.currency,
-    created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at)"};
+    created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, listed = true)"};
 
 constexpr Statement remove_statement{
     "sessions_remove", "DELETE FROM payment_sessions WHERE psid = ANY($1::text[])"};
 
+constexpr Statement unlist_statement{
+    "sessions_unlist", "UPDATE payment_sessions SET listed = false WHERE psid = ANY($1::text[])"};
+
+// Leases count from the statement's clock, not the transaction's start: a batch that waited
+// for locks must not hand out a lease that is already half over.
 constexpr Statement take_lease_statement{"sessions_take_lease", R"(
 INSERT INTO webhook_leases (psid, token, order_status, expires_at)
-VALUES ($1, $2, NULL, now() + $3::bigint * interval '1 millisecond')
+VALUES ($1, $2, NULL, clock_timestamp() + $3::bigint * interval '1 millisecond')
 ON CONFLICT (psid) DO UPDATE SET
     token = EXCLUDED.token, order_status = NULL, expires_at = EXCLUDED.expires_at
-    WHERE webhook_leases.expires_at <= now()
+    WHERE webhook_leases.expires_at <= clock_timestamp()
+        OR ($4::boolean AND webhook_leases.order_status IN ('FAILED', 'CANCELED'))
 RETURNING psid)"};
 
 constexpr Statement live_gate_statement{"sessions_live_gate", R"(
-SELECT order_status FROM webhook_leases WHERE psid = $1 AND expires_at > now())"};
+SELECT order_status FROM webhook_leases WHERE psid = $1 AND expires_at > clock_timestamp())"};
 
+// A session whose lease was taken is kept for the done mark's lifetime at least.
+constexpr Statement keep_session_statement{"sessions_keep", R"(
+UPDATE payment_sessions SET expires_at = greatest(expires_at, now() + $2::bigint * interval '1 second')
+WHERE psid = $1 AND expires_at > now())"};
+
+// A paid mark never becomes unpaid.
 constexpr Statement finish_statement{"sessions_finish_gates", R"(
 INSERT INTO webhook_leases (psid, token, order_status, expires_at)
 SELECT psid, NULL, order_status, now() + $3::bigint * interval '1 second'
 FROM unnest($1::text[], $2::text[]) AS finished (psid, order_status)
 ON CONFLICT (psid) DO UPDATE SET
-    token = NULL, order_status = EXCLUDED.order_status, expires_at = EXCLUDED.expires_at)"};
+    token = NULL, order_status = EXCLUDED.order_status, expires_at = EXCLUDED.expires_at
+    WHERE webhook_leases.order_status IS NULL
+        OR webhook_leases.order_status IN ('FAILED', 'CANCELED')
+        OR EXCLUDED.order_status IN ('PAID', 'PAID_UNFULFILLED'))"};
+
+// Every psid a batch writes, locked first in one global order (advisory locks, so rows that do
+// not exist yet are covered too): two batches, in one process or several, that touch the same
+// sessions in different orders wait for each other instead of deadlocking.
+constexpr std::int32_t psid_lock_class = 0x7466;  // A key space of its own for these locks.
+constexpr Statement lock_psids_statement{"sessions_lock_psids", R"(
+SELECT count(pg_advisory_xact_lock($2::integer, key))
+FROM (SELECT DISTINCT hashtext(psid) AS key FROM unnest($1::text[]) AS psid ORDER BY key) AS keys)"};
 
 constexpr Statement release_statement{"sessions_release_leases", R"(
 DELETE FROM webhook_leases AS held
@@ -121,10 +146,11 @@ constexpr std::string_view find_where =
 
 constexpr const char* recent_statement = "sessions_recent";
 constexpr std::string_view recent_where =
-    "WHERE expires_at > now() ORDER BY created_at DESC, psid DESC LIMIT $1";
+    "WHERE expires_at > now() AND listed ORDER BY created_at DESC, psid DESC LIMIT $1";
 
 constexpr Statement count_statement{
-    "sessions_count", "SELECT count(*) FROM payment_sessions WHERE expires_at > now()"};
+    "sessions_count",
+    "SELECT count(*) FROM payment_sessions WHERE expires_at > now() AND listed"};
 
 constexpr Statement cleanup_statement{"sessions_cleanup", R"(
 WITH expired_sessions AS (
@@ -196,20 +222,31 @@ void save_sessions(pqxx::work& txn, const std::vector<const SaveOp*>& saves) {
 }
 
 GateAnswer take_lease(pqxx::work& txn, const LeaseOp& lease) {
-    const pqxx::result taken = txn.exec_prepared(take_lease_statement.name, lease.psid,
-                                                 lease.token,
-                                                 static_cast<std::int64_t>(lease.lease_ms));
-    if (taken.size() == 1) return {GateState::leased, {}};
+    const pqxx::result taken =
+        txn.exec_prepared(take_lease_statement.name, lease.psid, lease.token,
+                          static_cast<std::int64_t>(lease.lease_ms), lease.payment);
+    if (taken.size() == 1) {
+        txn.exec_prepared(keep_session_statement.name, lease.psid,
+                          static_cast<std::int64_t>(limits::webhook_done_ttl_s));
+        return {GateState::leased, {}};
+    }
     const pqxx::result live = txn.exec_prepared(live_gate_statement.name, lease.psid);
     // No live row: the holder released it in between. Busy sends the provider back shortly.
     if (live.empty() || live[0][0].is_null()) return {GateState::busy, {}};
     return {GateState::done, live[0][0].as<std::string>()};
 }
 
-// Finishes of one psid in the same batch: the last one wins (an upsert may touch a row once).
+// Finishes of one psid in the same batch: a paid mark wins over an unpaid one, else the last
+// (an upsert may touch a row once).
 void finish_gates(pqxx::work& txn, const std::vector<const FinishOp*>& finishes) {
     std::unordered_map<std::string_view, const FinishOp*> last;
-    for (const FinishOp* finish : finishes) last[finish->psid] = finish;
+    for (const FinishOp* finish : finishes) {
+        const auto [kept, added] = last.try_emplace(finish->psid, finish);
+        if (!added && !(is_unpaid_mark(finish->order_status) &&
+                        !is_unpaid_mark(kept->second->order_status))) {
+            kept->second = finish;
+        }
+    }
     ArrayLiteral psids;
     ArrayLiteral statuses;
     for (const FinishOp* finish : finishes) {
@@ -240,11 +277,21 @@ struct BatchByKind {
     std::vector<std::pair<std::size_t, const LeaseOp*>> leases;
     std::vector<const FinishOp*> finishes;
     ArrayLiteral removed_psids;
+    ArrayLiteral unlisted_psids;
     ArrayLiteral released_psids;
     ArrayLiteral released_tokens;
+    ArrayLiteral written_psids;  // Every psid a write of this batch touches.
     std::vector<std::size_t> find_indexes;
 
     explicit BatchByKind(const std::vector<Operation>& operations);
+
+private:
+    void note_write(const FindOp&) {}
+    void note_write(const SaveOp& save) { written_psids.add_text(save.session.psid); }
+    template <typename Write>
+    void note_write(const Write& write) {
+        written_psids.add_text(write.psid);
+    }
 };
 
 BatchByKind::BatchByKind(const std::vector<Operation>& operations) {
@@ -254,7 +301,7 @@ BatchByKind::BatchByKind(const std::vector<Operation>& operations) {
         if (const auto* lease = std::get_if<LeaseOp>(&operation)) leases.emplace_back(i, lease);
         if (const auto* finish = std::get_if<FinishOp>(&operation)) finishes.push_back(finish);
         if (const auto* remove = std::get_if<RemoveOp>(&operation)) {
-            removed_psids.add_text(remove->psid);
+            (remove->keep ? unlisted_psids : removed_psids).add_text(remove->psid);
         }
         if (const auto* release = std::get_if<ReleaseOp>(&operation)) {
             released_psids.add_text(release->psid);
@@ -264,18 +311,20 @@ BatchByKind::BatchByKind(const std::vector<Operation>& operations) {
             finds.push_back(find);
             find_indexes.push_back(i);
         }
+        std::visit([this](const auto& op) { note_write(op); }, operation);
     }
-    // Leases lock rows; one order for every batch of every process keeps them from deadlocking.
-    std::sort(leases.begin(), leases.end(),
-              [](const auto& a, const auto& b) { return a.second->psid < b.second->psid; });
-    std::sort(finishes.begin(), finishes.end(),
-              [](const FinishOp* a, const FinishOp* b) { return a->psid < b->psid; });
+    // Leases in psid order, so their answers do not depend on the order of arrival.
+    std::stable_sort(leases.begin(), leases.end(),
+                     [](const auto& a, const auto& b) { return a.second->psid < b.second->psid; });
 }
 
 void write_sessions(pqxx::work& txn, const BatchByKind& batch) {
     if (!batch.saves.empty()) save_sessions(txn, batch.saves);
     if (batch.removed_psids.size() > 0) {
         txn.exec_prepared(remove_statement.name, batch.removed_psids.text());
+    }
+    if (batch.unlisted_psids.size() > 0) {
+        txn.exec_prepared(unlist_statement.name, batch.unlisted_psids.text());
     }
     if (!batch.finishes.empty()) finish_gates(txn, batch.finishes);
     if (batch.released_psids.size() > 0) {
@@ -298,8 +347,10 @@ void read_sessions(pqxx::work& txn, const BatchByKind& batch, std::vector<Outcom
 
 void prepare_session_statements(pqxx::connection& connection) {
     tigerfans::postgres::prepare_all(
-        connection, {save_statement, remove_statement, take_lease_statement, live_gate_statement,
-                     finish_statement, release_statement, count_statement, cleanup_statement,
+        connection, {save_statement, remove_statement, unlist_statement, take_lease_statement,
+                     live_gate_statement,
+                     keep_session_statement, finish_statement, release_statement,
+                     lock_psids_statement, count_statement, cleanup_statement,
                      {find_statement, select_sessions(find_where)},
                      {recent_statement, select_sessions(recent_where)}});
 }
@@ -308,8 +359,9 @@ void create_session_tables(pqxx::connection& connection) {
     pqxx::work txn(connection);
     tigerfans::postgres::apply_schema(
         txn, "sessions",
-        {create_sessions_sql, create_sessions_created_index_sql, create_sessions_expiry_index_sql,
-         create_leases_sql, create_leases_expiry_index_sql, drop_old_gates_sql});
+        {create_sessions_sql, add_listed_column_sql, create_sessions_created_index_sql,
+         create_sessions_expiry_index_sql,
+         create_leases_sql, create_leases_expiry_index_sql});
     txn.commit();
 }
 
@@ -319,6 +371,9 @@ std::vector<Outcome> run_session_batch(pqxx::connection& connection,
     const BatchByKind batch(operations);
     std::vector<Outcome> outcomes(operations.size(), Done{});
     pqxx::work txn(connection);
+    if (batch.written_psids.size() > 0) {
+        txn.exec_prepared(lock_psids_statement.name, batch.written_psids.text(), psid_lock_class);
+    }
     write_sessions(txn, batch);
     for (const auto& [index, lease] : batch.leases) outcomes[index] = take_lease(txn, *lease);
     read_sessions(txn, batch, outcomes);

@@ -2,8 +2,9 @@
 // thread only.
 //
 //   payment_sessions(psid pk, order_id, cls, customer_email, ticket_hold_id, goodie_hold_id,
-//       goodie_held, amount, currency, created_at, expires_at): what checkout saved, until
-//       expires_at (the TTL Redis would give the key).
+//       goodie_held, amount, currency, created_at, expires_at, listed): what checkout saved,
+//       until expires_at (the TTL Redis would give the key); `listed` while it is pending (the
+//       index Redis keeps in a sorted set).
 //   webhook_leases(psid pk, token, order_status, expires_at): the webhook gate of a session,
 //       either a delivery's lease (token set, a few seconds) or done (the stored order's
 //       status, 24 h), the row standing for Redis' gate key.
@@ -33,6 +34,7 @@ struct LeaseOp {
     std::string psid;
     std::string token;
     std::uint32_t lease_ms;
+    bool payment;
 };
 struct FinishOp {
     std::string psid;
@@ -44,6 +46,7 @@ struct ReleaseOp {
 };
 struct RemoveOp {
     std::string psid;
+    bool keep;  // Only off the pending list (unlist), the row stays until it expires.
 };
 
 using Operation = std::variant<SaveOp, FindOp, LeaseOp, FinishOp, ReleaseOp, RemoveOp>;
@@ -53,9 +56,10 @@ void prepare_session_statements(pqxx::connection& connection);
 void create_session_tables(pqxx::connection& connection);
 
 // One batch, one transaction. Every operation of a batch was waiting when the batch started,
-// so they are concurrent and any order is a valid one: writes go first (finished gates and
-// released leases among them), then the leases, then the reads, each kind as one statement
-// (leases: one each, in psid order).
+// so they are concurrent and any order is a valid one: every psid written is locked first (one
+// global order: no deadlocks between batches), then writes go (finished gates and released
+// leases among them), then the leases, then the reads, each kind as one statement (leases:
+// one each, in psid order).
 std::vector<Outcome> run_session_batch(pqxx::connection& connection,
                                        const std::vector<Operation>& operations);
 

@@ -62,7 +62,6 @@ private:
 
 std::string session_key(std::string_view psid) { return prefixed("ps:", psid); }
 std::string gate_key(std::string_view psid) { return prefixed("gate:", psid); }
-std::string done_mark(std::string_view order_status) { return prefixed("done:", order_status); }
 
 std::optional<GateAnswer> decode_gate_answer(const Reply& reply) {
     if (reply.kind != Reply::Kind::array || reply.elements.size() != 2) return std::nullopt;

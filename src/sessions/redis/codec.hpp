@@ -18,7 +18,6 @@ inline constexpr std::string_view pending_index_key = "pendings";
 
 std::string session_key(std::string_view psid);           // ps:<psid>
 std::string gate_key(std::string_view psid);              // gate:<psid>
-std::string done_mark(std::string_view order_status);     // done:<status>, the gate's last value
 
 // The gate script's answer to "take" ({code, status}); nullopt for any other shape.
 std::optional<GateAnswer> decode_gate_answer(const Reply& reply);

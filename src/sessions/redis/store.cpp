@@ -62,17 +62,32 @@ std::vector<Command> remove_commands(std::string_view psid) {
 
 Command find_command(std::string_view psid) { return {"HGETALL", session_key(psid)}; }
 
-Command script_load_command() { return {"SCRIPT", "LOAD", std::string(gate_script)}; }
-
-Command gate_command(const std::string& sha, std::string_view operation, std::string_view psid,
-                     std::string_view token, std::uint32_t lease_ms) {
-    return {"EVALSHA",          sha,           "1", gate_key(psid), std::string(operation),
-            std::string(token), std::to_string(lease_ms)};
+Command unlist_command(std::string_view psid) {
+    return {"ZREM", std::string(pending_index_key), std::string(psid)};
 }
 
-Command finish_command(std::string_view psid, std::string_view order_status) {
-    return {"SET", gate_key(psid), done_mark(order_status), "EX",
-            std::to_string(limits::webhook_done_ttl_s)};
+Command script_load_command() { return {"SCRIPT", "LOAD", std::string(gate_script)}; }
+
+struct GateCall {
+    std::string_view operation;  // take, release or finish
+    std::string_view psid;
+    std::string_view argument;  // The lease token, or the order status for finish.
+    std::uint64_t duration = 0;  // The lease in ms, or the done mark's lifetime in s.
+    bool payment = false;
+};
+
+Command gate_command(const std::string& sha, const GateCall& call) {
+    constexpr std::uint64_t session_keep_ms = std::uint64_t{limits::webhook_done_ttl_s} * 1000;
+    return {"EVALSHA",
+            sha,
+            "2",
+            gate_key(call.psid),
+            session_key(call.psid),
+            std::string(call.operation),
+            std::string(call.argument),
+            std::to_string(call.duration),
+            call.payment ? "1" : "0",
+            std::to_string(session_keep_ms)};
 }
 
 // The index size and, unless `limit` is 0, its newest `limit` psids.
@@ -125,11 +140,12 @@ public:
     asio::awaitable<Status> save(const PaymentSession& session, std::uint32_t ttl_s) override;
     asio::awaitable<Result<std::optional<PaymentSession>>> find(std::string_view psid) override;
     asio::awaitable<Result<GateAnswer>> take_lease(std::string_view psid, std::string_view token,
-                                                   std::uint32_t lease_ms) override;
+                                                   std::uint32_t lease_ms, bool payment) override;
     asio::awaitable<Status> finish_gate(std::string_view psid,
                                         std::string_view order_status) override;
     asio::awaitable<Status> release_lease(std::string_view psid, std::string_view token) override;
     asio::awaitable<Status> remove(std::string_view psid) override;
+    asio::awaitable<Status> unlist(std::string_view psid) override;
     asio::awaitable<Result<PendingList>> recent(std::size_t limit) override;
     asio::awaitable<bool> healthy() override { co_return client_.connected(); }
     asio::awaitable<void> stop() override { co_await client_.stop(); }
@@ -186,11 +202,12 @@ asio::awaitable<Result<std::optional<PaymentSession>>> RedisSessionStore::find(
 
 asio::awaitable<Result<GateAnswer>> RedisSessionStore::take_lease(std::string_view psid,
                                                                    std::string_view token,
-                                                                   std::uint32_t lease_ms) {
+                                                                   std::uint32_t lease_ms,
+                                                                   bool payment) {
     assert(!token.empty());
     assert(lease_ms > 0);
-    Result<Reply> answer = co_await run_gate(gate_command(gate_sha_, "take", psid, token,
-                                                          lease_ms));
+    const GateCall call{"take", psid, token, lease_ms, payment};
+    Result<Reply> answer = co_await run_gate(gate_command(gate_sha_, call));
     if (!answer) co_return answer.fault();
     std::optional<GateAnswer> gate = decode_gate_answer(*answer);
     if (!gate) co_return unexpected("gate", *answer);
@@ -210,16 +227,18 @@ asio::awaitable<Result<Reply>> RedisSessionStore::run_gate(Command call) {
 asio::awaitable<Status> RedisSessionStore::finish_gate(std::string_view psid,
                                                        std::string_view order_status) {
     assert(!order_status.empty());
-    Result<Reply> set = co_await client_.command(finish_command(psid, order_status));
-    if (!set) co_return set.fault();
-    if (!set->is_status("OK")) co_return unexpected("finish gate", *set);
+    const GateCall call{"finish", psid, order_status, limits::webhook_done_ttl_s, false};
+    Result<Reply> finished = co_await run_gate(gate_command(gate_sha_, call));
+    if (!finished) co_return finished.fault();
+    if (!finished->as_integer()) co_return unexpected("finish gate", *finished);
     co_return done();
 }
 
 asio::awaitable<Status> RedisSessionStore::release_lease(std::string_view psid,
                                                          std::string_view token) {
     assert(!token.empty());
-    Result<Reply> deleted = co_await run_gate(gate_command(gate_sha_, "release", psid, token, 1));
+    const GateCall call{"release", psid, token, 0, false};
+    Result<Reply> deleted = co_await run_gate(gate_command(gate_sha_, call));
     if (!deleted) co_return deleted.fault();
     if (!deleted->as_integer()) co_return unexpected("release lease", *deleted);
     co_return done();
@@ -228,6 +247,13 @@ asio::awaitable<Status> RedisSessionStore::release_lease(std::string_view psid,
 asio::awaitable<Status> RedisSessionStore::remove(std::string_view psid) {
     Result<Reply> executed = co_await transaction("remove", remove_commands(psid));
     if (!executed) co_return executed.fault();
+    co_return done();
+}
+
+asio::awaitable<Status> RedisSessionStore::unlist(std::string_view psid) {
+    Result<Reply> removed = co_await client_.command(unlist_command(psid));
+    if (!removed) co_return removed.fault();
+    if (!removed->as_integer()) co_return unexpected("unlist", *removed);
     co_return done();
 }
 

@@ -19,23 +19,37 @@ namespace tigerfans::sessions::redis {
 std::unique_ptr<SessionStore> make_store(asio::any_io_executor loop, Endpoint endpoint,
                                          ClientOptions options, metrics::Registry& registry);
 
-// The webhook gate of one session. KEYS[1]: its gate key. ARGV: "take" or "release", the
-// delivery's lease token, the lease in milliseconds. The key holds "lease:<token>" (expiring by
-// itself) or "done:<order status>" (set by finish_gate).
-// take: {0, ""} when the lease was free and is now this token's; {1, ""} while another lease
-// is live; {2, status} when the gate is done. Nothing changes unless the lease was free.
+// The webhook gate of one session. KEYS: its gate key, its session key. ARGV: "take",
+// "release" or "finish"; the delivery's lease token (the order status for finish); the lease
+// in milliseconds (the done mark's lifetime in seconds for finish); "1" when the event is a
+// payment; how long, in milliseconds, a session whose lease is taken is kept at least. The gate
+// key holds "lease:<token>" (expiring by itself) or "done:<order status>".
+// take: {0, ""} when the lease was free (or the mark unpaid and this a payment) and is now this
+// token's, the session kept; {1, ""} while another lease lives; {2, status} when done.
 // release: deletes the key only while it still holds this token's lease; answers 1 or 0.
+// finish: writes the done mark unless a paid mark would become unpaid; answers 1 or 0.
 inline constexpr std::string_view gate_script =
     "local held = redis.call('GET', KEYS[1])\n"
     "if ARGV[1] == 'release' then\n"
     "  if held == 'lease:' .. ARGV[2] then return redis.call('DEL', KEYS[1]) end\n"
     "  return 0\n"
     "end\n"
-    "if held then\n"
-    "  if string.sub(held, 1, 5) == 'done:' then return {2, string.sub(held, 6)} end\n"
-    "  return {1, ''}\n"
+    "local done = held and string.sub(held, 1, 5) == 'done:'\n"
+    "local unpaid = done and (held == 'done:FAILED' or held == 'done:CANCELED')\n"
+    "if ARGV[1] == 'finish' then\n"
+    "  local paid_to_unpaid = done and not unpaid and\n"
+    "    (ARGV[2] == 'FAILED' or ARGV[2] == 'CANCELED')\n"
+    "  if paid_to_unpaid then return 0 end\n"
+    "  redis.call('SET', KEYS[1], 'done:' .. ARGV[2], 'EX', ARGV[3])\n"
+    "  return 1\n"
     "end\n"
+    "if done and not (unpaid and ARGV[4] == '1') then return {2, string.sub(held, 6)} end\n"
+    "if held and not done then return {1, ''} end\n"
     "redis.call('SET', KEYS[1], 'lease:' .. ARGV[2], 'PX', ARGV[3])\n"
+    "local left_ms = redis.call('PTTL', KEYS[2])\n"
+    "if left_ms >= 0 and left_ms < tonumber(ARGV[5]) then\n"
+    "  redis.call('PEXPIRE', KEYS[2], ARGV[5])\n"
+    "end\n"
     "return {0, ''}\n";
 
 // Lower-case hex SHA-1, as SCRIPT LOAD answers and EVALSHA expects.
