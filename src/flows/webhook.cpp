@@ -68,7 +68,8 @@ std::variant<WebhookEvent, WebhookRejected> parse_event(const nlohmann::json& js
     }
     const std::string* psid = string_member(json, "payment_session_id");
     if (!psid || !is_event_token(*psid, psid_bytes_max)) {
-        return invalid_event("payment_session_id must be a string of 1 to 128 printable characters");
+        return invalid_event(
+            "payment_session_id must be a string of 1 to 128 printable characters");
     }
     WebhookEvent event{*outcome, *psid, *psid + ":" + *type};
     // The key is the provider's business: any string is taken (it names the event in logs);

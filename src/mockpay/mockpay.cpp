@@ -27,7 +27,9 @@ constexpr std::chrono::milliseconds delivery_backoff_first{100};
 constexpr std::chrono::milliseconds delivery_waits_total() {
     std::chrono::milliseconds total{0};
     std::chrono::milliseconds backoff = delivery_backoff_first;
-    for (int attempt = 1; attempt < delivery_attempts_max; attempt++, backoff *= 3) total += backoff;
+    for (int attempt = 1; attempt < delivery_attempts_max; attempt++, backoff *= 3) {
+        total += backoff;
+    }
     return total;
 }
 static_assert(delivery_waits_total() > std::chrono::milliseconds(limits::webhook_lease_ms),

@@ -154,6 +154,24 @@ TEST_P(FlowTest, ReplayedWebhooksAreIdempotent) {
     EXPECT_EQ(inventory()["A"]["sold"], 1);
 }
 
+// A payment after the payment had failed: the fan paid, so the order becomes PAID_UNFULFILLED
+// (a refund; the voided hold is not booked again), and a replayed failure cannot undo it.
+TEST_P(FlowTest, APaymentAfterAFailureEndsPaidUnfulfilled) {
+    start_server();
+    const auto [order_id, psid] = buy();
+    EXPECT_EQ(body_of(signed_webhook(event(psid, "payment.failed", "evt_1")))["order_status"],
+              "FAILED");
+    EXPECT_EQ(body_of(signed_webhook(event(psid, "payment.succeeded", "evt_2")))["order_status"],
+              "PAID_UNFULFILLED");
+    const json replay = body_of(signed_webhook(event(psid, "payment.failed", "evt_1")));
+    EXPECT_EQ(replay,
+              (json{{"ok", true}, {"idempotent", true}, {"order_status", "PAID_UNFULFILLED"}}));
+    EXPECT_EQ(order(order_id)["status"], "PAID_UNFULFILLED");
+    const json stock = inventory();
+    EXPECT_EQ(stock["A"]["sold"], 0);
+    EXPECT_EQ(stock["A"]["active_holds"], 0);
+}
+
 // Correctly signed events whose fields have the wrong type or shape are refused with 400 and
 // a reason (a provider retries a 5xx forever), and leave the session payable.
 TEST_P(FlowTest, SignedEventsWithFieldsOfTheWrongTypeAreRefusedWith400) {

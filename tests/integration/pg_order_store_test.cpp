@@ -177,6 +177,44 @@ TEST_F(PgOrderStoreTest, ADuplicateIdIsIgnoredAndTheFirstRowStays) {
     expect_same(*find(order.id), order);
 }
 
+// An order only moves from unpaid to paid: a paid order takes over a stored FAILED row (and
+// its ticket), a FAILED one never replaces a paid row; both callers learn the stored status.
+TEST_F(PgOrderStoreTest, APaidOrderReplacesAnUnpaidRowAndNeverTheOtherWay) {
+    Order failed = make_order(unix_now_us());
+    failed.status = OrderStatus::failed;
+    failed.ticket_code.clear();
+    failed.paid_at_us.reset();
+    failed.got_goodie = false;
+    Order paid = make_order(failed.created_at_us);
+    paid.id = failed.id;
+    ASSERT_EQ(*run([&] { return store_->insert(failed); }), OrderStatus::failed);
+    ASSERT_EQ(*run([&] { return store_->insert(paid); }), OrderStatus::paid);
+    expect_same(*find(paid.id), paid);
+    EXPECT_EQ(*run([&] { return store_->insert(failed); }), OrderStatus::paid);
+    expect_same(*find(paid.id), paid);
+}
+
+// A new id twice in one batch (two deliveries of one session): the paid one is stored, and
+// both callers are told so. The first insert goes out alone; the two behind it share a batch.
+TEST_F(PgOrderStoreTest, TheSameNewIdTwiceInOneBatchStoresThePaidOneForBoth) {
+    const Order ahead = make_order(unix_now_us());
+    Order paid = make_order(ahead.created_at_us);
+    Order canceled = paid;
+    canceled.status = OrderStatus::canceled;
+    canceled.ticket_code.clear();
+    const std::vector<Order> orders = {ahead, canceled, paid};
+    const auto batches_before = batch_sizes("orders")->count();
+    const auto results = run_concurrently<Result<OrderStatus>>(
+        orders.size(), [&](std::size_t i) { return store_->insert(orders[i]); });
+    EXPECT_EQ(batch_sizes("orders")->count() - batches_before, 2u);
+    for (const auto& result : results) {
+        ASSERT_TRUE(result.ok());
+        EXPECT_EQ(*result, OrderStatus::paid);
+    }
+    EXPECT_EQ(row_count(), 2u);
+    expect_same(*find(paid.id), paid);
+}
+
 TEST_F(PgOrderStoreTest, RecentListsNewestFirstUpToTheLimit) {
     const std::int64_t now_us = unix_now_us();
     std::vector<Order> orders;

@@ -127,7 +127,8 @@ TEST_F(RedisFaultTest, TimesOutWhenRedisStopsAnsweringAndRecoversWhenItResumes) 
     EXPECT_LT(waited_s, 1.5);
     EXPECT_FALSE(healthy());
     const Clock::time_point asked = Clock::now();
-    Result<GateAnswer> refused = run_async([&] { return store_->take_lease("ps-1", "lease-1", 5000, false); });
+    Result<GateAnswer> refused =
+        run_async([&] { return store_->take_lease("ps-1", "lease-1", 5000, false); });
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.fault(), Fault::unavailable);
     EXPECT_LT(seconds_since(asked), 0.05);
@@ -168,7 +169,8 @@ TEST_F(RedisFaultTest, DoesNotServeWhenTheDatabaseCannotBeSelected) {
     ASSERT_FALSE(started.ok());
     EXPECT_EQ(started.fault(), Fault::unavailable);
     EXPECT_FALSE(healthy());
-    Result<GateAnswer> refused = run_async([&] { return store_->take_lease("ps-1", "lease-1", 5000, false); });
+    Result<GateAnswer> refused =
+        run_async([&] { return store_->take_lease("ps-1", "lease-1", 5000, false); });
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.fault(), Fault::unavailable);
     EXPECT_EQ(server_.command("DBSIZE"), ":0\r\n");

@@ -159,7 +159,8 @@ TEST_F(SessionStoreTest, AFinishedGateAnswersDoneWithTheOrderStatus) {
     ASSERT_EQ(run_async([&] { return store_->take_lease("ps-1", "lease-a", 5'000, false); })->state,
               GateState::leased);
     ASSERT_TRUE(run_async([&] { return store_->finish_gate("ps-1", "PAID_UNFULFILLED"); }).ok());
-    const auto replay = run_async([&] { return store_->take_lease("ps-1", "lease-b", 5'000, false); });
+    const auto replay =
+        run_async([&] { return store_->take_lease("ps-1", "lease-b", 5'000, false); });
     ASSERT_TRUE(replay.ok());
     EXPECT_EQ(replay->state, GateState::done);
     EXPECT_EQ(replay->done_status, "PAID_UNFULFILLED");

@@ -136,7 +136,8 @@ public:
     asio::awaitable<Status> finish_gate(std::string_view psid, std::string_view status) override {
         if (auto fault = std::exchange(fail_finish, std::nullopt)) co_return *fault;
         GateRow& gate = gates[std::string(psid)];
-        const bool paid_mark = !gate.done_status.empty() && !sessions::is_unpaid_mark(gate.done_status);
+        const bool paid_mark =
+            !gate.done_status.empty() && !sessions::is_unpaid_mark(gate.done_status);
         if (paid_mark && sessions::is_unpaid_mark(status)) co_return done();
         gate = GateRow{"", std::string(status)};
         co_return done();

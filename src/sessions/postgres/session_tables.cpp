@@ -109,7 +109,8 @@ SELECT order_status FROM webhook_leases WHERE psid = $1 AND expires_at > clock_t
 
 // A session whose lease was taken is kept for the done mark's lifetime at least.
 constexpr Statement keep_session_statement{"sessions_keep", R"(
-UPDATE payment_sessions SET expires_at = greatest(expires_at, now() + $2::bigint * interval '1 second')
+UPDATE payment_sessions
+SET expires_at = greatest(expires_at, now() + $2::bigint * interval '1 second')
 WHERE psid = $1 AND expires_at > now())"};
 
 // A paid mark never becomes unpaid.
@@ -129,7 +130,8 @@ ON CONFLICT (psid) DO UPDATE SET
 constexpr std::int32_t psid_lock_class = 0x7466;  // A key space of its own for these locks.
 constexpr Statement lock_psids_statement{"sessions_lock_psids", R"(
 SELECT count(pg_advisory_xact_lock($2::integer, key))
-FROM (SELECT DISTINCT hashtext(psid) AS key FROM unnest($1::text[]) AS psid ORDER BY key) AS keys)"};
+FROM (SELECT DISTINCT hashtext(psid) AS key FROM unnest($1::text[]) AS psid ORDER BY key)
+    AS keys)"};
 
 constexpr Statement release_statement{"sessions_release_leases", R"(
 DELETE FROM webhook_leases AS held
