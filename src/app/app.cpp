@@ -169,6 +169,10 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
         flows::Services{config, *ledger, *sessions, *orders, ids, timings, registry});
     mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry);
     add_routes(*services);  // Before the first accept completes: same thread, no await between.
+    if (Status started = co_await mockpay->start(); !started) {
+        // Payments still work; only the redelivery of undelivered events waits for a restart.
+        spdlog::error("mockpay: outbox unavailable at start: {}", fault_name(started.fault()));
+    }
     spdlog::info("listening on {}:{} (level {}: accounting {}, payment sessions {})", config.host,
                  port, config::backend_level_name(config), ledger->backend_name(),
                  sessions->backend_name());
@@ -187,6 +191,7 @@ asio::awaitable<void> App::Impl::shutdown() {
     if (server) {
         co_await server->shutdown(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
     }
+    if (mockpay) co_await mockpay->stop();
     // The batchers flush what is queued before their clients close.
     if (ledger) co_await ledger->stop();
     if (sessions) co_await sessions->stop();

@@ -3,8 +3,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cassert>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +16,7 @@
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/limits.hpp"
+#include "mockpay/outbox.hpp"
 #include "tigerfans/http/errors.hpp"
 
 namespace tigerfans::mockpay {
@@ -21,9 +26,10 @@ namespace asio = boost::asio;
 namespace {
 // A webhook that answers 5xx or 409 or cannot be reached is tried again, as real providers do:
 // 100, 300, 900 ms and then 2.7 s apart, so the last attempt comes after a lease left by a
-// crashed delivery (webhook_lease_ms) has expired.
+// crashed delivery (webhook_lease_ms) has expired. After that the outbox takes over.
 constexpr int delivery_attempts_max = 5;
 constexpr std::chrono::milliseconds delivery_backoff_first{100};
+
 constexpr std::chrono::milliseconds delivery_waits_total() {
     std::chrono::milliseconds total{0};
     std::chrono::milliseconds backoff = delivery_backoff_first;
@@ -34,6 +40,36 @@ constexpr std::chrono::milliseconds delivery_waits_total() {
 }
 static_assert(delivery_waits_total() > std::chrono::milliseconds(limits::webhook_lease_ms),
               "MockPay must keep trying until a dead delivery's lease has expired");
+
+// The outbox's first background attempt waits for the emit path to have given up.
+constexpr std::chrono::seconds outbox_first_retry{10};
+static_assert(outbox_first_retry > delivery_waits_total() + std::chrono::seconds(2),
+              "the background must not race the emit path's own attempts");
+constexpr std::chrono::seconds redelivery_interval{1};
+constexpr std::int64_t redelivery_batch_max = 100;
+// 2^n seconds apart, at most 5 minutes: 30 attempts span about two hours.
+constexpr std::int32_t redelivery_attempts_max = 30;
+
+// Built outside the coroutines: GCC 12 destroys temporaries inside braced lists in a coroutine
+// twice.
+http::Headers delivery_headers(std::string signed_with) {
+    return {{"Content-Type", "application/json"},
+            {"x-mockpay-signature", std::move(signed_with)}};
+}
+
+OutboxEvent new_event(const sessions::PaymentSession& session, flows::PaymentOutcome outcome) {
+    OutboxEvent event;
+    event.event_key = new_event_key();
+    event.psid = session.psid;
+    event.body = event_json(session, outcome, event.event_key, unix_now_us() / 1'000'000);
+    return event;
+}
+
+// The shop took the event (2xx) or refused it for good (4xx other than 409): nothing more to
+// deliver. 409, 5xx and no answer mean "later".
+bool delivery_settled(const Result<http::ClientResponse>& reply) {
+    return reply && reply->status != 409 && reply->status < 500;
+}
 
 std::string euros(std::int64_t cents) {
     char text[32];
@@ -78,10 +114,73 @@ MockPay::MockPay(asio::any_io_executor executor, const config::Config& config,
       webhook_client_(std::make_unique<http::Client>(executor, webhook_url_.host,
                                                      webhook_url_.port,
                                                      http::default_client_options())),
+      outbox_(std::make_unique<Outbox>(executor, config.database_url)),
+      redelivery_timer_(executor),
       deliveries_failed_(registry.counter("tigerfans_mockpay_deliveries_failed_total",
-                                          "Webhook deliveries that failed after all retries")) {}
+                                          "Webhook events given up on after every redelivery")),
+      deliveries_deferred_(registry.counter(
+          "tigerfans_mockpay_deliveries_deferred_total",
+          "Webhook events left to the outbox after the emit path's attempts failed")),
+      redeliveries_(registry.counter("tigerfans_mockpay_redeliveries_total",
+                                     "Webhook deliveries attempted from the outbox")) {}
 
 MockPay::~MockPay() = default;
+
+asio::awaitable<Status> MockPay::start() {
+    Status started = co_await outbox_->start();
+    if (!started) co_return started;
+    loop_running_ = true;
+    asio::co_spawn(redelivery_timer_.get_executor(), redelivery_loop(), asio::detached);
+    co_return done();
+}
+
+asio::awaitable<void> MockPay::stop() {
+    stopping_ = true;
+    boost::system::error_code ignored;
+    while (loop_running_) {
+        redelivery_timer_.cancel();
+        asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+}
+
+asio::awaitable<void> MockPay::redelivery_loop() {
+    boost::system::error_code ignored;
+    while (!stopping_) {
+        redelivery_timer_.expires_after(redelivery_interval);
+        co_await redelivery_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        if (!stopping_) co_await redeliver_due();
+    }
+    loop_running_ = false;
+}
+
+// One pass: every due event gets one attempt (already rescheduled by the claim).
+asio::awaitable<void> MockPay::redeliver_due() {
+    auto exhausted = co_await outbox_->drop_exhausted(redelivery_attempts_max);
+    if (exhausted) {
+        for (const OutboxEvent& event : *exhausted) {
+            deliveries_failed_.add();
+            spdlog::error("mockpay: gave up delivering event {} of session {}", event.event_key,
+                          event.psid);
+        }
+    }
+    auto due = co_await outbox_->claim_due(redelivery_batch_max);
+    if (!due) co_return;
+    for (const OutboxEvent& event : *due) {
+        if (stopping_) co_return;
+        redeliveries_.add();
+        const auto reply = co_await deliver(event.body, 1);
+        co_await settle_delivery(event.event_key, reply);
+    }
+}
+
+asio::awaitable<void> MockPay::settle_delivery(const std::string& event_key,
+                                               const Result<http::ClientResponse>& reply) {
+    if (!delivery_settled(reply)) co_return;
+    Status removed = co_await outbox_->remove(event_key);
+    // Left in the outbox, it is delivered again: the shop answers it as a replay.
+    if (!removed) spdlog::warn("mockpay: event {} delivered but still in the outbox", event_key);
+}
 
 void MockPay::add_routes(http::Router& router) {
     router.get("/mockpay/{psid}", [this](http::Request& r) { return page(r); });
@@ -103,18 +202,17 @@ asio::awaitable<http::Response> MockPay::page(http::Request& request) {
     co_return http::Response::html(200, templates_.page("mockpay", "MockPay", vars));
 }
 
-asio::awaitable<Result<http::ClientResponse>> MockPay::deliver(std::string body,
-                                                               std::string signed_with) {
-    const http::Headers headers = {{"Content-Type", "application/json"},
-                                   {"x-mockpay-signature", signed_with}};
+asio::awaitable<Result<http::ClientResponse>> MockPay::deliver(const std::string& body,
+                                                               int attempts) {
+    assert(attempts >= 1);
+    const http::Headers headers = delivery_headers(signature(config_.mock_secret, body));
     auto backoff = delivery_backoff_first;
     Result<http::ClientResponse> reply = Fault::unavailable;
-    for (int attempt = 1; attempt <= delivery_attempts_max; attempt++) {
+    for (int attempt = 1; attempt <= attempts; attempt++) {
         reply = co_await webhook_client_->request(http::Method::post, webhook_url_.target, body,
                                                   headers);
         // 409: another delivery of the same session is in progress; its lease will end.
-        if (reply && reply->status < 500 && reply->status != 409) co_return reply;
-        if (attempt == delivery_attempts_max) break;
+        if (delivery_settled(reply) || attempt == attempts) break;
         asio::steady_timer pause(co_await asio::this_coro::executor, backoff);
         co_await pause.async_wait(asio::use_awaitable);
         backoff *= 3;
@@ -122,6 +220,8 @@ asio::awaitable<Result<http::ClientResponse>> MockPay::deliver(std::string body,
     co_return reply;
 }
 
+// The event is durable in the outbox before the first attempt: if this process dies while
+// delivering, a server (this one restarted, or another) delivers it later.
 asio::awaitable<http::Response> MockPay::emit(http::Request& request) {
     const auto kind = http::form_value(request.body, "t");
     const auto outcome = kind ? flows::parse_outcome(*kind) : std::nullopt;
@@ -131,16 +231,17 @@ asio::awaitable<http::Response> MockPay::emit(http::Request& request) {
     if (!found->has_value()) co_return http::not_found("payment session not found");
     const sessions::PaymentSession& session = **found;
 
-    std::string body = event_json(session, *outcome, new_event_key(), unix_now_us() / 1'000'000);
-    std::string signed_with = signature(config_.mock_secret, body);
-    auto reply = co_await deliver(std::move(body), std::move(signed_with));
-    if (!reply || reply->status >= 500) {
-        deliveries_failed_.add();
-        spdlog::warn("mockpay: webhook delivery for {} failed", session.psid);
-        co_return http::error_response(502, "webhook_delivery_failed",
-                                       "the payment provider could not reach the shop; try again");
-    }
-    if (reply->status >= 400) {
+    const OutboxEvent event = new_event(session, *outcome);
+    Status queued = co_await outbox_->add(event, outbox_first_retry);
+    if (!queued) co_return http::fault_response(queued.fault(), "payment event outbox");
+    const auto reply = co_await deliver(event.body, delivery_attempts_max);
+    co_await settle_delivery(event.event_key, reply);
+    if (!delivery_settled(reply)) {
+        // The payment happened; the shop will hear of it from the outbox.
+        deliveries_deferred_.add();
+        spdlog::warn("mockpay: webhook for {} not delivered yet; the outbox retries",
+                     session.psid);
+    } else if (reply->status >= 400) {
         co_return http::error_response(reply->status, "webhook_rejected", reply->body);
     }
     co_return http::Response::redirect(redirect_after(*outcome, session.order_id));

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 #include <thread>
 
 #include "support/levels.hpp"
@@ -170,6 +171,28 @@ TEST_P(FlowTest, APaymentAfterAFailureEndsPaidUnfulfilled) {
     const json stock = inventory();
     EXPECT_EQ(stock["A"]["sold"], 0);
     EXPECT_EQ(stock["A"]["active_holds"], 0);
+}
+
+// MockPay's webhook cannot be delivered (the shop's URL points nowhere): the fan is still sent
+// on, the event waits in MockPay's outbox in PostgreSQL, and after a restart with the right URL
+// the outbox delivers it by itself: the order appears without anyone clicking again.
+TEST_P(FlowTest, AnUndeliveredPaymentEventIsRedeliveredFromTheOutboxAfterARestart) {
+    start_server({{"MOCK_WEBHOOK_URL", "http://127.0.0.1:9/payments/webhook"}});
+    const auto [order_id, psid] = buy();
+    const Reply emitted = emit(psid, "succeeded");
+    EXPECT_EQ(emitted.status, 303u) << emitted.body;
+    EXPECT_EQ(driver().get("/api/orders/" + order_id).status, 404u);
+    pqxx::connection connection(database_url());
+    auto pending = [&] {
+        pqxx::nontransaction query(connection);
+        return query.exec1("SELECT count(*) FROM mockpay_outbox")[0].as<int>();
+    };
+    EXPECT_EQ(pending(), 1);
+    restart_server();  // MOCK_WEBHOOK_URL: this server again.
+    ASSERT_TRUE(wait_until([&] { return driver().get("/api/orders/" + order_id).status == 200; },
+                           std::chrono::seconds(30)));
+    EXPECT_EQ(order(order_id)["status"], "PAID");
+    EXPECT_TRUE(wait_until([&] { return pending() == 0; }, std::chrono::seconds(5)));
 }
 
 // Correctly signed events whose fields have the wrong type or shape are refused with 400 and

@@ -55,6 +55,17 @@ void LevelTest::start_server(const std::map<std::string, std::string>& overrides
         tigerbeetle_ = std::make_unique<TigerBeetleServer>(tigerbeetle_binary());
         env["TB_ADDRESS"] = tigerbeetle_->address();
     }
+    env_ = env;
+    for (const auto& [name, value] : overrides) env[name] = value;
+    server_ = std::make_unique<TestServer>(test_config(env));
+    driver_ = std::make_unique<HttpDriver>(server_->port());
+}
+
+void LevelTest::restart_server(const std::map<std::string, std::string>& overrides) {
+    ASSERT_TRUE(server_) << "restart_server before start_server";
+    driver_.reset();
+    server_.reset();
+    std::map<std::string, std::string> env = env_;
     for (const auto& [name, value] : overrides) env[name] = value;
     server_ = std::make_unique<TestServer>(test_config(env));
     driver_ = std::make_unique<HttpDriver>(server_->port());

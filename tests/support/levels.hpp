@@ -36,6 +36,10 @@ protected:
     // Starts the stores this level needs and the server with test secrets plus `overrides`.
     // Skips the test (with the reason) when the level cannot run on this machine.
     void start_server(const std::map<std::string, std::string>& overrides = {});
+    // Stops the server and starts a new one on the same stores (a restart), with `overrides`
+    // on top of the first start's settings.
+    void restart_server(const std::map<std::string, std::string>& overrides = {});
+    std::string database_url() const { return env_.at("DATABASE_URL"); }
     HttpDriver& driver() { return *driver_; }
     TestServer& server() { return *server_; }
     RedisServer* redis() { return redis_.get(); }
@@ -47,6 +51,7 @@ protected:
     static http::Headers admin_basic(const std::string& password = "test-password");
 
 private:
+    std::map<std::string, std::string> env_;  // The first start's settings.
     std::unique_ptr<RedisServer> redis_;
     std::unique_ptr<TigerBeetleServer> tigerbeetle_;
     std::unique_ptr<TestServer> server_;

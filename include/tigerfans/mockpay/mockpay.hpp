@@ -1,10 +1,13 @@
 // MockPay, the simulated payment provider inside the server: a payment page with three
-// buttons, and an emit endpoint that builds the provider's event, signs the exact body with
-// HMAC-SHA256 and delivers it to the webhook URL before redirecting the fan.
+// buttons, and an emit endpoint that builds the provider's event, writes it to its outbox
+// (PostgreSQL), signs the exact body with HMAC-SHA256 and delivers it to the webhook URL before
+// redirecting the fan. What could not be delivered then is redelivered from the outbox in the
+// background, with growing pauses, until the shop takes it, across restarts.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
 
@@ -17,6 +20,8 @@
 #include "tigerfans/sessions/session_store.hpp"
 
 namespace tigerfans::mockpay {
+
+class Outbox;
 
 // The event body exactly as it is signed and sent.
 std::string event_json(const sessions::PaymentSession& session, flows::PaymentOutcome outcome,
@@ -36,18 +41,34 @@ public:
 
     void add_routes(http::Router& router);
 
+    // Creates the outbox table and starts redelivering what earlier runs left in it.
+    boost::asio::awaitable<Status> start();
+    // Ends the redelivery loop (an attempt in flight finishes first).
+    boost::asio::awaitable<void> stop();
+
 private:
     boost::asio::awaitable<http::Response> page(http::Request& request);
     boost::asio::awaitable<http::Response> emit(http::Request& request);
-    boost::asio::awaitable<Result<http::ClientResponse>> deliver(std::string body,
-                                                                 std::string signed_with);
+    // Posts the signed body up to `attempts` times; the last answer, or the fault.
+    boost::asio::awaitable<Result<http::ClientResponse>> deliver(const std::string& body,
+                                                                 int attempts);
+    boost::asio::awaitable<void> settle_delivery(const std::string& event_key,
+                                                 const Result<http::ClientResponse>& reply);
+    boost::asio::awaitable<void> redelivery_loop();
+    boost::asio::awaitable<void> redeliver_due();
 
     const config::Config& config_;
     sessions::SessionStore& sessions_;
     const http::Templates& templates_;
     http::HttpUrl webhook_url_;
     std::unique_ptr<http::Client> webhook_client_;
+    std::unique_ptr<Outbox> outbox_;
+    boost::asio::steady_timer redelivery_timer_;
+    bool stopping_ = false;
+    bool loop_running_ = false;
     metrics::Counter& deliveries_failed_;
+    metrics::Counter& deliveries_deferred_;
+    metrics::Counter& redeliveries_;
 };
 
 }  // namespace tigerfans::mockpay

@@ -1,0 +1,55 @@
+// MockPay's outbox in PostgreSQL: every event MockPay emits is written here before its first
+// delivery and deleted once the shop took it, so an event survives the process dying in the
+// middle of delivering it. What is left is redelivered with growing pauses, as real providers
+// do, by whichever server process claims it first (FOR UPDATE SKIP LOCKED).
+//
+//   mockpay_outbox(event_key pk, psid, body, attempts, next_attempt_at, created_at)
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "postgres/worker.hpp"
+#include "tigerfans/core/result.hpp"
+
+namespace tigerfans::mockpay {
+
+namespace asio = boost::asio;
+
+struct OutboxEvent {
+    std::string event_key;
+    std::string psid;
+    std::string body;  // The exact bytes that are signed and posted.
+};
+
+class Outbox {
+public:
+    Outbox(boost::asio::any_io_executor loop, std::string database_url);
+
+    asio::awaitable<Status> start();  // Creates the table when missing.
+
+    // Durable once this returns: the first background attempt comes after `first_retry`, so the
+    // emit path delivers it itself meanwhile.
+    asio::awaitable<Status> add(const OutboxEvent& event, std::chrono::seconds first_retry);
+
+    // The shop answered: nothing more to deliver.
+    asio::awaitable<Status> remove(const std::string& event_key);
+
+    // Up to `limit` events whose next attempt is due, each rescheduled (attempts + 1, the
+    // pause doubling up to a ceiling) as it is claimed, so a crash mid-delivery only delays it.
+    asio::awaitable<Result<std::vector<OutboxEvent>>> claim_due(std::int64_t limit);
+
+    // Events given up on after too many attempts; removed and returned for the operator's log.
+    asio::awaitable<Result<std::vector<OutboxEvent>>> drop_exhausted(std::int32_t attempts_max);
+
+    asio::awaitable<Result<std::int64_t>> pending_count();
+
+private:
+    postgres::Worker worker_;
+};
+
+}  // namespace tigerfans::mockpay
