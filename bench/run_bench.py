@@ -35,6 +35,7 @@ LEVELS = [
 ]
 PHASE_PAIRS = [["checkout", "webhook"], ["reserve", "commit"]]
 SERVER_START_TIMEOUT_S = 60
+METRICS_TOKEN = "bench-metrics-token"  # The server under test gets it; /metrics asks for it.
 # Metric families whose deltas are recorded around every run.
 BATCH_FAMILIES = {
     "tigerfans_tb_batch_events": "tigerbeetle",
@@ -201,7 +202,9 @@ class Stack:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def scrape(self):
-        with urllib.request.urlopen(self.url("/metrics"), timeout=10) as r:
+        scrape = urllib.request.Request(self.url("/metrics"),
+                                        headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        with urllib.request.urlopen(scrape, timeout=10) as r:
             return parse_metrics(r.read().decode())
 
 
@@ -271,7 +274,8 @@ def load_client(build_dir, stack, args):
 def run_level(level, options, workdir):
     runs, flows = [], []
     capacity = str(options.capacity)
-    env_extra = {"CAPACITY_A": capacity, "CAPACITY_B": capacity, "MOCK_SECRET": "bench-secret"}
+    env_extra = {"CAPACITY_A": capacity, "CAPACITY_B": capacity, "MOCK_SECRET": "bench-secret",
+                 "BENCH_ENDPOINTS": "on", "METRICS_TOKEN": METRICS_TOKEN}
     with Stack(level, workdir, options.build_dir, env_extra) as stack:
         for concurrency in options.concurrency:
             total = max(options.min_total, options.per_connection * concurrency)

@@ -52,6 +52,15 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::from_str(loaded.config.log_level));
     spdlog::info("TigerFans starting with:");
     for (const auto& line : config::describe(loaded.config)) spdlog::info("  {}", line);
+    for (std::string_view name : config::default_secrets(loaded.config)) {
+        spdlog::warn("{} is still its documented default: fine on loopback ({}), never expose "
+                     "this server like that",
+                     name, loaded.config.host);
+    }
+    if (loaded.config.bench_endpoints) {
+        spdlog::warn("BENCH_ENDPOINTS=on: /api/accounting/reserve and /commit are open to anyone "
+                     "and move stock without orders; for benchmarks only");
+    }
     try {
         app::App app(loaded.config);
         return app.run(true);

@@ -18,6 +18,7 @@
 #include "tigerfans/accounting/tigerbeetle.hpp"
 #include "tigerfans/admin/admin.hpp"
 #include "tigerfans/app/pages.hpp"
+#include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/flows/api.hpp"
 #include "tigerfans/http/errors.hpp"
@@ -77,6 +78,7 @@ struct App::Impl {
     asio::awaitable<bool> start_backends();
     void add_routes(flows::Services& services);
     asio::awaitable<http::Response> healthz();
+    bool may_read_metrics(const http::Request& request) const;
     asio::awaitable<void> shutdown();
 
     config::Config config;
@@ -138,14 +140,25 @@ asio::awaitable<http::Response> App::Impl::healthz() {
     co_return http::Response::json(ok ? 200 : 503, body.dump());
 }
 
+// An admin, or the bearer of METRICS_TOKEN (a scraper) when one is configured.
+bool App::Impl::may_read_metrics(const http::Request& request) const {
+    if (auth.is_admin(request)) return true;
+    const std::string_view header = request.header("authorization");
+    constexpr std::string_view bearer = "Bearer ";
+    return !config.metrics_token.empty() && header.starts_with(bearer) &&
+           constant_time_equal(header.substr(bearer.size()), config.metrics_token);
+}
+
 void App::Impl::add_routes(flows::Services& flow_services) {
-    flows::add_api_routes(router, flow_services);
+    flows::add_api_routes(router, flow_services,
+                          [this](const http::Request& request) { return auth.is_admin(request); });
     add_page_routes(router, flow_services, templates);
     admin::add_admin_routes(router, admin::AdminContext{auth, flow_services, templates});
     mockpay->add_routes(router);
     static_files.add_routes(router);
     router.get("/healthz", [this](http::Request&) { return healthz(); });
-    router.get("/metrics", [this](http::Request&) -> asio::awaitable<http::Response> {
+    router.get("/metrics", [this](http::Request& request) -> asio::awaitable<http::Response> {
+        if (!may_read_metrics(request)) co_return http::unauthorized("admin login or token");
         co_return http::Response::text(200, registry.render_prometheus(),
                                        "text/plain; version=0.0.4; charset=utf-8");
     });

@@ -2,6 +2,7 @@
 #include "tigerfans/config/config.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <cstdlib>
 
@@ -24,7 +25,8 @@ std::vector<Option> build_options() {
     using C = Config;
     using S = const std::string&;
     return {
-        {"HOST", Kind::text, "0.0.0.0", 0, 0, {}, "", false, "address to listen on",
+        {"HOST", Kind::text, "127.0.0.1", 0, 0, {}, "", false,
+         "address to listen on (beyond loopback only with every secret changed)",
          [](C& c, S t, std::int64_t) { c.host = t; }},
         {"PORT", Kind::integer, "8000", 0, port_max, {}, "", false, "HTTP port (0: any free)",
          [](C& c, S, std::int64_t n) { c.port = static_cast<std::uint16_t>(n); }},
@@ -87,6 +89,12 @@ std::vector<Option> build_options() {
         {"BENCH_RESULTS_DIR", Kind::text, default_bench_results, 0, 0, {}, "", false,
          "folder of recorded benchmark results shown at /bench",
          [](C& c, S t, std::int64_t) { c.bench_results_dir = t; }},
+        {"BENCH_ENDPOINTS", Kind::choice, "off", 0, 0, {"off", "on"}, "", false,
+         "the isolated accounting calls /api/accounting/* (benchmarks only: they move stock)",
+         [](C& c, S t, std::int64_t) { c.bench_endpoints = t == "on"; }},
+        {"METRICS_TOKEN", Kind::text, "", 0, 0, {}, "", true,
+         "bearer token that may read /metrics besides an admin login (empty: admin only)",
+         [](C& c, S t, std::int64_t) { c.metrics_token = t; }},
     };
 }
 
@@ -116,6 +124,17 @@ std::string check(const Option& option, const std::string& text, std::int64_t& n
         return name + ": '" + text + "' is not one of " + allowed;
     }
     return {};
+}
+
+// Beyond loopback, anyone who can reach the port could sign payments or log in as admin with
+// a documented default: refuse to start then.
+std::string exposure_check(const Config& config) {
+    const std::vector<std::string_view> defaults = default_secrets(config);
+    if (defaults.empty() || is_loopback_host(config.host)) return {};
+    std::string names;
+    for (std::string_view name : defaults) names += (names.empty() ? "" : ", ") + std::string(name);
+    return "HOST: " + config.host + " is reachable from other machines while " + names +
+           " keep their documented defaults; set them, or listen on 127.0.0.1";
 }
 
 std::string url_check(const Config& config) {
@@ -163,11 +182,31 @@ LoadResult load(const Lookup& lookup) {
         config.mock_webhook_url =
             "http://127.0.0.1:" + std::to_string(config.port) + "/payments/webhook";
     }
-    if (result.errors.empty()) {
-        std::string error = url_check(config);
+    for (const auto& check_config : {url_check, exposure_check}) {
+        if (!result.errors.empty()) break;
+        std::string error = check_config(config);
         if (!error.empty()) result.errors.push_back(std::move(error));
     }
     return result;
+}
+
+std::vector<std::string_view> default_secrets(const Config& config) {
+    const std::pair<std::string_view, const std::string*> secrets[] = {
+        {"MOCK_SECRET", &config.mock_secret},
+        {"SESSION_SECRET", &config.session_secret},
+        {"ADMIN_PASSWORD", &config.admin_password}};
+    std::vector<std::string_view> names;
+    for (const auto& [name, value] : secrets) {
+        const auto option = std::find_if(options().begin(), options().end(),
+                                         [name](const Option& o) { return o.name == name; });
+        assert(option != options().end());
+        if (*value == option->default_value) names.push_back(name);
+    }
+    return names;
+}
+
+bool is_loopback_host(std::string_view host) {
+    return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
 }
 
 std::vector<std::string> describe(const Config& config) {
@@ -197,6 +236,7 @@ std::vector<std::string> describe(const Config& config) {
         if (name == "LOG_LEVEL") return config.log_level;
         if (name == "WEB_ROOT") return config.web_root;
         if (name == "BENCH_RESULTS_DIR") return config.bench_results_dir;
+        if (name == "BENCH_ENDPOINTS") return config.bench_endpoints ? "on" : "off";
         return "?";
     };
     for (const Option& option : options()) {

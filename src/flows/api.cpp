@@ -241,12 +241,19 @@ std::string webhook_answer_json(const WebhookSettled& settled) {
     return std::move(body).finish();
 }
 
-void add_api_routes(http::Router& router, Services& services) {
+void add_api_routes(http::Router& router, Services& services, OperatorCheck is_operator) {
     router.post("/api/checkout", bind(services, post_checkout));
     router.post("/payments/webhook", bind(services, post_webhook));
     router.get("/api/orders/{id}", bind(services, get_order));
     router.get("/api/inventory", bind(services, get_inventory));
-    router.get("/api/pending", bind(services, get_pending));
+    // The pending list names customers and their payment sessions (enough to cancel them).
+    router.get("/api/pending",
+               [&services, is_operator](Request& request) -> asio::awaitable<Response> {
+                   if (!is_operator(request)) co_return http::unauthorized("admin login required");
+                   co_return co_await get_pending(services, request);
+               });
+    // They hold and post stock without an order: never on a server that sells.
+    if (!services.config.bench_endpoints) return;
     router.get("/api/accounting/reserve", bind(services, get_reserve));
     router.get("/api/accounting/commit", bind(services, get_commit));
 }

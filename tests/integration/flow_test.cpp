@@ -94,7 +94,7 @@ TEST_P(FlowTest, APaidCheckoutEndsAsAPaidOrderWithATicket) {
     const Reply page = driver().get("/mockpay/" + psid);
     EXPECT_EQ(page.status, 200u);
     EXPECT_NE(page.body.find("65.00"), std::string::npos);
-    EXPECT_EQ(body_of(driver().get("/api/pending"))["total"], 1);
+    EXPECT_EQ(body_of(driver().get("/api/pending", admin_basic()))["total"], 1);
 
     const Reply paid = emit(psid, "succeeded");
     EXPECT_EQ(paid.status, 303u) << paid.body;
@@ -113,7 +113,7 @@ TEST_P(FlowTest, APaidCheckoutEndsAsAPaidOrderWithATicket) {
     EXPECT_EQ(stock["A"]["active_holds"], 0);
     EXPECT_EQ(stock["goodies"]["sold"], 1);
     EXPECT_EQ(driver().get("/mockpay/" + psid).status, 404u);  // The session is gone.
-    EXPECT_EQ(body_of(driver().get("/api/pending"))["total"], 0);
+    EXPECT_EQ(body_of(driver().get("/api/pending", admin_basic()))["total"], 0);
 }
 
 TEST_P(FlowTest, FailedAndCanceledPaymentsReleaseTheHoldsAndRecordTheOutcome) {
@@ -382,7 +382,7 @@ TEST_P(FlowTest, BadInputGetsAClearErrorAndLeavesNoHoldOrSession) {
            mockpay::signature("test-secret", event("mock_unknown", "payment.succeeded", "e"))}},
          404},
         {http::Method::post, "/api/checkout", std::string(100 * 1024, 'x'), json_type, 413},
-        {http::Method::get, "/api/accounting/commit?tb_transfer_id=abc", "", {}, 400},
+        {http::Method::get, "/api/accounting/commit?tb_transfer_id=abc", "", {}, 404},
     };
     for (const Case& c : cases) {
         const Reply reply = driver().send(c.method, c.target, c.body, c.headers);
@@ -397,14 +397,15 @@ TEST_P(FlowTest, BadInputGetsAClearErrorAndLeavesNoHoldOrSession) {
     // Only the one good checkout holds anything, and the server still serves.
     const json stock = inventory();
     EXPECT_EQ(stock["A"]["active_holds"], 1);
-    EXPECT_EQ(body_of(driver().get("/api/pending"))["total"], 1);
+    EXPECT_EQ(body_of(driver().get("/api/pending", admin_basic()))["total"], 1);
     EXPECT_EQ(emit(psid, "succeeded").status, 303u);
     EXPECT_EQ(order(order_id)["status"], "PAID");
 }
 
-// The rest of the HTTP surface answers as documented.
+// The rest of the HTTP surface answers as documented; the isolated accounting calls only with
+// BENCH_ENDPOINTS=on.
 TEST_P(FlowTest, EveryOtherEndpointAnswers) {
-    start_server();
+    start_server({{"BENCH_ENDPOINTS", "on"}, {"METRICS_TOKEN", "scrape-token"}});
     for (const char* page : {"/", "/demo/checkout", "/demo/checkout?status=failed&order_id=x",
                              "/demo/success?order_id=abc", "/admin/login"}) {
         const Reply reply = driver().get(page);
@@ -428,10 +429,32 @@ TEST_P(FlowTest, EveryOtherEndpointAnswers) {
     EXPECT_EQ(body_of(committed)["ticket"], "done");
     EXPECT_EQ(inventory()["A"]["sold"], 1);
 
-    const Reply metrics = driver().get("/metrics");
+    EXPECT_EQ(driver().get("/api/accounting/commit?tb_transfer_id=abc").status, 400u);
+    const Reply metrics = driver().get("/metrics", {{"Authorization", "Bearer scrape-token"}});
     EXPECT_EQ(metrics.status, 200u);
     EXPECT_NE(metrics.body.find("tigerfans_http_requests_total"), std::string::npos);
     EXPECT_NE(metrics.body.find("tigerfans_component_seconds"), std::string::npos);
+}
+
+// Operator endpoints answer 401 without an admin login (or, for /metrics, its token); the
+// isolated accounting calls do not exist unless BENCH_ENDPOINTS=on, so nothing can hold or sell
+// stock without an order.
+TEST_P(FlowTest, OperatorEndpointsAreClosedToAnonymousCallers) {
+    start_server({{"METRICS_TOKEN", "scrape-token"}});
+    buy();
+    for (const char* target : {"/api/pending", "/metrics", "/api/admin/orders"}) {
+        const Reply reply = driver().get(target);
+        EXPECT_EQ(reply.status, 401u) << target;
+        EXPECT_EQ(body_of(reply)["error"], "unauthorized") << target;
+    }
+    EXPECT_EQ(driver().get("/metrics", {{"Authorization", "Bearer wrong-token"}}).status, 401u);
+    EXPECT_EQ(driver().get("/metrics", admin_basic()).status, 200u);
+    EXPECT_EQ(driver().get("/api/pending", admin_basic("wrong")).status, 401u);
+    EXPECT_EQ(body_of(driver().get("/api/pending", admin_basic()))["total"], 1);
+    for (const char* target : {"/api/accounting/reserve", "/api/accounting/commit"}) {
+        EXPECT_EQ(driver().get(target).status, 404u) << target;
+    }
+    EXPECT_EQ(inventory()["A"]["active_holds"], 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Levels, FlowTest, ::testing::ValuesIn(all_levels()), level_name);

@@ -195,7 +195,7 @@ class LoadClientTest : public testing::LevelTest {};
 
 // Every phase and the flow finish without a single error against the real server.
 TEST_P(LoadClientTest, RunsEveryPhaseAndTheFlowCleanlyAtATinySize) {
-    start_server();
+    start_server({{"BENCH_ENDPOINTS", "on"}});
     const Target target{"127.0.0.1", server().port()};
     PhaseOptions phases;
     phases.target = target;

@@ -30,6 +30,38 @@ TEST(Config, DefaultsDescribeLevelThreeOnPort8000) {
     EXPECT_EQ(backend_level_name(loaded.config), "tb/redis");
 }
 
+// Safe by default: loopback only, operator-only endpoints closed, the benchmark calls off.
+TEST(Config, DefaultsListenOnLoopbackWithTheBenchmarkCallsOff) {
+    const LoadResult loaded = load(from({}));
+    ASSERT_TRUE(loaded.ok());
+    EXPECT_EQ(loaded.config.host, "127.0.0.1");
+    EXPECT_FALSE(loaded.config.bench_endpoints);
+    EXPECT_TRUE(loaded.config.metrics_token.empty());
+    const std::vector<std::string_view> defaults = default_secrets(loaded.config);
+    EXPECT_EQ(defaults, (std::vector<std::string_view>{"MOCK_SECRET", "SESSION_SECRET",
+                                                        "ADMIN_PASSWORD"}));
+}
+
+// Beyond loopback the server refuses to start while a secret keeps its documented default,
+// and the error names each one; with all three set it starts.
+TEST(Config, ANonLoopbackHostWithADefaultSecretIsRefusedNamingIt) {
+    const LoadResult exposed = load(from({{"HOST", "0.0.0.0"}, {"MOCK_SECRET", "m-1"}}));
+    ASSERT_EQ(exposed.errors.size(), 1u);
+    EXPECT_NE(exposed.errors[0].find("HOST: 0.0.0.0"), std::string::npos);
+    EXPECT_NE(exposed.errors[0].find("SESSION_SECRET, ADMIN_PASSWORD"), std::string::npos);
+    EXPECT_EQ(exposed.errors[0].find("MOCK_SECRET"), std::string::npos);
+    const LoadResult hardened = load(from({{"HOST", "0.0.0.0"}, {"MOCK_SECRET", "m-1"},
+                                           {"SESSION_SECRET", "s-1"},
+                                           {"ADMIN_PASSWORD", "p-1"}}));
+    EXPECT_TRUE(hardened.ok());
+    for (const char* host : {"127.0.0.1", "127.1.2.3", "localhost", "::1"}) {
+        EXPECT_TRUE(load(from({{"HOST", host}})).ok()) << host;
+        EXPECT_TRUE(is_loopback_host(host)) << host;
+    }
+    EXPECT_FALSE(is_loopback_host("10.0.0.1"));
+    EXPECT_FALSE(is_loopback_host("128.0.0.1"));
+}
+
 TEST(Config, ReadsEveryLevelFromTheEnvironment) {
     const LoadResult loaded = load(from({{"ACCT_BACKEND", "pg"}, {"PAYSESSION_BACKEND", "pg"},
                                          {"PORT", "9000"}, {"CAPACITY_B", "50"}}));

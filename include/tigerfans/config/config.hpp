@@ -35,6 +35,8 @@ struct Config {
     std::uint64_t capacity_b = 0;
     std::uint64_t goodie_limit = 0;
     std::string log_level;
+    bool bench_endpoints = false;  // The isolated accounting calls, for benchmarks only.
+    std::string metrics_token;     // Bearer token for /metrics; empty: admin login only.
     std::string web_root;
     std::string bench_results_dir;
 };
@@ -73,5 +75,12 @@ LoadResult load(const Lookup& lookup);
 std::vector<std::string> describe(const Config& config);
 
 std::string_view backend_level_name(const Config& config);  // "tb/redis", "pg/redis", "pg/pg"
+
+// The secrets and the admin password still at their documented defaults, by option name. A
+// server listening beyond loopback refuses to start with any of them (load() says so).
+std::vector<std::string_view> default_secrets(const Config& config);
+
+// 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach.
+bool is_loopback_host(std::string_view host);
 
 }  // namespace tigerfans::config

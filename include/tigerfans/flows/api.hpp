@@ -2,6 +2,8 @@
 // inventory, pending sessions and the isolated accounting calls used by benchmarks.
 #pragma once
 
+#include <functional>
+
 #include "tigerfans/flows/checkout.hpp"
 #include "tigerfans/flows/services.hpp"
 #include "tigerfans/flows/webhook.hpp"
@@ -9,7 +11,12 @@
 
 namespace tigerfans::flows {
 
-void add_api_routes(http::Router& router, Services& services);
+// Says whether a request comes from an operator (an admin login, for instance).
+using OperatorCheck = std::function<bool(const http::Request&)>;
+
+// The public API, /api/pending for operators only, and the isolated accounting calls when the
+// configuration turns them on (BENCH_ENDPOINTS).
+void add_api_routes(http::Router& router, Services& services, OperatorCheck is_operator);
 
 // Shared with the admin pages.
 std::string inventory_json(const accounting::Inventory& inventory);
