@@ -93,6 +93,8 @@ std::string new_ticket_code() {
 
 std::string order_id_from(u128 id) { return u128_to_hex(id); }
 
+std::string new_order_id() { return order_id_from(random_u128()); }
+
 std::string new_payment_session_id() { return "mock_" + u128_to_hex(random_u128()); }
 
 std::string new_event_key() { return "evt_" + u128_to_hex(random_u128()); }

@@ -70,11 +70,11 @@ asio::awaitable<void> release_holds(Services& services, const accounting::HoldRe
     }
 }
 
-sessions::PaymentSession session_for(Services& services, const CheckoutRequest& request,
+sessions::PaymentSession session_for(const CheckoutRequest& request,
                                      const accounting::HoldRequest& hold, bool goodie_held) {
     sessions::PaymentSession session;
     session.psid = new_payment_session_id();
-    session.order_id = order_id_from(services.ids.next());
+    session.order_id = new_order_id();
     session.cls = request.cls;
     session.customer_email = request.customer_email;
     session.ticket_hold_id = hold.ticket_hold_id;
@@ -94,7 +94,7 @@ asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest re
     if (!held) co_return held.fault();
     if (!held->ticket_held) co_return SoldOut{};
 
-    const sessions::PaymentSession session = session_for(services, request, hold,
+    const sessions::PaymentSession session = session_for(request, hold,
                                                          held->goodie_held);
     const std::uint32_t session_ttl_s =
         services.config.reservation_ttl_s + limits::session_ttl_margin_s;

@@ -4,12 +4,14 @@
 // expires, the next delivery finishes the work exactly once).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <map>
 #include <set>
 
 #include "support/run_async.hpp"
 #include "tigerfans/flows/checkout.hpp"
+#include "tigerfans/core/u128.hpp"
 #include "tigerfans/flows/webhook.hpp"
 
 namespace tigerfans::flows {
@@ -240,6 +242,22 @@ TEST_F(FlowsTest, CheckoutHoldsATicketAndSavesTheSession) {
     EXPECT_EQ(session.order_id, accepted.order_id);
     EXPECT_TRUE(ledger.held.count(session.ticket_hold_id));
     EXPECT_TRUE(session.goodie_held);
+}
+
+// Order ids are the capability to read an order and its ticket: a hundred checkouts in a row
+// give ids no closer to each other than chance would (time-based ids differ by a few units).
+TEST_F(FlowsTest, OrderIdsOfConsecutiveCheckoutsAreUnguessable) {
+    ledger.tickets_left = 100;
+    ledger.goodies_left = 100;
+    std::vector<u128> order_ids;
+    for (int i = 0; i < 100; i++) {
+        const auto accepted = std::get<CheckoutAccepted>(buy());
+        order_ids.push_back(*u128_from_hex(accepted.order_id));
+    }
+    std::sort(order_ids.begin(), order_ids.end());
+    for (std::size_t i = 1; i < order_ids.size(); i++) {
+        EXPECT_GT(order_ids[i] - order_ids[i - 1], u128{1} << 80) << "ids " << i - 1 << ", " << i;
+    }
 }
 
 TEST_F(FlowsTest, CheckoutWithNothingLeftIsSoldOutAndHoldsNothing) {

@@ -38,8 +38,11 @@ u128 random_u128();
 
 // `TCK-` and ten characters of an unambiguous upper-case alphabet (no 0/O, 1/I).
 std::string new_ticket_code();
-// An order id: 32 lower-case hex digits of a time-based id, so orders sort by creation.
+// An order id: 32 lower-case hex digits of `id`.
 std::string order_id_from(u128 id);
+// A new order's id: 128 random bits. The id is the capability to read the order and its
+// ticket, so it must not be guessable from a neighbour's.
+std::string new_order_id();
 // A payment session id: "mock_" and 32 random hex digits (unguessable: it authorises paying).
 std::string new_payment_session_id();
 // A webhook event's idempotency key: "evt_" and 32 random hex digits.
