@@ -80,7 +80,8 @@ class Stack:
     def __enter__(self):
         try:
             self.start_services()
-            if self.settings.get("ACCT_BACKEND", self.level["ACCT_BACKEND"]) != self.level["ACCT_BACKEND"]:
+            wanted = self.level["ACCT_BACKEND"]
+            if self.settings.get("ACCT_BACKEND", wanted) != wanted:
                 raise LevelUnavailable("no TigerBeetle server binary (set TIGERBEETLE_BIN)")
             self.start_server()
         except BaseException:
@@ -107,10 +108,10 @@ class Stack:
     def start_server(self, extra_env=None, healthy=True):
         """Starts the server and waits until it listens; with `healthy`, until /healthz
         answers 200 (every store reachable). Its output is appended to DATA/server.log."""
-        server_env = dict(os.environ, **self.settings, **self.env_extra, **(extra_env or {}),
-                          ACCT_BACKEND=self.level["ACCT_BACKEND"],
-                          PAYSESSION_BACKEND=self.level["PAYSESSION_BACKEND"],
-                          PORT=str(self.port), HOST="127.0.0.1", LOG_LEVEL="warn")
+        server_env = {**os.environ, **self.settings, **self.env_extra, **(extra_env or {}),
+                      "ACCT_BACKEND": self.level["ACCT_BACKEND"],
+                      "PAYSESSION_BACKEND": self.level["PAYSESSION_BACKEND"],
+                      "PORT": str(self.port), "HOST": "127.0.0.1", "LOG_LEVEL": "warn"}
         if self.log is None:
             self.log = open(os.path.join(self.data, "server.log"), "a")
         self.server = subprocess.Popen([os.path.join(self.build_dir, "tigerfans")], env=server_env,
