@@ -626,7 +626,7 @@ def main():
     parser.add_argument("--levels", default="1,2,3", help="levels to run, e.g. 1,2")
     parser.add_argument("--faults", default="", help="only faults whose name contains one of "
                         "these comma-separated words, e.g. after_settle,redis")
-    parser.add_argument("--jobs", type=int, default=2, help="rows run at the same time")
+    parser.add_argument("--jobs", type=int, default=3, help="rows run at the same time")
     parser.add_argument("--seed", default="tigerfans")
     parser.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
     parser.add_argument("--logs", default=None, help="where each row's service and server "
