@@ -1,7 +1,8 @@
 # TigerFans C++ — the commands the README promises.
 #   make run     install what is missing, build, start PostgreSQL/Redis(/TigerBeetle), serve :8000
-#   make test    build and run every test (unit, integration, end-to-end)
+#   make test    build and run every test (unit, integration, end-to-end, fault injection)
 #   make bench   run the benchmark matrix and record results in bench/results/
+#   make faults  the fault-injection suite at full size (level 3 with TIGERBEETLE_BIN)
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
@@ -11,7 +12,7 @@ SANITIZE_DIR ?= build-asan
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all setup configure build test test-sanitize check-packages run bench format clean
+.PHONY: all setup configure build test test-sanitize check-packages run bench faults format clean
 
 all: build
 
@@ -43,6 +44,10 @@ run: setup build
 
 bench: build
 	/usr/bin/python3 bench/run_bench.py $(BENCH_ARGS)
+
+# Crashes and kills under load; no paid order may be lost or doubled (tests/faults/run_faults.py).
+faults: build
+	/usr/bin/python3 tests/faults/run_faults.py --build-dir $(BUILD_DIR) $(FAULTS_ARGS)
 
 format:
 	find src include tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i

@@ -16,25 +16,18 @@ import csv
 import datetime
 import json
 import os
-import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LEVELS = [
-    {"name": "pg/pg", "level": 1, "ACCT_BACKEND": "pg", "PAYSESSION_BACKEND": "pg"},
-    {"name": "pg/redis", "level": 2, "ACCT_BACKEND": "pg", "PAYSESSION_BACKEND": "redis"},
-    {"name": "tb/redis", "level": 3, "ACCT_BACKEND": "tb", "PAYSESSION_BACKEND": "redis"},
-]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from stack import LEVELS, ROOT, LevelUnavailable, Stack, commit, machine  # noqa: E402
+
 PHASE_PAIRS = [["checkout", "webhook"], ["reserve", "commit"]]
-SERVER_START_TIMEOUT_S = 60
 METRICS_TOKEN = "bench-metrics-token"  # The server under test gets it; /metrics asks for it.
 # Metric families whose deltas are recorded around every run.
 BATCH_FAMILIES = {
@@ -48,36 +41,6 @@ SERIES = re.compile(r'^([a-z_]+?)(_bucket|_sum|_count)?(?:\{(.*)\})? ([0-9.eE+-]
 
 def log(message):
     print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def machine():
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-        with open("/proc/meminfo") as f:
-            memory_kib = int(f.readline().split()[1])
-    except OSError:
-        memory_kib = 0
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(memory_kib / 2**20, 1),
-            "kernel": platform.release(), "hostname": socket.gethostname()}
-
-
-def commit():
-    try:
-        return subprocess.check_output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                                       text=True, stderr=subprocess.DEVNULL).strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def parse_metrics(text):
@@ -141,65 +104,8 @@ def server_side(before, after):
     return components, batches
 
 
-class LevelUnavailable(Exception):
-    """A level this machine cannot run (no TigerBeetle server binary): skipped, and said so."""
-
-
-class Stack:
-    """Fresh services and a fresh server for one level."""
-
-    def __init__(self, level, workdir, build_dir, env_extra):
-        self.level = level
-        self.data = os.path.join(workdir, level["name"].replace("/", "_"))
-        self.build_dir = build_dir
-        self.env_extra = env_extra
-        self.port = free_port()
-        self.server = None
-
-    def __enter__(self):
-        env = dict(os.environ, ACCT_BACKEND=self.level["ACCT_BACKEND"],
-                   PG_PORT=str(free_port()), TB_PORT=str(free_port()))
-        subprocess.run([os.path.join(ROOT, "scripts/services.sh"), "start", self.data],
-                       check=True, env=env, stdout=subprocess.DEVNULL)
-        settings = {}
-        with open(os.path.join(self.data, "env")) as f:
-            for line in f:
-                name, value = line.strip().removeprefix("export ").split("=", 1)
-                settings[name] = value.strip("'")
-        if settings.get("ACCT_BACKEND", self.level["ACCT_BACKEND"]) != self.level["ACCT_BACKEND"]:
-            raise LevelUnavailable("no TigerBeetle server binary (set TIGERBEETLE_BIN)")
-        server_env = dict(os.environ, **settings, **self.env_extra,
-                          ACCT_BACKEND=self.level["ACCT_BACKEND"],
-                          PAYSESSION_BACKEND=self.level["PAYSESSION_BACKEND"],
-                          PORT=str(self.port), HOST="127.0.0.1", LOG_LEVEL="warn")
-        self.log = open(os.path.join(self.data, "server.log"), "w")
-        self.server = subprocess.Popen([os.path.join(self.build_dir, "tigerfans")], env=server_env,
-                                       stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + SERVER_START_TIMEOUT_S
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(self.url("/healthz"), timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                pass
-            if self.server.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise RuntimeError(f"server for {self.level['name']} did not start; see {self.log.name}")
-
-    def __exit__(self, *exc):
-        if self.server and self.server.poll() is None:
-            self.server.send_signal(signal.SIGTERM)
-            try:
-                self.server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.server.kill()
-        subprocess.run([os.path.join(ROOT, "scripts/services.sh"), "stop", self.data],
-                       stdout=subprocess.DEVNULL)
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
+class BenchStack(Stack):
+    """A level's stack whose server's /metrics can be scraped."""
 
     def scrape(self):
         scrape = urllib.request.Request(self.url("/metrics"),
@@ -276,7 +182,7 @@ def run_level(level, options, workdir):
     capacity = str(options.capacity)
     env_extra = {"CAPACITY_A": capacity, "CAPACITY_B": capacity, "MOCK_SECRET": "bench-secret",
                  "BENCH_ENDPOINTS": "on", "METRICS_TOKEN": METRICS_TOKEN}
-    with Stack(level, workdir, options.build_dir, env_extra) as stack:
+    with BenchStack(level, workdir, options.build_dir, env_extra) as stack:
         for concurrency in options.concurrency:
             total = max(options.min_total, options.per_connection * concurrency)
             for repeat in range(options.repeat):
