@@ -1,6 +1,7 @@
 // Admin session cookies and HTTP Basic checks.
 #include "tigerfans/admin/auth.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "tigerfans/core/clock.hpp"
@@ -102,11 +103,15 @@ std::optional<std::string> cookie_value(std::string_view cookie_header, std::str
     return std::nullopt;
 }
 
+// Only "/" followed by a character that cannot start another host: not "/", not "\\" and
+// nothing a browser drops (controls, spaces), which would turn "/\t/evil" into "//evil". No
+// control character anywhere, so nothing can split the Location header either.
 std::string safe_next(std::string_view next) {
-    const bool local = next.starts_with("/") && !next.starts_with("//") &&
-                       next.find('\\') == std::string_view::npos &&
-                       next.find_first_of("\r\n") == std::string_view::npos;
-    return local ? std::string(next) : std::string("/admin");
+    const auto control = [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; };
+    const bool root = next == "/";
+    const bool local = next.size() >= 2 && next[0] == '/' && next[1] != '/' && next[1] != '\\' &&
+                       next[1] != ' ' && std::none_of(next.begin(), next.end(), control);
+    return root || local ? std::string(next) : std::string("/admin");
 }
 
 }  // namespace tigerfans::admin

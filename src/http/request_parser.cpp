@@ -1,6 +1,8 @@
 // Beast's basic_parser callbacks filling a reused Request (see request_parser.hpp).
 #include "http/request_parser.hpp"
 
+#include <algorithm>
+
 #include <cassert>
 
 namespace tigerfans::http {
@@ -29,6 +31,7 @@ void RequestParser::on_request_impl(verb, string_view method_text, string_view t
     request_.body.clear();
     request_.path_params.clear();
     header_count_ = 0;
+    transfer_codings_.clear();
 }
 
 void RequestParser::on_response_impl(int, string_view, int, error_code&) {
@@ -36,7 +39,7 @@ void RequestParser::on_response_impl(int, string_view, int, error_code&) {
 }
 
 // Overwrites the previous request's header pairs in place: their strings keep their capacity.
-void RequestParser::on_field_impl(field, string_view name_text, string_view value,
+void RequestParser::on_field_impl(field known, string_view name_text, string_view value,
                                   error_code&) {
     if (header_count_ < request_.headers.size()) {
         auto& [name, text] = request_.headers[header_count_];
@@ -46,9 +49,31 @@ void RequestParser::on_field_impl(field, string_view name_text, string_view valu
         request_.headers.emplace_back(std::string(name_text), std::string(value));
     }
     header_count_++;
+    if (known == field::transfer_encoding) {
+        if (!transfer_codings_.empty()) transfer_codings_ += ',';
+        transfer_codings_.append(value.data(), value.size());
+    }
 }
 
-void RequestParser::on_header_impl(error_code&) { request_.headers.resize(header_count_); }
+// Any other Transfer-Encoding leaves the body unframed: its bytes would be read as the next
+// request (a desync behind any proxy). Such a request is refused and its connection closed.
+void RequestParser::on_header_impl(error_code& error) {
+    request_.headers.resize(header_count_);
+    if (!transfer_codings_.empty() && !ends_in_chunked(transfer_codings_)) {
+        error = boost::beast::http::error::bad_transfer_encoding;
+    }
+}
+
+bool ends_in_chunked(std::string_view codings) {
+    const std::size_t comma = codings.rfind(',');
+    std::string_view last = comma == std::string_view::npos ? codings : codings.substr(comma + 1);
+    while (!last.empty() && (last.front() == ' ' || last.front() == '\t')) last.remove_prefix(1);
+    while (!last.empty() && (last.back() == ' ' || last.back() == '\t')) last.remove_suffix(1);
+    constexpr std::string_view chunked = "chunked";
+    return last.size() == chunked.size() &&
+           std::equal(last.begin(), last.end(), chunked.begin(),
+                      [](char a, char b) { return (a | 0x20) == b; });
+}
 
 void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
                                       error_code&) {

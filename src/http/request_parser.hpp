@@ -7,10 +7,16 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "tigerfans/http/message.hpp"
 
 namespace tigerfans::http {
+
+// RFC 9112 §6.1: a request body is framed by Content-Length or by a final "chunked" coding.
+// True when `codings` (a Transfer-Encoding list) ends in "chunked".
+bool ends_in_chunked(std::string_view codings);
 
 class RequestParser final : public boost::beast::http::basic_parser<true> {
 public:
@@ -41,6 +47,7 @@ private:
 
     Request& request_;
     std::size_t header_count_ = 0;
+    std::string transfer_codings_;  // Every Transfer-Encoding field's value, comma-joined.
 };
 
 }  // namespace tigerfans::http

@@ -264,6 +264,20 @@ TEST(HttpServer, AnswersAMalformedRequestWith400AndCloses) {
     EXPECT_TRUE(client.closed_within(1s));
 }
 
+// A body framed by an unknown Transfer-Encoding is refused with 400 and the connection closed:
+// the smuggled request behind it is never run (it would be a desync behind any proxy).
+TEST(HttpServer, RefusesAnUnframedTransferEncodingAndRunsNothingBehindIt) {
+    ServerThread server;
+    RawClient client(server.port());
+    client.send("POST /hello HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"
+                "GET /hello HTTP/1.1\r\n\r\n");
+    const std::string answer = client.response();
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 400 Bad Request\r\n")) << answer;
+    EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos);
+    EXPECT_TRUE(client.closed_within(1s));
+    EXPECT_EQ(answer.find("HTTP/1.1 200"), std::string::npos) << answer;
+}
+
 TEST(HttpServer, AnswersAPathThatIsNotUtf8With404AndKeepsServing) {
     ServerThread server;
     RawClient client(server.port());

@@ -50,6 +50,14 @@ TEST(AdminAuth, LoginRedirectsStayOnThisSite) {
     EXPECT_EQ(admin::safe_next("//evil.example/"), "/admin");
     EXPECT_EQ(admin::safe_next("https://evil.example/"), "/admin");
     EXPECT_EQ(admin::safe_next("/\\evil"), "/admin");
+    // After form decoding "%09" is a tab, which browsers drop: "/\t/evil" would be "//evil".
+    EXPECT_EQ(admin::safe_next("/\t/evil.example"), "/admin");
+    EXPECT_EQ(admin::safe_next("/\n/evil.example"), "/admin");
+    EXPECT_EQ(admin::safe_next("/ /evil.example"), "/admin");
+    EXPECT_EQ(admin::safe_next("/admin\r\nSet-Cookie: x=1"), "/admin");
+    EXPECT_EQ(admin::safe_next(""), "/admin");
+    EXPECT_EQ(admin::safe_next("/"), "/");
+    EXPECT_EQ(admin::safe_next("/admin?tab=orders"), "/admin?tab=orders");
 }
 
 // The shop verifies exactly what MockPay signs; a changed byte or secret fails.

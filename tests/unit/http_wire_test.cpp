@@ -101,6 +101,23 @@ TEST(RequestParser, JoinsChunkedBodies) {
     EXPECT_EQ(request.body, "abcde");
 }
 
+// A body framed by anything but a final "chunked" is refused (RFC 9112 §6.1): otherwise its
+// bytes would be taken for the next request.
+TEST(RequestParser, RefusesATransferEncodingThatDoesNotEndInChunked) {
+    Request request;
+    for (const char* codings : {"gzip", "xchunked", "chunked, gzip", "chunkedx", "identity"}) {
+        EXPECT_EQ(parse(request, std::string("POST /x HTTP/1.1\r\nTransfer-Encoding: ") +
+                                     codings + "\r\n\r\nGET /admin HTTP/1.1\r\n\r\n"),
+                  bhttp::error::bad_transfer_encoding)
+            << codings;
+    }
+    EXPECT_EQ(parse(request, "POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+              boost::beast::error_code{});
+    EXPECT_TRUE(ends_in_chunked("gzip, Chunked "));
+    EXPECT_FALSE(ends_in_chunked("chunked,"));
+}
+
 TEST(RequestParser, ReportsIncompleteMalformedAndOversizedRequests) {
     Request request;
     EXPECT_EQ(parse(request, "GET /x HTTP/1.1\r\nHost"), bhttp::error::need_more);
