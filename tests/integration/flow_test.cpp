@@ -411,6 +411,11 @@ TEST_P(FlowTest, EveryOtherEndpointAnswers) {
         const Reply reply = driver().get(page);
         EXPECT_EQ(reply.status, 200u) << page;
         EXPECT_EQ(reply.header("Content-Type"), "text/html; charset=utf-8") << page;
+        EXPECT_EQ(reply.header("X-Frame-Options"), "DENY") << page;
+        EXPECT_EQ(reply.header("X-Content-Type-Options"), "nosniff") << page;
+        EXPECT_NE(reply.header("Content-Security-Policy").find("frame-ancestors 'none'"),
+                  std::string::npos)
+            << page;
     }
     const Reply health = driver().get("/healthz");
     EXPECT_EQ(health.status, 200u) << health.body;
