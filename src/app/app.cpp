@@ -173,7 +173,12 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
         co_await shutdown();
         co_return 1;
     }
-    server = std::make_unique<http::Server>(io, router, http::default_server_limits(), registry);
+    const std::uint64_t open_files_max = http::raise_open_files_limit();
+    const http::ServerLimits server_limits = http::default_server_limits();
+    spdlog::info("connections: at most {} ({} per address; open files limit {})",
+                 server_limits.connections_max, server_limits.connections_per_address_max,
+                 open_files_max);
+    server = std::make_unique<http::Server>(io, router, server_limits, registry);
     const std::uint16_t port = server->listen(config.host, config.port);
     if (config.port == 0 && config.mock_webhook_url.find(":0/") != std::string::npos) {
         config.mock_webhook_url = "http://127.0.0.1:" + std::to_string(port) + "/payments/webhook";

@@ -7,6 +7,8 @@
 // write is past its deadline.
 #include "tigerfans/http/server.hpp"
 
+#include <sys/resource.h>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -21,6 +23,8 @@
 #include <boost/beast/http/error.hpp>
 #include <cassert>
 #include <list>
+#include <string>
+#include <unordered_map>
 
 #include "http/request_parser.hpp"
 #include "http/response_head.hpp"
@@ -37,13 +41,34 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+std::uint64_t raise_open_files_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    return limit.rlim_cur;
+}
+
 ServerLimits default_server_limits() {
+    rlimit files{};
+    std::size_t connections_max = limits::http_connections_max;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+        const auto usable = static_cast<std::size_t>(files.rlim_cur);
+        const std::size_t fitting = usable > limits::descriptors_reserved * 2
+                                        ? usable - limits::descriptors_reserved
+                                        : usable / 2;
+        connections_max = std::min(connections_max, fitting);
+    }
     return ServerLimits{
         limits::http_header_bytes_max,
         limits::http_body_bytes_max,
-        limits::http_connections_max,
+        connections_max,
         std::chrono::milliseconds(limits::http_idle_timeout_ms),
         std::chrono::milliseconds(limits::http_request_timeout_ms),
+        limits::http_connections_per_address_max,
     };
 }
 
@@ -100,7 +125,9 @@ struct Server::Impl {
                                           "HTTP requests answered")),
           rejected_connections(registry.counter(
               "tigerfans_http_rejected_connections_total",
-              "Connections refused with 503 because connections_max was reached")),
+              "Connections refused with 503: over connections_max or the per-address cap")),
+          accept_failures(registry.counter("tigerfans_http_accept_failures_total",
+                                           "Accepts that failed (each pauses accepting)")),
           bad_requests(registry.counter("tigerfans_http_protocol_errors_total",
                                         "Requests that could not be parsed or were too large")),
           open_connections(registry.gauge("tigerfans_http_open_connections",
@@ -112,7 +139,8 @@ struct Server::Impl {
     }
 
     asio::awaitable<void> accept_loop();
-    asio::awaitable<void> serve(tcp::socket socket);
+    asio::awaitable<void> serve(tcp::socket socket, std::string address);
+    void admit(tcp::socket socket);
     asio::awaitable<bool> serve_one(Connection& connection);
     asio::awaitable<error_code> read_request(Connection& connection, RequestParser& parser);
     asio::awaitable<bool> write_response(Connection& connection, const Response& response,
@@ -131,6 +159,7 @@ struct Server::Impl {
     asio::steady_timer drained;
     asio::steady_timer sweep_timer;
     std::list<Connection*> connections;
+    std::unordered_map<std::string, std::size_t> connections_per_address;
     bool stopping = false;
     // Set when shutdown cancels the sweep: a sweep whose expiry was already queued then runs
     // without an error, and must not arm itself again (the loop would never run out of work).
@@ -138,29 +167,56 @@ struct Server::Impl {
 
     metrics::Counter& requests_total;
     metrics::Counter& rejected_connections;
+    metrics::Counter& accept_failures;
     metrics::Counter& bad_requests;
     metrics::Gauge& open_connections;
     metrics::Histogram& request_seconds;
 };
 
+// An accept that fails (out of descriptors, above all) would fail again at once: the loop
+// pauses, doubling the pause while the failures last, and logs once per streak, instead of
+// spinning and logging millions of lines. A connection closing frees a descriptor meanwhile.
 asio::awaitable<void> Server::Impl::accept_loop() {
+    constexpr std::chrono::milliseconds pause_first{10};
+    const std::chrono::milliseconds pause_max{limits::accept_pause_max_ms};
+    std::chrono::milliseconds pause{0};
     while (!stopping) {
         auto [error, socket] = co_await acceptor.async_accept(use_tuple);
         if (error) {
             if (stopping || error == asio::error::operation_aborted) break;
-            spdlog::warn("accept failed: {}", error.message());
+            if (pause.count() == 0) {
+                spdlog::warn("accept failed: {}; pausing accepts while it lasts", error.message());
+            }
+            pause = std::clamp(pause * 2, pause_first, pause_max);
+            accept_failures.add();
+            asio::steady_timer wait(io, pause);
+            co_await wait.async_wait(use_tuple);
             continue;
         }
-        if (connections.size() >= limits.connections_max) {
-            rejected_connections.add();
-            reject(std::move(socket));
-            continue;
-        }
-        socket.set_option(tcp::no_delay(true), error);
-        socket.non_blocking(true, error);  // For the write that is tried at once.
-        asio::co_spawn(io, serve(std::move(socket)), asio::detached);
+        pause = std::chrono::milliseconds(0);
+        admit(std::move(socket));
     }
 }
+
+// Over the connection cap, or over the cap of the peer's address, a connection gets a 503.
+void Server::Impl::admit(tcp::socket socket) {
+    error_code error;
+    const auto endpoint = socket.remote_endpoint(error);
+    std::string address = error ? std::string() : endpoint.address().to_string();
+    std::size_t& from_address = connections_per_address[address];
+    if (connections.size() >= limits.connections_max ||
+        from_address >= limits.connections_per_address_max) {
+        if (from_address == 0) connections_per_address.erase(address);
+        rejected_connections.add();
+        reject(std::move(socket));
+        return;
+    }
+    from_address++;
+    socket.set_option(tcp::no_delay(true), error);
+    socket.non_blocking(true, error);  // For the write that is tried at once.
+    asio::co_spawn(io, serve(std::move(socket), std::move(address)), asio::detached);
+}
+
 
 // Closes connections whose read or write is late; the operation in progress then fails and
 // the connection's coroutine ends as it would on any I/O error.
@@ -203,6 +259,26 @@ asio::awaitable<void> Server::Impl::write_error(Connection& connection, unsigned
     co_await write_response(connection, response, false, false);
 }
 
+// Keeps a connection counted against its address (counted by admit) for exactly as long as it
+// lives, even when its coroutine ends by an exception.
+class AddressCountEntry {
+public:
+    using Counts = std::unordered_map<std::string, std::size_t>;
+    AddressCountEntry(Counts& counts, std::string address)
+        : counts_(counts), address_(std::move(address)) {}
+    ~AddressCountEntry() {
+        const auto found = counts_.find(address_);
+        assert(found != counts_.end() && found->second > 0);
+        if (--found->second == 0) counts_.erase(found);
+    }
+    AddressCountEntry(const AddressCountEntry&) = delete;
+    AddressCountEntry& operator=(const AddressCountEntry&) = delete;
+
+private:
+    Counts& counts_;
+    std::string address_;
+};
+
 // Keeps a connection in the server's list for exactly as long as it lives, even when its
 // coroutine ends by an exception: the sweep and shutdown must never see a dangling entry.
 class ConnectionListEntry {
@@ -218,11 +294,10 @@ private:
     std::list<Connection*>::iterator self_;
 };
 
-asio::awaitable<void> Server::Impl::serve(tcp::socket socket) {
-    error_code endpoint_error;
-    const auto endpoint = socket.remote_endpoint(endpoint_error);
+asio::awaitable<void> Server::Impl::serve(tcp::socket socket, std::string address) {
     Connection connection(std::move(socket));
-    if (!endpoint_error) connection.request.remote_address = endpoint.address().to_string();
+    connection.request.remote_address = address;
+    const AddressCountEntry counted(connections_per_address, std::move(address));
     connection.deadline = Clock::now() + limits.idle_timeout;
     {
         const ConnectionListEntry entry(connections, connection);

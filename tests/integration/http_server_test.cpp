@@ -4,6 +4,7 @@
 // requests), the idle timeout, the connection limit and graceful shutdown. Raw blocking sockets
 // on the test thread talk to the server on its own loop thread.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,7 +18,9 @@
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "support/process.hpp"
 #include "tigerfans/http/server.hpp"
 
 namespace tigerfans::http {
@@ -329,6 +332,42 @@ TEST(HttpServer, RefusesConnectionsOverTheLimitWith503) {
     EXPECT_TRUE(answer.starts_with("HTTP/1.1 503 Service Unavailable\r\n")) << answer;
     EXPECT_NE(answer.find("too many open connections"), std::string::npos);
     EXPECT_TRUE(second.closed_within(1s));
+}
+
+// One address cannot take every slot: past its cap it gets 503, and a slot it frees is its
+// own again.
+TEST(HttpServer, RefusesConnectionsOverThePerAddressCapWith503) {
+    ServerLimits limits = test_limits();
+    limits.connections_per_address_max = 2;
+    ServerThread server(limits);
+    std::vector<std::unique_ptr<RawClient>> held;
+    for (int i = 0; i < 2; i++) {
+        held.push_back(std::make_unique<RawClient>(server.port()));
+        held.back()->send(get("/hello"));
+        EXPECT_EQ(held.back()->response(), hello_answer);
+    }
+    RawClient third(server.port());
+    const std::string answer = third.response();
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 503 Service Unavailable\r\n")) << answer;
+    EXPECT_TRUE(third.closed_within(1s));
+    held.front().reset();  // Closing one frees its slot once the server has seen the close.
+    EXPECT_TRUE(testing::wait_until(
+        [&] {
+            RawClient again(server.port());
+            again.send(get("/hello"));
+            return again.response() == hello_answer;
+        },
+        2s));
+}
+
+// The open-files limit is raised to its hard limit and the connection cap stays below it.
+TEST(HttpServer, TheConnectionCapFitsTheOpenFilesLimit) {
+    const std::uint64_t open_files = raise_open_files_limit();
+    ASSERT_GT(open_files, 0u);
+    rlimit files{};
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &files), 0);
+    EXPECT_EQ(files.rlim_cur, files.rlim_max);
+    EXPECT_LT(default_server_limits().connections_max, open_files);
 }
 
 TEST(HttpServer, ShutdownFinishesRequestsInFlightAndClosesIdleConnections) {

@@ -11,6 +11,12 @@ namespace tigerfans::limits {
 inline constexpr std::size_t http_header_bytes_max = 16 * 1024;
 inline constexpr std::size_t http_body_bytes_max = 64 * 1024;
 inline constexpr std::size_t http_connections_max = 16'384;
+// Above the load client's largest concurrency (1,000), far below what one address could take.
+inline constexpr std::size_t http_connections_per_address_max = 2'048;
+// Descriptors kept for everything but client connections: store connections, files, logs.
+inline constexpr std::size_t descriptors_reserved = 256;
+// Accept failures (out of descriptors, for instance) pause accepting, doubling up to this.
+inline constexpr std::uint32_t accept_pause_max_ms = 1'000;
 inline constexpr std::uint32_t http_idle_timeout_ms = 60'000;
 inline constexpr std::uint32_t http_request_timeout_ms = 30'000;
 inline constexpr std::uint32_t shutdown_drain_timeout_ms = 5'000;

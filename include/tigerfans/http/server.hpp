@@ -20,8 +20,14 @@ struct ServerLimits {
     std::size_t connections_max;
     std::chrono::milliseconds idle_timeout;
     std::chrono::milliseconds request_timeout;
+    std::size_t connections_per_address_max;  // One client cannot take every slot.
 };
+// The named limits; connections_max also stays below the process's open-files limit.
 ServerLimits default_server_limits();
+
+// Raises the soft open-files limit to the hard one (each connection is a descriptor) and
+// returns the soft limit in force.
+std::uint64_t raise_open_files_limit();
 
 class Server {
 public:
