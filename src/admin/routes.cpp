@@ -84,15 +84,30 @@ asio::awaitable<Response> get_login(const AdminContext& context, Request& reques
     co_return login_page(context, 200, request.query_param("next").value_or("/admin"), "");
 }
 
+Response too_many_attempts(std::int64_t wait_s) {
+    Response response = http::error_response(429, "too_many_attempts",
+                                             "too many wrong passwords; try again later");
+    response.headers.emplace_back("Retry-After", std::to_string(wait_s));
+    return response;
+}
+
+// Wrong passwords are throttled per address and per user name before they are even checked,
+// so guessing is slowed to a few tries, then one per growing pause.
 asio::awaitable<Response> post_login(const AdminContext& context, Request& request) {
     const auto form = http::parse_form(request.body);
     if (!form) co_return http::bad_request("malformed form body");
     const std::string username = http::form_value(request.body, "username").value_or("");
     const std::string password = http::form_value(request.body, "password").value_or("");
     const std::string next = http::form_value(request.body, "next").value_or("/admin");
+    const std::int64_t now_s = unix_now_us() / 1'000'000;
+    const std::string& address = request.remote_address;
+    const std::int64_t wait_s = context.login_throttle.wait_s(address, username, now_s);
+    if (wait_s > 0) co_return too_many_attempts(wait_s);
     if (!context.auth.credentials_match(username, password)) {
+        context.login_throttle.failed(address, username, now_s);
         co_return login_page(context, 401, next, "Invalid credentials.");
     }
+    context.login_throttle.succeeded(address, username);
     Response response = Response::redirect(safe_next(next));
     response.with_header("Set-Cookie", context.auth.login_cookie(username));
     co_return response;

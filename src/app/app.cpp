@@ -90,6 +90,7 @@ struct App::Impl {
     http::Templates templates;
     http::StaticFiles static_files;
     admin::Auth auth;
+    admin::LoginThrottle login_throttle;
     IdGenerator ids;
     http::Router router;
 
@@ -153,7 +154,8 @@ void App::Impl::add_routes(flows::Services& flow_services) {
     flows::add_api_routes(router, flow_services,
                           [this](const http::Request& request) { return auth.is_admin(request); });
     add_page_routes(router, flow_services, templates);
-    admin::add_admin_routes(router, admin::AdminContext{auth, flow_services, templates});
+    admin::add_admin_routes(router,
+                            admin::AdminContext{auth, login_throttle, flow_services, templates});
     mockpay->add_routes(router);
     static_files.add_routes(router);
     router.get("/healthz", [this](http::Request&) { return healthz(); });

@@ -462,6 +462,29 @@ TEST_P(FlowTest, OperatorEndpointsAreClosedToAnonymousCallers) {
     EXPECT_EQ(inventory()["A"]["active_holds"], 1);
 }
 
+// Guessing the admin password is throttled: after a few wrong tries the login answers 429
+// with Retry-After, even to the right password, until the pause is over.
+TEST_P(FlowTest, WrongAdminPasswordsAreThrottled) {
+    start_server();
+    const http::Headers form = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    for (int i = 0; i < 6; i++) {
+        const Reply wrong = driver().post("/admin/login", "username=admin&password=guess", form);
+        EXPECT_EQ(wrong.status, 401u) << i;
+    }
+    const Reply blocked =
+        driver().post("/admin/login", "username=admin&password=test-password", form);
+    EXPECT_EQ(blocked.status, 429u) << blocked.body;
+    EXPECT_EQ(blocked.header("Retry-After"), "1");
+    EXPECT_EQ(body_of(blocked)["error"], "too_many_attempts");
+    ASSERT_TRUE(wait_until(
+        [&] {
+            const Reply right =
+                driver().post("/admin/login", "username=admin&password=test-password", form);
+            return right.status == 303u;
+        },
+        std::chrono::seconds(5)));
+}
+
 INSTANTIATE_TEST_SUITE_P(Levels, FlowTest, ::testing::ValuesIn(all_levels()), level_name);
 
 }  // namespace

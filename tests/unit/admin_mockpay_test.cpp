@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tigerfans/admin/auth.hpp"
+#include "tigerfans/admin/login_throttle.hpp"
 #include "tigerfans/app/qr.hpp"
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/flows/webhook.hpp"
@@ -58,6 +59,30 @@ TEST(AdminAuth, LoginRedirectsStayOnThisSite) {
     EXPECT_EQ(admin::safe_next(""), "/admin");
     EXPECT_EQ(admin::safe_next("/"), "/");
     EXPECT_EQ(admin::safe_next("/admin?tab=orders"), "/admin?tab=orders");
+}
+
+// A few wrong passwords are free; then each failure blocks the address, and the user name from
+// any address, twice as long as the one before; a right password clears both.
+TEST(LoginThrottle, BlocksAfterFreeFailuresDoublingPerAddressAndPerUser) {
+    admin::LoginThrottle throttle;
+    const std::int64_t now_s = 1'000;
+    for (int i = 0; i < admin::LoginThrottle::free_failures; i++) {
+        EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s), 0);
+        throttle.failed("10.0.0.1", "admin", now_s);
+    }
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s), 0);
+    throttle.failed("10.0.0.1", "admin", now_s);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s), 1);
+    throttle.failed("10.0.0.1", "admin", now_s + 1);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s + 1), 2);
+    EXPECT_EQ(throttle.wait_s("10.0.0.2", "admin", now_s + 1), 2);  // Same user elsewhere.
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "other", now_s + 1), 2);  // Same address.
+    EXPECT_EQ(throttle.wait_s("10.0.0.2", "other", now_s + 1), 0);
+    for (int i = 0; i < 40; i++) throttle.failed("10.0.0.1", "admin", now_s + 1);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s + 1),
+              admin::LoginThrottle::block_max_s);
+    throttle.succeeded("10.0.0.1", "admin");
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s + 1), 0);
 }
 
 // The shop verifies exactly what MockPay signs; a changed byte or secret fails.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "tigerfans/admin/auth.hpp"
+#include "tigerfans/admin/login_throttle.hpp"
 #include "tigerfans/flows/services.hpp"
 #include "tigerfans/http/router.hpp"
 #include "tigerfans/http/templates.hpp"
@@ -11,6 +12,7 @@ namespace tigerfans::admin {
 
 struct AdminContext {
     const Auth& auth;
+    LoginThrottle& login_throttle;
     flows::Services& services;
     const http::Templates& templates;
 };

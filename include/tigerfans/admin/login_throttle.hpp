@@ -1,0 +1,40 @@
+// Admin login throttling: wrong passwords are counted per client address and per user name;
+// past a few free attempts each further failure blocks that address (and that user) for twice
+// as long as the one before, up to a ceiling. Single loop thread, in memory, bounded.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace tigerfans::admin {
+
+class LoginThrottle {
+public:
+    static constexpr int free_failures = 5;
+    static constexpr std::int64_t block_max_s = 15 * 60;
+    static constexpr std::size_t tracked_keys_max = 100'000;
+
+    // Seconds until the next attempt from `address` for `username` is answered; 0: now.
+    std::int64_t wait_s(std::string_view address, std::string_view username,
+                        std::int64_t now_s) const;
+    void failed(std::string_view address, std::string_view username, std::int64_t now_s);
+    void succeeded(std::string_view address, std::string_view username);
+
+private:
+    struct Failures {
+        int count = 0;
+        std::int64_t blocked_until_s = 0;
+    };
+    using Table = std::unordered_map<std::string, Failures>;
+
+    static std::int64_t wait_in(const Table& table, const std::string& key, std::int64_t now_s);
+    static void count_failure(Table& table, const std::string& key, std::int64_t now_s);
+
+    Table by_address_;
+    Table by_user_;
+};
+
+}  // namespace tigerfans::admin

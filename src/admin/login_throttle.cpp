@@ -1,0 +1,51 @@
+// Login throttling: exponential blocks after a few free failures, per address and per user.
+#include "tigerfans/admin/login_throttle.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace tigerfans::admin {
+
+std::int64_t LoginThrottle::wait_in(const Table& table, const std::string& key,
+                                    std::int64_t now_s) {
+    const auto found = table.find(key);
+    if (found == table.end()) return 0;
+    return std::max<std::int64_t>(0, found->second.blocked_until_s - now_s);
+}
+
+// A full table first forgets entries whose block is over; if every entry is still blocking,
+// it starts afresh rather than grow without bound (an attacker filling it gains a moment).
+void LoginThrottle::count_failure(Table& table, const std::string& key, std::int64_t now_s) {
+    if (table.size() >= tracked_keys_max && !table.contains(key)) {
+        std::erase_if(table, [now_s](const auto& entry) {
+            return entry.second.blocked_until_s <= now_s;
+        });
+        if (table.size() >= tracked_keys_max) table.clear();
+    }
+    Failures& failures = table[key];
+    failures.count++;
+    if (failures.count <= free_failures) return;
+    const int doublings = std::min(failures.count - free_failures - 1, 20);
+    const std::int64_t block_s = std::min<std::int64_t>(std::int64_t{1} << doublings, block_max_s);
+    failures.blocked_until_s = now_s + block_s;
+    assert(failures.blocked_until_s > now_s);
+}
+
+std::int64_t LoginThrottle::wait_s(std::string_view address, std::string_view username,
+                                   std::int64_t now_s) const {
+    return std::max(wait_in(by_address_, std::string(address), now_s),
+                    wait_in(by_user_, std::string(username), now_s));
+}
+
+void LoginThrottle::failed(std::string_view address, std::string_view username,
+                           std::int64_t now_s) {
+    count_failure(by_address_, std::string(address), now_s);
+    count_failure(by_user_, std::string(username), now_s);
+}
+
+void LoginThrottle::succeeded(std::string_view address, std::string_view username) {
+    by_address_.erase(std::string(address));
+    by_user_.erase(std::string(username));
+}
+
+}  // namespace tigerfans::admin
