@@ -65,9 +65,22 @@ std::optional<std::string> Auth::verify_token(std::string_view token,
     return user;
 }
 
+bool Auth::revoked(std::string_view token) const {
+    return revoked_until_s_.contains(std::string(token));
+}
+
+void Auth::revoke(const http::Request& request) {
+    const std::optional<std::string> token = cookie_value(request.header("Cookie"), cookie_name);
+    if (!token || !verify_token(*token, now_unix_s())) return;
+    const std::int64_t now_s = now_unix_s();
+    std::erase_if(revoked_until_s_, [now_s](const auto& entry) { return entry.second <= now_s; });
+    // The token's own expiry bounds how long it must be remembered.
+    revoked_until_s_[*token] = now_s + limits::admin_session_ttl_s;
+}
+
 bool Auth::is_admin(const http::Request& request) const {
     if (auto token = cookie_value(request.header("Cookie"), cookie_name)) {
-        if (verify_token(*token, now_unix_s())) return true;
+        if (verify_token(*token, now_unix_s()) && !revoked(*token)) return true;
     }
     const std::string_view authorization = request.header("Authorization");
     constexpr std::string_view basic = "Basic ";
@@ -87,6 +100,15 @@ std::string Auth::login_cookie(std::string_view username) const {
 
 std::string Auth::logout_cookie() {
     return std::string(cookie_name) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax";
+}
+
+bool same_origin(const http::Request& request) {
+    std::string_view origin = request.header("Origin");
+    if (origin.empty()) return true;
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (origin.starts_with(scheme)) origin.remove_prefix(scheme.size());
+    }
+    return !request.header("Host").empty() && origin == request.header("Host");
 }
 
 std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name) {

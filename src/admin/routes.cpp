@@ -94,6 +94,7 @@ Response too_many_attempts(std::int64_t wait_s) {
 // Wrong passwords are throttled per address and per user name before they are even checked,
 // so guessing is slowed to a few tries, then one per growing pause.
 asio::awaitable<Response> post_login(const AdminContext& context, Request& request) {
+    if (!same_origin(request)) co_return http::error_response(403, "forbidden", "cross-site form");
     const auto form = http::parse_form(request.body);
     if (!form) co_return http::bad_request("malformed form body");
     const std::string username = http::form_value(request.body, "username").value_or("");
@@ -113,7 +114,11 @@ asio::awaitable<Response> post_login(const AdminContext& context, Request& reque
     co_return response;
 }
 
-asio::awaitable<Response> get_logout(const AdminContext&, Request&) {
+// A POST (a link or an image cannot log anyone out) from this site, and the session ends on
+// the server too: the cookie is refused even if a copy of it survives.
+asio::awaitable<Response> post_logout(const AdminContext& context, Request& request) {
+    if (!same_origin(request)) co_return http::error_response(403, "forbidden", "cross-site form");
+    context.auth.revoke(request);
     Response response = Response::redirect("/");
     response.with_header("Set-Cookie", Auth::logout_cookie());
     co_return response;
@@ -129,7 +134,7 @@ void add_admin_routes(http::Router& router, const AdminContext& context) {
     router.get("/admin", bind(context, get_dashboard));
     router.get("/admin/login", bind(context, get_login));
     router.post("/admin/login", bind(context, post_login));
-    router.get("/admin/logout", bind(context, get_logout));
+    router.post("/admin/logout", bind(context, post_logout));
     router.get("/api/admin/orders", bind(context, get_orders));
     router.get("/api/admin/goodies", bind(context, get_goodies));
 }

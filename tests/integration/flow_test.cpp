@@ -332,9 +332,22 @@ TEST_P(FlowTest, AdminPagesAndFeedsNeedALoginOrBasicCredentials) {
     const Reply goodies = driver().get("/api/admin/goodies", cookie);
     EXPECT_EQ(goodies.status, 200u);
     EXPECT_EQ(body_of(goodies)["limit"], 100000);
-    const Reply logout = driver().get("/admin/logout", cookie);
+    // Logout is a same-site POST and ends the session on the server: the old cookie is dead.
+    EXPECT_EQ(driver().get("/admin/logout", cookie).status, 405u);
+    http::Headers foreign = cookie;
+    foreign.emplace_back("Origin", "http://evil.example");
+    EXPECT_EQ(driver().post("/admin/logout", "", foreign).status, 403u);
+    EXPECT_EQ(driver().get("/api/admin/goodies", cookie).status, 200u);
+    const Reply logout = driver().post("/admin/logout", "", cookie);
     EXPECT_EQ(logout.status, 303u);
     EXPECT_NE(std::string(logout.header("Set-Cookie")).find("Max-Age=0"), std::string::npos);
+    EXPECT_EQ(driver().get("/api/admin/goodies", cookie).status, 401u);
+    EXPECT_EQ(driver().get("/admin", cookie).status, 307u);
+    // A login form posted from another site is refused before the password is looked at.
+    const Reply cross_site = driver().post(
+        "/admin/login", "username=admin&password=test-password",
+        {{"Content-Type", "application/x-www-form-urlencoded"}, {"Origin", "http://evil.example"}});
+    EXPECT_EQ(cross_site.status, 403u);
 }
 
 // Every kind of bad input gets the right status and a JSON error, and leaves nothing behind.

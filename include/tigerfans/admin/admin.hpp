@@ -11,7 +11,7 @@
 namespace tigerfans::admin {
 
 struct AdminContext {
-    const Auth& auth;
+    Auth& auth;
     LoginThrottle& login_throttle;
     flows::Services& services;
     const http::Templates& templates;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "tigerfans/http/message.hpp"
 
@@ -25,19 +26,29 @@ public:
     // The user name when the token is genuine and not expired at `now_unix_s`.
     std::optional<std::string> verify_token(std::string_view token, std::int64_t now_unix_s) const;
 
-    // The signed cookie or valid HTTP Basic credentials.
+    // The signed cookie (not logged out) or valid HTTP Basic credentials.
     bool is_admin(const http::Request& request) const;
+
+    // Logout: the request's session cookie is refused from now on, until it would have expired
+    // anyway. Kept in this process's memory (one process serves a sale today).
+    void revoke(const http::Request& request);
 
     std::string login_cookie(std::string_view username) const;  // Set-Cookie value
     static std::string logout_cookie();
 
 private:
     std::string signature_of(std::string_view payload) const;
+    bool revoked(std::string_view token) const;
 
     std::string username_;
     std::string password_;
     std::string session_secret_;
+    std::unordered_map<std::string, std::int64_t> revoked_until_s_;  // Token -> its expiry.
 };
+
+// Browsers send Origin with every form POST: one naming another site is a cross-site request
+// (CSRF) and is refused. Without Origin (other clients) the request passes.
+bool same_origin(const http::Request& request);
 
 // The value of cookie `name` in a Cookie header, if present.
 std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name);
