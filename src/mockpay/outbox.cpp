@@ -48,11 +48,9 @@ RETURNING event_key, psid, body)"};
 constexpr Statement exhausted_statement{"outbox_exhausted", R"(
 DELETE FROM mockpay_outbox WHERE attempts >= $1 RETURNING event_key, psid, body)"};
 
-constexpr Statement count_statement{"outbox_count", "SELECT count(*) FROM mockpay_outbox"};
-
 void prepare_statements(pqxx::connection& connection) {
     postgres::prepare_all(connection, {add_statement, remove_statement, claim_statement,
-                                       exhausted_statement, count_statement});
+                                       exhausted_statement});
 }
 
 std::vector<OutboxEvent> events_from(const pqxx::result& rows) {
@@ -121,13 +119,6 @@ asio::awaitable<Result<std::vector<OutboxEvent>>> Outbox::drop_exhausted(
             pqxx::nontransaction command(connection);
             return events_from(command.exec_prepared(exhausted_statement.name, attempts_max));
         });
-}
-
-asio::awaitable<Result<std::int64_t>> Outbox::pending_count() {
-    return worker_.run<std::int64_t>([](pqxx::connection& connection) {
-        pqxx::nontransaction query(connection);
-        return query.exec_prepared1(count_statement.name)[0].as<std::int64_t>();
-    });
 }
 
 }  // namespace tigerfans::mockpay

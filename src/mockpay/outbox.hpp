@@ -46,8 +46,6 @@ public:
     // Events given up on after too many attempts; removed and returned for the operator's log.
     asio::awaitable<Result<std::vector<OutboxEvent>>> drop_exhausted(std::int32_t attempts_max);
 
-    asio::awaitable<Result<std::int64_t>> pending_count();
-
 private:
     postgres::Worker worker_;
 };

@@ -311,6 +311,9 @@ TEST_F(FlowsTest, AFailedPaymentVoidsTheHoldsAndRecordsAFailedOrder) {
     EXPECT_EQ(ledger.voided.size(), 2u);
     EXPECT_EQ(orders.rows.at(accepted.order_id).status, orders::OrderStatus::failed);
     EXPECT_TRUE(orders.rows.at(accepted.order_id).ticket_code.empty());
+    // Kept (off the pending list) for a payment that may still follow.
+    EXPECT_EQ(sessions.saved.count(accepted.payment_session_id), 1u);
+    EXPECT_EQ(sessions.unlisted.count(accepted.payment_session_id), 1u);
 }
 
 TEST_F(FlowsTest, ALatePaymentBooksATicketWhenOneIsLeft) {
