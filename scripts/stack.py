@@ -7,6 +7,7 @@ on the same port and the services started again with the same ports, so a test c
 of them and bring it back.
 """
 
+import json
 import os
 import platform
 import signal
@@ -105,13 +106,29 @@ class Stack:
                 name, value = line.strip().removeprefix("export ").split("=", 1)
                 self.settings[name] = value.strip("'")
 
+    def server_env(self, extra_env=None):
+        """The environment the server (and `tigerfans reconcile`) runs with."""
+        return {**os.environ, **self.settings, **self.env_extra, **(extra_env or {}),
+                "ACCT_BACKEND": self.level["ACCT_BACKEND"],
+                "PAYSESSION_BACKEND": self.level["PAYSESSION_BACKEND"],
+                "PORT": str(self.port), "HOST": "127.0.0.1", "LOG_LEVEL": "warn"}
+
+    def reconcile(self, *args):
+        """Runs one `tigerfans reconcile --json` pass against this stack's stores; returns its
+        exit code and report (None when it printed none). Its log goes to DATA/server.log."""
+        env = self.server_env({"TIGERFANS_CRASH_AT": ""})
+        result = subprocess.run([os.path.join(self.build_dir, "tigerfans"), "reconcile",
+                                 "--json", *args], env=env, stdout=subprocess.PIPE,
+                                stderr=self.log or subprocess.DEVNULL, text=True, timeout=300)
+        try:
+            return result.returncode, json.loads(result.stdout)
+        except ValueError:
+            return result.returncode, None
+
     def start_server(self, extra_env=None, healthy=True):
         """Starts the server and waits until it listens; with `healthy`, until /healthz
         answers 200 (every store reachable). Its output is appended to DATA/server.log."""
-        server_env = {**os.environ, **self.settings, **self.env_extra, **(extra_env or {}),
-                      "ACCT_BACKEND": self.level["ACCT_BACKEND"],
-                      "PAYSESSION_BACKEND": self.level["PAYSESSION_BACKEND"],
-                      "PORT": str(self.port), "HOST": "127.0.0.1", "LOG_LEVEL": "warn"}
+        server_env = self.server_env(extra_env)
         if self.log is None:
             self.log = open(os.path.join(self.data, "server.log"), "a")
         self.server = subprocess.Popen([os.path.join(self.build_dir, "tigerfans")], env=server_env,

@@ -21,4 +21,14 @@ const Balance& Inventory::of(Resource resource) const {
     return goodies;
 }
 
+std::string_view entry_state_name(EntryState state) {
+    switch (state) {
+        case EntryState::pending: return "pending";
+        case EntryState::posted: return "posted";
+        case EntryState::voided: return "voided";
+        case EntryState::expired: return "expired";
+    }
+    return "unknown";
+}
+
 }  // namespace tigerfans::accounting

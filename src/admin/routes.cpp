@@ -66,6 +66,43 @@ asio::awaitable<Response> get_goodies(const AdminContext& context, Request& requ
     co_return Response::json(200, body.dump());
 }
 
+// PAID_UNFULFILLED orders: customers who paid and got no ticket, to be refunded.
+asio::awaitable<Response> get_refunds(const AdminContext& context, Request& request) {
+    if (!context.auth.is_admin(request)) co_return http::unauthorized("admin login required");
+    const std::size_t limit = orders_limit(request);
+    std::string first_page;
+    auto refunds = co_await context.services.orders.with_status(
+        orders::OrderStatus::paid_unfulfilled, std::move(first_page), limit);
+    if (!refunds) co_return http::fault_response(refunds.fault(), "refunds");
+    json items = json::array();
+    for (const auto& order : *refunds) items.push_back(order_item(order));
+    co_return Response::json(200, json{{"items", std::move(items)}, {"limit", limit}}.dump());
+}
+
+json reconcile_state(const flows::Reconciler& reconciler) {
+    const auto& last = reconciler.last();
+    return {{"running", reconciler.running()},
+            {"last", last ? flows::to_json(*last) : json(nullptr)}};
+}
+
+asio::awaitable<Response> get_reconcile(const AdminContext& context, Request& request) {
+    if (!context.auth.is_admin(request)) co_return http::unauthorized("admin login required");
+    co_return Response::json(200, reconcile_state(context.reconciler).dump());
+}
+
+// Runs a pass now and answers its report. A POST from this site or with Basic credentials
+// (a form on another site cannot start one).
+asio::awaitable<Response> post_reconcile(const AdminContext& context, Request& request) {
+    if (!context.auth.is_admin(request)) co_return http::unauthorized("admin login required");
+    if (!same_origin(request)) co_return http::error_response(403, "forbidden", "cross-site");
+    if (context.reconciler.running()) {
+        co_return http::error_response(409, "reconcile_running", "a pass is running; try later");
+    }
+    auto report = co_await context.reconciler.run_now();
+    if (!report) co_return http::fault_response(report.fault(), "reconcile");
+    co_return Response::json(200, flows::to_json(*report).dump());
+}
+
 asio::awaitable<Response> get_dashboard(const AdminContext& context, Request& request) {
     if (!context.auth.is_admin(request)) {
         co_return Response::redirect("/admin/login?next=/admin", 307);
@@ -137,6 +174,9 @@ void add_admin_routes(http::Router& router, const AdminContext& context) {
     router.post("/admin/logout", bind(context, post_logout));
     router.get("/api/admin/orders", bind(context, get_orders));
     router.get("/api/admin/goodies", bind(context, get_goodies));
+    router.get("/api/admin/refunds", bind(context, get_refunds));
+    router.get("/api/admin/reconcile", bind(context, get_reconcile));
+    router.post("/api/admin/reconcile", bind(context, post_reconcile));
 }
 
 }  // namespace tigerfans::admin

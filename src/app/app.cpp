@@ -12,6 +12,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "tigerfans/accounting/postgres.hpp"
@@ -21,6 +22,7 @@
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/flows/api.hpp"
+#include "tigerfans/flows/reconcile.hpp"
 #include "tigerfans/http/errors.hpp"
 #include "tigerfans/http/server.hpp"
 #include "tigerfans/http/static_files.hpp"
@@ -99,6 +101,7 @@ struct App::Impl {
     std::unique_ptr<orders::OrderStore> orders;
     std::unique_ptr<flows::Services> services;
     std::unique_ptr<mockpay::MockPay> mockpay;
+    std::unique_ptr<flows::Reconciler> reconciler;
     std::unique_ptr<http::Server> server;
 };
 
@@ -154,8 +157,8 @@ void App::Impl::add_routes(flows::Services& flow_services) {
     flows::add_api_routes(router, flow_services,
                           [this](const http::Request& request) { return auth.is_admin(request); });
     add_page_routes(router, flow_services, templates);
-    admin::add_admin_routes(router,
-                            admin::AdminContext{auth, login_throttle, flow_services, templates});
+    admin::add_admin_routes(router, admin::AdminContext{auth, login_throttle, flow_services,
+                                                        *reconciler, templates});
     mockpay->add_routes(router);
     static_files.add_routes(router);
     router.get("/healthz", [this](http::Request&) { return healthz(); });
@@ -188,6 +191,8 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
     services = std::make_unique<flows::Services>(
         flows::Services{config, *ledger, *sessions, *orders, ids, timings, registry});
     mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry);
+    reconciler =
+        std::make_unique<flows::Reconciler>(loop, *services, config.reconcile_interval_s);
     add_routes(*services);  // Before the first accept completes: same thread, no await between.
     if (Status started = co_await mockpay->start(); !started) {
         // Payments still work; only the redelivery of undelivered events waits for a restart.
@@ -196,6 +201,7 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
     spdlog::info("listening on {}:{} (level {}: accounting {}, payment sessions {})", config.host,
                  port, config::backend_level_name(config), ledger->backend_name(),
                  sessions->backend_name());
+    reconciler->start();
     if (on_listening) on_listening(port);
 
     boost::system::error_code ignored;
@@ -212,6 +218,7 @@ asio::awaitable<void> App::Impl::shutdown() {
         co_await server->shutdown(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
     }
     if (mockpay) co_await mockpay->stop();
+    if (reconciler) co_await reconciler->stop();
     // The batchers flush what is queued before their clients close.
     if (ledger) co_await ledger->stop();
     if (sessions) co_await sessions->stop();
@@ -241,6 +248,57 @@ int App::run(bool handle_signals, std::function<void(std::uint16_t port)> on_lis
                        signals.cancel();
                    });
     impl.io.run();
+    return exit_code;
+}
+
+namespace {
+struct ReconcileRun {
+    asio::io_context io{1};
+    metrics::Registry registry;
+    flows::Timings timings{registry};
+    IdGenerator ids;
+    std::unique_ptr<orders::OrderStore> orders;
+    std::unique_ptr<accounting::Ledger> ledger;
+    std::unique_ptr<sessions::SessionStore> sessions;  // Not started: a pass never reads it.
+
+    asio::awaitable<int> run(const config::Config& config, flows::ReconcileOptions options,
+                             bool json) {
+        if (!co_await start()) co_return 1;
+        flows::Services services{config, *ledger, *sessions, *orders, ids, timings, registry};
+        auto report = co_await flows::reconcile(services, options);
+        co_await ledger->stop();
+        co_await orders->stop();
+        if (!report) {
+            spdlog::critical("reconcile: {}", fault_name(report.fault()));
+            co_return 1;
+        }
+        const std::string text = json ? flows::to_json(*report).dump() + "\n"
+                                      : flows::describe(*report);
+        std::fputs(text.c_str(), stdout);
+        co_return report->clean() ? 0 : 3;
+    }
+
+    asio::awaitable<bool> start() {
+        Status orders_started = co_await orders->start();
+        Status ledger_started = co_await ledger->start();
+        if (orders_started && ledger_started) co_return true;
+        spdlog::critical("reconcile: cannot reach the {}",
+                         orders_started ? "ledger" : "orders database");
+        co_return false;
+    }
+};
+}  // namespace
+
+int reconcile_once(const config::Config& config, flows::ReconcileOptions options, bool json) {
+    ReconcileRun pass;
+    const auto loop = pass.io.get_executor();
+    pass.orders = orders::make_postgres_order_store(loop, config.database_url, pass.registry);
+    pass.ledger = make_ledger(loop, config, pass.registry);
+    pass.sessions = make_sessions(loop, config, pass.registry);
+    int exit_code = 1;
+    asio::co_spawn(pass.io, pass.run(config, options, json),
+                   [&](std::exception_ptr failure, int code) { exit_code = failure ? 1 : code; });
+    pass.io.run();
     return exit_code;
 }
 

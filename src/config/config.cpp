@@ -92,6 +92,10 @@ std::vector<Option> build_options() {
         {"BENCH_ENDPOINTS", Kind::choice, "off", 0, 0, {"off", "on"}, "", false,
          "the isolated accounting calls /api/accounting/* (benchmarks only: they move stock)",
          [](C& c, S t, std::int64_t) { c.bench_endpoints = t == "on"; }},
+        {"RECONCILE_INTERVAL_SECONDS", Kind::integer, "300", 0, 86'400, {}, "s", false,
+         "how often the server compares the ledger with the orders and writes lost ones (0: "
+         "never; `tigerfans reconcile` runs one pass)",
+         [](C& c, S, std::int64_t n) { c.reconcile_interval_s = static_cast<std::uint32_t>(n); }},
         {"METRICS_TOKEN", Kind::text, "", 0, 0, {}, "", true,
          "bearer token that may read /metrics besides an admin login (empty: admin only)",
          [](C& c, S t, std::int64_t) { c.metrics_token = t; }},
@@ -237,6 +241,9 @@ std::vector<std::string> describe(const Config& config) {
         if (name == "WEB_ROOT") return config.web_root;
         if (name == "BENCH_RESULTS_DIR") return config.bench_results_dir;
         if (name == "BENCH_ENDPOINTS") return config.bench_endpoints ? "on" : "off";
+        if (name == "RECONCILE_INTERVAL_SECONDS") {
+            return std::to_string(config.reconcile_interval_s);
+        }
         return "?";
     };
     for (const Option& option : options()) {

@@ -93,7 +93,9 @@ std::string new_ticket_code() {
 
 std::string order_id_from(u128 id) { return u128_to_hex(id); }
 
-std::string new_order_id() { return order_id_from(random_u128()); }
+u128 new_order_id() { return random_u128(); }
+
+std::optional<u128> parse_order_id(std::string_view order_id) { return u128_from_hex(order_id); }
 
 std::string new_payment_session_id() { return "mock_" + u128_to_hex(random_u128()); }
 

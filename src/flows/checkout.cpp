@@ -74,7 +74,7 @@ sessions::PaymentSession session_for(const CheckoutRequest& request,
                                      const accounting::HoldRequest& hold, bool goodie_held) {
     sessions::PaymentSession session;
     session.psid = new_payment_session_id();
-    session.order_id = new_order_id();
+    session.order_id = order_id_from(hold.order_id);
     session.cls = request.cls;
     session.customer_email = request.customer_email;
     session.ticket_hold_id = hold.ticket_hold_id;
@@ -88,8 +88,10 @@ sessions::PaymentSession session_for(const CheckoutRequest& request,
 }  // namespace
 
 asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest request) {
+    // The order's id exists before its holds: they carry it, so the ledger can name the order
+    // of every ticket it sold.
     const accounting::HoldRequest hold{request.cls, services.ids.next(), services.ids.next(),
-                                       services.config.reservation_ttl_s};
+                                       services.config.reservation_ttl_s, new_order_id()};
     auto held = co_await timed(services.timings.accounting_hold, services.ledger.hold(hold));
     if (!held) co_return held.fault();
     if (!held->ticket_held) co_return SoldOut{};

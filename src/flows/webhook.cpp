@@ -118,7 +118,11 @@ orders::Order order_from(const sessions::PaymentSession& session) {
 }
 
 accounting::CommitRequest commit_request(const sessions::PaymentSession& session) {
-    return {session.cls, session.ticket_hold_id, session.goodie_hold_id, session.goodie_held};
+    // Checkout writes 32 hex digits; anything else books without an order id (0), which the
+    // reconciler then reports as a ticket without an order.
+    const std::optional<u128> order_id = parse_order_id(session.order_id);
+    return {session.cls, session.ticket_hold_id, session.goodie_hold_id, session.goodie_held,
+            order_id.value_or(0)};
 }
 
 // Posts the holds; when the ticket hold is gone (expired), books at once if anything is left.

@@ -97,6 +97,10 @@ constexpr std::string_view find_where = "WHERE id = ANY($1::text[])";
 constexpr const char* recent_statement = "orders_recent";
 constexpr std::string_view recent_order = "ORDER BY created_at DESC, id DESC LIMIT $1";
 
+constexpr const char* with_status_statement = "orders_with_status";
+constexpr std::string_view with_status_where =
+    "WHERE status = $1 AND id > $2 ORDER BY id LIMIT $3";
+
 std::string select_orders(std::string_view tail) {
     return "SELECT " + std::string(order_columns) + " FROM orders " + std::string(tail);
 }
@@ -104,7 +108,9 @@ std::string select_orders(std::string_view tail) {
 void prepare_statements(pqxx::connection& connection) {
     postgres::prepare_all(connection, {insert_statement, existing_statement, upgrade_statement,
                                        {find_statement, select_orders(find_where)},
-                                       {recent_statement, select_orders(recent_order)}});
+                                       {recent_statement, select_orders(recent_order)},
+                                       {with_status_statement,
+                                        select_orders(with_status_where)}});
 }
 
 // One array per column of the INSERT, filled an order at a time.
@@ -347,6 +353,36 @@ public:
             }
             return orders;
         });
+    }
+
+    // Plain functions returning the worker's awaitable: the jobs own strings, and GCC 12
+    // mishandles lambdas that capture strings inside a coroutine.
+    asio::awaitable<Result<std::vector<Order>>> find_many(std::vector<std::string> ids) override {
+        std::erase_if(ids, [](const std::string& id) { return !is_valid_order_id(id); });
+        return reader_.run<std::vector<Order>>(
+            [ids = std::move(ids)](pqxx::connection& connection) mutable {
+                std::vector<Order> orders;
+                for (std::optional<Order>& order : find_batch(connection, ids)) {
+                    if (order) orders.push_back(std::move(*order));
+                }
+                return orders;
+            });
+    }
+
+    asio::awaitable<Result<std::vector<Order>>> with_status(OrderStatus status,
+                                                            std::string after_id,
+                                                            std::size_t limit) override {
+        return reader_.run<std::vector<Order>>(
+            [status, after = std::move(after_id),
+             rows = static_cast<std::int64_t>(limit)](pqxx::connection& connection) {
+                pqxx::nontransaction query(connection);
+                std::vector<Order> orders;
+                for (const pqxx::row& row : query.exec_prepared(
+                         with_status_statement, std::string(status_name(status)), after, rows)) {
+                    orders.push_back(order_from_row(row));
+                }
+                return orders;
+            });
     }
 
     asio::awaitable<bool> healthy() override {

@@ -18,7 +18,8 @@ orders table and the ledger (/api/inventory):
   oversold      ledger sales or PAID orders beyond a class's capacity, goodies beyond the limit
   leaked holds  active holds left per class and goodies after the TTL
 and checks that PAID orders per class equal the ledger's sold count, and goodie orders the
-goodies sold. It prints one table row per level and fault and exits non-zero when any count
+goodies sold, and that a reconciliation pass (`tigerfans reconcile`) finds no lost order to
+write and nothing for a person to look at. It prints one table row per level and fault and exits non-zero when any count
 is non-zero or anything else failed (a server that did not restart, an undeliverable event, a
 crash point never reached...). Requests go only to the 127.0.0.1 servers it started.
 
@@ -510,6 +511,20 @@ def judge(provider, rows, stock, capacities):
 
 # --- one row ------------------------------------------------------------------------------------
 
+def judge_reconcile(exit_code, report):
+    """After the run every order is written by its webhook: a reconciliation pass must find
+    nothing to write and nothing for a person to look at."""
+    if report is None:
+        return [f"tigerfans reconcile printed no report (exit code {exit_code})"]
+    problems = []
+    if report["written"]:
+        problems.append(f"the reconciler had to write {len(report['written'])} lost orders")
+    if not report["clean"] or exit_code != 0:
+        problems.append("the reconciler found orders that need a person: "
+                        f"{report['paid_but_unposted'] + report['unfulfilled_but_posted']}")
+    return problems
+
+
 def run_row(level, fault, options, workdir, row_index):
     """Fresh services and server for one level and fault; returns the row's result."""
     size = SIZES[options.size]
@@ -553,12 +568,14 @@ def run_row(level, fault, options, workdir, row_index):
                 supervisor.finish()
                 stock = settled_inventory(client, provider.last_hold_at)
                 rows = query_orders(stack)
+                reconciled = stack.reconcile("--grace-seconds", "0")
             finally:  # Nothing may restart or strike while the stack stops.
                 supervisor.stopping.set()
                 for thread in (supervisor, striker):
                     if thread and thread.is_alive():
                         thread.join()
         counts, problems = judge(provider, rows, stock, capacities)
+        problems += judge_reconcile(*reconciled)
         result.update(counts, runs=supervisor.runs, orders=len(provider.payments))
         result["problems"] += provider.problems + problems
         if point and supervisor.crashes == 0:

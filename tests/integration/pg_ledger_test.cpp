@@ -3,6 +3,7 @@
 // within one ledger's batches and across two ledgers (two server processes) on one database.
 #include <pqxx/pqxx>
 
+#include "ledger_entries_check.hpp"
 #include "pg_test_helpers.hpp"
 #include "tigerfans/accounting/postgres.hpp"
 #include "tigerfans/core/ids.hpp"
@@ -36,11 +37,12 @@ protected:
 
     HoldRequest hold_request(TicketClass cls = TicketClass::a,
                              std::uint32_t timeout_s = long_timeout_s) {
-        return HoldRequest{cls, ids_.next(), ids_.next(), timeout_s};
+        return HoldRequest{cls, ids_.next(), ids_.next(), timeout_s, new_order_id()};
     }
 
     static CommitRequest commit_request(const HoldRequest& hold, bool goodie_held = true) {
-        return CommitRequest{hold.cls, hold.ticket_hold_id, hold.goodie_hold_id, goodie_held};
+        return CommitRequest{hold.cls, hold.ticket_hold_id, hold.goodie_hold_id, goodie_held,
+                             hold.order_id};
     }
 
     HoldResult hold(Ledger& ledger, const HoldRequest& request) {
@@ -203,6 +205,22 @@ TEST_F(PgLedgerTest, TwoLedgersOnOneDatabaseNeverOversell) {
 
 // Holds expire by themselves: capacity comes back without any cancel, posting reports
 // expired, and a late booking takes what is left.
+TEST_F(PgLedgerTest, EntriesCarryEachHoldsOrderIdAndState) {
+    Ledger& ledger = open_ledger({10, 10, 10});
+    const testing_entries::Story story{hold_request(), hold_request(TicketClass::b),
+                                       hold_request(), hold_request(TicketClass::a, 1)};
+    for (const HoldRequest* request : {&story.paid, &story.failed, &story.open, &story.lapsed}) {
+        ASSERT_TRUE(hold(ledger, *request).ticket_held);
+    }
+    EXPECT_EQ(commit(ledger, commit_request(story.paid)).ticket, Resolution::done);
+    cancel(ledger, story.failed);
+    sleep_for(std::chrono::milliseconds(1300));
+    EXPECT_TRUE(book_late(ledger, commit_request(story.lapsed, false)).got_ticket);
+    auto entries = run([&] { return ledger.entries(); });
+    ASSERT_TRUE(entries.ok());
+    testing_entries::expect_story(*entries, story);
+}
+
 TEST_F(PgLedgerTest, ExpiredHoldsReleaseCapacityAndCannotBePosted) {
     Ledger& ledger = open_ledger({2, 2, 2});
     const HoldRequest first = hold_request(TicketClass::a, 1);

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "accounting/tigerbeetle/client.hpp"
+#include "ledger_entries_check.hpp"
 #include "accounting/tigerbeetle/library.hpp"
 #include "accounting/tigerbeetle/requests.hpp"
 #include "support/run_async.hpp"
@@ -63,7 +64,7 @@ protected:
     }
 
     HoldRequest hold_request(TicketClass cls, std::uint32_t timeout_s = ttl_s) {
-        return HoldRequest{cls, ids_.next(), ids_.next(), timeout_s};
+        return HoldRequest{cls, ids_.next(), ids_.next(), timeout_s, new_order_id()};
     }
 
     Inventory inventory(Ledger& ledger) {
@@ -126,7 +127,36 @@ protected:
 };
 
 CommitRequest commit_of(const HoldRequest& hold, bool goodie_held) {
-    return CommitRequest{hold.cls, hold.ticket_hold_id, hold.goodie_hold_id, goodie_held};
+    return CommitRequest{hold.cls, hold.ticket_hold_id, hold.goodie_hold_id, goodie_held,
+                         hold.order_id};
+}
+
+TEST_F(TbLedger, EntriesCarryEachHoldsOrderIdAndState) {
+    // Read back through get_account_transfers: the order id rides in user_data_128 (posts and
+    // voids inherit it), states are folded from the posts, voids and timeouts.
+    Ledger& ledger = start_ledger({10, 10, 10});
+    const testing_entries::Story story{hold_request(TicketClass::a),
+                                       hold_request(TicketClass::b),
+                                       hold_request(TicketClass::a),
+                                       hold_request(TicketClass::a, 1)};
+    for (const HoldRequest* request : {&story.paid, &story.failed, &story.open, &story.lapsed}) {
+        auto held = run_async(io_, [&] { return ledger.hold(*request); });
+        ASSERT_TRUE(held.ok() && held->ticket_held);
+    }
+    auto committed = run_async(io_, [&] { return ledger.commit(commit_of(story.paid, true)); });
+    ASSERT_TRUE(committed.ok());
+    const Status voided = run_async(io_, [&] {
+        return ledger.cancel(story.failed.cls, story.failed.ticket_hold_id,
+                             story.failed.goodie_hold_id);
+    });
+    ASSERT_TRUE(voided.ok());
+    ASSERT_TRUE(wait_for_inventory(ledger, [](const Inventory& i) { return i.class_a.held == 1; }));
+    auto booked =
+        run_async(io_, [&] { return ledger.book_late(commit_of(story.lapsed, false)); });
+    ASSERT_TRUE(booked.ok() && booked->got_ticket);
+    auto entries = run_async(io_, [&] { return ledger.entries(); });
+    ASSERT_TRUE(entries.ok());
+    testing_entries::expect_story(*entries, story);
 }
 
 TEST_F(TbLedger, HoldCommitCancelAndLateBookingMoveTheInventory) {

@@ -52,8 +52,9 @@ TEST(TbModel, FundingMovesTheCapacityFromOperatorToBudgetUnderAFixedId) {
 
 TEST(TbModel, AHoldIsAPendingTransferOfOneFromBudgetToSpentWithTheTimeout) {
     // Pending with a timeout: the cluster releases it by itself, no cleanup job.
-    const abi::Transfer hold = model::hold(Resource::goodies, hold_id, 300);
+    const abi::Transfer hold = model::hold(Resource::goodies, hold_id, 300, 4242);
     EXPECT_EQ(hold.id, hold_id);
+    EXPECT_EQ(hold.user_data_128, u128{4242});  // The order it was made for.
     EXPECT_EQ(hold.flags, abi::transfer_flags::pending);
     EXPECT_EQ(hold.timeout_s, 300u);
     EXPECT_EQ(hold.amount, 1u);
@@ -69,17 +70,19 @@ TEST(TbModel, PostingUsesTheExactAmountAndAnIdDerivedFromTheHold) {
     EXPECT_EQ(post.id, derive_id(hold_id, Derivation::post));
     EXPECT_EQ(post.flags, abi::transfer_flags::post_pending_transfer);
     EXPECT_EQ(post.timeout_s, 0u);
-    EXPECT_EQ(post.code, model::hold(Resource::class_b, hold_id, 1).code);
+    EXPECT_EQ(post.code, model::hold(Resource::class_b, hold_id, 1, 0).code);
 }
 
 TEST(TbModel, VoidingAndLateBookingUseTheirOwnDerivedIds) {
     // Three distinct ids per hold: post, void and late booking can never collide.
     const abi::Transfer voided = model::void_hold(Resource::class_a, hold_id);
-    const abi::Transfer late = model::late_booking(Resource::class_a, hold_id);
+    const abi::Transfer late = model::late_booking(Resource::class_a, hold_id, 4242);
     EXPECT_EQ(voided.id, derive_id(hold_id, Derivation::void_));
     EXPECT_EQ(voided.flags, abi::transfer_flags::void_pending_transfer);
     EXPECT_EQ(voided.pending_id, hold_id);
     EXPECT_EQ(late.id, derive_id(hold_id, Derivation::late_booking));
+    EXPECT_EQ(late.user_data_128, u128{4242});
+    EXPECT_EQ(voided.user_data_128, u128{0});  // The cluster copies the hold's.
     EXPECT_EQ(late.flags, 0u);  // A plain transfer: booked at once.
     EXPECT_EQ(late.pending_id, 0u);
     EXPECT_EQ(late.amount, 1u);
@@ -120,6 +123,39 @@ TEST(TbModel, FundingThatExistsWithAnotherAmountCountsAsFunded) {
     EXPECT_TRUE(model::is_funded(status::exists));
     EXPECT_TRUE(model::is_funded(status::exists_with_different_amount));
     EXPECT_FALSE(model::is_funded(status::debit_account_not_found));
+}
+
+TEST(TbModel, FoldingTransfersGivesEachHoldItsStateAndEachLateBookingItsOwn) {
+    const u128 order = 4242;
+    const u128 paid = 101, failed = 102, open = 103, lapsed = 104, booked_for = 105;
+    constexpr std::uint64_t ns_per_s = 1'000'000'000;
+    auto at = [](abi::Transfer transfer, std::uint64_t seconds) {
+        transfer.timestamp = seconds * ns_per_s;
+        return transfer;
+    };
+    const std::vector<abi::Transfer> transfers = {
+        at(model::hold(Resource::class_a, paid, 60, order), 1),
+        at(model::hold(Resource::class_a, failed, 60, order), 2),
+        at(model::hold(Resource::class_a, open, 60, order), 3),
+        at(model::hold(Resource::class_a, lapsed, 5, order), 4),
+        at(model::post(Resource::class_a, paid), 5),
+        at(model::void_hold(Resource::class_a, failed), 6),
+        at(model::late_booking(Resource::class_a, booked_for, order), 7),
+    };
+    const std::int64_t now_us = 20 * 1'000'000;
+    const std::vector<LedgerEntry> entries =
+        model::fold_entries(Resource::class_a, transfers, now_us);
+    ASSERT_EQ(entries.size(), 5u);
+    EXPECT_EQ(entries[0].state, EntryState::posted);
+    EXPECT_EQ(entries[0].resolved_at_us, 5'000'000);
+    EXPECT_EQ(entries[1].state, EntryState::voided);
+    EXPECT_EQ(entries[2].state, EntryState::pending);  // 3 s + 60 s is after now.
+    EXPECT_EQ(entries[3].state, EntryState::expired);  // 4 s + 5 s is before now.
+    EXPECT_EQ(entries[3].resolved_at_us, 9'000'000);
+    EXPECT_TRUE(entries[4].late);
+    EXPECT_EQ(entries[4].state, EntryState::posted);
+    EXPECT_EQ(entries[4].transfer_id, derive_id(booked_for, Derivation::late_booking));
+    for (const LedgerEntry& entry : entries) EXPECT_EQ(entry.order_id, order);
 }
 
 }  // namespace

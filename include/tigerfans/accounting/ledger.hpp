@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "tigerfans/core/result.hpp"
 #include "tigerfans/core/ticket.hpp"
@@ -24,12 +25,16 @@ struct Capacities {
     std::uint64_t of(Resource resource) const;
 };
 
-// Ids chosen by the caller (IdGenerator), so every backend stores the same ids.
+// Ids chosen by the caller (IdGenerator), so every backend stores the same ids. The order id
+// travels with every transfer (TigerBeetle's user_data_128, a column on PostgreSQL), so each
+// ticket the ledger sold can be traced to its order; 0 for the isolated accounting endpoints,
+// which sell without one.
 struct HoldRequest {
     TicketClass cls;
     u128 ticket_hold_id;
     u128 goodie_hold_id;
     std::uint32_t timeout_s;
+    u128 order_id = 0;
 };
 
 struct HoldResult {
@@ -50,6 +55,7 @@ struct CommitRequest {
     u128 ticket_hold_id;
     u128 goodie_hold_id;
     bool goodie_held;  // Post the goodie hold too.
+    u128 order_id = 0;  // Carried by a late booking (posts and voids keep the hold's).
 };
 
 struct CommitResult {
@@ -74,6 +80,22 @@ struct Inventory {
     Balance class_b;
     Balance goodies;
     const Balance& of(Resource resource) const;
+};
+
+// Where one hold or late booking stands. A late booking is posted when made.
+enum class EntryState : std::uint8_t { pending, posted, voided, expired };
+std::string_view entry_state_name(EntryState state);
+
+// One hold or late booking of a ticket or a goodie, as the ledger keeps it: what the
+// reconciler compares with the orders (flows/reconcile.hpp).
+struct LedgerEntry {
+    u128 transfer_id = 0;  // The hold's id, or the late booking's derived id.
+    u128 order_id = 0;     // 0: made without an order (the isolated accounting endpoints).
+    Resource resource = Resource::class_a;
+    EntryState state = EntryState::pending;
+    bool late = false;                  // A late booking rather than a hold.
+    std::int64_t created_at_us = 0;     // Unix time, by the ledger's clock.
+    std::int64_t resolved_at_us = 0;    // When posted, voided or expired; 0 while pending.
 };
 
 class Ledger {
@@ -103,6 +125,10 @@ public:
                                            u128 goodie_hold_id) = 0;
 
     virtual asio::awaitable<Result<Inventory>> inventory() = 0;
+
+    // Every hold and late booking ever made, pending ones past their timeout as expired. Reads
+    // beside the hot path (its own connection or plain lookups), for the reconciler.
+    virtual asio::awaitable<Result<std::vector<LedgerEntry>>> entries() = 0;
 
     // Whether the backend answered its last request (for /healthz).
     virtual asio::awaitable<bool> healthy() = 0;

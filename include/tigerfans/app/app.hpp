@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "tigerfans/config/config.hpp"
+#include "tigerfans/flows/reconcile.hpp"
 
 namespace tigerfans::app {
 
@@ -30,5 +31,10 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// `tigerfans reconcile`: one reconciliation pass against the configured ledger and orders, its
+// report printed on stdout (text, or JSON with `json`).
+// Returns 0 when nothing needs a person, 3 when findings do, 1 when a store is unreachable.
+int reconcile_once(const config::Config& config, flows::ReconcileOptions options, bool json);
 
 }  // namespace tigerfans::app

@@ -37,6 +37,7 @@ struct Config {
     std::string log_level;
     bool bench_endpoints = false;  // The isolated accounting calls, for benchmarks only.
     std::string metrics_token;     // Bearer token for /metrics; empty: admin login only.
+    std::uint32_t reconcile_interval_s = 0;  // 0: no periodic reconciliation.
     std::string web_root;
     std::string bench_results_dir;
 };

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "tigerfans/core/u128.hpp"
 
@@ -25,11 +27,17 @@ private:
 // What a derived id is for. The kind lands in the top four bits, which are zero in every
 // time-based id until the year 10889, so derived ids never collide with generated ones.
 enum class Derivation : std::uint8_t { post = 1, void_ = 2, late_booking = 3 };
+inline constexpr int derivation_shift = 124;
 
 constexpr u128 derive_id(u128 base_id, Derivation kind) {
-    constexpr int kind_shift = 124;
+    constexpr int kind_shift = derivation_shift;
     return (base_id & ((u128{1} << kind_shift) - 1)) |
            (u128{static_cast<std::uint8_t>(kind)} << kind_shift);
+}
+
+// Whether `id` was derived with `kind`.
+constexpr bool is_derived(u128 id, Derivation kind) {
+    return (id >> derivation_shift) == static_cast<std::uint8_t>(kind);
 }
 
 // Cryptographically random bytes from the kernel, buffered.
@@ -41,8 +49,11 @@ std::string new_ticket_code();
 // An order id: 32 lower-case hex digits of `id`.
 std::string order_id_from(u128 id);
 // A new order's id: 128 random bits. The id is the capability to read the order and its
-// ticket, so it must not be guessable from a neighbour's.
-std::string new_order_id();
+// ticket, so it must not be guessable from a neighbour's. The ledger keeps it as a number
+// (user_data_128); everything else as its text.
+u128 new_order_id();
+// The number behind an order id's text; nullopt when it is not 32 hex digits.
+std::optional<u128> parse_order_id(std::string_view order_id);
 // A payment session id: "mock_" and 32 random hex digits (unguessable: it authorises paying).
 std::string new_payment_session_id();
 // A webhook event's idempotency key: "evt_" and 32 random hex digits.

@@ -59,6 +59,15 @@ inline constexpr std::uint32_t webhook_done_ttl_s = 24 * 3600;
 static_assert(webhook_lease_ms < webhook_done_ttl_s * 1000ull,
               "a done mark must outlive any lease");
 
+// Reconciliation: a ticket posted less than this long ago may still have its order on the way
+// (a webhook between its ledger post and its group commit), so the reconciler leaves it to the
+// next pass. It must exceed a lease, so a stalled delivery's work is not done twice.
+inline constexpr std::uint32_t reconcile_grace_s = 60;
+static_assert(webhook_lease_ms < reconcile_grace_s * 1000ull,
+              "the reconciler must not race a delivery that still holds its lease");
+// Orders read per query while the reconciler pages through them.
+inline constexpr std::size_t reconcile_orders_page = 2'000;
+
 // Admin login sessions.
 inline constexpr std::uint32_t admin_session_ttl_s = 12 * 3600;
 

@@ -27,6 +27,14 @@ std::size_t u128_to_decimal(u128 value, char (&out)[u128_decimal_digits_max]);
 // Accepts 1 to 39 decimal digits without sign or spaces; rejects values above 2^128-1.
 std::optional<u128> u128_from_decimal(std::string_view text);
 
+// For unordered containers keyed by ids.
+struct U128Hash {
+    std::size_t operator()(u128 value) const {
+        constexpr std::uint64_t golden = 0x9E3779B97F4A7C15ull;
+        return static_cast<std::size_t>(u128_low(value) ^ (u128_high(value) * golden));
+    }
+};
+
 // Always 32 lower-case hex digits.
 std::string u128_to_hex(u128 value);
 // Accepts exactly 32 hex digits, either case.

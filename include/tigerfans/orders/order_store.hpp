@@ -6,6 +6,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -31,6 +32,15 @@ public:
 
     // Newest first.
     virtual asio::awaitable<Result<std::vector<Order>>> recent(std::size_t limit) = 0;
+
+    // The stored orders among `ids` (missing ids left out), in one read.
+    virtual asio::awaitable<Result<std::vector<Order>>> find_many(std::vector<std::string> ids) = 0;
+
+    // Orders with `status` whose id sorts after `after_id` ("" for the first page), by id: a
+    // caller pages through all of them by passing the last id it got.
+    virtual asio::awaitable<Result<std::vector<Order>>> with_status(OrderStatus status,
+                                                                    std::string after_id,
+                                                                    std::size_t limit) = 0;
 
     virtual asio::awaitable<bool> healthy() = 0;
     virtual asio::awaitable<void> stop() = 0;

@@ -114,9 +114,10 @@ HoldResult BatchPlanner::hold(const HoldRequest& request) {
     assert(request.ticket_hold_id != 0);
     HoldResult result;
     result.ticket_held = reserve(request.ticket_hold_id, resource_of(request.cls),
-                                 request.timeout_s);
+                                 request.timeout_s, request.order_id);
     if (result.ticket_held && request.goodie_hold_id != 0) {
-        result.goodie_held = reserve(request.goodie_hold_id, Resource::goodies, request.timeout_s);
+        result.goodie_held = reserve(request.goodie_hold_id, Resource::goodies, request.timeout_s,
+                                     request.order_id);
     }
     return result;
 }
@@ -132,9 +133,9 @@ CommitResult BatchPlanner::commit(const CommitRequest& request) {
 
 BookResult BatchPlanner::book_late(const CommitRequest& request) {
     BookResult result;
-    result.got_ticket = book(request.ticket_hold_id, resource_of(request.cls));
+    result.got_ticket = book(request.ticket_hold_id, resource_of(request.cls), request.order_id);
     if (result.got_ticket && request.goodie_held && request.goodie_hold_id != 0) {
-        result.got_goodie = book(request.goodie_hold_id, Resource::goodies);
+        result.got_goodie = book(request.goodie_hold_id, Resource::goodies, request.order_id);
     }
     return result;
 }
@@ -158,14 +159,15 @@ Inventory BatchPlanner::inventory() const {
 
 // A new pending row when capacity remains. An id seen before is a replay of the same request:
 // it answers what the first attempt got.
-bool BatchPlanner::reserve(u128 id, Resource resource, std::uint32_t timeout_s) {
+bool BatchPlanner::reserve(u128 id, Resource resource, std::uint32_t timeout_s,
+                           u128 order_id) {
     if (const auto existing = rows_.find(id); existing != rows_.end()) {
         const HoldRow& row = existing->second;
         return row.resource == resource &&
                (row.status == HoldStatus::pending || row.status == HoldStatus::posted);
     }
     if (balance(resource).available() == 0) return false;
-    insert(id, resource, HoldStatus::pending, timeout_s);
+    insert(id, resource, HoldStatus::pending, timeout_s, order_id);
     balance(resource).held++;
     return true;
 }
@@ -191,7 +193,7 @@ Resolution BatchPlanner::resolve(u128 id, Resource resource, HoldStatus target) 
 
 // Late success: the hold itself when it is still good, else a booking of its own (posted, or
 // rejected when nothing is left) under the derived id, whose status a replay reports.
-bool BatchPlanner::book(u128 hold_id, Resource resource) {
+bool BatchPlanner::book(u128 hold_id, Resource resource, u128 order_id) {
     assert(hold_id != 0);
     const u128 booking_id = derive_id(hold_id, Derivation::late_booking);
     if (const HoldRow* booking = find(booking_id, resource)) {
@@ -204,16 +206,17 @@ bool BatchPlanner::book(u128 hold_id, Resource resource) {
         }
     }
     const bool available = balance(resource).available() > 0;
-    insert(booking_id, resource, available ? HoldStatus::posted : HoldStatus::rejected, 0);
+    insert(booking_id, resource, available ? HoldStatus::posted : HoldStatus::rejected, 0,
+           order_id);
     if (available) balance(resource).sold++;
     return available;
 }
 
 void BatchPlanner::insert(u128 id, Resource resource, HoldStatus status,
-                          std::uint32_t timeout_s) {
+                          std::uint32_t timeout_s, u128 order_id) {
     assert(id != 0);
-    const bool inserted = rows_.emplace(id, HoldRow{resource, status, timeout_s, true, false})
-                              .second;
+    const bool inserted =
+        rows_.emplace(id, HoldRow{resource, status, timeout_s, order_id, true, false}).second;
     assert(inserted);
     (void)inserted;
 }

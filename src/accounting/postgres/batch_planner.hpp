@@ -55,15 +55,9 @@ struct HoldRow {
     Resource resource = Resource::class_a;
     HoldStatus status = HoldStatus::pending;
     std::uint32_t timeout_s = 0;  // Of a new pending row; 0: never expires.
+    u128 order_id = 0;            // Of a new row; 0: none (the isolated accounting endpoints).
     bool is_new = false;          // Inserted by this batch.
     bool changed = false;         // Loaded, and its status changed in this batch.
-};
-
-struct U128Hash {
-    std::size_t operator()(u128 value) const {
-        constexpr std::uint64_t golden = 0x9E3779B97F4A7C15ull;
-        return static_cast<std::size_t>(u128_low(value) ^ (u128_high(value) * golden));
-    }
 };
 
 using HoldRows = std::unordered_map<u128, HoldRow, U128Hash>;
@@ -92,10 +86,11 @@ private:
     Done cancel(const CancelOp& operation);
     Inventory inventory() const;
 
-    bool reserve(u128 id, Resource resource, std::uint32_t timeout_s);
+    bool reserve(u128 id, Resource resource, std::uint32_t timeout_s, u128 order_id);
     Resolution resolve(u128 id, Resource resource, HoldStatus target);
-    bool book(u128 hold_id, Resource resource);
-    void insert(u128 id, Resource resource, HoldStatus status, std::uint32_t timeout_s);
+    bool book(u128 hold_id, Resource resource, u128 order_id);
+    void insert(u128 id, Resource resource, HoldStatus status, std::uint32_t timeout_s,
+                u128 order_id);
     const HoldRow* find(u128 id, Resource resource) const;
     Balance& balance(Resource resource) { return balances_[static_cast<std::size_t>(resource)]; }
 

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "postgres/schema.hpp"
+#include "tigerfans/core/ids.hpp"
 #include "postgres/row_values.hpp"
 #include "postgres/sql_array.hpp"
 #include "postgres/statement.hpp"
@@ -39,8 +40,13 @@ CREATE TABLE IF NOT EXISTS ledger_holds (
         CHECK (status IN ('pending', 'posted', 'voided', 'expired', 'rejected')),
     created_at timestamptz NOT NULL,
     expires_at timestamptz,
-    resolved_at timestamptz
+    resolved_at timestamptz,
+    order_id text
 ))";
+
+// Tables made before holds carried their order keep working: the column is added, empty.
+constexpr std::string_view add_order_id_sql =
+    "ALTER TABLE ledger_holds ADD COLUMN IF NOT EXISTS order_id text";
 
 constexpr std::string_view create_expiry_index_sql = R"(
 CREATE INDEX IF NOT EXISTS ledger_holds_pending_expiry
@@ -70,13 +76,26 @@ constexpr Statement load_statement{
     "ledger_load", "SELECT id, resource, status FROM ledger_holds WHERE id = ANY($1::text[])"};
 
 constexpr Statement insert_statement{"ledger_insert", R"(
-INSERT INTO ledger_holds (id, resource, status, created_at, expires_at, resolved_at)
+INSERT INTO ledger_holds (id, resource, status, created_at, expires_at, resolved_at, order_id)
 SELECT id, resource, status, statement_timestamp(),
        CASE WHEN status = 'pending' AND timeout_s > 0
             THEN statement_timestamp() + timeout_s * interval '1 second' END,
-       CASE WHEN status <> 'pending' THEN statement_timestamp() END
-FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
-    AS new_rows (id, resource, status, timeout_s))"};
+       CASE WHEN status <> 'pending' THEN statement_timestamp() END,
+       NULLIF(order_id, '')
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[])
+    AS new_rows (id, resource, status, timeout_s, order_id))"};
+
+// Every hold and booking that took stock; a pending one past its expiry reads as expired
+// (the next batch's sweep would make it so).
+constexpr Statement entries_statement{"ledger_entries", R"(
+SELECT id, resource,
+       CASE WHEN status = 'pending' AND expires_at <= statement_timestamp() THEN 'expired'
+            ELSE status END,
+       coalesce(order_id, ''),
+       (extract(epoch FROM created_at) * 1000000)::bigint,
+       (extract(epoch FROM coalesce(resolved_at, CASE WHEN status = 'pending'
+           AND expires_at <= statement_timestamp() THEN expires_at END)) * 1000000)::bigint
+FROM ledger_holds WHERE status <> 'rejected')"};
 
 constexpr Statement update_statement{"ledger_update", R"(
 UPDATE ledger_holds AS hold SET status = changed.status, resolved_at = statement_timestamp()
@@ -155,17 +174,18 @@ HoldRows load_rows(pqxx::work& txn, const std::vector<u128>& ids) {
 }
 
 void insert_new_rows(pqxx::work& txn, const HoldRows& rows) {
-    ArrayLiteral ids, resources, statuses, timeouts;
+    ArrayLiteral ids, resources, statuses, timeouts, orders;
     for (const auto& [id, row] : rows) {
         if (!row.is_new) continue;
         ids.add_text(u128_to_decimal(id));
         resources.add_text(resource_name(row.resource));
         statuses.add_text(hold_status_name(row.status));
         timeouts.add_int(row.timeout_s);
+        orders.add_text(row.order_id == 0 ? std::string() : u128_to_hex(row.order_id));
     }
     if (ids.size() == 0) return;
     txn.exec_prepared(insert_statement.name, ids.text(), resources.text(), statuses.text(),
-                      timeouts.text());
+                      timeouts.text(), orders.text());
 }
 
 void update_changed_rows(pqxx::work& txn, const HoldRows& rows) {
@@ -198,13 +218,14 @@ void prepare_ledger_statements(pqxx::connection& connection) {
     tigerfans::postgres::prepare_all(
         connection, {add_resource_statement, stored_capacity_statement, set_capacity_statement,
                      lock_statement, expire_statement, load_statement, insert_statement,
-                     update_statement, store_balances_statement});
+                     update_statement, store_balances_statement, entries_statement});
 }
 
 void create_ledger(pqxx::connection& connection, const Capacities& capacities) {
     pqxx::work txn(connection);
     tigerfans::postgres::apply_schema(
-        txn, "ledger", {create_resources_sql, create_holds_sql, create_expiry_index_sql});
+        txn, "ledger",
+        {create_resources_sql, create_holds_sql, add_order_id_sql, create_expiry_index_sql});
     for (Resource resource : all_resources) {
         reconcile_capacity(txn, resource, capacities.of(resource));
     }
@@ -227,6 +248,41 @@ std::vector<Outcome> run_ledger_batch(pqxx::connection& connection,
     if (!same_balances(stored, planner.balances())) store_balances(txn, planner.balances());
     txn.commit();
     return outcomes;
+}
+
+namespace {
+EntryState entry_state(HoldStatus status) {
+    switch (status) {
+        case HoldStatus::pending: return EntryState::pending;
+        case HoldStatus::posted: return EntryState::posted;
+        case HoldStatus::voided: return EntryState::voided;
+        case HoldStatus::expired:
+        case HoldStatus::rejected: break;
+    }
+    return EntryState::expired;
+}
+
+LedgerEntry entry_from_row(const pqxx::row& row) {
+    LedgerEntry entry;
+    entry.transfer_id = tigerfans::postgres::decimal_u128(row[0]);
+    entry.resource = resource_field(row[1]);
+    entry.state = entry_state(required(parse_hold_status(row[2].as<std::string>()), "status"));
+    const auto order_id = row[3].as<std::string>();
+    if (!order_id.empty()) entry.order_id = required(u128_from_hex(order_id), "order_id");
+    entry.late = is_derived(entry.transfer_id, Derivation::late_booking);
+    entry.created_at_us = row[4].as<std::int64_t>();
+    entry.resolved_at_us = row[5].is_null() ? 0 : row[5].as<std::int64_t>();
+    return entry;
+}
+}  // namespace
+
+std::vector<LedgerEntry> read_ledger_entries(pqxx::connection& connection) {
+    pqxx::read_transaction txn(connection);
+    std::vector<LedgerEntry> entries;
+    for (const pqxx::row& row : txn.exec_prepared(entries_statement.name)) {
+        entries.push_back(entry_from_row(row));
+    }
+    return entries;
 }
 
 }  // namespace tigerfans::accounting::postgres

@@ -4,9 +4,10 @@
 //       goodies), the counterpart of TigerBeetle's Budget account. Every batch locks all of
 //       them FOR UPDATE in name order before reading anything, so batches of every process
 //       on the database run one after the other on the counters: no oversell, no deadlock.
-//   ledger_holds(id pk, resource, status, created_at, expires_at, resolved_at): one row per
-//       hold or late booking (batch_planner.hpp); a partial index on (resource, expires_at)
-//       of pending rows finds the overdue holds each batch expires first.
+//   ledger_holds(id pk, resource, status, created_at, expires_at, resolved_at, order_id): one
+//       row per hold or late booking (batch_planner.hpp), with the order it was made for; a
+//       partial index on (resource, expires_at) of pending rows finds the overdue holds each
+//       batch expires first.
 #pragma once
 
 #include <pqxx/pqxx>
@@ -25,5 +26,8 @@ void create_ledger(pqxx::connection& connection, const Capacities& capacities);
 // One batch, one transaction: lock, expire, load, plan, write, commit.
 std::vector<Outcome> run_ledger_batch(pqxx::connection& connection,
                                       const std::vector<Operation>& operations);
+
+// Every hold and late booking but the refused ones (Ledger::entries), in one read transaction.
+std::vector<LedgerEntry> read_ledger_entries(pqxx::connection& connection);
 
 }  // namespace tigerfans::accounting::postgres

@@ -26,7 +26,8 @@ public:
     PostgresLedger(asio::any_io_executor loop, std::string database_url, Capacities capacities,
                    metrics::Registry& registry)
         : capacities_(capacities),
-          worker_(std::move(loop), std::move(database_url), "ledger",
+          worker_(loop, database_url, "ledger", postgres::prepare_ledger_statements),
+          reader_(std::move(loop), std::move(database_url), "ledger_read",
                   postgres::prepare_ledger_statements),
           batcher_(worker_, postgres::run_ledger_batch, limits::pg_accounting_batch_ops_max,
                    registry, "ledger") {}
@@ -68,6 +69,11 @@ public:
         co_return co_await batcher_.submit_one_as<Inventory>(postgres::InventoryOp());
     }
 
+    // On a connection of its own, so a long scan never delays a batch.
+    asio::awaitable<Result<std::vector<LedgerEntry>>> entries() override {
+        co_return co_await reader_.run<std::vector<LedgerEntry>>(postgres::read_ledger_entries);
+    }
+
     asio::awaitable<bool> healthy() override { co_return co_await worker_.ping(); }
 
     asio::awaitable<void> stop() override { co_await batcher_.stop(); }
@@ -76,6 +82,7 @@ private:
 
     const Capacities capacities_;
     tigerfans::postgres::Worker worker_;
+    tigerfans::postgres::Worker reader_;
     tigerfans::postgres::WorkerBatcher<Operation, Outcome> batcher_;
 };
 

@@ -45,6 +45,21 @@ struct alignas(16) Transfer {
     std::uint64_t timestamp;
 };
 
+// get_account_transfers' one event: the account's transfers with timestamps in
+// [timestamp_min, timestamp_max] (0: unbounded), at most `limit`, oldest first.
+struct alignas(16) AccountFilter {
+    u128 account_id;
+    u128 user_data_128;  // 0: any.
+    std::uint64_t user_data_64;
+    std::uint32_t user_data_32;
+    std::uint16_t code;
+    std::uint8_t reserved[58];  // Must be zero.
+    std::uint64_t timestamp_min;
+    std::uint64_t timestamp_max;
+    std::uint32_t limit;
+    std::uint32_t flags;  // account_filter_flags
+};
+
 // One per created event, in event order (0.17: dense, 16 bytes; 0.16 was sparse, 8 bytes).
 struct CreateResult {
     std::uint64_t timestamp;
@@ -123,6 +138,12 @@ inline constexpr std::uint16_t history = 8;
 inline constexpr std::uint16_t imported = 16;
 inline constexpr std::uint16_t closed = 32;
 }  // namespace account_flags
+
+namespace account_filter_flags {
+inline constexpr std::uint32_t debits = 1;
+inline constexpr std::uint32_t credits = 2;
+inline constexpr std::uint32_t reversed = 4;
+}  // namespace account_filter_flags
 
 namespace transfer_flags {
 inline constexpr std::uint16_t linked = 1;
@@ -204,6 +225,18 @@ static_assert(offsetof(Transfer, ledger) == 112);
 static_assert(offsetof(Transfer, code) == 116);
 static_assert(offsetof(Transfer, flags) == 118);
 static_assert(offsetof(Transfer, timestamp) == 120);
+
+static_assert(sizeof(AccountFilter) == 128 && alignof(AccountFilter) == 16);
+static_assert(offsetof(AccountFilter, account_id) == 0);
+static_assert(offsetof(AccountFilter, user_data_128) == 16);
+static_assert(offsetof(AccountFilter, user_data_64) == 32);
+static_assert(offsetof(AccountFilter, user_data_32) == 40);
+static_assert(offsetof(AccountFilter, code) == 44);
+static_assert(offsetof(AccountFilter, reserved) == 46);
+static_assert(offsetof(AccountFilter, timestamp_min) == 104);
+static_assert(offsetof(AccountFilter, timestamp_max) == 112);
+static_assert(offsetof(AccountFilter, limit) == 120);
+static_assert(offsetof(AccountFilter, flags) == 124);
 
 static_assert(sizeof(CreateResult) == 16 && alignof(CreateResult) == 8);
 static_assert(offsetof(CreateResult, timestamp) == 0);

@@ -21,6 +21,7 @@
 #include "accounting/tigerbeetle/model.hpp"
 #include "accounting/tigerbeetle/requests.hpp"
 #include "tigerfans/accounting/tigerbeetle.hpp"
+#include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::accounting {
@@ -100,7 +101,8 @@ public:
           options_(std::move(options)),
           transfer_metrics_(RequestMetrics::in(registry, "create_transfers")),
           account_metrics_(RequestMetrics::in(registry, "create_accounts")),
-          lookup_metrics_(RequestMetrics::in(registry, "lookup_accounts")) {
+          lookup_metrics_(RequestMetrics::in(registry, "lookup_accounts")),
+          scan_metrics_(RequestMetrics::in(registry, "get_account_transfers")) {
         assert(options_.batch_events_max > 0);
         assert(options_.batch_events_max <= limits::tb_batch_events_max);
     }
@@ -126,11 +128,11 @@ public:
         if (Status ready = usable(); !ready) co_return ready.fault();
         const Resource ticket = resource_of(request.cls);
         std::vector<abi::Transfer> holds{
-            model::hold(ticket, request.ticket_hold_id, request.timeout_s)};
+            model::hold(ticket, request.ticket_hold_id, request.timeout_s, request.order_id)};
         const bool wants_goodie = request.goodie_hold_id != 0;
         if (wants_goodie) {
             holds.push_back(model::hold(Resource::goodies, request.goodie_hold_id,
-                                        request.timeout_s));
+                                        request.timeout_s, request.order_id));
         }
         auto results = co_await batcher_->submit(std::move(holds));
         if (!results) co_return results.fault();
@@ -173,14 +175,15 @@ public:
     asio::awaitable<Result<BookResult>> book_late(CommitRequest request) override {
         if (Status ready = usable(); !ready) co_return ready.fault();
         BookResult booked;
-        const Result<bool> ticket =
-            co_await book(resource_of(request.cls), request.ticket_hold_id, "late ticket");
+        const Result<bool> ticket = co_await book(resource_of(request.cls),
+                                                  request.ticket_hold_id, request.order_id,
+                                                  "late ticket");
         if (!ticket) co_return ticket.fault();
         booked.got_ticket = *ticket;
         // A goodie without a ticket would be a gift to nobody: book it only with the ticket.
         if (booked.got_ticket && request.goodie_held) {
-            const Result<bool> goodie =
-                co_await book(Resource::goodies, request.goodie_hold_id, "late goodie");
+            const Result<bool> goodie = co_await book(Resource::goodies, request.goodie_hold_id,
+                                                      request.order_id, "late goodie");
             booked.got_goodie = goodie.ok() && *goodie;
         }
         co_return booked;
@@ -221,6 +224,19 @@ public:
             balance_slot(inventory, resource) = *balance;
         }
         co_return inventory;
+    }
+
+    asio::awaitable<Result<std::vector<LedgerEntry>>> entries() override {
+        if (Status ready = usable(); !ready) co_return ready.fault();
+        std::vector<LedgerEntry> all;
+        for (Resource resource : model::resources) {
+            auto transfers = co_await budget_debits(*client_, scan_metrics_, resource);
+            if (!transfers) co_return transfers.fault();
+            std::vector<LedgerEntry> folded =
+                model::fold_entries(resource, *transfers, unix_now_us());
+            all.insert(all.end(), folded.begin(), folded.end());
+        }
+        co_return all;
     }
 
     asio::awaitable<bool> healthy() override {
@@ -344,8 +360,10 @@ private:
         return held.value_or(false);
     }
 
-    asio::awaitable<Result<bool>> book(Resource resource, u128 hold_id, std::string_view what) {
-        auto result = co_await batcher_->submit_one(model::late_booking(resource, hold_id));
+    asio::awaitable<Result<bool>> book(Resource resource, u128 hold_id, u128 order_id,
+                                       std::string_view what) {
+        auto result =
+            co_await batcher_->submit_one(model::late_booking(resource, hold_id, order_id));
         if (!result) co_return result.fault();
         const std::optional<bool> booked = model::is_booked(result->status);
         if (booked) co_return *booked;
@@ -381,6 +399,7 @@ private:
     RequestMetrics transfer_metrics_;
     RequestMetrics account_metrics_;
     RequestMetrics lookup_metrics_;
+    RequestMetrics scan_metrics_;
     std::unique_ptr<Client> client_;
     std::unique_ptr<TransferExecutor> executor_;
     std::unique_ptr<TransferBatcher> batcher_;

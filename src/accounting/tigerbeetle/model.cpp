@@ -2,6 +2,7 @@
 #include "accounting/tigerbeetle/model.hpp"
 
 #include <cassert>
+#include <unordered_map>
 
 #include "tigerfans/core/ids.hpp"
 
@@ -101,10 +102,11 @@ abi::Transfer funding(Resource resource, std::uint64_t capacity) {
     return transfer;
 }
 
-abi::Transfer hold(Resource resource, u128 hold_id, std::uint32_t timeout_s) {
+abi::Transfer hold(Resource resource, u128 hold_id, std::uint32_t timeout_s, u128 order_id) {
     assert(hold_id != 0 && hold_id != u128_max);
     abi::Transfer transfer = spend(resource, hold_id, hold_code, abi::transfer_flags::pending);
     transfer.timeout_s = timeout_s;
+    transfer.user_data_128 = order_id;
     return transfer;
 }
 
@@ -118,9 +120,70 @@ abi::Transfer void_hold(Resource resource, u128 hold_id) {
                    abi::transfer_flags::void_pending_transfer);
 }
 
-abi::Transfer late_booking(Resource resource, u128 hold_id) {
+abi::Transfer late_booking(Resource resource, u128 hold_id, u128 order_id) {
     assert(hold_id != 0);
-    return spend(resource, derive_id(hold_id, Derivation::late_booking), late_booking_code, 0);
+    abi::Transfer transfer =
+        spend(resource, derive_id(hold_id, Derivation::late_booking), late_booking_code, 0);
+    transfer.user_data_128 = order_id;
+    return transfer;
+}
+
+namespace {
+constexpr std::int64_t ns_per_us = 1'000;
+constexpr std::int64_t us_per_s = 1'000'000;
+
+std::int64_t micros(std::uint64_t cluster_ns) {
+    return static_cast<std::int64_t>(cluster_ns / ns_per_us);
+}
+
+LedgerEntry entry_of(Resource resource, const abi::Transfer& transfer, EntryState state) {
+    LedgerEntry entry;
+    entry.transfer_id = transfer.id;
+    entry.order_id = transfer.user_data_128;
+    entry.resource = resource;
+    entry.state = state;
+    entry.created_at_us = micros(transfer.timestamp);
+    return entry;
+}
+}  // namespace
+
+std::vector<LedgerEntry> fold_entries(Resource resource, std::span<const abi::Transfer> transfers,
+                                      std::int64_t now_us) {
+    struct Hold {
+        std::size_t index;  // Into `entries`.
+        std::int64_t timeout_us;
+    };
+    std::vector<LedgerEntry> entries;
+    std::unordered_map<u128, Hold, U128Hash> holds;
+    constexpr std::uint16_t resolving =
+        abi::transfer_flags::post_pending_transfer | abi::transfer_flags::void_pending_transfer;
+    for (const abi::Transfer& transfer : transfers) {
+        if (transfer.flags & abi::transfer_flags::pending) {
+            holds.emplace(transfer.id,
+                          Hold{entries.size(), std::int64_t{transfer.timeout_s} * us_per_s});
+            entries.push_back(entry_of(resource, transfer, EntryState::pending));
+        } else if (transfer.flags & resolving) {
+            const auto hold = holds.find(transfer.pending_id);
+            if (hold == holds.end()) continue;  // Not a hold this folder made.
+            LedgerEntry& entry = entries[hold->second.index];
+            const bool posted = transfer.flags & abi::transfer_flags::post_pending_transfer;
+            entry.state = posted ? EntryState::posted : EntryState::voided;
+            entry.resolved_at_us = micros(transfer.timestamp);
+        } else if (transfer.code == late_booking_code) {
+            LedgerEntry entry = entry_of(resource, transfer, EntryState::posted);
+            entry.late = true;
+            entry.resolved_at_us = entry.created_at_us;
+            entries.push_back(entry);
+        }
+    }
+    for (const auto& [id, hold] : holds) {
+        LedgerEntry& entry = entries[hold.index];
+        if (entry.state != EntryState::pending || hold.timeout_us == 0) continue;
+        if (entry.created_at_us + hold.timeout_us > now_us) continue;
+        entry.state = EntryState::expired;
+        entry.resolved_at_us = entry.created_at_us + hold.timeout_us;
+    }
+    return entries;
 }
 
 bool is_success(std::uint32_t code) { return code == status::created || code == status::exists; }

@@ -10,6 +10,8 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <vector>
 
 #include "accounting/tigerbeetle/abi.hpp"
 #include "tigerfans/accounting/ledger.hpp"
@@ -42,10 +44,18 @@ ResourceIds ids_of(Resource resource);
 std::array<abi::Account, 3 * resource_count> accounts();
 
 abi::Transfer funding(Resource resource, std::uint64_t capacity);
-abi::Transfer hold(Resource resource, u128 hold_id, std::uint32_t timeout_s);
+// Holds and late bookings carry their order's id in user_data_128; posts and voids leave it 0,
+// which the cluster fills in from the pending transfer.
+abi::Transfer hold(Resource resource, u128 hold_id, std::uint32_t timeout_s, u128 order_id);
 abi::Transfer post(Resource resource, u128 hold_id);
 abi::Transfer void_hold(Resource resource, u128 hold_id);
-abi::Transfer late_booking(Resource resource, u128 hold_id);
+abi::Transfer late_booking(Resource resource, u128 hold_id, u128 order_id);
+
+// The holds and late bookings among `transfers` (one resource's Budget debits, oldest first),
+// each with the state its posts and voids gave it; pending holds whose timeout passed by
+// `now_us` (Unix microseconds) are expired. Timestamps are the cluster's nanoseconds.
+std::vector<LedgerEntry> fold_entries(Resource resource, std::span<const abi::Transfer> transfers,
+                                      std::int64_t now_us);
 
 // What a create status means for each kind of transfer; nullopt: unexpected (a bug or a
 // misconfigured cluster), reported by the caller.

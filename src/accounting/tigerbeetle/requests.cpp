@@ -1,4 +1,5 @@
-// Timed requests, status-to-fault mapping, and the typed create/lookup account requests.
+// Timed requests, status-to-fault mapping, the typed create/lookup account requests and the
+// paged scan of an account's transfers.
 #include "accounting/tigerbeetle/requests.hpp"
 
 #include <spdlog/spdlog.h>
@@ -6,6 +7,9 @@
 #include <cassert>
 #include <chrono>
 #include <string>
+
+#include "accounting/tigerbeetle/model.hpp"
+#include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::accounting::tb {
 
@@ -91,6 +95,54 @@ asio::awaitable<Result<std::vector<abi::Account>>> lookup_accounts(PacketSubmitt
         co_return Fault::internal;
     }
     co_return accounts;
+}
+
+namespace {
+abi::AccountFilter debits_after(u128 account_id, std::uint64_t timestamp_min) {
+    abi::AccountFilter filter{};
+    filter.account_id = account_id;
+    filter.timestamp_min = timestamp_min;
+    filter.limit = limits::tb_batch_events_max;
+    filter.flags = abi::account_filter_flags::debits;
+    return filter;
+}
+
+// One page: at most `limit` transfers from `filter.timestamp_min` on.
+asio::awaitable<Result<std::vector<abi::Transfer>>> account_transfers(PacketSubmitter& submitter,
+                                                                      RequestMetrics metrics,
+                                                                      abi::AccountFilter filter) {
+    std::vector<std::byte> reply;
+    const Result<abi::PacketStatus> status =
+        co_await timed_request(submitter, metrics, abi::Operation::get_account_transfers,
+                               std::as_bytes(std::span(&filter, 1)), 1, reply);
+    if (!status) co_return status.fault();
+    if (*status != abi::PacketStatus::ok) co_return fault_of(*status);
+    std::vector<abi::Transfer> transfers;
+    const std::size_t found = reply.size() / sizeof(abi::Transfer);
+    if (found > filter.limit || !decode_records(reply, found, transfers)) {
+        spdlog::error("get_account_transfers: {} reply bytes", reply.size());
+        co_return Fault::internal;
+    }
+    co_return transfers;
+}
+}  // namespace
+
+asio::awaitable<Result<std::vector<abi::Transfer>>> budget_debits(PacketSubmitter& submitter,
+                                                                  RequestMetrics metrics,
+                                                                  Resource resource) {
+    const u128 account = model::ids_of(resource).budget_account;
+    std::vector<abi::Transfer> all;
+    std::uint64_t from = 0;
+    for (;;) {
+        auto page = co_await account_transfers(submitter, metrics, debits_after(account, from));
+        if (!page) co_return page.fault();
+        all.insert(all.end(), page->begin(), page->end());
+        if (page->size() < limits::tb_batch_events_max) co_return all;
+        // Timestamps are unique and increasing across the cluster: resume after the last.
+        const std::uint64_t last = page->back().timestamp;
+        assert(last >= from);
+        from = last + 1;
+    }
 }
 
 }  // namespace tigerfans::accounting::tb

@@ -14,6 +14,7 @@
 #include "accounting/tigerbeetle/abi.hpp"
 #include "accounting/tigerbeetle/client.hpp"
 #include "tigerfans/core/result.hpp"
+#include "tigerfans/core/ticket.hpp"
 #include "tigerfans/metrics/metrics.hpp"
 
 namespace tigerfans::accounting::tb {
@@ -48,6 +49,12 @@ asio::awaitable<Result<std::vector<abi::CreateResult>>> create_accounts(
 asio::awaitable<Result<std::vector<abi::Account>>> lookup_accounts(PacketSubmitter& submitter,
                                                                    RequestMetrics metrics,
                                                                    std::span<const u128> ids);
+
+// Every transfer that debits `resource`'s Budget account (its holds, posts, voids and late
+// bookings), oldest first, fetched in pages of tb_batch_events_max.
+asio::awaitable<Result<std::vector<abi::Transfer>>> budget_debits(PacketSubmitter& submitter,
+                                                                  RequestMetrics metrics,
+                                                                  Resource resource);
 
 // Decodes `count` fixed-size records; false when the reply has another size.
 template <typename Record>

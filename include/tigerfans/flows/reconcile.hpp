@@ -1,0 +1,114 @@
+// Reconciliation: the ledger against the orders. Every ticket the ledger posted carries its
+// order's id, so a pass can tell
+//   - a posted ticket without a paid order: the customer paid and the order was lost (a crash
+//     between the post and the group commit, a session lost with Redis). Repaired: the order
+//     is written from the ledger's facts (id, class, price, goodie), status PAID, with a fresh
+//     ticket code and no email; a FAILED or CANCELED row for it becomes PAID.
+//   - a posted ticket whose order says PAID_UNFULFILLED: the ticket was sold to nobody.
+//     Reported, never changed (the customer is on the refund list).
+//   - a PAID order whose ticket the ledger never posted: reported.
+//   - open holds (they expire by themselves), tickets without an order id (the isolated
+//     accounting endpoints), and the refund list's length (PAID_UNFULFILLED orders).
+// Tickets posted, and orders paid, within the grace period are left to the next pass: their
+// webhook may still be on its way. A pass is idempotent: a second one finds nothing to write.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "tigerfans/core/limits.hpp"
+#include "tigerfans/flows/services.hpp"
+
+namespace tigerfans::flows {
+
+struct ReconcileOptions {
+    bool repair = true;  // False: report what would be written, write nothing.
+    std::int64_t grace_us = std::int64_t{limits::reconcile_grace_s} * 1'000'000;
+};
+
+struct ReconcileReport {
+    std::int64_t at_us = 0;             // When the pass started.
+    std::size_t ledger_entries = 0;     // Holds and late bookings read.
+    std::size_t paid_orders = 0;        // PAID orders checked against the ledger.
+    std::size_t open_holds = 0;         // Pending within their timeout.
+    std::size_t untraced_tickets = 0;   // Posted without an order id.
+    std::size_t refunds = 0;            // PAID_UNFULFILLED orders.
+    std::vector<std::string> written;     // Orders written (or, without repair, to write).
+    std::vector<std::string> unfulfilled_but_posted;
+    std::vector<std::string> paid_but_unposted;
+
+    // Nothing is left that a person must look at (what was written is repaired).
+    bool clean() const { return unfulfilled_but_posted.empty() && paid_but_unposted.empty(); }
+};
+
+nlohmann::json to_json(const ReconcileReport& report);
+// What the pass found and did, one line per finding, for the command line and the log.
+std::string describe(const ReconcileReport& report);
+
+// A ticket the ledger posted for an order, with the order's goodie if one was posted too.
+struct PostedTicket {
+    std::string order_id;
+    TicketClass cls = TicketClass::a;
+    u128 transfer_id = 0;
+    std::int64_t created_at_us = 0;
+    std::int64_t posted_at_us = 0;
+    u128 goodie_transfer_id = 0;  // 0: no goodie posted for this order.
+};
+
+// The ledger as the reconciler judges it (pure, for the unit tests).
+struct LedgerView {
+    std::vector<PostedTicket> posted;  // Posted before `cutoff_us`, one per order.
+    std::unordered_set<u128, U128Hash> posted_transfers;  // Every posted ticket transfer.
+    std::size_t open_holds = 0;
+    std::size_t untraced_tickets = 0;
+};
+LedgerView view_ledger(const std::vector<accounting::LedgerEntry>& entries,
+                       std::int64_t cutoff_us);
+
+// The order the ledger's facts describe: PAID, the class's price, a new ticket code.
+orders::Order order_from_ledger(const PostedTicket& ticket);
+
+// Splits posted tickets by what their stored order (among `stored`) says: missing or unpaid
+// ones go to `to_write`, PAID_UNFULFILLED ones to `unfulfilled`.
+void judge_posted(std::span<const PostedTicket> posted,
+                  const std::vector<orders::Order>& stored, std::vector<orders::Order>& to_write,
+                  std::vector<std::string>& unfulfilled);
+
+// One pass over the ledger and the orders.
+asio::awaitable<Result<ReconcileReport>> reconcile(Services& services, ReconcileOptions options);
+
+// The pass the server runs every `interval_s` seconds (0: never), keeping the last report for
+// the admin; at most one pass runs at a time.
+class Reconciler {
+public:
+    Reconciler(asio::any_io_executor loop, Services& services, std::uint32_t interval_s);
+
+    void start();
+    asio::awaitable<void> stop();
+
+    // Runs a pass now; `overloaded` when one is running already.
+    asio::awaitable<Result<ReconcileReport>> run_now();
+    const std::optional<ReconcileReport>& last() const { return last_; }
+    bool running() const { return running_; }
+
+private:
+    asio::awaitable<void> loop();
+
+    Services& services_;
+    std::uint32_t interval_s_;
+    asio::steady_timer timer_;
+    std::optional<ReconcileReport> last_;
+    bool running_ = false;
+    bool loop_running_ = false;
+    bool stopping_ = false;
+};
+
+}  // namespace tigerfans::flows

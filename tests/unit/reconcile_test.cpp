@@ -1,0 +1,165 @@
+// The reconciler against the flows' test doubles: a ticket posted without an order is written
+// once (a second pass writes nothing), a paid order without a posted ticket and a posted ticket
+// whose order is PAID_UNFULFILLED are reported and left alone, open and unpaid holds are not
+// orders, recent tickets wait for the next pass, and a failing store fails the pass.
+#include <gtest/gtest.h>
+
+#include "flow_fakes.hpp"
+#include "tigerfans/core/clock.hpp"
+#include "tigerfans/core/ids.hpp"
+#include "tigerfans/flows/reconcile.hpp"
+
+namespace tigerfans::flows {
+namespace {
+
+class ReconcileTest : public testing_fakes::FlowFixture {
+protected:
+    Result<ReconcileReport> run(ReconcileOptions options = {.repair = true, .grace_us = 0}) {
+        return testing::run_async(io, [&] { return reconcile(services, options); });
+    }
+
+    // A checkout whose payment posted the ticket but whose order was never written.
+    CheckoutAccepted paid_without_order(TicketClass cls = TicketClass::a) {
+        const auto accepted = std::get<CheckoutAccepted>(buy(cls));
+        const sessions::PaymentSession& session = sessions.saved.at(accepted.payment_session_id);
+        ledger.posted.insert(session.ticket_hold_id);
+        ledger.held.erase(session.ticket_hold_id);
+        ledger.posted_at_us[session.ticket_hold_id] = unix_now_us() - 1;
+        return accepted;
+    }
+
+    // A stored row for `id` with `status` and nothing else.
+    void store(const std::string& id, orders::OrderStatus status) {
+        orders::Order order;
+        order.id = id;
+        order.status = status;
+        orders.rows[id] = order;
+    }
+};
+
+TEST_F(ReconcileTest, APostedTicketWithoutAnOrderIsWrittenOnce) {
+    const CheckoutAccepted lost = paid_without_order(TicketClass::b);
+    const auto first = run();
+    ASSERT_TRUE(first.ok());
+    ASSERT_EQ(first->written, std::vector<std::string>{lost.order_id});
+    ASSERT_EQ(orders.rows.count(lost.order_id), 1u);
+    const orders::Order& order = orders.rows.at(lost.order_id);
+    EXPECT_EQ(order.status, orders::OrderStatus::paid);
+    EXPECT_EQ(order.cls, TicketClass::b);
+    EXPECT_EQ(order.amount_cents, price_cents(TicketClass::b));
+    EXPECT_FALSE(order.ticket_code.empty());
+    const std::string code = order.ticket_code;
+
+    const auto second = run();
+    ASSERT_TRUE(second.ok());
+    EXPECT_TRUE(second->written.empty());
+    EXPECT_TRUE(second->clean());
+    EXPECT_EQ(second->paid_orders, 1u);
+    EXPECT_EQ(orders.rows.at(lost.order_id).ticket_code, code);
+}
+
+TEST_F(ReconcileTest, ADryRunWritesNothing) {
+    const CheckoutAccepted lost = paid_without_order();
+    const auto report = run({.repair = false, .grace_us = 0});
+    ASSERT_TRUE(report.ok());
+    EXPECT_EQ(report->written, std::vector<std::string>{lost.order_id});
+    EXPECT_TRUE(orders.rows.empty());
+}
+
+TEST_F(ReconcileTest, AFailedOrderWhoseTicketWasPostedBecomesPaid) {
+    const CheckoutAccepted lost = paid_without_order();
+    store(lost.order_id, orders::OrderStatus::failed);
+    const auto report = run();
+    ASSERT_TRUE(report.ok());
+    EXPECT_EQ(report->written.size(), 1u);
+    EXPECT_EQ(orders.rows.at(lost.order_id).status, orders::OrderStatus::paid);
+}
+
+TEST_F(ReconcileTest, AnUnfulfilledOrderWithAPostedTicketIsReportedAndKept) {
+    const CheckoutAccepted odd = paid_without_order();
+    store(odd.order_id, orders::OrderStatus::paid_unfulfilled);
+    const auto report = run();
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->written.empty());
+    EXPECT_EQ(report->unfulfilled_but_posted, std::vector<std::string>{odd.order_id});
+    EXPECT_EQ(report->refunds, 1u);
+    EXPECT_FALSE(report->clean());
+    EXPECT_EQ(orders.rows.at(odd.order_id).status, orders::OrderStatus::paid_unfulfilled);
+}
+
+TEST_F(ReconcileTest, APaidOrderWhoseTicketWasNeverPostedIsReported) {
+    orders::Order paid;
+    paid.id = order_id_from(new_order_id());
+    paid.ticket_transfer_id = 12345;
+    paid.status = orders::OrderStatus::paid;
+    paid.paid_at_us = unix_now_us() - 3'600'000'000;
+    orders.rows[paid.id] = paid;
+    const auto report = run();
+    ASSERT_TRUE(report.ok());
+    EXPECT_EQ(report->paid_but_unposted, std::vector<std::string>{paid.id});
+    EXPECT_FALSE(report->clean());
+}
+
+TEST_F(ReconcileTest, OpenAndVoidedHoldsAreNotOrders) {
+    const auto open = std::get<CheckoutAccepted>(buy());
+    const auto failed = std::get<CheckoutAccepted>(buy());
+    pay(failed.payment_session_id, PaymentOutcome::failed, "evt_failed");
+    const auto report = run();
+    ASSERT_TRUE(report.ok());
+    EXPECT_EQ(report->open_holds, 1u);
+    EXPECT_TRUE(report->written.empty());
+    EXPECT_TRUE(report->clean());
+    EXPECT_EQ(orders.rows.count(open.order_id), 0u);
+}
+
+TEST_F(ReconcileTest, APaidCheckoutIsAlreadyReconciled) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_paid");
+    ASSERT_EQ(orders.rows.at(accepted.order_id).status, orders::OrderStatus::paid);
+    // The order was paid just now: with the default grace it is left to a later pass, with
+    // none it is checked and found in order.
+    const auto report = run();
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->written.empty());
+    EXPECT_TRUE(report->clean());
+}
+
+TEST_F(ReconcileTest, TicketsPostedWithinTheGraceAreLeftToTheNextPass) {
+    paid_without_order();
+    const auto report = run({.repair = true, .grace_us = std::int64_t{3'600} * 1'000'000});
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->written.empty());
+    EXPECT_TRUE(orders.rows.empty());
+}
+
+TEST_F(ReconcileTest, AnUnreachableLedgerFailsThePass) {
+    paid_without_order();
+    ledger.fail_next = Fault::unavailable;
+    const auto report = run();
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.fault(), Fault::unavailable);
+    EXPECT_TRUE(orders.rows.empty());
+}
+
+TEST(ReconcileView, OnePostedTicketPerOrderWithItsGoodie) {
+    using accounting::EntryState;
+    const u128 order = 77;
+    std::vector<accounting::LedgerEntry> entries(4);
+    entries[0] = {1, order, Resource::class_a, EntryState::posted, false, 10, 20};
+    entries[1] = {2, order, Resource::goodies, EntryState::posted, false, 10, 20};
+    entries[2] = {3, 0, Resource::class_b, EntryState::posted, true, 10, 20};
+    entries[3] = {4, 78, Resource::class_b, EntryState::expired, false, 10, 20};
+    const LedgerView view = view_ledger(entries, 100);
+    ASSERT_EQ(view.posted.size(), 1u);
+    EXPECT_EQ(view.posted[0].order_id, order_id_from(order));
+    EXPECT_EQ(view.posted[0].goodie_transfer_id, u128{2});
+    EXPECT_EQ(view.untraced_tickets, 1u);
+    EXPECT_EQ(view.posted_transfers.size(), 2u);
+    EXPECT_EQ(view.open_holds, 0u);
+    const orders::Order written = order_from_ledger(view.posted[0]);
+    EXPECT_TRUE(written.got_goodie);
+    EXPECT_EQ(written.paid_at_us, 20);
+}
+
+}  // namespace
+}  // namespace tigerfans::flows
