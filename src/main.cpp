@@ -79,8 +79,8 @@ int main(int argc, char** argv) {
     using namespace tigerfans;
     const std::optional<Command> command = parse_command(argc, argv);
     if (!command) {
-        const std::string_view argument = argv[1];
-        const bool help = argc == 2 && (argument == "--help" || argument == "-h");
+        const std::string_view argument = argv[argc - 1];
+        const bool help = argc <= 3 && (argument == "--help" || argument == "-h");
         print_usage(help ? stdout : stderr);
         return help ? 0 : 2;
     }

@@ -218,7 +218,9 @@ asio::awaitable<void> App::Impl::shutdown() {
         co_await server->shutdown(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
     }
     if (mockpay) co_await mockpay->stop();
-    if (reconciler) co_await reconciler->stop();
+    if (reconciler) {
+        co_await reconciler->stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
+    }
     // The batchers flush what is queued before their clients close.
     if (ledger) co_await ledger->stop();
     if (sessions) co_await sessions->stop();
@@ -278,18 +280,19 @@ struct ReconcileRun {
         co_return report->clean() ? 0 : 3;
     }
 
+    // Attaches to what the server set up; creates and changes nothing (the orders table is
+    // not created either: the first read fails when it is missing).
     asio::awaitable<bool> start() {
-        Status orders_started = co_await orders->start();
-        Status ledger_started = co_await ledger->start();
-        if (orders_started && ledger_started) co_return true;
-        spdlog::critical("reconcile: cannot reach the {}",
-                         orders_started ? "ledger" : "orders database");
+        Status attached = co_await ledger->attach();
+        if (attached) co_return true;
+        spdlog::critical("reconcile: cannot reach the ledger: {}", fault_name(attached.fault()));
         co_return false;
     }
 };
 }  // namespace
 
-int reconcile_once(const config::Config& config, flows::ReconcileOptions options, bool json) {
+int reconcile_once(const config::Config& config, flows::ReconcileOptions options,
+                   bool json) try {
     ReconcileRun pass;
     const auto loop = pass.io.get_executor();
     pass.orders = orders::make_postgres_order_store(loop, config.database_url, pass.registry);
@@ -300,6 +303,9 @@ int reconcile_once(const config::Config& config, flows::ReconcileOptions options
                    [&](std::exception_ptr failure, int code) { exit_code = failure ? 1 : code; });
     pass.io.run();
     return exit_code;
+} catch (const std::exception& error) {
+    spdlog::critical("reconcile: {}", error.what());
+    return 1;
 }
 
 void App::stop() {

@@ -56,7 +56,10 @@ LedgerView view_ledger(const std::vector<LedgerEntry>& entries, std::int64_t cut
             continue;
         }
         if (entry.resolved_at_us >= cutoff_us) continue;  // Its webhook may still be running.
-        if (!orders_seen.insert(entry.order_id).second) continue;
+        if (!orders_seen.insert(entry.order_id).second) {
+            view.sold_twice.push_back(order_id_from(entry.order_id));
+            continue;
+        }
         PostedTicket ticket;
         ticket.order_id = order_id_from(entry.order_id);
         ticket.cls = class_of(entry.resource);
@@ -117,6 +120,7 @@ nlohmann::json to_json(const ReconcileReport& report) {
         {"written", report.written},
         {"unfulfilled_but_posted", report.unfulfilled_but_posted},
         {"paid_but_unposted", report.paid_but_unposted},
+        {"sold_twice", report.sold_twice},
         {"clean", report.clean()},
     };
 }
@@ -137,6 +141,7 @@ std::string describe(const ReconcileReport& report) {
     line("orders PAID_UNFULFILLED although their ticket was posted (left as they are)",
          report.unfulfilled_but_posted);
     line("orders PAID whose ticket the ledger never posted", report.paid_but_unposted);
+    line("orders with more than one posted ticket", report.sold_twice);
     text += report.clean() ? "reconcile: nothing left to look at\n"
                            : "reconcile: findings above need a person\n";
     return text;
@@ -154,12 +159,18 @@ asio::awaitable<Status> write_orders(Services& services, std::vector<orders::Ord
                                      const ReconcileOptions& options, ReconcileReport& report) {
     for (orders::Order& order : orders) {
         const std::string id = order.id;
-        if (options.repair) {
-            auto stored = co_await services.orders.insert(std::move(order));
-            if (!stored) co_return stored.fault();
-            spdlog::warn("reconcile: wrote order {} ({}) from its posted ticket", id,
-                         orders::status_name(*stored));
+        if (!options.repair) {
+            report.written.push_back(id);
+            continue;
         }
+        auto stored = co_await services.orders.insert(std::move(order));
+        if (!stored) co_return stored.fault();
+        // A webhook may have stored the order meanwhile, unfulfilled: then nothing was written.
+        if (*stored == orders::OrderStatus::paid_unfulfilled) {
+            report.unfulfilled_but_posted.push_back(id);
+            continue;
+        }
+        spdlog::warn("reconcile: wrote order {} from its posted ticket", id);
         report.written.push_back(id);
     }
     co_return done();
@@ -212,6 +223,7 @@ asio::awaitable<Result<ReconcileReport>> reconcile(Services& services, Reconcile
     const LedgerView view = view_ledger(*entries, cutoff_us);
     report.open_holds = view.open_holds;
     report.untraced_tickets = view.untraced_tickets;
+    report.sold_twice = view.sold_twice;
     Status repaired = co_await repair_posted(services, view, options, report);
     if (!repaired) co_return repaired.fault();
     Status checked = co_await each_order(
@@ -240,10 +252,11 @@ void Reconciler::start() {
     });
 }
 
-asio::awaitable<void> Reconciler::stop() {
+asio::awaitable<void> Reconciler::stop(std::chrono::milliseconds wait) {
     stopping_ = true;
     boost::system::error_code ignored;
-    while (loop_running_ || running_) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (loop_running_ && std::chrono::steady_clock::now() < deadline) {
         timer_.cancel();
         asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
         co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
@@ -256,8 +269,12 @@ asio::awaitable<void> Reconciler::loop() {
         timer_.expires_after(std::chrono::seconds(interval_s_));
         co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
         if (stopping_) break;
+        if (running_) {
+            spdlog::warn("reconcile: the previous pass is still running; skipping this one");
+            continue;
+        }
         auto report = co_await run_now();
-        if (!report && report.fault() != Fault::overloaded) {
+        if (!report) {
             spdlog::warn("reconcile: pass failed ({}); next in {} s", fault_name(report.fault()),
                          interval_s_);
         }
@@ -267,8 +284,12 @@ asio::awaitable<void> Reconciler::loop() {
 asio::awaitable<Result<ReconcileReport>> Reconciler::run_now() {
     if (running_) co_return Fault::overloaded;
     running_ = true;
-    auto report = co_await reconcile(services_, ReconcileOptions{});
-    running_ = false;
+    struct Running {  // Cleared however the pass ends, an exception included.
+        bool& flag;
+        ~Running() { flag = false; }
+    } guard{running_};
+    const ReconcileOptions options;
+    auto report = co_await reconcile(services_, options);
     if (!report) co_return report;
     const bool quiet = report->clean() && report->written.empty();
     spdlog::log(quiet ? spdlog::level::info : spdlog::level::warn, "{}", describe(*report));

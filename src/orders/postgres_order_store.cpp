@@ -61,6 +61,11 @@ CREATE TABLE IF NOT EXISTS orders (
 constexpr std::string_view create_index_sql =
     "CREATE INDEX IF NOT EXISTS orders_created_at_idx ON orders (created_at DESC)";
 
+// The refund list (and the reconciler's count of it) reads only these rows.
+constexpr std::string_view create_unfulfilled_index_sql =
+    "CREATE INDEX IF NOT EXISTS orders_unfulfilled_idx ON orders (id) "
+    "WHERE status = 'PAID_UNFULFILLED'";
+
 constexpr Statement insert_statement{"orders_insert", R"(
 INSERT INTO orders (id, tb_transfer_id, goodie_tb_transfer_id, try_goodie, cls, qty, amount,
                     currency, customer_email, status, created_at, paid_at, ticket_code,
@@ -324,7 +329,8 @@ public:
     asio::awaitable<Status> start() override {
         co_return co_await worker_.run<Done>([](pqxx::connection& connection) {
             pqxx::work txn(connection);
-            postgres::apply_schema(txn, "orders", {create_table_sql, create_index_sql});
+            postgres::apply_schema(txn, "orders", {create_table_sql, create_index_sql,
+                                                   create_unfulfilled_index_sql});
             txn.commit();
             return Done{};
         });

@@ -38,6 +38,7 @@ public:
 
     std::string_view backend_name() const override { return "fake"; }
     asio::awaitable<Status> start() override { co_return done(); }
+    asio::awaitable<Status> attach() override { co_return done(); }
     asio::awaitable<Result<accounting::HoldResult>> hold(accounting::HoldRequest request) override {
         if (auto fault = take_fault()) co_return *fault;
         accounting::HoldResult result;

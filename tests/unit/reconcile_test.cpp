@@ -150,6 +150,7 @@ TEST(ReconcileView, OnePostedTicketPerOrderWithItsGoodie) {
     entries[2] = {3, 0, Resource::class_b, EntryState::posted, true, 10, 20};
     entries[3] = {4, 78, Resource::class_b, EntryState::expired, false, 10, 20};
     const LedgerView view = view_ledger(entries, 100);
+    EXPECT_TRUE(view.sold_twice.empty());
     ASSERT_EQ(view.posted.size(), 1u);
     EXPECT_EQ(view.posted[0].order_id, order_id_from(order));
     EXPECT_EQ(view.posted[0].goodie_transfer_id, u128{2});
@@ -159,6 +160,12 @@ TEST(ReconcileView, OnePostedTicketPerOrderWithItsGoodie) {
     const orders::Order written = order_from_ledger(view.posted[0]);
     EXPECT_TRUE(written.got_goodie);
     EXPECT_EQ(written.paid_at_us, 20);
+
+    // A late booking posted beside the order's posted hold: the order was sold twice.
+    entries.push_back({5, order, Resource::class_a, EntryState::posted, true, 30, 30});
+    const LedgerView doubled = view_ledger(entries, 100);
+    EXPECT_EQ(doubled.sold_twice, std::vector<std::string>{order_id_from(order)});
+    EXPECT_EQ(doubled.posted.size(), 1u);
 }
 
 }  // namespace

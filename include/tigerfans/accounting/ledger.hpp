@@ -109,6 +109,10 @@ public:
     // a restart neither re-creates nor re-funds.
     virtual asio::awaitable<Status> start() = 0;
 
+    // Connects to a ledger some server set up, changing nothing (no tables, accounts, funding
+    // or capacity): for `tigerfans reconcile`. Unavailable when it is not set up.
+    virtual asio::awaitable<Status> attach() = 0;
+
     // One ticket of `cls` and one goodie, both pending with `timeout_s`. Not linked: a failed
     // goodie hold is fine; a failed ticket hold means sold out.
     virtual asio::awaitable<Result<HoldResult>> hold(HoldRequest request) = 0;
@@ -126,8 +130,9 @@ public:
 
     virtual asio::awaitable<Result<Inventory>> inventory() = 0;
 
-    // Every hold and late booking ever made, pending ones past their timeout as expired. Reads
-    // beside the hot path (its own connection or plain lookups), for the reconciler.
+    // Every hold and late booking ever made, pending ones past their timeout as expired, for
+    // the reconciler. PostgreSQL reads on a connection of its own; TigerBeetle's reads share
+    // the client with the transfers, a page of 8,189 per request.
     virtual asio::awaitable<Result<std::vector<LedgerEntry>>> entries() = 0;
 
     // Whether the backend answered its last request (for /healthz).

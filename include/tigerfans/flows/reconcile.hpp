@@ -1,21 +1,23 @@
 // Reconciliation: the ledger against the orders. Every ticket the ledger posted carries its
 // order's id, so a pass can tell
 //   - a posted ticket without a paid order: the customer paid and the order was lost (a crash
-//     between the post and the group commit, a session lost with Redis). Repaired: the order
+//     between the post and the group commit that no redelivery repaired). Repaired: the order
 //     is written from the ledger's facts (id, class, price, goodie), status PAID, with a fresh
 //     ticket code and no email; a FAILED or CANCELED row for it becomes PAID.
 //   - a posted ticket whose order says PAID_UNFULFILLED: the ticket was sold to nobody.
 //     Reported, never changed (the customer is on the refund list).
 //   - a PAID order whose ticket the ledger never posted: reported.
+//   - an order with two posted tickets (sold twice): reported.
 //   - open holds (they expire by themselves), tickets without an order id (the isolated
 //     accounting endpoints), and the refund list's length (PAID_UNFULFILLED orders).
 // Tickets posted, and orders paid, within the grace period are left to the next pass: their
-// webhook may still be on its way. A pass is idempotent: a second one finds nothing to write.
+// webhook may still be writing the order. A pass is idempotent: a second one writes nothing.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -44,9 +46,12 @@ struct ReconcileReport {
     std::vector<std::string> written;     // Orders written (or, without repair, to write).
     std::vector<std::string> unfulfilled_but_posted;
     std::vector<std::string> paid_but_unposted;
+    std::vector<std::string> sold_twice;  // Orders with more than one posted ticket.
 
     // Nothing is left that a person must look at (what was written is repaired).
-    bool clean() const { return unfulfilled_but_posted.empty() && paid_but_unposted.empty(); }
+    bool clean() const {
+        return unfulfilled_but_posted.empty() && paid_but_unposted.empty() && sold_twice.empty();
+    }
 };
 
 nlohmann::json to_json(const ReconcileReport& report);
@@ -69,6 +74,7 @@ struct LedgerView {
     std::unordered_set<u128, U128Hash> posted_transfers;  // Every posted ticket transfer.
     std::size_t open_holds = 0;
     std::size_t untraced_tickets = 0;
+    std::vector<std::string> sold_twice;
 };
 LedgerView view_ledger(const std::vector<accounting::LedgerEntry>& entries,
                        std::int64_t cutoff_us);
@@ -92,7 +98,9 @@ public:
     Reconciler(asio::any_io_executor loop, Services& services, std::uint32_t interval_s);
 
     void start();
-    asio::awaitable<void> stop();
+    // Ends the periodic loop. A pass still waiting on a store is left to finish (or fail) when
+    // the stores stop, after at most `wait`.
+    asio::awaitable<void> stop(std::chrono::milliseconds wait);
 
     // Runs a pass now; `overloaded` when one is running already.
     asio::awaitable<Result<ReconcileReport>> run_now();

@@ -44,9 +44,16 @@ CREATE TABLE IF NOT EXISTS ledger_holds (
     order_id text
 ))";
 
-// Tables made before holds carried their order keep working: the column is added, empty.
-constexpr std::string_view add_order_id_sql =
-    "ALTER TABLE ledger_holds ADD COLUMN IF NOT EXISTS order_id text";
+// Tables made before holds carried their order keep working: the column is added, empty. The
+// catalog is asked first, since ALTER TABLE locks the table even when the column exists.
+constexpr std::string_view add_order_id_sql = R"(
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                   WHERE table_schema = current_schema() AND table_name = 'ledger_holds'
+                     AND column_name = 'order_id') THEN
+        ALTER TABLE ledger_holds ADD COLUMN order_id text;
+    END IF;
+END $$)";
 
 constexpr std::string_view create_expiry_index_sql = R"(
 CREATE INDEX IF NOT EXISTS ledger_holds_pending_expiry
@@ -275,6 +282,15 @@ LedgerEntry entry_from_row(const pqxx::row& row) {
     return entry;
 }
 }  // namespace
+
+void check_ledger(pqxx::connection& connection) {
+    pqxx::read_transaction txn(connection);
+    const auto resources = txn.exec1("SELECT count(*) FROM ledger_resources")[0].as<int>();
+    if (resources != static_cast<int>(resource_count)) {
+        throw std::runtime_error("ledger: the tables hold no sale");
+    }
+    txn.exec("SELECT order_id FROM ledger_holds LIMIT 0");
+}
 
 std::vector<LedgerEntry> read_ledger_entries(pqxx::connection& connection) {
     pqxx::read_transaction txn(connection);

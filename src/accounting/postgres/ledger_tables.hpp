@@ -27,6 +27,9 @@ void create_ledger(pqxx::connection& connection, const Capacities& capacities);
 std::vector<Outcome> run_ledger_batch(pqxx::connection& connection,
                                       const std::vector<Operation>& operations);
 
+// Throws when the tables are not there (a database no server set up), changing nothing.
+void check_ledger(pqxx::connection& connection);
+
 // Every hold and late booking but the refused ones (Ledger::entries), in one read transaction.
 std::vector<LedgerEntry> read_ledger_entries(pqxx::connection& connection);
 

@@ -41,6 +41,13 @@ public:
         });
     }
 
+    asio::awaitable<Status> attach() override {
+        co_return co_await reader_.run<Done>([](pqxx::connection& connection) {
+            postgres::check_ledger(connection);
+            return Done{};
+        });
+    }
+
     asio::awaitable<Result<HoldResult>> hold(HoldRequest request) override {
         assert(request.ticket_hold_id != 0 && request.ticket_hold_id != request.goodie_hold_id);
         const postgres::HoldOp operation{request};

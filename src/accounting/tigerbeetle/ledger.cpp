@@ -124,6 +124,20 @@ public:
         co_return Fault::unavailable;
     }
 
+    asio::awaitable<Status> attach() override {
+        if (stopped_) co_return Fault::shutting_down;
+        if (!client_) {
+            if (Status made = make_client(); !made) co_return made;
+        }
+        const auto timeout = std::chrono::milliseconds(start_timeout_ms);
+        std::optional<bool> found = co_await with_deadline(loop_, accounts_exist(), timeout);
+        if (found.value_or(false)) co_return done();
+        spdlog::error("TigerBeetle at '{}' (cluster {}): {}", options_.addresses,
+                      options_.cluster_id,
+                      found ? "the sale's accounts do not exist" : "no answer");
+        co_return Fault::unavailable;
+    }
+
     asio::awaitable<Result<HoldResult>> hold(HoldRequest request) override {
         if (Status ready = usable(); !ready) co_return ready.fault();
         const Resource ticket = resource_of(request.cls);
@@ -386,6 +400,15 @@ private:
         if (resolution) return *resolution;
         log_unexpected(what, id, status);
         return Resolution::not_found;
+    }
+
+    asio::awaitable<bool> accounts_exist() {
+        std::vector<u128> ids;
+        for (Resource resource : model::resources) {
+            ids.push_back(model::ids_of(resource).budget_account);
+        }
+        auto accounts = co_await lookup_accounts(*client_, lookup_metrics_, ids);
+        co_return accounts.ok() && accounts->size() == ids.size();
     }
 
     asio::awaitable<bool> probe() {

@@ -136,11 +136,15 @@ asio::awaitable<Result<std::vector<abi::Transfer>>> budget_debits(PacketSubmitte
     for (;;) {
         auto page = co_await account_transfers(submitter, metrics, debits_after(account, from));
         if (!page) co_return page.fault();
+        // The cluster may cap a page below the limit asked for: only an empty page ends.
+        if (page->empty()) co_return all;
         all.insert(all.end(), page->begin(), page->end());
-        if (page->size() < limits::tb_batch_events_max) co_return all;
         // Timestamps are unique and increasing across the cluster: resume after the last.
         const std::uint64_t last = page->back().timestamp;
-        assert(last >= from);
+        if (last < from) {
+            spdlog::error("get_account_transfers: a page went back in time");
+            co_return Fault::internal;
+        }
         from = last + 1;
     }
 }
