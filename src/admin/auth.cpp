@@ -20,10 +20,12 @@ std::string_view trim(std::string_view text) {
 }
 }  // namespace
 
-Auth::Auth(std::string username, std::string password, std::string session_secret)
+Auth::Auth(std::string username, std::string password, std::string session_secret,
+           LoginThrottle* throttle)
     : username_(std::move(username)),
       password_(std::move(password)),
-      session_secret_(std::move(session_secret)) {}
+      session_secret_(std::move(session_secret)),
+      throttle_(throttle) {}
 
 bool Auth::credentials_match(std::string_view username, std::string_view password) const {
     // Both comparisons always run, so timing tells nothing about which one failed.
@@ -82,14 +84,27 @@ bool Auth::is_admin(const http::Request& request) const {
     if (auto token = cookie_value(request.header("Cookie"), cookie_name)) {
         if (verify_token(*token, now_unix_s()) && !revoked(*token)) return true;
     }
+    return basic_credentials_pass(request);
+}
+
+// A malformed header counts as a failure too: it is a guess like any other.
+bool Auth::basic_credentials_pass(const http::Request& request) const {
     const std::string_view authorization = request.header("Authorization");
     constexpr std::string_view basic = "Basic ";
     if (!authorization.starts_with(basic)) return false;
-    auto decoded = base64_decode(trim(authorization.substr(basic.size())));
-    if (!decoded) return false;
-    const std::size_t colon = decoded->find(':');
-    if (colon == std::string::npos) return false;
-    return credentials_match(decoded->substr(0, colon), decoded->substr(colon + 1));
+    const std::optional<std::string> decoded =
+        base64_decode(trim(authorization.substr(basic.size())));
+    const std::size_t colon = decoded ? decoded->find(':') : std::string::npos;
+    const std::string_view pair = decoded ? std::string_view(*decoded) : std::string_view();
+    const std::string_view user = colon == std::string::npos ? pair : pair.substr(0, colon);
+    const std::int64_t now_s = now_unix_s();
+    const std::string& address = request.remote_address;
+    if (throttle_ && throttle_->wait_s(address, user, now_s) > 0) return false;
+    const bool match =
+        colon != std::string::npos && credentials_match(user, pair.substr(colon + 1));
+    if (throttle_ && match) throttle_->succeeded(address, user);
+    if (throttle_ && !match) throttle_->failed(address, user, now_s);
+    return match;
 }
 
 std::string Auth::login_cookie(std::string_view username) const {

@@ -68,7 +68,8 @@ struct App::Impl {
           timings(registry),
           templates(config.web_root + "/templates"),
           static_files(config.web_root + "/static"),
-          auth(config.admin_username, config.admin_password, config.session_secret) {
+          auth(config.admin_username, config.admin_password, config.session_secret,
+               &login_throttle) {
         stop_signal.expires_at(asio::steady_timer::time_point::max());
         const bool tb = config.accounting == config::AccountingBackend::tigerbeetle;
         const bool redis = config.sessions == config::SessionBackend::redis;

@@ -6,6 +6,7 @@
 #include "tigerfans/admin/auth.hpp"
 #include "tigerfans/admin/login_throttle.hpp"
 #include "tigerfans/app/qr.hpp"
+#include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/flows/webhook.hpp"
 #include "tigerfans/mockpay/mockpay.hpp"
@@ -44,6 +45,43 @@ TEST(AdminAuth, BasicCredentialsAndCookiesBothAuthenticate) {
     with_cookie.headers = {{"Cookie", "x=1; " + set_cookie.substr(0, set_cookie.find(';'))}};
     EXPECT_TRUE(auth.is_admin(with_cookie));
     EXPECT_FALSE(auth.is_admin(http::Request{}));
+}
+
+http::Request basic_request(const std::string& pair, const std::string& address) {
+    http::Request request;
+    request.headers = {{"Authorization", "Basic " + base64_encode(pair)}};
+    request.remote_address = address;
+    return request;
+}
+
+TEST(AdminAuth, WrongBasicCredentialsAreThrottledLikeTheLoginForm) {
+    admin::LoginThrottle throttle;
+    const admin::Auth guarded("admin", "supasecret", "cookie-key", &throttle);
+    const auto now_s = [] { return unix_now_us() / 1'000'000; };
+    const http::Request right = basic_request("admin:supasecret", "10.0.0.1");
+    EXPECT_TRUE(guarded.is_admin(right));
+    for (int i = 0; i <= admin::LoginThrottle::free_failures; i++) {
+        EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s()), 0);
+        EXPECT_FALSE(guarded.is_admin(basic_request("admin:guess" + std::to_string(i),
+                                                    "10.0.0.1")));
+    }
+    EXPECT_GT(throttle.wait_s("10.0.0.1", "admin", now_s()), 0);  // The Basic guesses counted.
+    // A longer block (as after more guesses), so the checks below cannot outlive it.
+    for (int i = 0; i < 3; i++) throttle.failed("10.0.0.1", "admin", now_s());
+    // Blocked: even the right password from that address is refused, and so is that user name
+    // from anywhere; another user name from another address is merely wrong.
+    EXPECT_FALSE(guarded.is_admin(right));
+    EXPECT_FALSE(guarded.is_admin(basic_request("admin:supasecret", "10.0.0.2")));
+    EXPECT_FALSE(guarded.is_admin(basic_request("root:x", "10.0.0.3")));
+    EXPECT_EQ(throttle.wait_s("10.0.0.3", "root", now_s()), 0);
+    // Malformed headers are guesses too.
+    for (int i = 0; i <= admin::LoginThrottle::free_failures; i++) {
+        http::Request garbage;
+        garbage.headers = {{"Authorization", "Basic %%%"}};
+        garbage.remote_address = "10.0.0.4";
+        EXPECT_FALSE(guarded.is_admin(garbage));
+    }
+    EXPECT_GT(throttle.wait_s("10.0.0.4", "x", now_s()), 0);
 }
 
 TEST(AdminAuth, LoginRedirectsStayOnThisSite) {
