@@ -2,7 +2,7 @@
 #include "http/request_parser.hpp"
 
 #include <algorithm>
-
+#include <boost/beast/http/error.hpp>
 #include <cassert>
 
 namespace tigerfans::http {
@@ -93,5 +93,23 @@ std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, e
 }
 
 void RequestParser::on_finish_impl(error_code&) {}
+
+boost::beast::error_code parse_buffered(RequestParser& parser, boost::beast::flat_buffer& buffer) {
+    while (buffer.size() > 0) {
+        boost::beast::error_code error;
+        buffer.consume(parser.put(buffer.data(), error));
+        if (error) return error;
+        if (parser.is_done()) return {};
+    }
+    return boost::beast::http::error::need_more;
+}
+
+boost::beast::error_code parse_end_of_stream(RequestParser& parser) {
+    namespace bhttp = boost::beast::http;
+    if (!parser.got_some()) return bhttp::error::end_of_stream;
+    boost::beast::error_code error;
+    parser.put_eof(error);
+    return error ? error : boost::beast::error_code(bhttp::error::partial_message);
+}
 
 }  // namespace tigerfans::http

@@ -4,6 +4,7 @@
 // a request on a warm connection allocates nothing. Used by http/server.cpp only.
 #pragma once
 
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -49,5 +50,14 @@ private:
     std::size_t header_count_ = 0;
     std::string transfer_codings_;  // Every Transfer-Encoding field's value, comma-joined.
 };
+
+// Feeds what `buffer` holds to `parser` and consumes what it parsed: no error once the request
+// is complete, need_more while bytes are missing, any other error when the request is malformed
+// or over a limit.
+boost::beast::error_code parse_buffered(RequestParser& parser, boost::beast::flat_buffer& buffer);
+
+// The peer closed its side: end_of_stream when no byte of a request had arrived, otherwise the
+// parser's error for the unfinished request (partial_message when it has none of its own).
+boost::beast::error_code parse_end_of_stream(RequestParser& parser);
 
 }  // namespace tigerfans::http

@@ -342,22 +342,12 @@ asio::awaitable<error_code> Server::Impl::read_request(Connection& connection,
                                                        RequestParser& parser) {
     auto& buffer = connection.buffer;
     while (true) {
-        if (buffer.size() > 0) {
-            error_code error;
-            buffer.consume(parser.put(buffer.data(), error));
-            if (!error && parser.is_done()) co_return error_code{};
-            if (error && error != bhttp::error::need_more) co_return error;
-            if (!error) continue;
-        }
+        const error_code parsed = parse_buffered(parser, buffer);
+        if (parsed != bhttp::error::need_more) co_return parsed;
         auto [error, read] = co_await connection.socket.async_read_some(
             buffer.prepare(read_chunk_bytes), use_tuple);
         buffer.commit(read);
-        if (error == asio::error::eof) {
-            if (!parser.got_some()) co_return bhttp::error::end_of_stream;
-            error_code eof_error;
-            parser.put_eof(eof_error);
-            co_return eof_error ? eof_error : error_code(bhttp::error::partial_message);
-        }
+        if (error == asio::error::eof) co_return parse_end_of_stream(parser);
         if (error) co_return error;
     }
 }

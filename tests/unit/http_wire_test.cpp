@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/beast/http/error.hpp>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "http/request_parser.hpp"
 #include "http/response_head.hpp"
@@ -128,6 +130,41 @@ TEST(RequestParser, ReportsIncompleteMalformedAndOversizedRequests) {
               bhttp::error::body_limit);
     EXPECT_EQ(parse(request, "GET /x HTTP/1.1\r\nX: " + std::string(2000, 'a') + "\r\n\r\n"),
               bhttp::error::header_limit);
+}
+
+TEST(RequestParser, ParsesPipelinedRequestsFedAByteAtATime) {
+    const std::string stream =
+        "POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+        "POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n0\r\n\r\n";
+    Request request;
+    boost::beast::flat_buffer buffer;
+    std::vector<std::string> bodies;
+    std::size_t next = 0;
+    while (next < stream.size()) {
+        RequestParser parser(request, 1024, 1024);
+        boost::beast::error_code error = bhttp::error::need_more;
+        while (error == bhttp::error::need_more && next < stream.size()) {
+            *static_cast<char*>(buffer.prepare(1).data()) = stream[next++];
+            buffer.commit(1);
+            error = parse_buffered(parser, buffer);
+        }
+        ASSERT_FALSE(error) << error.message();
+        bodies.push_back(request.path + " " + request.body);
+    }
+    EXPECT_EQ(bodies, (std::vector<std::string>{"/a abc", "/b de"}));
+}
+
+TEST(RequestParser, TellsAnEmptyStreamFromACutOffRequest) {
+    Request request;
+    RequestParser untouched(request, 1024, 1024);
+    EXPECT_EQ(parse_end_of_stream(untouched), bhttp::error::end_of_stream);
+    RequestParser cut(request, 1024, 1024);
+    boost::beast::flat_buffer buffer;
+    const std::string_view head = "GET /x HTTP/1.1\r\nHo";
+    std::memcpy(buffer.prepare(head.size()).data(), head.data(), head.size());
+    buffer.commit(head.size());
+    EXPECT_EQ(parse_buffered(cut, buffer), bhttp::error::need_more);
+    EXPECT_EQ(parse_end_of_stream(cut), bhttp::error::partial_message);
 }
 
 }  // namespace
