@@ -94,8 +94,21 @@ std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, e
 
 void RequestParser::on_finish_impl(error_code&) {}
 
+namespace {
+// The shortest rest of an unfinished chunked body: the last chunk and the final CRLF, "0\r\n\r\n".
+constexpr std::size_t chunked_rest_bytes_min = 5;
+
+// Beast 1.81 asserts that a chunked body whose first chunk is the last one ("0\r\n") is fed
+// again with at least 5 bytes, so "0\r\n" followed by one more byte would abort the server
+// (asserts stay on in every build). No chunked body ends in fewer bytes: waiting for them
+// delays nothing.
+bool waits_for_chunked_rest(const RequestParser& parser, std::size_t buffered) {
+    return parser.is_header_done() && parser.chunked() && buffered < chunked_rest_bytes_min;
+}
+}  // namespace
+
 boost::beast::error_code parse_buffered(RequestParser& parser, boost::beast::flat_buffer& buffer) {
-    while (buffer.size() > 0) {
+    while (buffer.size() > 0 && !waits_for_chunked_rest(parser, buffer.size())) {
         boost::beast::error_code error;
         buffer.consume(parser.put(buffer.data(), error));
         if (error) return error;
