@@ -3,16 +3,20 @@
 #   make test    build and run every test (unit, integration, end-to-end, fault injection)
 #   make bench   run the benchmark matrix and record results in bench/results/
 #   make faults  the fault-injection suite at full size (level 3 with TIGERBEETLE_BIN)
+#   make fuzz    every libFuzzer target of fuzz/ for FUZZ_SECONDS each (clang, build-fuzz/)
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 SANITIZE_DIR ?= build-asan
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 180
 # ccache shares objects between clones of the tree (CI builds in a fresh clone).
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all setup configure build test test-sanitize check-packages run bench faults format clean
+.PHONY: all setup configure build test test-sanitize check-packages run bench faults fuzz format \
+	clean
 
 all: build
 
@@ -39,6 +43,15 @@ test-sanitize: setup
 	cmake --build $(SANITIZE_DIR) -j $(JOBS) --target tigerfans_unit_tests tigerfans_integration_tests
 	ctest --test-dir $(SANITIZE_DIR) --output-on-failure --verbose -L 'unit|integration'
 
+# The fuzz targets, built with clang in a tree of their own, then run one after another; the
+# packages that tree used are checked as well.
+fuzz: setup
+	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_CXX_COMPILER=clang++-14 -DTIGERFANS_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+	/usr/bin/python3 scripts/check_packages.py --build-dir $(FUZZ_DIR)
+	scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
 run: setup build
 	BUILD_DIR=$(BUILD_DIR) scripts/run.sh
 
@@ -53,4 +66,4 @@ format:
 	find src include tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(FUZZ_DIR)

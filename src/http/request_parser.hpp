@@ -1,7 +1,8 @@
 // Beast's HTTP/1.1 request parser (its grammar, limits and error codes) writing straight into
 // our Request instead of a beast::http::message: the connection keeps one Request and
 // overwrites it request after request, so its strings and header list keep their capacity and
-// a request on a warm connection allocates nothing. Used by http/server.cpp only.
+// a request on a warm connection allocates nothing. Used by http/server.cpp (and the fuzz
+// target that feeds it bytes the same way).
 #pragma once
 
 #include <boost/beast/core/flat_buffer.hpp>
