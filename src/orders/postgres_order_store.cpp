@@ -91,6 +91,13 @@ FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::boolean[]
 WHERE orders.id = paid.id AND orders.status IN ('FAILED', 'CANCELED')
     AND paid.status IN ('PAID', 'PAID_UNFULFILLED'))"};
 
+// An order the reconciler wrote from the ledger has no email (the session held it); the
+// webhook that settles the same session later brings it.
+constexpr Statement fill_email_statement{"orders_fill_email", R"(
+UPDATE orders SET customer_email = given.email
+FROM unnest($1::text[], $2::text[]) AS given (id, email)
+WHERE orders.id = given.id AND orders.customer_email = '' AND given.email <> '')"};
+
 constexpr std::string_view order_columns =
     "id, tb_transfer_id, goodie_tb_transfer_id, try_goodie, cls, qty, amount, currency, "
     "customer_email, status, (extract(epoch FROM created_at) * 1000000)::bigint, "
@@ -112,6 +119,7 @@ std::string select_orders(std::string_view tail) {
 
 void prepare_statements(pqxx::connection& connection) {
     postgres::prepare_all(connection, {insert_statement, existing_statement, upgrade_statement,
+                                       fill_email_statement,
                                        {find_statement, select_orders(find_where)},
                                        {recent_statement, select_orders(recent_order)},
                                        {with_status_statement,
@@ -211,7 +219,9 @@ std::vector<Order*> one_per_id(std::vector<Order>& orders) {
 
 // Inserts what is new; answers the status each id has afterwards (its own when inserted, the
 // stored row's when the id existed). Ticket code collisions get fresh codes and go again.
-StoredStatuses insert_new(pqxx::work& txn, const std::vector<Order*>& orders) {
+// `existed` gets the orders whose id was stored before.
+StoredStatuses insert_new(pqxx::work& txn, const std::vector<Order*>& orders,
+                          std::vector<Order*>& existed) {
     StoredStatuses stored;
     std::vector<Order*> pending = orders;
     for (int attempt = 0; !pending.empty(); attempt++) {
@@ -222,7 +232,13 @@ StoredStatuses insert_new(pqxx::work& txn, const std::vector<Order*>& orders) {
         for (const Order* order : pending) {
             if (inserted.contains(order->id)) stored[order->id] = order->status;
         }
-        pending = collided(txn, pending, inserted, stored);
+        std::vector<Order*> attempted = std::move(pending);
+        pending = collided(txn, attempted, inserted, stored);
+        for (Order* order : attempted) {
+            if (!inserted.contains(order->id) && stored.contains(order->id)) {
+                existed.push_back(order);
+            }
+        }
         issue_new_ticket_codes(pending);
     }
     assert(stored.size() == orders.size());
@@ -256,13 +272,25 @@ void upgrade_unpaid(pqxx::work& txn, const std::vector<Order*>& orders, StoredSt
     }
 }
 
+void fill_missing_emails(pqxx::work& txn, const std::vector<Order*>& existed) {
+    ArrayLiteral id, email;
+    for (const Order* order : existed) {
+        if (order->customer_email.empty()) continue;
+        id.add_text(order->id);
+        email.add_text(order->customer_email);
+    }
+    if (id.size() > 0) txn.exec_prepared(fill_email_statement.name, id.text(), email.text());
+}
+
 // Database thread: the whole batch in one transaction. Each order's answer is the status its
 // id has in the table afterwards.
 std::vector<OrderStatus> insert_batch(pqxx::connection& connection, std::vector<Order>& orders) {
     pqxx::work txn(connection);
     const std::vector<Order*> chosen = one_per_id(orders);
-    StoredStatuses stored = insert_new(txn, chosen);
+    std::vector<Order*> existed;
+    StoredStatuses stored = insert_new(txn, chosen, existed);
     upgrade_unpaid(txn, chosen, stored);
+    fill_missing_emails(txn, existed);
     crash::point("orders.mid_commit");
     txn.commit();
     std::vector<OrderStatus> statuses;

@@ -109,6 +109,18 @@ TEST_F(ReconcilePgTest, ALostOrderIsWrittenFromTheLedgerOnceAndOnlyOnce) {
     EXPECT_EQ(second.paid_orders, 1u);
     EXPECT_TRUE(second.clean());
     EXPECT_EQ(find(lost.order_id)->ticket_code, order->ticket_code);
+
+    // The webhook that settles the session at last brings the email the ledger did not have;
+    // the order keeps the reconciler's ticket code and status.
+    orders::Order from_webhook = *order;
+    from_webhook.customer_email = "fan@example.com";
+    from_webhook.ticket_code = new_ticket_code();
+    auto stored = run([&] { return orders_->insert(from_webhook); });
+    ASSERT_TRUE(stored.ok());
+    EXPECT_EQ(*stored, orders::OrderStatus::paid);
+    const std::optional<orders::Order> completed = find(lost.order_id);
+    EXPECT_EQ(completed->customer_email, "fan@example.com");
+    EXPECT_EQ(completed->ticket_code, order->ticket_code);
 }
 
 TEST_F(ReconcilePgTest, PaidOrdersWithoutATicketAndTheRefundListAreFoundByPaging) {

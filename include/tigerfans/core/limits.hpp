@@ -62,7 +62,8 @@ static_assert(webhook_lease_ms < webhook_done_ttl_s * 1000ull,
 // Reconciliation: a ticket posted less than this long ago may still have its order on the way
 // (a webhook between its ledger post and its group commit), so the reconciler leaves it to the
 // next pass. A webhook slower than that (its insert retried through a database outage) finds
-// the order the reconciler wrote and answers with it; nothing is stored twice either way.
+// the order the reconciler wrote, answers with it and fills in the email; nothing is stored
+// twice either way.
 inline constexpr std::uint32_t reconcile_grace_s = 60;
 static_assert(webhook_lease_ms < reconcile_grace_s * 1000ull,
               "the reconciler must not race a delivery that still holds its lease");
