@@ -424,6 +424,11 @@ private:
 // Out of descriptors, the accept loop pauses (10 ms doubling to 1 s) instead of spinning, and
 // accepts the waiting connection once a descriptor frees.
 TEST(HttpServer, RunningOutOfDescriptorsPausesAcceptingAndRecovers) {
+#ifdef TIGERFANS_SANITIZED
+    // UBSan's vptr check probes memory through a pipe, which needs a free descriptor: with
+    // none it reports every unchecked dynamic type as invalid. The plain build runs this test.
+    GTEST_SKIP() << "skipped under sanitizers: they need free descriptors themselves";
+#endif
     ServerThread server;
     std::uint64_t failures = 0;
     std::string answer;
@@ -439,8 +444,8 @@ TEST(HttpServer, RunningOutOfDescriptorsPausesAcceptingAndRecovers) {
         address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
         std::this_thread::sleep_for(600ms);  // The server cannot accept it: no descriptor.
-        failures = server.accept_failures();
         filler.release();
+        failures = server.accept_failures();  // Read once descriptors are back.
         const std::string request = get("/hello");
         ASSERT_EQ(::send(client, request.data(), request.size(), 0),
                   static_cast<ssize_t>(request.size()));
