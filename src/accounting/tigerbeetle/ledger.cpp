@@ -112,10 +112,7 @@ public:
     std::string_view backend_name() const override { return "TigerBeetle"; }
 
     asio::awaitable<Status> start() override {
-        if (stopped_) co_return Fault::shutting_down;
-        if (!client_) {
-            if (Status made = make_client(); !made) co_return made;
-        }
+        if (Status ready = ensure_client(); !ready) co_return ready;
         const auto timeout = std::chrono::milliseconds(start_timeout_ms);
         std::optional<Status> set_up = co_await with_deadline(loop_, set_up_accounts(), timeout);
         if (set_up) co_return *set_up;
@@ -125,10 +122,7 @@ public:
     }
 
     asio::awaitable<Status> attach() override {
-        if (stopped_) co_return Fault::shutting_down;
-        if (!client_) {
-            if (Status made = make_client(); !made) co_return made;
-        }
+        if (Status ready = ensure_client(); !ready) co_return ready;
         const auto timeout = std::chrono::milliseconds(start_timeout_ms);
         std::optional<bool> found = co_await with_deadline(loop_, accounts_exist(), timeout);
         if (found.value_or(false)) co_return done();
@@ -280,6 +274,12 @@ private:
         if (stopped_) return Fault::shutting_down;
         if (!client_) return Fault::unavailable;  // start() failed or never ran.
         return done();
+    }
+
+    // The client start() and attach() both need, made once.
+    Status ensure_client() {
+        if (stopped_) return Fault::shutting_down;
+        return client_ ? done() : make_client();
     }
 
     Status make_client() {
