@@ -4,6 +4,7 @@
 #   make bench   run the benchmark matrix and record results in bench/results/
 #   make faults  the fault-injection suite at full size (level 3 with TIGERBEETLE_BIN)
 #   make fuzz    every libFuzzer target of fuzz/ for FUZZ_SECONDS each (clang, build-fuzz/)
+#   make format  rewrite every C++ file as .clang-format says; format-check only reports
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
@@ -16,7 +17,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
 .PHONY: all setup configure build test test-sanitize check-packages run bench faults fuzz format \
-	clean
+	format-check clean
 
 all: build
 
@@ -62,8 +63,15 @@ bench: build
 faults: build
 	/usr/bin/python3 tests/faults/run_faults.py --build-dir $(BUILD_DIR) $(FAULTS_ARGS)
 
-format:
-	find src include tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+CXX_FILES = $(shell find src include tests bench fuzz -path '*/node_modules' -prune -o \
+	\( -name '*.cpp' -o -name '*.hpp' \) -print)
+
+format: setup
+	clang-format-14 -i $(CXX_FILES)
+
+format-check: setup
+	@clang-format-14 --dry-run -Werror $(CXX_FILES)
+	@echo "format-check: $(words $(CXX_FILES)) files as .clang-format says"
 
 clean:
 	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(FUZZ_DIR)

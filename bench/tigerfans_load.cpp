@@ -43,7 +43,8 @@ double number(const std::string& flag, const char* text, double min, double max)
     char* end = nullptr;
     const double value = std::strtod(text, &end);
     if (end == text || *end != '\0' || value < min || value > max) {
-        usage(flag + " needs a number in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+        usage(flag + " needs a number in [" + std::to_string(min) + ", " + std::to_string(max) +
+              "]");
     }
     return value;
 }
@@ -95,8 +96,8 @@ Cli parse(int argc, char** argv) {
         } else if (flag == "--cancel-rate") {
             f.cancel_rate = number(flag, value, 0, 1);
         } else if (flag == "--poll-interval") {
-            f.poll_interval = std::chrono::milliseconds(
-                static_cast<long>(number(flag, value, 0.001, 60) * 1000));
+            f.poll_interval =
+                std::chrono::milliseconds(static_cast<long>(number(flag, value, 0.001, 60) * 1000));
         } else if (flag == "--poll-timeout") {
             f.poll_timeout = std::chrono::milliseconds(
                 static_cast<long>(number(flag, value, 0.01, 3600) * 1000));
@@ -122,15 +123,19 @@ void print_flow(const Cli& cli, const loadgen::FlowReport& r) {
     if (cli.json_output) {
         json errors = json::object();
         for (const auto& [what, count] : r.errors) errors[what] = count;
-        const json out = {{"mode", "flow"},          {"total", r.total},
-                          {"ok", r.ok},              {"paid", r.count(Outcome::paid)},
+        const json out = {{"mode", "flow"},
+                          {"total", r.total},
+                          {"ok", r.ok},
+                          {"paid", r.count(Outcome::paid)},
                           {"paid_unfulfilled", r.count(Outcome::paid_unfulfilled)},
                           {"failed", r.count(Outcome::failed)},
                           {"canceled", r.count(Outcome::canceled)},
                           {"timeout", r.count(Outcome::timeout)},
                           {"error", r.count(Outcome::error)},
-                          {"errors", errors},        {"concurrency", cli.flow.concurrency},
-                          {"wall_s", r.wall_s},      {"throughput_per_s", r.throughput_per_s()},
+                          {"errors", errors},
+                          {"concurrency", cli.flow.concurrency},
+                          {"wall_s", r.wall_s},
+                          {"throughput_per_s", r.throughput_per_s()},
                           {"observed", latency_json(r.observed)},
                           {"end_to_end", latency_json(r.end_to_end)},
                           {"checkout", latency_json(r.checkout)}};
@@ -138,38 +143,45 @@ void print_flow(const Cli& cli, const loadgen::FlowReport& r) {
         return;
     }
     std::printf("\n=== Load Summary ===\n");
-    std::printf("Total: %d   OK: %d   PAID: %d   FAILED: %d   CANCELED: %d   TIMEOUT: %d   "
-                "ERROR: %d   PAID_UNFULFILLED: %d\n",
-                r.total, r.ok, r.count(Outcome::paid), r.count(Outcome::failed),
-                r.count(Outcome::canceled), r.count(Outcome::timeout), r.count(Outcome::error),
-                r.count(Outcome::paid_unfulfilled));
-    std::printf("Latency (observed order resolution): avg %.3fs   p50 %.3fs   p90 %.3fs   "
-                "p99 %.3fs\n",
-                r.observed.avg_s, r.observed.p50_s, r.observed.p90_s, r.observed.p99_s);
+    std::printf(
+        "Total: %d   OK: %d   PAID: %d   FAILED: %d   CANCELED: %d   TIMEOUT: %d   "
+        "ERROR: %d   PAID_UNFULFILLED: %d\n",
+        r.total, r.ok, r.count(Outcome::paid), r.count(Outcome::failed), r.count(Outcome::canceled),
+        r.count(Outcome::timeout), r.count(Outcome::error), r.count(Outcome::paid_unfulfilled));
+    std::printf(
+        "Latency (observed order resolution): avg %.3fs   p50 %.3fs   p90 %.3fs   "
+        "p99 %.3fs\n",
+        r.observed.avg_s, r.observed.p50_s, r.observed.p90_s, r.observed.p99_s);
     std::printf("Latency (checkout to settled order): avg %.4fs   p50 %.4fs   p99 %.4fs\n",
                 r.end_to_end.avg_s, r.end_to_end.p50_s, r.end_to_end.p99_s);
     std::printf("Wall time: %.3fs   Throughput: %.1f ops/s\n", r.wall_s, r.throughput_per_s());
-    for (const auto& [what, count] : r.errors) std::printf("  error x%d: %s\n", count, what.c_str());
+    for (const auto& [what, count] : r.errors)
+        std::printf("  error x%d: %s\n", count, what.c_str());
 }
 
 void print_phases(const Cli& cli, const std::vector<loadgen::PhaseReport>& reports) {
     json out = json::array();
     for (const auto& r : reports) {
         if (!cli.json_output) {
-            std::printf("%-9s concurrency %5d   total %7d   ok %7d   errors %6d   wall %.3fs   "
-                        "%.1f ops/s   p99 %.4fs\n",
-                        std::string(loadgen::phase_name(r.phase)).c_str(), r.concurrency, r.total,
-                        r.ok, r.errors, r.wall_s, r.ops_per_s(), r.latency.p99_s);
+            std::printf(
+                "%-9s concurrency %5d   total %7d   ok %7d   errors %6d   wall %.3fs   "
+                "%.1f ops/s   p99 %.4fs\n",
+                std::string(loadgen::phase_name(r.phase)).c_str(), r.concurrency, r.total, r.ok,
+                r.errors, r.wall_s, r.ops_per_s(), r.latency.p99_s);
             for (const auto& [what, count] : r.error_kinds) {
                 std::printf("  error x%d: %s\n", count, what.c_str());
             }
         }
         json error_kinds = json::object();
         for (const auto& [what, count] : r.error_kinds) error_kinds[what] = count;
-        out.push_back({{"phase", loadgen::phase_name(r.phase)}, {"concurrency", r.concurrency},
-                       {"total", r.total}, {"ok", r.ok}, {"errors", r.errors},
+        out.push_back({{"phase", loadgen::phase_name(r.phase)},
+                       {"concurrency", r.concurrency},
+                       {"total", r.total},
+                       {"ok", r.ok},
+                       {"errors", r.errors},
                        {"error_kinds", error_kinds},
-                       {"wall_s", r.wall_s}, {"ops_per_s", r.ops_per_s()},
+                       {"wall_s", r.wall_s},
+                       {"ops_per_s", r.ops_per_s()},
                        {"latency", latency_json(r.latency)}});
     }
     if (cli.json_output) std::printf("%s\n", out.dump(2).c_str());

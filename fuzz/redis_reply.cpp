@@ -29,8 +29,8 @@ bool declares_huge_array(std::string_view bytes) {
     for (std::size_t star = bytes.find('*'); star != std::string_view::npos;
          star = bytes.find('*', star + 1)) {
         long long count = 0;
-        const auto [end, error] = std::from_chars(bytes.data() + star + 1,
-                                                  bytes.data() + bytes.size(), count);
+        const auto [end, error] =
+            std::from_chars(bytes.data() + star + 1, bytes.data() + bytes.size(), count);
         if (error == std::errc::result_out_of_range || count > array_elements_max) return true;
     }
     return false;

@@ -35,8 +35,7 @@ void check_event(const WebhookEvent& event, std::string_view body, std::string_v
             "a payment session id is 1 to 128 printable characters");
     require(!event.idempotency_key.empty() && event.idempotency_key.size() <= 255,
             "an idempotency key is 1 to 255 bytes");
-    require(parse_outcome(outcome_name(event.outcome)) == event.outcome,
-            "an outcome names itself");
+    require(parse_outcome(outcome_name(event.outcome)) == event.outcome, "an outcome names itself");
 }
 
 void verify(std::string_view body, std::string_view signature, bool signed_by_us) {

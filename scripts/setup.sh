@@ -2,8 +2,9 @@
 # Installs what TigerFans needs on Debian 12, and only what is missing: the compiler and
 # libraries from Debian's packages, PostgreSQL and Redis, and the official TigerBeetle client
 # library (libtb_client.so 0.17.8, from the tigerbeetle package on PyPI), for the browser
-# tests Chromium with playwright-core from npm (tests/browser), and for the fuzz targets clang
-# with its libFuzzer and sanitizer runtimes. Safe to run again.
+# tests Chromium with playwright-core from npm (tests/browser), for the fuzz targets clang with its
+# libFuzzer and sanitizer runtimes, and clang-format and clang-tidy for the checks CI runs. Safe
+# to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +14,7 @@ packages=(
     libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libqrencode-dev
     postgresql redis-server python3 python3-pip unzip procps
     chromium fonts-dejavu-core nodejs
-    clang-14 libclang-rt-14-dev
+    clang-14 libclang-rt-14-dev clang-format-14 clang-tidy-14
 )
 # The machine's Node.js may bundle npm; Debian's nodejs does not.
 if ! command -v npm >/dev/null; then

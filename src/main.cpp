@@ -30,9 +30,8 @@ void print_usage(std::FILE* out) {
     for (const auto& option : tigerfans::config::options()) {
         const std::string_view fallback =
             option.default_value.empty() ? "derived" : option.default_value;
-        std::fprintf(out, "  %-26.*s %.*s (default: %.*s)\n",
-                     static_cast<int>(option.name.size()), option.name.data(),
-                     static_cast<int>(option.help.size()), option.help.data(),
+        std::fprintf(out, "  %-26.*s %.*s (default: %.*s)\n", static_cast<int>(option.name.size()),
+                     option.name.data(), static_cast<int>(option.help.size()), option.help.data(),
                      static_cast<int>(fallback.size()), fallback.data());
     }
 }
@@ -110,13 +109,15 @@ int main(int argc, char** argv) {
     spdlog::info("TigerFans starting with:");
     for (const auto& line : config::describe(loaded.config)) spdlog::info("  {}", line);
     for (std::string_view name : config::default_secrets(loaded.config)) {
-        spdlog::warn("{} is still its documented default: fine on loopback ({}), never expose "
-                     "this server like that",
-                     name, loaded.config.host);
+        spdlog::warn(
+            "{} is still its documented default: fine on loopback ({}), never expose "
+            "this server like that",
+            name, loaded.config.host);
     }
     if (loaded.config.bench_endpoints) {
-        spdlog::warn("BENCH_ENDPOINTS=on: /api/accounting/reserve and /commit are open to anyone "
-                     "and move stock without orders; for benchmarks only");
+        spdlog::warn(
+            "BENCH_ENDPOINTS=on: /api/accounting/reserve and /commit are open to anyone "
+            "and move stock without orders; for benchmarks only");
     }
     try {
         app::App app(loaded.config);

@@ -17,9 +17,8 @@ std::int64_t LoginThrottle::wait_in(const Table& table, const std::string& key,
 // it starts afresh rather than grow without bound (an attacker filling it gains a moment).
 void LoginThrottle::count_failure(Table& table, const std::string& key, std::int64_t now_s) {
     if (table.size() >= tracked_keys_max && !table.contains(key)) {
-        std::erase_if(table, [now_s](const auto& entry) {
-            return entry.second.blocked_until_s <= now_s;
-        });
+        std::erase_if(table,
+                      [now_s](const auto& entry) { return entry.second.blocked_until_s <= now_s; });
         if (table.size() >= tracked_keys_max) table.clear();
     }
     Failures& failures = table[key];

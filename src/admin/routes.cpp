@@ -122,8 +122,8 @@ asio::awaitable<Response> get_login(const AdminContext& context, Request& reques
 }
 
 Response too_many_attempts(std::int64_t wait_s) {
-    Response response = http::error_response(429, "too_many_attempts",
-                                             "too many wrong passwords; try again later");
+    Response response =
+        http::error_response(429, "too_many_attempts", "too many wrong passwords; try again later");
     response.headers.emplace_back("Retry-After", std::to_string(wait_s));
     return response;
 }

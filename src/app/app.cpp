@@ -158,8 +158,8 @@ void App::Impl::add_routes(flows::Services& flow_services) {
     flows::add_api_routes(router, flow_services,
                           [this](const http::Request& request) { return auth.is_admin(request); });
     add_page_routes(router, flow_services, templates);
-    admin::add_admin_routes(router, admin::AdminContext{auth, login_throttle, flow_services,
-                                                        *reconciler, templates});
+    admin::add_admin_routes(
+        router, admin::AdminContext{auth, login_throttle, flow_services, *reconciler, templates});
     mockpay->add_routes(router);
     static_files.add_routes(router);
     router.get("/healthz", [this](http::Request&) { return healthz(); });
@@ -192,8 +192,7 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
     services = std::make_unique<flows::Services>(
         flows::Services{config, *ledger, *sessions, *orders, ids, timings, registry});
     mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry);
-    reconciler =
-        std::make_unique<flows::Reconciler>(loop, *services, config.reconcile_interval_s);
+    reconciler = std::make_unique<flows::Reconciler>(loop, *services, config.reconcile_interval_s);
     add_routes(*services);  // Before the first accept completes: same thread, no await between.
     if (Status started = co_await mockpay->start(); !started) {
         // Payments still work; only the redelivery of undelivered events waits for a restart.
@@ -275,8 +274,8 @@ struct ReconcileRun {
             spdlog::critical("reconcile: {}", fault_name(report.fault()));
             co_return 1;
         }
-        const std::string text = json ? flows::to_json(*report).dump() + "\n"
-                                      : flows::describe(*report);
+        const std::string text =
+            json ? flows::to_json(*report).dump() + "\n" : flows::describe(*report);
         std::fputs(text.c_str(), stdout);
         co_return report->clean() ? 0 : 3;
     }
@@ -292,8 +291,7 @@ struct ReconcileRun {
 };
 }  // namespace
 
-int reconcile_once(const config::Config& config, flows::ReconcileOptions options,
-                   bool json) try {
+int reconcile_once(const config::Config& config, flows::ReconcileOptions options, bool json) try {
     ReconcileRun pass;
     const auto loop = pass.io.get_executor();
     pass.orders = orders::make_postgres_order_store(loop, config.database_url, pass.registry);

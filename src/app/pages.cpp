@@ -49,37 +49,41 @@ void add_page_routes(http::Router& router, flows::Services& services,
     router.get("/", [&config, &templates](Request&) -> asio::awaitable<Response> {
         co_return Response::html(200, templates.page("landing", "TigerFans", common_vars(config)));
     });
-    router.get("/demo/checkout", [&config, &templates](Request& request) -> asio::awaitable<Response> {
-        http::TemplateVars vars = common_vars(config);
-        vars.emplace_back("status", request.query_param("status").value_or(""));
-        vars.emplace_back("order_id", request.query_param("order_id").value_or(""));
-        co_return Response::html(200, templates.page("checkout", "Checkout", vars));
-    });
-    router.get("/api/orders/{id}/qr.svg", [&services](Request& request) -> asio::awaitable<Response> {
-        const std::string_view id = request.path_param("id");
-        if (!orders::is_valid_order_id(id)) co_return http::not_found("order not found");
-        auto found = co_await services.orders.find(id);
-        if (!found) co_return http::fault_response(found.fault(), "order lookup");
-        if (!found->has_value() || (*found)->ticket_code.empty()) {
-            co_return http::not_found("no ticket for this order");
-        }
-        auto svg = qr_svg((*found)->ticket_code);
-        if (!svg) co_return http::error_response(500, "internal_error", "QR encoding failed");
-        Response response = Response::text(200, std::move(*svg), "image/svg+xml");
-        response.with_header("Cache-Control", "private, max-age=86400");
-        co_return response;
-    });
+    router.get("/demo/checkout",
+               [&config, &templates](Request& request) -> asio::awaitable<Response> {
+                   http::TemplateVars vars = common_vars(config);
+                   vars.emplace_back("status", request.query_param("status").value_or(""));
+                   vars.emplace_back("order_id", request.query_param("order_id").value_or(""));
+                   co_return Response::html(200, templates.page("checkout", "Checkout", vars));
+               });
+    router.get("/api/orders/{id}/qr.svg",
+               [&services](Request& request) -> asio::awaitable<Response> {
+                   const std::string_view id = request.path_param("id");
+                   if (!orders::is_valid_order_id(id)) co_return http::not_found("order not found");
+                   auto found = co_await services.orders.find(id);
+                   if (!found) co_return http::fault_response(found.fault(), "order lookup");
+                   if (!found->has_value() || (*found)->ticket_code.empty()) {
+                       co_return http::not_found("no ticket for this order");
+                   }
+                   auto svg = qr_svg((*found)->ticket_code);
+                   if (!svg)
+                       co_return http::error_response(500, "internal_error", "QR encoding failed");
+                   Response response = Response::text(200, std::move(*svg), "image/svg+xml");
+                   response.with_header("Cache-Control", "private, max-age=86400");
+                   co_return response;
+               });
     router.get("/bench", [&config, &templates](Request&) -> asio::awaitable<Response> {
         co_return Response::html(200, templates.page("bench", "TigerBench", common_vars(config)));
     });
     router.get("/api/bench/results", [&config](Request&) -> asio::awaitable<Response> {
         co_return bench_results(config.bench_results_dir);
     });
-    router.get("/demo/success", [&config, &templates](Request& request) -> asio::awaitable<Response> {
-        http::TemplateVars vars = common_vars(config);
-        vars.emplace_back("order_id", request.query_param("order_id").value_or(""));
-        co_return Response::html(200, templates.page("success", "Your ticket", vars));
-    });
+    router.get("/demo/success",
+               [&config, &templates](Request& request) -> asio::awaitable<Response> {
+                   http::TemplateVars vars = common_vars(config);
+                   vars.emplace_back("order_id", request.query_param("order_id").value_or(""));
+                   co_return Response::html(200, templates.page("success", "Your ticket", vars));
+               });
 }
 
 }  // namespace tigerfans::app

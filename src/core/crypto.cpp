@@ -12,9 +12,9 @@ namespace tigerfans {
 std::string hmac_sha256(std::string_view key, std::string_view message) {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_size = 0;
-    const unsigned char* result =
-        HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-             reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &mac_size);
+    const unsigned char* result = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+                                       reinterpret_cast<const unsigned char*>(message.data()),
+                                       message.size(), mac, &mac_size);
     assert(result != nullptr && mac_size == 32);
     return std::string(reinterpret_cast<const char*>(mac), mac_size);
 }
@@ -61,9 +61,12 @@ std::string base64url_encode(std::string_view bytes) {
 std::optional<std::string> base64url_decode(std::string_view text) {
     std::string standard(text);
     for (char& c : standard) {
-        if (c == '-') c = '+';
-        else if (c == '_') c = '/';
-        else if (c == '+' || c == '/' || c == '=') return std::nullopt;
+        if (c == '-')
+            c = '+';
+        else if (c == '_')
+            c = '/';
+        else if (c == '+' || c == '/' || c == '=')
+            return std::nullopt;
     }
     while (standard.size() % 4 != 0) standard += '=';
     return base64_decode(standard);

@@ -13,9 +13,9 @@
 namespace tigerfans::flows {
 
 namespace {
-using nlohmann::json;
 using http::Request;
 using http::Response;
+using nlohmann::json;
 
 template <typename... Ts>
 struct Overloaded : Ts... {
@@ -23,8 +23,8 @@ struct Overloaded : Ts... {
 };
 
 json balance_json(const accounting::Balance& balance, std::int64_t now_us) {
-    return {{"capacity", balance.capacity},        {"sold", balance.sold},
-            {"active_holds", balance.held},        {"available", balance.available()},
+    return {{"capacity", balance.capacity},         {"sold", balance.sold},
+            {"active_holds", balance.held},         {"available", balance.available()},
             {"sold_out", balance.available() == 0}, {"timestamp", iso8601_utc(now_us)}};
 }
 
@@ -34,7 +34,8 @@ std::size_t limit_param(const Request& request, std::size_t fallback, std::size_
     if (!text) return fallback;
     try {
         const long long value = std::stoll(*text);
-        return static_cast<std::size_t>(std::clamp<long long>(value, 1, static_cast<long long>(max)));
+        return static_cast<std::size_t>(
+            std::clamp<long long>(value, 1, static_cast<long long>(max)));
     } catch (const std::exception&) {
         return fallback;
     }
@@ -42,21 +43,22 @@ std::size_t limit_param(const Request& request, std::size_t fallback, std::size_
 
 asio::awaitable<Response> post_checkout(Services& services, Request& request) {
     auto parsed = parse_checkout_request(request.body);
-    if (auto* invalid = std::get_if<InvalidInput>(&parsed)) co_return http::bad_request(invalid->detail);
+    if (auto* invalid = std::get_if<InvalidInput>(&parsed))
+        co_return http::bad_request(invalid->detail);
     const CheckoutOutcome outcome = co_await checkout(services, std::get<CheckoutRequest>(parsed));
-    co_return std::visit(
-        Overloaded{
-            [](const CheckoutAccepted& accepted) {
-                return Response::json(200, checkout_answer_json(accepted));
-            },
-            [](const SoldOut&) {
-                return http::error_response(409, "sold_out",
-                                            "no tickets of this class are left; held tickets may "
-                                            "come back when their holds expire");
-            },
-            [](Fault fault) { return http::fault_response(fault, "checkout"); },
-        },
-        outcome);
+    co_return std::visit(Overloaded{
+                             [](const CheckoutAccepted& accepted) {
+                                 return Response::json(200, checkout_answer_json(accepted));
+                             },
+                             [](const SoldOut&) {
+                                 return http::error_response(
+                                     409, "sold_out",
+                                     "no tickets of this class are left; held tickets may "
+                                     "come back when their holds expire");
+                             },
+                             [](Fault fault) { return http::fault_response(fault, "checkout"); },
+                         },
+                         outcome);
 }
 
 asio::awaitable<Response> post_webhook(Services& services, Request& request) {
@@ -65,8 +67,8 @@ asio::awaitable<Response> post_webhook(Services& services, Request& request) {
     if (auto* rejected = std::get_if<WebhookRejected>(&verified)) {
         co_return http::error_response(rejected->status, rejected->error, rejected->detail);
     }
-    const WebhookOutcome outcome = co_await handle_webhook(services,
-                                                           std::get<WebhookEvent>(verified));
+    const WebhookOutcome outcome =
+        co_await handle_webhook(services, std::get<WebhookEvent>(verified));
     co_return std::visit(
         Overloaded{
             [](const WebhookSettled& settled) {
@@ -97,8 +99,8 @@ asio::awaitable<Response> get_order(Services& services, Request& request) {
 }
 
 asio::awaitable<Response> get_inventory(Services& services, Request&) {
-    auto inventory = co_await timed(services.timings.accounting_inventory,
-                                    services.ledger.inventory());
+    auto inventory =
+        co_await timed(services.timings.accounting_inventory, services.ledger.inventory());
     if (!inventory) co_return http::fault_response(inventory.fault(), "inventory");
     co_return Response::json(200, inventory_json(*inventory));
 }
@@ -118,14 +120,16 @@ json pending_item(const sessions::PaymentSession& session, std::int64_t now_us) 
 }
 
 asio::awaitable<Response> get_pending(Services& services, Request& request) {
-    const std::size_t limit = limit_param(request, limits::pending_sessions_default,
-                                          limits::pending_sessions_max);
+    const std::size_t limit =
+        limit_param(request, limits::pending_sessions_default, limits::pending_sessions_max);
     auto pending = co_await services.sessions.recent(limit);
     if (!pending) co_return http::fault_response(pending.fault(), "pending sessions");
     const std::int64_t now_us = unix_now_us();
     json items = json::array();
     for (const auto& session : pending->sessions) items.push_back(pending_item(session, now_us));
-    json body = {{"items", std::move(items)}, {"enabled", true}, {"limit", limit},
+    json body = {{"items", std::move(items)},
+                 {"enabled", true},
+                 {"limit", limit},
                  {"total", pending->total}};
     co_return Response::json(200, body.dump());
 }
@@ -177,8 +181,8 @@ asio::awaitable<Response> get_commit(Services& services, Request& request) {
         co_return http::bad_request("tb_transfer_id and goodie_tb_transfer_id must be decimal ids");
     }
     const accounting::CommitRequest commit{*cls, *ticket, *goodie, *goodie != 0};
-    auto committed = co_await timed(services.timings.accounting_commit,
-                                    services.ledger.commit(commit));
+    auto committed =
+        co_await timed(services.timings.accounting_commit, services.ledger.commit(commit));
     if (!committed) co_return http::fault_response(committed.fault(), "accounting commit");
     http::JsonObjectWriter body;  // Members in the sorted order the answer always had.
     body.string("goodie", resolution_name(committed->goodie));

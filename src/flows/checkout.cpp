@@ -47,8 +47,7 @@ asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest re
     if (!held) co_return held.fault();
     if (!held->ticket_held) co_return SoldOut{};
 
-    const sessions::PaymentSession session = session_for(request, hold,
-                                                         held->goodie_held);
+    const sessions::PaymentSession session = session_for(request, hold, held->goodie_held);
     const std::uint32_t session_ttl_s =
         services.config.reservation_ttl_s + limits::session_ttl_margin_s;
     Status saved = co_await timed(services.timings.session_save,

@@ -92,9 +92,8 @@ orders::Order order_from_ledger(const PostedTicket& ticket) {
     return order;
 }
 
-void judge_posted(std::span<const PostedTicket> posted,
-                  const std::vector<orders::Order>& stored, std::vector<orders::Order>& to_write,
-                  std::vector<std::string>& unfulfilled) {
+void judge_posted(std::span<const PostedTicket> posted, const std::vector<orders::Order>& stored,
+                  std::vector<orders::Order>& to_write, std::vector<std::string>& unfulfilled) {
     std::unordered_map<std::string_view, orders::OrderStatus> statuses;
     for (const orders::Order& order : stored) statuses.emplace(order.id, order.status);
     for (const PostedTicket& ticket : posted) {
@@ -126,13 +125,12 @@ nlohmann::json to_json(const ReconcileReport& report) {
 }
 
 std::string describe(const ReconcileReport& report) {
-    std::string text = "reconcile: read " + std::to_string(report.ledger_entries) +
-                       " ledger entries and " + std::to_string(report.paid_orders) +
-                       " paid orders; " + std::to_string(report.open_holds) +
-                       " holds open (they expire by themselves), " +
-                       std::to_string(report.untraced_tickets) +
-                       " tickets sold without an order id, " + std::to_string(report.refunds) +
-                       " orders to refund (PAID_UNFULFILLED)\n";
+    std::string text =
+        "reconcile: read " + std::to_string(report.ledger_entries) + " ledger entries and " +
+        std::to_string(report.paid_orders) + " paid orders; " + std::to_string(report.open_holds) +
+        " holds open (they expire by themselves), " + std::to_string(report.untraced_tickets) +
+        " tickets sold without an order id, " + std::to_string(report.refunds) +
+        " orders to refund (PAID_UNFULFILLED)\n";
     const auto line = [&text](const char* what, const std::vector<std::string>& ids) {
         text += "reconcile: " + std::to_string(ids.size()) + " " + what;
         text += ids.empty() ? "\n" : ": " + join(ids) + "\n";
@@ -199,8 +197,8 @@ template <typename Visit>
 asio::awaitable<Status> each_order(Services& services, orders::OrderStatus status, Visit visit) {
     std::string after;
     for (;;) {
-        auto page = co_await services.orders.with_status(status, after,
-                                                         limits::reconcile_orders_page);
+        auto page =
+            co_await services.orders.with_status(status, after, limits::reconcile_orders_page);
         if (!page) co_return page.fault();
         for (const orders::Order& order : *page) visit(order);
         if (page->size() < limits::reconcile_orders_page) co_return done();
@@ -226,8 +224,8 @@ asio::awaitable<Result<ReconcileReport>> reconcile(Services& services, Reconcile
     report.sold_twice = view.sold_twice;
     Status repaired = co_await repair_posted(services, view, options, report);
     if (!repaired) co_return repaired.fault();
-    Status checked = co_await each_order(
-        services, orders::OrderStatus::paid, [&](const orders::Order& order) {
+    Status checked =
+        co_await each_order(services, orders::OrderStatus::paid, [&](const orders::Order& order) {
             report.paid_orders++;
             if (!paid_before(order, cutoff_us)) return;
             if (view.posted_transfers.contains(order.ticket_transfer_id)) return;

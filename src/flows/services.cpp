@@ -5,10 +5,9 @@ namespace tigerfans::flows {
 
 namespace {
 metrics::Histogram& component(metrics::Registry& registry, std::string_view name) {
-    return registry.histogram("tigerfans_component_seconds",
-                              "Latency of each store call made by the flows",
-                              metrics::latency_buckets_seconds(),
-                              "component=\"" + std::string(name) + "\"");
+    return registry.histogram(
+        "tigerfans_component_seconds", "Latency of each store call made by the flows",
+        metrics::latency_buckets_seconds(), "component=\"" + std::string(name) + "\"");
 }
 }  // namespace
 

@@ -53,8 +53,8 @@ asio::awaitable<Result<orders::Order>> settle_success(Services& services,
     if (!got_ticket && !voided) {
         accounting::CommitRequest late = commit_request(session);
         late.goodie_held = !order.got_goodie;  // Ask for a goodie only if none was posted.
-        auto booked = co_await timed(services.timings.accounting_book_late,
-                                     services.ledger.book_late(late));
+        auto booked =
+            co_await timed(services.timings.accounting_book_late, services.ledger.book_late(late));
         if (!booked) co_return booked.fault();
         got_ticket = booked->got_ticket;
         if (got_ticket) {
@@ -75,9 +75,9 @@ asio::awaitable<Result<orders::Order>> settle_failure(Services& services,
                                                       const sessions::PaymentSession& session,
                                                       PaymentOutcome outcome) {
     const u128 goodie = session.goodie_held ? session.goodie_hold_id : 0;
-    Status voided = co_await timed(
-        services.timings.accounting_cancel,
-        services.ledger.cancel(session.cls, session.ticket_hold_id, goodie));
+    Status voided =
+        co_await timed(services.timings.accounting_cancel,
+                       services.ledger.cancel(session.cls, session.ticket_hold_id, goodie));
     if (!voided) co_return voided.fault();
     orders::Order order = order_from(session);
     order.status = outcome == PaymentOutcome::failed ? orders::OrderStatus::failed
@@ -104,8 +104,8 @@ asio::awaitable<Result<orders::OrderStatus>> fulfil(Services& services,
     if (!order) co_return order.fault();
     assert(order->id == session.order_id);
     crash::point("webhook.after_settle");
-    auto stored = co_await timed(services.timings.order_insert,
-                                 services.orders.insert(std::move(*order)));
+    auto stored =
+        co_await timed(services.timings.order_insert, services.orders.insert(std::move(*order)));
     if (stored) crash::point("webhook.after_insert");
     co_return stored;
 }
@@ -114,8 +114,8 @@ asio::awaitable<void> release_lease(Services& services, const std::string& psid,
                                     const std::string& token) {
     Status released = co_await services.sessions.release_lease(psid, token);
     if (!released) {
-        spdlog::error("webhook: could not release the lease of {} ({}); it expires by itself",
-                      psid, fault_name(released.fault()));
+        spdlog::error("webhook: could not release the lease of {} ({}); it expires by itself", psid,
+                      fault_name(released.fault()));
     }
 }
 
@@ -140,9 +140,9 @@ asio::awaitable<WebhookOutcome> process_leased(Services& services, const Webhook
         co_await release_lease(services, psid, token);
         co_return status.fault();
     }
-    Status finished = co_await timed(services.timings.session_gate,
-                                     services.sessions.finish_gate(psid,
-                                                                   orders::status_name(*status)));
+    Status finished =
+        co_await timed(services.timings.session_gate,
+                       services.sessions.finish_gate(psid, orders::status_name(*status)));
     if (!finished) {
         // The order is durable; only the mark is missing. Releasing lets the retry find the
         // stored order at once instead of waiting out the lease.
@@ -171,10 +171,10 @@ asio::awaitable<WebhookOutcome> handle_webhook(Services& services, WebhookEvent 
     using namespace boost::asio::experimental::awaitable_operators;
     const std::string& psid = event.payment_session_id;
     const std::string token = new_lease_token();
-    auto gate_operation = timed(services.timings.session_gate,
-                                services.sessions.take_lease(
-                                    psid, token, limits::webhook_lease_ms,
-                                    event.outcome == PaymentOutcome::succeeded));
+    auto gate_operation =
+        timed(services.timings.session_gate,
+              services.sessions.take_lease(psid, token, limits::webhook_lease_ms,
+                                           event.outcome == PaymentOutcome::succeeded));
     auto find_operation = timed(services.timings.session_find, services.sessions.find(psid));
     auto both = std::move(gate_operation) && std::move(find_operation);
     auto [gate, found] = co_await std::move(both);

@@ -85,10 +85,7 @@ std::optional<HttpUrl> parse_http_url(std::string_view url) {
 struct Client::Impl {
     Impl(asio::any_io_executor executor_, std::string host_, std::uint16_t port_,
          ClientOptions options_)
-        : executor(std::move(executor_)),
-          host(std::move(host_)),
-          port(port_),
-          options(options_) {}
+        : executor(std::move(executor_)), host(std::move(host_)), port(port_), options(options_) {}
 
     asio::awaitable<Result<std::unique_ptr<PooledConnection>>> acquire(bool fresh);
     void release(std::unique_ptr<PooledConnection> connection, bool reusable);
@@ -118,8 +115,8 @@ asio::awaitable<Result<std::unique_ptr<PooledConnection>>> Client::Impl::acquire
     }
     if (endpoints.empty()) {
         tcp::resolver resolver(executor);
-        auto [error, results] = co_await resolver.async_resolve(host, std::to_string(port),
-                                                                use_tuple);
+        auto [error, results] =
+            co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
         if (error) co_return Fault::unavailable;
         for (const auto& entry : results) endpoints.push_back(entry.endpoint());
     }
@@ -155,14 +152,14 @@ asio::awaitable<error_code> Client::Impl::exchange(PooledConnection& connection,
                                                    bhttp::request<bhttp::string_body>& message,
                                                    ClientResponse& response) {
     connection.stream.expires_after(options.timeout);
-    auto [write_error, written] = co_await bhttp::async_write(connection.stream, message,
-                                                              use_tuple);
+    auto [write_error, written] =
+        co_await bhttp::async_write(connection.stream, message, use_tuple);
     if (write_error) co_return write_error;
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(limits::http_client_response_bytes_max);
     if (message.method() == bhttp::verb::head) parser.skip(true);
-    auto [read_error, read] = co_await bhttp::async_read(connection.stream, connection.buffer,
-                                                         parser, use_tuple);
+    auto [read_error, read] =
+        co_await bhttp::async_read(connection.stream, connection.buffer, parser, use_tuple);
     if (read_error) co_return read_error;
     auto reply = parser.release();
     response.status = reply.result_int();

@@ -143,9 +143,8 @@ std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::
         if (pair.empty()) continue;
         const std::size_t eq = pair.find('=');
         auto name = percent_decode(pair.substr(0, eq), true);
-        auto value = percent_decode(eq == std::string_view::npos ? std::string_view{}
-                                                                  : pair.substr(eq + 1),
-                                    true);
+        auto value = percent_decode(
+            eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
         if (!name || !value) return std::nullopt;
         fields.emplace_back(std::move(*name), std::move(*value));
     }

@@ -33,8 +33,7 @@ private:
 
     void on_request_impl(verb method, string_view method_text, string_view target, int version,
                          error_code& error) override;
-    void on_response_impl(int status, string_view reason, int version,
-                          error_code& error) override;
+    void on_response_impl(int status, string_view reason, int version, error_code& error) override;
     void on_field_impl(field name, string_view name_text, string_view value,
                        error_code& error) override;
     void on_header_impl(error_code& error) override;

@@ -69,9 +69,9 @@ boost::asio::awaitable<Response> Router::handle(Request& request) const {
     const Match found = match(request);
     if (found.handler == nullptr) {
         if (!found.path_known) co_return not_found("no route for " + request.path);
-        Response response = error_response(405, "method_not_allowed",
-                                           std::string(method_name(request.method)) +
-                                               " is not allowed on " + request.path);
+        Response response = error_response(
+            405, "method_not_allowed",
+            std::string(method_name(request.method)) + " is not allowed on " + request.path);
         response.headers.emplace_back("Allow", found.allow);
         co_return response;
     }

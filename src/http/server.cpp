@@ -121,8 +121,8 @@ struct Server::Impl {
           acceptor(io_context),
           drained(io_context),
           sweep_timer(io_context),
-          requests_total(registry.counter("tigerfans_http_requests_total",
-                                          "HTTP requests answered")),
+          requests_total(
+              registry.counter("tigerfans_http_requests_total", "HTTP requests answered")),
           rejected_connections(registry.counter(
               "tigerfans_http_rejected_connections_total",
               "Connections refused with 503: over connections_max or the per-address cap")),
@@ -130,8 +130,8 @@ struct Server::Impl {
                                            "Accepts that failed (each pauses accepting)")),
           bad_requests(registry.counter("tigerfans_http_protocol_errors_total",
                                         "Requests that could not be parsed or were too large")),
-          open_connections(registry.gauge("tigerfans_http_open_connections",
-                                          "Connections currently open")),
+          open_connections(
+              registry.gauge("tigerfans_http_open_connections", "Connections currently open")),
           request_seconds(registry.histogram("tigerfans_http_request_seconds",
                                              "Time from a complete request to its response",
                                              metrics::latency_buckets_seconds())) {
@@ -216,7 +216,6 @@ void Server::Impl::admit(tcp::socket socket) {
     socket.non_blocking(true, error);  // For the write that is tried at once.
     asio::co_spawn(io, serve(std::move(socket), std::move(address)), asio::detached);
 }
-
 
 // Closes connections whose read or write is late; the operation in progress then fails and
 // the connection's coroutine ends as it would on any I/O error.
@@ -333,7 +332,8 @@ asio::awaitable<bool> Server::Impl::serve_one(Connection& connection) {
     request_seconds.observe(std::chrono::duration<double>(finished - started).count());
     connection.phase = Phase::reading;
     connection.deadline = finished + limits.idle_timeout;  // For the next request.
-    co_return written && keep_open;
+    const bool reuse = written && keep_open;
+    co_return reuse;
 }
 
 // Parses what is buffered, reading more while the parser needs it (Beast's read loop, minus
@@ -344,8 +344,8 @@ asio::awaitable<error_code> Server::Impl::read_request(Connection& connection,
     while (true) {
         const error_code parsed = parse_buffered(parser, buffer);
         if (parsed != bhttp::error::need_more) co_return parsed;
-        auto [error, read] = co_await connection.socket.async_read_some(
-            buffer.prepare(read_chunk_bytes), use_tuple);
+        auto [error, read] =
+            co_await connection.socket.async_read_some(buffer.prepare(read_chunk_bytes), use_tuple);
         buffer.commit(read);
         if (error == asio::error::eof) co_return parse_end_of_stream(parser);
         if (error) co_return error;
@@ -366,9 +366,8 @@ asio::awaitable<void> Server::Impl::answer_read_error(Connection& connection,
 
 // Head and body in one gather write, tried at once on the non-blocking socket; only what
 // does not fit the socket buffer is left to an asynchronous write under the request timeout.
-asio::awaitable<bool> Server::Impl::write_response(Connection& connection,
-                                                   const Response& response, bool head_only,
-                                                   bool keep_alive) {
+asio::awaitable<bool> Server::Impl::write_response(Connection& connection, const Response& response,
+                                                   bool head_only, bool keep_alive) {
     format_response_head(connection.head, response, keep_alive);
     const std::string_view head = connection.head;
     const std::string_view body = head_only ? std::string_view{} : response.body;

@@ -20,11 +20,16 @@ std::string_view content_type_for(std::string_view file_name) {
         std::string_view type;
     };
     static constexpr Entry types[] = {
-        {".css", "text/css; charset=utf-8"},  {".js", "text/javascript; charset=utf-8"},
-        {".svg", "image/svg+xml"},            {".png", "image/png"},
-        {".ico", "image/x-icon"},             {".json", "application/json"},
-        {".html", "text/html; charset=utf-8"}, {".txt", "text/plain; charset=utf-8"},
-        {".woff2", "font/woff2"},             {".csv", "text/csv; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".json", "application/json"},
+        {".html", "text/html; charset=utf-8"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".woff2", "font/woff2"},
+        {".csv", "text/csv; charset=utf-8"},
     };
     for (const Entry& entry : types) {
         if (file_name.ends_with(entry.extension)) return entry.type;

@@ -60,7 +60,8 @@ std::string fill_template(std::string_view text, const TemplateVars& vars) {
         const std::size_t close = text.find(closing, name_start);
         if (close == std::string_view::npos) break;
         out.append(text.substr(at, open - at));
-        const std::string_view value = lookup(vars, trim(text.substr(name_start, close - name_start)));
+        const std::string_view value =
+            lookup(vars, trim(text.substr(name_start, close - name_start)));
         out += raw ? std::string(value) : html_escape(value);
         at = close + closing.size();
     }

@@ -125,8 +125,7 @@ asio::awaitable<Reply> Connection::exchange() {
     const bool reused = socket_.is_open();
     ResponseHead head;
     ExchangeError error = co_await attempt(head);
-    if (error == ExchangeError::connection_lost && reused && buffered_bytes_ == 0 &&
-        !timed_out_) {
+    if (error == ExchangeError::connection_lost && reused && buffered_bytes_ == 0 && !timed_out_) {
         close();
         error = co_await attempt(head);
     }
@@ -179,8 +178,8 @@ asio::awaitable<ExchangeError> Connection::send() {
     std::size_t sent = 0;
     while (sent < request_.size()) {
         boost::system::error_code error;
-        sent += socket_.write_some(asio::buffer(request_.data() + sent, request_.size() - sent),
-                                   error);
+        sent +=
+            socket_.write_some(asio::buffer(request_.data() + sent, request_.size() - sent), error);
         if (error == asio::error::would_block) {
             auto [wait_error] = co_await socket_.async_wait(tcp::socket::wait_write, use_tuple);
             if (wait_error) co_return failure(ExchangeError::connection_lost);
@@ -197,8 +196,8 @@ asio::awaitable<ExchangeError> Connection::receive(ResponseHead& head) {
     bool readable = false;
     while (true) {
         const std::string_view bytes(buffer_.data(), buffered_bytes_);
-        const HeadParse parsed = parse_response_head(
-            bytes, head_request_, limits::http_client_response_bytes_max, head);
+        const HeadParse parsed =
+            parse_response_head(bytes, head_request_, limits::http_client_response_bytes_max, head);
         if (parsed == HeadParse::invalid || parsed == HeadParse::too_large) {
             co_return ExchangeError::bad_response;
         }

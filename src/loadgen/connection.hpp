@@ -116,9 +116,9 @@ private:
     tcp::socket socket_;
     tcp::endpoint server_;
     TimeoutSweep& sweep_;
-    std::string host_;             // The Host header: "address:port".
-    std::string request_;          // Reused for every request.
-    std::vector<char> buffer_;     // Reused for every answer; grows to the largest one.
+    std::string host_;          // The Host header: "address:port".
+    std::string request_;       // Reused for every request.
+    std::vector<char> buffer_;  // Reused for every answer; grows to the largest one.
     std::size_t buffered_bytes_ = 0;
     std::size_t answered_bytes_ = 0;  // The last answer's size, dropped at the next exchange.
     Clock::time_point deadline_;

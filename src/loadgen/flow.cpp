@@ -60,8 +60,8 @@ asio::awaitable<std::optional<Outcome>> poll_order(Connection& connection, const
 }
 
 std::string checkout_body(std::string_view cls, int index) {
-    return R"({"cls":")" + std::string(cls) + R"(","customer_email":"fan)" +
-           std::to_string(index) + R"(@example.com"})";
+    return R"({"cls":")" + std::string(cls) + R"(","customer_email":"fan)" + std::to_string(index) +
+           R"(@example.com"})";
 }
 
 // The order id and the MockPay session id of a good checkout answer; empty when it is bad.

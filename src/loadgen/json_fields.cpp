@@ -86,8 +86,7 @@ std::optional<std::string_view> json_member(std::string_view object, std::string
     return std::nullopt;
 }
 
-std::optional<std::string_view> json_string_member(std::string_view object,
-                                                   std::string_view name) {
+std::optional<std::string_view> json_string_member(std::string_view object, std::string_view name) {
     const auto raw = json_member(object, name);
     if (!raw || raw->size() < 2 || raw->front() != '"') return std::nullopt;
     const std::string_view text = raw->substr(1, raw->size() - 2);

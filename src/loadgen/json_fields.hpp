@@ -15,8 +15,7 @@ namespace tigerfans::loadgen {
 std::optional<std::string_view> json_member(std::string_view object, std::string_view name);
 
 // A string member without escapes, unquoted.
-std::optional<std::string_view> json_string_member(std::string_view object,
-                                                   std::string_view name);
+std::optional<std::string_view> json_string_member(std::string_view object, std::string_view name);
 
 std::optional<std::int64_t> json_integer_member(std::string_view object, std::string_view name);
 

@@ -6,8 +6,8 @@
 #include "loadgen/json_fields.hpp"
 #include "loadgen/runner.hpp"
 #include "tigerfans/core/ids.hpp"
-#include "tigerfans/mockpay/mockpay.hpp"
 #include "tigerfans/loadgen/load.hpp"
+#include "tigerfans/mockpay/mockpay.hpp"
 
 namespace tigerfans::loadgen {
 
@@ -67,8 +67,8 @@ std::string checkout_body(int index) {
 PhaseSpec checkout_spec() {
     return {[](Connection& connection, int index) {
                 const std::string body = checkout_body(index);
-                connection.prepare("POST", "/api/checkout",
-                                   {{"Content-Type", "application/json"}}, body);
+                connection.prepare("POST", "/api/checkout", {{"Content-Type", "application/json"}},
+                                   body);
             },
             [](const Reply& reply, std::vector<Created>& created) {
                 if (reply.status != 200) return false;
@@ -95,26 +95,25 @@ PhaseSpec webhook_spec(const PhaseOptions& options, const std::vector<Created>& 
                                          : flows::PaymentOutcome::failed;
                 const std::string body = mockpay::event_json(session, outcome, new_event_key(), 0);
                 const std::string signature = mockpay::signature(options.webhook_secret, body);
-                connection.prepare("POST", "/payments/webhook",
-                                   {{"Content-Type", "application/json"},
-                                    {"x-mockpay-signature", signature}},
-                                   body);
+                connection.prepare(
+                    "POST", "/payments/webhook",
+                    {{"Content-Type", "application/json"}, {"x-mockpay-signature", signature}},
+                    body);
             },
             [](const Reply& reply, std::vector<Created>&) { return reply.status == 200; }};
 }
 
 PhaseSpec reserve_spec() {
-    return {[](Connection& connection, int) {
-                connection.prepare("GET", "/api/accounting/reserve");
-            },
-            [](const Reply& reply, std::vector<Created>& created) {
-                if (reply.status != 200) return false;
-                const auto ticket = json_string_member(reply.body, "tb_transfer_id");
-                const auto goodie = json_string_member(reply.body, "goodie_tb_transfer_id");
-                if (!ticket || !goodie) return false;
-                created.push_back({std::string(*ticket), std::string(*goodie), 0});
-                return true;
-            }};
+    return {
+        [](Connection& connection, int) { connection.prepare("GET", "/api/accounting/reserve"); },
+        [](const Reply& reply, std::vector<Created>& created) {
+            if (reply.status != 200) return false;
+            const auto ticket = json_string_member(reply.body, "tb_transfer_id");
+            const auto goodie = json_string_member(reply.body, "goodie_tb_transfer_id");
+            if (!ticket || !goodie) return false;
+            created.push_back({std::string(*ticket), std::string(*goodie), 0});
+            return true;
+        }};
 }
 
 PhaseSpec commit_spec(const std::vector<Created>& holds) {

@@ -46,8 +46,8 @@ bool parse_status_line(std::string_view line, ResponseHead& head) {
         if (c < '0' || c > '9') return false;
     }
     if (line.size() > status_offset + 3 && line[status_offset + 3] != ' ') return false;
-    head.status = static_cast<unsigned>((code[0] - '0') * 100 + (code[1] - '0') * 10 +
-                                        (code[2] - '0'));
+    head.status =
+        static_cast<unsigned>((code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0'));
     head.keep_alive = minor == '1';
     return head.status >= 200;  // No interim answers: the load client never asks for one.
 }
@@ -93,8 +93,8 @@ bool has_no_body(unsigned status, bool head_request) {
 
 }  // namespace
 
-HeadParse parse_response_head(std::string_view bytes, bool head_request,
-                              std::size_t body_bytes_max, ResponseHead& head) {
+HeadParse parse_response_head(std::string_view bytes, bool head_request, std::size_t body_bytes_max,
+                              ResponseHead& head) {
     const std::size_t end = bytes.find(head_end);
     if (end == std::string_view::npos) {
         return bytes.size() > response_head_bytes_max ? HeadParse::too_large

@@ -32,7 +32,7 @@ enum class HeadParse {
 
 // Parses the response head at the start of `bytes`; `head_request` says the request was a HEAD
 // (its answer has no body whatever Content-Length says).
-HeadParse parse_response_head(std::string_view bytes, bool head_request,
-                              std::size_t body_bytes_max, ResponseHead& head);
+HeadParse parse_response_head(std::string_view bytes, bool head_request, std::size_t body_bytes_max,
+                              ResponseHead& head);
 
 }  // namespace tigerfans::loadgen

@@ -12,11 +12,11 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "mockpay/outbox.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/limits.hpp"
-#include "mockpay/outbox.hpp"
 #include "tigerfans/http/errors.hpp"
 
 namespace tigerfans::mockpay {
@@ -53,8 +53,7 @@ constexpr std::int32_t redelivery_attempts_max = 30;
 // Built outside the coroutines: GCC 12 destroys temporaries inside braced lists in a coroutine
 // twice.
 http::Headers delivery_headers(std::string signed_with) {
-    return {{"Content-Type", "application/json"},
-            {"x-mockpay-signature", std::move(signed_with)}};
+    return {{"Content-Type", "application/json"}, {"x-mockpay-signature", std::move(signed_with)}};
 }
 
 OutboxEvent new_event(const sessions::PaymentSession& session, flows::PaymentOutcome outcome) {
@@ -100,8 +99,7 @@ std::string signature(std::string_view secret, std::string_view body) {
 std::string redirect_after(flows::PaymentOutcome outcome, std::string_view order_id) {
     const std::string id = http::percent_encode(order_id);
     if (outcome == flows::PaymentOutcome::succeeded) return "/demo/success?order_id=" + id;
-    return "/demo/checkout?status=" + std::string(flows::outcome_name(outcome)) +
-           "&order_id=" + id;
+    return "/demo/checkout?status=" + std::string(flows::outcome_name(outcome)) + "&order_id=" + id;
 }
 
 MockPay::MockPay(asio::any_io_executor executor, const config::Config& config,
@@ -111,8 +109,7 @@ MockPay::MockPay(asio::any_io_executor executor, const config::Config& config,
       sessions_(sessions),
       templates_(templates),
       webhook_url_(http::parse_http_url(config.mock_webhook_url).value_or(http::HttpUrl{})),
-      webhook_client_(std::make_unique<http::Client>(executor, webhook_url_.host,
-                                                     webhook_url_.port,
+      webhook_client_(std::make_unique<http::Client>(executor, webhook_url_.host, webhook_url_.port,
                                                      http::default_client_options())),
       outbox_(std::make_unique<Outbox>(executor, config.database_url)),
       redelivery_timer_(executor),
@@ -239,8 +236,7 @@ asio::awaitable<http::Response> MockPay::emit(http::Request& request) {
     if (!delivery_settled(reply)) {
         // The payment happened; the shop will hear of it from the outbox.
         deliveries_deferred_.add();
-        spdlog::warn("mockpay: webhook for {} not delivered yet; the outbox retries",
-                     session.psid);
+        spdlog::warn("mockpay: webhook for {} not delivered yet; the outbox retries", session.psid);
     } else if (reply->status >= 400) {
         co_return http::error_response(reply->status, "webhook_rejected", reply->body);
     }

@@ -49,16 +49,16 @@ constexpr Statement exhausted_statement{"outbox_exhausted", R"(
 DELETE FROM mockpay_outbox WHERE attempts >= $1 RETURNING event_key, psid, body)"};
 
 void prepare_statements(pqxx::connection& connection) {
-    postgres::prepare_all(connection, {add_statement, remove_statement, claim_statement,
-                                       exhausted_statement});
+    postgres::prepare_all(connection,
+                          {add_statement, remove_statement, claim_statement, exhausted_statement});
 }
 
 std::vector<OutboxEvent> events_from(const pqxx::result& rows) {
     std::vector<OutboxEvent> events;
     events.reserve(rows.size());
     for (const pqxx::row& row : rows) {
-        events.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
-                          row[2].as<std::string>()});
+        events.push_back(
+            {row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()});
     }
     return events;
 }
@@ -86,8 +86,7 @@ asio::awaitable<Status> Outbox::add(const OutboxEvent& event, std::chrono::secon
     const std::int64_t retry_s = first_retry.count();
     return worker_.run<Done>([event, retry_s](pqxx::connection& connection) {
         pqxx::nontransaction command(connection);
-        command.exec_prepared(add_statement.name, event.event_key, event.psid, event.body,
-                              retry_s);
+        command.exec_prepared(add_statement.name, event.event_key, event.psid, event.body, retry_s);
         return Done{};
     });
 }
@@ -102,23 +101,20 @@ asio::awaitable<Status> Outbox::remove(const std::string& event_key) {
 
 asio::awaitable<Result<std::vector<OutboxEvent>>> Outbox::claim_due(std::int64_t limit) {
     assert(limit > 0);
-    return worker_.run<std::vector<OutboxEvent>>(
-        [limit](pqxx::connection& connection) {
-            pqxx::work txn(connection);
-            const pqxx::result rows =
-                txn.exec_prepared(claim_statement.name, limit, retry_pause_max_s);
-            txn.commit();
-            return events_from(rows);
-        });
+    return worker_.run<std::vector<OutboxEvent>>([limit](pqxx::connection& connection) {
+        pqxx::work txn(connection);
+        const pqxx::result rows = txn.exec_prepared(claim_statement.name, limit, retry_pause_max_s);
+        txn.commit();
+        return events_from(rows);
+    });
 }
 
 asio::awaitable<Result<std::vector<OutboxEvent>>> Outbox::drop_exhausted(
     std::int32_t attempts_max) {
-    return worker_.run<std::vector<OutboxEvent>>(
-        [attempts_max](pqxx::connection& connection) {
-            pqxx::nontransaction command(connection);
-            return events_from(command.exec_prepared(exhausted_statement.name, attempts_max));
-        });
+    return worker_.run<std::vector<OutboxEvent>>([attempts_max](pqxx::connection& connection) {
+        pqxx::nontransaction command(connection);
+        return events_from(command.exec_prepared(exhausted_statement.name, attempts_max));
+    });
 }
 
 }  // namespace tigerfans::mockpay

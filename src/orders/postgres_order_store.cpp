@@ -15,8 +15,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "postgres/schema.hpp"
 #include "postgres/row_values.hpp"
+#include "postgres/schema.hpp"
 #include "postgres/sql_array.hpp"
 #include "postgres/statement.hpp"
 #include "postgres/worker_batcher.hpp"
@@ -31,9 +31,9 @@ namespace tigerfans::orders {
 namespace {
 
 using postgres::ArrayLiteral;
-using postgres::Statement;
 using postgres::decimal_u128;
 using postgres::required;
+using postgres::Statement;
 
 // A fresh random code colliding again is astronomically unlikely (32^10 codes); a loop that
 // keeps colliding is a bug, and it fails the batch instead of spinning.
@@ -76,8 +76,8 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text
 ON CONFLICT DO NOTHING
 RETURNING id)"};
 
-constexpr Statement existing_statement{
-    "orders_existing", "SELECT id, status FROM orders WHERE id = ANY($1::text[])"};
+constexpr Statement existing_statement{"orders_existing",
+                                       "SELECT id, status FROM orders WHERE id = ANY($1::text[])"};
 
 // A paid order whose id is stored as FAILED or CANCELED replaces that row's outcome (a success
 // after, or racing with, a failure of the same session); nothing ever moves the other way.
@@ -110,20 +110,20 @@ constexpr const char* recent_statement = "orders_recent";
 constexpr std::string_view recent_order = "ORDER BY created_at DESC, id DESC LIMIT $1";
 
 constexpr const char* with_status_statement = "orders_with_status";
-constexpr std::string_view with_status_where =
-    "WHERE status = $1 AND id > $2 ORDER BY id LIMIT $3";
+constexpr std::string_view with_status_where = "WHERE status = $1 AND id > $2 ORDER BY id LIMIT $3";
 
 std::string select_orders(std::string_view tail) {
     return "SELECT " + std::string(order_columns) + " FROM orders " + std::string(tail);
 }
 
 void prepare_statements(pqxx::connection& connection) {
-    postgres::prepare_all(connection, {insert_statement, existing_statement, upgrade_statement,
+    postgres::prepare_all(connection, {insert_statement,
+                                       existing_statement,
+                                       upgrade_statement,
                                        fill_email_statement,
                                        {find_statement, select_orders(find_where)},
                                        {recent_statement, select_orders(recent_order)},
-                                       {with_status_statement,
-                                        select_orders(with_status_where)}});
+                                       {with_status_statement, select_orders(with_status_where)}});
 }
 
 // One array per column of the INSERT, filled an order at a time.
@@ -145,9 +145,8 @@ struct OrderColumns {
         created_at.add_text(iso8601_utc(order.created_at_us));
         paid_at.add_optional_text(order.paid_at_us ? std::optional(iso8601_utc(*order.paid_at_us))
                                                    : std::nullopt);
-        ticket_code.add_optional_text(order.ticket_code.empty()
-                                          ? std::nullopt
-                                          : std::optional(order.ticket_code));
+        ticket_code.add_optional_text(order.ticket_code.empty() ? std::nullopt
+                                                                : std::optional(order.ticket_code));
         got_goodie.add_bool(order.got_goodie);
     }
 };
@@ -180,8 +179,8 @@ std::vector<Order*> collided(pqxx::work& txn, const std::vector<Order*>& orders,
     }
     if (skipped_ids.size() == 0) return {};
     for (const pqxx::row& row : txn.exec_prepared(existing_statement.name, skipped_ids.text())) {
-        stored[row[0].as<std::string>()] = required(parse_status(row[1].as<std::string>()),
-                                                    "status");
+        stored[row[0].as<std::string>()] =
+            required(parse_status(row[1].as<std::string>()), "status");
     }
     std::vector<Order*> result;
     for (Order* order : orders) {
@@ -255,9 +254,8 @@ void upgrade_unpaid(pqxx::work& txn, const std::vector<Order*>& orders, StoredSt
         status.add_text(status_name(order->status));
         paid_at.add_optional_text(order->paid_at_us ? std::optional(iso8601_utc(*order->paid_at_us))
                                                     : std::nullopt);
-        ticket_code.add_optional_text(order->ticket_code.empty()
-                                          ? std::nullopt
-                                          : std::optional(order->ticket_code));
+        ticket_code.add_optional_text(
+            order->ticket_code.empty() ? std::nullopt : std::optional(order->ticket_code));
         got_goodie.add_bool(order->got_goodie);
         ticket_transfer.add_text(u128_to_decimal(order->ticket_transfer_id));
         goodie_transfer.add_text(u128_to_decimal(order->goodie_transfer_id));
@@ -267,8 +265,8 @@ void upgrade_unpaid(pqxx::work& txn, const std::vector<Order*>& orders, StoredSt
                       ticket_code.text(), got_goodie.text(), ticket_transfer.text(),
                       goodie_transfer.text());
     for (const pqxx::row& row : txn.exec_prepared(existing_statement.name, id.text())) {
-        stored[row[0].as<std::string>()] = required(parse_status(row[1].as<std::string>()),
-                                                    "status");
+        stored[row[0].as<std::string>()] =
+            required(parse_status(row[1].as<std::string>()), "status");
     }
 }
 
@@ -357,8 +355,8 @@ public:
     asio::awaitable<Status> start() override {
         co_return co_await worker_.run<Done>([](pqxx::connection& connection) {
             pqxx::work txn(connection);
-            postgres::apply_schema(txn, "orders", {create_table_sql, create_index_sql,
-                                                   create_unfulfilled_index_sql});
+            postgres::apply_schema(
+                txn, "orders", {create_table_sql, create_index_sql, create_unfulfilled_index_sql});
             txn.commit();
             return Done{};
         });
@@ -422,7 +420,8 @@ public:
     asio::awaitable<bool> healthy() override {
         const bool writer = co_await worker_.ping();
         const bool reader = co_await reader_.ping();
-        co_return writer && reader;
+        const bool both = writer && reader;
+        co_return both;
     }
 
     asio::awaitable<void> stop() override {
@@ -444,8 +443,7 @@ private:
 std::unique_ptr<OrderStore> make_postgres_order_store(boost::asio::any_io_executor loop,
                                                       std::string database_url,
                                                       metrics::Registry& registry) {
-    return std::make_unique<PostgresOrderStore>(std::move(loop), std::move(database_url),
-                                                registry);
+    return std::make_unique<PostgresOrderStore>(std::move(loop), std::move(database_url), registry);
 }
 
 }  // namespace tigerfans::orders

@@ -64,8 +64,8 @@ private:
             : job(std::move(job_)), done(std::move(done_)), loop(std::move(loop_)) {}
 
         std::optional<Fault> run(pqxx::connection* connection, Fault connection_fault) override {
-            Result<T> result = connection == nullptr ? Result<T>(connection_fault)
-                                                     : guarded(*connection);
+            Result<T> result =
+                connection == nullptr ? Result<T>(connection_fault) : guarded(*connection);
             std::optional<Fault> fault;
             if (!result.ok()) fault = result.fault();
             asio::post(loop, [done = std::move(done), result = std::move(result)]() mutable {

@@ -17,9 +17,8 @@ BatchMetrics::BatchMetrics(metrics::Registry& registry, std::string_view store)
                                "PostgreSQL batches that failed as a whole", store_label(store))) {}
 
 BatcherObserver BatchMetrics::observer() {
-    return BatcherObserver{[this](std::size_t items) {
-        items_.observe(static_cast<double>(items));
-    }};
+    return BatcherObserver{
+        [this](std::size_t items) { items_.observe(static_cast<double>(items)); }};
 }
 
 void BatchMetrics::observe(std::chrono::steady_clock::time_point started, bool ok) {

@@ -44,13 +44,14 @@ public:
     // Runs a whole batch on the database thread; returns one outcome per item, in order.
     using Job = std::function<std::vector<Outcome>(pqxx::connection&, std::vector<Item>&)>;
 
-    WorkerBatcher(Worker& worker, Job job, std::size_t batch_items_max,
-                  metrics::Registry& registry, std::string_view store)
+    WorkerBatcher(Worker& worker, Job job, std::size_t batch_items_max, metrics::Registry& registry,
+                  std::string_view store)
         : worker_(worker),
           job_(std::move(job)),
           metrics_(registry, store),
-          batcher_(worker.loop(), [this](std::span<Item> items) { return execute(items); },
-                   batch_items_max, limits::batcher_queue_items_max, metrics_.observer()) {}
+          batcher_(
+              worker.loop(), [this](std::span<Item> items) { return execute(items); },
+              batch_items_max, limits::batcher_queue_items_max, metrics_.observer()) {}
 
     asio::awaitable<Result<Outcome>> submit_one(Item item) {
         return batcher_.submit_one(std::move(item));

@@ -54,12 +54,12 @@ TEST(Browser, FanAndAdminJourneysPassInHeadlessChromium) {
     const std::string log = shots + "/journeys.log";
     std::filesystem::create_directories(shots);
     std::filesystem::remove(log);
-    const int status = run_command(
-        {node, browser_dir + "/journeys.mjs", "--base",
-         "http://127.0.0.1:" + std::to_string(server->port()), "--soldout-base",
-         "http://127.0.0.1:" + std::to_string(sold_out->port()), "--screenshots", shots,
-         "--admin-password", "browser-password"},
-        log);
+    const int status =
+        run_command({node, browser_dir + "/journeys.mjs", "--base",
+                     "http://127.0.0.1:" + std::to_string(server->port()), "--soldout-base",
+                     "http://127.0.0.1:" + std::to_string(sold_out->port()), "--screenshots", shots,
+                     "--admin-password", "browser-password"},
+                    log);
     const std::string output = read_all(log);
     std::printf("%s", output.c_str());
     EXPECT_EQ(status, 0) << "journeys failed; screenshots in " << shots;

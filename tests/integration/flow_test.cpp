@@ -19,9 +19,7 @@ using nlohmann::json;
 
 class FlowTest : public LevelTest {
 protected:
-    json body_of(const Reply& reply) {
-        return json::parse(reply.body, nullptr, false);
-    }
+    json body_of(const Reply& reply) { return json::parse(reply.body, nullptr, false); }
 
     // A checkout that must succeed; returns {order_id, psid}.
     std::pair<std::string, std::string> buy(const std::string& cls = "A") {
@@ -57,10 +55,12 @@ protected:
     // little after their timeout, in the background).
     json inventory_when_held(std::uint64_t held) {
         json seen;
-        wait_until([&] {
-            seen = inventory();
-            return seen["A"]["active_holds"] == held;
-        }, std::chrono::seconds(15));
+        wait_until(
+            [&] {
+                seen = inventory();
+                return seen["A"]["active_holds"] == held;
+            },
+            std::chrono::seconds(15));
         return seen;
     }
 
@@ -71,8 +71,8 @@ protected:
     }
 
     std::string event(const std::string& psid, const std::string& type, const std::string& key) {
-        return json{{"type", type}, {"payment_session_id", psid}, {"order_id", "x"},
-                    {"amount", 6500},  {"currency", "eur"},          {"created_at", 1},
+        return json{{"type", type},          {"payment_session_id", psid}, {"order_id", "x"},
+                    {"amount", 6500},        {"currency", "eur"},          {"created_at", 1},
                     {"idempotency_key", key}}
             .dump();
     }
@@ -144,8 +144,8 @@ TEST_P(FlowTest, ReplayedWebhooksAreIdempotent) {
     EXPECT_EQ(settled["ok"], true);
     EXPECT_EQ(settled["order_status"], "PAID");
     const std::string ticket = order(order_id)["ticket_code"];
-    for (const std::string& replay :
-         {first, event(psid, "payment.succeeded", "evt_2"), event(psid, "payment.failed", "evt_3")}) {
+    for (const std::string& replay : {first, event(psid, "payment.succeeded", "evt_2"),
+                                      event(psid, "payment.failed", "evt_3")}) {
         const Reply reply = signed_webhook(replay);
         EXPECT_EQ(reply.status, 200u);
         EXPECT_EQ(body_of(reply),
@@ -321,8 +321,8 @@ TEST_P(FlowTest, AdminPagesAndFeedsNeedALoginOrBasicCredentials) {
     EXPECT_EQ(page.header("Location"), "/admin/login?next=/admin");
 
     EXPECT_EQ(driver().post_form("/admin/login", "username=admin&password=nope").status, 401u);
-    const Reply login = driver().post_form("/admin/login",
-                                           "username=admin&password=test-password&next=%2Fadmin");
+    const Reply login =
+        driver().post_form("/admin/login", "username=admin&password=test-password&next=%2Fadmin");
     ASSERT_EQ(login.status, 303u);
     EXPECT_EQ(login.header("Location"), "/admin");
     const std::string set_cookie(login.header("Set-Cookie"));
@@ -370,8 +370,8 @@ TEST_P(FlowTest, BadInputGetsAClearErrorAndLeavesNoHoldOrSession) {
         {http::Method::post, "/api/checkout", "[]", json_type, 400},
         {http::Method::post, "/api/checkout", R"({"cls":"A"})", json_type, 400},
         {http::Method::post, "/api/checkout", R"({"customer_email":"a@b.co"})", json_type, 400},
-        {http::Method::post, "/api/checkout", R"({"cls":"Z","customer_email":"a@b.co"})",
-         json_type, 400},
+        {http::Method::post, "/api/checkout", R"({"cls":"Z","customer_email":"a@b.co"})", json_type,
+         400},
         {http::Method::post, "/api/checkout", R"({"cls":"A","customer_email":"nope"})", json_type,
          400},
         {http::Method::post, "/api/checkout", R"({"cls":7,"customer_email":"a@b.co"})", json_type,
@@ -385,12 +385,20 @@ TEST_P(FlowTest, BadInputGetsAClearErrorAndLeavesNoHoldOrSession) {
         {http::Method::post, "/mockpay/mock_unknown/emit", "t=succeeded", form_type, 404},
         {http::Method::post, "/mockpay/" + psid + "/emit", "t=refunded", form_type, 400},
         {http::Method::post, "/mockpay/" + psid + "/emit", "", form_type, 400},
-        {http::Method::post, "/payments/webhook", forged,
-         {{"x-mockpay-signature", mockpay::signature("wrong-secret", forged)}}, 400},
+        {http::Method::post,
+         "/payments/webhook",
+         forged,
+         {{"x-mockpay-signature", mockpay::signature("wrong-secret", forged)}},
+         400},
         {http::Method::post, "/payments/webhook", forged, {}, 400},
-        {http::Method::post, "/payments/webhook", "{oops",
-         {{"x-mockpay-signature", mockpay::signature("test-secret", "{oops")}}, 400},
-        {http::Method::post, "/payments/webhook", event("mock_unknown", "payment.succeeded", "e"),
+        {http::Method::post,
+         "/payments/webhook",
+         "{oops",
+         {{"x-mockpay-signature", mockpay::signature("test-secret", "{oops")}},
+         400},
+        {http::Method::post,
+         "/payments/webhook",
+         event("mock_unknown", "payment.succeeded", "e"),
          {{"x-mockpay-signature",
            mockpay::signature("test-secret", event("mock_unknown", "payment.succeeded", "e"))}},
          404},

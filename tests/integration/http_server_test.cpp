@@ -3,24 +3,24 @@
 // connection closes (Connection: close, HTTP/1.0, a handler's close, malformed and oversized
 // requests), the idle timeout, the connection limit and graceful shutdown. Raw blocking sockets
 // on the test thread talk to the server on its own loop thread.
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
@@ -53,8 +53,9 @@ Router test_router() {
         co_return Response::text(200, "hello world", "text/plain");
     });
     router.get("/redirect", [](Request&) -> asio::awaitable<Response> {
-        co_return Response::redirect("/there").with_header("Set-Cookie", "a=1").with_header(
-            "Set-Cookie", "b=2");
+        co_return Response::redirect("/there")
+            .with_header("Set-Cookie", "a=1")
+            .with_header("Set-Cookie", "b=2");
     });
     router.get("/close", [](Request&) -> asio::awaitable<Response> {
         Response response = Response::json(200, "{}");
@@ -109,9 +110,8 @@ public:
         stopped_ = true;
         std::promise<void> done;
         const auto started = std::chrono::steady_clock::now();
-        asio::co_spawn(io_, server_.shutdown(drain_timeout), [&](std::exception_ptr) {
-            done.set_value();
-        });
+        asio::co_spawn(io_, server_.shutdown(drain_timeout),
+                       [&](std::exception_ptr) { done.set_value(); });
         done.get_future().wait();
         return std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::steady_clock::now() - started);
@@ -292,8 +292,9 @@ TEST(HttpServer, AnswersAMalformedRequestWith400AndCloses) {
 TEST(HttpServer, RefusesAnUnframedTransferEncodingAndRunsNothingBehindIt) {
     ServerThread server;
     RawClient client(server.port());
-    client.send("POST /hello HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"
-                "GET /hello HTTP/1.1\r\n\r\n");
+    client.send(
+        "POST /hello HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"
+        "GET /hello HTTP/1.1\r\n\r\n");
     const std::string answer = client.response();
     EXPECT_TRUE(answer.starts_with("HTTP/1.1 400 Bad Request\r\n")) << answer;
     EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos);

@@ -21,8 +21,9 @@ struct Story {
 };
 
 inline const LedgerEntry* find_entry(const std::vector<LedgerEntry>& entries, u128 id) {
-    const auto found = std::find_if(entries.begin(), entries.end(),
-                                    [id](const LedgerEntry& entry) { return entry.transfer_id == id; });
+    const auto found = std::find_if(entries.begin(), entries.end(), [id](const LedgerEntry& entry) {
+        return entry.transfer_id == id;
+    });
     return found == entries.end() ? nullptr : &*found;
 }
 

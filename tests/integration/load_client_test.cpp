@@ -202,13 +202,13 @@ TEST_P(LoadClientTest, RunsEveryPhaseAndTheFlowCleanlyAtATinySize) {
     phases.total = 20;
     phases.concurrency = 4;
     phases.webhook_secret = "test-secret";
-    const auto reports = run_phases(phases, {Phase::reserve, Phase::commit, Phase::checkout,
-                                             Phase::webhook});
+    const auto reports =
+        run_phases(phases, {Phase::reserve, Phase::commit, Phase::checkout, Phase::webhook});
     ASSERT_EQ(reports.size(), 4u);
     for (const PhaseReport& report : reports) {
         EXPECT_EQ(report.ok, 20) << phase_name(report.phase);
-        EXPECT_TRUE(report.error_kinds.empty()) << phase_name(report.phase) << ": "
-                                                << report.error_kinds.begin()->first;
+        EXPECT_TRUE(report.error_kinds.empty())
+            << phase_name(report.phase) << ": " << report.error_kinds.begin()->first;
     }
     FlowOptions flow;
     flow.target = target;

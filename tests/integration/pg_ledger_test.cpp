@@ -81,9 +81,8 @@ protected:
                                   std::vector<HoldRequest>& held) {
         std::vector<HoldRequest> requests;
         for (std::size_t i = 0; i < count; i++) requests.push_back(hold_request());
-        const auto results = run_concurrently<Result<HoldResult>>(count, [&](std::size_t i) {
-            return ledgers[i % ledgers.size()]->hold(requests[i]);
-        });
+        const auto results = run_concurrently<Result<HoldResult>>(
+            count, [&](std::size_t i) { return ledgers[i % ledgers.size()]->hold(requests[i]); });
         for (std::size_t i = 0; i < count; i++) {
             EXPECT_TRUE(results[i].ok());
             if (results[i].ok() && results[i]->ticket_held) held.push_back(requests[i]);
@@ -178,8 +177,8 @@ TEST_F(PgLedgerTest, ManyHoldsAndCommitsInLargeBatchesKeepExactCounts) {
     EXPECT_EQ(counts.class_a.sold, capacity);
     EXPECT_EQ(counts.goodies.sold, capacity / 2);
     expect_counters_match_rows();
-    std::printf("[ measure  ] %zu holds: %.0f holds/s; %zu commits: %.0f commits/s\n",
-                hold_count, static_cast<double>(hold_count) / hold_s.count(), held.size(),
+    std::printf("[ measure  ] %zu holds: %.0f holds/s; %zu commits: %.0f commits/s\n", hold_count,
+                static_cast<double>(hold_count) / hold_s.count(), held.size(),
                 static_cast<double>(held.size()) / commit_s.count());
 }
 
@@ -192,10 +191,9 @@ TEST_F(PgLedgerTest, TwoLedgersOnOneDatabaseNeverOversell) {
     EXPECT_EQ(hold_concurrently({&first, &second}, 500, held), 50u);
     EXPECT_EQ(inventory(first).class_a.held, 50u);
     EXPECT_EQ(inventory(second).class_a.held, 50u);
-    const auto commits = run_concurrently<Result<CommitResult>>(
-        held.size(), [&](std::size_t i) {
-            return (i % 2 == 0 ? first : second).commit(commit_request(held[i]));
-        });
+    const auto commits = run_concurrently<Result<CommitResult>>(held.size(), [&](std::size_t i) {
+        return (i % 2 == 0 ? first : second).commit(commit_request(held[i]));
+    });
     for (const auto& result : commits) EXPECT_EQ(result->ticket, Resolution::done);
     EXPECT_EQ(inventory(first).class_a.sold, 50u);
     std::vector<HoldRequest> more;
@@ -207,8 +205,8 @@ TEST_F(PgLedgerTest, TwoLedgersOnOneDatabaseNeverOversell) {
 // expired, and a late booking takes what is left.
 TEST_F(PgLedgerTest, EntriesCarryEachHoldsOrderIdAndState) {
     Ledger& ledger = open_ledger({10, 10, 10});
-    const testing_entries::Story story{hold_request(), hold_request(TicketClass::b),
-                                       hold_request(), hold_request(TicketClass::a, 1)};
+    const testing_entries::Story story{hold_request(), hold_request(TicketClass::b), hold_request(),
+                                       hold_request(TicketClass::a, 1)};
     for (const HoldRequest* request : {&story.paid, &story.failed, &story.open, &story.lapsed}) {
         ASSERT_TRUE(hold(ledger, *request).ticket_held);
     }
@@ -308,9 +306,9 @@ TEST_F(PgLedgerTest, ARestartKeepsSoldAndHeldAndAppliesANewCapacity) {
 
 // A database that does not answer gives faults, not hangs.
 TEST_F(PgLedgerTest, AnUnreachableDatabaseGivesFaults) {
-    auto ledger = make_postgres_ledger(io_.get_executor(),
-                                       "postgresql:///none?host=/nonexistent&port=1",
-                                       Capacities{1, 1, 1}, registry_);
+    auto ledger =
+        make_postgres_ledger(io_.get_executor(), "postgresql:///none?host=/nonexistent&port=1",
+                             Capacities{1, 1, 1}, registry_);
     const auto started = std::chrono::steady_clock::now();
     EXPECT_FALSE(run([&] { return ledger->start(); }).ok());
     const auto result = run([&] { return ledger->hold(hold_request()); });

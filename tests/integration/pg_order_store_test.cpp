@@ -134,7 +134,7 @@ TEST_F(PgOrderStoreTest, ConcurrentFindsAreBatchedAndAnsweredPerCaller) {
     std::vector<Order> orders;
     for (std::size_t i = 0; i < order_count; i++) orders.push_back(make_order(unix_now_us()));
     run_concurrently<Result<OrderStatus>>(order_count,
-                             [&](std::size_t i) { return store_->insert(orders[i]); });
+                                          [&](std::size_t i) { return store_->insert(orders[i]); });
     // Even callers ask for an inserted order, odd ones for an id that does not exist.
     std::vector<std::string> wanted;
     for (std::size_t i = 0; i < order_count * 2; i++) {
@@ -167,9 +167,8 @@ TEST_F(PgOrderStoreTest, ADuplicateIdIsIgnoredAndTheFirstRowStays) {
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(*again, order.status);
     // The same id twice in one batch too.
-    const auto both = run_concurrently<Result<OrderStatus>>(2, [&](std::size_t) {
-        return store_->insert(replay);
-    });
+    const auto both = run_concurrently<Result<OrderStatus>>(
+        2, [&](std::size_t) { return store_->insert(replay); });
     ASSERT_TRUE(both[0].ok() && both[1].ok());
     EXPECT_EQ(*both[0], order.status);
     EXPECT_EQ(*both[1], order.status);

@@ -136,9 +136,8 @@ TEST_F(PgSessionStoreTest, RecentListsNewestFirstWithTheTotal) {
     const std::int64_t now_us = unix_now_us();
     std::vector<PaymentSession> sessions;
     for (int i = 0; i < 5; i++) sessions.push_back(make_session(now_us + i * 1000));
-    const auto saved = run_concurrently<Status>(sessions.size(), [&](std::size_t i) {
-        return store_->save(sessions[i], session_ttl_s);
-    });
+    const auto saved = run_concurrently<Status>(
+        sessions.size(), [&](std::size_t i) { return store_->save(sessions[i], session_ttl_s); });
     for (const Status& status : saved) EXPECT_TRUE(status.ok());
     const auto recent = run([&] { return store_->recent(3); });
     ASSERT_TRUE(recent.ok());
@@ -159,9 +158,8 @@ TEST_F(PgSessionStoreTest, ConcurrentCallsAreBatchedAndAnsweredPerCaller) {
         events.push_back(new_event_key());
     }
     const auto started = std::chrono::steady_clock::now();
-    const auto saved = run_concurrently<Status>(session_count, [&](std::size_t i) {
-        return store_->save(sessions[i], session_ttl_s);
-    });
+    const auto saved = run_concurrently<Status>(
+        session_count, [&](std::size_t i) { return store_->save(sessions[i], session_ttl_s); });
     const auto found = run_concurrently<Result<std::optional<PaymentSession>>>(
         session_count, [&](std::size_t i) { return store_->find(sessions[i].psid); });
     const auto gates = run_concurrently<Result<GateAnswer>>(session_count, [&](std::size_t i) {
@@ -176,8 +174,8 @@ TEST_F(PgSessionStoreTest, ConcurrentCallsAreBatchedAndAnsweredPerCaller) {
         EXPECT_EQ(gates[i]->state, GateState::leased);
     }
     EXPECT_LT(batch_sizes("sessions")->count(), session_count);
-    std::printf("[ measure  ] %zu sessions saved, found and gated: %.0f calls/s\n",
-                session_count, static_cast<double>(3 * session_count) / elapsed.count());
+    std::printf("[ measure  ] %zu sessions saved, found and gated: %.0f calls/s\n", session_count,
+                static_cast<double>(3 * session_count) / elapsed.count());
 }
 
 // A live lease answers busy to every other delivery; only finish_gate makes it done, with the
@@ -263,9 +261,13 @@ TEST_F(PgSessionStoreTest, TakingTheLeaseKeepsTheSession) {
     ASSERT_EQ(take_lease(*store_, session.psid).state, GateState::leased);
     pqxx::connection connection(database_url_);
     pqxx::nontransaction query(connection);
-    const auto kept_s = query.exec_params1(
-        "SELECT extract(epoch FROM expires_at - now())::bigint FROM payment_sessions "
-        "WHERE psid = $1", session.psid)[0].as<std::int64_t>();
+    const auto kept_s =
+        query
+            .exec_params1(
+                "SELECT extract(epoch FROM expires_at - now())::bigint FROM payment_sessions "
+                "WHERE psid = $1",
+                session.psid)[0]
+            .as<std::int64_t>();
     EXPECT_GT(kept_s, static_cast<std::int64_t>(limits::webhook_done_ttl_s) - 60);
 }
 

@@ -157,10 +157,9 @@ TEST_F(PgWorkerTest, DestroyingTheWorkerFailsQueuedJobsWithShuttingDown) {
             if (i == 0) query.exec("SELECT pg_sleep(0.3)");
             return true;
         };
-        asio::co_spawn(io_, worker->run<bool>(std::move(job)),
-                       [&results, i](std::exception_ptr, Result<bool> result) {
-                           results[i] = result;
-                       });
+        asio::co_spawn(
+            io_, worker->run<bool>(std::move(job)),
+            [&results, i](std::exception_ptr, Result<bool> result) { results[i] = result; });
     }
     io_.poll();  // Queue all three; the first starts on the database thread.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -7,12 +7,12 @@
 // of its variant analysis at -O2, which -Werror would turn into a build failure.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
+#include "tigerfans/flows/reconcile.hpp"
 #include "pg_test_helpers.hpp"
 #include "tigerfans/accounting/postgres.hpp"
 #include "tigerfans/config/config.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/flows/checkout.hpp"
-#include "tigerfans/flows/reconcile.hpp"
 #include "tigerfans/orders/postgres.hpp"
 #include "tigerfans/sessions/postgres.hpp"
 
@@ -26,8 +26,7 @@ protected:
           timings_(registry_),
           ledger_(accounting::make_postgres_ledger(io_.get_executor(), database_url_,
                                                    {100, 100, 100}, registry_)),
-          orders_(orders::make_postgres_order_store(io_.get_executor(), database_url_,
-                                                    registry_)),
+          orders_(orders::make_postgres_order_store(io_.get_executor(), database_url_, registry_)),
           sessions_(sessions::make_postgres_store(io_.get_executor(), database_url_, registry_)),
           services_{config_, *ledger_, *sessions_, *orders_, ids_, timings_, registry_} {}
 
@@ -56,9 +55,8 @@ protected:
         auto session = run([&] { return sessions_->find(psid); });
         EXPECT_TRUE(session.ok() && session->has_value());
         const sessions::PaymentSession& saved = **session;
-        const accounting::CommitRequest post{saved.cls, saved.ticket_hold_id,
-                                             saved.goodie_hold_id, saved.goodie_held,
-                                             *parse_order_id(saved.order_id)};
+        const accounting::CommitRequest post{saved.cls, saved.ticket_hold_id, saved.goodie_hold_id,
+                                             saved.goodie_held, *parse_order_id(saved.order_id)};
         auto committed = run([&] { return ledger_->commit(post); });
         EXPECT_TRUE(committed.ok() && committed->ticket == accounting::Resolution::done);
         return accepted;
@@ -88,8 +86,9 @@ protected:
 
 TEST_F(ReconcilePgTest, ALostOrderIsWrittenFromTheLedgerOnceAndOnlyOnce) {
     const CheckoutAccepted lost = paid_and_lost(TicketClass::b);
-    const CheckoutAccepted open = std::get<CheckoutAccepted>(
-        run([&] { return checkout(services_, CheckoutRequest{TicketClass::a, "x@example.com"}); }));
+    const CheckoutAccepted open = std::get<CheckoutAccepted>(run([&] {
+        return checkout(services_, CheckoutRequest{TicketClass::a, "x@example.com"});
+    }));
 
     const ReconcileReport first = pass();
     EXPECT_EQ(first.written, std::vector<std::string>{lost.order_id});
@@ -154,9 +153,8 @@ TEST_F(ReconcilePgTest, PaidOrdersWithoutATicketAndTheRefundListAreFoundByPaging
     ASSERT_TRUE(first.ok());
     ASSERT_EQ(first->size(), 2u);
     const std::string after = first->back().id;
-    auto rest = run([&] {
-        return orders_->with_status(orders::OrderStatus::paid_unfulfilled, after, 2);
-    });
+    auto rest =
+        run([&] { return orders_->with_status(orders::OrderStatus::paid_unfulfilled, after, 2); });
     ASSERT_TRUE(rest.ok());
     ASSERT_EQ(rest->size(), 1u);
     EXPECT_EQ((*first)[0].id, refunds[0]);

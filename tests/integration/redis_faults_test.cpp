@@ -53,15 +53,13 @@ private:
 TEST_F(RedisFaultTest, FailsPromptlyWhileRedisIsDownAndRecoversAfterARestart) {
     open(quick_options());
     const std::vector<std::string> psids = numbered_psids(1'000);
-    auto found = spawn_all(io_, psids.size(), [&](std::size_t i) {
-        return store_->find(psids[i]);
-    });
+    auto found =
+        spawn_all(io_, psids.size(), [&](std::size_t i) { return store_->find(psids[i]); });
     io_.poll();  // The finds are written; some may even be answered.
     server_.stop();
     const Clock::time_point stopped = Clock::now();
-    auto during = run_concurrently(io_, 100, [&](std::size_t) {
-        return store_->take_lease("ps-1", "lease-1", 5000, false);
-    });
+    auto during = run_concurrently(
+        io_, 100, [&](std::size_t) { return store_->take_lease("ps-1", "lease-1", 5000, false); });
     for (const auto& result : during.results) {
         ASSERT_TRUE(result.has_value());
         ASSERT_FALSE(result->ok());
@@ -115,9 +113,8 @@ TEST_F(RedisFaultTest, TimesOutWhenRedisStopsAnsweringAndRecoversWhenItResumes) 
     ASSERT_TRUE(frozen.frozen());
     const std::vector<std::string> psids = numbered_psids(50);
     const Clock::time_point froze = Clock::now();
-    auto stalled = run_concurrently(io_, psids.size(), [&](std::size_t i) {
-        return store_->find(psids[i]);
-    });
+    auto stalled =
+        run_concurrently(io_, psids.size(), [&](std::size_t i) { return store_->find(psids[i]); });
     const double waited_s = seconds_since(froze);
     for (const auto& result : stalled.results) {
         ASSERT_TRUE(result.has_value() && !result->ok());
@@ -133,7 +130,8 @@ TEST_F(RedisFaultTest, TimesOutWhenRedisStopsAnsweringAndRecoversWhenItResumes) 
     EXPECT_EQ(refused.fault(), Fault::unavailable);
     EXPECT_LT(seconds_since(asked), 0.05);
     // Reconnecting reaches the frozen server's socket, but its handshake times out too.
-    EXPECT_FALSE(run_until(io_, [&] { return healthy(); }, 1'000ms));
+    EXPECT_FALSE(run_until(
+        io_, [&] { return healthy(); }, 1'000ms));
 
     frozen.thaw();
     ASSERT_TRUE(wait_healthy(true, 5'000ms));
@@ -205,9 +203,8 @@ TEST_F(RedisFaultTest, StopFinishesCallsInFlightThenRefusesNewOnes) {
     for (std::size_t i = 0; i < count; i++) {
         sessions.push_back(numbered_session(static_cast<int>(i), 1));
     }
-    auto saved = spawn_all(io_, count, [&](std::size_t i) {
-        return store_->save(sessions[i], 60);
-    });
+    auto saved =
+        spawn_all(io_, count, [&](std::size_t i) { return store_->save(sessions[i], 60); });
     stop_store();
     ASSERT_EQ(saved->completion_order.size(), count);
     for (const auto& result : saved->results) ASSERT_TRUE(result.has_value() && result->ok());

@@ -85,8 +85,8 @@ TEST_P(RedisFlowTest, AFullRunLeavesNoPaymentSessionInRedis) {
     EXPECT_EQ(inventory()["A"]["sold"].get<int>() + inventory()["B"]["sold"].get<int>(), 200);
 }
 
-INSTANTIATE_TEST_SUITE_P(Level2, RedisFlowTest,
-                         ::testing::Values(Level{"pg_redis", "pg", "redis"}), level_name);
+INSTANTIATE_TEST_SUITE_P(Level2, RedisFlowTest, ::testing::Values(Level{"pg_redis", "pg", "redis"}),
+                         level_name);
 
 }  // namespace
 }  // namespace tigerfans::testing

@@ -196,8 +196,8 @@ TEST_F(SessionStoreTest, AnExpiredLeaseIsTakenOver) {
               GateState::leased);
     EXPECT_EQ(run_async([&] { return store_->take_lease("ps-4", "lease-b", 5'000, false); })->state,
               GateState::busy);
-    EXPECT_TRUE(run_until(io_, [&] { return server_.command("EXISTS gate:ps-4") == ":0\r\n"; },
-                          5'000ms));
+    EXPECT_TRUE(run_until(
+        io_, [&] { return server_.command("EXISTS gate:ps-4") == ":0\r\n"; }, 5'000ms));
     EXPECT_EQ(run_async([&] { return store_->take_lease("ps-4", "lease-b", 5'000, false); })->state,
               GateState::leased);
 }
@@ -207,8 +207,7 @@ TEST_F(SessionStoreTest, AnExpiredLeaseIsTakenOver) {
 TEST_F(SessionStoreTest, AnUnpaidMarkLetsAPaymentThroughAndAPaidMarkStays) {
     open();
     ASSERT_TRUE(run_async([&] { return store_->finish_gate("ps-5", "CANCELED"); }).ok());
-    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-5", "lease-a", 5'000, false); })
-                  ->state,
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-5", "lease-a", 5'000, false); })->state,
               GateState::done);
     EXPECT_EQ(run_async([&] { return store_->take_lease("ps-5", "lease-b", 5'000, true); })->state,
               GateState::leased);
@@ -223,9 +222,9 @@ TEST_F(SessionStoreTest, TakingTheLeaseKeepsTheSession) {
     open();
     const PaymentSession session = numbered_session(6, base_time_us);
     ASSERT_TRUE(run_async([&] { return store_->save(session, 60); }).ok());
-    ASSERT_EQ(run_async([&] { return store_->take_lease(session.psid, "lease-a", 5'000, true); })
-                  ->state,
-              GateState::leased);
+    ASSERT_EQ(
+        run_async([&] { return store_->take_lease(session.psid, "lease-a", 5'000, true); })->state,
+        GateState::leased);
     const auto kept_s = raw_integer(server_.command("TTL ps:" + session.psid));
     ASSERT_TRUE(kept_s);
     EXPECT_GT(*kept_s, limits::webhook_done_ttl_s - 60);
@@ -252,17 +251,15 @@ TEST_F(SessionStoreTest, PipelinesThousandsOfConcurrentCallsCorrectlyAndInOrder)
     for (std::size_t i = 0; i < count; i++) {
         sessions.push_back(numbered_session(static_cast<int>(i), base_time_us + 1));
     }
-    auto saved = run_concurrently(io_, count, [&](std::size_t i) {
-        return store_->save(sessions[i], 300);
-    });
+    auto saved =
+        run_concurrently(io_, count, [&](std::size_t i) { return store_->save(sessions[i], 300); });
     for (const auto& result : saved.results) {
         ASSERT_TRUE(result.has_value());
         ASSERT_TRUE(result->ok()) << fault_name(result->fault());
     }
     const Clock::time_point started = Clock::now();
-    auto found = run_concurrently(io_, count, [&](std::size_t i) {
-        return store_->find(sessions[i].psid);
-    });
+    auto found =
+        run_concurrently(io_, count, [&](std::size_t i) { return store_->find(sessions[i].psid); });
     const double elapsed_s = seconds_since(started);
     for (std::size_t i = 0; i < count; i++) {
         ASSERT_TRUE(found.results[i].has_value() && found.results[i]->ok()) << i;
@@ -274,9 +271,10 @@ TEST_F(SessionStoreTest, PipelinesThousandsOfConcurrentCallsCorrectlyAndInOrder)
     EXPECT_GT(depth.mean(), 10.0);
     EXPECT_GT(depth.quantile_bound(1.0), 100.0);
     EXPECT_EQ(histogram("tigerfans_redis_command_seconds").count(), 2 * count + 1);
-    std::printf("[ measured ] %zu concurrent finds in %.1f ms (%.0f commands/s), "
-                "%.1f commands per write on average\n",
-                count, elapsed_s * 1e3, static_cast<double>(count) / elapsed_s, depth.mean());
+    std::printf(
+        "[ measured ] %zu concurrent finds in %.1f ms (%.0f commands/s), "
+        "%.1f commands per write on average\n",
+        count, elapsed_s * 1e3, static_cast<double>(count) / elapsed_s, depth.mean());
 }
 
 // REDIS_URL over TCP and over the unix socket reach the same server and honour the database.

@@ -72,7 +72,8 @@ template <typename T>
 bool all_completed(asio::io_context& io, const std::shared_ptr<Outcomes<T>>& outcomes,
                    std::chrono::milliseconds timeout = call_deadline_ms) {
     const std::size_t count = outcomes->results.size();
-    return run_until(io, [&] { return outcomes->completion_order.size() == count; }, timeout);
+    return run_until(
+        io, [&] { return outcomes->completion_order.size() == count; }, timeout);
 }
 
 // spawn_all, then runs the loop until every call completed or the deadline passed.
@@ -153,7 +154,8 @@ protected:
     }
 
     bool wait_healthy(bool wanted, std::chrono::milliseconds timeout) {
-        return run_until(io_, [&] { return healthy() == wanted; }, timeout);
+        return run_until(
+            io_, [&] { return healthy() == wanted; }, timeout);
     }
 
     const metrics::Histogram& histogram(std::string_view name) const {

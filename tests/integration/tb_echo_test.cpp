@@ -68,9 +68,9 @@ protected:
         client_ = std::make_unique<Client>(io_.get_executor(), *library_,
                                            ClientOptions{"3000", cluster_id, true});
         ASSERT_TRUE(client_->open().ok());
-        executor_ = std::make_unique<EchoExecutor>(
-            *client_, abi::Operation::create_transfers, events_max,
-            RequestMetrics::in(registry_, "create_transfers"));
+        executor_ =
+            std::make_unique<EchoExecutor>(*client_, abi::Operation::create_transfers, events_max,
+                                           RequestMetrics::in(registry_, "create_transfers"));
         batcher_ = std::make_unique<EchoBatcher>(io_.get_executor(), executor_->as_execute(),
                                                  events_max, 1'000'000);
     }
@@ -137,11 +137,11 @@ TEST_F(TbEcho, ThousandsOfConcurrentSubmissionsComeBackByteForByteToTheirCallers
     EXPECT_GT(packets().count(), 1u);
     EXPECT_LT(packets().count(), callers.sent.size() / 10);  // Batching happened.
     EXPECT_LE(packets().quantile_bound(1.0), 8192.0);
-    std::printf("echo: %zu transfers from %zu callers in %zu packets (mean %.0f) in %.3f s: "
-                "%.0f transfers/s\n",
-                transfers, callers.sent.size(), static_cast<std::size_t>(packets().count()),
-                packets().mean(), elapsed.count(),
-                static_cast<double>(transfers) / elapsed.count());
+    std::printf(
+        "echo: %zu transfers from %zu callers in %zu packets (mean %.0f) in %.3f s: "
+        "%.0f transfers/s\n",
+        transfers, callers.sent.size(), static_cast<std::size_t>(packets().count()),
+        packets().mean(), elapsed.count(), static_cast<double>(transfers) / elapsed.count());
     client_->close();
 }
 

@@ -14,9 +14,9 @@
 #include <thread>
 
 #include "accounting/tigerbeetle/client.hpp"
-#include "ledger_entries_check.hpp"
 #include "accounting/tigerbeetle/library.hpp"
 #include "accounting/tigerbeetle/requests.hpp"
+#include "ledger_entries_check.hpp"
 #include "support/run_async.hpp"
 #include "support/tigerbeetle_server.hpp"
 #include "tigerfans/accounting/tigerbeetle.hpp"
@@ -135,8 +135,7 @@ TEST_F(TbLedger, EntriesCarryEachHoldsOrderIdAndState) {
     // Read back through get_account_transfers: the order id rides in user_data_128 (posts and
     // voids inherit it), states are folded from the posts, voids and timeouts.
     Ledger& ledger = start_ledger({10, 10, 10});
-    const testing_entries::Story story{hold_request(TicketClass::a),
-                                       hold_request(TicketClass::b),
+    const testing_entries::Story story{hold_request(TicketClass::a), hold_request(TicketClass::b),
                                        hold_request(TicketClass::a),
                                        hold_request(TicketClass::a, 1)};
     for (const HoldRequest* request : {&story.paid, &story.failed, &story.open, &story.lapsed}) {
@@ -151,8 +150,7 @@ TEST_F(TbLedger, EntriesCarryEachHoldsOrderIdAndState) {
     });
     ASSERT_TRUE(voided.ok());
     ASSERT_TRUE(wait_for_inventory(ledger, [](const Inventory& i) { return i.class_a.held == 1; }));
-    auto booked =
-        run_async(io_, [&] { return ledger.book_late(commit_of(story.lapsed, false)); });
+    auto booked = run_async(io_, [&] { return ledger.book_late(commit_of(story.lapsed, false)); });
     ASSERT_TRUE(booked.ok() && booked->got_ticket);
     auto entries = run_async(io_, [&] { return ledger.entries(); });
     ASSERT_TRUE(entries.ok());
@@ -237,8 +235,8 @@ TEST_F(TbLedger, FiveHundredConcurrentHoldsOnFiftyTicketsHoldExactlyFifty) {
     EXPECT_EQ(now.class_a.held, 50u);
     EXPECT_EQ(now.class_a.available(), 0u);
     EXPECT_EQ(now.goodies.held, goodies);
-    const auto* batches = registry_.find_histogram("tigerfans_tb_batch_events",
-                                                   "operation=\"create_transfers\"");
+    const auto* batches =
+        registry_.find_histogram("tigerfans_tb_batch_events", "operation=\"create_transfers\"");
     ASSERT_NE(batches, nullptr);
     EXPECT_LT(batches->count(), 100u);  // 500 callers shared packets.
 }
@@ -255,9 +253,8 @@ TEST_F(TbLedger, AnExpiredHoldReturnsItsTicketAndCanOnlyBeBookedLateWhileStockLa
     ASSERT_TRUE(blocked.ok());
     EXPECT_FALSE(blocked->ticket_held);  // Sold out while held.
 
-    ASSERT_TRUE(wait_for_inventory(ledger, [](const Inventory& i) {
-        return i.class_a.held == 0 && i.goodies.held == 0;
-    }));
+    ASSERT_TRUE(wait_for_inventory(
+        ledger, [](const Inventory& i) { return i.class_a.held == 0 && i.goodies.held == 0; }));
     auto committed = run_async(io_, [&] { return ledger.commit(commit_of(first, true)); });
     ASSERT_TRUE(committed.ok());
     EXPECT_EQ(committed->ticket, Resolution::expired);
@@ -306,15 +303,14 @@ TEST_F(TbLedger, PostingAVoidedHoldIsAConflictAndAnUnknownHoldIsNotFound) {
     const HoldRequest hold = hold_request(TicketClass::a);
     ASSERT_TRUE(run_async(io_, [&] { return ledger.hold(hold); }).ok());
     ASSERT_TRUE(run_async(io_, [&] {
-        return ledger.cancel(hold.cls, hold.ticket_hold_id, hold.goodie_hold_id);
-    }).ok());
+                    return ledger.cancel(hold.cls, hold.ticket_hold_id, hold.goodie_hold_id);
+                }).ok());
     auto after_void = run_async(io_, [&] { return ledger.commit(commit_of(hold, true)); });
     ASSERT_TRUE(after_void.ok());
     EXPECT_EQ(after_void->ticket, Resolution::conflict);
     EXPECT_EQ(after_void->goodie, Resolution::conflict);
-    auto unknown = run_async(io_, [&] {
-        return ledger.commit(commit_of(hold_request(TicketClass::a), false));
-    });
+    auto unknown = run_async(
+        io_, [&] { return ledger.commit(commit_of(hold_request(TicketClass::a), false)); });
     ASSERT_TRUE(unknown.ok());
     EXPECT_EQ(unknown->ticket, Resolution::not_found);
     EXPECT_EQ(inventory(ledger).class_a.sold, 0u);

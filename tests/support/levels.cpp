@@ -75,8 +75,8 @@ asio::awaitable<Reply> LevelTest::checkout_call(http::Client& client, std::strin
                                                 std::string email) {
     std::string body = nlohmann::json{{"cls", cls}, {"customer_email", email}}.dump();
     http::Headers headers = {{"Content-Type", "application/json"}};
-    co_return to_reply(co_await client.request(http::Method::post, "/api/checkout",
-                                               std::move(body), std::move(headers)));
+    co_return to_reply(co_await client.request(http::Method::post, "/api/checkout", std::move(body),
+                                               std::move(headers)));
 }
 
 asio::awaitable<Reply> LevelTest::emit_call(http::Client& client, std::string psid,

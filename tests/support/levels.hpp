@@ -16,7 +16,7 @@
 namespace tigerfans::testing {
 
 struct Level {
-    std::string name;  // "pg_pg", "pg_redis", "tb_redis"
+    std::string name;        // "pg_pg", "pg_redis", "tb_redis"
     std::string accounting;  // ACCT_BACKEND
     std::string sessions;    // PAYSESSION_BACKEND
 };

@@ -60,38 +60,35 @@ void PostgresCluster::start() {
     std::filesystem::create_directories(socket_dir_);
     give_to_postgres(root_dir_);
 
-    const int init = run_command(as_owner({bin_dir_ + "/initdb", "-D", data_dir_, "-U",
-                                           "postgres", "--auth=trust", "--no-sync", "-E",
-                                           "UTF8"}),
+    const int init = run_command(as_owner({bin_dir_ + "/initdb", "-D", data_dir_, "-U", "postgres",
+                                           "--auth=trust", "--no-sync", "-E", "UTF8"}),
                                  log_path_);
     if (init != 0) throw std::runtime_error("initdb failed; see " + log_path_);
     give_to_postgres(log_path_);
     const std::string options = "-k " + socket_dir_ + " -c listen_addresses='' -p " +
                                 std::to_string(socket_port) +
                                 " -c fsync=off -c full_page_writes=off -c max_connections=300";
-    const int started = run_command(as_owner({bin_dir_ + "/pg_ctl", "-D", data_dir_, "-o",
-                                              options, "-l", log_path_, "-w", "-t", "60",
-                                              "start"}));
+    const int started = run_command(as_owner({bin_dir_ + "/pg_ctl", "-D", data_dir_, "-o", options,
+                                              "-l", log_path_, "-w", "-t", "60", "start"}));
     if (started != 0) throw std::runtime_error("pg_ctl start failed; see " + log_path_);
     started_ = true;
 }
 
 void PostgresCluster::stop() {
     if (!started_) return;
-    run_command(as_owner({bin_dir_ + "/pg_ctl", "-D", data_dir_, "-m", "immediate", "-w",
-                          "stop"}));
+    run_command(as_owner({bin_dir_ + "/pg_ctl", "-D", data_dir_, "-m", "immediate", "-w", "stop"}));
     started_ = false;
     remove_tree(root_dir_);
 }
 
 std::string PostgresCluster::url_for(const std::string& database) const {
-    return "postgresql:///" + database + "?host=" + socket_dir_ + "&port=" +
-           std::to_string(socket_port) + "&user=postgres";
+    return "postgresql:///" + database + "?host=" + socket_dir_ +
+           "&port=" + std::to_string(socket_port) + "&user=postgres";
 }
 
 std::string PostgresCluster::create_database() {
-    const std::string name = "test_" + std::to_string(getpid()) + "_" +
-                             std::to_string(next_database_++);
+    const std::string name =
+        "test_" + std::to_string(getpid()) + "_" + std::to_string(next_database_++);
     pqxx::connection admin(url_for("postgres"));
     pqxx::nontransaction command(admin);
     command.exec("CREATE DATABASE " + name);

@@ -5,8 +5,8 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <string>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace tigerfans::testing {

@@ -26,12 +26,11 @@ RedisServer::~RedisServer() {
 void RedisServer::start() {
     const std::string program = find_program("redis-server", {"/usr/bin/redis-server"});
     if (program.empty()) throw std::runtime_error("redis-server not found: run `make setup`");
-    process_ = ChildProcess({program, "--port", std::to_string(tcp_port_), "--bind",
-                             "127.0.0.1", "--unixsocket", socket_path_, "--unixsocketperm", "700",
-                             "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
-                             "--dir", dir_,
-                             "--daemonize", "no"},
-                            log_path_);
+    process_ = ChildProcess(
+        {program, "--port", std::to_string(tcp_port_), "--bind", "127.0.0.1", "--unixsocket",
+         socket_path_, "--unixsocketperm", "700", "--save", "", "--appendonly", "yes",
+         "--appendfsync", "everysec", "--dir", dir_, "--daemonize", "no"},
+        log_path_);
     const bool ready = wait_until([this] { return command("PING").starts_with("+PONG"); },
                                   std::chrono::seconds(10));
     if (!ready) throw std::runtime_error("redis-server did not start; see " + log_path_);

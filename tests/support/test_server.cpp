@@ -13,8 +13,8 @@ namespace tigerfans::testing {
 namespace asio = boost::asio;
 
 config::Config test_config(const std::map<std::string, std::string>& overrides) {
-    std::map<std::string, std::string> values = {{"HOST", "127.0.0.1"}, {"PORT", "0"},
-                                                 {"LOG_LEVEL", "warn"}};
+    std::map<std::string, std::string> values = {
+        {"HOST", "127.0.0.1"}, {"PORT", "0"}, {"LOG_LEVEL", "warn"}};
     for (const auto& [name, value] : overrides) values[name] = value;
     const config::LoadResult loaded = config::load([&](std::string_view name) {
         const auto found = values.find(std::string(name));
@@ -80,8 +80,8 @@ HttpDriver::~HttpDriver() {
 Reply HttpDriver::send(http::Method method, const std::string& target, std::string body,
                        http::Headers headers) {
     return run_async(io_, [&]() -> asio::awaitable<Reply> {
-        co_return to_reply(co_await client_->request(method, target, std::move(body),
-                                                     std::move(headers)));
+        co_return to_reply(
+            co_await client_->request(method, target, std::move(body), std::move(headers)));
     });
 }
 

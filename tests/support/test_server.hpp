@@ -53,8 +53,7 @@ public:
     Reply get(const std::string& target, http::Headers headers = {});
     Reply post(const std::string& target, std::string body, http::Headers headers = {});
     Reply post_json(const std::string& target, const std::string& json);
-    Reply post_form(const std::string& target, const std::string& form,
-                    http::Headers headers = {});
+    Reply post_form(const std::string& target, const std::string& form, http::Headers headers = {});
     Reply send(http::Method method, const std::string& target, std::string body,
                http::Headers headers);
 

@@ -9,10 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <gtest/gtest.h>
 #include <stdexcept>
 #include <vector>
 
@@ -44,8 +44,8 @@ pid_t spawn_piped(const std::vector<std::string>& argv, const std::string& log_p
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, in[0], 0);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
     std::vector<char*> args;
     for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
     args.push_back(nullptr);
@@ -75,9 +75,10 @@ class SkipSummary : public ::testing::Environment {
 public:
     void TearDown() override {
         if (skipped_without_tigerbeetle == 0) return;
-        std::printf("level 3: %d tests skipped: no TigerBeetle server binary; run them with "
-                    "TIGERBEETLE_BIN=/path/to/tigerbeetle make test\n",
-                    skipped_without_tigerbeetle);
+        std::printf(
+            "level 3: %d tests skipped: no TigerBeetle server binary; run them with "
+            "TIGERBEETLE_BIN=/path/to/tigerbeetle make test\n",
+            skipped_without_tigerbeetle);
     }
 };
 
@@ -104,8 +105,8 @@ TigerBeetleServer::TigerBeetleServer(const std::string& binary,
                                       log_path_);
     if (formatted != 0) {
         remove_tree(dir_);
-        throw std::runtime_error("tigerbeetle format failed (exit " +
-                                 std::to_string(formatted) + ")");
+        throw std::runtime_error("tigerbeetle format failed (exit " + std::to_string(formatted) +
+                                 ")");
     }
     start(binary, std::move(extra_flags));
 }
@@ -116,8 +117,9 @@ TigerBeetleServer::~TigerBeetleServer() {
 }
 
 void TigerBeetleServer::start(const std::string& binary, std::vector<std::string> extra_flags) {
-    std::vector<std::string> argv = {binary, "start", "--development", "--experimental",
-                                     "--limit-request=1MiB", "--addresses=0"};
+    std::vector<std::string> argv = {
+        binary,         "start", "--development", "--experimental", "--limit-request=1MiB",
+        "--addresses=0"};
     argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
     argv.push_back(data_file_);
     pid_ = spawn_piped(argv, log_path_, stdin_fd_, stdout_fd_);
@@ -151,8 +153,8 @@ void TigerBeetleServer::stop() {
     close_fd(stdin_fd_);
     close_fd(stdout_fd_);
     if (pid_ < 0) return;
-    const bool exited = wait_until([this] { return waitpid(pid_, nullptr, WNOHANG) == pid_; },
-                                   replica_exit_grace);
+    const bool exited =
+        wait_until([this] { return waitpid(pid_, nullptr, WNOHANG) == pid_; }, replica_exit_grace);
     if (!exited) {
         kill(pid_, SIGKILL);
         waitpid(pid_, nullptr, 0);
@@ -160,8 +162,6 @@ void TigerBeetleServer::stop() {
     pid_ = -1;
 }
 
-std::string TigerBeetleServer::address() const {
-    return "127.0.0.1:" + std::to_string(port_);
-}
+std::string TigerBeetleServer::address() const { return "127.0.0.1:" + std::to_string(port_); }
 
 }  // namespace tigerfans::testing

@@ -62,8 +62,8 @@ TEST(AdminAuth, WrongBasicCredentialsAreThrottledLikeTheLoginForm) {
     EXPECT_TRUE(guarded.is_admin(right));
     for (int i = 0; i <= admin::LoginThrottle::free_failures; i++) {
         EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s()), 0);
-        EXPECT_FALSE(guarded.is_admin(basic_request("admin:guess" + std::to_string(i),
-                                                    "10.0.0.1")));
+        EXPECT_FALSE(
+            guarded.is_admin(basic_request("admin:guess" + std::to_string(i), "10.0.0.1")));
     }
     EXPECT_GT(throttle.wait_s("10.0.0.1", "admin", now_s()), 0);  // The Basic guesses counted.
     // A longer block (as after more guesses), so the checks below cannot outlive it.
@@ -117,8 +117,7 @@ TEST(LoginThrottle, BlocksAfterFreeFailuresDoublingPerAddressAndPerUser) {
     EXPECT_EQ(throttle.wait_s("10.0.0.1", "other", now_s + 1), 2);  // Same address.
     EXPECT_EQ(throttle.wait_s("10.0.0.2", "other", now_s + 1), 0);
     for (int i = 0; i < 40; i++) throttle.failed("10.0.0.1", "admin", now_s + 1);
-    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s + 1),
-              admin::LoginThrottle::block_max_s);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s + 1), admin::LoginThrottle::block_max_s);
     throttle.succeeded("10.0.0.1", "admin");
     EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s + 1), 0);
 }
@@ -130,8 +129,8 @@ TEST(MockPay, EventsVerifyWithTheSharedSecretOnly) {
     session.order_id = "0123456789abcdef0123456789abcdef";
     session.amount_cents = 6500;
     session.currency = "eur";
-    const std::string body = mockpay::event_json(session, flows::PaymentOutcome::succeeded,
-                                                 "evt_1", 1700000000);
+    const std::string body =
+        mockpay::event_json(session, flows::PaymentOutcome::succeeded, "evt_1", 1700000000);
     const std::string signature = mockpay::signature("supersecret", body);
     const auto verified = flows::verify_webhook("supersecret", body, signature);
     ASSERT_TRUE(std::holds_alternative<flows::WebhookEvent>(verified));
@@ -150,8 +149,9 @@ TEST(MockPay, EventsVerifyWithTheSharedSecretOnly) {
 }
 
 TEST(MockPay, SignedButMalformedEventsAreRejectedAsBadInput) {
-    for (std::string body : {"not json", "[]", R"({"type":"payment.refunded","payment_session_id":"p"})",
-                             R"({"type":"payment.succeeded"})"}) {
+    for (std::string body :
+         {"not json", "[]", R"({"type":"payment.refunded","payment_session_id":"p"})",
+          R"({"type":"payment.succeeded"})"}) {
         const auto verified = flows::verify_webhook("k", body, mockpay::signature("k", body));
         ASSERT_TRUE(std::holds_alternative<flows::WebhookRejected>(verified)) << body;
         EXPECT_EQ(std::get<flows::WebhookRejected>(verified).status, 400u);

@@ -38,8 +38,8 @@ TEST(Config, DefaultsListenOnLoopbackWithTheBenchmarkCallsOff) {
     EXPECT_FALSE(loaded.config.bench_endpoints);
     EXPECT_TRUE(loaded.config.metrics_token.empty());
     const std::vector<std::string_view> defaults = default_secrets(loaded.config);
-    EXPECT_EQ(defaults, (std::vector<std::string_view>{"MOCK_SECRET", "SESSION_SECRET",
-                                                        "ADMIN_PASSWORD"}));
+    EXPECT_EQ(defaults,
+              (std::vector<std::string_view>{"MOCK_SECRET", "SESSION_SECRET", "ADMIN_PASSWORD"}));
 }
 
 // Beyond loopback the server refuses to start while a secret keeps its documented default,
@@ -50,7 +50,8 @@ TEST(Config, ANonLoopbackHostWithADefaultSecretIsRefusedNamingIt) {
     EXPECT_NE(exposed.errors[0].find("HOST: 0.0.0.0"), std::string::npos);
     EXPECT_NE(exposed.errors[0].find("SESSION_SECRET, ADMIN_PASSWORD"), std::string::npos);
     EXPECT_EQ(exposed.errors[0].find("MOCK_SECRET"), std::string::npos);
-    const LoadResult hardened = load(from({{"HOST", "0.0.0.0"}, {"MOCK_SECRET", "m-1"},
+    const LoadResult hardened = load(from({{"HOST", "0.0.0.0"},
+                                           {"MOCK_SECRET", "m-1"},
                                            {"SESSION_SECRET", "s-1"},
                                            {"ADMIN_PASSWORD", "p-1"}}));
     EXPECT_TRUE(hardened.ok());
@@ -63,8 +64,10 @@ TEST(Config, ANonLoopbackHostWithADefaultSecretIsRefusedNamingIt) {
 }
 
 TEST(Config, ReadsEveryLevelFromTheEnvironment) {
-    const LoadResult loaded = load(from({{"ACCT_BACKEND", "pg"}, {"PAYSESSION_BACKEND", "pg"},
-                                         {"PORT", "9000"}, {"CAPACITY_B", "50"}}));
+    const LoadResult loaded = load(from({{"ACCT_BACKEND", "pg"},
+                                         {"PAYSESSION_BACKEND", "pg"},
+                                         {"PORT", "9000"},
+                                         {"CAPACITY_B", "50"}}));
     ASSERT_TRUE(loaded.ok());
     EXPECT_EQ(backend_level_name(loaded.config), "pg/pg");
     EXPECT_EQ(loaded.config.capacity_b, 50u);

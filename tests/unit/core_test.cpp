@@ -149,7 +149,7 @@ TEST(CrashPoints, ArmingRejectsUnknownPointsAndBadCounts) {
     EXPECT_TRUE(crash::arm("webhook.after_insert"));
     EXPECT_TRUE(crash::arm("webhook.after_insert:0"));
     EXPECT_TRUE(crash::arm("webhook.after_insert:x"));
-    EXPECT_FALSE(crash::arm(""));  // Disarmed again for the other tests.
+    EXPECT_FALSE(crash::arm(""));          // Disarmed again for the other tests.
     crash::point("webhook.after_insert");  // Disarmed: nothing happens.
 }
 

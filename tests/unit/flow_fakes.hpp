@@ -159,8 +159,7 @@ public:
         co_return std::optional<sessions::PaymentSession>(found->second);
     }
     asio::awaitable<Result<sessions::GateAnswer>> take_lease(std::string_view psid,
-                                                             std::string_view token,
-                                                             std::uint32_t,
+                                                             std::string_view token, std::uint32_t,
                                                              bool payment) override {
         GateRow& gate = gates[std::string(psid)];
         const bool free = gate.token.empty() && gate.done_status.empty();
@@ -235,8 +234,9 @@ public:
         }
         co_return found;
     }
-    asio::awaitable<Result<std::vector<orders::Order>>> with_status(
-        orders::OrderStatus status, std::string after_id, std::size_t limit) override {
+    asio::awaitable<Result<std::vector<orders::Order>>> with_status(orders::OrderStatus status,
+                                                                    std::string after_id,
+                                                                    std::size_t limit) override {
         std::vector<orders::Order> page;
         for (auto row = rows.upper_bound(after_id); row != rows.end(); ++row) {
             if (page.size() == limit) break;

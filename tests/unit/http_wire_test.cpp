@@ -109,13 +109,14 @@ TEST(RequestParser, JoinsChunkedBodies) {
 TEST(RequestParser, RefusesATransferEncodingThatDoesNotEndInChunked) {
     Request request;
     for (const char* codings : {"gzip", "xchunked", "chunked, gzip", "chunkedx", "identity"}) {
-        EXPECT_EQ(parse(request, std::string("POST /x HTTP/1.1\r\nTransfer-Encoding: ") +
-                                     codings + "\r\n\r\nGET /admin HTTP/1.1\r\n\r\n"),
+        EXPECT_EQ(parse(request, std::string("POST /x HTTP/1.1\r\nTransfer-Encoding: ") + codings +
+                                     "\r\n\r\nGET /admin HTTP/1.1\r\n\r\n"),
                   bhttp::error::bad_transfer_encoding)
             << codings;
     }
-    EXPECT_EQ(parse(request, "POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n"
-                             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+    EXPECT_EQ(parse(request,
+                    "POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
               boost::beast::error_code{});
     EXPECT_TRUE(ends_in_chunked("gzip, Chunked "));
     EXPECT_FALSE(ends_in_chunked("chunked,"));
@@ -181,8 +182,8 @@ TEST(RequestParser, WaitsOutALastChunkWhoseEndArrivesByteByByte) {
                                      "\r", "\n"}),
               boost::beast::error_code{});
     EXPECT_TRUE(request.body.empty());
-    EXPECT_EQ(parse_pieces(request, {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
-                                     "0", "\r", "\n", "X", "-", "A: b\r\n\r\n"}),
+    EXPECT_EQ(parse_pieces(request, {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", "0",
+                                     "\r", "\n", "X", "-", "A: b\r\n\r\n"}),
               boost::beast::error_code{});
 }
 

@@ -83,12 +83,11 @@ TEST(JsonWriter, OrderBodyIsByteForByteWhatItWas) {
 
 TEST(JsonWriter, CheckoutAndWebhookAnswersAreByteForByteWhatTheyWere) {
     const flows::CheckoutAccepted accepted{"00ff", "mock_abc", 6500};
-    EXPECT_EQ(flows::checkout_answer_json(accepted),
-              json({{"order_id", "00ff"},
-                    {"redirect_url", "/mockpay/mock_abc"},
-                    {"amount", 6500},
-                    {"currency", "eur"}})
-                  .dump());
+    EXPECT_EQ(flows::checkout_answer_json(accepted), json({{"order_id", "00ff"},
+                                                           {"redirect_url", "/mockpay/mock_abc"},
+                                                           {"amount", 6500},
+                                                           {"currency", "eur"}})
+                                                         .dump());
     EXPECT_EQ(flows::webhook_answer_json({false, orders::OrderStatus::paid_unfulfilled}),
               json({{"ok", true}, {"order_status", "PAID_UNFULFILLED"}}).dump());
     EXPECT_EQ(flows::webhook_answer_json({true, orders::OrderStatus::canceled}),

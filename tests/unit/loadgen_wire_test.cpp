@@ -68,8 +68,7 @@ TEST(ResponseParser, Http10ClosesUnlessKeepAliveIsAsked) {
     ResponseHead head;
     ASSERT_EQ(parse("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", head), HeadParse::complete);
     EXPECT_FALSE(head.keep_alive);
-    ASSERT_EQ(parse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
-                    head),
+    ASSERT_EQ(parse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n", head),
               HeadParse::complete);
     EXPECT_TRUE(head.keep_alive);
 }
@@ -106,12 +105,11 @@ TEST(ResponseParser, RefusesWhatItCannotFrame) {
 
 TEST(ResponseParser, RefusesHeadsAndBodiesOverTheLimits) {
     ResponseHead head;
-    const std::string endless = "HTTP/1.1 200 OK\r\nX: " +
-                                std::string(response_head_bytes_max, 'a');
+    const std::string endless =
+        "HTTP/1.1 200 OK\r\nX: " + std::string(response_head_bytes_max, 'a');
     EXPECT_EQ(parse(endless, head), HeadParse::too_large);
     EXPECT_EQ(parse(endless + "\r\nContent-Length: 0\r\n\r\n", head), HeadParse::too_large);
-    EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 1025\r\n\r\n", head),
-              HeadParse::too_large);
+    EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 1025\r\n\r\n", head), HeadParse::too_large);
     EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n", head),
               HeadParse::invalid);
 }

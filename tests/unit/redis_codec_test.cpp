@@ -82,7 +82,7 @@ TEST(RedisCodec, RefusesAHashMissingAnyField) {
 // Malformed values (bad class, id, flag or number, odd list) are refused.
 TEST(RedisCodec, RefusesMalformedValues) {
     const std::vector<std::pair<std::string, std::string>> bad = {
-        {"cls", "C"},          {"ticket_hold_id", "-1"}, {"goodie_hold_id", "0x10"},
+        {"cls", "C"},           {"ticket_hold_id", "-1"},  {"goodie_hold_id", "0x10"},
         {"goodie_held", "yes"}, {"amount_cents", "35.00"}, {"created_at_us", ""}};
     for (const auto& [field, value] : bad) {
         std::vector<std::string> fields = encode_session(sample_session());

@@ -68,17 +68,17 @@ TEST(RedisUrl, RefusesOtherSchemes) {
 
 // Ports outside 1..65535 and anything that is not plain digits are refused.
 TEST(RedisUrl, RefusesBadPorts) {
-    for (std::string_view url : {"redis://h:0", "redis://h:65536", "redis://h:-1", "redis://h:",
-                                 "redis://h:12ab", "redis://h:+80", "redis://[::1"}) {
+    for (std::string_view url : {"redis://h:0", "redis://h:65536", "redis://h:-1",
+                                 "redis://h:", "redis://h:12ab", "redis://h:+80", "redis://[::1"}) {
         refusal(url);
     }
 }
 
 // Database indexes must be plain non-negative numbers within the bound.
 TEST(RedisUrl, RefusesBadDatabases) {
-    for (std::string_view url : {"redis://h/x", "redis://h/-1", "redis://h/1/2",
-                                 "redis://h/99999999999", "redis://h/65536", "unix:///s.sock?db=",
-                                 "unix:///s.sock?db=a"}) {
+    for (std::string_view url :
+         {"redis://h/x", "redis://h/-1", "redis://h/1/2", "redis://h/99999999999",
+          "redis://h/65536", "unix:///s.sock?db=", "unix:///s.sock?db=a"}) {
         refusal(url);
     }
 }

@@ -82,14 +82,13 @@ struct Rig {
     explicit Rig(std::uint32_t events_max, metrics::Registry* registry = nullptr)
         : cluster(io),
           executor(cluster, abi::Operation::create_transfers, events_max,
-                   registry ? RequestMetrics::in(*registry, "create_transfers")
-                            : RequestMetrics{}),
+                   registry ? RequestMetrics::in(*registry, "create_transfers") : RequestMetrics{}),
           batcher(io.get_executor(), executor.as_execute(), events_max, 1'000'000) {}
 
     // Submits `count` submissions of `size` transfers at once (ids 1, 2, 3, ... in order) and
     // runs the loop until every caller has its answer.
     std::vector<Result<std::vector<abi::CreateResult>>> submit_concurrently(std::size_t count,
-                                                                           std::size_t size) {
+                                                                            std::size_t size) {
         std::vector<Result<std::vector<abi::CreateResult>>> answers(count);
         std::size_t finished = 0;
         u128 next_id = 1;
@@ -246,10 +245,10 @@ TEST(TbBatcher, BatchSizeAndLatencyAreRecordedPerRequest) {
     metrics::Registry registry;
     Rig rig(100, &registry);
     (void)rig.submit_concurrently(30, 10);
-    const auto* sizes = registry.find_histogram("tigerfans_tb_batch_events",
-                                                "operation=\"create_transfers\"");
-    const auto* latency = registry.find_histogram("tigerfans_tb_request_seconds",
-                                                  "operation=\"create_transfers\"");
+    const auto* sizes =
+        registry.find_histogram("tigerfans_tb_batch_events", "operation=\"create_transfers\"");
+    const auto* latency =
+        registry.find_histogram("tigerfans_tb_request_seconds", "operation=\"create_transfers\"");
     ASSERT_NE(sizes, nullptr);
     ASSERT_NE(latency, nullptr);
     EXPECT_EQ(sizes->count(), rig.cluster.accepted_sizes.size());

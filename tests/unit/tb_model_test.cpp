@@ -83,7 +83,7 @@ TEST(TbModel, VoidingAndLateBookingUseTheirOwnDerivedIds) {
     EXPECT_EQ(late.id, derive_id(hold_id, Derivation::late_booking));
     EXPECT_EQ(late.user_data_128, u128{4242});
     EXPECT_EQ(voided.user_data_128, u128{0});  // The cluster copies the hold's.
-    EXPECT_EQ(late.flags, 0u);  // A plain transfer: booked at once.
+    EXPECT_EQ(late.flags, 0u);                 // A plain transfer: booked at once.
     EXPECT_EQ(late.pending_id, 0u);
     EXPECT_EQ(late.amount, 1u);
     EXPECT_NE(voided.id, model::post(Resource::class_a, hold_id).id);

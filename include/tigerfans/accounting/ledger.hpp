@@ -54,7 +54,7 @@ struct CommitRequest {
     TicketClass cls;
     u128 ticket_hold_id;
     u128 goodie_hold_id;
-    bool goodie_held;  // Post the goodie hold too.
+    bool goodie_held;   // Post the goodie hold too.
     u128 order_id = 0;  // Carried by a late booking (posts and voids keep the hold's).
 };
 
@@ -93,9 +93,9 @@ struct LedgerEntry {
     u128 order_id = 0;     // 0: made without an order (the isolated accounting endpoints).
     Resource resource = Resource::class_a;
     EntryState state = EntryState::pending;
-    bool late = false;                  // A late booking rather than a hold.
-    std::int64_t created_at_us = 0;     // Unix time, by the ledger's clock.
-    std::int64_t resolved_at_us = 0;    // When posted, voided or expired; 0 while pending.
+    bool late = false;                // A late booking rather than a hold.
+    std::int64_t created_at_us = 0;   // Unix time, by the ledger's clock.
+    std::int64_t resolved_at_us = 0;  // When posted, voided or expired; 0 while pending.
 };
 
 class Ledger {

@@ -49,7 +49,7 @@ private:
     std::string username_;
     std::string password_;
     std::string session_secret_;
-    LoginThrottle* throttle_;  // Not owned; may be null.
+    LoginThrottle* throttle_;                                        // Not owned; may be null.
     std::unordered_map<std::string, std::int64_t> revoked_until_s_;  // Token -> its expiry.
 };
 

@@ -35,8 +35,8 @@ struct Config {
     std::uint64_t capacity_b = 0;
     std::uint64_t goodie_limit = 0;
     std::string log_level;
-    bool bench_endpoints = false;  // The isolated accounting calls, for benchmarks only.
-    std::string metrics_token;     // Bearer token for /metrics; empty: admin login only.
+    bool bench_endpoints = false;            // The isolated accounting calls, for benchmarks only.
+    std::string metrics_token;               // Bearer token for /metrics; empty: admin login only.
     std::uint32_t reconcile_interval_s = 0;  // 0: no periodic reconciliation.
     std::string web_root;
     std::string bench_results_dir;

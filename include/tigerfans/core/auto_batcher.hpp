@@ -102,7 +102,8 @@ private:
         while (!submissions_.empty()) {
             std::size_t submission_count = take_batch();
             if (observer_.on_batch) observer_.on_batch(batch_items_.size());
-            Result<std::vector<Outcome>> outcomes = co_await execute_(std::span<Item>(batch_items_));
+            Result<std::vector<Outcome>> outcomes =
+                co_await execute_(std::span<Item>(batch_items_));
             finish_batch(submission_count, std::move(outcomes));
         }
         running_ = false;

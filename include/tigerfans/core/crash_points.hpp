@@ -13,11 +13,11 @@
 namespace tigerfans::crash {
 
 inline constexpr std::array<std::string_view, 5> point_names = {
-    "webhook.after_lease",   // The lease is taken; nothing is settled.
-    "webhook.after_settle",  // The ledger posted or voided the holds; no order yet.
-    "webhook.after_insert",  // The order committed; the gate is not yet done.
-    "webhook.before_answer", // The gate is done; the session is not yet dropped.
-    "orders.mid_commit",     // Database thread: the batch's rows inserted, COMMIT not sent.
+    "webhook.after_lease",    // The lease is taken; nothing is settled.
+    "webhook.after_settle",   // The ledger posted or voided the holds; no order yet.
+    "webhook.after_insert",   // The order committed; the gate is not yet done.
+    "webhook.before_answer",  // The gate is done; the session is not yet dropped.
+    "orders.mid_commit",      // Database thread: the batch's rows inserted, COMMIT not sent.
 };
 
 // Parses and arms a TIGERFANS_CRASH_AT value; an error message when it names an unknown point

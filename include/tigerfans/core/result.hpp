@@ -11,11 +11,11 @@
 namespace tigerfans {
 
 enum class Fault {
-    unavailable,   // A backend is down or unreachable: retry later (503).
-    timeout,       // A backend did not answer in time (503).
-    overloaded,    // A queue or connection limit was hit (503).
-    shutting_down, // The server is draining (503).
-    internal,      // A bug or an unexpected backend answer (500).
+    unavailable,    // A backend is down or unreachable: retry later (503).
+    timeout,        // A backend did not answer in time (503).
+    overloaded,     // A queue or connection limit was hit (503).
+    shutting_down,  // The server is draining (503).
+    internal,       // A bug or an unexpected backend answer (500).
 };
 
 std::string_view fault_name(Fault fault);
@@ -26,7 +26,7 @@ public:
     // Default-constructed results are internal faults (co_spawn needs a default on exception).
     Result() : state_(Fault::internal) {}
     Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
-    Result(Fault fault) : state_(fault) {}          // NOLINT(google-explicit-constructor)
+    Result(Fault fault) : state_(fault) {}         // NOLINT(google-explicit-constructor)
 
     bool ok() const { return std::holds_alternative<T>(state_); }
     explicit operator bool() const { return ok(); }

@@ -37,13 +37,13 @@ struct ReconcileOptions {
 };
 
 struct ReconcileReport {
-    std::int64_t at_us = 0;             // When the pass started.
-    std::size_t ledger_entries = 0;     // Holds and late bookings read.
-    std::size_t paid_orders = 0;        // PAID orders checked against the ledger.
-    std::size_t open_holds = 0;         // Pending within their timeout.
-    std::size_t untraced_tickets = 0;   // Posted without an order id.
-    std::size_t refunds = 0;            // PAID_UNFULFILLED orders.
-    std::vector<std::string> written;     // Orders written (or, without repair, to write).
+    std::int64_t at_us = 0;            // When the pass started.
+    std::size_t ledger_entries = 0;    // Holds and late bookings read.
+    std::size_t paid_orders = 0;       // PAID orders checked against the ledger.
+    std::size_t open_holds = 0;        // Pending within their timeout.
+    std::size_t untraced_tickets = 0;  // Posted without an order id.
+    std::size_t refunds = 0;           // PAID_UNFULFILLED orders.
+    std::vector<std::string> written;  // Orders written (or, without repair, to write).
     std::vector<std::string> unfulfilled_but_posted;
     std::vector<std::string> paid_but_unposted;
     std::vector<std::string> sold_twice;  // Orders with more than one posted ticket.
@@ -76,17 +76,15 @@ struct LedgerView {
     std::size_t untraced_tickets = 0;
     std::vector<std::string> sold_twice;
 };
-LedgerView view_ledger(const std::vector<accounting::LedgerEntry>& entries,
-                       std::int64_t cutoff_us);
+LedgerView view_ledger(const std::vector<accounting::LedgerEntry>& entries, std::int64_t cutoff_us);
 
 // The order the ledger's facts describe: PAID, the class's price, a new ticket code.
 orders::Order order_from_ledger(const PostedTicket& ticket);
 
 // Splits posted tickets by what their stored order (among `stored`) says: missing or unpaid
 // ones go to `to_write`, PAID_UNFULFILLED ones to `unfulfilled`.
-void judge_posted(std::span<const PostedTicket> posted,
-                  const std::vector<orders::Order>& stored, std::vector<orders::Order>& to_write,
-                  std::vector<std::string>& unfulfilled);
+void judge_posted(std::span<const PostedTicket> posted, const std::vector<orders::Order>& stored,
+                  std::vector<orders::Order>& to_write, std::vector<std::string>& unfulfilled);
 
 // One pass over the ledger and the orders.
 asio::awaitable<Result<ReconcileReport>> reconcile(Services& services, ReconcileOptions options);

@@ -39,7 +39,7 @@ std::variant<WebhookEvent, WebhookRejected> verify_webhook(std::string_view secr
                                                            std::string_view signature);
 
 struct WebhookSettled {
-    bool idempotent = false;  // A replay: nothing changed.
+    bool idempotent = false;                                 // A replay: nothing changed.
     orders::OrderStatus status = orders::OrderStatus::paid;  // As stored.
 };
 

@@ -12,7 +12,6 @@
 namespace tigerfans::sessions {
 
 std::unique_ptr<SessionStore> make_redis_store(boost::asio::any_io_executor loop,
-                                               std::string redis_url,
-                                               metrics::Registry& registry);
+                                               std::string redis_url, metrics::Registry& registry);
 
 }  // namespace tigerfans::sessions

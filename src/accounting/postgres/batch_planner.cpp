@@ -11,8 +11,8 @@
 namespace tigerfans::accounting::postgres {
 
 namespace {
-constexpr std::array<std::string_view, 5> status_names = {"pending", "posted", "voided",
-                                                          "expired", "rejected"};
+constexpr std::array<std::string_view, 5> status_names = {"pending", "posted", "voided", "expired",
+                                                          "rejected"};
 constexpr std::array<std::string_view, resource_count> resource_names = {"class_a", "class_b",
                                                                          "goodies"};
 
@@ -38,8 +38,12 @@ Overloaded(Lambdas...) -> Overloaded<Lambdas...>;
 std::array<u128, 2> hold_ids_of(const Operation& operation) {
     return std::visit(
         Overloaded{
-            [](const CancelOp& op) { return std::array{op.ticket_hold_id, op.goodie_hold_id}; },
-            [](const InventoryOp&) { return std::array<u128, 2>{0, 0}; },
+            [](const CancelOp& op) {
+                return std::array{op.ticket_hold_id, op.goodie_hold_id};
+            },
+            [](const InventoryOp&) {
+                return std::array<u128, 2>{0, 0};
+            },
             [](const auto& op) {
                 return std::array{op.request.ticket_hold_id, op.request.goodie_hold_id};
             },
@@ -116,8 +120,8 @@ HoldResult BatchPlanner::hold(const HoldRequest& request) {
     result.ticket_held = reserve(request.ticket_hold_id, resource_of(request.cls),
                                  request.timeout_s, request.order_id);
     if (result.ticket_held && request.goodie_hold_id != 0) {
-        result.goodie_held = reserve(request.goodie_hold_id, Resource::goodies, request.timeout_s,
-                                     request.order_id);
+        result.goodie_held =
+            reserve(request.goodie_hold_id, Resource::goodies, request.timeout_s, request.order_id);
     }
     return result;
 }
@@ -159,8 +163,7 @@ Inventory BatchPlanner::inventory() const {
 
 // A new pending row when capacity remains. An id seen before is a replay of the same request:
 // it answers what the first attempt got.
-bool BatchPlanner::reserve(u128 id, Resource resource, std::uint32_t timeout_s,
-                           u128 order_id) {
+bool BatchPlanner::reserve(u128 id, Resource resource, std::uint32_t timeout_s, u128 order_id) {
     if (const auto existing = rows_.find(id); existing != rows_.end()) {
         const HoldRow& row = existing->second;
         return row.resource == resource &&
@@ -212,8 +215,8 @@ bool BatchPlanner::book(u128 hold_id, Resource resource, u128 order_id) {
     return available;
 }
 
-void BatchPlanner::insert(u128 id, Resource resource, HoldStatus status,
-                          std::uint32_t timeout_s, u128 order_id) {
+void BatchPlanner::insert(u128 id, Resource resource, HoldStatus status, std::uint32_t timeout_s,
+                          u128 order_id) {
     assert(id != 0);
     const bool inserted =
         rows_.emplace(id, HoldRow{resource, status, timeout_s, order_id, true, false}).second;

@@ -10,19 +10,19 @@
 #include <cassert>
 #include <stdexcept>
 
-#include "postgres/schema.hpp"
-#include "tigerfans/core/ids.hpp"
 #include "postgres/row_values.hpp"
+#include "postgres/schema.hpp"
 #include "postgres/sql_array.hpp"
 #include "postgres/statement.hpp"
+#include "tigerfans/core/ids.hpp"
 
 namespace tigerfans::accounting::postgres {
 
 namespace {
 
 using tigerfans::postgres::ArrayLiteral;
-using tigerfans::postgres::Statement;
 using tigerfans::postgres::required;
+using tigerfans::postgres::Statement;
 
 constexpr std::string_view create_resources_sql = R"(
 CREATE TABLE IF NOT EXISTS ledger_resources (
@@ -69,7 +69,8 @@ constexpr Statement stored_capacity_statement{
 constexpr Statement set_capacity_statement{
     "ledger_set_capacity", "UPDATE ledger_resources SET capacity = $2 WHERE name = $1"};
 
-constexpr Statement lock_statement{"ledger_lock",
+constexpr Statement lock_statement{
+    "ledger_lock",
     "SELECT name, capacity, sold, held FROM ledger_resources ORDER BY name FOR UPDATE"};
 
 constexpr Statement expire_statement{"ledger_expire", R"(

@@ -86,7 +86,6 @@ public:
     asio::awaitable<void> stop() override { co_await batcher_.stop(); }
 
 private:
-
     const Capacities capacities_;
     tigerfans::postgres::Worker worker_;
     tigerfans::postgres::Worker reader_;

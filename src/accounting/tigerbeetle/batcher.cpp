@@ -9,9 +9,9 @@ BatchLimit::BatchLimit(std::uint32_t configured_events_max)
 }
 
 std::uint32_t BatchLimit::events_max() const {
-    if (refused_ > configured_) return configured_;                    // Never refused.
-    if (fits_ == 0) return std::max<std::uint32_t>(1, refused_ / 2);   // Halve until one fits.
-    const std::uint32_t next = fits_ + (refused_ - fits_) / 2;         // Bisect.
+    if (refused_ > configured_) return configured_;                   // Never refused.
+    if (fits_ == 0) return std::max<std::uint32_t>(1, refused_ / 2);  // Halve until one fits.
+    const std::uint32_t next = fits_ + (refused_ - fits_) / 2;        // Bisect.
     assert(next >= fits_ && next < refused_);
     return next;
 }

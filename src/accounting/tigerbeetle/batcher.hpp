@@ -47,8 +47,8 @@ private:
 template <typename Event, typename Outcome>
 class PacketExecutor {
 public:
-    PacketExecutor(PacketSubmitter& submitter, abi::Operation operation,
-                   std::uint32_t events_max, RequestMetrics metrics = {})
+    PacketExecutor(PacketSubmitter& submitter, abi::Operation operation, std::uint32_t events_max,
+                   RequestMetrics metrics = {})
         : submitter_(submitter), operation_(operation), limit_(events_max), metrics_(metrics) {}
 
     // The batcher's Execute. A fault after some packets went through fails the whole batch;
@@ -59,8 +59,8 @@ public:
         outcomes.reserve(events.size());
         std::size_t sent = 0;
         while (sent < events.size()) {
-            const std::size_t count = std::min<std::size_t>(events.size() - sent,
-                                                            limit_.events_max());
+            const std::size_t count =
+                std::min<std::size_t>(events.size() - sent, limit_.events_max());
             Result<bool> accepted = co_await send(events.subspan(sent, count), outcomes);
             if (!accepted) co_return accepted.fault();
             if (*accepted) sent += count;

@@ -134,8 +134,9 @@ Client::~Client() {
     // callbacks, their context must outlive us: keep it for the life of the process.
     for (const Slot& slot : shared_->slots) {
         if (slot.busy && !slot.called_back.load(std::memory_order_acquire)) {
-            spdlog::warn("TigerBeetle client destroyed with callbacks still owed; keeping its "
-                         "state alive");
+            spdlog::warn(
+                "TigerBeetle client destroyed with callbacks still owed; keeping its "
+                "state alive");
             new std::shared_ptr<Shared>(shared_);  // Deliberately leaked.
             return;
         }
@@ -228,8 +229,8 @@ asio::awaitable<Result<abi::PacketStatus>> Client::request(abi::Operation operat
     slot->packet.data = slot->events.data();
     slot->packet.data_size = static_cast<std::uint32_t>(slot->events.size());
     slot->packet.operation = static_cast<std::uint8_t>(operation);
-    const abi::PacketStatus status = co_await await_completion<abi::PacketStatus>(
-        [&](Completion<abi::PacketStatus> done) {
+    const abi::PacketStatus status =
+        co_await await_completion<abi::PacketStatus>([&](Completion<abi::PacketStatus> done) {
             slot->done.emplace(std::move(done));
             submit(slot);
         });

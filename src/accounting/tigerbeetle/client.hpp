@@ -32,9 +32,9 @@ public:
 
     // Sends `events` as one request. On PacketStatus::ok, `results` holds the reply's bytes.
     // A fault means the request was not sent (no client, no free packet).
-    virtual asio::awaitable<Result<abi::PacketStatus>> request(
-        abi::Operation operation, std::span<const std::byte> events,
-        std::vector<std::byte>& results) = 0;
+    virtual asio::awaitable<Result<abi::PacketStatus>> request(abi::Operation operation,
+                                                               std::span<const std::byte> events,
+                                                               std::vector<std::byte>& results) = 0;
 };
 
 struct ClientOptions {

@@ -173,9 +173,9 @@ public:
         CommitResult committed;
         committed.ticket = *ticket;
         if (request.goodie_held) {
-            committed.goodie = resolve_goodie(model::post_resolution((*results)[1].status),
-                                              "goodie post", request.goodie_hold_id,
-                                              (*results)[1].status);
+            committed.goodie =
+                resolve_goodie(model::post_resolution((*results)[1].status), "goodie post",
+                               request.goodie_hold_id, (*results)[1].status);
         }
         co_return committed;
     }
@@ -183,9 +183,8 @@ public:
     asio::awaitable<Result<BookResult>> book_late(CommitRequest request) override {
         if (Status ready = usable(); !ready) co_return ready.fault();
         BookResult booked;
-        const Result<bool> ticket = co_await book(resource_of(request.cls),
-                                                  request.ticket_hold_id, request.order_id,
-                                                  "late ticket");
+        const Result<bool> ticket = co_await book(resource_of(request.cls), request.ticket_hold_id,
+                                                  request.order_id, "late ticket");
         if (!ticket) co_return ticket.fault();
         booked.got_ticket = *ticket;
         // A goodie without a ticket would be a gift to nobody: book it only with the ticket.
@@ -209,11 +208,10 @@ public:
         if (voids.empty()) co_return done();
         auto results = co_await batcher_->submit(voids);
         if (!results) co_return results.fault();
-        co_return check_results(std::span<const abi::Transfer>(voids), *results,
-                                [](std::uint32_t status) {
-                                    return model::void_resolution(status).has_value();
-                                },
-                                "void");
+        co_return check_results(
+            std::span<const abi::Transfer>(voids), *results,
+            [](std::uint32_t status) { return model::void_resolution(status).has_value(); },
+            "void");
     }
 
     asio::awaitable<Result<Inventory>> inventory() override {
@@ -293,9 +291,9 @@ private:
             loop_, *library, ClientOptions{options_.addresses, options_.cluster_id, false});
         if (Status opened = client->open(); !opened) return opened;
         client_ = std::move(client);
-        executor_ = std::make_unique<TransferExecutor>(*client_, abi::Operation::create_transfers,
-                                                       options_.batch_events_max,
-                                                       transfer_metrics_);
+        executor_ =
+            std::make_unique<TransferExecutor>(*client_, abi::Operation::create_transfers,
+                                               options_.batch_events_max, transfer_metrics_);
         batcher_ = std::make_unique<TransferBatcher>(loop_, executor_->as_execute(),
                                                      options_.batch_events_max,
                                                      limits::batcher_queue_items_max);
@@ -334,11 +332,12 @@ private:
             const std::uint64_t funded = inventory_now->of(resource).capacity;
             const std::uint64_t configured = options_.capacities.of(resource);
             if (funded == configured) continue;
-            spdlog::warn("TigerBeetle: {} capacity is {} in the cluster but {} is configured; "
-                         "the funding transfer {} already exists, so {} stays in force (use a "
-                         "fresh data file to change it)",
-                         resource_name(resource), funded, configured,
-                         u128_to_decimal(model::ids_of(resource).funding_transfer), funded);
+            spdlog::warn(
+                "TigerBeetle: {} capacity is {} in the cluster but {} is configured; "
+                "the funding transfer {} already exists, so {} stays in force (use a "
+                "fresh data file to change it)",
+                resource_name(resource), funded, configured,
+                u128_to_decimal(model::ids_of(resource).funding_transfer), funded);
         }
         co_return done();
     }
@@ -388,8 +387,8 @@ private:
     // A sold-out ticket must not keep its goodie: void the goodie hold at once. If that fails
     // the hold still expires by itself.
     asio::awaitable<void> release_goodie(u128 goodie_hold_id) {
-        auto voided = co_await batcher_->submit_one(
-            model::void_hold(Resource::goodies, goodie_hold_id));
+        auto voided =
+            co_await batcher_->submit_one(model::void_hold(Resource::goodies, goodie_hold_id));
         if (voided && model::void_resolution(voided->status)) co_return;
         spdlog::warn("TigerBeetle: could not void goodie hold {}; it will expire",
                      u128_to_decimal(goodie_hold_id));

@@ -44,8 +44,7 @@ bool resolve_all(void* handle, Library& library, std::string& error) {
            resolve(handle, "tb_client_submit", library.submit, error) &&
            resolve(handle, "tb_client_deinit", library.deinit, error) &&
            resolve(handle, "tb_client_init_parameters", library.init_parameters, error) &&
-           resolve(handle, "tb_client_register_log_callback", library.register_log_callback,
-                   error);
+           resolve(handle, "tb_client_register_log_callback", library.register_log_callback, error);
 }
 
 std::unique_ptr<Library> open_library(const std::string& path, std::string& error) {

@@ -111,8 +111,7 @@ abi::Transfer hold(Resource resource, u128 hold_id, std::uint32_t timeout_s, u12
 }
 
 abi::Transfer post(Resource resource, u128 hold_id) {
-    return resolve(resource, hold_id, Derivation::post,
-                   abi::transfer_flags::post_pending_transfer);
+    return resolve(resource, hold_id, Derivation::post, abi::transfer_flags::post_pending_transfer);
 }
 
 abi::Transfer void_hold(Resource resource, u128 hold_id) {

@@ -59,10 +59,10 @@ std::vector<LedgerEntry> fold_entries(Resource resource, std::span<const abi::Tr
 
 // What a create status means for each kind of transfer; nullopt: unexpected (a bug or a
 // misconfigured cluster), reported by the caller.
-bool is_success(std::uint32_t status);           // created or exists
-bool is_account_ready(std::uint32_t status);     // create_accounts: created or exists
-std::optional<bool> is_held(std::uint32_t status);     // false: sold out
-std::optional<bool> is_booked(std::uint32_t status);   // late booking; false: sold out
+bool is_success(std::uint32_t status);                // created or exists
+bool is_account_ready(std::uint32_t status);          // create_accounts: created or exists
+std::optional<bool> is_held(std::uint32_t status);    // false: sold out
+std::optional<bool> is_booked(std::uint32_t status);  // late booking; false: sold out
 std::optional<Resolution> post_resolution(std::uint32_t status);
 std::optional<Resolution> void_resolution(std::uint32_t status);
 

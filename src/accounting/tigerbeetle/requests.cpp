@@ -43,12 +43,9 @@ Fault fault_of(abi::PacketStatus status) {
     return Fault::internal;
 }
 
-asio::awaitable<Result<abi::PacketStatus>> timed_request(PacketSubmitter& submitter,
-                                                         RequestMetrics metrics,
-                                                         abi::Operation operation,
-                                                         std::span<const std::byte> events,
-                                                         std::size_t event_count,
-                                                         std::vector<std::byte>& results) {
+asio::awaitable<Result<abi::PacketStatus>> timed_request(
+    PacketSubmitter& submitter, RequestMetrics metrics, abi::Operation operation,
+    std::span<const std::byte> events, std::size_t event_count, std::vector<std::byte>& results) {
     const auto started = std::chrono::steady_clock::now();
     Result<abi::PacketStatus> status = co_await submitter.request(operation, events, results);
     if (!status) co_return status;
@@ -61,8 +58,7 @@ asio::awaitable<Result<abi::PacketStatus>> timed_request(PacketSubmitter& submit
 }
 
 asio::awaitable<Result<std::vector<abi::CreateResult>>> create_accounts(
-    PacketSubmitter& submitter, RequestMetrics metrics,
-    std::span<const abi::Account> accounts) {
+    PacketSubmitter& submitter, RequestMetrics metrics, std::span<const abi::Account> accounts) {
     assert(!accounts.empty());
     std::vector<std::byte> reply;
     const Result<abi::PacketStatus> status =

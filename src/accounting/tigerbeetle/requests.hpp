@@ -33,17 +33,13 @@ struct RequestMetrics {
 // size: internal, since they are bugs. Not for ok or too_much_data, which callers handle.
 Fault fault_of(abi::PacketStatus status);
 
-asio::awaitable<Result<abi::PacketStatus>> timed_request(PacketSubmitter& submitter,
-                                                         RequestMetrics metrics,
-                                                         abi::Operation operation,
-                                                         std::span<const std::byte> events,
-                                                         std::size_t event_count,
-                                                         std::vector<std::byte>& results);
+asio::awaitable<Result<abi::PacketStatus>> timed_request(
+    PacketSubmitter& submitter, RequestMetrics metrics, abi::Operation operation,
+    std::span<const std::byte> events, std::size_t event_count, std::vector<std::byte>& results);
 
 // One status per account, in order.
 asio::awaitable<Result<std::vector<abi::CreateResult>>> create_accounts(
-    PacketSubmitter& submitter, RequestMetrics metrics,
-    std::span<const abi::Account> accounts);
+    PacketSubmitter& submitter, RequestMetrics metrics, std::span<const abi::Account> accounts);
 
 // The accounts that exist, in request order; missing ids are left out (match by id).
 asio::awaitable<Result<std::vector<abi::Account>>> lookup_accounts(PacketSubmitter& submitter,
@@ -58,8 +54,7 @@ asio::awaitable<Result<std::vector<abi::Transfer>>> budget_debits(PacketSubmitte
 
 // Decodes `count` fixed-size records; false when the reply has another size.
 template <typename Record>
-bool decode_records(std::span<const std::byte> bytes, std::size_t count,
-                    std::vector<Record>& out) {
+bool decode_records(std::span<const std::byte> bytes, std::size_t count, std::vector<Record>& out) {
     static_assert(std::is_trivially_copyable_v<Record>);
     if (bytes.size() != count * sizeof(Record)) return false;
     const std::size_t first = out.size();

@@ -35,8 +35,8 @@ public:
                          metrics::Registry& registry)
         : worker_(std::move(loop), std::move(database_url), "sessions",
                   postgres::prepare_session_statements),
-          batcher_(worker_, postgres::run_session_batch, limits::pg_session_batch_ops_max,
-                   registry, "sessions") {}
+          batcher_(worker_, postgres::run_session_batch, limits::pg_session_batch_ops_max, registry,
+                   "sessions") {}
 
     std::string_view backend_name() const override { return "PostgreSQL"; }
 
@@ -79,8 +79,7 @@ public:
         co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
     }
 
-    asio::awaitable<Status> release_lease(std::string_view psid,
-                                          std::string_view token) override {
+    asio::awaitable<Status> release_lease(std::string_view psid, std::string_view token) override {
         if (!is_storable_text(psid) || !is_storable_text(token)) co_return done();
         Operation operation = postgres::ReleaseOp{std::string(psid), std::string(token)};
         co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
@@ -111,7 +110,6 @@ public:
     asio::awaitable<void> stop() override { co_await batcher_.stop(); }
 
 private:
-
     tigerfans::postgres::Worker worker_;
     tigerfans::postgres::WorkerBatcher<Operation, Outcome> batcher_;
 };

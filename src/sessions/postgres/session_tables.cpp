@@ -26,9 +26,9 @@ namespace tigerfans::sessions::postgres {
 namespace {
 
 using tigerfans::postgres::ArrayLiteral;
-using tigerfans::postgres::Statement;
 using tigerfans::postgres::decimal_u128;
 using tigerfans::postgres::required;
+using tigerfans::postgres::Statement;
 
 // Expired rows deleted per batch and table: the clean-up rides along with the traffic, at a
 // bounded cost per transaction.
@@ -87,8 +87,8 @@ ON CONFLICT (psid) DO UPDATE SET
     goodie_held = EXCLUDED.goodie_held, amount = EXCLUDED.amount, currency = EXCLUDED.currency,
     created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, listed = true)"};
 
-constexpr Statement remove_statement{
-    "sessions_remove", "DELETE FROM payment_sessions WHERE psid = ANY($1::text[])"};
+constexpr Statement remove_statement{"sessions_remove",
+                                     "DELETE FROM payment_sessions WHERE psid = ANY($1::text[])"};
 
 constexpr Statement unlist_statement{
     "sessions_unlist", "UPDATE payment_sessions SET listed = false WHERE psid = ANY($1::text[])"};
@@ -143,16 +143,14 @@ constexpr std::string_view session_columns =
     "currency, (extract(epoch FROM created_at) * 1000000)::bigint";
 
 constexpr const char* find_statement = "sessions_find";
-constexpr std::string_view find_where =
-    "WHERE psid = ANY($1::text[]) AND expires_at > now()";
+constexpr std::string_view find_where = "WHERE psid = ANY($1::text[]) AND expires_at > now()";
 
 constexpr const char* recent_statement = "sessions_recent";
 constexpr std::string_view recent_where =
     "WHERE expires_at > now() AND listed ORDER BY created_at DESC, psid DESC LIMIT $1";
 
 constexpr Statement count_statement{
-    "sessions_count",
-    "SELECT count(*) FROM payment_sessions WHERE expires_at > now() AND listed"};
+    "sessions_count", "SELECT count(*) FROM payment_sessions WHERE expires_at > now() AND listed"};
 
 constexpr Statement cleanup_statement{"sessions_cleanup", R"(
 WITH expired_sessions AS (
@@ -168,10 +166,8 @@ expired_gates AS (
 SELECT (SELECT count(*) FROM expired_sessions), (SELECT count(*) FROM expired_gates))"};
 
 std::string select_sessions(std::string_view tail) {
-    return "SELECT " + std::string(session_columns) + " FROM payment_sessions " +
-           std::string(tail);
+    return "SELECT " + std::string(session_columns) + " FROM payment_sessions " + std::string(tail);
 }
-
 
 // One array per column of the upsert, filled a session at a time.
 struct SessionColumns {
@@ -218,9 +214,8 @@ void save_sessions(pqxx::work& txn, const std::vector<const SaveOp*>& saves) {
     }
     txn.exec_prepared(save_statement.name, columns.psid.text(), columns.order_id.text(),
                       columns.cls.text(), columns.email.text(), columns.ticket_hold.text(),
-                      columns.goodie_hold.text(), columns.goodie_held.text(),
-                      columns.amount.text(), columns.currency.text(), columns.created_at.text(),
-                      columns.ttl_s.text());
+                      columns.goodie_hold.text(), columns.goodie_held.text(), columns.amount.text(),
+                      columns.currency.text(), columns.created_at.text(), columns.ttl_s.text());
 }
 
 GateAnswer take_lease(pqxx::work& txn, const LeaseOp& lease) {
@@ -348,13 +343,20 @@ void read_sessions(pqxx::work& txn, const BatchByKind& batch, std::vector<Outcom
 }  // namespace
 
 void prepare_session_statements(pqxx::connection& connection) {
-    tigerfans::postgres::prepare_all(
-        connection, {save_statement, remove_statement, unlist_statement, take_lease_statement,
-                     live_gate_statement,
-                     keep_session_statement, finish_statement, release_statement,
-                     lock_psids_statement, count_statement, cleanup_statement,
-                     {find_statement, select_sessions(find_where)},
-                     {recent_statement, select_sessions(recent_where)}});
+    tigerfans::postgres::prepare_all(connection,
+                                     {save_statement,
+                                      remove_statement,
+                                      unlist_statement,
+                                      take_lease_statement,
+                                      live_gate_statement,
+                                      keep_session_statement,
+                                      finish_statement,
+                                      release_statement,
+                                      lock_psids_statement,
+                                      count_statement,
+                                      cleanup_statement,
+                                      {find_statement, select_sessions(find_where)},
+                                      {recent_statement, select_sessions(recent_where)}});
 }
 
 void create_session_tables(pqxx::connection& connection) {
@@ -362,8 +364,7 @@ void create_session_tables(pqxx::connection& connection) {
     tigerfans::postgres::apply_schema(
         txn, "sessions",
         {create_sessions_sql, add_listed_column_sql, create_sessions_created_index_sql,
-         create_sessions_expiry_index_sql,
-         create_leases_sql, create_leases_expiry_index_sql});
+         create_sessions_expiry_index_sql, create_leases_sql, create_leases_expiry_index_sql});
     txn.commit();
 }
 

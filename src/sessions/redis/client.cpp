@@ -244,8 +244,8 @@ asio::awaitable<Result<Reply>> Client::command(Command command) {
 }
 
 void Client::issue(const std::vector<Command>& commands, Completion<Replies> done) {
-    Request request{std::move(done), {}, commands.size(), 0, refusal(commands.size()),
-                    Clock::now()};
+    Request request{std::move(done),          {},          commands.size(), 0,
+                    refusal(commands.size()), Clock::now()};
     if (request.fault) return finish(std::move(request));
     request.replies.reserve(commands.size());
     in_flight_.push_back(std::move(request));
@@ -282,9 +282,8 @@ bool Client::append(const Command& command) {
         argv_.push_back(argument.data());
         argv_lengths_.push_back(argument.size());
     }
-    return redisAsyncCommandArgv(context_, &Client::on_reply, this,
-                                 static_cast<int>(argv_.size()), argv_.data(),
-                                 argv_lengths_.data()) == REDIS_OK;
+    return redisAsyncCommandArgv(context_, &Client::on_reply, this, static_cast<int>(argv_.size()),
+                                 argv_.data(), argv_lengths_.data()) == REDIS_OK;
 }
 
 void Client::on_reply(redisAsyncContext*, void* reply, void* self) {

@@ -80,16 +80,26 @@ std::optional<GateAnswer> decode_gate_answer(const Reply& reply) {
 
 std::vector<std::string> encode_session(const PaymentSession& session) {
     std::vector<std::string> pairs = {
-        "psid",           session.psid,
-        "order_id",       session.order_id,
-        "cls",            std::string(class_name(session.cls)),
-        "customer_email", session.customer_email,
-        "ticket_hold_id", u128_to_decimal(session.ticket_hold_id),
-        "goodie_hold_id", u128_to_decimal(session.goodie_hold_id),
-        "goodie_held",    session.goodie_held ? "1" : "0",
-        "amount_cents",   std::to_string(session.amount_cents),
-        "currency",       session.currency,
-        "created_at_us",  std::to_string(session.created_at_us),
+        "psid",
+        session.psid,
+        "order_id",
+        session.order_id,
+        "cls",
+        std::string(class_name(session.cls)),
+        "customer_email",
+        session.customer_email,
+        "ticket_hold_id",
+        u128_to_decimal(session.ticket_hold_id),
+        "goodie_hold_id",
+        u128_to_decimal(session.goodie_hold_id),
+        "goodie_held",
+        session.goodie_held ? "1" : "0",
+        "amount_cents",
+        std::to_string(session.amount_cents),
+        "currency",
+        session.currency,
+        "created_at_us",
+        std::to_string(session.created_at_us),
     };
     assert(pairs.size() == 2 * session_field_count);
     return pairs;
@@ -113,9 +123,9 @@ std::optional<PaymentSession> decode_session(const std::vector<std::string>& fla
         !goodie_held || !amount_cents || !currency || !created_at_us) {
         return std::nullopt;
     }
-    return PaymentSession{std::move(*psid),    std::move(*order_id), *cls,
-                          std::move(*email),   *ticket_hold_id,      *goodie_hold_id,
-                          *goodie_held,        *amount_cents,        std::move(*currency),
+    return PaymentSession{std::move(*psid),  std::move(*order_id), *cls,
+                          std::move(*email), *ticket_hold_id,      *goodie_hold_id,
+                          *goodie_held,      *amount_cents,        std::move(*currency),
                           *created_at_us};
 }
 

@@ -16,8 +16,8 @@ namespace tigerfans::sessions::redis {
 // The pending index: a sorted set of psids scored by created_at_us, newest last.
 inline constexpr std::string_view pending_index_key = "pendings";
 
-std::string session_key(std::string_view psid);           // ps:<psid>
-std::string gate_key(std::string_view psid);              // gate:<psid>
+std::string session_key(std::string_view psid);  // ps:<psid>
+std::string gate_key(std::string_view psid);     // gate:<psid>
 
 // The gate script's answer to "take" ({code, status}); nullopt for any other shape.
 std::optional<GateAnswer> decode_gate_answer(const Reply& reply);

@@ -24,8 +24,7 @@ std::optional<Reply::Kind> kind_of(int type) {
 }
 
 bool has_text(Reply::Kind kind) {
-    return kind == Reply::Kind::string || kind == Reply::Kind::status ||
-           kind == Reply::Kind::error;
+    return kind == Reply::Kind::string || kind == Reply::Kind::status || kind == Reply::Kind::error;
 }
 
 }  // namespace

@@ -71,7 +71,7 @@ Command script_load_command() { return {"SCRIPT", "LOAD", std::string(gate_scrip
 struct GateCall {
     std::string_view operation;  // take, release or finish
     std::string_view psid;
-    std::string_view argument;  // The lease token, or the order status for finish.
+    std::string_view argument;   // The lease token, or the order status for finish.
     std::uint64_t duration = 0;  // The lease in ms, or the done mark's lifetime in s.
     bool payment = false;
 };
@@ -201,9 +201,9 @@ asio::awaitable<Result<std::optional<PaymentSession>>> RedisSessionStore::find(
 }
 
 asio::awaitable<Result<GateAnswer>> RedisSessionStore::take_lease(std::string_view psid,
-                                                                   std::string_view token,
-                                                                   std::uint32_t lease_ms,
-                                                                   bool payment) {
+                                                                  std::string_view token,
+                                                                  std::uint32_t lease_ms,
+                                                                  bool payment) {
     assert(!token.empty());
     assert(lease_ms > 0);
     const GateCall call{"take", psid, token, lease_ms, payment};
@@ -339,8 +339,8 @@ Fault RedisSessionStore::unexpected(std::string_view operation, std::string_view
                                     Fault fault) {
     unexpected_replies_.add();
     if (const std::optional<std::uint64_t> suppressed = unexpected_reply_log_.admit()) {
-        spdlog::error("redis: {} failed: {} ({} similar messages suppressed)",
-                      operation, detail, *suppressed);
+        spdlog::error("redis: {} failed: {} ({} similar messages suppressed)", operation, detail,
+                      *suppressed);
     }
     return fault;
 }
@@ -350,8 +350,8 @@ Fault RedisSessionStore::unexpected(std::string_view operation, std::string_view
 std::string script_sha1(std::string_view script) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int digest_bytes = 0;
-    [[maybe_unused]] const int hashed = EVP_Digest(script.data(), script.size(), digest,
-                                                   &digest_bytes, EVP_sha1(), nullptr);
+    [[maybe_unused]] const int hashed =
+        EVP_Digest(script.data(), script.size(), digest, &digest_bytes, EVP_sha1(), nullptr);
     assert(hashed == 1 && digest_bytes == 20);
     static constexpr char alphabet[] = "0123456789abcdef";
     std::string hex;
@@ -375,8 +375,7 @@ namespace tigerfans::sessions {
 
 // REDIS_URL is checked here, at start-up: an invalid one stops the server with the reason.
 std::unique_ptr<SessionStore> make_redis_store(boost::asio::any_io_executor loop,
-                                               std::string redis_url,
-                                               metrics::Registry& registry) {
+                                               std::string redis_url, metrics::Registry& registry) {
     redis::ParsedUrl parsed = redis::parse_url(redis_url);
     if (!parsed.endpoint) throw std::invalid_argument(parsed.error);
     return redis::make_store(std::move(loop), std::move(*parsed.endpoint), {}, registry);

@@ -94,8 +94,9 @@ ParsedUrl parse_unix(std::string_view rest) {
     const std::size_t question = std::min(rest.find('?'), rest.size());
     const std::string_view path = rest.substr(0, question);
     if (!path.starts_with('/') || path.size() < 2 || path.ends_with('/')) {
-        return failure("REDIS_URL unix socket needs an absolute path, as in "
-                       "unix:///run/redis.sock?db=0");
+        return failure(
+            "REDIS_URL unix socket needs an absolute path, as in "
+            "unix:///run/redis.sock?db=0");
     }
     Endpoint endpoint;
     endpoint.transport = Endpoint::Transport::unix_socket;
@@ -115,8 +116,7 @@ ParsedUrl parse_unix(std::string_view rest) {
 ParsedUrl parse_url(std::string_view url) {
     if (url.starts_with(tcp_scheme)) return parse_tcp(url.substr(tcp_scheme.size()));
     if (url.starts_with(unix_scheme)) return parse_unix(url.substr(unix_scheme.size()));
-    return failure("REDIS_URL must start with redis:// or unix://, got '" + std::string(url) +
-                   "'");
+    return failure("REDIS_URL must start with redis:// or unix://, got '" + std::string(url) + "'");
 }
 
 std::string describe(const Endpoint& endpoint) {
