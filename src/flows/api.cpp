@@ -63,7 +63,7 @@ asio::awaitable<Response> post_checkout(Services& services, Request& request) {
 
 asio::awaitable<Response> post_webhook(Services& services, Request& request) {
     auto verified = verify_webhook(services.config.mock_secret, request.body,
-                                   request.header("x-mockpay-signature"));
+                                   request.header(mockpay::signature_header));
     if (auto* rejected = std::get_if<WebhookRejected>(&verified)) {
         co_return http::error_response(rejected->status, rejected->error, rejected->detail);
     }

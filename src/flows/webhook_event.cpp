@@ -12,26 +12,6 @@ namespace tigerfans::flows {
 namespace {
 constexpr std::size_t psid_bytes_max = 128;
 constexpr std::size_t event_key_bytes_max = 255;
-}  // namespace
-
-std::string_view outcome_name(PaymentOutcome outcome) {
-    switch (outcome) {
-        case PaymentOutcome::succeeded: return "succeeded";
-        case PaymentOutcome::failed: return "failed";
-        case PaymentOutcome::canceled: return "canceled";
-    }
-    return "unknown";
-}
-
-std::optional<PaymentOutcome> parse_outcome(std::string_view name) {
-    for (PaymentOutcome outcome :
-         {PaymentOutcome::succeeded, PaymentOutcome::failed, PaymentOutcome::canceled}) {
-        if (outcome_name(outcome) == name) return outcome;
-    }
-    return std::nullopt;
-}
-
-namespace {
 
 // Ids and keys the provider sends back to us: 1 to 128 printable ASCII characters, no spaces.
 bool is_event_token(std::string_view text, std::size_t bytes_max) {
@@ -83,9 +63,10 @@ std::variant<WebhookEvent, WebhookRejected> parse_event(const nlohmann::json& js
 std::variant<WebhookEvent, WebhookRejected> verify_webhook(std::string_view secret,
                                                            std::string_view body,
                                                            std::string_view signature) {
-    const std::string expected = base64_encode(hmac_sha256(secret, body));
+    const std::string expected = mockpay::signature(secret, body);
     if (signature.empty() || !constant_time_equal(expected, signature)) {
-        return WebhookRejected{400, "invalid_signature", "x-mockpay-signature does not match"};
+        return WebhookRejected{400, "invalid_signature",
+                               std::string(mockpay::signature_header) + " does not match"};
     }
     const nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
     if (json.is_discarded() || !json.is_object()) {

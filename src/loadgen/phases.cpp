@@ -7,7 +7,7 @@
 #include "loadgen/runner.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/loadgen/load.hpp"
-#include "tigerfans/mockpay/mockpay.hpp"
+#include "tigerfans/mockpay/event.hpp"
 
 namespace tigerfans::loadgen {
 
@@ -85,19 +85,20 @@ PhaseSpec checkout_spec() {
 PhaseSpec webhook_spec(const PhaseOptions& options, const std::vector<Created>& sessions) {
     return {[&options, &sessions](Connection& connection, int index) {
                 const Created& made = sessions[static_cast<std::size_t>(index)];
-                sessions::PaymentSession session;
-                session.psid = made.first;
-                session.order_id = made.second;
-                session.amount_cents = made.amount_cents;
-                session.currency = "eur";
-                const auto outcome = (index % 1000) < options.succeed_rate * 1000
-                                         ? flows::PaymentOutcome::succeeded
-                                         : flows::PaymentOutcome::failed;
-                const std::string body = mockpay::event_json(session, outcome, new_event_key(), 0);
+                mockpay::PaymentEvent event;
+                event.outcome = (index % 1000) < options.succeed_rate * 1000
+                                    ? mockpay::PaymentOutcome::succeeded
+                                    : mockpay::PaymentOutcome::failed;
+                event.payment_session_id = made.first;
+                event.order_id = made.second;
+                event.amount_cents = made.amount_cents;
+                event.currency = "eur";
+                event.idempotency_key = new_event_key();
+                const std::string body = mockpay::event_json(event);
                 const std::string signature = mockpay::signature(options.webhook_secret, body);
                 connection.prepare(
                     "POST", "/payments/webhook",
-                    {{"Content-Type", "application/json"}, {"x-mockpay-signature", signature}},
+                    {{"Content-Type", "application/json"}, {mockpay::signature_header, signature}},
                     body);
             },
             [](const Reply& reply, std::vector<Created>&) { return reply.status == 200; }};

@@ -1,4 +1,4 @@
-// MockPay: page, event signing and webhook delivery with retries.
+// MockPay: page, a payment's event and its webhook delivery with retries.
 #include "tigerfans/mockpay/mockpay.hpp"
 
 #include <spdlog/spdlog.h>
@@ -10,11 +10,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cassert>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 
 #include "mockpay/outbox.hpp"
 #include "tigerfans/core/clock.hpp"
-#include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/http/errors.hpp"
@@ -53,14 +51,28 @@ constexpr std::int32_t redelivery_attempts_max = 30;
 // Built outside the coroutines: GCC 12 destroys temporaries inside braced lists in a coroutine
 // twice.
 http::Headers delivery_headers(std::string signed_with) {
-    return {{"Content-Type", "application/json"}, {"x-mockpay-signature", std::move(signed_with)}};
+    return {{"Content-Type", "application/json"}, {signature_header, std::move(signed_with)}};
 }
 
-OutboxEvent new_event(const sessions::PaymentSession& session, flows::PaymentOutcome outcome) {
+PaymentEvent payment_event(const sessions::PaymentSession& session, PaymentOutcome outcome,
+                           std::string event_key, std::int64_t created_at_s) {
+    PaymentEvent event;
+    event.outcome = outcome;
+    event.payment_session_id = session.psid;
+    event.order_id = session.order_id;
+    event.amount_cents = session.amount_cents;
+    event.currency = session.currency;
+    event.created_at_s = created_at_s;
+    event.idempotency_key = std::move(event_key);
+    return event;
+}
+
+OutboxEvent new_event(const sessions::PaymentSession& session, PaymentOutcome outcome) {
     OutboxEvent event;
     event.event_key = new_event_key();
     event.psid = session.psid;
-    event.body = event_json(session, outcome, event.event_key, unix_now_us() / 1'000'000);
+    event.body =
+        event_json(payment_event(session, outcome, event.event_key, unix_now_us() / 1'000'000));
     return event;
 }
 
@@ -78,28 +90,10 @@ std::string euros(std::int64_t cents) {
 }
 }  // namespace
 
-std::string event_json(const sessions::PaymentSession& session, flows::PaymentOutcome outcome,
-                       std::string_view event_key, std::int64_t created_at_s) {
-    nlohmann::json event = {
-        {"type", "payment." + std::string(flows::outcome_name(outcome))},
-        {"payment_session_id", session.psid},
-        {"order_id", session.order_id},
-        {"amount", session.amount_cents},
-        {"currency", session.currency},
-        {"created_at", created_at_s},
-        {"idempotency_key", event_key},
-    };
-    return event.dump();
-}
-
-std::string signature(std::string_view secret, std::string_view body) {
-    return base64_encode(hmac_sha256(secret, body));
-}
-
-std::string redirect_after(flows::PaymentOutcome outcome, std::string_view order_id) {
+std::string redirect_after(PaymentOutcome outcome, std::string_view order_id) {
     const std::string id = http::percent_encode(order_id);
-    if (outcome == flows::PaymentOutcome::succeeded) return "/demo/success?order_id=" + id;
-    return "/demo/checkout?status=" + std::string(flows::outcome_name(outcome)) + "&order_id=" + id;
+    if (outcome == PaymentOutcome::succeeded) return "/demo/success?order_id=" + id;
+    return "/demo/checkout?status=" + std::string(outcome_name(outcome)) + "&order_id=" + id;
 }
 
 MockPay::MockPay(asio::any_io_executor executor, const config::Config& config,
@@ -221,7 +215,7 @@ asio::awaitable<Result<http::ClientResponse>> MockPay::deliver(const std::string
 // delivering, a server (this one restarted, or another) delivers it later.
 asio::awaitable<http::Response> MockPay::emit(http::Request& request) {
     const auto kind = http::form_value(request.body, "t");
-    const auto outcome = kind ? flows::parse_outcome(*kind) : std::nullopt;
+    const auto outcome = kind ? parse_outcome(*kind) : std::nullopt;
     if (!outcome) co_return http::bad_request("form field t must be succeeded, failed or canceled");
     auto found = co_await sessions_.find(request.path_param("psid"));
     if (!found) co_return http::fault_response(found.fault(), "payment session lookup");

@@ -10,7 +10,7 @@
 
 #include "support/levels.hpp"
 #include "tigerfans/core/crypto.hpp"
-#include "tigerfans/mockpay/mockpay.hpp"
+#include "tigerfans/mockpay/event.hpp"
 
 namespace tigerfans::testing {
 namespace {

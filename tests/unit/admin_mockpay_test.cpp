@@ -124,13 +124,15 @@ TEST(LoginThrottle, BlocksAfterFreeFailuresDoublingPerAddressAndPerUser) {
 
 // The shop verifies exactly what MockPay signs; a changed byte or secret fails.
 TEST(MockPay, EventsVerifyWithTheSharedSecretOnly) {
-    sessions::PaymentSession session;
-    session.psid = "mock_abc";
-    session.order_id = "0123456789abcdef0123456789abcdef";
-    session.amount_cents = 6500;
-    session.currency = "eur";
-    const std::string body =
-        mockpay::event_json(session, flows::PaymentOutcome::succeeded, "evt_1", 1700000000);
+    mockpay::PaymentEvent paid;
+    paid.outcome = mockpay::PaymentOutcome::succeeded;
+    paid.payment_session_id = "mock_abc";
+    paid.order_id = "0123456789abcdef0123456789abcdef";
+    paid.amount_cents = 6500;
+    paid.currency = "eur";
+    paid.created_at_s = 1700000000;
+    paid.idempotency_key = "evt_1";
+    const std::string body = mockpay::event_json(paid);
     const std::string signature = mockpay::signature("supersecret", body);
     const auto verified = flows::verify_webhook("supersecret", body, signature);
     ASSERT_TRUE(std::holds_alternative<flows::WebhookEvent>(verified));

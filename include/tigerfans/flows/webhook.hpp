@@ -10,14 +10,15 @@
 #include <variant>
 
 #include "tigerfans/flows/services.hpp"
+#include "tigerfans/mockpay/event.hpp"
 #include "tigerfans/orders/order.hpp"
 
 namespace tigerfans::flows {
 
-enum class PaymentOutcome : std::uint8_t { succeeded, failed, canceled };
-
-std::string_view outcome_name(PaymentOutcome outcome);  // "succeeded", ...
-std::optional<PaymentOutcome> parse_outcome(std::string_view name);
+// The outcome the provider's event carries (its format: tigerfans/mockpay/event.hpp).
+using mockpay::outcome_name;
+using mockpay::parse_outcome;
+using mockpay::PaymentOutcome;
 
 struct WebhookEvent {
     PaymentOutcome outcome = PaymentOutcome::succeeded;

@@ -12,25 +12,19 @@
 #include <string>
 
 #include "tigerfans/config/config.hpp"
-#include "tigerfans/flows/webhook.hpp"
 #include "tigerfans/http/client.hpp"
 #include "tigerfans/http/router.hpp"
 #include "tigerfans/http/templates.hpp"
 #include "tigerfans/metrics/metrics.hpp"
+#include "tigerfans/mockpay/event.hpp"
 #include "tigerfans/sessions/session_store.hpp"
 
 namespace tigerfans::mockpay {
 
 class Outbox;
 
-// The event body exactly as it is signed and sent.
-std::string event_json(const sessions::PaymentSession& session, flows::PaymentOutcome outcome,
-                       std::string_view event_key, std::int64_t created_at_s);
-// Base64 of HMAC-SHA256(secret, body): the x-mockpay-signature header.
-std::string signature(std::string_view secret, std::string_view body);
-
 // Where the fan goes after the button: success page, or back to checkout with the outcome.
-std::string redirect_after(flows::PaymentOutcome outcome, std::string_view order_id);
+std::string redirect_after(PaymentOutcome outcome, std::string_view order_id);
 
 class MockPay {
 public:

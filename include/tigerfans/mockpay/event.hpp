@@ -1,0 +1,36 @@
+// MockPay's webhook event, the format both ends share: the provider inside the server builds
+// and signs it, the shop's webhook verifies and parses it, and the load client's webhook phase
+// signs its own. A JSON object whose type is "payment." and the outcome's name, signed with
+// HMAC-SHA256 over its exact bytes; the base64 signature travels in the signature header.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tigerfans::mockpay {
+
+inline constexpr const char* signature_header = "x-mockpay-signature";
+
+enum class PaymentOutcome : std::uint8_t { succeeded, failed, canceled };
+
+std::string_view outcome_name(PaymentOutcome outcome);  // "succeeded", ...
+std::optional<PaymentOutcome> parse_outcome(std::string_view name);
+
+struct PaymentEvent {
+    PaymentOutcome outcome = PaymentOutcome::succeeded;
+    std::string payment_session_id;
+    std::string order_id;
+    std::int64_t amount_cents = 0;
+    std::string currency;
+    std::int64_t created_at_s = 0;
+    std::string idempotency_key;
+};
+
+// The event body exactly as it is signed and sent.
+std::string event_json(const PaymentEvent& event);
+// Base64 of HMAC-SHA256(secret, body): the signature header's value.
+std::string signature(std::string_view secret, std::string_view body);
+
+}  // namespace tigerfans::mockpay
