@@ -13,10 +13,10 @@
 #include <functional>
 #include <string>
 
-#include "loadgen/connection.hpp"
+#include "load/connection.hpp"
+#include "load/load.hpp"
 #include "support/levels.hpp"
 #include "support/run_async.hpp"
-#include "tigerfans/loadgen/load.hpp"
 
 namespace tigerfans::loadgen {
 namespace {

@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "loadgen/connection.hpp"
-#include "loadgen/json_fields.hpp"
-#include "loadgen/response_parser.hpp"
+#include "load/connection.hpp"
+#include "load/json_fields.hpp"
+#include "load/response_parser.hpp"
 
 namespace tigerfans::loadgen {
 namespace {

@@ -1,6 +1,6 @@
 // Bounded-concurrency call runner: `concurrency` workers, one connection each, pull indices
 // until all are taken.
-#include "loadgen/runner.hpp"
+#include "load/runner.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

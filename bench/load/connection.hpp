@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "loadgen/response_parser.hpp"
+#include "load/response_parser.hpp"
 
 namespace tigerfans::loadgen {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "load/load.hpp"
 #include "tigerfans/http/client.hpp"
-#include "tigerfans/loadgen/load.hpp"
 
 namespace {
 

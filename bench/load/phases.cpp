@@ -3,10 +3,10 @@
 // with signed events posted directly; reserve creates the holds that commit then posts.
 #include <random>
 
-#include "loadgen/json_fields.hpp"
-#include "loadgen/runner.hpp"
+#include "load/json_fields.hpp"
+#include "load/load.hpp"
+#include "load/runner.hpp"
 #include "tigerfans/core/ids.hpp"
-#include "tigerfans/loadgen/load.hpp"
 #include "tigerfans/mockpay/event.hpp"
 
 namespace tigerfans::loadgen {

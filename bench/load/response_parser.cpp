@@ -1,5 +1,5 @@
 // Hand-written HTTP/1.1 response head parsing for the load client (see response_parser.hpp).
-#include "loadgen/response_parser.hpp"
+#include "load/response_parser.hpp"
 
 #include <strings.h>
 

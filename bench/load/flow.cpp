@@ -7,9 +7,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <random>
 
-#include "loadgen/json_fields.hpp"
-#include "loadgen/runner.hpp"
-#include "tigerfans/loadgen/load.hpp"
+#include "load/json_fields.hpp"
+#include "load/load.hpp"
+#include "load/runner.hpp"
 
 namespace tigerfans::loadgen {
 

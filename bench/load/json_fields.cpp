@@ -1,5 +1,5 @@
 // One-pass member lookup in JSON object text (see json_fields.hpp).
-#include "loadgen/json_fields.hpp"
+#include "load/json_fields.hpp"
 
 #include <charconv>
 #include <cstddef>

@@ -1,5 +1,5 @@
 // The load client's lean connection and its timeout sweep (see connection.hpp).
-#include "loadgen/connection.hpp"
+#include "load/connection.hpp"
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>

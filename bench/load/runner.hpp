@@ -8,8 +8,8 @@
 #include <chrono>
 #include <functional>
 
-#include "loadgen/connection.hpp"
-#include "tigerfans/loadgen/load.hpp"
+#include "load/connection.hpp"
+#include "load/load.hpp"
 
 namespace tigerfans::loadgen {
 
