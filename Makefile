@@ -2,12 +2,17 @@
 #   make run     install what is missing, build, start PostgreSQL/Redis(/TigerBeetle), serve :8000
 #   make test    build and run every test (unit, integration, end-to-end, fault injection)
 #   make bench   run the benchmark matrix and record results in bench/results/
+#   make bench-micro  the micro benchmarks (google benchmark), JSON into bench/results/
 #   make faults  the fault-injection suite at full size (level 3 with TIGERBEETLE_BIN)
 #   make fuzz    every libFuzzer target of fuzz/ for FUZZ_SECONDS each (clang, build-fuzz/)
 #   make format  rewrite every C++ file as .clang-format says; format-check only reports
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
+# The micro benchmarks (bench/micro) need google benchmark: test and the bench targets turn
+# them on, a plain build leaves them out.
+BENCH_FLAGS ?=
+MICRO_ARGS ?=
 JOBS ?= $(shell nproc)
 SANITIZE_DIR ?= build-asan
 FUZZ_DIR ?= build-fuzz
@@ -16,8 +21,8 @@ FUZZ_SECONDS ?= 180
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all setup configure build test test-sanitize check-packages run bench faults fuzz format \
-	format-check clean
+.PHONY: all setup configure build test test-sanitize check-packages run bench bench-micro faults \
+	fuzz format format-check clean
 
 all: build
 
@@ -25,7 +30,8 @@ setup:
 	scripts/setup.sh
 
 configure:
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) \
+		$(BENCH_FLAGS) >/dev/null
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -56,8 +62,19 @@ fuzz: setup
 run: setup build
 	BUILD_DIR=$(BUILD_DIR) scripts/run.sh
 
+test bench bench-micro: BENCH_FLAGS = -DTIGERFANS_BENCHMARKS=ON
+
 bench: build
 	/usr/bin/python3 bench/run_bench.py $(BENCH_ARGS)
+
+# Every micro benchmark at google benchmark's own run length; MICRO_ARGS adds flags, e.g.
+# MICRO_ARGS=--benchmark_filter=route.
+MICRO_OUT = bench/results/micro-$$(date -u +%Y%m%dT%H%M%S)-$$(git rev-parse --short HEAD).json
+bench-micro: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target tigerfans-micro
+	mkdir -p bench/results
+	$(BUILD_DIR)/tigerfans-micro --benchmark_out_format=json --benchmark_out=$(MICRO_OUT) \
+		$(MICRO_ARGS)
 
 # Crashes and kills under load; no paid order may be lost or doubled (tests/faults/run_faults.py).
 faults: build
