@@ -9,8 +9,9 @@
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
-# The micro benchmarks (bench/micro) need google benchmark: test and the bench targets turn
-# them on, a plain build leaves them out.
+# The micro benchmarks (google benchmark, bench/micro) and the TigerBeetle floor probe
+# (bench/tb_floor) are built only with TIGERFANS_BENCHMARKS: test and the bench targets turn it
+# on, a plain build leaves them out.
 BENCH_FLAGS ?=
 MICRO_ARGS ?=
 JOBS ?= $(shell nproc)

@@ -5,8 +5,10 @@ For each available level (1 pg/pg, 2 pg/redis, 3 tb/redis when a TigerBeetle ser
 available) it starts fresh services and a fresh server, runs the load client's phases
 (checkout, webhook, reserve, commit) at a list of concurrencies, repeated, plus a full-flow
 run, and scrapes /metrics around every run for the server-side component timings and the
-batch sizes per store. Results land in bench/results/ as JSON and CSV with the machine, the
-commit and the date; latest.json is what the /bench page draws.
+batch sizes per store. At level 3 it first measures the TigerBeetle floor on the level's
+replica (tigerfans-tb-floor, bench/tb_floor/, built with -DTIGERFANS_BENCHMARKS=ON). Results
+land in bench/results/ as JSON and CSV with the machine, the commit and the date; latest.json
+is what the /bench page draws.
 
 Standard library only. `--tiny` runs a seconds-long version (part of the test suite).
 """
@@ -177,12 +179,41 @@ def load_client(build_dir, stack, args):
     return json.loads(done.stdout)
 
 
+def tb_floor(stack, options):
+    """The TigerBeetle floor: create_transfers through the server's client adapter against the
+    level's own replica, on a ledger of the probe's own. The probe's report, or None when the
+    probe was not built."""
+    probe = os.path.join(options.build_dir, "tigerfans-tb-floor")
+    if not os.access(probe, os.X_OK):
+        log(f"tb floor: skipped: {probe} not built (configure with -DTIGERFANS_BENCHMARKS=ON)")
+        return None
+    out = os.path.join(stack.data, "tb-floor.json")
+    done = subprocess.run([probe, "--address", stack.settings["TB_ADDRESS"], "--repetitions",
+                           str(options.floor_repetitions), "--requests",
+                           str(options.floor_requests), "--json", out],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"tigerfans-tb-floor failed: {done.stderr.strip()[-500:]}")
+    with open(out) as f:
+        floor = json.load(f)
+    for row in floor["round_trip"]:
+        log(f"tb floor {row['transfers']:5} transfers/request  median "
+            f"{row['latency']['median_ms']:.3f} ms  p99 {row['latency']['p99_ms']:.3f} ms")
+    for row in floor["throughput"]:
+        log(f"tb floor {row['in_flight']} in flight x {row['batch']}  "
+            f"{row['transfers_per_s']:10.0f} transfers/s")
+    return floor
+
+
 def run_level(level, options, workdir):
-    runs, flows = [], []
+    """The level's runs, flow runs and (level 3) TigerBeetle floor."""
+    runs, flows, floor = [], [], None
     capacity = str(options.capacity)
     env_extra = {"CAPACITY_A": capacity, "CAPACITY_B": capacity, "MOCK_SECRET": "bench-secret",
                  "BENCH_ENDPOINTS": "on", "METRICS_TOKEN": METRICS_TOKEN}
     with BenchStack(level, workdir, options.build_dir, env_extra) as stack:
+        if level["ACCT_BACKEND"] == "tb":
+            floor = tb_floor(stack, options)
         for concurrency in options.concurrency:
             total = max(options.min_total, options.per_connection * concurrency)
             for repeat in range(options.repeat):
@@ -200,7 +231,7 @@ def run_level(level, options, workdir):
                         log(f"{level['name']:9} {report['phase']:8} c={concurrency:<5} "
                             f"{report['ops_per_s']:10.1f} ops/s  errors={report['errors']}")
         if options.flow_total == 0:
-            return runs, flows
+            return runs, flows, floor
         before = stack.scrape()
         flow = cpu_split(stack, ["--total", str(options.flow_total), "--concurrency",
                                  str(options.flow_concurrency), "--poll-interval", "0.01"],
@@ -210,7 +241,7 @@ def run_level(level, options, workdir):
         flows.append(flow)
         log(f"{level['name']:9} flow     c={options.flow_concurrency:<5} "
             f"{flow['throughput_per_s']:10.1f} tickets/s  p99 {flow['end_to_end']['p99_s']:.4f}s")
-    return runs, flows
+    return runs, flows, floor
 
 
 def write_results(result, out_dir):
@@ -289,7 +320,30 @@ def summary_table(result):
                     means.setdefault(component, []).append(c["mean_s"])
         text = ", ".join(f"{k} {sum(v) / len(v) * 1e3:.2f}" for k, v in sorted(means.items()))
         lines.append(f"- {level}: {text or 'none recorded'}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + floor_table(result.get("tb_floor"))) + "\n"
+
+
+def floor_table(floor):
+    """Markdown lines for the TigerBeetle floor; none when it was not measured."""
+    if not floor:
+        return []
+    lines = ["", "TigerBeetle floor (tigerfans-tb-floor on the level-3 replica before the load, "
+             f"{floor['repetitions']} requests per batch size):", "",
+             "| transfers per request | median ms | p99 ms | transfers/s at the median |",
+             "|---:|---:|---:|---:|"]
+    for row in floor["round_trip"]:
+        median = row["latency"]["median_ms"]
+        if row["refused"] or median <= 0:
+            lines.append(f"| {row['transfers']:,} | refused (request limit) | | |")
+            continue
+        lines.append(f"| {row['transfers']:,} | {median:.3f} | {row['latency']['p99_ms']:.3f} | "
+                     f"{row['transfers'] / median * 1e3:,.0f} |")
+    lines += ["", "| in flight (batches of 100) | transfers/s | median ms | p99 ms |",
+              "|---:|---:|---:|---:|"]
+    for row in floor["throughput"]:
+        lines.append(f"| {row['in_flight']} | {row['transfers_per_s']:,.0f} | "
+                     f"{row['latency']['median_ms']:.3f} | {row['latency']['p99_ms']:.3f} |")
+    return lines
 
 
 def main():
@@ -306,6 +360,10 @@ def main():
     parser.add_argument("--capacity", type=int, default=100_000_000)
     parser.add_argument("--pairs", default="checkout+webhook,reserve+commit",
                         help="phase pairs to run, e.g. checkout+webhook")
+    parser.add_argument("--floor-repetitions", type=int, default=50,
+                        help="TigerBeetle floor: requests timed per batch size")
+    parser.add_argument("--floor-requests", type=int, default=400,
+                        help="TigerBeetle floor: requests per in-flight level")
     parser.add_argument("--tiny", action="store_true", help="seconds-long smoke run")
     options = parser.parse_args()
     options.pairs = [pair.split("+") for pair in options.pairs.split(",")]
@@ -314,13 +372,15 @@ def main():
     if options.tiny:
         options.concurrency, options.repeat, options.min_total = "1,10", 1, 50
         options.per_connection, options.flow_total, options.flow_concurrency = 5, 50, 10
+        options.floor_repetitions, options.floor_requests = 3, 16
     options.concurrency = [int(c) for c in options.concurrency.split(",")]
     wanted = options.levels.split(",")
 
     result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "commit": commit(), "machine": machine(), "tiny": options.tiny,
               "redis_persistence": os.environ.get("REDIS_PERSISTENCE", "everysec"),
-              "levels": [], "skipped": {}, "failed": {}, "runs": [], "flows": []}
+              "levels": [], "skipped": {}, "failed": {}, "runs": [], "flows": [],
+              "tb_floor": None}
     # SIGTERM unwinds like Ctrl-C, so the running level's server and services are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))
     workdir = tempfile.mkdtemp(prefix="tigerfans-bench-")
@@ -330,7 +390,7 @@ def main():
             if level["name"] not in wanted:
                 continue
             try:
-                runs, flows = run_level(level, options, workdir)
+                runs, flows, floor = run_level(level, options, workdir)
             except LevelUnavailable as error:
                 log(f"{level['name']}: skipped: {error}")
                 result["skipped"][level["name"]] = str(error)
@@ -343,6 +403,8 @@ def main():
             result["levels"].append(level["name"])
             result["runs"] += runs
             result["flows"] += flows
+            if floor:
+                result["tb_floor"] = floor
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if not result["levels"]:
