@@ -153,7 +153,7 @@ asio::awaitable<Response> get_reserve(Services& services, Request& request) {
     auto held = co_await timed(services.timings.accounting_hold, services.ledger.hold(hold));
     if (!held) co_return http::fault_response(held.fault(), "accounting hold");
     if (!held->ticket_held) co_return http::error_response(409, "sold_out", "nothing left to hold");
-    http::JsonObjectWriter body;  // Members in the sorted order the answer always had.
+    http::JsonObjectWriter body;  // Members in alphabetical order, as nlohmann writes them.
     body.boolean("goodie_held", held->goodie_held);
     write_decimal(body, "goodie_tb_transfer_id", hold.goodie_hold_id);
     write_decimal(body, "tb_transfer_id", hold.ticket_hold_id);
@@ -184,7 +184,7 @@ asio::awaitable<Response> get_commit(Services& services, Request& request) {
     auto committed =
         co_await timed(services.timings.accounting_commit, services.ledger.commit(commit));
     if (!committed) co_return http::fault_response(committed.fault(), "accounting commit");
-    http::JsonObjectWriter body;  // Members in the sorted order the answer always had.
+    http::JsonObjectWriter body;  // Members in alphabetical order, as nlohmann writes them.
     body.string("goodie", resolution_name(committed->goodie));
     write_decimal(body, "goodie_tb_transfer_id", *goodie);
     write_decimal(body, "tb_transfer_id", *ticket);
@@ -206,7 +206,7 @@ std::string inventory_json(const accounting::Inventory& inventory) {
     return body.dump();
 }
 
-// Members in the sorted order the nlohmann document gave.
+// Members in alphabetical order, as nlohmann writes them.
 std::string order_json(const orders::Order& order) {
     http::JsonObjectWriter body;
     body.integer("amount", order.amount_cents)
@@ -230,7 +230,7 @@ std::string checkout_answer_json(const CheckoutAccepted& accepted) {
     std::string redirect_url;
     redirect_url.reserve(pay_at.size() + accepted.payment_session_id.size());
     redirect_url.append(pay_at).append(accepted.payment_session_id);
-    http::JsonObjectWriter body;  // Members in the sorted order the nlohmann document gave.
+    http::JsonObjectWriter body;  // Members in alphabetical order, as nlohmann writes them.
     body.integer("amount", accepted.amount_cents)
         .string("currency", currency)
         .string("order_id", accepted.order_id)

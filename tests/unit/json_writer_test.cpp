@@ -1,4 +1,4 @@
-// The hand-written JSON of the hot answers is held to the exact bytes nlohmann's dump() wrote
+// The hand-written JSON of the hot answers is held to the exact bytes nlohmann's dump() writes
 // for the same values: escapes of every ASCII byte, numbers, literals, and the checkout,
 // webhook, order and accounting bodies in their sorted member order.
 #include <gtest/gtest.h>
@@ -60,7 +60,7 @@ orders::Order sample_order(bool paid) {
     return order;
 }
 
-// The nlohmann document order_json built before it was written by hand.
+// The order answer as an nlohmann document: the bytes order_json must write.
 std::string reference_order_json(const orders::Order& order) {
     return json{{"order_id", order.id},
                 {"status", orders::status_name(order.status)},

@@ -16,7 +16,7 @@ namespace tigerfans::flows {
 
 namespace asio = boost::asio;
 
-// Latency of each store call the flows make, as the demo's timings reported them
+// Latency of each store call the flows make, under the names the demo's timings use
 // ("accounting.hold", "paymentsession.save", "db.add_order", ...).
 struct Timings {
     explicit Timings(metrics::Registry& registry);

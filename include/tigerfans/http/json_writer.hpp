@@ -1,10 +1,10 @@
 // Small flat JSON objects written straight into a string, for the hot answers (checkout,
 // webhook, order status, the isolated accounting calls), where building an nlohmann document
 // and dumping it cost more than the rest of the handler. Members come out in the order they
-// are written: callers write them in the sorted order nlohmann's std::map gave, so the bytes
-// stay what they were. Strings are escaped exactly as nlohmann's dump() escapes them. Hot
-// answers carry only text the server made; anything quoting a request stays on nlohmann
-// (http/errors.hpp), which also handles bytes that are not UTF-8.
+// are written: callers write them in alphabetical order, the order of nlohmann's std::map, so
+// the bytes equal what nlohmann's dump() writes for the same members. Strings are escaped exactly
+// as nlohmann's dump() escapes them. Hot answers carry only text the server made; anything quoting
+// a request stays on nlohmann (http/errors.hpp), which also handles bytes that are not UTF-8.
 #pragma once
 
 #include <cstdint>
