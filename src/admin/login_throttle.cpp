@@ -2,7 +2,8 @@
 #include "tigerfans/admin/login_throttle.hpp"
 
 #include <algorithm>
-#include <cassert>
+
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans::admin {
 
@@ -27,7 +28,7 @@ void LoginThrottle::count_failure(Table& table, const std::string& key, std::int
     const int doublings = std::min(failures.count - free_failures - 1, 20);
     const std::int64_t block_s = std::min<std::int64_t>(std::int64_t{1} << doublings, block_max_s);
     failures.blocked_until_s = now_s + block_s;
-    assert(failures.blocked_until_s > now_s);
+    TF_ASSERT_GT(failures.blocked_until_s, now_s);
 }
 
 std::int64_t LoginThrottle::wait_s(std::string_view address, std::string_view username,

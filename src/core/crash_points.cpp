@@ -6,8 +6,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cassert>
 #include <charconv>
+
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans::crash {
 
@@ -60,7 +61,7 @@ std::optional<std::string> arm(std::string_view spec) {
 void point(std::string_view name) {
     if (!any_armed.load(std::memory_order_relaxed)) return;
     const std::optional<std::size_t> index = index_of(name);
-    assert(index && "crash::point called with a name missing from point_names");
+    TF_ASSERT_MSG(index, "crash::point(\"", name, "\") names no entry of point_names");
     if (!index) return;
     if (armed_points[*index].remaining.fetch_sub(1) == 1) {
         static constexpr char message[] = "tigerfans: crash point reached, dying as kill -9\n";

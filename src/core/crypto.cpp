@@ -5,7 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <cassert>
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans {
 
@@ -15,7 +15,8 @@ std::string hmac_sha256(std::string_view key, std::string_view message) {
     const unsigned char* result = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
                                        reinterpret_cast<const unsigned char*>(message.data()),
                                        message.size(), mac, &mac_size);
-    assert(result != nullptr && mac_size == 32);
+    TF_ASSERT(result != nullptr);
+    TF_ASSERT_EQ(mac_size, 32u);
     return std::string(reinterpret_cast<const char*>(mac), mac_size);
 }
 
@@ -24,7 +25,7 @@ std::string base64_encode(std::string_view bytes) {
     const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()),
                                         reinterpret_cast<const unsigned char*>(bytes.data()),
                                         static_cast<int>(bytes.size()));
-    assert(written == static_cast<int>(text.size()));
+    TF_ASSERT_EQ(written, static_cast<int>(text.size()));
     return text;
 }
 

@@ -3,11 +3,12 @@
 
 #include <sys/random.h>
 
-#include <cassert>
 #include <chrono>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans {
 
@@ -76,7 +77,7 @@ u128 IdGenerator::next() {
         if (last_random_ == 0) last_ms_++;  // Carry into the next millisecond.
     }
     const u128 id = (u128{last_ms_} << random_bits) | last_random_;
-    assert(id != 0 && id != u128_max);
+    TF_ASSERT(id != 0 && id != u128_max);
     return id;
 }
 

@@ -2,8 +2,9 @@
 #include "tigerfans/core/u128.hpp"
 
 #include <algorithm>
-#include <cassert>
 #include <charconv>
+
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans {
 
@@ -29,7 +30,7 @@ std::size_t u128_to_decimal(u128 value, char (&out)[u128_decimal_digits_max]) {
         parts[count++] = static_cast<std::uint64_t>(value % ten_to_19);
         value /= ten_to_19;
     } while (value != 0);
-    assert(count <= 3);
+    TF_ASSERT_LE(count, 3u);
     char* end = std::to_chars(out, out + sizeof(out), parts[count - 1]).ptr;
     for (std::size_t i = count - 1; i-- > 0;) {
         char digits[part_digits];
@@ -39,7 +40,7 @@ std::size_t u128_to_decimal(u128 value, char (&out)[u128_decimal_digits_max]) {
         end = std::copy(digits, digits + used, end);
     }
     const auto length = static_cast<std::size_t>(end - out);
-    assert(length <= u128_decimal_digits_max);
+    TF_ASSERT_LE(length, u128_decimal_digits_max);
     return length;
 }
 

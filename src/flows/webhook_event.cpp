@@ -2,9 +2,9 @@
 #include "tigerfans/flows/webhook.hpp"
 
 #include <algorithm>
-#include <cassert>
 #include <nlohmann/json.hpp>
 
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/crypto.hpp"
 
 namespace tigerfans::flows {
@@ -54,7 +54,7 @@ std::variant<WebhookEvent, WebhookRejected> parse_event(const nlohmann::json& js
         }
         if (!text->empty()) event.idempotency_key = *text;
     }
-    assert(!event.idempotency_key.empty());
+    TF_ASSERT(!event.idempotency_key.empty());
     return event;
 }
 

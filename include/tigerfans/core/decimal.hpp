@@ -2,18 +2,19 @@
 // server and the load client put status codes and lengths on every message.
 #pragma once
 
-#include <cassert>
 #include <charconv>
 #include <cstdint>
 #include <string>
 #include <system_error>
+
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans {
 
 inline void append_decimal(std::string& out, std::uint64_t value) {
     char digits[20];  // 2^64 - 1 has 20 digits.
     const auto [end, error] = std::to_chars(digits, digits + sizeof(digits), value);
-    assert(error == std::errc());
+    TF_ASSERT(error == std::errc());
     out.append(digits, end);
 }
 

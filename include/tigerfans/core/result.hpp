@@ -2,11 +2,12 @@
 // failures are values, never exceptions; http/errors maps each Fault to one HTTP status.
 #pragma once
 
-#include <cassert>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
+
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans {
 
@@ -32,15 +33,15 @@ public:
     explicit operator bool() const { return ok(); }
 
     T& value() & {
-        assert(ok());
+        TF_ASSERT(ok());
         return std::get<T>(state_);
     }
     const T& value() const& {
-        assert(ok());
+        TF_ASSERT(ok());
         return std::get<T>(state_);
     }
     T&& value() && {
-        assert(ok());
+        TF_ASSERT(ok());
         return std::get<T>(std::move(state_));
     }
     T* operator->() { return &value(); }
@@ -49,7 +50,7 @@ public:
     const T& operator*() const& { return value(); }
 
     Fault fault() const {
-        assert(!ok());
+        TF_ASSERT(!ok());
         return std::get<Fault>(state_);
     }
 
