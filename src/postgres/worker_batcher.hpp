@@ -5,7 +5,6 @@
 // database thread and so must touch nothing but its arguments.
 #pragma once
 
-#include <cassert>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -18,6 +17,7 @@
 #include <vector>
 
 #include "postgres/worker.hpp"
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/auto_batcher.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/metrics/metrics.hpp"
@@ -62,7 +62,7 @@ public:
     asio::awaitable<Result<T>> submit_one_as(Item item) {
         Result<Outcome> outcome = co_await submit_one(std::move(item));
         if (!outcome) co_return outcome.fault();
-        assert(std::holds_alternative<T>(*outcome));
+        TF_ASSERT(std::holds_alternative<T>(*outcome));
         co_return std::get<T>(std::move(*outcome));
     }
 
@@ -82,7 +82,7 @@ private:
         // temporaries twice.
         auto job = [job = &job_, batch = std::move(batch)](pqxx::connection& connection) mutable {
             std::vector<Outcome> result = (*job)(connection, batch);
-            assert(result.size() == batch.size());
+            TF_ASSERT_EQ(result.size(), batch.size());
             return result;
         };
         auto outcomes = co_await worker_.run<std::vector<Outcome>>(std::move(job));

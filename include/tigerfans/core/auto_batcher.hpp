@@ -9,7 +9,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <cassert>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -18,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/async.hpp"
 #include "tigerfans/core/result.hpp"
 
@@ -42,8 +42,8 @@ public:
           queue_items_max_(queue_items_max),
           observer_(std::move(observer)),
           idle_signal_(executor_) {
-        assert(batch_items_max_ > 0);
-        assert(queue_items_max_ >= batch_items_max_);
+        TF_ASSERT_GT(batch_items_max_, 0u);
+        TF_ASSERT_GE(queue_items_max_, batch_items_max_);
         idle_signal_.expires_at(asio::steady_timer::time_point::max());
     }
 
@@ -52,7 +52,7 @@ public:
 
     // Items of one submission always travel in the same batch, in the order given.
     asio::awaitable<Result<std::vector<Outcome>>> submit(std::vector<Item> items) {
-        assert(!items.empty());
+        TF_ASSERT(!items.empty());
         if (stopped_) co_return Fault::shutting_down;
         if (queued_items_.size() + items.size() > queue_items_max_) co_return Fault::overloaded;
         co_return co_await await_completion<Result<std::vector<Outcome>>>(
@@ -66,7 +66,7 @@ public:
         items.push_back(std::move(item));
         auto outcomes = co_await submit(std::move(items));
         if (!outcomes) co_return outcomes.fault();
-        assert(outcomes->size() == 1);
+        TF_ASSERT_EQ(outcomes->size(), 1u);
         co_return std::move(outcomes->front());
     }
 
@@ -127,13 +127,18 @@ private:
             batch_items_.push_back(std::move(queued_items_.front()));
             queued_items_.pop_front();
         }
-        assert(submission_count > 0);
+        TF_ASSERT_GT(submission_count, 0u);
         return submission_count;
     }
 
     void finish_batch(std::size_t submission_count, Result<std::vector<Outcome>> outcomes) {
         const bool batch_ok = outcomes.ok();
-        assert(!batch_ok || outcomes->size() == batch_items_.size());
+        // One outcome per item, in order, is the Execute's contract: anything else would hand
+        // callers each other's results.
+        if (batch_ok) {
+            TF_ASSERT_MSG(outcomes->size() == batch_items_.size(), "a batch of ",
+                          batch_items_.size(), " items got ", outcomes->size(), " outcomes");
+        }
         std::size_t next = 0;
         for (std::size_t i = 0; i < submission_count; i++) {
             Submission submission = std::move(submissions_.front());

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <boost/asio/awaitable.hpp>
-#include <cassert>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -18,6 +17,7 @@
 #include "accounting/tigerbeetle/abi.hpp"
 #include "accounting/tigerbeetle/client.hpp"
 #include "accounting/tigerbeetle/requests.hpp"
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/auto_batcher.hpp"
 #include "tigerfans/core/result.hpp"
 
@@ -54,7 +54,7 @@ public:
     // The batcher's Execute. A fault after some packets went through fails the whole batch;
     // callers retry with the same ids and meet `exists` for what did go through.
     asio::awaitable<Result<std::vector<Outcome>>> execute(std::span<Event> events) {
-        assert(!events.empty());
+        TF_ASSERT(!events.empty());
         std::vector<Outcome> outcomes;
         outcomes.reserve(events.size());
         std::size_t sent = 0;
@@ -65,7 +65,7 @@ public:
             if (!accepted) co_return accepted.fault();
             if (*accepted) sent += count;
         }
-        assert(outcomes.size() == events.size());
+        TF_ASSERT_EQ(outcomes.size(), events.size());
         co_return outcomes;
     }
 

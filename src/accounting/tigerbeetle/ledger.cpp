@@ -8,7 +8,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <cassert>
 #include <chrono>
 #include <limits>
 #include <memory>
@@ -21,6 +20,7 @@
 #include "accounting/tigerbeetle/model.hpp"
 #include "accounting/tigerbeetle/requests.hpp"
 #include "tigerfans/accounting/tigerbeetle.hpp"
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
 
@@ -54,7 +54,7 @@ asio::awaitable<std::optional<T>> with_deadline(asio::any_io_executor executor,
 }
 
 std::uint64_t to_u64(u128 amount) {
-    assert(amount <= std::numeric_limits<std::uint64_t>::max());
+    TF_ASSERT(amount <= std::numeric_limits<std::uint64_t>::max());
     return static_cast<std::uint64_t>(amount);
 }
 
@@ -83,7 +83,7 @@ void log_unexpected(std::string_view what, u128 id, std::uint32_t status) {
 template <typename Event, typename Expected>
 Status check_results(std::span<const Event> events, const std::vector<abi::CreateResult>& results,
                      Expected expected, std::string_view what) {
-    assert(events.size() == results.size());
+    TF_ASSERT_EQ(events.size(), results.size());
     Status outcome = done();
     for (std::size_t i = 0; i < events.size(); i++) {
         if (expected(results[i].status)) continue;
@@ -103,8 +103,8 @@ public:
           account_metrics_(RequestMetrics::in(registry, "create_accounts")),
           lookup_metrics_(RequestMetrics::in(registry, "lookup_accounts")),
           scan_metrics_(RequestMetrics::in(registry, "get_account_transfers")) {
-        assert(options_.batch_events_max > 0);
-        assert(options_.batch_events_max <= limits::tb_batch_events_max);
+        TF_ASSERT_GT(options_.batch_events_max, 0u);
+        TF_ASSERT_LE(options_.batch_events_max, limits::tb_batch_events_max);
     }
 
     ~TigerBeetleLedger() override = default;
