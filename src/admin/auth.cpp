@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/limits.hpp"
@@ -108,6 +109,7 @@ bool Auth::basic_credentials_pass(const http::Request& request) const {
 }
 
 std::string Auth::login_cookie(std::string_view username) const {
+    TF_ASSERT_EQ(username, username_);  // Issued only after credentials_match.
     const std::int64_t ttl_s = limits::admin_session_ttl_s;
     return std::string(cookie_name) + "=" + issue_token(username, now_unix_s() + ttl_s) +
            "; Path=/; Max-Age=" + std::to_string(ttl_s) + "; HttpOnly; SameSite=Lax";
@@ -148,7 +150,9 @@ std::string safe_next(std::string_view next) {
     const bool root = next == "/";
     const bool local = next.size() >= 2 && next[0] == '/' && next[1] != '/' && next[1] != '\\' &&
                        next[1] != ' ' && std::none_of(next.begin(), next.end(), control);
-    return root || local ? std::string(next) : std::string("/admin");
+    std::string safe = root || local ? std::string(next) : std::string("/admin");
+    TF_ASSERT(safe.starts_with('/'));
+    return safe;
 }
 
 }  // namespace tigerfans::admin

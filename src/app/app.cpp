@@ -19,6 +19,7 @@
 #include "tigerfans/accounting/tigerbeetle.hpp"
 #include "tigerfans/admin/admin.hpp"
 #include "tigerfans/app/pages.hpp"
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/flows/api.hpp"
@@ -189,6 +190,7 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
     if (config.port == 0 && config.mock_webhook_url.find(":0/") != std::string::npos) {
         config.mock_webhook_url = "http://127.0.0.1:" + std::to_string(port) + "/payments/webhook";
     }
+    TF_ASSERT(ledger && sessions && orders);  // The flows get every store, started.
     services = std::make_unique<flows::Services>(
         flows::Services{config, *ledger, *sessions, *orders, ids, timings, registry});
     mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry);

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "tigerfans/app/qr.hpp"
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/http/errors.hpp"
 
 namespace tigerfans::app {
@@ -65,6 +66,7 @@ void add_page_routes(http::Router& router, flows::Services& services,
                    if (!found->has_value() || (*found)->ticket_code.empty()) {
                        co_return http::not_found("no ticket for this order");
                    }
+                   TF_ASSERT_EQ((*found)->id, id);  // The order that was asked for.
                    auto svg = qr_svg((*found)->ticket_code);
                    if (!svg)
                        co_return http::error_response(500, "internal_error", "QR encoding failed");

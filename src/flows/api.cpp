@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/flows/checkout.hpp"
@@ -48,6 +49,7 @@ asio::awaitable<Response> post_checkout(Services& services, Request& request) {
     const CheckoutOutcome outcome = co_await checkout(services, std::get<CheckoutRequest>(parsed));
     co_return std::visit(Overloaded{
                              [](const CheckoutAccepted& accepted) {
+                                 TF_ASSERT(orders::is_valid_order_id(accepted.order_id));
                                  return Response::json(200, checkout_answer_json(accepted));
                              },
                              [](const SoldOut&) {
@@ -95,6 +97,7 @@ asio::awaitable<Response> get_order(Services& services, Request& request) {
     auto found = co_await timed(services.timings.order_find, services.orders.find(id));
     if (!found) co_return http::fault_response(found.fault(), "order lookup");
     if (!found->has_value()) co_return http::not_found("order not found");
+    TF_ASSERT_EQ((*found)->id, id);  // The store answered for the order it was asked about.
     co_return Response::json(200, order_json(**found));
 }
 
@@ -150,8 +153,10 @@ asio::awaitable<Response> get_reserve(Services& services, Request& request) {
     if (!cls) co_return http::bad_request("cls must be A or B");
     const accounting::HoldRequest hold{*cls, services.ids.next(), services.ids.next(),
                                        services.config.reservation_ttl_s};
+    TF_ASSERT_LT(hold.ticket_hold_id, hold.goodie_hold_id);  // Two fresh, distinct ids.
     auto held = co_await timed(services.timings.accounting_hold, services.ledger.hold(hold));
     if (!held) co_return http::fault_response(held.fault(), "accounting hold");
+    TF_ASSERT(held->ticket_held || !held->goodie_held);
     if (!held->ticket_held) co_return http::error_response(409, "sold_out", "nothing left to hold");
     http::JsonObjectWriter body;  // Members in alphabetical order, as nlohmann writes them.
     body.boolean("goodie_held", held->goodie_held);
@@ -181,6 +186,7 @@ asio::awaitable<Response> get_commit(Services& services, Request& request) {
         co_return http::bad_request("tb_transfer_id and goodie_tb_transfer_id must be decimal ids");
     }
     const accounting::CommitRequest commit{*cls, *ticket, *goodie, *goodie != 0};
+    TF_ASSERT(commit.ticket_hold_id != 0);  // Checked above: a post needs the hold's id.
     auto committed =
         co_await timed(services.timings.accounting_commit, services.ledger.commit(commit));
     if (!committed) co_return http::fault_response(committed.fault(), "accounting commit");

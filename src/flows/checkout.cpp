@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
 
@@ -11,6 +12,7 @@ namespace tigerfans::flows {
 namespace {
 asio::awaitable<void> release_holds(Services& services, const accounting::HoldRequest& hold,
                                     bool goodie_held) {
+    TF_ASSERT(hold.ticket_hold_id != 0);
     const u128 goodie = goodie_held ? hold.goodie_hold_id : 0;
     Status voided = co_await timed(services.timings.accounting_cancel,
                                    services.ledger.cancel(hold.cls, hold.ticket_hold_id, goodie));
@@ -34,6 +36,7 @@ sessions::PaymentSession session_for(const CheckoutRequest& request,
     session.amount_cents = price_cents(request.cls) * ticket_quantity;
     session.currency = std::string(currency);
     session.created_at_us = unix_now_us();
+    TF_ASSERT(orders::is_valid_order_id(session.order_id));
     return session;
 }
 }  // namespace
@@ -43,19 +46,26 @@ asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest re
     // of every ticket it sold.
     const accounting::HoldRequest hold{request.cls, services.ids.next(), services.ids.next(),
                                        services.config.reservation_ttl_s, new_order_id()};
+    TF_ASSERT_LT(hold.ticket_hold_id, hold.goodie_hold_id);  // Two fresh, distinct ids.
+    TF_ASSERT(hold.order_id != 0);
     auto held = co_await timed(services.timings.accounting_hold, services.ledger.hold(hold));
     if (!held) co_return held.fault();
+    // The ledger holds a goodie only beside a ticket; a sold-out answer leaves nothing held.
+    TF_ASSERT(held->ticket_held || !held->goodie_held);
     if (!held->ticket_held) co_return SoldOut{};
 
     const sessions::PaymentSession session = session_for(request, hold, held->goodie_held);
     const std::uint32_t session_ttl_s =
         services.config.reservation_ttl_s + limits::session_ttl_margin_s;
+    // The session outlives its holds, so a payment arriving after they expired still finds it.
+    TF_ASSERT_GT(session_ttl_s, hold.timeout_s);
     Status saved = co_await timed(services.timings.session_save,
                                   services.sessions.save(session, session_ttl_s));
     if (!saved) {
         co_await release_holds(services, hold, held->goodie_held);
         co_return saved.fault();
     }
+    TF_ASSERT_EQ(session.amount_cents, price_cents(session.cls) * ticket_quantity);
     co_return CheckoutAccepted{session.order_id, session.psid, session.amount_cents};
 }
 

@@ -6,11 +6,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <cassert>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/ids.hpp"
 
@@ -21,7 +21,7 @@ using accounting::EntryState;
 using accounting::LedgerEntry;
 
 TicketClass class_of(Resource resource) {
-    assert(resource != Resource::goodies);
+    TF_ASSERT_NE(resource, Resource::goodies);
     return resource == Resource::class_a ? TicketClass::a : TicketClass::b;
 }
 
@@ -89,6 +89,7 @@ orders::Order order_from_ledger(const PostedTicket& ticket) {
     order.created_at_us = ticket.created_at_us;
     order.paid_at_us = ticket.posted_at_us;
     order.ticket_code = new_ticket_code();
+    TF_ASSERT(orders::is_valid_order_id(order.id));  // Written only for a ticket with an order.
     return order;
 }
 
@@ -157,12 +158,16 @@ asio::awaitable<Status> write_orders(Services& services, std::vector<orders::Ord
                                      const ReconcileOptions& options, ReconcileReport& report) {
     for (orders::Order& order : orders) {
         const std::string id = order.id;
+        TF_ASSERT_EQ(order.status, orders::OrderStatus::paid);  // Only posted tickets are written.
         if (!options.repair) {
             report.written.push_back(id);
             continue;
         }
         auto stored = co_await services.orders.insert(std::move(order));
         if (!stored) co_return stored.fault();
+        // A paid order replaces an unpaid row and nothing replaces a paid one: the row is paid.
+        TF_ASSERT_MSG(orders::is_paid(*stored), "order ", id, " stayed ",
+                      orders::status_name(*stored), " after a paid insert");
         // A webhook may have stored the order meanwhile, unfulfilled: then nothing was written.
         if (*stored == orders::OrderStatus::paid_unfulfilled) {
             report.unfulfilled_but_posted.push_back(id);
@@ -183,6 +188,7 @@ asio::awaitable<Status> repair_posted(Services& services, const LedgerView& view
         std::vector<std::string> ids = ids_of(view.posted, first, count);
         auto stored = co_await services.orders.find_many(std::move(ids));
         if (!stored) co_return stored.fault();
+        TF_ASSERT_LE(stored->size(), count);  // At most one row per id asked for.
         std::vector<orders::Order> to_write;
         judge_posted(std::span(view.posted).subspan(first, count), *stored, to_write,
                      report.unfulfilled_but_posted);
@@ -200,7 +206,12 @@ asio::awaitable<Status> each_order(Services& services, orders::OrderStatus statu
         auto page =
             co_await services.orders.with_status(status, after, limits::reconcile_orders_page);
         if (!page) co_return page.fault();
-        for (const orders::Order& order : *page) visit(order);
+        TF_ASSERT_LE(page->size(), limits::reconcile_orders_page);
+        for (const orders::Order& order : *page) {
+            TF_ASSERT_EQ(order.status, status);
+            TF_ASSERT_GT(order.id, after);  // Pages move forward, or the pass would not end.
+            visit(order);
+        }
         if (page->size() < limits::reconcile_orders_page) co_return done();
         after = page->back().id;
     }

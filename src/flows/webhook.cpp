@@ -4,8 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <cassert>
 
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/crash_points.hpp"
 #include "tigerfans/core/ids.hpp"
@@ -15,6 +15,8 @@ namespace tigerfans::flows {
 
 namespace {
 orders::Order order_from(const sessions::PaymentSession& session) {
+    // Checkout priced the session from its class; prices are constants of the program.
+    TF_ASSERT_EQ(session.amount_cents, price_cents(session.cls) * ticket_quantity);
     orders::Order order;
     order.id = session.order_id;
     order.ticket_transfer_id = session.ticket_hold_id;
@@ -30,6 +32,7 @@ orders::Order order_from(const sessions::PaymentSession& session) {
 }
 
 accounting::CommitRequest commit_request(const sessions::PaymentSession& session) {
+    TF_ASSERT(session.ticket_hold_id != 0);  // Checkout saves a session only after its hold.
     // Checkout writes 32 hex digits; anything else books without an order id (0), which the
     // reconciler then reports as a ticket without an order.
     const std::optional<u128> order_id = parse_order_id(session.order_id);
@@ -51,6 +54,9 @@ asio::awaitable<Result<orders::Order>> settle_success(Services& services,
     // out (or never came to be) is made good by booking at once.
     const bool voided = committed->ticket == accounting::Resolution::conflict;
     if (!got_ticket && !voided) {
+        // A late booking is for a hold that timed out or never came to be, never a voided one.
+        TF_ASSERT(committed->ticket == accounting::Resolution::expired ||
+                  committed->ticket == accounting::Resolution::not_found);
         accounting::CommitRequest late = commit_request(session);
         late.goodie_held = !order.got_goodie;  // Ask for a goodie only if none was posted.
         auto booked =
@@ -68,12 +74,15 @@ asio::awaitable<Result<orders::Order>> settle_success(Services& services,
     order.status = got_ticket ? orders::OrderStatus::paid : orders::OrderStatus::paid_unfulfilled;
     order.paid_at_us = unix_now_us();
     if (got_ticket) order.ticket_code = new_ticket_code();
+    TF_ASSERT(orders::is_paid(order.status));
     co_return order;
 }
 
 asio::awaitable<Result<orders::Order>> settle_failure(Services& services,
                                                       const sessions::PaymentSession& session,
                                                       PaymentOutcome outcome) {
+    TF_ASSERT_NE(outcome, PaymentOutcome::succeeded);
+    TF_ASSERT(session.ticket_hold_id != 0);
     const u128 goodie = session.goodie_held ? session.goodie_hold_id : 0;
     Status voided =
         co_await timed(services.timings.accounting_cancel,
@@ -82,6 +91,7 @@ asio::awaitable<Result<orders::Order>> settle_failure(Services& services,
     orders::Order order = order_from(session);
     order.status = outcome == PaymentOutcome::failed ? orders::OrderStatus::failed
                                                      : orders::OrderStatus::canceled;
+    TF_ASSERT(order.ticket_code.empty() && !order.paid_at_us);
     co_return order;
 }
 
@@ -102,11 +112,20 @@ asio::awaitable<Result<orders::OrderStatus>> fulfil(Services& services,
                                                     PaymentOutcome outcome) {
     auto order = co_await settle(services, session, outcome);
     if (!order) co_return order.fault();
-    assert(order->id == session.order_id);
+    TF_ASSERT(!order->id.empty());
+    TF_ASSERT_EQ(order->id, session.order_id);
+    TF_ASSERT_EQ(orders::is_paid(order->status), outcome == PaymentOutcome::succeeded);
+    const orders::OrderStatus computed = order->status;
     crash::point("webhook.after_settle");
     auto stored =
         co_await timed(services.timings.order_insert, services.orders.insert(std::move(*order)));
-    if (stored) crash::point("webhook.after_insert");
+    if (!stored) co_return stored;
+    crash::point("webhook.after_insert");
+    // The stored status is this delivery's, or one it may not replace: an order never moves
+    // from paid back to unpaid.
+    TF_ASSERT_MSG(*stored == computed || !orders::may_replace(*stored, computed), "order ",
+                  session.order_id, " stored as ", orders::status_name(*stored), " after ",
+                  orders::status_name(computed));
     co_return stored;
 }
 
@@ -135,6 +154,7 @@ asio::awaitable<WebhookOutcome> process_leased(Services& services, const Webhook
                                                const sessions::PaymentSession& session,
                                                const std::string& token) {
     const std::string& psid = event.payment_session_id;
+    TF_ASSERT_EQ(session.psid, psid);  // The store answered for the session it was asked about.
     auto status = co_await fulfil(services, session, event.outcome);
     if (!status) {
         co_await release_lease(services, psid, token);
@@ -171,6 +191,7 @@ asio::awaitable<WebhookOutcome> handle_webhook(Services& services, WebhookEvent 
     using namespace boost::asio::experimental::awaitable_operators;
     const std::string& psid = event.payment_session_id;
     const std::string token = new_lease_token();
+    TF_ASSERT(!token.empty());  // Only the holder's token releases a lease; empty matches none.
     auto gate_operation =
         timed(services.timings.session_gate,
               services.sessions.take_lease(psid, token, limits::webhook_lease_ms,

@@ -8,10 +8,10 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <cassert>
 #include <cstdio>
 
 #include "mockpay/outbox.hpp"
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/limits.hpp"
@@ -47,6 +47,15 @@ constexpr std::chrono::seconds redelivery_interval{1};
 constexpr std::int64_t redelivery_batch_max = 100;
 // 2^n seconds apart, at most 5 minutes: 30 attempts span about two hours.
 constexpr std::int32_t redelivery_attempts_max = 30;
+// Every redelivery of a settled event meets the gate's done mark and is answered as a replay,
+// never as an unknown session (a paid session is removed once its order committed).
+static_assert(outbox_schedule_span(outbox_first_retry, redelivery_attempts_max) <
+                  std::chrono::seconds(limits::webhook_done_ttl_s),
+              "the done mark must outlive the outbox's redelivery schedule");
+// A payment sent just before its holds expired is retried against a session that still
+// exists: the emit path's attempts fit in the session's margin over the reservation.
+static_assert(delivery_waits_total() < std::chrono::seconds(limits::session_ttl_margin_s),
+              "the session must outlive the emit path's retries of a payment at its expiry");
 
 // Built outside the coroutines: GCC 12 destroys temporaries inside braced lists in a coroutine
 // twice.
@@ -73,6 +82,7 @@ OutboxEvent new_event(const sessions::PaymentSession& session, PaymentOutcome ou
     event.psid = session.psid;
     event.body =
         event_json(payment_event(session, outcome, event.event_key, unix_now_us() / 1'000'000));
+    TF_ASSERT(!event.event_key.empty());  // Each emit is one payment, keyed on its own.
     return event;
 }
 
@@ -195,7 +205,7 @@ asio::awaitable<http::Response> MockPay::page(http::Request& request) {
 
 asio::awaitable<Result<http::ClientResponse>> MockPay::deliver(const std::string& body,
                                                                int attempts) {
-    assert(attempts >= 1);
+    TF_ASSERT_GE(attempts, 1);
     const http::Headers headers = delivery_headers(signature(config_.mock_secret, body));
     auto backoff = delivery_backoff_first;
     Result<http::ClientResponse> reply = Fault::unavailable;
@@ -221,6 +231,7 @@ asio::awaitable<http::Response> MockPay::emit(http::Request& request) {
     if (!found) co_return http::fault_response(found.fault(), "payment session lookup");
     if (!found->has_value()) co_return http::not_found("payment session not found");
     const sessions::PaymentSession& session = **found;
+    TF_ASSERT_EQ(session.psid, request.path_param("psid"));  // The session that was asked for.
 
     const OutboxEvent event = new_event(session, *outcome);
     Status queued = co_await outbox_->add(event, outbox_first_retry);

@@ -1,20 +1,16 @@
 // The outbox's SQL, run on its own database thread (one connection, rarely busy).
 #include "mockpay/outbox.hpp"
 
-#include <cassert>
-
 #include "postgres/schema.hpp"
 #include "postgres/sql_array.hpp"
 #include "postgres/statement.hpp"
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans::mockpay {
 
 namespace {
 
 using postgres::Statement;
-
-// The pause before attempt n+1 is 2^n seconds, at most this long.
-constexpr std::int64_t retry_pause_max_s = 300;
 
 constexpr std::string_view create_table_sql = R"(
 CREATE TABLE IF NOT EXISTS mockpay_outbox (
@@ -81,8 +77,8 @@ asio::awaitable<Status> Outbox::start() {
 // themselves: GCC 12 destroys a lambda's captured strings twice when the lambda is made inside
 // a coroutine.
 asio::awaitable<Status> Outbox::add(const OutboxEvent& event, std::chrono::seconds first_retry) {
-    assert(!event.event_key.empty() && !event.body.empty());
-    assert(postgres::is_storable_text(event.psid));  // MockPay only emits for stored sessions.
+    TF_ASSERT(!event.event_key.empty() && !event.body.empty());
+    TF_ASSERT(postgres::is_storable_text(event.psid));  // MockPay only emits for stored sessions.
     const std::int64_t retry_s = first_retry.count();
     return worker_.run<Done>([event, retry_s](pqxx::connection& connection) {
         pqxx::nontransaction command(connection);
@@ -100,10 +96,11 @@ asio::awaitable<Status> Outbox::remove(const std::string& event_key) {
 }
 
 asio::awaitable<Result<std::vector<OutboxEvent>>> Outbox::claim_due(std::int64_t limit) {
-    assert(limit > 0);
+    TF_ASSERT_GT(limit, 0);
     return worker_.run<std::vector<OutboxEvent>>([limit](pqxx::connection& connection) {
         pqxx::work txn(connection);
-        const pqxx::result rows = txn.exec_prepared(claim_statement.name, limit, retry_pause_max_s);
+        const pqxx::result rows =
+            txn.exec_prepared(claim_statement.name, limit, outbox_retry_pause_max_s);
         txn.commit();
         return events_from(rows);
     });

@@ -20,6 +20,21 @@ namespace tigerfans::mockpay {
 
 namespace asio = boost::asio;
 
+// The pause before redelivery attempt n+1 is 2^n seconds, at most this long.
+inline constexpr std::int64_t outbox_retry_pause_max_s = 300;
+
+// How long an event stays in the outbox at most: the first background attempt after
+// `first_retry`, then one after each pause until `attempts_max` attempts were made.
+constexpr std::chrono::seconds outbox_schedule_span(std::chrono::seconds first_retry,
+                                                    std::int32_t attempts_max) {
+    std::int64_t total_s = first_retry.count();
+    for (std::int32_t attempt = 0; attempt + 1 < attempts_max; attempt++) {
+        const std::int64_t pause_s = attempt < 62 ? std::int64_t{1} << attempt : INT64_MAX;
+        total_s += pause_s < outbox_retry_pause_max_s ? pause_s : outbox_retry_pause_max_s;
+    }
+    return std::chrono::seconds(total_s);
+}
+
 struct OutboxEvent {
     std::string event_key;
     std::string psid;

@@ -13,6 +13,7 @@ inline constexpr std::size_t http_body_bytes_max = 64 * 1024;
 inline constexpr std::size_t http_connections_max = 16'384;
 // Above the load client's largest concurrency (1,000), far below what one address could take.
 inline constexpr std::size_t http_connections_per_address_max = 2'048;
+static_assert(http_connections_per_address_max <= http_connections_max);
 // Descriptors kept for everything but client connections: store connections, files, logs.
 inline constexpr std::size_t descriptors_reserved = 256;
 // Accept failures (out of descriptors, for instance) pause accepting, doubling up to this.
@@ -39,16 +40,28 @@ inline constexpr std::size_t pg_accounting_batch_ops_max = 2'000;
 inline constexpr std::size_t pg_session_batch_ops_max = 2'000;
 inline constexpr std::uint32_t pg_statement_timeout_ms = 10'000;
 inline constexpr std::uint32_t pg_reconnect_delay_ms = 500;
+// A queue holds at least one full batch of every store (AutoBatcher checks the same at run time).
+static_assert(batcher_queue_items_max >= tb_batch_events_max &&
+              batcher_queue_items_max >= pg_order_batch_rows_max &&
+              batcher_queue_items_max >= pg_read_batch_ids_max &&
+              batcher_queue_items_max >= pg_accounting_batch_ops_max &&
+              batcher_queue_items_max >= pg_session_batch_ops_max);
 
 // Admin and listings.
 inline constexpr std::size_t admin_orders_default = 200;
 inline constexpr std::size_t admin_orders_max = 500;
 inline constexpr std::size_t pending_sessions_default = 100;
 inline constexpr std::size_t pending_sessions_max = 500;
+static_assert(admin_orders_default <= admin_orders_max);
+static_assert(pending_sessions_default <= pending_sessions_max);
 
 // Session store: a session outlives its reservation by this margin, so a webhook arriving
-// right at expiry still finds it and can try a late booking.
+// right at expiry still finds it and can try a late booking. The holds' timeout is the
+// reservation TTL and the session's TTL that plus this margin, so the margin must be positive
+// for the session to outlive its holds (checkout asserts the sum, which depends on the
+// configuration); MockPay asserts that its quick retries of one payment fit in it.
 inline constexpr std::uint32_t session_ttl_margin_s = 60;
+static_assert(session_ttl_margin_s > 0, "a session must outlive its holds");
 // The webhook gate: a delivery's lease outlasts normal processing (a few store round trips), so
 // a second delivery meets `busy` instead of doing the work again; a lease whose holder died
 // frees itself after this long. A holder that merely stalls past it is harmless: every step is
@@ -56,6 +69,9 @@ inline constexpr std::uint32_t session_ttl_margin_s = 60;
 // whose lease was taken, outlive every retry schedule of the provider.
 inline constexpr std::uint32_t webhook_lease_ms = 3'000;
 inline constexpr std::uint32_t webhook_done_ttl_s = 24 * 3600;
+// Taking a lease keeps the session for the done mark's lifetime, so the session and the mark
+// outlive the lease of a delivery that dies holding it: its successor finds both. (MockPay
+// asserts that the mark also outlives its outbox's whole redelivery schedule.)
 static_assert(webhook_lease_ms < webhook_done_ttl_s * 1000ull,
               "a done mark must outlive any lease");
 
@@ -67,6 +83,10 @@ static_assert(webhook_lease_ms < webhook_done_ttl_s * 1000ull,
 inline constexpr std::uint32_t reconcile_grace_s = 60;
 static_assert(webhook_lease_ms < reconcile_grace_s * 1000ull,
               "the reconciler must not race a delivery that still holds its lease");
+// The order insert of a delivery is one group commit, which ends (commits or fails) within
+// the statement timeout: a delivery whose commit is merely slow is done within the grace.
+static_assert(pg_statement_timeout_ms < reconcile_grace_s * 1000ull,
+              "the reconciler must not race a group commit that is still running");
 // Orders read per query while the reconciler pages through them.
 inline constexpr std::size_t reconcile_orders_page = 2'000;
 
