@@ -1,14 +1,18 @@
 // In-memory test doubles of the three stores the flows use, and a fixture that wires them
-// into Services: what the flow tests and the reconciler tests share.
+// into Services: what the flow tests and the reconciler tests share. Every call on the doubles
+// goes through one CallPlan, which counts the calls across all three, fails the n-th one (or
+// the next of a given name) and can kill the "process" right after the n-th one took effect.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <map>
+#include <optional>
 #include <set>
-#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -24,9 +28,84 @@ namespace tigerfans::flows::testing_fakes {
 
 using accounting::Resolution;
 
+// What a kill -9 at that point leaves behind: the coroutine never resumes past it.
+struct ProcessDied {};
+
+// The calls made on the doubles, in order, shared by all three. Arming is relative to the
+// calls made so far: fail_nth(1) fails the very next call, whichever store it goes to.
+class CallPlan {
+public:
+    void fail_nth(std::size_t n, Fault fault = Fault::unavailable) {
+        fail_at_ = made_ + n;
+        fault_ = fault;
+    }
+    // Fails the next call named `name` ("sessions.save", "orders.insert", ...).
+    void fail_next(std::string name, Fault fault = Fault::unavailable) {
+        fail_name_ = std::move(name);
+        fault_ = fault;
+    }
+    // The n-th call from now (or the next named `name`) takes effect, then the process dies:
+    // ProcessDied is thrown out of the flow.
+    void die_after_nth(std::size_t n) { die_at_ = made_ + n; }
+    void die_after_next(std::string name) { die_name_ = std::move(name); }
+    void disarm() {
+        fail_at_ = die_at_ = 0;
+        fail_name_.clear();
+        die_name_.clear();
+    }
+    bool armed() const {
+        return fail_at_ != 0 || die_at_ != 0 || !fail_name_.empty() || !die_name_.empty();
+    }
+
+    std::size_t made() const { return made_; }
+    const std::string& last_failed() const { return last_failed_; }
+    // The names of the calls made since `first` (a value of made()), for failure messages.
+    std::string names_since(std::size_t first) const {
+        std::string names;
+        for (std::size_t i = first; i < log_.size(); i++) names += log_[i] + " ";
+        return names;
+    }
+
+    // The start of each call: the fault to answer instead, when this call is the one to fail.
+    std::optional<Fault> enter(std::string_view name) {
+        made_++;
+        log_.emplace_back(name);
+        const bool nth = made_ == fail_at_;
+        const bool named = !fail_name_.empty() && name == fail_name_;
+        if (!nth && !named) return std::nullopt;
+        if (nth) fail_at_ = 0;
+        if (named) fail_name_.clear();
+        last_failed_ = std::string(name);
+        return fault_;
+    }
+    // The end of each call that took effect. The doubles never suspend, so the call that
+    // entered last is the one leaving.
+    template <typename T>
+    T leave(T value) {
+        const bool nth = die_at_ != 0 && made_ == die_at_;
+        const bool named = !die_name_.empty() && log_.back() == die_name_;
+        if (!nth && !named) return value;
+        if (nth) die_at_ = 0;
+        if (named) die_name_.clear();
+        throw ProcessDied{};
+    }
+
+private:
+    std::size_t made_ = 0;
+    std::size_t fail_at_ = 0;  // 0: no call is to fail by its number.
+    std::size_t die_at_ = 0;
+    std::string fail_name_;
+    std::string die_name_;
+    Fault fault_ = Fault::unavailable;
+    std::string last_failed_;
+    std::vector<std::string> log_;
+};
+
 // Holds are held or not; expiry is simulated by flipping `expired`.
 class FakeLedger final : public accounting::Ledger {
 public:
+    explicit FakeLedger(CallPlan& calls) : calls_(calls) {}
+
     std::uint64_t tickets_left = 10;
     std::uint64_t goodies_left = 10;
     std::set<u128> held, posted, voided, expired;
@@ -34,34 +113,33 @@ public:
     std::map<u128, u128> order_of;                  // Hold id -> the order id it carries.
     std::map<u128, TicketClass> class_of;           // Ticket hold id -> its class.
     std::map<u128, std::int64_t> posted_at_us;      // Ticket hold id -> when it was posted.
-    std::optional<Fault> fail_next;
 
     std::string_view backend_name() const override { return "fake"; }
     asio::awaitable<Status> start() override { co_return done(); }
     asio::awaitable<Status> attach() override { co_return done(); }
     asio::awaitable<Result<accounting::HoldResult>> hold(accounting::HoldRequest request) override {
-        if (auto fault = take_fault()) co_return *fault;
+        if (auto fault = calls_.enter("ledger.hold")) co_return *fault;
         accounting::HoldResult result;
         order_of[request.ticket_hold_id] = request.order_id;
         class_of[request.ticket_hold_id] = request.cls;
         result.ticket_held = take(tickets_left, request.ticket_hold_id);
         result.goodie_held = result.ticket_held && take(goodies_left, request.goodie_hold_id);
-        co_return result;
+        co_return calls_.leave(result);
     }
     asio::awaitable<Result<accounting::CommitResult>> commit(
         accounting::CommitRequest request) override {
-        if (auto fault = take_fault()) co_return *fault;
+        if (auto fault = calls_.enter("ledger.commit")) co_return *fault;
         accounting::CommitResult result;
         result.ticket = post(request.ticket_hold_id);
         if (request.goodie_held) result.goodie = post(request.goodie_hold_id);
-        co_return result;
+        co_return calls_.leave(result);
     }
     asio::awaitable<Result<accounting::BookResult>> book_late(
         accounting::CommitRequest request) override {
-        if (auto fault = take_fault()) co_return *fault;
+        if (auto fault = calls_.enter("ledger.book_late")) co_return *fault;
         // Idempotent by the derived id, as in the real ledgers: a retry books nothing twice.
         if (const auto found = booked.find(request.ticket_hold_id); found != booked.end()) {
-            co_return found->second;
+            co_return calls_.leave(found->second);
         }
         accounting::BookResult result;
         result.got_ticket = tickets_left > 0;
@@ -69,22 +147,24 @@ public:
         result.got_goodie = result.got_ticket && request.goodie_held && goodies_left > 0;
         if (result.got_goodie) goodies_left--;
         booked[request.ticket_hold_id] = result;
-        co_return result;
+        co_return calls_.leave(result);
     }
     asio::awaitable<Status> cancel(TicketClass, u128 ticket, u128 goodie) override {
-        if (auto fault = take_fault()) co_return *fault;
+        if (auto fault = calls_.enter("ledger.cancel")) co_return *fault;
         for (u128 id : {ticket, goodie}) {
             if (id != 0 && held.erase(id)) voided.insert(id);
         }
-        co_return done();
+        co_return calls_.leave(done());
     }
     asio::awaitable<Result<accounting::Inventory>> inventory() override {
-        co_return accounting::Inventory{};
+        if (auto fault = calls_.enter("ledger.inventory")) co_return *fault;
+        const accounting::Inventory none;
+        co_return calls_.leave(none);
     }
     // Ticket holds only (goodies are not tracked by class here), posted ones as posted.
     asio::awaitable<Result<std::vector<accounting::LedgerEntry>>> entries() override {
-        if (auto fault = take_fault()) co_return *fault;
-        co_return ticket_entries();
+        if (auto fault = calls_.enter("ledger.entries")) co_return *fault;
+        co_return calls_.leave(ticket_entries());
     }
     asio::awaitable<bool> healthy() override { co_return true; }
     asio::awaitable<void> stop() override { co_return; }
@@ -108,8 +188,12 @@ public:
         return all;
     }
 
+    // What the ledger does by itself when a hold's timeout passes.
+    void expire(u128 id) {
+        if (held.erase(id)) expired.insert(id);
+    }
+
 private:
-    std::optional<Fault> take_fault() { return std::exchange(fail_next, std::nullopt); }
     bool take(std::uint64_t& left, u128 id) {
         if (left == 0) return false;
         left--;
@@ -125,12 +209,16 @@ private:
         posted_at_us[id] = unix_now_us();
         return Resolution::done;
     }
+
+    CallPlan& calls_;
 };
 
 // The gate of each session as the real stores keep it: a lease (token) or done (status).
 // Expiry is simulated by expire_leases().
 class FakeSessions final : public sessions::SessionStore {
 public:
+    explicit FakeSessions(CallPlan& calls) : calls_(calls) {}
+
     struct GateRow {
         std::string token;
         std::string done_status;
@@ -138,114 +226,142 @@ public:
     std::map<std::string, sessions::PaymentSession> saved;
     std::map<std::string, GateRow> gates;
     std::set<std::string> unlisted;
-    std::optional<Fault> fail_save;
-    std::optional<Fault> fail_finish;
 
     void expire_leases() {
         std::erase_if(gates, [](const auto& gate) { return gate.second.done_status.empty(); });
+    }
+    bool lease_held() const {
+        return std::any_of(gates.begin(), gates.end(),
+                           [](const auto& gate) { return !gate.second.token.empty(); });
     }
 
     std::string_view backend_name() const override { return "fake"; }
     asio::awaitable<Status> start() override { co_return done(); }
     asio::awaitable<Status> save(const sessions::PaymentSession& session, std::uint32_t) override {
-        if (fail_save) co_return *fail_save;
+        if (auto fault = calls_.enter("sessions.save")) co_return *fault;
         saved[session.psid] = session;
-        co_return done();
+        co_return calls_.leave(done());
     }
     asio::awaitable<Result<std::optional<sessions::PaymentSession>>> find(
         std::string_view psid) override {
-        const auto found = saved.find(std::string(psid));
-        if (found == saved.end()) co_return std::optional<sessions::PaymentSession>();
-        co_return std::optional<sessions::PaymentSession>(found->second);
+        if (auto fault = calls_.enter("sessions.find")) co_return *fault;
+        std::optional<sessions::PaymentSession> session;
+        if (const auto found = saved.find(std::string(psid)); found != saved.end()) {
+            session = found->second;
+        }
+        co_return calls_.leave(session);
     }
     asio::awaitable<Result<sessions::GateAnswer>> take_lease(std::string_view psid,
                                                              std::string_view token, std::uint32_t,
                                                              bool payment) override {
+        if (auto fault = calls_.enter("sessions.take_lease")) co_return *fault;
+        co_return calls_.leave(gate_answer(psid, token, payment));
+    }
+    asio::awaitable<Status> finish_gate(std::string_view psid, std::string_view status) override {
+        if (auto fault = calls_.enter("sessions.finish_gate")) co_return *fault;
+        GateRow& gate = gates[std::string(psid)];
+        const bool paid_mark =
+            !gate.done_status.empty() && !sessions::is_unpaid_mark(gate.done_status);
+        if (!(paid_mark && sessions::is_unpaid_mark(status))) {
+            gate = GateRow{"", std::string(status)};
+        }
+        co_return calls_.leave(done());
+    }
+    asio::awaitable<Status> release_lease(std::string_view psid, std::string_view token) override {
+        if (auto fault = calls_.enter("sessions.release_lease")) co_return *fault;
+        const auto gate = gates.find(std::string(psid));
+        if (gate != gates.end() && gate->second.token == token) gates.erase(gate);
+        co_return calls_.leave(done());
+    }
+    asio::awaitable<Status> remove(std::string_view psid) override {
+        if (auto fault = calls_.enter("sessions.remove")) co_return *fault;
+        saved.erase(std::string(psid));
+        co_return calls_.leave(done());
+    }
+    asio::awaitable<Status> unlist(std::string_view psid) override {
+        if (auto fault = calls_.enter("sessions.unlist")) co_return *fault;
+        unlisted.insert(std::string(psid));
+        co_return calls_.leave(done());
+    }
+    asio::awaitable<Result<sessions::PendingList>> recent(std::size_t) override {
+        if (auto fault = calls_.enter("sessions.recent")) co_return *fault;
+        const sessions::PendingList none;
+        co_return calls_.leave(none);
+    }
+    asio::awaitable<bool> healthy() override { co_return true; }
+    asio::awaitable<void> stop() override { co_return; }
+
+private:
+    sessions::GateAnswer gate_answer(std::string_view psid, std::string_view token, bool payment) {
         GateRow& gate = gates[std::string(psid)];
         const bool free = gate.token.empty() && gate.done_status.empty();
         if (free || (payment && sessions::is_unpaid_mark(gate.done_status))) {
             gate = GateRow{std::string(token), ""};
-            co_return sessions::GateAnswer{sessions::GateState::leased, {}};
+            return sessions::GateAnswer{sessions::GateState::leased, {}};
         }
-        if (gate.done_status.empty()) co_return sessions::GateAnswer{sessions::GateState::busy, {}};
-        co_return sessions::GateAnswer{sessions::GateState::done, gate.done_status};
+        if (gate.done_status.empty()) return sessions::GateAnswer{sessions::GateState::busy, {}};
+        return sessions::GateAnswer{sessions::GateState::done, gate.done_status};
     }
-    asio::awaitable<Status> finish_gate(std::string_view psid, std::string_view status) override {
-        if (auto fault = std::exchange(fail_finish, std::nullopt)) co_return *fault;
-        GateRow& gate = gates[std::string(psid)];
-        const bool paid_mark =
-            !gate.done_status.empty() && !sessions::is_unpaid_mark(gate.done_status);
-        if (paid_mark && sessions::is_unpaid_mark(status)) co_return done();
-        gate = GateRow{"", std::string(status)};
-        co_return done();
-    }
-    asio::awaitable<Status> release_lease(std::string_view psid, std::string_view token) override {
-        const auto gate = gates.find(std::string(psid));
-        if (gate != gates.end() && gate->second.token == token) gates.erase(gate);
-        co_return done();
-    }
-    asio::awaitable<Status> remove(std::string_view psid) override {
-        saved.erase(std::string(psid));
-        co_return done();
-    }
-    asio::awaitable<Status> unlist(std::string_view psid) override {
-        unlisted.insert(std::string(psid));
-        co_return done();
-    }
-    asio::awaitable<Result<sessions::PendingList>> recent(std::size_t) override {
-        co_return sessions::PendingList{};
-    }
-    asio::awaitable<bool> healthy() override { co_return true; }
-    asio::awaitable<void> stop() override { co_return; }
-};
 
-// What a kill -9 at that point leaves behind: the coroutine never resumes past it.
-struct ProcessDied {};
+    CallPlan& calls_;
+};
 
 class FakeOrders final : public orders::OrderStore {
 public:
+    explicit FakeOrders(CallPlan& calls) : calls_(calls) {}
+
     std::map<std::string, orders::Order> rows;
-    std::optional<Fault> fail_insert;
-    bool die_after_insert = false;  // The row commits, then the process dies.
+    bool keeps_first_row = false;  // A broken store: a paid order never replaces an unpaid row.
 
     asio::awaitable<Status> start() override { co_return done(); }
     asio::awaitable<Result<orders::OrderStatus>> insert(orders::Order order) override {
-        if (auto fault = std::exchange(fail_insert, std::nullopt)) co_return *fault;
+        if (auto fault = calls_.enter("orders.insert")) co_return *fault;
         auto [stored, added] = rows.try_emplace(order.id, order);
-        if (!added && orders::may_replace(stored->second.status, order.status)) {
+        const bool replace =
+            !keeps_first_row && orders::may_replace(stored->second.status, order.status);
+        if (!added && replace) {
             stored->second = std::move(order);
         }
-        if (std::exchange(die_after_insert, false)) throw ProcessDied{};
-        co_return stored->second.status;
+        co_return calls_.leave(stored->second.status);
     }
     asio::awaitable<Result<std::optional<orders::Order>>> find(std::string_view id) override {
-        const auto found = rows.find(std::string(id));
-        if (found == rows.end()) co_return std::optional<orders::Order>();
-        co_return std::optional<orders::Order>(found->second);
+        if (auto fault = calls_.enter("orders.find")) co_return *fault;
+        std::optional<orders::Order> order;
+        if (const auto found = rows.find(std::string(id)); found != rows.end()) {
+            order = found->second;
+        }
+        co_return calls_.leave(order);
     }
     asio::awaitable<Result<std::vector<orders::Order>>> recent(std::size_t) override {
-        co_return std::vector<orders::Order>{};
+        if (auto fault = calls_.enter("orders.recent")) co_return *fault;
+        const std::vector<orders::Order> none;
+        co_return calls_.leave(none);
     }
     asio::awaitable<Result<std::vector<orders::Order>>> find_many(
         std::vector<std::string> ids) override {
+        if (auto fault = calls_.enter("orders.find_many")) co_return *fault;
         std::vector<orders::Order> found;
         for (const std::string& id : ids) {
             if (const auto row = rows.find(id); row != rows.end()) found.push_back(row->second);
         }
-        co_return found;
+        co_return calls_.leave(found);
     }
     asio::awaitable<Result<std::vector<orders::Order>>> with_status(orders::OrderStatus status,
                                                                     std::string after_id,
                                                                     std::size_t limit) override {
+        if (auto fault = calls_.enter("orders.with_status")) co_return *fault;
         std::vector<orders::Order> page;
         for (auto row = rows.upper_bound(after_id); row != rows.end(); ++row) {
             if (page.size() == limit) break;
             if (row->second.status == status) page.push_back(row->second);
         }
-        co_return page;
+        co_return calls_.leave(page);
     }
     asio::awaitable<bool> healthy() override { co_return true; }
     asio::awaitable<void> stop() override { co_return; }
+
+private:
+    CallPlan& calls_;
 };
 
 class FlowFixture : public ::testing::Test {
@@ -269,9 +385,37 @@ protected:
 
     // A delivery whose process dies right after its order committed; its lease then expires.
     void die_after_the_order_commits(const std::string& psid, PaymentOutcome outcome) {
-        orders.die_after_insert = true;
+        calls.die_after_next("orders.insert");
         EXPECT_THROW(pay(psid, outcome, "evt_dead"), ProcessDied);
         sessions.expire_leases();
+    }
+
+    // Holds the ledger keeps open that no saved session names: nothing would ever post or
+    // void them, they could only expire.
+    std::vector<u128> orphan_holds() const {
+        std::set<u128> named;
+        for (const auto& [psid, session] : sessions.saved) {
+            named.insert(session.ticket_hold_id);
+            if (session.goodie_held) named.insert(session.goodie_hold_id);
+        }
+        std::vector<u128> orphans;
+        for (const u128 id : ledger.held) {
+            if (!named.count(id)) orphans.push_back(id);
+        }
+        return orphans;
+    }
+
+    // Every stored order is whole: its class's price, a paid time exactly when paid, a ticket
+    // code exactly when a ticket was booked (PAID), and a done gate never disagrees with it.
+    void expect_orders_whole() const {
+        for (const auto& [id, order] : orders.rows) {
+            SCOPED_TRACE("order " + id);
+            EXPECT_TRUE(orders::is_valid_order_id(order.id));
+            EXPECT_EQ(order.amount_cents, price_cents(order.cls) * ticket_quantity);
+            EXPECT_EQ(order.currency, currency);
+            EXPECT_EQ(order.paid_at_us.has_value(), orders::is_paid(order.status));
+            EXPECT_EQ(!order.ticket_code.empty(), order.status == orders::OrderStatus::paid);
+        }
     }
 
     asio::io_context io;
@@ -279,9 +423,10 @@ protected:
     metrics::Registry registry;
     Timings timings;
     IdGenerator ids;
-    FakeLedger ledger;
-    FakeSessions sessions;
-    FakeOrders orders;
+    CallPlan calls;
+    FakeLedger ledger{calls};
+    FakeSessions sessions{calls};
+    FakeOrders orders{calls};
     Services services;
 };
 

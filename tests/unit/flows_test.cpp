@@ -6,10 +6,17 @@
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <map>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "flow_fakes.hpp"
+#include "tigerfans/core/crypto.hpp"
+#include "tigerfans/flows/api.hpp"
+#include "tigerfans/http/router.hpp"
 
 namespace tigerfans::flows {
 namespace {
@@ -55,7 +62,7 @@ TEST_F(FlowsTest, CheckoutWithNothingLeftIsSoldOutAndHoldsNothing) {
 }
 
 TEST_F(FlowsTest, WhenTheSessionCannotBeSavedTheHoldsAreVoidedAndTheFaultReturned) {
-    sessions.fail_save = Fault::unavailable;
+    calls.fail_next("sessions.save");
     const auto outcome = buy();
     ASSERT_TRUE(std::holds_alternative<Fault>(outcome));
     EXPECT_EQ(std::get<Fault>(outcome), Fault::unavailable);
@@ -133,7 +140,7 @@ TEST_F(FlowsTest, ALatePaymentWithNothingLeftIsPaidUnfulfilledWithoutATicket) {
 
 TEST_F(FlowsTest, WhenTheOrderCannotBeWrittenTheLeaseIsReleasedAndTheRetrySucceeds) {
     const auto accepted = std::get<CheckoutAccepted>(buy());
-    orders.fail_insert = Fault::unavailable;
+    calls.fail_next("orders.insert");
     const auto failed = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1");
     ASSERT_TRUE(std::holds_alternative<Fault>(failed));
     EXPECT_TRUE(sessions.gates.empty());
@@ -171,7 +178,7 @@ TEST_F(FlowsTest, ADeliveryWhileAnotherHoldsTheLeaseIsToldToRetryAndChangesNothi
 // order and marks the gate done with that order's status. One order, one ticket code.
 TEST_F(FlowsTest, ACrashAfterTheOrderCommitsIsFinishedByTheNextDeliveryExactlyOnce) {
     const auto accepted = std::get<CheckoutAccepted>(buy());
-    orders.die_after_insert = true;
+    calls.die_after_next("orders.insert");
     EXPECT_THROW(pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1"), ProcessDied);
     const std::string ticket_code = orders.rows.at(accepted.order_id).ticket_code;
     EXPECT_TRUE(sessions.gates.at(accepted.payment_session_id).done_status.empty());
@@ -192,7 +199,7 @@ TEST_F(FlowsTest, ACrashAfterTheOrderCommitsIsFinishedByTheNextDeliveryExactlyOn
 // finds the order at once and answers with its stored status.
 TEST_F(FlowsTest, WhenTheGateCannotBeMarkedDoneTheRetryAnswersWithTheStoredOrder) {
     const auto accepted = std::get<CheckoutAccepted>(buy());
-    sessions.fail_finish = Fault::unavailable;
+    calls.fail_next("sessions.finish_gate");
     const auto failed = pay(accepted.payment_session_id, PaymentOutcome::failed, "evt_1");
     ASSERT_TRUE(std::holds_alternative<Fault>(failed));
     EXPECT_TRUE(sessions.gates.empty());
@@ -270,6 +277,293 @@ TEST_F(FlowsTest, ACrashAfterALateBookingBooksOnceOnRedelivery) {
     EXPECT_EQ(std::get<WebhookSettled>(redelivered).status, orders::OrderStatus::paid);
     EXPECT_EQ(ledger.tickets_left, 2u);
     EXPECT_EQ(orders.rows.size(), 1u);
+}
+
+// A store answering that a paid order stayed FAILED breaks the rule every order follows: the
+// webhook stops the process rather than tell the provider a payment was not taken.
+using FlowsDeathTest = FlowsTest;
+TEST_F(FlowsDeathTest, AStoreThatKeepsAPaidOrderUnpaidStopsTheProcess) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    die_after_the_order_commits(accepted.payment_session_id, PaymentOutcome::failed);
+    orders.keeps_first_row = true;
+    EXPECT_DEATH(pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_2"),
+                 "assertion failed: .*may_replace.* \\(order " + accepted.order_id +
+                     " stored as FAILED after PAID_UNFULFILLED\\)");
+}
+
+// Every call of each flow fails in turn. The happy path is run once to count its calls; then,
+// for each n up to that count, the n-th call fails: the answer is a clean fault (or, for the
+// calls whose failure a flow logs and leaves to a TTL, the normal answer), nothing is left
+// half-done, and the provider's retry ends exactly where the happy path does. n = count + 1
+// fails nothing, which shows the count covers every call. The same loop kills the process
+// after each call instead: the redelivery after the lease expired finishes the work once.
+class FailEveryCallTest : public FlowsTest {
+protected:
+    // What happens between checkout and the delivery under test.
+    enum class Before { nothing, holds_expired, holds_expired_sold_out, a_failure_settled };
+
+    struct Delivery {
+        Before before;
+        PaymentOutcome outcome;
+        orders::OrderStatus ends;
+    };
+
+    // A webhook answers normally when only the session's cleanup failed: its TTL removes it.
+    static bool tolerated(const std::string& call) {
+        return call == "sessions.remove" || call == "sessions.unlist";
+    }
+
+    CheckoutAccepted prepare(Before before) {
+        ledger.tickets_left = 1000;
+        ledger.goodies_left = 1000;
+        const auto accepted = std::get<CheckoutAccepted>(buy());
+        const sessions::PaymentSession session = sessions.saved.at(accepted.payment_session_id);
+        if (before == Before::holds_expired || before == Before::holds_expired_sold_out) {
+            ledger.expire(session.ticket_hold_id);
+            ledger.expire(session.goodie_hold_id);
+        }
+        if (before == Before::holds_expired_sold_out) ledger.tickets_left = 0;
+        if (before == Before::a_failure_settled) {
+            const auto failed = pay(accepted.payment_session_id, PaymentOutcome::failed, "evt_f");
+            EXPECT_TRUE(std::holds_alternative<WebhookSettled>(failed));
+        }
+        return accepted;
+    }
+
+    // Nothing half-done, whatever failed: no lease held, no hold that no session names, every
+    // order whole.
+    void expect_nothing_leaked() {
+        EXPECT_FALSE(sessions.lease_held());
+        EXPECT_TRUE(orphan_holds().empty());
+        expect_orders_whole();
+    }
+
+    // Where every delivery of `accepted` ends: its order stored once with `status`, the gate
+    // done with it, and the ledger's ticket taken once (posted, or booked late once).
+    void expect_settled(const CheckoutAccepted& accepted, const Delivery& delivery,
+                        std::uint64_t tickets_before) {
+        const std::string& psid = accepted.payment_session_id;
+        ASSERT_EQ(orders.rows.count(accepted.order_id), 1u);
+        EXPECT_EQ(orders.rows.at(accepted.order_id).status, delivery.ends);
+        ASSERT_EQ(sessions.gates.count(psid), 1u);
+        EXPECT_EQ(sessions.gates.at(psid).done_status, orders::status_name(delivery.ends));
+        const bool late = delivery.before == Before::holds_expired;
+        EXPECT_EQ(ledger.tickets_left, tickets_before - (late ? 1 : 0));
+        expect_nothing_leaked();
+    }
+
+    WebhookOutcome deliver(const CheckoutAccepted& accepted, const Delivery& delivery) {
+        return pay(accepted.payment_session_id, delivery.outcome, "evt_1");
+    }
+
+    // The calls of one delivery on the happy path; none may fail.
+    std::size_t count_calls(const Delivery& delivery) {
+        const CheckoutAccepted accepted = prepare(delivery.before);
+        const std::uint64_t tickets_before = ledger.tickets_left;
+        const std::size_t first = calls.made();
+        const auto answer = deliver(accepted, delivery);
+        const std::size_t count = calls.made() - first;
+        EXPECT_TRUE(std::holds_alternative<WebhookSettled>(answer));
+        expect_settled(accepted, delivery, tickets_before);
+        return count;
+    }
+
+    void fail_each_call(const Delivery& delivery) {
+        const std::size_t count = count_calls(delivery);
+        ASSERT_GT(count, 0u);
+        for (std::size_t n = 1; n <= count + 1; n++) {
+            SCOPED_TRACE("call " + std::to_string(n) + " of " + std::to_string(count) + " fails");
+            const CheckoutAccepted accepted = prepare(delivery.before);
+            const std::uint64_t tickets_before = ledger.tickets_left;
+            const std::size_t first = calls.made();
+            calls.fail_nth(n);
+            const auto answer = deliver(accepted, delivery);
+            const bool fired = !calls.armed();
+            calls.disarm();
+            if (n > count) {
+                EXPECT_FALSE(fired);
+                EXPECT_EQ(calls.made() - first, count);
+                EXPECT_TRUE(std::holds_alternative<WebhookSettled>(answer));
+                expect_settled(accepted, delivery, tickets_before);
+                continue;
+            }
+            ASSERT_TRUE(fired) << calls.names_since(first);
+            const std::string failed = calls.last_failed();
+            SCOPED_TRACE("the failing call: " + failed);
+            if (tolerated(failed)) {
+                ASSERT_TRUE(std::holds_alternative<WebhookSettled>(answer));
+                EXPECT_EQ(std::get<WebhookSettled>(answer).status, delivery.ends);
+            } else {
+                ASSERT_TRUE(std::holds_alternative<Fault>(answer));
+                EXPECT_EQ(std::get<Fault>(answer), Fault::unavailable);
+                // Not done: the provider's retry is processed, not answered as a replay.
+                const auto gate = sessions.gates.find(accepted.payment_session_id);
+                EXPECT_TRUE(gate == sessions.gates.end() || gate->second.done_status.empty() ||
+                            delivery.before == Before::a_failure_settled);
+            }
+            expect_nothing_leaked();
+            const auto retried = deliver(accepted, delivery);
+            ASSERT_TRUE(std::holds_alternative<WebhookSettled>(retried));
+            EXPECT_EQ(std::get<WebhookSettled>(retried).status, delivery.ends);
+            EXPECT_EQ(std::get<WebhookSettled>(retried).idempotent, tolerated(failed));
+            expect_settled(accepted, delivery, tickets_before);
+        }
+    }
+
+    void die_after_each_call(const Delivery& delivery) {
+        const std::size_t count = count_calls(delivery);
+        ASSERT_GT(count, 0u);
+        for (std::size_t n = 1; n <= count; n++) {
+            SCOPED_TRACE("the process dies after call " + std::to_string(n) + " of " +
+                         std::to_string(count));
+            const CheckoutAccepted accepted = prepare(delivery.before);
+            const std::uint64_t tickets_before = ledger.tickets_left;
+            calls.die_after_nth(n);
+            EXPECT_THROW(deliver(accepted, delivery), ProcessDied);
+            EXPECT_FALSE(calls.armed());
+            sessions.expire_leases();
+            EXPECT_TRUE(orphan_holds().empty());
+            expect_orders_whole();
+            const auto redelivered = deliver(accepted, delivery);
+            ASSERT_TRUE(std::holds_alternative<WebhookSettled>(redelivered));
+            EXPECT_EQ(std::get<WebhookSettled>(redelivered).status, delivery.ends);
+            expect_settled(accepted, delivery, tickets_before);
+        }
+    }
+
+    static constexpr Delivery payment{Before::nothing, PaymentOutcome::succeeded,
+                                      orders::OrderStatus::paid};
+    static constexpr Delivery failure{Before::nothing, PaymentOutcome::failed,
+                                      orders::OrderStatus::failed};
+    static constexpr Delivery cancel{Before::nothing, PaymentOutcome::canceled,
+                                     orders::OrderStatus::canceled};
+    static constexpr Delivery late_payment{Before::holds_expired, PaymentOutcome::succeeded,
+                                           orders::OrderStatus::paid};
+    static constexpr Delivery late_payment_sold_out{Before::holds_expired_sold_out,
+                                                    PaymentOutcome::succeeded,
+                                                    orders::OrderStatus::paid_unfulfilled};
+    static constexpr Delivery payment_after_failure{Before::a_failure_settled,
+                                                    PaymentOutcome::succeeded,
+                                                    orders::OrderStatus::paid_unfulfilled};
+};
+
+TEST_F(FailEveryCallTest, Checkout) {
+    const std::size_t first_count = calls.made();
+    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(buy()));
+    const std::size_t count = calls.made() - first_count;
+    ASSERT_GT(count, 0u);
+    for (std::size_t n = 1; n <= count + 1; n++) {
+        SCOPED_TRACE("call " + std::to_string(n) + " of " + std::to_string(count) + " fails");
+        const std::size_t sessions_before = sessions.saved.size();
+        const std::size_t first = calls.made();
+        calls.fail_nth(n);
+        const auto outcome = buy();
+        const bool fired = !calls.armed();
+        calls.disarm();
+        EXPECT_TRUE(orphan_holds().empty()) << calls.names_since(first);
+        EXPECT_TRUE(orders.rows.empty());
+        if (n > count) {
+            EXPECT_FALSE(fired);
+            EXPECT_EQ(calls.made() - first, count);
+            EXPECT_TRUE(std::holds_alternative<CheckoutAccepted>(outcome));
+            continue;
+        }
+        ASSERT_TRUE(fired) << calls.names_since(first);
+        ASSERT_TRUE(std::holds_alternative<Fault>(outcome)) << calls.last_failed();
+        EXPECT_EQ(std::get<Fault>(outcome), Fault::unavailable);
+        EXPECT_EQ(sessions.saved.size(), sessions_before) << calls.last_failed();
+    }
+}
+
+TEST_F(FailEveryCallTest, Payment) { fail_each_call(payment); }
+TEST_F(FailEveryCallTest, Failure) { fail_each_call(failure); }
+TEST_F(FailEveryCallTest, Cancel) { fail_each_call(cancel); }
+TEST_F(FailEveryCallTest, LatePayment) { fail_each_call(late_payment); }
+TEST_F(FailEveryCallTest, LatePaymentWithNothingLeft) { fail_each_call(late_payment_sold_out); }
+TEST_F(FailEveryCallTest, PaymentAfterAFailure) { fail_each_call(payment_after_failure); }
+
+TEST_F(FailEveryCallTest, PaymentDyingAfterEachCall) { die_after_each_call(payment); }
+TEST_F(FailEveryCallTest, FailureDyingAfterEachCall) { die_after_each_call(failure); }
+TEST_F(FailEveryCallTest, LatePaymentDyingAfterEachCall) { die_after_each_call(late_payment); }
+TEST_F(FailEveryCallTest, PaymentAfterAFailureDyingAfterEachCall) {
+    die_after_each_call(payment_after_failure);
+}
+
+// Each JSON handler answers a failing store call with 503 and Retry-After (fans and the
+// provider retry), never a 500, whichever of its calls fails.
+TEST_F(FailEveryCallTest, EveryApiHandlerAnswersAFailingCallWith503) {
+    config.bench_endpoints = true;
+    http::Router router;
+    add_api_routes(router, services, [](const http::Request&) { return true; });
+    const CheckoutAccepted paid = prepare(Before::nothing);
+    pay(paid.payment_session_id, PaymentOutcome::succeeded, "evt_paid");
+    const auto request = [](http::Method method, std::string path, std::string query,
+                            std::string body) {
+        http::Request made;
+        made.method = method;
+        made.target = query.empty() ? path : path + "?" + query;
+        made.path = std::move(path);
+        made.query = std::move(query);
+        made.body = std::move(body);
+        return made;
+    };
+    const auto signed_payment = [&] {
+        const CheckoutAccepted accepted = prepare(Before::nothing);
+        const std::string body = R"({"type":"payment.succeeded","payment_session_id":")" +
+                                 accepted.payment_session_id + R"("})";
+        http::Request made = request(http::Method::post, "/payments/webhook", "", body);
+        made.headers.emplace_back("x-mockpay-signature",
+                                  base64_encode(hmac_sha256(config.mock_secret, body)));
+        return made;
+    };
+    const std::vector<std::pair<std::string, std::function<http::Request()>>> routes = {
+        {"order",
+         [&] { return request(http::Method::get, "/api/orders/" + paid.order_id, "", ""); }},
+        {"inventory", [&] { return request(http::Method::get, "/api/inventory", "", ""); }},
+        {"pending", [&] { return request(http::Method::get, "/api/pending", "", ""); }},
+        {"checkout",
+         [&] {
+             return request(http::Method::post, "/api/checkout", "",
+                            R"({"cls":"A","customer_email":"fan@example.com"})");
+         }},
+        {"webhook", signed_payment},
+        {"reserve", [&] { return request(http::Method::get, "/api/accounting/reserve", "", ""); }},
+        {"commit",
+         [&] {
+             return request(http::Method::get, "/api/accounting/commit",
+                            "tb_transfer_id=1&goodie_tb_transfer_id=0", "");
+         }},
+    };
+    const auto handle = [&](http::Request& made) {
+        return testing::run_async(io, [&] { return router.handle(made); });
+    };
+    for (const auto& [name, make] : routes) {
+        SCOPED_TRACE(name);
+        http::Request plain = make();
+        const std::size_t first_counted = calls.made();
+        EXPECT_EQ(handle(plain).status, 200u);
+        const std::size_t count = calls.made() - first_counted;
+        ASSERT_GT(count, 0u);
+        for (std::size_t n = 1; n <= count + 1; n++) {
+            SCOPED_TRACE("call " + std::to_string(n) + " of " + std::to_string(count) + " fails");
+            http::Request made = make();
+            calls.fail_nth(n);
+            const http::Response response = handle(made);
+            const bool fired = !calls.armed();
+            calls.disarm();
+            EXPECT_EQ(fired, n <= count);
+            if (n > count || tolerated(calls.last_failed())) {
+                EXPECT_EQ(response.status, 200u);
+                continue;
+            }
+            EXPECT_EQ(response.status, 503u) << calls.last_failed() << ": " << response.body;
+            EXPECT_EQ(http::find_header(response.headers, "Retry-After"), "1");
+        }
+    }
+    // The isolated reserve holds stock without a session on purpose (it expires); the rest
+    // must be whole.
+    EXPECT_FALSE(sessions.lease_held());
+    expect_orders_whole();
 }
 
 TEST(CheckoutInput, AcceptsTheDemoShapeAndRejectsEverythingElseWithADetail) {

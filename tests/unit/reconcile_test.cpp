@@ -134,11 +134,64 @@ TEST_F(ReconcileTest, TicketsPostedWithinTheGraceAreLeftToTheNextPass) {
 
 TEST_F(ReconcileTest, AnUnreachableLedgerFailsThePass) {
     paid_without_order();
-    ledger.fail_next = Fault::unavailable;
+    calls.fail_next("ledger.entries");
     const auto report = run();
     ASSERT_FALSE(report.ok());
     EXPECT_EQ(report.fault(), Fault::unavailable);
     EXPECT_TRUE(orders.rows.empty());
+}
+
+// Every call of a pass fails in turn (the happy pass counted first; n = count + 1 fails
+// nothing): the pass fails with the fault, the lost order is either not written or written
+// whole, and the next pass ends with it written once.
+TEST_F(ReconcileTest, EachCallOfAPassFailingFailsItCleanlyAndTheNextPassRepairs) {
+    ledger.tickets_left = 100;
+    ledger.goodies_left = 100;
+    // A paid order and a refund, so that both status reads return rows.
+    const auto paid = std::get<CheckoutAccepted>(buy());
+    pay(paid.payment_session_id, PaymentOutcome::succeeded, "evt_paid");
+    const auto refund = std::get<CheckoutAccepted>(buy());
+    pay(refund.payment_session_id, PaymentOutcome::failed, "evt_failed");
+    pay(refund.payment_session_id, PaymentOutcome::succeeded, "evt_paid_late");
+    ASSERT_EQ(orders.rows.at(refund.order_id).status, orders::OrderStatus::paid_unfulfilled);
+
+    paid_without_order();
+    const std::size_t first_counted = calls.made();
+    const auto counted = run();
+    const std::size_t count = calls.made() - first_counted;
+    ASSERT_TRUE(counted.ok());
+    ASSERT_EQ(counted->written.size(), 1u);
+    ASSERT_GT(count, 0u);
+    for (std::size_t n = 1; n <= count + 1; n++) {
+        SCOPED_TRACE("call " + std::to_string(n) + " of " + std::to_string(count) + " fails");
+        const CheckoutAccepted lost = paid_without_order();
+        const std::size_t first = calls.made();
+        calls.fail_nth(n);
+        const auto report = run();
+        const bool fired = !calls.armed();
+        calls.disarm();
+        expect_orders_whole();
+        if (n > count) {
+            EXPECT_FALSE(fired);
+            EXPECT_EQ(calls.made() - first, count);
+            ASSERT_TRUE(report.ok());
+            EXPECT_EQ(report->written, std::vector<std::string>{lost.order_id});
+            continue;
+        }
+        ASSERT_TRUE(fired) << calls.names_since(first);
+        SCOPED_TRACE("the failing call: " + calls.last_failed());
+        ASSERT_FALSE(report.ok());
+        EXPECT_EQ(report.fault(), Fault::unavailable);
+        const bool written_before = orders.rows.count(lost.order_id) == 1;
+        const auto next = run();
+        ASSERT_TRUE(next.ok());
+        EXPECT_EQ(next->written.size(), written_before ? 0u : 1u);
+        EXPECT_EQ(orders.rows.at(lost.order_id).status, orders::OrderStatus::paid);
+        EXPECT_TRUE(next->paid_but_unposted.empty());
+        EXPECT_TRUE(next->unfulfilled_but_posted.empty());
+        EXPECT_EQ(next->refunds, 1u);
+        expect_orders_whole();
+    }
 }
 
 TEST(ReconcileView, OnePostedTicketPerOrderWithItsGoodie) {
