@@ -123,5 +123,19 @@ TEST(AutoBatcher, AfterStopNewSubmissionsFailAndDrainWaitsForQueuedOnes) {
     EXPECT_FALSE(batcher.in_flight());
 }
 
+// A store that answers a batch with fewer outcomes than items would hand callers each other's
+// results: the batcher stops the process instead, naming both counts.
+TEST(AutoBatcherDeathTest, ABatchAnsweredWithTheWrongNumberOfOutcomesStopsTheProcess) {
+    asio::io_context io;
+    const Batcher::Execute short_by_one =
+        [](std::span<int> items) -> asio::awaitable<Result<std::vector<int>>> {
+        std::vector<int> outcomes(items.size() - 1, 0);
+        co_return outcomes;
+    };
+    Batcher batcher(io.get_executor(), short_by_one, 1000, 10000);
+    EXPECT_DEATH(submit_concurrently(io, batcher, 1),
+                 "assertion failed: .* \\(a batch of 1 items got 0 outcomes\\)");
+}
+
 }  // namespace
 }  // namespace tigerfans
