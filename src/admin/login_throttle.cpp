@@ -5,6 +5,8 @@
 
 #include "tigerfans/core/assert.hpp"
 
+#include "tigerfans/core/limits.hpp"
+
 namespace tigerfans::admin {
 
 std::int64_t LoginThrottle::wait_in(const Table& table, const std::string& key,
@@ -17,16 +19,17 @@ std::int64_t LoginThrottle::wait_in(const Table& table, const std::string& key,
 // A full table first forgets entries whose block is over; if every entry is still blocking,
 // it starts afresh rather than grow without bound (an attacker filling it gains a moment).
 void LoginThrottle::count_failure(Table& table, const std::string& key, std::int64_t now_s) {
-    if (table.size() >= tracked_keys_max && !table.contains(key)) {
+    if (table.size() >= limits::admin_login_tracked_keys_max && !table.contains(key)) {
         std::erase_if(table,
                       [now_s](const auto& entry) { return entry.second.blocked_until_s <= now_s; });
-        if (table.size() >= tracked_keys_max) table.clear();
+        if (table.size() >= limits::admin_login_tracked_keys_max) table.clear();
     }
     Failures& failures = table[key];
     failures.count++;
-    if (failures.count <= free_failures) return;
-    const int doublings = std::min(failures.count - free_failures - 1, 20);
-    const std::int64_t block_s = std::min<std::int64_t>(std::int64_t{1} << doublings, block_max_s);
+    if (failures.count <= limits::admin_login_free_failures) return;
+    const int doublings = std::min(failures.count - limits::admin_login_free_failures - 1, 20);
+    const std::int64_t block_s =
+        std::min<std::int64_t>(std::int64_t{1} << doublings, limits::admin_login_block_max_s);
     failures.blocked_until_s = now_s + block_s;
     TF_ASSERT_GT(failures.blocked_until_s, now_s);
 }

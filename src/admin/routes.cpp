@@ -1,7 +1,8 @@
 // Admin pages and JSON endpoints.
+#include "tigerfans/admin/routes.hpp"
+
 #include <nlohmann/json.hpp>
 
-#include "tigerfans/admin/admin.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/http/errors.hpp"

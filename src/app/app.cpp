@@ -15,9 +15,12 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "tigerfans/accounting/postgres.hpp"
-#include "tigerfans/accounting/tigerbeetle.hpp"
-#include "tigerfans/admin/admin.hpp"
+#include "accounting/postgres/postgres_ledger.hpp"
+#include "accounting/tigerbeetle/tigerbeetle_ledger.hpp"
+#include "orders/postgres_order_store.hpp"
+#include "sessions/postgres/postgres_session_store.hpp"
+#include "sessions/redis/store.hpp"
+#include "tigerfans/admin/routes.hpp"
 #include "tigerfans/app/pages.hpp"
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/crypto.hpp"
@@ -28,9 +31,6 @@
 #include "tigerfans/http/server.hpp"
 #include "tigerfans/http/static_files.hpp"
 #include "tigerfans/mockpay/mockpay.hpp"
-#include "tigerfans/orders/postgres.hpp"
-#include "tigerfans/sessions/postgres.hpp"
-#include "tigerfans/sessions/redis.hpp"
 
 namespace tigerfans::app {
 

@@ -7,6 +7,7 @@
 
 #include "tigerfans/app/qr.hpp"
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/limits.hpp"
 #include "tigerfans/http/errors.hpp"
 
 namespace tigerfans::app {
@@ -16,8 +17,6 @@ namespace asio = boost::asio;
 using http::Request;
 using http::Response;
 
-constexpr std::uintmax_t bench_results_bytes_max = 32 * 1024 * 1024;
-
 // The newest recorded benchmark (bench/run_bench.py writes latest.json), read per request:
 // results change while the server runs.
 Response bench_results(const std::string& directory) {
@@ -25,7 +24,7 @@ Response bench_results(const std::string& directory) {
     std::error_code error;
     const auto size = std::filesystem::file_size(path, error);
     if (error) return http::not_found("no benchmark results recorded yet (run make bench)");
-    if (size > bench_results_bytes_max) {
+    if (size > limits::bench_results_bytes_max) {
         return http::error_response(500, "internal_error", "benchmark results file too large");
     }
     std::ifstream file(path, std::ios::binary);

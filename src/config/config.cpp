@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "tigerfans/core/limits.hpp"
+
 #ifndef TIGERFANS_SOURCE_DIR
 #define TIGERFANS_SOURCE_DIR "."
 #endif
@@ -56,7 +58,8 @@ std::vector<Option> build_options() {
         {"TB_CLIENT_LIB", Kind::text, default_tb_client_lib, 0, 0, {}, "", false,
          "path of the official libtb_client.so (0.17.8)",
          [](C& c, S t, std::int64_t) { c.tb_client_lib = t; }},
-        {"TB_BATCH_EVENTS_MAX", Kind::integer, "8189", 1, 8189, {}, "events", false,
+        {"TB_BATCH_EVENTS_MAX", Kind::integer, "8189", 1, limits::tb_batch_events_max, {}, "events",
+         false,
          "transfers per TigerBeetle request (the cluster's limit may be lower)",
          [](C& c, S, std::int64_t n) { c.tb_batch_events_max = static_cast<std::uint32_t>(n); }},
         {"MOCK_SECRET", Kind::text, "supersecret", 0, 0, {}, "", true,

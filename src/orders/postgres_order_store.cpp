@@ -9,6 +9,8 @@
 // fresh codes and are inserted again in the same transaction. A replayed id keeps its row,
 // except that a paid order takes over a FAILED or CANCELED one (is_paid, may_replace); every
 // caller is answered with the status its id has once the batch committed.
+#include "orders/postgres_order_store.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <cassert>
@@ -24,7 +26,6 @@
 #include "tigerfans/core/crash_points.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/limits.hpp"
-#include "tigerfans/orders/postgres.hpp"
 
 namespace tigerfans::orders {
 

@@ -3,9 +3,9 @@
 // within one ledger's batches and across two ledgers (two server processes) on one database.
 #include <pqxx/pqxx>
 
+#include "accounting/postgres/postgres_ledger.hpp"
 #include "ledger_entries_check.hpp"
 #include "pg_test_helpers.hpp"
-#include "tigerfans/accounting/postgres.hpp"
 #include "tigerfans/core/ids.hpp"
 
 namespace tigerfans::accounting {

@@ -4,10 +4,10 @@
 #include <pqxx/pqxx>
 #include <set>
 
+#include "orders/postgres_order_store.hpp"
 #include "pg_test_helpers.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/ids.hpp"
-#include "tigerfans/orders/postgres.hpp"
 
 namespace tigerfans::orders {
 namespace {

@@ -4,11 +4,11 @@
 #include <pqxx/pqxx>
 
 #include "pg_test_helpers.hpp"
+#include "sessions/postgres/postgres_session_store.hpp"
 #include "support/session_expectations.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/limits.hpp"
-#include "tigerfans/sessions/postgres.hpp"
 
 namespace tigerfans::sessions {
 namespace {

@@ -8,13 +8,13 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include "tigerfans/flows/reconcile.hpp"
+#include "accounting/postgres/postgres_ledger.hpp"
+#include "orders/postgres_order_store.hpp"
 #include "pg_test_helpers.hpp"
-#include "tigerfans/accounting/postgres.hpp"
+#include "sessions/postgres/postgres_session_store.hpp"
 #include "tigerfans/config/config.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/flows/checkout.hpp"
-#include "tigerfans/orders/postgres.hpp"
-#include "tigerfans/sessions/postgres.hpp"
 
 namespace tigerfans::flows {
 namespace {

@@ -7,9 +7,9 @@
 #include <stdexcept>
 
 #include "redis_store_fixture.hpp"
+#include "sessions/redis/store.hpp"
 #include "support/session_expectations.hpp"
 #include "tigerfans/core/limits.hpp"
-#include "tigerfans/sessions/redis.hpp"
 
 namespace tigerfans::sessions::redis {
 namespace {

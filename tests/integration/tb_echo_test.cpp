@@ -16,9 +16,9 @@
 #include "accounting/tigerbeetle/batcher.hpp"
 #include "accounting/tigerbeetle/client.hpp"
 #include "accounting/tigerbeetle/library.hpp"
+#include "accounting/tigerbeetle/tigerbeetle_ledger.hpp"
 #include "support/run_async.hpp"
 #include "support/tigerbeetle_server.hpp"
-#include "tigerfans/accounting/tigerbeetle.hpp"
 
 namespace tigerfans::accounting::tb {
 namespace {

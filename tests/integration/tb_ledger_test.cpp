@@ -16,10 +16,10 @@
 #include "accounting/tigerbeetle/client.hpp"
 #include "accounting/tigerbeetle/library.hpp"
 #include "accounting/tigerbeetle/requests.hpp"
+#include "accounting/tigerbeetle/tigerbeetle_ledger.hpp"
 #include "ledger_entries_check.hpp"
 #include "support/run_async.hpp"
 #include "support/tigerbeetle_server.hpp"
-#include "tigerfans/accounting/tigerbeetle.hpp"
 #include "tigerfans/core/ids.hpp"
 
 namespace tigerfans::accounting {

@@ -8,6 +8,7 @@
 #include "tigerfans/app/qr.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/crypto.hpp"
+#include "tigerfans/core/limits.hpp"
 #include "tigerfans/flows/webhook.hpp"
 #include "tigerfans/mockpay/mockpay.hpp"
 
@@ -60,7 +61,7 @@ TEST(AdminAuth, WrongBasicCredentialsAreThrottledLikeTheLoginForm) {
     const auto now_s = [] { return unix_now_us() / 1'000'000; };
     const http::Request right = basic_request("admin:supasecret", "10.0.0.1");
     EXPECT_TRUE(guarded.is_admin(right));
-    for (int i = 0; i <= admin::LoginThrottle::free_failures; i++) {
+    for (int i = 0; i <= limits::admin_login_free_failures; i++) {
         EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s()), 0);
         EXPECT_FALSE(
             guarded.is_admin(basic_request("admin:guess" + std::to_string(i), "10.0.0.1")));
@@ -75,7 +76,7 @@ TEST(AdminAuth, WrongBasicCredentialsAreThrottledLikeTheLoginForm) {
     EXPECT_FALSE(guarded.is_admin(basic_request("root:x", "10.0.0.3")));
     EXPECT_EQ(throttle.wait_s("10.0.0.3", "root", now_s()), 0);
     // Malformed headers are guesses too.
-    for (int i = 0; i <= admin::LoginThrottle::free_failures; i++) {
+    for (int i = 0; i <= limits::admin_login_free_failures; i++) {
         http::Request garbage;
         garbage.headers = {{"Authorization", "Basic %%%"}};
         garbage.remote_address = "10.0.0.4";
@@ -104,7 +105,7 @@ TEST(AdminAuth, LoginRedirectsStayOnThisSite) {
 TEST(LoginThrottle, BlocksAfterFreeFailuresDoublingPerAddressAndPerUser) {
     admin::LoginThrottle throttle;
     const std::int64_t now_s = 1'000;
-    for (int i = 0; i < admin::LoginThrottle::free_failures; i++) {
+    for (int i = 0; i < limits::admin_login_free_failures; i++) {
         EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s), 0);
         throttle.failed("10.0.0.1", "admin", now_s);
     }
@@ -117,7 +118,7 @@ TEST(LoginThrottle, BlocksAfterFreeFailuresDoublingPerAddressAndPerUser) {
     EXPECT_EQ(throttle.wait_s("10.0.0.1", "other", now_s + 1), 2);  // Same address.
     EXPECT_EQ(throttle.wait_s("10.0.0.2", "other", now_s + 1), 0);
     for (int i = 0; i < 40; i++) throttle.failed("10.0.0.1", "admin", now_s + 1);
-    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s + 1), admin::LoginThrottle::block_max_s);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s + 1), limits::admin_login_block_max_s);
     throttle.succeeded("10.0.0.1", "admin");
     EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s + 1), 0);
 }

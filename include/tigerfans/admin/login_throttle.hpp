@@ -11,12 +11,9 @@
 
 namespace tigerfans::admin {
 
+// Its limits are in core/limits.hpp (admin_login_*).
 class LoginThrottle {
 public:
-    static constexpr int free_failures = 5;
-    static constexpr std::int64_t block_max_s = 15 * 60;
-    static constexpr std::size_t tracked_keys_max = 100'000;
-
     // Seconds until the next attempt from `address` for `username` is answered; 0: now.
     std::int64_t wait_s(std::string_view address, std::string_view username,
                         std::int64_t now_s) const;

@@ -1,5 +1,6 @@
-// Every limit of the server in one place, each with its unit in its name. Exceeding one gives a
-// clear error (413, 503), never unbounded growth.
+// Every limit of the server in one place, each with its unit in its name: the values this
+// project chose and may tune. Exceeding one gives a clear error (413, 503), never unbounded
+// growth. Facts of a protocol (the sizes TigerBeetle's ABI fixes) are declared with that ABI.
 #pragma once
 
 #include <cstddef>
@@ -30,8 +31,26 @@ inline constexpr std::size_t http_client_response_bytes_max = 8 * 1024 * 1024;
 // Batchers: how many callers may wait in one store's queue before new ones get 503.
 inline constexpr std::size_t batcher_queue_items_max = 200'000;
 
-// TigerBeetle: events per create_transfers/lookup request (1 MiB message, 128-byte events).
+// TigerBeetle client: transfers per create_transfers request, the default and ceiling of
+// TB_BATCH_EVENTS_MAX. What one request can carry at all is a fact of the protocol, declared
+// with the ABI (src/accounting/tigerbeetle/abi.hpp); the ledger asserts this stays within it.
 inline constexpr std::uint32_t tb_batch_events_max = 8189;
+// Requests one client may have submitted at once (transfer batches, lookups, health probes).
+// Each owns a pooled packet and buffers; beyond this, callers get `overloaded`.
+inline constexpr std::size_t tb_packets_in_flight_max = 64;
+// After an eviction the client is re-created after a delay that doubles with every eviction
+// in a row (reset by a successful request): a cluster that keeps evicting us (release too high)
+// costs one init per delay, not one per request. Each eviction also leaks the evicted client's
+// IO thread inside libtb_client 0.17.8 (nothing joins it), another reason to back off.
+inline constexpr std::uint32_t tb_client_reopen_delay_min_ms = 1'000;
+inline constexpr std::uint32_t tb_client_reopen_delay_max_ms = 60'000;
+// The cluster never times requests out (the client retries forever); these bound our waits.
+inline constexpr std::uint32_t tb_start_timeout_ms = 15'000;
+inline constexpr std::uint32_t tb_health_probe_timeout_ms = 1'000;
+// A completed request this recent proves the cluster healthy without probing it.
+inline constexpr std::uint32_t tb_health_fresh_ms = 1'000;
+// The library's log lines are at most 8 KiB; ours are cut shorter.
+inline constexpr std::size_t tb_log_message_bytes_max = 1'024;
 
 // PostgreSQL group commit: rows per transaction and ids per status read.
 inline constexpr std::size_t pg_order_batch_rows_max = 2'000;
@@ -39,6 +58,9 @@ inline constexpr std::size_t pg_read_batch_ids_max = 2'000;
 inline constexpr std::size_t pg_accounting_batch_ops_max = 2'000;
 inline constexpr std::size_t pg_session_batch_ops_max = 2'000;
 inline constexpr std::uint32_t pg_statement_timeout_ms = 10'000;
+// Expired session and gate rows deleted per batch and table: the clean-up rides along with the
+// traffic, at a bounded cost per transaction.
+inline constexpr std::int64_t pg_session_cleanup_rows_max = 100;
 inline constexpr std::uint32_t pg_reconnect_delay_ms = 500;
 // A queue holds at least one full batch of every store (AutoBatcher checks the same at run time).
 static_assert(batcher_queue_items_max >= tb_batch_events_max &&
@@ -92,5 +114,13 @@ inline constexpr std::size_t reconcile_orders_page = 2'000;
 
 // Admin login sessions.
 inline constexpr std::uint32_t admin_session_ttl_s = 12 * 3600;
+// Admin login throttling: wrong passwords allowed before blocks start, the longest block, and
+// how many addresses and user names are tracked at once (memory stays bounded).
+inline constexpr int admin_login_free_failures = 5;
+inline constexpr std::int64_t admin_login_block_max_s = 15 * 60;
+inline constexpr std::size_t admin_login_tracked_keys_max = 100'000;
+
+// The recorded benchmark results the /bench page reads.
+inline constexpr std::uintmax_t bench_results_bytes_max = 32 * 1024 * 1024;
 
 }  // namespace tigerfans::limits

@@ -6,12 +6,13 @@
 //
 // Operations are named before they are awaited: GCC 12 destroys a brace-initialised temporary
 // inside a co_await expression twice.
+#include "accounting/postgres/postgres_ledger.hpp"
+
 #include <cassert>
 
 #include "accounting/postgres/batch_planner.hpp"
 #include "accounting/postgres/ledger_tables.hpp"
 #include "postgres/worker_batcher.hpp"
-#include "tigerfans/accounting/postgres.hpp"
 #include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::accounting {

@@ -102,6 +102,11 @@ enum class Operation : std::uint8_t {
     create_transfers = 147,
 };
 
+// The most events one request carries, and the most results one reply does: a message is at
+// most 1 MiB and a transfer 128 bytes, which leaves room for 8189 in release 0.17.8. A replica
+// started with a smaller --limit-request takes fewer and answers the rest with TOO_MUCH_DATA.
+inline constexpr std::uint32_t request_events_max = 8189;
+
 enum class PacketStatus : std::uint8_t {
     ok = 0,
     too_much_data = 1,

@@ -12,8 +12,8 @@
 #include <limits>
 #include <memory>
 
-#include "accounting/tigerbeetle/constants.hpp"
 #include "tigerfans/core/async.hpp"
+#include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::accounting::tb {
 
@@ -119,8 +119,8 @@ Client::Client(asio::any_io_executor loop, const Library& library, ClientOptions
     : library_(library),
       options_(std::move(options)),
       shared_(std::make_shared<Shared>(std::move(loop))),
-      reopen_delay_ms_(client_reopen_delay_min_ms) {
-    for (std::size_t i = 0; i < packets_in_flight_max; i++) {
+      reopen_delay_ms_(limits::tb_client_reopen_delay_min_ms) {
+    for (std::size_t i = 0; i < limits::tb_packets_in_flight_max; i++) {
         shared_->free_slots.push_back(&shared_->slots.emplace_back());
     }
 }
@@ -178,7 +178,7 @@ Status Client::ensure_open() {
     const Clock::time_point now = Clock::now();
     if (reopen_not_before_ && now < *reopen_not_before_) return Fault::unavailable;
     reopen_not_before_ = now + std::chrono::milliseconds(reopen_delay_ms_);
-    reopen_delay_ms_ = std::min(reopen_delay_ms_ * 2, client_reopen_delay_max_ms);
+    reopen_delay_ms_ = std::min(reopen_delay_ms_ * 2, limits::tb_client_reopen_delay_max_ms);
     if (handle_generation_ > 0) {
         reopen_count_++;
         spdlog::warn("re-creating the TigerBeetle client (re-creation {})", reopen_count_);
@@ -242,7 +242,7 @@ asio::awaitable<Result<abi::PacketStatus>> Client::request(abi::Operation operat
 
 void Client::note_outcome(const Slot& slot) {
     if (slot.status == abi::PacketStatus::ok) {
-        reopen_delay_ms_ = client_reopen_delay_min_ms;
+        reopen_delay_ms_ = limits::tb_client_reopen_delay_min_ms;
         last_success_ = Clock::now();
         return;
     }
@@ -270,7 +270,7 @@ std::optional<u128> Client::reported_cluster_id() const {
 }
 
 std::size_t Client::requests_in_flight() const {
-    return packets_in_flight_max - shared_->free_slots.size();
+    return limits::tb_packets_in_flight_max - shared_->free_slots.size();
 }
 
 std::optional<Client::Clock::time_point> Client::oldest_request_start() const {

@@ -12,7 +12,7 @@
 #include <mutex>
 #include <string_view>
 
-#include "accounting/tigerbeetle/constants.hpp"
+#include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::accounting::tb {
 
@@ -21,7 +21,7 @@ namespace {
 // Runs on whatever thread the library logs from (usually a client's IO thread), under the
 // library's own mutex; spdlog is thread-safe.
 void forward_log(abi::LogLevel level, const std::uint8_t* message, std::uint32_t size) {
-    const std::size_t shown = std::min<std::size_t>(size, log_message_bytes_max);
+    const std::size_t shown = std::min<std::size_t>(size, limits::tb_log_message_bytes_max);
     const std::string_view text(reinterpret_cast<const char*>(message), shown);
     switch (level) {
         case abi::LogLevel::err: spdlog::error("tb_client: {}", text); break;

@@ -9,7 +9,6 @@
 #include <string>
 
 #include "accounting/tigerbeetle/model.hpp"
-#include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::accounting::tb {
 
@@ -98,7 +97,7 @@ abi::AccountFilter debits_after(u128 account_id, std::uint64_t timestamp_min) {
     abi::AccountFilter filter{};
     filter.account_id = account_id;
     filter.timestamp_min = timestamp_min;
-    filter.limit = limits::tb_batch_events_max;
+    filter.limit = abi::request_events_max;
     filter.flags = abi::account_filter_flags::debits;
     return filter;
 }

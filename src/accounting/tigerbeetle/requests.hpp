@@ -47,7 +47,7 @@ asio::awaitable<Result<std::vector<abi::Account>>> lookup_accounts(PacketSubmitt
                                                                    std::span<const u128> ids);
 
 // Every transfer that debits `resource`'s Budget account (its holds, posts, voids and late
-// bookings), oldest first, in pages of at most tb_batch_events_max until an empty one.
+// bookings), oldest first, in pages of at most abi::request_events_max until an empty one.
 asio::awaitable<Result<std::vector<abi::Transfer>>> budget_debits(PacketSubmitter& submitter,
                                                                   RequestMetrics metrics,
                                                                   Resource resource);

@@ -8,13 +8,14 @@
 //
 // Operations are named before they are awaited: GCC 12 destroys a brace-initialised temporary
 // inside a co_await expression twice.
+#include "sessions/postgres/postgres_session_store.hpp"
+
 #include <cassert>
 
 #include "postgres/sql_array.hpp"
 #include "postgres/worker_batcher.hpp"
 #include "sessions/postgres/session_tables.hpp"
 #include "tigerfans/core/limits.hpp"
-#include "tigerfans/sessions/postgres.hpp"
 
 namespace tigerfans::sessions {
 

@@ -30,10 +30,6 @@ using tigerfans::postgres::decimal_u128;
 using tigerfans::postgres::required;
 using tigerfans::postgres::Statement;
 
-// Expired rows deleted per batch and table: the clean-up rides along with the traffic, at a
-// bounded cost per transaction.
-constexpr std::int64_t cleanup_rows_per_batch_max = 100;
-
 constexpr std::string_view create_sessions_sql = R"(
 CREATE TABLE IF NOT EXISTS payment_sessions (
     psid text PRIMARY KEY,
@@ -380,7 +376,7 @@ std::vector<Outcome> run_session_batch(pqxx::connection& connection,
     write_sessions(txn, batch);
     for (const auto& [index, lease] : batch.leases) outcomes[index] = take_lease(txn, *lease);
     read_sessions(txn, batch, outcomes);
-    txn.exec_prepared(cleanup_statement.name, cleanup_rows_per_batch_max);
+    txn.exec_prepared(cleanup_statement.name, limits::pg_session_cleanup_rows_max);
     txn.commit();
     return outcomes;
 }

@@ -4,6 +4,7 @@
 // Only recent() needs more: the index, then the sessions, then (rarely) a cleanup of index
 // entries whose session expired. Faults from the connection are returned as they are; the
 // server above turns them into 503.
+
 #include "sessions/redis/store.hpp"
 
 #include <openssl/evp.h>
@@ -15,7 +16,6 @@
 #include "sessions/redis/codec.hpp"
 #include "sessions/redis/log_limiter.hpp"
 #include "tigerfans/core/limits.hpp"
-#include "tigerfans/sessions/redis.hpp"
 
 namespace tigerfans::sessions::redis {
 

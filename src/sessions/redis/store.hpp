@@ -1,7 +1,8 @@
-// The Redis session store's private entry points: the factory with explicit client options
-// (tests shorten the timeouts to exercise the fault paths quickly) and the webhook gate's Lua
-// script, whose SHA-1 the store computes itself so EVALSHA works even if start() never reached
-// Redis.
+// Payment sessions in Redis through hiredis' async API, driven by the loop itself: one
+// connection, commands pipelined, multi-step operations in one round trip. The factories (from a
+// URL, as the wiring calls it, or with explicit client options: tests shorten the timeouts to
+// exercise the fault paths quickly) and the webhook gate's Lua script, whose SHA-1 the store
+// computes itself so EVALSHA works even if start() never reached Redis.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -13,6 +14,13 @@
 #include "sessions/redis/url.hpp"
 #include "tigerfans/metrics/metrics.hpp"
 #include "tigerfans/sessions/session_store.hpp"
+
+namespace tigerfans::sessions {
+
+std::unique_ptr<SessionStore> make_redis_store(boost::asio::any_io_executor loop,
+                                               std::string redis_url, metrics::Registry& registry);
+
+}  // namespace tigerfans::sessions
 
 namespace tigerfans::sessions::redis {
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tigerfans/accounting/ledger.hpp"
+#include "tigerfans/core/limits.hpp"
 #include "tigerfans/metrics/metrics.hpp"
 
 namespace tigerfans::accounting {
@@ -16,7 +17,7 @@ struct TigerBeetleOptions {
     std::string client_library_path;  // libtb_client.so
     std::string addresses;            // TB_ADDRESS, e.g. "3000" or "127.0.0.1:3000"
     std::uint64_t cluster_id = 0;
-    std::uint32_t batch_events_max = 8189;
+    std::uint32_t batch_events_max = limits::tb_batch_events_max;
     Capacities capacities;
 };
 

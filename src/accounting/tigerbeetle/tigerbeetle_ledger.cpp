@@ -2,6 +2,8 @@
 // bookings, funding) goes through one automatic batcher into create_transfers packets; account
 // creation and lookups go straight through the client. Start-up is idempotent: fixed account
 // ids and fixed funding-transfer ids meet `exists` on a restart. Loop thread only.
+#include "accounting/tigerbeetle/tigerbeetle_ledger.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -15,11 +17,9 @@
 
 #include "accounting/tigerbeetle/batcher.hpp"
 #include "accounting/tigerbeetle/client.hpp"
-#include "accounting/tigerbeetle/constants.hpp"
 #include "accounting/tigerbeetle/library.hpp"
 #include "accounting/tigerbeetle/model.hpp"
 #include "accounting/tigerbeetle/requests.hpp"
-#include "tigerfans/accounting/tigerbeetle.hpp"
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
@@ -29,6 +29,9 @@ namespace tigerfans::accounting {
 namespace {
 
 using namespace tb;
+
+// The configured batch limit never asks more of a request than the protocol carries.
+static_assert(limits::tb_batch_events_max <= abi::request_events_max);
 using Clock = std::chrono::steady_clock;
 
 // Waits for `operation` at most `timeout`. The cluster never times a request out and the client
@@ -104,7 +107,7 @@ public:
           lookup_metrics_(RequestMetrics::in(registry, "lookup_accounts")),
           scan_metrics_(RequestMetrics::in(registry, "get_account_transfers")) {
         TF_ASSERT_GT(options_.batch_events_max, 0u);
-        TF_ASSERT_LE(options_.batch_events_max, limits::tb_batch_events_max);
+        TF_ASSERT_LE(options_.batch_events_max, abi::request_events_max);
     }
 
     ~TigerBeetleLedger() override = default;
@@ -113,17 +116,17 @@ public:
 
     asio::awaitable<Status> start() override {
         if (Status ready = ensure_client(); !ready) co_return ready;
-        const auto timeout = std::chrono::milliseconds(start_timeout_ms);
+        const auto timeout = std::chrono::milliseconds(limits::tb_start_timeout_ms);
         std::optional<Status> set_up = co_await with_deadline(loop_, set_up_accounts(), timeout);
         if (set_up) co_return *set_up;
         spdlog::error("TigerBeetle at '{}' (cluster {}) did not answer within {} ms",
-                      options_.addresses, options_.cluster_id, start_timeout_ms);
+                      options_.addresses, options_.cluster_id, limits::tb_start_timeout_ms);
         co_return Fault::unavailable;
     }
 
     asio::awaitable<Status> attach() override {
         if (Status ready = ensure_client(); !ready) co_return ready;
-        const auto timeout = std::chrono::milliseconds(start_timeout_ms);
+        const auto timeout = std::chrono::milliseconds(limits::tb_start_timeout_ms);
         std::optional<bool> found = co_await with_deadline(loop_, accounts_exist(), timeout);
         if (found.value_or(false)) co_return done();
         spdlog::error("TigerBeetle at '{}' (cluster {}): {}", options_.addresses,
@@ -248,11 +251,12 @@ public:
     asio::awaitable<bool> healthy() override {
         if (!usable()) co_return false;
         const Clock::time_point now = Clock::now();
-        const auto probe_timeout = std::chrono::milliseconds(health_probe_timeout_ms);
+        const auto probe_timeout = std::chrono::milliseconds(limits::tb_health_probe_timeout_ms);
         const std::optional<Clock::time_point> oldest = client_->oldest_request_start();
         if (oldest && now - *oldest > probe_timeout) co_return false;  // A request hangs.
         const std::optional<Clock::time_point> last = client_->last_success();
-        if (last && now - *last < std::chrono::milliseconds(health_fresh_ms)) co_return true;
+        if (last && now - *last < std::chrono::milliseconds(limits::tb_health_fresh_ms))
+            co_return true;
         std::optional<bool> answered = co_await with_deadline(loop_, probe(), probe_timeout);
         co_return answered.value_or(false);
     }
