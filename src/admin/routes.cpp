@@ -50,7 +50,7 @@ Response login_page(const AdminContext& context, unsigned status, std::string_vi
 asio::awaitable<Response> get_orders(const AdminContext& context, Request& request) {
     if (!context.auth.is_admin(request)) co_return http::unauthorized("admin login required");
     const std::size_t limit = orders_limit(request);
-    auto recent = co_await context.services.orders.recent(limit);
+    auto recent = co_await context.orders.recent(limit);
     if (!recent) co_return http::fault_response(recent.fault(), "orders");
     json items = json::array();
     for (const auto& order : *recent) items.push_back(order_item(order));
@@ -59,11 +59,11 @@ asio::awaitable<Response> get_orders(const AdminContext& context, Request& reque
 
 asio::awaitable<Response> get_goodies(const AdminContext& context, Request& request) {
     if (!context.auth.is_admin(request)) co_return http::unauthorized("admin login required");
-    auto inventory = co_await context.services.ledger.inventory();
+    auto inventory = co_await context.ledger.inventory();
     if (!inventory) co_return http::fault_response(inventory.fault(), "goodies");
     const json body = {{"used", inventory->goodies.sold},
                        {"held", inventory->goodies.held},
-                       {"limit", context.services.config.goodie_limit}};
+                       {"limit", context.config.goodie_limit}};
     co_return Response::json(200, body.dump());
 }
 
@@ -72,8 +72,8 @@ asio::awaitable<Response> get_refunds(const AdminContext& context, Request& requ
     if (!context.auth.is_admin(request)) co_return http::unauthorized("admin login required");
     const std::size_t limit = orders_limit(request);
     std::string first_page;
-    auto refunds = co_await context.services.orders.with_status(
-        orders::OrderStatus::paid_unfulfilled, std::move(first_page), limit);
+    auto refunds = co_await context.orders.with_status(orders::OrderStatus::paid_unfulfilled,
+                                                       std::move(first_page), limit);
     if (!refunds) co_return http::fault_response(refunds.fault(), "refunds");
     json items = json::array();
     for (const auto& order : *refunds) items.push_back(order_item(order));
@@ -109,8 +109,8 @@ asio::awaitable<Response> get_dashboard(const AdminContext& context, Request& re
         co_return Response::redirect("/admin/login?next=/admin", 307);
     }
     const http::TemplateVars vars = {
-        {"goodie_limit", std::to_string(context.services.config.goodie_limit)},
-        {"level", std::string(config::backend_level_name(context.services.config))},
+        {"goodie_limit", std::to_string(context.config.goodie_limit)},
+        {"level", std::string(config::backend_level_name(context.config))},
         {"orders_limit", std::to_string(limits::admin_orders_default)},
     };
     Response page = Response::html(200, context.templates.page("admin", "Admin", vars));
@@ -161,23 +161,21 @@ asio::awaitable<Response> post_logout(const AdminContext& context, Request& requ
     response.with_header("Set-Cookie", Auth::logout_cookie());
     co_return response;
 }
-
-template <typename Handler>
-http::Handler bind(const AdminContext& context, Handler handler) {
-    return [context, handler](Request& request) { return handler(context, request); };
-}
 }  // namespace
 
-void add_admin_routes(http::Router& router, const AdminContext& context) {
-    router.get("/admin", bind(context, get_dashboard));
-    router.get("/admin/login", bind(context, get_login));
-    router.post("/admin/login", bind(context, post_login));
-    router.post("/admin/logout", bind(context, post_logout));
-    router.get("/api/admin/orders", bind(context, get_orders));
-    router.get("/api/admin/goodies", bind(context, get_goodies));
-    router.get("/api/admin/refunds", bind(context, get_refunds));
-    router.get("/api/admin/reconcile", bind(context, get_reconcile));
-    router.post("/api/admin/reconcile", bind(context, post_reconcile));
+http::Routes admin_routes(const AdminContext& context) {
+    using http::Method;
+    return {
+        {Method::get, "/admin", http::bind(context, get_dashboard)},
+        {Method::get, "/admin/login", http::bind(context, get_login)},
+        {Method::post, "/admin/login", http::bind(context, post_login)},
+        {Method::post, "/admin/logout", http::bind(context, post_logout)},
+        {Method::get, "/api/admin/orders", http::bind(context, get_orders)},
+        {Method::get, "/api/admin/goodies", http::bind(context, get_goodies)},
+        {Method::get, "/api/admin/refunds", http::bind(context, get_refunds)},
+        {Method::get, "/api/admin/reconcile", http::bind(context, get_reconcile)},
+        {Method::post, "/api/admin/reconcile", http::bind(context, post_reconcile)},
+    };
 }
 
 }  // namespace tigerfans::admin

@@ -80,7 +80,8 @@ struct App::Impl {
 
     asio::awaitable<int> serve(std::function<void(std::uint16_t)> on_listening);
     asio::awaitable<bool> start_backends();
-    void add_routes(flows::Services& services);
+    void add_routes();
+    http::Routes service_routes();
     asio::awaitable<http::Response> healthz();
     bool may_read_metrics(const http::Request& request) const;
     asio::awaitable<void> shutdown();
@@ -155,20 +156,29 @@ bool App::Impl::may_read_metrics(const http::Request& request) const {
            constant_time_equal(header.substr(bearer.size()), config.metrics_token);
 }
 
-void App::Impl::add_routes(flows::Services& flow_services) {
-    flows::add_api_routes(router, flow_services,
-                          [this](const http::Request& request) { return auth.is_admin(request); });
-    add_page_routes(router, flow_services, templates);
-    admin::add_admin_routes(
-        router, admin::AdminContext{auth, login_throttle, flow_services, *reconciler, templates});
-    mockpay->add_routes(router);
-    static_files.add_routes(router);
-    router.get("/healthz", [this](http::Request&) { return healthz(); });
-    router.get("/metrics", [this](http::Request& request) -> asio::awaitable<http::Response> {
+// Every route of the server: one table per module, each given only what it works with.
+void App::Impl::add_routes() {
+    auto is_admin = [this](const http::Request& request) { return auth.is_admin(request); };
+    router.add(flows::api_routes(*services, is_admin));
+    router.add(page_routes(PagesContext{config, *orders, templates}));
+    router.add(admin::admin_routes(admin::AdminContext{auth, login_throttle, config, *orders,
+                                                       *ledger, *reconciler, templates}));
+    router.add(mockpay->routes());
+    router.add(static_files.routes());
+    router.add(service_routes());
+}
+
+// The server's own state: health for load balancers, metrics for scrapers and admins.
+http::Routes App::Impl::service_routes() {
+    auto get_metrics = [this](http::Request& request) -> asio::awaitable<http::Response> {
         if (!may_read_metrics(request)) co_return http::unauthorized("admin login or token");
         co_return http::Response::text(200, registry.render_prometheus(),
                                        "text/plain; version=0.0.4; charset=utf-8");
-    });
+    };
+    return {
+        {http::Method::get, "/healthz", [this](http::Request&) { return healthz(); }},
+        {http::Method::get, "/metrics", get_metrics},
+    };
 }
 
 asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_listening) {
@@ -195,7 +205,7 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
         flows::Services{config, *ledger, *sessions, *orders, ids, timings, registry});
     mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry);
     reconciler = std::make_unique<flows::Reconciler>(loop, *services, config.reconcile_interval_s);
-    add_routes(*services);  // Before the first accept completes: same thread, no await between.
+    add_routes();  // Before the first accept completes: same thread, no await between.
     if (Status started = co_await mockpay->start(); !started) {
         // Payments still work; only the redelivery of undelivered events waits for a restart.
         spdlog::error("mockpay: outbox unavailable at start: {}", fault_name(started.fault()));

@@ -41,50 +41,69 @@ http::TemplateVars common_vars(const config::Config& config) {
             {"price_a", "65.00"},
             {"price_b", "35.00"}};
 }
+
+// A page: its template filled with the common values and the query parameters it names.
+Response page(const PagesContext& context, const Request& request, const char* name,
+              const char* title, std::initializer_list<const char*> query_params) {
+    http::TemplateVars vars = common_vars(context.config);
+    for (const char* param : query_params) {
+        vars.emplace_back(param, request.query_param(param).value_or(""));
+    }
+    return Response::html(200, context.templates.page(name, title, vars));
+}
+
+// The answer of a handler that has it at once. The page handlers below are plain functions
+// that hand their answer to this coroutine (GCC 12 miscompiles braced lists inside coroutines).
+asio::awaitable<Response> answer(Response response) { co_return response; }
+
+asio::awaitable<Response> get_landing(const PagesContext& context, Request& request) {
+    return answer(page(context, request, "landing", "TigerFans", {}));
+}
+
+asio::awaitable<Response> get_checkout(const PagesContext& context, Request& request) {
+    return answer(page(context, request, "checkout", "Checkout", {"status", "order_id"}));
+}
+
+asio::awaitable<Response> get_success(const PagesContext& context, Request& request) {
+    return answer(page(context, request, "success", "Your ticket", {"order_id"}));
+}
+
+asio::awaitable<Response> get_bench(const PagesContext& context, Request& request) {
+    return answer(page(context, request, "bench", "TigerBench", {}));
+}
+
+asio::awaitable<Response> get_bench_results(const PagesContext& context, Request&) {
+    return answer(bench_results(context.config.bench_results_dir));
+}
+
+// The ticket of a paid order as a QR code.
+asio::awaitable<Response> get_ticket_qr(const PagesContext& context, Request& request) {
+    const std::string_view id = request.path_param("id");
+    if (!orders::is_valid_order_id(id)) co_return http::not_found("order not found");
+    auto found = co_await context.orders.find(id);
+    if (!found) co_return http::fault_response(found.fault(), "order lookup");
+    if (!found->has_value() || (*found)->ticket_code.empty()) {
+        co_return http::not_found("no ticket for this order");
+    }
+    TF_ASSERT_EQ((*found)->id, id);  // The order that was asked for.
+    auto svg = qr_svg((*found)->ticket_code);
+    if (!svg) co_return http::error_response(500, "internal_error", "QR encoding failed");
+    Response response = Response::text(200, std::move(*svg), "image/svg+xml");
+    response.with_header("Cache-Control", "private, max-age=86400");
+    co_return response;
+}
 }  // namespace
 
-void add_page_routes(http::Router& router, flows::Services& services,
-                     const http::Templates& templates) {
-    const config::Config& config = services.config;
-    router.get("/", [&config, &templates](Request&) -> asio::awaitable<Response> {
-        co_return Response::html(200, templates.page("landing", "TigerFans", common_vars(config)));
-    });
-    router.get("/demo/checkout",
-               [&config, &templates](Request& request) -> asio::awaitable<Response> {
-                   http::TemplateVars vars = common_vars(config);
-                   vars.emplace_back("status", request.query_param("status").value_or(""));
-                   vars.emplace_back("order_id", request.query_param("order_id").value_or(""));
-                   co_return Response::html(200, templates.page("checkout", "Checkout", vars));
-               });
-    router.get("/api/orders/{id}/qr.svg",
-               [&services](Request& request) -> asio::awaitable<Response> {
-                   const std::string_view id = request.path_param("id");
-                   if (!orders::is_valid_order_id(id)) co_return http::not_found("order not found");
-                   auto found = co_await services.orders.find(id);
-                   if (!found) co_return http::fault_response(found.fault(), "order lookup");
-                   if (!found->has_value() || (*found)->ticket_code.empty()) {
-                       co_return http::not_found("no ticket for this order");
-                   }
-                   TF_ASSERT_EQ((*found)->id, id);  // The order that was asked for.
-                   auto svg = qr_svg((*found)->ticket_code);
-                   if (!svg)
-                       co_return http::error_response(500, "internal_error", "QR encoding failed");
-                   Response response = Response::text(200, std::move(*svg), "image/svg+xml");
-                   response.with_header("Cache-Control", "private, max-age=86400");
-                   co_return response;
-               });
-    router.get("/bench", [&config, &templates](Request&) -> asio::awaitable<Response> {
-        co_return Response::html(200, templates.page("bench", "TigerBench", common_vars(config)));
-    });
-    router.get("/api/bench/results", [&config](Request&) -> asio::awaitable<Response> {
-        co_return bench_results(config.bench_results_dir);
-    });
-    router.get("/demo/success",
-               [&config, &templates](Request& request) -> asio::awaitable<Response> {
-                   http::TemplateVars vars = common_vars(config);
-                   vars.emplace_back("order_id", request.query_param("order_id").value_or(""));
-                   co_return Response::html(200, templates.page("success", "Your ticket", vars));
-               });
+http::Routes page_routes(const PagesContext& context) {
+    using http::Method;
+    return {
+        {Method::get, "/", http::bind(context, get_landing)},
+        {Method::get, "/demo/checkout", http::bind(context, get_checkout)},
+        {Method::get, "/demo/success", http::bind(context, get_success)},
+        {Method::get, "/api/orders/{id}/qr.svg", http::bind(context, get_ticket_qr)},
+        {Method::get, "/bench", http::bind(context, get_bench)},
+        {Method::get, "/api/bench/results", http::bind(context, get_bench_results)},
+    };
 }
 
 }  // namespace tigerfans::app

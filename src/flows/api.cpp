@@ -197,11 +197,6 @@ asio::awaitable<Response> get_commit(Services& services, Request& request) {
     body.string("ticket", resolution_name(committed->ticket));
     co_return Response::json(200, std::move(body).finish());
 }
-
-template <typename Handler>
-http::Handler bind(Services& services, Handler handler) {
-    return [&services, handler](Request& request) { return handler(services, request); };
-}
 }  // namespace
 
 std::string inventory_json(const accounting::Inventory& inventory) {
@@ -251,21 +246,30 @@ std::string webhook_answer_json(const WebhookSettled& settled) {
     return std::move(body).finish();
 }
 
-void add_api_routes(http::Router& router, Services& services, OperatorCheck is_operator) {
-    router.post("/api/checkout", bind(services, post_checkout));
-    router.post("/payments/webhook", bind(services, post_webhook));
-    router.get("/api/orders/{id}", bind(services, get_order));
-    router.get("/api/inventory", bind(services, get_inventory));
+http::Routes api_routes(Services& services, OperatorCheck is_operator) {
+    using http::Method;
+    const auto with_services = std::ref(services);
     // The pending list names customers and their payment sessions (enough to cancel them).
-    router.get("/api/pending",
-               [&services, is_operator](Request& request) -> asio::awaitable<Response> {
-                   if (!is_operator(request)) co_return http::unauthorized("admin login required");
-                   co_return co_await get_pending(services, request);
-               });
-    // They hold and post stock without an order: never on a server that sells.
-    if (!services.config.bench_endpoints) return;
-    router.get("/api/accounting/reserve", bind(services, get_reserve));
-    router.get("/api/accounting/commit", bind(services, get_commit));
+    auto pending = [&services, is_operator](Request& request) -> asio::awaitable<Response> {
+        if (!is_operator(request)) co_return http::unauthorized("admin login required");
+        co_return co_await get_pending(services, request);
+    };
+    http::Routes routes = {
+        {Method::post, "/api/checkout", http::bind(with_services, post_checkout)},
+        {Method::post, "/payments/webhook", http::bind(with_services, post_webhook)},
+        {Method::get, "/api/orders/{id}", http::bind(with_services, get_order)},
+        {Method::get, "/api/inventory", http::bind(with_services, get_inventory)},
+        {Method::get, "/api/pending", pending},
+    };
+    // The isolated accounting calls hold and post stock without an order: never on a server
+    // that sells.
+    if (services.config.bench_endpoints) {
+        routes.push_back(
+            {Method::get, "/api/accounting/reserve", http::bind(with_services, get_reserve)});
+        routes.push_back(
+            {Method::get, "/api/accounting/commit", http::bind(with_services, get_commit)});
+    }
+    return routes;
 }
 
 }  // namespace tigerfans::flows

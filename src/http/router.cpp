@@ -31,14 +31,19 @@ void Router::add(Method method, std::string pattern, Handler handler) {
     assert(!pattern.empty() && pattern.front() == '/');
     std::vector<std::string> segments;
     for (std::string_view segment : split_path(pattern)) segments.emplace_back(segment);
-    routes_.push_back(Route{method, std::move(segments), std::move(handler)});
+    routes_.push_back(Entry{method, std::move(segments), std::move(handler)});
+}
+
+void Router::add(Routes routes) {
+    for (Route& route : routes)
+        add(route.method, std::move(route.pattern), std::move(route.handler));
 }
 
 Router::Match Router::match(Request& request) const {
     Match result;
     if (request.path.empty() || request.path.front() != '/') return result;
     const std::vector<std::string_view> segments = split_path(request.path);
-    for (const Route& route : routes_) {
+    for (const Entry& route : routes_) {
         if (route.segments.size() != segments.size()) continue;
         std::vector<std::pair<std::string, std::string>> params;
         bool matched = true;

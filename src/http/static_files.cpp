@@ -67,10 +67,11 @@ Response StaticFiles::serve(std::string_view name, std::string_view if_none_matc
     return response;
 }
 
-void StaticFiles::add_routes(Router& router) const {
-    router.get("/static/{name}", [this](Request& request) -> boost::asio::awaitable<Response> {
+Routes StaticFiles::routes() const {
+    auto get_asset = [this](Request& request) -> boost::asio::awaitable<Response> {
         co_return serve(request.path_param("name"), request.header("If-None-Match"));
-    });
+    };
+    return {{Method::get, "/static/{name}", get_asset}};
 }
 
 }  // namespace tigerfans::http

@@ -183,9 +183,11 @@ asio::awaitable<void> MockPay::settle_delivery(const std::string& event_key,
     if (!removed) spdlog::warn("mockpay: event {} delivered but still in the outbox", event_key);
 }
 
-void MockPay::add_routes(http::Router& router) {
-    router.get("/mockpay/{psid}", [this](http::Request& r) { return page(r); });
-    router.post("/mockpay/{psid}/emit", [this](http::Request& r) { return emit(r); });
+http::Routes MockPay::routes() {
+    return {
+        {http::Method::get, "/mockpay/{psid}", [this](http::Request& r) { return page(r); }},
+        {http::Method::post, "/mockpay/{psid}/emit", [this](http::Request& r) { return emit(r); }},
+    };
 }
 
 asio::awaitable<http::Response> MockPay::page(http::Request& request) {

@@ -3,23 +3,30 @@
 // redirect to the login form without a session; JSON answers 401.
 #pragma once
 
+#include "tigerfans/accounting/ledger.hpp"
 #include "tigerfans/admin/auth.hpp"
 #include "tigerfans/admin/login_throttle.hpp"
+#include "tigerfans/config/config.hpp"
 #include "tigerfans/flows/reconcile.hpp"
-#include "tigerfans/flows/services.hpp"
 #include "tigerfans/http/router.hpp"
 #include "tigerfans/http/templates.hpp"
+#include "tigerfans/orders/order_store.hpp"
 
 namespace tigerfans::admin {
 
+// What the admin area works with: its login, the orders and the ledger it reads (recent orders,
+// the refund list, goodies used), the reconciler it reports on and runs.
 struct AdminContext {
     Auth& auth;
     LoginThrottle& login_throttle;
-    flows::Services& services;
+    const config::Config& config;
+    orders::OrderStore& orders;
+    accounting::Ledger& ledger;
     flows::Reconciler& reconciler;
     const http::Templates& templates;
 };
 
-void add_admin_routes(http::Router& router, const AdminContext& context);
+// The admin area's route table.
+http::Routes admin_routes(const AdminContext& context);
 
 }  // namespace tigerfans::admin

@@ -2,13 +2,21 @@
 // the admin pages in admin/).
 #pragma once
 
-#include "tigerfans/flows/services.hpp"
+#include "tigerfans/config/config.hpp"
 #include "tigerfans/http/router.hpp"
 #include "tigerfans/http/templates.hpp"
+#include "tigerfans/orders/order_store.hpp"
 
 namespace tigerfans::app {
 
-void add_page_routes(http::Router& router, flows::Services& services,
-                     const http::Templates& templates);
+// What the pages read: the configuration, the orders (a ticket's QR code) and the templates.
+struct PagesContext {
+    const config::Config& config;
+    orders::OrderStore& orders;
+    const http::Templates& templates;
+};
+
+// The pages' route table.
+http::Routes page_routes(const PagesContext& context);
 
 }  // namespace tigerfans::app

@@ -14,9 +14,9 @@ namespace tigerfans::flows {
 // Says whether a request comes from an operator (an admin login, for instance).
 using OperatorCheck = std::function<bool(const http::Request&)>;
 
-// The public API, /api/pending for operators only, and the isolated accounting calls when the
-// configuration turns them on (BENCH_ENDPOINTS).
-void add_api_routes(http::Router& router, Services& services, OperatorCheck is_operator);
+// The API's route table: the public API, /api/pending for operators only, and the isolated
+// accounting calls when the configuration turns them on (BENCH_ENDPOINTS).
+http::Routes api_routes(Services& services, OperatorCheck is_operator);
 
 // Shared with the admin pages.
 std::string inventory_json(const accounting::Inventory& inventory);

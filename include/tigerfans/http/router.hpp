@@ -1,5 +1,7 @@
 // Maps method and path to a handler. Patterns are literal segments and `{name}` captures, one
 // segment each. A known path with another method answers 405 (with Allow); anything else 404.
+// Each module lists its routes in one table (a function returning `Routes`); the app adds the
+// tables.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -13,9 +15,26 @@ namespace tigerfans::http {
 
 using Handler = std::function<boost::asio::awaitable<Response>(Request&)>;
 
+// One line of a module's route table.
+struct Route {
+    Method method;
+    std::string pattern;
+    Handler handler;
+};
+using Routes = std::vector<Route>;
+
+// The handler that calls `function(context, request)`: how a table binds its handlers to what
+// they work with. `context` is copied (pass a struct of references, or std::ref).
+template <typename Context, typename Function>
+Handler bind(Context context, Function function) {
+    return [context, function](Request& request) { return function(context, request); };
+}
+
 class Router {
 public:
     void add(Method method, std::string pattern, Handler handler);
+    // Every route of one table, in its order (the first match of a path and method wins).
+    void add(Routes routes);
     void get(std::string pattern, Handler handler) {
         add(Method::get, std::move(pattern), std::move(handler));
     }
@@ -35,12 +54,12 @@ public:
     Match match(Request& request) const;
 
 private:
-    struct Route {
+    struct Entry {
         Method method;
         std::vector<std::string> segments;  // "{x}" marks a capture.
         Handler handler;
     };
-    std::vector<Route> routes_;
+    std::vector<Entry> routes_;
 };
 
 }  // namespace tigerfans::http

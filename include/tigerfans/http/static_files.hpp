@@ -16,7 +16,8 @@ class StaticFiles {
 public:
     // Loads every regular file directly under `directory` (missing folder: nothing served).
     explicit StaticFiles(const std::string& directory);
-    void add_routes(Router& router) const;
+    // The route table: GET /static/{name}.
+    Routes routes() const;
     Response serve(std::string_view name, std::string_view if_none_match) const;
 
 private:

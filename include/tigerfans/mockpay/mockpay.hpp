@@ -33,7 +33,8 @@ public:
             metrics::Registry& registry);
     ~MockPay();
 
-    void add_routes(http::Router& router);
+    // MockPay's route table: the payment page and its buttons' endpoint.
+    http::Routes routes();
 
     // Creates the outbox table and starts redelivering what earlier runs left in it.
     boost::asio::awaitable<Status> start();
