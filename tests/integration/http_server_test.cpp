@@ -7,11 +7,13 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -39,6 +41,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
+// How long /slow takes: the request in flight that a graceful shutdown waits for.
 constexpr std::chrono::milliseconds slow_handler{300};
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds duration) {
@@ -47,7 +50,8 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds duration) {
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
 }
 
-Router test_router() {
+// `slow_started` counts the /slow requests that reached their handler.
+Router test_router(std::atomic<int>& slow_started) {
     Router router;
     router.get("/hello", [](Request&) -> asio::awaitable<Response> {
         co_return Response::text(200, "hello world", "text/plain");
@@ -62,7 +66,8 @@ Router test_router() {
         response.close = true;
         co_return response;
     });
-    router.get("/slow", [](Request&) -> asio::awaitable<Response> {
+    router.get("/slow", [&slow_started](Request&) -> asio::awaitable<Response> {
+        slow_started++;
         co_await sleep_for(slow_handler);
         co_return Response::text(200, "slow", "text/plain");
     });
@@ -83,7 +88,7 @@ ServerLimits test_limits() {
 class ServerThread {
 public:
     explicit ServerThread(ServerLimits limits = test_limits())
-        : router_(test_router()), server_(io_, router_, limits, registry_) {
+        : router_(test_router(slow_started_)), server_(io_, router_, limits, registry_) {
         port_ = server_.listen("127.0.0.1", 0);
         thread_ = std::thread([this] { io_.run(); });
     }
@@ -93,6 +98,11 @@ public:
     }
 
     std::uint16_t port() const { return port_; }
+
+    // Waits until a /slow request is in its handler; false if none gets there within 5 s.
+    bool slow_request_started() {
+        return testing::wait_until([this] { return slow_started_ > 0; }, 5s);
+    }
 
     // How many accepts failed so far, read on the server's loop.
     std::uint64_t accept_failures() {
@@ -120,6 +130,7 @@ public:
 private:
     asio::io_context io_;
     metrics::Registry registry_;
+    std::atomic<int> slow_started_ = 0;
     Router router_;
     Server server_;
     std::uint16_t port_ = 0;
@@ -159,23 +170,15 @@ public:
         return message;
     }
 
-    // True when the server closed the connection (and sent nothing more) within `wait`.
+    // True when the server closed the connection (and sent nothing more) within `wait`: poll
+    // wakes up on the close (or on bytes, which mean it is still open).
     bool closed_within(std::chrono::milliseconds wait) {
-        const auto deadline = std::chrono::steady_clock::now() + wait;
-        socket_.non_blocking(true);
-        while (std::chrono::steady_clock::now() < deadline) {
-            char byte;
-            boost::system::error_code error;
-            const std::size_t read = socket_.read_some(asio::buffer(&byte, 1), error);
-            if (error == asio::error::would_block) {
-                std::this_thread::sleep_for(5ms);
-                continue;
-            }
-            socket_.non_blocking(false);
-            return read == 0 && error;
-        }
-        socket_.non_blocking(false);
-        return false;
+        pollfd readable{socket_.native_handle(), POLLIN, 0};
+        if (::poll(&readable, 1, static_cast<int>(wait.count())) != 1) return false;
+        char byte;
+        boost::system::error_code error;
+        const std::size_t read = socket_.read_some(asio::buffer(&byte, 1), error);
+        return read == 0 && error;
     }
 
 private:
@@ -431,6 +434,7 @@ TEST(HttpServer, RunningOutOfDescriptorsPausesAcceptingAndRecovers) {
     GTEST_SKIP() << "skipped under sanitizers: they need free descriptors themselves";
 #endif
     ServerThread server;
+    std::chrono::steady_clock::duration five_failures_took{};
     std::uint64_t failures = 0;
     std::string answer;
     {
@@ -443,10 +447,15 @@ TEST(HttpServer, RunningOutOfDescriptorsPausesAcceptingAndRecovers) {
         address.sin_family = AF_INET;
         address.sin_port = htons(server.port());
         address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        const auto connecting = std::chrono::steady_clock::now();
         ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-        std::this_thread::sleep_for(600ms);  // The server cannot accept it: no descriptor.
+        // The server cannot accept it (no descriptor). The time five failures take is what
+        // this test measures: with the pause at least 10 + 20 + 40 + 80 ms, without it far
+        // less.
+        ASSERT_TRUE(testing::wait_until([&] { return server.accept_failures() >= 5; }, 5s));
+        five_failures_took = std::chrono::steady_clock::now() - connecting;
         filler.release();
-        failures = server.accept_failures();  // Read once descriptors are back.
+        failures = server.accept_failures();
         const std::string request = get("/hello");
         ASSERT_EQ(::send(client, request.data(), request.size(), 0),
                   static_cast<ssize_t>(request.size()));
@@ -461,9 +470,10 @@ TEST(HttpServer, RunningOutOfDescriptorsPausesAcceptingAndRecovers) {
         ::close(client);
     }
     EXPECT_EQ(answer, hello_answer);
-    // Without the pause the loop fails hundreds of thousands of times in 600 ms; with it, 10,
-    // 20, 40 ... 320 ms apart: about seven.
-    EXPECT_GE(failures, 1u);
+    // Without the pause the loop fails hundreds of thousands of times a second; with it, 10,
+    // 20, 40, 80 ms apart, and a few more while the descriptors come back.
+    EXPECT_GE(five_failures_took, 150ms);
+    EXPECT_GE(failures, 5u);
     EXPECT_LE(failures, 12u);
 }
 
@@ -482,7 +492,7 @@ TEST(HttpServer, ShutdownFinishesRequestsInFlightAndClosesIdleConnections) {
     RawClient idle(server.port());
     RawClient busy(server.port());
     busy.send(get("/slow"));
-    std::this_thread::sleep_for(50ms);  // The request is in the handler now.
+    ASSERT_TRUE(server.slow_request_started());
     const auto took = server.shutdown(5s);
     EXPECT_LT(took, 2s);
     EXPECT_TRUE(idle.closed_within(1s));
@@ -502,7 +512,7 @@ TEST(HttpServer, ShutdownForceClosesWhatOutlivesTheDrainDeadline) {
     ServerThread server;
     RawClient busy(server.port());
     busy.send(get("/slow"));
-    std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(server.slow_request_started());
     const auto took = server.shutdown(50ms);
     EXPECT_LT(took, slow_handler);
     EXPECT_TRUE(busy.closed_within(2s));

@@ -70,6 +70,14 @@ protected:
                     }).ok());
     }
 
+    // Waits until `request`'s holds are past their timeout by the database's clock (both were
+    // written by one statement: they share their expiry).
+    bool wait_until_overdue(const HoldRequest& request) {
+        return wait_until_database("SELECT count(*) = 1 FROM ledger_holds WHERE id = '" +
+                                   u128_to_decimal(request.ticket_hold_id) +
+                                   "' AND expires_at <= statement_timestamp()");
+    }
+
     Inventory inventory(Ledger& ledger) {
         auto result = run([&] { return ledger.inventory(); });
         EXPECT_TRUE(result.ok());
@@ -212,7 +220,7 @@ TEST_F(PgLedgerTest, EntriesCarryEachHoldsOrderIdAndState) {
     }
     EXPECT_EQ(commit(ledger, commit_request(story.paid)).ticket, Resolution::done);
     cancel(ledger, story.failed);
-    sleep_for(std::chrono::milliseconds(1300));
+    ASSERT_TRUE(wait_until_overdue(story.lapsed));
     EXPECT_TRUE(book_late(ledger, commit_request(story.lapsed, false)).got_ticket);
     auto entries = run([&] { return ledger.entries(); });
     ASSERT_TRUE(entries.ok());
@@ -226,7 +234,7 @@ TEST_F(PgLedgerTest, ExpiredHoldsReleaseCapacityAndCannotBePosted) {
     ASSERT_TRUE(hold(ledger, first).ticket_held);
     ASSERT_TRUE(hold(ledger, second).ticket_held);
     EXPECT_FALSE(hold(ledger, hold_request()).ticket_held);
-    sleep_for(std::chrono::milliseconds(1300));
+    ASSERT_TRUE(wait_until_overdue(second));  // Held after `first`: expires last.
     const Inventory released = inventory(ledger);
     EXPECT_EQ(released.class_a.held, 0u);
     EXPECT_EQ(released.class_a.available(), 2u);
@@ -252,7 +260,7 @@ TEST_F(PgLedgerTest, PostingAnOverdueHoldReportsExpiredWithoutAnEarlierSweep) {
     Ledger& ledger = open_ledger({5, 5, 5});
     const HoldRequest request = hold_request(TicketClass::b, 1);
     ASSERT_TRUE(hold(ledger, request).ticket_held);
-    sleep_for(std::chrono::milliseconds(1200));
+    ASSERT_TRUE(wait_until_overdue(request));
     EXPECT_EQ(commit(ledger, commit_request(request)).ticket, Resolution::expired);
     EXPECT_EQ(inventory(ledger).class_b.sold, 0u);
 }
@@ -273,7 +281,7 @@ TEST_F(PgLedgerTest, ReplayedCommitCancelAndLateBookingAreIdempotent) {
     EXPECT_EQ(commit(ledger, commit_request(hold_request())).ticket, Resolution::not_found);
     const HoldRequest late = hold_request(TicketClass::a, 1);
     ASSERT_TRUE(hold(ledger, late).ticket_held);
-    sleep_for(std::chrono::milliseconds(1200));
+    ASSERT_TRUE(wait_until_overdue(late));
     const auto bookings = run_concurrently<Result<BookResult>>(
         3, [&](std::size_t) { return ledger.book_late(commit_request(late)); });
     for (const auto& booking : bookings) EXPECT_TRUE(booking->got_ticket && booking->got_goodie);

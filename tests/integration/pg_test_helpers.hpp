@@ -6,17 +6,18 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdlib>
 #include <exception>
 #include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
 #include "support/postgres_cluster.hpp"
+#include "support/process.hpp"
 #include "support/run_async.hpp"
 #include "tigerfans/metrics/metrics.hpp"
 
@@ -61,12 +62,17 @@ protected:
         return values;
     }
 
-    void sleep_for(std::chrono::milliseconds duration) {
-        run([&]() -> asio::awaitable<bool> {
-            asio::steady_timer timer(io_, duration);
-            co_await timer.async_wait(asio::use_awaitable);
-            co_return true;
-        });
+    // Waits until the one-value query `sql` answers true on the test's database; false when it
+    // has not within 5 s. The tests wait this way for a stored expiry to pass by the database's
+    // own clock: the query only reads, so no store sweeps what the test then looks at.
+    bool wait_until_database(const std::string& sql) {
+        pqxx::connection connection(database_url_);
+        return wait_until(
+            [&] {
+                pqxx::nontransaction query(connection);
+                return query.exec1(sql)[0].as<bool>();
+            },
+            std::chrono::seconds(5));
     }
 
     const metrics::Histogram* batch_sizes(std::string_view store) const {

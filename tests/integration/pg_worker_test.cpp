@@ -1,6 +1,7 @@
 // The database thread: jobs run off the loop and resume on it; every kind of failure becomes a
 // fault rather than an exception or a hang; a lost connection comes back on the next job; and
 // destroying the worker fails what is still queued.
+#include <future>
 #include <pqxx/pqxx>
 #include <thread>
 
@@ -149,12 +150,18 @@ TEST_F(PgWorkerTest, AnUnreachableDatabaseGivesUnavailableFaultsQuickly) {
 
 // A job already running finishes; the ones queued behind it fail with shutting_down.
 TEST_F(PgWorkerTest, DestroyingTheWorkerFailsQueuedJobsWithShuttingDown) {
+    std::promise<void> first_started;
     auto worker = std::make_unique<Worker>(io_.get_executor(), database_url_, "test");
     std::vector<std::optional<Result<bool>>> results(3);
     for (std::size_t i = 0; i < results.size(); i++) {
-        auto job = [i](pqxx::connection& connection) {
+        // The first job still runs for 0.3 s after it says it started: the worker is being
+        // destroyed by then.
+        auto job = [i, &first_started](pqxx::connection& connection) {
             pqxx::nontransaction query(connection);
-            if (i == 0) query.exec("SELECT pg_sleep(0.3)");
+            if (i == 0) {
+                first_started.set_value();
+                query.exec("SELECT pg_sleep(0.3)");
+            }
             return true;
         };
         asio::co_spawn(
@@ -162,7 +169,8 @@ TEST_F(PgWorkerTest, DestroyingTheWorkerFailsQueuedJobsWithShuttingDown) {
             [&results, i](std::exception_ptr, Result<bool> result) { results[i] = result; });
     }
     io_.poll();  // Queue all three; the first starts on the database thread.
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_EQ(first_started.get_future().wait_for(std::chrono::seconds(10)),
+              std::future_status::ready);
     worker.reset();
     io_.restart();
     io_.run();

@@ -18,6 +18,12 @@ constexpr std::int64_t base_time_us = 1'700'000'000'000'000;
 
 using SessionStoreTest = RedisStoreTest;
 
+// True once Redis has let `key` expire; false if it has not within the call deadline.
+bool expires(const testing::RedisServer& server, asio::io_context& io, const std::string& key) {
+    return run_until(
+        io, [&] { return server.command("EXISTS " + key) == ":0\r\n"; }, call_deadline_ms);
+}
+
 std::vector<std::string> psids_of(const PendingList& list) {
     std::vector<std::string> psids;
     for (const PaymentSession& session : list.sessions) psids.push_back(session.psid);
@@ -70,7 +76,11 @@ TEST_F(SessionStoreTest, ForgetsASessionWhenItsTtlPasses) {
     const PaymentSession session = numbered_session(2, base_time_us);
     ASSERT_TRUE(run_async([&] { return store_->save(session, 1); }).ok());
     ASSERT_TRUE(run_async([&] { return store_->find("ps-2"); })->has_value());
-    std::this_thread::sleep_for(1'200ms);
+    const std::optional<long long> ttl_ms = raw_integer(server_.command("PTTL ps:ps-2"));
+    ASSERT_TRUE(ttl_ms.has_value());
+    EXPECT_GT(*ttl_ms, 0);
+    EXPECT_LE(*ttl_ms, 1'000);
+    ASSERT_TRUE(expires(server_, io_, "ps:ps-2"));
     Result<std::optional<PaymentSession>> found = run_async([&] { return store_->find("ps-2"); });
     ASSERT_TRUE(found.ok());
     EXPECT_FALSE(found->has_value());
@@ -103,7 +113,7 @@ TEST_F(SessionStoreTest, SkipsAndCleansExpiredSessionsInRecent) {
         const PaymentSession session = numbered_session(n, base_time_us + n - 2);
         ASSERT_TRUE(run_async([&] { return store_->save(session, 300); }).ok());
     }
-    std::this_thread::sleep_for(1'200ms);
+    ASSERT_TRUE(expires(server_, io_, "ps:ps-1"));
     Result<PendingList> listed = run_async([&] { return store_->recent(10); });
     ASSERT_TRUE(listed.ok());
     EXPECT_EQ(psids_of(*listed), (std::vector<std::string>{"ps-3", "ps-2"}));

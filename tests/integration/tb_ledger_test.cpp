@@ -11,13 +11,13 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <thread>
 
 #include "accounting/tigerbeetle/client.hpp"
 #include "accounting/tigerbeetle/library.hpp"
 #include "accounting/tigerbeetle/requests.hpp"
 #include "accounting/tigerbeetle/tigerbeetle_ledger.hpp"
 #include "ledger_entries_check.hpp"
+#include "support/process.hpp"
 #include "support/run_async.hpp"
 #include "support/tigerbeetle_server.hpp"
 #include "tigerfans/core/ids.hpp"
@@ -75,12 +75,8 @@ protected:
 
     // Polls the inventory until `ready` holds (expiry is released by the cluster's pulse).
     bool wait_for_inventory(Ledger& ledger, const std::function<bool(const Inventory&)>& ready) {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (ready(inventory(ledger))) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        return false;
+        return testing::wait_until([&] { return ready(inventory(ledger)); },
+                                   std::chrono::seconds(20));
     }
 
     // Registers `count` new client sessions (each makes one lookup), in waves of 32 so that the
@@ -353,10 +349,13 @@ TEST_F(TbLedger, HealthFollowsTheReplicaAndStopDrainsQueuedHolds) {
 
     Ledger& other = start_ledger({100, 100, 100});
     server_->stop();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1'100));  // Past the fresh window.
-    const auto started = std::chrono::steady_clock::now();
-    EXPECT_FALSE(run_async(io_, [&] { return other.healthy(); }));
-    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+    // Health may still say true while the last answer is fresh (1 s), then a probe fails within
+    // its timeout (1 s): how long that takes is what is measured.
+    const auto stopped_at = std::chrono::steady_clock::now();
+    EXPECT_TRUE(
+        testing::wait_until([&] { return !run_async(io_, [&] { return other.healthy(); }); },
+                            std::chrono::seconds(10)));
+    EXPECT_LT(std::chrono::steady_clock::now() - stopped_at, std::chrono::seconds(3));
 }
 
 // A --development replica accepts 8 client connections; 56 more pipeline requests allow 64.
@@ -373,10 +372,17 @@ TEST_F(TbLedgerCrowded, AnEvictedClientFailsItsCallersWith503AndIsRecreated) {
     auto evicted = run_async(io_, [&] { return ledger.hold(hold_request(TicketClass::a)); });
     ASSERT_FALSE(evicted.ok());
     EXPECT_EQ(evicted.fault(), Fault::unavailable);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1'100));  // The re-open back-off.
-    auto recreated = run_async(io_, [&] { return ledger.hold(hold_request(TicketClass::a)); });
-    ASSERT_TRUE(recreated.ok());
-    EXPECT_TRUE(recreated->ticket_held);
+    // Calls fail as unavailable until the re-open back-off (1 s) lets the client be re-created.
+    bool recreated = false;
+    EXPECT_TRUE(testing::wait_until(
+        [&] {
+            auto held = run_async(io_, [&] { return ledger.hold(hold_request(TicketClass::a)); });
+            EXPECT_TRUE(held.ok() || held.fault() == Fault::unavailable);
+            recreated = held.ok() && held->ticket_held;
+            return held.ok();
+        },
+        std::chrono::seconds(10)));
+    EXPECT_TRUE(recreated);
     EXPECT_EQ(inventory(ledger).class_a.held, 1u);
 }
 
