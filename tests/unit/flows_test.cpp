@@ -494,7 +494,7 @@ TEST_F(FailEveryCallTest, PaymentAfterAFailureDyingAfterEachCall) {
 TEST_F(FailEveryCallTest, EveryApiHandlerAnswersAFailingCallWith503) {
     config.bench_endpoints = true;
     http::Router router;
-    add_api_routes(router, services, [](const http::Request&) { return true; });
+    router.add(api_routes(services, [](const http::Request&) { return true; }));
     const CheckoutAccepted paid = prepare(Before::nothing);
     pay(paid.payment_session_id, PaymentOutcome::succeeded, "evt_paid");
     const auto request = [](http::Method method, std::string path, std::string query,
