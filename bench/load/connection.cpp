@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <cassert>
 #include <cstring>
 
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/decimal.hpp"
 #include "tigerfans/core/limits.hpp"
 
@@ -62,12 +62,12 @@ TimeoutSweep::TimeoutSweep(asio::io_context& io, std::chrono::milliseconds timeo
     : timer_(io),
       timeout_(timeout),
       interval_(std::clamp(timeout / sweeps_per_timeout, sweep_interval_min, sweep_interval_max)) {
-    assert(timeout_.count() > 0);
+    TF_ASSERT(timeout_.count() > 0);
     arm();
 }
 
 TimeoutSweep::~TimeoutSweep() {
-    assert(connections_.empty());
+    TF_ASSERT(connections_.empty());
     timer_.cancel();
 }
 
@@ -75,7 +75,7 @@ void TimeoutSweep::add(Connection* connection) { connections_.push_back(connecti
 
 void TimeoutSweep::remove(Connection* connection) {
     const auto found = std::find(connections_.begin(), connections_.end(), connection);
-    assert(found != connections_.end());
+    TF_ASSERT(found != connections_.end());
     *found = connections_.back();
     connections_.pop_back();
 }
@@ -110,14 +110,14 @@ Connection::~Connection() {
 
 void Connection::prepare(std::string_view method, std::string_view target,
                          std::initializer_list<Header> headers, std::string_view body) {
-    assert(!busy_);
+    TF_ASSERT(!busy_);
     request_.clear();
     format_request(request_, method, target, host_, headers, body);
     head_request_ = method == "HEAD";
 }
 
 asio::awaitable<Reply> Connection::exchange() {
-    assert(!busy_ && !request_.empty());
+    TF_ASSERT(!busy_ && !request_.empty());
     discard_answered();
     busy_ = true;
     timed_out_ = false;
@@ -229,7 +229,7 @@ Connection::ReadStep Connection::read_available(std::size_t message_bytes) {
 
 void Connection::discard_answered() {
     if (answered_bytes_ == 0) return;
-    assert(answered_bytes_ <= buffered_bytes_);
+    TF_ASSERT(answered_bytes_ <= buffered_bytes_);
     const std::size_t left = buffered_bytes_ - answered_bytes_;
     std::memmove(buffer_.data(), buffer_.data() + answered_bytes_, left);
     buffered_bytes_ = left;

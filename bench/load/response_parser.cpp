@@ -3,8 +3,9 @@
 
 #include <strings.h>
 
-#include <cassert>
 #include <charconv>
+
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans::loadgen {
 
@@ -109,7 +110,7 @@ HeadParse parse_response_head(std::string_view bytes, bool head_request, std::si
     for (lines.remove_prefix(line_end + crlf.size()); !lines.empty();
          lines.remove_prefix(line_end + crlf.size())) {
         line_end = lines.find(crlf);
-        assert(line_end != std::string_view::npos);
+        TF_ASSERT(line_end != std::string_view::npos);
         if (!parse_header_line(lines.substr(0, line_end), head, facts)) return HeadParse::invalid;
     }
     head.head_bytes = end + head_end.size();

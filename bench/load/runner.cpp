@@ -9,6 +9,8 @@
 #include <deque>
 #include <stdexcept>
 
+#include "tigerfans/core/assert.hpp"
+
 namespace tigerfans::loadgen {
 
 namespace {
@@ -28,7 +30,7 @@ tcp::endpoint resolve(const Target& target) {
 
 double run_calls(asio::io_context& io, const RunOptions& options, const Call& call,
                  const Progress& progress) {
-    assert(options.concurrency > 0);
+    TF_ASSERT(options.concurrency > 0);
     TimeoutSweep sweep(io, options.request_timeout);
     std::deque<Connection> connections;
     int next = 0;

@@ -2,10 +2,10 @@
 #include "tigerfans/config/config.hpp"
 
 #include <algorithm>
-#include <cassert>
 #include <charconv>
 #include <cstdlib>
 
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/limits.hpp"
 
 #ifndef TIGERFANS_SOURCE_DIR
@@ -210,7 +210,7 @@ std::vector<std::string_view> default_secrets(const Config& config) {
     for (const auto& [name, value] : secrets) {
         const auto option = std::find_if(options().begin(), options().end(),
                                          [name](const Option& o) { return o.name == name; });
-        assert(option != options().end());
+        TF_ASSERT(option != options().end());
         if (*value == option->default_value) names.push_back(name);
     }
     return names;

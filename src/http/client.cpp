@@ -6,11 +6,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <cassert>
 #include <charconv>
 #include <deque>
 #include <vector>
 
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/async.hpp"
 #include "tigerfans/core/limits.hpp"
 
@@ -138,7 +138,7 @@ void Client::Impl::release(std::unique_ptr<PooledConnection> connection, bool re
     } else {
         error_code ignored;
         connection->stream.socket().close(ignored);
-        assert(open > 0);
+        TF_ASSERT(open > 0);
         open--;
     }
     if (!waiters.empty()) {

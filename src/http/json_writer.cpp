@@ -1,8 +1,9 @@
 // Hand-written JSON objects for the hot answers (see json_writer.hpp).
 #include "tigerfans/http/json_writer.hpp"
 
-#include <cassert>
 #include <charconv>
+
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans::http {
 
@@ -21,7 +22,7 @@ void append_escaped(std::string& out, unsigned char c) {
         case '\t': out.append("\\t"); return;
         default: break;
     }
-    assert(c < 0x20);
+    TF_ASSERT(c < 0x20);
     const char escape[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
     out.append(escape, sizeof(escape));
 }
@@ -50,7 +51,7 @@ JsonObjectWriter::JsonObjectWriter(std::size_t reserve_bytes) {
 }
 
 void JsonObjectWriter::key(std::string_view name) {
-    assert(!finished_);
+    TF_ASSERT(!finished_);
     if (!first_) text_.push_back(',');
     first_ = false;
     append_json_string(text_, name);
@@ -67,7 +68,7 @@ JsonObjectWriter& JsonObjectWriter::integer(std::string_view name, std::int64_t 
     key(name);
     char digits[24];
     const auto [end, error] = std::to_chars(digits, digits + sizeof(digits), value);
-    assert(error == std::errc());
+    TF_ASSERT(error == std::errc());
     text_.append(digits, end);
     return *this;
 }
@@ -85,7 +86,7 @@ JsonObjectWriter& JsonObjectWriter::null(std::string_view name) {
 }
 
 std::string JsonObjectWriter::finish() && {
-    assert(!finished_);
+    TF_ASSERT(!finished_);
     finished_ = true;
     text_.push_back('}');
     return std::move(text_);

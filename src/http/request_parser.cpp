@@ -3,14 +3,15 @@
 
 #include <algorithm>
 #include <boost/beast/http/error.hpp>
-#include <cassert>
+
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans::http {
 
 RequestParser::RequestParser(Request& request, std::size_t header_bytes_max,
                              std::size_t body_bytes_max)
     : request_(request) {
-    assert(header_bytes_max <= UINT32_MAX);
+    TF_ASSERT(header_bytes_max <= UINT32_MAX);
     header_limit(static_cast<std::uint32_t>(header_bytes_max));
     body_limit(body_bytes_max);
     eager(true);  // Parse the body in the same put() as the header when it is there.
@@ -35,7 +36,7 @@ void RequestParser::on_request_impl(verb, string_view method_text, string_view t
 }
 
 void RequestParser::on_response_impl(int, string_view, int, error_code&) {
-    assert(false && "a request parser never sees a status line");
+    TF_ASSERT(false && "a request parser never sees a status line");
 }
 
 // Overwrites the previous request's header pairs in place: their strings keep their capacity.

@@ -6,8 +6,8 @@
 #include <ostream>  // Beast's status.hpp needs it and does not include it.
 
 #include <boost/beast/http/status.hpp>
-#include <cassert>
 
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/decimal.hpp"
 
 namespace tigerfans::http {
@@ -29,7 +29,7 @@ void append_header(std::string& out, std::string_view name, std::string_view val
 }  // namespace
 
 void format_response_head(std::string& out, const Response& response, bool keep_alive) {
-    assert(response.status >= 100 && response.status <= 999);
+    TF_ASSERT(response.status >= 100 && response.status <= 999);
     const auto reason = boost::beast::http::obsolete_reason(
         static_cast<boost::beast::http::status>(response.status));
     out.assign("HTTP/1.1 ");
@@ -38,7 +38,7 @@ void format_response_head(std::string& out, const Response& response, bool keep_
     append_header(out, "Server", "tigerfans");
     if (!response.content_type.empty()) append_header(out, "Content-Type", response.content_type);
     for (const auto& [name, value] : response.headers) {
-        assert(!is_framing_header(name) && "the server sets framing headers itself");
+        TF_ASSERT(!is_framing_header(name) && "the server sets framing headers itself");
         append_header(out, name, value);
     }
     out.append("Content-Length: ");

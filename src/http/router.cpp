@@ -3,8 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cassert>
-
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/http/errors.hpp"
 
 namespace tigerfans::http {
@@ -28,7 +27,7 @@ bool is_capture(std::string_view segment) {
 }  // namespace
 
 void Router::add(Method method, std::string pattern, Handler handler) {
-    assert(!pattern.empty() && pattern.front() == '/');
+    TF_ASSERT(!pattern.empty() && pattern.front() == '/');
     std::vector<std::string> segments;
     for (std::string_view segment : split_path(pattern)) segments.emplace_back(segment);
     routes_.push_back(Entry{method, std::move(segments), std::move(handler)});

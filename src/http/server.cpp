@@ -21,13 +21,13 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
-#include <cassert>
 #include <list>
 #include <string>
 #include <unordered_map>
 
 #include "http/request_parser.hpp"
 #include "http/response_head.hpp"
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/http/errors.hpp"
 
@@ -267,7 +267,7 @@ public:
         : counts_(counts), address_(std::move(address)) {}
     ~AddressCountEntry() {
         const auto found = counts_.find(address_);
-        assert(found != counts_.end() && found->second > 0);
+        TF_ASSERT(found != counts_.end() && found->second > 0);
         if (--found->second == 0) counts_.erase(found);
     }
     AddressCountEntry(const AddressCountEntry&) = delete;

@@ -1,11 +1,12 @@
 // Template loading and filling.
 #include "tigerfans/http/templates.hpp"
 
-#include <cassert>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans::http {
 
@@ -84,7 +85,7 @@ bool Templates::has(std::string_view name) const { return texts_.find(name) != t
 std::string Templates::page(std::string_view name, std::string_view title,
                             const TemplateVars& vars) const {
     const auto found = texts_.find(name);
-    assert(found != texts_.end());
+    TF_ASSERT(found != texts_.end());
     TemplateVars page_vars = vars;
     page_vars.insert(page_vars.end(), globals_.begin(), globals_.end());  // Page values first.
     TemplateVars layout_vars = page_vars;

@@ -2,15 +2,16 @@
 #include "tigerfans/metrics/metrics.hpp"
 
 #include <algorithm>
-#include <cassert>
 #include <cstdio>
 #include <limits>
+
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans::metrics {
 
 Histogram::Histogram(std::vector<double> upper_bounds)
     : upper_bounds_(std::move(upper_bounds)), bucket_counts_(upper_bounds_.size() + 1, 0) {
-    assert(std::is_sorted(upper_bounds_.begin(), upper_bounds_.end()));
+    TF_ASSERT(std::is_sorted(upper_bounds_.begin(), upper_bounds_.end()));
 }
 
 void Histogram::observe(double value) {
@@ -47,7 +48,7 @@ Registry::Family& Registry::family(std::string_view name, std::string_view help,
         found = families_.emplace(std::string(name), Family{std::string(help), std::string(type)})
                     .first;
     }
-    assert(found->second.type == type);
+    TF_ASSERT(found->second.type == type);
     return found->second;
 }
 

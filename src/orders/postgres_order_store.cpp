@@ -13,7 +13,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cassert>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -22,6 +21,7 @@
 #include "postgres/sql_array.hpp"
 #include "postgres/statement.hpp"
 #include "postgres/worker_batcher.hpp"
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/crash_points.hpp"
 #include "tigerfans/core/ids.hpp"
@@ -194,7 +194,7 @@ std::vector<Order*> collided(pqxx::work& txn, const std::vector<Order*>& orders,
 
 void issue_new_ticket_codes(const std::vector<Order*>& orders) {
     for (Order* order : orders) {
-        assert(!order->ticket_code.empty());  // Without a code there is nothing to collide.
+        TF_ASSERT(!order->ticket_code.empty());  // Without a code there is nothing to collide.
         spdlog::warn("orders: ticket code {} of order {} is taken; issuing another",
                      order->ticket_code, order->id);
         order->ticket_code = new_ticket_code();
@@ -241,7 +241,7 @@ StoredStatuses insert_new(pqxx::work& txn, const std::vector<Order*>& orders,
         }
         issue_new_ticket_codes(pending);
     }
-    assert(stored.size() == orders.size());
+    TF_ASSERT(stored.size() == orders.size());
     return stored;
 }
 
@@ -364,8 +364,8 @@ public:
     }
 
     asio::awaitable<Result<OrderStatus>> insert(Order order) override {
-        assert(is_valid_order_id(order.id));
-        assert(storable(order));  // The webhook flow stores only what checkout validated.
+        TF_ASSERT(is_valid_order_id(order.id));
+        TF_ASSERT(storable(order));  // The webhook flow stores only what checkout validated.
         if (!storable(order)) co_return Fault::internal;
         co_return co_await inserts_.submit_one(std::move(order));
     }

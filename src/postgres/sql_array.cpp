@@ -2,7 +2,7 @@
 // Input"): inside double quotes only `"` and `\` need a backslash.
 #include "postgres/sql_array.hpp"
 
-#include <cassert>
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans::postgres {
 
@@ -52,7 +52,7 @@ void ArrayLiteral::separate() {
 }
 
 void ArrayLiteral::add_text(std::string_view value) {
-    assert(is_storable_text(value));
+    TF_ASSERT(is_storable_text(value));
     separate();
     text_ += '"';
     for (char c : value) {

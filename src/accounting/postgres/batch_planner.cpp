@@ -4,8 +4,8 @@
 #include "accounting/postgres/batch_planner.hpp"
 
 #include <algorithm>
-#include <cassert>
 
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/ids.hpp"
 
 namespace tigerfans::accounting::postgres {
@@ -96,7 +96,7 @@ std::vector<u128> referenced_ids(std::span<const Operation> operations) {
 
 BatchPlanner::BatchPlanner(Balances balances, HoldRows rows)
     : balances_(balances), rows_(std::move(rows)) {
-    assert(std::all_of(rows_.begin(), rows_.end(), [](const auto& entry) {
+    TF_ASSERT(std::all_of(rows_.begin(), rows_.end(), [](const auto& entry) {
         return entry.first != 0 && !entry.second.is_new && !entry.second.changed;
     }));
 }
@@ -115,7 +115,7 @@ Outcome BatchPlanner::apply(const Operation& operation) {
 // Not linked: the goodie is tried only once the ticket is held, so a sold-out answer never
 // leaves a goodie hold behind.
 HoldResult BatchPlanner::hold(const HoldRequest& request) {
-    assert(request.ticket_hold_id != 0);
+    TF_ASSERT(request.ticket_hold_id != 0);
     HoldResult result;
     result.ticket_held = reserve(request.ticket_hold_id, resource_of(request.cls),
                                  request.timeout_s, request.order_id);
@@ -178,7 +178,7 @@ bool BatchPlanner::reserve(u128 id, Resource resource, std::uint32_t timeout_s, 
 // Posts or voids a hold. Once resolved, a hold keeps its status: repeating the same resolution
 // is done, the other one is a conflict.
 Resolution BatchPlanner::resolve(u128 id, Resource resource, HoldStatus target) {
-    assert(target == HoldStatus::posted || target == HoldStatus::voided);
+    TF_ASSERT(target == HoldStatus::posted || target == HoldStatus::voided);
     const HoldRow* found = find(id, resource);
     if (found == nullptr || found->status == HoldStatus::rejected) return Resolution::not_found;
     if (found->status == HoldStatus::expired) return Resolution::expired;
@@ -188,7 +188,7 @@ Resolution BatchPlanner::resolve(u128 id, Resource resource, HoldStatus target) 
     row.status = target;
     row.changed = !row.is_new;
     Balance& counts = balance(resource);
-    assert(counts.held > 0);
+    TF_ASSERT(counts.held > 0);
     counts.held--;
     if (target == HoldStatus::posted) counts.sold++;
     return Resolution::done;
@@ -197,7 +197,7 @@ Resolution BatchPlanner::resolve(u128 id, Resource resource, HoldStatus target) 
 // Late success: the hold itself when it is still good, else a booking of its own (posted, or
 // rejected when nothing is left) under the derived id, whose status a replay reports.
 bool BatchPlanner::book(u128 hold_id, Resource resource, u128 order_id) {
-    assert(hold_id != 0);
+    TF_ASSERT(hold_id != 0);
     const u128 booking_id = derive_id(hold_id, Derivation::late_booking);
     if (const HoldRow* booking = find(booking_id, resource)) {
         return booking->status == HoldStatus::posted;
@@ -217,10 +217,10 @@ bool BatchPlanner::book(u128 hold_id, Resource resource, u128 order_id) {
 
 void BatchPlanner::insert(u128 id, Resource resource, HoldStatus status, std::uint32_t timeout_s,
                           u128 order_id) {
-    assert(id != 0);
+    TF_ASSERT(id != 0);
     const bool inserted =
         rows_.emplace(id, HoldRow{resource, status, timeout_s, order_id, true, false}).second;
-    assert(inserted);
+    TF_ASSERT(inserted);
     (void)inserted;
 }
 

@@ -7,13 +7,13 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cassert>
 #include <stdexcept>
 
 #include "postgres/row_values.hpp"
 #include "postgres/schema.hpp"
 #include "postgres/sql_array.hpp"
 #include "postgres/statement.hpp"
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/ids.hpp"
 
 namespace tigerfans::accounting::postgres {
@@ -242,7 +242,7 @@ void create_ledger(pqxx::connection& connection, const Capacities& capacities) {
 
 std::vector<Outcome> run_ledger_batch(pqxx::connection& connection,
                                       const std::vector<Operation>& operations) {
-    assert(!operations.empty());
+    TF_ASSERT(!operations.empty());
     pqxx::work txn(connection);
     const Balances stored = lock_balances(txn);
     Balances balances = stored;

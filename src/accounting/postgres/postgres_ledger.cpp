@@ -8,11 +8,10 @@
 // inside a co_await expression twice.
 #include "accounting/postgres/postgres_ledger.hpp"
 
-#include <cassert>
-
 #include "accounting/postgres/batch_planner.hpp"
 #include "accounting/postgres/ledger_tables.hpp"
 #include "postgres/worker_batcher.hpp"
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::accounting {
@@ -50,19 +49,19 @@ public:
     }
 
     asio::awaitable<Result<HoldResult>> hold(HoldRequest request) override {
-        assert(request.ticket_hold_id != 0 && request.ticket_hold_id != request.goodie_hold_id);
+        TF_ASSERT(request.ticket_hold_id != 0 && request.ticket_hold_id != request.goodie_hold_id);
         const postgres::HoldOp operation{request};
         co_return co_await batcher_.submit_one_as<HoldResult>(operation);
     }
 
     asio::awaitable<Result<CommitResult>> commit(CommitRequest request) override {
-        assert(request.ticket_hold_id != 0);
+        TF_ASSERT(request.ticket_hold_id != 0);
         const postgres::CommitOp operation{request};
         co_return co_await batcher_.submit_one_as<CommitResult>(operation);
     }
 
     asio::awaitable<Result<BookResult>> book_late(CommitRequest request) override {
-        assert(request.ticket_hold_id != 0);
+        TF_ASSERT(request.ticket_hold_id != 0);
         const postgres::BookLateOp operation{request};
         co_return co_await batcher_.submit_one_as<BookResult>(operation);
     }

@@ -5,13 +5,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cassert>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string_view>
 
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::accounting::tb {
@@ -63,7 +63,7 @@ std::unique_ptr<Library> open_library(const std::string& path, std::string& erro
     if (!resolve_all(handle, *library, error)) return nullptr;  // Stays mapped; harmless.
     // One callback per process; a second library copy finding one registered is fine.
     const auto status = library->register_log_callback(&forward_log, false);
-    assert(status != abi::RegisterLogStatus::not_registered);
+    TF_ASSERT(status != abi::RegisterLogStatus::not_registered);
     (void)status;
     return library;
 }

@@ -1,9 +1,9 @@
 // Account ids, transfer builders and status meanings for the TigerBeetle ledger.
 #include "accounting/tigerbeetle/model.hpp"
 
-#include <cassert>
 #include <unordered_map>
 
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/ids.hpp"
 
 namespace tigerfans::accounting::tb::model {
@@ -47,10 +47,10 @@ abi::Transfer spend(Resource resource, u128 id, std::uint16_t code, std::uint16_
 }
 
 abi::Transfer resolve(Resource resource, u128 hold_id, Derivation kind, std::uint16_t flags) {
-    assert(hold_id != 0);
+    TF_ASSERT(hold_id != 0);
     abi::Transfer transfer = spend(resource, derive_id(hold_id, kind), hold_code, flags);
     transfer.pending_id = hold_id;
-    assert(transfer.amount == hold_amount);  // Never 0: posting 0 voids the whole hold.
+    TF_ASSERT(transfer.amount == hold_amount);  // Never 0: posting 0 voids the whole hold.
     return transfer;
 }
 
@@ -72,7 +72,7 @@ std::optional<Resolution> resolution(std::uint32_t code, std::uint32_t same_way,
 
 ResourceIds ids_of(Resource resource) {
     const u128 base = base_id(resource);
-    assert(base != 0);
+    TF_ASSERT(base != 0);
     return ResourceIds{base, base + 5, base + 9, base + 6};
 }
 
@@ -103,7 +103,7 @@ abi::Transfer funding(Resource resource, std::uint64_t capacity) {
 }
 
 abi::Transfer hold(Resource resource, u128 hold_id, std::uint32_t timeout_s, u128 order_id) {
-    assert(hold_id != 0 && hold_id != u128_max);
+    TF_ASSERT(hold_id != 0 && hold_id != u128_max);
     abi::Transfer transfer = spend(resource, hold_id, hold_code, abi::transfer_flags::pending);
     transfer.timeout_s = timeout_s;
     transfer.user_data_128 = order_id;
@@ -120,7 +120,7 @@ abi::Transfer void_hold(Resource resource, u128 hold_id) {
 }
 
 abi::Transfer late_booking(Resource resource, u128 hold_id, u128 order_id) {
-    assert(hold_id != 0);
+    TF_ASSERT(hold_id != 0);
     abi::Transfer transfer =
         spend(resource, derive_id(hold_id, Derivation::late_booking), late_booking_code, 0);
     transfer.user_data_128 = order_id;

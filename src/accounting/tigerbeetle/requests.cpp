@@ -4,11 +4,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cassert>
 #include <chrono>
 #include <string>
 
 #include "accounting/tigerbeetle/model.hpp"
+
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans::accounting::tb {
 
@@ -38,7 +39,7 @@ Fault fault_of(abi::PacketStatus status) {
         case abi::PacketStatus::ok:
         case abi::PacketStatus::too_much_data: break;
     }
-    assert(false && "fault_of called with a status the caller must handle");
+    TF_ASSERT(false && "fault_of called with a status the caller must handle");
     return Fault::internal;
 }
 
@@ -58,7 +59,7 @@ asio::awaitable<Result<abi::PacketStatus>> timed_request(
 
 asio::awaitable<Result<std::vector<abi::CreateResult>>> create_accounts(
     PacketSubmitter& submitter, RequestMetrics metrics, std::span<const abi::Account> accounts) {
-    assert(!accounts.empty());
+    TF_ASSERT(!accounts.empty());
     std::vector<std::byte> reply;
     const Result<abi::PacketStatus> status =
         co_await timed_request(submitter, metrics, abi::Operation::create_accounts,
@@ -77,7 +78,7 @@ asio::awaitable<Result<std::vector<abi::CreateResult>>> create_accounts(
 asio::awaitable<Result<std::vector<abi::Account>>> lookup_accounts(PacketSubmitter& submitter,
                                                                    RequestMetrics metrics,
                                                                    std::span<const u128> ids) {
-    assert(!ids.empty());
+    TF_ASSERT(!ids.empty());
     std::vector<std::byte> reply;
     const Result<abi::PacketStatus> status = co_await timed_request(
         submitter, metrics, abi::Operation::lookup_accounts, std::as_bytes(ids), ids.size(), reply);

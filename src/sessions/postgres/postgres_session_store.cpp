@@ -10,11 +10,10 @@
 // inside a co_await expression twice.
 #include "sessions/postgres/postgres_session_store.hpp"
 
-#include <cassert>
-
 #include "postgres/sql_array.hpp"
 #include "postgres/worker_batcher.hpp"
 #include "sessions/postgres/session_tables.hpp"
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::sessions {
@@ -49,8 +48,8 @@ public:
     }
 
     asio::awaitable<Status> save(const PaymentSession& session, std::uint32_t ttl_s) override {
-        assert(ttl_s > 0);
-        assert(storable(session));  // Checkout saves only what it validated.
+        TF_ASSERT(ttl_s > 0);
+        TF_ASSERT(storable(session));  // Checkout saves only what it validated.
         if (!storable(session)) co_return Fault::internal;
         Operation operation = postgres::SaveOp{session, ttl_s};
         co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
@@ -65,7 +64,7 @@ public:
 
     asio::awaitable<Result<GateAnswer>> take_lease(std::string_view psid, std::string_view token,
                                                    std::uint32_t lease_ms, bool payment) override {
-        assert(!token.empty() && lease_ms > 0);
+        TF_ASSERT(!token.empty() && lease_ms > 0);
         if (!is_storable_text(psid) || !is_storable_text(token)) co_return Fault::internal;
         Operation operation =
             postgres::LeaseOp{std::string(psid), std::string(token), lease_ms, payment};
@@ -74,7 +73,7 @@ public:
 
     asio::awaitable<Status> finish_gate(std::string_view psid,
                                         std::string_view order_status) override {
-        assert(!order_status.empty());
+        TF_ASSERT(!order_status.empty());
         if (!is_storable_text(psid)) co_return Fault::internal;
         Operation operation = postgres::FinishOp{std::string(psid), std::string(order_status)};
         co_return co_await batcher_.submit_one_as<Done>(std::move(operation));

@@ -10,7 +10,6 @@
 #include "sessions/postgres/session_tables.hpp"
 
 #include <algorithm>
-#include <cassert>
 #include <numeric>
 #include <unordered_map>
 
@@ -18,6 +17,7 @@
 #include "postgres/schema.hpp"
 #include "postgres/sql_array.hpp"
 #include "postgres/statement.hpp"
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
 
@@ -366,7 +366,7 @@ void create_session_tables(pqxx::connection& connection) {
 
 std::vector<Outcome> run_session_batch(pqxx::connection& connection,
                                        const std::vector<Operation>& operations) {
-    assert(!operations.empty());
+    TF_ASSERT(!operations.empty());
     const BatchByKind batch(operations);
     std::vector<Outcome> outcomes(operations.size(), Done{});
     pqxx::work txn(connection);

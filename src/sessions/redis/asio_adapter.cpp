@@ -5,13 +5,13 @@
 
 #include <hiredis/async.h>
 
-#include <cassert>
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans::sessions::redis {
 
 namespace {
 AsioAdapter& adapter_of(void* self) {
-    assert(self != nullptr);
+    TF_ASSERT(self != nullptr);
     return *static_cast<AsioAdapter*>(self);
 }
 }  // namespace
@@ -19,9 +19,9 @@ AsioAdapter& adapter_of(void* self) {
 std::shared_ptr<AsioAdapter> AsioAdapter::attach(asio::any_io_executor executor,
                                                  redisAsyncContext* context, AdapterHooks hooks,
                                                  boost::system::error_code& error) {
-    assert(context != nullptr);
-    assert(context->ev.data == nullptr);
-    assert(context->c.fd >= 0);
+    TF_ASSERT(context != nullptr);
+    TF_ASSERT(context->ev.data == nullptr);
+    TF_ASSERT(context->c.fd >= 0);
     auto adapter = std::make_shared<AsioAdapter>(std::move(executor), context, std::move(hooks));
     adapter->descriptor_.assign(context->c.fd, error);
     if (error) return nullptr;

@@ -11,8 +11,9 @@
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <cassert>
 #include <utility>
+
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans::sessions::redis {
 
@@ -38,7 +39,7 @@ redisAsyncContext* open_context(const Endpoint& endpoint) {
 }
 
 Client& client_of(void* self) {
-    assert(self != nullptr);
+    TF_ASSERT(self != nullptr);
     return *static_cast<Client*>(self);
 }
 
@@ -73,10 +74,10 @@ Client::Client(asio::any_io_executor executor, Endpoint endpoint, ClientOptions 
       reconnect_timer_(executor_),
       attempt_signal_(executor_),
       idle_signal_(executor_) {
-    assert(options_.command_timeout_ms > 0 && options_.connect_timeout_ms > 0);
-    assert(options_.reconnect_delay_min_ms > 0);
-    assert(options_.reconnect_delay_min_ms <= options_.reconnect_delay_max_ms);
-    assert(options_.in_flight_commands_max > 0);
+    TF_ASSERT(options_.command_timeout_ms > 0 && options_.connect_timeout_ms > 0);
+    TF_ASSERT(options_.reconnect_delay_min_ms > 0);
+    TF_ASSERT(options_.reconnect_delay_min_ms <= options_.reconnect_delay_max_ms);
+    TF_ASSERT(options_.in_flight_commands_max > 0);
     attempt_signal_.expires_at(Clock::time_point::max());
     ignore_broken_pipes();
 }
@@ -98,7 +99,7 @@ auto Client::guarded(Action action) {
 }
 
 void Client::start() {
-    assert(state_ == State::idle);
+    TF_ASSERT(state_ == State::idle);
     connect();
 }
 
@@ -113,8 +114,8 @@ asio::awaitable<bool> Client::wait_for_attempt() {
 // ---- Connection life cycle ------------------------------------------------------------------
 
 void Client::connect() {
-    assert(context_ == nullptr);
-    assert(state_ == State::idle || state_ == State::backing_off);
+    TF_ASSERT(context_ == nullptr);
+    TF_ASSERT(state_ == State::idle || state_ == State::backing_off);
     state_ = State::connecting;
     connect_started_ = Clock::now();
     handshake_error_.clear();
@@ -168,7 +169,7 @@ void Client::send_handshake() {
             ? redisAsyncCommand(context_, &Client::on_handshake_reply, this, "PING")
             : redisAsyncCommand(context_, &Client::on_handshake_reply, this, "SELECT %d",
                                 endpoint_.database);
-    assert(queued == REDIS_OK);
+    TF_ASSERT(queued == REDIS_OK);
 }
 
 void Client::on_handshake_reply(redisAsyncContext*, void* reply, void* self) {
@@ -229,7 +230,7 @@ void Client::log_connection_error(bool was_ready, std::string_view reason) {
 // ---- Commands ---------------------------------------------------------------------------------
 
 asio::awaitable<Client::Replies> Client::pipeline(std::vector<Command> commands) {
-    assert(!commands.empty());
+    TF_ASSERT(!commands.empty());
     co_return co_await await_completion<Replies>(
         [&](Completion<Replies> done) { issue(commands, std::move(done)); });
 }
@@ -239,7 +240,7 @@ asio::awaitable<Result<Reply>> Client::command(Command command) {
     commands.push_back(std::move(command));
     Replies replies = co_await pipeline(std::move(commands));
     if (!replies) co_return replies.fault();
-    assert(replies->size() == 1);
+    TF_ASSERT(replies->size() == 1);
     co_return std::move(replies->front());
 }
 
@@ -275,7 +276,7 @@ std::optional<Fault> Client::refusal(std::size_t command_count) const {
 }
 
 bool Client::append(const Command& command) {
-    assert(!command.empty());
+    TF_ASSERT(!command.empty());
     argv_.clear();
     argv_lengths_.clear();
     for (const std::string& argument : command) {
@@ -293,8 +294,8 @@ void Client::on_reply(redisAsyncContext*, void* reply, void* self) {
 // Replies arrive in issue order, so each belongs to the oldest request. No reply at all means
 // hiredis is freeing the context: the request fails with the teardown's fault.
 void Client::replied(const redisReply* reply) {
-    assert(!in_flight_.empty());
-    assert(in_flight_commands_ > 0);
+    TF_ASSERT(!in_flight_.empty());
+    TF_ASSERT(in_flight_commands_ > 0);
     in_flight_commands_--;
     Request& request = in_flight_.front();
     request.replies_received++;
@@ -313,7 +314,7 @@ void Client::finish(Request request) {
         complete_later<Replies>(executor_, std::move(request.done), *request.fault);
         return;
     }
-    assert(request.replies.size() == request.replies_expected);
+    TF_ASSERT(request.replies.size() == request.replies_expected);
     const std::chrono::duration<double> elapsed = Clock::now() - request.issued;
     metrics_.command_seconds.observe(elapsed.count());
     complete_later<Replies>(executor_, std::move(request.done), std::move(request.replies));
@@ -369,12 +370,12 @@ void Client::on_watchdog() {
 // Frees the context now: every in-flight request fails with `fault`, and the cleanup hook
 // schedules a reconnect unless the client is stopping. Never called from a hiredis callback.
 void Client::teardown(Fault fault) {
-    assert(context_ != nullptr);
-    assert((context_->c.flags & REDIS_IN_CALLBACK) == 0);
+    TF_ASSERT(context_ != nullptr);
+    TF_ASSERT((context_->c.flags & REDIS_IN_CALLBACK) == 0);
     teardown_fault_ = fault;
     redisAsyncFree(context_);
     teardown_fault_ = Fault::unavailable;
-    assert(context_ == nullptr);
+    TF_ASSERT(context_ == nullptr);
 }
 
 asio::awaitable<void> Client::stop() {
@@ -401,7 +402,7 @@ void Client::close() {
     } else {
         teardown(Fault::shutting_down);  // The drain deadline passed.
     }
-    assert(context_ == nullptr);
+    TF_ASSERT(context_ == nullptr);
 }
 
 }  // namespace tigerfans::sessions::redis

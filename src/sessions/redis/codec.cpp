@@ -1,10 +1,10 @@
 // Payment sessions as Redis hashes, and the key names of the store.
 #include "sessions/redis/codec.hpp"
 
-#include <cassert>
 #include <charconv>
 #include <cstdint>
 
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/u128.hpp"
 
 namespace tigerfans::sessions::redis {
@@ -101,7 +101,7 @@ std::vector<std::string> encode_session(const PaymentSession& session) {
         "created_at_us",
         std::to_string(session.created_at_us),
     };
-    assert(pairs.size() == 2 * session_field_count);
+    TF_ASSERT(pairs.size() == 2 * session_field_count);
     return pairs;
 }
 

@@ -3,7 +3,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include <cassert>
+#include "tigerfans/core/assert.hpp"
 
 namespace tigerfans::sessions::redis {
 
@@ -89,7 +89,7 @@ Reply from_hiredis(const redisReply& source) {
     if (reply.kind == Reply::Kind::array) {
         reply.elements.reserve(source.elements);
         for (std::size_t i = 0; i < source.elements; i++) {
-            assert(source.element[i] != nullptr);
+            TF_ASSERT(source.element[i] != nullptr);
             reply.elements.push_back(from_hiredis(*source.element[i]));
         }
     }

@@ -10,11 +10,11 @@
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
-#include <cassert>
 #include <stdexcept>
 
 #include "sessions/redis/codec.hpp"
 #include "sessions/redis/log_limiter.hpp"
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::sessions::redis {
@@ -186,8 +186,8 @@ asio::awaitable<Status> RedisSessionStore::start() {
 
 asio::awaitable<Status> RedisSessionStore::save(const PaymentSession& session,
                                                 std::uint32_t ttl_s) {
-    assert(!session.psid.empty());
-    assert(ttl_s > 0);
+    TF_ASSERT(!session.psid.empty());
+    TF_ASSERT(ttl_s > 0);
     Result<Reply> executed = co_await transaction("save", save_commands(session, ttl_s));
     if (!executed) co_return executed.fault();
     co_return done();
@@ -204,8 +204,8 @@ asio::awaitable<Result<GateAnswer>> RedisSessionStore::take_lease(std::string_vi
                                                                   std::string_view token,
                                                                   std::uint32_t lease_ms,
                                                                   bool payment) {
-    assert(!token.empty());
-    assert(lease_ms > 0);
+    TF_ASSERT(!token.empty());
+    TF_ASSERT(lease_ms > 0);
     const GateCall call{"take", psid, token, lease_ms, payment};
     Result<Reply> answer = co_await run_gate(gate_command(gate_sha_, call));
     if (!answer) co_return answer.fault();
@@ -226,7 +226,7 @@ asio::awaitable<Result<Reply>> RedisSessionStore::run_gate(Command call) {
 
 asio::awaitable<Status> RedisSessionStore::finish_gate(std::string_view psid,
                                                        std::string_view order_status) {
-    assert(!order_status.empty());
+    TF_ASSERT(!order_status.empty());
     const GateCall call{"finish", psid, order_status, limits::webhook_done_ttl_s, false};
     Result<Reply> finished = co_await run_gate(gate_command(gate_sha_, call));
     if (!finished) co_return finished.fault();
@@ -236,7 +236,7 @@ asio::awaitable<Status> RedisSessionStore::finish_gate(std::string_view psid,
 
 asio::awaitable<Status> RedisSessionStore::release_lease(std::string_view psid,
                                                          std::string_view token) {
-    assert(!token.empty());
+    TF_ASSERT(!token.empty());
     const GateCall call{"release", psid, token, 0, false};
     Result<Reply> deleted = co_await run_gate(gate_command(gate_sha_, call));
     if (!deleted) co_return deleted.fault();
@@ -258,7 +258,7 @@ asio::awaitable<Status> RedisSessionStore::unlist(std::string_view psid) {
 }
 
 asio::awaitable<Result<PendingList>> RedisSessionStore::recent(std::size_t limit) {
-    assert(limit <= limits::pending_sessions_max);
+    TF_ASSERT(limit <= limits::pending_sessions_max);
     Result<Listing> listing = co_await list_pending(limit);
     if (!listing) co_return listing.fault();
     PendingList pending{listing->total, {}};
@@ -352,7 +352,7 @@ std::string script_sha1(std::string_view script) {
     unsigned int digest_bytes = 0;
     [[maybe_unused]] const int hashed =
         EVP_Digest(script.data(), script.size(), digest, &digest_bytes, EVP_sha1(), nullptr);
-    assert(hashed == 1 && digest_bytes == 20);
+    TF_ASSERT(hashed == 1 && digest_bytes == 20);
     static constexpr char alphabet[] = "0123456789abcdef";
     std::string hex;
     hex.reserve(2 * digest_bytes);
