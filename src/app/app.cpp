@@ -204,7 +204,8 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
     services = std::make_unique<flows::Services>(
         flows::Services{config, *ledger, *sessions, *orders, ids, timings, registry});
     mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry);
-    reconciler = std::make_unique<flows::Reconciler>(loop, *services, config.reconcile_interval_s);
+    reconciler = std::make_unique<flows::Reconciler>(loop, flows::ReconcileStores{*ledger, *orders},
+                                                     config.reconcile_interval_s);
     add_routes();  // Before the first accept completes: same thread, no await between.
     if (Status started = co_await mockpay->start(); !started) {
         // Payments still work; only the redelivery of undelivered events waits for a restart.
@@ -269,17 +270,13 @@ namespace {
 struct ReconcileRun {
     asio::io_context io{1};
     metrics::Registry registry;
-    flows::Timings timings{registry};
-    IdGenerator ids;
     std::unique_ptr<orders::OrderStore> orders;
     std::unique_ptr<accounting::Ledger> ledger;
-    std::unique_ptr<sessions::SessionStore> sessions;  // Not started: a pass never reads it.
 
-    asio::awaitable<int> run(const config::Config& config, flows::ReconcileOptions options,
-                             bool json) {
+    asio::awaitable<int> run(flows::ReconcileOptions options, bool json) {
         if (!co_await start()) co_return 1;
-        flows::Services services{config, *ledger, *sessions, *orders, ids, timings, registry};
-        auto report = co_await flows::reconcile(services, options);
+        const flows::ReconcileStores stores{*ledger, *orders};
+        auto report = co_await flows::reconcile(stores, options);
         co_await ledger->stop();
         co_await orders->stop();
         if (!report) {
@@ -308,9 +305,8 @@ int reconcile_once(const config::Config& config, flows::ReconcileOptions options
     const auto loop = pass.io.get_executor();
     pass.orders = orders::make_postgres_order_store(loop, config.database_url, pass.registry);
     pass.ledger = make_ledger(loop, config, pass.registry);
-    pass.sessions = make_sessions(loop, config, pass.registry);
     int exit_code = 1;
-    asio::co_spawn(pass.io, pass.run(config, options, json),
+    asio::co_spawn(pass.io, pass.run(options, json),
                    [&](std::exception_ptr failure, int code) { exit_code = failure ? 1 : code; });
     pass.io.run();
     return exit_code;

@@ -154,7 +154,7 @@ std::vector<std::string> ids_of(const std::vector<PostedTicket>& tickets, std::s
     return ids;
 }
 
-asio::awaitable<Status> write_orders(Services& services, std::vector<orders::Order> orders,
+asio::awaitable<Status> write_orders(ReconcileStores stores, std::vector<orders::Order> orders,
                                      const ReconcileOptions& options, ReconcileReport& report) {
     for (orders::Order& order : orders) {
         const std::string id = order.id;
@@ -163,7 +163,7 @@ asio::awaitable<Status> write_orders(Services& services, std::vector<orders::Ord
             report.written.push_back(id);
             continue;
         }
-        auto stored = co_await services.orders.insert(std::move(order));
+        auto stored = co_await stores.orders.insert(std::move(order));
         if (!stored) co_return stored.fault();
         // A paid order replaces an unpaid row and nothing replaces a paid one: the row is paid.
         TF_ASSERT_MSG(orders::is_paid(*stored), "order ", id, " stayed ",
@@ -180,19 +180,19 @@ asio::awaitable<Status> write_orders(Services& services, std::vector<orders::Ord
 }
 
 // Posted tickets whose order is missing or unpaid, a page of ids at a time.
-asio::awaitable<Status> repair_posted(Services& services, const LedgerView& view,
+asio::awaitable<Status> repair_posted(ReconcileStores stores, const LedgerView& view,
                                       const ReconcileOptions& options, ReconcileReport& report) {
     const std::size_t page = limits::reconcile_orders_page;
     for (std::size_t first = 0; first < view.posted.size(); first += page) {
         const std::size_t count = std::min(page, view.posted.size() - first);
         std::vector<std::string> ids = ids_of(view.posted, first, count);
-        auto stored = co_await services.orders.find_many(std::move(ids));
+        auto stored = co_await stores.orders.find_many(std::move(ids));
         if (!stored) co_return stored.fault();
         TF_ASSERT_LE(stored->size(), count);  // At most one row per id asked for.
         std::vector<orders::Order> to_write;
         judge_posted(std::span(view.posted).subspan(first, count), *stored, to_write,
                      report.unfulfilled_but_posted);
-        Status written = co_await write_orders(services, std::move(to_write), options, report);
+        Status written = co_await write_orders(stores, std::move(to_write), options, report);
         if (!written) co_return written;
     }
     co_return done();
@@ -200,11 +200,12 @@ asio::awaitable<Status> repair_posted(Services& services, const LedgerView& view
 
 // Calls `visit` for every stored order with `status`, a page at a time.
 template <typename Visit>
-asio::awaitable<Status> each_order(Services& services, orders::OrderStatus status, Visit visit) {
+asio::awaitable<Status> each_order(ReconcileStores stores, orders::OrderStatus status,
+                                   Visit visit) {
     std::string after;
     for (;;) {
         auto page =
-            co_await services.orders.with_status(status, after, limits::reconcile_orders_page);
+            co_await stores.orders.with_status(status, after, limits::reconcile_orders_page);
         if (!page) co_return page.fault();
         TF_ASSERT_LE(page->size(), limits::reconcile_orders_page);
         for (const orders::Order& order : *page) {
@@ -222,35 +223,36 @@ bool paid_before(const orders::Order& order, std::int64_t cutoff_us) {
 }
 }  // namespace
 
-asio::awaitable<Result<ReconcileReport>> reconcile(Services& services, ReconcileOptions options) {
+asio::awaitable<Result<ReconcileReport>> reconcile(ReconcileStores stores,
+                                                   ReconcileOptions options) {
     ReconcileReport report;
     report.at_us = unix_now_us();
     const std::int64_t cutoff_us = report.at_us - options.grace_us;
-    auto entries = co_await services.ledger.entries();
+    auto entries = co_await stores.ledger.entries();
     if (!entries) co_return entries.fault();
     report.ledger_entries = entries->size();
     const LedgerView view = view_ledger(*entries, cutoff_us);
     report.open_holds = view.open_holds;
     report.untraced_tickets = view.untraced_tickets;
     report.sold_twice = view.sold_twice;
-    Status repaired = co_await repair_posted(services, view, options, report);
+    Status repaired = co_await repair_posted(stores, view, options, report);
     if (!repaired) co_return repaired.fault();
     Status checked =
-        co_await each_order(services, orders::OrderStatus::paid, [&](const orders::Order& order) {
+        co_await each_order(stores, orders::OrderStatus::paid, [&](const orders::Order& order) {
             report.paid_orders++;
             if (!paid_before(order, cutoff_us)) return;
             if (view.posted_transfers.contains(order.ticket_transfer_id)) return;
             report.paid_but_unposted.push_back(order.id);
         });
     if (!checked) co_return checked.fault();
-    Status counted = co_await each_order(services, orders::OrderStatus::paid_unfulfilled,
+    Status counted = co_await each_order(stores, orders::OrderStatus::paid_unfulfilled,
                                          [&](const orders::Order&) { report.refunds++; });
     if (!counted) co_return counted.fault();
     co_return report;
 }
 
-Reconciler::Reconciler(asio::any_io_executor loop, Services& services, std::uint32_t interval_s)
-    : services_(services), interval_s_(interval_s), timer_(std::move(loop)) {}
+Reconciler::Reconciler(asio::any_io_executor loop, ReconcileStores stores, std::uint32_t interval_s)
+    : stores_(stores), interval_s_(interval_s), timer_(std::move(loop)) {}
 
 void Reconciler::start() {
     if (interval_s_ == 0) return;
@@ -298,7 +300,7 @@ asio::awaitable<Result<ReconcileReport>> Reconciler::run_now() {
         ~Running() { flag = false; }
     } guard{running_};
     const ReconcileOptions options;
-    auto report = co_await reconcile(services_, options);
+    auto report = co_await reconcile(stores_, options);
     if (!report) co_return report;
     const bool quiet = report->clean() && report->written.empty();
     spdlog::log(quiet ? spdlog::level::info : spdlog::level::warn, "{}", describe(*report));

@@ -64,7 +64,7 @@ protected:
 
     ReconcileReport pass() {
         const ReconcileOptions options{.repair = true, .grace_us = 0};
-        auto report = run([&] { return reconcile(services_, options); });
+        auto report = run([&] { return reconcile(ReconcileStores{*ledger_, *orders_}, options); });
         EXPECT_TRUE(report.ok());
         return report.ok() ? *report : ReconcileReport{};
     }

@@ -15,7 +15,9 @@ namespace {
 class ReconcileTest : public testing_fakes::FlowFixture {
 protected:
     Result<ReconcileReport> run(ReconcileOptions options = {.repair = true, .grace_us = 0}) {
-        return testing::run_async(io, [&] { return reconcile(services, options); });
+        return testing::run_async(io, [&] {
+            return reconcile(ReconcileStores{services.ledger, services.orders}, options);
+        });
     }
 
     // A checkout whose payment posted the ticket but whose order was never written.

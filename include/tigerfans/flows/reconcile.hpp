@@ -26,10 +26,13 @@
 #include <unordered_set>
 #include <vector>
 
+#include "tigerfans/accounting/ledger.hpp"
 #include "tigerfans/core/limits.hpp"
-#include "tigerfans/flows/services.hpp"
+#include "tigerfans/orders/order_store.hpp"
 
 namespace tigerfans::flows {
+
+namespace asio = boost::asio;
 
 struct ReconcileOptions {
     bool repair = true;  // False: report what would be written, write nothing.
@@ -86,14 +89,21 @@ orders::Order order_from_ledger(const PostedTicket& ticket);
 void judge_posted(std::span<const PostedTicket> posted, const std::vector<orders::Order>& stored,
                   std::vector<orders::Order>& to_write, std::vector<std::string>& unfulfilled);
 
+// What a pass reads and writes: the ledger and the orders, nothing else.
+struct ReconcileStores {
+    accounting::Ledger& ledger;
+    orders::OrderStore& orders;
+};
+
 // One pass over the ledger and the orders.
-asio::awaitable<Result<ReconcileReport>> reconcile(Services& services, ReconcileOptions options);
+asio::awaitable<Result<ReconcileReport>> reconcile(ReconcileStores stores,
+                                                   ReconcileOptions options);
 
 // The pass the server runs every `interval_s` seconds (0: never), keeping the last report for
 // the admin; at most one pass runs at a time.
 class Reconciler {
 public:
-    Reconciler(asio::any_io_executor loop, Services& services, std::uint32_t interval_s);
+    Reconciler(asio::any_io_executor loop, ReconcileStores stores, std::uint32_t interval_s);
 
     void start();
     // Ends the periodic loop. A pass still waiting on a store is left to finish (or fail) when
@@ -108,7 +118,7 @@ public:
 private:
     asio::awaitable<void> loop();
 
-    Services& services_;
+    ReconcileStores stores_;
     std::uint32_t interval_s_;
     asio::steady_timer timer_;
     std::optional<ReconcileReport> last_;
