@@ -2,6 +2,7 @@
 #   make run     install what is missing, build, start PostgreSQL/Redis(/TigerBeetle), serve :8000
 #   make test    build and run every test (unit, integration, end-to-end, fault injection)
 #   make test-sanitize, make test-tsan   unit and integration under ASan+UBSan, under TSan
+#   make tidy    clang-tidy with the checks of .clang-tidy over src/, tests/ and bench/
 #   make bench   run the benchmark matrix and record results in bench/results/
 #   make faults  the fault-injection suite at full size (level 3 with TIGERBEETLE_BIN)
 #   make fuzz    every libFuzzer target of fuzz/ for FUZZ_SECONDS each (clang, build-fuzz/)
@@ -12,11 +13,12 @@ CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 180
+TIDY_JOBS ?= 2
 # ccache shares objects between clones of the tree (CI builds in a fresh clone).
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all setup configure build test test-sanitize test-tsan check-packages run bench \
+.PHONY: all setup configure build test test-sanitize test-tsan check-packages tidy run bench \
 	faults fuzz format format-check clean
 
 all: build
@@ -26,7 +28,7 @@ setup:
 
 # The server builds without the tests (and GoogleTest); the targets that need them say so.
 TESTS_FLAG =
-test check-packages: TESTS_FLAG = -DTIGERFANS_TESTS=ON
+test check-packages tidy: TESTS_FLAG = -DTIGERFANS_TESTS=ON
 
 configure:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(TESTS_FLAG) \
@@ -50,6 +52,10 @@ test-sanitize test-tsan: setup
 	cmake --preset $(PRESET) $(CMAKE_FLAGS) >/dev/null
 	cmake --build --preset $(PRESET) -j $(JOBS)
 	ctest --preset $(PRESET) --verbose -j $(JOBS)
+
+# clang-tidy over the compile commands of the build tree (scripts/tidy.sh), two files at a time.
+tidy: setup configure
+	scripts/tidy.sh $(BUILD_DIR) $(TIDY_JOBS)
 
 # The fuzz targets, built with clang in a tree of their own, then run one after another; the
 # packages that tree used are checked as well.

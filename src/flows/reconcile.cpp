@@ -239,7 +239,7 @@ asio::awaitable<Result<ReconcileReport>> reconcile(Services& services, Reconcile
 }
 
 Reconciler::Reconciler(asio::any_io_executor loop, Services& services, std::uint32_t interval_s)
-    : services_(services), interval_s_(interval_s), timer_(std::move(loop)) {}
+    : services_(services), interval_s_(interval_s), timer_(loop) {}
 
 void Reconciler::start() {
     if (interval_s_ == 0) return;
