@@ -1,6 +1,8 @@
 # TigerFans C++ — the commands the README promises.
 #   make run     install what is missing, build, start PostgreSQL/Redis(/TigerBeetle), serve :8000
 #   make test    build and run every test (unit, integration, end-to-end, fault injection)
+#   make test-sanitize, make test-tsan   unit and integration under ASan+UBSan, under TSan
+#   make tidy    clang-tidy with the checks of .clang-tidy over src/, tests/ and bench/
 #   make bench   run the benchmark matrix and record results in bench/results/
 #   make bench-micro  the micro benchmarks (google benchmark), JSON into bench/results/
 #   make faults  the fault-injection suite at full size (level 3 with TIGERBEETLE_BIN)
@@ -15,41 +17,51 @@ CMAKE_FLAGS ?=
 BENCH_FLAGS ?=
 MICRO_ARGS ?=
 JOBS ?= $(shell nproc)
-SANITIZE_DIR ?= build-asan
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 180
+TIDY_JOBS ?= 2
 # ccache shares objects between clones of the tree (CI builds in a fresh clone).
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all setup configure build test test-sanitize check-packages run bench bench-micro faults \
-	fuzz format format-check clean
+.PHONY: all setup configure build test test-sanitize test-tsan check-packages tidy run bench \
+	bench-micro faults fuzz format format-check clean
 
 all: build
 
 setup:
 	scripts/setup.sh
 
+# The server builds without the tests (and GoogleTest); the targets that need them say so.
+TESTS_FLAG =
+test check-packages tidy: TESTS_FLAG = -DTIGERFANS_TESTS=ON
+
 configure:
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) \
-		$(BENCH_FLAGS) >/dev/null
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(TESTS_FLAG) \
+		$(BENCH_FLAGS) $(CMAKE_FLAGS) >/dev/null
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 test: setup build
-	ctest --test-dir $(BUILD_DIR) --output-on-failure --verbose
+	ctest --test-dir $(BUILD_DIR) --output-on-failure --verbose -j $(JOBS)
 
 # Every file the build used from the system comes from a package setup.sh installs.
 check-packages: setup build
 	/usr/bin/python3 scripts/check_packages.py --build-dir $(BUILD_DIR)
 
-# The unit and integration suites again under AddressSanitizer and UndefinedBehaviorSanitizer.
-test-sanitize: setup
-	cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTIGERFANS_SANITIZE=ON \
-		$(CMAKE_FLAGS) >/dev/null
-	cmake --build $(SANITIZE_DIR) -j $(JOBS) --target tigerfans_unit_tests tigerfans_integration_tests
-	ctest --test-dir $(SANITIZE_DIR) --output-on-failure --verbose -L 'unit|integration'
+# The unit and integration suites again under AddressSanitizer and UndefinedBehaviorSanitizer
+# (build-asan/), and under ThreadSanitizer (build-tsan/): the presets of CMakePresets.json.
+test-sanitize: PRESET = asan
+test-tsan: PRESET = tsan
+test-sanitize test-tsan: setup
+	cmake --preset $(PRESET) $(CMAKE_FLAGS) >/dev/null
+	cmake --build --preset $(PRESET) -j $(JOBS)
+	ctest --preset $(PRESET) --verbose -j $(JOBS)
+
+# clang-tidy over the compile commands of the build tree (scripts/tidy.sh), two files at a time.
+tidy: setup configure
+	scripts/tidy.sh $(BUILD_DIR) $(TIDY_JOBS)
 
 # The fuzz targets, built with clang in a tree of their own, then run one after another; the
 # packages that tree used are checked as well.
@@ -63,7 +75,7 @@ fuzz: setup
 run: setup build
 	BUILD_DIR=$(BUILD_DIR) scripts/run.sh
 
-test bench bench-micro: BENCH_FLAGS = -DTIGERFANS_BENCHMARKS=ON
+test check-packages tidy bench bench-micro: BENCH_FLAGS = -DTIGERFANS_BENCHMARKS=ON
 
 bench: build
 	/usr/bin/python3 bench/run_bench.py $(BENCH_ARGS)
@@ -92,4 +104,4 @@ format-check: setup
 	@echo "format-check: $(words $(CXX_FILES)) files as .clang-format says"
 
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) build-asan build-tsan build-debug build-release $(FUZZ_DIR)

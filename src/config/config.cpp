@@ -208,8 +208,7 @@ std::vector<std::string_view> default_secrets(const Config& config) {
         {"ADMIN_PASSWORD", &config.admin_password}};
     std::vector<std::string_view> names;
     for (const auto& [name, value] : secrets) {
-        const auto option = std::find_if(options().begin(), options().end(),
-                                         [name](const Option& o) { return o.name == name; });
+        const auto option = std::ranges::find(options(), name, &Option::name);
         TF_ASSERT(option != options().end());
         if (*value == option->default_value) names.push_back(name);
     }

@@ -22,6 +22,8 @@ template <typename... Ts>
 struct Overloaded : Ts... {
     using Ts::operator()...;
 };
+template <typename... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
 
 json balance_json(const accounting::Balance& balance, std::int64_t now_us) {
     return {{"capacity", balance.capacity},         {"sold", balance.sold},

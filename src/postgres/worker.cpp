@@ -72,7 +72,7 @@ Fault Worker::classify_current_exception() {
         return Fault::unavailable;
     } catch (const pqxx::sql_error& error) {
         // Class 57: operator intervention (57014 statement timeout, 57P01 admin shutdown).
-        const std::string state = error.sqlstate();
+        const std::string& state = error.sqlstate();
         if (state == "57014") return Fault::timeout;
         if (state.starts_with("57") || state.starts_with("08")) return Fault::unavailable;
         spdlog::error("postgres: {} (sqlstate {})", error.what(), state);

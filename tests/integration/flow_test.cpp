@@ -179,9 +179,10 @@ TEST_P(FlowTest, APaymentAfterAFailureEndsPaidUnfulfilled) {
 TEST_P(FlowTest, AnUndeliveredPaymentEventIsRedeliveredFromTheOutboxAfterARestart) {
     start_server({{"MOCK_WEBHOOK_URL", "http://127.0.0.1:9/payments/webhook"}});
     const auto [order_id, psid] = buy();
+    const std::string order_path = "/api/orders/" + order_id;
     const Reply emitted = emit(psid, "succeeded");
     EXPECT_EQ(emitted.status, 303u) << emitted.body;
-    EXPECT_EQ(driver().get("/api/orders/" + order_id).status, 404u);
+    EXPECT_EQ(driver().get(order_path).status, 404u);
     pqxx::connection connection(database_url());
     auto pending = [&] {
         pqxx::nontransaction query(connection);
@@ -189,7 +190,7 @@ TEST_P(FlowTest, AnUndeliveredPaymentEventIsRedeliveredFromTheOutboxAfterARestar
     };
     EXPECT_EQ(pending(), 1);
     restart_server();  // MOCK_WEBHOOK_URL: this server again.
-    ASSERT_TRUE(wait_until([&] { return driver().get("/api/orders/" + order_id).status == 200; },
+    ASSERT_TRUE(wait_until([&] { return driver().get(order_path).status == 200; },
                            std::chrono::seconds(30)));
     EXPECT_EQ(order(order_id)["status"], "PAID");
     EXPECT_TRUE(wait_until([&] { return pending() == 0; }, std::chrono::seconds(5)));

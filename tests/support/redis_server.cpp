@@ -75,14 +75,16 @@ std::string RedisServer::command(const std::string& inline_command) const {
 
 std::uint16_t free_tcp_port() {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) throw std::runtime_error("free_tcp_port: no socket");
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     address.sin_port = 0;
-    bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
     socklen_t length = sizeof(address);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    const bool bound = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+                       getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
     close(fd);
+    if (!bound) throw std::runtime_error("free_tcp_port: cannot bind to 127.0.0.1");
     return ntohs(address.sin_port);
 }
 

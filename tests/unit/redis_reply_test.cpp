@@ -39,7 +39,7 @@ TEST(RedisReply, ConvertsScalarReplies) {
 
 // Bulk strings are binary safe: embedded NUL and CRLF bytes survive the copy.
 TEST(RedisReply, KeepsBinaryBulkStringsWhole) {
-    const Reply bulk = converted(std::string("$6\r\na\0b\r\nc\r\n", 13));
+    const Reply bulk = converted(std::string("$6\r\na\0b\r\nc\r\n", 12));
     EXPECT_EQ(bulk.text, std::string("a\0b\r\nc", 6));
 }
 

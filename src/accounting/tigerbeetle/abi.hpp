@@ -199,7 +199,8 @@ using RegisterLogFn = RegisterLogStatus (*)(LogFn callback, bool debug);
 }
 
 // Layouts: a wrong offset here would silently corrupt every event, so each one is pinned.
-static_assert(sizeof(u128) == 16 && alignof(u128) == 16);
+static_assert(sizeof(u128) == 16);
+static_assert(alignof(u128) == 16);
 
 static_assert(sizeof(Account) == 128 && alignof(Account) == 16);
 static_assert(offsetof(Account, id) == 0);

@@ -41,7 +41,7 @@ asio::awaitable<std::optional<T>> with_deadline(asio::any_io_executor executor,
                                                 asio::awaitable<T> operation,
                                                 std::chrono::milliseconds timeout) {
     struct Race {
-        explicit Race(asio::any_io_executor e) : timer(std::move(e)) {}
+        explicit Race(const asio::any_io_executor& e) : timer(e) {}
         asio::steady_timer timer;
         std::optional<T> value;
     };

@@ -36,7 +36,7 @@ std::shared_ptr<AsioAdapter> AsioAdapter::attach(asio::any_io_executor executor,
 
 AsioAdapter::AsioAdapter(asio::any_io_executor executor, redisAsyncContext* context,
                          AdapterHooks hooks)
-    : context_(context), descriptor_(std::move(executor)), hooks_(std::move(hooks)) {}
+    : context_(context), descriptor_(executor), hooks_(std::move(hooks)) {}
 
 void AsioAdapter::add_read(void* self) {
     AsioAdapter& adapter = adapter_of(self);
