@@ -150,7 +150,7 @@ asio::awaitable<RoundTrip> round_trip(Client& client, TransferSource& source,
 
 // Requests shared by the workers of one in-flight level.
 struct Workload {
-    explicit Workload(asio::any_io_executor executor) : all_done(std::move(executor)) {}
+    explicit Workload(asio::any_io_executor executor) : all_done(executor) {}
 
     std::size_t requests_left = 0;
     std::size_t workers_left = 0;

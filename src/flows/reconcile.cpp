@@ -252,7 +252,7 @@ asio::awaitable<Result<ReconcileReport>> reconcile(ReconcileStores stores,
 }
 
 Reconciler::Reconciler(asio::any_io_executor loop, ReconcileStores stores, std::uint32_t interval_s)
-    : stores_(stores), interval_s_(interval_s), timer_(std::move(loop)) {}
+    : stores_(stores), interval_s_(interval_s), timer_(loop) {}
 
 void Reconciler::start() {
     if (interval_s_ == 0) return;
