@@ -153,10 +153,11 @@ def process_cpu_seconds(stack):
 
 
 def per_op_us(cpu_seconds, operations):
-    """Microseconds of CPU per operation; None without a CPU reading or without operations."""
+    """Microseconds of CPU per operation, to 0.1 µs; None without a CPU reading or without
+    operations."""
     if cpu_seconds is None or operations <= 0:
         return None
-    return cpu_seconds * 1e6 / operations
+    return round(cpu_seconds * 1e6 / operations, 1)
 
 
 def cpu_text(us_per_op, unit="op"):
