@@ -5,6 +5,7 @@
 #   make tidy    clang-tidy with the checks of .clang-tidy over src/, tests/ and bench/
 #   make bench   run the benchmark matrix and record results in bench/results/
 #   make bench-micro  the micro benchmarks (google benchmark), JSON into bench/results/
+#   make bench-compare A=old.json B=new.json  what changed between two recorded results
 #   make faults  the fault-injection suite at full size (level 3 with TIGERBEETLE_BIN)
 #   make fuzz    every libFuzzer target of fuzz/ for FUZZ_SECONDS each (clang, build-fuzz/)
 #   make format  rewrite every C++ file as .clang-format says; format-check only reports
@@ -25,7 +26,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
 .PHONY: all setup configure build test test-sanitize test-tsan check-packages tidy run bench \
-	bench-micro faults fuzz format format-check clean
+	bench-micro bench-compare faults fuzz format format-check clean
 
 all: build
 
@@ -79,6 +80,13 @@ test check-packages tidy bench bench-micro: BENCH_FLAGS = -DTIGERFANS_BENCHMARKS
 
 bench: build
 	/usr/bin/python3 bench/run_bench.py $(BENCH_ARGS)
+
+# Throughput, p50, p99 and server CPU per operation of two results side by side, with the change
+# in percent (bench/compare.py); COMPARE_ARGS adds flags, e.g. COMPARE_ARGS="--threshold 5".
+bench-compare:
+	@if [ -z "$(A)" ] || [ -z "$(B)" ]; then \
+		echo "usage: make bench-compare A=<results.json> B=<results.json>" >&2; exit 2; fi
+	/usr/bin/python3 bench/compare.py $(COMPARE_ARGS) "$(A)" "$(B)"
 
 # Every micro benchmark at google benchmark's own run length; MICRO_ARGS adds flags, e.g.
 # MICRO_ARGS=--benchmark_filter=route.

@@ -5,10 +5,12 @@ For each available level (1 pg/pg, 2 pg/redis, 3 tb/redis when a TigerBeetle ser
 available) it starts fresh services and a fresh server, runs the load client's phases
 (checkout, webhook, reserve, commit) at a list of concurrencies, repeated, plus a full-flow
 run, and scrapes /metrics around every run for the server-side component timings and the
-batch sizes per store. At level 3 it first measures the TigerBeetle floor on the level's
-replica (tigerfans-tb-floor, bench/tb_floor/, built with -DTIGERFANS_BENCHMARKS=ON). Results
-land in bench/results/ as JSON and CSV with the machine, the commit and the date; latest.json
-is what the /bench page draws.
+batch sizes per store. Every phase run records its p50 and p99 latency and the server's CPU
+time per successful operation (server_cpu_us_per_op: utime + stime of /proc/<pid>/stat, read
+by the load client around the phase); the flow run records server_cpu_us_per_ticket. At level
+3 it first measures the TigerBeetle floor on the level's replica (tigerfans-tb-floor,
+bench/tb_floor/, built with -DTIGERFANS_BENCHMARKS=ON). Results land in bench/results/ as JSON
+and CSV with the machine, the commit and the date; latest.json is what the /bench page draws.
 
 Standard library only. `--tiny` runs a seconds-long version (part of the test suite).
 """
@@ -150,6 +152,18 @@ def process_cpu_seconds(stack):
     return seconds
 
 
+def per_op_us(cpu_seconds, operations):
+    """Microseconds of CPU per operation, to 0.1 µs; None without a CPU reading or without
+    operations."""
+    if cpu_seconds is None or operations <= 0:
+        return None
+    return round(cpu_seconds * 1e6 / operations, 1)
+
+
+def cpu_text(us_per_op, unit="op"):
+    return "-" if us_per_op is None else f"{us_per_op:.0f} us CPU/{unit}"
+
+
 def cpu_split(stack, args, build_dir):
     """Runs the load client and returns its report with the CPU seconds each process spent
     meanwhile, and how busy the machine was."""
@@ -163,6 +177,8 @@ def cpu_split(stack, args, build_dir):
     children_after = os.times()
     after, busy_after = process_cpu_seconds(stack), machine_busy()
     cpu = {kind: round(after[kind] - before.get(kind, 0.0), 2) for kind in after}
+    server = after["server"] - before["server"] if "server" in before.keys() & after else None
+    report["server_cpu_us_per_ticket"] = per_op_us(server, report["total"])
     cpu["load client"] = round(children_after.children_user + children_after.children_system
                                - children_before.children_user
                                - children_before.children_system, 2)
@@ -222,14 +238,21 @@ def run_level(level, options, workdir):
                     reports = load_client(options.build_dir, stack,
                                           ["--phases", ",".join(pair), "--total", str(total),
                                            "--concurrency", str(concurrency),
-                                           "--secret", "bench-secret"])
+                                           "--secret", "bench-secret",
+                                           "--server-pid", str(stack.server.pid)])
                     components, batches = server_side(before, stack.scrape())
                     for report in reports:
                         report.update(level=level["name"], repeat=repeat,
-                                      components=components, batches=batches)
+                                      components=components, batches=batches,
+                                      server_cpu_us_per_op=per_op_us(report.get("server_cpu_s"),
+                                                                     report["ok"]))
                         runs.append(report)
                         log(f"{level['name']:9} {report['phase']:8} c={concurrency:<5} "
-                            f"{report['ops_per_s']:10.1f} ops/s  errors={report['errors']}")
+                            f"{report['ops_per_s']:10.1f} ops/s  "
+                            f"p50 {report['latency']['p50_s'] * 1e3:7.2f} ms  "
+                            f"p99 {report['latency']['p99_s'] * 1e3:7.2f} ms  "
+                            f"server {cpu_text(report['server_cpu_us_per_op'])}  "
+                            f"errors={report['errors']}")
         if options.flow_total == 0:
             return runs, flows, floor
         before = stack.scrape()
@@ -240,7 +263,8 @@ def run_level(level, options, workdir):
         flow["level"] = level["name"]
         flows.append(flow)
         log(f"{level['name']:9} flow     c={options.flow_concurrency:<5} "
-            f"{flow['throughput_per_s']:10.1f} tickets/s  p99 {flow['end_to_end']['p99_s']:.4f}s")
+            f"{flow['throughput_per_s']:10.1f} tickets/s  p99 {flow['end_to_end']['p99_s']:.4f}s  "
+            f"server {cpu_text(flow['server_cpu_us_per_ticket'], 'ticket')}")
     return runs, flows, floor
 
 
@@ -253,12 +277,15 @@ def write_results(result, out_dir):
     with open(base + ".csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["date", "commit", "level", "phase", "concurrency", "repeat", "total", "ok",
-                         "errors", "wall_s", "ops_per_s", "p50_s", "p99_s"])
+                         "errors", "wall_s", "ops_per_s", "p50_s", "p99_s",
+                         "server_cpu_us_per_op"])
         for r in result["runs"]:
+            cpu = r["server_cpu_us_per_op"]
             writer.writerow([result["date"], result["commit"], r["level"], r["phase"],
                              r["concurrency"], r["repeat"], r["total"], r["ok"], r["errors"],
                              f"{r['wall_s']:.4f}", f"{r['ops_per_s']:.1f}",
-                             f"{r['latency']['p50_s']:.5f}", f"{r['latency']['p99_s']:.5f}"])
+                             f"{r['latency']['p50_s']:.5f}", f"{r['latency']['p99_s']:.5f}",
+                             "" if cpu is None else f"{cpu:.1f}"])
     with open(base + ".md", "w") as f:
         f.write(summary_table(result))
     for ending in (".json", ".md"):
@@ -266,30 +293,53 @@ def write_results(result, out_dir):
     return base
 
 
-def summary_table(result):
-    """Markdown: ops/s per level and phase at each concurrency (mean over the repeats), then
-    the full flow and the mean batch size each store received at the highest concurrency."""
-    concurrencies = sorted({r["concurrency"] for r in result["runs"]})
-    lines = [f"Measured {result['date']} at commit {result['commit']} on "
-             f"{result['machine']['cpu']}, {result['machine']['cores']} cores, "
-             f"{result['machine']['memory_gib']} GiB.", "",
+# What the summary tabulates per level, phase and concurrency: a title, the value of a run
+# (None when it has none) and how a mean over the repeats is written.
+PHASE_TABLES = [
+    ("Requests per second of phase wall time", lambda r: r["ops_per_s"], "{:,.0f}"),
+    ("p50 latency in ms", lambda r: r["latency"]["p50_s"] * 1e3, "{:.2f}"),
+    ("p99 latency in ms", lambda r: r["latency"]["p99_s"] * 1e3, "{:.2f}"),
+    ("Server CPU in µs per operation (utime + stime of the server during the phase)",
+     lambda r: r.get("server_cpu_us_per_op"), "{:,.0f}"),
+]
+
+
+def phase_table(result, concurrencies, title, value, style):
+    """Markdown lines: one row per level and phase, the mean over the repeats per concurrency."""
+    lines = ["", f"{title}, mean of the repeats:", "",
              "| level | phase | " + " | ".join(f"c={c}" for c in concurrencies) + " |",
              "|---|---|" + "---:|" * len(concurrencies)]
     for level in result["levels"]:
         for phase in ("reserve", "commit", "checkout", "webhook"):
             cells = []
             for c in concurrencies:
-                rates = [r["ops_per_s"] for r in result["runs"]
-                         if r["level"] == level and r["phase"] == phase and r["concurrency"] == c]
-                cells.append(f"{sum(rates) / len(rates):,.0f}" if rates else "")
-            lines.append(f"| {level} | {phase} | " + " | ".join(cells) + " |")
-    lines += ["", "| level | flow tickets/s | PAID/total | p50 ms | p99 ms | concurrency |",
-              "|---|---:|---:|---:|---:|---:|"]
+                values = [value(r) for r in result["runs"]
+                          if r["level"] == level and r["phase"] == phase and r["concurrency"] == c]
+                values = [v for v in values if v is not None]
+                cells.append(style.format(sum(values) / len(values)) if values else "")
+            if any(cells):
+                lines.append(f"| {level} | {phase} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def summary_table(result):
+    """Markdown: ops/s, p50, p99 and server CPU per operation per level and phase at each
+    concurrency (means over the repeats), then the full flow and the mean batch size each store
+    received at the highest concurrency."""
+    concurrencies = sorted({r["concurrency"] for r in result["runs"]})
+    lines = [f"Measured {result['date']} at commit {result['commit']} on "
+             f"{result['machine']['cpu']}, {result['machine']['cores']} cores, "
+             f"{result['machine']['memory_gib']} GiB."]
+    for title, value, style in PHASE_TABLES:
+        lines += phase_table(result, concurrencies, title, value, style)
+    lines += ["", "| level | flow tickets/s | PAID/total | p50 ms | p99 ms | concurrency | "
+              "server µs CPU/ticket |", "|---|---:|---:|---:|---:|---:|---:|"]
     for flow in result["flows"]:
-        e2e = flow["end_to_end"]
+        e2e, cpu = flow["end_to_end"], flow.get("server_cpu_us_per_ticket")
         lines.append(f"| {flow['level']} | {flow['throughput_per_s']:,.0f} | "
                      f"{flow['paid']}/{flow['total']} | {e2e['p50_s'] * 1e3:.1f} | "
-                     f"{e2e['p99_s'] * 1e3:.1f} | {flow['concurrency']} |")
+                     f"{e2e['p99_s'] * 1e3:.1f} | {flow['concurrency']} | "
+                     f"{'' if cpu is None else f'{cpu:,.0f}'} |")
     lines += ["", "CPU seconds per process during the flow run (the machine has "
               f"{result['machine']['cores']} cores):", ""]
     for flow in result["flows"]:
@@ -419,6 +469,11 @@ def main():
     failed += [f for f in result["flows"] if f["paid"] != f["total"]]
     if options.tiny and failed:
         log(f"{len(failed)} runs had errors: the smoke run fails")
+        return 1
+    unmeasured = [r for r in result["runs"] if r["server_cpu_us_per_op"] is None]
+    unmeasured += [f for f in result["flows"] if f["server_cpu_us_per_ticket"] is None]
+    if options.tiny and unmeasured:
+        log(f"{len(unmeasured)} runs lack the server's CPU time: the smoke run fails")
         return 1
     return 0
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,7 @@ struct PhaseOptions {
     std::string webhook_secret = "supersecret";  // Signs webhook-phase events.
     double succeed_rate = 1.0;
     std::chrono::milliseconds request_timeout{30'000};
+    int server_pid = 0;  // When positive, each report carries that process's CPU time.
 };
 
 struct PhaseReport {
@@ -78,6 +80,9 @@ struct PhaseReport {
     std::map<std::string, int> error_kinds;  // What went wrong, e.g. "HTTP 503", "timeout".
     double wall_s = 0;
     LatencySummary latency;
+    // CPU seconds (user + system) the server_pid process used during the phase's calls;
+    // nullopt without a server_pid or when its /proc entry could not be read.
+    std::optional<double> server_cpu_s;
     double ops_per_s() const { return wall_s > 0 ? ok / wall_s : 0; }
 };
 

@@ -23,6 +23,7 @@ struct Cli {
     loadgen::FlowOptions flow;
     std::vector<loadgen::Phase> phases;
     std::string secret = "supersecret";
+    int server_pid = 0;
     bool json_output = false;
 };
 
@@ -30,9 +31,11 @@ constexpr const char* usage_text =
     "usage: tigerfans-load [--base URL] [--total N] [--concurrency N]\n"
     "         [--ratio-a P] [--fail-rate P] [--cancel-rate P]\n"
     "         [--poll-interval S] [--poll-timeout S] [--json]\n"
-    "       tigerfans-load --phases checkout,webhook,reserve,commit [--secret S] ...\n"
+    "       tigerfans-load --phases checkout,webhook,reserve,commit [--secret S]\n"
+    "         [--server-pid PID] ...\n"
     "Flow mode (default) runs each fan's checkout, payment and status polls against the server\n"
-    "at --base (default http://127.0.0.1:8000); --phases times single endpoints instead.\n";
+    "at --base (default http://127.0.0.1:8000); --phases times single endpoints instead, and\n"
+    "with --server-pid reports the CPU seconds that process used during each phase.\n";
 
 [[noreturn]] void usage(const std::string& problem) {
     std::fprintf(stderr, "tigerfans-load: %s\n%s", problem.c_str(), usage_text);
@@ -105,6 +108,8 @@ Cli parse(int argc, char** argv) {
             cli.phases = parse_phases(value);
         } else if (flag == "--secret") {
             cli.secret = value;
+        } else if (flag == "--server-pid") {
+            cli.server_pid = static_cast<int>(number(flag, value, 1, 4194304));
         } else {
             usage("unknown flag " + flag);
         }
@@ -182,7 +187,8 @@ void print_phases(const Cli& cli, const std::vector<loadgen::PhaseReport>& repor
                        {"error_kinds", error_kinds},
                        {"wall_s", r.wall_s},
                        {"ops_per_s", r.ops_per_s()},
-                       {"latency", latency_json(r.latency)}});
+                       {"latency", latency_json(r.latency)},
+                       {"server_cpu_s", r.server_cpu_s ? json(*r.server_cpu_s) : json(nullptr)}});
     }
     if (cli.json_output) std::printf("%s\n", out.dump(2).c_str());
 }
@@ -194,6 +200,7 @@ int run(const Cli& cli) {
         options.total = cli.flow.total;
         options.concurrency = cli.flow.concurrency;
         options.webhook_secret = cli.secret;
+        options.server_pid = cli.server_pid;
         const auto reports = loadgen::run_phases(options, cli.phases);
         print_phases(cli, reports);
         for (const auto& r : reports) {

@@ -5,6 +5,7 @@
 
 #include "load/json_fields.hpp"
 #include "load/load.hpp"
+#include "load/process_cpu.hpp"
 #include "load/runner.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/mockpay/event.hpp"
@@ -34,6 +35,11 @@ void record_error(PhaseReport& report, const Reply& reply) {
     report.error_kinds[unreadable ? "HTTP 200 without the expected fields" : reply.describe()]++;
 }
 
+std::optional<double> server_cpu_seconds(const PhaseOptions& options) {
+    if (options.server_pid <= 0) return std::nullopt;
+    return process_cpu_seconds(options.server_pid);
+}
+
 PhaseReport measure(const PhaseOptions& options, Phase phase, int total, const PhaseSpec& spec,
                     std::vector<Created>& created) {
     asio::io_context io(1);
@@ -54,7 +60,10 @@ PhaseReport measure(const PhaseOptions& options, Phase phase, int total, const P
         report.ok++;
         latencies.push_back(std::chrono::duration<double>(finished - started).count());
     };
+    const auto cpu_before = server_cpu_seconds(options);
     report.wall_s = run_calls(io, run_options, call);
+    const auto cpu_after = server_cpu_seconds(options);
+    if (cpu_before && cpu_after) report.server_cpu_s = *cpu_after - *cpu_before;
     report.latency = summarize(std::move(latencies));
     return report;
 }

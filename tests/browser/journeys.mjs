@@ -165,7 +165,8 @@ async function keyboard(page) {
 }
 
 // TigerBench draws the recorded results (the repository's bench/results/latest.json): a chart
-// per phase with a line per level, the flow table, and the timing and batch-size bars.
+// per phase with a line per level, a latency chart per phase with a p99 and a dashed p50 line
+// per level, the flow table, and the timing and batch-size bars.
 async function benchPage(page) {
   await page.goto(`${base}/bench`);
   await page.waitForSelector("#flows tbody tr");
@@ -174,6 +175,13 @@ async function benchPage(page) {
   check(charts === 4, `a chart per phase (saw ${charts})`);
   const lines = await page.locator("#phase-charts svg polyline").count();
   check(lines === 4 * recorded.levels.length, `a line per level in each chart (saw ${lines})`);
+  const latencyCharts = await page.locator("#latency-charts svg").count();
+  check(latencyCharts === 4, `a latency chart per phase (saw ${latencyCharts})`);
+  const latencyLines = await page.locator("#latency-charts svg polyline").count();
+  const p50Lines = await page.locator("#latency-charts svg polyline[stroke-dasharray]").count();
+  check(latencyLines === 8 * recorded.levels.length && p50Lines === latencyLines / 2,
+    `a p99 and a dashed p50 line per level in each latency chart (saw ${latencyLines}, ` +
+    `${p50Lines} dashed)`);
   const flowRows = await page.locator("#flows tbody tr").count();
   check(flowRows === recorded.flows.length, `a table row per flow run (saw ${flowRows})`);
   check(await page.locator("#components .bar").count() > 0, "component timings drawn");

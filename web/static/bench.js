@@ -17,39 +17,61 @@
     return n >= 1000 ? (n / 1000).toFixed(n >= 10000 ? 0 : 1) + "k" : String(Math.round(n));
   }
 
-  // One chart: ops/s against concurrency, a line per level.
-  function phaseChart(phase, runs, levels) {
-    const width = 420, height = 260, left = 52, bottom = 36, top = 28, right = 12;
-    const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, role: "img",
-      "aria-label": `${phase} operations per second by concurrency` });
-    const mine = runs.filter((r) => r.phase === phase);
-    const concurrencies = [...new Set(mine.map((r) => r.concurrency))].sort((a, b) => a - b);
-    const series = levels.map((level) => ({ level, points: concurrencies.map((c) => {
-      const values = mine.filter((r) => r.level === level && r.concurrency === c).map((r) => r.ops_per_s);
-      return values.length ? { c, ops: mean(values) } : null;
+  // Means over the repeats of value(run) for each level and concurrency: a series per level.
+  function seriesByLevel(runs, levels, concurrencies, value) {
+    return levels.map((level) => ({ level, points: concurrencies.map((c) => {
+      const values = runs.filter((r) => r.level === level && r.concurrency === c).map(value);
+      return values.length ? { c, v: mean(values) } : null;
     }).filter(Boolean) }));
-    const maxOps = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p.ops)));
+  }
+
+  // A linear value axis from 0 to the largest value, five grid lines.
+  function linearAxis(values) {
+    const max = Math.max(1, ...values);
+    return { at: (v) => v / max, ticks: [0, 1, 2, 3, 4].map((i) => max * i / 4), label: compact };
+  }
+
+  // A log value axis over the powers of ten around the values, a grid line at each.
+  function logAxis(values) {
+    const positive = values.filter((v) => v > 0);
+    const smallest = positive.length ? Math.min(...positive) : 1;
+    const largest = positive.length ? Math.max(...positive) : 10;
+    const low = Math.floor(Math.log10(smallest));
+    const high = Math.max(low + 1, Math.ceil(Math.log10(largest)));
+    const ticks = [];
+    for (let p = low; p <= high; p++) ticks.push(Number((10 ** p).toPrecision(1)));
+    const at = (v) => (Math.log10(Math.max(v, 10 ** low)) - low) / (high - low);
+    return { at, ticks, label: (v) => (v >= 1 ? compact(v) : String(v)) };
+  }
+
+  // One chart against concurrency (log scale): a polyline per line ({ color, dashed, name,
+  // points: [{ c, v }] }), a dot with a tooltip per point (the value as `tip` writes it),
+  // values placed by `axis`.
+  function lineChart(title, label, concurrencies, lines, axis, tip) {
+    const width = 420, height = 260, left = 52, bottom = 36, top = 28, right = 12;
+    const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label });
     const x = (c) => left + (concurrencies.length < 2 ? 0 :
       (Math.log(c) - Math.log(concurrencies[0])) /
       (Math.log(concurrencies.at(-1)) - Math.log(concurrencies[0])) * (width - left - right));
-    const y = (ops) => height - bottom - ops / maxOps * (height - top - bottom);
-    svg.append(el("text", { x: left, y: 18, class: "chart-title" }, phase));
-    for (let i = 0; i <= 4; i++) {
-      const value = maxOps * i / 4;
+    const y = (v) => height - bottom - axis.at(v) * (height - top - bottom);
+    svg.append(el("text", { x: left, y: 18, class: "chart-title" }, title));
+    for (const value of axis.ticks) {
       svg.append(el("line", { x1: left, x2: width - right, y1: y(value), y2: y(value), class: "grid" }));
-      svg.append(el("text", { x: left - 6, y: y(value) + 4, class: "axis", "text-anchor": "end" }, compact(value)));
+      svg.append(el("text", { x: left - 6, y: y(value) + 4, class: "axis", "text-anchor": "end" },
+        axis.label(value)));
     }
     for (const c of concurrencies) {
       svg.append(el("text", { x: x(c), y: height - bottom + 16, class: "axis", "text-anchor": "middle" }, c));
     }
-    for (const s of series) {
-      if (!s.points.length) continue;
-      const color = levelColors[s.level] || "#333";
-      svg.append(el("polyline", { points: s.points.map((p) => `${x(p.c)},${y(p.ops)}`).join(" "),
-        fill: "none", stroke: color, "stroke-width": 2.5 }));
-      for (const p of s.points) {
-        const dot = el("circle", { cx: x(p.c), cy: y(p.ops), r: 3.5, fill: color });
-        dot.append(el("title", {}, `${s.level} c=${p.c}: ${Math.round(p.ops)} ops/s`));
+    for (const line of lines) {
+      if (!line.points.length) continue;
+      const stroke = { fill: "none", stroke: line.color, "stroke-width": 2.5 };
+      if (line.dashed) stroke["stroke-dasharray"] = "6 4";
+      svg.append(el("polyline", { points: line.points.map((p) => `${x(p.c)},${y(p.v)}`).join(" "),
+        ...stroke }));
+      for (const p of line.points) {
+        const dot = el("circle", { cx: x(p.c), cy: y(p.v), r: 3.5, fill: line.color });
+        dot.append(el("title", {}, `${line.name} c=${p.c}: ${tip(p.v)}`));
         svg.append(dot);
       }
     }
@@ -57,6 +79,39 @@
     card.className = "card chart";
     card.append(svg);
     return card;
+  }
+
+  function concurrenciesOf(runs) {
+    return [...new Set(runs.map((r) => r.concurrency))].sort((a, b) => a - b);
+  }
+
+  // ops/s against concurrency, a line per level.
+  function phaseChart(phase, runs, levels) {
+    const mine = runs.filter((r) => r.phase === phase);
+    const concurrencies = concurrenciesOf(mine);
+    const lines = seriesByLevel(mine, levels, concurrencies, (r) => r.ops_per_s).map((s) =>
+      ({ color: levelColors[s.level] || "#333", name: s.level, points: s.points }));
+    const axis = linearAxis(lines.flatMap((l) => l.points.map((p) => p.v)));
+    return lineChart(phase, `${phase} operations per second by concurrency`, concurrencies, lines,
+      axis, (v) => `${Math.round(v)} ops/s`);
+  }
+
+  // p99 (solid) and p50 (dashed) latency in ms against concurrency, a pair of lines per level,
+  // on a log scale: latency grows with concurrency by orders of magnitude.
+  function latencyChart(phase, runs, levels) {
+    const mine = runs.filter((r) => r.phase === phase);
+    const concurrencies = concurrenciesOf(mine);
+    const lines = [];
+    for (const [name, key, dashed] of [["p99", "p99_s", false], ["p50", "p50_s", true]]) {
+      const series = seriesByLevel(mine, levels, concurrencies, (r) => r.latency[key] * 1000);
+      for (const s of series) {
+        lines.push({ color: levelColors[s.level] || "#333", dashed, name: `${s.level} ${name}`,
+          points: s.points });
+      }
+    }
+    const axis = logAxis(lines.flatMap((l) => l.points.map((p) => p.v)));
+    return lineChart(`${phase} latency (ms)`, `${phase} p50 and p99 latency by concurrency`,
+      concurrencies, lines, axis, (v) => `${v.toFixed(2)} ms`);
   }
 
   function legend(levels) {
@@ -136,9 +191,10 @@
     const body = document.querySelector("#flows tbody");
     body.replaceChildren(...result.flows.map((f) => {
       const tr = document.createElement("tr");
+      const cpu = f.server_cpu_us_per_ticket;
       for (const text of [f.level, f.concurrency, Math.round(f.throughput_per_s),
         (f.end_to_end.p50_s * 1000).toFixed(1) + " ms", (f.end_to_end.p99_s * 1000).toFixed(1) + " ms",
-        f.paid, f.error]) {
+        cpu == null ? "–" : Math.round(cpu) + " µs", f.paid, f.error]) {
         const td = document.createElement("td");
         td.textContent = text;
         tr.append(td);
@@ -161,6 +217,8 @@
     const levels = result.levels;
     const charts = document.getElementById("phase-charts");
     charts.replaceChildren(legend(levels), ...phases.map((p) => phaseChart(p, result.runs, levels)));
+    document.getElementById("latency-charts").replaceChildren(legend(levels),
+      ...phases.map((p) => latencyChart(p, result.runs, levels)));
     flows(result);
     document.getElementById("components").replaceChildren(components(result.runs, levels));
     document.getElementById("batches").replaceChildren(batches(result.runs, levels));
