@@ -38,33 +38,44 @@ void Router::add(Routes routes) {
         add(route.method, std::move(route.pattern), std::move(route.handler));
 }
 
+bool Router::Entry::fits(const std::vector<std::string_view>& path) const {
+    if (segments.size() != path.size()) return false;
+    for (std::size_t i = 0; i < path.size(); i++) {
+        const bool fits = is_capture(segments[i]) ? !path[i].empty() : segments[i] == path[i];
+        if (!fits) return false;
+    }
+    return true;
+}
+
+void Router::Entry::capture(const std::vector<std::string_view>& path, Request& request) const {
+    request.path_params.clear();
+    for (std::size_t i = 0; i < path.size(); i++) {
+        const std::string& want = segments[i];
+        if (is_capture(want))
+            request.path_params.emplace_back(want.substr(1, want.size() - 2), path[i]);
+    }
+}
+
 Router::Match Router::match(Request& request) const {
     Match result;
     if (request.path.empty() || request.path.front() != '/') return result;
     const std::vector<std::string_view> segments = split_path(request.path);
+    // The first route of this method wins, and the search ends there; the methods routed for
+    // the path (Allow) matter only when none is this one.
     for (const Entry& route : routes_) {
-        if (route.segments.size() != segments.size()) continue;
-        std::vector<std::pair<std::string, std::string>> params;
-        bool matched = true;
-        for (std::size_t i = 0; i < segments.size() && matched; i++) {
-            const std::string& want = route.segments[i];
-            if (is_capture(want)) {
-                matched = !segments[i].empty();
-                params.emplace_back(want.substr(1, want.size() - 2), segments[i]);
-            } else {
-                matched = want == segments[i];
-            }
-        }
-        if (!matched) continue;
+        const bool method_fits = route.method == request.method ||
+                                 (request.method == Method::head && route.method == Method::get);
+        if (!method_fits || !route.fits(segments)) continue;
+        route.capture(segments, request);
+        result.handler = &route.handler;
+        result.path_known = true;
+        return result;
+    }
+    for (const Entry& route : routes_) {
+        if (!route.fits(segments)) continue;
         result.path_known = true;
         if (!result.allow.empty()) result.allow += ", ";
         result.allow += method_name(route.method);
-        const bool method_fits = route.method == request.method ||
-                                 (request.method == Method::head && route.method == Method::get);
-        if (method_fits && result.handler == nullptr) {
-            result.handler = &route.handler;
-            request.path_params = std::move(params);
-        }
     }
     return result;
 }

@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tigerfans/http/message.hpp"
@@ -58,6 +59,11 @@ private:
         Method method;
         std::vector<std::string> segments;  // "{x}" marks a capture.
         Handler handler;
+
+        // The path's segments match this pattern (whatever the method).
+        bool fits(const std::vector<std::string_view>& path) const;
+        // Sets the request's path parameters from a path that fits.
+        void capture(const std::vector<std::string_view>& path, Request& request) const;
     };
     std::vector<Entry> routes_;
 };
