@@ -1,6 +1,6 @@
 // Wiring: builds the backends the configuration names, starts them, registers every route,
-// serves, and shuts down in order (stop accepting, drain requests, flush the batchers, close
-// the clients).
+// serves, and shuts down in order (stop accepting, drain requests, wait for the work they left
+// in the background, flush the batchers, close the clients).
 #include "tigerfans/app/app.hpp"
 
 #include <spdlog/spdlog.h>
@@ -67,6 +67,7 @@ struct App::Impl {
           io(1),
           stop_signal(io),
           timings(registry),
+          background(io.get_executor(), limits::background_tasks_max),
           templates(config.web_root + "/templates"),
           static_files(config.web_root + "/static"),
           auth(config.admin_username, config.admin_password, config.session_secret,
@@ -92,6 +93,7 @@ struct App::Impl {
     bool stop_requested = false;
     metrics::Registry registry;
     flows::Timings timings;
+    BackgroundTasks background;  // Work the requests do after their answers.
     http::Templates templates;
     http::StaticFiles static_files;
     admin::Auth auth;
@@ -202,7 +204,7 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
     }
     TF_ASSERT(ledger && sessions && orders);  // The flows get every store, started.
     services = std::make_unique<flows::Services>(
-        flows::Services{config, *ledger, *sessions, *orders, ids, timings, registry});
+        flows::Services{config, *ledger, *sessions, *orders, ids, timings, registry, background});
     mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry);
     reconciler = std::make_unique<flows::Reconciler>(loop, flows::ReconcileStores{*ledger, *orders},
                                                      config.reconcile_interval_s);
@@ -230,6 +232,11 @@ asio::awaitable<void> App::Impl::shutdown() {
     if (server) {
         co_await server->shutdown(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
     }
+    // What the answered requests left to do (session drops) still needs the stores; a request
+    // finishing later does its part itself.
+    const std::size_t left =
+        co_await background.stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
+    if (left > 0) spdlog::warn("shutting down with {} background tasks still running", left);
     if (mockpay) co_await mockpay->stop();
     if (reconciler) {
         co_await reconciler->stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));

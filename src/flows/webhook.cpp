@@ -149,8 +149,25 @@ WebhookOutcome replay_answer(const sessions::GateAnswer& gate) {
     return WebhookSettled{true, *status};
 }
 
-// The lease is held: settle, store, mark done, drop the session. On a fault the lease is given
-// back so the provider's retry runs at once.
+// Drops the session of a settled order, after the answer. A paid session is finished with; an
+// unpaid one is kept (off the pending list) until it expires, since a payment may still follow
+// its failure or cancel. The gate is done first, so a drop that fails, or never runs because
+// the process died between the answer and the drop, only leaves the session (still listed as
+// pending) until its TTL removes it; a redelivery meets the done gate. `psid` is a copy: the
+// drop outlives the request.
+asio::awaitable<void> drop_session(Services& services, std::string psid, bool paid) {
+    // (One co_await per branch: GCC 12 mishandles a conditional between two awaitables.)
+    Status removed = done();
+    if (paid) {
+        removed = co_await timed(services.timings.session_remove, services.sessions.remove(psid));
+    } else {
+        removed = co_await timed(services.timings.session_remove, services.sessions.unlist(psid));
+    }
+    if (!removed) spdlog::warn("webhook: session {} not removed; its TTL will", psid);
+}
+
+// The lease is held: settle, store, mark done, answer; the session is dropped after the answer
+// (in the background). On a fault the lease is given back so the provider's retry runs at once.
 asio::awaitable<WebhookOutcome> process_leased(Services& services, const WebhookEvent& event,
                                                const sessions::PaymentSession& session,
                                                const std::string& token) {
@@ -171,16 +188,8 @@ asio::awaitable<WebhookOutcome> process_leased(Services& services, const Webhook
         co_return finished.fault();
     }
     crash::point("webhook.before_answer");
-    // A paid session is finished with; an unpaid one is kept (off the pending list) until it
-    // expires, since a payment may still follow its failure or cancel.
-    // (One co_await per branch: GCC 12 mishandles a conditional between two awaitables.)
-    Status removed = done();
-    if (orders::is_paid(*status)) {
-        removed = co_await timed(services.timings.session_remove, services.sessions.remove(psid));
-    } else {
-        removed = co_await timed(services.timings.session_remove, services.sessions.unlist(psid));
-    }
-    if (!removed) spdlog::warn("webhook: session {} not removed; its TTL will", psid);
+    auto drop = drop_session(services, psid, orders::is_paid(*status));
+    co_await services.background.run(std::move(drop));
     co_return WebhookSettled{false, *status};
 }
 }  // namespace

@@ -112,7 +112,9 @@ TEST_P(FlowTest, APaidCheckoutEndsAsAPaidOrderWithATicket) {
     EXPECT_EQ(stock["A"]["sold"], 1);
     EXPECT_EQ(stock["A"]["active_holds"], 0);
     EXPECT_EQ(stock["goodies"]["sold"], 1);
-    EXPECT_EQ(driver().get("/mockpay/" + psid).status, 404u);  // The session is gone.
+    // The session is dropped after the webhook's answer, so soon after it, not before.
+    EXPECT_TRUE(wait_until([&] { return driver().get("/mockpay/" + psid).status == 404; },
+                           std::chrono::seconds(5)));
     EXPECT_EQ(body_of(driver().get("/api/pending", admin_basic()))["total"], 0);
 }
 

@@ -1,5 +1,5 @@
-// Runs coroutines to completion from a plain test body: store and batcher tests co_await the
-// real API without a server around it.
+// Runs coroutines from a plain test body, to completion or only started: store and batcher
+// tests co_await the real API without a server around it.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -29,6 +29,17 @@ auto run_async(boost::asio::io_context& io, MakeAwaitable make) {
     }
     if (failure) std::rethrow_exception(failure);
     return std::move(*value);
+}
+
+// Starts `awaitable` on `io` without running the loop: its value lands in `into` once it
+// completes, which the caller keeps alive until then. Its exception is rethrown from the loop.
+template <typename T>
+void start_async(boost::asio::io_context& io, boost::asio::awaitable<T> awaitable,
+                 std::optional<T>& into) {
+    boost::asio::co_spawn(io, std::move(awaitable), [&into](std::exception_ptr failure, T value) {
+        if (failure) std::rethrow_exception(failure);
+        into.emplace(std::move(value));
+    });
 }
 
 }  // namespace tigerfans::testing

@@ -2,12 +2,16 @@
 // into Services: what the flow tests and the reconciler tests share. Every call on the doubles
 // goes through one CallPlan, which counts the calls across all three, fails the n-th one (or
 // the next of a given name) and can kill the "process" right after the n-th one took effect.
+// The session double can also hold its removals until released: a store slow to drop sessions.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <map>
 #include <optional>
 #include <set>
@@ -18,7 +22,9 @@
 
 #include "support/run_async.hpp"
 #include "tigerfans/config/config.hpp"
+#include "tigerfans/core/background_tasks.hpp"
 #include "tigerfans/core/clock.hpp"
+#include "tigerfans/core/limits.hpp"
 #include "tigerfans/core/u128.hpp"
 #include "tigerfans/flows/checkout.hpp"
 #include "tigerfans/flows/services.hpp"
@@ -58,6 +64,7 @@ public:
     }
 
     std::size_t made() const { return made_; }
+    const std::string& last_made() const { return log_.back(); }
     const std::string& last_failed() const { return last_failed_; }
     // The names of the calls made since `first` (a value of made()), for failure messages.
     std::string names_since(std::size_t first) const {
@@ -78,8 +85,9 @@ public:
         last_failed_ = std::string(name);
         return fault_;
     }
-    // The end of each call that took effect. The doubles never suspend, so the call that
-    // entered last is the one leaving.
+    // The end of each call that took effect. The doubles never suspend (but for held
+    // removals, which no test combines with a planned death), so the call that entered last
+    // is the one leaving.
     template <typename T>
     T leave(T value) {
         const bool nth = die_at_ != 0 && made_ == die_at_;
@@ -227,6 +235,17 @@ public:
     std::map<std::string, GateRow> gates;
     std::set<std::string> unlisted;
 
+    // From now until release_removals(), remove() and unlist() are made but wait before they
+    // take effect.
+    void hold_removals(asio::any_io_executor executor) {
+        removals_held_.emplace(std::move(executor), asio::steady_timer::time_point::max());
+    }
+    void release_removals() {
+        if (!removals_held_) return;
+        removals_held_->cancel();
+        removals_held_.reset();
+    }
+
     void expire_leases() {
         std::erase_if(gates, [](const auto& gate) { return gate.second.done_status.empty(); });
     }
@@ -275,11 +294,13 @@ public:
     }
     asio::awaitable<Status> remove(std::string_view psid) override {
         if (auto fault = calls_.enter("sessions.remove")) co_return *fault;
+        co_await wait_while_removals_held();
         saved.erase(std::string(psid));
         co_return calls_.leave(done());
     }
     asio::awaitable<Status> unlist(std::string_view psid) override {
         if (auto fault = calls_.enter("sessions.unlist")) co_return *fault;
+        co_await wait_while_removals_held();
         unlisted.insert(std::string(psid));
         co_return calls_.leave(done());
     }
@@ -292,6 +313,12 @@ public:
     asio::awaitable<void> stop() override { co_return; }
 
 private:
+    asio::awaitable<void> wait_while_removals_held() {
+        if (!removals_held_) co_return;
+        boost::system::error_code released;
+        co_await removals_held_->async_wait(asio::redirect_error(asio::use_awaitable, released));
+    }
+
     sessions::GateAnswer gate_answer(std::string_view psid, std::string_view token, bool payment) {
         GateRow& gate = gates[std::string(psid)];
         const bool free = gate.token.empty() && gate.done_status.empty();
@@ -304,6 +331,7 @@ private:
     }
 
     CallPlan& calls_;
+    std::optional<asio::steady_timer> removals_held_;
 };
 
 class FakeOrders final : public orders::OrderStore {
@@ -369,7 +397,13 @@ protected:
     FlowFixture()
         : config(config::load([](std::string_view) { return std::nullopt; }).config),
           timings(registry),
-          services{config, ledger, sessions, orders, ids, timings, registry} {}
+          services{config, ledger, sessions, orders, ids, timings, registry, background} {}
+
+    // Nothing a delivery left in the background outlives the test.
+    ~FlowFixture() override {
+        sessions.release_removals();
+        drain();
+    }
 
     CheckoutOutcome buy(TicketClass cls = TicketClass::a) {
         return testing::run_async(io, [&] {
@@ -377,10 +411,32 @@ protected:
         });
     }
 
-    WebhookOutcome pay(const std::string& psid, PaymentOutcome outcome, std::string key) {
+    // One delivery up to its answer; what it does after the answer may still be pending.
+    WebhookOutcome answer(const std::string& psid, PaymentOutcome outcome, std::string key) {
         return testing::run_async(io, [&] {
             return handle_webhook(services, WebhookEvent{outcome, psid, std::move(key)});
         });
+    }
+
+    // One delivery and everything it leaves in the background.
+    WebhookOutcome pay(const std::string& psid, PaymentOutcome outcome, std::string key) {
+        WebhookOutcome answered = answer(psid, outcome, std::move(key));
+        drain();
+        return answered;
+    }
+
+    // Runs until no background task is pending.
+    void drain() {
+        testing::run_async(io, [&]() -> asio::awaitable<bool> {
+            co_await background.drain();
+            co_return true;
+        });
+    }
+
+    // Runs what is ready on the loop, and nothing that waits (a held removal).
+    void run_ready() {
+        io.restart();
+        io.poll();
     }
 
     // A delivery whose process dies right after its order committed; its lease then expires.
@@ -427,6 +483,7 @@ protected:
     FakeLedger ledger{calls};
     FakeSessions sessions{calls};
     FakeOrders orders{calls};
+    BackgroundTasks background{io.get_executor(), limits::background_tasks_max};
     Services services;
 };
 

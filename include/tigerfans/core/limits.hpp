@@ -97,6 +97,13 @@ inline constexpr std::uint32_t webhook_done_ttl_s = 24 * 3600;
 static_assert(webhook_lease_ms < webhook_done_ttl_s * 1000ull,
               "a done mark must outlive any lease");
 
+// Background tasks (core/background_tasks.hpp): the webhook drops its session after it
+// answered. A pending drop holds a coroutine frame and a session store call; with this many
+// pending (a session store that stalls under a flood of payments) the next drop runs before
+// its answer instead, as if there were no background, so memory stays bounded. Far above what
+// normal traffic keeps pending: payments per second times one store round trip.
+inline constexpr std::size_t background_tasks_max = 4'096;
+
 // Reconciliation: a ticket posted less than this long ago may still have its order on the way
 // (a webhook between its ledger post and its group commit), so the reconciler leaves it to the
 // next pass. A webhook slower than that (its insert retried through a database outage) finds

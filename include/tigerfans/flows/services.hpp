@@ -1,5 +1,6 @@
-// What the business flows work with: the configuration, the three stores, the id generator and
-// the component timings. Built once by the app; flows hold no state of their own.
+// What the business flows work with: the configuration, the three stores, the id generator,
+// the component timings and the background tasks (work done after the answer). Built once by
+// the app; flows hold no state of their own.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -7,6 +8,7 @@
 
 #include "tigerfans/accounting/ledger.hpp"
 #include "tigerfans/config/config.hpp"
+#include "tigerfans/core/background_tasks.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/metrics/metrics.hpp"
 #include "tigerfans/orders/order_store.hpp"
@@ -42,6 +44,7 @@ struct Services {
     IdGenerator& ids;
     Timings& timings;
     metrics::Registry& registry;
+    BackgroundTasks& background;
 };
 
 // Awaits `operation` and records how long it took in `histogram`.
