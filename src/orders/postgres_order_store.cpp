@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "orders/order_batch.hpp"
 #include "postgres/row_values.hpp"
 #include "postgres/schema.hpp"
 #include "postgres/sql_array.hpp"
@@ -201,22 +202,6 @@ void issue_new_ticket_codes(const std::vector<Order*>& orders) {
     }
 }
 
-// One order per id. Two deliveries of one session may meet in a batch (one took over the
-// other's lease); the paid one speaks for both, as it would in two batches.
-std::vector<Order*> one_per_id(std::vector<Order>& orders) {
-    std::unordered_map<std::string_view, Order*> chosen;
-    std::vector<std::string_view> ids;
-    for (Order& order : orders) {
-        const auto [found, added] = chosen.try_emplace(order.id, &order);
-        if (added) ids.push_back(order.id);
-        if (!added && may_replace(found->second->status, order.status)) found->second = &order;
-    }
-    std::vector<Order*> result;
-    result.reserve(ids.size());
-    for (std::string_view id : ids) result.push_back(chosen.at(id));
-    return result;
-}
-
 // Inserts what is new; answers the status each id has afterwards (its own when inserted, the
 // stored row's when the id existed). Ticket code collisions get fresh codes and go again.
 // `existed` gets the orders whose id was stored before.
@@ -285,7 +270,7 @@ void fill_missing_emails(pqxx::work& txn, const std::vector<Order*>& existed) {
 // id has in the table afterwards.
 std::vector<OrderStatus> insert_batch(pqxx::connection& connection, std::vector<Order>& orders) {
     pqxx::work txn(connection);
-    const std::vector<Order*> chosen = one_per_id(orders);
+    const std::vector<Order*> chosen = one_per_id_in_id_order(orders);
     std::vector<Order*> existed;
     StoredStatuses stored = insert_new(txn, chosen, existed);
     upgrade_unpaid(txn, chosen, stored);
