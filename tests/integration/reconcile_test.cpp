@@ -26,7 +26,8 @@ protected:
           timings_(registry_),
           ledger_(accounting::make_postgres_ledger(io_.get_executor(), database_url_,
                                                    {100, 100, 100}, registry_)),
-          orders_(orders::make_postgres_order_store(io_.get_executor(), database_url_, registry_)),
+          orders_(orders::make_postgres_order_store(io_.get_executor(), database_url_,
+                                                    config_.pg_order_connections, registry_)),
           sessions_(sessions::make_postgres_store(io_.get_executor(), database_url_, registry_)),
           services_{config_, *ledger_, *sessions_, *orders_, ids_, timings_, registry_} {}
 
