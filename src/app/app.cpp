@@ -185,7 +185,8 @@ http::Routes App::Impl::service_routes() {
 
 asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_listening) {
     const auto loop = io.get_executor();
-    orders = orders::make_postgres_order_store(loop, config.database_url, registry);
+    orders = orders::make_postgres_order_store(loop, config.database_url,
+                                               config.pg_order_connections, registry);
     ledger = make_ledger(loop, config, registry);
     sessions = make_sessions(loop, config, registry);
     if (!co_await start_backends()) {
@@ -310,7 +311,8 @@ struct ReconcileRun {
 int reconcile_once(const config::Config& config, flows::ReconcileOptions options, bool json) try {
     ReconcileRun pass;
     const auto loop = pass.io.get_executor();
-    pass.orders = orders::make_postgres_order_store(loop, config.database_url, pass.registry);
+    pass.orders = orders::make_postgres_order_store(loop, config.database_url,
+                                                    config.pg_order_connections, pass.registry);
     pass.ledger = make_ledger(loop, config, pass.registry);
     int exit_code = 1;
     asio::co_spawn(pass.io, pass.run(options, json),

@@ -19,6 +19,8 @@ constexpr std::int64_t port_max = 65535;
 constexpr std::int64_t ttl_max_s = 7 * 24 * 3600;
 constexpr std::int64_t capacity_max = 1'000'000'000'000;
 
+const std::string pg_order_connections_default =
+    std::to_string(limits::pg_order_connections_default);
 const std::string default_tb_client_lib = TIGERFANS_SOURCE_DIR "/tigerbeetle/lib/libtb_client.so";
 const std::string default_web_root = TIGERFANS_SOURCE_DIR "/web";
 const std::string default_bench_results = TIGERFANS_SOURCE_DIR "/bench/results";
@@ -47,6 +49,10 @@ std::vector<Option> build_options() {
         {"DATABASE_URL", Kind::text, "postgresql://tigerfans:tigerfans@127.0.0.1:5432/tigerfans", 0,
          0, {}, "", true, "PostgreSQL connection URI (orders; accounting and sessions on pg)",
          [](C& c, S t, std::int64_t) { c.database_url = t; }},
+        {"PG_ORDER_CONNECTIONS", Kind::integer, pg_order_connections_default, 1,
+         static_cast<std::int64_t>(limits::pg_order_connections_max), {}, "connections", false,
+         "PostgreSQL connections for order inserts, one group commit in flight on each",
+         [](C& c, S, std::int64_t n) { c.pg_order_connections = static_cast<std::uint32_t>(n); }},
         {"REDIS_URL", Kind::text, "redis://127.0.0.1:6379/0", 0, 0, {}, "", false,
          "redis://host:port/db or unix:///path/redis.sock?db=0",
          [](C& c, S t, std::int64_t) { c.redis_url = t; }},
@@ -232,6 +238,7 @@ std::vector<std::string> describe(const Config& config) {
             return config.sessions == SessionBackend::redis ? "redis" : "pg";
         }
         if (name == "DATABASE_URL") return config.database_url;
+        if (name == "PG_ORDER_CONNECTIONS") return std::to_string(config.pg_order_connections);
         if (name == "REDIS_URL") return config.redis_url;
         if (name == "TB_ADDRESS") return config.tb_address;
         if (name == "TB_CLUSTER_ID") return std::to_string(config.tb_cluster_id);

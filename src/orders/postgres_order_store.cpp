@@ -1,7 +1,8 @@
 // PostgreSQL orders (docs/ARCHITECTURE.md §2; §3, webhook step 4). Writes are group-committed:
 // every order queued while a transaction is in flight goes into the next one, as ONE multi-row
 // INSERT (the batch travels as arrays through `unnest`), and each caller resumes only after that
-// transaction's COMMIT. Reads of many ids become one SELECT ... WHERE id = ANY($1).
+// transaction's COMMIT. Inserts have several connections, one transaction in flight on each
+// (postgres/batcher_lanes.hpp). Reads of many ids become one SELECT ... WHERE id = ANY($1).
 //
 // The INSERT says ON CONFLICT DO NOTHING without naming a constraint, so that besides a replayed
 // id, a ticket code that collides with another order's skips its row instead of aborting the
@@ -9,6 +10,14 @@
 // fresh codes and are inserted again in the same transaction. A replayed id keeps its row,
 // except that a paid order takes over a FAILED or CANCELED one (is_paid, may_replace); every
 // caller is answered with the status its id has once the batch committed.
+//
+// Two transactions carrying the same id: the second one's INSERT waits for the first to end.
+// When the first committed, the row is skipped and read back (each statement of a READ
+// COMMITTED transaction sees what committed before it), and the upgrade's WHERE is checked
+// again against the committed row, so a paid order is stored once and both callers get its
+// status; when the first rolled back, the second inserts the row. Rows go in id order
+// (orders/order_batch.hpp), so two batches sharing ids wait for each other in one direction
+// only and do not deadlock.
 #include "orders/postgres_order_store.hpp"
 
 #include <spdlog/spdlog.h>
@@ -16,6 +25,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "orders/order_batch.hpp"
 #include "postgres/row_values.hpp"
 #include "postgres/schema.hpp"
 #include "postgres/sql_array.hpp"
@@ -201,22 +211,6 @@ void issue_new_ticket_codes(const std::vector<Order*>& orders) {
     }
 }
 
-// One order per id. Two deliveries of one session may meet in a batch (one took over the
-// other's lease); the paid one speaks for both, as it would in two batches.
-std::vector<Order*> one_per_id(std::vector<Order>& orders) {
-    std::unordered_map<std::string_view, Order*> chosen;
-    std::vector<std::string_view> ids;
-    for (Order& order : orders) {
-        const auto [found, added] = chosen.try_emplace(order.id, &order);
-        if (added) ids.push_back(order.id);
-        if (!added && may_replace(found->second->status, order.status)) found->second = &order;
-    }
-    std::vector<Order*> result;
-    result.reserve(ids.size());
-    for (std::string_view id : ids) result.push_back(chosen.at(id));
-    return result;
-}
-
 // Inserts what is new; answers the status each id has afterwards (its own when inserted, the
 // stored row's when the id existed). Ticket code collisions get fresh codes and go again.
 // `existed` gets the orders whose id was stored before.
@@ -285,7 +279,7 @@ void fill_missing_emails(pqxx::work& txn, const std::vector<Order*>& existed) {
 // id has in the table afterwards.
 std::vector<OrderStatus> insert_batch(pqxx::connection& connection, std::vector<Order>& orders) {
     pqxx::work txn(connection);
-    const std::vector<Order*> chosen = one_per_id(orders);
+    const std::vector<Order*> chosen = one_per_id_in_id_order(orders);
     std::vector<Order*> existed;
     StoredStatuses stored = insert_new(txn, chosen, existed);
     upgrade_unpaid(txn, chosen, stored);
@@ -344,17 +338,38 @@ bool storable(const Order& order) {
            postgres::is_storable_text(order.ticket_code);
 }
 
+// The insert connections' workers: orders-1, orders-2, ...
+std::vector<std::unique_ptr<postgres::Worker>> make_writers(const asio::any_io_executor& loop,
+                                                            const std::string& database_url,
+                                                            std::size_t count) {
+    TF_ASSERT(count >= 1 && count <= limits::pg_order_connections_max);
+    std::vector<std::unique_ptr<postgres::Worker>> writers;
+    for (std::size_t i = 1; i <= count; i++) {
+        writers.push_back(std::make_unique<postgres::Worker>(
+            loop, database_url, "orders-" + std::to_string(i), prepare_statements));
+    }
+    return writers;
+}
+
+std::vector<postgres::Worker*> pointers(
+    const std::vector<std::unique_ptr<postgres::Worker>>& workers) {
+    std::vector<postgres::Worker*> result;
+    for (const auto& worker : workers) result.push_back(worker.get());
+    return result;
+}
+
 class PostgresOrderStore final : public OrderStore {
 public:
     PostgresOrderStore(asio::any_io_executor loop, std::string database_url,
-                       metrics::Registry& registry)
-        : worker_(loop, database_url, "orders", prepare_statements),
+                       std::size_t insert_connections, metrics::Registry& registry)
+        : writers_(make_writers(loop, database_url, insert_connections)),
           reader_(std::move(loop), std::move(database_url), "orders_read", prepare_statements),
-          inserts_(worker_, insert_batch, limits::pg_order_batch_rows_max, registry, "orders"),
+          inserts_(pointers(writers_), insert_batch, limits::pg_order_batch_rows_max, registry,
+                   "orders"),
           finds_(reader_, find_batch, limits::pg_read_batch_ids_max, registry, "orders_read") {}
 
     asio::awaitable<Status> start() override {
-        co_return co_await worker_.run<Done>([](pqxx::connection& connection) {
+        co_return co_await writers_.front()->run<Done>([](pqxx::connection& connection) {
             pqxx::work txn(connection);
             postgres::apply_schema(
                 txn, "orders", {create_table_sql, create_index_sql, create_unfulfilled_index_sql});
@@ -418,11 +433,14 @@ public:
             });
     }
 
+    // Every connection answers: a lane whose connection is down fails the batches it takes.
     asio::awaitable<bool> healthy() override {
-        const bool writer = co_await worker_.ping();
-        const bool reader = co_await reader_.ping();
-        const bool both = writer && reader;
-        co_return both;
+        bool all = co_await reader_.ping();
+        for (const auto& writer : writers_) {
+            const bool answered = co_await writer->ping();
+            all = all && answered;
+        }
+        co_return all;
     }
 
     asio::awaitable<void> stop() override {
@@ -431,9 +449,11 @@ public:
     }
 
 private:
-    // Reads have a connection of their own: a status poll never waits behind the fsync of an
-    // insert batch. Inserts are awaited until committed, so a read that follows sees them.
-    postgres::Worker worker_;
+    // Inserts have insert_connections connections, one batch in flight on each: a batch commits
+    // while the next is already being written. Reads have a connection of their own: a status
+    // poll never waits behind the fsync of an insert batch. Inserts are awaited until
+    // committed, so a read that follows sees them.
+    std::vector<std::unique_ptr<postgres::Worker>> writers_;
     postgres::Worker reader_;
     postgres::WorkerBatcher<Order, OrderStatus> inserts_;
     postgres::WorkerBatcher<std::string, std::optional<Order>> finds_;
@@ -443,8 +463,10 @@ private:
 
 std::unique_ptr<OrderStore> make_postgres_order_store(boost::asio::any_io_executor loop,
                                                       std::string database_url,
+                                                      std::size_t insert_connections,
                                                       metrics::Registry& registry) {
-    return std::make_unique<PostgresOrderStore>(std::move(loop), std::move(database_url), registry);
+    return std::make_unique<PostgresOrderStore>(std::move(loop), std::move(database_url),
+                                                insert_connections, registry);
 }
 
 }  // namespace tigerfans::orders

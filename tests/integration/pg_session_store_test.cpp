@@ -72,14 +72,10 @@ protected:
 
     // Seconds until the stored session `psid` expires, by the database's clock.
     std::int64_t seconds_left(const std::string& psid) {
-        pqxx::connection connection(database_url_);
-        pqxx::nontransaction query(connection);
-        return query
-            .exec_params1(
-                "SELECT extract(epoch FROM expires_at - now())::bigint FROM payment_sessions "
-                "WHERE psid = $1",
-                psid)[0]
-            .as<std::int64_t>();
+        return query_value<std::int64_t>(
+            "SELECT extract(epoch FROM expires_at - now())::bigint FROM payment_sessions "
+            "WHERE psid = $1",
+            psid);
     }
 
     std::size_t rows(const char* table) {

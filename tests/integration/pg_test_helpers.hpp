@@ -75,6 +75,14 @@ protected:
             std::chrono::seconds(5));
     }
 
+    // The one value `sql` answers, given `params`, on a connection of the test's own.
+    template <typename T, typename... Params>
+    T query_value(const std::string& sql, const Params&... params) {
+        pqxx::connection connection(database_url_);
+        pqxx::nontransaction query(connection);
+        return query.exec_params1(sql, params...)[0].template as<T>();
+    }
+
     const metrics::Histogram* batch_sizes(std::string_view store) const {
         return registry_.find_histogram("tigerfans_pg_batch_items",
                                         "store=\"" + std::string(store) + "\"");

@@ -6,6 +6,8 @@
 
 #include <map>
 
+#include "tigerfans/core/limits.hpp"
+
 namespace tigerfans::config {
 namespace {
 
@@ -86,6 +88,22 @@ TEST(Config, RejectsOutOfRangeNonNumericAndUnknownChoicesNamingEachOption) {
     EXPECT_NE(all.find("RESERVATION_TTL_SECONDS"), std::string::npos);
     EXPECT_NE(all.find("ACCT_BACKEND"), std::string::npos);
     EXPECT_NE(all.find("CAPACITY_A"), std::string::npos);
+}
+
+// Order inserts get two connections unless told otherwise, and between one and the ceiling.
+TEST(Config, OrderInsertConnectionsDefaultToTwoWithinTheirLimit) {
+    EXPECT_EQ(load(from({})).config.pg_order_connections, 2u);
+    EXPECT_EQ(load(from({{"PG_ORDER_CONNECTIONS", "1"}})).config.pg_order_connections, 1u);
+    const std::size_t max = limits::pg_order_connections_max;
+    const LoadResult most = load(from({{"PG_ORDER_CONNECTIONS", std::to_string(max)}}));
+    ASSERT_TRUE(most.ok());
+    EXPECT_EQ(most.config.pg_order_connections, max);
+    const std::vector<std::string> refusals = {"0", std::to_string(max + 1), "two"};
+    for (const std::string& refused : refusals) {
+        const LoadResult loaded = load(from({{"PG_ORDER_CONNECTIONS", refused}}));
+        ASSERT_EQ(loaded.errors.size(), 1u) << refused;
+        EXPECT_TRUE(loaded.errors[0].starts_with("PG_ORDER_CONNECTIONS: ")) << loaded.errors[0];
+    }
 }
 
 TEST(Config, RejectsUrlsOfTheWrongScheme) {

@@ -20,6 +20,7 @@ struct Config {
     AccountingBackend accounting = AccountingBackend::tigerbeetle;
     SessionBackend sessions = SessionBackend::redis;
     std::string database_url;
+    std::uint32_t pg_order_connections = 0;  // Order insert connections, one batch in flight each.
     std::string redis_url;
     std::string tb_address;
     std::uint64_t tb_cluster_id = 0;

@@ -62,9 +62,16 @@ inline constexpr std::uint32_t pg_statement_timeout_ms = 10'000;
 // traffic, at a bounded cost per transaction.
 inline constexpr std::int64_t pg_session_cleanup_rows_max = 100;
 inline constexpr std::uint32_t pg_reconnect_delay_ms = 500;
+// Order insert connections (PG_ORDER_CONNECTIONS), each with one batch in flight: the default
+// keeps one batch committing while the next is written; the ceiling keeps a server's share of
+// PostgreSQL's connections small. The lanes split the batcher's queue limit between them.
+inline constexpr std::size_t pg_order_connections_default = 2;
+inline constexpr std::size_t pg_order_connections_max = 8;
+static_assert(pg_order_connections_default >= 1 &&
+              pg_order_connections_default <= pg_order_connections_max);
 // A queue holds at least one full batch of every store (AutoBatcher checks the same at run time).
 static_assert(batcher_queue_items_max >= tb_batch_events_max &&
-              batcher_queue_items_max >= pg_order_batch_rows_max &&
+              batcher_queue_items_max / pg_order_connections_max >= pg_order_batch_rows_max &&
               batcher_queue_items_max >= pg_read_batch_ids_max &&
               batcher_queue_items_max >= pg_accounting_batch_ops_max &&
               batcher_queue_items_max >= pg_session_batch_ops_max);
