@@ -246,6 +246,13 @@ asio::awaitable<void> App::Impl::shutdown() {
     if (ledger) co_await ledger->stop();
     if (sessions) co_await sessions->stop();
     if (orders) co_await orders->stop();
+    // A task still waiting on a store that has now stopped fails at once; one that does not
+    // end is left to the process's exit, with its session to the TTL.
+    if (left > 0) {
+        const std::size_t stuck =
+            co_await background.stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
+        if (stuck > 0) spdlog::error("{} background tasks did not end before the exit", stuck);
+    }
     spdlog::info("shut down");
 }
 

@@ -49,7 +49,11 @@ private:
 BackgroundTasks::BackgroundTasks(asio::any_io_executor executor, std::size_t pending_max)
     : executor_(std::move(executor)), pending_max_(pending_max) {}
 
-BackgroundTasks::~BackgroundTasks() { TF_ASSERT_EQ(pending_, 0u); }
+// A task still pending here is one shutdown gave up on (stop() timed out); the loop that runs
+// it is destroyed after this object and never resumes it, so it never reports back.
+BackgroundTasks::~BackgroundTasks() {
+    if (pending_ > 0) spdlog::warn("{} background tasks never finished", pending_);
+}
 
 asio::awaitable<void> BackgroundTasks::run(asio::awaitable<void> task) {
     if (stopped_ || pending_ >= pending_max_) {

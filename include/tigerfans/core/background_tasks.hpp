@@ -19,8 +19,8 @@ namespace asio = boost::asio;
 class BackgroundTasks {
 public:
     BackgroundTasks(asio::any_io_executor executor, std::size_t pending_max);
-    // Only once no task is pending (after drain() or stop()): a pending task reports its end
-    // to this object.
+    // After drain() or stop(); the loop must not run a pending task after this (it reports its
+    // end to this object).
     ~BackgroundTasks();
     BackgroundTasks(const BackgroundTasks&) = delete;
     BackgroundTasks& operator=(const BackgroundTasks&) = delete;
