@@ -49,6 +49,10 @@ inline constexpr std::uint32_t tb_start_timeout_ms = 15'000;
 inline constexpr std::uint32_t tb_health_probe_timeout_ms = 1'000;
 // A completed request this recent proves the cluster healthy without probing it.
 inline constexpr std::uint32_t tb_health_fresh_ms = 1'000;
+// While the goodies look gone a hold asks for none, except one hold per this interval, which
+// learns whether expired holds gave some back: a goodie that came back waits at most this long
+// for a hold to ask for it (accounting/tigerbeetle/goodie_outlook.hpp).
+inline constexpr std::uint32_t tb_goodie_retry_interval_ms = 1'000;
 // The library's log lines are at most 8 KiB; ours are cut shorter.
 inline constexpr std::size_t tb_log_message_bytes_max = 1'024;
 
