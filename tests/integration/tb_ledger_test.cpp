@@ -237,6 +237,55 @@ TEST_F(TbLedger, FiveHundredConcurrentHoldsOnFiftyTicketsHoldExactlyFifty) {
     EXPECT_LT(batches->count(), 100u);  // 500 callers shared packets.
 }
 
+// Transfers the ledger has sent in create_transfers requests so far.
+double transfers_sent(metrics::Registry& registry) {
+    const auto* events =
+        registry.find_histogram("tigerfans_tb_batch_events", "operation=\"create_transfers\"");
+    return events == nullptr ? 0 : events->sum();
+}
+
+TEST_F(TbLedger, OnceTheGoodiesRunOutHoldsCarryOnlyTheTicketUntilSomeComeBack) {
+    // One goodie: the second hold's goodie is refused by the cluster, and later holds send
+    // only their ticket; a cancel gives the goodie back to the next hold; a goodie whose hold
+    // expires is found by the once-a-second retry without any inventory read.
+    Ledger& ledger = start_ledger({1000, 10, 1});
+    const HoldRequest first = hold_request(TicketClass::a);
+    ASSERT_TRUE(run_async(io_, [&] { return ledger.hold(first); })->goodie_held);
+    ASSERT_FALSE(
+        run_async(io_, [&] { return ledger.hold(hold_request(TicketClass::a)); })->goodie_held);
+    const double before = transfers_sent(registry_);
+    auto ticket_only = run_async(io_, [&] { return ledger.hold(hold_request(TicketClass::a)); });
+    ASSERT_TRUE(ticket_only.ok() && ticket_only->ticket_held);
+    EXPECT_FALSE(ticket_only->goodie_held);
+    EXPECT_EQ(transfers_sent(registry_) - before, 1.0);
+
+    ASSERT_TRUE(run_async(io_, [&] {
+                    return ledger.cancel(first.cls, first.ticket_hold_id, first.goodie_hold_id);
+                }).ok());
+    const HoldRequest lapsing = hold_request(TicketClass::a, 1);
+    ASSERT_TRUE(run_async(io_, [&] { return ledger.hold(lapsing); })->goodie_held);
+    ASSERT_FALSE(
+        run_async(io_, [&] { return ledger.hold(hold_request(TicketClass::a)); })->goodie_held);
+
+    // Poll with holds until one gets the expired hold's goodie back.
+    const auto started = std::chrono::steady_clock::now();
+    const double sent_before = transfers_sent(registry_);
+    std::size_t polls = 0;
+    EXPECT_TRUE(testing::wait_until(
+        [&] {
+            polls++;
+            auto held = run_async(io_, [&] { return ledger.hold(hold_request(TicketClass::a)); });
+            return held.ok() && held->goodie_held;
+        },
+        std::chrono::seconds(20)));
+    const std::chrono::duration<double> waited = std::chrono::steady_clock::now() - started;
+    // One ticket per poll, and a goodie only on a retry: at most one a second, plus one.
+    const double goodie_attempts = transfers_sent(registry_) - sent_before - double(polls);
+    EXPECT_LE(goodie_attempts, waited.count() + 1.0) << polls << " polls";
+    const Inventory now = inventory(ledger);
+    EXPECT_EQ(now.goodies.held + now.goodies.sold, 1u);
+}
+
 TEST_F(TbLedger, AnExpiredHoldReturnsItsTicketAndCanOnlyBeBookedLateWhileStockLasts) {
     // Timeout 1 s: the cluster releases the hold by itself; posting then says expired; a late
     // booking succeeds while capacity remains and reports sold out once it does not.
