@@ -193,11 +193,12 @@ void settle(asio::io_context& io) {
 // A batcher of up to `in_flight_max` batches (the default without one) over a GatedStore, and
 // its submitters' answers.
 struct GatedRig {
-    explicit GatedRig(std::optional<std::size_t> in_flight_max)
-        : owned(in_flight_max
-                    ? std::make_unique<Batcher>(io.get_executor(), store.execute(io), 1000, 10000,
-                                                BatcherObserver{}, *in_flight_max)
-                    : std::make_unique<Batcher>(io.get_executor(), store.execute(io), 1000, 10000)),
+    explicit GatedRig(std::optional<std::size_t> in_flight_max, std::size_t batch_items_max = 1000)
+        : owned(in_flight_max ? std::make_unique<Batcher>(io.get_executor(), store.execute(io),
+                                                          batch_items_max, 10000, BatcherObserver{},
+                                                          *in_flight_max)
+                              : std::make_unique<Batcher>(io.get_executor(), store.execute(io),
+                                                          batch_items_max, 10000)),
           batcher(*owned) {}
 
     asio::io_context io;
@@ -243,6 +244,26 @@ TEST(AutoBatcher, WithTwoInFlightASecondBatchLeavesButNeverAThird) {
     rig.store.release(2);
     settle(rig.io);
     expect_all_answered(rig.batcher, rig.store, rig.answers, 4, 2);
+}
+
+TEST(AutoBatcher, AQueueLongerThanOneBatchStartsAnotherLane) {
+    // Batches of at most two items: three submissions of two made at once fill two lanes and
+    // the third waits for either.
+    GatedRig rig(2, 2);
+    for (int first : {1, 3, 5}) {
+        spawn_submission(rig.io, rig.batcher, {first, first + 1}, rig.answers);
+    }
+    settle(rig.io);
+    EXPECT_EQ(rig.store.running, 2u);
+    EXPECT_EQ(rig.batcher.queued_items(), 2u);
+    rig.store.release(1);
+    settle(rig.io);
+    ASSERT_EQ(rig.store.gates.size(), 3u);
+    EXPECT_EQ(rig.store.gates[2]->items, (std::vector<int>{5, 6}));
+    rig.store.release(0);
+    rig.store.release(2);
+    settle(rig.io);
+    expect_all_answered(rig.batcher, rig.store, rig.answers, 3, 2);
 }
 
 TEST(AutoBatcher, ByDefaultOneBatchIsInFlight) {
