@@ -46,11 +46,12 @@ protected:
     }
 
     // A started ledger on this test's cluster.
-    Ledger& start_ledger(Capacities capacities) {
+    Ledger& start_ledger(Capacities capacities, std::uint32_t batches_in_flight = 1) {
         TigerBeetleOptions options;
         options.client_library_path = testing::tb_client_library_path();
         options.addresses = server_->address();
         options.capacities = capacities;
+        options.batches_in_flight = batches_in_flight;
         ledgers_.push_back(make_tigerbeetle_ledger(io_.get_executor(), options, registry_));
         Ledger& ledger = *ledgers_.back();
         const Status started = run_async(io_, [&] { return ledger.start(); });
@@ -113,6 +114,8 @@ protected:
         for (auto& client : wave) client->close();
         ASSERT_EQ(answered, size);
     }
+
+    void expect_exactly_fifty_of_five_hundred_holds(std::uint32_t batches_in_flight);
 
     std::vector<std::string> server_flags_;  // Extra `tigerbeetle start` flags, set before SetUp.
     asio::io_context io_;
@@ -198,9 +201,10 @@ TEST_F(TbLedger, HoldCommitCancelAndLateBookingMoveTheInventory) {
     EXPECT_EQ(after.goodies.held, 0u);
 }
 
-TEST_F(TbLedger, FiveHundredConcurrentHoldsOnFiftyTicketsHoldExactlyFifty) {
-    // The Budget account refuses the 51st debit: no oversell, however the batches fall.
-    Ledger& ledger = start_ledger({50, 10, 20});
+// 500 holds at once on 50 tickets: the Budget account refuses the 51st debit, so exactly 50
+// are held (and at most 20 goodies), however the batches fall.
+void TbLedger::expect_exactly_fifty_of_five_hundred_holds(std::uint32_t batches_in_flight) {
+    Ledger& ledger = start_ledger({50, 10, 20}, batches_in_flight);
     std::vector<Result<HoldResult>> results(500);
     std::size_t finished = 0;
     for (std::size_t i = 0; i < results.size(); i++) {
@@ -235,6 +239,14 @@ TEST_F(TbLedger, FiveHundredConcurrentHoldsOnFiftyTicketsHoldExactlyFifty) {
         registry_.find_histogram("tigerfans_tb_batch_events", "operation=\"create_transfers\"");
     ASSERT_NE(batches, nullptr);
     EXPECT_LT(batches->count(), 100u);  // 500 callers shared packets.
+}
+
+TEST_F(TbLedger, FiveHundredConcurrentHoldsOnFiftyTicketsHoldExactlyFifty) {
+    expect_exactly_fifty_of_five_hundred_holds(1);
+}
+
+TEST_F(TbLedger, WithFourBatchesInFlightFiveHundredHoldsStillHoldExactlyFifty) {
+    expect_exactly_fifty_of_five_hundred_holds(4);
 }
 
 // Transfers the ledger has sent in create_transfers requests so far.

@@ -6,6 +6,8 @@
 
 #include <map>
 
+#include "tigerfans/core/limits.hpp"
+
 namespace tigerfans::config {
 namespace {
 
@@ -86,6 +88,15 @@ TEST(Config, RejectsOutOfRangeNonNumericAndUnknownChoicesNamingEachOption) {
     EXPECT_NE(all.find("RESERVATION_TTL_SECONDS"), std::string::npos);
     EXPECT_NE(all.find("ACCT_BACKEND"), std::string::npos);
     EXPECT_NE(all.find("CAPACITY_A"), std::string::npos);
+}
+
+// The transfer batches in flight default to the limit's default and stay within its ceiling,
+// which leaves most of the client's request slots to the lookups.
+TEST(Config, TigerBeetleBatchesInFlightDefaultToOneAndStayWithinTheClientsSlots) {
+    EXPECT_EQ(load(from({})).config.tb_batches_in_flight, limits::tb_batches_in_flight_default);
+    EXPECT_EQ(load(from({{"TB_BATCHES_IN_FLIGHT", "16"}})).config.tb_batches_in_flight, 16u);
+    EXPECT_FALSE(load(from({{"TB_BATCHES_IN_FLIGHT", "0"}})).ok());
+    EXPECT_FALSE(load(from({{"TB_BATCHES_IN_FLIGHT", "17"}})).ok());
 }
 
 TEST(Config, RejectsUrlsOfTheWrongScheme) {

@@ -38,6 +38,18 @@ inline constexpr std::uint32_t tb_batch_events_max = 8189;
 // Requests one client may have submitted at once (transfer batches, lookups, health probes).
 // Each owns a pooled packet and buffers; beyond this, callers get `overloaded`.
 inline constexpr std::size_t tb_packets_in_flight_max = 64;
+// Transfer batches the ledger keeps in flight at once: the default and ceiling of
+// TB_BATCHES_IN_FLIGHT. One by default: more batches in flight split the same transfers into
+// more, smaller requests, and each request costs the replica a fixed share of work, which on a
+// machine whose cores the replica shares with the server measured slower, not faster. Each
+// takes one request slot at a time; the ceiling leaves most slots to the lookups (inventory,
+// health probe, the reconciler's scan).
+inline constexpr std::uint32_t tb_batches_in_flight_default = 1;
+inline constexpr std::uint32_t tb_batches_in_flight_max = 16;
+static_assert(tb_batches_in_flight_default >= 1 &&
+              tb_batches_in_flight_default <= tb_batches_in_flight_max);
+static_assert(tb_batches_in_flight_max <= tb_packets_in_flight_max / 2,
+              "transfer batches must leave request slots for the lookups");
 // After an eviction the client is re-created after a delay that doubles with every eviction
 // in a row (reset by a successful request): a cluster that keeps evicting us (release too high)
 // costs one init per delay, not one per request. Each eviction also leaks the evicted client's
