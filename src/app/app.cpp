@@ -45,9 +45,9 @@ std::unique_ptr<accounting::Ledger> make_ledger(asio::any_io_executor loop,
     if (config.accounting == config::AccountingBackend::postgres) {
         return accounting::make_postgres_ledger(loop, config.database_url, capacities, registry);
     }
-    accounting::TigerBeetleOptions options{config.tb_client_lib, config.tb_address,
-                                           config.tb_cluster_id, config.tb_batch_events_max,
-                                           capacities};
+    accounting::TigerBeetleOptions options{config.tb_client_lib,        config.tb_address,
+                                           config.tb_cluster_id,        config.tb_batch_events_max,
+                                           config.tb_batches_in_flight, capacities};
     return accounting::make_tigerbeetle_ledger(loop, std::move(options), registry);
 }
 

@@ -68,6 +68,10 @@ std::vector<Option> build_options() {
          false,
          "transfers per TigerBeetle request (the cluster's limit may be lower)",
          [](C& c, S, std::int64_t n) { c.tb_batch_events_max = static_cast<std::uint32_t>(n); }},
+        {"TB_BATCHES_IN_FLIGHT", Kind::integer, "1", 1, limits::tb_batches_in_flight_max, {},
+         "requests", false,
+         "transfer batches sent to TigerBeetle at once (the next leaves when any returns)",
+         [](C& c, S, std::int64_t n) { c.tb_batches_in_flight = static_cast<std::uint32_t>(n); }},
         {"MOCK_SECRET", Kind::text, "supersecret", 0, 0, {}, "", true,
          "HMAC-SHA256 key MockPay signs webhooks with",
          [](C& c, S t, std::int64_t) { c.mock_secret = t; }},
@@ -244,6 +248,7 @@ std::vector<std::string> describe(const Config& config) {
         if (name == "TB_CLUSTER_ID") return std::to_string(config.tb_cluster_id);
         if (name == "TB_CLIENT_LIB") return config.tb_client_lib;
         if (name == "TB_BATCH_EVENTS_MAX") return std::to_string(config.tb_batch_events_max);
+        if (name == "TB_BATCHES_IN_FLIGHT") return std::to_string(config.tb_batches_in_flight);
         if (name == "MOCK_WEBHOOK_URL") return config.mock_webhook_url;
         if (name == "ADMIN_USERNAME") return config.admin_username;
         if (name == "RESERVATION_TTL_SECONDS") return std::to_string(config.reservation_ttl_s);

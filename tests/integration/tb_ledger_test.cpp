@@ -46,11 +46,12 @@ protected:
     }
 
     // A started ledger on this test's cluster.
-    Ledger& start_ledger(Capacities capacities) {
+    Ledger& start_ledger(Capacities capacities, std::uint32_t batches_in_flight = 1) {
         TigerBeetleOptions options;
         options.client_library_path = testing::tb_client_library_path();
         options.addresses = server_->address();
         options.capacities = capacities;
+        options.batches_in_flight = batches_in_flight;
         ledgers_.push_back(make_tigerbeetle_ledger(io_.get_executor(), options, registry_));
         Ledger& ledger = *ledgers_.back();
         const Status started = run_async(io_, [&] { return ledger.start(); });
@@ -113,6 +114,8 @@ protected:
         for (auto& client : wave) client->close();
         ASSERT_EQ(answered, size);
     }
+
+    void expect_exactly_fifty_of_five_hundred_holds(std::uint32_t batches_in_flight);
 
     std::vector<std::string> server_flags_;  // Extra `tigerbeetle start` flags, set before SetUp.
     asio::io_context io_;
@@ -198,9 +201,10 @@ TEST_F(TbLedger, HoldCommitCancelAndLateBookingMoveTheInventory) {
     EXPECT_EQ(after.goodies.held, 0u);
 }
 
-TEST_F(TbLedger, FiveHundredConcurrentHoldsOnFiftyTicketsHoldExactlyFifty) {
-    // The Budget account refuses the 51st debit: no oversell, however the batches fall.
-    Ledger& ledger = start_ledger({50, 10, 20});
+// 500 holds at once on 50 tickets: the Budget account refuses the 51st debit, so exactly 50
+// are held (and at most 20 goodies), however the batches fall.
+void TbLedger::expect_exactly_fifty_of_five_hundred_holds(std::uint32_t batches_in_flight) {
+    Ledger& ledger = start_ledger({50, 10, 20}, batches_in_flight);
     std::vector<Result<HoldResult>> results(500);
     std::size_t finished = 0;
     for (std::size_t i = 0; i < results.size(); i++) {
@@ -235,6 +239,63 @@ TEST_F(TbLedger, FiveHundredConcurrentHoldsOnFiftyTicketsHoldExactlyFifty) {
         registry_.find_histogram("tigerfans_tb_batch_events", "operation=\"create_transfers\"");
     ASSERT_NE(batches, nullptr);
     EXPECT_LT(batches->count(), 100u);  // 500 callers shared packets.
+}
+
+TEST_F(TbLedger, FiveHundredConcurrentHoldsOnFiftyTicketsHoldExactlyFifty) {
+    expect_exactly_fifty_of_five_hundred_holds(1);
+}
+
+TEST_F(TbLedger, WithFourBatchesInFlightFiveHundredHoldsStillHoldExactlyFifty) {
+    expect_exactly_fifty_of_five_hundred_holds(4);
+}
+
+// Transfers the ledger has sent in create_transfers requests so far.
+double transfers_sent(metrics::Registry& registry) {
+    const auto* events =
+        registry.find_histogram("tigerfans_tb_batch_events", "operation=\"create_transfers\"");
+    return events == nullptr ? 0 : events->sum();
+}
+
+TEST_F(TbLedger, OnceTheGoodiesRunOutHoldsCarryOnlyTheTicketUntilSomeComeBack) {
+    // One goodie: the second hold's goodie is refused by the cluster, and later holds send
+    // only their ticket; a cancel gives the goodie back to the next hold; a goodie whose hold
+    // expires is found by the once-a-second retry without any inventory read.
+    Ledger& ledger = start_ledger({1000, 10, 1});
+    const HoldRequest first = hold_request(TicketClass::a);
+    ASSERT_TRUE(run_async(io_, [&] { return ledger.hold(first); })->goodie_held);
+    ASSERT_FALSE(
+        run_async(io_, [&] { return ledger.hold(hold_request(TicketClass::a)); })->goodie_held);
+    const double before = transfers_sent(registry_);
+    auto ticket_only = run_async(io_, [&] { return ledger.hold(hold_request(TicketClass::a)); });
+    ASSERT_TRUE(ticket_only.ok() && ticket_only->ticket_held);
+    EXPECT_FALSE(ticket_only->goodie_held);
+    EXPECT_EQ(transfers_sent(registry_) - before, 1.0);
+
+    ASSERT_TRUE(run_async(io_, [&] {
+                    return ledger.cancel(first.cls, first.ticket_hold_id, first.goodie_hold_id);
+                }).ok());
+    const HoldRequest lapsing = hold_request(TicketClass::a, 1);
+    ASSERT_TRUE(run_async(io_, [&] { return ledger.hold(lapsing); })->goodie_held);
+    ASSERT_FALSE(
+        run_async(io_, [&] { return ledger.hold(hold_request(TicketClass::a)); })->goodie_held);
+
+    // Poll with holds until one gets the expired hold's goodie back.
+    const auto started = std::chrono::steady_clock::now();
+    const double sent_before = transfers_sent(registry_);
+    std::size_t polls = 0;
+    EXPECT_TRUE(testing::wait_until(
+        [&] {
+            polls++;
+            auto held = run_async(io_, [&] { return ledger.hold(hold_request(TicketClass::a)); });
+            return held.ok() && held->goodie_held;
+        },
+        std::chrono::seconds(20)));
+    const std::chrono::duration<double> waited = std::chrono::steady_clock::now() - started;
+    // One ticket per poll, and a goodie only on a retry: at most one a second, plus one.
+    const double goodie_attempts = transfers_sent(registry_) - sent_before - double(polls);
+    EXPECT_LE(goodie_attempts, waited.count() + 1.0) << polls << " polls";
+    const Inventory now = inventory(ledger);
+    EXPECT_EQ(now.goodies.held + now.goodies.sold, 1u);
 }
 
 TEST_F(TbLedger, AnExpiredHoldReturnsItsTicketAndCanOnlyBeBookedLateWhileStockLasts) {

@@ -106,6 +106,15 @@ TEST(Config, OrderInsertConnectionsDefaultToTwoWithinTheirLimit) {
     }
 }
 
+// The transfer batches in flight default to the limit's default and stay within its ceiling,
+// which leaves most of the client's request slots to the lookups.
+TEST(Config, TigerBeetleBatchesInFlightDefaultToOneAndStayWithinTheClientsSlots) {
+    EXPECT_EQ(load(from({})).config.tb_batches_in_flight, limits::tb_batches_in_flight_default);
+    EXPECT_EQ(load(from({{"TB_BATCHES_IN_FLIGHT", "16"}})).config.tb_batches_in_flight, 16u);
+    EXPECT_FALSE(load(from({{"TB_BATCHES_IN_FLIGHT", "0"}})).ok());
+    EXPECT_FALSE(load(from({{"TB_BATCHES_IN_FLIGHT", "17"}})).ok());
+}
+
 TEST(Config, RejectsUrlsOfTheWrongScheme) {
     EXPECT_FALSE(load(from({{"REDIS_URL", "http://x"}})).ok());
     EXPECT_FALSE(load(from({{"MOCK_WEBHOOK_URL", "https://x/"}})).ok());

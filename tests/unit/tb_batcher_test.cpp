@@ -32,6 +32,8 @@ public:
     bool drop_last_result = false;
     std::vector<std::size_t> accepted_sizes;
     std::size_t refusals = 0;
+    std::size_t in_flight = 0;
+    std::size_t most_in_flight = 0;
 
     static std::uint32_t status_for(u128 id) {
         return id % 5 == 0 ? status::exceeds_credits : status::created;
@@ -41,8 +43,11 @@ public:
                                                        std::span<const std::byte> events,
                                                        std::vector<std::byte>& results) override {
         EXPECT_EQ(operation, abi::Operation::create_transfers);
+        in_flight++;
+        most_in_flight = std::max(most_in_flight, in_flight);
         asio::steady_timer round_trip(io_, std::chrono::milliseconds(1));
         co_await round_trip.async_wait(asio::use_awaitable);  // Others queue meanwhile.
+        in_flight--;
         if (refuse_with) co_return *refuse_with;
         const std::size_t count = events.size() / sizeof(abi::Transfer);
         if (count > events_limit) {
@@ -79,11 +84,13 @@ abi::Transfer transfer_with_id(u128 id) {
 
 // A batcher over the fake with `events_max` per packet, as the ledger builds one.
 struct Rig {
-    explicit Rig(std::uint32_t events_max, metrics::Registry* registry = nullptr)
+    explicit Rig(std::uint32_t events_max, metrics::Registry* registry = nullptr,
+                 std::size_t in_flight_max = 1)
         : cluster(io),
           executor(cluster, abi::Operation::create_transfers, events_max,
                    registry ? RequestMetrics::in(*registry, "create_transfers") : RequestMetrics{}),
-          batcher(io.get_executor(), executor.as_execute(), events_max, 1'000'000) {}
+          batcher(io.get_executor(), executor.as_execute(), events_max, 1'000'000, {},
+                  in_flight_max) {}
 
     // Submits `count` submissions of `size` transfers at once (ids 1, 2, 3, ... in order) and
     // runs the loop until every caller has its answer.
@@ -142,17 +149,34 @@ TEST(TbBatcher, ManyConcurrentSubmissionsArePackedIntoOneOrTwoRequests) {
 
 TEST(TbBatcher, PacketsNeverExceedTheConfiguredLimitAndSubmissionsStayWhole) {
     // 60 submissions of 3 with a limit of 100: packets of whole submissions, at most 99 events.
-    Rig rig(100);
-    const auto answers = rig.submit_concurrently(60, 3);
-    expect_own_results(answers, 3);
-    std::size_t total = 0;
-    for (std::size_t size : rig.cluster.accepted_sizes) {
-        EXPECT_LE(size, 100u);
-        EXPECT_EQ(size % 3, 0u);
-        total += size;
+    // With up to four batches in flight several go out at once, each with its own reply
+    // buffer, and every caller still gets its own results.
+    for (std::size_t in_flight_max : {1u, 4u}) {
+        Rig rig(100, nullptr, in_flight_max);
+        const auto answers = rig.submit_concurrently(60, 3);
+        expect_own_results(answers, 3);
+        std::size_t total = 0;
+        for (std::size_t size : rig.cluster.accepted_sizes) {
+            EXPECT_LE(size, 100u);
+            EXPECT_EQ(size % 3, 0u);
+            total += size;
+        }
+        EXPECT_EQ(total, 180u);
+        EXPECT_EQ(rig.cluster.refusals, 0u);
+        EXPECT_LE(rig.cluster.most_in_flight, in_flight_max);
+        EXPECT_GE(rig.cluster.most_in_flight, std::min<std::size_t>(in_flight_max, 2));
     }
-    EXPECT_EQ(total, 180u);
-    EXPECT_EQ(rig.cluster.refusals, 0u);
+}
+
+TEST(TbBatcher, BatchesInFlightAtOnceShareWhatTheyLearnOfTheClustersLimit) {
+    // Two batches of 1000 refused at once by a 253-event cluster: both split, none is lost.
+    Rig rig(1000, nullptr, 2);
+    rig.cluster.events_limit = 253;
+    const auto answers = rig.submit_concurrently(8, 250);
+    expect_own_results(answers, 250);
+    for (std::size_t size : rig.cluster.accepted_sizes) EXPECT_LE(size, 253u);
+    EXPECT_GT(rig.cluster.refusals, 0u);
+    EXPECT_EQ(rig.cluster.most_in_flight, 2u);
 }
 
 TEST(TbBatcher, APacketRefusedAsTooMuchDataIsSplitAndResentInOrder) {

@@ -26,6 +26,7 @@ struct Config {
     std::uint64_t tb_cluster_id = 0;
     std::string tb_client_lib;
     std::uint32_t tb_batch_events_max = 0;
+    std::uint32_t tb_batches_in_flight = 0;
     std::string mock_secret;
     std::string mock_webhook_url;
     std::string session_secret;

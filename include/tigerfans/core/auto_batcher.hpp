@@ -1,12 +1,14 @@
 // The one batching shape every store uses (docs/ARCHITECTURE.md §2): callers co_await a submission
-// of one or more items; while a batch is in flight new submissions queue; when it completes,
-// everything queued (up to the store's limit) goes out as the next batch. No timers: at low load
-// a batch is one submission and latency is one round trip; at high load batches grow by
-// themselves. Loop thread only.
+// of one or more items; up to `in_flight_max` batches run at once (one unless the store says
+// more); while that many are in flight new submissions queue, and when any completes,
+// everything queued (up to the store's limit) goes out as the next batch. No timers: at low load a
+// batch is one submission and latency is one round trip; at high load batches grow by themselves.
+// Loop thread only.
 #pragma once
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstddef>
@@ -32,18 +34,22 @@ template <typename Item, typename Outcome>
 class AutoBatcher {
 public:
     // Runs one batch: returns exactly one outcome per item, in order, or a fault for all of them.
+    // With `in_flight_max` above one it must cope with that many batches running at once.
     using Execute = std::function<asio::awaitable<Result<std::vector<Outcome>>>(std::span<Item>)>;
 
     AutoBatcher(asio::any_io_executor executor, Execute execute, std::size_t batch_items_max,
-                std::size_t queue_items_max, BatcherObserver observer = {})
+                std::size_t queue_items_max, BatcherObserver observer = {},
+                std::size_t in_flight_max = 1)
         : executor_(std::move(executor)),
           execute_(std::move(execute)),
           batch_items_max_(batch_items_max),
           queue_items_max_(queue_items_max),
+          in_flight_max_(in_flight_max),
           observer_(std::move(observer)),
           idle_signal_(executor_) {
         TF_ASSERT_GT(batch_items_max_, 0u);
         TF_ASSERT_GE(queue_items_max_, batch_items_max_);
+        TF_ASSERT_GT(in_flight_max_, 0u);
         idle_signal_.expires_at(asio::steady_timer::time_point::max());
     }
 
@@ -75,14 +81,15 @@ public:
 
     // Completes when nothing is queued or in flight.
     asio::awaitable<void> drain() {
-        while (running_) {
+        while (busy()) {
             boost::system::error_code ignored;
             co_await idle_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
         }
     }
 
     std::size_t queued_items() const { return queued_items_.size(); }
-    bool in_flight() const { return running_; }
+    bool in_flight() const { return lanes_ > 0; }
+    std::size_t batches_in_flight() const { return lanes_; }
 
 private:
     struct Submission {
@@ -90,59 +97,84 @@ private:
         Completion<Result<std::vector<Outcome>>> done;
     };
 
+    // One batch's items and the submissions they came from, owned by the lane running it. Kept
+    // in a pool between batches, so their capacity stays after the first big batch.
+    struct Batch {
+        std::vector<Item> items;
+        std::vector<Submission> submissions;
+    };
+
+    bool busy() const { return lanes_ > 0; }
+
     void enqueue(std::vector<Item>&& items, Completion<Result<std::vector<Outcome>>>&& done) {
         for (auto& item : items) queued_items_.push_back(std::move(item));
         submissions_.push_back(Submission{items.size(), std::move(done)});
-        if (running_) return;
-        running_ = true;
-        asio::co_spawn(executor_, run(), asio::detached);
+        launch();
     }
 
-    asio::awaitable<void> run() {
+    // Another batch may leave: a new lane takes what is queued, unless enough are in flight.
+    void launch() {
+        if (lanes_ >= in_flight_max_) return;
+        lanes_++;
+        asio::co_spawn(executor_, run_lane(), asio::detached);
+    }
+
+    // One lane runs one batch at a time and takes the next while anything is queued.
+    asio::awaitable<void> run_lane() {
+        Batch batch = spare_batch();
         while (!submissions_.empty()) {
-            std::size_t submission_count = take_batch();
-            if (observer_.on_batch) observer_.on_batch(batch_items_.size());
-            Result<std::vector<Outcome>> outcomes =
-                co_await execute_(std::span<Item>(batch_items_));
-            finish_batch(submission_count, std::move(outcomes));
+            take_batch(batch);
+            if (!submissions_.empty()) launch();  // More than one batch is queued.
+            if (observer_.on_batch) observer_.on_batch(batch.items.size());
+            Result<std::vector<Outcome>> outcomes = co_await execute_(std::span<Item>(batch.items));
+            finish_batch(batch, std::move(outcomes));
         }
-        running_ = false;
-        idle_signal_.cancel();
+        spare_batches_.push_back(std::move(batch));
+        lanes_--;
+        signal_if_idle();
     }
 
-    // Moves whole submissions into batch_items_ until the limit; at least one submission goes,
-    // even one larger than the limit (the executor splits what the store cannot take at once).
-    std::size_t take_batch() {
-        batch_items_.clear();
-        std::size_t submission_count = 0;
+    Batch spare_batch() {
+        if (spare_batches_.empty()) return Batch{};
+        Batch batch = std::move(spare_batches_.back());
+        spare_batches_.pop_back();
+        return batch;
+    }
+
+    void signal_if_idle() {
+        if (!busy()) idle_signal_.cancel();
+    }
+
+    // Moves whole submissions into `batch` until the limit; at least one submission goes, even
+    // one larger than the limit (the executor splits what the store cannot take at once).
+    void take_batch(Batch& batch) {
+        batch.items.clear();
+        batch.submissions.clear();
         std::size_t item_count = 0;
-        for (const Submission& submission : submissions_) {
-            if (submission_count > 0 && item_count + submission.item_count > batch_items_max_) {
-                break;
-            }
-            item_count += submission.item_count;
-            submission_count++;
+        while (!submissions_.empty()) {
+            const std::size_t count = submissions_.front().item_count;
+            if (!batch.submissions.empty() && item_count + count > batch_items_max_) break;
+            item_count += count;
+            batch.submissions.push_back(std::move(submissions_.front()));
+            submissions_.pop_front();
         }
         for (std::size_t i = 0; i < item_count; i++) {
-            batch_items_.push_back(std::move(queued_items_.front()));
+            batch.items.push_back(std::move(queued_items_.front()));
             queued_items_.pop_front();
         }
-        TF_ASSERT_GT(submission_count, 0u);
-        return submission_count;
+        TF_ASSERT(!batch.submissions.empty());
     }
 
-    void finish_batch(std::size_t submission_count, Result<std::vector<Outcome>> outcomes) {
+    void finish_batch(Batch& batch, Result<std::vector<Outcome>> outcomes) {
         const bool batch_ok = outcomes.ok();
         // One outcome per item, in order, is the Execute's contract: anything else would hand
         // callers each other's results.
         if (batch_ok) {
-            TF_ASSERT_MSG(outcomes->size() == batch_items_.size(), "a batch of ",
-                          batch_items_.size(), " items got ", outcomes->size(), " outcomes");
+            TF_ASSERT_MSG(outcomes->size() == batch.items.size(), "a batch of ", batch.items.size(),
+                          " items got ", outcomes->size(), " outcomes");
         }
         std::size_t next = 0;
-        for (std::size_t i = 0; i < submission_count; i++) {
-            Submission submission = std::move(submissions_.front());
-            submissions_.pop_front();
+        for (Submission& submission : batch.submissions) {
             if (!batch_ok) {
                 complete_later<Result<std::vector<Outcome>>>(executor_, std::move(submission.done),
                                                              outcomes.fault());
@@ -156,19 +188,21 @@ private:
             complete_later<Result<std::vector<Outcome>>>(executor_, std::move(submission.done),
                                                          std::move(mine));
         }
+        batch.submissions.clear();
     }
 
     asio::any_io_executor executor_;
     Execute execute_;
     std::size_t batch_items_max_;
     std::size_t queue_items_max_;
+    std::size_t in_flight_max_;
     BatcherObserver observer_;
     asio::steady_timer idle_signal_;
 
     std::deque<Item> queued_items_;
     std::deque<Submission> submissions_;
-    std::vector<Item> batch_items_;  // Reused: its capacity stays after the first big batch.
-    bool running_ = false;
+    std::vector<Batch> spare_batches_;
+    std::size_t lanes_ = 0;  // Batches in flight, each run by its own coroutine.
     bool stopped_ = false;
 };
 

@@ -38,6 +38,18 @@ inline constexpr std::uint32_t tb_batch_events_max = 8189;
 // Requests one client may have submitted at once (transfer batches, lookups, health probes).
 // Each owns a pooled packet and buffers; beyond this, callers get `overloaded`.
 inline constexpr std::size_t tb_packets_in_flight_max = 64;
+// Transfer batches the ledger keeps in flight at once: the default and ceiling of
+// TB_BATCHES_IN_FLIGHT. One by default: more batches in flight split the same transfers into
+// more, smaller requests, and each request costs the replica a fixed share of work, which on a
+// machine whose cores the replica shares with the server measured slower, not faster. Each
+// takes one request slot at a time; the ceiling leaves most slots to the lookups (inventory,
+// health probe, the reconciler's scan).
+inline constexpr std::uint32_t tb_batches_in_flight_default = 1;
+inline constexpr std::uint32_t tb_batches_in_flight_max = 16;
+static_assert(tb_batches_in_flight_default >= 1 &&
+              tb_batches_in_flight_default <= tb_batches_in_flight_max);
+static_assert(tb_batches_in_flight_max <= tb_packets_in_flight_max / 2,
+              "transfer batches must leave request slots for the lookups");
 // After an eviction the client is re-created after a delay that doubles with every eviction
 // in a row (reset by a successful request): a cluster that keeps evicting us (release too high)
 // costs one init per delay, not one per request. Each eviction also leaks the evicted client's
@@ -49,6 +61,10 @@ inline constexpr std::uint32_t tb_start_timeout_ms = 15'000;
 inline constexpr std::uint32_t tb_health_probe_timeout_ms = 1'000;
 // A completed request this recent proves the cluster healthy without probing it.
 inline constexpr std::uint32_t tb_health_fresh_ms = 1'000;
+// While the goodies look gone a hold asks for none, except one hold per this interval, which
+// learns whether expired holds gave some back: a goodie that came back waits at most this long
+// for a hold to ask for it (accounting/tigerbeetle/goodie_outlook.hpp).
+inline constexpr std::uint32_t tb_goodie_retry_interval_ms = 1'000;
 // The library's log lines are at most 8 KiB; ours are cut shorter.
 inline constexpr std::size_t tb_log_message_bytes_max = 1'024;
 

@@ -1,9 +1,10 @@
 // The TigerBeetle side of the automatic batcher (core/auto_batcher.hpp): the Execute that turns
 // one batch of events into as many packets as the cluster accepts, one at a time, and returns
-// one outcome per event in order. The cluster's real per-request limit can be below the
-// configured one (253 transfers with --development), and the client reports it only by
-// failing a packet with TOO_MUCH_DATA: BatchLimit learns it by bisection, and the refused
-// events are resent in smaller packets.
+// one outcome per event in order. Several batches may be in flight at once, each its own
+// packets in its own request slot of the client. The cluster's real per-request limit can be below
+// the configured one (253 transfers with --development), and the client reports it only by failing
+// a packet with TOO_MUCH_DATA: BatchLimit learns it by bisection, and the refused events are resent
+// in smaller packets.
 #pragma once
 
 #include <spdlog/spdlog.h>
@@ -52,16 +53,20 @@ public:
         : submitter_(submitter), operation_(operation), limit_(events_max), metrics_(metrics) {}
 
     // The batcher's Execute. A fault after some packets went through fails the whole batch;
-    // callers retry with the same ids and meet `exists` for what did go through.
+    // callers retry with the same ids and meet `exists` for what did go through. Several may
+    // run at once (a batcher with more than one batch in flight): each has its own reply
+    // buffer, and they share what BatchLimit learns.
     asio::awaitable<Result<std::vector<Outcome>>> execute(std::span<Event> events) {
         TF_ASSERT(!events.empty());
         std::vector<Outcome> outcomes;
         outcomes.reserve(events.size());
+        ReplyBuffer reply(spare_replies_);
         std::size_t sent = 0;
         while (sent < events.size()) {
             const std::size_t count =
                 std::min<std::size_t>(events.size() - sent, limit_.events_max());
-            Result<bool> accepted = co_await send(events.subspan(sent, count), outcomes);
+            Result<bool> accepted =
+                co_await send(events.subspan(sent, count), reply.bytes, outcomes);
             if (!accepted) co_return accepted.fault();
             if (*accepted) sent += count;
         }
@@ -77,12 +82,31 @@ public:
     const BatchLimit& limit() const { return limit_; }
 
 private:
+    // A reply buffer borrowed from the pool for one execute() and given back at its end, so
+    // buffers keep their capacity however many batches ran at once.
+    struct ReplyBuffer {
+        explicit ReplyBuffer(std::vector<std::vector<std::byte>>& pool) : pool_(pool) {
+            if (pool_.empty()) return;
+            bytes = std::move(pool_.back());
+            pool_.pop_back();
+        }
+        ~ReplyBuffer() { pool_.push_back(std::move(bytes)); }
+        ReplyBuffer(const ReplyBuffer&) = delete;
+        ReplyBuffer& operator=(const ReplyBuffer&) = delete;
+
+        std::vector<std::byte> bytes;
+
+    private:
+        std::vector<std::vector<std::byte>>& pool_;
+    };
+
     // One packet: true when its outcomes were appended, false when it must be resent smaller.
     asio::awaitable<Result<bool>> send(std::span<const Event> chunk,
+                                       std::vector<std::byte>& results,
                                        std::vector<Outcome>& outcomes) {
         const auto count = static_cast<std::uint32_t>(chunk.size());
         Result<abi::PacketStatus> status = co_await timed_request(
-            submitter_, metrics_, operation_, std::as_bytes(chunk), count, results_);
+            submitter_, metrics_, operation_, std::as_bytes(chunk), count, results);
         if (!status) co_return status.fault();
         if (*status == abi::PacketStatus::too_much_data) {
             if (limit_.on_too_much_data(count)) co_return false;
@@ -91,8 +115,8 @@ private:
         }
         if (*status != abi::PacketStatus::ok) co_return fault_of(*status);
         limit_.on_accepted(count);
-        if (!decode_records(results_, count, outcomes)) {
-            spdlog::error("TigerBeetle replied {} bytes for {} events", results_.size(), count);
+        if (!decode_records(results, count, outcomes)) {
+            spdlog::error("TigerBeetle replied {} bytes for {} events", results.size(), count);
             co_return Fault::internal;
         }
         co_return true;
@@ -102,7 +126,9 @@ private:
     abi::Operation operation_;
     BatchLimit limit_;
     RequestMetrics metrics_;
-    std::vector<std::byte> results_;  // Reused: trades buffers with the client's pool.
+    // Reply buffers not in use: they trade places with the client's slots, so both keep their
+    // capacity.
+    std::vector<std::vector<std::byte>> spare_replies_;
 };
 
 using TransferBatcher = AutoBatcher<abi::Transfer, abi::CreateResult>;

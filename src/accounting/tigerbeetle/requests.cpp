@@ -43,6 +43,10 @@ Fault fault_of(abi::PacketStatus status) {
     return Fault::internal;
 }
 
+void log_unexpected(std::string_view what, u128 id, std::uint32_t status) {
+    spdlog::error("TigerBeetle {} {}: unexpected status {}", what, u128_to_decimal(id), status);
+}
+
 asio::awaitable<Result<abi::PacketStatus>> timed_request(
     PacketSubmitter& submitter, RequestMetrics metrics, abi::Operation operation,
     std::span<const std::byte> events, std::size_t event_count, std::vector<std::byte>& results) {

@@ -1,6 +1,7 @@
 // One request to the cluster as the rest of this folder sees it: timed and counted in the
 // metrics, with the packet's failure statuses mapped to faults, and typed helpers for the
-// requests that bypass the transfer batcher (account creation at start-up, account lookups).
+// requests that bypass the transfer batcher (account creation at start-up, account lookups),
+// and the check of create results against what each caller expects.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -13,6 +14,7 @@
 
 #include "accounting/tigerbeetle/abi.hpp"
 #include "accounting/tigerbeetle/client.hpp"
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/result.hpp"
 #include "tigerfans/core/ticket.hpp"
 #include "tigerfans/metrics/metrics.hpp"
@@ -51,6 +53,24 @@ asio::awaitable<Result<std::vector<abi::Account>>> lookup_accounts(PacketSubmitt
 asio::awaitable<Result<std::vector<abi::Transfer>>> budget_debits(PacketSubmitter& submitter,
                                                                   RequestMetrics metrics,
                                                                   Resource resource);
+
+// Logs a create result the caller did not expect for the event with `id`.
+void log_unexpected(std::string_view what, u128 id, std::uint32_t status);
+
+// Done when `expected(status)` holds for every event's result; else logs each event whose
+// status it refuses and returns an internal fault.
+template <typename Event, typename Expected>
+Status check_results(std::span<const Event> events, const std::vector<abi::CreateResult>& results,
+                     Expected expected, std::string_view what) {
+    TF_ASSERT_EQ(events.size(), results.size());
+    Status outcome = done();
+    for (std::size_t i = 0; i < events.size(); i++) {
+        if (expected(results[i].status)) continue;
+        log_unexpected(what, events[i].id, results[i].status);
+        outcome = Fault::internal;
+    }
+    return outcome;
+}
 
 // Decodes `count` fixed-size records; false when the reply has another size.
 template <typename Record>

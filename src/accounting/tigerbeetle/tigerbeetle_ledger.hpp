@@ -18,6 +18,7 @@ struct TigerBeetleOptions {
     std::string addresses;            // TB_ADDRESS, e.g. "3000" or "127.0.0.1:3000"
     std::uint64_t cluster_id = 0;
     std::uint32_t batch_events_max = limits::tb_batch_events_max;
+    std::uint32_t batches_in_flight = limits::tb_batches_in_flight_default;
     Capacities capacities;
 };
 
