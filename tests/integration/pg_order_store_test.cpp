@@ -99,7 +99,7 @@ protected:
         for (std::size_t i = 0; i < orders.size(); i++) {
             asio::co_spawn(io_, store_->insert(orders[i]),
                            [&answers, i](std::exception_ptr, Result<OrderStatus> result) {
-                               answers[i].emplace(std::move(result));
+                               answers[i].emplace(result);
                            });
         }
         io_.restart();
