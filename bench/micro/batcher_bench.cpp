@@ -1,7 +1,8 @@
 // The automatic batcher on an io_context with a backend that answers at once: what one
 // submission costs (the coroutine hand-off, queueing, the batch loop and the posted completion)
 // when `submitters` coroutines submit one item each and the batcher gathers them. The first
-// submission starts a batch of its own at once; the others wait for it and leave together.
+// submission wakes the batcher, whose batch starts a turn later: by then the others, spawned
+// in the same turn, have queued, and all leave together.
 #include <benchmark/benchmark.h>
 
 #include <boost/asio/co_spawn.hpp>

@@ -400,7 +400,7 @@ TEST_F(TbLedger, HealthFollowsTheReplicaAndStopDrainsQueuedHolds) {
             },
             asio::detached);
     }
-    io_.poll();  // Queue them behind the first packet.
+    io_.poll();  // Let them enqueue; their packet leaves.
     run_async(io_, [&] { return stopped(ledger); });
     io_.restart();
     io_.run();

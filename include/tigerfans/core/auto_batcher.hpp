@@ -1,9 +1,10 @@
 // The one batching shape every store uses (docs/ARCHITECTURE.md §2): callers co_await a submission
 // of one or more items; up to `in_flight_max` batches run at once (one unless the store says
 // more); while that many are in flight new submissions queue, and when any completes,
-// everything queued (up to the store's limit) goes out as the next batch. No timers: at low load a
-// batch is one submission and latency is one round trip; at high load batches grow by themselves.
-// Loop thread only.
+// everything queued (up to the store's limit) goes out as the next batch. A batch starts in a
+// later turn of the loop than the submission that wakes the batcher, so the submissions made in
+// the same turn leave together. No timers: at low load a batch is one submission and latency is
+// one round trip; at high load batches grow by themselves. Loop thread only.
 #pragma once
 
 #include <boost/asio/co_spawn.hpp>
@@ -104,17 +105,29 @@ private:
         std::vector<Submission> submissions;
     };
 
-    bool busy() const { return lanes_ > 0; }
+    bool busy() const { return lanes_ > 0 || launch_posted_; }
 
     void enqueue(std::vector<Item>&& items, Completion<Result<std::vector<Outcome>>>&& done) {
         for (auto& item : items) queued_items_.push_back(std::move(item));
         submissions_.push_back(Submission{items.size(), std::move(done)});
-        launch();
+        launch_soon();
     }
 
-    // Another batch may leave: a new lane takes what is queued, unless enough are in flight.
+    // Another batch may leave: a lane starts a turn later unless one is on its way already.
+    void launch_soon() {
+        if (launch_posted_ || lanes_ >= in_flight_max_) return;
+        launch_posted_ = true;
+        asio::post(executor_, [this] { launch(); });
+    }
+
+    // Runs a turn after the wake-up: a new lane takes whatever queued since. Nothing is left to
+    // take when a lane that finished meanwhile took it.
     void launch() {
-        if (lanes_ >= in_flight_max_) return;
+        launch_posted_ = false;
+        if (submissions_.empty() || lanes_ >= in_flight_max_) {
+            signal_if_idle();
+            return;
+        }
         lanes_++;
         asio::co_spawn(executor_, run_lane(), asio::detached);
     }
@@ -124,7 +137,7 @@ private:
         Batch batch = spare_batch();
         while (!submissions_.empty()) {
             take_batch(batch);
-            if (!submissions_.empty()) launch();  // More than one batch is queued.
+            if (!submissions_.empty()) launch_soon();  // More than one batch is queued.
             if (observer_.on_batch) observer_.on_batch(batch.items.size());
             Result<std::vector<Outcome>> outcomes = co_await execute_(std::span<Item>(batch.items));
             finish_batch(batch, std::move(outcomes));
@@ -202,7 +215,8 @@ private:
     std::deque<Item> queued_items_;
     std::deque<Submission> submissions_;
     std::vector<Batch> spare_batches_;
-    std::size_t lanes_ = 0;  // Batches in flight, each run by its own coroutine.
+    std::size_t lanes_ = 0;       // Batches in flight, each run by its own coroutine.
+    bool launch_posted_ = false;  // A launch() is on its way: the queue will be taken.
     bool stopped_ = false;
 };
 
