@@ -1,8 +1,9 @@
 // PostgreSQL orders (docs/ARCHITECTURE.md §2; §3, webhook step 4). Writes are group-committed:
 // every order queued while a transaction is in flight goes into the next one, as ONE multi-row
 // INSERT (the batch travels as arrays through `unnest`), and each caller resumes only after that
-// transaction's COMMIT. Inserts have several connections, one transaction in flight on each
-// (postgres/batcher_lanes.hpp). Reads of many ids become one SELECT ... WHERE id = ANY($1).
+// transaction's COMMIT. Inserts have several connections: the batcher keeps up to one batch in
+// flight per connection, each on an idle one (postgres/worker_batcher.hpp). Reads of many ids
+// become one SELECT ... WHERE id = ANY($1).
 //
 // The INSERT says ON CONFLICT DO NOTHING without naming a constraint, so that besides a replayed
 // id, a ticket code that collides with another order's skips its row instead of aborting the
@@ -433,7 +434,7 @@ public:
             });
     }
 
-    // Every connection answers: a lane whose connection is down fails the batches it takes.
+    // Every connection answers: a connection that is down fails the batches it takes.
     asio::awaitable<bool> healthy() override {
         bool all = co_await reader_.ping();
         for (const auto& writer : writers_) {
@@ -449,10 +450,10 @@ public:
     }
 
 private:
-    // Inserts have insert_connections connections, one batch in flight on each: a batch commits
-    // while the next is already being written. Reads have a connection of their own: a status
-    // poll never waits behind the fsync of an insert batch. Inserts are awaited until
-    // committed, so a read that follows sees them.
+    // Inserts have insert_connections connections and as many batches in flight, each on an
+    // idle connection: a batch commits while the next is already being written. Reads have a
+    // connection of their own: a status poll never waits behind the fsync of an insert batch.
+    // Inserts are awaited until committed, so a read that follows sees them.
     std::vector<std::unique_ptr<postgres::Worker>> writers_;
     postgres::Worker reader_;
     postgres::WorkerBatcher<Order, OrderStatus> inserts_;

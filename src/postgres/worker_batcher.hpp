@@ -1,10 +1,10 @@
 // The automatic batcher (core/auto_batcher.hpp) bound to database threads: each batch becomes
 // ONE job on a Worker, which the store writes as one transaction (group commit), and each
-// batch's size and latency land in the store's metrics. Given several Workers, it keeps one
-// lane per Worker (batcher_lanes.hpp), so up to that many batches are in flight at once, each
-// on its own connection. Every PostgreSQL store is built from Workers and one or more of these.
-// Loop thread only, except `job`, which runs on a database thread and so must touch nothing
-// but its arguments.
+// batch's size and latency land in the store's metrics. Given several Workers, the batcher
+// keeps up to that many batches in flight, each on an idle Worker of the pool
+// (worker_pool.hpp), so each on its own connection. Every PostgreSQL store is built from
+// Workers and one or more of these. Loop thread only, except `job`, which runs on a database
+// thread and so must touch nothing but its arguments.
 #pragma once
 
 #include <chrono>
@@ -18,8 +18,8 @@
 #include <variant>
 #include <vector>
 
-#include "postgres/batcher_lanes.hpp"
 #include "postgres/worker.hpp"
+#include "postgres/worker_pool.hpp"
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/auto_batcher.hpp"
 #include "tigerfans/core/limits.hpp"
@@ -52,16 +52,19 @@ public:
         : WorkerBatcher(std::vector<Worker*>{&worker}, std::move(job), batch_items_max, registry,
                         store) {}
 
-    // One lane per worker; the lanes share the store's metrics and its queue limit.
+    // Up to one batch in flight per worker, each on a worker of its own.
     WorkerBatcher(const std::vector<Worker*>& workers, Job job, std::size_t batch_items_max,
                   metrics::Registry& registry, std::string_view store)
         : job_(std::move(job)),
           metrics_(registry, store),
-          lanes_(workers.front()->loop(), executes(workers), batch_items_max,
-                 limits::batcher_queue_items_max, metrics_.observer()) {}
+          workers_(workers),
+          batcher_(
+              workers.front()->loop(), [this](std::span<Item> items) { return execute(items); },
+              batch_items_max, limits::batcher_queue_items_max, metrics_.observer(),
+              workers_.size()) {}
 
     asio::awaitable<Result<Outcome>> submit_one(Item item) {
-        return lanes_.submit_one(std::move(item));
+        return batcher_.submit_one(std::move(item));
     }
 
     // For stores whose Outcome is a variant of each operation's answer: the alternative T.
@@ -75,24 +78,14 @@ public:
 
     // New submissions fail with shutting_down; completes when the queued ones have run.
     asio::awaitable<void> stop() {
-        lanes_.stop();
-        co_await lanes_.drain();
+        batcher_.stop();
+        co_await batcher_.drain();
     }
 
 private:
-    using Lanes = BatcherLanes<Item, Outcome>;
-
-    std::vector<typename Lanes::Execute> executes(const std::vector<Worker*>& workers) {
-        TF_ASSERT(!workers.empty());
-        std::vector<typename Lanes::Execute> result;
-        for (Worker* worker : workers) {
-            result.push_back(
-                [this, worker](std::span<Item> items) { return execute(*worker, items); });
-        }
-        return result;
-    }
-
-    asio::awaitable<Result<std::vector<Outcome>>> execute(Worker& worker, std::span<Item> items) {
+    // The batcher keeps no more batches in flight than there are workers: one is idle.
+    asio::awaitable<Result<std::vector<Outcome>>> execute(std::span<Item> items) {
+        const WorkerPool<Worker>::Lease lease = workers_.take();
         // The database thread gets its own copy: the batcher reuses its buffer.
         std::vector<Item> batch(std::make_move_iterator(items.begin()),
                                 std::make_move_iterator(items.end()));
@@ -104,14 +97,15 @@ private:
             TF_ASSERT_EQ(result.size(), batch.size());
             return result;
         };
-        auto outcomes = co_await worker.run<std::vector<Outcome>>(std::move(job));
+        auto outcomes = co_await lease.worker().run<std::vector<Outcome>>(std::move(job));
         metrics_.observe(started, outcomes.ok());
         co_return outcomes;
     }
 
     const Job job_;
     BatchMetrics metrics_;
-    Lanes lanes_;
+    WorkerPool<Worker> workers_;
+    AutoBatcher<Item, Outcome> batcher_;
 };
 
 }  // namespace tigerfans::postgres

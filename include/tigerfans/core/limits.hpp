@@ -80,7 +80,7 @@ inline constexpr std::int64_t pg_session_cleanup_rows_max = 100;
 inline constexpr std::uint32_t pg_reconnect_delay_ms = 500;
 // Order insert connections (PG_ORDER_CONNECTIONS), each with one batch in flight: the default
 // keeps one batch committing while the next is written; the ceiling keeps a server's share of
-// PostgreSQL's connections small. The lanes split the batcher's queue limit between them.
+// PostgreSQL's connections small.
 inline constexpr std::size_t pg_order_connections_default = 2;
 inline constexpr std::size_t pg_order_connections_max = 8;
 static_assert(pg_order_connections_default >= 1 &&
