@@ -87,7 +87,7 @@ static_assert(pg_order_connections_default >= 1 &&
               pg_order_connections_default <= pg_order_connections_max);
 // A queue holds at least one full batch of every store (AutoBatcher checks the same at run time).
 static_assert(batcher_queue_items_max >= tb_batch_events_max &&
-              batcher_queue_items_max / pg_order_connections_max >= pg_order_batch_rows_max &&
+              batcher_queue_items_max >= pg_order_batch_rows_max &&
               batcher_queue_items_max >= pg_read_batch_ids_max &&
               batcher_queue_items_max >= pg_accounting_batch_ops_max &&
               batcher_queue_items_max >= pg_session_batch_ops_max);
