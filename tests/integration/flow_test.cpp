@@ -509,6 +509,28 @@ TEST_P(FlowTest, WrongAdminPasswordsAreThrottled) {
         std::chrono::seconds(5)));
 }
 
+// One address past its burst gets 429 JSON with Retry-After, on checkout and on the admin
+// login, each with a bucket of its own; a refused checkout holds nothing.
+TEST_P(FlowTest, CheckoutAndAdminLoginAreRateLimitedPerAddress) {
+    start_server({{"RATE_LIMIT_PER_SECOND", "1"}, {"RATE_LIMIT_BURST", "2"}});
+    for (int i = 0; i < 2; i++) EXPECT_EQ(checkout("A", "fan@example.com").status, 200u) << i;
+    const Reply refused = checkout("A", "fan@example.com");
+    EXPECT_EQ(refused.status, 429u) << refused.body;
+    EXPECT_EQ(refused.header("Retry-After"), "1");
+    EXPECT_EQ(body_of(refused)["error"], "too_many_requests");
+    EXPECT_EQ(inventory()["A"]["active_holds"], 2u);
+    const http::Headers form = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    for (int i = 0; i < 2; i++) {
+        const Reply wrong = driver().post("/admin/login", "username=admin&password=guess", form);
+        EXPECT_EQ(wrong.status, 401u) << i;
+    }
+    const Reply blocked = driver().post("/admin/login", "username=admin&password=guess", form);
+    EXPECT_EQ(blocked.status, 429u) << blocked.body;
+    EXPECT_EQ(body_of(blocked)["error"], "too_many_requests");
+    ASSERT_TRUE(wait_until([&] { return checkout("A", "fan@example.com").status == 200u; },
+                           std::chrono::seconds(5)));
+}
+
 INSTANTIATE_TEST_SUITE_P(Levels, FlowTest, ::testing::ValuesIn(all_levels()), level_name);
 
 }  // namespace
