@@ -2,8 +2,10 @@
 #include "tigerfans/http/rate_limit.hpp"
 
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <cmath>
+#include <vector>
 
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/limits.hpp"
@@ -22,17 +24,41 @@ double RateLimiter::refilled(const Bucket& bucket, std::int64_t now_us) const {
 }
 
 // A full table first forgets the addresses whose bucket has refilled (they are as good as
-// new); if every one is still draining it starts afresh rather than grow without bound.
+// new). If that frees less than a tenth of it, it also forgets the older half by last use: the
+// addresses that still drain their buckets are the ones that keep asking, and stay.
 void RateLimiter::make_room(std::int64_t now_us) {
     std::erase_if(buckets_, [&](const auto& entry) {
         return refilled(entry.second, now_us) >= limit_.burst;
     });
-    if (buckets_.size() >= limits::rate_limit_tracked_addresses_max) buckets_.clear();
+    const std::size_t max = limits::rate_limit_tracked_addresses_max;
+    if (buckets_.size() < max - max / 10) return;
+    std::vector<std::int64_t> last_use;
+    last_use.reserve(buckets_.size());
+    for (const auto& entry : buckets_) last_use.push_back(entry.second.updated_us);
+    const auto middle = last_use.begin() + static_cast<std::ptrdiff_t>(last_use.size() / 2);
+    std::nth_element(last_use.begin(), middle, last_use.end());
+    const std::int64_t cutoff = *middle;
+    std::erase_if(buckets_,
+                  [cutoff](const auto& entry) { return entry.second.updated_us < cutoff; });
+    if (buckets_.size() >= max - max / 10) buckets_.clear();  // All used at the same moment.
+}
+
+std::string RateLimiter::bucket_key(std::string_view address) {
+    boost::system::error_code error;
+    const auto parsed = boost::asio::ip::make_address(address, error);
+    if (error || parsed.is_v4()) return std::string(address);
+    const auto v6 = parsed.to_v6();
+    if (v6.is_v4_mapped()) {
+        return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
+    }
+    auto bytes = v6.to_bytes();
+    std::fill(bytes.begin() + 8, bytes.end(), 0);  // The /64 network: one customer's site.
+    return boost::asio::ip::make_address_v6(bytes).to_string() + "/64";
 }
 
 std::int64_t RateLimiter::take(std::string_view address, std::int64_t now_us) {
     if (!limit_.enabled()) return 0;
-    std::string key(address);
+    std::string key = bucket_key(address);
     auto found = buckets_.find(key);
     if (found == buckets_.end()) {
         if (buckets_.size() >= limits::rate_limit_tracked_addresses_max) make_room(now_us);

@@ -76,12 +76,28 @@ TEST(RateLimiter, AFullTableDropsTheRefilledBucketsFirst) {
     EXPECT_EQ(limiter.tracked_addresses(), 1u);
 }
 
-TEST(RateLimiter, AFullTableOfDrainingBucketsStartsAfresh) {
+TEST(RateLimiter, AFullTableOfDrainingBucketsForgetsTheLeastRecentlyUsedHalf) {
     RateLimiter limiter(RateLimit{1, 1});
-    fill(limiter);
-    EXPECT_EQ(limiter.take("late", 0), 0);
-    EXPECT_EQ(limiter.tracked_addresses(), 1u);
-    EXPECT_EQ(limiter.take("a0", 0), 0);  // Forgotten: a full bucket again.
+    const std::size_t max = limits::rate_limit_tracked_addresses_max;
+    for (std::size_t i = 0; i < max; i++) {
+        ASSERT_EQ(limiter.take("a" + std::to_string(i), static_cast<std::int64_t>(i)), 0);
+    }
+    EXPECT_EQ(limiter.take("late", static_cast<std::int64_t>(max)), 0);
+    EXPECT_EQ(limiter.tracked_addresses(), max - max / 2 + 1);
+    EXPECT_GT(limiter.take("a" + std::to_string(max - 1), static_cast<std::int64_t>(max)), 0);
+    EXPECT_EQ(limiter.take("a0", static_cast<std::int64_t>(max)), 0);  // Forgotten: full again.
+}
+
+TEST(RateLimiter, IPv6PeersCountByTheirSlash64AndMappedIPv4AsIPv4) {
+    EXPECT_EQ(RateLimiter::bucket_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+    EXPECT_EQ(RateLimiter::bucket_key("2001:db8:1:2:bbbb::7"), "2001:db8:1:2::/64");
+    EXPECT_NE(RateLimiter::bucket_key("2001:db8:1:3::1"), "2001:db8:1:2::/64");
+    EXPECT_EQ(RateLimiter::bucket_key("::ffff:10.0.0.1"), "10.0.0.1");
+    EXPECT_EQ(RateLimiter::bucket_key("10.0.0.1"), "10.0.0.1");
+    EXPECT_EQ(RateLimiter::bucket_key("not an address"), "not an address");
+    RateLimiter limiter(RateLimit{1, 1});
+    EXPECT_EQ(limiter.take("2001:db8::1", 0), 0);
+    EXPECT_GT(limiter.take("2001:db8::2", 0), 0);  // Same /64.
 }
 
 Handler ok_handler(int& calls) {

@@ -1,8 +1,9 @@
 // Per-address request rates: a token bucket for each client address. A bucket holds up to
 // `burst` tokens and refills at `per_second` tokens a second; a request takes one token, and a
 // request that finds none is answered 429 with the seconds until the next token in
-// Retry-After. Rates count the TCP peer's address: behind a proxy every fan shares the
-// proxy's bucket. Single loop thread, in memory, bounded (core/limits.hpp).
+// Retry-After. Rates count the TCP peer's address (an IPv6 peer by its /64 network, which one
+// subscriber usually holds whole; an IPv4-mapped one as IPv4): behind a proxy every fan shares
+// the proxy's bucket. Single loop thread, in memory, bounded (core/limits.hpp).
 #pragma once
 
 #include <cstdint>
@@ -31,6 +32,9 @@ public:
 
     bool enabled() const { return limit_.enabled(); }
     std::size_t tracked_addresses() const { return buckets_.size(); }
+
+    // The bucket an address counts against.
+    static std::string bucket_key(std::string_view address);
 
 private:
     struct Bucket {
