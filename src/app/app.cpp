@@ -28,6 +28,7 @@
 #include "tigerfans/flows/api.hpp"
 #include "tigerfans/flows/reconcile.hpp"
 #include "tigerfans/http/errors.hpp"
+#include "tigerfans/http/rate_limit.hpp"
 #include "tigerfans/http/server.hpp"
 #include "tigerfans/http/static_files.hpp"
 #include "tigerfans/mockpay/mockpay.hpp"
@@ -59,6 +60,9 @@ std::unique_ptr<sessions::SessionStore> make_sessions(asio::any_io_executor loop
     }
     return sessions::make_redis_store(loop, config.redis_url, registry);
 }
+http::RateLimit rate_limit(const config::Config& config) {
+    return http::RateLimit{config.rate_limit_per_second, config.rate_limit_burst};
+}
 }  // namespace
 
 struct App::Impl {
@@ -71,7 +75,9 @@ struct App::Impl {
           templates(config.web_root + "/templates"),
           static_files(config.web_root + "/static"),
           auth(config.admin_username, config.admin_password, config.session_secret,
-               &login_throttle) {
+               &login_throttle),
+          checkout_rate(rate_limit(config)),
+          login_rate(rate_limit(config)) {
         stop_signal.expires_at(asio::steady_timer::time_point::max());
         const bool tb = config.accounting == config::AccountingBackend::tigerbeetle;
         const bool redis = config.sessions == config::SessionBackend::redis;
@@ -98,6 +104,8 @@ struct App::Impl {
     http::StaticFiles static_files;
     admin::Auth auth;
     admin::LoginThrottle login_throttle;
+    http::RateLimiter checkout_rate;  // Per client address, each route with buckets of its own.
+    http::RateLimiter login_rate;
     IdGenerator ids;
     http::Router router;
 
@@ -161,10 +169,14 @@ bool App::Impl::may_read_metrics(const http::Request& request) const {
 // Every route of the server: one table per module, each given only what it works with.
 void App::Impl::add_routes() {
     auto is_admin = [this](const http::Request& request) { return auth.is_admin(request); };
-    router.add(flows::api_routes(*services, is_admin));
+    http::Routes api = flows::api_routes(*services, is_admin);
+    http::limit_route(api, http::Method::post, "/api/checkout", checkout_rate);
+    router.add(std::move(api));
     router.add(page_routes(PagesContext{config, *orders, templates}));
-    router.add(admin::admin_routes(admin::AdminContext{auth, login_throttle, config, *orders,
-                                                       *ledger, *reconciler, templates}));
+    http::Routes admin = admin::admin_routes(admin::AdminContext{
+        auth, login_throttle, config, *orders, *ledger, *reconciler, templates});
+    http::limit_route(admin, http::Method::post, "/admin/login", login_rate);
+    router.add(std::move(admin));
     router.add(mockpay->routes());
     router.add(static_files.routes());
     router.add(service_routes());

@@ -111,6 +111,14 @@ std::vector<Option> build_options() {
          "how often the server compares the ledger with the orders and writes lost ones (0: "
          "never; `tigerfans reconcile` runs one pass)",
          [](C& c, S, std::int64_t n) { c.reconcile_interval_s = static_cast<std::uint32_t>(n); }},
+        {"RATE_LIMIT_PER_SECOND", Kind::integer, "10", 0, limits::rate_limit_per_second_max, {},
+         "requests/s", false,
+         "requests a second one client address may make to checkout and the admin login, on "
+         "average (0: no limit; a 429 with Retry-After beyond it)",
+         [](C& c, S, std::int64_t n) { c.rate_limit_per_second = static_cast<std::uint32_t>(n); }},
+        {"RATE_LIMIT_BURST", Kind::integer, "20", 1, limits::rate_limit_burst_max, {}, "requests",
+         false, "requests one client address may make at once before RATE_LIMIT_PER_SECOND applies",
+         [](C& c, S, std::int64_t n) { c.rate_limit_burst = static_cast<std::uint32_t>(n); }},
         {"METRICS_TOKEN", Kind::text, "", 0, 0, {}, "", true,
          "bearer token that may read /metrics besides an admin login (empty: admin only)",
          [](C& c, S t, std::int64_t) { c.metrics_token = t; }},
@@ -262,6 +270,8 @@ std::vector<std::string> describe(const Config& config) {
         if (name == "RECONCILE_INTERVAL_SECONDS") {
             return std::to_string(config.reconcile_interval_s);
         }
+        if (name == "RATE_LIMIT_PER_SECOND") return std::to_string(config.rate_limit_per_second);
+        if (name == "RATE_LIMIT_BURST") return std::to_string(config.rate_limit_burst);
         return "?";
     };
     for (const Option& option : options()) {

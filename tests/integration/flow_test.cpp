@@ -509,6 +509,43 @@ TEST_P(FlowTest, WrongAdminPasswordsAreThrottled) {
         std::chrono::seconds(5)));
 }
 
+boost::asio::awaitable<Reply> wrong_login_call(http::Client& client) {
+    http::Headers form = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    auto result = co_await client.request(http::Method::post, "/admin/login",
+                                          "username=admin&password=guess", std::move(form));
+    co_return to_reply(std::move(result));
+}
+
+// One address past its burst gets 429 JSON with Retry-After, on checkout and on the admin
+// login, each with a bucket of its own; a refused checkout holds nothing. The requests go out
+// concurrently so that they arrive well within the second one token takes to come back.
+TEST_P(FlowTest, CheckoutAndAdminLoginAreRateLimitedPerAddress) {
+    start_server({{"RATE_LIMIT_PER_SECOND", "1"}, {"RATE_LIMIT_BURST", "2"}});
+    const auto checkouts = driver().run_concurrently(20, 20, [](int i, http::Client& client) {
+        return checkout_call(client, "A", "fan" + std::to_string(i) + "@example.com");
+    });
+    std::uint64_t held = 0;
+    int refused = 0;
+    for (const Reply& reply : checkouts) {
+        held += reply.status == 200u;
+        if (reply.status != 429u) continue;
+        refused++;
+        EXPECT_EQ(reply.header("Retry-After"), "1");
+        EXPECT_EQ(body_of(reply)["error"], "too_many_requests");
+    }
+    EXPECT_GE(held, 2u);
+    EXPECT_EQ(held + static_cast<std::uint64_t>(refused), 20u);
+    EXPECT_GT(refused, 0);
+    EXPECT_EQ(inventory()["A"]["active_holds"], held);
+    const auto logins = driver().run_concurrently(
+        10, 10, [](int, http::Client& client) { return wrong_login_call(client); });
+    int blocked = 0;
+    for (const Reply& reply : logins) blocked += reply.status == 429u;
+    EXPECT_GT(blocked, 0);
+    ASSERT_TRUE(wait_until([&] { return checkout("A", "fan@example.com").status == 200u; },
+                           std::chrono::seconds(5)));
+}
+
 INSTANTIATE_TEST_SUITE_P(Levels, FlowTest, ::testing::ValuesIn(all_levels()), level_name);
 
 }  // namespace

@@ -13,8 +13,10 @@ namespace tigerfans::testing {
 namespace asio = boost::asio;
 
 config::Config test_config(const std::map<std::string, std::string>& overrides) {
-    std::map<std::string, std::string> values = {
-        {"HOST", "127.0.0.1"}, {"PORT", "0"}, {"LOG_LEVEL", "warn"}};
+    std::map<std::string, std::string> values = {{"HOST", "127.0.0.1"},
+                                                 {"PORT", "0"},
+                                                 {"LOG_LEVEL", "warn"},
+                                                 {"RATE_LIMIT_PER_SECOND", "0"}};
     for (const auto& [name, value] : overrides) values[name] = value;
     const config::LoadResult loaded = config::load([&](std::string_view name) {
         const auto found = values.find(std::string(name));

@@ -19,7 +19,8 @@
 
 namespace tigerfans::testing {
 
-// Defaults of the config table, then HOST=127.0.0.1, PORT=0, then `overrides`.
+// Defaults of the config table, then HOST=127.0.0.1, PORT=0, no per-address rate limit (every
+// test's requests come from one address), then `overrides`.
 config::Config test_config(const std::map<std::string, std::string>& overrides);
 
 class TestServer {

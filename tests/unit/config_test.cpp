@@ -106,6 +106,20 @@ TEST(Config, OrderInsertConnectionsDefaultToTwoWithinTheirLimit) {
     }
 }
 
+// Checkout and the admin login are rate limited per address by default; 0 turns it off, and a
+// burst below one request is refused.
+TEST(Config, RateLimitsAreOnByDefaultAndTheBurstIsAtLeastOne) {
+    const LoadResult defaults = load(from({}));
+    EXPECT_EQ(defaults.config.rate_limit_per_second, 10u);
+    EXPECT_EQ(defaults.config.rate_limit_burst, 20u);
+    EXPECT_EQ(load(from({{"RATE_LIMIT_PER_SECOND", "0"}})).config.rate_limit_per_second, 0u);
+    for (const std::string refused : {"0", "-1", "many"}) {
+        const LoadResult loaded = load(from({{"RATE_LIMIT_BURST", refused}}));
+        ASSERT_EQ(loaded.errors.size(), 1u) << refused;
+        EXPECT_TRUE(loaded.errors[0].starts_with("RATE_LIMIT_BURST: ")) << loaded.errors[0];
+    }
+}
+
 // The transfer batches in flight default to the limit's default and stay within its ceiling,
 // which leaves most of the client's request slots to the lookups.
 TEST(Config, TigerBeetleBatchesInFlightDefaultToOneAndStayWithinTheClientsSlots) {

@@ -37,9 +37,11 @@ struct Config {
     std::uint64_t capacity_b = 0;
     std::uint64_t goodie_limit = 0;
     std::string log_level;
-    bool bench_endpoints = false;            // The isolated accounting calls, for benchmarks only.
-    std::string metrics_token;               // Bearer token for /metrics; empty: admin login only.
-    std::uint32_t reconcile_interval_s = 0;  // 0: no periodic reconciliation.
+    bool bench_endpoints = false;             // The isolated accounting calls, for benchmarks only.
+    std::string metrics_token;                // Bearer token for /metrics; empty: admin login only.
+    std::uint32_t reconcile_interval_s = 0;   // 0: no periodic reconciliation.
+    std::uint32_t rate_limit_per_second = 0;  // Per client address; 0: no limit.
+    std::uint32_t rate_limit_burst = 1;
     std::string web_root;
     std::string bench_results_dir;
 };

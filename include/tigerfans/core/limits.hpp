@@ -150,6 +150,12 @@ inline constexpr int admin_login_free_failures = 5;
 inline constexpr std::int64_t admin_login_block_max_s = 15 * 60;
 inline constexpr std::size_t admin_login_tracked_keys_max = 100'000;
 
+// Per-address rate limits (RATE_LIMIT_*): the largest settings, and how many addresses are
+// tracked at once (memory stays bounded).
+inline constexpr std::uint32_t rate_limit_per_second_max = 1'000'000;
+inline constexpr std::uint32_t rate_limit_burst_max = 1'000'000;
+inline constexpr std::size_t rate_limit_tracked_addresses_max = 100'000;
+
 // The recorded benchmark results the /bench page reads.
 inline constexpr std::uintmax_t bench_results_bytes_max = 32 * 1024 * 1024;
 
