@@ -1,23 +1,83 @@
 // Crypto helpers on OpenSSL's libcrypto.
 #include "tigerfans/core/crypto.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include "tigerfans/core/assert.hpp"
 
 namespace tigerfans {
 
+namespace {
+
+// HMAC-SHA256 with OpenSSL's MAC fetched once per thread and the last key's context kept:
+// OpenSSL 3's one-shot HMAC() looks up the algorithm and the digest on every call, which costs
+// more than hashing a webhook's body. A call with the key of the previous one only rewinds the
+// keyed context.
+class HmacSha256 {
+public:
+    HmacSha256() : mac_(EVP_MAC_fetch(nullptr, "HMAC", nullptr)) {
+        TF_ASSERT(mac_ != nullptr);
+        context_ = EVP_MAC_CTX_new(mac_);
+        TF_ASSERT(context_ != nullptr);
+        char digest[] = "SHA256";
+        const OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+            OSSL_PARAM_construct_end()};
+        const int set = EVP_MAC_CTX_set_params(context_, params);
+        TF_ASSERT(set == 1);
+    }
+    ~HmacSha256() {
+        EVP_MAC_CTX_free(context_);
+        EVP_MAC_free(mac_);
+    }
+    HmacSha256(const HmacSha256&) = delete;
+    HmacSha256& operator=(const HmacSha256&) = delete;
+
+    std::string mac(std::string_view key, std::string_view message) {
+        rekey(key);
+        const int updated = EVP_MAC_update(
+            context_, reinterpret_cast<const unsigned char*>(message.data()), message.size());
+        TF_ASSERT(updated == 1);
+        std::string mac(32, '\0');
+        std::size_t mac_size = 0;
+        const int finished = EVP_MAC_final(context_, reinterpret_cast<unsigned char*>(mac.data()),
+                                           &mac_size, mac.size());
+        TF_ASSERT(finished == 1);
+        TF_ASSERT_EQ(mac_size, 32u);
+        return mac;
+    }
+
+private:
+    // A null key tells OpenSSL to reuse the context's key; an empty key is passed as an empty
+    // buffer that is not null.
+    void rekey(std::string_view key) {
+        if (keyed_ && key == key_) {
+            const int rewound = EVP_MAC_init(context_, nullptr, 0, nullptr);
+            TF_ASSERT(rewound == 1);
+            return;
+        }
+        static const unsigned char no_key = 0;
+        const auto* bytes =
+            key.empty() ? &no_key : reinterpret_cast<const unsigned char*>(key.data());
+        keyed_ = EVP_MAC_init(context_, bytes, key.size(), nullptr) == 1;
+        TF_ASSERT(keyed_);
+        key_.assign(key);
+    }
+
+    EVP_MAC* mac_;
+    EVP_MAC_CTX* context_ = nullptr;
+    std::string key_;
+    bool keyed_ = false;
+};
+
+}  // namespace
+
 std::string hmac_sha256(std::string_view key, std::string_view message) {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_size = 0;
-    const unsigned char* result = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-                                       reinterpret_cast<const unsigned char*>(message.data()),
-                                       message.size(), mac, &mac_size);
-    TF_ASSERT(result != nullptr);
-    TF_ASSERT_EQ(mac_size, 32u);
-    return std::string(reinterpret_cast<const char*>(mac), mac_size);
+    thread_local HmacSha256 hmac;
+    return hmac.mac(key, message);
 }
 
 std::string base64_encode(std::string_view bytes) {

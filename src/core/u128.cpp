@@ -51,11 +51,17 @@ std::string u128_to_decimal(u128 value) {
 
 std::optional<u128> u128_from_decimal(std::string_view text) {
     if (text.empty() || text.size() > u128_decimal_digits_max) return std::nullopt;
+    // The overflow test compares with constants: a 128-bit division per digit is a library
+    // call that costs more than the rest of the loop.
+    constexpr u128 tenth_of_max = u128_max / 10;
+    constexpr unsigned last_digit_of_max = static_cast<unsigned>(u128_max % 10);
     u128 value = 0;
     for (char c : text) {
         if (c < '0' || c > '9') return std::nullopt;
         const unsigned digit = static_cast<unsigned>(c - '0');
-        if (value > (u128_max - digit) / 10) return std::nullopt;
+        if (value > tenth_of_max || (value == tenth_of_max && digit > last_digit_of_max)) {
+            return std::nullopt;
+        }
         value = value * 10 + digit;
     }
     return value;

@@ -1,9 +1,10 @@
 // MockPay's webhook event: the outcome names, the JSON body and its signature.
 #include "tigerfans/mockpay/event.hpp"
 
-#include <nlohmann/json.hpp>
+#include <utility>
 
 #include "tigerfans/core/crypto.hpp"
+#include "tigerfans/http/json_writer.hpp"
 
 namespace tigerfans::mockpay {
 
@@ -24,17 +25,17 @@ std::optional<PaymentOutcome> parse_outcome(std::string_view name) {
     return std::nullopt;
 }
 
+// Members in alphabetical order, the bytes nlohmann's dump() writes for the same object.
 std::string event_json(const PaymentEvent& event) {
-    const nlohmann::json json = {
-        {"type", "payment." + std::string(outcome_name(event.outcome))},
-        {"payment_session_id", event.payment_session_id},
-        {"order_id", event.order_id},
-        {"amount", event.amount_cents},
-        {"currency", event.currency},
-        {"created_at", event.created_at_s},
-        {"idempotency_key", event.idempotency_key},
-    };
-    return json.dump();
+    http::JsonObjectWriter json;
+    json.integer("amount", event.amount_cents)
+        .integer("created_at", event.created_at_s)
+        .string("currency", event.currency)
+        .string("idempotency_key", event.idempotency_key)
+        .string("order_id", event.order_id)
+        .string("payment_session_id", event.payment_session_id)
+        .string("type", "payment." + std::string(outcome_name(event.outcome)));
+    return std::move(json).finish();
 }
 
 std::string signature(std::string_view secret, std::string_view body) {

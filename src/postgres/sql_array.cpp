@@ -55,10 +55,15 @@ void ArrayLiteral::add_text(std::string_view value) {
     TF_ASSERT(is_storable_text(value));
     separate();
     text_ += '"';
-    for (char c : value) {
-        if (c == '"' || c == '\\') text_ += '\\';
-        text_ += c;
+    // Runs without a character to escape are appended whole.
+    std::size_t run_from = 0;
+    for (std::size_t i = 0; i < value.size(); i++) {
+        if (value[i] != '"' && value[i] != '\\') continue;
+        text_.append(value.substr(run_from, i - run_from));
+        text_ += '\\';
+        run_from = i;  // The escaped character opens the next run.
     }
+    text_.append(value.substr(run_from));
     text_ += '"';
 }
 

@@ -134,6 +134,11 @@ TEST(MockPay, EventsVerifyWithTheSharedSecretOnly) {
     paid.created_at_s = 1700000000;
     paid.idempotency_key = "evt_1";
     const std::string body = mockpay::event_json(paid);
+    EXPECT_EQ(
+        body,
+        R"({"amount":6500,"created_at":1700000000,"currency":"eur","idempotency_key":"evt_1",)"
+        R"("order_id":"0123456789abcdef0123456789abcdef","payment_session_id":"mock_abc",)"
+        R"("type":"payment.succeeded"})");
     const std::string signature = mockpay::signature("supersecret", body);
     const auto verified = flows::verify_webhook("supersecret", body, signature);
     ASSERT_TRUE(std::holds_alternative<flows::WebhookEvent>(verified));

@@ -22,6 +22,10 @@ TEST(U128, DecimalRoundTripsAtTheEdgesAndRejectsOverflow) {
     EXPECT_EQ(u128_to_decimal(u128_max), "340282366920938463463374607431768211455");
     EXPECT_EQ(u128_from_decimal("340282366920938463463374607431768211455"), u128_max);
     EXPECT_FALSE(u128_from_decimal("340282366920938463463374607431768211456"));
+    EXPECT_FALSE(u128_from_decimal("340282366920938463463374607431768211460"));
+    EXPECT_FALSE(u128_from_decimal("340282366920938463463374607431768211500"));
+    EXPECT_FALSE(u128_from_decimal("999999999999999999999999999999999999999"));
+    EXPECT_EQ(u128_from_decimal("340282366920938463463374607431768211449"), u128_max - 6);
     EXPECT_FALSE(u128_from_decimal(""));
     EXPECT_FALSE(u128_from_decimal("12a"));
     EXPECT_FALSE(u128_from_decimal("-1"));
@@ -104,17 +108,39 @@ TEST(Tokens, TicketCodesAndSessionIdsHaveTheirShape) {
     EXPECT_NE(new_event_key(), new_event_key());
 }
 
-// RFC 4231 test case 2 ("Jefe"), and its base64 form as MockPay sends it.
-TEST(Crypto, HmacSha256MatchesTheRfcVector) {
-    const std::string mac = hmac_sha256("Jefe", "what do ya want for nothing?");
+namespace {
+std::string hex_of(std::string_view bytes) {
     std::string hex;
-    for (unsigned char byte : mac) {
+    for (unsigned char byte : bytes) {
         static constexpr char digits[] = "0123456789abcdef";
         hex += digits[byte >> 4];
         hex += digits[byte & 0xF];
     }
-    EXPECT_EQ(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    return hex;
+}
+}  // namespace
+
+// RFC 4231 test case 2 ("Jefe"), and its base64 form as MockPay sends it.
+TEST(Crypto, HmacSha256MatchesTheRfcVector) {
+    const std::string mac = hmac_sha256("Jefe", "what do ya want for nothing?");
+    EXPECT_EQ(hex_of(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     EXPECT_EQ(base64_encode(mac), "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=");
+}
+
+// The MAC keeps the last key's context: alternating keys (and an empty one) must each give
+// their own MAC, RFC 4231 test cases 1 and 2 and the empty key's MAC of nothing.
+TEST(Crypto, HmacSha256FollowsEachCallsKey) {
+    const std::string key_1(20, '\x0b');
+    for (int round = 0; round < 2; round++) {
+        EXPECT_EQ(hex_of(hmac_sha256(key_1, "Hi There")),
+                  "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+        EXPECT_EQ(hex_of(hmac_sha256(key_1, "Hi There")),
+                  "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+        EXPECT_EQ(hex_of(hmac_sha256("Jefe", "what do ya want for nothing?")),
+                  "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        EXPECT_EQ(hex_of(hmac_sha256("", "")),
+                  "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+    }
 }
 
 TEST(Crypto, Base64RoundTripsAndRejectsGarbage) {

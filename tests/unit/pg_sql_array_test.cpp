@@ -14,8 +14,9 @@ TEST(ArrayLiteral, TextIsQuotedWithQuotesAndBackslashesEscaped) {
     array.add_text("plain");
     array.add_text("a,b {c} \"d\" \\e");
     array.add_text("");
-    EXPECT_EQ(array.text(), R"({"plain","a,b {c} \"d\" \\e",""})");
-    EXPECT_EQ(array.size(), 3u);
+    array.add_text("\"\\\"x\\");
+    EXPECT_EQ(array.text(), R"({"plain","a,b {c} \"d\" \\e","","\"\\\"x\\"})");
+    EXPECT_EQ(array.size(), 4u);
 }
 
 TEST(ArrayLiteral, NullIsTheBareWordAndTheTextNullIsQuoted) {

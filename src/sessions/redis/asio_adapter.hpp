@@ -5,8 +5,9 @@
 // socket: hiredis closes it, so cleanup release()s it first.
 //
 // Pipelining falls out of the write side: hiredis appends every command to its output buffer and
-// calls addWrite, which arms at most one write wait; when it fires (a later turn of the loop),
-// everything appended meanwhile leaves in one write.
+// calls addWrite, which arms at most one flush; when it runs (a later turn of the loop),
+// everything appended meanwhile leaves in one write. The flush is posted to the loop while the
+// socket takes what is written, and waits for write readiness only while it does not.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -66,6 +67,7 @@ private:
     bool writing_ = false;  // hiredis wants write readiness.
     bool read_armed_ = false;
     bool write_armed_ = false;
+    bool write_blocked_ = false;  // The last flush left bytes the socket did not take.
 };
 
 }  // namespace tigerfans::sessions::redis
