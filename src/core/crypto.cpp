@@ -75,6 +75,28 @@ private:
 
 }  // namespace
 
+std::string lower_hex(std::string_view bytes) {
+    static constexpr char alphabet[] = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(2 * bytes.size());
+    for (const char byte : bytes) {
+        const auto value = static_cast<unsigned char>(byte);
+        hex.push_back(alphabet[value >> 4]);
+        hex.push_back(alphabet[value & 0xF]);
+    }
+    return hex;
+}
+
+std::string sha256_hex(std::string_view message) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_size = 0;
+    [[maybe_unused]] const int hashed =
+        EVP_Digest(message.data(), message.size(), digest, &digest_size, EVP_sha256(), nullptr);
+    TF_ASSERT(hashed == 1);
+    TF_ASSERT_EQ(digest_size, 32u);
+    return lower_hex(std::string_view(reinterpret_cast<const char*>(digest), digest_size));
+}
+
 std::string hmac_sha256(std::string_view key, std::string_view message) {
     thread_local HmacSha256 hmac;
     return hmac.mac(key, message);

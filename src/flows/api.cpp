@@ -7,6 +7,7 @@
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/flows/checkout.hpp"
+#include "tigerfans/flows/idempotent_checkout.hpp"
 #include "tigerfans/flows/webhook.hpp"
 #include "tigerfans/http/errors.hpp"
 #include "tigerfans/http/json_writer.hpp"
@@ -44,11 +45,8 @@ std::size_t limit_param(const Request& request, std::size_t fallback, std::size_
     }
 }
 
-asio::awaitable<Response> post_checkout(Services& services, Request& request) {
-    auto parsed = parse_checkout_request(request.body);
-    if (auto* invalid = std::get_if<InvalidInput>(&parsed))
-        co_return http::bad_request(invalid->detail);
-    const CheckoutOutcome outcome = co_await checkout(services, std::get<CheckoutRequest>(parsed));
+asio::awaitable<Response> answer_checkout(Services& services, CheckoutRequest checkout_request) {
+    const CheckoutOutcome outcome = co_await checkout(services, std::move(checkout_request));
     co_return std::visit(Overloaded{
                              [](const CheckoutAccepted& accepted) {
                                  TF_ASSERT(orders::is_valid_order_id(accepted.order_id));
@@ -63,6 +61,17 @@ asio::awaitable<Response> post_checkout(Services& services, Request& request) {
                              [](Fault fault) { return http::fault_response(fault, "checkout"); },
                          },
                          outcome);
+}
+
+// With an Idempotency-Key, at most one checkout per key (flows/idempotent_checkout.hpp).
+asio::awaitable<Response> post_checkout(Services& services, Request& request) {
+    auto parsed = parse_checkout_request(request.body);
+    if (auto* invalid = std::get_if<InvalidInput>(&parsed))
+        co_return http::bad_request(invalid->detail);
+    CheckoutRequest checkout_request = std::get<CheckoutRequest>(std::move(parsed));
+    const auto key = http::lookup_header(request.headers, idempotency_key_header);
+    if (!key) co_return co_await answer_checkout(services, std::move(checkout_request));
+    co_return co_await keyed_checkout(services, *key, std::move(checkout_request), answer_checkout);
 }
 
 asio::awaitable<Response> post_webhook(Services& services, Request& request) {

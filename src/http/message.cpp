@@ -37,12 +37,16 @@ Method parse_method(std::string_view name) {
 }
 
 std::string_view find_header(const Headers& headers, std::string_view name) {
+    return lookup_header(headers, name).value_or(std::string_view());
+}
+
+std::optional<std::string_view> lookup_header(const Headers& headers, std::string_view name) {
     for (const auto& [key, value] : headers) {
         if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) {
-            return value;
+            return std::string_view(value);
         }
     }
-    return {};
+    return std::nullopt;
 }
 
 std::string_view Request::path_param(std::string_view name) const {

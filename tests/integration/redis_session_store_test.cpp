@@ -288,7 +288,8 @@ TEST_F(SessionStoreTest, PipelinesThousandsOfConcurrentCallsCorrectlyAndInOrder)
     const metrics::Histogram& depth = histogram("tigerfans_redis_pipeline_commands");
     EXPECT_GT(depth.mean(), 10.0);
     EXPECT_GT(depth.quantile_bound(1.0), 100.0);
-    EXPECT_EQ(histogram("tigerfans_redis_command_seconds").count(), 2 * count + 1);
+    // The saves, the finds and start-up's two SCRIPT LOADs (the gate and the checkout keys).
+    EXPECT_EQ(histogram("tigerfans_redis_command_seconds").count(), 2 * count + 2);
     std::printf(
         "[ measured ] %zu concurrent finds in %.1f ms (%.0f commands/s), "
         "%.1f commands per write on average\n",
@@ -349,12 +350,93 @@ TEST_F(SessionStoreTest, ReportsRedisOutOfMemoryAsOverloaded) {
     EXPECT_EQ(counter("tigerfans_redis_errors_total", "kind=\"reply\""), 1u);
 }
 
-// SCRIPT LOAD at start-up names the gate script exactly as the store computed it.
+// SCRIPT LOAD at start-up names the gate and key scripts exactly as the store computed them.
 TEST_F(SessionStoreTest, LoadsTheGateScriptUnderTheShaItComputed) {
     open();
     const std::string sha = script_sha1(gate_script);
     EXPECT_EQ(sha.size(), 40u);
     EXPECT_EQ(server_.command("SCRIPT EXISTS " + sha), "*1\r\n:1\r\n");
+    EXPECT_EQ(server_.command("SCRIPT EXISTS " + script_sha1(checkout_key_script)), "*1\r\n:1\r\n");
+}
+
+KeyClaim key_claim(std::string key_id, std::string fingerprint, std::string token) {
+    KeyClaim claim;
+    claim.key_id = std::move(key_id);
+    claim.fingerprint = std::move(fingerprint);
+    claim.token = std::move(token);
+    return claim;
+}
+
+// A claimed key answers busy with its fingerprint; once finished, done with the answer for the
+// answer's lifetime; a late release never undoes it.
+TEST_F(SessionStoreTest, AClaimedKeyIsBusyUntilFinishedThenAnswersTheStoredAnswer) {
+    open();
+    const KeyClaim first = key_claim("k1", "f1", "t1");
+    const KeyClaim second = key_claim("k1", "f2", "t2");
+    EXPECT_EQ(run_async([&] { return store_->claim_key(first, 5'000); })->state, KeyState::claimed);
+    const auto busy = run_async([&] { return store_->claim_key(second, 5'000); });
+    ASSERT_TRUE(busy.ok());
+    EXPECT_EQ(busy->state, KeyState::busy);
+    EXPECT_EQ(busy->fingerprint, "f1");
+    const std::string body = R"({"order_id":"x:y"})";
+    ASSERT_TRUE(run_async([&] { return store_->finish_key(first, 200, body, 3'600); }).ok());
+    ASSERT_TRUE(run_async([&] { return store_->release_key(first); }).ok());
+    const auto done = run_async([&] { return store_->claim_key(second, 5'000); });
+    ASSERT_TRUE(done.ok());
+    EXPECT_EQ(done->state, KeyState::done);
+    EXPECT_EQ(done->fingerprint, "f1");
+    EXPECT_EQ(done->status, 200u);
+    EXPECT_EQ(done->body, body);
+    const auto ttl_s = raw_integer(server_.command("TTL ckey:k1"));
+    ASSERT_TRUE(ttl_s);
+    EXPECT_GT(*ttl_s, 3'590);
+}
+
+// Only the claim's holder releases or finishes it; a released key is claimed again at once.
+TEST_F(SessionStoreTest, OnlyTheClaimsHolderReleasesOrFinishesIt) {
+    open();
+    const KeyClaim holder = key_claim("k2", "f1", "t1");
+    const KeyClaim stranger = key_claim("k2", "f1", "t2");
+    ASSERT_EQ(run_async([&] { return store_->claim_key(holder, 5'000); })->state,
+              KeyState::claimed);
+    ASSERT_TRUE(run_async([&] { return store_->release_key(stranger); }).ok());
+    ASSERT_TRUE(run_async([&] { return store_->finish_key(stranger, 200, "{}", 60); }).ok());
+    EXPECT_EQ(run_async([&] { return store_->claim_key(stranger, 5'000); })->state, KeyState::busy);
+    ASSERT_TRUE(run_async([&] { return store_->release_key(holder); }).ok());
+    EXPECT_EQ(server_.command("EXISTS ckey:k2"), ":0\r\n");
+    EXPECT_EQ(run_async([&] { return store_->claim_key(stranger, 5'000); })->state,
+              KeyState::claimed);
+}
+
+// A claim whose holder died expires with its lease; the retry then claims the key.
+TEST_F(SessionStoreTest, AnExpiredClaimLetsTheRetryClaimTheKey) {
+    open();
+    const KeyClaim dead = key_claim("k3", "f1", "t1");
+    const KeyClaim retry = key_claim("k3", "f1", "t2");
+    ASSERT_EQ(run_async([&] { return store_->claim_key(dead, 300); })->state, KeyState::claimed);
+    EXPECT_EQ(run_async([&] { return store_->claim_key(retry, 5'000); })->state, KeyState::busy);
+    EXPECT_TRUE(expires(server_, io_, "ckey:k3"));
+    EXPECT_EQ(run_async([&] { return store_->claim_key(retry, 5'000); })->state, KeyState::claimed);
+}
+
+TEST_F(SessionStoreTest, OfManyConcurrentClaimsOfOneKeyExactlyOneSucceeds) {
+    open();
+    constexpr std::size_t requests = 300;
+    std::vector<KeyClaim> claims;
+    for (std::size_t i = 0; i < requests; i++) {
+        claims.push_back(key_claim("k4", "f1", "t" + std::to_string(i)));
+    }
+    auto outcomes = run_concurrently(
+        io_, requests, [&](std::size_t i) { return store_->claim_key(claims[i], 5'000); });
+    std::size_t claimed = 0;
+    for (const auto& result : outcomes.results) {
+        ASSERT_TRUE(result.has_value() && result->ok());
+        claimed += (*result)->state == KeyState::claimed;
+        if ((*result)->state != KeyState::claimed) {
+            EXPECT_EQ((*result)->state, KeyState::busy);
+        }
+    }
+    EXPECT_EQ(claimed, 1u);
 }
 
 }  // namespace

@@ -234,6 +234,13 @@ public:
     std::map<std::string, sessions::PaymentSession> saved;
     std::map<std::string, GateRow> gates;
     std::set<std::string> unlisted;
+    // Checkout keys by key id: claimed (status 0) or done with the answer.
+    struct KeyRow {
+        sessions::KeyClaim claim;
+        unsigned status = 0;
+        std::string body;
+    };
+    std::map<std::string, KeyRow> keys;
 
     // From now until release_removals(), remove() and unlist() are made but wait before they
     // take effect.
@@ -248,6 +255,9 @@ public:
 
     void expire_leases() {
         std::erase_if(gates, [](const auto& gate) { return gate.second.done_status.empty(); });
+    }
+    void expire_claims() {
+        std::erase_if(keys, [](const auto& key) { return key.second.status == 0; });
     }
     bool lease_held() const {
         return std::any_of(gates.begin(), gates.end(),
@@ -290,6 +300,35 @@ public:
         if (auto fault = calls_.enter("sessions.release_lease")) co_return *fault;
         const auto gate = gates.find(std::string(psid));
         if (gate != gates.end() && gate->second.token == token) gates.erase(gate);
+        co_return calls_.leave(done());
+    }
+    asio::awaitable<Result<sessions::KeyAnswer>> claim_key(const sessions::KeyClaim& claim,
+                                                           std::uint32_t) override {
+        if (auto fault = calls_.enter("sessions.claim_key")) co_return *fault;
+        const auto [record, claimed] = keys.try_emplace(claim.key_id, KeyRow{claim, 0, {}});
+        sessions::KeyAnswer answer;
+        answer.state = claimed ? sessions::KeyState::claimed : sessions::KeyState::busy;
+        if (!claimed) answer.fingerprint = record->second.claim.fingerprint;
+        if (!claimed && record->second.status != 0) {
+            answer.state = sessions::KeyState::done;
+            answer.status = record->second.status;
+            answer.body = record->second.body;
+        }
+        co_return calls_.leave(answer);
+    }
+    asio::awaitable<Status> finish_key(const sessions::KeyClaim& claim, unsigned status,
+                                       std::string_view body, std::uint32_t) override {
+        if (auto fault = calls_.enter("sessions.finish_key")) co_return *fault;
+        const auto record = keys.find(claim.key_id);
+        if (record != keys.end() && record->second.claim.token == claim.token) {
+            record->second = KeyRow{claim, status, std::string(body)};
+        }
+        co_return calls_.leave(done());
+    }
+    asio::awaitable<Status> release_key(const sessions::KeyClaim& claim) override {
+        if (auto fault = calls_.enter("sessions.release_key")) co_return *fault;
+        const auto record = keys.find(claim.key_id);
+        if (record != keys.end() && record->second.claim.token == claim.token) keys.erase(record);
         co_return calls_.leave(done());
     }
     asio::awaitable<Status> remove(std::string_view psid) override {

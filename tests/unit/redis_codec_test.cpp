@@ -118,7 +118,33 @@ TEST(RedisCodec, DecodesTheGateAnswers) {
 TEST(RedisCodec, NamesKeysByPurpose) {
     EXPECT_EQ(session_key("abc"), "ps:abc");
     EXPECT_EQ(gate_key("abc"), "gate:abc");
+    EXPECT_EQ(checkout_key("abc"), "ckey:abc");
     EXPECT_EQ(pending_index_key, "pendings");
+}
+
+// A checkout key's record round-trips: a lease answers busy with its fingerprint, a done
+// record its answer, whatever the body holds; anything else is refused.
+TEST(RedisCodec, EncodesAndDecodesCheckoutKeyRecords) {
+    KeyClaim claim;
+    claim.key_id = "k";
+    claim.fingerprint = "f00d";
+    claim.token = "lease_1";
+    EXPECT_EQ(key_lease_record(claim), "lease:f00d:lease_1");
+    const std::optional<KeyAnswer> busy = decode_key_record(key_lease_record(claim));
+    ASSERT_TRUE(busy);
+    EXPECT_EQ(busy->state, KeyState::busy);
+    EXPECT_EQ(busy->fingerprint, "f00d");
+    const std::string body = R"({"a":"b:c","d":1})";
+    const std::optional<KeyAnswer> done = decode_key_record(key_done_record(claim, 409, body));
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->state, KeyState::done);
+    EXPECT_EQ(done->fingerprint, "f00d");
+    EXPECT_EQ(done->status, 409u);
+    EXPECT_EQ(done->body, body);
+    for (const char* foreign :
+         {"", "lease", "done:f00d", "done:f00d:2x:{}", "done:f00d:99:{}", "other:f00d:200:{}"}) {
+        EXPECT_FALSE(decode_key_record(foreign)) << foreign;
+    }
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// HMAC-SHA256, base64 and constant-time comparison: MockPay signs webhooks with them and the
-// admin session cookie is signed with them.
+// SHA-256, HMAC-SHA256, hex, base64 and constant-time comparison: MockPay signs webhooks with
+// them, the admin session cookie is signed with them, checkout names idempotency keys by digest.
 #pragma once
 
 #include <optional>
@@ -7,6 +7,12 @@
 #include <string_view>
 
 namespace tigerfans {
+
+// Two lower-case hex digits a byte.
+std::string lower_hex(std::string_view bytes);
+
+// SHA-256 as 64 lower-case hex digits.
+std::string sha256_hex(std::string_view message);
 
 // Raw 32-byte MAC.
 std::string hmac_sha256(std::string_view key, std::string_view message);

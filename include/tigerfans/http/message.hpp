@@ -19,6 +19,8 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // Case-insensitive lookup; empty when absent.
 std::string_view find_header(const Headers& headers, std::string_view name);
+// The same, telling an absent header (nullopt) from an empty one.
+std::optional<std::string_view> lookup_header(const Headers& headers, std::string_view name);
 
 struct Request {
     Method method = Method::get;

@@ -1,6 +1,7 @@
 // Payment sessions (what checkout saved for the payment provider's webhook to find) and the
-// webhook's idempotency gate. Backends: Redis (sessions/redis) and PostgreSQL
-// (sessions/postgres). A session lives a little longer than its reservation.
+// webhook's idempotency gate, and the records of checkout's idempotency keys. Backends: Redis
+// (sessions/redis) and PostgreSQL (sessions/postgres). A session lives a little longer than its
+// reservation.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -53,6 +54,32 @@ constexpr bool is_unpaid_mark(std::string_view order_status) {
     return order_status == "FAILED" || order_status == "CANCELED";
 }
 
+// A checkout idempotency key's record, named by a digest of the client's key, holding a digest
+// of the request that claimed it. Like the webhook gate it is a lease before it is an answer:
+// the first request claims it for a short lease; the record becomes done with the answer (24 h)
+// once checkout answered, or is released after a fault so a retry runs at once; a claim whose
+// holder died (or stalled) expires with its lease.
+enum class KeyState : std::uint8_t {
+    claimed,  // This request holds the claim: run the checkout, then finish or release.
+    busy,     // Another request holds an unexpired claim.
+    done,     // The first request's answer is stored.
+};
+
+struct KeyAnswer {
+    KeyState state = KeyState::busy;
+    std::string fingerprint;  // With busy and done: the digest of the claiming request.
+    unsigned status = 0;      // With done: the stored answer's HTTP status and body.
+    std::string body;
+};
+
+// What claim_key stores and compares: the key's and the request's digests, and the claim's
+// token (never shown to the client).
+struct KeyClaim {
+    std::string key_id;
+    std::string fingerprint;
+    std::string token;
+};
+
 struct PendingList {
     std::uint64_t total = 0;               // Sessions in the pending index.
     std::vector<PaymentSession> sessions;  // Newest first.
@@ -92,6 +119,20 @@ public:
     // once; a lease that another delivery took over meanwhile is left alone.
     virtual asio::awaitable<Status> release_lease(std::string_view psid,
                                                   std::string_view token) = 0;
+
+    // In one atomic step: claims the key for `lease_ms` under the claim's token when no live
+    // record exists; otherwise answers the live record (busy or done, with its fingerprint).
+    // Of many concurrent claims of one key, in one process or several, exactly one succeeds.
+    virtual asio::awaitable<Result<KeyAnswer>> claim_key(const KeyClaim& claim,
+                                                         std::uint32_t lease_ms) = 0;
+
+    // Turns the record done with the answer for `ttl_s`, only while `token` still holds the
+    // claim (a claim that expired and was taken over belongs to its new holder).
+    virtual asio::awaitable<Status> finish_key(const KeyClaim& claim, unsigned status,
+                                               std::string_view body, std::uint32_t ttl_s) = 0;
+
+    // Deletes the record while `token` still holds the claim, so a retry runs at once.
+    virtual asio::awaitable<Status> release_key(const KeyClaim& claim) = 0;
 
     // Deletes the session and its pending-index entry.
     virtual asio::awaitable<Status> remove(std::string_view psid) = 0;

@@ -1,4 +1,5 @@
-// Level 1 payment sessions (docs/ARCHITECTURE.md §2, §5): the SessionStore on PostgreSQL.
+// Level 1 payment sessions and checkout keys (docs/ARCHITECTURE.md §2, §5): the SessionStore on
+// PostgreSQL.
 // Every call but the admin listing is one operation of the store's automatic batcher, and each
 // batch runs as one transaction on the store's own database thread (session_tables.cpp).
 //
@@ -23,6 +24,11 @@ namespace {
 using postgres::Operation;
 using postgres::Outcome;
 using tigerfans::postgres::is_storable_text;
+
+bool storable(const KeyClaim& claim) {
+    return is_storable_text(claim.key_id) && is_storable_text(claim.fingerprint) &&
+           is_storable_text(claim.token);
+}
 
 bool storable(const PaymentSession& session) {
     return is_storable_text(session.psid) && is_storable_text(session.order_id) &&
@@ -82,6 +88,29 @@ public:
     asio::awaitable<Status> release_lease(std::string_view psid, std::string_view token) override {
         if (!is_storable_text(psid) || !is_storable_text(token)) co_return done();
         Operation operation = postgres::ReleaseOp{std::string(psid), std::string(token)};
+        co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
+    }
+
+    asio::awaitable<Result<KeyAnswer>> claim_key(const KeyClaim& claim,
+                                                 std::uint32_t lease_ms) override {
+        TF_ASSERT(lease_ms > 0);
+        TF_ASSERT(storable(claim));  // Digests and a token: hex digits only.
+        Operation operation = postgres::ClaimKeyOp{claim, lease_ms};
+        co_return co_await batcher_.submit_one_as<KeyAnswer>(std::move(operation));
+    }
+
+    asio::awaitable<Status> finish_key(const KeyClaim& claim, unsigned status,
+                                       std::string_view body, std::uint32_t ttl_s) override {
+        TF_ASSERT(ttl_s > 0);
+        TF_ASSERT(storable(claim));
+        if (!is_storable_text(body)) co_return Fault::internal;
+        Operation operation = postgres::FinishKeyOp{claim, status, std::string(body), ttl_s};
+        co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
+    }
+
+    asio::awaitable<Status> release_key(const KeyClaim& claim) override {
+        TF_ASSERT(storable(claim));
+        Operation operation = postgres::ReleaseKeyOp{claim};
         co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
     }
 

@@ -6,7 +6,7 @@
 // the second waits for the first's transaction and then finds a live row, so of many identical
 // concurrent calls, in one process or several, exactly one gets the lease. A taker that got no
 // row reads the live one in a new statement (which sees the winner's commit) to tell "busy"
-// from "done".
+// from "done". Checkout's idempotency keys work the same way in checkout_keys.
 #include "sessions/postgres/session_tables.hpp"
 
 #include <algorithm>
@@ -67,6 +67,20 @@ CREATE TABLE IF NOT EXISTS webhook_leases (
 constexpr std::string_view create_leases_expiry_index_sql =
     "CREATE INDEX IF NOT EXISTS webhook_leases_expires_at ON webhook_leases (expires_at)";
 
+constexpr std::string_view create_keys_sql = R"(
+CREATE TABLE IF NOT EXISTS checkout_keys (
+    key_id text PRIMARY KEY,
+    fingerprint text NOT NULL,
+    token text,
+    status integer,
+    body text,
+    expires_at timestamptz NOT NULL,
+    CHECK ((token IS NULL) <> (status IS NULL))
+))";
+
+constexpr std::string_view create_keys_expiry_index_sql =
+    "CREATE INDEX IF NOT EXISTS checkout_keys_expires_at ON checkout_keys (expires_at)";
+
 constexpr Statement save_statement{"sessions_save", R"(
 INSERT INTO payment_sessions (psid, order_id, cls, customer_email, ticket_hold_id,
                               goodie_hold_id, goodie_held, amount, currency, created_at,
@@ -102,6 +116,34 @@ RETURNING psid)"};
 
 constexpr Statement live_gate_statement{"sessions_live_gate", R"(
 SELECT order_status FROM webhook_leases WHERE psid = $1 AND expires_at > clock_timestamp())"};
+
+// A key is claimed like a lease is taken: one upsert that succeeds only when no row is live.
+constexpr Statement claim_key_statement{"sessions_claim_key", R"(
+INSERT INTO checkout_keys (key_id, fingerprint, token, status, body, expires_at)
+VALUES ($1, $2, $3, NULL, NULL, clock_timestamp() + $4::bigint * interval '1 millisecond')
+ON CONFLICT (key_id) DO UPDATE SET
+    fingerprint = EXCLUDED.fingerprint, token = EXCLUDED.token, status = NULL, body = NULL,
+    expires_at = EXCLUDED.expires_at
+    WHERE checkout_keys.expires_at <= clock_timestamp()
+RETURNING key_id)"};
+
+constexpr Statement live_key_statement{"sessions_live_key", R"(
+SELECT fingerprint, status, body FROM checkout_keys
+WHERE key_id = $1 AND expires_at > clock_timestamp())"};
+
+// Only the claim's holder answers or releases it.
+constexpr Statement finish_keys_statement{"sessions_finish_keys", R"(
+UPDATE checkout_keys AS held
+SET token = NULL, status = finished.status, body = finished.body,
+    expires_at = now() + finished.ttl_s * interval '1 second'
+FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::bigint[])
+    AS finished (key_id, token, status, body, ttl_s)
+WHERE held.key_id = finished.key_id AND held.token = finished.token)"};
+
+constexpr Statement release_keys_statement{"sessions_release_keys", R"(
+DELETE FROM checkout_keys AS held
+USING unnest($1::text[], $2::text[]) AS released (key_id, token)
+WHERE held.key_id = released.key_id AND held.token = released.token)"};
 
 // A session whose lease was taken is kept for the done mark's lifetime at least.
 constexpr Statement keep_session_statement{"sessions_keep", R"(
@@ -158,8 +200,14 @@ expired_gates AS (
     DELETE FROM webhook_leases WHERE psid IN (
         SELECT psid FROM webhook_leases WHERE expires_at <= now()
         ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING 1),
+expired_keys AS (
+    DELETE FROM checkout_keys WHERE key_id IN (
+        SELECT key_id FROM checkout_keys WHERE expires_at <= now()
+        ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
     RETURNING 1)
-SELECT (SELECT count(*) FROM expired_sessions), (SELECT count(*) FROM expired_gates))"};
+SELECT (SELECT count(*) FROM expired_sessions), (SELECT count(*) FROM expired_gates),
+       (SELECT count(*) FROM expired_keys))"};
 
 std::string select_sessions(std::string_view tail) {
     return "SELECT " + std::string(session_columns) + " FROM payment_sessions " + std::string(tail);
@@ -229,6 +277,39 @@ GateAnswer take_lease(pqxx::work& txn, const LeaseOp& lease) {
     return {GateState::done, live[0][0].as<std::string>()};
 }
 
+KeyAnswer claim_key(pqxx::work& txn, const ClaimKeyOp& op) {
+    const KeyClaim& claim = op.claim;
+    const pqxx::result claimed =
+        txn.exec_prepared(claim_key_statement.name, claim.key_id, claim.fingerprint, claim.token,
+                          static_cast<std::int64_t>(op.lease_ms));
+    KeyAnswer answer;
+    answer.state = KeyState::claimed;
+    if (claimed.size() == 1) return answer;
+    answer.state = KeyState::busy;
+    const pqxx::result live = txn.exec_prepared(live_key_statement.name, claim.key_id);
+    // No live row: the holder released it in between; busy sends the client back shortly.
+    if (live.empty()) return answer;
+    answer.fingerprint = live[0][0].as<std::string>();
+    if (live[0][1].is_null()) return answer;
+    answer.state = KeyState::done;
+    answer.status = live[0][1].as<unsigned>();
+    answer.body = live[0][2].as<std::string>();
+    return answer;
+}
+
+void finish_keys(pqxx::work& txn, const std::vector<const FinishKeyOp*>& finishes) {
+    ArrayLiteral key_ids, tokens, statuses, bodies, ttls;
+    for (const FinishKeyOp* finish : finishes) {
+        key_ids.add_text(finish->claim.key_id);
+        tokens.add_text(finish->claim.token);
+        statuses.add_int(finish->status);
+        bodies.add_text(finish->body);
+        ttls.add_int(finish->ttl_s);
+    }
+    txn.exec_prepared(finish_keys_statement.name, key_ids.text(), tokens.text(), statuses.text(),
+                      bodies.text(), ttls.text());
+}
+
 // Finishes of one psid in the same batch: a paid mark wins over an unpaid one, else the last
 // (an upsert may touch a row once).
 void finish_gates(pqxx::work& txn, const std::vector<const FinishOp*>& finishes) {
@@ -269,6 +350,10 @@ struct BatchByKind {
     std::vector<const FindOp*> finds;
     std::vector<std::pair<std::size_t, const LeaseOp*>> leases;
     std::vector<const FinishOp*> finishes;
+    std::vector<std::pair<std::size_t, const ClaimKeyOp*>> claims;
+    std::vector<const FinishKeyOp*> key_finishes;
+    ArrayLiteral released_keys;
+    ArrayLiteral released_key_tokens;
     ArrayLiteral removed_psids;
     ArrayLiteral unlisted_psids;
     ArrayLiteral released_psids;
@@ -281,6 +366,10 @@ struct BatchByKind {
 private:
     void note_write(const FindOp&) {}
     void note_write(const SaveOp& save) { written_psids.add_text(save.session.psid); }
+    void note_write(const ClaimKeyOp& op) { written_psids.add_text(op.claim.key_id); }
+    void note_write(const FinishKeyOp& op) { written_psids.add_text(op.claim.key_id); }
+    void note_write(const ReleaseKeyOp& op) { written_psids.add_text(op.claim.key_id); }
+    void sort_key_op(std::size_t index, const Operation& operation);
     template <typename Write>
     void note_write(const Write& write) {
         written_psids.add_text(write.psid);
@@ -304,11 +393,24 @@ BatchByKind::BatchByKind(const std::vector<Operation>& operations) {
             finds.push_back(find);
             find_indexes.push_back(i);
         }
+        sort_key_op(i, operation);
         std::visit([this](const auto& op) { note_write(op); }, operation);
     }
-    // Leases in psid order, so their answers do not depend on the order of arrival.
+    // Leases and claims in key order, so their answers do not depend on the order of arrival.
     std::stable_sort(leases.begin(), leases.end(),
                      [](const auto& a, const auto& b) { return a.second->psid < b.second->psid; });
+    std::stable_sort(claims.begin(), claims.end(), [](const auto& a, const auto& b) {
+        return a.second->claim.key_id < b.second->claim.key_id;
+    });
+}
+
+void BatchByKind::sort_key_op(std::size_t index, const Operation& operation) {
+    if (const auto* claim = std::get_if<ClaimKeyOp>(&operation)) claims.emplace_back(index, claim);
+    if (const auto* finish = std::get_if<FinishKeyOp>(&operation)) key_finishes.push_back(finish);
+    if (const auto* release = std::get_if<ReleaseKeyOp>(&operation)) {
+        released_keys.add_text(release->claim.key_id);
+        released_key_tokens.add_text(release->claim.token);
+    }
 }
 
 void write_sessions(pqxx::work& txn, const BatchByKind& batch) {
@@ -323,6 +425,11 @@ void write_sessions(pqxx::work& txn, const BatchByKind& batch) {
     if (batch.released_psids.size() > 0) {
         txn.exec_prepared(release_statement.name, batch.released_psids.text(),
                           batch.released_tokens.text());
+    }
+    if (!batch.key_finishes.empty()) finish_keys(txn, batch.key_finishes);
+    if (batch.released_keys.size() > 0) {
+        txn.exec_prepared(release_keys_statement.name, batch.released_keys.text(),
+                          batch.released_key_tokens.text());
     }
 }
 
@@ -348,6 +455,10 @@ void prepare_session_statements(pqxx::connection& connection) {
                                       keep_session_statement,
                                       finish_statement,
                                       release_statement,
+                                      claim_key_statement,
+                                      live_key_statement,
+                                      finish_keys_statement,
+                                      release_keys_statement,
                                       lock_psids_statement,
                                       count_statement,
                                       cleanup_statement,
@@ -360,7 +471,8 @@ void create_session_tables(pqxx::connection& connection) {
     tigerfans::postgres::apply_schema(
         txn, "sessions",
         {create_sessions_sql, add_listed_column_sql, create_sessions_created_index_sql,
-         create_sessions_expiry_index_sql, create_leases_sql, create_leases_expiry_index_sql});
+         create_sessions_expiry_index_sql, create_leases_sql, create_leases_expiry_index_sql,
+         create_keys_sql, create_keys_expiry_index_sql});
     txn.commit();
 }
 
@@ -375,6 +487,7 @@ std::vector<Outcome> run_session_batch(pqxx::connection& connection,
     }
     write_sessions(txn, batch);
     for (const auto& [index, lease] : batch.leases) outcomes[index] = take_lease(txn, *lease);
+    for (const auto& [index, claim] : batch.claims) outcomes[index] = claim_key(txn, *claim);
     read_sessions(txn, batch, outcomes);
     txn.exec_prepared(cleanup_statement.name, limits::pg_session_cleanup_rows_max);
     txn.commit();

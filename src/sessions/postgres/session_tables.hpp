@@ -8,6 +8,9 @@
 //   webhook_leases(psid pk, token, order_status, expires_at): the webhook gate of a session,
 //       either a delivery's lease (token set, a few seconds) or done (the stored order's
 //       status, 24 h), the row standing for Redis' gate key.
+//   checkout_keys(key_id pk, fingerprint, token, status, body, expires_at): a checkout
+//       idempotency key, either claimed (token set, a few seconds) or done (the answer's status
+//       and body, 24 h), the row standing for Redis' ckey: key.
 //
 // A row past expires_at is never returned and counts as absent; each batch deletes a bounded
 // number of them, so the tables shrink back once the traffic has gone.
@@ -44,22 +47,37 @@ struct ReleaseOp {
     std::string psid;
     std::string token;
 };
+struct ClaimKeyOp {
+    KeyClaim claim;
+    std::uint32_t lease_ms;
+};
+struct FinishKeyOp {
+    KeyClaim claim;
+    unsigned status;
+    std::string body;
+    std::uint32_t ttl_s;
+};
+struct ReleaseKeyOp {
+    KeyClaim claim;
+};
 struct RemoveOp {
     std::string psid;
     bool keep;  // Only off the pending list (unlist), the row stays until it expires.
 };
 
-using Operation = std::variant<SaveOp, FindOp, LeaseOp, FinishOp, ReleaseOp, RemoveOp>;
-using Outcome = std::variant<Done, std::optional<PaymentSession>, GateAnswer>;
+using Operation = std::variant<SaveOp, FindOp, LeaseOp, FinishOp, ReleaseOp, RemoveOp, ClaimKeyOp,
+                               FinishKeyOp, ReleaseKeyOp>;
+using Outcome = std::variant<Done, std::optional<PaymentSession>, GateAnswer, KeyAnswer>;
 
 void prepare_session_statements(pqxx::connection& connection);
 void create_session_tables(pqxx::connection& connection);
 
 // One batch, one transaction. Every operation of a batch was waiting when the batch started,
 // so they are concurrent and any order is a valid one: every psid written is locked first (one
-// global order: no deadlocks between batches), then writes go (finished gates and released
-// leases among them), then the leases, then the reads, each kind as one statement (leases:
-// one each, in psid order).
+// global order: no deadlocks between batches; key ids share the lock space), then writes go
+// (finished gates and keys, released leases and claims among them), then the leases and the
+// key claims, then the reads, each kind as one statement (leases and claims: one each, in psid
+// and key order).
 std::vector<Outcome> run_session_batch(pqxx::connection& connection,
                                        const std::vector<Operation>& operations);
 

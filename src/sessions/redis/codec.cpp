@@ -63,6 +63,40 @@ private:
 std::string session_key(std::string_view psid) { return prefixed("ps:", psid); }
 std::string gate_key(std::string_view psid) { return prefixed("gate:", psid); }
 
+std::string checkout_key(std::string_view key_id) { return prefixed("ckey:", key_id); }
+
+std::string key_lease_record(const KeyClaim& claim) {
+    TF_ASSERT(claim.fingerprint.find(':') == std::string::npos);
+    return "lease:" + claim.fingerprint + ":" + claim.token;
+}
+
+std::string key_done_record(const KeyClaim& claim, unsigned status, std::string_view body) {
+    TF_ASSERT(claim.fingerprint.find(':') == std::string::npos);
+    std::string record = "done:" + claim.fingerprint + ":" + std::to_string(status) + ":";
+    record.append(body);
+    return record;
+}
+
+std::optional<KeyAnswer> decode_key_record(std::string_view record) {
+    const std::size_t kind_end = record.find(':');
+    const std::size_t fingerprint_end =
+        kind_end == std::string_view::npos ? kind_end : record.find(':', kind_end + 1);
+    if (fingerprint_end == std::string_view::npos) return std::nullopt;
+    const std::string_view kind = record.substr(0, kind_end);
+    KeyAnswer answer;
+    answer.fingerprint = std::string(record.substr(kind_end + 1, fingerprint_end - kind_end - 1));
+    if (kind == "lease") return answer;
+    const std::size_t status_end = record.find(':', fingerprint_end + 1);
+    if (kind != "done" || status_end == std::string_view::npos) return std::nullopt;
+    const auto status =
+        parse_int64(record.substr(fingerprint_end + 1, status_end - fingerprint_end - 1));
+    if (!status || *status < 100 || *status > 599) return std::nullopt;
+    answer.state = KeyState::done;
+    answer.status = static_cast<unsigned>(*status);
+    answer.body = std::string(record.substr(status_end + 1));
+    return answer;
+}
+
 std::optional<GateAnswer> decode_gate_answer(const Reply& reply) {
     if (reply.kind != Reply::Kind::array || reply.elements.size() != 2) return std::nullopt;
     const std::optional<std::int64_t> code = reply.elements[0].as_integer();

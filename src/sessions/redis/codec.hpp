@@ -1,6 +1,7 @@
-// How payment sessions and the webhook gate are laid out in Redis: key names, and a session as
-// a hash of text fields (128-bit ids in decimal, created_at_us as an integer), so an operator
-// can read them with redis-cli. Pure functions, unit tested without a server.
+// How payment sessions, the webhook gate and checkout's idempotency keys are laid out in Redis: key
+// names, and a session as a hash of text fields (128-bit ids in decimal, created_at_us as an
+// integer), so an operator can read them with redis-cli. Pure functions, unit tested without a
+// server.
 #pragma once
 
 #include <optional>
@@ -16,8 +17,16 @@ namespace tigerfans::sessions::redis {
 // The pending index: a sorted set of psids scored by created_at_us, newest last.
 inline constexpr std::string_view pending_index_key = "pendings";
 
-std::string session_key(std::string_view psid);  // ps:<psid>
-std::string gate_key(std::string_view psid);     // gate:<psid>
+std::string session_key(std::string_view psid);     // ps:<psid>
+std::string gate_key(std::string_view psid);        // gate:<psid>
+std::string checkout_key(std::string_view key_id);  // ckey:<key_id>
+
+// A checkout key's record, one string: "lease:<fingerprint>:<token>" while claimed,
+// "done:<fingerprint>:<status>:<body>" once answered (fingerprints and tokens hold no ':').
+std::string key_lease_record(const KeyClaim& claim);
+std::string key_done_record(const KeyClaim& claim, unsigned status, std::string_view body);
+// A live record as claim_key answers it (busy or done); nullopt when malformed.
+std::optional<KeyAnswer> decode_key_record(std::string_view record);
 
 // The gate script's answer to "take" ({code, status}); nullopt for any other shape.
 std::optional<GateAnswer> decode_gate_answer(const Reply& reply);

@@ -1,6 +1,7 @@
-// Payment sessions and the webhook gate in Redis (levels 2 and 3). Every operation is one round
-// trip on the shared pipelined connection: saving and removing are MULTI/EXEC transactions, the
-// gate is a Lua script called by EVALSHA (EVAL when Redis forgot it, e.g. after a restart).
+// Payment sessions, the webhook gate and checkout's idempotency keys in Redis (levels 2 and 3).
+// Every operation is one round trip on the shared pipelined connection: saving and removing are
+// MULTI/EXEC transactions, the gate and the keys are Lua scripts called by EVALSHA (EVAL when
+// Redis forgot them, e.g. after a restart).
 // Only recent() needs more: the index, then the sessions, then (rarely) a cleanup of index
 // entries whose session expired. Faults from the connection are returned as they are; the
 // server above turns them into 503.
@@ -15,6 +16,7 @@
 #include "sessions/redis/codec.hpp"
 #include "sessions/redis/log_limiter.hpp"
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::sessions::redis {
@@ -66,7 +68,9 @@ Command unlist_command(std::string_view psid) {
     return {"ZREM", std::string(pending_index_key), std::string(psid)};
 }
 
-Command script_load_command() { return {"SCRIPT", "LOAD", std::string(gate_script)}; }
+Command script_load_command(std::string_view script) {
+    return {"SCRIPT", "LOAD", std::string(script)};
+}
 
 struct GateCall {
     std::string_view operation;  // take, release or finish
@@ -88,6 +92,15 @@ Command gate_command(const std::string& sha, const GateCall& call) {
             std::to_string(call.duration),
             call.payment ? "1" : "0",
             std::to_string(session_keep_ms)};
+}
+
+Command key_command(const std::string& sha, std::string_view operation, const KeyClaim& claim) {
+    return {"EVALSHA",
+            sha,
+            "1",
+            checkout_key(claim.key_id),
+            std::string(operation),
+            key_lease_record(claim)};
 }
 
 // The index size and, unless `limit` is 0, its newest `limit` psids.
@@ -130,7 +143,8 @@ public:
         : client_(std::move(loop), std::move(endpoint), options, registry),
           unexpected_replies_(registry.counter("tigerfans_redis_errors_total",
                                                "Redis calls that failed", "kind=\"reply\"")),
-          gate_sha_(script_sha1(gate_script)) {}
+          gate_sha_(script_sha1(gate_script)),
+          key_sha_(script_sha1(checkout_key_script)) {}
 
     ~RedisSessionStore() override = default;
 
@@ -144,6 +158,11 @@ public:
     asio::awaitable<Status> finish_gate(std::string_view psid,
                                         std::string_view order_status) override;
     asio::awaitable<Status> release_lease(std::string_view psid, std::string_view token) override;
+    asio::awaitable<Result<KeyAnswer>> claim_key(const KeyClaim& claim,
+                                                 std::uint32_t lease_ms) override;
+    asio::awaitable<Status> finish_key(const KeyClaim& claim, unsigned status,
+                                       std::string_view body, std::uint32_t ttl_s) override;
+    asio::awaitable<Status> release_key(const KeyClaim& claim) override;
     asio::awaitable<Status> remove(std::string_view psid) override;
     asio::awaitable<Status> unlist(std::string_view psid) override;
     asio::awaitable<Result<PendingList>> recent(std::size_t limit) override;
@@ -153,7 +172,11 @@ public:
 private:
     asio::awaitable<Result<Reply>> transaction(std::string_view operation,
                                                std::vector<Command> commands);
-    asio::awaitable<Result<Reply>> run_gate(Command call);
+    asio::awaitable<Result<Reply>> run_gate(Command call) {
+        return run_script(std::move(call), gate_script);
+    }
+    asio::awaitable<Result<Reply>> run_script(Command call, std::string_view script);
+    asio::awaitable<Status> load_script(std::string_view script, const std::string& sha);
     asio::awaitable<Result<Listing>> list_pending(std::size_t limit);
     asio::awaitable<Result<std::int64_t>> forget(const std::vector<std::string>& psids);
     Result<std::optional<PaymentSession>> read_session(Reply& hash);
@@ -167,18 +190,26 @@ private:
     metrics::Counter& unexpected_replies_;
     LogLimiter unexpected_reply_log_{unexpected_reply_log_interval_ms};
     const std::string gate_sha_;
+    const std::string key_sha_;
     bool started_ = false;
 };
 
 // Connects (the client keeps reconnecting by itself if this first attempt fails) and loads the
-// gate script, checking that Redis names it as we do.
+// scripts, checking that Redis names them as we do.
 asio::awaitable<Status> RedisSessionStore::start() {
     if (!started_) client_.start();
     started_ = true;
     if (!co_await client_.wait_for_attempt()) co_return Fault::unavailable;
-    Result<Reply> loaded = co_await client_.command(script_load_command());
+    Status gate_loaded = co_await load_script(gate_script, gate_sha_);
+    if (!gate_loaded) co_return gate_loaded;
+    co_return co_await load_script(checkout_key_script, key_sha_);
+}
+
+asio::awaitable<Status> RedisSessionStore::load_script(std::string_view script,
+                                                       const std::string& sha) {
+    Result<Reply> loaded = co_await client_.command(script_load_command(script));
     if (!loaded) co_return loaded.fault();
-    if (loaded->kind != Reply::Kind::string || loaded->text != gate_sha_) {
+    if (loaded->kind != Reply::Kind::string || loaded->text != sha) {
         co_return unexpected("SCRIPT LOAD", *loaded);
     }
     co_return done();
@@ -216,11 +247,12 @@ asio::awaitable<Result<GateAnswer>> RedisSessionStore::take_lease(std::string_vi
 
 // EVALSHA; on NOSCRIPT (Redis restarted, or start() never reached it) the same call as EVAL,
 // which also puts the script back into Redis' cache for the next EVALSHA.
-asio::awaitable<Result<Reply>> RedisSessionStore::run_gate(Command call) {
+asio::awaitable<Result<Reply>> RedisSessionStore::run_script(Command call,
+                                                             std::string_view script) {
     Result<Reply> answer = co_await client_.command(call);
     if (!answer || answer->error_code() != "NOSCRIPT") co_return answer;
     call[0] = "EVAL";
-    call[1] = std::string(gate_script);
+    call[1] = std::string(script);
     co_return co_await client_.command(std::move(call));
 }
 
@@ -241,6 +273,45 @@ asio::awaitable<Status> RedisSessionStore::release_lease(std::string_view psid,
     Result<Reply> deleted = co_await run_gate(gate_command(gate_sha_, call));
     if (!deleted) co_return deleted.fault();
     if (!deleted->as_integer()) co_return unexpected("release lease", *deleted);
+    co_return done();
+}
+
+// "" when this claim took the key, else the live record.
+asio::awaitable<Result<KeyAnswer>> RedisSessionStore::claim_key(const KeyClaim& claim,
+                                                                std::uint32_t lease_ms) {
+    TF_ASSERT(lease_ms > 0);
+    Command call = key_command(key_sha_, "claim", claim);
+    call.push_back(std::to_string(lease_ms));
+    Result<Reply> answer = co_await run_script(std::move(call), checkout_key_script);
+    if (!answer) co_return answer.fault();
+    if (answer->kind != Reply::Kind::string) co_return unexpected("claim key", *answer);
+    if (answer->text.empty()) {
+        KeyAnswer claimed;
+        claimed.state = KeyState::claimed;
+        co_return claimed;
+    }
+    std::optional<KeyAnswer> record = decode_key_record(answer->text);
+    if (!record) co_return unexpected("claim key", "a malformed key record");
+    co_return std::move(*record);
+}
+
+asio::awaitable<Status> RedisSessionStore::finish_key(const KeyClaim& claim, unsigned status,
+                                                      std::string_view body, std::uint32_t ttl_s) {
+    TF_ASSERT(ttl_s > 0);
+    Command call = key_command(key_sha_, "finish", claim);
+    call.push_back(key_done_record(claim, status, body));
+    call.push_back(std::to_string(ttl_s));
+    Result<Reply> finished = co_await run_script(std::move(call), checkout_key_script);
+    if (!finished) co_return finished.fault();
+    if (!finished->as_integer()) co_return unexpected("finish key", *finished);
+    co_return done();
+}
+
+asio::awaitable<Status> RedisSessionStore::release_key(const KeyClaim& claim) {
+    Command call = key_command(key_sha_, "release", claim);
+    Result<Reply> released = co_await run_script(std::move(call), checkout_key_script);
+    if (!released) co_return released.fault();
+    if (!released->as_integer()) co_return unexpected("release key", *released);
     co_return done();
 }
 
@@ -353,14 +424,7 @@ std::string script_sha1(std::string_view script) {
     [[maybe_unused]] const int hashed =
         EVP_Digest(script.data(), script.size(), digest, &digest_bytes, EVP_sha1(), nullptr);
     TF_ASSERT(hashed == 1 && digest_bytes == 20);
-    static constexpr char alphabet[] = "0123456789abcdef";
-    std::string hex;
-    hex.reserve(2 * digest_bytes);
-    for (unsigned int i = 0; i < digest_bytes; i++) {
-        hex.push_back(alphabet[digest[i] >> 4]);
-        hex.push_back(alphabet[digest[i] & 0xF]);
-    }
-    return hex;
+    return lower_hex(std::string_view(reinterpret_cast<const char*>(digest), digest_bytes));
 }
 
 std::unique_ptr<SessionStore> make_store(asio::any_io_executor loop, Endpoint endpoint,

@@ -2,7 +2,8 @@
 // connection, commands pipelined, multi-step operations in one round trip. The factories (from a
 // URL, as the wiring calls it, or with explicit client options: tests shorten the timeouts to
 // exercise the fault paths quickly) and the webhook gate's Lua script, whose SHA-1 the store
-// computes itself so EVALSHA works even if start() never reached Redis.
+// computes itself so EVALSHA works even if start() never reached Redis, and the script of
+// checkout's idempotency keys.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -59,6 +60,22 @@ inline constexpr std::string_view gate_script =
     "  redis.call('PEXPIRE', KEYS[2], ARGV[5])\n"
     "end\n"
     "return {0, ''}\n";
+
+// Checkout's idempotency keys. KEYS: the key's record. ARGV: "claim", "finish" or "release";
+// the claim's lease record (codec.hpp); for claim the lease in milliseconds, for finish the
+// done record and its lifetime in seconds.
+// claim: SET NX with the lease as its expiry; answers "" when claimed, else the live record.
+// finish: replaces the record with the done record while it still is this claim's lease;
+// release: deletes it while it still is this claim's lease; both answer 1 or 0.
+inline constexpr std::string_view checkout_key_script =
+    "if ARGV[1] == 'claim' then\n"
+    "  if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then return '' end\n"
+    "  return redis.call('GET', KEYS[1])\n"
+    "end\n"
+    "if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end\n"
+    "if ARGV[1] == 'release' then return redis.call('DEL', KEYS[1]) end\n"
+    "redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])\n"
+    "return 1\n";
 
 // Lower-case hex SHA-1, as SCRIPT LOAD answers and EVALSHA expects.
 std::string script_sha1(std::string_view script);

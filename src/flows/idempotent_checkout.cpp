@@ -1,0 +1,106 @@
+// Checkout with an Idempotency-Key: claim the key, run the checkout once, record its answer.
+#include "tigerfans/flows/idempotent_checkout.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/crypto.hpp"
+#include "tigerfans/core/ids.hpp"
+#include "tigerfans/core/limits.hpp"
+#include "tigerfans/http/errors.hpp"
+
+namespace tigerfans::flows {
+
+namespace {
+
+http::Response malformed_key() {
+    return http::error_response(400, "invalid_idempotency_key",
+                                "Idempotency-Key must be 1 to 255 printable ASCII characters");
+}
+
+http::Response key_reused() {
+    return http::error_response(422, "idempotency_key_reused",
+                                "this Idempotency-Key was used with a different request");
+}
+
+http::Response key_in_flight() {
+    http::Response response = http::error_response(
+        409, "idempotency_key_in_flight",
+        "a request with this Idempotency-Key is still being processed; retry later");
+    response.headers.emplace_back("Retry-After", "1");
+    return response;
+}
+
+http::Response replay(const sessions::KeyAnswer& stored) {
+    http::Response response = http::Response::json(stored.status, stored.body);
+    response.headers.emplace_back(std::string(idempotent_replay_header), "true");
+    return response;
+}
+
+// The answer to a key someone else claimed: 422 when it was claimed for another request,
+// else 409 while in flight or the stored answer once done.
+http::Response answer_claimed(const sessions::KeyAnswer& stored, std::string_view fingerprint) {
+    TF_ASSERT(stored.state != sessions::KeyState::claimed);
+    if (!stored.fingerprint.empty() && stored.fingerprint != fingerprint) return key_reused();
+    if (stored.state == sessions::KeyState::busy) return key_in_flight();
+    return replay(stored);
+}
+
+// Records the answer, or releases the claim after a fault so a retry runs at once. Either
+// failing leaves the claim to its lease; the client has its answer meanwhile.
+asio::awaitable<void> settle_claim(Services& services, const sessions::KeyClaim& claim,
+                                   const http::Response& response) {
+    if (response.status >= 500) {
+        Status released = co_await services.sessions.release_key(claim);
+        if (!released) {
+            spdlog::warn(
+                "checkout: could not release an idempotency key ({}); it frees itself "
+                "when its lease ends",
+                fault_name(released.fault()));
+        }
+        co_return;
+    }
+    Status finished = co_await services.sessions.finish_key(claim, response.status, response.body,
+                                                            limits::checkout_key_done_ttl_s);
+    if (!finished) {
+        spdlog::warn(
+            "checkout: could not record the answer of an idempotency key ({}); a retry "
+            "after its lease runs a new checkout",
+            fault_name(finished.fault()));
+    }
+}
+
+}  // namespace
+
+bool is_valid_idempotency_key(std::string_view key) {
+    if (key.empty() || key.size() > limits::checkout_key_bytes_max) return false;
+    return std::all_of(key.begin(), key.end(), [](char c) { return c >= ' ' && c <= '~'; });
+}
+
+std::string checkout_fingerprint(const CheckoutRequest& request) {
+    std::string canonical(class_name(request.cls));
+    canonical.push_back('\n');
+    canonical.append(request.customer_email);
+    return sha256_hex(canonical);
+}
+
+asio::awaitable<http::Response> keyed_checkout(Services& services, std::string_view key,
+                                               CheckoutRequest request, CheckoutAnswerer answer) {
+    if (!is_valid_idempotency_key(key)) co_return malformed_key();
+    sessions::KeyClaim claim;
+    claim.key_id = sha256_hex(key);
+    claim.fingerprint = checkout_fingerprint(request);
+    claim.token = new_lease_token();
+    auto claimed = co_await services.sessions.claim_key(claim, limits::checkout_key_lease_ms);
+    if (!claimed) co_return http::fault_response(claimed.fault(), "checkout key");
+    if (claimed->state != sessions::KeyState::claimed) {
+        co_return answer_claimed(*claimed, claim.fingerprint);
+    }
+    http::Response response = co_await answer(services, std::move(request));
+    co_await settle_claim(services, claim, response);
+    co_return response;
+}
+
+}  // namespace tigerfans::flows
