@@ -44,6 +44,14 @@ std::size_t limit_param(const Request& request, std::size_t fallback, std::size_
     }
 }
 
+// TICKETS_PER_EMAIL reached: 409, as for a sold-out class, since the request is fine and
+// only the stock it asks for is not there for this address.
+Response at_limit(const EmailLimitReached& reached) {
+    return http::error_response(
+        409, "ticket_limit",
+        "at most " + std::to_string(reached.limit) + " paid or held tickets per email address");
+}
+
 asio::awaitable<Response> post_checkout(Services& services, Request& request) {
     auto parsed = parse_checkout_request(request.body);
     if (auto* invalid = std::get_if<InvalidInput>(&parsed))
@@ -60,6 +68,7 @@ asio::awaitable<Response> post_checkout(Services& services, Request& request) {
                                      "no tickets of this class are left; held tickets may "
                                      "come back when their holds expire");
                              },
+                             [](const EmailLimitReached& reached) { return at_limit(reached); },
                              [](Fault fault) { return http::fault_response(fault, "checkout"); },
                          },
                          outcome);

@@ -7,6 +7,12 @@
 // concurrent calls, in one process or several, exactly one gets the lease. A taker that got no
 // row reads the live one in a new statement (which sees the winner's commit) to tell "busy"
 // from "done".
+//
+// The ticket slots of an email are rows of email_slots. A batch locks each email it touches
+// (the same advisory locks as the psids) before counting, so a claim counts what every earlier
+// claim of that email committed: of concurrent claims, in one process or several, at most the
+// limit get a slot. A process that dies between a claim and its ledger hold leaves a slot that
+// stops counting at its counts_until.
 #include "sessions/postgres/session_tables.hpp"
 
 #include <algorithm>
@@ -66,6 +72,37 @@ CREATE TABLE IF NOT EXISTS webhook_leases (
 
 constexpr std::string_view create_leases_expiry_index_sql =
     "CREATE INDEX IF NOT EXISTS webhook_leases_expires_at ON webhook_leases (expires_at)";
+
+constexpr std::string_view create_email_slots_sql = R"(
+CREATE TABLE IF NOT EXISTS email_slots (
+    email text NOT NULL,
+    order_id text NOT NULL,
+    counts_until timestamptz NOT NULL,
+    PRIMARY KEY (email, order_id)
+))";
+
+constexpr std::string_view create_email_slots_expiry_index_sql =
+    "CREATE INDEX IF NOT EXISTS email_slots_counts_until ON email_slots (counts_until)";
+
+// Adds the order's slot while fewer than the limit of the email's slots still count (or the
+// slot is already the order's); no row back when the limit is reached.
+constexpr Statement claim_slot_statement{"sessions_claim_slot", R"(
+INSERT INTO email_slots (email, order_id, counts_until)
+SELECT $1, $2, clock_timestamp() + $3::bigint * interval '1 millisecond'
+WHERE (SELECT count(*) FROM email_slots
+       WHERE email = $1 AND counts_until > clock_timestamp()) < $4::bigint
+   OR EXISTS (SELECT 1 FROM email_slots
+              WHERE email = $1 AND order_id = $2 AND counts_until > clock_timestamp())
+ON CONFLICT (email, order_id) DO UPDATE SET
+    counts_until = greatest(email_slots.counts_until, EXCLUDED.counts_until)
+RETURNING 1)"};
+
+constexpr Statement paid_slot_statement{"sessions_paid_slot", R"(
+INSERT INTO email_slots (email, order_id, counts_until) VALUES ($1, $2, 'infinity')
+ON CONFLICT (email, order_id) DO UPDATE SET counts_until = 'infinity')"};
+
+constexpr Statement free_slot_statement{
+    "sessions_free_slot", "DELETE FROM email_slots WHERE email = $1 AND order_id = $2"};
 
 constexpr Statement save_statement{"sessions_save", R"(
 INSERT INTO payment_sessions (psid, order_id, cls, customer_email, ticket_hold_id,
@@ -158,8 +195,14 @@ expired_gates AS (
     DELETE FROM webhook_leases WHERE psid IN (
         SELECT psid FROM webhook_leases WHERE expires_at <= now()
         ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING 1),
+expired_slots AS (
+    DELETE FROM email_slots WHERE (email, order_id) IN (
+        SELECT email, order_id FROM email_slots WHERE counts_until <= now()
+        ORDER BY counts_until LIMIT $1 FOR UPDATE SKIP LOCKED)
     RETURNING 1)
-SELECT (SELECT count(*) FROM expired_sessions), (SELECT count(*) FROM expired_gates))"};
+SELECT (SELECT count(*) FROM expired_sessions), (SELECT count(*) FROM expired_gates),
+       (SELECT count(*) FROM expired_slots))"};
 
 std::string select_sessions(std::string_view tail) {
     return "SELECT " + std::string(session_columns) + " FROM payment_sessions " + std::string(tail);
@@ -229,6 +272,21 @@ GateAnswer take_lease(pqxx::work& txn, const LeaseOp& lease) {
     return {GateState::done, live[0][0].as<std::string>()};
 }
 
+bool claim_slot(pqxx::work& txn, const ClaimOp& claim) {
+    const pqxx::result taken = txn.exec_prepared(
+        claim_slot_statement.name, claim.email, claim.order_id,
+        static_cast<std::int64_t>(claim.counts_ms), static_cast<std::int64_t>(claim.limit));
+    return taken.size() == 1;
+}
+
+void settle_slot(pqxx::work& txn, const SlotOp& slot) {
+    const char* statement = slot.paid ? paid_slot_statement.name : free_slot_statement.name;
+    txn.exec_prepared(statement, slot.email, slot.order_id);
+}
+
+// An email's advisory lock key, kept apart from the psids (which never start with '@').
+std::string email_lock_key(std::string_view email) { return "@" + std::string(email); }
+
 // Finishes of one psid in the same batch: a paid mark wins over an unpaid one, else the last
 // (an upsert may touch a row once).
 void finish_gates(pqxx::work& txn, const std::vector<const FinishOp*>& finishes) {
@@ -268,12 +326,14 @@ struct BatchByKind {
     std::vector<const SaveOp*> saves;
     std::vector<const FindOp*> finds;
     std::vector<std::pair<std::size_t, const LeaseOp*>> leases;
+    std::vector<std::pair<std::size_t, const ClaimOp*>> claims;
+    std::vector<const SlotOp*> settled_slots;
     std::vector<const FinishOp*> finishes;
     ArrayLiteral removed_psids;
     ArrayLiteral unlisted_psids;
     ArrayLiteral released_psids;
     ArrayLiteral released_tokens;
-    ArrayLiteral written_psids;  // Every psid a write of this batch touches.
+    ArrayLiteral written_psids;  // Every psid a write of this batch touches, and every email.
     std::vector<std::size_t> find_indexes;
 
     explicit BatchByKind(const std::vector<Operation>& operations);
@@ -281,6 +341,8 @@ struct BatchByKind {
 private:
     void note_write(const FindOp&) {}
     void note_write(const SaveOp& save) { written_psids.add_text(save.session.psid); }
+    void note_write(const ClaimOp& claim) { written_psids.add_text(email_lock_key(claim.email)); }
+    void note_write(const SlotOp& slot) { written_psids.add_text(email_lock_key(slot.email)); }
     template <typename Write>
     void note_write(const Write& write) {
         written_psids.add_text(write.psid);
@@ -293,6 +355,8 @@ BatchByKind::BatchByKind(const std::vector<Operation>& operations) {
         if (const auto* save = std::get_if<SaveOp>(&operation)) saves.push_back(save);
         if (const auto* lease = std::get_if<LeaseOp>(&operation)) leases.emplace_back(i, lease);
         if (const auto* finish = std::get_if<FinishOp>(&operation)) finishes.push_back(finish);
+        if (const auto* claim = std::get_if<ClaimOp>(&operation)) claims.emplace_back(i, claim);
+        if (const auto* slot = std::get_if<SlotOp>(&operation)) settled_slots.push_back(slot);
         if (const auto* remove = std::get_if<RemoveOp>(&operation)) {
             (remove->keep ? unlisted_psids : removed_psids).add_text(remove->psid);
         }
@@ -309,6 +373,9 @@ BatchByKind::BatchByKind(const std::vector<Operation>& operations) {
     // Leases in psid order, so their answers do not depend on the order of arrival.
     std::stable_sort(leases.begin(), leases.end(),
                      [](const auto& a, const auto& b) { return a.second->psid < b.second->psid; });
+    std::stable_sort(claims.begin(), claims.end(), [](const auto& a, const auto& b) {
+        return a.second->email < b.second->email;
+    });
 }
 
 void write_sessions(pqxx::work& txn, const BatchByKind& batch) {
@@ -324,6 +391,7 @@ void write_sessions(pqxx::work& txn, const BatchByKind& batch) {
         txn.exec_prepared(release_statement.name, batch.released_psids.text(),
                           batch.released_tokens.text());
     }
+    for (const SlotOp* slot : batch.settled_slots) settle_slot(txn, *slot);
 }
 
 void read_sessions(pqxx::work& txn, const BatchByKind& batch, std::vector<Outcome>& outcomes) {
@@ -348,6 +416,9 @@ void prepare_session_statements(pqxx::connection& connection) {
                                       keep_session_statement,
                                       finish_statement,
                                       release_statement,
+                                      claim_slot_statement,
+                                      paid_slot_statement,
+                                      free_slot_statement,
                                       lock_psids_statement,
                                       count_statement,
                                       cleanup_statement,
@@ -360,7 +431,8 @@ void create_session_tables(pqxx::connection& connection) {
     tigerfans::postgres::apply_schema(
         txn, "sessions",
         {create_sessions_sql, add_listed_column_sql, create_sessions_created_index_sql,
-         create_sessions_expiry_index_sql, create_leases_sql, create_leases_expiry_index_sql});
+         create_sessions_expiry_index_sql, create_leases_sql, create_leases_expiry_index_sql,
+         create_email_slots_sql, create_email_slots_expiry_index_sql});
     txn.commit();
 }
 
@@ -375,6 +447,7 @@ std::vector<Outcome> run_session_batch(pqxx::connection& connection,
     }
     write_sessions(txn, batch);
     for (const auto& [index, lease] : batch.leases) outcomes[index] = take_lease(txn, *lease);
+    for (const auto& [index, claim] : batch.claims) outcomes[index] = claim_slot(txn, *claim);
     read_sessions(txn, batch, outcomes);
     txn.exec_prepared(cleanup_statement.name, limits::pg_session_cleanup_rows_max);
     txn.commit();

@@ -8,6 +8,9 @@
 //   webhook_leases(psid pk, token, order_status, expires_at): the webhook gate of a session,
 //       either a delivery's lease (token set, a few seconds) or done (the stored order's
 //       status, 24 h), the row standing for Redis' gate key.
+//   email_slots(email, order_id, counts_until; pk email, order_id): the ticket slots of each
+//       normalised email address (TICKETS_PER_EMAIL), counting until counts_until, 'infinity'
+//       once paid; the rows standing for Redis' slot sets.
 //
 // A row past expires_at is never returned and counts as absent; each batch deletes a bounded
 // number of them, so the tables shrink back once the traffic has gone.
@@ -48,18 +51,31 @@ struct RemoveOp {
     std::string psid;
     bool keep;  // Only off the pending list (unlist), the row stays until it expires.
 };
+struct ClaimOp {
+    std::string email;
+    std::string order_id;
+    std::uint64_t counts_ms;
+    std::uint32_t limit;
+};
+struct SlotOp {
+    std::string email;
+    std::string order_id;
+    bool paid;  // Counts for good; else the slot is freed.
+};
 
-using Operation = std::variant<SaveOp, FindOp, LeaseOp, FinishOp, ReleaseOp, RemoveOp>;
-using Outcome = std::variant<Done, std::optional<PaymentSession>, GateAnswer>;
+using Operation =
+    std::variant<SaveOp, FindOp, LeaseOp, FinishOp, ReleaseOp, RemoveOp, ClaimOp, SlotOp>;
+using Outcome = std::variant<Done, std::optional<PaymentSession>, GateAnswer, bool>;
 
 void prepare_session_statements(pqxx::connection& connection);
 void create_session_tables(pqxx::connection& connection);
 
 // One batch, one transaction. Every operation of a batch was waiting when the batch started,
 // so they are concurrent and any order is a valid one: every psid written is locked first (one
-// global order: no deadlocks between batches), then writes go (finished gates and released
-// leases among them), then the leases, then the reads, each kind as one statement (leases:
-// one each, in psid order).
+// global order: no deadlocks between batches), and so is every email whose slots it claims or
+// settles; then writes go (finished gates, released leases and settled slots among them), then
+// the leases, then the slot claims, then the reads, each kind as one statement (leases and
+// claims: one each, in psid and email order).
 std::vector<Outcome> run_session_batch(pqxx::connection& connection,
                                        const std::vector<Operation>& operations);
 

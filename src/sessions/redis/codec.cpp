@@ -62,6 +62,7 @@ private:
 
 std::string session_key(std::string_view psid) { return prefixed("ps:", psid); }
 std::string gate_key(std::string_view psid) { return prefixed("gate:", psid); }
+std::string email_slots_key(std::string_view email) { return prefixed("slots:", email); }
 
 std::optional<GateAnswer> decode_gate_answer(const Reply& reply) {
     if (reply.kind != Reply::Kind::array || reply.elements.size() != 2) return std::nullopt;

@@ -18,6 +18,9 @@ inline constexpr std::string_view pending_index_key = "pendings";
 
 std::string session_key(std::string_view psid);  // ps:<psid>
 std::string gate_key(std::string_view psid);     // gate:<psid>
+// The ticket slots of one (normalised) email address: a sorted set of order ids, each scored
+// by the Unix time in milliseconds until which it counts (inf for a paid ticket).
+std::string email_slots_key(std::string_view email);  // slots:<email>
 
 // The gate script's answer to "take" ({code, status}); nullopt for any other shape.
 std::optional<GateAnswer> decode_gate_answer(const Reply& reply);

@@ -66,7 +66,9 @@ Command unlist_command(std::string_view psid) {
     return {"ZREM", std::string(pending_index_key), std::string(psid)};
 }
 
-Command script_load_command() { return {"SCRIPT", "LOAD", std::string(gate_script)}; }
+Command script_load_command(std::string_view script) {
+    return {"SCRIPT", "LOAD", std::string(script)};
+}
 
 struct GateCall {
     std::string_view operation;  // take, release or finish
@@ -88,6 +90,25 @@ Command gate_command(const std::string& sha, const GateCall& call) {
             std::to_string(call.duration),
             call.payment ? "1" : "0",
             std::to_string(session_keep_ms)};
+}
+
+struct SlotCall {
+    std::string_view operation;  // claim, paid or free
+    std::string_view email;
+    std::string_view order_id;
+    std::uint64_t counts_ms = 0;  // claim only
+    std::uint32_t limit = 0;      // claim only
+};
+
+Command email_slots_command(const std::string& sha, const SlotCall& call) {
+    return {"EVALSHA",
+            sha,
+            "1",
+            email_slots_key(call.email),
+            std::string(call.operation),
+            std::string(call.order_id),
+            std::to_string(call.counts_ms),
+            std::to_string(call.limit)};
 }
 
 // The index size and, unless `limit` is 0, its newest `limit` psids.
@@ -130,7 +151,8 @@ public:
         : client_(std::move(loop), std::move(endpoint), options, registry),
           unexpected_replies_(registry.counter("tigerfans_redis_errors_total",
                                                "Redis calls that failed", "kind=\"reply\"")),
-          gate_sha_(script_sha1(gate_script)) {}
+          gate_sha_(script_sha1(gate_script)),
+          slots_sha_(script_sha1(email_slots_script)) {}
 
     ~RedisSessionStore() override = default;
 
@@ -147,13 +169,23 @@ public:
     asio::awaitable<Status> remove(std::string_view psid) override;
     asio::awaitable<Status> unlist(std::string_view psid) override;
     asio::awaitable<Result<PendingList>> recent(std::size_t limit) override;
+    asio::awaitable<Result<bool>> claim_email_slot(std::string_view email,
+                                                   std::string_view order_id,
+                                                   std::uint64_t counts_ms,
+                                                   std::uint32_t limit) override;
+    asio::awaitable<Status> settle_email_slot(std::string_view email, std::string_view order_id,
+                                              bool paid) override;
     asio::awaitable<bool> healthy() override { co_return client_.connected(); }
     asio::awaitable<void> stop() override { co_await client_.stop(); }
 
 private:
     asio::awaitable<Result<Reply>> transaction(std::string_view operation,
                                                std::vector<Command> commands);
-    asio::awaitable<Result<Reply>> run_gate(Command call);
+    asio::awaitable<Status> load_script(std::string_view script, const std::string& sha);
+    asio::awaitable<Result<Reply>> run_script(Command call, std::string_view script);
+    asio::awaitable<Result<Reply>> run_gate(Command call) {
+        return run_script(std::move(call), gate_script);
+    }
     asio::awaitable<Result<Listing>> list_pending(std::size_t limit);
     asio::awaitable<Result<std::int64_t>> forget(const std::vector<std::string>& psids);
     Result<std::optional<PaymentSession>> read_session(Reply& hash);
@@ -167,18 +199,26 @@ private:
     metrics::Counter& unexpected_replies_;
     LogLimiter unexpected_reply_log_{unexpected_reply_log_interval_ms};
     const std::string gate_sha_;
+    const std::string slots_sha_;
     bool started_ = false;
 };
 
 // Connects (the client keeps reconnecting by itself if this first attempt fails) and loads the
-// gate script, checking that Redis names it as we do.
+// scripts, checking that Redis names them as we do.
 asio::awaitable<Status> RedisSessionStore::start() {
     if (!started_) client_.start();
     started_ = true;
     if (!co_await client_.wait_for_attempt()) co_return Fault::unavailable;
-    Result<Reply> loaded = co_await client_.command(script_load_command());
+    Status gate = co_await load_script(gate_script, gate_sha_);
+    if (!gate) co_return gate;
+    co_return co_await load_script(email_slots_script, slots_sha_);
+}
+
+asio::awaitable<Status> RedisSessionStore::load_script(std::string_view script,
+                                                       const std::string& sha) {
+    Result<Reply> loaded = co_await client_.command(script_load_command(script));
     if (!loaded) co_return loaded.fault();
-    if (loaded->kind != Reply::Kind::string || loaded->text != gate_sha_) {
+    if (loaded->kind != Reply::Kind::string || loaded->text != sha) {
         co_return unexpected("SCRIPT LOAD", *loaded);
     }
     co_return done();
@@ -216,11 +256,12 @@ asio::awaitable<Result<GateAnswer>> RedisSessionStore::take_lease(std::string_vi
 
 // EVALSHA; on NOSCRIPT (Redis restarted, or start() never reached it) the same call as EVAL,
 // which also puts the script back into Redis' cache for the next EVALSHA.
-asio::awaitable<Result<Reply>> RedisSessionStore::run_gate(Command call) {
+asio::awaitable<Result<Reply>> RedisSessionStore::run_script(Command call,
+                                                             std::string_view script) {
     Result<Reply> answer = co_await client_.command(call);
     if (!answer || answer->error_code() != "NOSCRIPT") co_return answer;
     call[0] = "EVAL";
-    call[1] = std::string(gate_script);
+    call[1] = std::string(script);
     co_return co_await client_.command(std::move(call));
 }
 
@@ -254,6 +295,32 @@ asio::awaitable<Status> RedisSessionStore::unlist(std::string_view psid) {
     Result<Reply> removed = co_await client_.command(unlist_command(psid));
     if (!removed) co_return removed.fault();
     if (!removed->as_integer()) co_return unexpected("unlist", *removed);
+    co_return done();
+}
+
+asio::awaitable<Result<bool>> RedisSessionStore::claim_email_slot(std::string_view email,
+                                                                  std::string_view order_id,
+                                                                  std::uint64_t counts_ms,
+                                                                  std::uint32_t limit) {
+    TF_ASSERT(!email.empty() && limit > 0);
+    const SlotCall call{"claim", email, order_id, counts_ms, limit};
+    Result<Reply> answer =
+        co_await run_script(email_slots_command(slots_sha_, call), email_slots_script);
+    if (!answer) co_return answer.fault();
+    const std::optional<std::int64_t> taken = answer->as_integer();
+    if (!taken || *taken < 0 || *taken > 1) co_return unexpected("claim email slot", *answer);
+    const bool claimed = *taken == 1;
+    co_return claimed;
+}
+
+asio::awaitable<Status> RedisSessionStore::settle_email_slot(std::string_view email,
+                                                             std::string_view order_id, bool paid) {
+    TF_ASSERT(!email.empty());
+    const SlotCall call{paid ? "paid" : "free", email, order_id};
+    Result<Reply> answer =
+        co_await run_script(email_slots_command(slots_sha_, call), email_slots_script);
+    if (!answer) co_return answer.fault();
+    if (answer->as_integer() != 1) co_return unexpected("settle email slot", *answer);
     co_return done();
 }
 
