@@ -109,11 +109,11 @@ class Stack:
     def server_env(self, extra_env=None):
         """The environment the server (and `tigerfans reconcile`) runs with. No periodic
         reconciliation: measurements stay free of ledger scans, and the fault suite's final
-        pass finds whatever the webhooks failed to write. No per-address rate limit: every
-        simulated fan comes from 127.0.0.1."""
+        pass finds whatever the webhooks failed to write. No per-address rate limit and no email
+        limit: every simulated fan comes from 127.0.0.1, and the load client's fans (fan<i>,
+        user<i>) come back in every run against the same stores."""
         return {**os.environ, "RECONCILE_INTERVAL_SECONDS": "0", "RATE_LIMIT_PER_SECOND": "0",
-                **self.settings,
-                **self.env_extra, **(extra_env or {}),
+                "TICKETS_PER_EMAIL": "0", **self.settings, **self.env_extra, **(extra_env or {}),
                 "ACCT_BACKEND": self.level["ACCT_BACKEND"],
                 "PAYSESSION_BACKEND": self.level["PAYSESSION_BACKEND"],
                 "PORT": str(self.port), "HOST": "127.0.0.1", "LOG_LEVEL": "warn"}

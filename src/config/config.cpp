@@ -21,6 +21,7 @@ constexpr std::int64_t capacity_max = 1'000'000'000'000;
 
 const std::string pg_order_connections_default =
     std::to_string(limits::pg_order_connections_default);
+const std::string tickets_per_email_default = std::to_string(limits::tickets_per_email_default);
 const std::string default_tb_client_lib = TIGERFANS_SOURCE_DIR "/tigerbeetle/lib/libtb_client.so";
 const std::string default_web_root = TIGERFANS_SOURCE_DIR "/web";
 const std::string default_bench_results = TIGERFANS_SOURCE_DIR "/bench/results";
@@ -88,6 +89,10 @@ std::vector<Option> build_options() {
         {"RESERVATION_TTL_SECONDS", Kind::integer, "300", 1, ttl_max_s, {}, "s", false,
          "how long a checkout holds its ticket",
          [](C& c, S, std::int64_t n) { c.reservation_ttl_s = static_cast<std::uint32_t>(n); }},
+        {"TICKETS_PER_EMAIL", Kind::integer, tickets_per_email_default, 0,
+         limits::tickets_per_email_max, {}, "tickets", false,
+         "paid or held tickets one email address may have at once (0: no limit)",
+         [](C& c, S, std::int64_t n) { c.tickets_per_email = static_cast<std::uint32_t>(n); }},
         {"CAPACITY_A", Kind::integer, "5000000", 0, capacity_max, {}, "tickets", false,
          "class A tickets on sale",
          [](C& c, S, std::int64_t n) { c.capacity_a = static_cast<std::uint64_t>(n); }},
@@ -260,6 +265,7 @@ std::vector<std::string> describe(const Config& config) {
         if (name == "MOCK_WEBHOOK_URL") return config.mock_webhook_url;
         if (name == "ADMIN_USERNAME") return config.admin_username;
         if (name == "RESERVATION_TTL_SECONDS") return std::to_string(config.reservation_ttl_s);
+        if (name == "TICKETS_PER_EMAIL") return std::to_string(config.tickets_per_email);
         if (name == "CAPACITY_A") return std::to_string(config.capacity_a);
         if (name == "CAPACITY_B") return std::to_string(config.capacity_b);
         if (name == "GOODIE_LIMIT") return std::to_string(config.goodie_limit);

@@ -45,6 +45,14 @@ std::size_t limit_param(const Request& request, std::size_t fallback, std::size_
     }
 }
 
+// TICKETS_PER_EMAIL reached: 409, as for a sold-out class, since the request is fine and
+// only the stock it asks for is not there for this address.
+Response at_limit(const EmailLimitReached& reached) {
+    return http::error_response(
+        409, "ticket_limit",
+        "at most " + std::to_string(reached.limit) + " paid or held tickets per email address");
+}
+
 asio::awaitable<Response> answer_checkout(Services& services, CheckoutRequest checkout_request) {
     const CheckoutOutcome outcome = co_await checkout(services, std::move(checkout_request));
     co_return std::visit(Overloaded{
@@ -58,6 +66,7 @@ asio::awaitable<Response> answer_checkout(Services& services, CheckoutRequest ch
                                      "no tickets of this class are left; held tickets may "
                                      "come back when their holds expire");
                              },
+                             [](const EmailLimitReached& reached) { return at_limit(reached); },
                              [](Fault fault) { return http::fault_response(fault, "checkout"); },
                          },
                          outcome);

@@ -6,6 +6,7 @@
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
+#include "tigerfans/flows/email_limit.hpp"
 
 namespace tigerfans::flows {
 
@@ -39,15 +40,9 @@ sessions::PaymentSession session_for(const CheckoutRequest& request,
     TF_ASSERT(orders::is_valid_order_id(session.order_id));
     return session;
 }
-}  // namespace
 
-asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest request) {
-    // The order's id exists before its holds: they carry it, so the ledger can name the order
-    // of every ticket it sold.
-    const accounting::HoldRequest hold{request.cls, services.ids.next(), services.ids.next(),
-                                       services.config.reservation_ttl_s, new_order_id()};
-    TF_ASSERT_LT(hold.ticket_hold_id, hold.goodie_hold_id);  // Two fresh, distinct ids.
-    TF_ASSERT(hold.order_id != 0);
+asio::awaitable<CheckoutOutcome> hold_and_save(Services& services, const CheckoutRequest& request,
+                                               const accounting::HoldRequest& hold) {
     auto held = co_await timed(services.timings.accounting_hold, services.ledger.hold(hold));
     if (!held) co_return held.fault();
     // The ledger holds a goodie only beside a ticket; a sold-out answer leaves nothing held.
@@ -67,6 +62,27 @@ asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest re
     }
     TF_ASSERT_EQ(session.amount_cents, price_cents(session.cls) * ticket_quantity);
     co_return CheckoutAccepted{session.order_id, session.psid, session.amount_cents};
+}
+}  // namespace
+
+asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest request) {
+    // The order's id exists before its holds: they carry it, so the ledger can name the order
+    // of every ticket it sold.
+    const accounting::HoldRequest hold{request.cls, services.ids.next(), services.ids.next(),
+                                       services.config.reservation_ttl_s, new_order_id()};
+    TF_ASSERT_LT(hold.ticket_hold_id, hold.goodie_hold_id);  // Two fresh, distinct ids.
+    TF_ASSERT(hold.order_id != 0);
+    // The email's slot comes before the hold, so two checkouts at the limit cannot both hold.
+    // Should the process die between the two, the slot stops counting when its time is up.
+    const std::string order_id = order_id_from(hold.order_id);
+    auto claimed = co_await claim_email_slot(services, request.customer_email, order_id);
+    if (!claimed) co_return claimed.fault();
+    if (!*claimed) co_return EmailLimitReached{services.config.tickets_per_email};
+    CheckoutOutcome outcome = co_await hold_and_save(services, request, hold);
+    if (!std::holds_alternative<CheckoutAccepted>(outcome)) {
+        co_await free_email_slot(services, request.customer_email, order_id);
+    }
+    co_return outcome;
 }
 
 }  // namespace tigerfans::flows

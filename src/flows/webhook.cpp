@@ -10,6 +10,7 @@
 #include "tigerfans/core/crash_points.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/limits.hpp"
+#include "tigerfans/flows/email_limit.hpp"
 
 namespace tigerfans::flows {
 
@@ -166,8 +167,9 @@ asio::awaitable<void> drop_session(Services& services, std::string psid, bool pa
     if (!removed) spdlog::warn("webhook: session {} not removed; its TTL will", psid);
 }
 
-// The lease is held: settle, store, mark done, answer; the session is dropped after the answer
-// (in the background). On a fault the lease is given back so the provider's retry runs at once.
+// The lease is held: settle, store, keep or free the email's slot, mark done, answer; the session
+// is dropped after the answer (in the background). On a fault the lease is given back so the
+// provider's retry runs at once.
 asio::awaitable<WebhookOutcome> process_leased(Services& services, const WebhookEvent& event,
                                                const sessions::PaymentSession& session,
                                                const std::string& token) {
@@ -177,6 +179,14 @@ asio::awaitable<WebhookOutcome> process_leased(Services& services, const Webhook
     if (!status) {
         co_await release_lease(services, psid, token);
         co_return status.fault();
+    }
+    // The email's slot follows the stored order before the gate is done, so a retry after a
+    // failure here settles it too.
+    Status counted = co_await settle_email_slot(services, session.customer_email, session.order_id,
+                                                orders::is_paid(*status));
+    if (!counted) {
+        co_await release_lease(services, psid, token);
+        co_return counted.fault();
     }
     Status finished =
         co_await timed(services.timings.session_gate,

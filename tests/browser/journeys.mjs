@@ -111,6 +111,27 @@ async function soldOut(page) {
   await page.screenshot({ path: join(shots, "sold-out.png"), fullPage: true });
 }
 
+// TICKETS_PER_EMAIL (4 by default): an address with four held tickets is told of its limit, not
+// that the class is sold out.
+async function emailLimit(page) {
+  for (let i = 0; i < 4; i++) {
+    const held = await page.request.post(`${base}/api/checkout`, {
+      data: { cls: "B", customer_email: "limit@example.com" },
+    });
+    check(held.ok(), `ticket ${i + 1} of the address is held`);
+  }
+  await page.goto(`${base}/demo/checkout`);
+  await page.check("input[name=cls][value=B]");
+  await page.fill("#email", "Limit@Example.com");
+  await page.click("button[type=submit]");
+  const error = await page.waitForSelector("#form-error:not([hidden])");
+  const text = await error.textContent();
+  check(/limit/.test(text) && /at most 4 /.test(text) && !/sold out/i.test(text),
+    `limit message: ${text}`);
+  check(page.url().includes("/demo/checkout"), "stays on checkout");
+  await page.screenshot({ path: join(shots, "email-limit.png"), fullPage: true });
+}
+
 async function admin(page, code) {
   await page.goto(`${base}/admin`);
   await page.waitForURL(/\/admin\/login/);
@@ -209,6 +230,8 @@ const journeys = [
   ["an invalid email is refused before anything is held", desktop, [], invalidEmail],
   ["a sold-out class is shown as such, with the note on expiring holds", desktop, expected409,
     soldOut],
+  ["an address at its ticket limit is told so, not that the class is sold out", desktop,
+    expected409, emailLimit],
   ["the admin logs in, sees the order and logs out; a wrong password is refused", desktop,
     [/status of 401/], (page) => admin(page, ticket)],
   ["the pages work on a phone-sized screen", phoneSize, [], phone],

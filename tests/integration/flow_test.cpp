@@ -21,9 +21,11 @@ class FlowTest : public LevelTest {
 protected:
     json body_of(const Reply& reply) { return json::parse(reply.body, nullptr, false); }
 
-    // A checkout that must succeed; returns {order_id, psid}.
-    std::pair<std::string, std::string> buy(const std::string& cls = "A") {
-        const Reply reply = checkout(cls, "fan@example.com");
+    // A checkout that must succeed, by a fan of its own unless `email` says who; returns
+    // {order_id, psid}.
+    std::pair<std::string, std::string> buy(const std::string& cls = "A", std::string email = "") {
+        if (email.empty()) email = "fan" + std::to_string(++fans_) + "@example.com";
+        const Reply reply = checkout(cls, email);
         EXPECT_EQ(reply.status, 200u) << reply.body;
         const json body = body_of(reply);
         const std::string redirect = body.value("redirect_url", "");
@@ -76,6 +78,8 @@ protected:
                     {"idempotency_key", key}}
             .dump();
     }
+
+    int fans_ = 0;  // The fans buy() has made up.
 };
 
 // The whole journey: checkout, MockPay page, pay, order with ticket and QR, inventory.
@@ -280,6 +284,26 @@ TEST_P(FlowTest, FiveHundredConcurrentCheckoutsForFiftyTicketsSellExactlyFifty) 
     int paid = 0;
     for (const auto& item : admin["items"]) paid += item["status"] == "PAID";
     EXPECT_EQ(paid, 50);
+}
+
+// TICKETS_PER_EMAIL: an address at its limit (whatever its case) gets 409 and holds nothing; a
+// failed payment frees its slot, paid tickets keep theirs.
+TEST_P(FlowTest, AnEmailAtItsLimitIsRefusedUntilAPaymentFailsAndPaidTicketsKeepCounting) {
+    start_server({{"TICKETS_PER_EMAIL", "2"}});
+    const auto first = buy("A", "limit@example.com");
+    const auto second = buy("A", "Limit@Example.COM");
+    const Reply refused = checkout("A", "limit@example.com");
+    EXPECT_EQ(refused.status, 409u);
+    EXPECT_EQ(body_of(refused).value("error", ""), "ticket_limit");
+    EXPECT_NE(body_of(refused).value("detail", "").find("at most 2 "), std::string::npos);
+    EXPECT_EQ(inventory()["A"]["active_holds"], 2);
+    EXPECT_EQ(emit(second.second, "failed").status, 303u);
+    const auto third = buy("A", "limit@example.com");
+    EXPECT_EQ(emit(first.second, "succeeded").status, 303u);
+    EXPECT_EQ(emit(third.second, "succeeded").status, 303u);
+    EXPECT_EQ(checkout("A", "limit@example.com").status, 409u);
+    EXPECT_EQ(checkout("A", "other@example.com").status, 200u);
+    EXPECT_EQ(inventory()["A"]["sold"], 2);
 }
 
 // A hold that expires gives its ticket back; paying late books at once when a ticket is left.

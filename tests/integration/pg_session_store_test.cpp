@@ -112,6 +112,29 @@ protected:
         return answer.ok() ? *answer : KeyAnswer{};
     }
 
+    // Moves every held (unpaid) ticket slot's end into the past, as if its time had run out.
+    void expire_held_slots() {
+        pqxx::connection connection(database_url_);
+        pqxx::nontransaction command(connection);
+        command.exec(
+            "UPDATE email_slots SET counts_until = now() - interval '1 second' "
+            "WHERE counts_until <> 'infinity'");
+    }
+
+    bool claim(SessionStore& store, const std::string& order_id, std::uint32_t limit) {
+        auto claimed =
+            run([&] { return store.claim_email_slot(slot_email, order_id, 60'000, limit); });
+        EXPECT_TRUE(claimed.ok());
+        return claimed.ok() && *claimed;
+    }
+
+    void settle(const std::string& order_id, bool paid) {
+        EXPECT_TRUE(
+            run([&] { return store_->settle_email_slot(slot_email, order_id, paid); }).ok());
+    }
+
+    static constexpr std::string_view slot_email = "fan's+slots@example.com";
+
     IdGenerator ids_;
     std::vector<std::unique_ptr<SessionStore>> stores_;
     SessionStore* store_ = nullptr;
@@ -371,6 +394,53 @@ TEST_F(PgSessionStoreTest, OfManyConcurrentClaimsOfOneKeyExactlyOneSucceeds) {
         }
     }
     EXPECT_EQ(claimed, 1u);
+}
+
+// Ticket slots of an email: up to the limit, a held one stops counting when its time is up, a
+// paid one keeps counting, a freed one counts no more; expired rows are cleaned up.
+TEST_F(PgSessionStoreTest, EmailSlotsHoldTheLimitAndEndAsSettled) {
+    EXPECT_TRUE(claim(*store_, "order-1", 2));
+    EXPECT_TRUE(claim(*store_, "order-1", 2));  // Already the order's.
+    EXPECT_TRUE(claim(*store_, "order-2", 2));
+    EXPECT_FALSE(claim(*store_, "order-3", 2));
+    settle("order-2", false);  // A failed payment frees its slot.
+    EXPECT_TRUE(claim(*store_, "order-3", 2));
+    settle("order-1", true);  // Paid: counts for good.
+    expire_held_slots();
+    EXPECT_TRUE(claim(*store_, "order-4", 2));
+    EXPECT_FALSE(claim(*store_, "order-5", 2));
+    expire_held_slots();
+    EXPECT_TRUE(claim(*store_, "order-5", 2));  // Its batch deleted the expired rows too.
+    EXPECT_EQ(rows("email_slots"), 2u);
+}
+
+// A paid order whose slot's time ran out (a late payment) or that a failure freed counts again.
+TEST_F(PgSessionStoreTest, APaymentAfterTheSlotEndedCountsAgain) {
+    EXPECT_TRUE(claim(*store_, "order-1", 1));
+    settle("order-1", false);
+    settle("order-1", true);
+    EXPECT_FALSE(claim(*store_, "order-2", 1));
+}
+
+// Many checkouts of one email at once, through two stores (two processes), with the limit at
+// 3: exactly 3 get a slot.
+TEST_F(PgSessionStoreTest, ManyConcurrentClaimsOfOneEmailTakeExactlyTheLimit) {
+    SessionStore& other = open_store();
+    constexpr std::size_t call_count = 200;
+    constexpr std::uint32_t limit = 3;
+    std::vector<std::string> order_ids;
+    for (std::size_t i = 0; i < call_count; i++) order_ids.push_back(order_id_from(ids_.next()));
+    const auto claims = run_concurrently<Result<bool>>(call_count, [&](std::size_t i) {
+        SessionStore& store = i % 2 == 0 ? *store_ : other;
+        return store.claim_email_slot(slot_email, order_ids[i], 60'000, limit);
+    });
+    std::size_t claimed = 0;
+    for (const auto& claim : claims) {
+        ASSERT_TRUE(claim.ok());
+        claimed += *claim ? 1 : 0;
+    }
+    EXPECT_EQ(claimed, limit);
+    EXPECT_EQ(rows("email_slots"), limit);
 }
 
 }  // namespace

@@ -16,11 +16,15 @@ using nlohmann::json;
 
 class RedisFlowTest : public LevelTest {
 protected:
+    // A checkout of class A by a fan of its own.
     Reply checkout() {
+        const std::string email = "fan" + std::to_string(++fans_) + "@example.com";
         return driver().post_json("/api/checkout",
-                                  R"({"cls":"A","customer_email":"fan@example.com"})");
+                                  json{{"cls", "A"}, {"customer_email", email}}.dump());
     }
     json inventory() { return json::parse(driver().get("/api/inventory").body); }
+
+    int fans_ = 0;
 };
 
 TEST_P(RedisFlowTest, CheckoutAnswers503WithoutLeakingHoldsWhileRedisIsDownAndRecoversAfter) {

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "redis_store_fixture.hpp"
+#include "sessions/redis/codec.hpp"
 #include "sessions/redis/store.hpp"
 #include "support/session_expectations.hpp"
 #include "tigerfans/core/limits.hpp"
@@ -288,8 +289,9 @@ TEST_F(SessionStoreTest, PipelinesThousandsOfConcurrentCallsCorrectlyAndInOrder)
     const metrics::Histogram& depth = histogram("tigerfans_redis_pipeline_commands");
     EXPECT_GT(depth.mean(), 10.0);
     EXPECT_GT(depth.quantile_bound(1.0), 100.0);
-    // The saves, the finds and start-up's two SCRIPT LOADs (the gate and the checkout keys).
-    EXPECT_EQ(histogram("tigerfans_redis_command_seconds").count(), 2 * count + 2);
+    // The saves, the finds and start-up's three SCRIPT LOADs (the gate, the checkout keys and
+    // the email slots).
+    EXPECT_EQ(histogram("tigerfans_redis_command_seconds").count(), 2 * count + 3);
     std::printf(
         "[ measured ] %zu concurrent finds in %.1f ms (%.0f commands/s), "
         "%.1f commands per write on average\n",
@@ -357,6 +359,8 @@ TEST_F(SessionStoreTest, LoadsTheGateScriptUnderTheShaItComputed) {
     EXPECT_EQ(sha.size(), 40u);
     EXPECT_EQ(server_.command("SCRIPT EXISTS " + sha), "*1\r\n:1\r\n");
     EXPECT_EQ(server_.command("SCRIPT EXISTS " + script_sha1(checkout_key_script)), "*1\r\n:1\r\n");
+    const std::string slots_sha = script_sha1(email_slots_script);
+    EXPECT_EQ(server_.command("SCRIPT EXISTS " + slots_sha), "*1\r\n:1\r\n");
 }
 
 KeyClaim key_claim(std::string key_id, std::string fingerprint, std::string token) {
@@ -437,6 +441,98 @@ TEST_F(SessionStoreTest, OfManyConcurrentClaimsOfOneKeyExactlyOneSucceeds) {
         }
     }
     EXPECT_EQ(claimed, 1u);
+}
+
+class EmailSlotsTest : public RedisStoreTest {
+protected:
+    bool claim(SessionStore& store, const std::string& order_id, std::uint32_t limit,
+               std::uint64_t counts_ms = 60'000) {
+        auto claimed = run_async(
+            [&] { return store.claim_email_slot(slot_email, order_id, counts_ms, limit); });
+        EXPECT_TRUE(claimed.ok());
+        return claimed.ok() && *claimed;
+    }
+
+    void settle(const std::string& order_id, bool paid) {
+        EXPECT_TRUE(
+            run_async([&] { return store_->settle_email_slot(slot_email, order_id, paid); }).ok());
+    }
+
+    std::string slots_key() const { return email_slots_key(slot_email); }
+
+    static constexpr std::string_view slot_email = "fan+slots@example.com";
+};
+
+// Up to the limit; a freed slot counts no more; a paid one counts for good, and its set no
+// longer expires.
+TEST_F(EmailSlotsTest, HoldTheLimitAndEndAsSettled) {
+    open();
+    EXPECT_TRUE(claim(*store_, "order-1", 2));
+    EXPECT_TRUE(claim(*store_, "order-1", 2));  // Already the order's.
+    EXPECT_TRUE(claim(*store_, "order-2", 2));
+    EXPECT_FALSE(claim(*store_, "order-3", 2));
+    settle("order-2", false);
+    EXPECT_TRUE(claim(*store_, "order-3", 2));
+    const auto ttl_ms = raw_integer(server_.command("PTTL " + slots_key()));
+    ASSERT_TRUE(ttl_ms);
+    EXPECT_GT(*ttl_ms, 50'000);  // The set goes with its last held slot.
+    settle("order-1", true);
+    settle("order-3", true);
+    EXPECT_EQ(server_.command("PTTL " + slots_key()), ":-1\r\n");
+    EXPECT_EQ(server_.command("ZSCORE " + slots_key() + " order-1"), "$3\r\ninf\r\n");
+    EXPECT_FALSE(claim(*store_, "order-4", 2));
+}
+
+// A held slot whose time is up counts no more (and the set expires with it); a paid one next
+// to it keeps counting.
+TEST_F(EmailSlotsTest, AHeldSlotEndsWhenItsTimeIsUp) {
+    open();
+    EXPECT_TRUE(claim(*store_, "order-1", 1, 1'000));
+    EXPECT_FALSE(claim(*store_, "order-2", 1));
+    EXPECT_TRUE(expires(server_, io_, slots_key()));
+    EXPECT_TRUE(claim(*store_, "order-2", 2));
+    settle("order-2", true);
+    EXPECT_TRUE(claim(*store_, "order-3", 2, 1'000));
+    EXPECT_FALSE(claim(*store_, "order-4", 2));
+    EXPECT_TRUE(run_until(
+        io_, [&] { return claim(*store_, "order-4", 2); }, call_deadline_ms));
+    EXPECT_FALSE(claim(*store_, "order-5", 2));  // order-2 (paid) and order-4.
+}
+
+// Many checkouts of one email at once, on two connections (two processes), with the limit at
+// 3: exactly 3 get a slot.
+TEST_F(EmailSlotsTest, ManyConcurrentClaimsOfOneEmailTakeExactlyTheLimit) {
+    open();
+    auto other = make_store(io_.get_executor(), parse_url(server_.unix_url()).endpoint.value(), {},
+                            registry_);
+    ASSERT_TRUE(run_async([&] { return other->start(); }).ok());
+    constexpr std::size_t call_count = 500;
+    constexpr std::uint32_t limit = 3;
+    std::vector<std::string> order_ids;  // Outlive the calls: they take views.
+    for (std::size_t i = 0; i < call_count; i++) order_ids.push_back("order-" + std::to_string(i));
+    auto outcomes = run_concurrently(io_, call_count, [&](std::size_t i) {
+        SessionStore& store = i % 2 == 0 ? *store_ : *other;
+        return store.claim_email_slot(slot_email, order_ids[i], 60'000, limit);
+    });
+    std::size_t claimed = 0;
+    for (const auto& result : outcomes.results) {
+        ASSERT_TRUE(result.has_value() && result->ok());
+        claimed += **result ? 1 : 0;
+    }
+    EXPECT_EQ(claimed, limit);
+    EXPECT_EQ(server_.command("ZCARD " + slots_key()), ":3\r\n");
+    run_async([&]() -> asio::awaitable<int> {
+        co_await other->stop();
+        co_return 0;
+    });
+}
+
+// The script runs when Redis forgot it (a restart): EVALSHA falls back to EVAL.
+TEST_F(EmailSlotsTest, WorkAfterRedisForgotTheScript) {
+    open();
+    EXPECT_EQ(server_.command("SCRIPT FLUSH"), "+OK\r\n");
+    EXPECT_TRUE(claim(*store_, "order-1", 1));
+    EXPECT_FALSE(claim(*store_, "order-2", 1));
 }
 
 }  // namespace

@@ -120,6 +120,22 @@ TEST(Config, RateLimitsAreOnByDefaultAndTheBurstIsAtLeastOne) {
     }
 }
 
+// Four tickets per email unless told otherwise; 0 turns the limit off; anything else outside
+// [0, ceiling] stops the start with the option named.
+TEST(Config, TicketsPerEmailDefaultToFourAndZeroMeansNoLimit) {
+    EXPECT_EQ(load(from({})).config.tickets_per_email, 4u);
+    EXPECT_EQ(load(from({{"TICKETS_PER_EMAIL", "0"}})).config.tickets_per_email, 0u);
+    const std::uint32_t max = limits::tickets_per_email_max;
+    EXPECT_EQ(load(from({{"TICKETS_PER_EMAIL", std::to_string(max)}})).config.tickets_per_email,
+              max);
+    const std::vector<std::string> refusals = {"-1", std::to_string(max + 1), "four", ""};
+    for (const std::string& refused : refusals) {
+        const LoadResult loaded = load(from({{"TICKETS_PER_EMAIL", refused}}));
+        ASSERT_EQ(loaded.errors.size(), 1u) << refused;
+        EXPECT_TRUE(loaded.errors[0].starts_with("TICKETS_PER_EMAIL: ")) << loaded.errors[0];
+    }
+}
+
 // The transfer batches in flight default to the limit's default and stay within its ceiling,
 // which leaves most of the client's request slots to the lookups.
 TEST(Config, TigerBeetleBatchesInFlightDefaultToOneAndStayWithinTheClientsSlots) {

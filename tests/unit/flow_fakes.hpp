@@ -241,6 +241,9 @@ public:
         std::string body;
     };
     std::map<std::string, KeyRow> keys;
+    // The ticket slots of each email: order id -> paid. Time running out is simulated by
+    // expire_email_slots().
+    std::map<std::string, std::map<std::string, bool>> email_slots;
 
     // From now until release_removals(), remove() and unlist() are made but wait before they
     // take effect.
@@ -258,6 +261,15 @@ public:
     }
     void expire_claims() {
         std::erase_if(keys, [](const auto& key) { return key.second.status == 0; });
+    }
+    void expire_email_slots() {
+        for (auto& [email, slots] : email_slots) {
+            std::erase_if(slots, [](const auto& slot) { return !slot.second; });
+        }
+    }
+    std::size_t slots_of(const std::string& email) const {
+        const auto found = email_slots.find(email);
+        return found == email_slots.end() ? 0 : found->second.size();
     }
     bool lease_held() const {
         return std::any_of(gates.begin(), gates.end(),
@@ -347,6 +359,23 @@ public:
         if (auto fault = calls_.enter("sessions.recent")) co_return *fault;
         const sessions::PendingList none;
         co_return calls_.leave(none);
+    }
+    asio::awaitable<Result<bool>> claim_email_slot(std::string_view email,
+                                                   std::string_view order_id, std::uint64_t,
+                                                   std::uint32_t limit) override {
+        if (auto fault = calls_.enter("sessions.claim_email_slot")) co_return *fault;
+        auto& slots = email_slots[std::string(email)];
+        const bool claimed = slots.count(std::string(order_id)) || slots.size() < limit;
+        if (claimed) slots.try_emplace(std::string(order_id), false);
+        co_return calls_.leave(claimed);
+    }
+    asio::awaitable<Status> settle_email_slot(std::string_view email, std::string_view order_id,
+                                              bool paid) override {
+        if (auto fault = calls_.enter("sessions.settle_email_slot")) co_return *fault;
+        auto& slots = email_slots[std::string(email)];
+        if (paid) slots[std::string(order_id)] = true;
+        if (!paid) slots.erase(std::string(order_id));
+        co_return calls_.leave(done());
     }
     asio::awaitable<bool> healthy() override { co_return true; }
     asio::awaitable<void> stop() override { co_return; }
@@ -444,9 +473,15 @@ protected:
         drain();
     }
 
+    // A checkout of a fan of its own (no email limit in the way).
     CheckoutOutcome buy(TicketClass cls = TicketClass::a) {
+        fans_++;
+        return buy_as("fan" + std::to_string(fans_) + "@example.com", cls);
+    }
+
+    CheckoutOutcome buy_as(const std::string& email, TicketClass cls = TicketClass::a) {
         return testing::run_async(io, [&] {
-            return checkout(services, CheckoutRequest{cls, "fan@example.com"});
+            return checkout(services, CheckoutRequest{cls, email});
         });
     }
 
@@ -524,6 +559,7 @@ protected:
     FakeOrders orders{calls};
     BackgroundTasks background{io.get_executor(), limits::background_tasks_max};
     Services services;
+    int fans_ = 0;  // The fans buy() has made up.
 };
 
 }  // namespace tigerfans::flows::testing_fakes

@@ -56,7 +56,9 @@
         window.location.assign(body.redirect_url);
         return;
       }
-      if (response.status === 409) {
+      if (body.error === "ticket_limit") {
+        showError("This email address has reached its limit: " + body.detail + ".");
+      } else if (response.status === 409) {
         showError("Sold out. Held tickets may come back when their holds expire: try again soon.");
       } else {
         showError(body.detail || "Something went wrong (HTTP " + response.status + ").");

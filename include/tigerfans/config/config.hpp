@@ -33,6 +33,7 @@ struct Config {
     std::string admin_username;
     std::string admin_password;
     std::uint32_t reservation_ttl_s = 0;
+    std::uint32_t tickets_per_email = 0;  // Paid or held tickets per email; 0: no limit.
     std::uint64_t capacity_a = 0;
     std::uint64_t capacity_b = 0;
     std::uint64_t goodie_limit = 0;

@@ -130,6 +130,14 @@ inline constexpr std::size_t checkout_key_bytes_max = 255;
 static_assert(checkout_key_lease_ms < checkout_key_done_ttl_s * 1000ull,
               "an answer must outlive the claim");
 
+// Tickets per email address (TICKETS_PER_EMAIL), paid or held, across all sessions: the default
+// and the ceiling; 0 turns the limit off. A held ticket counts while a payment can still turn
+// it into a sold one: for the reservation TTL plus session_ttl_margin_s (a payment in the
+// margin books late). A paid one counts for good; a failed or canceled one stops counting.
+inline constexpr std::uint32_t tickets_per_email_default = 4;
+inline constexpr std::uint32_t tickets_per_email_max = 1'000;
+static_assert(tickets_per_email_default <= tickets_per_email_max);
+
 // Background tasks (core/background_tasks.hpp): the webhook drops its session after it
 // answered. A pending drop holds a coroutine frame and a session store call; with this many
 // pending (a session store that stalls under a flood of payments) the next drop runs before

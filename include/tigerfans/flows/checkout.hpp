@@ -1,5 +1,5 @@
-// Checkout, the hot path: validate, hold a ticket and a goodie, save the payment session,
-// answer where to pay. Never touches the order database.
+// Checkout, the hot path: validate, claim one of the email's ticket slots, hold a ticket and a
+// goodie, save the payment session, answer where to pay. Never touches the order database.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -37,9 +37,16 @@ struct CheckoutAccepted {
 
 struct SoldOut {};
 
-using CheckoutOutcome = std::variant<CheckoutAccepted, SoldOut, Fault>;
+// The email already has TICKETS_PER_EMAIL paid or held tickets.
+struct EmailLimitReached {
+    std::uint32_t limit = 0;
+};
 
-// On any failure after the hold, the holds are voided before answering: nothing leaks.
+using CheckoutOutcome = std::variant<CheckoutAccepted, SoldOut, EmailLimitReached, Fault>;
+
+// Claims a slot of the email (flows/email_limit.hpp) before the hold and frees it when no
+// accepted checkout comes of it. On any failure after the hold, the holds are voided before
+// answering: nothing leaks.
 asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest request);
 
 }  // namespace tigerfans::flows

@@ -143,6 +143,22 @@ public:
 
     virtual asio::awaitable<Result<PendingList>> recent(std::size_t limit) = 0;
 
+    // Ticket slots per email address (TICKETS_PER_EMAIL), one per order, kept across all
+    // sessions. `email` is the normalised address. In one atomic step: forgets the email's
+    // slots whose time is up, and when fewer than `limit` (> 0) are left, adds this order's
+    // slot, counting for `counts_ms` from now; answers whether the slot is this order's (true
+    // too when it already was). Concurrent claims of one email, in one process or several,
+    // take at most `limit` slots between them.
+    virtual asio::awaitable<Result<bool>> claim_email_slot(std::string_view email,
+                                                           std::string_view order_id,
+                                                           std::uint64_t counts_ms,
+                                                           std::uint32_t limit) = 0;
+
+    // A paid order's slot counts for good (added again if its time was up, or a failure had
+    // freed it); an unpaid one's is freed. Idempotent.
+    virtual asio::awaitable<Status> settle_email_slot(std::string_view email,
+                                                      std::string_view order_id, bool paid) = 0;
+
     virtual asio::awaitable<bool> healthy() = 0;
 
     // Finishes what is queued, then closes connections. No call may follow.

@@ -126,6 +126,24 @@ public:
         co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
     }
 
+    asio::awaitable<Result<bool>> claim_email_slot(std::string_view email,
+                                                   std::string_view order_id,
+                                                   std::uint64_t counts_ms,
+                                                   std::uint32_t limit) override {
+        TF_ASSERT(!email.empty() && limit > 0);
+        if (!is_storable_text(email) || !is_storable_text(order_id)) co_return Fault::internal;
+        Operation operation =
+            postgres::ClaimSlotOp{std::string(email), std::string(order_id), counts_ms, limit};
+        co_return co_await batcher_.submit_one_as<bool>(std::move(operation));
+    }
+
+    asio::awaitable<Status> settle_email_slot(std::string_view email, std::string_view order_id,
+                                              bool paid) override {
+        if (!is_storable_text(email) || !is_storable_text(order_id)) co_return Fault::internal;
+        Operation operation = postgres::SlotOp{std::string(email), std::string(order_id), paid};
+        co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
+    }
+
     // The admin listing goes straight to the database thread: rare, and not worth a batch.
     asio::awaitable<Result<PendingList>> recent(std::size_t limit) override {
         const std::size_t rows = std::min(limit, limits::pending_sessions_max);

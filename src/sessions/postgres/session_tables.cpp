@@ -7,6 +7,12 @@
 // concurrent calls, in one process or several, exactly one gets the lease. A taker that got no
 // row reads the live one in a new statement (which sees the winner's commit) to tell "busy"
 // from "done". Checkout's idempotency keys work the same way in checkout_keys.
+//
+// The ticket slots of an email are rows of email_slots. A batch locks each email it touches
+// (the same advisory locks as the psids) before counting, so a claim counts what every earlier
+// claim of that email committed: of concurrent claims, in one process or several, at most the
+// limit get a slot. A process that dies between a claim and its ledger hold leaves a slot that
+// stops counting at its counts_until.
 #include "sessions/postgres/session_tables.hpp"
 
 #include <algorithm>
@@ -80,6 +86,36 @@ CREATE TABLE IF NOT EXISTS checkout_keys (
 
 constexpr std::string_view create_keys_expiry_index_sql =
     "CREATE INDEX IF NOT EXISTS checkout_keys_expires_at ON checkout_keys (expires_at)";
+constexpr std::string_view create_email_slots_sql = R"(
+CREATE TABLE IF NOT EXISTS email_slots (
+    email text NOT NULL,
+    order_id text NOT NULL,
+    counts_until timestamptz NOT NULL,
+    PRIMARY KEY (email, order_id)
+))";
+
+constexpr std::string_view create_email_slots_expiry_index_sql =
+    "CREATE INDEX IF NOT EXISTS email_slots_counts_until ON email_slots (counts_until)";
+
+// Adds the order's slot while fewer than the limit of the email's slots still count (or the
+// slot is already the order's); no row back when the limit is reached.
+constexpr Statement claim_slot_statement{"sessions_claim_slot", R"(
+INSERT INTO email_slots (email, order_id, counts_until)
+SELECT $1, $2, clock_timestamp() + $3::bigint * interval '1 millisecond'
+WHERE (SELECT count(*) FROM email_slots
+       WHERE email = $1 AND counts_until > clock_timestamp()) < $4::bigint
+   OR EXISTS (SELECT 1 FROM email_slots
+              WHERE email = $1 AND order_id = $2 AND counts_until > clock_timestamp())
+ON CONFLICT (email, order_id) DO UPDATE SET
+    counts_until = greatest(email_slots.counts_until, EXCLUDED.counts_until)
+RETURNING 1)"};
+
+constexpr Statement paid_slot_statement{"sessions_paid_slot", R"(
+INSERT INTO email_slots (email, order_id, counts_until) VALUES ($1, $2, 'infinity')
+ON CONFLICT (email, order_id) DO UPDATE SET counts_until = 'infinity')"};
+
+constexpr Statement free_slot_statement{
+    "sessions_free_slot", "DELETE FROM email_slots WHERE email = $1 AND order_id = $2"};
 
 constexpr Statement save_statement{"sessions_save", R"(
 INSERT INTO payment_sessions (psid, order_id, cls, customer_email, ticket_hold_id,
@@ -205,9 +241,14 @@ expired_keys AS (
     DELETE FROM checkout_keys WHERE key_id IN (
         SELECT key_id FROM checkout_keys WHERE expires_at <= now()
         ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING 1),
+expired_slots AS (
+    DELETE FROM email_slots WHERE (email, order_id) IN (
+        SELECT email, order_id FROM email_slots WHERE counts_until <= now()
+        ORDER BY counts_until LIMIT $1 FOR UPDATE SKIP LOCKED)
     RETURNING 1)
 SELECT (SELECT count(*) FROM expired_sessions), (SELECT count(*) FROM expired_gates),
-       (SELECT count(*) FROM expired_keys))"};
+       (SELECT count(*) FROM expired_keys), (SELECT count(*) FROM expired_slots))"};
 
 std::string select_sessions(std::string_view tail) {
     return "SELECT " + std::string(session_columns) + " FROM payment_sessions " + std::string(tail);
@@ -310,6 +351,21 @@ void finish_keys(pqxx::work& txn, const std::vector<const FinishKeyOp*>& finishe
                       bodies.text(), ttls.text());
 }
 
+bool claim_slot(pqxx::work& txn, const ClaimSlotOp& claim) {
+    const pqxx::result taken = txn.exec_prepared(
+        claim_slot_statement.name, claim.email, claim.order_id,
+        static_cast<std::int64_t>(claim.counts_ms), static_cast<std::int64_t>(claim.limit));
+    return taken.size() == 1;
+}
+
+void settle_slot(pqxx::work& txn, const SlotOp& slot) {
+    const char* statement = slot.paid ? paid_slot_statement.name : free_slot_statement.name;
+    txn.exec_prepared(statement, slot.email, slot.order_id);
+}
+
+// An email's advisory lock key, kept apart from the psids (which never start with '@').
+std::string email_lock_key(std::string_view email) { return "@" + std::string(email); }
+
 // Finishes of one psid in the same batch: a paid mark wins over an unpaid one, else the last
 // (an upsert may touch a row once).
 void finish_gates(pqxx::work& txn, const std::vector<const FinishOp*>& finishes) {
@@ -349,8 +405,10 @@ struct BatchByKind {
     std::vector<const SaveOp*> saves;
     std::vector<const FindOp*> finds;
     std::vector<std::pair<std::size_t, const LeaseOp*>> leases;
+    std::vector<std::pair<std::size_t, const ClaimSlotOp*>> slot_claims;
+    std::vector<const SlotOp*> settled_slots;
     std::vector<const FinishOp*> finishes;
-    std::vector<std::pair<std::size_t, const ClaimKeyOp*>> claims;
+    std::vector<std::pair<std::size_t, const ClaimKeyOp*>> key_claims;
     std::vector<const FinishKeyOp*> key_finishes;
     ArrayLiteral released_keys;
     ArrayLiteral released_key_tokens;
@@ -358,7 +416,7 @@ struct BatchByKind {
     ArrayLiteral unlisted_psids;
     ArrayLiteral released_psids;
     ArrayLiteral released_tokens;
-    ArrayLiteral written_psids;  // Every psid a write of this batch touches.
+    ArrayLiteral written_psids;  // Every psid a write of this batch touches, and every email.
     std::vector<std::size_t> find_indexes;
 
     explicit BatchByKind(const std::vector<Operation>& operations);
@@ -370,6 +428,10 @@ private:
     void note_write(const FinishKeyOp& op) { written_psids.add_text(op.claim.key_id); }
     void note_write(const ReleaseKeyOp& op) { written_psids.add_text(op.claim.key_id); }
     void sort_key_op(std::size_t index, const Operation& operation);
+    void note_write(const ClaimSlotOp& claim) {
+        written_psids.add_text(email_lock_key(claim.email));
+    }
+    void note_write(const SlotOp& slot) { written_psids.add_text(email_lock_key(slot.email)); }
     template <typename Write>
     void note_write(const Write& write) {
         written_psids.add_text(write.psid);
@@ -382,6 +444,9 @@ BatchByKind::BatchByKind(const std::vector<Operation>& operations) {
         if (const auto* save = std::get_if<SaveOp>(&operation)) saves.push_back(save);
         if (const auto* lease = std::get_if<LeaseOp>(&operation)) leases.emplace_back(i, lease);
         if (const auto* finish = std::get_if<FinishOp>(&operation)) finishes.push_back(finish);
+        if (const auto* claim = std::get_if<ClaimSlotOp>(&operation))
+            slot_claims.emplace_back(i, claim);
+        if (const auto* slot = std::get_if<SlotOp>(&operation)) settled_slots.push_back(slot);
         if (const auto* remove = std::get_if<RemoveOp>(&operation)) {
             (remove->keep ? unlisted_psids : removed_psids).add_text(remove->psid);
         }
@@ -399,13 +464,17 @@ BatchByKind::BatchByKind(const std::vector<Operation>& operations) {
     // Leases and claims in key order, so their answers do not depend on the order of arrival.
     std::stable_sort(leases.begin(), leases.end(),
                      [](const auto& a, const auto& b) { return a.second->psid < b.second->psid; });
-    std::stable_sort(claims.begin(), claims.end(), [](const auto& a, const auto& b) {
+    std::stable_sort(key_claims.begin(), key_claims.end(), [](const auto& a, const auto& b) {
         return a.second->claim.key_id < b.second->claim.key_id;
+    });
+    std::stable_sort(slot_claims.begin(), slot_claims.end(), [](const auto& a, const auto& b) {
+        return a.second->email < b.second->email;
     });
 }
 
 void BatchByKind::sort_key_op(std::size_t index, const Operation& operation) {
-    if (const auto* claim = std::get_if<ClaimKeyOp>(&operation)) claims.emplace_back(index, claim);
+    if (const auto* claim = std::get_if<ClaimKeyOp>(&operation))
+        key_claims.emplace_back(index, claim);
     if (const auto* finish = std::get_if<FinishKeyOp>(&operation)) key_finishes.push_back(finish);
     if (const auto* release = std::get_if<ReleaseKeyOp>(&operation)) {
         released_keys.add_text(release->claim.key_id);
@@ -431,6 +500,7 @@ void write_sessions(pqxx::work& txn, const BatchByKind& batch) {
         txn.exec_prepared(release_keys_statement.name, batch.released_keys.text(),
                           batch.released_key_tokens.text());
     }
+    for (const SlotOp* slot : batch.settled_slots) settle_slot(txn, *slot);
 }
 
 void read_sessions(pqxx::work& txn, const BatchByKind& batch, std::vector<Outcome>& outcomes) {
@@ -459,6 +529,9 @@ void prepare_session_statements(pqxx::connection& connection) {
                                       live_key_statement,
                                       finish_keys_statement,
                                       release_keys_statement,
+                                      claim_slot_statement,
+                                      paid_slot_statement,
+                                      free_slot_statement,
                                       lock_psids_statement,
                                       count_statement,
                                       cleanup_statement,
@@ -472,7 +545,8 @@ void create_session_tables(pqxx::connection& connection) {
         txn, "sessions",
         {create_sessions_sql, add_listed_column_sql, create_sessions_created_index_sql,
          create_sessions_expiry_index_sql, create_leases_sql, create_leases_expiry_index_sql,
-         create_keys_sql, create_keys_expiry_index_sql});
+         create_keys_sql, create_keys_expiry_index_sql, create_email_slots_sql,
+         create_email_slots_expiry_index_sql});
     txn.commit();
 }
 
@@ -487,7 +561,8 @@ std::vector<Outcome> run_session_batch(pqxx::connection& connection,
     }
     write_sessions(txn, batch);
     for (const auto& [index, lease] : batch.leases) outcomes[index] = take_lease(txn, *lease);
-    for (const auto& [index, claim] : batch.claims) outcomes[index] = claim_key(txn, *claim);
+    for (const auto& [index, claim] : batch.key_claims) outcomes[index] = claim_key(txn, *claim);
+    for (const auto& [index, claim] : batch.slot_claims) outcomes[index] = claim_slot(txn, *claim);
     read_sessions(txn, batch, outcomes);
     txn.exec_prepared(cleanup_statement.name, limits::pg_session_cleanup_rows_max);
     txn.commit();

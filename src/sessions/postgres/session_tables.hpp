@@ -11,6 +11,9 @@
 //   checkout_keys(key_id pk, fingerprint, token, status, body, expires_at): a checkout
 //       idempotency key, either claimed (token set, a few seconds) or done (the answer's status
 //       and body, 24 h), the row standing for Redis' ckey: key.
+//   email_slots(email, order_id, counts_until; pk email, order_id): the ticket slots of each
+//       normalised email address (TICKETS_PER_EMAIL), counting until counts_until, 'infinity'
+//       once paid; the rows standing for Redis' slot sets.
 //
 // A row past expires_at is never returned and counts as absent; each batch deletes a bounded
 // number of them, so the tables shrink back once the traffic has gone.
@@ -64,20 +67,32 @@ struct RemoveOp {
     std::string psid;
     bool keep;  // Only off the pending list (unlist), the row stays until it expires.
 };
+struct ClaimSlotOp {
+    std::string email;
+    std::string order_id;
+    std::uint64_t counts_ms;
+    std::uint32_t limit;
+};
+struct SlotOp {
+    std::string email;
+    std::string order_id;
+    bool paid;  // Counts for good; else the slot is freed.
+};
 
 using Operation = std::variant<SaveOp, FindOp, LeaseOp, FinishOp, ReleaseOp, RemoveOp, ClaimKeyOp,
-                               FinishKeyOp, ReleaseKeyOp>;
-using Outcome = std::variant<Done, std::optional<PaymentSession>, GateAnswer, KeyAnswer>;
+                               FinishKeyOp, ReleaseKeyOp, ClaimSlotOp, SlotOp>;
+using Outcome = std::variant<Done, std::optional<PaymentSession>, GateAnswer, KeyAnswer, bool>;
 
 void prepare_session_statements(pqxx::connection& connection);
 void create_session_tables(pqxx::connection& connection);
 
 // One batch, one transaction. Every operation of a batch was waiting when the batch started,
 // so they are concurrent and any order is a valid one: every psid written is locked first (one
-// global order: no deadlocks between batches; key ids share the lock space), then writes go
-// (finished gates and keys, released leases and claims among them), then the leases and the
-// key claims, then the reads, each kind as one statement (leases and claims: one each, in psid
-// and key order).
+// global order: no deadlocks between batches; key ids share the lock space), and so is every
+// email whose slots it claims or settles; then writes go (finished gates and keys, released
+// leases and claims, settled slots among them), then the leases, the key claims and the slot
+// claims, then the reads, each kind as one statement (leases and claims: one each, in psid, key
+// and email order).
 std::vector<Outcome> run_session_batch(pqxx::connection& connection,
                                        const std::vector<Operation>& operations);
 

@@ -62,6 +62,7 @@ private:
 
 std::string session_key(std::string_view psid) { return prefixed("ps:", psid); }
 std::string gate_key(std::string_view psid) { return prefixed("gate:", psid); }
+std::string email_slots_key(std::string_view email) { return prefixed("slots:", email); }
 
 std::string checkout_key(std::string_view key_id) { return prefixed("ckey:", key_id); }
 

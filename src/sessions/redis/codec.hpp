@@ -20,6 +20,9 @@ inline constexpr std::string_view pending_index_key = "pendings";
 std::string session_key(std::string_view psid);     // ps:<psid>
 std::string gate_key(std::string_view psid);        // gate:<psid>
 std::string checkout_key(std::string_view key_id);  // ckey:<key_id>
+// The ticket slots of one (normalised) email address: a sorted set of order ids, each scored
+// by the Unix time in milliseconds until which it counts (inf for a paid ticket).
+std::string email_slots_key(std::string_view email);  // slots:<email>
 
 // A checkout key's record, one string: "lease:<fingerprint>:<token>" while claimed,
 // "done:<fingerprint>:<status>:<body>" once answered (fingerprints and tokens hold no ':').

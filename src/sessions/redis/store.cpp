@@ -103,6 +103,25 @@ Command key_command(const std::string& sha, std::string_view operation, const Ke
             key_lease_record(claim)};
 }
 
+struct SlotCall {
+    std::string_view operation;  // claim, paid or free
+    std::string_view email;
+    std::string_view order_id;
+    std::uint64_t counts_ms = 0;  // claim only
+    std::uint32_t limit = 0;      // claim only
+};
+
+Command email_slots_command(const std::string& sha, const SlotCall& call) {
+    return {"EVALSHA",
+            sha,
+            "1",
+            email_slots_key(call.email),
+            std::string(call.operation),
+            std::string(call.order_id),
+            std::to_string(call.counts_ms),
+            std::to_string(call.limit)};
+}
+
 // The index size and, unless `limit` is 0, its newest `limit` psids.
 std::vector<Command> listing_commands(std::size_t limit) {
     const std::string index(pending_index_key);
@@ -144,7 +163,9 @@ public:
           unexpected_replies_(registry.counter("tigerfans_redis_errors_total",
                                                "Redis calls that failed", "kind=\"reply\"")),
           gate_sha_(script_sha1(gate_script)),
-          key_sha_(script_sha1(checkout_key_script)) {}
+          key_sha_(script_sha1(checkout_key_script)),
+
+          slots_sha_(script_sha1(email_slots_script)) {}
 
     ~RedisSessionStore() override = default;
 
@@ -166,6 +187,12 @@ public:
     asio::awaitable<Status> remove(std::string_view psid) override;
     asio::awaitable<Status> unlist(std::string_view psid) override;
     asio::awaitable<Result<PendingList>> recent(std::size_t limit) override;
+    asio::awaitable<Result<bool>> claim_email_slot(std::string_view email,
+                                                   std::string_view order_id,
+                                                   std::uint64_t counts_ms,
+                                                   std::uint32_t limit) override;
+    asio::awaitable<Status> settle_email_slot(std::string_view email, std::string_view order_id,
+                                              bool paid) override;
     asio::awaitable<bool> healthy() override { co_return client_.connected(); }
     asio::awaitable<void> stop() override { co_await client_.stop(); }
 
@@ -191,6 +218,7 @@ private:
     LogLimiter unexpected_reply_log_{unexpected_reply_log_interval_ms};
     const std::string gate_sha_;
     const std::string key_sha_;
+    const std::string slots_sha_;
     bool started_ = false;
 };
 
@@ -202,7 +230,9 @@ asio::awaitable<Status> RedisSessionStore::start() {
     if (!co_await client_.wait_for_attempt()) co_return Fault::unavailable;
     Status gate_loaded = co_await load_script(gate_script, gate_sha_);
     if (!gate_loaded) co_return gate_loaded;
-    co_return co_await load_script(checkout_key_script, key_sha_);
+    Status key_loaded = co_await load_script(checkout_key_script, key_sha_);
+    if (!key_loaded) co_return key_loaded;
+    co_return co_await load_script(email_slots_script, slots_sha_);
 }
 
 asio::awaitable<Status> RedisSessionStore::load_script(std::string_view script,
@@ -325,6 +355,32 @@ asio::awaitable<Status> RedisSessionStore::unlist(std::string_view psid) {
     Result<Reply> removed = co_await client_.command(unlist_command(psid));
     if (!removed) co_return removed.fault();
     if (!removed->as_integer()) co_return unexpected("unlist", *removed);
+    co_return done();
+}
+
+asio::awaitable<Result<bool>> RedisSessionStore::claim_email_slot(std::string_view email,
+                                                                  std::string_view order_id,
+                                                                  std::uint64_t counts_ms,
+                                                                  std::uint32_t limit) {
+    TF_ASSERT(!email.empty() && limit > 0);
+    const SlotCall call{"claim", email, order_id, counts_ms, limit};
+    Result<Reply> answer =
+        co_await run_script(email_slots_command(slots_sha_, call), email_slots_script);
+    if (!answer) co_return answer.fault();
+    const std::optional<std::int64_t> taken = answer->as_integer();
+    if (!taken || *taken < 0 || *taken > 1) co_return unexpected("claim email slot", *answer);
+    const bool claimed = *taken == 1;
+    co_return claimed;
+}
+
+asio::awaitable<Status> RedisSessionStore::settle_email_slot(std::string_view email,
+                                                             std::string_view order_id, bool paid) {
+    TF_ASSERT(!email.empty());
+    const SlotCall call{paid ? "paid" : "free", email, order_id};
+    Result<Reply> answer =
+        co_await run_script(email_slots_command(slots_sha_, call), email_slots_script);
+    if (!answer) co_return answer.fault();
+    if (answer->as_integer() != 1) co_return unexpected("settle email slot", *answer);
     co_return done();
 }
 

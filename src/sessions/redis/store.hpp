@@ -2,8 +2,8 @@
 // connection, commands pipelined, multi-step operations in one round trip. The factories (from a
 // URL, as the wiring calls it, or with explicit client options: tests shorten the timeouts to
 // exercise the fault paths quickly) and the webhook gate's Lua script, whose SHA-1 the store
-// computes itself so EVALSHA works even if start() never reached Redis, and the script of
-// checkout's idempotency keys.
+// computes itself so EVALSHA works even if start() never reached Redis, and the scripts of
+// checkout's idempotency keys and of the email slots, called the same way.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -75,6 +75,37 @@ inline constexpr std::string_view checkout_key_script =
     "if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end\n"
     "if ARGV[1] == 'release' then return redis.call('DEL', KEYS[1]) end\n"
     "redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])\n"
+    "return 1\n";
+
+// The ticket slots of one email. KEYS: its slot set (email_slots_key). ARGV: "claim", "paid" or
+// "free"; the order id; for claim, how long the slot counts in milliseconds and the limit.
+// Every call first drops the slots whose time is up (by Redis' own clock, so every server
+// process agrees), then: claim adds the order's slot only while fewer than the limit are left
+// and answers 1 when the slot is the order's, else 0; paid scores the slot inf (counts for
+// good); free removes it. The set expires with its last slot, or never while it holds a paid
+// one. A process that dies between a claim and its hold leaves a slot that ends by its score.
+inline constexpr std::string_view email_slots_script =
+    "local clock = redis.call('TIME')\n"
+    "local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now_ms))\n"
+    "if ARGV[1] == 'claim' then\n"
+    "  if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then\n"
+    "    if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end\n"
+    "    local until_ms = string.format('%.0f', now_ms + tonumber(ARGV[3]))\n"
+    "    redis.call('ZADD', KEYS[1], until_ms, ARGV[2])\n"
+    "  end\n"
+    "elseif ARGV[1] == 'paid' then\n"
+    "  redis.call('ZADD', KEYS[1], 'inf', ARGV[2])\n"
+    "else\n"
+    "  redis.call('ZREM', KEYS[1], ARGV[2])\n"
+    "end\n"
+    "local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')\n"
+    "if #last == 0 then return 1 end\n"
+    "if last[2] == 'inf' then\n"
+    "  redis.call('PERSIST', KEYS[1])\n"
+    "else\n"
+    "  redis.call('PEXPIREAT', KEYS[1], last[2])\n"
+    "end\n"
     "return 1\n";
 
 // Lower-case hex SHA-1, as SCRIPT LOAD answers and EVALSHA expects.
