@@ -49,7 +49,7 @@ std::size_t limit_param(const Request& request, std::size_t fallback, std::size_
 // only the stock it asks for is not there for this address.
 Response at_limit(const EmailLimitReached& reached) {
     return http::error_response(
-        409, "ticket_limit",
+        409, ticket_limit_error,
         "at most " + std::to_string(reached.limit) + " paid or held tickets per email address");
 }
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/crypto.hpp"
@@ -48,11 +49,20 @@ http::Response answer_claimed(const sessions::KeyAnswer& stored, std::string_vie
     return replay(stored);
 }
 
-// Records the answer, or releases the claim after a fault so a retry runs at once. Either
-// failing leaves the claim to its lease; the client has its answer meanwhile.
+// An answer the key does not keep: a fault, and the email's ticket limit, which held nothing
+// and lifts once the email's holds end or a payment fails.
+bool is_passing(const http::Response& response) {
+    if (response.status >= 500) return true;
+    if (response.status != 409) return false;
+    const auto body = nlohmann::json::parse(response.body, nullptr, false);
+    return body.is_object() && body.value("error", "") == ticket_limit_error;
+}
+
+// Records the answer, or releases the claim after a passing answer so a retry runs at once.
+// Either failing leaves the claim to its lease; the client has its answer meanwhile.
 asio::awaitable<void> settle_claim(Services& services, const sessions::KeyClaim& claim,
                                    const http::Response& response) {
-    if (response.status >= 500) {
+    if (is_passing(response)) {
         Status released = co_await services.sessions.release_key(claim);
         if (!released) {
             spdlog::warn(

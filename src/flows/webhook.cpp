@@ -181,9 +181,11 @@ asio::awaitable<WebhookOutcome> process_leased(Services& services, const Webhook
         co_return status.fault();
     }
     // The email's slot follows the stored order before the gate is done, so a retry after a
-    // failure here settles it too.
-    Status counted = co_await settle_email_slot(services, session.customer_email, session.order_id,
-                                                orders::is_paid(*status));
+    // failure here settles it too. Only a ticket counts for good: a payment without one
+    // (PAID_UNFULFILLED, refunded) frees the slot like a failure.
+    const bool ticketed = *status == orders::OrderStatus::paid;
+    Status counted =
+        co_await settle_email_slot(services, session.customer_email, session.order_id, ticketed);
     if (!counted) {
         co_await release_lease(services, psid, token);
         co_return counted.fault();

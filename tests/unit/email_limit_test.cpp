@@ -114,13 +114,14 @@ TEST_F(EmailLimitTest, AHoldWhoseTimeIsUpStopsCounting) {
     accepted_for("fan@example.com");
 }
 
-TEST_F(EmailLimitTest, APaymentAfterAFailureCountsForGood) {
+// A payment after a failure books nothing (PAID_UNFULFILLED, refunded): no ticket, no slot.
+TEST_F(EmailLimitTest, APaymentWithoutATicketLeavesNoSlot) {
     const CheckoutAccepted accepted = accepted_for("fan@example.com");
     pay(accepted.payment_session_id, PaymentOutcome::failed, "evt_failed");
     EXPECT_EQ(slots(), 0u);
     pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_paid");
-    sessions.expire_email_slots();
-    EXPECT_EQ(slots(), 1u);
+    EXPECT_EQ(orders.rows.at(accepted.order_id).status, orders::OrderStatus::paid_unfulfilled);
+    EXPECT_EQ(slots(), 0u);
 }
 
 TEST_F(EmailLimitTest, WhenTheSlotCannotBeSettledTheRetrySettlesIt) {

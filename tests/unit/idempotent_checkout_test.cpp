@@ -8,6 +8,7 @@
 #include <string>
 
 #include "flow_fakes.hpp"
+#include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/flows/api.hpp"
 #include "tigerfans/flows/idempotent_checkout.hpp"
@@ -99,6 +100,21 @@ TEST_F(IdempotentCheckoutTest, ASoldOutAnswerIsRecordedAndReplayed) {
     EXPECT_EQ(again.body, first.body);
     EXPECT_TRUE(replayed(again));
     EXPECT_TRUE(ledger.held.empty());
+}
+
+// The email's ticket limit held nothing and lifts by itself: its 409 is not kept, so the same
+// key checks out once the email has a slot again.
+TEST_F(IdempotentCheckoutTest, AnEmailAtItsLimitIsNotKeptSoTheRetryRunsOnceASlotIsFree) {
+    config.tickets_per_email = 1;
+    ASSERT_EQ(post("key-1").status, 200u);
+    const http::Response refused = post("key-2");
+    ASSERT_EQ(refused.status, 409u);
+    EXPECT_EQ(error_of(refused), "ticket_limit");
+    EXPECT_FALSE(sessions.keys.contains(sha256_hex("key-2")));
+    sessions.expire_email_slots();
+    const http::Response retry = post("key-2");
+    EXPECT_EQ(retry.status, 200u) << retry.body;
+    EXPECT_FALSE(replayed(retry));
 }
 
 TEST_F(IdempotentCheckoutTest, AFaultReleasesTheKeySoTheRetryRunsAtOnce) {

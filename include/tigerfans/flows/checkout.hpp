@@ -41,6 +41,8 @@ struct SoldOut {};
 struct EmailLimitReached {
     std::uint32_t limit = 0;
 };
+// The "error" of its 409 answer.
+inline constexpr std::string_view ticket_limit_error = "ticket_limit";
 
 using CheckoutOutcome = std::variant<CheckoutAccepted, SoldOut, EmailLimitReached, Fault>;
 

@@ -7,7 +7,8 @@
 // a live claim answers 409; a request whose fingerprint differs from the stored one answers
 // 422. When the checkout answers, the claim becomes done with that answer (status and body)
 // for limits::checkout_key_done_ttl_s; a sold-out answer is an answer and is recorded too. A
-// fault (5xx) releases the claim instead, so a retry runs a checkout of its own at once. If the
+// fault (5xx), or the email's ticket limit (nothing held, and it lifts by itself), releases the
+// claim instead, so a retry runs a checkout of its own at once. If the
 // server dies while holding the claim, the claim expires with its lease and a retry then runs a
 // new checkout: the first hold, never handed to the client, times out by itself.
 //
