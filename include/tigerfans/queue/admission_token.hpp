@@ -38,8 +38,8 @@ enum class TokenRefusal {
 // "admission_missing", "admission_malformed", ...: the `error` of the 403 answer.
 std::string_view refusal_name(TokenRefusal refusal);
 
-// The signing key, derived from SESSION_SECRET under a label of its own, so that no other
-// signature made with that secret (the admin cookie) is ever a valid admission token.
+// The signing key, derived from `secret` under a label of its own, so that no other signature
+// made with that secret (such as the admin cookie's, with SESSION_SECRET) is a valid token.
 std::string admission_key(std::string_view secret);
 
 // An admission for `entry_id` at `now_s`, valid `ttl_s` seconds, for `tickets`.

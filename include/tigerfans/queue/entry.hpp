@@ -9,9 +9,9 @@
 // decides (a uniformly random order, whatever the order of the joins), among later ones the
 // sequence (first come, first served). Every key is an integer below 2^53, so a Redis sorted
 // set, whose scores are doubles, holds it exactly, and PostgreSQL holds it in a bigint. Two
-// equal draws (about one pair in 2^52) are ordered by entry id, which is random too: the
-// queue's order is (key, entry id), what a sorted set gives for equal scores (its members
-// compared as bytes) and what a PostgreSQL index on (key, entry_id) gives.
+// equal draws (a chance of 2^-52 for any two entries) are ordered by entry id, which is random
+// too: the queue's order is (key, entry id), what a sorted set gives for equal scores (its
+// members compared as bytes) and what a PostgreSQL index on (key, entry_id COLLATE "C") gives.
 #pragma once
 
 #include <cstdint>
