@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
 
 #ifndef TIGERFANS_SOURCE_DIR
@@ -18,6 +19,10 @@ namespace {
 constexpr std::int64_t port_max = 65535;
 constexpr std::int64_t ttl_max_s = 7 * 24 * 3600;
 constexpr std::int64_t capacity_max = 1'000'000'000'000;
+constexpr std::int64_t prequeue_minutes_max = 7 * 24 * 60;
+constexpr std::int64_t admit_per_second_max = 1'000'000;
+constexpr std::int64_t admission_ttl_min_s = 10;
+constexpr std::int64_t admission_ttl_max_s = 24 * 3600;
 
 const std::string pg_order_connections_default =
     std::to_string(limits::pg_order_connections_default);
@@ -25,6 +30,22 @@ const std::string tickets_per_email_default = std::to_string(limits::tickets_per
 const std::string default_tb_client_lib = TIGERFANS_SOURCE_DIR "/tigerbeetle/lib/libtb_client.so";
 const std::string default_web_root = TIGERFANS_SOURCE_DIR "/web";
 const std::string default_bench_results = TIGERFANS_SOURCE_DIR "/bench/results";
+
+// SALE_OPENS_AT: empty, or a UTC time parse_iso8601_utc reads whose fields are in range (it
+// renders back to the same date and time, so "2026-02-30" or "25:00" are refused).
+std::string sale_time_error(const std::string& text) {
+    if (text.empty()) return {};
+    const std::optional<std::int64_t> parsed = parse_iso8601_utc(text);
+    std::string written = text.substr(0, 19);
+    if (written.size() == 19 && written[10] == ' ') written[10] = 'T';
+    if (parsed && iso8601_utc(*parsed).substr(0, 19) == written) return {};
+    return "'" + text + "' is not a UTC time like 2026-12-02T18:00:00Z";
+}
+
+std::optional<std::int64_t> sale_time(const std::string& text) {
+    if (text.empty()) return std::nullopt;
+    return parse_iso8601_utc(text);
+}
 
 std::vector<Option> build_options() {
     using C = Config;
@@ -127,6 +148,24 @@ std::vector<Option> build_options() {
         {"METRICS_TOKEN", Kind::text, "", 0, 0, {}, "", true,
          "bearer token that may read /metrics besides an admin login (empty: admin only)",
          [](C& c, S t, std::int64_t) { c.metrics_token = t; }},
+        {"WAITING_ROOM", Kind::choice, "off", 0, 0, {"off", "on"}, "", false,
+         "waiting room in front of checkout (not yet in effect)",
+         [](C& c, S t, std::int64_t) { c.waiting_room = t == "on"; }},
+        {"SALE_OPENS_AT", Kind::text, "", 0, 0, {}, "", false,
+         "waiting room: when the sale opens, ISO-8601 UTC (empty: when the server starts)",
+         [](C& c, S t, std::int64_t) { c.sale_opens_at_us = sale_time(t); }, sale_time_error},
+        {"PREQUEUE_MINUTES", Kind::integer, "30", 0, prequeue_minutes_max, {}, "min", false,
+         "waiting room: the pre-queue, whose joiners are raffled, opens this long before the sale",
+         [](C& c, S, std::int64_t n) { c.prequeue_minutes = static_cast<std::uint32_t>(n); }},
+        {"ADMIT_PER_SECOND", Kind::integer, "50", 1, admit_per_second_max, {}, "entries/s", false,
+         "waiting room: queue entries admitted to checkout a second",
+         [](C& c, S, std::int64_t n) { c.admit_per_second = static_cast<std::uint32_t>(n); }},
+        {"ADMISSION_TTL_SECONDS", Kind::integer, "600", admission_ttl_min_s, admission_ttl_max_s,
+         {}, "s", false, "waiting room: how long an admission token lets its holder check out",
+         [](C& c, S, std::int64_t n) { c.admission_ttl_s = static_cast<std::uint32_t>(n); }},
+        {"ADMIT_HOLDS_CEILING", Kind::integer, "0", 0, capacity_max, {}, "holds", false,
+         "waiting room: admission pauses while this many tickets are held (0: no ceiling)",
+         [](C& c, S, std::int64_t n) { c.admit_holds_ceiling = static_cast<std::uint64_t>(n); }},
     };
     // clang-format on
 }
@@ -149,6 +188,10 @@ std::string check(const Option& option, const std::string& text, std::int64_t& n
                    std::to_string(option.max) + "]";
         }
         number = *parsed;
+    }
+    if (option.validate) {
+        const std::string error = option.validate(text);
+        if (!error.empty()) return name + ": " + error;
     }
     if (option.kind == Kind::choice &&
         std::find(option.choices.begin(), option.choices.end(), text) == option.choices.end()) {
@@ -278,6 +321,14 @@ std::vector<std::string> describe(const Config& config) {
         }
         if (name == "RATE_LIMIT_PER_SECOND") return std::to_string(config.rate_limit_per_second);
         if (name == "RATE_LIMIT_BURST") return std::to_string(config.rate_limit_burst);
+        if (name == "WAITING_ROOM") return config.waiting_room ? "on" : "off";
+        if (name == "SALE_OPENS_AT") {
+            return config.sale_opens_at_us ? iso8601_utc(*config.sale_opens_at_us) : "";
+        }
+        if (name == "PREQUEUE_MINUTES") return std::to_string(config.prequeue_minutes);
+        if (name == "ADMIT_PER_SECOND") return std::to_string(config.admit_per_second);
+        if (name == "ADMISSION_TTL_SECONDS") return std::to_string(config.admission_ttl_s);
+        if (name == "ADMIT_HOLDS_CEILING") return std::to_string(config.admit_holds_ceiling);
         return "?";
     };
     for (const Option& option : options()) {

@@ -145,6 +145,65 @@ TEST(Config, TigerBeetleBatchesInFlightDefaultToOneAndStayWithinTheClientsSlots)
     EXPECT_FALSE(load(from({{"TB_BATCHES_IN_FLIGHT", "17"}})).ok());
 }
 
+// The waiting room is off by default; its sale opens when the server starts (no opening time),
+// with a 30-minute pre-queue, 50 admissions a second, 10-minute tokens and no holds ceiling.
+TEST(Config, TheWaitingRoomIsOffByDefault) {
+    const LoadResult loaded = load(from({}));
+    ASSERT_TRUE(loaded.ok());
+    EXPECT_FALSE(loaded.config.waiting_room);
+    EXPECT_EQ(loaded.config.sale_opens_at_us, std::nullopt);
+    EXPECT_EQ(loaded.config.prequeue_minutes, 30u);
+    EXPECT_EQ(loaded.config.admit_per_second, 50u);
+    EXPECT_EQ(loaded.config.admission_ttl_s, 600u);
+    EXPECT_EQ(loaded.config.admit_holds_ceiling, 0u);
+}
+
+TEST(Config, ReadsTheWaitingRoomAndTheSaleOpeningInUtc) {
+    const LoadResult loaded = load(from({{"WAITING_ROOM", "on"},
+                                         {"SALE_OPENS_AT", "2026-12-02T18:00:00Z"},
+                                         {"PREQUEUE_MINUTES", "0"},
+                                         {"ADMIT_PER_SECOND", "1"},
+                                         {"ADMISSION_TTL_SECONDS", "10"},
+                                         {"ADMIT_HOLDS_CEILING", "5000"}}));
+    ASSERT_TRUE(loaded.ok()) << loaded.errors.at(0);
+    EXPECT_TRUE(loaded.config.waiting_room);
+    EXPECT_EQ(loaded.config.sale_opens_at_us, 1'796'234'400'000'000);
+    EXPECT_EQ(loaded.config.prequeue_minutes, 0u);
+    EXPECT_EQ(loaded.config.admit_per_second, 1u);
+    EXPECT_EQ(loaded.config.admission_ttl_s, 10u);
+    EXPECT_EQ(loaded.config.admit_holds_ceiling, 5000u);
+    std::string all;
+    for (const auto& line : describe(loaded.config)) all += line + "\n";
+    EXPECT_NE(all.find("SALE_OPENS_AT = 2026-12-02T18:00:00.000000+00:00"), std::string::npos);
+    EXPECT_NE(all.find("WAITING_ROOM = on"), std::string::npos);
+    for (const char* text : {"2026-12-02 18:00:00+00", "2026-12-02T18:00:00.5+00:00"}) {
+        EXPECT_TRUE(load(from({{"SALE_OPENS_AT", text}})).ok()) << text;
+    }
+}
+
+TEST(Config, RefusesWaitingRoomValuesOutOfRangeNamingEach) {
+    const std::vector<std::pair<std::string, std::string>> refusals = {
+        {"WAITING_ROOM", "yes"},
+        {"SALE_OPENS_AT", "tomorrow"},
+        {"SALE_OPENS_AT", "2026-02-30T18:00:00Z"},
+        {"SALE_OPENS_AT", "2026-12-02T25:00:00Z"},
+        {"SALE_OPENS_AT", "2026-12-02T18:00:00+01:00"},
+        {"SALE_OPENS_AT", "2026-12-02"},
+        {"PREQUEUE_MINUTES", "-1"},
+        {"PREQUEUE_MINUTES", "10081"},
+        {"ADMIT_PER_SECOND", "0"},
+        {"ADMIT_PER_SECOND", "1000001"},
+        {"ADMISSION_TTL_SECONDS", "9"},
+        {"ADMISSION_TTL_SECONDS", "86401"},
+        {"ADMIT_HOLDS_CEILING", "-1"},
+    };
+    for (const auto& [name, text] : refusals) {
+        const LoadResult loaded = load(from({{name, text}}));
+        ASSERT_EQ(loaded.errors.size(), 1u) << name << "=" << text;
+        EXPECT_TRUE(loaded.errors[0].starts_with(name + ": ")) << loaded.errors[0];
+    }
+}
+
 TEST(Config, RejectsUrlsOfTheWrongScheme) {
     EXPECT_FALSE(load(from({{"REDIS_URL", "http://x"}})).ok());
     EXPECT_FALSE(load(from({{"MOCK_WEBHOOK_URL", "https://x/"}})).ok());
