@@ -15,6 +15,9 @@
 // version after waiting for its lock, so concurrent calls never count past the maximum.
 #include "sessions/postgres/queue_store.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "postgres/row_values.hpp"
 #include "postgres/schema.hpp"
 #include "postgres/sql_array.hpp"
@@ -254,9 +257,11 @@ public:
         TF_ASSERT(keep_s > 0);
         if (stopped_) co_return Fault::shutting_down;
         if (count == 0) co_return std::vector<AdmittedEntry>();
+        // LIMIT takes a signed 64-bit integer: no queue is longer anyway.
+        const std::uint64_t wanted = std::min<std::uint64_t>(count, INT64_MAX);
         co_return co_await worker_.run<std::vector<AdmittedEntry>>(
-            [count, now_us, keep_s](pqxx::connection& connection) {
-                return admit_entries(connection, count, now_us, keep_s);
+            [wanted, now_us, keep_s](pqxx::connection& connection) {
+                return admit_entries(connection, wanted, now_us, keep_s);
             });
     }
 

@@ -3,7 +3,9 @@
 // as they are; a reply the store cannot read is counted, logged and answered as a fault.
 #include "sessions/redis/queue_store.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <limits>
 #include <stdexcept>
 
 #include "sessions/redis/scripts.hpp"
@@ -18,6 +20,8 @@ using queue::EntryStatus;
 using queue::QueueCounts;
 
 constexpr std::string_view queue_client_labels = "connection=\"queue\"";
+// Redis reads a rank as a signed 64-bit integer: no queue is longer anyway.
+constexpr std::uint64_t queue_count_max = std::numeric_limits<std::int64_t>::max();
 
 // Commands are built in plain functions: GCC 12 miscompiles braced lists of strings inside
 // coroutines ("array used as initializer").
@@ -200,7 +204,8 @@ asio::awaitable<Result<std::vector<AdmittedEntry>>> RedisQueueStore::admit(std::
                                                                            std::uint32_t keep_s) {
     TF_ASSERT(keep_s > 0);
     if (count == 0) co_return std::vector<AdmittedEntry>();
-    Command call = queue_call(sha_, "admit", std::to_string(count), std::to_string(now_us),
+    const std::uint64_t last_rank = std::min(count, queue_count_max) - 1;
+    Command call = queue_call(sha_, "admit", std::to_string(last_rank), std::to_string(now_us),
                               std::to_string(keep_s));
     Result<Reply> answer = co_await run(std::move(call));
     if (!answer) co_return answer.fault();

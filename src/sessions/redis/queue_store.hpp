@@ -49,7 +49,8 @@ inline constexpr std::string_view queue_entry_prefix = "q:e:";
 // 2^53, never by Lua's own number-to-text conversion, which keeps 14 digits.
 // join, id, phase (prequeue or sale), the draw key (prequeue) or the sale band's bit (sale),
 //   now: answers the entry's key as decimal text, the stored one for a known id.
-// admit, count (at least 1), now, keep_s: answers {id, seq, id, seq, ...} in queue order.
+// admit, the last rank taken (count - 1), now, keep_s: answers {id, seq, id, seq, ...} in queue
+//   order.
 // use, id, tickets_max: 1 when one more ticket was counted, else 0.
 // return, id: 1 when a counted ticket was given back, else 0.
 // status, id: {} for an unknown id, else {key, joined_us, state, seq, at_us, used, rank}, the
@@ -62,7 +63,7 @@ inline constexpr std::string_view queue_script =
     "          tonumber(redis.call('GET', KEYS[2]) or '0')}\n"
     "end\n"
     "if step == 'admit' then\n"
-    "  local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)\n"
+    "  local ids = redis.call('ZRANGE', KEYS[1], 0, ARGV[2])\n"
     "  if #ids == 0 then return {} end\n"
     "  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #ids - 1)\n"
     "  local admitted = {}\n"
