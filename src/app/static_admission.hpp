@@ -1,0 +1,27 @@
+// The admission control the app wires while no waiting room runs: it keeps the operator's pause
+// and rate, starting from WAITING_ROOM and ADMIT_PER_SECOND, and admits nobody (no queue, so
+// nothing waits and nothing is admitted). The waiting room's own admission control takes its
+// place in src/app/app.cpp.
+#pragma once
+
+#include "tigerfans/config/config.hpp"
+#include "tigerfans/queue/admission_control.hpp"
+
+namespace tigerfans::app {
+
+class StaticAdmission final : public queue::AdmissionControl {
+public:
+    explicit StaticAdmission(const config::Config& config) {
+        state_.enabled = config.waiting_room;
+        state_.per_second = config.admit_per_second;
+    }
+
+    queue::AdmissionState state() const override { return state_; }
+    void set_paused(bool paused) override { state_.paused = paused; }
+    void set_rate(std::uint32_t per_second) override { state_.per_second = per_second; }
+
+private:
+    queue::AdmissionState state_;
+};
+
+}  // namespace tigerfans::app
