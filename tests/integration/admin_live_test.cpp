@@ -34,7 +34,8 @@ protected:
         json found;
         wait_until(
             [&] {
-                for (const json& sample : live()["samples"]) {
+                const json answer = live();
+                for (const json& sample : answer["samples"]) {
                     if (wanted(sample)) found = sample;
                 }
                 return !found.is_null();
@@ -82,7 +83,8 @@ TEST_P(AdminLiveTest, SamplesShowCheckoutsSalesHoldsStockAndLatency) {
     }
     EXPECT_EQ(all.back()["target_per_s"], 40);
     const std::int64_t second_last = all[all.size() - 2]["t_ms"];
-    for (const json& sample : live("?since_ms=" + std::to_string(second_last))["samples"]) {
+    const json newer = live("?since_ms=" + std::to_string(second_last));
+    for (const json& sample : newer["samples"]) {
         EXPECT_GT(sample["t_ms"].get<std::int64_t>(), second_last);
     }
     EXPECT_TRUE(live("?since_ms=" +
