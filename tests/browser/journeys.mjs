@@ -132,6 +132,13 @@ async function emailLimit(page) {
   await page.screenshot({ path: join(shots, "email-limit.png"), fullPage: true });
 }
 
+// From the login form the admin page redirected to, with the right password.
+async function logIn(page) {
+  await page.fill("#username", "admin");
+  await page.fill("#password", adminPassword);
+  await Promise.all([page.waitForURL(/\/admin$/), page.click("button[type=submit]")]);
+}
+
 async function admin(page, code) {
   await page.goto(`${base}/admin`);
   await page.waitForURL(/\/admin\/login/);
@@ -139,9 +146,7 @@ async function admin(page, code) {
   await page.fill("#password", "wrong-password");
   await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
   check((await page.textContent(".error")).includes("Invalid credentials"), "wrong password refused");
-  await page.fill("#username", "admin");
-  await page.fill("#password", adminPassword);
-  await Promise.all([page.waitForURL(/\/admin$/), page.click("button[type=submit]")]);
+  await logIn(page);
   await page.waitForFunction((ticket) => document.querySelector("#orders").textContent.includes(ticket), code);
   check(/of 100,?000 given/.test(await page.textContent("#goodies")), "goodies used of the limit");
   check(/waiting for payment/.test(await page.textContent("#pending")), "pending sessions shown");
@@ -149,6 +154,44 @@ async function admin(page, code) {
   await Promise.all([page.waitForURL(`${base}/`), page.click("text=Log out")]);
   await page.goto(`${base}/admin`);
   await page.waitForURL(/\/admin\/login/);
+}
+
+// The live view: its charts gain a point a second; pausing admission shows the state and shades
+// the admission chart from then on; resuming and a new rate show up in the state and the target.
+async function adminLive(page) {
+  await page.goto(`${base}/admin`);
+  await page.waitForURL(/\/admin\/login/);
+  await logIn(page);
+  const points = () => page.evaluate(() => Number(document.querySelector("#chart-queue").dataset.points || 0));
+  await page.waitForFunction(() => Number(document.querySelector("#chart-queue").dataset.points) > 0);
+  const before = await points();
+  await page.waitForFunction((seen) =>
+    Number(document.querySelector("#chart-queue").dataset.points) > seen, before);
+  check(await page.locator("#live-charts svg").count() === 6, "six live charts");
+  check(await page.locator("#chart-admission polyline[data-series=target]").count() > 0,
+    "the target rate is drawn");
+  await page.waitForSelector("#admission-state[data-state=running]");
+
+  await page.click("#admission-pause");
+  await page.waitForSelector("#admission-state[data-state=paused]");
+  check(/paused/i.test(await page.textContent("#admission-state")), "the state says paused");
+  check(await page.isDisabled("#admission-pause"), "pause is disabled while paused");
+  await page.waitForSelector("#chart-admission rect.paused-band");
+  await page.screenshot({ path: join(shots, "admin-live-paused.png"), fullPage: true });
+
+  await page.click("#admission-resume");
+  await page.waitForSelector("#admission-state[data-state=running]");
+  await page.fill("#rate-input", "7");
+  await page.click("#admission-rate button[type=submit]");
+  await page.waitForFunction(() => /at 7 a second/.test(document.querySelector("#admission-state").textContent));
+  await page.waitForFunction(() =>
+    document.querySelector("#chart-admission [data-series=target]:not(polyline)").textContent === "target: 7");
+  await page.fill("#rate-input", "0");
+  await page.click("#admission-rate button[type=submit]");
+  check(/from 1 to/.test(await page.textContent("#admission-error")), "a rate of 0 is refused");
+  const live = await (await page.request.get(`${base}/api/admin/live`)).json();
+  check(live.admission.per_second === 7 && !live.admission.paused, "the server holds the new rate");
+  await page.screenshot({ path: join(shots, "admin-live.png"), fullPage: true });
 }
 
 async function phone(page) {
@@ -232,6 +275,8 @@ const journeys = [
     soldOut],
   ["an address at its ticket limit is told so, not that the class is sold out", desktop,
     expected409, emailLimit],
+  ["the admin watches the live charts, pauses and resumes admission and changes its rate",
+    desktop, [], adminLive],
   ["the admin logs in, sees the order and logs out; a wrong password is refused", desktop,
     [/status of 401/], (page) => admin(page, ticket)],
   ["the pages work on a phone-sized screen", phoneSize, [], phone],
