@@ -38,7 +38,7 @@ std::unique_ptr<TestServer> page_server(const std::map<std::string, std::string>
 
 // The waiting-room server's sale opens this long after the test starts it: time for node and
 // Chromium to start and for the fan to join the pre-queue, but not much more.
-constexpr std::chrono::seconds sale_opens_after{10};
+constexpr std::chrono::seconds sale_opens_after{15};
 
 // A time `after` from now as SALE_OPENS_AT takes it: 2026-12-02T18:00:00Z.
 std::string utc_in(std::chrono::seconds after) {
@@ -72,7 +72,7 @@ TEST(Browser, FanAndAdminJourneysPassInHeadlessChromium) {
     const auto queue = page_server({{"WAITING_ROOM", "on"},
                                     {"SALE_OPENS_AT", utc_in(sale_opens_after)},
                                     {"PREQUEUE_MINUTES", "30"},
-                                    {"ADMIT_PER_SECOND", "2"}});
+                                    {"ADMIT_PER_SECOND", "3"}});
     const std::string shots = std::string(TIGERFANS_BINARY_DIR) + "/screenshots";
     const std::string log = shots + "/journeys.log";
     std::filesystem::create_directories(shots);
