@@ -93,9 +93,9 @@ async function queueCookie(page) {
 // is admitted and taken to checkout by the page itself, where the admission cookie buys a ticket.
 async function waitingRoom(page) {
   const states = [];
+  const statusUrl = /\/api\/queue\/[0-9a-f]{32}$/;
   page.on("response", async (response) => {
-    if (response.request().method() !== "GET" || !/\/api\/queue\/[0-9a-f]{32}$/.test(response.url()))
-      return;
+    if (response.request().method() !== "GET" || !statusUrl.test(response.url())) return;
     const state = (await response.json().catch(() => ({}))).state;
     if (typeof state === "string") states.push(state);
   });
@@ -104,7 +104,8 @@ async function waitingRoom(page) {
   await page.waitForSelector("#queue-join:not([hidden])");
   await page.click("#join-button");
   await page.waitForSelector("#queue-prequeue:not([hidden])");
-  check(/^\d\d:\d\d$/.test((await page.textContent("#opens-in")).trim()), "a countdown to the opening");
+  const countdown = (await page.textContent("#opens-in")).trim();
+  check(/^\d\d:\d\d$/.test(countdown), `a countdown to the opening: ${countdown}`);
   const others = await request.newContext();
   for (let i = 0; i < 6; i++) {
     check((await others.post(`${queueBase}/api/queue/join`)).status() === 201, "another fan joins");

@@ -130,7 +130,8 @@
     document.getElementById("ahead").textContent = body.ahead.toLocaleString();
     document.getElementById("eta").textContent = body.eta_s === null
       ? "not known yet: admission has only just started"
-      : waitText(body.eta_s) + " (" + body.admit_per_second.toLocaleString() + " admitted a second)";
+      : waitText(body.eta_s) + " (" + body.admit_per_second.toLocaleString() +
+        " admitted a second)";
     const first = firstPosition(body.position);
     const progress = document.getElementById("queue-progress");
     progress.value = first > 0 ? Math.round(((first - body.position) / first) * 100) : 0;
@@ -218,7 +219,8 @@
         return;
       }
       if (body.error === "queue_not_open") {
-        joinError.textContent = "The queue opens in " + clock(body.opens_in_s) + ". Come back then.";
+        joinError.textContent =
+          "The queue opens in " + clock(body.opens_in_s) + ". Come back then.";
       } else if (response.status === 429) {
         joinError.textContent = "Too many tries from here: please wait a moment and try again.";
       } else {
