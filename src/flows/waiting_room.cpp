@@ -106,10 +106,14 @@ asio::awaitable<void> WaitingRoom::step(std::int64_t now_us) {
         if (auto counts = co_await store_.counts()) {
             waiting_ = counts->waiting;
             admitted_ = std::max(admitted_, counts->admitted);
-            note_admissions(now_us, admitted_);
         }
     }
     if (timeline_.phase_at(now_us) != queue::Phase::sale) co_return;
+    co_await admit_due(now_us);
+    note_admissions(now_us);
+}
+
+asio::awaitable<void> WaitingRoom::admit_due(std::int64_t now_us) {
     const std::uint64_t holds = co_await active_holds();
     const std::uint64_t due =
         std::min(pacer_.step(now_us, paused_, holds), limits::admission_step_entries_max);
@@ -125,15 +129,13 @@ asio::awaitable<void> WaitingRoom::step(std::int64_t now_us) {
         admitted_ = std::max(admitted_, entry.admitted_seq);
     }
     waiting_ -= std::min<std::uint64_t>(waiting_, admitted->size());
-    note_admissions(now_us, admitted_);
 }
 
-void WaitingRoom::note_admissions(std::int64_t now_us, std::uint64_t admitted_total) {
-    if (admissions_.empty() || admissions_.back().second != admitted_total) {
-        admissions_.emplace_back(now_us, admitted_total);
-    }
-    while (admissions_.size() > 2 && admissions_.front().first < now_us - admission_rate_window_us)
-        admissions_.pop_front();
+// One point a step while the sale is open, so that a pause or an empty queue brings the
+// measured rate down over the window.
+void WaitingRoom::note_admissions(std::int64_t now_us) {
+    admissions_.emplace_back(now_us, admitted_);
+    while (admissions_.front().first < now_us - admission_rate_window_us) admissions_.pop_front();
 }
 
 double WaitingRoom::measured_rate() const {

@@ -76,7 +76,8 @@ public:
 private:
     asio::awaitable<void> loop();
     asio::awaitable<std::uint64_t> active_holds();
-    void note_admissions(std::int64_t now_us, std::uint64_t admitted_total);
+    asio::awaitable<void> admit_due(std::int64_t now_us);
+    void note_admissions(std::int64_t now_us);
 
     asio::awaitable<http::Response> join(http::Request& request);
     asio::awaitable<http::Response> status(http::Request& request);
@@ -94,7 +95,7 @@ private:
     bool paused_ = false;
     std::uint64_t waiting_ = 0;   // As of the last step that read the counts.
     std::uint64_t admitted_ = 0;  // The highest admission number seen.
-    std::deque<std::pair<std::int64_t, std::uint64_t>> admissions_;  // (time, admitted_) pairs.
+    std::deque<std::pair<std::int64_t, std::uint64_t>> admissions_;  // (time, admitted_), a minute.
     std::int64_t counts_read_us_ = 0;
 
     asio::steady_timer timer_;
