@@ -320,10 +320,11 @@ const journeys = [
 let passed = 0;
 let failed = 0;
 for (const [name, options, expectedErrors, run] of journeys) {
+  const started = Date.now();
   try {
     await withPage(browser, options, expectedErrors, run);
     passed++;
-    console.log(`ok - ${name}`);
+    console.log(`ok - ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   } catch (error) {
     failed++;
     console.log(`not ok - ${name}: ${error.message.split("\n")[0]}`);

@@ -235,8 +235,9 @@
 
   const opensAt = root.dataset.saleOpensAt ? new Date(root.dataset.saleOpensAt) : null;
   if (opensAt && !Number.isNaN(opensAt.getTime())) {
-    document.getElementById("sale-opens").textContent =
-      "The sale opens " + opensAt.toLocaleString() + ".";
+    document.getElementById("sale-opens").textContent = opensAt.getTime() > Date.now()
+      ? "The sale opens " + opensAt.toLocaleString() + "."
+      : "The sale is open.";
   }
   joinButton.addEventListener("click", join);
   const saved = readCookie("tf_queue");
