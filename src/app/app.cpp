@@ -108,8 +108,10 @@ struct App::Impl {
         stop_signal.expires_at(asio::steady_timer::time_point::max());
         const bool tb = config.accounting == config::AccountingBackend::tigerbeetle;
         const bool redis = config.sessions == config::SessionBackend::redis;
+        // With the waiting room on, a fan who wants a ticket goes to the queue first.
         templates.set_globals({{"accounting_backend", tb ? "TigerBeetle" : "PostgreSQL"},
-                               {"session_backend", redis ? "Redis" : "PostgreSQL"}});
+                               {"session_backend", redis ? "Redis" : "PostgreSQL"},
+                               {"ticket_href", config.waiting_room ? "/queue" : "/demo/checkout"}});
     }
 
     asio::awaitable<int> serve(std::function<void(std::uint16_t)> on_listening);

@@ -14,6 +14,7 @@
 #include "support/run_async.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/queue/admission_token.hpp"
+#include "tigerfans/queue/entry.hpp"
 
 namespace tigerfans::testing {
 namespace {
