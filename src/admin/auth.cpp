@@ -73,7 +73,8 @@ bool Auth::revoked(std::string_view token) const {
 }
 
 void Auth::revoke(const http::Request& request) {
-    const std::optional<std::string> token = http::cookie_value(request.header("Cookie"), cookie_name);
+    const std::optional<std::string> token =
+        http::cookie_value(request.header("Cookie"), cookie_name);
     if (!token || !verify_token(*token, now_unix_s())) return;
     const std::int64_t now_s = now_unix_s();
     std::erase_if(revoked_until_s_, [now_s](const auto& entry) { return entry.second <= now_s; });
@@ -117,15 +118,6 @@ std::string Auth::login_cookie(std::string_view username) const {
 
 std::string Auth::logout_cookie() {
     return std::string(cookie_name) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax";
-}
-
-bool same_origin(const http::Request& request) {
-    std::string_view origin = request.header("Origin");
-    if (origin.empty()) return true;
-    for (std::string_view scheme : {"http://", "https://"}) {
-        if (origin.starts_with(scheme)) origin.remove_prefix(scheme.size());
-    }
-    return !request.header("Host").empty() && origin == request.header("Host");
 }
 
 // Only "/" followed by a character that cannot start another host: not "/", not "\\" and

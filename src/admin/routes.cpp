@@ -98,7 +98,7 @@ asio::awaitable<Response> get_reconcile(const AdminContext& context, Request& re
 // (a form on another site cannot start one).
 asio::awaitable<Response> post_reconcile(const AdminContext& context, Request& request) {
     if (!context.auth.is_admin(request)) co_return http::unauthorized("admin login required");
-    if (!same_origin(request)) co_return http::error_response(403, "forbidden", "cross-site");
+    if (!http::same_origin(request)) co_return http::error_response(403, "forbidden", "cross-site");
     if (context.reconciler.running()) {
         co_return http::error_response(409, "reconcile_running", "a pass is running; try later");
     }
@@ -133,7 +133,7 @@ asio::awaitable<Response> get_live(const AdminContext& context, Request& request
 // from this site or with Basic credentials, as for a reconciliation pass.
 asio::awaitable<Response> post_admission(const AdminContext& context, Request& request) {
     if (!context.auth.is_admin(request)) co_return http::unauthorized("admin login required");
-    if (!same_origin(request)) co_return http::error_response(403, "forbidden", "cross-site");
+    if (!http::same_origin(request)) co_return http::error_response(403, "forbidden", "cross-site");
     const auto parsed = parse_admission_change(request.body);
     if (const auto* invalid = std::get_if<std::string>(&parsed))
         co_return http::bad_request(*invalid);
@@ -178,7 +178,8 @@ Response too_many_attempts(std::int64_t wait_s) {
 // Wrong passwords are throttled per address and per user name before they are even checked,
 // so guessing is slowed to a few tries, then one per growing pause.
 asio::awaitable<Response> post_login(const AdminContext& context, Request& request) {
-    if (!same_origin(request)) co_return http::error_response(403, "forbidden", "cross-site form");
+    if (!http::same_origin(request))
+        co_return http::error_response(403, "forbidden", "cross-site form");
     const auto form = http::parse_form(request.body);
     if (!form) co_return http::bad_request("malformed form body");
     const std::string username = http::form_value(request.body, "username").value_or("");
@@ -201,7 +202,8 @@ asio::awaitable<Response> post_login(const AdminContext& context, Request& reque
 // A POST (a link or an image cannot log anyone out) from this site, and the session ends on
 // the server too: the cookie is refused even if a copy of it survives.
 asio::awaitable<Response> post_logout(const AdminContext& context, Request& request) {
-    if (!same_origin(request)) co_return http::error_response(403, "forbidden", "cross-site form");
+    if (!http::same_origin(request))
+        co_return http::error_response(403, "forbidden", "cross-site form");
     context.auth.revoke(request);
     Response response = Response::redirect("/");
     response.with_header("Set-Cookie", Auth::logout_cookie());

@@ -232,6 +232,14 @@ std::string url_check(const Config& config) {
     }
     return {};
 }
+// The isolated accounting calls hold and sell stock without an admission: a server that queues
+// its fans must not offer them.
+std::string waiting_room_check(const Config& config) {
+    if (config.waiting_room && config.bench_endpoints) {
+        return "BENCH_ENDPOINTS: must be off with WAITING_ROOM=on (they sell without admission)";
+    }
+    return {};
+}
 }  // namespace
 
 const std::vector<Option>& options() {
@@ -264,7 +272,7 @@ LoadResult load(const Lookup& lookup) {
         config.mock_webhook_url =
             "http://127.0.0.1:" + std::to_string(config.port) + "/payments/webhook";
     }
-    for (const auto& check_config : {url_check, exposure_check}) {
+    for (const auto& check_config : {url_check, exposure_check, waiting_room_check}) {
         if (!result.errors.empty()) break;
         std::string error = check_config(config);
         if (!error.empty()) result.errors.push_back(std::move(error));

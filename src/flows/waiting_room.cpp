@@ -88,7 +88,17 @@ asio::awaitable<void> WaitingRoom::loop() {
         timer_.expires_after(std::chrono::milliseconds(limits::admission_step_ms));
         co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
         if (stopping_) break;
-        co_await step(unix_now_us());
+        co_await guarded_step(unix_now_us());
+    }
+}
+
+// A step that throws (a bug, or memory running out) is logged and the next one runs: admission
+// never ends silently.
+asio::awaitable<void> WaitingRoom::guarded_step(std::int64_t now_us) {
+    try {
+        co_await step(now_us);
+    } catch (const std::exception& failure) {
+        spdlog::error("waiting room: an admission step failed: {}", failure.what());
     }
 }
 
@@ -134,6 +144,8 @@ asio::awaitable<void> WaitingRoom::admit_due(std::int64_t now_us) {
 // One point a step while the sale is open, so that a pause or an empty queue brings the
 // measured rate down over the window.
 void WaitingRoom::note_admissions(std::int64_t now_us) {
+    if (!admissions_.empty() && now_us < admissions_.back().first)
+        admissions_.clear();  // Set back.
     admissions_.emplace_back(now_us, admitted_);
     while (admissions_.front().first < now_us - admission_rate_window_us) admissions_.pop_front();
 }
@@ -171,7 +183,8 @@ queue::TokenCheck WaitingRoom::check_token(const Request& request, std::int64_t 
 }
 
 asio::awaitable<Result<bool>> WaitingRoom::use_ticket(std::string_view entry_id) {
-    co_return co_await store_.use_ticket(entry_id, config_.admission_tickets);
+    Result<bool> counted = co_await store_.use_ticket(entry_id, config_.admission_tickets);
+    co_return counted;
 }
 
 asio::awaitable<void> WaitingRoom::return_ticket(std::string_view entry_id) {
@@ -182,7 +195,28 @@ asio::awaitable<void> WaitingRoom::return_ticket(std::string_view entry_id) {
     }
 }
 
-asio::awaitable<Response> WaitingRoom::join(Request&) {
+// The join's answer: 201 for a new entry, 200 for the one the fan's cookie names.
+Response WaitingRoom::join_answer(unsigned status, const std::string& entry_id, queue::Phase phase,
+                                  std::int64_t now_us) const {
+    http::JsonObjectWriter body;  // Members in alphabetical order.
+    body.string("entry_id", entry_id)
+        .string("phase", queue::phase_name(phase))
+        .string("sale_opens_at", iso8601_utc(timeline_.sale_opens_us))
+        .integer("sale_opens_in_s", whole_seconds_until(now_us, timeline_.sale_opens_us));
+    // The cookie lasts until the sale's opening and a day of queueing and admission after it.
+    const std::int64_t cookie_s = whole_seconds_until(now_us, timeline_.sale_opens_us) + 24 * 3600;
+    Response response = Response::json(status, std::move(body).finish());
+    response.headers.emplace_back("Set-Cookie", cookie(queue_cookie, entry_id, cookie_s));
+    response.headers.emplace_back("Cache-Control", "no-store");
+    return response;
+}
+
+asio::awaitable<Response> WaitingRoom::join(Request& request) {
+    // A join made by another site's page in its visitors' browsers would queue them unasked
+    // (and spend their address's rate limit); browsers name that site in Origin.
+    if (!http::same_origin(request)) {
+        co_return http::error_response(403, "forbidden", "cross-site join");
+    }
     const std::int64_t now_us = unix_now_us();
     const queue::Phase phase = timeline_.phase_at(now_us);
     if (phase == queue::Phase::not_open) {
@@ -192,21 +226,21 @@ asio::awaitable<Response> WaitingRoom::join(Request&) {
             {"opens_in_s", whole_seconds_until(now_us, timeline_.prequeue_opens_us)}};
         co_return Response::json(409, body.dump());
     }
+    // A fan whose cookie names an entry still waiting keeps it: a second click (or a reload of
+    // a form) never gives up a place or takes a second one.
+    const auto cookie_entry = http::cookie_value(request.header("Cookie"), queue_cookie);
+    if (cookie_entry && queue::is_entry_id(*cookie_entry)) {
+        auto known = co_await store_.status(*cookie_entry);
+        if (!known) co_return http::fault_response(known.fault(), "queue join");
+        if (known->has_value() && (*known)->state == queue::EntryState::waiting) {
+            co_return join_answer(200, *cookie_entry, queue::key_phase((*known)->key), now_us);
+        }
+    }
     std::string entry_id = queue::new_entry_id();
     const std::uint64_t draw = queue::raffle_key(queue::secure_random64());
     auto joined = co_await store_.join(entry_id, phase, draw, now_us);
     if (!joined) co_return http::fault_response(joined.fault(), "queue join");
-    http::JsonObjectWriter body;  // Members in alphabetical order.
-    body.string("entry_id", entry_id)
-        .string("phase", queue::phase_name(phase))
-        .string("sale_opens_at", iso8601_utc(timeline_.sale_opens_us))
-        .integer("sale_opens_in_s", whole_seconds_until(now_us, timeline_.sale_opens_us));
-    // The cookie lasts until the sale's opening and a day of queueing and admission after it.
-    const std::int64_t cookie_s = whole_seconds_until(now_us, timeline_.sale_opens_us) + 24 * 3600;
-    Response response = Response::json(201, std::move(body).finish());
-    response.headers.emplace_back("Set-Cookie", cookie(queue_cookie, entry_id, cookie_s));
-    response.headers.emplace_back("Cache-Control", "no-store");
-    co_return response;
+    co_return join_answer(201, entry_id, phase, now_us);
 }
 
 asio::awaitable<Response> WaitingRoom::status(Request& request) {
@@ -220,6 +254,12 @@ asio::awaitable<Response> WaitingRoom::status(Request& request) {
     if (!found->has_value()) {
         co_return http::error_response(404, "unknown_entry",
                                        "no such queue entry (or its admission is long over)");
+    }
+    const queue::EntryStatus& entry = **found;
+    if (entry.state == queue::EntryState::admitted &&
+        (entry.admitted_at_us <= 0 || entry.admitted_seq == 0)) {
+        spdlog::error("waiting room: the store holds an admission without its number or time");
+        co_return http::fault_response(Fault::internal, "queue status");
     }
     const std::int64_t now_us = unix_now_us();
     Response response = (*found)->state == queue::EntryState::admitted

@@ -183,4 +183,13 @@ std::optional<std::string> cookie_value(std::string_view cookie_header, std::str
     return std::nullopt;
 }
 
+bool same_origin(const Request& request) {
+    std::string_view origin = request.header("Origin");
+    if (origin.empty()) return true;
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (origin.starts_with(scheme)) origin.remove_prefix(scheme.size());
+    }
+    return !request.header("Host").empty() && origin == request.header("Host");
+}
+
 }  // namespace tigerfans::http

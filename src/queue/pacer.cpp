@@ -29,7 +29,7 @@ std::uint64_t AdmissionPacer::room(std::uint64_t active_holds) const {
 
 std::uint64_t AdmissionPacer::step(std::int64_t now_us, bool paused, std::uint64_t active_holds) {
     const std::int64_t elapsed_us = std::clamp<std::int64_t>(now_us - last_us_, 0, catch_up_max_us);
-    last_us_ = std::max(last_us_, now_us);
+    last_us_ = now_us;  // After a jump back, time runs on from the new reading.
     if (paused || at_ceiling(active_holds)) return 0;
     credit_ += per_second_ * static_cast<std::uint64_t>(elapsed_us);
     const std::uint64_t admitted = std::min(credit_ / unit, room(active_holds));

@@ -205,6 +205,23 @@ TEST_P(WaitingRoomTest, UnknownAndMalformedEntriesAreClearErrors) {
     EXPECT_EQ(error_of(malformed), "invalid_entry_id");
 }
 
+// A fan whose cookie names a waiting entry keeps it when joining again; another site's page
+// cannot make its visitors join.
+TEST_P(WaitingRoomTest, AJoinAgainKeepsThePlaceAndACrossSiteJoinIsRefused) {
+    start_open_sale(1);
+    join();  // Someone ahead, so the next entry waits.
+    const std::string entry = join();
+    const Reply again = driver().post("/api/queue/join", "", {{"Cookie", "tf_queue=" + entry}});
+    EXPECT_EQ(again.status, 200u) << again.body;
+    EXPECT_EQ(json::parse(again.body, nullptr, false).value("entry_id", ""), entry);
+    const Reply unknown =
+        driver().post("/api/queue/join", "", {{"Cookie", "tf_queue=" + std::string(32, 'b')}});
+    EXPECT_EQ(unknown.status, 201u) << unknown.body;
+    const Reply cross_site =
+        driver().post("/api/queue/join", "", {{"Origin", "http://evil.example"}});
+    EXPECT_EQ(cross_site.status, 403u) << cross_site.body;
+}
+
 TEST_P(WaitingRoomTest, WithTheWaitingRoomOffCheckoutAsksForNoToken) {
     start_server();
     const Reply join_reply = driver().post("/api/queue/join", "");

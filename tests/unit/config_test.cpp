@@ -204,6 +204,15 @@ TEST(Config, RefusesWaitingRoomValuesOutOfRangeNamingEach) {
     }
 }
 
+TEST(Config, RefusesTheBenchEndpointsBesideAWaitingRoom) {
+    const LoadResult both = load(from({{"WAITING_ROOM", "on"}, {"BENCH_ENDPOINTS", "on"}}));
+    ASSERT_FALSE(both.ok());
+    EXPECT_NE(both.errors.at(0).find("BENCH_ENDPOINTS"), std::string::npos);
+    EXPECT_TRUE(load(from({{"WAITING_ROOM", "on"}, {"ADMISSION_TICKETS", "1000"}})).ok());
+    EXPECT_FALSE(load(from({{"ADMISSION_TICKETS", "1001"}})).ok());
+    EXPECT_FALSE(load(from({{"ADMISSION_TICKETS", "0"}})).ok());
+}
+
 TEST(Config, RejectsUrlsOfTheWrongScheme) {
     EXPECT_FALSE(load(from({{"REDIS_URL", "http://x"}})).ok());
     EXPECT_FALSE(load(from({{"MOCK_WEBHOOK_URL", "https://x/"}})).ok());

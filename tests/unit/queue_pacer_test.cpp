@@ -69,11 +69,11 @@ TEST(AdmissionPacer, KeepsTheFractionAcrossAPause) {
     EXPECT_EQ(pacer.step(start_us + 5 * second_us + second_us / 2, false, 0), 1u);
 }
 
-TEST(AdmissionPacer, AClockThatGoesBackAccruesNothing) {
+TEST(AdmissionPacer, AClockThatGoesBackAccruesNothingThenRunsOnFromItsNewReading) {
     AdmissionPacer pacer(10, 0, start_us);
-    EXPECT_EQ(pacer.step(start_us + second_us, false, 0), 10u);
-    EXPECT_EQ(pacer.step(start_us, false, 0), 0u);
-    EXPECT_EQ(pacer.step(start_us + second_us, false, 0), 0u);  // No credit for the jump back.
+    EXPECT_EQ(pacer.step(start_us + 10 * second_us, false, 0), 20u);  // Capped at catch-up.
+    EXPECT_EQ(pacer.step(start_us, false, 0), 0u);                    // Set back 10 s.
+    EXPECT_EQ(pacer.step(start_us + second_us, false, 0), 10u);       // Not 10 s of nothing.
     EXPECT_EQ(pacer.step(start_us + 2 * second_us, false, 0), 10u);
 }
 

@@ -92,9 +92,10 @@ protected:
 
     WaitingRoomStepTest() {
         for (int i = 0; i < 1'000; ++i) {
-            testing::run_async(io, [&] {
+            const Result<std::uint64_t> joined = testing::run_async(io, [&] {
                 return store.join(queue::new_entry_id(), queue::Phase::sale, 0, opens_us);
             });
+            EXPECT_TRUE(joined.ok());
         }
     }
 

@@ -53,11 +53,6 @@ private:
     std::unordered_map<std::string, std::int64_t> revoked_until_s_;  // Token -> its expiry.
 };
 
-// Browsers send Origin with every form POST: one naming another site is a cross-site request
-// (CSRF) and is refused. Without Origin (other clients) the request passes.
-bool same_origin(const http::Request& request);
-
-
 // A post-login target that stays on this site: a path starting with '/' but not "//".
 std::string safe_next(std::string_view next);
 

@@ -75,11 +75,14 @@ public:
 
 private:
     asio::awaitable<void> loop();
+    asio::awaitable<void> guarded_step(std::int64_t now_us);
     asio::awaitable<std::uint64_t> active_holds();
     asio::awaitable<void> admit_due(std::int64_t now_us);
     void note_admissions(std::int64_t now_us);
 
     asio::awaitable<http::Response> join(http::Request& request);
+    http::Response join_answer(unsigned status, const std::string& entry_id, queue::Phase phase,
+                               std::int64_t now_us) const;
     asio::awaitable<http::Response> status(http::Request& request);
     http::Response admitted_answer(std::string_view entry_id, const queue::EntryStatus& status,
                                    std::int64_t now_us) const;

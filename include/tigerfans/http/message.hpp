@@ -64,6 +64,11 @@ std::string percent_encode(std::string_view text);
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view text);
 std::optional<std::string> form_value(std::string_view text, std::string_view name);
 
+// Browsers send Origin with every cross-site POST: a request whose Origin names another host
+// than its Host is cross-site (CSRF) and is refused by the routes that change state for a
+// browser's cookie. Without Origin (other clients) a request passes.
+bool same_origin(const Request& request);
+
 // The value of cookie `name` in a Cookie header (`a=1; b=2`), if present.
 std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name);
 

@@ -21,7 +21,8 @@ public:
 
     // The entries to admit at `now_us`, given whether admission is `paused` and how many
     // tickets are held now. With a ceiling, never more than it leaves room for. A clock that
-    // goes back accrues nothing.
+    // goes back accrues nothing for that step, and time runs on from its new reading (a wall
+    // clock set back does not stop admission for as long as it was set back).
     std::uint64_t step(std::int64_t now_us, bool paused, std::uint64_t active_holds);
 
     // From the next step on, time accrues at `per_second` (at least 1); what accrued before
