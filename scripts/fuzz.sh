@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 build=$1
 seconds=$2
-targets=(http_request webhook checkout_body form_query redis_reply)
+targets=(http_request webhook checkout_body form_query redis_reply admission_token)
 
 failed=()
 for target in "${targets[@]}"; do

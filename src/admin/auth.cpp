@@ -73,7 +73,7 @@ bool Auth::revoked(std::string_view token) const {
 }
 
 void Auth::revoke(const http::Request& request) {
-    const std::optional<std::string> token = cookie_value(request.header("Cookie"), cookie_name);
+    const std::optional<std::string> token = http::cookie_value(request.header("Cookie"), cookie_name);
     if (!token || !verify_token(*token, now_unix_s())) return;
     const std::int64_t now_s = now_unix_s();
     std::erase_if(revoked_until_s_, [now_s](const auto& entry) { return entry.second <= now_s; });
@@ -82,7 +82,7 @@ void Auth::revoke(const http::Request& request) {
 }
 
 bool Auth::is_admin(const http::Request& request) const {
-    if (auto token = cookie_value(request.header("Cookie"), cookie_name)) {
+    if (auto token = http::cookie_value(request.header("Cookie"), cookie_name)) {
         if (verify_token(*token, now_unix_s()) && !revoked(*token)) return true;
     }
     return basic_credentials_pass(request);
@@ -126,20 +126,6 @@ bool same_origin(const http::Request& request) {
         if (origin.starts_with(scheme)) origin.remove_prefix(scheme.size());
     }
     return !request.header("Host").empty() && origin == request.header("Host");
-}
-
-std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name) {
-    while (!cookie_header.empty()) {
-        const std::size_t semicolon = cookie_header.find(';');
-        const std::string_view pair = trim(cookie_header.substr(0, semicolon));
-        cookie_header = semicolon == std::string_view::npos ? std::string_view{}
-                                                            : cookie_header.substr(semicolon + 1);
-        const std::size_t eq = pair.find('=');
-        if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
-            return std::string(pair.substr(eq + 1));
-        }
-    }
-    return std::nullopt;
 }
 
 // Only "/" followed by a character that cannot start another host: not "/", not "\\" and

@@ -19,14 +19,18 @@
 #include "accounting/tigerbeetle/tigerbeetle_ledger.hpp"
 #include "orders/postgres_order_store.hpp"
 #include "sessions/postgres/postgres_session_store.hpp"
+#include "sessions/postgres/queue_store.hpp"
+#include "sessions/redis/queue_store.hpp"
 #include "sessions/redis/store.hpp"
 #include "tigerfans/admin/routes.hpp"
 #include "tigerfans/app/pages.hpp"
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/flows/api.hpp"
 #include "tigerfans/flows/reconcile.hpp"
+#include "tigerfans/flows/waiting_room.hpp"
 #include "tigerfans/http/errors.hpp"
 #include "tigerfans/http/rate_limit.hpp"
 #include "tigerfans/http/server.hpp"
@@ -60,6 +64,26 @@ std::unique_ptr<sessions::SessionStore> make_sessions(asio::any_io_executor loop
     }
     return sessions::make_redis_store(loop, config.redis_url, registry);
 }
+// The waiting room's queue sits beside the payment sessions: Redis, or PostgreSQL at level 1.
+std::unique_ptr<queue::QueueStore> make_queue_store(asio::any_io_executor loop,
+                                                    const config::Config& config,
+                                                    metrics::Registry& registry) {
+    if (config.sessions == config::SessionBackend::postgres) {
+        return sessions::make_postgres_queue_store(loop, config.database_url, registry);
+    }
+    return sessions::make_redis_queue_store(loop, config.redis_url, registry);
+}
+
+// With WAITING_ROOM=off the queue's routes say so instead of a bare 404.
+http::Routes waiting_room_off_routes() {
+    auto off = [](http::Request&) -> asio::awaitable<http::Response> {
+        co_return http::error_response(404, "waiting_room_off",
+                                       "this server has no waiting room (WAITING_ROOM=off)");
+    };
+    return {{http::Method::post, "/api/queue/join", off},
+            {http::Method::get, "/api/queue/{id}", off}};
+}
+
 http::RateLimit rate_limit(const config::Config& config) {
     return http::RateLimit{config.rate_limit_per_second, config.rate_limit_burst};
 }
@@ -77,7 +101,8 @@ struct App::Impl {
           auth(config.admin_username, config.admin_password, config.session_secret,
                &login_throttle),
           checkout_rate(rate_limit(config)),
-          login_rate(rate_limit(config)) {
+          login_rate(rate_limit(config)),
+          join_rate(rate_limit(config)) {
         stop_signal.expires_at(asio::steady_timer::time_point::max());
         const bool tb = config.accounting == config::AccountingBackend::tigerbeetle;
         const bool redis = config.sessions == config::SessionBackend::redis;
@@ -106,12 +131,15 @@ struct App::Impl {
     admin::LoginThrottle login_throttle;
     http::RateLimiter checkout_rate;  // Per client address, each route with buckets of its own.
     http::RateLimiter login_rate;
+    http::RateLimiter join_rate;
     IdGenerator ids;
     http::Router router;
 
     std::unique_ptr<accounting::Ledger> ledger;
     std::unique_ptr<sessions::SessionStore> sessions;
     std::unique_ptr<orders::OrderStore> orders;
+    std::unique_ptr<queue::QueueStore> queue_store;    // With the waiting room on.
+    std::unique_ptr<flows::WaitingRoom> waiting_room;  // With the waiting room on.
     std::unique_ptr<flows::Services> services;
     std::unique_ptr<mockpay::MockPay> mockpay;
     std::unique_ptr<flows::Reconciler> reconciler;
@@ -122,6 +150,8 @@ asio::awaitable<bool> App::Impl::start_backends() {
     Status orders_started = co_await orders->start();
     Status ledger_started = co_await ledger->start();
     Status sessions_started = co_await sessions->start();
+    // The queue's store is where the sessions are: it fails and recovers with them.
+    if (queue_store && sessions_started) sessions_started = co_await queue_store->start();
     bool ok = true;
     for (const auto& [what, status] : {std::pair{"orders (PostgreSQL)", orders_started},
                                        std::pair{"accounting", ledger_started}}) {
@@ -143,7 +173,8 @@ asio::awaitable<bool> App::Impl::start_backends() {
 
 asio::awaitable<http::Response> App::Impl::healthz() {
     const bool accounting_ok = co_await ledger->healthy();
-    const bool sessions_ok = co_await sessions->healthy();
+    bool sessions_ok = co_await sessions->healthy();
+    if (queue_store && sessions_ok) sessions_ok = co_await queue_store->healthy();
     const bool orders_ok = co_await orders->healthy();
     const bool ok = accounting_ok && sessions_ok && orders_ok;
     const nlohmann::json body = {
@@ -169,9 +200,12 @@ bool App::Impl::may_read_metrics(const http::Request& request) const {
 // Every route of the server: one table per module, each given only what it works with.
 void App::Impl::add_routes() {
     auto is_admin = [this](const http::Request& request) { return auth.is_admin(request); };
-    http::Routes api = flows::api_routes(*services, is_admin);
+    http::Routes api = flows::api_routes(*services, is_admin, waiting_room.get());
     http::limit_route(api, http::Method::post, "/api/checkout", checkout_rate);
     router.add(std::move(api));
+    http::Routes queue = waiting_room ? waiting_room->routes() : waiting_room_off_routes();
+    http::limit_route(queue, http::Method::post, "/api/queue/join", join_rate);
+    router.add(std::move(queue));
     router.add(page_routes(PagesContext{config, *orders, templates}));
     http::Routes admin = admin::admin_routes(admin::AdminContext{
         auth, login_throttle, config, *orders, *ledger, *reconciler, templates});
@@ -201,6 +235,7 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
                                                config.pg_order_connections, registry);
     ledger = make_ledger(loop, config, registry);
     sessions = make_sessions(loop, config, registry);
+    if (config.waiting_room) queue_store = make_queue_store(loop, config, registry);
     if (!co_await start_backends()) {
         co_await shutdown();
         co_return 1;
@@ -221,6 +256,10 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
     mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry);
     reconciler = std::make_unique<flows::Reconciler>(loop, flows::ReconcileStores{*ledger, *orders},
                                                      config.reconcile_interval_s);
+    if (queue_store) {
+        waiting_room = std::make_unique<flows::WaitingRoom>(loop, config, *queue_store, *ledger,
+                                                            unix_now_us());
+    }
     add_routes();  // Before the first accept completes: same thread, no await between.
     if (Status started = co_await mockpay->start(); !started) {
         // Payments still work; only the redelivery of undelivered events waits for a restart.
@@ -230,6 +269,12 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
                  port, config::backend_level_name(config), ledger->backend_name(),
                  sessions->backend_name());
     reconciler->start();
+    if (waiting_room) {
+        waiting_room->start();
+        const queue::SaleTimeline& sale = waiting_room->timeline();
+        spdlog::info("waiting room on: the pre-queue opens at {}, the sale at {}",
+                     iso8601_utc(sale.prequeue_opens_us), iso8601_utc(sale.sale_opens_us));
+    }
     if (on_listening) on_listening(port);
 
     boost::system::error_code ignored;
@@ -251,12 +296,16 @@ asio::awaitable<void> App::Impl::shutdown() {
         co_await background.stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
     if (left > 0) spdlog::warn("shutting down with {} background tasks still running", left);
     if (mockpay) co_await mockpay->stop();
+    if (waiting_room) {
+        co_await waiting_room->stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
+    }
     if (reconciler) {
         co_await reconciler->stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
     }
     // The batchers flush what is queued before their clients close.
     if (ledger) co_await ledger->stop();
     if (sessions) co_await sessions->stop();
+    if (queue_store) co_await queue_store->stop();
     if (orders) co_await orders->stop();
     // A task still waiting on a store that has now stopped fails at once; one that does not
     // end is left to the process's exit, with its session to the TTL.

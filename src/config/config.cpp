@@ -23,6 +23,8 @@ constexpr std::int64_t prequeue_minutes_max = 7 * 24 * 60;
 constexpr std::int64_t admit_per_second_max = 1'000'000;
 constexpr std::int64_t admission_ttl_min_s = 10;
 constexpr std::int64_t admission_ttl_max_s = 24 * 3600;
+constexpr std::int64_t admission_tickets_max =
+    1'000;  // What a token can carry (queue/admission_token.hpp).
 
 const std::string pg_order_connections_default =
     std::to_string(limits::pg_order_connections_default);
@@ -149,7 +151,7 @@ std::vector<Option> build_options() {
          "bearer token that may read /metrics besides an admin login (empty: admin only)",
          [](C& c, S t, std::int64_t) { c.metrics_token = t; }},
         {"WAITING_ROOM", Kind::choice, "off", 0, 0, {"off", "on"}, "", false,
-         "waiting room in front of checkout (not yet in effect)",
+         "waiting room in front of checkout: a queue, and admission tokens checkout asks for",
          [](C& c, S t, std::int64_t) { c.waiting_room = t == "on"; }},
         {"SALE_OPENS_AT", Kind::text, "", 0, 0, {}, "", false,
          "waiting room: when the sale opens, ISO-8601 UTC (empty: when the server starts)",
@@ -163,6 +165,9 @@ std::vector<Option> build_options() {
         {"ADMISSION_TTL_SECONDS", Kind::integer, "600", admission_ttl_min_s, admission_ttl_max_s,
          {}, "s", false, "waiting room: how long an admission token lets its holder check out",
          [](C& c, S, std::int64_t n) { c.admission_ttl_s = static_cast<std::uint32_t>(n); }},
+        {"ADMISSION_TICKETS", Kind::integer, "4", 1, admission_tickets_max, {}, "tickets",
+         false, "waiting room: the checkouts one admission token allows",
+         [](C& c, S, std::int64_t n) { c.admission_tickets = static_cast<std::uint32_t>(n); }},
         {"ADMIT_HOLDS_CEILING", Kind::integer, "0", 0, capacity_max, {}, "holds", false,
          "waiting room: admission pauses while this many tickets are held (0: no ceiling)",
          [](C& c, S, std::int64_t n) { c.admit_holds_ceiling = static_cast<std::uint64_t>(n); }},
@@ -328,6 +333,7 @@ std::vector<std::string> describe(const Config& config) {
         if (name == "PREQUEUE_MINUTES") return std::to_string(config.prequeue_minutes);
         if (name == "ADMIT_PER_SECOND") return std::to_string(config.admit_per_second);
         if (name == "ADMISSION_TTL_SECONDS") return std::to_string(config.admission_ttl_s);
+        if (name == "ADMISSION_TICKETS") return std::to_string(config.admission_tickets);
         if (name == "ADMIT_HOLDS_CEILING") return std::to_string(config.admit_holds_ceiling);
         return "?";
     };

@@ -72,15 +72,57 @@ asio::awaitable<Response> answer_checkout(Services& services, CheckoutRequest ch
                          outcome);
 }
 
-// With an Idempotency-Key, at most one checkout per key (flows/idempotent_checkout.hpp).
-asio::awaitable<Response> post_checkout(Services& services, Request& request) {
+// With a waiting room, the checkout counts one of its admission's tickets first and gives it
+// back when it holds nothing.
+asio::awaitable<Response> admitted_checkout(Services& services, WaitingRoom* waiting_room,
+                                            std::string entry_id, CheckoutRequest request) {
+    if (waiting_room == nullptr) co_return co_await answer_checkout(services, std::move(request));
+    auto counted = co_await waiting_room->use_ticket(entry_id);
+    if (!counted) co_return http::fault_response(counted.fault(), "checkout");
+    if (!*counted) {
+        co_return http::error_response(
+            403, queue::refusal_name(queue::TokenRefusal::used_up),
+            "this admission's checkouts are used up; join the queue again for more");
+    }
+    Response response = co_await answer_checkout(services, std::move(request));
+    if (response.status != 200) co_await waiting_room->return_ticket(entry_id);
+    co_return response;
+}
+
+Response admission_refused(queue::TokenRefusal refusal) {
+    std::string_view detail = "checkout needs an admission from the queue: join it at /queue";
+    if (refusal == queue::TokenRefusal::expired) {
+        detail = "this admission has expired; join the queue again at /queue";
+    } else if (refusal != queue::TokenRefusal::missing) {
+        detail = "this is not an admission token of this server";
+    }
+    return http::error_response(403, queue::refusal_name(refusal), detail);
+}
+
+// With an Idempotency-Key, at most one checkout per key (flows/idempotent_checkout.hpp); a
+// replay of a stored answer counts no admission ticket.
+asio::awaitable<Response> post_checkout(Services& services, WaitingRoom* waiting_room,
+                                        Request& request) {
     auto parsed = parse_checkout_request(request.body);
     if (auto* invalid = std::get_if<InvalidInput>(&parsed))
         co_return http::bad_request(invalid->detail);
     CheckoutRequest checkout_request = std::get<CheckoutRequest>(std::move(parsed));
+    std::string entry_id;
+    if (waiting_room != nullptr) {
+        const queue::TokenCheck check =
+            waiting_room->check_token(request, unix_now_us() / 1'000'000);
+        if (!check.ok()) co_return admission_refused(check.refusal);
+        entry_id = check.admission->entry_id;
+    }
     const auto key = http::lookup_header(request.headers, idempotency_key_header);
-    if (!key) co_return co_await answer_checkout(services, std::move(checkout_request));
-    co_return co_await keyed_checkout(services, *key, std::move(checkout_request), answer_checkout);
+    if (!key) {
+        co_return co_await admitted_checkout(services, waiting_room, std::move(entry_id),
+                                             std::move(checkout_request));
+    }
+    auto answer = [waiting_room, entry_id](Services& with, CheckoutRequest keyed) {
+        return admitted_checkout(with, waiting_room, entry_id, std::move(keyed));
+    };
+    co_return co_await keyed_checkout(services, *key, std::move(checkout_request), answer);
 }
 
 asio::awaitable<Response> post_webhook(Services& services, Request& request) {
@@ -266,7 +308,7 @@ std::string webhook_answer_json(const WebhookSettled& settled) {
     return std::move(body).finish();
 }
 
-http::Routes api_routes(Services& services, OperatorCheck is_operator) {
+http::Routes api_routes(Services& services, OperatorCheck is_operator, WaitingRoom* waiting_room) {
     using http::Method;
     const auto with_services = std::ref(services);
     // The pending list names customers and their payment sessions (enough to cancel them).
@@ -275,7 +317,10 @@ http::Routes api_routes(Services& services, OperatorCheck is_operator) {
         co_return co_await get_pending(services, request);
     };
     http::Routes routes = {
-        {Method::post, "/api/checkout", http::bind(with_services, post_checkout)},
+        {Method::post, "/api/checkout",
+         [&services, waiting_room](Request& request) {
+             return post_checkout(services, waiting_room, request);
+         }},
         {Method::post, "/payments/webhook", http::bind(with_services, post_webhook)},
         {Method::get, "/api/orders/{id}", http::bind(with_services, get_order)},
         {Method::get, "/api/inventory", http::bind(with_services, get_inventory)},

@@ -164,4 +164,23 @@ std::optional<std::string> form_value(std::string_view text, std::string_view na
     return std::nullopt;
 }
 
+std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name) {
+    const auto trim = [](std::string_view text) {
+        while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+        while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+        return text;
+    };
+    while (!cookie_header.empty()) {
+        const std::size_t semicolon = cookie_header.find(';');
+        const std::string_view pair = trim(cookie_header.substr(0, semicolon));
+        cookie_header = semicolon == std::string_view::npos ? std::string_view{}
+                                                            : cookie_header.substr(semicolon + 1);
+        const std::size_t eq = pair.find('=');
+        if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+            return std::string(pair.substr(eq + 1));
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace tigerfans::http

@@ -37,4 +37,9 @@ std::uint64_t AdmissionPacer::step(std::int64_t now_us, bool paused, std::uint64
     return admitted;
 }
 
+void AdmissionPacer::set_rate(std::uint32_t per_second) {
+    TF_ASSERT(per_second >= 1);
+    per_second_ = per_second;
+}
+
 }  // namespace tigerfans::queue

@@ -85,3 +85,14 @@ TEST(AdmissionPacer, AStalledLoopCatchesUpAtMostTheBoundedGap) {
 
 }  // namespace
 }  // namespace tigerfans::queue
+
+TEST(AdmissionPacer, ARateChangeAppliesFromTheNextStepOn) {
+    AdmissionPacer pacer(100, 0, 0);
+    EXPECT_EQ(pacer.step(1'000'000, false, 0), 100u);  // One second at 100/s.
+    pacer.set_rate(1'000);
+    EXPECT_EQ(pacer.per_second(), 1'000u);
+    EXPECT_EQ(pacer.step(2'000'000, false, 0), 1'000u);  // The next second at 1000/s.
+    pacer.set_rate(3);
+    EXPECT_EQ(pacer.step(2'500'000, false, 0), 1u);  // 1.5 accrued: one now, half kept.
+    EXPECT_EQ(pacer.step(3'000'000, false, 0), 2u);  // 1.5 more and the half: two.
+}

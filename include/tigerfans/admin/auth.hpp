@@ -57,8 +57,6 @@ private:
 // (CSRF) and is refused. Without Origin (other clients) the request passes.
 bool same_origin(const http::Request& request);
 
-// The value of cookie `name` in a Cookie header, if present.
-std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name);
 
 // A post-login target that stays on this site: a path starting with '/' but not "//".
 std::string safe_next(std::string_view next);

@@ -43,12 +43,13 @@ struct Config {
     std::uint32_t reconcile_interval_s = 0;   // 0: no periodic reconciliation.
     std::uint32_t rate_limit_per_second = 0;  // Per client address; 0: no limit.
     std::uint32_t rate_limit_burst = 1;
-    // The waiting room (queue/): read and validated, not yet used by the server.
+    // The waiting room (queue/, flows/waiting_room).
     bool waiting_room = false;
     std::optional<std::int64_t> sale_opens_at_us;  // Unset: the sale opens when the server starts.
     std::uint32_t prequeue_minutes = 0;            // Joins this long before the sale: a raffle.
     std::uint32_t admit_per_second = 0;
     std::uint32_t admission_ttl_s = 0;      // How long an admission token stays valid.
+    std::uint32_t admission_tickets = 0;    // Checkouts one admission token allows.
     std::uint64_t admit_holds_ceiling = 0;  // Admission pauses at this many active holds; 0: none.
     std::string web_root;
     std::string bench_results_dir;

@@ -6,6 +6,7 @@
 
 #include "tigerfans/flows/checkout.hpp"
 #include "tigerfans/flows/services.hpp"
+#include "tigerfans/flows/waiting_room.hpp"
 #include "tigerfans/flows/webhook.hpp"
 #include "tigerfans/http/router.hpp"
 
@@ -15,8 +16,10 @@ namespace tigerfans::flows {
 using OperatorCheck = std::function<bool(const http::Request&)>;
 
 // The API's route table: the public API, /api/pending for operators only, and the isolated
-// accounting calls when the configuration turns them on (BENCH_ENDPOINTS).
-http::Routes api_routes(Services& services, OperatorCheck is_operator);
+// accounting calls when the configuration turns them on (BENCH_ENDPOINTS). With a waiting
+// room, checkout asks for its admission tokens (flows/waiting_room.hpp).
+http::Routes api_routes(Services& services, OperatorCheck is_operator,
+                        WaitingRoom* waiting_room = nullptr);
 
 // Shared with the admin pages.
 std::string inventory_json(const accounting::Inventory& inventory);

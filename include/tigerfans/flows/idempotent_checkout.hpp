@@ -18,6 +18,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -39,7 +40,7 @@ bool is_valid_idempotency_key(std::string_view key);
 std::string checkout_fingerprint(const CheckoutRequest& request);
 
 // The handler's answer to a checkout request.
-using CheckoutAnswerer = asio::awaitable<http::Response> (*)(Services&, CheckoutRequest);
+using CheckoutAnswerer = std::function<asio::awaitable<http::Response>(Services&, CheckoutRequest)>;
 
 // Answers `request` sent with the Idempotency-Key `key`: 400 for a malformed key, else runs
 // `answer` at most once per key while its answer is kept (see above).

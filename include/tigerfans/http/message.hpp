@@ -64,4 +64,7 @@ std::string percent_encode(std::string_view text);
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view text);
 std::optional<std::string> form_value(std::string_view text, std::string_view name);
 
+// The value of cookie `name` in a Cookie header (`a=1; b=2`), if present.
+std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name);
+
 }  // namespace tigerfans::http

@@ -24,6 +24,11 @@ public:
     // goes back accrues nothing.
     std::uint64_t step(std::int64_t now_us, bool paused, std::uint64_t active_holds);
 
+    // From the next step on, time accrues at `per_second` (at least 1); what accrued before
+    // is kept.
+    void set_rate(std::uint32_t per_second);
+    std::uint32_t per_second() const { return static_cast<std::uint32_t>(per_second_); }
+
 private:
     bool at_ceiling(std::uint64_t active_holds) const;
     std::uint64_t room(std::uint64_t active_holds) const;

@@ -28,12 +28,12 @@ enum class EntryState : std::uint8_t {
 
 struct EntryStatus {
     EntryState state = EntryState::waiting;
-    std::uint64_t key = 0;           // Its place's key (entry.hpp).
-    std::int64_t joined_at_us = 0;   // When it joined (the server's clock).
-    std::uint64_t ahead = 0;         // Waiting: entries before it in the queue.
-    std::uint64_t admitted_seq = 0;  // Admitted: it was the n-th admission (1, 2, ...).
-    std::int64_t admitted_at_us = 0; // Admitted: when.
-    std::uint32_t tickets_used = 0;  // Admitted: tickets counted against its admission.
+    std::uint64_t key = 0;            // Its place's key (entry.hpp).
+    std::int64_t joined_at_us = 0;    // When it joined (the server's clock).
+    std::uint64_t ahead = 0;          // Waiting: entries before it in the queue.
+    std::uint64_t admitted_seq = 0;   // Admitted: it was the n-th admission (1, 2, ...).
+    std::int64_t admitted_at_us = 0;  // Admitted: when.
+    std::uint32_t tickets_used = 0;   // Admitted: tickets counted against its admission.
 };
 
 struct AdmittedEntry {

@@ -45,22 +45,29 @@ Client& client_of(void* self) {
 
 }  // namespace
 
-Client::Metrics::Metrics(metrics::Registry& registry)
+std::string with_labels(std::string_view labels, std::string_view more) {
+    if (labels.empty()) return std::string(more);
+    if (more.empty()) return std::string(labels);
+    return std::string(labels) + "," + std::string(more);
+}
+
+Client::Metrics::Metrics(metrics::Registry& registry, std::string_view labels)
     : pipeline_commands(registry.histogram("tigerfans_redis_pipeline_commands",
                                            "Commands sent to Redis per socket write",
-                                           metrics::batch_size_buckets())),
+                                           metrics::batch_size_buckets(), labels)),
       command_seconds(registry.histogram("tigerfans_redis_command_seconds",
                                          "Round trip of a Redis command or pipeline",
-                                         metrics::latency_buckets_seconds())),
+                                         metrics::latency_buckets_seconds(), labels)),
       unavailable(registry.counter("tigerfans_redis_errors_total", "Redis calls that failed",
-                                   "kind=\"unavailable\"")),
+                                   with_labels("kind=\"unavailable\"", labels))),
       timeouts(registry.counter("tigerfans_redis_errors_total", "Redis calls that failed",
-                                "kind=\"timeout\"")),
+                                with_labels("kind=\"timeout\"", labels))),
       overloaded(registry.counter("tigerfans_redis_errors_total", "Redis calls that failed",
-                                  "kind=\"overloaded\"")),
+                                  with_labels("kind=\"overloaded\"", labels))),
       reconnects(registry.counter("tigerfans_redis_reconnects_total",
-                                  "Connections to Redis established again after a loss")),
-      connected(registry.gauge("tigerfans_redis_connected", "1 while Redis is connected")) {}
+                                  "Connections to Redis established again after a loss", labels)),
+      connected(registry.gauge("tigerfans_redis_connected", "1 while Redis is connected", labels)) {
+}
 
 Client::Client(asio::any_io_executor executor, Endpoint endpoint, ClientOptions options,
                metrics::Registry& registry)
@@ -68,7 +75,7 @@ Client::Client(asio::any_io_executor executor, Endpoint endpoint, ClientOptions 
       endpoint_(std::move(endpoint)),
       endpoint_text_(describe(endpoint_)),
       options_(options),
-      metrics_(registry),
+      metrics_(registry, options_.metric_labels),
       reconnect_delay_ms_(options.reconnect_delay_min_ms),
       watchdog_(executor_),
       reconnect_timer_(executor_),

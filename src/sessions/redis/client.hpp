@@ -42,7 +42,13 @@ struct ClientOptions {
     std::uint32_t reconnect_delay_max_ms = 2'000;  // ...up to this.
     std::uint32_t stop_drain_timeout_ms = limits::shutdown_drain_timeout_ms;
     std::size_t in_flight_commands_max = 100'000;  // Beyond: Fault::overloaded.
+    // Labels added to each of the client's metric series, e.g. `connection="queue"`, so that two
+    // clients on one registry keep series of their own (empty for the session store's client).
+    std::string metric_labels;
 };
+
+// A label set joined with more labels: with_labels("kind=\"timeout\"", "connection=\"queue\"").
+std::string with_labels(std::string_view labels, std::string_view more);
 
 // One command's arguments, e.g. {"HGETALL", "ps:42"}. Binary safe.
 using Command = std::vector<std::string>;
@@ -87,7 +93,7 @@ private:
     };
 
     struct Metrics {
-        explicit Metrics(metrics::Registry& registry);
+        Metrics(metrics::Registry& registry, std::string_view labels);
         metrics::Histogram& pipeline_commands;
         metrics::Histogram& command_seconds;
         metrics::Counter& unavailable;

@@ -8,22 +8,16 @@
 
 #include "sessions/redis/store.hpp"
 
-#include <openssl/evp.h>
-#include <spdlog/spdlog.h>
-
 #include <stdexcept>
 
 #include "sessions/redis/codec.hpp"
-#include "sessions/redis/log_limiter.hpp"
 #include "tigerfans/core/assert.hpp"
-#include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::sessions::redis {
 
 namespace {
 
-constexpr std::chrono::milliseconds unexpected_reply_log_interval_ms{10'000};
 constexpr std::int64_t microseconds_per_second = 1'000'000;
 
 // Commands are built in plain functions: GCC 12 miscompiles braced lists of strings inside
@@ -66,10 +60,6 @@ Command find_command(std::string_view psid) { return {"HGETALL", session_key(psi
 
 Command unlist_command(std::string_view psid) {
     return {"ZREM", std::string(pending_index_key), std::string(psid)};
-}
-
-Command script_load_command(std::string_view script) {
-    return {"SCRIPT", "LOAD", std::string(script)};
 }
 
 struct GateCall {
@@ -160,11 +150,9 @@ public:
     RedisSessionStore(asio::any_io_executor loop, Endpoint endpoint, ClientOptions options,
                       metrics::Registry& registry)
         : client_(std::move(loop), std::move(endpoint), options, registry),
-          unexpected_replies_(registry.counter("tigerfans_redis_errors_total",
-                                               "Redis calls that failed", "kind=\"reply\"")),
+          faults_(registry, options.metric_labels),
           gate_sha_(script_sha1(gate_script)),
           key_sha_(script_sha1(checkout_key_script)),
-
           slots_sha_(script_sha1(email_slots_script)) {}
 
     ~RedisSessionStore() override = default;
@@ -202,20 +190,24 @@ private:
     asio::awaitable<Result<Reply>> run_gate(Command call) {
         return run_script(std::move(call), gate_script);
     }
-    asio::awaitable<Result<Reply>> run_script(Command call, std::string_view script);
-    asio::awaitable<Status> load_script(std::string_view script, const std::string& sha);
+    asio::awaitable<Result<Reply>> run_script(Command call, std::string_view script) {
+        return redis::run_script(client_, std::move(call), script);
+    }
+    asio::awaitable<Status> load_script(std::string_view script, const std::string& sha) {
+        return redis::load_script(client_, faults_, script, sha);
+    }
     asio::awaitable<Result<Listing>> list_pending(std::size_t limit);
     asio::awaitable<Result<std::int64_t>> forget(const std::vector<std::string>& psids);
     Result<std::optional<PaymentSession>> read_session(Reply& hash);
     Fault unexpected(std::string_view operation, const Reply& reply) {
-        return unexpected(operation, describe(reply), fault_of(reply));
+        return faults_.unexpected(operation, reply);
     }
-    Fault unexpected(std::string_view operation, std::string_view detail,
-                     Fault fault = Fault::internal);
+    Fault unexpected(std::string_view operation, std::string_view detail) {
+        return faults_.unexpected(operation, detail);
+    }
 
     Client client_;
-    metrics::Counter& unexpected_replies_;
-    LogLimiter unexpected_reply_log_{unexpected_reply_log_interval_ms};
+    ReplyFaults faults_;
     const std::string gate_sha_;
     const std::string key_sha_;
     const std::string slots_sha_;
@@ -233,16 +225,6 @@ asio::awaitable<Status> RedisSessionStore::start() {
     Status key_loaded = co_await load_script(checkout_key_script, key_sha_);
     if (!key_loaded) co_return key_loaded;
     co_return co_await load_script(email_slots_script, slots_sha_);
-}
-
-asio::awaitable<Status> RedisSessionStore::load_script(std::string_view script,
-                                                       const std::string& sha) {
-    Result<Reply> loaded = co_await client_.command(script_load_command(script));
-    if (!loaded) co_return loaded.fault();
-    if (loaded->kind != Reply::Kind::string || loaded->text != sha) {
-        co_return unexpected("SCRIPT LOAD", *loaded);
-    }
-    co_return done();
 }
 
 asio::awaitable<Status> RedisSessionStore::save(const PaymentSession& session,
@@ -273,17 +255,6 @@ asio::awaitable<Result<GateAnswer>> RedisSessionStore::take_lease(std::string_vi
     std::optional<GateAnswer> gate = decode_gate_answer(*answer);
     if (!gate) co_return unexpected("gate", *answer);
     co_return std::move(*gate);
-}
-
-// EVALSHA; on NOSCRIPT (Redis restarted, or start() never reached it) the same call as EVAL,
-// which also puts the script back into Redis' cache for the next EVALSHA.
-asio::awaitable<Result<Reply>> RedisSessionStore::run_script(Command call,
-                                                             std::string_view script) {
-    Result<Reply> answer = co_await client_.command(call);
-    if (!answer || answer->error_code() != "NOSCRIPT") co_return answer;
-    call[0] = "EVAL";
-    call[1] = std::string(script);
-    co_return co_await client_.command(std::move(call));
 }
 
 asio::awaitable<Status> RedisSessionStore::finish_gate(std::string_view psid,
@@ -460,28 +431,7 @@ Result<std::optional<PaymentSession>> RedisSessionStore::read_session(Reply& has
     return session;
 }
 
-// A reply the store cannot use: Redis refusing for now (see fault_of), a bug, or a foreign
-// writer.
-Fault RedisSessionStore::unexpected(std::string_view operation, std::string_view detail,
-                                    Fault fault) {
-    unexpected_replies_.add();
-    if (const std::optional<std::uint64_t> suppressed = unexpected_reply_log_.admit()) {
-        spdlog::error("redis: {} failed: {} ({} similar messages suppressed)", operation, detail,
-                      *suppressed);
-    }
-    return fault;
-}
-
 }  // namespace
-
-std::string script_sha1(std::string_view script) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_bytes = 0;
-    [[maybe_unused]] const int hashed =
-        EVP_Digest(script.data(), script.size(), digest, &digest_bytes, EVP_sha1(), nullptr);
-    TF_ASSERT(hashed == 1 && digest_bytes == 20);
-    return lower_hex(std::string_view(reinterpret_cast<const char*>(digest), digest_bytes));
-}
 
 std::unique_ptr<SessionStore> make_store(asio::any_io_executor loop, Endpoint endpoint,
                                          ClientOptions options, metrics::Registry& registry) {

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "sessions/redis/client.hpp"
+#include "sessions/redis/scripts.hpp"
 #include "sessions/redis/url.hpp"
 #include "tigerfans/metrics/metrics.hpp"
 #include "tigerfans/sessions/session_store.hpp"
@@ -107,8 +108,5 @@ inline constexpr std::string_view email_slots_script =
     "  redis.call('PEXPIREAT', KEYS[1], last[2])\n"
     "end\n"
     "return 1\n";
-
-// Lower-case hex SHA-1, as SCRIPT LOAD answers and EVALSHA expects.
-std::string script_sha1(std::string_view script);
 
 }  // namespace tigerfans::sessions::redis

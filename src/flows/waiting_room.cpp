@@ -1,0 +1,300 @@
+// The waiting room: joins, the admission step, the status answers and checkout's token check.
+#include "tigerfans/flows/waiting_room.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/clock.hpp"
+#include "tigerfans/core/limits.hpp"
+#include "tigerfans/http/errors.hpp"
+#include "tigerfans/http/json_writer.hpp"
+
+namespace tigerfans::flows {
+
+namespace {
+using http::Request;
+using http::Response;
+
+constexpr std::int64_t us_per_s = 1'000'000;
+constexpr std::int64_t us_per_ms = 1'000;
+// How often a step reads the queue's length for the operator's view.
+constexpr std::int64_t counts_interval_us = 1'000'000;
+// The status route's hint for the next poll: a quarter of the wait, within these bounds.
+constexpr std::int64_t poll_min_ms = 1'000;
+constexpr std::int64_t poll_max_ms = 30'000;
+
+static_assert(queue::admission_tickets_max == 1'000, "the config table's ADMISSION_TICKETS bound");
+
+std::int64_t whole_seconds_until(std::int64_t from_us, std::int64_t to_us) {
+    return to_us <= from_us ? 0 : (to_us - from_us + us_per_s - 1) / us_per_s;
+}
+
+std::int64_t poll_after_ms(double wait_s) {
+    const double quarter_ms = wait_s * 1000.0 / 4.0;
+    if (!(quarter_ms > static_cast<double>(poll_min_ms))) return poll_min_ms;
+    return std::min(poll_max_ms, static_cast<std::int64_t>(quarter_ms));
+}
+
+std::string cookie(std::string_view name, std::string_view value, std::int64_t max_age_s) {
+    return std::string(name) + "=" + std::string(value) +
+           "; Path=/; Max-Age=" + std::to_string(std::max<std::int64_t>(max_age_s, 0)) +
+           "; SameSite=Lax";
+}
+}  // namespace
+
+WaitingRoom::WaitingRoom(asio::any_io_executor loop, const config::Config& config,
+                         queue::QueueStore& store, accounting::Ledger& ledger,
+                         std::int64_t start_us)
+    : config_(config),
+      store_(store),
+      ledger_(ledger),
+      timeline_(queue::sale_timeline(config, start_us)),
+      token_key_(queue::admission_key(config.session_secret)),
+      // Admissions accrue from the sale's opening, or from this start when that has passed.
+      pacer_(config.admit_per_second, config.admit_holds_ceiling,
+             std::max(timeline_.sale_opens_us, start_us)),
+      timer_(loop) {}
+
+void WaitingRoom::start() {
+    loop_running_ = true;
+    asio::co_spawn(timer_.get_executor(), loop(), [this](std::exception_ptr failure) {
+        loop_running_ = false;
+        if (failure) spdlog::error("waiting room: the admission step stopped on an exception");
+    });
+}
+
+asio::awaitable<void> WaitingRoom::stop(std::chrono::milliseconds wait) {
+    stopping_ = true;
+    boost::system::error_code ignored;
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (loop_running_ && std::chrono::steady_clock::now() < deadline) {
+        timer_.cancel();
+        asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+}
+
+asio::awaitable<void> WaitingRoom::loop() {
+    boost::system::error_code ignored;
+    while (!stopping_) {
+        timer_.expires_after(std::chrono::milliseconds(limits::admission_step_ms));
+        co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        if (stopping_) break;
+        co_await step(unix_now_us());
+    }
+}
+
+asio::awaitable<std::uint64_t> WaitingRoom::active_holds() {
+    if (config_.admit_holds_ceiling == 0) co_return 0;  // Nothing to compare them with.
+    auto inventory = co_await ledger_.inventory();
+    // Unknown holds count as the ceiling: admission waits rather than overruns it.
+    if (!inventory) co_return config_.admit_holds_ceiling;
+    co_return inventory->class_a.held + inventory->class_b.held;
+}
+
+asio::awaitable<void> WaitingRoom::step(std::int64_t now_us) {
+    if (now_us - counts_read_us_ >= counts_interval_us) {
+        counts_read_us_ = now_us;
+        if (auto counts = co_await store_.counts()) {
+            waiting_ = counts->waiting;
+            admitted_ = std::max(admitted_, counts->admitted);
+        }
+    }
+    if (timeline_.phase_at(now_us) != queue::Phase::sale) co_return;
+    co_await admit_due(now_us);
+    note_admissions(now_us);
+}
+
+asio::awaitable<void> WaitingRoom::admit_due(std::int64_t now_us) {
+    const std::uint64_t holds = co_await active_holds();
+    const std::uint64_t due =
+        std::min(pacer_.step(now_us, paused_, holds), limits::admission_step_entries_max);
+    if (due == 0) co_return;
+    const std::uint32_t keep_s = config_.admission_ttl_s + limits::admitted_entry_margin_s;
+    auto admitted = co_await store_.admit(due, now_us, keep_s);
+    if (!admitted) {
+        // The entries stay queued; the admissions they were due are not made up later.
+        spdlog::warn("waiting room: admission step failed: {}", fault_name(admitted.fault()));
+        co_return;
+    }
+    for (const queue::AdmittedEntry& entry : *admitted) {
+        admitted_ = std::max(admitted_, entry.admitted_seq);
+    }
+    waiting_ -= std::min<std::uint64_t>(waiting_, admitted->size());
+}
+
+// One point a step while the sale is open, so that a pause or an empty queue brings the
+// measured rate down over the window.
+void WaitingRoom::note_admissions(std::int64_t now_us) {
+    admissions_.emplace_back(now_us, admitted_);
+    while (admissions_.front().first < now_us - admission_rate_window_us) admissions_.pop_front();
+}
+
+double WaitingRoom::measured_rate() const {
+    if (admissions_.size() < 2) return 0;
+    const auto& [first_us, first] = admissions_.front();
+    const auto& [last_us, last] = admissions_.back();
+    if (last_us <= first_us) return 0;
+    return static_cast<double>(last - first) * us_per_s / static_cast<double>(last_us - first_us);
+}
+
+queue::AdmissionState WaitingRoom::state() const {
+    return {true, paused_, pacer_.per_second(), waiting_, admitted_};
+}
+
+void WaitingRoom::set_paused(bool paused) {
+    if (paused != paused_)
+        spdlog::info("waiting room: admission {}", paused ? "paused" : "resumed");
+    paused_ = paused;
+}
+
+void WaitingRoom::set_rate(std::uint32_t per_second) {
+    TF_ASSERT(per_second >= 1 && per_second <= queue::admit_per_second_max);
+    spdlog::info("waiting room: admission rate {} a second", per_second);
+    pacer_.set_rate(per_second);
+}
+
+queue::TokenCheck WaitingRoom::check_token(const Request& request, std::int64_t now_s) const {
+    if (auto header = http::lookup_header(request.headers, admission_token_header)) {
+        return queue::verify_token(token_key_, *header, now_s);
+    }
+    const auto from_cookie = http::cookie_value(request.header("Cookie"), admission_cookie);
+    return queue::verify_token(token_key_, from_cookie.value_or(""), now_s);
+}
+
+asio::awaitable<Result<bool>> WaitingRoom::use_ticket(std::string_view entry_id) {
+    co_return co_await store_.use_ticket(entry_id, config_.admission_tickets);
+}
+
+asio::awaitable<void> WaitingRoom::return_ticket(std::string_view entry_id) {
+    Status returned = co_await store_.return_ticket(entry_id);
+    if (!returned) {
+        spdlog::warn("waiting room: could not give back an admission's ticket: {}",
+                     fault_name(returned.fault()));
+    }
+}
+
+asio::awaitable<Response> WaitingRoom::join(Request&) {
+    const std::int64_t now_us = unix_now_us();
+    const queue::Phase phase = timeline_.phase_at(now_us);
+    if (phase == queue::Phase::not_open) {
+        nlohmann::json body = {
+            {"error", "queue_not_open"},
+            {"detail", "the queue opens before the sale; join again then"},
+            {"opens_in_s", whole_seconds_until(now_us, timeline_.prequeue_opens_us)}};
+        co_return Response::json(409, body.dump());
+    }
+    std::string entry_id = queue::new_entry_id();
+    const std::uint64_t draw = queue::raffle_key(queue::secure_random64());
+    auto joined = co_await store_.join(entry_id, phase, draw, now_us);
+    if (!joined) co_return http::fault_response(joined.fault(), "queue join");
+    http::JsonObjectWriter body;  // Members in alphabetical order.
+    body.string("entry_id", entry_id)
+        .string("phase", queue::phase_name(phase))
+        .string("sale_opens_at", iso8601_utc(timeline_.sale_opens_us))
+        .integer("sale_opens_in_s", whole_seconds_until(now_us, timeline_.sale_opens_us));
+    // The cookie lasts until the sale's opening and a day of queueing and admission after it.
+    const std::int64_t cookie_s = whole_seconds_until(now_us, timeline_.sale_opens_us) + 24 * 3600;
+    Response response = Response::json(201, std::move(body).finish());
+    response.headers.emplace_back("Set-Cookie", cookie(queue_cookie, entry_id, cookie_s));
+    response.headers.emplace_back("Cache-Control", "no-store");
+    co_return response;
+}
+
+asio::awaitable<Response> WaitingRoom::status(Request& request) {
+    const std::string entry_id(request.path_param("id"));
+    if (!queue::is_entry_id(entry_id)) {
+        co_return http::error_response(400, "invalid_entry_id",
+                                       "a queue entry id is 32 lower-case hex digits");
+    }
+    auto found = co_await store_.status(entry_id);
+    if (!found) co_return http::fault_response(found.fault(), "queue status");
+    if (!found->has_value()) {
+        co_return http::error_response(404, "unknown_entry",
+                                       "no such queue entry (or its admission is long over)");
+    }
+    const std::int64_t now_us = unix_now_us();
+    Response response = (*found)->state == queue::EntryState::admitted
+                            ? admitted_answer(entry_id, **found, now_us)
+                            : waiting_answer(entry_id, **found, now_us);
+    response.headers.emplace_back("Cache-Control", "no-store");
+    co_return response;
+}
+
+Response WaitingRoom::admitted_answer(std::string_view entry_id, const queue::EntryStatus& status,
+                                      std::int64_t now_us) const {
+    const std::int64_t issued_s = status.admitted_at_us / us_per_s;
+    const queue::Admission admission = queue::admit(
+        std::string(entry_id), issued_s, config_.admission_ttl_s, config_.admission_tickets);
+    const std::string token = queue::issue_token(token_key_, admission);
+    const std::uint32_t used = std::min(status.tickets_used, admission.tickets);
+    http::JsonObjectWriter body(512);  // Members in alphabetical order.
+    body.integer("admitted_at_ms", status.admitted_at_us / us_per_ms)
+        .integer("admitted_seq", static_cast<std::int64_t>(status.admitted_seq))
+        .string("entry_id", entry_id)
+        .string("phase", queue::phase_name(timeline_.phase_at(now_us)))
+        .integer("poll_after_ms", poll_max_ms)
+        .integer("sale_opens_in_s", whole_seconds_until(now_us, timeline_.sale_opens_us))
+        .string("state", "admitted")
+        .integer("tickets", admission.tickets)
+        .integer("tickets_left", admission.tickets - used)
+        .string("token", token)
+        .integer("token_expires_at_ms", admission.expires_s * 1000);
+    Response response = Response::json(200, std::move(body).finish());
+    response.headers.emplace_back(
+        "Set-Cookie", cookie(admission_cookie, token, admission.expires_s - now_us / us_per_s));
+    return response;
+}
+
+Response WaitingRoom::waiting_answer(std::string_view entry_id, const queue::EntryStatus& status,
+                                     std::int64_t now_us) const {
+    const queue::Phase phase = timeline_.phase_at(now_us);
+    const std::int64_t opens_in_s = whole_seconds_until(now_us, timeline_.sale_opens_us);
+    http::JsonObjectWriter body(384);  // Members in alphabetical order.
+    if (phase != queue::Phase::sale) {
+        // A raffled place is not shown before the sale opens: nobody can rejoin for a better
+        // draw.
+        body.string("entry_id", entry_id)
+            .string("phase", queue::phase_name(phase))
+            .integer("poll_after_ms", poll_after_ms(static_cast<double>(opens_in_s)))
+            .integer("sale_opens_in_s", opens_in_s)
+            .string("state", "prequeue");
+        return Response::json(200, std::move(body).finish());
+    }
+    const double rate = measured_rate();
+    const double eta_s = rate > 0 ? static_cast<double>(status.ahead) / rate : -1;
+    const double target = pacer_.per_second();
+    body.integer("admit_per_second", std::llround(rate))
+        .integer("ahead", static_cast<std::int64_t>(status.ahead));
+    if (eta_s >= 0) {
+        body.integer("eta_s", std::llround(std::ceil(eta_s)));
+    } else {
+        body.null("eta_s");
+    }
+    body.string("entry_id", entry_id)
+        .string("phase", queue::phase_name(phase))
+        .integer("poll_after_ms",
+                 poll_after_ms(eta_s >= 0 ? eta_s : static_cast<double>(status.ahead) / target))
+        .integer("position", static_cast<std::int64_t>(status.ahead) + 1)
+        .integer("sale_opens_in_s", 0)
+        .string("state", "waiting");
+    return Response::json(200, std::move(body).finish());
+}
+
+http::Routes WaitingRoom::routes() {
+    using http::Method;
+    return {
+        {Method::post, "/api/queue/join", [this](Request& request) { return join(request); }},
+        {Method::get, "/api/queue/{id}", [this](Request& request) { return status(request); }},
+    };
+}
+
+}  // namespace tigerfans::flows
