@@ -8,6 +8,7 @@
 //      token, a malformed one, forged ones and a used-up one must be refused.
 // A fan's join order is the order its join answer arrived in, over both join phases.
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -37,8 +38,10 @@ constexpr std::chrono::milliseconds opening_margin{250};
 constexpr std::chrono::milliseconds poll_retry{1'000};
 // The next poll of a fan the server still shows in the pre-queue.
 constexpr std::chrono::milliseconds prequeue_repoll{250};
-// The longest an idle poll worker sleeps before looking at the schedule again.
-constexpr std::chrono::milliseconds idle_wait_max{100};
+// The longest the poll ticker sleeps before looking at the schedule again, and the shortest
+// (while a fan is due but every worker is busy).
+constexpr std::chrono::milliseconds tick_max{100};
+constexpr std::chrono::milliseconds tick_min{1};
 constexpr std::size_t entry_id_chars = 32;
 // Buyers' email addresses are fan<offset + i>@..., apart from the flow mode's fan<i>.
 constexpr int buyer_email_offset = 10'000'000;
@@ -203,8 +206,10 @@ private:
                 asio::co_spawn(io_, poll_worker(connection), asio::detached);
                 live_workers_++;
             }
+            ticking_ = true;
+            asio::co_spawn(io_, poll_ticker(), asio::detached);
             io_.restart();
-            while (live_workers_ > 0 && io_.run_one() > 0) {
+            while ((live_workers_ > 0 || ticking_) && io_.run_one() > 0) {
             }
             io_.restart();
             io_.poll();
@@ -213,18 +218,24 @@ private:
         report_.polls.latency = summarize(std::move(poll_latencies_));
     }
 
+    bool polling() const { return waiting_ > 0 && Clock::now() < deadline_; }
+
+    // Polls fans as they come due. A worker with nothing due waits on `idle_` until the ticker
+    // (or a worker that found more due than it takes) wakes it: one wake-up per due fan, not
+    // one per worker.
     asio::awaitable<void> poll_worker(Connection& connection) {
-        asio::steady_timer pause(io_);
         std::string target;
-        while (waiting_ > 0 && Clock::now() < deadline_) {
+        while (polling()) {
             const auto now = Clock::now();
             const std::optional<int> fan = schedule_.take_due(now);
             if (!fan) {
-                const auto next = schedule_.next_due().value_or(now + idle_wait_max);
-                pause.expires_at(std::min(next, now + idle_wait_max));
-                co_await pause.async_wait(asio::use_awaitable);
+                idle_workers_++;
+                co_await idle_.async_wait(asio::as_tuple(asio::use_awaitable));
+                idle_workers_--;
                 continue;
             }
+            const auto next = schedule_.next_due();
+            if (idle_workers_ > 0 && next && *next <= now) idle_.cancel_one();
             target = "/api/queue/" + fans_[static_cast<std::size_t>(*fan)].entry_id;
             connection.prepare("GET", target);
             const auto sent = Clock::now();
@@ -232,6 +243,23 @@ private:
             record_poll(*fan, reply, sent);
         }
         live_workers_--;
+    }
+
+    // Wakes an idle worker when the earliest fan comes due; once polling is over, all of them.
+    asio::awaitable<void> poll_ticker() {
+        asio::steady_timer tick(io_);
+        while (live_workers_ > 0) {
+            const auto now = Clock::now();
+            if (!polling()) {
+                idle_.cancel();
+            } else if (const auto next = schedule_.next_due(); next && *next <= now) {
+                if (idle_workers_ > 0) idle_.cancel_one();
+            }
+            const auto next = schedule_.next_due().value_or(now + tick_max);
+            tick.expires_at(std::clamp(next, now + tick_min, now + tick_max));
+            co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        ticking_ = false;
     }
 
     void give_up(Fan& fan) {
@@ -438,6 +466,10 @@ private:
     PollSchedule schedule_;
     int waiting_ = 0;  // Joined fans neither admitted nor given up on.
     int live_workers_ = 0;
+    int idle_workers_ = 0;
+    bool ticking_ = false;
+    // Never expires: idle poll workers wait on it until cancel_one wakes one of them.
+    asio::steady_timer idle_{io_, Clock::time_point::max()};
     Clock::time_point deadline_;
     Clock::time_point last_admission_seen_;
     std::vector<double> poll_latencies_;
