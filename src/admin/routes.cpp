@@ -1,6 +1,9 @@
 // Admin pages and JSON endpoints.
 #include "tigerfans/admin/routes.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "tigerfans/core/clock.hpp"
@@ -104,11 +107,54 @@ asio::awaitable<Response> post_reconcile(const AdminContext& context, Request& r
     co_return Response::json(200, flows::to_json(*report).dump());
 }
 
+// The live view's samples, all of them or those stamped after `since_ms` (Unix ms), and the
+// admission's state now.
+asio::awaitable<Response> get_live(const AdminContext& context, Request& request) {
+    if (!context.auth.is_admin(request)) co_return http::unauthorized("admin login required");
+    std::int64_t since_ms = std::numeric_limits<std::int64_t>::min();
+    if (const auto text = request.query_param("since_ms")) {
+        const char* end = text->data() + text->size();
+        const auto [stop, error] = std::from_chars(text->data(), end, since_ms);
+        if (error != std::errc{} || stop != end) {
+            co_return http::bad_request("since_ms must be an integer (Unix ms)");
+        }
+    }
+    json samples = json::array();
+    for (const LiveSample& sample : context.live.series().since(since_ms)) {
+        samples.push_back(to_json(sample));
+    }
+    const json body = {{"interval_ms", context.live.interval().count()},
+                       {"admission", to_json(context.admission.state())},
+                       {"samples", std::move(samples)}};
+    co_return Response::json(200, body.dump());
+}
+
+// Pauses or resumes admission and sets its rate, and answers the admission's state. A POST
+// from this site or with Basic credentials, as for a reconciliation pass.
+asio::awaitable<Response> post_admission(const AdminContext& context, Request& request) {
+    if (!context.auth.is_admin(request)) co_return http::unauthorized("admin login required");
+    if (!same_origin(request)) co_return http::error_response(403, "forbidden", "cross-site");
+    const auto parsed = parse_admission_change(request.body);
+    if (const auto* invalid = std::get_if<std::string>(&parsed))
+        co_return http::bad_request(*invalid);
+    const AdmissionChange& change = std::get<AdmissionChange>(parsed);
+    if (change.per_second) {
+        context.admission.set_rate(*change.per_second);
+        spdlog::info("admin: admission rate set to {}/s", *change.per_second);
+    }
+    if (change.paused) {
+        context.admission.set_paused(*change.paused);
+        spdlog::info("admin: admission {}", *change.paused ? "paused" : "resumed");
+    }
+    co_return Response::json(200, to_json(context.admission.state()).dump());
+}
+
 asio::awaitable<Response> get_dashboard(const AdminContext& context, Request& request) {
     if (!context.auth.is_admin(request)) {
         co_return Response::redirect("/admin/login?next=/admin", 307);
     }
     const http::TemplateVars vars = {
+        {"admit_per_second_max", std::to_string(queue::admit_per_second_max)},
         {"goodie_limit", std::to_string(context.config.goodie_limit)},
         {"level", std::string(config::backend_level_name(context.config))},
         {"orders_limit", std::to_string(limits::admin_orders_default)},
@@ -175,6 +221,8 @@ http::Routes admin_routes(const AdminContext& context) {
         {Method::get, "/api/admin/refunds", http::bind(context, get_refunds)},
         {Method::get, "/api/admin/reconcile", http::bind(context, get_reconcile)},
         {Method::post, "/api/admin/reconcile", http::bind(context, post_reconcile)},
+        {Method::get, "/api/admin/live", http::bind(context, get_live)},
+        {Method::post, "/api/admin/admission", http::bind(context, post_admission)},
     };
 }
 

@@ -17,11 +17,13 @@
 
 #include "accounting/postgres/postgres_ledger.hpp"
 #include "accounting/tigerbeetle/tigerbeetle_ledger.hpp"
+#include "app/static_admission.hpp"
 #include "orders/postgres_order_store.hpp"
 #include "sessions/postgres/postgres_session_store.hpp"
 #include "sessions/postgres/queue_store.hpp"
 #include "sessions/redis/queue_store.hpp"
 #include "sessions/redis/store.hpp"
+#include "tigerfans/admin/live.hpp"
 #include "tigerfans/admin/routes.hpp"
 #include "tigerfans/app/pages.hpp"
 #include "tigerfans/core/assert.hpp"
@@ -106,13 +108,16 @@ struct App::Impl {
         stop_signal.expires_at(asio::steady_timer::time_point::max());
         const bool tb = config.accounting == config::AccountingBackend::tigerbeetle;
         const bool redis = config.sessions == config::SessionBackend::redis;
+        // With the waiting room on, a fan who wants a ticket goes to the queue first.
         templates.set_globals({{"accounting_backend", tb ? "TigerBeetle" : "PostgreSQL"},
-                               {"session_backend", redis ? "Redis" : "PostgreSQL"}});
+                               {"session_backend", redis ? "Redis" : "PostgreSQL"},
+                               {"ticket_href", config.waiting_room ? "/queue" : "/demo/checkout"}});
     }
 
     asio::awaitable<int> serve(std::function<void(std::uint16_t)> on_listening);
     asio::awaitable<bool> start_backends();
     void add_routes();
+    std::unique_ptr<admin::LiveSampler> make_live_sampler();
     http::Routes service_routes();
     asio::awaitable<http::Response> healthz();
     bool may_read_metrics(const http::Request& request) const;
@@ -143,6 +148,9 @@ struct App::Impl {
     std::unique_ptr<flows::Services> services;
     std::unique_ptr<mockpay::MockPay> mockpay;
     std::unique_ptr<flows::Reconciler> reconciler;
+    std::unique_ptr<StaticAdmission> no_waiting_room;  // With the waiting room off.
+    queue::AdmissionControl* admission = nullptr;      // The waiting room, or the one above.
+    std::unique_ptr<admin::LiveSampler> live;
     std::unique_ptr<http::Server> server;
 };
 
@@ -197,6 +205,19 @@ bool App::Impl::may_read_metrics(const http::Request& request) const {
            constant_time_equal(header.substr(bearer.size()), config.metrics_token);
 }
 
+// The admin's live view samples admission, the flows' counts, the ledger and the HTTP server's
+// request latency (registered by the server, which exists by now).
+std::unique_ptr<admin::LiveSampler> App::Impl::make_live_sampler() {
+    const metrics::Histogram* request_seconds =
+        registry.find_histogram("tigerfans_http_request_seconds", "");
+    TF_ASSERT(request_seconds != nullptr && admission && ledger);
+    return std::make_unique<admin::LiveSampler>(
+        io.get_executor(),
+        admin::LiveSources{*admission, *ledger, timings.checkouts, timings.sales, *request_seconds},
+        std::chrono::milliseconds(limits::live_sample_interval_ms), limits::live_samples_max,
+        std::chrono::milliseconds(limits::live_ledger_stale_ms));
+}
+
 // Every route of the server: one table per module, each given only what it works with.
 void App::Impl::add_routes() {
     auto is_admin = [this](const http::Request& request) { return auth.is_admin(request); };
@@ -208,7 +229,7 @@ void App::Impl::add_routes() {
     router.add(std::move(queue));
     router.add(page_routes(PagesContext{config, *orders, templates}));
     http::Routes admin = admin::admin_routes(admin::AdminContext{
-        auth, login_throttle, config, *orders, *ledger, *reconciler, templates});
+        auth, login_throttle, config, *orders, *ledger, *reconciler, templates, *admission, *live});
     http::limit_route(admin, http::Method::post, "/admin/login", login_rate);
     router.add(std::move(admin));
     router.add(mockpay->routes());
@@ -259,7 +280,12 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
     if (queue_store) {
         waiting_room = std::make_unique<flows::WaitingRoom>(loop, config, *queue_store, *ledger,
                                                             unix_now_us());
+        admission = waiting_room.get();
+    } else {
+        no_waiting_room = std::make_unique<StaticAdmission>(config);
+        admission = no_waiting_room.get();
     }
+    live = make_live_sampler();
     add_routes();  // Before the first accept completes: same thread, no await between.
     if (Status started = co_await mockpay->start(); !started) {
         // Payments still work; only the redelivery of undelivered events waits for a restart.
@@ -275,6 +301,7 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
         spdlog::info("waiting room on: the pre-queue opens at {}, the sale at {}",
                      iso8601_utc(sale.prequeue_opens_us), iso8601_utc(sale.sale_opens_us));
     }
+    live->start();
     if (on_listening) on_listening(port);
 
     boost::system::error_code ignored;
@@ -302,6 +329,7 @@ asio::awaitable<void> App::Impl::shutdown() {
     if (reconciler) {
         co_await reconciler->stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
     }
+    if (live) co_await live->stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
     // The batchers flush what is queued before their clients close.
     if (ledger) co_await ledger->stop();
     if (sessions) co_await sessions->stop();

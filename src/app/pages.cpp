@@ -1,4 +1,4 @@
-// Landing, checkout and success pages. The pages fetch live data from the JSON API.
+// Landing, waiting room, checkout and success pages. The pages fetch live data from the JSON API.
 #include "tigerfans/app/pages.hpp"
 
 #include <filesystem>
@@ -7,6 +7,7 @@
 
 #include "tigerfans/app/qr.hpp"
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/http/errors.hpp"
 
@@ -60,6 +61,22 @@ asio::awaitable<Response> get_landing(const PagesContext& context, Request& requ
     return answer(page(context, request, "landing", "TigerFans", {}));
 }
 
+// The waiting room page: with WAITING_ROOM=off it says there is no queue and links to checkout.
+Response queue_page(const PagesContext& context) {
+    const config::Config& config = context.config;
+    http::TemplateVars vars = common_vars(config);
+    vars.emplace_back("waiting_room", config.waiting_room ? "on" : "off");
+    vars.emplace_back("sale_opens_at",
+                      config.sale_opens_at_us ? iso8601_utc(*config.sale_opens_at_us) : "");
+    Response response = Response::html(200, context.templates.page("queue", "Waiting room", vars));
+    response.with_header("Cache-Control", "no-store");
+    return response;
+}
+
+asio::awaitable<Response> get_queue(const PagesContext& context, Request&) {
+    return answer(queue_page(context));
+}
+
 asio::awaitable<Response> get_checkout(const PagesContext& context, Request& request) {
     return answer(page(context, request, "checkout", "Checkout", {"status", "order_id"}));
 }
@@ -98,6 +115,7 @@ http::Routes page_routes(const PagesContext& context) {
     using http::Method;
     return {
         {Method::get, "/", http::bind(context, get_landing)},
+        {Method::get, "/queue", http::bind(context, get_queue)},
         {Method::get, "/demo/checkout", http::bind(context, get_checkout)},
         {Method::get, "/demo/success", http::bind(context, get_success)},
         {Method::get, "/api/orders/{id}/qr.svg", http::bind(context, get_ticket_qr)},

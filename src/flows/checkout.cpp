@@ -81,7 +81,9 @@ asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest re
     CheckoutOutcome outcome = co_await hold_and_save(services, request, hold);
     if (!std::holds_alternative<CheckoutAccepted>(outcome)) {
         co_await free_email_slot(services, request.customer_email, order_id);
+        co_return outcome;
     }
+    services.timings.checkouts.add();
     co_return outcome;
 }
 

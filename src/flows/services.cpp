@@ -1,4 +1,4 @@
-// Registration of the flows' component timings.
+// Registration of the flows' component timings and counts.
 #include "tigerfans/flows/services.hpp"
 
 namespace tigerfans::flows {
@@ -22,6 +22,9 @@ Timings::Timings(metrics::Registry& registry)
       session_gate(component(registry, "paymentsession.gate")),
       session_remove(component(registry, "paymentsession.remove")),
       order_insert(component(registry, "db.add_order")),
-      order_find(component(registry, "db.get_order")) {}
+      order_find(component(registry, "db.get_order")),
+      checkouts(registry.counter("tigerfans_checkouts_total", "Checkouts that held a ticket")),
+      sales(registry.counter("tigerfans_sales_total",
+                             "Webhook deliveries that stored their order as paid with a ticket")) {}
 
 }  // namespace tigerfans::flows

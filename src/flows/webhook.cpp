@@ -128,6 +128,7 @@ asio::awaitable<Result<orders::OrderStatus>> fulfil(Services& services,
     TF_ASSERT_MSG(*stored == computed || !orders::may_replace(*stored, computed), "order ",
                   session.order_id, " stored as ", orders::status_name(*stored), " after ",
                   orders::status_name(computed));
+    if (computed == orders::OrderStatus::paid && *stored == computed) services.timings.sales.add();
     co_return stored;
 }
 

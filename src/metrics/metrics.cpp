@@ -22,12 +22,20 @@ void Histogram::observe(double value) {
 }
 
 double Histogram::quantile_bound(double fraction) const {
-    if (count_ == 0) return 0.0;
-    const double wanted = fraction * static_cast<double>(count_);
+    return metrics::quantile_bound(upper_bounds_, bucket_counts_, fraction);
+}
+
+double quantile_bound(std::span<const double> upper_bounds, std::span<const std::uint64_t> counts,
+                      double fraction) {
+    TF_ASSERT_EQ(counts.size(), upper_bounds.size() + 1);
+    std::uint64_t total = 0;
+    for (const std::uint64_t count : counts) total += count;
+    if (total == 0) return 0.0;
+    const double wanted = fraction * static_cast<double>(total);
     std::uint64_t seen = 0;
-    for (std::size_t i = 0; i < upper_bounds_.size(); i++) {
-        seen += bucket_counts_[i];
-        if (static_cast<double>(seen) >= wanted) return upper_bounds_[i];
+    for (std::size_t i = 0; i < upper_bounds.size(); i++) {
+        seen += counts[i];
+        if (static_cast<double>(seen) >= wanted) return upper_bounds[i];
     }
     return std::numeric_limits<double>::infinity();
 }

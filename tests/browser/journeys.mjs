@@ -1,9 +1,12 @@
 // The fan's and the admin's journeys in Debian's headless Chromium, driven by playwright-core.
 // Started by tests/integration/browser_test.cpp, which runs the servers and passes:
-//   node journeys.mjs --base URL --soldout-base URL --screenshots DIR --admin-password PW
+//   node journeys.mjs --base URL --soldout-base URL --queue-base URL --screenshots DIR
+//     --admin-password PW
+// The --queue-base server has its waiting room on and its sale opening a few seconds after it
+// starts, so the waiting room's journey runs first.
 // Each journey ends with a screenshot in DIR. Prints one line per journey and exits non-zero
 // when any failed. Console errors and uncaught page errors fail the journey they happen in.
-import { chromium } from "playwright-core";
+import { chromium, request } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -15,6 +18,7 @@ const args = Object.fromEntries(
 );
 const base = args.base;
 const soldOutBase = args["soldout-base"];
+const queueBase = args["queue-base"];
 const shots = args.screenshots;
 const adminPassword = args["admin-password"];
 const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
@@ -52,13 +56,10 @@ async function buyTicket(page, root, cls, email) {
   await Promise.all([page.waitForURL(/\/mockpay\/mock_/), page.click("button[type=submit]")]);
 }
 
-async function landingToTicket(page) {
-  await page.goto(`${base}/`);
-  await page.waitForFunction(() =>
-    [...document.querySelectorAll(".availability")].every((n) => /left/.test(n.textContent)));
-  await Promise.all([page.waitForURL(/\/demo\/checkout/), page.click("text=Get your ticket")]);
+// From the checkout page to a paid class B ticket with its code and QR; returns the code.
+async function payAtCheckout(page, root, email, screenshot) {
   await page.check("input[name=cls][value=B]");
-  await page.fill("#email", "browser-fan@example.com");
+  await page.fill("#email", email);
   await Promise.all([page.waitForURL(/\/mockpay\/mock_/), page.click("button[type=submit]")]);
   check((await page.textContent("h1")).includes("35.00"), "MockPay shows the class B price");
   await Promise.all([page.waitForURL(/\/demo\/success\?order_id=/), page.click("text=Pay now")]);
@@ -67,11 +68,85 @@ async function landingToTicket(page) {
   check(/^TCK-[A-Z2-9]{10}$/.test(code), `ticket code shown: ${code}`);
   await page.waitForSelector("#qr svg");
   const href = await page.getAttribute("#qr-download", "href");
-  const qr = await page.request.get(new URL(href, base).toString());
+  const qr = await page.request.get(new URL(href, root).toString());
   check(qr.ok() && qr.headers()["content-type"] === "image/svg+xml", "QR code downloads as SVG");
   check((await page.getAttribute("#qr-download", "download")) === `${code}.svg`, "download name");
-  await page.screenshot({ path: join(shots, "ticket-desktop.png"), fullPage: true });
+  await page.screenshot({ path: join(shots, screenshot), fullPage: true });
   return code;
+}
+
+async function landingToTicket(page) {
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll(".availability")].every((n) => /left/.test(n.textContent)));
+  await Promise.all([page.waitForURL(/\/demo\/checkout/), page.click("text=Get your ticket")]);
+  return payAtCheckout(page, base, "browser-fan@example.com", "ticket-desktop.png");
+}
+
+async function queueCookie(page) {
+  const found = (await page.context().cookies()).find((cookie) => cookie.name === "tf_queue");
+  return found ? found.value : "";
+}
+
+// The waiting room: a fan joins before the sale opens (with others who join by the API, so the
+// queue has places), sees the countdown, reloads and keeps the entry, and once the sale opens
+// is admitted and taken to checkout by the page itself, where the admission cookie buys a ticket.
+async function waitingRoom(page) {
+  const states = [];
+  const statusUrl = /\/api\/queue\/[0-9a-f]{32}$/;
+  page.on("response", async (response) => {
+    if (response.request().method() !== "GET" || !statusUrl.test(response.url())) return;
+    const state = (await response.json().catch(() => ({}))).state;
+    if (typeof state === "string") states.push(state);
+  });
+  await page.goto(`${queueBase}/`);
+  await Promise.all([page.waitForURL(/\/queue$/), page.click("text=Get your ticket")]);
+  await page.waitForSelector("#queue-join:not([hidden])");
+  await page.click("#join-button");
+  await page.waitForSelector("#queue-prequeue:not([hidden])");
+  const countdown = (await page.textContent("#opens-in")).trim();
+  check(/^\d\d:\d\d$/.test(countdown), `a countdown to the opening: ${countdown}`);
+  const others = await request.newContext();
+  for (let i = 0; i < 6; i++) {
+    check((await others.post(`${queueBase}/api/queue/join`)).status() === 201, "another fan joins");
+  }
+  await others.dispose();
+  const entry = await queueCookie(page);
+  check(/^[0-9a-f]{32}$/.test(entry), `the join sets the tf_queue cookie (${entry})`);
+  await page.screenshot({ path: join(shots, "queue-prequeue.png"), fullPage: true });
+  await page.reload();
+  await page.waitForSelector("#queue-prequeue:not([hidden])");
+  check((await queueCookie(page)) === entry, "a reload keeps the same entry");
+  await page.waitForURL(/\/demo\/checkout/, { timeout: 30000 });
+  check(states[0] === "prequeue" && states[states.length - 1] === "admitted", `states ${states}`);
+  const order = ["prequeue", "waiting", "admitted"];
+  check(states.every((state, i) => i === 0 || order.indexOf(state) >= order.indexOf(states[i - 1])),
+    `the entry's states only move forward: ${states}`);
+  console.log(`  (the page saw: ${[...new Set(states)].join(", ")})`);
+  const cookies = await page.context().cookies();
+  check(cookies.some((cookie) => cookie.name === "tf_admission"), "the admission cookie is set");
+  await payAtCheckout(page, queueBase, "queue-fan@example.com", "queue-ticket.png");
+}
+
+// With the waiting room on, checkout without an admission is refused, and the checkout page
+// sends the fan to the queue, which fits a phone screen.
+async function checkoutNeedsAdmission(page) {
+  const refused = await page.request.post(`${queueBase}/api/checkout`, {
+    data: { cls: "A", customer_email: "no-token@example.com" },
+  });
+  const body = await refused.json();
+  check(refused.status() === 403 && body.error === "admission_missing",
+    `checkout without an admission: ${refused.status()} ${body.error}`);
+  await page.goto(`${queueBase}/demo/checkout`);
+  await page.fill("#email", "no-token@example.com");
+  await page.click("button[type=submit]");
+  const error = await page.waitForSelector("#form-error:not([hidden])");
+  check(/queue/.test(await error.textContent()), "checkout explains the refusal");
+  await page.waitForURL(/\/queue$/);
+  await page.waitForSelector("#queue-join:not([hidden])");
+  const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  check(fits, "the queue page fits a phone screen");
+  await page.screenshot({ path: join(shots, "queue-phone.png"), fullPage: true });
 }
 
 async function unpaid(page, outcome, button) {
@@ -132,6 +207,13 @@ async function emailLimit(page) {
   await page.screenshot({ path: join(shots, "email-limit.png"), fullPage: true });
 }
 
+// From the login form the admin page redirected to, with the right password.
+async function logIn(page) {
+  await page.fill("#username", "admin");
+  await page.fill("#password", adminPassword);
+  await Promise.all([page.waitForURL(/\/admin$/), page.click("button[type=submit]")]);
+}
+
 async function admin(page, code) {
   await page.goto(`${base}/admin`);
   await page.waitForURL(/\/admin\/login/);
@@ -139,9 +221,7 @@ async function admin(page, code) {
   await page.fill("#password", "wrong-password");
   await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
   check((await page.textContent(".error")).includes("Invalid credentials"), "wrong password refused");
-  await page.fill("#username", "admin");
-  await page.fill("#password", adminPassword);
-  await Promise.all([page.waitForURL(/\/admin$/), page.click("button[type=submit]")]);
+  await logIn(page);
   await page.waitForFunction((ticket) => document.querySelector("#orders").textContent.includes(ticket), code);
   check(/of 100,?000 given/.test(await page.textContent("#goodies")), "goodies used of the limit");
   check(/waiting for payment/.test(await page.textContent("#pending")), "pending sessions shown");
@@ -149,6 +229,44 @@ async function admin(page, code) {
   await Promise.all([page.waitForURL(`${base}/`), page.click("text=Log out")]);
   await page.goto(`${base}/admin`);
   await page.waitForURL(/\/admin\/login/);
+}
+
+// The live view: its charts gain a point a second; pausing admission shows the state and shades
+// the admission chart from then on; resuming and a new rate show up in the state and the target.
+async function adminLive(page) {
+  await page.goto(`${base}/admin`);
+  await page.waitForURL(/\/admin\/login/);
+  await logIn(page);
+  const points = () => page.evaluate(() => Number(document.querySelector("#chart-queue").dataset.points || 0));
+  await page.waitForFunction(() => Number(document.querySelector("#chart-queue").dataset.points) > 0);
+  const before = await points();
+  await page.waitForFunction((seen) =>
+    Number(document.querySelector("#chart-queue").dataset.points) > seen, before);
+  check(await page.locator("#live-charts svg").count() === 6, "six live charts");
+  check(await page.locator("#chart-admission polyline[data-series=target]").count() > 0,
+    "the target rate is drawn");
+  await page.waitForSelector("#admission-state[data-state=running]");
+
+  await page.click("#admission-pause");
+  await page.waitForSelector("#admission-state[data-state=paused]");
+  check(/paused/i.test(await page.textContent("#admission-state")), "the state says paused");
+  check(await page.isDisabled("#admission-pause"), "pause is disabled while paused");
+  await page.waitForSelector("#chart-admission rect.paused-band");
+  await page.screenshot({ path: join(shots, "admin-live-paused.png"), fullPage: true });
+
+  await page.click("#admission-resume");
+  await page.waitForSelector("#admission-state[data-state=running]");
+  await page.fill("#rate-input", "7");
+  await page.click("#admission-rate button[type=submit]");
+  await page.waitForFunction(() => /at 7 a second/.test(document.querySelector("#admission-state").textContent));
+  await page.waitForFunction(() =>
+    document.querySelector("#chart-admission [data-series=target]:not(polyline)").textContent === "target: 7");
+  await page.fill("#rate-input", "0");
+  await page.click("#admission-rate button[type=submit]");
+  check(/from 1 to/.test(await page.textContent("#admission-error")), "a rate of 0 is refused");
+  const live = await (await page.request.get(`${base}/api/admin/live`)).json();
+  check(live.admission.per_second === 7 && !live.admission.paused, "the server holds the new rate");
+  await page.screenshot({ path: join(shots, "admin-live.png"), fullPage: true });
 }
 
 async function phone(page) {
@@ -221,6 +339,10 @@ const desktop = { viewport: { width: 1280, height: 900 } };
 const phoneSize = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 let ticket = "";
 const journeys = [
+  ["a fan joins the queue before the sale, keeps the place over a reload, is admitted and buys",
+    desktop, [], waitingRoom],
+  ["checkout without an admission is refused and sends the fan to the queue", phoneSize,
+    [/status of 403/], checkoutNeedsAdmission],
   ["a fan buys a ticket from the landing page and gets its code and QR", desktop, [],
     async (page) => { ticket = await landingToTicket(page); }],
   ["a failed payment leads back to checkout with a message", desktop, [],
@@ -232,6 +354,8 @@ const journeys = [
     soldOut],
   ["an address at its ticket limit is told so, not that the class is sold out", desktop,
     expected409, emailLimit],
+  ["the admin watches the live charts, pauses and resumes admission and changes its rate",
+    desktop, [], adminLive],
   ["the admin logs in, sees the order and logs out; a wrong password is refused", desktop,
     [/status of 401/], (page) => admin(page, ticket)],
   ["the pages work on a phone-sized screen", phoneSize, [], phone],
@@ -241,10 +365,11 @@ const journeys = [
 let passed = 0;
 let failed = 0;
 for (const [name, options, expectedErrors, run] of journeys) {
+  const started = Date.now();
   try {
     await withPage(browser, options, expectedErrors, run);
     passed++;
-    console.log(`ok - ${name}`);
+    console.log(`ok - ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   } catch (error) {
     failed++;
     console.log(`not ok - ${name}: ${error.message.split("\n")[0]}`);

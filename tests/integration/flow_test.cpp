@@ -454,8 +454,9 @@ TEST_P(FlowTest, BadInputGetsAClearErrorAndLeavesNoHoldOrSession) {
 // BENCH_ENDPOINTS=on.
 TEST_P(FlowTest, EveryOtherEndpointAnswers) {
     start_server({{"BENCH_ENDPOINTS", "on"}, {"METRICS_TOKEN", "scrape-token"}});
-    for (const char* page : {"/", "/demo/checkout", "/demo/checkout?status=failed&order_id=x",
-                             "/demo/success?order_id=abc", "/admin/login"}) {
+    for (const char* page :
+         {"/", "/queue", "/demo/checkout", "/demo/checkout?status=failed&order_id=x",
+          "/demo/success?order_id=abc", "/admin/login"}) {
         const Reply reply = driver().get(page);
         EXPECT_EQ(reply.status, 200u) << page;
         EXPECT_EQ(reply.header("Content-Type"), "text/html; charset=utf-8") << page;
@@ -465,6 +466,10 @@ TEST_P(FlowTest, EveryOtherEndpointAnswers) {
                   std::string::npos)
             << page;
     }
+    // Without the waiting room, the queue page says so and the landing page links to checkout.
+    EXPECT_NE(driver().get("/queue").body.find("data-waiting-room=\"off\""), std::string::npos);
+    EXPECT_NE(driver().get("/").body.find("href=\"/demo/checkout\">Get your ticket"),
+              std::string::npos);
     const Reply health = driver().get("/healthz");
     EXPECT_EQ(health.status, 200u) << health.body;
     EXPECT_EQ(body_of(health)["ok"], true);

@@ -14,6 +14,7 @@
 #include "support/run_async.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/queue/admission_token.hpp"
+#include "tigerfans/queue/entry.hpp"
 
 namespace tigerfans::testing {
 namespace {
@@ -31,8 +32,12 @@ protected:
         overrides.emplace("WAITING_ROOM", "on");
         overrides.emplace("SALE_OPENS_AT", iso8601_utc(unix_now_us() - 3'600'000'000));
         overrides.emplace("ADMIT_PER_SECOND", std::to_string(per_second));
+        settings_ = overrides;
         start_server(overrides);
     }
+
+    // A restart with the settings of the first start.
+    void restart() { restart_server(settings_); }
 
     std::string join() {
         const Reply reply = driver().post("/api/queue/join", "");
@@ -82,6 +87,9 @@ protected:
         const json body = json::parse(reply.body, nullptr, false);
         return body.is_object() ? body.value("error", "") : "";
     }
+
+private:
+    std::map<std::string, std::string> settings_;
 };
 
 TEST_P(WaitingRoomTest, AnAdmittedFanChecksOutWithTheTokenAndOnlyWithIt) {
@@ -173,7 +181,7 @@ TEST_P(WaitingRoomTest, ARestartKeepsEveryPlace) {
     start_open_sale(1);
     std::vector<std::string> entries;
     for (int i = 0; i < 12; ++i) entries.push_back(join());
-    restart_server();
+    restart();
     std::int64_t last_position = 0;
     std::size_t waiting = 0;
     for (const std::string& entry : entries) {

@@ -83,9 +83,6 @@ TEST(AdmissionPacer, AStalledLoopCatchesUpAtMostTheBoundedGap) {
               static_cast<std::uint64_t>(10 * catch_up_max_us / second_us));
 }
 
-}  // namespace
-}  // namespace tigerfans::queue
-
 TEST(AdmissionPacer, ARateChangeAppliesFromTheNextStepOn) {
     AdmissionPacer pacer(100, 0, 0);
     EXPECT_EQ(pacer.step(1'000'000, false, 0), 100u);  // One second at 100/s.
@@ -96,3 +93,6 @@ TEST(AdmissionPacer, ARateChangeAppliesFromTheNextStepOn) {
     EXPECT_EQ(pacer.step(2'500'000, false, 0), 1u);  // 1.5 accrued: one now, half kept.
     EXPECT_EQ(pacer.step(3'000'000, false, 0), 2u);  // 1.5 more and the half: two.
 }
+
+}  // namespace
+}  // namespace tigerfans::queue

@@ -78,7 +78,8 @@ private:
 
 class WaitingRoomStepTest : public ::testing::Test {
 protected:
-    WaitingRoomStepTest() {
+    static config::Config sale_config() {
+        config::Config config;
         config.waiting_room = true;
         config.sale_opens_at_us = opens_us;
         config.prequeue_minutes = 30;
@@ -86,6 +87,10 @@ protected:
         config.admission_ttl_s = 600;
         config.admission_tickets = 4;
         config.session_secret = "unit-secret";
+        return config;
+    }
+
+    WaitingRoomStepTest() {
         for (int i = 0; i < 1'000; ++i) {
             testing::run_async(io, [&] {
                 return store.join(queue::new_entry_id(), queue::Phase::sale, 0, opens_us);
@@ -106,7 +111,7 @@ protected:
     }
 
     asio::io_context io;
-    config::Config config;
+    config::Config config = sale_config();
     CallPlan calls;
     FakeLedger ledger{calls};
     MemoryQueue store;

@@ -1,4 +1,6 @@
 // Checkout page: validates the email, posts /api/checkout and follows redirect_url to MockPay.
+// With the waiting room on, checkout asks for an admission (the tf_admission cookie the queue
+// page's status answer sets); a refusal sends the fan back to the queue.
 (function () {
   const form = document.getElementById("checkout-form");
   const errorNode = document.getElementById("form-error");
@@ -34,6 +36,22 @@
     errorNode.textContent = text;
     errorNode.hidden = false;
   }
+  // Refusals after which the queue is the way on; a malformed or forged token only gets a link.
+  const backToQueue = ["admission_missing", "admission_expired", "admission_used_up"];
+  const queueRedirectMs = 2500;
+  function refusedAdmission(body) {
+    showError((body.detail || "Checkout needs an admission from the queue.") + " ");
+    const link = document.createElement("a");
+    link.href = "/queue";
+    link.textContent = "Go to the queue";
+    errorNode.append(link);
+    if (backToQueue.includes(body.error)) {
+      errorNode.append(" (taking you there…)");
+      setTimeout(() => window.location.assign("/queue"), queueRedirectMs);
+      return true;
+    }
+    return false;
+  }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     errorNode.hidden = true;
@@ -56,7 +74,9 @@
         window.location.assign(body.redirect_url);
         return;
       }
-      if (body.error === "ticket_limit") {
+      if (response.status === 403 && /^admission_/.test(body.error || "")) {
+        if (refusedAdmission(body)) return;
+      } else if (body.error === "ticket_limit") {
         showError("This email address has reached its limit: " + body.detail + ".");
       } else if (response.status === 409) {
         showError("Sold out. Held tickets may come back when their holds expire: try again soon.");

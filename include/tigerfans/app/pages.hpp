@@ -1,5 +1,5 @@
-// The fan-facing pages: landing, checkout and success (the MockPay page lives in mockpay/,
-// the admin pages in admin/).
+// The fan-facing pages: landing, waiting room, checkout and success (the MockPay page lives in
+// mockpay/, the admin pages in admin/).
 #pragma once
 
 #include "tigerfans/config/config.hpp"

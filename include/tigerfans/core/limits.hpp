@@ -184,6 +184,15 @@ inline constexpr std::uint32_t admission_step_ms = 50;
 inline constexpr std::uint64_t admission_step_entries_max = 5'000;
 inline constexpr std::uint32_t admitted_entry_margin_s = 3600;
 
+// The admin's live view: one sample a second, the last five minutes kept in memory; the ledger's
+// figures (active holds, stock left) read in the background, shown as unknown when the last
+// good read is older than this (a ledger that is down or slow to answer).
+inline constexpr std::uint32_t live_sample_interval_ms = 1'000;
+inline constexpr std::size_t live_samples_max = 300;
+inline constexpr std::uint32_t live_ledger_stale_ms = 3'000;
+static_assert(live_ledger_stale_ms > live_sample_interval_ms,
+              "a ledger read each interval must keep its figures shown");
+
 // The recorded benchmark results the /bench page reads.
 inline constexpr std::uintmax_t bench_results_bytes_max = 32 * 1024 * 1024;
 

@@ -19,7 +19,8 @@ namespace tigerfans::flows {
 namespace asio = boost::asio;
 
 // Latency of each store call the flows make, under the names the demo's timings use
-// ("accounting.hold", "paymentsession.save", "db.add_order", ...).
+// ("accounting.hold", "paymentsession.save", "db.add_order", ...), and the counts of what the
+// flows achieved: checkouts that held a ticket, orders stored as paid with a ticket.
 struct Timings {
     explicit Timings(metrics::Registry& registry);
 
@@ -34,6 +35,8 @@ struct Timings {
     metrics::Histogram& session_remove;
     metrics::Histogram& order_insert;
     metrics::Histogram& order_find;
+    metrics::Counter& checkouts;
+    metrics::Counter& sales;
 };
 
 struct Services {

@@ -50,6 +50,12 @@ private:
     double sum_ = 0;
 };
 
+// The smallest bound of `upper_bounds` below which at least `fraction` of the observations
+// counted in `counts` fall: per-bucket counts, one more than the bounds (the last is +Inf, which
+// answers infinity). 0 when nothing was counted. Works on the difference of two snapshots too.
+double quantile_bound(std::span<const double> upper_bounds, std::span<const std::uint64_t> counts,
+                      double fraction);
+
 // Bucket sets used across the server.
 std::vector<double> latency_buckets_seconds();  // 50 µs .. 10 s
 std::vector<double> batch_size_buckets();       // 1 .. 8192

@@ -162,12 +162,15 @@ private:
 };
 
 // Connects (the client keeps reconnecting by itself if this first attempt fails) and loads the
-// script.
+// script. Each result is named before it is used: GCC 12 builds a frame without `this` for
+// `co_return co_await load_script(...)` here (the first resume crashes).
 asio::awaitable<Status> RedisQueueStore::start() {
     if (!started_) client_.start();
     started_ = true;
-    if (!co_await client_.wait_for_attempt()) co_return Fault::unavailable;
-    co_return co_await load_script(client_, faults_, queue_script, sha_);
+    const bool connected = co_await client_.wait_for_attempt();
+    if (!connected) co_return Fault::unavailable;
+    Status loaded = co_await load_script(client_, faults_, queue_script, sha_);
+    co_return loaded;
 }
 
 asio::awaitable<Result<std::uint64_t>> RedisQueueStore::join(std::string_view entry_id,
