@@ -345,11 +345,13 @@ def run_queue(level, options, workdir):
     report["sale_opens_at"] = opens_text
     report["criteria"] = queue_criteria(report, options.tiny)
     fairness, admission = report["fairness"], report["admission"]
+    def tau(value):
+        return "-" if value is None else f"{value:.4f}"
     log(f"{level['name']:9} queue    joins {report['joins']['per_s']:10.1f}/s  admitted "
         f"{admission['admitted']}/{report['fans']} at {admission['rate_per_s'] or 0:.1f}/s "
-        f"(configured {options.queue_rate})  tau pre {fairness['prequeue_tau']} later "
-        f"{fairness['later_tau']}  polls/fan {report['polls']['per_fan']:.2f}  bought without "
-        f"a valid token {report['tokens']['bought_without_valid_token']}")
+        f"(configured {options.queue_rate})  tau pre {tau(fairness['prequeue_tau'])} later "
+        f"{tau(fairness['later_tau'])}  polls/fan {report['polls']['per_fan']:.2f}  bought "
+        f"without a valid token {report['tokens']['bought_without_valid_token']}")
     for criterion, met in report["criteria"].items():
         if not met:
             log(f"{level['name']:9} queue    NOT MET: {criterion}")

@@ -84,7 +84,8 @@ std::optional<double> kendall_tau_b(std::span<const std::int64_t> x,
     const double denominator = std::sqrt(static_cast<double>(pairs - x_ties)) *
                                std::sqrt(static_cast<double>(pairs - y_ties));
     if (denominator == 0) return std::nullopt;
-    return static_cast<double>(score) / denominator;
+    // The two square roots may round the quotient just past +-1.
+    return std::clamp(static_cast<double>(score) / denominator, -1.0, 1.0);
 }
 
 std::optional<double> admission_rate_per_s(std::span<const std::int64_t> admitted_at_ms) {
