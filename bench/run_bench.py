@@ -9,8 +9,14 @@ batch sizes per store. Every phase run records its p50 and p99 latency and the s
 time per successful operation (server_cpu_us_per_op: utime + stime of /proc/<pid>/stat, read
 by the load client around the phase); the flow run records server_cpu_us_per_ticket. At level
 3 it first measures the TigerBeetle floor on the level's replica (tigerfans-tb-floor,
-bench/tb_floor/, built with -DTIGERFANS_BENCHMARKS=ON). Results land in bench/results/ as JSON
-and CSV with the machine, the commit and the date; latest.json is what the /bench page draws.
+bench/tb_floor/, built with -DTIGERFANS_BENCHMARKS=ON). At the levels of --queue-levels a
+second stack runs the waiting room (WAITING_ROOM=on, the sale opening --queue-opens-after
+seconds after the start, the pre-queue open from the start) under the load client's queue
+mode: join throughput, the admission rate against ADMIT_PER_SECOND, Kendall's tau of join
+order against admission order among pre-queue and later fans, and checkouts with missing,
+forged and used-up tokens, each checked against its target. Results land in bench/results/
+as JSON and CSV with the machine, the commit and the date; latest.json is what the /bench page
+draws.
 
 Standard library only. `--tiny` runs a seconds-long version (part of the test suite).
 """
@@ -179,6 +185,7 @@ def cpu_split(stack, args, build_dir):
     cpu = {kind: round(after[kind] - before.get(kind, 0.0), 2) for kind in after}
     server = after["server"] - before["server"] if "server" in before.keys() & after else None
     report["server_cpu_us_per_ticket"] = per_op_us(server, report["total"])
+    report["server_cpu_s"] = None if server is None else round(server, 2)
     cpu["load client"] = round(children_after.children_user + children_after.children_system
                                - children_before.children_user
                                - children_before.children_system, 2)
@@ -266,6 +273,89 @@ def run_level(level, options, workdir):
             f"{flow['throughput_per_s']:10.1f} tickets/s  p99 {flow['end_to_end']['p99_s']:.4f}s  "
             f"server {cpu_text(flow['server_cpu_us_per_ticket'], 'ticket')}")
     return runs, flows, floor
+
+
+# The waiting-room scenario's flags: name, type, default, help.
+QUEUE_FLAGS = [
+    ("--queue-fans", int, 100_000, "simulated fans (0: no queue run)"),
+    ("--queue-prequeue-share", float, 0.5, "the share of the fans joining before the sale"),
+    ("--queue-rate", int, 2000, "ADMIT_PER_SECOND"),
+    ("--queue-buyers", int, 1000, "admitted fans who buy"),
+    ("--queue-concurrency", int, 100, "requests in flight"),
+    ("--queue-opens-after", int, 25, "seconds from the stack's start to the sale's opening"),
+    ("--queue-levels", str, "pg/redis", "levels it runs at (of those --levels runs)"),
+]
+
+
+def sale_opening(seconds_from_now):
+    """SALE_OPENS_AT that many seconds from now, rounded up to a whole second (ISO-8601 UTC)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    opens = (now + datetime.timedelta(seconds=seconds_from_now + 1)).replace(microsecond=0)
+    return opens, opens.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def queue_criteria(report, tiny):
+    """The waiting room's targets, each with whether the run met it. The smoke run's few fans
+    allow a wider tau and no throughput target: tau's spread over random orders of n fans is
+    about 0.67 / sqrt(n)."""
+    admission, fairness = report["admission"], report["fairness"]
+    pre_bound = 0.15 if tiny else 0.05
+    pre_tau, later_tau, rate_error = (fairness["prequeue_tau"], fairness["later_tau"],
+                                      admission["rate_error"])
+    criteria = {
+        "admission rate within 1 %": rate_error is not None and rate_error <= 0.01,
+        f"pre-queue |tau| < {pre_bound}": pre_tau is not None and abs(pre_tau) < pre_bound,
+        "later-arrival tau > 0.95": later_tau is not None and later_tau > 0.95,
+        "no fan bought without a valid token": report["tokens"]["bought_without_valid_token"] == 0,
+        "every fan joined, was admitted once and in band order, every buyer paid":
+            report["clean"],
+    }
+    if not tiny:
+        criteria["joins at least 20,000/s"] = report["joins"]["per_s"] >= 20000
+    return criteria
+
+
+def run_queue(level, options, workdir):
+    """The waiting-room scenario on a stack of its own: the sale opens a little after the start
+    with the pre-queue open from the start, and the load client's queue mode joins, waits,
+    is admitted and buys."""
+    opens, opens_text = sale_opening(options.queue_opens_after)
+    capacity = str(options.capacity)
+    env_extra = {"CAPACITY_A": capacity, "CAPACITY_B": capacity, "MOCK_SECRET": "bench-secret",
+                 "METRICS_TOKEN": METRICS_TOKEN, "WAITING_ROOM": "on",
+                 "SALE_OPENS_AT": opens_text, "PREQUEUE_MINUTES": "60",
+                 "ADMIT_PER_SECOND": str(options.queue_rate), "ADMISSION_TTL_SECONDS": "3600",
+                 "ADMIT_HOLDS_CEILING": "0"}
+    name = level["name"].replace("/", "_") + "_queue"
+    with BenchStack(level, workdir, options.build_dir, env_extra, name=name) as stack:
+        left = (opens - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+        log(f"{level['name']:9} queue    {options.queue_fans} fans, sale opens in {left:.1f} s "
+            f"at {opens_text}")
+        if left < 2:
+            log(f"{level['name']:9} queue    the stack took long to start: a short pre-queue")
+        wait_s = options.queue_fans / options.queue_rate * 2 + 120
+        report = cpu_split(stack, ["--mode", "queue", "--fans", str(options.queue_fans),
+                                   "--prequeue-share", str(options.queue_prequeue_share),
+                                   "--buyers", str(options.queue_buyers),
+                                   "--admit-per-second", str(options.queue_rate),
+                                   "--concurrency", str(options.queue_concurrency),
+                                   "--wait-timeout", str(wait_s), "--poll-interval", "0.01"],
+                           options.build_dir)
+    report["level"] = level["name"]
+    report["sale_opens_at"] = opens_text
+    report["criteria"] = queue_criteria(report, options.tiny)
+    fairness, admission = report["fairness"], report["admission"]
+    def tau(value):
+        return "-" if value is None else f"{value:.4f}"
+    log(f"{level['name']:9} queue    joins {report['joins']['per_s']:10.1f}/s  admitted "
+        f"{admission['admitted']}/{report['fans']} at {admission['rate_per_s'] or 0:.1f}/s "
+        f"(configured {options.queue_rate})  tau pre {tau(fairness['prequeue_tau'])} later "
+        f"{tau(fairness['later_tau'])}  polls/fan {report['polls']['per_fan']:.2f}  bought "
+        f"without a valid token {report['tokens']['bought_without_valid_token']}")
+    for criterion, met in report["criteria"].items():
+        if not met:
+            log(f"{level['name']:9} queue    NOT MET: {criterion}")
+    return report
 
 
 def write_results(result, out_dir):
@@ -370,7 +460,34 @@ def summary_table(result):
                     means.setdefault(component, []).append(c["mean_s"])
         text = ", ".join(f"{k} {sum(v) / len(v) * 1e3:.2f}" for k, v in sorted(means.items()))
         lines.append(f"- {level}: {text or 'none recorded'}")
+    lines += queue_table(result.get("queues", []))
     return "\n".join(lines + floor_table(result.get("tb_floor"))) + "\n"
+
+
+def queue_table(queues):
+    """Markdown lines for the waiting-room runs; none when there were none."""
+    if not queues:
+        return []
+    lines = ["", "Waiting room (load client's queue mode; tau: Kendall's tau-b of join order "
+             "against admission order):", "",
+             "| level | fans | joins/s | admitted/s (configured) | rate error % | "
+             "pre-queue tau | later tau | polls/fan | paid/buyers | bought without a valid token "
+             "| all targets met |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    def number(value, style):
+        return "" if value is None else style.format(value)
+    for q in queues:
+        a, f = q["admission"], q["fairness"]
+        lines.append(f"| {q['level']} | {q['fans']:,} | {q['joins']['per_s']:,.0f} | "
+                     f"{number(a['rate_per_s'], '{:,.1f}')} "
+                     f"({number(a['configured_per_s'], '{:,.0f}')}) | "
+                     f"{number(a['rate_error'] and a['rate_error'] * 100, '{:.2f}')} | "
+                     f"{number(f['prequeue_tau'], '{:.4f}')} | "
+                     f"{number(f['later_tau'], '{:.4f}')} | "
+                     f"{q['polls']['per_fan']:.2f} | {q['buys']['paid']}/{q['buys']['total']} | "
+                     f"{q['tokens']['bought_without_valid_token']} | "
+                     f"{'yes' if all(q['criteria'].values()) else 'no'} |")
+    return lines
 
 
 def floor_table(floor):
@@ -414,6 +531,9 @@ def main():
                         help="TigerBeetle floor: requests timed per batch size")
     parser.add_argument("--floor-requests", type=int, default=400,
                         help="TigerBeetle floor: requests per in-flight level")
+    queue = parser.add_argument_group("waiting-room scenario")
+    for flag, kind, default, text in QUEUE_FLAGS:
+        queue.add_argument(flag, type=kind, default=default, help=text)
     parser.add_argument("--tiny", action="store_true", help="seconds-long smoke run")
     options = parser.parse_args()
     options.pairs = [pair.split("+") for pair in options.pairs.split(",")]
@@ -423,13 +543,15 @@ def main():
         options.concurrency, options.repeat, options.min_total = "1,10", 1, 50
         options.per_connection, options.flow_total, options.flow_concurrency = 5, 50, 10
         options.floor_repetitions, options.floor_requests = 3, 16
+        options.queue_fans, options.queue_rate, options.queue_buyers = 2000, 500, 20
+        options.queue_concurrency, options.queue_opens_after = 20, 12
     options.concurrency = [int(c) for c in options.concurrency.split(",")]
     wanted = options.levels.split(",")
 
     result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "commit": commit(), "machine": machine(), "tiny": options.tiny,
               "redis_persistence": os.environ.get("REDIS_PERSISTENCE", "everysec"),
-              "levels": [], "skipped": {}, "failed": {}, "runs": [], "flows": [],
+              "levels": [], "skipped": {}, "failed": {}, "runs": [], "flows": [], "queues": [],
               "tb_floor": None}
     # SIGTERM unwinds like Ctrl-C, so the running level's server and services are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))
@@ -455,6 +577,12 @@ def main():
             result["flows"] += flows
             if floor:
                 result["tb_floor"] = floor
+            if options.queue_fans > 0 and level["name"] in options.queue_levels.split(","):
+                try:
+                    result["queues"].append(run_queue(level, options, workdir))
+                except RuntimeError as error:
+                    log(f"{level['name']}: queue FAILED: {error}")
+                    result["failed"][level["name"] + " queue"] = str(error)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if not result["levels"]:
@@ -467,6 +595,7 @@ def main():
         return 1
     failed = [r for r in result["runs"] if r["ok"] == 0 or r["errors"] > 0]
     failed += [f for f in result["flows"] if f["paid"] != f["total"]]
+    failed += [q for q in result["queues"] if not all(q["criteria"].values())]
     if options.tiny and failed:
         log(f"{len(failed)} runs had errors: the smoke run fails")
         return 1

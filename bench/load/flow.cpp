@@ -9,6 +9,7 @@
 
 #include "load/json_fields.hpp"
 #include "load/load.hpp"
+#include "load/order.hpp"
 #include "load/runner.hpp"
 
 namespace tigerfans::loadgen {
@@ -19,14 +20,6 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
-
-struct OrderRun {
-    Outcome outcome = Outcome::error;
-    std::string error;
-    double checkout_s = 0;
-    double observed_s = 0;
-    double end_to_end_s = 0;
-};
 
 std::optional<Outcome> settled(std::string_view status) {
     if (status == "PAID") return Outcome::paid;
@@ -59,11 +52,6 @@ asio::awaitable<std::optional<Outcome>> poll_order(Connection& connection, const
     co_return std::nullopt;
 }
 
-std::string checkout_body(std::string_view cls, int index) {
-    return R"({"cls":")" + std::string(cls) + R"(","customer_email":"fan)" + std::to_string(index) +
-           R"(@example.com"})";
-}
-
 // The order id and the MockPay session id of a good checkout answer; empty when it is bad.
 std::pair<std::string, std::string> checkout_ids(const Reply& reply) {
     const auto order_id = json_string_member(reply.body, "order_id");
@@ -76,12 +64,31 @@ std::pair<std::string, std::string> checkout_ids(const Reply& reply) {
     return {std::string(*order_id), std::string(redirect->substr(slash + 1))};
 }
 
+}  // namespace
+
+void prepare_checkout(Connection& connection, std::string_view body,
+                      std::string_view admission_token) {
+    if (admission_token.empty()) {
+        connection.prepare("POST", "/api/checkout", {{"Content-Type", "application/json"}}, body);
+        return;
+    }
+    connection.prepare("POST", "/api/checkout",
+                       {{"Content-Type", "application/json"}, {"Admission-Token", admission_token}},
+                       body);
+}
+
+std::string checkout_body(std::string_view cls, int index) {
+    return R"({"cls":")" + std::string(cls) + R"(","customer_email":"fan)" + std::to_string(index) +
+           R"(@example.com"})";
+}
+
 asio::awaitable<OrderRun> one_order(Connection& connection, const FlowOptions& options,
-                                    std::string_view cls, std::string_view kind, int index) {
+                                    std::string_view cls, std::string_view kind, int index,
+                                    std::string_view admission_token) {
     OrderRun run;
     const auto started = Clock::now();
     const std::string body = checkout_body(cls, index);
-    connection.prepare("POST", "/api/checkout", {{"Content-Type", "application/json"}}, body);
+    prepare_checkout(connection, body, admission_token);
     const Reply checkout = co_await connection.exchange();
     if (!checkout.ok() || checkout.status != 200) {
         run.error = step_error("checkout", checkout);
@@ -93,6 +100,7 @@ asio::awaitable<OrderRun> one_order(Connection& connection, const FlowOptions& o
         run.error = "checkout: bad answer";
         co_return run;
     }
+    run.checked_out = true;
     const auto emitted_at = Clock::now();
     const std::string target = "/mockpay/" + psid + "/emit";
     const std::string form = "t=" + std::string(kind);
@@ -110,8 +118,7 @@ asio::awaitable<OrderRun> one_order(Connection& connection, const FlowOptions& o
     co_return run;
 }
 
-void record(FlowReport& report, const OrderRun& run, std::vector<double>& observed,
-            std::vector<double>& end_to_end, std::vector<double>& checkout) {
+void OrderSamples::record(FlowReport& report, const OrderRun& run) {
     report.outcomes[run.outcome]++;
     if (run.outcome == Outcome::error) {
         report.errors[run.error]++;
@@ -123,7 +130,12 @@ void record(FlowReport& report, const OrderRun& run, std::vector<double>& observ
     observed.push_back(run.observed_s);
     end_to_end.push_back(run.end_to_end_s);
 }
-}  // namespace
+
+void OrderSamples::summarize_into(FlowReport& report) {
+    report.observed = summarize(std::move(observed));
+    report.end_to_end = summarize(std::move(end_to_end));
+    report.checkout = summarize(std::move(checkout));
+}
 
 int FlowReport::count(Outcome outcome) const {
     const auto found = outcomes.find(outcome);
@@ -138,7 +150,7 @@ FlowReport run_flow(const FlowOptions& options, const Progress& progress) {
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     FlowReport report;
     report.total = options.total;
-    std::vector<double> observed, end_to_end, checkout;
+    OrderSamples samples;
 
     const auto call = [&](int index, Connection& connection) -> asio::awaitable<void> {
         const std::string_view cls = unit(random) < options.ratio_a ? "A" : "B";
@@ -148,12 +160,10 @@ FlowReport run_flow(const FlowOptions& options, const Progress& progress) {
                                           ? "canceled"
                                           : "succeeded";
         const OrderRun run = co_await one_order(connection, options, cls, kind, index);
-        record(report, run, observed, end_to_end, checkout);
+        samples.record(report, run);
     };
     report.wall_s = run_calls(io, run_options, call, progress);
-    report.observed = summarize(std::move(observed));
-    report.end_to_end = summarize(std::move(end_to_end));
-    report.checkout = summarize(std::move(checkout));
+    samples.summarize_into(report);
     return report;
 }
 

@@ -103,4 +103,13 @@ std::optional<std::int64_t> json_integer_member(std::string_view object, std::st
     return value;
 }
 
+std::optional<double> json_number_member(std::string_view object, std::string_view name) {
+    const auto raw = json_member(object, name);
+    if (!raw || raw->empty() || raw->front() == '+') return std::nullopt;
+    double value = 0;
+    auto [end, error] = std::from_chars(raw->data(), raw->data() + raw->size(), value);
+    if (error != std::errc() || end != raw->data() + raw->size()) return std::nullopt;
+    return value;
+}
+
 }  // namespace tigerfans::loadgen

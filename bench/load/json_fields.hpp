@@ -19,4 +19,7 @@ std::optional<std::string_view> json_string_member(std::string_view object, std:
 
 std::optional<std::int64_t> json_integer_member(std::string_view object, std::string_view name);
 
+// A number member, integer or not; nullopt for null, a string or anything else.
+std::optional<double> json_number_member(std::string_view object, std::string_view name);
+
 }  // namespace tigerfans::loadgen

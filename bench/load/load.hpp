@@ -1,6 +1,7 @@
 // The load client's engine (tigerfans-load): virtual users doing the fan's flow (checkout,
-// MockPay emit, poll the order) on keep-alive connections, and the demo's benchmark phases
-// (checkout, webhook, reserve, commit) measured as successful requests per second.
+// MockPay emit, poll the order) on keep-alive connections, the demo's benchmark phases
+// (checkout, webhook, reserve, commit) measured as successful requests per second, and the
+// waiting room's queue run (join, wait, be admitted, buy).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -89,5 +90,85 @@ struct PhaseReport {
 // Runs checkout then webhook (on the sessions checkout created), or reserve then commit, as
 // the demo's phase benchmark did. Each report measures one phase's wall time.
 std::vector<PhaseReport> run_phases(const PhaseOptions& options, const std::vector<Phase>& phases);
+
+// The queue mode: `fans` simulated fans join the waiting room, a share of them before the sale
+// opens (the pre-queue, whose places the server raffles) and the rest after; they wait, are
+// admitted, and `buyers` of them check out with their admission token and pay.
+struct QueueOptions {
+    FlowOptions flow;  // Target, concurrency, request timeout, and the buyers' payment polls.
+    int fans = 100'000;
+    double prequeue_share = 0.5;
+    int buyers = 1'000;
+    // The server's ADMIT_PER_SECOND, when known: the achieved rate is compared with it, and it
+    // paces the polls (else the rate the server reports does).
+    std::optional<double> admit_per_second;
+    std::chrono::milliseconds wait_timeout{600'000};  // For every fan to be admitted.
+};
+
+// Requests of one kind: the successes, what went wrong with the others, and their wall time.
+struct Tally {
+    int attempted = 0;
+    int ok = 0;
+    std::map<std::string, int> errors;  // e.g. "HTTP 503", "timeout", "HTTP 201 without entry_id".
+    double wall_s = 0;
+    LatencySummary latency;
+    double ok_per_s() const { return wall_s > 0 ? ok / wall_s : 0; }
+};
+
+// A checkout that must be refused: what it sent, the error it expects and what it got.
+struct TokenCheck {
+    std::string what;      // e.g. "forged signature".
+    std::string expected;  // The 403's `error`, e.g. "admission_forged".
+    std::string got;       // "HTTP 403 admission_forged", "HTTP 200", "timeout", ...
+    bool bought = false;   // The checkout was accepted.
+    bool as_expected() const { return !bought && got == "HTTP 403 " + expected; }
+};
+
+struct QueueReport {
+    int fans = 0;
+    int concurrency = 0;
+    Tally prequeue_joins;  // Joins sent before the opening.
+    Tally later_joins;     // Joins sent after it.
+    // Fans by the phase their join answer named: the pre-queue band and the later one. A join
+    // sent before the opening but answered after it counts as later (prequeue_late).
+    int prequeue_fans = 0;
+    int later_fans = 0;
+    int prequeue_late = 0;
+    std::optional<double> sale_opens_in_s;  // What the first join answer said.
+
+    Tally polls;  // GET /api/queue/<id>; wall_s from the first poll to the last admission seen.
+    int admitted = 0;
+    int never_admitted = 0;      // Still waiting at the wait timeout, or unknown to the server.
+    int duplicate_seqs = 0;      // Admission numbers seen on more than one fan.
+    bool bands_in_order = true;  // Every pre-queue fan was admitted before every later one.
+    std::int64_t first_admitted_at_ms = 0;
+    std::int64_t last_admitted_at_ms = 0;
+    std::optional<double> admission_rate_per_s;
+    std::optional<double> configured_per_s;
+    // Kendall's tau-b between join order (the order the join answers arrived) and admission
+    // order, within each band.
+    std::optional<double> prequeue_tau;
+    std::optional<double> later_tau;
+
+    FlowReport buys;             // Admitted fans checking out with their token and paying.
+    int token_tickets = 0;       // Tickets one admission allows, as the server said.
+    int extra_checkouts_ok = 0;  // A buyer's remaining tickets checked out (used-up check).
+    std::vector<TokenCheck> token_checks;
+    // Checkouts accepted without a valid token: refused checks that were accepted, and
+    // checkouts beyond a token's tickets.
+    int bought_without_valid_token = 0;
+    double wall_s = 0;
+
+    // |achieved / configured - 1|; nullopt without both.
+    std::optional<double> rate_error() const;
+    int joined() const { return prequeue_joins.ok + later_joins.ok; }
+    // Successful joins a second over the two join phases' wall time.
+    double joins_per_s() const;
+    // Every fan joined, was admitted once and in band order, every buyer paid, every check
+    // refused as expected.
+    bool clean() const;
+};
+
+QueueReport run_queue(const QueueOptions& options);
 
 }  // namespace tigerfans::loadgen

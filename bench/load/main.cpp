@@ -1,7 +1,9 @@
 // tigerfans-load: the load client. Flow mode (default) runs the fan's whole flow with the
-// original demo's flags and summary; --phases runs the demo's phase benchmark instead.
+// original demo's flags and summary; --phases runs the demo's phase benchmark instead; --mode
+// queue runs fans through the waiting room.
 //   tigerfans-load --base http://127.0.0.1:8000 --total 1000 --concurrency 100
 //   tigerfans-load --phases checkout,webhook --total 5000 --concurrency 100 --secret supersecret
+//   tigerfans-load --mode queue --fans 100000 --prequeue-share 0.5 --admit-per-second 2000
 #include <unistd.h>
 
 #include <cstdio>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "load/load.hpp"
+#include "load/report_json.hpp"
 #include "tigerfans/http/client.hpp"
 
 namespace {
@@ -21,6 +24,8 @@ using nlohmann::json;
 
 struct Cli {
     loadgen::FlowOptions flow;
+    bool queue_mode = false;
+    loadgen::QueueOptions queue;
     std::vector<loadgen::Phase> phases;
     std::string secret = "supersecret";
     int server_pid = 0;
@@ -33,9 +38,16 @@ constexpr const char* usage_text =
     "         [--poll-interval S] [--poll-timeout S] [--json]\n"
     "       tigerfans-load --phases checkout,webhook,reserve,commit [--secret S]\n"
     "         [--server-pid PID] ...\n"
+    "       tigerfans-load --mode queue [--fans N] [--prequeue-share P] [--buyers N]\n"
+    "         [--admit-per-second R] [--wait-timeout S] [--concurrency N] ...\n"
     "Flow mode (default) runs each fan's checkout, payment and status polls against the server\n"
     "at --base (default http://127.0.0.1:8000); --phases times single endpoints instead, and\n"
-    "with --server-pid reports the CPU seconds that process used during each phase.\n";
+    "with --server-pid reports the CPU seconds that process used during each phase. Queue\n"
+    "mode (the waiting room on) joins the --prequeue-share of --fans before the sale opens and\n"
+    "the rest after, polls each until admitted, then --buyers of them check out with their\n"
+    "admission token and pay; it reports join throughput, the admission rate against\n"
+    "--admit-per-second, Kendall's tau of join order against admission order per band, and\n"
+    "checkouts with missing, forged or used-up tokens, which must all be refused.\n";
 
 [[noreturn]] void usage(const std::string& problem) {
     std::fprintf(stderr, "tigerfans-load: %s\n%s", problem.c_str(), usage_text);
@@ -104,6 +116,21 @@ Cli parse(int argc, char** argv) {
         } else if (flag == "--poll-timeout") {
             f.poll_timeout = std::chrono::milliseconds(
                 static_cast<long>(number(flag, value, 0.01, 3600) * 1000));
+        } else if (flag == "--mode") {
+            const std::string mode = value;
+            if (mode != "flow" && mode != "queue") usage("--mode must be flow or queue");
+            cli.queue_mode = mode == "queue";
+        } else if (flag == "--fans") {
+            cli.queue.fans = static_cast<int>(number(flag, value, 1, 1e7));
+        } else if (flag == "--prequeue-share") {
+            cli.queue.prequeue_share = number(flag, value, 0, 1);
+        } else if (flag == "--buyers") {
+            cli.queue.buyers = static_cast<int>(number(flag, value, 0, 1e7));
+        } else if (flag == "--admit-per-second") {
+            cli.queue.admit_per_second = number(flag, value, 1, 1e6);
+        } else if (flag == "--wait-timeout") {
+            cli.queue.wait_timeout =
+                std::chrono::milliseconds(static_cast<long>(number(flag, value, 1, 86400) * 1000));
         } else if (flag == "--phases") {
             cli.phases = parse_phases(value);
         } else if (flag == "--secret") {
@@ -115,13 +142,13 @@ Cli parse(int argc, char** argv) {
         }
     }
     if (f.fail_rate + f.cancel_rate > 1.0) usage("--fail-rate + --cancel-rate must be <= 1");
+    if (cli.queue_mode && !cli.phases.empty())
+        usage("--mode queue and --phases exclude each other");
+    cli.queue.flow = f;
     return cli;
 }
 
-json latency_json(const loadgen::LatencySummary& s) {
-    return {{"count", s.count}, {"avg_s", s.avg_s}, {"p50_s", s.p50_s},
-            {"p90_s", s.p90_s}, {"p99_s", s.p99_s}, {"max_s", s.max_s}};
-}
+using loadgen::latency_json;
 
 void print_flow(const Cli& cli, const loadgen::FlowReport& r) {
     using loadgen::Outcome;
@@ -193,7 +220,51 @@ void print_phases(const Cli& cli, const std::vector<loadgen::PhaseReport>& repor
     if (cli.json_output) std::printf("%s\n", out.dump(2).c_str());
 }
 
+std::string tau_text(const std::optional<double>& tau) {
+    return tau ? std::to_string(*tau) : std::string("-");
+}
+
+void print_queue(const Cli& cli, const loadgen::QueueReport& r) {
+    if (cli.json_output) {
+        std::printf("%s\n", loadgen::queue_json(r).dump(2).c_str());
+        return;
+    }
+    std::printf("\n=== Queue Summary ===\n");
+    std::printf("Joins: %d / %d in %.3fs (%.0f/s); pre-queue %d, later %d, pre-queue late %d\n",
+                r.joined(), r.fans, r.prequeue_joins.wall_s + r.later_joins.wall_s, r.joins_per_s(),
+                r.prequeue_fans, r.later_fans, r.prequeue_late);
+    std::printf("Admitted: %d (never %d, duplicate numbers %d, bands in order %s)\n", r.admitted,
+                r.never_admitted, r.duplicate_seqs, r.bands_in_order ? "yes" : "NO");
+    std::printf("Admission rate: %.1f/s achieved, %s configured\n",
+                r.admission_rate_per_s.value_or(0),
+                r.configured_per_s ? std::to_string(*r.configured_per_s).c_str() : "not");
+    std::printf("Kendall's tau (join vs admission order): pre-queue %s, later %s\n",
+                tau_text(r.prequeue_tau).c_str(), tau_text(r.later_tau).c_str());
+    std::printf("Polls: %d (%.2f per fan), errors %d\n", r.polls.attempted,
+                r.joined() > 0 ? static_cast<double>(r.polls.attempted) / r.joined() : 0.0,
+                r.polls.attempted - r.polls.ok);
+    std::printf("Buys: %d paid of %d; bought without a valid token: %d\n",
+                r.buys.count(loadgen::Outcome::paid), r.buys.total, r.bought_without_valid_token);
+    for (const auto& check : r.token_checks) {
+        std::printf("  %-20s expected %-20s got %s\n", check.what.c_str(), check.expected.c_str(),
+                    check.got.c_str());
+    }
+    for (const auto* tally : {&r.prequeue_joins, &r.later_joins, &r.polls}) {
+        for (const auto& [what, count] : tally->errors) {
+            std::printf("  error x%d: %s\n", count, what.c_str());
+        }
+    }
+    for (const auto& [what, count] : r.buys.errors) {
+        std::printf("  buy error x%d: %s\n", count, what.c_str());
+    }
+}
+
 int run(const Cli& cli) {
+    if (cli.queue_mode) {
+        const loadgen::QueueReport report = loadgen::run_queue(cli.queue);
+        print_queue(cli, report);
+        return report.clean() ? 0 : 1;
+    }
     if (!cli.phases.empty()) {
         loadgen::PhaseOptions options;
         options.target = cli.flow.target;
