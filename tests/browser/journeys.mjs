@@ -106,11 +106,13 @@ async function waitingRoom(page) {
   await page.waitForSelector("#queue-prequeue:not([hidden])");
   const countdown = (await page.textContent("#opens-in")).trim();
   check(/^\d\d:\d\d$/.test(countdown), `a countdown to the opening: ${countdown}`);
-  const others = await request.newContext();
   for (let i = 0; i < 6; i++) {
-    check((await others.post(`${queueBase}/api/queue/join`)).status() === 201, "another fan joins");
+    // A context of its own per fan: one keeps its tf_queue cookie, and a second join with it
+    // answers the same entry.
+    const other = await request.newContext();
+    check((await other.post(`${queueBase}/api/queue/join`)).status() === 201, "another fan joins");
+    await other.dispose();
   }
-  await others.dispose();
   const entry = await queueCookie(page);
   check(/^[0-9a-f]{32}$/.test(entry), `the join sets the tf_queue cookie (${entry})`);
   await page.screenshot({ path: join(shots, "queue-prequeue.png"), fullPage: true });
