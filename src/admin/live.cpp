@@ -94,13 +94,13 @@ json to_json(const queue::AdmissionState& state) {
 
 LiveSeries::LiveSeries(std::size_t capacity) : ring_(capacity) { TF_ASSERT(capacity > 0); }
 
-void LiveSeries::add(LiveSample sample) {
+void LiveSeries::add(const LiveSample& sample) {
     if (size_ < ring_.size()) {
-        ring_[(first_ + size_) % ring_.size()] = std::move(sample);
+        ring_[(first_ + size_) % ring_.size()] = sample;
         size_++;
         return;
     }
-    ring_[first_] = std::move(sample);
+    ring_[first_] = sample;
     first_ = (first_ + 1) % ring_.size();
 }
 
@@ -193,7 +193,7 @@ asio::awaitable<void> LiveSampler::loop() {
         LiveReading after = read_now();
         LiveSample sample = sample_between(before, after, bounds);
         add_ledger_figures(sample);
-        series_.add(std::move(sample));
+        series_.add(sample);
         before = std::move(after);
         start_ledger_read();
     }

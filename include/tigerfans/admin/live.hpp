@@ -78,7 +78,7 @@ class LiveSeries {
 public:
     explicit LiveSeries(std::size_t capacity);
 
-    void add(LiveSample sample);
+    void add(const LiveSample& sample);
     // The samples stamped after `t_ms`, oldest first.
     std::vector<LiveSample> since(std::int64_t t_ms) const;
     std::size_t size() const { return size_; }
