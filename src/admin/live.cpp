@@ -6,13 +6,13 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
+#include "tigerfans/core/timer_loop.hpp"
 
 namespace tigerfans::admin {
 
@@ -126,22 +126,14 @@ LiveSampler::LiveSampler(asio::any_io_executor loop, LiveSources sources,
 
 void LiveSampler::start() {
     TF_ASSERT(!loop_running_);
-    loop_running_ = true;
-    asio::co_spawn(timer_.get_executor(), loop(), [this](std::exception_ptr failure) {
-        loop_running_ = false;
-        if (failure) spdlog::error("live view: the sampler stopped on an exception");
-    });
+    spawn_timer_loop(timer_.get_executor(), loop(), loop_running_, "live view");
 }
 
+// The ledger read in flight ends by itself (the ledger stops after the sampler).
 asio::awaitable<void> LiveSampler::stop(std::chrono::milliseconds wait) {
     stopping_ = true;
-    timer_.cancel();
-    boost::system::error_code ignored;
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    while ((loop_running_ || ledger_reading_) && std::chrono::steady_clock::now() < deadline) {
-        asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
-        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    }
+    co_await stop_timer_loop(
+        timer_, [this] { return loop_running_ || ledger_reading_; }, wait);
 }
 
 LiveReading LiveSampler::read_now() const {

@@ -3,7 +3,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
@@ -13,6 +12,7 @@
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/ids.hpp"
+#include "tigerfans/core/timer_loop.hpp"
 
 namespace tigerfans::flows {
 
@@ -256,22 +256,13 @@ Reconciler::Reconciler(asio::any_io_executor loop, ReconcileStores stores, std::
 
 void Reconciler::start() {
     if (interval_s_ == 0) return;
-    loop_running_ = true;
-    asio::co_spawn(timer_.get_executor(), loop(), [this](std::exception_ptr failure) {
-        loop_running_ = false;
-        if (failure) spdlog::error("reconcile: the periodic pass stopped on an exception");
-    });
+    spawn_timer_loop(timer_.get_executor(), loop(), loop_running_, "reconcile");
 }
 
 asio::awaitable<void> Reconciler::stop(std::chrono::milliseconds wait) {
     stopping_ = true;
-    boost::system::error_code ignored;
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    while (loop_running_ && std::chrono::steady_clock::now() < deadline) {
-        timer_.cancel();
-        asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
-        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    }
+    co_await stop_timer_loop(
+        timer_, [this] { return loop_running_; }, wait);
 }
 
 asio::awaitable<void> Reconciler::loop() {

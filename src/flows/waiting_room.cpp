@@ -4,9 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -14,6 +12,7 @@
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
+#include "tigerfans/core/timer_loop.hpp"
 #include "tigerfans/http/errors.hpp"
 #include "tigerfans/http/json_writer.hpp"
 
@@ -64,22 +63,13 @@ WaitingRoom::WaitingRoom(asio::any_io_executor loop, const config::Config& confi
       timer_(loop) {}
 
 void WaitingRoom::start() {
-    loop_running_ = true;
-    asio::co_spawn(timer_.get_executor(), loop(), [this](std::exception_ptr failure) {
-        loop_running_ = false;
-        if (failure) spdlog::error("waiting room: the admission step stopped on an exception");
-    });
+    spawn_timer_loop(timer_.get_executor(), loop(), loop_running_, "waiting room");
 }
 
 asio::awaitable<void> WaitingRoom::stop(std::chrono::milliseconds wait) {
     stopping_ = true;
-    boost::system::error_code ignored;
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    while (loop_running_ && std::chrono::steady_clock::now() < deadline) {
-        timer_.cancel();
-        asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
-        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    }
+    co_await stop_timer_loop(
+        timer_, [this] { return loop_running_; }, wait);
 }
 
 asio::awaitable<void> WaitingRoom::loop() {

@@ -211,7 +211,9 @@
     try {
       const response = await fetch("/api/queue/join", { method: "POST" });
       const body = await response.json().catch(() => ({}));
-      if (response.status === 201 && entryIdPattern.test(body.entry_id || "")) {
+      // 201: a new entry; 200: the entry this browser already waits with (another tab joined).
+      const joined = response.status === 201 || response.status === 200;
+      if (joined && entryIdPattern.test(body.entry_id || "")) {
         entryId = body.entry_id;
         delayMs = firstDelayMs;
         setStatus("You joined the queue.");
