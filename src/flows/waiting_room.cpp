@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cmath>
@@ -29,6 +30,8 @@ constexpr std::int64_t counts_interval_us = 1'000'000;
 // The status route's hint for the next poll: a quarter of the wait, within these bounds.
 constexpr std::int64_t poll_min_ms = 1'000;
 constexpr std::int64_t poll_max_ms = 30'000;
+// How old a reading of the active holds may be for the ceiling to trust it.
+constexpr std::int64_t holds_fresh_us = 1'000'000;
 
 static_assert(queue::admission_tickets_max == 1'000, "the config table's ADMISSION_TICKETS bound");
 
@@ -69,7 +72,7 @@ void WaitingRoom::start() {
 asio::awaitable<void> WaitingRoom::stop(std::chrono::milliseconds wait) {
     stopping_ = true;
     co_await stop_timer_loop(
-        timer_, [this] { return loop_running_; }, wait);
+        timer_, [this] { return loop_running_ || holds_reading_; }, wait);
 }
 
 asio::awaitable<void> WaitingRoom::loop() {
@@ -92,12 +95,29 @@ asio::awaitable<void> WaitingRoom::guarded_step(std::int64_t now_us) {
     }
 }
 
-asio::awaitable<std::uint64_t> WaitingRoom::active_holds() {
-    if (config_.admit_holds_ceiling == 0) co_return 0;  // Nothing to compare them with.
+// The step never waits for the ledger: it starts a read when none is out and uses the last
+// one while it is fresh. Unknown or stale holds count as the ceiling: admission waits rather
+// than overruns it.
+std::uint64_t WaitingRoom::active_holds(std::int64_t now_us) {
+    if (config_.admit_holds_ceiling == 0) return 0;  // Nothing to compare them with.
+    if (!holds_reading_ && !stopping_) {
+        holds_reading_ = true;
+        asio::co_spawn(timer_.get_executor(), read_holds(now_us),
+                       [this](const std::exception_ptr&) { holds_reading_ = false; });
+    }
+    if (!holds_ || now_us - holds_read_us_ > holds_fresh_us) return config_.admit_holds_ceiling;
+    return *holds_;
+}
+
+// A reading counts from the step that asked for it.
+asio::awaitable<void> WaitingRoom::read_holds(std::int64_t asked_us) {
     auto inventory = co_await ledger_.inventory();
-    // Unknown holds count as the ceiling: admission waits rather than overruns it.
-    if (!inventory) co_return config_.admit_holds_ceiling;
-    co_return inventory->class_a.held + inventory->class_b.held;
+    if (!inventory) {
+        holds_.reset();
+        co_return;
+    }
+    holds_ = inventory->class_a.held + inventory->class_b.held;
+    holds_read_us_ = asked_us;
 }
 
 asio::awaitable<void> WaitingRoom::step(std::int64_t now_us) {
@@ -114,7 +134,7 @@ asio::awaitable<void> WaitingRoom::step(std::int64_t now_us) {
 }
 
 asio::awaitable<void> WaitingRoom::admit_due(std::int64_t now_us) {
-    const std::uint64_t holds = co_await active_holds();
+    const std::uint64_t holds = active_holds(now_us);
     const std::uint64_t due =
         std::min(pacer_.step(now_us, paused_, holds), limits::admission_step_entries_max);
     if (due == 0) co_return;

@@ -92,9 +92,9 @@ protected:
 
     WaitingRoomStepTest() {
         for (int i = 0; i < 1'000; ++i) {
-            const Result<std::uint64_t> joined = testing::run_async(io, [&] {
-                return store.join(queue::new_entry_id(), queue::Phase::sale, 0, opens_us);
-            });
+            const std::string id = queue::new_entry_id();  // Outlives the lazy coroutine.
+            const Result<std::uint64_t> joined = testing::run_async(
+                io, [&] { return store.join(id, queue::Phase::sale, 0, opens_us); });
             EXPECT_TRUE(joined.ok());
         }
     }
@@ -151,6 +151,33 @@ TEST_F(WaitingRoomStepTest, AFailingStoreAdmitsNobodyAndLosesNobody) {
     store.failing = false;
     // The admissions due while it failed are not made up: the rate holds from now on.
     EXPECT_EQ(run(opens_us + 5 * second_us + 50'000, opens_us + 6 * second_us), 10u);
+}
+
+// With a holds ceiling the step reads the ledger beside it, never waiting for it: until a
+// reading is in, and while the last one failed, admission waits.
+TEST_F(WaitingRoomStepTest, TheHoldsCeilingAdmitsOnlyOnAFreshReadingOfTheLedger) {
+    config.admit_holds_ceiling = 1'000;
+    WaitingRoom ceiling{io.get_executor(), config, store, ledger, opens_us};
+    auto run_ceiling = [&](std::int64_t from_us, std::int64_t to_us) {
+        const std::size_t before = store.admitted.size();
+        for (std::int64_t t = from_us; t <= to_us; t += 50'000) {
+            testing::run_async(io, [&]() -> asio::awaitable<bool> {
+                co_await ceiling.step(t);
+                co_return true;
+            });
+            io.restart();
+            io.poll();  // The ledger read started beside the step.
+        }
+        return store.admitted.size() - before;
+    };
+    // The first step has no reading yet (and nothing accrued by then); each later one has the
+    // reading the step before it started.
+    EXPECT_EQ(run_ceiling(opens_us, opens_us + second_us), 10u);
+    calls.fail_next("ledger.inventory");
+    run_ceiling(opens_us + second_us + 50'000, opens_us + second_us + 50'000);  // Its read fails.
+    EXPECT_EQ(run_ceiling(opens_us + second_us + 100'000, opens_us + second_us + 100'000), 0u);
+    // 0.85 s at 10 a second and the half accrued at 1.05 s: nine.
+    EXPECT_EQ(run_ceiling(opens_us + second_us + 150'000, opens_us + 2 * second_us), 9u);
 }
 
 TEST_F(WaitingRoomStepTest, AdmissionNumbersFollowTheQueueOrder) {

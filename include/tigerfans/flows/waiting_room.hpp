@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -76,7 +77,8 @@ public:
 private:
     asio::awaitable<void> loop();
     asio::awaitable<void> guarded_step(std::int64_t now_us);
-    asio::awaitable<std::uint64_t> active_holds();
+    std::uint64_t active_holds(std::int64_t now_us);
+    asio::awaitable<void> read_holds(std::int64_t asked_us);
     asio::awaitable<void> admit_due(std::int64_t now_us);
     void note_admissions(std::int64_t now_us);
 
@@ -100,6 +102,9 @@ private:
     std::uint64_t admitted_ = 0;  // The highest admission number seen.
     std::deque<std::pair<std::int64_t, std::uint64_t>> admissions_;  // (time, admitted_), a minute.
     std::int64_t counts_read_us_ = 0;
+    std::optional<std::uint64_t> holds_;  // Tickets held, as the ledger last said.
+    std::int64_t holds_read_us_ = 0;
+    bool holds_reading_ = false;
 
     asio::steady_timer timer_;
     bool loop_running_ = false;
