@@ -2,11 +2,14 @@
 #include "tigerfans/admin/auth.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <system_error>
 
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/crypto.hpp"
+#include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::admin {
@@ -41,8 +44,13 @@ std::string Auth::signature_of(std::string_view payload) const {
     return base64url_encode(hmac_sha256(session_secret_, payload));
 }
 
+// 128 random bits make every login's token its own: revoking one (a logout) never revokes
+// another login of the same user within the same second.
 std::string Auth::issue_token(std::string_view username, std::int64_t expires_unix_s) const {
-    const std::string payload = base64url_encode(username) + "." + std::to_string(expires_unix_s);
+    std::string nonce(16, '\0');
+    random_fill(nonce.data(), nonce.size());
+    const std::string payload = base64url_encode(username) + "." + std::to_string(expires_unix_s) +
+                                "." + base64url_encode(nonce);
     return payload + "." + signature_of(payload);
 }
 
@@ -55,11 +63,13 @@ std::optional<std::string> Auth::verify_token(std::string_view token,
         return std::nullopt;
     }
     const std::size_t dot = payload.find('.');
-    if (dot == std::string_view::npos) return std::nullopt;
+    const std::size_t nonce_dot = payload.find('.', dot == std::string_view::npos ? dot : dot + 1);
+    if (nonce_dot == std::string_view::npos) return std::nullopt;
+    const std::string_view expires_text = payload.substr(dot + 1, nonce_dot - dot - 1);
     std::int64_t expires = 0;
-    try {
-        expires = std::stoll(std::string(payload.substr(dot + 1)));
-    } catch (const std::exception&) {
+    const auto [end, error] =
+        std::from_chars(expires_text.data(), expires_text.data() + expires_text.size(), expires);
+    if (error != std::errc{} || end != expires_text.data() + expires_text.size()) {
         return std::nullopt;
     }
     if (expires <= now_unix_s) return std::nullopt;

@@ -23,6 +23,15 @@ TEST(AdminAuth, IssuedTokensVerifyUntilTheyExpire) {
     EXPECT_FALSE(auth.verify_token(token, 2000));
 }
 
+// Two logins of one user in one second get tokens of their own, so a logout ends only its own.
+TEST(AdminAuth, EachLoginGetsATokenOfItsOwn) {
+    const std::string first = auth.issue_token("admin", 2000);
+    const std::string second = auth.issue_token("admin", 2000);
+    EXPECT_NE(first, second);
+    EXPECT_EQ(auth.verify_token(first, 1000), "admin");
+    EXPECT_EQ(auth.verify_token(second, 1000), "admin");
+}
+
 TEST(AdminAuth, TamperedOrForeignTokensAreRejected) {
     std::string token = auth.issue_token("admin", 2000);
     token[0] = token[0] == 'a' ? 'b' : 'a';

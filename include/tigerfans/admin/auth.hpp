@@ -1,4 +1,4 @@
-// Admin authentication: a signed session cookie (user, expiry, HMAC-SHA256 with
+// Admin authentication: a signed session cookie (user, expiry, a random nonce, HMAC-SHA256 with
 // SESSION_SECRET; HttpOnly, SameSite=Lax) set by the login form, or HTTP Basic credentials.
 // Credentials are compared in constant time.
 #pragma once
