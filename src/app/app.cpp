@@ -66,6 +66,7 @@ std::unique_ptr<sessions::SessionStore> make_sessions(asio::any_io_executor loop
     }
     return sessions::make_redis_store(loop, config.redis_url, registry);
 }
+
 // The waiting room's queue sits beside the payment sessions: Redis, or PostgreSQL at level 1.
 std::unique_ptr<queue::QueueStore> make_queue_store(asio::any_io_executor loop,
                                                     const config::Config& config,
