@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# `make run`: starts the local services, then the server on port 8000 in the foreground.
-# Ctrl-C or SIGTERM stops the server gracefully and then the services this script started.
+# `make run`: starts the local services, then the server on port 8000 in the foreground:
+# SERVER_PROCESSES (default 1) processes sharing the port, each named by SERVER_NAME or by
+# default its host name and process id. Ctrl-C or SIGTERM stops every server process gracefully
+# and then the services this script started. A process that dies is not restarted here: the
+# others keep serving, and a supervisor (systemd, a container runtime) is what restarts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,12 +17,25 @@ export DATABASE_URL REDIS_URL
 if [ -n "${TB_ADDRESS:-}" ]; then export TB_ADDRESS; fi
 if [ -n "${ACCT_BACKEND:-}" ]; then export ACCT_BACKEND; fi
 
-"$binary" &
-server=$!
-trap 'kill -TERM "$server" 2>/dev/null || true' INT TERM
+processes=${SERVER_PROCESSES:-1}
+case "$processes" in
+    '' | *[!0-9]*) echo "run: SERVER_PROCESSES must be a number" >&2; exit 2 ;;
+esac
+export SERVER_PROCESSES="$processes"
+servers=()
+for _ in $(seq "$processes"); do
+    "$binary" &
+    servers+=("$!")
+done
+trap 'kill -TERM "${servers[@]}" 2>/dev/null || true' INT TERM
 status=0
-while kill -0 "$server" 2>/dev/null; do
-    wait "$server" && status=0 || status=$?
+for server in "${servers[@]}"; do
+    while kill -0 "$server" 2>/dev/null; do
+        code=0
+        wait "$server" || code=$?
+        # 128 + n: the wait was interrupted by a signal, the trap ran; wait again.
+        if ! kill -0 "$server" 2>/dev/null && [ "$code" -ne 0 ]; then status=$code; fi
+    done
 done
 scripts/services.sh stop "$data"
 exit "$status"

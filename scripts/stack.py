@@ -2,9 +2,10 @@
 
 Shared by bench/run_bench.py and tests/faults/run_faults.py: `Stack` starts PostgreSQL, Redis
 and (level 3) a TigerBeetle replica under its own data folder with scripts/services.sh, then
-build/tigerfans on a free 127.0.0.1 port, and stops both again. The server can be restarted
-on the same port and the services started again with the same ports, so a test can kill any
-of them and bring it back.
+build/tigerfans on a free 127.0.0.1 port (`servers` processes sharing it, as SERVER_PROCESSES
+starts them), and stops both again. Each server process can be restarted on the same port and
+the services started again with the same ports, so a test can kill any of them and bring it
+back.
 """
 
 import json
@@ -65,13 +66,13 @@ class Stack:
     """Fresh services and a fresh server for one level. `data` is the folder of this stack's
     services (DATA of scripts/services.sh); `settings` what services.sh wrote to DATA/env."""
 
-    def __init__(self, level, workdir, build_dir, env_extra, name=None):
+    def __init__(self, level, workdir, build_dir, env_extra, name=None, servers=1):
         self.level = level
         self.data = os.path.join(workdir, name or level["name"].replace("/", "_"))
         self.build_dir = build_dir
         self.env_extra = env_extra
         self.port = free_port()
-        self.server = None
+        self.servers = [None] * servers  # One Popen per server process, by index.
         self.log = None
         self.settings = {}
         # The same ports on every (re)start of the services.
@@ -84,11 +85,17 @@ class Stack:
             wanted = self.level["ACCT_BACKEND"]
             if self.settings.get("ACCT_BACKEND", wanted) != wanted:
                 raise LevelUnavailable("no TigerBeetle server binary (set TIGERBEETLE_BIN)")
-            self.start_server()
+            for index in range(len(self.servers)):
+                self.start_server(index=index)
         except BaseException:
             self.__exit__()
             raise
         return self
+
+    @property
+    def server(self):
+        """The first server process (the only one unless `servers` was above 1)."""
+        return self.servers[0]
 
     def __exit__(self, *exc):
         self.stop_server()
@@ -130,38 +137,76 @@ class Stack:
         except ValueError:
             return result.returncode, None
 
-    def start_server(self, extra_env=None, healthy=True):
-        """Starts the server and waits until it listens; with `healthy`, until /healthz
-        answers 200 (every store reachable). Its output is appended to DATA/server.log."""
+    def start_server(self, extra_env=None, healthy=True, index=0):
+        """Starts server process `index` and waits until it listens; with `healthy`, until
+        /healthz answers 200 (every store reachable). Its output is appended to
+        DATA/server.log."""
         server_env = self.server_env(extra_env)
+        if len(self.servers) > 1:
+            server_env.update(SERVER_PROCESSES=str(len(self.servers)), SERVER_NAME=f"s{index}")
         if self.log is None:
             self.log = open(os.path.join(self.data, "server.log"), "a")
-        self.server = subprocess.Popen([os.path.join(self.build_dir, "tigerfans")], env=server_env,
-                                       stdout=self.log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen([os.path.join(self.build_dir, "tigerfans")], env=server_env,
+                                  stdout=self.log, stderr=subprocess.STDOUT)
+        self.servers[index] = server
         deadline = time.time() + SERVER_START_TIMEOUT_S
         while time.time() < deadline:
+            # With a shared port, /healthz may come from another process: ask the kernel first.
+            listening = len(self.servers) == 1 or self.listening(server.pid)
             try:
                 with urllib.request.urlopen(self.url("/healthz"), timeout=2) as r:
-                    if r.status == 200:
-                        return self.server
+                    if r.status == 200 and listening:
+                        return server
             except urllib.error.HTTPError:
-                if not healthy:
-                    return self.server  # It listens; a store is still down.
+                if not healthy and listening:
+                    return server  # It listens; a store is still down.
             except OSError:
                 pass
-            if self.server.poll() is not None:
+            if server.poll() is not None:
                 break
             time.sleep(0.1)
         raise RuntimeError(f"server for {self.level['name']} did not start; see {self.log.name}")
 
-    def stop_server(self):
-        if self.server and self.server.poll() is None:
-            self.server.send_signal(signal.SIGTERM)
+    def listening(self, pid):
+        """Whether process `pid` holds a socket listening on this stack's port."""
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
             try:
-                self.server.wait(timeout=30)
+                with open(table) as f:
+                    rows = [line.split() for line in f.readlines()[1:]]
+            except OSError:
+                continue
+            inodes |= {row[9] for row in rows
+                       if int(row[1].rsplit(":", 1)[1], 16) == self.port and row[3] == "0A"}
+        try:
+            links = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+        except OSError:
+            return False
+        return any(f"socket:[{inode}]" in links for inode in inodes)
+
+    def answering_servers(self, attempts=64):
+        """The names of the server processes that answer /healthz over `attempts` fresh
+        connections (the kernel picks a process per connection)."""
+        names = set()
+        for _ in range(attempts):
+            try:
+                with urllib.request.urlopen(self.url("/healthz"), timeout=5) as r:
+                    names.add(json.loads(r.read()).get("server"))
+            except (OSError, ValueError):
+                continue
+        return names
+
+    def stop_server(self):
+        """Stops every server process gracefully (SIGTERM), all at once."""
+        running = [s for s in self.servers if s and s.poll() is None]
+        for server in running:
+            server.send_signal(signal.SIGTERM)
+        for server in running:
+            try:
+                server.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.server.kill()
-                self.server.wait()
+                server.kill()
+                server.wait()
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"

@@ -109,13 +109,13 @@ bool Auth::basic_credentials_pass(const http::Request& request) const {
     const std::size_t colon = decoded ? decoded->find(':') : std::string::npos;
     const std::string_view pair = decoded ? std::string_view(*decoded) : std::string_view();
     const std::string_view user = colon == std::string::npos ? pair : pair.substr(0, colon);
-    const std::int64_t now_s = now_unix_s();
+    const std::int64_t now_us = unix_now_us();
     const std::string& address = request.remote_address;
-    if (throttle_ && throttle_->wait_s(address, user, now_s) > 0) return false;
+    if (throttle_ && throttle_->wait_s(address, user, now_us) > 0) return false;
     const bool match =
         colon != std::string::npos && credentials_match(user, pair.substr(colon + 1));
     if (throttle_ && match) throttle_->succeeded(address, user);
-    if (throttle_ && !match) throttle_->failed(address, user, now_s);
+    if (throttle_ && !match) throttle_->failed(address, user, now_us);
     return match;
 }
 

@@ -9,19 +9,23 @@
 
 namespace tigerfans::admin {
 
+namespace {
+constexpr std::int64_t us_per_s = 1'000'000;
+}
+
 std::int64_t LoginThrottle::wait_in(const Table& table, const std::string& key,
-                                    std::int64_t now_s) {
+                                    std::int64_t now_us) {
     const auto found = table.find(key);
     if (found == table.end()) return 0;
-    return std::max<std::int64_t>(0, found->second.blocked_until_s - now_s);
+    return std::max<std::int64_t>(0, found->second.blocked_until_us - now_us);
 }
 
 // A full table first forgets entries whose block is over; if every entry is still blocking,
 // it starts afresh rather than grow without bound (an attacker filling it gains a moment).
-void LoginThrottle::count_failure(Table& table, const std::string& key, std::int64_t now_s) {
+void LoginThrottle::count_failure(Table& table, const std::string& key, std::int64_t now_us) {
     if (table.size() >= limits::admin_login_tracked_keys_max && !table.contains(key)) {
-        std::erase_if(table,
-                      [now_s](const auto& entry) { return entry.second.blocked_until_s <= now_s; });
+        std::erase_if(
+            table, [now_us](const auto& entry) { return entry.second.blocked_until_us <= now_us; });
         if (table.size() >= limits::admin_login_tracked_keys_max) table.clear();
     }
     Failures& failures = table[key];
@@ -30,20 +34,22 @@ void LoginThrottle::count_failure(Table& table, const std::string& key, std::int
     const int doublings = std::min(failures.count - limits::admin_login_free_failures - 1, 20);
     const std::int64_t block_s =
         std::min<std::int64_t>(std::int64_t{1} << doublings, limits::admin_login_block_max_s);
-    failures.blocked_until_s = now_s + block_s;
-    TF_ASSERT_GT(failures.blocked_until_s, now_s);
+    failures.blocked_until_us = now_us + block_s * us_per_s;
+    TF_ASSERT_GT(failures.blocked_until_us, now_us);
 }
 
+// Rounded up: a block with any time left is at least a second, as Retry-After counts.
 std::int64_t LoginThrottle::wait_s(std::string_view address, std::string_view username,
-                                   std::int64_t now_s) const {
-    return std::max(wait_in(by_address_, std::string(address), now_s),
-                    wait_in(by_user_, std::string(username), now_s));
+                                   std::int64_t now_us) const {
+    const std::int64_t wait_us = std::max(wait_in(by_address_, std::string(address), now_us),
+                                          wait_in(by_user_, std::string(username), now_us));
+    return (wait_us + us_per_s - 1) / us_per_s;
 }
 
 void LoginThrottle::failed(std::string_view address, std::string_view username,
-                           std::int64_t now_s) {
-    count_failure(by_address_, std::string(address), now_s);
-    count_failure(by_user_, std::string(username), now_s);
+                           std::int64_t now_us) {
+    count_failure(by_address_, std::string(address), now_us);
+    count_failure(by_user_, std::string(username), now_us);
 }
 
 void LoginThrottle::succeeded(std::string_view address, std::string_view username) {

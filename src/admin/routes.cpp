@@ -123,7 +123,8 @@ asio::awaitable<Response> get_live(const AdminContext& context, Request& request
     for (const LiveSample& sample : context.live.series().since(since_ms)) {
         samples.push_back(to_json(sample));
     }
-    const json body = {{"interval_ms", context.live.interval().count()},
+    const json body = {{"server", context.config.server_name},
+                       {"interval_ms", context.live.interval().count()},
                        {"admission", to_json(context.admission.state())},
                        {"samples", std::move(samples)}};
     co_return Response::json(200, body.dump());
@@ -158,6 +159,7 @@ asio::awaitable<Response> get_dashboard(const AdminContext& context, Request& re
         {"goodie_limit", std::to_string(context.config.goodie_limit)},
         {"level", std::string(config::backend_level_name(context.config))},
         {"orders_limit", std::to_string(limits::admin_orders_default)},
+        {"server", context.config.server_name},
     };
     Response page = Response::html(200, context.templates.page("admin", "Admin", vars));
     page.with_header("Cache-Control", "no-store");
@@ -185,12 +187,12 @@ asio::awaitable<Response> post_login(const AdminContext& context, Request& reque
     const std::string username = http::form_value(request.body, "username").value_or("");
     const std::string password = http::form_value(request.body, "password").value_or("");
     const std::string next = http::form_value(request.body, "next").value_or("/admin");
-    const std::int64_t now_s = unix_now_us() / 1'000'000;
+    const std::int64_t now_us = unix_now_us();
     const std::string& address = request.remote_address;
-    const std::int64_t wait_s = context.login_throttle.wait_s(address, username, now_s);
+    const std::int64_t wait_s = context.login_throttle.wait_s(address, username, now_us);
     if (wait_s > 0) co_return too_many_attempts(wait_s);
     if (!context.auth.credentials_match(username, password)) {
-        context.login_throttle.failed(address, username, now_s);
+        context.login_throttle.failed(address, username, now_us);
         co_return login_page(context, 401, next, "Invalid credentials.");
     }
     context.login_throttle.succeeded(address, username);

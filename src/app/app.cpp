@@ -107,6 +107,12 @@ struct App::Impl {
           login_rate(rate_limit(config)),
           join_rate(rate_limit(config)) {
         stop_signal.expires_at(asio::steady_timer::time_point::max());
+        // Which process answered a scrape, when several share the port (a name is plain text:
+        // config.cpp allows no quote or backslash in it).
+        const std::string labels = "server=\"" + config.server_name + "\",level=\"" +
+                                   std::string(config::backend_level_name(config)) + "\"";
+        registry.gauge("tigerfans_server_info", "1, labelled with this process's name", labels)
+            .set(1);
         const bool tb = config.accounting == config::AccountingBackend::tigerbeetle;
         const bool redis = config.sessions == config::SessionBackend::redis;
         // With the waiting room on, a fan who wants a ticket goes to the queue first.
@@ -188,6 +194,7 @@ asio::awaitable<http::Response> App::Impl::healthz() {
     const bool ok = accounting_ok && sessions_ok && orders_ok;
     const nlohmann::json body = {
         {"ok", ok},
+        {"server", config.server_name},
         {"level", config::backend_level_name(config)},
         {"backends",
          {{"accounting", {{"backend", ledger->backend_name()}, {"ok", accounting_ok}}},
@@ -268,7 +275,9 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
                  server_limits.connections_max, server_limits.connections_per_address_max,
                  open_files_max);
     server = std::make_unique<http::Server>(io, router, server_limits, registry);
-    const std::uint16_t port = server->listen(config.host, config.port);
+    const auto sharing =
+        config.server_processes > 1 ? http::PortSharing::shared : http::PortSharing::exclusive;
+    const std::uint16_t port = server->listen(config.host, config.port, sharing);
     if (config.port == 0 && config.mock_webhook_url.find(":0/") != std::string::npos) {
         config.mock_webhook_url = "http://127.0.0.1:" + std::to_string(port) + "/payments/webhook";
     }
@@ -292,9 +301,10 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
         // Payments still work; only the redelivery of undelivered events waits for a restart.
         spdlog::error("mockpay: outbox unavailable at start: {}", fault_name(started.fault()));
     }
-    spdlog::info("listening on {}:{} (level {}: accounting {}, payment sessions {})", config.host,
-                 port, config::backend_level_name(config), ledger->backend_name(),
-                 sessions->backend_name());
+    spdlog::info("{} listening on {}:{} (level {}: accounting {}, payment sessions {}{})",
+                 config.server_name, config.host, port, config::backend_level_name(config),
+                 ledger->backend_name(), sessions->backend_name(),
+                 config.server_processes > 1 ? "; port shared" : "");
     reconciler->start();
     if (waiting_room) {
         waiting_room->start();

@@ -1,7 +1,11 @@
 // The configuration table and its validation.
 #include "tigerfans/config/config.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 
@@ -17,6 +21,10 @@ namespace tigerfans::config {
 
 namespace {
 constexpr std::int64_t port_max = 65535;
+// Each process is a TigerBeetle client, and a cluster serves a bounded number of them (the
+// README's scale-out section); far below that, and below PostgreSQL's connection limit.
+constexpr std::int64_t server_processes_max = 16;
+constexpr std::size_t server_name_max = 64;
 constexpr std::int64_t ttl_max_s = 7 * 24 * 3600;
 constexpr std::int64_t capacity_max = 1'000'000'000'000;
 constexpr std::int64_t prequeue_minutes_max = 7 * 24 * 60;
@@ -44,6 +52,26 @@ std::string sale_time_error(const std::string& text) {
     return "'" + text + "' is not a UTC time like 2026-12-02T18:00:00Z";
 }
 
+// A server's name goes into a metrics label and a JSON field: plain characters only.
+std::string server_name_error(const std::string& text) {
+    const bool plain = std::ranges::all_of(text, [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' ||
+               c == '.' || c == ':';
+    });
+    if (text.size() <= server_name_max && plain) return {};
+    return "must be at most 64 letters, digits, '-', '_', '.' or ':'";
+}
+
+// The default name: this machine's and this process's, distinct for every process of a host.
+std::string default_server_name() {
+    std::array<char, 256> host{};
+    if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+    std::string name(host.data());
+    std::erase_if(name, [](char c) { return !server_name_error(std::string(1, c)).empty(); });
+    name = name.substr(0, server_name_max - 12);
+    return (name.empty() ? "server" : name) + "-" + std::to_string(getpid());
+}
+
 std::optional<std::int64_t> sale_time(const std::string& text) {
     if (text.empty()) return std::nullopt;
     return parse_iso8601_utc(text);
@@ -60,6 +88,12 @@ std::vector<Option> build_options() {
          [](C& c, S t, std::int64_t) { c.host = t; }},
         {"PORT", Kind::integer, "8000", 0, port_max, {}, "", false, "HTTP port (0: any free)",
          [](C& c, S, std::int64_t n) { c.port = static_cast<std::uint16_t>(n); }},
+        {"SERVER_PROCESSES", Kind::integer, "1", 1, server_processes_max, {}, "processes", false,
+         "server processes sharing PORT (SO_REUSEPORT when above 1; scripts/run.sh starts them)",
+         [](C& c, S, std::int64_t n) { c.server_processes = static_cast<std::uint32_t>(n); }},
+        {"SERVER_NAME", Kind::text, "", 0, 0, {}, "", false,
+         "this process's name in /healthz, /metrics and the admin view (empty: host-pid)",
+         [](C& c, S t, std::int64_t) { c.server_name = t; }, server_name_error},
         {"ACCT_BACKEND", Kind::choice, "tb", 0, 0, {"tb", "pg"}, "", false,
          "accounting: TigerBeetle or PostgreSQL",
          [](C& c, S t, std::int64_t) {
@@ -238,6 +272,10 @@ std::string waiting_room_check(const Config& config) {
     if (config.waiting_room && config.bench_endpoints) {
         return "BENCH_ENDPOINTS: must be off with WAITING_ROOM=on (they sell without admission)";
     }
+    // Each process paces admission on its own, so several would admit several times the rate.
+    if (config.waiting_room && config.server_processes > 1) {
+        return "WAITING_ROOM: on needs SERVER_PROCESSES=1 (admission is paced per process)";
+    }
     return {};
 }
 }  // namespace
@@ -272,6 +310,7 @@ LoadResult load(const Lookup& lookup) {
         config.mock_webhook_url =
             "http://127.0.0.1:" + std::to_string(config.port) + "/payments/webhook";
     }
+    if (config.server_name.empty()) config.server_name = default_server_name();
     for (const auto& check_config : {url_check, exposure_check, waiting_room_check}) {
         if (!result.errors.empty()) break;
         std::string error = check_config(config);
@@ -304,6 +343,8 @@ std::vector<std::string> describe(const Config& config) {
     const auto value_of = [&config](std::string_view name) -> std::string {
         if (name == "HOST") return config.host;
         if (name == "PORT") return std::to_string(config.port);
+        if (name == "SERVER_PROCESSES") return std::to_string(config.server_processes);
+        if (name == "SERVER_NAME") return config.server_name;
         if (name == "ACCT_BACKEND") {
             return config.accounting == AccountingBackend::tigerbeetle ? "tb" : "pg";
         }

@@ -392,10 +392,14 @@ Server::Server(asio::io_context& io, const Router& router, ServerLimits limits,
 
 Server::~Server() = default;
 
-std::uint16_t Server::listen(const std::string& host, std::uint16_t port) {
+std::uint16_t Server::listen(const std::string& host, std::uint16_t port, PortSharing sharing) {
     const tcp::endpoint endpoint(asio::ip::make_address(host), port);
     impl_->acceptor.open(endpoint.protocol());
     impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
+    if (sharing == PortSharing::shared) {
+        using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+        impl_->acceptor.set_option(reuse_port(true));
+    }
     impl_->acceptor.bind(endpoint);
     impl_->acceptor.listen(asio::socket_base::max_listen_connections);
     asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);

@@ -21,7 +21,10 @@ and checks that PAID orders per class equal the ledger's sold count, and goodie 
 goodies sold, and that a reconciliation pass (`tigerfans reconcile`) finds no lost order to
 write and nothing for a person to look at. It prints one table row per level and fault and exits non-zero when any count
 is non-zero or anything else failed (a server that did not restart, an undeliverable event, a
-crash point never reached...). Requests go only to the 127.0.0.1 servers it started.
+crash point never reached...). Rows named "N servers" run N server processes on one shared port
+(SERVER_PROCESSES), where nothing may be sold twice across them and every process must answer;
+"kill -9 one of 2 servers" kills one mid-run and leaves it dead until the traffic ends, so the
+other serves alone. Requests go only to the 127.0.0.1 servers it started.
 
 Standard library only. `--small` is the CI size (part of `make test`); `make faults` the full.
 """
@@ -58,13 +61,24 @@ CRASH_POINTS = ["webhook.after_lease", "webhook.after_settle", "webhook.after_in
 # Each fault with the levels it applies to.
 FAULTS = ([("none", (1, 2, 3))] + [(f"crash {p}", (1, 2, 3)) for p in CRASH_POINTS] +
           [("kill -9 server", (1, 2, 3)), ("kill -9 redis", (2, 3)),
-           ("restart postgres", (1, 2, 3)), ("kill -9 tigerbeetle", (3,))])
+           ("restart postgres", (1, 2, 3)), ("kill -9 tigerbeetle", (3,)),
+           ("2 servers", (1, 2, 3)), ("4 servers", (1, 2, 3)),
+           ("kill -9 one of 2 servers", (1, 2, 3))])
 OUTCOMES = (("succeeded", 80), ("failed", 9), ("canceled", 8), ("abandoned", 3))
 REQUEST_TIMEOUT_S = 10
 CHECKOUT_DEADLINE_S = 40
 # Inside the session's lifetime (TTL + 60 s): a later delivery would meet an expired session.
 DELIVERY_DEADLINE_S = 50
 HOLDS_SETTLE_TIMEOUT_S = 15
+
+def server_processes(fault):
+    """How many server processes share the port in a row: 2 or 4 where its name says so."""
+    for count in (2, 4):
+        if f"{count} servers" in fault:
+            return count
+    return 1
+
+
 # Set when the suite is interrupted: fans and couriers stop, rows clean up and end.
 ABORT = threading.Event()
 SIZES = {  # orders per row, fan threads, delivery threads, arrival spread, faults per row
@@ -314,53 +328,69 @@ class Provider:
 # --- faults -------------------------------------------------------------------------------------
 
 class Supervisor(threading.Thread):
-    """Restarts the server whenever it dies. In a crash row it arms the crash point again at a
-    random pass count after every crash until `crashes` crashes happened."""
+    """Restarts every server process that dies (with `restart`; otherwise only at the end). In
+    a crash row it arms the crash point again at a random pass count after every crash until
+    `crashes` crashes happened."""
 
-    def __init__(self, point, crashes, arm_max, rng):
+    def __init__(self, point, crashes, arm_max, rng, restart=True):
         super().__init__(daemon=True)
         self.stack = None  # Set before start().
         self.point, self.budget, self.arm_max, self.rng = point, crashes, arm_max, rng
+        self.restart = restart
         self.runs, self.crashes = 1, 0
         self.armed = False
         self.stopping = threading.Event()
         self.failure = None
+        self.seen_dead = set()  # Indexes of dead processes already counted.
 
     def crash_env(self):
         self.armed = bool(self.point) and self.crashes < self.budget
         value = f"{self.point}:{self.rng.randint(1, self.arm_max)}" if self.armed else ""
         return {"TIGERFANS_CRASH_AT": value}
 
-    def dead(self):
-        """Whether the server died; counts an armed server's SIGKILL as a crash."""
-        if self.stack.server.poll() is None:
+    def dead(self, index):
+        """Whether server process `index` died; counts an armed server's SIGKILL as a crash."""
+        server = self.stack.servers[index]
+        if server.poll() is None:
             return False
-        if self.armed and self.stack.server.returncode == -signal.SIGKILL:
-            self.crashes += 1
+        if index not in self.seen_dead:
+            self.seen_dead.add(index)
+            if self.armed and server.returncode == -signal.SIGKILL:
+                self.crashes += 1
         return True
+
+    def start(self):
+        self.runs = len(self.stack.servers)
+        super().start()
+
+    def revive(self, index, extra_env, healthy):
+        self.seen_dead.discard(index)
+        self.stack.start_server(extra_env, healthy=healthy, index=index)
+        self.runs += 1
 
     def run(self):
         while not self.stopping.wait(0.05):
-            if not self.dead():
-                continue
-            try:
-                self.stack.start_server(self.crash_env(), healthy=False)
-            except RuntimeError as error:
-                # Killed (a crash point, a strike) before the suite saw it listen: it started.
-                if self.stack.server.returncode != -signal.SIGKILL:
-                    self.failure = str(error)
-                    return
-            self.runs += 1
+            for index in range(len(self.stack.servers)):
+                if not self.dead(index) or not self.restart:
+                    continue
+                try:
+                    self.revive(index, self.crash_env(), healthy=False)
+                except RuntimeError as error:
+                    # Killed (a crash point, a strike) before the suite saw it listen: started.
+                    if self.stack.servers[index].returncode != -signal.SIGKILL:
+                        self.failure = str(error)
+                        return
+                    self.runs += 1
 
     def finish(self):
-        """Stops restarting; leaves a running, disarmed, healthy server for the checks."""
+        """Stops restarting; leaves running, disarmed, healthy servers for the checks."""
         self.stopping.set()
         self.join()
         if self.failure:
             raise RuntimeError(self.failure)
-        if self.dead():
-            self.stack.start_server({"TIGERFANS_CRASH_AT": ""})
-            self.runs += 1
+        for index in range(len(self.stack.servers)):
+            if self.dead(index):
+                self.revive(index, {"TIGERFANS_CRASH_AT": ""}, healthy=True)
 
 
 def wait_gone(pid, timeout_s=10):
@@ -400,6 +430,12 @@ class Striker(threading.Thread):
         run_dir = os.path.join(self.stack.data, "run")
         if self.fault == "kill -9 server":
             self.stack.server.send_signal(signal.SIGKILL)
+            return
+        if self.fault.startswith("kill -9 one of"):
+            living = [s for s in self.stack.servers if s.poll() is None]
+            if len(living) < 2:
+                raise OSError("no second server process left to keep serving")
+            self.rng.choice(living).send_signal(signal.SIGKILL)
             return
         if self.fault == "restart postgres":
             subprocess.run(as_postgres([pg_ctl(), "-D", os.path.join(self.stack.data, "postgres"),
@@ -537,7 +573,10 @@ def run_row(level, fault, options, workdir, row_index):
            "MOCK_SECRET": SECRET, "TIGERFANS_CRASH_AT": ""}
     rng = random.Random(f"{options.seed}:{level['name']}:{fault}")
     point = fault.removeprefix("crash ") if fault.startswith("crash ") else None
-    strikes = size["strikes"]
+    servers = server_processes(fault)
+    killing_one = fault.startswith("kill -9 one of")
+    # One of several dies and stays dead while the traffic lasts: the others serve alone.
+    strikes = servers - 1 if killing_one else size["strikes"]
     # Passes of a crash point per server run: about one per event at the webhook's points,
     # fewer at the order commit (one per batch of events).
     events_per_run = int(orders * 0.75 / (strikes + 1))
@@ -546,11 +585,12 @@ def run_row(level, fault, options, workdir, row_index):
     result = {"level": level["name"], "fault": fault, "runs": 0, "orders": 0,
               "lost": 0, "doubled": 0, "oversold": 0, "leaked": 0, "problems": []}
     started = time.monotonic()
-    supervisor = Supervisor(point, strikes, arm_max, rng)
+    supervisor = Supervisor(point, strikes, arm_max, rng, restart=not killing_one)
     env.update(supervisor.crash_env())  # The first server is armed too.
-    stack = supervisor.stack = Stack(level, workdir, options.build_dir, env, name=name)
+    stack = supervisor.stack = Stack(level, workdir, options.build_dir, env, name=name,
+                                     servers=servers)
     striker = None
-    if fault != "none" and not point:
+    if fault not in ("none", "2 servers", "4 servers") and not point:
         striker = Striker(stack, fault, strikes, size["spread_s"], rng)
     try:
         with stack:
@@ -567,6 +607,7 @@ def run_row(level, fault, options, workdir, row_index):
                     striker.join()
                 supervisor.finish()
                 stock = settled_inventory(client, provider.last_hold_at)
+                answering = stack.answering_servers() if servers > 1 else set()
                 rows = query_orders(stack)
                 reconciled = stack.reconcile("--grace-seconds", "0")
             finally:  # Nothing may restart or strike while the stack stops.
@@ -578,6 +619,9 @@ def run_row(level, fault, options, workdir, row_index):
         problems += judge_reconcile(*reconciled)
         result.update(counts, runs=supervisor.runs, orders=len(provider.payments))
         result["problems"] += provider.problems + problems
+        if servers > 1 and len(answering) < servers:
+            result["problems"].append(f"only {sorted(answering)} of {servers} server "
+                                      "processes answered")
         if point and supervisor.crashes == 0:
             result["problems"].append(f"the crash point {point} was never reached")
         if striker and striker.failure:

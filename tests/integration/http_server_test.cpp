@@ -27,6 +27,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -87,9 +88,10 @@ ServerLimits test_limits() {
 // The server on its own loop thread.
 class ServerThread {
 public:
-    explicit ServerThread(ServerLimits limits = test_limits())
+    explicit ServerThread(ServerLimits limits = test_limits(), std::uint16_t port = 0,
+                          PortSharing sharing = PortSharing::exclusive)
         : router_(test_router(slow_started_)), server_(io_, router_, limits, registry_) {
-        port_ = server_.listen("127.0.0.1", 0);
+        port_ = server_.listen("127.0.0.1", port, sharing);
         thread_ = std::thread([this] { io_.run(); });
     }
     ~ServerThread() {
@@ -112,6 +114,13 @@ public:
                 registry_.find_counter("tigerfans_http_accept_failures_total", "");
             value.set_value(counter == nullptr ? 0 : counter->value());
         });
+        return value.get_future().get();
+    }
+
+    // How many connections are open, read on the server's loop.
+    std::size_t connections() {
+        std::promise<std::size_t> value;
+        asio::post(io_, [&] { value.set_value(server_.connection_count()); });
         return value.get_future().get();
     }
 
@@ -210,6 +219,34 @@ TEST(HttpServer, AnswersWithStatusLineServerTypeAndLengthAndKeepsTheConnection) 
     for (int i = 0; i < 3; i++) {
         client.send(get("/hello"));
         EXPECT_EQ(client.response(), hello_answer);
+    }
+}
+
+// Servers that share a port (as several processes do with SERVER_PROCESSES) each take a share of
+// the new connections; one that stops leaves the port to the others; and a server that did not
+// ask to share cannot take a shared port.
+TEST(HttpServer, ServersSharingAPortEachTakeConnectionsAndOutliveEachOther) {
+    auto first = std::make_unique<ServerThread>(test_limits(), 0, PortSharing::shared);
+    ServerThread second(test_limits(), first->port(), PortSharing::shared);
+    ASSERT_EQ(second.port(), first->port());
+    EXPECT_THROW(ServerThread(test_limits(), first->port()), boost::system::system_error);
+    std::vector<std::unique_ptr<RawClient>> clients;
+    for (int i = 0; i < 32; i++) {
+        clients.push_back(std::make_unique<RawClient>(first->port()));
+        clients.back()->send(get("/hello"));
+        EXPECT_EQ(clients.back()->response(), hello_answer);
+    }
+    // 32 connections land on one listener with a chance of 2^-31.
+    EXPECT_GT(first->connections(), 0u);
+    EXPECT_GT(second.connections(), 0u);
+    EXPECT_EQ(first->connections() + second.connections(), clients.size());
+    clients.clear();
+    first->shutdown(100ms);
+    first.reset();
+    for (int i = 0; i < 8; i++) {
+        RawClient client(second.port());
+        client.send(get("/hello"));
+        EXPECT_EQ(client.response(), hello_answer) << i;
     }
 }
 

@@ -67,23 +67,23 @@ http::Request basic_request(const std::string& pair, const std::string& address)
 TEST(AdminAuth, WrongBasicCredentialsAreThrottledLikeTheLoginForm) {
     admin::LoginThrottle throttle;
     const admin::Auth guarded("admin", "supasecret", "cookie-key", &throttle);
-    const auto now_s = [] { return unix_now_us() / 1'000'000; };
+    const auto now_us = [] { return unix_now_us(); };
     const http::Request right = basic_request("admin:supasecret", "10.0.0.1");
     EXPECT_TRUE(guarded.is_admin(right));
     for (int i = 0; i <= limits::admin_login_free_failures; i++) {
-        EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s()), 0);
+        EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_us()), 0);
         EXPECT_FALSE(
             guarded.is_admin(basic_request("admin:guess" + std::to_string(i), "10.0.0.1")));
     }
-    EXPECT_GT(throttle.wait_s("10.0.0.1", "admin", now_s()), 0);  // The Basic guesses counted.
+    EXPECT_GT(throttle.wait_s("10.0.0.1", "admin", now_us()), 0);  // The Basic guesses counted.
     // A longer block (as after more guesses), so the checks below cannot outlive it.
-    for (int i = 0; i < 3; i++) throttle.failed("10.0.0.1", "admin", now_s());
+    for (int i = 0; i < 3; i++) throttle.failed("10.0.0.1", "admin", now_us());
     // Blocked: even the right password from that address is refused, and so is that user name
     // from anywhere; another user name from another address is merely wrong.
     EXPECT_FALSE(guarded.is_admin(right));
     EXPECT_FALSE(guarded.is_admin(basic_request("admin:supasecret", "10.0.0.2")));
     EXPECT_FALSE(guarded.is_admin(basic_request("root:x", "10.0.0.3")));
-    EXPECT_EQ(throttle.wait_s("10.0.0.3", "root", now_s()), 0);
+    EXPECT_EQ(throttle.wait_s("10.0.0.3", "root", now_us()), 0);
     // Malformed headers are guesses too.
     for (int i = 0; i <= limits::admin_login_free_failures; i++) {
         http::Request garbage;
@@ -91,7 +91,7 @@ TEST(AdminAuth, WrongBasicCredentialsAreThrottledLikeTheLoginForm) {
         garbage.remote_address = "10.0.0.4";
         EXPECT_FALSE(guarded.is_admin(garbage));
     }
-    EXPECT_GT(throttle.wait_s("10.0.0.4", "x", now_s()), 0);
+    EXPECT_GT(throttle.wait_s("10.0.0.4", "x", now_us()), 0);
 }
 
 TEST(AdminAuth, LoginRedirectsStayOnThisSite) {
@@ -113,23 +113,37 @@ TEST(AdminAuth, LoginRedirectsStayOnThisSite) {
 // any address, twice as long as the one before; a right password clears both.
 TEST(LoginThrottle, BlocksAfterFreeFailuresDoublingPerAddressAndPerUser) {
     admin::LoginThrottle throttle;
-    const std::int64_t now_s = 1'000;
+    constexpr std::int64_t second = 1'000'000;
+    const std::int64_t now = 1'000 * second;
     for (int i = 0; i < limits::admin_login_free_failures; i++) {
-        EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s), 0);
-        throttle.failed("10.0.0.1", "admin", now_s);
+        EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now), 0);
+        throttle.failed("10.0.0.1", "admin", now);
     }
-    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s), 0);
-    throttle.failed("10.0.0.1", "admin", now_s);
-    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s), 1);
-    throttle.failed("10.0.0.1", "admin", now_s + 1);
-    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s + 1), 2);
-    EXPECT_EQ(throttle.wait_s("10.0.0.2", "admin", now_s + 1), 2);  // Same user elsewhere.
-    EXPECT_EQ(throttle.wait_s("10.0.0.1", "other", now_s + 1), 2);  // Same address.
-    EXPECT_EQ(throttle.wait_s("10.0.0.2", "other", now_s + 1), 0);
-    for (int i = 0; i < 40; i++) throttle.failed("10.0.0.1", "admin", now_s + 1);
-    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s + 1), limits::admin_login_block_max_s);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now), 0);
+    throttle.failed("10.0.0.1", "admin", now);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now), 1);
+    throttle.failed("10.0.0.1", "admin", now + second);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now + second), 2);
+    EXPECT_EQ(throttle.wait_s("10.0.0.2", "admin", now + second), 2);  // Same user elsewhere.
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "other", now + second), 2);  // Same address.
+    EXPECT_EQ(throttle.wait_s("10.0.0.2", "other", now + second), 0);
+    for (int i = 0; i < 40; i++) throttle.failed("10.0.0.1", "admin", now + second);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now + second), limits::admin_login_block_max_s);
     throttle.succeeded("10.0.0.1", "admin");
-    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_s + 1), 0);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now + second), 0);
+}
+
+// A block lasts its whole length from the failure, not until the next whole second: a failure
+// late in a second still blocks a moment after that second ends, and the wait rounds up.
+TEST(LoginThrottle, ABlockLastsItsFullLengthWhateverTheFractionOfASecond) {
+    admin::LoginThrottle throttle;
+    constexpr std::int64_t second = 1'000'000;
+    const std::int64_t late = 1'000 * second + 999'000;
+    for (int i = 0; i <= limits::admin_login_free_failures; i++)
+        throttle.failed("10.0.0.1", "admin", late);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", late + 2'000), 1);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", late + second - 1), 1);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", late + second), 0);
 }
 
 // The shop verifies exactly what MockPay signs; a changed byte or secret fails.

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <map>
+#include <vector>
 
 #include "tigerfans/core/limits.hpp"
 
@@ -211,6 +214,32 @@ TEST(Config, RefusesTheBenchEndpointsBesideAWaitingRoom) {
     EXPECT_TRUE(load(from({{"WAITING_ROOM", "on"}, {"ADMISSION_TICKETS", "1000"}})).ok());
     EXPECT_FALSE(load(from({{"ADMISSION_TICKETS", "1001"}})).ok());
     EXPECT_FALSE(load(from({{"ADMISSION_TICKETS", "0"}})).ok());
+}
+
+// One process by default, with a name of its own; several share the port, but not a waiting
+// room, whose admission each process would pace on its own.
+TEST(Config, ServerProcessesAndTheirNames) {
+    const LoadResult one = load(from({}));
+    ASSERT_TRUE(one.ok());
+    EXPECT_EQ(one.config.server_processes, 1u);
+    EXPECT_FALSE(one.config.server_name.empty());
+    EXPECT_TRUE(one.config.server_name.ends_with("-" + std::to_string(getpid())))
+        << one.config.server_name;
+    const LoadResult named = load(from({{"SERVER_PROCESSES", "4"}, {"SERVER_NAME", "web-2.a:1"}}));
+    ASSERT_TRUE(named.ok());
+    EXPECT_EQ(named.config.server_processes, 4u);
+    EXPECT_EQ(named.config.server_name, "web-2.a:1");
+    for (const std::string& bad :
+         std::vector<std::string>{"a\"b", "a b", "a\\b", "x{y}", std::string(65, 'x')}) {
+        const LoadResult loaded = load(from({{"SERVER_NAME", bad}}));
+        ASSERT_EQ(loaded.errors.size(), 1u) << bad;
+        EXPECT_TRUE(loaded.errors[0].starts_with("SERVER_NAME: ")) << loaded.errors[0];
+    }
+    EXPECT_FALSE(load(from({{"SERVER_PROCESSES", "0"}})).ok());
+    EXPECT_FALSE(load(from({{"SERVER_PROCESSES", "17"}})).ok());
+    const LoadResult queued = load(from({{"SERVER_PROCESSES", "2"}, {"WAITING_ROOM", "on"}}));
+    ASSERT_FALSE(queued.ok());
+    EXPECT_TRUE(queued.errors.at(0).starts_with("WAITING_ROOM: ")) << queued.errors.at(0);
 }
 
 TEST(Config, RejectsUrlsOfTheWrongScheme) {

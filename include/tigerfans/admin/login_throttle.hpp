@@ -14,21 +14,23 @@ namespace tigerfans::admin {
 // Its limits are in core/limits.hpp (admin_login_*).
 class LoginThrottle {
 public:
-    // Seconds until the next attempt from `address` for `username` is answered; 0: now.
+    // Whole seconds (rounded up) until the next attempt from `address` for `username` is
+    // answered; 0: now. Times are Unix microseconds, so a block lasts its full length whatever
+    // the fraction of a second it began in.
     std::int64_t wait_s(std::string_view address, std::string_view username,
-                        std::int64_t now_s) const;
-    void failed(std::string_view address, std::string_view username, std::int64_t now_s);
+                        std::int64_t now_us) const;
+    void failed(std::string_view address, std::string_view username, std::int64_t now_us);
     void succeeded(std::string_view address, std::string_view username);
 
 private:
     struct Failures {
         int count = 0;
-        std::int64_t blocked_until_s = 0;
+        std::int64_t blocked_until_us = 0;
     };
     using Table = std::unordered_map<std::string, Failures>;
 
-    static std::int64_t wait_in(const Table& table, const std::string& key, std::int64_t now_s);
-    static void count_failure(Table& table, const std::string& key, std::int64_t now_s);
+    static std::int64_t wait_in(const Table& table, const std::string& key, std::int64_t now_us);
+    static void count_failure(Table& table, const std::string& key, std::int64_t now_us);
 
     Table by_address_;
     Table by_user_;

@@ -17,6 +17,8 @@ enum class SessionBackend { redis, postgres };
 struct Config {
     std::string host;
     std::uint16_t port = 0;
+    std::uint32_t server_processes = 1;  // Above 1: PORT is shared (SO_REUSEPORT).
+    std::string server_name;             // Names this process in /healthz, /metrics, admin.
     AccountingBackend accounting = AccountingBackend::tigerbeetle;
     SessionBackend sessions = SessionBackend::redis;
     std::string database_url;

@@ -25,6 +25,10 @@ struct ServerLimits {
 // The named limits; connections_max also stays below the process's open-files limit.
 ServerLimits default_server_limits();
 
+// Whether other processes may listen on the same port: the kernel then spreads new
+// connections among every listener (SO_REUSEPORT), each keeping its connections to the end.
+enum class PortSharing { exclusive, shared };
+
 // Raises the soft open-files limit to the hard one (each connection is a descriptor) and
 // returns the soft limit in force.
 std::uint64_t raise_open_files_limit();
@@ -38,7 +42,8 @@ public:
     Server& operator=(const Server&) = delete;
 
     // Binds and starts accepting; returns the bound port (useful with port 0). Throws on failure.
-    std::uint16_t listen(const std::string& host, std::uint16_t port);
+    std::uint16_t listen(const std::string& host, std::uint16_t port,
+                         PortSharing sharing = PortSharing::exclusive);
 
     // Stops accepting, closes idle connections, lets requests in progress finish (their
     // connections then close) and force-closes whatever is left at the deadline.
