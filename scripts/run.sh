@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: starts the local services, then the server on port 8000 in the foreground:
 # SERVER_PROCESSES (default 1) processes sharing the port, each named by SERVER_NAME or by
-# default its host name and process id. Ctrl-C or SIGTERM stops every server process gracefully
-# and then the services this script started. A process that dies is not restarted here: the
+# default its host name and process id; with METRICS_PORT, process i (from 0) also serves
+# /metrics and /healthz alone on METRICS_PORT + i, for a scraper. Ctrl-C or SIGTERM stops every
+# server process gracefully and then the services this script started. A process that dies is not restarted here: the
 # others keep serving, and a supervisor (systemd, a container runtime) is what restarts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,9 +23,15 @@ case "$processes" in
     '' | *[!0-9]*) echo "run: SERVER_PROCESSES must be a number" >&2; exit 2 ;;
 esac
 export SERVER_PROCESSES="$processes"
+# With METRICS_PORT, process i (from 0) serves its own /metrics on METRICS_PORT + i.
+metrics_port=${METRICS_PORT:-0}
 servers=()
-for _ in $(seq "$processes"); do
-    "$binary" &
+for ((i = 0; i < processes; i++)); do
+    if [ "$metrics_port" -ne 0 ]; then
+        METRICS_PORT=$((metrics_port + i)) "$binary" &
+    else
+        "$binary" &
+    fi
     servers+=("$!")
 done
 trap 'kill -TERM "${servers[@]}" 2>/dev/null || true' INT TERM

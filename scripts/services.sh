@@ -2,8 +2,9 @@
 # Starts or stops the local services the server talks to, as plain processes under one data
 # folder (default ./data): a PostgreSQL cluster (unix socket, and 127.0.0.1:$PG_PORT), Redis on
 # a unix socket with an append-only file (REDIS_PERSISTENCE: everysec, the default, always, or
-# off for benchmarks only; the README says what each costs and keeps), and a one-replica
-# TigerBeetle when a server binary is available. `start` writes DATA/env with the matching DATABASE_URL, REDIS_URL,
+# off for benchmarks only; the README says what each costs and keeps), and a TigerBeetle cluster
+# of TB_REPLICAS replicas (1, the default, or 3; on ports TB_PORT onwards) when a server binary
+# is available. `start` writes DATA/env with the matching DATABASE_URL, REDIS_URL,
 # TB_ADDRESS and ACCT_BACKEND for the server to source.
 #   scripts/services.sh start [DATA]      scripts/services.sh stop [DATA]
 set -euo pipefail
@@ -76,24 +77,37 @@ start_tigerbeetle() {
         echo "export ACCT_BACKEND=pg"
         return
     fi
-    if [ ! -f "$run_dir/tigerbeetle.pid" ] || ! kill -0 "$(cat "$run_dir/tigerbeetle.pid")" 2>/dev/null; then
-        TIGERBEETLE_BIN="$binary" setsid tigerbeetle/start.sh "$data/tigerbeetle" "$tb_port" \
-            >"$data/tigerbeetle.log" 2>&1 &
-        echo $! >"$run_dir/tigerbeetle.pid"
-    fi
-    # Formatting takes a few seconds on first start; wait until the replica listens.
-    for _ in $(seq 300); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$tb_port") 2>/dev/null; then break; fi
-        sleep 0.1
+    local replicas=${TB_REPLICAS:-1} i pid_file addresses=""
+    case "$replicas" in
+        1 | 3) ;;
+        *) echo "services: TB_REPLICAS must be 1 or 3" >&2; exit 2 ;;
+    esac
+    for ((i = 0; i < replicas; i++)); do
+        pid_file="$run_dir/tigerbeetle-$i.pid"
+        if [ ! -f "$pid_file" ] || ! kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+            TIGERBEETLE_BIN="$binary" setsid tigerbeetle/start.sh "$data/tigerbeetle" \
+                "$tb_port" "$i" "$replicas" >>"$data/tigerbeetle-$i.log" 2>&1 &
+            echo $! >"$pid_file"
+        fi
+        addresses+="${addresses:+,}127.0.0.1:$((tb_port + i))"
     done
-    echo "export TB_ADDRESS=127.0.0.1:$tb_port"
+    # Formatting takes a few seconds on first start; wait until every replica listens.
+    for ((i = 0; i < replicas; i++)); do
+        for _ in $(seq 300); do
+            if (exec 3<>"/dev/tcp/127.0.0.1/$((tb_port + i))") 2>/dev/null; then break; fi
+            sleep 0.1
+        done
+    done
+    echo "export TB_ADDRESS=$addresses"
 }
 
 stop_all() {
-    if [ -f "$run_dir/tigerbeetle.pid" ]; then
-        kill "$(cat "$run_dir/tigerbeetle.pid")" 2>/dev/null || true
-        rm -f "$run_dir/tigerbeetle.pid"
-    fi
+    local pid_file
+    for pid_file in "$run_dir"/tigerbeetle-*.pid; do
+        [ -f "$pid_file" ] || continue
+        kill "$(cat "$pid_file")" 2>/dev/null || true
+        rm -f "$pid_file"
+    done
     if [ -S "$run_dir/redis.sock" ]; then
         redis-cli -s "$run_dir/redis.sock" shutdown nosave >/dev/null 2>&1 || true
     fi

@@ -3,7 +3,7 @@
 Shared by bench/run_bench.py and tests/faults/run_faults.py: `Stack` starts PostgreSQL, Redis
 and (level 3) a TigerBeetle replica under its own data folder with scripts/services.sh, then
 build/tigerfans on a free 127.0.0.1 port (`servers` processes sharing it, as SERVER_PROCESSES
-starts them), and stops both again. Each server process can be restarted on the same port and
+starts them), and stops both again; level 3 runs a cluster of `replicas` replicas. Each server process can be restarted on the same port and
 the services started again with the same ports, so a test can kill any of them and bring it
 back.
 """
@@ -28,10 +28,21 @@ LEVELS = [
 SERVER_START_TIMEOUT_S = 60
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(count=1):
+    """A free 127.0.0.1 port whose next count - 1 ports are free too (a cluster's replicas)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + count > 65536:
+            continue
+        try:
+            for offset in range(1, count):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        return port
 
 
 def machine():
@@ -66,18 +77,23 @@ class Stack:
     """Fresh services and a fresh server for one level. `data` is the folder of this stack's
     services (DATA of scripts/services.sh); `settings` what services.sh wrote to DATA/env."""
 
-    def __init__(self, level, workdir, build_dir, env_extra, name=None, servers=1):
+    def __init__(self, level, workdir, build_dir, env_extra, name=None, servers=1, replicas=1,
+                 metrics_ports=False):
         self.level = level
         self.data = os.path.join(workdir, name or level["name"].replace("/", "_"))
         self.build_dir = build_dir
         self.env_extra = env_extra
         self.port = free_port()
         self.servers = [None] * servers  # One Popen per server process, by index.
+        # With `metrics_ports`, each process also serves /metrics alone (METRICS_PORT).
+        self.metrics_ports = [free_port() for _ in range(servers)] if metrics_ports else []
         self.log = None
         self.settings = {}
         # The same ports on every (re)start of the services.
+        self.replicas = replicas  # TigerBeetle replicas (level 3): 1 or 3.
         self.service_env = dict(os.environ, ACCT_BACKEND=level["ACCT_BACKEND"],
-                                PG_PORT=str(free_port()), TB_PORT=str(free_port()))
+                                PG_PORT=str(free_port()), TB_PORT=str(free_port(replicas)),
+                                TB_REPLICAS=str(replicas))
 
     def __enter__(self):
         try:
@@ -144,6 +160,8 @@ class Stack:
         server_env = self.server_env(extra_env)
         if len(self.servers) > 1:
             server_env.update(SERVER_PROCESSES=str(len(self.servers)), SERVER_NAME=f"s{index}")
+        if self.metrics_ports:
+            server_env["METRICS_PORT"] = str(self.metrics_ports[index])
         if self.log is None:
             self.log = open(os.path.join(self.data, "server.log"), "a")
         server = subprocess.Popen([os.path.join(self.build_dir, "tigerfans")], env=server_env,

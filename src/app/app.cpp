@@ -159,6 +159,11 @@ struct App::Impl {
     queue::AdmissionControl* admission = nullptr;      // The waiting room, or the one above.
     std::unique_ptr<admin::LiveSampler> live;
     std::unique_ptr<http::Server> server;
+    // METRICS_PORT: /metrics and /healthz on a port of this process alone, so a scraper reaches
+    // every process of a shared port. Its own traffic counts in a registry of its own.
+    http::Router scrape_router;
+    metrics::Registry scrape_registry;
+    std::unique_ptr<http::Server> scrape_server;
 };
 
 asio::awaitable<bool> App::Impl::start_backends() {
@@ -278,6 +283,14 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
     const auto sharing =
         config.server_processes > 1 ? http::PortSharing::shared : http::PortSharing::exclusive;
     const std::uint16_t port = server->listen(config.host, config.port, sharing);
+    if (config.metrics_port != 0) {
+        scrape_router.add(service_routes());
+        scrape_server =
+            std::make_unique<http::Server>(io, scrape_router, server_limits, scrape_registry);
+        scrape_server->listen(config.host, config.metrics_port);
+        spdlog::info("{} serving /metrics and /healthz on {}:{}", config.server_name, config.host,
+                     config.metrics_port);
+    }
     if (config.port == 0 && config.mock_webhook_url.find(":0/") != std::string::npos) {
         config.mock_webhook_url = "http://127.0.0.1:" + std::to_string(port) + "/payments/webhook";
     }
@@ -327,6 +340,10 @@ asio::awaitable<void> App::Impl::shutdown() {
     spdlog::info("shutting down: draining requests");
     if (server) {
         co_await server->shutdown(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
+    }
+    if (scrape_server) {
+        co_await scrape_server->shutdown(
+            std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
     }
     // What the answered requests left to do (session drops) still needs the stores; a request
     // finishing later does its part itself.

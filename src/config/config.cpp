@@ -91,6 +91,9 @@ std::vector<Option> build_options() {
         {"SERVER_PROCESSES", Kind::integer, "1", 1, server_processes_max, {}, "processes", false,
          "server processes sharing PORT (SO_REUSEPORT when above 1; scripts/run.sh starts them)",
          [](C& c, S, std::int64_t n) { c.server_processes = static_cast<std::uint32_t>(n); }},
+        {"METRICS_PORT", Kind::integer, "0", 0, port_max, {}, "", false,
+         "a port of this process alone serving /metrics and /healthz on HOST (0: none)",
+         [](C& c, S, std::int64_t n) { c.metrics_port = static_cast<std::uint16_t>(n); }},
         {"SERVER_NAME", Kind::text, "", 0, 0, {}, "", false,
          "this process's name in /healthz, /metrics and the admin view (empty: host-pid)",
          [](C& c, S t, std::int64_t) { c.server_name = t; }, server_name_error},
@@ -253,6 +256,14 @@ std::string exposure_check(const Config& config) {
            " keep their documented defaults; set them, or listen on 127.0.0.1";
 }
 
+// The scrape port is this process's own: it cannot be the port the processes share.
+std::string metrics_port_check(const Config& config) {
+    if (config.metrics_port != 0 && config.metrics_port == config.port) {
+        return "METRICS_PORT: must differ from PORT";
+    }
+    return {};
+}
+
 std::string url_check(const Config& config) {
     const bool redis_ok =
         config.redis_url.starts_with("redis://") || config.redis_url.starts_with("unix://");
@@ -311,7 +322,8 @@ LoadResult load(const Lookup& lookup) {
             "http://127.0.0.1:" + std::to_string(config.port) + "/payments/webhook";
     }
     if (config.server_name.empty()) config.server_name = default_server_name();
-    for (const auto& check_config : {url_check, exposure_check, waiting_room_check}) {
+    for (const auto& check_config :
+         {url_check, exposure_check, waiting_room_check, metrics_port_check}) {
         if (!result.errors.empty()) break;
         std::string error = check_config(config);
         if (!error.empty()) result.errors.push_back(std::move(error));
@@ -345,6 +357,7 @@ std::vector<std::string> describe(const Config& config) {
         if (name == "PORT") return std::to_string(config.port);
         if (name == "SERVER_PROCESSES") return std::to_string(config.server_processes);
         if (name == "SERVER_NAME") return config.server_name;
+        if (name == "METRICS_PORT") return std::to_string(config.metrics_port);
         if (name == "ACCT_BACKEND") {
             return config.accounting == AccountingBackend::tigerbeetle ? "tb" : "pg";
         }

@@ -24,7 +24,10 @@ is non-zero or anything else failed (a server that did not restart, an undeliver
 crash point never reached...). Rows named "N servers" run N server processes on one shared port
 (SERVER_PROCESSES), where nothing may be sold twice across them and every process must answer;
 "kill -9 one of 2 servers" kills one mid-run and leaves it dead until the traffic ends, so the
-other serves alone. Requests go only to the 127.0.0.1 servers it started.
+other serves alone. At level 3, "3 replicas, 2 servers" runs a three-replica TigerBeetle cluster
+under two server processes, and "kill -9 one of 3 replicas" kills a random replica at random
+moments (the other two keep a quorum) and starts it again to catch up. Requests go only to the
+127.0.0.1 servers it started.
 
 Standard library only. `--small` is the CI size (part of `make test`); `make faults` the full.
 """
@@ -63,13 +66,19 @@ FAULTS = ([("none", (1, 2, 3))] + [(f"crash {p}", (1, 2, 3)) for p in CRASH_POIN
           [("kill -9 server", (1, 2, 3)), ("kill -9 redis", (2, 3)),
            ("restart postgres", (1, 2, 3)), ("kill -9 tigerbeetle", (3,)),
            ("2 servers", (1, 2, 3)), ("4 servers", (1, 2, 3)),
-           ("kill -9 one of 2 servers", (1, 2, 3))])
+           ("kill -9 one of 2 servers", (1, 2, 3)),
+           ("3 replicas, 2 servers", (3,)), ("kill -9 one of 3 replicas", (3,))])
 OUTCOMES = (("succeeded", 80), ("failed", 9), ("canceled", 8), ("abandoned", 3))
 REQUEST_TIMEOUT_S = 10
 CHECKOUT_DEADLINE_S = 40
 # Inside the session's lifetime (TTL + 60 s): a later delivery would meet an expired session.
 DELIVERY_DEADLINE_S = 50
 HOLDS_SETTLE_TIMEOUT_S = 15
+
+def replicas(fault):
+    """TigerBeetle replicas in a row's cluster: 3 where its name says so."""
+    return 3 if "3 replicas" in fault else 1
+
 
 def server_processes(fault):
     """How many server processes share the port in a row: 2 or 4 where its name says so."""
@@ -431,7 +440,7 @@ class Striker(threading.Thread):
         if self.fault == "kill -9 server":
             self.stack.server.send_signal(signal.SIGKILL)
             return
-        if self.fault.startswith("kill -9 one of"):
+        if self.fault == "kill -9 one of 2 servers":
             living = [s for s in self.stack.servers if s.poll() is None]
             if len(living) < 2:
                 raise OSError("no second server process left to keep serving")
@@ -442,7 +451,11 @@ class Striker(threading.Thread):
                                         "-m", "immediate", "-w", "stop"]),
                            check=True, stdout=subprocess.DEVNULL)
         else:
-            pid_file = "redis.pid" if self.fault == "kill -9 redis" else "tigerbeetle.pid"
+            pid_file = "tigerbeetle-0.pid"
+            if self.fault == "kill -9 redis":
+                pid_file = "redis.pid"
+            elif self.fault == "kill -9 one of 3 replicas":  # The other two keep a quorum.
+                pid_file = f"tigerbeetle-{self.rng.randrange(3)}.pid"
             pid = read_pid(os.path.join(run_dir, pid_file))
             os.kill(pid, signal.SIGKILL)
             wait_gone(pid)
@@ -574,7 +587,7 @@ def run_row(level, fault, options, workdir, row_index):
     rng = random.Random(f"{options.seed}:{level['name']}:{fault}")
     point = fault.removeprefix("crash ") if fault.startswith("crash ") else None
     servers = server_processes(fault)
-    killing_one = fault.startswith("kill -9 one of")
+    killing_one = fault == "kill -9 one of 2 servers"
     # One of several dies and stays dead while the traffic lasts: the others serve alone.
     strikes = servers - 1 if killing_one else size["strikes"]
     # Passes of a crash point per server run: about one per event at the webhook's points,
@@ -588,9 +601,9 @@ def run_row(level, fault, options, workdir, row_index):
     supervisor = Supervisor(point, strikes, arm_max, rng, restart=not killing_one)
     env.update(supervisor.crash_env())  # The first server is armed too.
     stack = supervisor.stack = Stack(level, workdir, options.build_dir, env, name=name,
-                                     servers=servers)
+                                     servers=servers, replicas=replicas(fault))
     striker = None
-    if fault not in ("none", "2 servers", "4 servers") and not point:
+    if fault not in ("none", "2 servers", "4 servers", "3 replicas, 2 servers") and not point:
         striker = Striker(stack, fault, strikes, size["spread_s"], rng)
     try:
         with stack:

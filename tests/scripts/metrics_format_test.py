@@ -4,22 +4,27 @@ server at level 2 (PostgreSQL and Redis started by scripts/services.sh) that has
 checkouts: the exposition parses, and its names and series follow Prometheus's conventions
 (one prefix, help on every family, counters ending in _total, base units, histograms with
 cumulative buckets that end at +Inf and agree with their _count). Two server processes share
-the port, and each names itself in tigerfans_server_info."""
+the port, and each names itself in tigerfans_server_info. The checked-in Grafana dashboard
+and Prometheus configuration (deploy/) parse, and every metric the dashboard queries is one the
+server exports."""
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import tempfile
 import unittest
 import urllib.request
 
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from stack import LEVELS, Stack  # noqa: E402
 
+DEPLOY = os.path.join(ROOT, "deploy")
 BUILD_DIR = os.environ.get("TIGERFANS_BUILD_DIR", os.path.join(ROOT, "build"))
 TOKEN = "metrics-format-token"
 # Units Prometheus names in base form; a name must not carry a scaled one instead.
@@ -27,8 +32,11 @@ SCALED_UNITS = ("_ms", "_us", "_ns", "_milliseconds", "_microseconds", "_kib", "
 
 
 def request(stack, method, path, body=None, headers=None):
-    call = urllib.request.Request(stack.url(path), data=body, method=method,
-                                  headers=headers or {})
+    return request_url(stack.url(path), method, body, headers)
+
+
+def request_url(url, method="GET", body=None, headers=None):
+    call = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(call, timeout=10) as r:
             return r.status, r.read().decode()
@@ -95,6 +103,30 @@ def histogram_problems(family):
     return found
 
 
+def exported_names(text):
+    """Every series name a scrape can hold: declared names, and a histogram's three suffixes."""
+    names = set()
+    for family in text_string_to_metric_families(text):
+        names.add(family.name)
+        names |= {sample.name for sample in family.samples}
+    for line in text.splitlines():
+        words = line.split()
+        if words[:2] == ["#", "TYPE"]:
+            names.add(words[2])
+    return names
+
+
+def dashboard_metrics():
+    """The tigerfans_ names the dashboard's queries use."""
+    with open(os.path.join(DEPLOY, "grafana", "dashboards", "tigerfans.json")) as f:
+        dashboard = json.load(f)
+    names = set()
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            names |= set(re.findall(r"\btigerfans_[a-z0-9_]+", target["expr"]))
+    return dashboard, names
+
+
 def observed_histograms(text):
     return sum(1 for family in text_string_to_metric_families(text)
                if family.type == "histogram"
@@ -138,7 +170,8 @@ class MetricsExposition(unittest.TestCase):
         cls.workdir = tempfile.mkdtemp(prefix="tigerfans-metrics-")
         os.chmod(cls.workdir, 0o755)  # PostgreSQL runs as its own user when we are root.
         level = next(lvl for lvl in LEVELS if lvl["level"] == 2)
-        cls.stack = Stack(level, cls.workdir, BUILD_DIR, {"METRICS_TOKEN": TOKEN}, servers=2)
+        cls.stack = Stack(level, cls.workdir, BUILD_DIR, {"METRICS_TOKEN": TOKEN}, servers=2,
+                          metrics_ports=True)
         try:
             cls.stack.__enter__()
             for i in range(20):  # Checkouts: every store's histograms get observations.
@@ -181,6 +214,66 @@ class MetricsExposition(unittest.TestCase):
             names.add(sample.labels["server"])
         # 16 scrapes over fresh connections miss one of two processes with a chance of 2^-15.
         self.assertEqual(names, {"s0", "s1"})
+
+    def test_each_process_serves_its_own_metrics_port(self):
+        for index, port in enumerate(self.stack.metrics_ports):
+            scrape = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                            headers={"Authorization": f"Bearer {TOKEN}"})
+            with urllib.request.urlopen(scrape, timeout=10) as r:
+                text = r.read().decode()
+            self.assertEqual(problems(text), [])
+            [info] = [f for f in text_string_to_metric_families(text)
+                      if f.name == "tigerfans_server_info"]
+            self.assertEqual(info.samples[0].labels["server"], f"s{index}")
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+                self.assertEqual(json.loads(r.read())["server"], f"s{index}")
+            # Only those two: the shop's routes stay on the shared port.
+            status, _ = request_url(f"http://127.0.0.1:{port}/api/inventory")
+            self.assertEqual(status, 404)
+
+    def test_the_dashboard_queries_only_metrics_the_server_exports(self):
+        dashboard, wanted = dashboard_metrics()
+        self.assertEqual(dashboard["uid"], "tigerfans")
+        self.assertGreaterEqual(len(dashboard["panels"]), 8)
+        exported = set().union(*(exported_names(text) for text in self.texts))
+        # Level 2 has no TigerBeetle client: those names are checked against its source.
+        with open(os.path.join(ROOT, "src", "accounting", "tigerbeetle", "requests.cpp")) as f:
+            tigerbeetle_source = f.read()
+        for name in sorted(wanted):
+            if name.startswith("tigerfans_tb_"):
+                base = re.sub(r"_(bucket|sum|count)$", "", name)
+                self.assertIn(f'"{base}"', tigerbeetle_source, name)
+            else:
+                self.assertIn(name, exported, f"the dashboard queries {name}")
+
+
+class DeployFiles(unittest.TestCase):
+    def test_prometheus_scrapes_each_process_port_with_the_token(self):
+        with open(os.path.join(DEPLOY, "prometheus", "prometheus.yml")) as f:
+            config = yaml.safe_load(f)
+        [job] = config["scrape_configs"]
+        self.assertEqual(job["job_name"], "tigerfans")
+        self.assertEqual(job["authorization"]["type"], "Bearer")
+        targets = job["static_configs"][0]["targets"]
+        self.assertEqual(len(set(targets)), len(targets))
+        self.assertTrue(all(t.startswith("127.0.0.1:91") for t in targets), targets)
+
+    def test_compose_profiles_name_files_that_exist(self):
+        with open(os.path.join(ROOT, "docker-compose.yml")) as f:
+            compose = yaml.safe_load(f)
+        services = compose["services"]
+        for replica in ("tigerbeetle-0", "tigerbeetle-1", "tigerbeetle-2"):
+            self.assertEqual(services[replica]["profiles"], ["cluster"])
+            self.assertIn("--replica-count=3", services[replica]["command"][0])
+        for name in ("prometheus", "grafana"):
+            self.assertEqual(services[name]["profiles"], ["monitoring"])
+            for volume in services[name]["volumes"]:
+                source = volume.split(":")[0]
+                if source.endswith("metrics_token"):  # The operator's copy of the example.
+                    source += ".example"
+                self.assertTrue(os.path.exists(os.path.join(ROOT, source)), source)
+        _, wanted = dashboard_metrics()
+        self.assertTrue(wanted)
 
 
 if __name__ == "__main__":

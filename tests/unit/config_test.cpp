@@ -237,6 +237,11 @@ TEST(Config, ServerProcessesAndTheirNames) {
     }
     EXPECT_FALSE(load(from({{"SERVER_PROCESSES", "0"}})).ok());
     EXPECT_FALSE(load(from({{"SERVER_PROCESSES", "17"}})).ok());
+    EXPECT_EQ(one.config.metrics_port, 0u);
+    EXPECT_EQ(load(from({{"METRICS_PORT", "9100"}})).config.metrics_port, 9100u);
+    const LoadResult clash = load(from({{"PORT", "9100"}, {"METRICS_PORT", "9100"}}));
+    ASSERT_EQ(clash.errors.size(), 1u);
+    EXPECT_TRUE(clash.errors[0].starts_with("METRICS_PORT: ")) << clash.errors[0];
     const LoadResult queued = load(from({{"SERVER_PROCESSES", "2"}, {"WAITING_ROOM", "on"}}));
     ASSERT_FALSE(queued.ok());
     EXPECT_TRUE(queued.errors.at(0).starts_with("WAITING_ROOM: ")) << queued.errors.at(0);

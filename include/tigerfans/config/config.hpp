@@ -19,6 +19,7 @@ struct Config {
     std::uint16_t port = 0;
     std::uint32_t server_processes = 1;  // Above 1: PORT is shared (SO_REUSEPORT).
     std::string server_name;             // Names this process in /healthz, /metrics, admin.
+    std::uint16_t metrics_port = 0;      // This process's own /metrics and /healthz; 0: none.
     AccountingBackend accounting = AccountingBackend::tigerbeetle;
     SessionBackend sessions = SessionBackend::redis;
     std::string database_url;
