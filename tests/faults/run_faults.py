@@ -21,13 +21,13 @@ and checks that PAID orders per class equal the ledger's sold count, and goodie 
 goodies sold, and that a reconciliation pass (`tigerfans reconcile`) finds no lost order to
 write and nothing for a person to look at. It prints one table row per level and fault and exits non-zero when any count
 is non-zero or anything else failed (a server that did not restart, an undeliverable event, a
-crash point never reached...). Rows named "N servers" run N server processes on one shared port
-(SERVER_PROCESSES), where nothing may be sold twice across them and every process must answer;
-"kill -9 one of 2 servers" kills one mid-run and leaves it dead until the traffic ends, so the
-other serves alone. At level 3, "3 replicas, 2 servers" runs a three-replica TigerBeetle cluster
-under two server processes, and "kill -9 one of 3 replicas" kills a random replica at random
-moments (the other two keep a quorum) and starts it again to catch up. Requests go only to the
-127.0.0.1 servers it started.
+crash point never reached...). Rows named "N servers" run N server processes on one shared
+port (SERVER_PROCESSES), where nothing may be sold twice across them and every process must
+answer; "kill -9 one of 2 servers" kills one mid-run and leaves it dead until the traffic ends,
+so the other serves alone. At level 3, "3 replicas with 2 servers" runs a three-replica
+TigerBeetle cluster (TB_REPLICAS=3) under two server processes, and "kill -9 one of 3
+replicas" kills a random replica at random moments (the other two keep a quorum) and starts it
+again to catch up. Requests go only to the 127.0.0.1 servers it started.
 
 Standard library only. `--small` is the CI size (part of `make test`); `make faults` the full.
 """
@@ -67,7 +67,7 @@ FAULTS = ([("none", (1, 2, 3))] + [(f"crash {p}", (1, 2, 3)) for p in CRASH_POIN
            ("restart postgres", (1, 2, 3)), ("kill -9 tigerbeetle", (3,)),
            ("2 servers", (1, 2, 3)), ("4 servers", (1, 2, 3)),
            ("kill -9 one of 2 servers", (1, 2, 3)),
-           ("3 replicas, 2 servers", (3,)), ("kill -9 one of 3 replicas", (3,))])
+           ("3 replicas with 2 servers", (3,)), ("kill -9 one of 3 replicas", (3,))])
 OUTCOMES = (("succeeded", 80), ("failed", 9), ("canceled", 8), ("abandoned", 3))
 REQUEST_TIMEOUT_S = 10
 CHECKOUT_DEADLINE_S = 40
@@ -603,7 +603,7 @@ def run_row(level, fault, options, workdir, row_index):
     stack = supervisor.stack = Stack(level, workdir, options.build_dir, env, name=name,
                                      servers=servers, replicas=replicas(fault))
     striker = None
-    if fault not in ("none", "2 servers", "4 servers", "3 replicas, 2 servers") and not point:
+    if fault not in ("none", "2 servers", "4 servers", "3 replicas with 2 servers") and not point:
         striker = Striker(stack, fault, strikes, size["spread_s"], rng)
     try:
         with stack:
