@@ -1,11 +1,11 @@
 """Fresh services and a fresh server for one level, from Python (standard library only).
 
-Shared by bench/run_bench.py and tests/faults/run_faults.py: `Stack` starts PostgreSQL, Redis
-and (level 3) a TigerBeetle replica under its own data folder with scripts/services.sh, then
-build/tigerfans on a free 127.0.0.1 port (`servers` processes sharing it, as SERVER_PROCESSES
-starts them), and stops both again; level 3 runs a cluster of `replicas` replicas. Each server process can be restarted on the same port and
-the services started again with the same ports, so a test can kill any of them and bring it
-back.
+Shared by bench/run_bench.py, tests/faults/run_faults.py and tests/scripts/: `Stack` starts
+PostgreSQL, Redis and (level 3) a TigerBeetle cluster of `replicas` replicas under its own data
+folder with scripts/services.sh, then build/tigerfans on a free 127.0.0.1 port (`servers`
+processes sharing it, as SERVER_PROCESSES starts them), and stops both again. Each server
+process can be restarted on the same port and the services started again with the same ports,
+so a test can kill any of them and bring it back.
 """
 
 import json
