@@ -42,11 +42,26 @@ replicas="$net.10:3000,$net.11:3000,$net.12:3000"
 secret() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
 metrics_token=$(secret)
 in_ns() { local machine=$1; shift; ip netns exec "tfsim-$machine" "$@"; }
+# Starts a long-running process in a namespace and records its own pid (`ip netns exec` runs
+# the command as its child) in pids, or in the variable named by $2 too.
+spawn() {  # machine name-of-pid-variable-or-"" log command...
+    local machine=$1 into=$2 log=$3 pid_file
+    shift 3
+    pid_file=$(mktemp "$work/pid.XXXXXX")
+    in_ns "$machine" bash -c 'echo $$ >"$0"; exec "$@"' "$pid_file" "$@" >>"$log" 2>&1 &
+    disown
+    for _ in $(seq 100); do [ -s "$pid_file" ] && break; sleep 0.01; done
+    pids+=("$(cat "$pid_file")")
+    if [ -n "$into" ]; then eval "$into+=(\"\$(cat \"\$pid_file\")\")"; fi
+}
 pg_bin() { local d; for d in /usr/lib/postgresql/*/bin; do echo "$d/$1"; return; done; }
 
 teardown() {
     set +e
     for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
+    done
     if [ -f "$pg_dir/PG_VERSION" ]; then
         runuser -u postgres -- "$(pg_bin pg_ctl)" -D "$pg_dir" -m immediate -w stop >/dev/null 2>&1
     fi
@@ -100,12 +115,12 @@ wait_for_port() {  # machine host port
 }
 
 start_store() {
-    mkdir -p "$pg_dir" "$work/pgsock" "$work/redis"
-    chown -R postgres:postgres "$pg_dir" "$work/pgsock"
+    mkdir -p "$pg_dir" "$work/pgsock" "$work/pglog" "$work/redis"
+    chown -R postgres:postgres "$pg_dir" "$work/pgsock" "$work/pglog"
     runuser -u postgres -- "$(pg_bin initdb)" -D "$pg_dir" -U postgres --auth=trust -E UTF8 \
         >/dev/null
     echo "host all all $net.0/24 trust" >>"$pg_dir/pg_hba.conf"
-    in_ns store runuser -u postgres -- "$(pg_bin pg_ctl)" -D "$pg_dir" -l "$work/postgres.log" \
+    in_ns store runuser -u postgres -- "$(pg_bin pg_ctl)" -D "$pg_dir" -l "$work/pglog/postgres.log" \
         -w -o "-c listen_addresses=$net.20 -p 5432 -k $work/pgsock -c max_connections=200" \
         start >/dev/null
     in_ns store runuser -u postgres -- psql -h "$net.20" -U postgres -qc "CREATE DATABASE tigerfans"
@@ -120,10 +135,8 @@ start_ledger() {
     for i in 0 1 2; do
         in_ns "ledger$i" "$tigerbeetle" format --cluster=0 --replica="$i" --replica-count=3 \
             --development "$work/0_$i.tigerbeetle" >"$work/tigerbeetle-$i.log" 2>&1
-        in_ns "ledger$i" "$tigerbeetle" start --development --experimental \
-            --limit-request=1MiB --addresses="$replicas" "$work/0_$i.tigerbeetle" \
-            >>"$work/tigerbeetle-$i.log" 2>&1 &
-        pids+=("$!")
+        spawn "ledger$i" "" "$work/tigerbeetle-$i.log" "$tigerbeetle" start --development \
+            --experimental --limit-request=1MiB --addresses="$replicas" "$work/0_$i.tigerbeetle"
     done
     for i in 0 1 2; do wait_for_port "ledger$i" "$net.1$i" 3000; done
 }
@@ -132,16 +145,14 @@ start_servers() {
     local j host
     for j in 0 1; do
         host="$net.3$j"
-        in_ns "server$j" env ACCT_BACKEND=tb PAYSESSION_BACKEND=redis TB_ADDRESS="$replicas" \
+        spawn "server$j" server_pids "$work/server$j.log" env ACCT_BACKEND=tb \
+            PAYSESSION_BACKEND=redis TB_ADDRESS="$replicas" \
             DATABASE_URL="postgresql://postgres@$net.20:5432/tigerfans" \
             REDIS_URL="redis://$net.20:6379/0" HOST="$host" PORT=8000 \
             MOCK_WEBHOOK_URL="http://$host:8000/payments/webhook" SERVER_NAME="server$j" \
             MOCK_SECRET="$(secret)" SESSION_SECRET="$(secret)" ADMIN_PASSWORD="$(secret)" \
             METRICS_TOKEN="$metrics_token" RATE_LIMIT_PER_SECOND=0 TICKETS_PER_EMAIL=0 \
-            RECONCILE_INTERVAL_SECONDS=0 LOG_LEVEL=warn "$build/tigerfans" \
-            >"$work/server$j.log" 2>&1 &
-        pids+=("$!")
-        server_pids+=("$!")
+            RECONCILE_INTERVAL_SECONDS=0 LOG_LEVEL=warn "$build/tigerfans"
     done
     for j in 0 1; do
         for _ in $(seq 600); do
@@ -169,13 +180,14 @@ run_delay() {
     local delay=$1 j
     set_delay "$delay"
     scrape "before-$delay"
+    local loads=()
     for j in 0 1; do
         in_ns load "$build/tigerfans-load" --base "http://$net.3$j:8000" --total $((fans / 2)) \
             --concurrency $((concurrency / 2)) --json >"$work/load-$delay-$j.json" \
             2>"$work/load-$delay-$j.log" &
-        pids+=("$!")
+        loads+=("$!")
     done
-    wait "${pids[@]: -2}"
+    wait "${loads[@]}"
     scrape "after-$delay"
     /usr/bin/python3 - "$work" "$delay" <<'EOF'
 import json, re, sys
