@@ -11,9 +11,9 @@
 # tickets/s, end-to-end p50 and p99 (the slower of the two load clients), the mean TigerBeetle
 # batch (transfers per create_transfers request), and per order what the capacity model of
 # docs/SCALING.md needs: TigerBeetle transfers and requests, Redis commands, PostgreSQL batch
-# items and server CPU microseconds (from both servers' /metrics and /proc). Where the kernel has no netem, it
-# says so and runs without added delay. Everything is torn down at the end (NETSIM_KEEP=1
-# keeps the work folder with the logs).
+# items and server CPU microseconds (from both servers' /metrics and /proc). Where the kernel
+# has no netem, it says so and runs without added delay. Everything is torn down at the end
+# (NETSIM_KEEP=1 keeps the work folder with the logs).
 #   scripts/netsim.sh            NETSIM_FANS (default 4000), NETSIM_CONCURRENCY (default 100),
 #                                BUILD_DIR (default build), TIGERBEETLE_BIN (or tigerbeetle/)
 set -euo pipefail
@@ -120,8 +120,8 @@ start_store() {
     runuser -u postgres -- "$(pg_bin initdb)" -D "$pg_dir" -U postgres --auth=trust -E UTF8 \
         >/dev/null
     echo "host all all $net.0/24 trust" >>"$pg_dir/pg_hba.conf"
-    in_ns store runuser -u postgres -- "$(pg_bin pg_ctl)" -D "$pg_dir" -l "$work/pglog/postgres.log" \
-        -w -o "-c listen_addresses=$net.20 -p 5432 -k $work/pgsock -c max_connections=200" \
+    in_ns store runuser -u postgres -- "$(pg_bin pg_ctl)" -D "$pg_dir" \
+        -l "$work/pglog/postgres.log" -w -o "-c listen_addresses=$net.20 -p 5432 -k $work/pgsock -c max_connections=200" \
         start >/dev/null
     in_ns store runuser -u postgres -- psql -h "$net.20" -U postgres -qc "CREATE DATABASE tigerfans"
     in_ns store redis-server --bind "$net.20" --port 6379 --protected-mode no --save '' \
