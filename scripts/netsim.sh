@@ -121,7 +121,8 @@ start_store() {
         >/dev/null
     echo "host all all $net.0/24 trust" >>"$pg_dir/pg_hba.conf"
     in_ns store runuser -u postgres -- "$(pg_bin pg_ctl)" -D "$pg_dir" \
-        -l "$work/pglog/postgres.log" -w -o "-c listen_addresses=$net.20 -p 5432 -k $work/pgsock -c max_connections=200" \
+        -l "$work/pglog/postgres.log" -w \
+        -o "-c listen_addresses=$net.20 -p 5432 -k $work/pgsock -c max_connections=200" \
         start >/dev/null
     in_ns store runuser -u postgres -- psql -h "$net.20" -U postgres -qc "CREATE DATABASE tigerfans"
     in_ns store redis-server --bind "$net.20" --port 6379 --protected-mode no --save '' \
