@@ -125,9 +125,10 @@ class BenchStack(Stack):
 
 
 def process_cpu_seconds(stack):
-    """CPU seconds (user + system) so far of the server and of each service of the stack,
-    found by its data folder: the postmaster (postgres/postmaster.pid) with its backends, and
-    the redis-server and tigerbeetle processes whose command line names the folder."""
+    """CPU seconds (user + system) so far of the server (all its processes) and of each service
+    of the stack, found by its data folder: the postmaster (postgres/postmaster.pid) with its
+    backends, and the redis-server and tigerbeetle processes whose command line names the
+    folder."""
     tick = os.sysconf("SC_CLK_TCK")
     try:
         with open(os.path.join(stack.data, "postgres", "postmaster.pid")) as f:
@@ -144,7 +145,7 @@ def process_cpu_seconds(stack):
         except OSError:
             continue  # Gone meanwhile.
         parent, cpu = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
-        if stack.server and int(pid) == stack.server.pid:
+        if any(server and int(pid) == server.pid for server in stack.servers):
             kind = "server"
         elif postmaster in (int(pid), parent):
             kind = "postgres"
@@ -284,6 +285,7 @@ QUEUE_FLAGS = [
     ("--queue-concurrency", int, 100, "requests in flight"),
     ("--queue-opens-after", int, 25, "seconds from the stack's start to the sale's opening"),
     ("--queue-levels", str, "pg/redis", "levels it runs at (of those --levels runs)"),
+    ("--queue-servers", int, 1, "server processes sharing the port (SERVER_PROCESSES)"),
 ]
 
 
@@ -327,7 +329,8 @@ def run_queue(level, options, workdir):
                  "ADMIT_PER_SECOND": str(options.queue_rate), "ADMISSION_TTL_SECONDS": "3600",
                  "ADMIT_HOLDS_CEILING": "0"}
     name = level["name"].replace("/", "_") + "_queue"
-    with BenchStack(level, workdir, options.build_dir, env_extra, name=name) as stack:
+    with BenchStack(level, workdir, options.build_dir, env_extra, name=name,
+                    servers=options.queue_servers) as stack:
         left = (opens - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
         log(f"{level['name']:9} queue    {options.queue_fans} fans, sale opens in {left:.1f} s "
             f"at {opens_text}")
@@ -342,6 +345,7 @@ def run_queue(level, options, workdir):
                                    "--wait-timeout", str(wait_s), "--poll-interval", "0.01"],
                            options.build_dir)
     report["level"] = level["name"]
+    report["servers"] = options.queue_servers
     report["sale_opens_at"] = opens_text
     report["criteria"] = queue_criteria(report, options.tiny)
     fairness, admission = report["fairness"], report["admission"]

@@ -283,10 +283,6 @@ std::string waiting_room_check(const Config& config) {
     if (config.waiting_room && config.bench_endpoints) {
         return "BENCH_ENDPOINTS: must be off with WAITING_ROOM=on (they sell without admission)";
     }
-    // Each process paces admission on its own, so several would admit several times the rate.
-    if (config.waiting_room && config.server_processes > 1) {
-        return "WAITING_ROOM: on needs SERVER_PROCESSES=1 (admission is paced per process)";
-    }
     return {};
 }
 }  // namespace

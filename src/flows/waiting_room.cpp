@@ -63,6 +63,7 @@ WaitingRoom::WaitingRoom(asio::any_io_executor loop, const config::Config& confi
       // Admissions accrue from the sale's opening, or from this start when that has passed.
       pacer_(config.admit_per_second, config.admit_holds_ceiling,
              std::max(timeline_.sale_opens_us, start_us)),
+      lease_owner_(config.server_name + "/" + queue::new_entry_id()),
       timer_(loop) {}
 
 void WaitingRoom::start() {
@@ -120,6 +121,8 @@ asio::awaitable<void> WaitingRoom::read_holds(std::int64_t asked_us) {
     holds_read_us_ = asked_us;
 }
 
+// Every step renews (or tries to take) the admission lease, whatever the phase, so that an
+// operator's settings reach this process before the sale too; only the holder admits.
 asio::awaitable<void> WaitingRoom::step(std::int64_t now_us) {
     if (now_us - counts_read_us_ >= counts_interval_us) {
         counts_read_us_ = now_us;
@@ -128,9 +131,52 @@ asio::awaitable<void> WaitingRoom::step(std::int64_t now_us) {
             admitted_ = std::max(admitted_, counts->admitted);
         }
     }
+    if (settings_dirty_) co_await store_settings();
+    const bool leading = co_await take_lease(now_us);
     if (timeline_.phase_at(now_us) != queue::Phase::sale) co_return;
-    co_await admit_due(now_us);
+    if (leading) {
+        co_await admit_due(now_us);
+    } else {
+        pacer_.step(now_us, true, 0);  // Another process admits: nothing accrues here.
+    }
     note_admissions(now_us);
+}
+
+asio::awaitable<void> WaitingRoom::store_settings() {
+    settings_dirty_ = false;
+    Status stored = co_await store_.set_settings(paused_, pacer_.per_second());
+    if (!stored) {
+        settings_dirty_ = true;  // The next step tries again.
+        spdlog::warn("waiting room: could not store the admission settings: {}",
+                     fault_name(stored.fault()));
+    }
+}
+
+// Takes the store's settings unless an operator changed them here since the last write (that
+// change is stored by the next step first).
+asio::awaitable<bool> WaitingRoom::take_lease(std::int64_t now_us) {
+    Result<queue::AdmissionLease> lease =
+        co_await store_.lead(lease_owner_, now_us, now_us + limits::admission_lease_us);
+    const bool leading = lease.ok() && lease->leading;
+    if (leading != leading_) {
+        spdlog::info("waiting room: {}", leading ? "this process admits now"
+                                                 : "another process admits (or the store is down)");
+    }
+    leading_ = leading;
+    if (!lease || settings_dirty_) co_return leading;
+    const queue::AdmissionSettings& settings = lease->settings;
+    if (settings.paused && *settings.paused != paused_) {
+        spdlog::info("waiting room: admission {} (by the store's settings)",
+                     *settings.paused ? "paused" : "resumed");
+        paused_ = *settings.paused;
+    }
+    if (settings.per_second && *settings.per_second != pacer_.per_second() &&
+        *settings.per_second <= queue::admit_per_second_max) {
+        spdlog::info("waiting room: admission rate {} a second (by the store's settings)",
+                     *settings.per_second);
+        pacer_.set_rate(*settings.per_second);
+    }
+    co_return leading;
 }
 
 asio::awaitable<void> WaitingRoom::admit_due(std::int64_t now_us) {
@@ -176,12 +222,14 @@ void WaitingRoom::set_paused(bool paused) {
     if (paused != paused_)
         spdlog::info("waiting room: admission {}", paused ? "paused" : "resumed");
     paused_ = paused;
+    settings_dirty_ = true;
 }
 
 void WaitingRoom::set_rate(std::uint32_t per_second) {
     TF_ASSERT(per_second >= 1 && per_second <= queue::admit_per_second_max);
     spdlog::info("waiting room: admission rate {} a second", per_second);
     pacer_.set_rate(per_second);
+    settings_dirty_ = true;
 }
 
 queue::TokenCheck WaitingRoom::check_token(const Request& request, std::int64_t now_s) const {

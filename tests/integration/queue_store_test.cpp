@@ -359,6 +359,49 @@ TYPED_TEST(QueueStoreTest, ConcurrentTicketsNeverPassTheMaximum) {
     EXPECT_EQ(this->status(id)->tickets_used, 4u);
 }
 
+// The admission lease: the first asker holds it and renews it; another gets it only once it has
+// run out; the operator's settings are unset until stored, then every asker reads them. Of many
+// concurrent askers on two store instances exactly one gets a free lease.
+TYPED_TEST(QueueStoreTest, TheAdmissionLeaseHasOneHolderAtATimeAndCarriesTheSettings) {
+    QueueStore& other = this->open_store();
+    auto lead = [&](QueueStore& store, const std::string& owner, std::int64_t now_us) {
+        Result<AdmissionLease> lease =
+            this->run([&] { return store.lead(owner, now_us, now_us + 2'000'000); });
+        EXPECT_TRUE(lease.ok());
+        return lease.ok() ? *lease : AdmissionLease{};
+    };
+    const AdmissionLease first = lead(*this->store_, "a/1", t0_us);
+    EXPECT_TRUE(first.leading);
+    EXPECT_FALSE(first.settings.paused.has_value());
+    EXPECT_FALSE(first.settings.per_second.has_value());
+    EXPECT_FALSE(lead(other, "b/2", t0_us + 1'000'000).leading);
+    EXPECT_TRUE(lead(*this->store_, "a/1", t0_us + 1'500'000).leading);  // Renewed to 3.5 s.
+    EXPECT_FALSE(lead(other, "b/2", t0_us + 3'000'000).leading);
+    EXPECT_TRUE(lead(other, "b/2", t0_us + 3'500'000).leading);  // Run out: taken over.
+    EXPECT_FALSE(lead(*this->store_, "a/1", t0_us + 3'600'000).leading);
+    ASSERT_TRUE(this->run([&] { return this->store_->set_settings(true, 250); }).ok());
+    const AdmissionLease read = lead(*this->store_, "a/1", t0_us + 3'700'000);
+    EXPECT_EQ(read.settings.paused, std::optional<bool>(true));
+    EXPECT_EQ(read.settings.per_second, std::optional<std::uint32_t>(250));
+    ASSERT_TRUE(this->run([&] { return other.set_settings(false, 7); }).ok());
+    EXPECT_EQ(lead(other, "b/2", t0_us + 3'800'000).settings.paused, std::optional<bool>(false));
+
+    const std::int64_t later_us = t0_us + 100'000'000;  // Every lease has run out.
+    std::vector<std::string> owners;  // They outlive the lazy calls that read them.
+    for (int i = 0; i < 40; i++) owners.push_back("c/" + std::to_string(i));
+    auto answers =
+        this->template run_concurrently<Result<AdmissionLease>>(owners.size(), [&](std::size_t i) {
+            QueueStore& store = i % 2 == 0 ? *this->store_ : other;
+            return store.lead(owners[i], later_us, later_us + 2'000'000);
+        });
+    std::size_t leading = 0;
+    for (const Result<AdmissionLease>& answer : answers) {
+        ASSERT_TRUE(answer.ok());
+        leading += answer->leading;
+    }
+    EXPECT_EQ(leading, 1u);
+}
+
 // An id the store does not know: no status, no ticket, nothing to give back.
 TYPED_TEST(QueueStoreTest, KnowsNothingOfAnUnknownId) {
     const std::string id = new_entry_id();

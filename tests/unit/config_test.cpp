@@ -216,8 +216,7 @@ TEST(Config, RefusesTheBenchEndpointsBesideAWaitingRoom) {
     EXPECT_FALSE(load(from({{"ADMISSION_TICKETS", "0"}})).ok());
 }
 
-// One process by default, with a name of its own; several share the port, but not a waiting
-// room, whose admission each process would pace on its own.
+// One process by default, with a name of its own; several share the port.
 TEST(Config, ServerProcessesAndTheirNames) {
     const LoadResult one = load(from({}));
     ASSERT_TRUE(one.ok());
@@ -242,9 +241,8 @@ TEST(Config, ServerProcessesAndTheirNames) {
     const LoadResult clash = load(from({{"PORT", "9100"}, {"METRICS_PORT", "9100"}}));
     ASSERT_EQ(clash.errors.size(), 1u);
     EXPECT_TRUE(clash.errors[0].starts_with("METRICS_PORT: ")) << clash.errors[0];
-    const LoadResult queued = load(from({{"SERVER_PROCESSES", "2"}, {"WAITING_ROOM", "on"}}));
-    ASSERT_FALSE(queued.ok());
-    EXPECT_TRUE(queued.errors.at(0).starts_with("WAITING_ROOM: ")) << queued.errors.at(0);
+    // The admission lease in the queue's store lets several processes share a waiting room.
+    EXPECT_TRUE(load(from({{"SERVER_PROCESSES", "2"}, {"WAITING_ROOM", "on"}})).ok());
 }
 
 TEST(Config, RejectsUrlsOfTheWrongScheme) {

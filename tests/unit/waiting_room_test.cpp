@@ -8,9 +8,12 @@
 
 #include <algorithm>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "flow_fakes.hpp"
 #include "support/run_async.hpp"
+#include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::flows {
 namespace {
@@ -68,8 +71,29 @@ public:
     asio::awaitable<Result<queue::QueueCounts>> counts() override {
         co_return queue::QueueCounts{waiting.size(), admissions_, sequence_};
     }
+    asio::awaitable<Result<queue::AdmissionLease>> lead(std::string_view owner, std::int64_t now_us,
+                                                        std::int64_t until_us) override {
+        if (failing) co_return Fault::unavailable;
+        queue::AdmissionLease lease;
+        if (lease_owner.empty() || lease_owner == owner || lease_until_us <= now_us) {
+            lease_owner = owner;
+            lease_until_us = until_us;
+            lease.leading = true;
+        }
+        lease.settings = settings;
+        co_return lease;
+    }
+    asio::awaitable<Status> set_settings(bool paused, std::uint32_t per_second) override {
+        if (failing) co_return Fault::unavailable;
+        settings = {paused, per_second};
+        co_return Status{};
+    }
     asio::awaitable<bool> healthy() override { co_return true; }
     asio::awaitable<void> stop() override { co_return; }
+
+    std::string lease_owner;
+    std::int64_t lease_until_us = 0;
+    queue::AdmissionSettings settings;
 
 private:
     std::uint64_t sequence_ = 0;
@@ -99,16 +123,23 @@ protected:
         }
     }
 
-    // Steps every 50 ms from `from_us` to `to_us`; answers the admissions made.
-    std::uint64_t run(std::int64_t from_us, std::int64_t to_us) {
+    // Steps `rooms` (each in turn, as processes on one store would) every 50 ms from `from_us`
+    // to `to_us`; answers the admissions made.
+    std::uint64_t run_rooms(const std::vector<WaitingRoom*>& rooms, std::int64_t from_us,
+                            std::int64_t to_us) {
         const std::size_t before = store.admitted.size();
         for (std::int64_t t = from_us; t <= to_us; t += 50'000) {
-            testing::run_async(io, [&]() -> asio::awaitable<bool> {
-                co_await room.step(t);
-                co_return true;
-            });
+            for (WaitingRoom* stepping : rooms) {
+                testing::run_async(io, [&]() -> asio::awaitable<bool> {
+                    co_await stepping->step(t);
+                    co_return true;
+                });
+            }
         }
         return store.admitted.size() - before;
+    }
+    std::uint64_t run(std::int64_t from_us, std::int64_t to_us) {
+        return run_rooms({&room}, from_us, to_us);
     }
 
     asio::io_context io;
@@ -178,6 +209,43 @@ TEST_F(WaitingRoomStepTest, TheHoldsCeilingAdmitsOnlyOnAFreshReadingOfTheLedger)
     EXPECT_EQ(run_ceiling(opens_us + second_us + 100'000, opens_us + second_us + 100'000), 0u);
     // 0.85 s at 10 a second and the half accrued at 1.05 s: nine.
     EXPECT_EQ(run_ceiling(opens_us + second_us + 150'000, opens_us + 2 * second_us), 9u);
+}
+
+// Several processes on one store: only the lease's holder admits, so the rate is the configured
+// one, not a multiple; when the holder stops, another takes over once the lease has run out.
+TEST_F(WaitingRoomStepTest, ProcessesSharingAStoreAdmitAtOneRateAndTakeOverFromADeadOne) {
+    WaitingRoom other{io.get_executor(), config, store, ledger, opens_us - 600 * second_us};
+    EXPECT_EQ(run_rooms({&room, &other}, opens_us, opens_us + 10 * second_us), 100u);
+    const std::string holder = store.lease_owner;
+    // The holder stops stepping (it died): nobody admits until its lease runs out, then the
+    // other admits at the rate.
+    const std::int64_t died_us = opens_us + 10 * second_us;
+    const std::int64_t lease_end_us = died_us + limits::admission_lease_us;
+    EXPECT_EQ(run_rooms({&other}, died_us + 50'000, lease_end_us - 50'000), 0u);
+    EXPECT_EQ(run_rooms({&other}, lease_end_us, lease_end_us + 5 * second_us), 50u);
+    EXPECT_NE(store.lease_owner, holder);
+}
+
+// An operator's pause or rate, set on a process that does not admit, reaches the one that does
+// through the store; and a restarted process takes the stored settings over its configuration.
+TEST_F(WaitingRoomStepTest, APauseOrRateSetOnAnyProcessReachesTheOneThatAdmits) {
+    WaitingRoom other{io.get_executor(), config, store, ledger, opens_us - 600 * second_us};
+    run_rooms({&room, &other}, opens_us, opens_us + second_us);
+    other.set_paused(true);
+    EXPECT_EQ(run_rooms({&room, &other}, opens_us + second_us + 50'000, opens_us + 5 * second_us),
+              0u);
+    EXPECT_TRUE(room.state().paused);
+    other.set_rate(40);
+    other.set_paused(false);
+    // The first step stores the settings, the holder's next step applies them.
+    EXPECT_NEAR(static_cast<double>(run_rooms({&room, &other}, opens_us + 5 * second_us + 50'000,
+                                              opens_us + 7 * second_us)),
+                80.0, 2.0);
+    EXPECT_FALSE(room.state().paused);
+    EXPECT_EQ(room.state().per_second, 40u);
+    WaitingRoom restarted{io.get_executor(), config, store, ledger, opens_us};
+    run_rooms({&restarted}, opens_us + 7 * second_us + 50'000, opens_us + 7 * second_us + 50'000);
+    EXPECT_EQ(restarted.state().per_second, 40u);
 }
 
 TEST_F(WaitingRoomStepTest, AdmissionNumbersFollowTheQueueOrder) {

@@ -184,6 +184,9 @@ inline constexpr std::size_t rate_limit_tracked_addresses_max = 100'000;
 inline constexpr std::uint32_t admission_step_ms = 50;
 inline constexpr std::uint64_t admission_step_entries_max = 5'000;
 inline constexpr std::uint32_t admitted_entry_margin_s = 3600;
+// How long one process's hold on admission lasts unless renewed (each step renews it): when the
+// holder dies or stalls, another process admits after at most this long.
+inline constexpr std::int64_t admission_lease_us = 2'000'000;
 
 // The admin's live view: one sample a second, the last five minutes kept in memory; the ledger's
 // figures (active holds, stock left) read in the background, shown as unknown when the last

@@ -1,6 +1,8 @@
 // The waiting room (docs/ARCHITECTURE.md §3): fans join a queue before checkout, an admission
 // step on the loop takes them off it at the configured rate, and each admitted fan gets a
-// signed admission token that checkout asks for. The queue lives in a QueueStore; this class
+// signed admission token that checkout asks for. Of several server processes on one store only
+// the holder of the store's admission lease admits, and an operator's pause or rate, set on any
+// of them, goes through the store to all. The queue lives in a QueueStore; this class
 // holds the sale's timeline, the pacer and what an operator changes (pause, rate), serves the
 // queue's routes and checks tokens for checkout. Loop thread only.
 #pragma once
@@ -80,6 +82,8 @@ private:
     std::uint64_t active_holds(std::int64_t now_us);
     asio::awaitable<void> read_holds(std::int64_t asked_us);
     asio::awaitable<void> admit_due(std::int64_t now_us);
+    asio::awaitable<void> store_settings();
+    asio::awaitable<bool> take_lease(std::int64_t now_us);
     void note_admissions(std::int64_t now_us);
 
     asio::awaitable<http::Response> join(http::Request& request);
@@ -98,8 +102,12 @@ private:
     std::string token_key_;
     queue::AdmissionPacer pacer_;
     bool paused_ = false;
-    std::uint64_t waiting_ = 0;   // As of the last step that read the counts.
-    std::uint64_t admitted_ = 0;  // The highest admission number seen.
+    // The admission lease (QueueStore::lead): only its holder among the processes admits.
+    std::string lease_owner_;      // SERVER_NAME and a random suffix: unique even if names clash.
+    bool leading_ = false;         // As of the last step.
+    bool settings_dirty_ = false;  // An operator's change the store has not taken yet.
+    std::uint64_t waiting_ = 0;    // As of the last step that read the counts.
+    std::uint64_t admitted_ = 0;   // The highest admission number seen.
     std::deque<std::pair<std::int64_t, std::uint64_t>> admissions_;  // (time, admitted_), a minute.
     std::int64_t counts_read_us_ = 0;
     std::optional<std::uint64_t> holds_;  // Tickets held, as the ledger last said.

@@ -41,6 +41,17 @@ struct AdmittedEntry {
     std::uint64_t admitted_seq = 0;
 };
 
+// What an operator set through any server process (admin's pause and rate); unset until one did.
+struct AdmissionSettings {
+    std::optional<bool> paused;
+    std::optional<std::uint32_t> per_second;
+};
+
+struct AdmissionLease {
+    bool leading = false;  // Whether the caller holds the admission lease now.
+    AdmissionSettings settings;
+};
+
 struct QueueCounts {
     std::uint64_t waiting = 0;   // Entries in the queue.
     std::uint64_t admitted = 0;  // Admissions so far (the last admitted_seq).
@@ -85,6 +96,19 @@ public:
     virtual asio::awaitable<Status> return_ticket(std::string_view entry_id) = 0;
 
     virtual asio::awaitable<Result<QueueCounts>> counts() = 0;
+
+    // In one atomic step: gives `owner` the admission lease until `until_us` when nobody holds
+    // it, its holder's time ran out by `now_us`, or `owner` holds it already (a renewal), and
+    // answers whether `owner` holds it, with the operator's settings. Only the holder admits,
+    // so several server processes on one store admit at one rate; when it dies, another takes
+    // over once its lease ends. Times are the callers' clocks, which must agree within a
+    // fraction of the lease.
+    virtual asio::awaitable<Result<AdmissionLease>> lead(std::string_view owner,
+                                                         std::int64_t now_us,
+                                                         std::int64_t until_us) = 0;
+
+    // Stores the operator's settings, which every process's next lead() answers.
+    virtual asio::awaitable<Status> set_settings(bool paused, std::uint32_t per_second) = 0;
 
     virtual asio::awaitable<bool> healthy() = 0;
 

@@ -11,6 +11,10 @@
 // so no entry is admitted twice and the numbers run on without gaps. It also deletes admitted
 // entries whose keep time has passed (at most as many as a step admits), which until then
 // answer no status and count no ticket (a join with such an id still finds its row).
+// The admission lease is one row of queue_admission: taking it is one UPDATE whose condition
+// (free, run out, or the caller's) PostgreSQL checks again on the newest version after waiting
+// for the row's lock, so two processes never both take it; the same row keeps the operator's
+// settings (NULL until set).
 // Counting a ticket is one UPDATE whose condition PostgreSQL checks again on the row's newest
 // version after waiting for its lock, so concurrent calls never count past the maximum.
 #include "sessions/postgres/queue_store.hpp"
@@ -73,6 +77,30 @@ CREATE TABLE IF NOT EXISTS queue_counters (
 
 constexpr std::string_view insert_counters_sql =
     "INSERT INTO queue_counters (one) VALUES (true) ON CONFLICT DO NOTHING";
+
+constexpr std::string_view create_admission_sql = R"(
+CREATE TABLE IF NOT EXISTS queue_admission (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    owner text NOT NULL DEFAULT '',
+    until_us bigint NOT NULL DEFAULT 0,
+    paused boolean,
+    per_second integer CHECK (per_second > 0)
+))";
+
+constexpr std::string_view insert_admission_sql =
+    "INSERT INTO queue_admission (one) VALUES (true) ON CONFLICT DO NOTHING";
+
+// $1 owner, $2 now, $3 until. The outer SELECT reads the settings as they were before the
+// UPDATE, which does not change them.
+constexpr Statement lead_statement{"queue_lead", R"(
+WITH taken AS (
+    UPDATE queue_admission SET owner = $1, until_us = $3::bigint
+    WHERE owner = '' OR owner = $1 OR until_us <= $2::bigint
+    RETURNING 1)
+SELECT (SELECT count(*) FROM taken), paused, per_second FROM queue_admission)"};
+
+constexpr Statement settings_statement{
+    "queue_settings", "UPDATE queue_admission SET paused = $1, per_second = $2::integer"};
 
 // $1 id, $2 whether a sale join, $3 the draw key (pre-queue) or the sale band's bit, $4 now.
 // Answers the entry's key: the new row's or the known one's; no row when a concurrent join of
@@ -145,9 +173,10 @@ FROM queue_counters)"};
 
 void prepare_queue_statements(pqxx::connection& connection) {
     tigerfans::postgres::prepare_all(
-        connection, {join_statement, entry_key_statement, status_statement, lock_counters_statement,
-                     admit_statement, forget_statement, use_ticket_statement,
-                     return_ticket_statement, counts_statement});
+        connection,
+        {join_statement, entry_key_statement, status_statement, lock_counters_statement,
+         admit_statement, forget_statement, use_ticket_statement, return_ticket_statement,
+         counts_statement, lead_statement, settings_statement});
 }
 
 void create_queue_tables(pqxx::connection& connection) {
@@ -155,7 +184,7 @@ void create_queue_tables(pqxx::connection& connection) {
     tigerfans::postgres::apply_schema(
         txn, "queue",
         {create_entries_sql, create_waiting_index_sql, create_kept_index_sql, create_sequence_sql,
-         create_counters_sql, insert_counters_sql});
+         create_counters_sql, insert_counters_sql, create_admission_sql, insert_admission_sql});
     txn.commit();
 }
 
@@ -210,6 +239,17 @@ std::vector<AdmittedEntry> admit_entries(pqxx::connection& connection, std::uint
         admitted.push_back({row[0].as<std::string>(), row[1].as<std::uint64_t>()});
     }
     return admitted;
+}
+
+queue::AdmissionLease take_lease(pqxx::connection& connection, const std::string& owner,
+                                 std::int64_t now_us, std::int64_t until_us) {
+    pqxx::nontransaction txn(connection);
+    const pqxx::row row = txn.exec_prepared1(lead_statement.name, owner, now_us, until_us);
+    queue::AdmissionLease lease;
+    lease.leading = row[0].as<std::int64_t>() == 1;
+    if (!row[1].is_null()) lease.settings.paused = row[1].as<bool>();
+    if (!row[2].is_null()) lease.settings.per_second = row[2].as<std::uint32_t>();
+    return lease;
 }
 
 class PostgresQueueStore final : public queue::QueueStore {
@@ -296,6 +336,30 @@ public:
             return QueueCounts{row[0].as<std::uint64_t>(), row[1].as<std::uint64_t>(),
                                row[2].as<std::uint64_t>()};
         });
+    }
+
+    asio::awaitable<Result<queue::AdmissionLease>> lead(std::string_view owner, std::int64_t now_us,
+                                                        std::int64_t until_us) override {
+        TF_ASSERT(!owner.empty());
+        TF_ASSERT(until_us > now_us);
+        if (stopped_) co_return Fault::shutting_down;
+        if (!is_storable_text(owner)) co_return Fault::internal;
+        auto job = [owner = std::string(owner), now_us, until_us](pqxx::connection& connection) {
+            return take_lease(connection, owner, now_us, until_us);
+        };
+        co_return co_await worker_.run<queue::AdmissionLease>(std::move(job));
+    }
+
+    asio::awaitable<Status> set_settings(bool paused, std::uint32_t per_second) override {
+        TF_ASSERT(per_second > 0);
+        if (stopped_) co_return Fault::shutting_down;
+        auto job = [paused, per_second](pqxx::connection& connection) {
+            pqxx::nontransaction txn(connection);
+            txn.exec_prepared(settings_statement.name, paused,
+                              static_cast<std::int64_t>(per_second));
+            return Done{};
+        };
+        co_return co_await worker_.run<Done>(std::move(job));
     }
 
     asio::awaitable<bool> healthy() override { co_return co_await worker_.ping(); }

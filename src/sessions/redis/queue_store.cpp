@@ -120,6 +120,29 @@ std::optional<QueueCounts> read_counts(const Reply& reply) {
     return QueueCounts{values[0], values[1], values[2]};
 }
 
+// A lead reply: {1 or 0, paused ("0", "1" or ""), per_second (decimal or "")}.
+std::optional<queue::AdmissionLease> read_lease(const Reply& reply) {
+    if (reply.kind != Reply::Kind::array || reply.elements.size() != 3) return std::nullopt;
+    const std::optional<std::int64_t> leading = reply.elements[0].as_integer();
+    const Reply& paused = reply.elements[1];
+    const Reply& rate = reply.elements[2];
+    if (!leading || *leading < 0 || *leading > 1) return std::nullopt;
+    if (paused.kind != Reply::Kind::string || rate.kind != Reply::Kind::string) return std::nullopt;
+    queue::AdmissionLease lease;
+    lease.leading = *leading == 1;
+    if (paused.text == "0" || paused.text == "1") {
+        lease.settings.paused = paused.text == "1";
+    } else if (!paused.text.empty()) {
+        return std::nullopt;
+    }
+    if (!rate.text.empty()) {
+        const std::optional<std::uint32_t> per_second = decimal<std::uint32_t>(rate.text);
+        if (!per_second || *per_second == 0) return std::nullopt;
+        lease.settings.per_second = per_second;
+    }
+    return lease;
+}
+
 ClientOptions labelled(ClientOptions options) {
     options.metric_labels = with_labels(queue_client_labels, options.metric_labels);
     return options;
@@ -147,6 +170,9 @@ public:
                                              std::uint32_t tickets_max) override;
     asio::awaitable<Status> return_ticket(std::string_view entry_id) override;
     asio::awaitable<Result<QueueCounts>> counts() override;
+    asio::awaitable<Result<queue::AdmissionLease>> lead(std::string_view owner, std::int64_t now_us,
+                                                        std::int64_t until_us) override;
+    asio::awaitable<Status> set_settings(bool paused, std::uint32_t per_second) override;
     asio::awaitable<bool> healthy() override { co_return client_.connected(); }
     asio::awaitable<void> stop() override { co_await client_.stop(); }
 
@@ -243,6 +269,31 @@ asio::awaitable<Result<QueueCounts>> RedisQueueStore::counts() {
     const std::optional<QueueCounts> counts = read_counts(*answer);
     if (!counts) co_return faults_.unexpected("queue counts", *answer);
     co_return *counts;
+}
+
+asio::awaitable<Result<queue::AdmissionLease>> RedisQueueStore::lead(std::string_view owner,
+                                                                     std::int64_t now_us,
+                                                                     std::int64_t until_us) {
+    TF_ASSERT(!owner.empty());
+    TF_ASSERT(until_us > now_us);
+    Command call = queue_call(sha_, "lead", std::string(owner), std::to_string(now_us),
+                              std::to_string(until_us));
+    Result<Reply> answer = co_await run(std::move(call));
+    if (!answer) co_return answer.fault();
+    const std::optional<queue::AdmissionLease> lease = read_lease(*answer);
+    if (!lease) co_return faults_.unexpected("queue lead", *answer);
+    co_return *lease;
+}
+
+asio::awaitable<Status> RedisQueueStore::set_settings(bool paused, std::uint32_t per_second) {
+    TF_ASSERT(per_second > 0);
+    Command call =
+        queue_call(sha_, "settings", std::string(paused ? "1" : "0"), std::to_string(per_second));
+    Result<Reply> answer = co_await run(std::move(call));
+    if (!answer) co_return answer.fault();
+    if (answer->as_integer() != std::optional<std::int64_t>(1))
+        co_return faults_.unexpected("queue settings", *answer);
+    co_return done();
 }
 
 }  // namespace

@@ -11,6 +11,8 @@
 //   q:joined       joins so far
 //   q:seq          the sale's join sequence (INCR), the value of a sale join's key
 //   q:admitted     admissions so far, the last admission's number
+//   q:lease        hash: owner and until_us of the admission lease (lead)
+//   q:settings     hash: paused (0 or 1) and per_second, the operator's, once set
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -56,8 +58,25 @@ inline constexpr std::string_view queue_entry_prefix = "q:e:";
 // status, id: {} for an unknown id, else {key, joined_us, state, seq, at_us, used, rank}, the
 //   fields an entry lacks (and the rank of an admitted one) nil.
 // counts: {waiting, admitted, joined}.
+// lead, owner, now, until: takes or renews the lease as QueueStore::lead says; answers
+//   {1 or 0, paused or '', per_second or ''}.
+// settings, paused (0 or 1), per_second: stores them; answers 1.
 inline constexpr std::string_view queue_script =
     "local step = ARGV[1]\n"
+    "if step == 'lead' then\n"
+    "  local lease = redis.call('HMGET', 'q:lease', 'owner', 'until_us')\n"
+    "  local leading = 0\n"
+    "  if not lease[1] or lease[1] == ARGV[2] or tonumber(lease[2]) <= tonumber(ARGV[3]) then\n"
+    "    redis.call('HSET', 'q:lease', 'owner', ARGV[2], 'until_us', ARGV[4])\n"
+    "    leading = 1\n"
+    "  end\n"
+    "  local settings = redis.call('HMGET', 'q:settings', 'paused', 'per_second')\n"
+    "  return {leading, settings[1] or '', settings[2] or ''}\n"
+    "end\n"
+    "if step == 'settings' then\n"
+    "  redis.call('HSET', 'q:settings', 'paused', ARGV[2], 'per_second', ARGV[3])\n"
+    "  return 1\n"
+    "end\n"
     "if step == 'counts' then\n"
     "  return {redis.call('ZCARD', KEYS[1]), tonumber(redis.call('GET', KEYS[4]) or '0'),\n"
     "          tonumber(redis.call('GET', KEYS[2]) or '0')}\n"
