@@ -11,7 +11,8 @@
 # tickets/s, end-to-end p50 and p99 (the slower of the two load clients), the mean TigerBeetle
 # batch (transfers per create_transfers request), and per order what the capacity model of
 # docs/SCALING.md needs: TigerBeetle transfers and requests, Redis commands, PostgreSQL batch
-# items and server CPU microseconds (from both servers' /metrics and /proc). Where the kernel
+# items, and CPU microseconds of the servers, of the replicas, of PostgreSQL and of Redis
+# (from both servers' /metrics and /proc). Where the kernel
 # has no netem, it says so and runs without added delay. Everything is torn down at the end
 # (NETSIM_KEEP=1 keeps the work folder with the logs).
 #   scripts/netsim.sh            NETSIM_FANS (default 4000), NETSIM_CONCURRENCY (default 100),
@@ -37,6 +38,7 @@ work=$(mktemp -d /tmp/tigerfans-netsim-XXXXXX)
 chmod 755 "$work"
 pids=()
 server_pids=()
+ledger_pids=()
 pg_dir="$work/postgres"
 replicas="$net.10:3000,$net.11:3000,$net.12:3000"
 secret() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
@@ -136,7 +138,7 @@ start_ledger() {
     for i in 0 1 2; do
         in_ns "ledger$i" "$tigerbeetle" format --cluster=0 --replica="$i" --replica-count=3 \
             --development "$work/0_$i.tigerbeetle" >"$work/tigerbeetle-$i.log" 2>&1
-        spawn "ledger$i" "" "$work/tigerbeetle-$i.log" "$tigerbeetle" start --development \
+        spawn "ledger$i" ledger_pids "$work/tigerbeetle-$i.log" "$tigerbeetle" start --development \
             --experimental --limit-request=1MiB --addresses="$replicas" "$work/0_$i.tigerbeetle"
     done
     for i in 0 1 2; do wait_for_port "ledger$i" "$net.1$i" 3000; done
@@ -165,16 +167,33 @@ start_servers() {
     done
 }
 
-# Each server's /metrics, and its CPU seconds so far (utime + stime) on the last line.
-scrape() {  # delay-tag
-    local j ticks
+# CPU seconds so far (utime + stime) of the processes given, and of their children.
+cpu_seconds() {
+    local ticks pid child total=0
     ticks=$(getconf CLK_TCK)
+    for pid in "$@"; do
+        for child in "$pid" $(pgrep -P "$pid" || true); do
+            [ -r "/proc/$child/stat" ] || continue
+            total=$((total + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$child/stat")))
+        done
+    done
+    awk -v n="$total" -v t="$ticks" 'BEGIN { print n / t }'
+}
+
+# Each server's /metrics and its CPU seconds so far; the replicas' and the store's (PostgreSQL's
+# postmaster with its backends, Redis) in the first server's file.
+scrape() {  # delay-tag
+    local j
     for j in 0 1; do
         in_ns load curl -fs -H "Authorization: Bearer $metrics_token" \
             "http://$net.3$j:8000/metrics" >"$work/metrics-$1-$j.txt"
-        awk -v t="$ticks" '{ sub(/.*\) /, ""); print "cpu_seconds", ($12 + $13) / t }' \
-            "/proc/${server_pids[$j]}/stat" >>"$work/metrics-$1-$j.txt"
+        echo "cpu_seconds $(cpu_seconds "${server_pids[$j]}")" >>"$work/metrics-$1-$j.txt"
     done
+    {
+        echo "ledger_cpu_seconds $(cpu_seconds "${ledger_pids[@]}")"
+        echo "postgres_cpu_seconds $(cpu_seconds "$(head -n 1 "$pg_dir/postmaster.pid")")"
+        echo "redis_cpu_seconds $(cpu_seconds "$(cat "$work/redis.pid")")"
+    } >>"$work/metrics-$1-0.txt"
 }
 
 run_delay() {
@@ -204,6 +223,9 @@ def totals(path):
         "pg_items": r"tigerfans_pg_batch_items_sum\{[^}]*\}",
         "pg_batches": r"tigerfans_pg_batch_items_count\{[^}]*\}",
         "cpu_seconds": r"cpu_seconds",
+        "ledger_cpu_seconds": r"ledger_cpu_seconds",
+        "postgres_cpu_seconds": r"postgres_cpu_seconds",
+        "redis_cpu_seconds": r"redis_cpu_seconds",
     }
     sums = dict.fromkeys(wanted, 0.0)
     for line in open(path):
@@ -229,7 +251,10 @@ per = lambda key: d[key] / ok if ok else 0.0
 batch = d["tb_transfers"] / d["tb_requests"] if d["tb_requests"] else 0.0
 print(f"| {delay} | {ok} | {errors} | {ok / wall:,.0f} | {p50:.1f} | {p99:.1f} | {batch:.1f} | "
       f"{per('tb_transfers'):.2f} / {per('tb_requests'):.3f} | {per('redis_commands'):.1f} | "
-      f"{per('pg_items'):.1f} | {per('cpu_seconds') * 1e6:.0f} |", flush=True)
+      f"{per('pg_items'):.1f} | {per('cpu_seconds') * 1e6:.0f} | "
+      f"{per('ledger_cpu_seconds') * 1e6:.0f} | {per('postgres_cpu_seconds') * 1e6:.0f} | "
+      f"{per('redis_cpu_seconds') * 1e6:.0f} |",
+      flush=True)
 EOF
 }
 
@@ -248,6 +273,6 @@ echo "netsim: 3 replicas ($replicas), 2 servers, $fans fans at concurrency $conc
     "per delay, commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), netem $netem" >&2
 echo "| one-way delay (ms) | orders | errors | tickets/s | p50 (ms) | p99 (ms) |" \
     "TB transfers per request | per order: TB transfers / requests | Redis commands |" \
-    "PostgreSQL batch items | server CPU (µs) |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "PostgreSQL batch items | CPU µs: servers | replicas | PostgreSQL | Redis |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for delay in $delays; do run_delay "$delay"; done
