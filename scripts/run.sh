@@ -23,26 +23,32 @@ case "$processes" in
     '' | *[!0-9]*) echo "run: SERVER_PROCESSES must be a number" >&2; exit 2 ;;
 esac
 export SERVER_PROCESSES="$processes"
-# With METRICS_PORT, process i (from 0) serves its own /metrics on METRICS_PORT + i.
+# With METRICS_PORT, process i (from 0) serves its own /metrics on METRICS_PORT + i; a
+# SERVER_NAME given is suffixed with -i when there are several.
 metrics_port=${METRICS_PORT:-0}
 servers=()
+trap 'kill -TERM "${servers[@]}" 2>/dev/null || true' INT TERM HUP
 for ((i = 0; i < processes; i++)); do
-    if [ "$metrics_port" -ne 0 ]; then
-        METRICS_PORT=$((metrics_port + i)) "$binary" &
-    else
-        "$binary" &
-    fi
+    (
+        if [ "$metrics_port" -ne 0 ]; then export METRICS_PORT=$((metrics_port + i)); fi
+        if [ -n "${SERVER_NAME:-}" ] && [ "$processes" -gt 1 ]; then
+            export SERVER_NAME="$SERVER_NAME-$i"
+        fi
+        exec "$binary"
+    ) &
     servers+=("$!")
 done
-trap 'kill -TERM "${servers[@]}" 2>/dev/null || true' INT TERM
+# Each server's own exit status: a wait interrupted by a signal (above 128, the process still
+# running) is waited again; the first failure is the script's.
 status=0
 for server in "${servers[@]}"; do
-    while kill -0 "$server" 2>/dev/null; do
+    while true; do
         code=0
         wait "$server" || code=$?
-        # 128 + n: the wait was interrupted by a signal, the trap ran; wait again.
-        if ! kill -0 "$server" 2>/dev/null && [ "$code" -ne 0 ]; then status=$code; fi
+        if [ "$code" -gt 128 ] && kill -0 "$server" 2>/dev/null; then continue; fi
+        break
     done
+    if [ "$code" -ne 0 ] && [ "$status" -eq 0 ]; then status=$code; fi
 done
 scripts/services.sh stop "$data"
 exit "$status"

@@ -77,15 +77,18 @@ start_tigerbeetle() {
         echo "export ACCT_BACKEND=pg"
         return
     fi
-    local replicas=${TB_REPLICAS:-1} i pid_file addresses=""
+    local replicas=${TB_REPLICAS:-1} i pid_file addresses="" tb_data
     case "$replicas" in
         1 | 3) ;;
         *) echo "services: TB_REPLICAS must be 1 or 3" >&2; exit 2 ;;
     esac
+    # A data file is formatted for one replica count: each count keeps files of its own.
+    tb_data="$data/tigerbeetle"
+    if [ "$replicas" -ne 1 ]; then tb_data="$data/tigerbeetle-$replicas-replicas"; fi
     for ((i = 0; i < replicas; i++)); do
         pid_file="$run_dir/tigerbeetle-$i.pid"
         if [ ! -f "$pid_file" ] || ! kill -0 "$(cat "$pid_file")" 2>/dev/null; then
-            TIGERBEETLE_BIN="$binary" setsid tigerbeetle/start.sh "$data/tigerbeetle" \
+            TIGERBEETLE_BIN="$binary" setsid tigerbeetle/start.sh "$tb_data" \
                 "$tb_port" "$i" "$replicas" >>"$data/tigerbeetle-$i.log" 2>&1 &
             echo $! >"$pid_file"
         fi
@@ -103,7 +106,7 @@ start_tigerbeetle() {
 
 stop_all() {
     local pid_file
-    for pid_file in "$run_dir"/tigerbeetle-*.pid; do
+    for pid_file in "$run_dir"/tigerbeetle*.pid; do  # tigerbeetle.pid: an older layout's.
         [ -f "$pid_file" ] || continue
         kill "$(cat "$pid_file")" 2>/dev/null || true
         rm -f "$pid_file"

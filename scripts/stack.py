@@ -28,13 +28,17 @@ LEVELS = [
 SERVER_START_TIMEOUT_S = 60
 
 
+HANDED_OUT = set()  # Ports this process gave out: free now, but taken once their user starts.
+
+
 def free_port(count=1):
-    """A free 127.0.0.1 port whose next count - 1 ports are free too (a cluster's replicas)."""
+    """A free 127.0.0.1 port whose next count - 1 ports are free too (a cluster's replicas),
+    none of them handed out before by this process."""
     while True:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        if port + count > 65536:
+        if port + count > 65536 or HANDED_OUT & set(range(port, port + count)):
             continue
         try:
             for offset in range(1, count):
@@ -42,6 +46,7 @@ def free_port(count=1):
                     probe.bind(("127.0.0.1", port + offset))
         except OSError:
             continue
+        HANDED_OUT.update(range(port, port + count))
         return port
 
 

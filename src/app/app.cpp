@@ -282,7 +282,7 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
     server = std::make_unique<http::Server>(io, router, server_limits, registry);
     const auto sharing =
         config.server_processes > 1 ? http::PortSharing::shared : http::PortSharing::exclusive;
-    const std::uint16_t port = server->listen(config.host, config.port, sharing);
+    // The scrape port first: a process that cannot take it never joins the shared port.
     if (config.metrics_port != 0) {
         scrape_router.add(service_routes());
         scrape_server =
@@ -291,6 +291,7 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
         spdlog::info("{} serving /metrics and /healthz on {}:{}", config.server_name, config.host,
                      config.metrics_port);
     }
+    const std::uint16_t port = server->listen(config.host, config.port, sharing);
     if (config.port == 0 && config.mock_webhook_url.find(":0/") != std::string::npos) {
         config.mock_webhook_url = "http://127.0.0.1:" + std::to_string(port) + "/payments/webhook";
     }
@@ -388,11 +389,21 @@ int App::run(bool handle_signals, std::function<void(std::uint16_t port)> on_lis
             if (!error) stop();
         });
     }
+    // A start that throws (a port already taken, say) may leave an acceptor, timers and store
+    // clients behind it: the loop stops with them rather than serve half a server.
     asio::co_spawn(impl.io, impl.serve(std::move(on_listening)),
                    [&](std::exception_ptr failure, int code) {
                        exit_code = failure ? 1 : code;
-                       if (failure) spdlog::critical("the server stopped on an exception");
                        signals.cancel();
+                       if (!failure) return;
+                       try {
+                           std::rethrow_exception(failure);
+                       } catch (const std::exception& error) {
+                           spdlog::critical("the server stopped on an exception: {}", error.what());
+                       } catch (...) {
+                           spdlog::critical("the server stopped on an exception");
+                       }
+                       impl.io.stop();
                    });
     impl.io.run();
     return exit_code;

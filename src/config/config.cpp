@@ -256,10 +256,14 @@ std::string exposure_check(const Config& config) {
            " keep their documented defaults; set them, or listen on 127.0.0.1";
 }
 
-// The scrape port is this process's own: it cannot be the port the processes share.
-std::string metrics_port_check(const Config& config) {
+// The scrape port is this process's own: it cannot be the port the processes share; and
+// processes share a port only when it is named (with 0 each would pick one of its own).
+std::string port_check(const Config& config) {
     if (config.metrics_port != 0 && config.metrics_port == config.port) {
         return "METRICS_PORT: must differ from PORT";
+    }
+    if (config.server_processes > 1 && config.port == 0) {
+        return "PORT: must be set (not 0) when SERVER_PROCESSES is above 1";
     }
     return {};
 }
@@ -318,8 +322,7 @@ LoadResult load(const Lookup& lookup) {
             "http://127.0.0.1:" + std::to_string(config.port) + "/payments/webhook";
     }
     if (config.server_name.empty()) config.server_name = default_server_name();
-    for (const auto& check_config :
-         {url_check, exposure_check, waiting_room_check, metrics_port_check}) {
+    for (const auto& check_config : {url_check, exposure_check, waiting_room_check, port_check}) {
         if (!result.errors.empty()) break;
         std::string error = check_config(config);
         if (!error.empty()) result.errors.push_back(std::move(error));

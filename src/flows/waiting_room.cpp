@@ -19,6 +19,10 @@
 
 namespace tigerfans::flows {
 
+// A holder stalled past its lease may finish one more step after another took over: the pacer
+// never accrues more than the lease's length, so that step admits at most a lease's worth.
+static_assert(queue::catch_up_max_us <= limits::admission_lease_us);
+
 namespace {
 using http::Request;
 using http::Response;
@@ -131,7 +135,7 @@ asio::awaitable<void> WaitingRoom::step(std::int64_t now_us) {
             admitted_ = std::max(admitted_, counts->admitted);
         }
     }
-    if (settings_dirty_) co_await store_settings();
+    if (paused_dirty_ || rate_dirty_) co_await store_settings();
     const bool leading = co_await take_lease(now_us);
     if (timeline_.phase_at(now_us) != queue::Phase::sale) co_return;
     if (leading) {
@@ -142,18 +146,25 @@ asio::awaitable<void> WaitingRoom::step(std::int64_t now_us) {
     note_admissions(now_us);
 }
 
+// Writes only what an operator changed here, so that a rate set on this process never undoes
+// a pause made on another (and the other way round).
 asio::awaitable<void> WaitingRoom::store_settings() {
-    settings_dirty_ = false;
-    Status stored = co_await store_.set_settings(paused_, pacer_.per_second());
+    queue::AdmissionSettings changed;
+    if (paused_dirty_) changed.paused = paused_;
+    if (rate_dirty_) changed.per_second = pacer_.per_second();
+    paused_dirty_ = rate_dirty_ = false;
+    Status stored = co_await store_.set_settings(changed);
     if (!stored) {
-        settings_dirty_ = true;  // The next step tries again.
+        // The next step tries again (with any change made meanwhile).
+        paused_dirty_ = paused_dirty_ || changed.paused.has_value();
+        rate_dirty_ = rate_dirty_ || changed.per_second.has_value();
         spdlog::warn("waiting room: could not store the admission settings: {}",
                      fault_name(stored.fault()));
     }
 }
 
-// Takes the store's settings unless an operator changed them here since the last write (that
-// change is stored by the next step first).
+// Takes each of the store's settings unless an operator changed it here since the last write
+// (that change is stored by the next step first).
 asio::awaitable<bool> WaitingRoom::take_lease(std::int64_t now_us) {
     Result<queue::AdmissionLease> lease =
         co_await store_.lead(lease_owner_, now_us, now_us + limits::admission_lease_us);
@@ -163,15 +174,14 @@ asio::awaitable<bool> WaitingRoom::take_lease(std::int64_t now_us) {
                                                  : "another process admits (or the store is down)");
     }
     leading_ = leading;
-    if (!lease || settings_dirty_) co_return leading;
+    if (!lease) co_return leading;
     const queue::AdmissionSettings& settings = lease->settings;
-    if (settings.paused && *settings.paused != paused_) {
+    if (!paused_dirty_ && settings.paused && *settings.paused != paused_) {
         spdlog::info("waiting room: admission {} (by the store's settings)",
                      *settings.paused ? "paused" : "resumed");
         paused_ = *settings.paused;
     }
-    if (settings.per_second && *settings.per_second != pacer_.per_second() &&
-        *settings.per_second <= queue::admit_per_second_max) {
+    if (!rate_dirty_ && settings.per_second && *settings.per_second != pacer_.per_second()) {
         spdlog::info("waiting room: admission rate {} a second (by the store's settings)",
                      *settings.per_second);
         pacer_.set_rate(*settings.per_second);
@@ -222,14 +232,14 @@ void WaitingRoom::set_paused(bool paused) {
     if (paused != paused_)
         spdlog::info("waiting room: admission {}", paused ? "paused" : "resumed");
     paused_ = paused;
-    settings_dirty_ = true;
+    paused_dirty_ = true;
 }
 
 void WaitingRoom::set_rate(std::uint32_t per_second) {
     TF_ASSERT(per_second >= 1 && per_second <= queue::admit_per_second_max);
     spdlog::info("waiting room: admission rate {} a second", per_second);
     pacer_.set_rate(per_second);
-    settings_dirty_ = true;
+    rate_dirty_ = true;
 }
 
 queue::TokenCheck WaitingRoom::check_token(const Request& request, std::int64_t now_s) const {

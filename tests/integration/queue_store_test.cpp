@@ -379,12 +379,19 @@ TYPED_TEST(QueueStoreTest, TheAdmissionLeaseHasOneHolderAtATimeAndCarriesTheSett
     EXPECT_FALSE(lead(other, "b/2", t0_us + 3'000'000).leading);
     EXPECT_TRUE(lead(other, "b/2", t0_us + 3'500'000).leading);  // Run out: taken over.
     EXPECT_FALSE(lead(*this->store_, "a/1", t0_us + 3'600'000).leading);
-    ASSERT_TRUE(this->run([&] { return this->store_->set_settings(true, 250); }).ok());
+    ASSERT_TRUE(this->run([&] { return this->store_->set_settings({true, 250}); }).ok());
     const AdmissionLease read = lead(*this->store_, "a/1", t0_us + 3'700'000);
     EXPECT_EQ(read.settings.paused, std::optional<bool>(true));
     EXPECT_EQ(read.settings.per_second, std::optional<std::uint32_t>(250));
-    ASSERT_TRUE(this->run([&] { return other.set_settings(false, 7); }).ok());
-    EXPECT_EQ(lead(other, "b/2", t0_us + 3'800'000).settings.paused, std::optional<bool>(false));
+    // A change of one setting keeps the other.
+    ASSERT_TRUE(this->run([&] { return other.set_settings({std::nullopt, 7}); }).ok());
+    const AdmissionLease rate_only = lead(other, "b/2", t0_us + 3'800'000);
+    EXPECT_EQ(rate_only.settings.paused, std::optional<bool>(true));
+    EXPECT_EQ(rate_only.settings.per_second, std::optional<std::uint32_t>(7));
+    ASSERT_TRUE(this->run([&] { return other.set_settings({false, std::nullopt}); }).ok());
+    const AdmissionLease paused_only = lead(other, "b/2", t0_us + 3'900'000);
+    EXPECT_EQ(paused_only.settings.paused, std::optional<bool>(false));
+    EXPECT_EQ(paused_only.settings.per_second, std::optional<std::uint32_t>(7));
 
     const std::int64_t later_us = t0_us + 100'000'000;  // Every lease has run out.
     std::vector<std::string> owners;  // They outlive the lazy calls that read them.

@@ -235,6 +235,9 @@ TEST(Config, ServerProcessesAndTheirNames) {
         EXPECT_TRUE(loaded.errors[0].starts_with("SERVER_NAME: ")) << loaded.errors[0];
     }
     EXPECT_FALSE(load(from({{"SERVER_PROCESSES", "0"}})).ok());
+    const LoadResult any_port = load(from({{"SERVER_PROCESSES", "2"}, {"PORT", "0"}}));
+    ASSERT_EQ(any_port.errors.size(), 1u);
+    EXPECT_TRUE(any_port.errors[0].starts_with("PORT: ")) << any_port.errors[0];
     EXPECT_FALSE(load(from({{"SERVER_PROCESSES", "17"}})).ok());
     EXPECT_EQ(one.config.metrics_port, 0u);
     EXPECT_EQ(load(from({{"METRICS_PORT", "9100"}})).config.metrics_port, 9100u);

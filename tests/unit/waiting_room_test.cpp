@@ -83,10 +83,11 @@ public:
         lease.settings = settings;
         co_return lease;
     }
-    asio::awaitable<Status> set_settings(bool paused, std::uint32_t per_second) override {
+    asio::awaitable<Status> set_settings(queue::AdmissionSettings changed) override {
         if (failing) co_return Fault::unavailable;
-        settings = {paused, per_second};
-        co_return Status{};
+        if (changed.paused) settings.paused = changed.paused;
+        if (changed.per_second) settings.per_second = changed.per_second;
+        co_return done();
     }
     asio::awaitable<bool> healthy() override { co_return true; }
     asio::awaitable<void> stop() override { co_return; }
@@ -243,9 +244,20 @@ TEST_F(WaitingRoomStepTest, APauseOrRateSetOnAnyProcessReachesTheOneThatAdmits) 
                 80.0, 2.0);
     EXPECT_FALSE(room.state().paused);
     EXPECT_EQ(room.state().per_second, 40u);
+    // A pause on one process and a rate change on another: neither undoes the other.
+    room.set_paused(true);
+    other.set_rate(60);
+    run_rooms({&room, &other}, opens_us + 7 * second_us + 50'000,
+              opens_us + 7 * second_us + 50'000);
+    EXPECT_EQ(
+        run_rooms({&room, &other}, opens_us + 7 * second_us + 100'000, opens_us + 8 * second_us),
+        0u);
+    EXPECT_TRUE(room.state().paused && other.state().paused);
+    EXPECT_EQ(room.state().per_second, 60u);
     WaitingRoom restarted{io.get_executor(), config, store, ledger, opens_us};
-    run_rooms({&restarted}, opens_us + 7 * second_us + 50'000, opens_us + 7 * second_us + 50'000);
-    EXPECT_EQ(restarted.state().per_second, 40u);
+    run_rooms({&restarted}, opens_us + 8 * second_us + 50'000, opens_us + 8 * second_us + 50'000);
+    EXPECT_EQ(restarted.state().per_second, 60u);
+    EXPECT_TRUE(restarted.state().paused);
 }
 
 TEST_F(WaitingRoomStepTest, AdmissionNumbersFollowTheQueueOrder) {

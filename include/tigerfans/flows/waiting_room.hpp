@@ -103,11 +103,13 @@ private:
     queue::AdmissionPacer pacer_;
     bool paused_ = false;
     // The admission lease (QueueStore::lead): only its holder among the processes admits.
-    std::string lease_owner_;      // SERVER_NAME and a random suffix: unique even if names clash.
-    bool leading_ = false;         // As of the last step.
-    bool settings_dirty_ = false;  // An operator's change the store has not taken yet.
-    std::uint64_t waiting_ = 0;    // As of the last step that read the counts.
-    std::uint64_t admitted_ = 0;   // The highest admission number seen.
+    std::string lease_owner_;  // SERVER_NAME and a random suffix: unique even if names clash.
+    bool leading_ = false;     // As of the last step.
+    // An operator's change made here that the store has not taken yet, per setting.
+    bool paused_dirty_ = false;
+    bool rate_dirty_ = false;
+    std::uint64_t waiting_ = 0;   // As of the last step that read the counts.
+    std::uint64_t admitted_ = 0;  // The highest admission number seen.
     std::deque<std::pair<std::int64_t, std::uint64_t>> admissions_;  // (time, admitted_), a minute.
     std::int64_t counts_read_us_ = 0;
     std::optional<std::uint64_t> holds_;  // Tickets held, as the ledger last said.

@@ -107,8 +107,10 @@ public:
                                                          std::int64_t now_us,
                                                          std::int64_t until_us) = 0;
 
-    // Stores the operator's settings, which every process's next lead() answers.
-    virtual asio::awaitable<Status> set_settings(bool paused, std::uint32_t per_second) = 0;
+    // Stores the operator's settings that `changed` holds (an unset one keeps its stored
+    // value, so a rate change on one process never undoes a pause made on another); every
+    // process's next lead() answers them.
+    virtual asio::awaitable<Status> set_settings(AdmissionSettings changed) = 0;
 
     virtual asio::awaitable<bool> healthy() = 0;
 

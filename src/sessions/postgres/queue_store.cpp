@@ -29,6 +29,7 @@
 #include "postgres/worker.hpp"
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/limits.hpp"
+#include "tigerfans/queue/admission_control.hpp"
 
 namespace tigerfans::sessions {
 
@@ -99,8 +100,10 @@ WITH taken AS (
     RETURNING 1)
 SELECT (SELECT count(*) FROM taken), paused, per_second FROM queue_admission)"};
 
-constexpr Statement settings_statement{
-    "queue_settings", "UPDATE queue_admission SET paused = $1, per_second = $2::integer"};
+// $1 paused, $2 per_second; NULL keeps the stored value.
+constexpr Statement settings_statement{"queue_settings", R"(
+UPDATE queue_admission
+SET paused = coalesce($1::boolean, paused), per_second = coalesce($2::integer, per_second))"};
 
 // $1 id, $2 whether a sale join, $3 the draw key (pre-queue) or the sale band's bit, $4 now.
 // Answers the entry's key: the new row's or the known one's; no row when a concurrent join of
@@ -248,7 +251,12 @@ queue::AdmissionLease take_lease(pqxx::connection& connection, const std::string
     queue::AdmissionLease lease;
     lease.leading = row[0].as<std::int64_t>() == 1;
     if (!row[1].is_null()) lease.settings.paused = row[1].as<bool>();
-    if (!row[2].is_null()) lease.settings.per_second = row[2].as<std::uint32_t>();
+    if (!row[2].is_null()) {
+        const auto per_second = row[2].as<std::int64_t>();
+        if (per_second >= 1 && per_second <= queue::admit_per_second_max) {
+            lease.settings.per_second = static_cast<std::uint32_t>(per_second);
+        }
+    }
     return lease;
 }
 
@@ -350,13 +358,18 @@ public:
         co_return co_await worker_.run<queue::AdmissionLease>(std::move(job));
     }
 
-    asio::awaitable<Status> set_settings(bool paused, std::uint32_t per_second) override {
-        TF_ASSERT(per_second > 0);
+    asio::awaitable<Status> set_settings(queue::AdmissionSettings changed) override {
+        TF_ASSERT(!changed.per_second || *changed.per_second > 0);
         if (stopped_) co_return Fault::shutting_down;
-        auto job = [paused, per_second](pqxx::connection& connection) {
+        auto job = [changed](pqxx::connection& connection) {
             pqxx::nontransaction txn(connection);
+            // libpqxx 6 sends a null const char* as NULL: the value the store keeps.
+            const char* paused = nullptr;
+            if (changed.paused) paused = *changed.paused ? "true" : "false";
+            const std::string rate =
+                changed.per_second ? std::to_string(*changed.per_second) : std::string();
             txn.exec_prepared(settings_statement.name, paused,
-                              static_cast<std::int64_t>(per_second));
+                              changed.per_second ? rate.c_str() : nullptr);
             return Done{};
         };
         co_return co_await worker_.run<Done>(std::move(job));

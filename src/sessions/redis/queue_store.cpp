@@ -3,6 +3,8 @@
 // as they are; a reply the store cannot read is counted, logged and answered as a fault.
 #include "sessions/redis/queue_store.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <charconv>
 #include <limits>
@@ -10,6 +12,7 @@
 
 #include "sessions/redis/scripts.hpp"
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/queue/admission_control.hpp"
 
 namespace tigerfans::sessions::redis {
 
@@ -120,25 +123,30 @@ std::optional<QueueCounts> read_counts(const Reply& reply) {
     return QueueCounts{values[0], values[1], values[2]};
 }
 
-// A lead reply: {1 or 0, paused ("0", "1" or ""), per_second (decimal or "")}.
+// A lead reply: {1 or 0, paused ("0", "1" or ""), per_second (decimal or "")}; nullopt when
+// the lease's answer itself is unreadable. A stored setting this server cannot use (edited by
+// hand) is left unset and logged: it must not keep every process from admitting.
 std::optional<queue::AdmissionLease> read_lease(const Reply& reply) {
     if (reply.kind != Reply::Kind::array || reply.elements.size() != 3) return std::nullopt;
     const std::optional<std::int64_t> leading = reply.elements[0].as_integer();
-    const Reply& paused = reply.elements[1];
-    const Reply& rate = reply.elements[2];
     if (!leading || *leading < 0 || *leading > 1) return std::nullopt;
-    if (paused.kind != Reply::Kind::string || rate.kind != Reply::Kind::string) return std::nullopt;
     queue::AdmissionLease lease;
     lease.leading = *leading == 1;
-    if (paused.text == "0" || paused.text == "1") {
+    const Reply& paused = reply.elements[1];
+    const Reply& rate = reply.elements[2];
+    const bool paused_text = paused.kind == Reply::Kind::string;
+    if (paused_text && (paused.text == "0" || paused.text == "1")) {
         lease.settings.paused = paused.text == "1";
-    } else if (!paused.text.empty()) {
-        return std::nullopt;
+    } else if (!paused_text || !paused.text.empty()) {
+        spdlog::warn("waiting room: q:settings holds an unusable paused value; ignored");
     }
-    if (!rate.text.empty()) {
-        const std::optional<std::uint32_t> per_second = decimal<std::uint32_t>(rate.text);
-        if (!per_second || *per_second == 0) return std::nullopt;
+    const bool rate_text = rate.kind == Reply::Kind::string;
+    const std::optional<std::uint32_t> per_second =
+        rate_text ? decimal<std::uint32_t>(rate.text) : std::nullopt;
+    if (per_second && *per_second >= 1 && *per_second <= queue::admit_per_second_max) {
         lease.settings.per_second = per_second;
+    } else if (!rate_text || !rate.text.empty()) {
+        spdlog::warn("waiting room: q:settings holds an unusable per_second value; ignored");
     }
     return lease;
 }
@@ -172,7 +180,7 @@ public:
     asio::awaitable<Result<QueueCounts>> counts() override;
     asio::awaitable<Result<queue::AdmissionLease>> lead(std::string_view owner, std::int64_t now_us,
                                                         std::int64_t until_us) override;
-    asio::awaitable<Status> set_settings(bool paused, std::uint32_t per_second) override;
+    asio::awaitable<Status> set_settings(queue::AdmissionSettings changed) override;
     asio::awaitable<bool> healthy() override { co_return client_.connected(); }
     asio::awaitable<void> stop() override { co_await client_.stop(); }
 
@@ -285,10 +293,11 @@ asio::awaitable<Result<queue::AdmissionLease>> RedisQueueStore::lead(std::string
     co_return *lease;
 }
 
-asio::awaitable<Status> RedisQueueStore::set_settings(bool paused, std::uint32_t per_second) {
-    TF_ASSERT(per_second > 0);
-    Command call =
-        queue_call(sha_, "settings", std::string(paused ? "1" : "0"), std::to_string(per_second));
+asio::awaitable<Status> RedisQueueStore::set_settings(queue::AdmissionSettings changed) {
+    TF_ASSERT(!changed.per_second || *changed.per_second > 0);
+    const std::string paused = changed.paused ? (*changed.paused ? "1" : "0") : "";
+    const std::string rate = changed.per_second ? std::to_string(*changed.per_second) : "";
+    Command call = queue_call(sha_, "settings", paused, rate);
     Result<Reply> answer = co_await run(std::move(call));
     if (!answer) co_return answer.fault();
     if (answer->as_integer() != std::optional<std::int64_t>(1))

@@ -60,7 +60,8 @@ inline constexpr std::string_view queue_entry_prefix = "q:e:";
 // counts: {waiting, admitted, joined}.
 // lead, owner, now, until: takes or renews the lease as QueueStore::lead says; answers
 //   {1 or 0, paused or '', per_second or ''}.
-// settings, paused (0 or 1), per_second: stores them; answers 1.
+// settings, paused (0, 1 or '' to keep it), per_second ('' to keep it): stores those given;
+//   answers 1.
 inline constexpr std::string_view queue_script =
     "local step = ARGV[1]\n"
     "if step == 'lead' then\n"
@@ -74,7 +75,8 @@ inline constexpr std::string_view queue_script =
     "  return {leading, settings[1] or '', settings[2] or ''}\n"
     "end\n"
     "if step == 'settings' then\n"
-    "  redis.call('HSET', 'q:settings', 'paused', ARGV[2], 'per_second', ARGV[3])\n"
+    "  if ARGV[2] ~= '' then redis.call('HSET', 'q:settings', 'paused', ARGV[2]) end\n"
+    "  if ARGV[3] ~= '' then redis.call('HSET', 'q:settings', 'per_second', ARGV[3]) end\n"
     "  return 1\n"
     "end\n"
     "if step == 'counts' then\n"
