@@ -90,11 +90,26 @@ std::optional<double> kendall_tau_b(std::span<const std::int64_t> x,
 
 std::optional<double> admission_rate_per_s(std::span<const std::int64_t> admitted_at_ms) {
     if (admitted_at_ms.size() < 2) return std::nullopt;
-    const auto [first, last] = std::minmax_element(admitted_at_ms.begin(), admitted_at_ms.end());
-    if (*last == *first) return std::nullopt;
-    const auto later = std::count_if(admitted_at_ms.begin(), admitted_at_ms.end(),
-                                     [first = *first](std::int64_t at) { return at > first; });
-    return static_cast<double>(later) * 1000.0 / static_cast<double>(*last - *first);
+    const auto [first_at, last_at] =
+        std::minmax_element(admitted_at_ms.begin(), admitted_at_ms.end());
+    const std::int64_t first = *first_at;
+    const std::int64_t last = *last_at;
+    if (last == first) return std::nullopt;
+    // The last stamp before the last one: the end of the last step that surely ran full.
+    std::int64_t before_last = first;
+    for (const std::int64_t at : admitted_at_ms) {
+        if (at < last) before_last = std::max(before_last, at);
+    }
+    auto count_between = [&](std::int64_t low, std::int64_t high) {
+        return std::count_if(admitted_at_ms.begin(), admitted_at_ms.end(),
+                             [&](std::int64_t at) { return at > low && at <= high; });
+    };
+    if (before_last == first) {  // Two stamps only: the last step counts.
+        return static_cast<double>(count_between(first, last)) * 1000.0 /
+               static_cast<double>(last - first);
+    }
+    return static_cast<double>(count_between(first, before_last)) * 1000.0 /
+           static_cast<double>(before_last - first);
 }
 
 std::chrono::microseconds poll_delay(std::int64_t position, double per_second,

@@ -21,12 +21,15 @@ namespace tigerfans::loadgen {
 std::optional<double> kendall_tau_b(std::span<const std::int64_t> x,
                                     std::span<const std::int64_t> y);
 
-// Admissions a second over a run: the admissions after the first over the time from the first
-// admission to the last, the stamps being Unix milliseconds in any order. Admissions stamped
-// in the first admission's millisecond count as the first: the server admits in steps, each
-// step's entries sharing one stamp, and counting the first step's others would overstate the
-// rate by one step's worth (where every admission has a stamp of its own this is
-// (admissions - 1) / span). nullopt without two distinct stamps.
+// Admissions a second over a run, the stamps being Unix milliseconds in any order. The server
+// admits in steps, each step's entries sharing one stamp, and a step's admissions accrued
+// since the step before it: so the rate is the admissions stamped after the first stamp and up
+// to the second-to-last one, over the time between those two. The first step's (which accrued
+// before the first stamp) and the last step's (which may have found the queue nearly empty)
+// are left out, either of which would bias the rate by up to a step's worth. Where every
+// admission has a stamp of its own this is (admissions - 2) / (the span without the last gap).
+// With two distinct stamps only, the last step's admissions over the span between them.
+// nullopt without two distinct stamps.
 std::optional<double> admission_rate_per_s(std::span<const std::int64_t> admitted_at_ms);
 
 // When to ask a waiting fan again: when the entries ahead of it should have been admitted at

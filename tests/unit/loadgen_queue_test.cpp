@@ -109,17 +109,25 @@ TEST(KendallTau, IsUndefinedWithoutTwoPairsOrWithAConstantVariable) {
     EXPECT_FALSE(kendall_tau_b(Values{4, 4}, Values{1, 2}));
 }
 
-TEST(AdmissionRate, CountsAdmissionsAfterTheFirstStepOverTheSpan) {
+TEST(AdmissionRate, CountsTheStepsBetweenTheFirstAndTheLastOverTheirSpan) {
     const std::int64_t t0 = 1'700'000'000'000;
-    // 21 steps of 100 admissions, 50 ms apart: 2000 after the first step in 1 s.
+    // 21 steps of 100 admissions, 50 ms apart: 1900 between the first and the last in 0.95 s.
     Values steps;
     for (std::int64_t step = 0; step <= 20; step++) steps.insert(steps.end(), 100, t0 + step * 50);
     std::shuffle(steps.begin(), steps.end(), std::mt19937_64(3));
     EXPECT_EQ(admission_rate_per_s(steps), 2000.0);
-    // A stamp each: (admissions - 1) over the span.
+    // A stamp each: (admissions - 2) over the span without its last gap.
     Values each;
     for (std::int64_t i = 0; i <= 500; i++) each.push_back(t0 + 2 * i);
     EXPECT_EQ(admission_rate_per_s(each), 500.0);
+    // The last step found only 3 entries left: it does not pull the rate down.
+    Values partial;
+    for (std::int64_t step = 0; step <= 20; step++)
+        partial.insert(partial.end(), 100, t0 + step * 50);
+    partial.insert(partial.end(), 3, t0 + 21 * 50);
+    EXPECT_EQ(admission_rate_per_s(partial), 2000.0);
+    // Two stamps: the second step's over the gap.
+    EXPECT_EQ(admission_rate_per_s(Values{t0, t0, t0 + 50, t0 + 50}), 40.0);
     EXPECT_FALSE(admission_rate_per_s(Values{5}));
     EXPECT_FALSE(admission_rate_per_s(Values{5, 5, 5}));
 }
