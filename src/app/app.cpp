@@ -29,6 +29,7 @@
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/crypto.hpp"
+#include "tigerfans/core/exception_text.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/flows/api.hpp"
 #include "tigerfans/flows/reconcile.hpp"
@@ -391,20 +392,14 @@ int App::run(bool handle_signals, std::function<void(std::uint16_t port)> on_lis
     }
     // A start that throws (a port already taken, say) may leave an acceptor, timers and store
     // clients behind it: the loop stops with them rather than serve half a server.
-    asio::co_spawn(impl.io, impl.serve(std::move(on_listening)),
-                   [&](std::exception_ptr failure, int code) {
-                       exit_code = failure ? 1 : code;
-                       signals.cancel();
-                       if (!failure) return;
-                       try {
-                           std::rethrow_exception(failure);
-                       } catch (const std::exception& error) {
-                           spdlog::critical("the server stopped on an exception: {}", error.what());
-                       } catch (...) {
-                           spdlog::critical("the server stopped on an exception");
-                       }
-                       impl.io.stop();
-                   });
+    asio::co_spawn(
+        impl.io, impl.serve(std::move(on_listening)), [&](std::exception_ptr failure, int code) {
+            exit_code = failure ? 1 : code;
+            signals.cancel();
+            if (!failure) return;
+            spdlog::critical("the server stopped on an exception: {}", exception_text(failure));
+            impl.io.stop();
+        });
     impl.io.run();
     return exit_code;
 }

@@ -53,12 +53,13 @@ std::string sale_time_error(const std::string& text) {
 }
 
 // A server's name goes into a metrics label and a JSON field: plain characters only.
+bool is_name_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.' ||
+           c == ':';
+}
+
 std::string server_name_error(const std::string& text) {
-    const bool plain = std::ranges::all_of(text, [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' ||
-               c == '.' || c == ':';
-    });
-    if (text.size() <= server_name_max && plain) return {};
+    if (text.size() <= server_name_max && std::ranges::all_of(text, is_name_char)) return {};
     return "must be at most 64 letters, digits, '-', '_', '.' or ':'";
 }
 
@@ -67,7 +68,7 @@ std::string default_server_name() {
     std::array<char, 256> host{};
     if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
     std::string name(host.data());
-    std::erase_if(name, [](char c) { return !server_name_error(std::string(1, c)).empty(); });
+    std::erase_if(name, [](char c) { return !is_name_char(c); });
     name = name.substr(0, server_name_max - 12);
     return (name.empty() ? "server" : name) + "-" + std::to_string(getpid());
 }

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/exception_text.hpp"
 
 namespace tigerfans {
 
@@ -22,13 +23,7 @@ asio::awaitable<void> in_a_later_turn(asio::any_io_executor executor, asio::awai
 }
 
 void log_failure(const std::exception_ptr& failure) {
-    try {
-        std::rethrow_exception(failure);
-    } catch (const std::exception& error) {
-        spdlog::error("a background task threw: {}", error.what());
-    } catch (...) {
-        spdlog::error("a background task threw something other than an exception");
-    }
+    spdlog::error("a background task threw: {}", exception_text(failure));
 }
 
 // Keeps a waiter's timer in the list for exactly as long as the waiter waits.

@@ -8,6 +8,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "tigerfans/core/exception_text.hpp"
+
 namespace tigerfans {
 
 namespace asio = boost::asio;
@@ -18,7 +20,10 @@ void spawn_timer_loop(const asio::any_io_executor& executor, asio::awaitable<voi
     asio::co_spawn(executor, std::move(loop),
                    [&running, what = std::move(what)](const std::exception_ptr& failure) {
                        running = false;
-                       if (failure) spdlog::error("{}: the loop stopped on an exception", what);
+                       if (failure) {
+                           spdlog::error("{}: the loop stopped on an exception: {}", what,
+                                         exception_text(failure));
+                       }
                    });
 }
 
