@@ -39,6 +39,8 @@
 #include "tigerfans/http/server.hpp"
 #include "tigerfans/http/static_files.hpp"
 #include "tigerfans/mockpay/mockpay.hpp"
+#include "tigerfans/seating/routes.hpp"
+#include "tigerfans/seating/venue.hpp"
 
 namespace tigerfans::app {
 
@@ -124,6 +126,7 @@ struct App::Impl {
 
     asio::awaitable<int> serve(std::function<void(std::uint16_t)> on_listening);
     asio::awaitable<bool> start_backends();
+    bool load_venue();
     void add_routes();
     std::unique_ptr<admin::LiveSampler> make_live_sampler();
     http::Routes service_routes();
@@ -151,6 +154,7 @@ struct App::Impl {
     std::unique_ptr<accounting::Ledger> ledger;
     std::unique_ptr<sessions::SessionStore> sessions;
     std::unique_ptr<orders::OrderStore> orders;
+    std::unique_ptr<seating::Venue> venue;             // With VENUE set.
     std::unique_ptr<queue::QueueStore> queue_store;    // With the waiting room on.
     std::unique_ptr<flows::WaitingRoom> waiting_room;  // With the waiting room on.
     std::unique_ptr<flows::Services> services;
@@ -166,6 +170,21 @@ struct App::Impl {
     metrics::Registry scrape_registry;
     std::unique_ptr<http::Server> scrape_server;
 };
+
+// VENUE's file, checked as a whole before anything starts: every mistake is logged.
+bool App::Impl::load_venue() {
+    if (config.venue.empty()) return true;
+    const std::string path = config::venue_path(config);
+    auto loaded = seating::load_venue(path);
+    if (auto* errors = std::get_if<seating::VenueErrors>(&loaded)) {
+        for (const std::string& line : errors->lines) spdlog::critical("venue {}: {}", path, line);
+        return false;
+    }
+    venue = std::make_unique<seating::Venue>(std::get<seating::Venue>(std::move(loaded)));
+    spdlog::info("venue {} ({}): {} seats in {} sections", venue->id, venue->name,
+                 venue->seat_count, venue->sections.size());
+    return true;
+}
 
 asio::awaitable<bool> App::Impl::start_backends() {
     Status orders_started = co_await orders->start();
@@ -241,6 +260,7 @@ void App::Impl::add_routes() {
     http::Routes queue = waiting_room ? waiting_room->routes() : waiting_room_off_routes();
     http::limit_route(queue, http::Method::post, "/api/queue/join", join_rate);
     router.add(std::move(queue));
+    router.add(seating::venue_routes(venue.get()));
     router.add(page_routes(PagesContext{config, *orders, templates}));
     http::Routes admin = admin::admin_routes(admin::AdminContext{
         auth, login_throttle, config, *orders, *ledger, *reconciler, templates, *admission, *live});
@@ -266,6 +286,7 @@ http::Routes App::Impl::service_routes() {
 
 asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_listening) {
     const auto loop = io.get_executor();
+    if (!load_venue()) co_return 1;
     orders = orders::make_postgres_order_store(loop, config.database_url,
                                                config.pg_order_connections, registry);
     ledger = make_ledger(loop, config, registry);

@@ -73,6 +73,16 @@ std::string default_server_name() {
     return (name.empty() ? "server" : name) + "-" + std::to_string(getpid());
 }
 
+// VENUE: empty, a venue id (letters of an id, as the venue files use), or a path.
+std::string venue_error(const std::string& text) {
+    if (text.find('/') != std::string::npos) return {};
+    const auto id_char = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    };
+    if (text.size() <= 32 && std::ranges::all_of(text, id_char)) return {};
+    return "'" + text + "' is neither a venue id (a-z, 0-9, '-', '_') nor a path with a '/'";
+}
+
 std::optional<std::int64_t> sale_time(const std::string& text) {
     if (text.empty()) return std::nullopt;
     return parse_iso8601_utc(text);
@@ -167,6 +177,10 @@ std::vector<Option> build_options() {
          "log level", [](C& c, S t, std::int64_t) { c.log_level = t; }},
         {"WEB_ROOT", Kind::text, default_web_root, 0, 0, {}, "", false,
          "folder with pages, CSS and JS", [](C& c, S t, std::int64_t) { c.web_root = t; }},
+        {"VENUE", Kind::text, "", 0, 0, {}, "", false,
+         "reserved seating's venue: a file of WEB_ROOT/venues by id (hall, stadium) or a path "
+         "with a '/' (empty: none; docs/SEATING.md)",
+         [](C& c, S t, std::int64_t) { c.venue = t; }, venue_error},
         {"BENCH_RESULTS_DIR", Kind::text, default_bench_results, 0, 0, {}, "", false,
          "folder of recorded benchmark results shown at /bench",
          [](C& c, S t, std::int64_t) { c.bench_results_dir = t; }},
@@ -345,6 +359,11 @@ std::vector<std::string_view> default_secrets(const Config& config) {
     return names;
 }
 
+std::string venue_path(const Config& config) {
+    if (config.venue.find('/') != std::string::npos) return config.venue;
+    return config.web_root + "/venues/" + config.venue + ".json";
+}
+
 bool is_loopback_host(std::string_view host) {
     return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
 }
@@ -381,6 +400,7 @@ std::vector<std::string> describe(const Config& config) {
         if (name == "GOODIE_LIMIT") return std::to_string(config.goodie_limit);
         if (name == "LOG_LEVEL") return config.log_level;
         if (name == "WEB_ROOT") return config.web_root;
+        if (name == "VENUE") return config.venue;
         if (name == "BENCH_RESULTS_DIR") return config.bench_results_dir;
         if (name == "BENCH_ENDPOINTS") return config.bench_endpoints ? "on" : "off";
         if (name == "RECONCILE_INTERVAL_SECONDS") {

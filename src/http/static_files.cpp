@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "tigerfans/http/errors.hpp"
+#include "tigerfans/http/etag.hpp"
 
 namespace tigerfans::http {
 
@@ -57,7 +58,7 @@ Response StaticFiles::serve(std::string_view name, std::string_view if_none_matc
     if (found == assets_.end()) return not_found("no static file " + std::string(name));
     const Asset& asset = found->second;
     Response response;
-    if (!if_none_match.empty() && if_none_match == asset.etag) {
+    if (etag_matches(if_none_match, asset.etag)) {
         response = Response::text(304, {}, {});
     } else {
         response = Response::text(200, asset.body, asset.content_type);

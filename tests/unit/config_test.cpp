@@ -248,6 +248,28 @@ TEST(Config, ServerProcessesAndTheirNames) {
     EXPECT_TRUE(load(from({{"SERVER_PROCESSES", "2"}, {"WAITING_ROOM", "on"}})).ok());
 }
 
+// VENUE names a shipped venue by id, or a file by path; anything else is refused by name.
+TEST(Config, VenueIsAnIdUnderTheWebRootOrAPath) {
+    const LoadResult none = load(from({}));
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none.config.venue.empty());
+    const LoadResult hall = load(from({{"VENUE", "hall"}, {"WEB_ROOT", "/srv/web"}}));
+    ASSERT_TRUE(hall.ok());
+    EXPECT_EQ(venue_path(hall.config), "/srv/web/venues/hall.json");
+    const LoadResult path = load(from({{"VENUE", "./my/arena.json"}}));
+    ASSERT_TRUE(path.ok());
+    EXPECT_EQ(venue_path(path.config), "./my/arena.json");
+    for (const std::string bad : {"Hall", "hall.json", "../x", "a b"}) {
+        const LoadResult loaded = load(from({{"VENUE", bad}}));
+        if (bad.find('/') != std::string::npos) {
+            EXPECT_TRUE(loaded.ok()) << bad;  // A path: whether it loads is the start's to say.
+            continue;
+        }
+        ASSERT_EQ(loaded.errors.size(), 1u) << bad;
+        EXPECT_TRUE(loaded.errors[0].starts_with("VENUE: ")) << loaded.errors[0];
+    }
+}
+
 TEST(Config, RejectsUrlsOfTheWrongScheme) {
     EXPECT_FALSE(load(from({{"REDIS_URL", "http://x"}})).ok());
     EXPECT_FALSE(load(from({{"MOCK_WEBHOOK_URL", "https://x/"}})).ok());

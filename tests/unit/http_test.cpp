@@ -8,6 +8,7 @@
 #include "support/run_async.hpp"
 #include "tigerfans/http/client.hpp"
 #include "tigerfans/http/errors.hpp"
+#include "tigerfans/http/etag.hpp"
 #include "tigerfans/http/router.hpp"
 #include "tigerfans/http/static_files.hpp"
 #include "tigerfans/http/templates.hpp"
@@ -66,6 +67,19 @@ TEST(Router, AThrowingHandlerBecomesA500NotACrash) {
     const Response response = route(router, Method::get, "/boom");
     EXPECT_EQ(response.status, 500u);
     EXPECT_EQ(nlohmann::json::parse(response.body)["error"], "internal_error");
+}
+
+// If-None-Match names the tag alone, in a list, weakly or as `*`; anything else is a miss.
+TEST(ETag, IfNoneMatchMatchesListsWeakTagsAndStar) {
+    EXPECT_TRUE(etag_matches(R"("abc")", R"("abc")"));
+    EXPECT_TRUE(etag_matches(R"("x", "abc")", R"("abc")"));
+    EXPECT_TRUE(etag_matches(R"(W/"abc")", R"("abc")"));
+    EXPECT_TRUE(etag_matches(" * ", R"("abc")"));
+    EXPECT_FALSE(etag_matches("", R"("abc")"));
+    EXPECT_FALSE(etag_matches(R"("abcd")", R"("abc")"));
+    EXPECT_FALSE(etag_matches("abc", R"("abc")"));
+    EXPECT_FALSE(etag_matches(R"(, ,)", R"("abc")"));
+    EXPECT_FALSE(etag_matches(R"("abc")", ""));
 }
 
 TEST(Forms, ParsesPercentAndPlusAndRejectsBrokenEscapes) {

@@ -55,6 +55,7 @@ struct Config {
     std::uint32_t admission_tickets = 0;    // Checkouts one admission token allows.
     std::uint64_t admit_holds_ceiling = 0;  // Admission pauses at this many active holds; 0: none.
     std::string web_root;
+    std::string venue;  // Reserved seating's venue file, by id or path; empty: none.
     std::string bench_results_dir;
 };
 
@@ -98,6 +99,9 @@ std::string_view backend_level_name(const Config& config);  // "tb/redis", "pg/r
 // The secrets and the admin password still at their documented defaults, by option name. A
 // server listening beyond loopback refuses to start with any of them (load() says so).
 std::vector<std::string_view> default_secrets(const Config& config);
+
+// The venue file VENUE names: WEB_ROOT/venues/<id>.json, or VENUE itself when it is a path.
+std::string venue_path(const Config& config);
 
 // 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach.
 bool is_loopback_host(std::string_view host);

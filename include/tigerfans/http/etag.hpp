@@ -1,0 +1,13 @@
+// Conditional GETs: whether an If-None-Match header names the ETag an answer would carry, so
+// the server can answer 304 without a body (RFC 9110 §13.1.2: a list of tags, `*`, weak tags
+// compared weakly).
+#pragma once
+
+#include <string_view>
+
+namespace tigerfans::http {
+
+// `etag` is quoted, as the ETag header carries it. An empty header matches nothing.
+bool etag_matches(std::string_view if_none_match, std::string_view etag);
+
+}  // namespace tigerfans::http

@@ -1,0 +1,21 @@
+// The seating routes: GET /api/venue, the layout a seat map draws (sections, rows with their
+// first seat id and geometry, categories with prices, the stage), made once at start-up and
+// served with an ETag so a browser fetches it once.
+#pragma once
+
+#include <string>
+
+#include "tigerfans/http/router.hpp"
+#include "tigerfans/seating/venue.hpp"
+
+namespace tigerfans::seating {
+
+// The layout as JSON; seat ids are explicit (each row's `first_seat`), so a map needs no rule
+// of the file's order to name seats.
+std::string venue_layout_json(const Venue& venue);
+
+// `venue` may be null (VENUE unset): the routes then answer 404 saying so. A venue given must
+// outlive the routes.
+http::Routes venue_routes(const Venue* venue);
+
+}  // namespace tigerfans::seating

@@ -1,0 +1,88 @@
+// The seat map readers see: one snapshot of every seat's state, read from the ledger by at most
+// one request at a time and at most once every limits::seat_map_refresh_ms, however many fans
+// ask. A reader gets the snapshot at once while it is fresh enough (a refresh starts behind it
+// when it is older than the refresh interval) and waits for the read in flight only when the
+// snapshot is older than `stale_max_ms` or there is none yet; every waiter shares that read.
+//
+// The answer body and its ETag are made once per snapshot, and the ETag is a digest of the
+// states, so every process of a sale names the same map by the same tag and a reader holding
+// it gets 304.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tigerfans/core/async.hpp"
+#include "tigerfans/core/result.hpp"
+#include "tigerfans/seating/availability.hpp"
+#include "tigerfans/seating/venue.hpp"
+
+namespace tigerfans::seating {
+
+namespace asio = boost::asio;
+
+struct SeatMapSnapshot {
+    SeatStates states;
+    std::string body;  // {"etag","free","held","seats","sold","states","venue"}: states in base64.
+    std::string etag;  // Quoted, as the header carries it.
+    std::int64_t read_at_us = 0;
+};
+
+using SnapshotPtr = std::shared_ptr<const SeatMapSnapshot>;
+
+class SeatMap {
+public:
+    using Read = std::function<asio::awaitable<Result<SeatStates>>()>;
+    using Now = std::function<std::int64_t()>;
+
+    struct Settings {
+        std::uint32_t refresh_ms;
+        std::uint32_t stale_max_ms;
+    };
+
+    // `read` asks the ledger for every seat's state; `now_us` is the clock the ages are taken
+    // by. The venue must outlive the map.
+    SeatMap(asio::any_io_executor executor, const Venue& venue, Read read, Now now_us,
+            Settings settings);
+    ~SeatMap();
+    SeatMap(const SeatMap&) = delete;
+    SeatMap& operator=(const SeatMap&) = delete;
+
+    // The snapshot to answer with, or why there is none (the ledger could not be read and no
+    // snapshot younger than `stale_max_ms` is left).
+    asio::awaitable<Result<SnapshotPtr>> current();
+
+    // Waits for the read in flight, if any; current() may not be called after.
+    asio::awaitable<void> stop();
+
+    std::uint64_t reads() const { return reads_; }
+
+private:
+    void start_read();
+    asio::awaitable<void> read_once();
+    void publish(Result<SeatStates> states, std::int64_t read_at_us);
+    bool fresh(std::int64_t now_us, std::uint32_t age_max_ms) const;
+
+    asio::any_io_executor executor_;
+    const Venue& venue_;
+    Read read_;
+    Now now_us_;
+    Settings settings_;
+    SnapshotPtr snapshot_;
+    bool reading_ = false;
+    bool stopped_ = false;
+    std::uint64_t reads_ = 0;
+    std::vector<Completion<Result<SnapshotPtr>>> waiters_;
+    std::vector<Completion<bool>> stop_waiters_;
+    std::shared_ptr<bool> alive_;  // False once destroyed: a read ending later changes nothing.
+};
+
+// The body and ETag of one set of states (what the map caches per snapshot).
+SeatMapSnapshot make_snapshot(const Venue& venue, SeatStates states, std::int64_t read_at_us);
+
+}  // namespace tigerfans::seating

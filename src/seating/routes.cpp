@@ -1,0 +1,85 @@
+// GET /api/venue.
+#include "tigerfans/seating/routes.hpp"
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "tigerfans/core/assert.hpp"
+#include "tigerfans/http/errors.hpp"
+#include "tigerfans/http/etag.hpp"
+
+namespace tigerfans::seating {
+
+namespace asio = boost::asio;
+
+namespace {
+constexpr std::size_t etag_hex_digits = 24;
+
+nlohmann::json row_json(const Venue& venue, const Row& row) {
+    return {{"label", row.label},
+            {"category", venue.categories[row.category].id},
+            {"first_seat", row.first_seat},
+            {"seats", row.seat_count},
+            {"first_number", row.first_number},
+            {"x", row.x},
+            {"y", row.y},
+            {"dx", row.dx},
+            {"dy", row.dy}};
+}
+
+// The layout's answer, made once: body and tag.
+struct Layout {
+    std::string body;
+    std::string etag;
+};
+}  // namespace
+
+std::string venue_layout_json(const Venue& venue) {
+    nlohmann::json categories = nlohmann::json::array();
+    for (const Category& category : venue.categories) {
+        categories.push_back(
+            {{"id", category.id}, {"name", category.name}, {"price_cents", category.price_cents}});
+    }
+    nlohmann::json sections = nlohmann::json::array();
+    for (const Section& section : venue.sections) {
+        nlohmann::json rows = nlohmann::json::array();
+        for (std::uint32_t i = 0; i < section.row_count; i++) {
+            rows.push_back(row_json(venue, venue.rows[section.first_row + i]));
+        }
+        sections.push_back({{"id", section.id}, {"name", section.name}, {"rows", std::move(rows)}});
+    }
+    const nlohmann::json layout = {
+        {"id", venue.id},
+        {"name", venue.name},
+        {"digest", venue.digest},
+        {"seats", venue.seat_count},
+        {"stage", {{"x", venue.stage_x}, {"y", venue.stage_y}}},
+        {"categories", std::move(categories)},
+        {"sections", std::move(sections)},
+    };
+    return layout.dump();
+}
+
+http::Routes venue_routes(const Venue* venue) {
+    if (venue == nullptr) {
+        auto off = [](http::Request&) -> asio::awaitable<http::Response> {
+            co_return http::error_response(404, "seating_off",
+                                           "this server sells no reserved seats (VENUE is unset)");
+        };
+        return {{http::Method::get, "/api/venue", off}};
+    }
+    TF_ASSERT_GT(venue->seat_count, 0u);
+    auto layout = std::make_shared<const Layout>(
+        Layout{venue_layout_json(*venue), "\"" + venue->digest.substr(0, etag_hex_digits) + "\""});
+    auto get_venue = [layout](http::Request& request) -> asio::awaitable<http::Response> {
+        http::Response response = http::etag_matches(request.header("If-None-Match"), layout->etag)
+                                      ? http::Response::text(304, {}, {})
+                                      : http::Response::json(200, layout->body);
+        response.with_header("ETag", layout->etag);
+        response.with_header("Cache-Control", "no-cache");
+        co_return response;
+    };
+    return {{http::Method::get, "/api/venue", get_venue}};
+}
+
+}  // namespace tigerfans::seating

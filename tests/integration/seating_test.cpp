@@ -1,0 +1,56 @@
+// Reserved seating over HTTP: with VENUE set the server serves the venue's layout with every
+// seat id explicit, and a browser holding its ETag gets 304; without VENUE the route says that
+// seating is off; a broken venue file stops the start instead of serving a wrong map.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/levels.hpp"
+
+namespace tigerfans::testing {
+namespace {
+
+using nlohmann::json;
+
+class SeatingTest : public LevelTest {};
+
+TEST_P(SeatingTest, TheVenueLayoutIsServedWithAnETag) {
+    start_server({{"VENUE", "hall"}});
+    const Reply reply = driver().get("/api/venue");
+    ASSERT_EQ(reply.status, 200u) << reply.body;
+    const json layout = json::parse(reply.body, nullptr, false);
+    EXPECT_EQ(layout.value("id", ""), "hall");
+    EXPECT_EQ(layout.value("seats", 0), 502);
+    ASSERT_EQ(layout["sections"].size(), 2u);
+    const json& balcony_first_row = layout["sections"][1]["rows"][0];
+    EXPECT_EQ(balcony_first_row.value("first_seat", 0), 16 * 22);
+    EXPECT_EQ(balcony_first_row.value("category", ""), "balcony");
+    const std::string etag(reply.header("ETag"));
+    ASSERT_FALSE(etag.empty());
+    const Reply again = driver().get("/api/venue", {{"If-None-Match", etag}});
+    EXPECT_EQ(again.status, 304u);
+    EXPECT_TRUE(again.body.empty());
+    EXPECT_EQ(driver().get("/api/venue", {{"If-None-Match", "\"other\""}}).status, 200u);
+}
+
+TEST_P(SeatingTest, WithoutAVenueSeatingIsOff) {
+    start_server();
+    const Reply reply = driver().get("/api/venue");
+    EXPECT_EQ(reply.status, 404u);
+    EXPECT_EQ(json::parse(reply.body, nullptr, false).value("error", ""), "seating_off");
+}
+
+TEST_P(SeatingTest, ABrokenVenueFileStopsTheStart) {
+    const std::string path = ::testing::TempDir() + "/broken-venue.json";
+    std::ofstream(path) << R"({"id": "broken", "name": "Broken", "stage": {"x": 0, "y": 0},
+        "categories": [], "sections": []})";
+    EXPECT_ANY_THROW(start_server({{"VENUE", path}}));
+    std::filesystem::remove(path);
+}
+
+INSTANTIATE_TEST_SUITE_P(Levels, SeatingTest, ::testing::ValuesIn(all_levels()), level_name);
+
+}  // namespace
+}  // namespace tigerfans::testing

@@ -1,0 +1,332 @@
+// Venues and seat states: the shipped venue files load with the seat counts they promise; a
+// broken file is refused with every mistake named by its place; seat ids map to rows and
+// labels; the packed states keep each seat's two bits apart; best-available takes the nearest
+// row's run of free seats, never splits a group, and says so when no row can seat it; the seat
+// map reads the ledger once for any number of readers and once per refresh interval at most.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <variant>
+
+#include "support/run_async.hpp"
+#include "tigerfans/core/crypto.hpp"
+#include "tigerfans/seating/availability.hpp"
+#include "tigerfans/seating/seat_map.hpp"
+#include "tigerfans/seating/venue.hpp"
+
+#ifndef TIGERFANS_SOURCE_DIR
+#define TIGERFANS_SOURCE_DIR "."
+#endif
+
+namespace tigerfans::seating {
+namespace {
+
+// Two sections: "front" (rows A and B of 6, the stage at y 0) and "back" (one row of 4).
+constexpr const char* small_venue = R"({
+  "id": "test", "name": "Test Hall", "stage": {"x": 50, "y": 0},
+  "categories": [{"id": "near", "name": "Near", "price_cents": 100},
+                 {"id": "far", "name": "Far", "price_cents": 50}],
+  "sections": [
+    {"id": "front", "name": "Front", "rows": [
+      {"label": "A", "category": "near", "seats": 6, "x": 0, "y": 10, "dx": 20, "dy": 0},
+      {"label": "B", "category": "near", "seats": 6, "x": 0, "y": 30, "dx": 20, "dy": 0}]},
+    {"id": "back", "name": "Back", "rows": [
+      {"label": "C", "category": "far", "seats": 4, "x": 10, "y": 60, "dx": 20, "dy": 0,
+       "first_number": 101}]}]
+})";
+
+Venue parsed(std::string_view text) {
+    auto result = parse_venue(text);
+    if (auto* errors = std::get_if<VenueErrors>(&result)) {
+        ADD_FAILURE() << "venue refused: " << errors->lines.front();
+        return {};
+    }
+    return std::get<Venue>(std::move(result));
+}
+
+std::vector<std::string> errors_of(std::string_view text) {
+    auto result = parse_venue(text);
+    if (std::holds_alternative<Venue>(result)) return {};
+    return std::get<VenueErrors>(result).lines;
+}
+
+bool has_line(const std::vector<std::string>& lines, std::string_view wanted) {
+    return std::ranges::any_of(lines, [&](const std::string& line) { return line == wanted; });
+}
+
+TEST(VenueTest, ShippedVenuesLoadWithTheirSeatCounts) {
+    for (const auto& [file, seats] : {std::pair{"hall", 502u}, std::pair{"stadium", 49'400u}}) {
+        auto result =
+            load_venue(std::string(TIGERFANS_SOURCE_DIR) + "/web/venues/" + file + ".json");
+        ASSERT_TRUE(std::holds_alternative<Venue>(result))
+            << std::get<VenueErrors>(result).lines.front();
+        const Venue& venue = std::get<Venue>(result);
+        EXPECT_EQ(venue.id, file);
+        EXPECT_EQ(venue.seat_count, seats);
+        EXPECT_EQ(venue.digest.size(), 64u);
+    }
+}
+
+TEST(VenueTest, SeatIdsFollowTheFileSectionByRowBySeat) {
+    const Venue venue = parsed(small_venue);
+    ASSERT_EQ(venue.seat_count, 16u);
+    EXPECT_EQ(venue.seat_label(0), "front A-1");
+    EXPECT_EQ(venue.seat_label(5), "front A-6");
+    EXPECT_EQ(venue.seat_label(6), "front B-1");
+    EXPECT_EQ(venue.seat_label(12), "back C-101");
+    EXPECT_EQ(venue.seat_label(15), "back C-104");
+    EXPECT_EQ(venue.place(13).row, 2u);
+    EXPECT_EQ(venue.place(13).offset, 1u);
+    EXPECT_EQ(venue.sections[1].first_row, 2u);
+    EXPECT_EQ(venue.category_index("far"), 1u);
+    EXPECT_EQ(venue.category_index("none"), 2u);
+}
+
+TEST(VenueTest, ABrokenFileNamesEveryMistakeByItsPlace) {
+    const auto lines = errors_of(R"({
+      "id": "Bad Id", "stage": {"x": "left", "y": 0},
+      "categories": [{"id": "a", "name": "A", "price_cents": 1},
+                     {"id": "a", "name": "A again", "price_cents": -5}],
+      "sections": [{"id": "s", "name": "S", "rows": [
+          {"label": "1", "category": "zzz", "seats": 0, "x": 0, "y": 0, "dx": 1, "dy": 0},
+          {"label": "1", "category": "a", "seats": 3, "x": 0, "y": 0, "dx": 0, "dy": 0}]},
+        {"id": "s", "name": "S2", "rows": [
+          {"label": "1", "category": "a", "seats": 2, "x": 0, "y": 0, "dx": 1, "dy": 0}]}]
+    })");
+    EXPECT_TRUE(has_line(lines, "venue.id: may hold only a-z, 0-9, '-' and '_'"));
+    EXPECT_TRUE(has_line(lines, "venue.name: is required"));
+    EXPECT_TRUE(has_line(lines, "stage.x: must be a number from -1e6 to 1e6"));
+    EXPECT_TRUE(has_line(lines, "categories[1].id: 'a' appears twice"));
+    EXPECT_TRUE(
+        has_line(lines, "categories[1].price_cents: must be an integer from 0 to 100000000"));
+    EXPECT_TRUE(
+        has_line(lines, "sections[0].rows[0].category: 'zzz' is not one of the categories"));
+    EXPECT_TRUE(has_line(lines, "sections[0].rows[0].seats: must be an integer from 1 to 1000"));
+    EXPECT_TRUE(has_line(lines, "sections[0].rows[1].label: '1' appears twice in its section"));
+    EXPECT_TRUE(has_line(
+        lines, "sections[0].rows[1]: dx and dy are both 0: its seats would lie on one point"));
+    EXPECT_TRUE(has_line(lines, "sections[1].id: 's' appears twice"));
+    EXPECT_EQ(lines.size(), 10u);
+}
+
+TEST(VenueTest, WrongShapesAndMissingFilesAreErrorsNotCrashes) {
+    EXPECT_TRUE(has_line(errors_of("[1, 2]"), "venue: the file must hold one JSON object"));
+    EXPECT_TRUE(has_line(errors_of("{not json"), "venue: the file must hold one JSON object"));
+    EXPECT_TRUE(has_line(errors_of(R"({"id": "x", "name": "X", "stage": {"x": 0, "y": 0},
+        "categories": {}, "sections": [7]})"),
+                         "venue.categories: must be an array of 1 to 16 entries"));
+    EXPECT_TRUE(has_line(errors_of(R"({"id": "x", "name": "X", "stage": {"x": 0, "y": 0},
+        "categories": [{"id": "c", "name": "C", "price_cents": 1}], "sections": [7]})"),
+                         "sections[0]: must be an object"));
+    auto missing = load_venue("/nonexistent/venue.json");
+    ASSERT_TRUE(std::holds_alternative<VenueErrors>(missing));
+    EXPECT_EQ(std::get<VenueErrors>(missing).lines.front().rfind("/nonexistent/venue.json: ", 0),
+              0u);
+}
+
+TEST(VenueTest, AVenueBeyondTheSeatLimitIsRefused) {
+    std::string rows;
+    for (int r = 0; r < 101; r++) {
+        if (r > 0) rows += ",";
+        rows += R"({"label": ")" + std::to_string(r) +
+                R"(", "category": "c", "seats": 1000, "x": 0, "y": 0, "dx": 1, "dy": 0})";
+    }
+    const auto lines = errors_of(R"({"id": "big", "name": "Big", "stage": {"x": 0, "y": 0},
+        "categories": [{"id": "c", "name": "C", "price_cents": 1}],
+        "sections": [{"id": "s", "name": "S", "rows": [)" +
+                                 rows + "]}]}");
+    EXPECT_TRUE(has_line(lines, "sections[0]: the venue holds more than 100000 seats"));
+}
+
+TEST(SeatStatesTest, EachSeatKeepsItsOwnTwoBits) {
+    SeatStates states(10);
+    EXPECT_EQ(states.bytes().size(), 3u);
+    states.set(0, SeatState::sold);
+    states.set(1, SeatState::held);
+    states.set(3, SeatState::sold);
+    states.set(9, SeatState::held);
+    EXPECT_EQ(static_cast<unsigned char>(states.bytes()[0]), 0b10'00'01'10u);
+    EXPECT_EQ(static_cast<unsigned char>(states.bytes()[2]), 0b00'00'01'00u);
+    states.set(1, SeatState::free);
+    EXPECT_EQ(states.get(0), SeatState::sold);
+    EXPECT_EQ(states.get(1), SeatState::free);
+    EXPECT_EQ(states.get(2), SeatState::free);
+    EXPECT_EQ(states.count(SeatState::sold), 2u);
+    EXPECT_EQ(states.count(SeatState::held), 1u);
+    EXPECT_EQ(states.count(SeatState::free), 7u);
+}
+
+TEST(BestAvailableTest, TakesTheRunNearestTheStageInTheNearestRow) {
+    const Venue venue = parsed(small_venue);
+    const BestAvailable best(venue);
+    SeatStates states(venue.seat_count);
+    // Row A spans x 0..100, the stage is at x 50: seats 2 and 3 (x 40 and 60) are the middle.
+    EXPECT_EQ(best.find(states, 0, 2), (std::vector<SeatId>{2, 3}));
+    EXPECT_EQ(best.find(states, 0, 3), (std::vector<SeatId>{1, 2, 3}));
+    states.set(2, SeatState::held);
+    EXPECT_EQ(best.find(states, 0, 2), (std::vector<SeatId>{3, 4}));
+    EXPECT_EQ(best.find(states, 0, 3), (std::vector<SeatId>{3, 4, 5}));
+    EXPECT_EQ(best.find(states, 1, 4), (std::vector<SeatId>{12, 13, 14, 15}));
+}
+
+TEST(BestAvailableTest, NeverSplitsAGroup) {
+    const Venue venue = parsed(small_venue);
+    const BestAvailable best(venue);
+    SeatStates states(venue.seat_count);
+    // Every other seat of rows A and B taken: three free in each row, none together.
+    for (SeatId seat = 0; seat < 12; seat += 2) states.set(seat, SeatState::sold);
+    EXPECT_EQ(best.find(states, 0, 2), std::nullopt);
+    EXPECT_EQ(best.find(states, 0, 1), (std::vector<SeatId>{3}));
+    states.set(13, SeatState::held);
+    EXPECT_EQ(best.find(states, 1, 3), std::nullopt);
+    EXPECT_EQ(best.find(states, 1, 2), (std::vector<SeatId>{14, 15}));
+}
+
+TEST(BestAvailableTest, MovesBackARowWhenTheFrontRowIsFull) {
+    const Venue venue = parsed(small_venue);
+    const BestAvailable best(venue);
+    SeatStates states(venue.seat_count);
+    for (SeatId seat = 0; seat < 6; seat++) states.set(seat, SeatState::sold);
+    EXPECT_EQ(best.find(states, 0, 4), (std::vector<SeatId>{7, 8, 9, 10}));
+}
+
+// A ledger whose reads complete when the test says, with the states the test sets.
+struct ManualLedger {
+    asio::io_context& io;
+    SeatStates states;
+    std::vector<Completion<Result<SeatStates>>> pending;
+    std::int64_t now_us = 1'000'000;
+
+    SeatMap map(const Venue& venue) {
+        return SeatMap(
+            io.get_executor(), venue,
+            // A coroutine of its own: await_completion keeps a reference to its argument.
+            [this]() -> asio::awaitable<Result<SeatStates>> {
+                auto keep = [this](Completion<Result<SeatStates>> handler) {
+                    pending.push_back(std::move(handler));
+                };
+                Result<SeatStates> result = co_await await_completion<Result<SeatStates>>(keep);
+                co_return result;
+            },
+            [this] { return now_us; }, SeatMap::Settings{5, 1000});
+    }
+
+    void answer(Result<SeatStates> result) {
+        for (auto& handler : std::exchange(pending, {})) std::move(handler)(result);
+        settle();
+    }
+
+    // Runs what is ready, the loop's earlier runs notwithstanding.
+    void settle() {
+        io.restart();
+        io.poll();
+    }
+};
+
+TEST(SeatMapTest, ManyReadersShareOneLedgerRead) {
+    const Venue venue = parsed(small_venue);
+    asio::io_context io;
+    ManualLedger ledger{io, SeatStates(venue.seat_count), {}};
+    SeatMap map = ledger.map(venue);
+    std::vector<std::optional<Result<SnapshotPtr>>> answers(100);
+    for (auto& answer : answers) testing::start_async(io, map.current(), answer);
+    ledger.settle();
+    ASSERT_EQ(ledger.pending.size(), 1u);
+    ledger.states.set(3, SeatState::sold);
+    ledger.answer(ledger.states);
+    EXPECT_EQ(map.reads(), 1u);
+    for (const auto& answer : answers) {
+        ASSERT_TRUE(answer.has_value() && answer->ok());
+        EXPECT_EQ(answer->value(), answers.front()->value());
+    }
+    EXPECT_EQ(answers.front()->value()->states.get(3), SeatState::sold);
+}
+
+TEST(SeatMapTest, RefreshesAtMostOnceAnIntervalAndServesTheLastMapMeanwhile) {
+    const Venue venue = parsed(small_venue);
+    asio::io_context io;
+    ManualLedger ledger{io, SeatStates(venue.seat_count), {}};
+    SeatMap map = ledger.map(venue);
+    std::optional<Result<SnapshotPtr>> first;
+    testing::start_async(io, map.current(), first);
+    ledger.settle();
+    ledger.answer(ledger.states);
+    ASSERT_TRUE(first && first->ok());
+
+    ledger.now_us += 4'000;  // Within the 5 ms interval: no read.
+    auto within = testing::run_async(io, [&] { return map.current(); });
+    EXPECT_EQ(within.value(), first->value());
+    EXPECT_TRUE(ledger.pending.empty());
+
+    ledger.now_us += 2'000;  // Past it: the old map at once, one read behind it.
+    ledger.states.set(0, SeatState::held);
+    auto behind = testing::run_async(io, [&] { return map.current(); });
+    auto again = testing::run_async(io, [&] { return map.current(); });
+    EXPECT_EQ(behind.value(), first->value());
+    EXPECT_EQ(again.value(), first->value());
+    ASSERT_EQ(ledger.pending.size(), 1u);
+    ledger.answer(ledger.states);
+    auto refreshed = testing::run_async(io, [&] { return map.current(); });
+    EXPECT_EQ(refreshed.value()->states.get(0), SeatState::held);
+    EXPECT_NE(refreshed.value()->etag, first->value()->etag);
+    EXPECT_EQ(map.reads(), 2u);
+}
+
+TEST(SeatMapTest, AFailedReadFailsOnlyThoseWithoutAFreshEnoughMap) {
+    const Venue venue = parsed(small_venue);
+    asio::io_context io;
+    ManualLedger ledger{io, SeatStates(venue.seat_count), {}};
+    SeatMap map = ledger.map(venue);
+    std::optional<Result<SnapshotPtr>> none;
+    testing::start_async(io, map.current(), none);
+    ledger.settle();
+    ledger.answer(Fault::unavailable);
+    ASSERT_TRUE(none.has_value());
+    EXPECT_EQ(none->fault(), Fault::unavailable);
+
+    std::optional<Result<SnapshotPtr>> retried;  // The next reader reads again.
+    testing::start_async(io, map.current(), retried);
+    ledger.settle();
+    ledger.answer(ledger.states);
+    ASSERT_TRUE(retried && retried->ok());
+
+    ledger.now_us += 10'000;  // Old, not stale: a failed refresh keeps serving it.
+    auto kept = testing::run_async(io, [&] { return map.current(); });
+    ledger.answer(Fault::timeout);
+    EXPECT_EQ(kept.value(), retried->value());
+
+    ledger.now_us += 2'000'000;  // Stale: waiters of a failed read get its fault.
+    std::optional<Result<SnapshotPtr>> stale;
+    testing::start_async(io, map.current(), stale);
+    ledger.settle();
+    ledger.answer(Fault::timeout);
+    ASSERT_TRUE(stale.has_value());
+    EXPECT_EQ(stale->fault(), Fault::timeout);
+}
+
+TEST(SeatMapTest, TheBodyCarriesTheStatesAndTheTagNamesThem) {
+    const Venue venue = parsed(small_venue);
+    SeatStates states(venue.seat_count);
+    states.set(15, SeatState::sold);
+    states.set(1, SeatState::held);
+    const SeatMapSnapshot snapshot = make_snapshot(venue, states, 0);
+    const auto body = nlohmann::json::parse(snapshot.body);
+    EXPECT_EQ(body["venue"], "test");
+    EXPECT_EQ(body["seats"], 16);
+    EXPECT_EQ(body["free"], 14);
+    EXPECT_EQ(body["held"], 1);
+    EXPECT_EQ(body["sold"], 1);
+    EXPECT_EQ(body["etag"], snapshot.etag);
+    EXPECT_EQ(base64_decode(body["states"].get<std::string>()), std::string(states.bytes()));
+    EXPECT_EQ(make_snapshot(venue, states, 5).etag, snapshot.etag);
+    states.set(15, SeatState::held);
+    EXPECT_NE(make_snapshot(venue, states, 0).etag, snapshot.etag);
+    EXPECT_EQ(snapshot.etag.front(), '"');
+    EXPECT_EQ(snapshot.etag.back(), '"');
+}
+
+}  // namespace
+}  // namespace tigerfans::seating
