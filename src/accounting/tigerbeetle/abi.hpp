@@ -171,6 +171,8 @@ inline constexpr std::uint32_t exists = 21;
 
 namespace create_transfer_status {
 inline constexpr std::uint32_t created = 0xFFFF'FFFF;
+inline constexpr std::uint32_t linked_event_failed = 1;  // Another event of its chain failed.
+inline constexpr std::uint32_t linked_event_chain_open = 2;
 inline constexpr std::uint32_t debit_account_not_found = 21;
 inline constexpr std::uint32_t credit_account_not_found = 22;
 inline constexpr std::uint32_t pending_transfer_not_found = 25;
