@@ -49,11 +49,26 @@ void SeatStates::set(SeatId seat, SeatState state) {
 }
 
 std::uint32_t SeatStates::count(SeatState state) const {
-    std::uint32_t total = 0;
-    for (SeatId seat = 0; seat < seat_count_; seat++) {
-        if (get(seat) == state) total++;
+    const SeatCounts all = counts();
+    switch (state) {
+        case SeatState::free: return all.free;
+        case SeatState::held: return all.held;
+        case SeatState::sold: return all.sold;
     }
-    return total;
+    return 0;
+}
+
+SeatCounts SeatStates::counts() const {
+    SeatCounts all;
+    for (SeatId seat = 0; seat < seat_count_; seat++) {
+        switch (get(seat)) {
+            case SeatState::free: all.free++; break;
+            case SeatState::held: all.held++; break;
+            case SeatState::sold: all.sold++; break;
+        }
+    }
+    TF_ASSERT_EQ(all.free + all.held + all.sold, seat_count_);
+    return all;
 }
 
 BestAvailable::BestAvailable(const Venue& venue)
@@ -74,8 +89,8 @@ std::optional<std::vector<SeatId>> BestAvailable::find(const SeatStates& states,
                                                        std::uint32_t category,
                                                        std::uint32_t count) const {
     TF_ASSERT_EQ(states.seat_count(), venue_.seat_count);
-    TF_ASSERT_LT(category, rows_by_category_.size());
-    TF_ASSERT(count >= 1 && count <= limits::seats_per_order_max);
+    if (category >= rows_by_category_.size()) return std::nullopt;
+    if (count < 1 || count > limits::seats_per_order_max) return std::nullopt;
     for (const std::uint32_t row : rows_by_category_[category]) {
         if (auto seats = find_in_row(states, venue_.rows[row], count)) return seats;
     }

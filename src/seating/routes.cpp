@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/crypto.hpp"
 #include "tigerfans/http/errors.hpp"
 #include "tigerfans/http/etag.hpp"
 
@@ -69,8 +70,10 @@ http::Routes venue_routes(const Venue* venue) {
         return {{http::Method::get, "/api/venue", off}};
     }
     TF_ASSERT_GT(venue->seat_count, 0u);
-    auto layout = std::make_shared<const Layout>(
-        Layout{venue_layout_json(*venue), "\"" + venue->digest.substr(0, etag_hex_digits) + "\""});
+    std::string body = venue_layout_json(*venue);
+    // The tag names the body, so a server that writes the layout otherwise gets a new one.
+    std::string etag = "\"" + sha256_hex(body).substr(0, etag_hex_digits) + "\"";
+    auto layout = std::make_shared<const Layout>(Layout{std::move(body), std::move(etag)});
     auto get_venue = [layout](http::Request& request) -> asio::awaitable<http::Response> {
         http::Response response = http::etag_matches(request.header("If-None-Match"), layout->etag)
                                       ? http::Response::text(304, {}, {})

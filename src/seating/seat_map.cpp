@@ -22,12 +22,13 @@ SeatMapSnapshot make_snapshot(const Venue& venue, SeatStates states, std::int64_
     const std::string encoded = base64_encode(snapshot.states.bytes());
     // The venue's digest is part of the tag: the same states of another layout are another map.
     snapshot.etag = "\"" + sha256_hex(venue.digest + encoded).substr(0, etag_hex_digits) + "\"";
+    const SeatCounts counts = snapshot.states.counts();
     http::JsonObjectWriter body(encoded.size() + http::JsonObjectWriter::json_object_reserve_bytes);
     body.string("etag", snapshot.etag)
-        .integer("free", snapshot.states.count(SeatState::free))
-        .integer("held", snapshot.states.count(SeatState::held))
+        .integer("free", counts.free)
+        .integer("held", counts.held)
         .integer("seats", snapshot.states.seat_count())
-        .integer("sold", snapshot.states.count(SeatState::sold))
+        .integer("sold", counts.sold)
         .string("states", encoded)
         .string("venue", venue.id);
     snapshot.body = std::move(body).finish();
@@ -48,40 +49,49 @@ SeatMap::SeatMap(asio::any_io_executor executor, const Venue& venue, Read read, 
 
 SeatMap::~SeatMap() {
     *alive_ = false;
-    TF_ASSERT(waiters_.empty());
+    TF_ASSERT(waiters_.empty());  // Every reader is answered before the map goes (stop()).
 }
 
 bool SeatMap::fresh(std::int64_t now_us, std::uint32_t age_max_ms) const {
-    return snapshot_ && now_us - snapshot_->read_at_us < age_max_ms * us_per_ms;
+    return snapshot_ && now_us - snapshot_->read_at_us < std::int64_t{age_max_ms} * us_per_ms;
 }
 
 asio::awaitable<Result<SnapshotPtr>> SeatMap::current() {
-    TF_ASSERT(!stopped_);
+    if (stopped_) co_return Fault::shutting_down;
     const std::int64_t now_us = now_us_();
+    // One read started an interval at most, whether the last one succeeded or failed.
+    const bool may_read =
+        !reading_ && now_us - last_read_us_ >= std::int64_t{settings_.refresh_ms} * us_per_ms;
     if (fresh(now_us, settings_.stale_max_ms)) {
-        if (!fresh(now_us, settings_.refresh_ms)) start_read();
+        if (may_read) start_read(now_us);
         co_return snapshot_;
     }
-    start_read();
+    // No map to serve, and the last read failed within the interval: it answers for it.
+    if (!reading_ && !may_read) co_return last_fault_.value_or(Fault::unavailable);
+    // The waiter goes on the list before the read starts: a read that ends without suspending
+    // (a client out of slots answers at once) must still find it there.
     Result<SnapshotPtr> result = co_await await_completion<Result<SnapshotPtr>>(
-        [this](Completion<Result<SnapshotPtr>> handler) {
+        [this, now_us](Completion<Result<SnapshotPtr>> handler) {
             waiters_.push_back(std::move(handler));
+            start_read(now_us);
         });
     co_return result;
 }
 
-void SeatMap::start_read() {
+void SeatMap::start_read(std::int64_t now_us) {
     if (reading_) return;
     reading_ = true;
+    last_read_us_ = now_us;
     asio::co_spawn(executor_, read_once(), asio::detached);
 }
 
 asio::awaitable<void> SeatMap::read_once() {
     const std::shared_ptr<bool> alive = alive_;
-    const std::int64_t started_us = now_us_();
+    const std::int64_t started_us = last_read_us_;
+    Read read = read_;  // The frame's own copy: the map may be gone before the read returns.
     Result<SeatStates> states = Fault::internal;
     try {
-        states = co_await read_();
+        states = co_await read();
     } catch (...) {
         states = Fault::internal;  // A read that throws is a failed read, not a lost waiter.
     }
@@ -96,12 +106,21 @@ void SeatMap::publish(Result<SeatStates> states, std::int64_t read_at_us) {
     TF_ASSERT(reading_);
     reading_ = false;
     Result<SnapshotPtr> answer = Fault::unavailable;
-    if (states.ok()) {
+    if (!states.ok()) {
+        last_fault_ = states.fault();
+        answer = states.fault();
+    } else if (snapshot_ && snapshot_->states == states.value()) {
+        last_fault_.reset();
+        // Unchanged: the same body and tag, only younger.
+        auto younger = std::make_shared<SeatMapSnapshot>(*snapshot_);
+        younger->read_at_us = read_at_us;
+        snapshot_ = std::move(younger);
+        answer = snapshot_;
+    } else {
+        last_fault_.reset();
         snapshot_ = std::make_shared<const SeatMapSnapshot>(
             make_snapshot(venue_, std::move(states).value(), read_at_us));
         answer = snapshot_;
-    } else {
-        answer = states.fault();
     }
     for (auto& waiter : std::exchange(waiters_, {})) {
         complete_later(executor_, std::move(waiter), answer);

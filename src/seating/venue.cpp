@@ -28,6 +28,8 @@ constexpr double coordinate_max = 1e6;
 constexpr std::int64_t price_cents_max = 100'000'000;
 constexpr std::int64_t seat_number_max = 100'000;
 constexpr std::size_t section_rows_max = 1'000;
+// A file broken everywhere names its first mistakes and counts the rest.
+constexpr std::size_t errors_max = 100;
 
 bool is_id_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
@@ -37,8 +39,14 @@ bool is_id_char(char c) {
 class Reader {
 public:
     std::vector<std::string> errors;
+    std::size_t errors_dropped = 0;  // Beyond errors_max: counted, not kept.
+    bool categories_read = true;     // False: rows' category references are not checked.
 
     void fail(const std::string& path, const std::string& message) {
+        if (errors.size() >= errors_max) {
+            errors_dropped++;
+            return;
+        }
         errors.push_back(path + ": " + message);
     }
 
@@ -63,12 +71,16 @@ public:
         std::string result = value->get<std::string>();
         if (result.empty() || result.size() > bytes_max) {
             fail(where, "must be 1 to " + std::to_string(bytes_max) + " bytes");
-        } else if (id_form && !std::ranges::all_of(result, is_id_char)) {
+            return {};
+        }
+        if (id_form && !std::ranges::all_of(result, is_id_char)) {
             fail(where, "may hold only a-z, 0-9, '-' and '_'");
-        } else if (!id_form && std::ranges::any_of(result, [](char c) {
-                       return static_cast<unsigned char>(c) < ' ';
-                   })) {
+            return {};
+        }
+        if (!id_form && std::ranges::any_of(
+                            result, [](char c) { return static_cast<unsigned char>(c) < ' '; })) {
             fail(where, "may not hold control characters");
+            return {};
         }
         return result;
     }
@@ -145,7 +157,7 @@ void read_row(Reader& reader, const json& entry, const std::string& path, Venue&
     }
     const std::string category = reader.text(entry, path, "category", id_bytes_max, true);
     row.category = venue.category_index(category);
-    if (!category.empty() && row.category == venue.categories.size()) {
+    if (!category.empty() && reader.categories_read && row.category == venue.categories.size()) {
         reader.fail(path + ".category", "'" + category + "' is not one of the categories");
     }
     const std::int64_t seats =
@@ -209,6 +221,21 @@ void read_sections(Reader& reader, const json& root, Venue& venue) {
         }
     }
 }
+// What names the seats, and only that: the venue's id and, in order, every section's id and
+// every row's label, seat count and first number. Names, prices, coordinates and the file's
+// bytes (line ends, number formatting) may change without renaming a seat.
+std::string seat_identity_digest(const Venue& venue) {
+    std::string identity = venue.id;
+    for (const Section& section : venue.sections) {
+        identity += "\n" + section.id;
+        for (std::uint32_t i = 0; i < section.row_count; i++) {
+            const Row& row = venue.rows[section.first_row + i];
+            identity += "\t" + row.label + "/" + std::to_string(row.seat_count) + "/" +
+                        std::to_string(row.first_number);
+        }
+    }
+    return sha256_hex(identity);
+}
 }  // namespace
 
 SeatPlace Venue::place(SeatId seat) const {
@@ -257,12 +284,21 @@ std::variant<Venue, VenueErrors> parse_venue(std::string_view text) {
     } else if (stage != nullptr) {
         reader.fail("venue.stage", "must be an object with x and y");
     }
+    const std::size_t before_categories = reader.errors.size();
     read_categories(reader, root, venue);
+    reader.categories_read = reader.errors.size() == before_categories;
     read_sections(reader, root, venue);
-    if (!reader.errors.empty()) return VenueErrors{std::move(reader.errors)};
+    if (!reader.errors.empty()) {
+        if (reader.errors_dropped > 0) {
+            reader.errors.push_back("venue: and " + std::to_string(reader.errors_dropped) +
+                                    " more mistakes");
+        }
+        return VenueErrors{std::move(reader.errors)};
+    }
     TF_ASSERT_GT(venue.seat_count, 0u);
     TF_ASSERT_LE(venue.seat_count, limits::venue_seats_max);
     venue.digest = sha256_hex(text);
+    venue.seat_digest = seat_identity_digest(venue);
     return venue;
 }
 

@@ -140,8 +140,10 @@ protected:
                                                  std::uint32_t timeout_s = 300) {
         hold_ids.clear();
         for (std::size_t i = 0; i < seats.size(); i++) hold_ids.push_back(ids_.next());
-        return seat_model::chain_outcome(
-            create_transfers(seat_model::hold_chain(key_, seats, hold_ids, timeout_s, 0)));
+        const auto statuses =
+            create_transfers(seat_model::hold_chain(key_, seats, hold_ids, timeout_s, 0));
+        if (statuses.size() != seats.size()) return std::nullopt;  // The request failed.
+        return seat_model::chain_outcome(statuses);
     }
 
     boost::asio::io_context io_;
@@ -175,12 +177,15 @@ TEST_F(TbSeatModelTest, AChainHoldsAllItsSeatsOrNone) {
     // A retry of the same chain meets `exists`: still held, nothing twice.
     const auto retried = create_transfers(
         seat_model::hold_chain(key_, std::vector<SeatId>{10, 11, 12}, first, 300, 0));
+    ASSERT_EQ(retried.size(), 3u);
     EXPECT_EQ(seat_model::chain_outcome(retried), seat_model::ChainOutcome::held)
         << retried[0] << " " << retried[1] << " " << retried[2];
 
     const auto posted = create_transfers({seat_model::post(key_, 10, first[0])});
+    ASSERT_EQ(posted.size(), 1u);
     EXPECT_EQ(posted[0], status::created);
     const auto voided = create_transfers({seat_model::void_hold(key_, 11, first[1])});
+    ASSERT_EQ(voided.size(), 1u);
     EXPECT_EQ(voided[0], status::created);
     EXPECT_EQ(state(10), SeatState::sold);
     EXPECT_EQ(state(11), SeatState::free);
@@ -201,6 +206,7 @@ TEST_F(TbSeatModelTest, AHoldThatTimesOutFreesItsSeat) {
     EXPECT_EQ(state(20), SeatState::free);
     EXPECT_EQ(state(21), SeatState::free);
     const auto late = create_transfers({seat_model::post(key_, 20, held[0])});
+    ASSERT_EQ(late.size(), 1u);
     EXPECT_EQ(late[0], status::pending_transfer_expired);
 }
 

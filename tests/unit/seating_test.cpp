@@ -102,14 +102,55 @@ TEST(VenueTest, ABrokenFileNamesEveryMistakeByItsPlace) {
     EXPECT_TRUE(has_line(lines, "categories[1].id: 'a' appears twice"));
     EXPECT_TRUE(
         has_line(lines, "categories[1].price_cents: must be an integer from 0 to 100000000"));
-    EXPECT_TRUE(
+    // The categories have mistakes, so the rows' references to them are not judged.
+    EXPECT_FALSE(
         has_line(lines, "sections[0].rows[0].category: 'zzz' is not one of the categories"));
     EXPECT_TRUE(has_line(lines, "sections[0].rows[0].seats: must be an integer from 1 to 1000"));
     EXPECT_TRUE(has_line(lines, "sections[0].rows[1].label: '1' appears twice in its section"));
     EXPECT_TRUE(has_line(
         lines, "sections[0].rows[1]: dx and dy are both 0: its seats would lie on one point"));
     EXPECT_TRUE(has_line(lines, "sections[1].id: 's' appears twice"));
-    EXPECT_EQ(lines.size(), 10u);
+    EXPECT_EQ(lines.size(), 9u);
+}
+
+TEST(VenueTest, ARowNamesOnlyACategoryTheVenueLists) {
+    const auto lines = errors_of(R"({"id": "v", "name": "V", "stage": {"x": 0, "y": 0},
+        "categories": [{"id": "a", "name": "A", "price_cents": 1}],
+        "sections": [{"id": "s", "name": "S", "rows": [
+          {"label": "1", "category": "zzz", "seats": 2, "x": 0, "y": 0, "dx": 1, "dy": 0},
+          {"label": "2", "category": "Not An Id", "seats": 2, "x": 0, "y": 0, "dx": 1, "dy": 0}]}]
+    })");
+    EXPECT_TRUE(
+        has_line(lines, "sections[0].rows[0].category: 'zzz' is not one of the categories"));
+    // A malformed reference is named once, for its form.
+    EXPECT_TRUE(
+        has_line(lines, "sections[0].rows[1].category: may hold only a-z, 0-9, '-' and '_'"));
+    EXPECT_EQ(lines.size(), 2u);
+}
+
+TEST(VenueTest, AFileBrokenEverywhereNamesItsFirstMistakesAndCountsTheRest) {
+    std::string rows;
+    for (int r = 0; r < 300; r++) rows += std::string(r > 0 ? "," : "") + "{}";
+    const auto lines = errors_of(R"({"id": "v", "name": "V", "stage": {"x": 0, "y": 0},
+        "categories": [{"id": "a", "name": "A", "price_cents": 1}],
+        "sections": [{"id": "s", "name": "S", "rows": [)" +
+                                 rows + "]}]}");
+    ASSERT_EQ(lines.size(), 101u);
+    // Each empty row misses label, category, seats, x, y, dx and dy: 2,100 mistakes in all.
+    EXPECT_EQ(lines.back(), "venue: and 2000 more mistakes");
+}
+
+TEST(VenueTest, TheSeatDigestFollowsWhatNamesSeatsNotNamesOrPlaces) {
+    const Venue venue = parsed(small_venue);
+    std::string renamed = small_venue;
+    renamed.replace(renamed.find("Test Hall"), 9, "Other Hall");
+    renamed.replace(renamed.find(R"("x": 10, "y": 60)"), 16, R"("x": 12, "y": 61)");
+    const Venue moved = parsed(renamed);
+    EXPECT_NE(moved.digest, venue.digest);
+    EXPECT_EQ(moved.seat_digest, venue.seat_digest);
+    std::string longer = small_venue;
+    longer.replace(longer.find(R"("seats": 4)"), 10, R"("seats": 5)");
+    EXPECT_NE(parsed(longer).seat_digest, venue.seat_digest);
 }
 
 TEST(VenueTest, WrongShapesAndMissingFilesAreErrorsNotCrashes) {
@@ -185,6 +226,16 @@ TEST(BestAvailableTest, NeverSplitsAGroup) {
     EXPECT_EQ(best.find(states, 1, 2), (std::vector<SeatId>{14, 15}));
 }
 
+TEST(BestAvailableTest, AnUnknownCategoryOrAGroupSizeOutOfRangeFindsNothing) {
+    const Venue venue = parsed(small_venue);
+    const BestAvailable best(venue);
+    const SeatStates states(venue.seat_count);
+    EXPECT_EQ(best.find(states, venue.category_index("none"), 2), std::nullopt);
+    EXPECT_EQ(best.find(states, 0, 0), std::nullopt);
+    EXPECT_EQ(best.find(states, 0, 9), std::nullopt);
+    EXPECT_TRUE(best.find(states, 0, 6).has_value());
+}
+
 TEST(BestAvailableTest, MovesBackARowWhenTheFrontRowIsFull) {
     const Venue venue = parsed(small_venue);
     const BestAvailable best(venue);
@@ -224,6 +275,15 @@ struct ManualLedger {
         io.restart();
         io.poll();
     }
+
+    // The map's first answer, its read answered with the ledger's states.
+    std::optional<Result<SnapshotPtr>> first_read(SeatMap& map) {
+        std::optional<Result<SnapshotPtr>> first;
+        testing::start_async(io, map.current(), first);
+        settle();
+        answer(states);
+        return first;
+    }
 };
 
 TEST(SeatMapTest, ManyReadersShareOneLedgerRead) {
@@ -245,17 +305,22 @@ TEST(SeatMapTest, ManyReadersShareOneLedgerRead) {
     EXPECT_EQ(answers.front()->value()->states.get(3), SeatState::sold);
 }
 
-TEST(SeatMapTest, RefreshesAtMostOnceAnIntervalAndServesTheLastMapMeanwhile) {
+// A map whose first read has been answered.
+class SeatMapRefreshTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        first = ledger.first_read(map);
+        ASSERT_TRUE(first && first->ok());
+    }
+
     const Venue venue = parsed(small_venue);
     asio::io_context io;
     ManualLedger ledger{io, SeatStates(venue.seat_count), {}};
     SeatMap map = ledger.map(venue);
     std::optional<Result<SnapshotPtr>> first;
-    testing::start_async(io, map.current(), first);
-    ledger.settle();
-    ledger.answer(ledger.states);
-    ASSERT_TRUE(first && first->ok());
+};
 
+TEST_F(SeatMapRefreshTest, HappensAtMostOnceAnIntervalAndServesTheLastMapMeanwhile) {
     ledger.now_us += 4'000;  // Within the 5 ms interval: no read.
     auto within = testing::run_async(io, [&] { return map.current(); });
     EXPECT_EQ(within.value(), first->value());
@@ -286,8 +351,13 @@ TEST(SeatMapTest, AFailedReadFailsOnlyThoseWithoutAFreshEnoughMap) {
     ledger.answer(Fault::unavailable);
     ASSERT_TRUE(none.has_value());
     EXPECT_EQ(none->fault(), Fault::unavailable);
+    // Within the interval the failed read answers for itself: no read per reader.
+    auto soon = testing::run_async(io, [&] { return map.current(); });
+    EXPECT_EQ(soon.fault(), Fault::unavailable);
+    EXPECT_TRUE(ledger.pending.empty());
 
-    std::optional<Result<SnapshotPtr>> retried;  // The next reader reads again.
+    ledger.now_us += 5'000;
+    std::optional<Result<SnapshotPtr>> retried;  // After it, the next reader reads again.
     testing::start_async(io, map.current(), retried);
     ledger.settle();
     ledger.answer(ledger.states);
@@ -305,6 +375,40 @@ TEST(SeatMapTest, AFailedReadFailsOnlyThoseWithoutAFreshEnoughMap) {
     ledger.answer(Fault::timeout);
     ASSERT_TRUE(stale.has_value());
     EXPECT_EQ(stale->fault(), Fault::timeout);
+}
+
+// A ledger client out of request slots answers at once, without suspending: the waiting reader
+// must still get that answer, and a stopped map answers shutting_down.
+TEST(SeatMapTest, AReadThatEndsAtOnceStillAnswersItsReaders) {
+    const Venue venue = parsed(small_venue);
+    asio::io_context io;
+    int reads = 0;
+    SeatMap map(
+        io.get_executor(), venue,
+        [&reads]() -> asio::awaitable<Result<SeatStates>> {
+            reads++;
+            co_return Fault::overloaded;
+        },
+        [] { return std::int64_t{1'000'000}; }, SeatMap::Settings{});
+    const auto answer = testing::run_async(io, [&] { return map.current(); });
+    EXPECT_EQ(answer.fault(), Fault::overloaded);
+    EXPECT_EQ(reads, 1);
+    testing::run_async(io, [&]() -> asio::awaitable<bool> {
+        co_await map.stop();
+        co_return true;
+    });
+    EXPECT_EQ(testing::run_async(io, [&] { return map.current(); }).fault(), Fault::shutting_down);
+}
+
+// A refresh that finds nothing changed keeps the body and tag, and makes the map younger.
+TEST_F(SeatMapRefreshTest, ThatFindsNothingChangedKeepsTheTag) {
+    ledger.now_us += 6'000;
+    EXPECT_EQ(testing::run_async(io, [&] { return map.current(); }).value(), first->value());
+    ledger.answer(ledger.states);
+    const auto second = testing::run_async(io, [&] { return map.current(); });
+    EXPECT_EQ(second.value()->etag, first->value()->etag);
+    EXPECT_EQ(second.value()->read_at_us, ledger.now_us);
+    EXPECT_EQ(map.reads(), 2u);
 }
 
 TEST(SeatMapTest, TheBodyCarriesTheStatesAndTheTagNamesThem) {

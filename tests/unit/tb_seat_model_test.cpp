@@ -115,11 +115,11 @@ TEST(TbSeatModel, ASeatIsSoldHeldOrFreeByItsBalances) {
     EXPECT_EQ(seat_model::state_of(seat), SeatState::sold);
 }
 
-TEST(TbSeatModel, TheVenueKeyComesFromItsDigestAndIsNeverZero) {
+TEST(TbSeatModel, TheVenueKeyComesFromItsSeatDigestAndIsNeverZero) {
     seating::Venue venue;
-    venue.digest = std::string(64, '0');
+    venue.seat_digest = std::string(64, '0');
     EXPECT_EQ(seat_model::venue_key(venue), 1u);
-    venue.digest = "f123456789abcdef" + std::string(48, '0');
+    venue.seat_digest = "f123456789abcdef" + std::string(48, '0');
     EXPECT_EQ(seat_model::venue_key(venue), 0x0123'4567'89ab'cdefu);
 }
 

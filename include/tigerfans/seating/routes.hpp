@@ -14,8 +14,8 @@ namespace tigerfans::seating {
 // of the file's order to name seats.
 std::string venue_layout_json(const Venue& venue);
 
-// `venue` may be null (VENUE unset): the routes then answer 404 saying so. A venue given must
-// outlive the routes.
+// `venue` may be null (VENUE unset): the routes then answer 404 saying so. The layout is made
+// here, once; the routes keep no reference to the venue.
 http::Routes venue_routes(const Venue* venue);
 
 }  // namespace tigerfans::seating

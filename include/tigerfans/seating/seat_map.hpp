@@ -1,8 +1,9 @@
 // The seat map readers see: one snapshot of every seat's state, read from the ledger by at most
-// one request at a time and at most once every limits::seat_map_refresh_ms, however many fans
-// ask. A reader gets the snapshot at once while it is fresh enough (a refresh starts behind it
-// when it is older than the refresh interval) and waits for the read in flight only when the
-// snapshot is older than `stale_max_ms` or there is none yet; every waiter shares that read.
+// one request at a time and at most one read started every refresh interval
+// (limits::seat_map_refresh_ms), however many fans ask and whether the reads succeed or fail. A
+// reader gets the snapshot at once while it is fresh enough (a refresh starts behind it when it is
+// older than the refresh interval) and waits for the read in flight only when the snapshot is older
+// than `stale_max_ms` or there is none yet; every waiter shares that read.
 //
 // The answer body and its ETag are made once per snapshot, and the ETag is a digest of the
 // states, so every process of a sale names the same map by the same tag and a reader holding
@@ -14,10 +15,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tigerfans/core/async.hpp"
+#include "tigerfans/core/limits.hpp"
 #include "tigerfans/core/result.hpp"
 #include "tigerfans/seating/availability.hpp"
 #include "tigerfans/seating/venue.hpp"
@@ -41,29 +44,32 @@ public:
     using Now = std::function<std::int64_t()>;
 
     struct Settings {
-        std::uint32_t refresh_ms;
-        std::uint32_t stale_max_ms;
+        std::uint32_t refresh_ms = limits::seat_map_refresh_ms;
+        std::uint32_t stale_max_ms = stale_max_ms_default;
     };
+    // How old a map may be served while its refresh runs, unless the caller says otherwise.
+    static constexpr std::uint32_t stale_max_ms_default = 1'000;
 
     // `read` asks the ledger for every seat's state; `now_us` is the clock the ages are taken
-    // by. The venue must outlive the map.
+    // by. The venue must outlive the map (a temporary is refused).
     SeatMap(asio::any_io_executor executor, const Venue& venue, Read read, Now now_us,
             Settings settings);
+    SeatMap(asio::any_io_executor, Venue&&, Read, Now, Settings) = delete;
     ~SeatMap();
     SeatMap(const SeatMap&) = delete;
     SeatMap& operator=(const SeatMap&) = delete;
 
     // The snapshot to answer with, or why there is none (the ledger could not be read and no
-    // snapshot younger than `stale_max_ms` is left).
+    // snapshot younger than `stale_max_ms` is left; shutting_down after stop()).
     asio::awaitable<Result<SnapshotPtr>> current();
 
-    // Waits for the read in flight, if any; current() may not be called after.
+    // Waits for the read in flight, if any; current() answers shutting_down from now on.
     asio::awaitable<void> stop();
 
     std::uint64_t reads() const { return reads_; }
 
 private:
-    void start_read();
+    void start_read(std::int64_t now_us);
     asio::awaitable<void> read_once();
     void publish(Result<SeatStates> states, std::int64_t read_at_us);
     bool fresh(std::int64_t now_us, std::uint32_t age_max_ms) const;
@@ -75,6 +81,8 @@ private:
     Settings settings_;
     SnapshotPtr snapshot_;
     bool reading_ = false;
+    std::int64_t last_read_us_ = 0;    // When the last read started.
+    std::optional<Fault> last_fault_;  // Why the last read failed; empty when it did not.
     bool stopped_ = false;
     std::uint64_t reads_ = 0;
     std::vector<Completion<Result<SnapshotPtr>>> waiters_;

@@ -6,7 +6,7 @@
 //
 // Seat ids are the seats' positions in the file, section by section, row by row, from 0: a
 // seat's ledger account and its bit in the availability map derive from that id, so changing
-// the file's order changes which seat an id names (the venue's digest says when it changed).
+// the file's order changes which seat an id names (the seat digest says when it changed).
 #pragma once
 
 #include <cstdint>
@@ -64,7 +64,11 @@ struct Venue {
     std::vector<Section> sections;
     std::vector<Row> rows;
     std::uint32_t seat_count = 0;
-    std::string digest;  // SHA-256 of the file, hex: changes whenever the layout may have.
+    std::string digest;  // SHA-256 of the file, hex: changes with any byte of it.
+    // SHA-256 of what names the seats (the venue's id, each section's id, each row's label,
+    // seat count and first number), hex: the ledger's seat accounts are keyed by it, so an
+    // edit of names, prices or coordinates keeps every seat's account and what it sold.
+    std::string seat_digest;
 
     SeatPlace place(SeatId seat) const;
     // "stalls A-12": section id, row label and seat number, as tickets print it.
@@ -75,7 +79,8 @@ struct Venue {
 };
 
 struct VenueErrors {
-    std::vector<std::string> lines;  // "sections[2].rows[0].seats: ..." each.
+    // "sections[2].rows[0].seats: ..." each; the first 100, then how many more there were.
+    std::vector<std::string> lines;
 };
 
 // The venue a file's text describes, or everything wrong with it.

@@ -47,11 +47,11 @@ abi::Transfer seat_transfer(std::uint64_t key, SeatId seat, u128 id, std::uint16
 }  // namespace
 
 std::uint64_t venue_key(const seating::Venue& venue) {
-    TF_ASSERT_GE(venue.digest.size(), 16u);
+    const std::string& digest = venue.seat_digest;
+    TF_ASSERT_GE(digest.size(), 16u);
     std::uint64_t value = 0;
-    const auto [end, error] =
-        std::from_chars(venue.digest.data(), venue.digest.data() + 16, value, 16);
-    TF_ASSERT(error == std::errc() && end == venue.digest.data() + 16);
+    const auto [end, error] = std::from_chars(digest.data(), digest.data() + 16, value, 16);
+    TF_ASSERT(error == std::errc() && end == digest.data() + 16);
     const std::uint64_t key = value & key_mask;
     return key == 0 ? 1 : key;
 }

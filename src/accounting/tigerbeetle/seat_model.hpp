@@ -8,7 +8,9 @@
 //
 // Ids: accounts and fixed transfers take 0x8 in their top four bits (never used by generated or
 // derived ids, core/ids.hpp), the venue's key in the next 60, the kind in bits 32-63 and the
-// seat id in the low 32, so a changed venue file (a new digest) opens accounts of its own.
+// seat id in the low 32. The key comes from the venue's seat digest: a venue whose seats are
+// named otherwise (ids, rows, counts) opens accounts of its own; an edit of names, prices or
+// coordinates keeps them.
 // Pure functions: no I/O here.
 #pragma once
 
@@ -32,7 +34,7 @@ inline constexpr std::uint16_t venue_account_code = 31;
 inline constexpr std::uint16_t funding_code = 1;
 inline constexpr std::uint16_t hold_code = 12;  // Also on posts and voids: they must match.
 
-// 60 bits of the venue's digest, never 0.
+// 60 bits of the venue's seat digest, never 0.
 std::uint64_t venue_key(const seating::Venue& venue);
 
 u128 seat_account_id(std::uint64_t key, SeatId seat);
@@ -56,7 +58,8 @@ abi::Transfer post(std::uint64_t key, SeatId seat, u128 hold_id);
 abi::Transfer void_hold(std::uint64_t key, SeatId seat, u128 hold_id);
 
 // What a chain's statuses mean: held (every event created, or a retry of a chain made before:
-// `exists` where it stopped), taken (some seat was held or sold: exceeds_credits, or a retry's
+// `exists` where it stopped; `exists` says the chain was made, not that its holds are still
+// pending: posting tells), taken (some seat was held or sold: exceeds_credits, or a retry's
 // id_already_failed), or nullopt for anything else (a bug or a misconfigured cluster). Which
 // seats were taken is not in the statuses (the cluster stops at the first), so the caller looks
 // the seats up.
