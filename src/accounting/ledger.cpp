@@ -1,6 +1,9 @@
 // Small helpers shared by every ledger backend.
 #include "tigerfans/accounting/ledger.hpp"
 
+#include "tigerfans/accounting/seat_ledger.hpp"
+#include "tigerfans/core/limits.hpp"
+
 namespace tigerfans::accounting {
 
 std::uint64_t Capacities::of(Resource resource) const {
@@ -29,6 +32,17 @@ std::string_view entry_state_name(EntryState state) {
         case EntryState::expired: return "expired";
     }
     return "unknown";
+}
+
+bool valid_seat_hold(const SeatHoldRequest& request, std::uint32_t seat_count) {
+    const std::size_t count = request.seats.size();
+    if (count == 0 || count > limits::seats_per_order_max) return false;
+    if (request.hold_ids.size() != count) return false;
+    for (std::size_t i = 0; i < count; i++) {
+        if (request.seats[i] >= seat_count || request.hold_ids[i] == 0) return false;
+        if (i > 0 && request.seats[i] <= request.seats[i - 1]) return false;
+    }
+    return true;
 }
 
 }  // namespace tigerfans::accounting

@@ -23,6 +23,7 @@
 #include "sessions/postgres/queue_store.hpp"
 #include "sessions/redis/queue_store.hpp"
 #include "sessions/redis/store.hpp"
+#include "tigerfans/accounting/seat_ledger.hpp"
 #include "tigerfans/admin/live.hpp"
 #include "tigerfans/admin/routes.hpp"
 #include "tigerfans/app/pages.hpp"
@@ -40,6 +41,7 @@
 #include "tigerfans/http/static_files.hpp"
 #include "tigerfans/mockpay/mockpay.hpp"
 #include "tigerfans/seating/routes.hpp"
+#include "tigerfans/seating/seat_map.hpp"
 #include "tigerfans/seating/venue.hpp"
 
 namespace tigerfans::app {
@@ -49,15 +51,21 @@ namespace asio = boost::asio;
 namespace {
 std::unique_ptr<accounting::Ledger> make_ledger(asio::any_io_executor loop,
                                                 const config::Config& config,
-                                                metrics::Registry& registry) {
+                                                metrics::Registry& registry,
+                                                const seating::Venue* venue) {
     const accounting::Capacities capacities{config.capacity_a, config.capacity_b,
                                             config.goodie_limit};
     if (config.accounting == config::AccountingBackend::postgres) {
-        return accounting::make_postgres_ledger(loop, config.database_url, capacities, registry);
+        return accounting::make_postgres_ledger(loop, config.database_url, capacities, registry,
+                                                venue);
     }
-    accounting::TigerBeetleOptions options{config.tb_client_lib,        config.tb_address,
-                                           config.tb_cluster_id,        config.tb_batch_events_max,
-                                           config.tb_batches_in_flight, capacities};
+    accounting::TigerBeetleOptions options{config.tb_client_lib,
+                                           config.tb_address,
+                                           config.tb_cluster_id,
+                                           config.tb_batch_events_max,
+                                           config.tb_batches_in_flight,
+                                           capacities,
+                                           venue};
     return accounting::make_tigerbeetle_ledger(loop, std::move(options), registry);
 }
 
@@ -129,6 +137,7 @@ struct App::Impl {
     bool load_venue();
     void add_routes();
     std::unique_ptr<admin::LiveSampler> make_live_sampler();
+    std::unique_ptr<seating::SeatMap> make_seat_map();
     http::Routes service_routes();
     asio::awaitable<http::Response> healthz();
     bool may_read_metrics(const http::Request& request) const;
@@ -155,6 +164,7 @@ struct App::Impl {
     std::unique_ptr<sessions::SessionStore> sessions;
     std::unique_ptr<orders::OrderStore> orders;
     std::unique_ptr<seating::Venue> venue;             // With VENUE set.
+    std::unique_ptr<seating::SeatMap> seat_map;        // With VENUE set.
     std::unique_ptr<queue::QueueStore> queue_store;    // With the waiting room on.
     std::unique_ptr<flows::WaitingRoom> waiting_room;  // With the waiting room on.
     std::unique_ptr<flows::Services> services;
@@ -251,6 +261,15 @@ std::unique_ptr<admin::LiveSampler> App::Impl::make_live_sampler() {
         std::chrono::milliseconds(limits::live_ledger_stale_ms));
 }
 
+// The venue's map, read from the ledger's seats (which start_backends set up).
+std::unique_ptr<seating::SeatMap> App::Impl::make_seat_map() {
+    accounting::SeatLedger* seats = ledger->seats();
+    TF_ASSERT(venue && seats != nullptr);
+    return std::make_unique<seating::SeatMap>(
+        io.get_executor(), *venue, [seats] { return seats->seat_states(); },
+        [] { return unix_now_us(); }, seating::SeatMap::Settings{});
+}
+
 // Every route of the server: one table per module, each given only what it works with.
 void App::Impl::add_routes() {
     auto is_admin = [this](const http::Request& request) { return auth.is_admin(request); };
@@ -260,7 +279,7 @@ void App::Impl::add_routes() {
     http::Routes queue = waiting_room ? waiting_room->routes() : waiting_room_off_routes();
     http::limit_route(queue, http::Method::post, "/api/queue/join", join_rate);
     router.add(std::move(queue));
-    router.add(seating::venue_routes(venue.get()));
+    router.add(seating::venue_routes(venue.get(), seat_map.get()));
     router.add(page_routes(PagesContext{config, *orders, templates}));
     http::Routes admin = admin::admin_routes(admin::AdminContext{
         auth, login_throttle, config, *orders, *ledger, *reconciler, templates, *admission, *live});
@@ -289,7 +308,7 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
     if (!load_venue()) co_return 1;
     orders = orders::make_postgres_order_store(loop, config.database_url,
                                                config.pg_order_connections, registry);
-    ledger = make_ledger(loop, config, registry);
+    ledger = make_ledger(loop, config, registry, venue.get());
     sessions = make_sessions(loop, config, registry);
     if (config.waiting_room) queue_store = make_queue_store(loop, config, registry);
     if (!co_await start_backends()) {
@@ -332,6 +351,7 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
         admission = no_waiting_room.get();
     }
     live = make_live_sampler();
+    if (venue) seat_map = make_seat_map();
     add_routes();  // Before the first accept completes: same thread, no await between.
     if (Status started = co_await mockpay->start(); !started) {
         // Payments still work; only the redelivery of undelivered events waits for a restart.
@@ -381,6 +401,7 @@ asio::awaitable<void> App::Impl::shutdown() {
         co_await reconciler->stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
     }
     if (live) co_await live->stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
+    if (seat_map) co_await seat_map->stop();
     // The batchers flush what is queued before their clients close.
     if (ledger) co_await ledger->stop();
     if (sessions) co_await sessions->stop();
@@ -464,7 +485,8 @@ int reconcile_once(const config::Config& config, flows::ReconcileOptions options
     const auto loop = pass.io.get_executor();
     pass.orders = orders::make_postgres_order_store(loop, config.database_url,
                                                     config.pg_order_connections, pass.registry);
-    pass.ledger = make_ledger(loop, config, pass.registry);
+    // The reconciler compares the classes with the orders; seats are not reconciled yet.
+    pass.ledger = make_ledger(loop, config, pass.registry, nullptr);
     int exit_code = 1;
     asio::co_spawn(pass.io, pass.run(options, json),
                    [&](std::exception_ptr failure, int code) { exit_code = failure ? 1 : code; });

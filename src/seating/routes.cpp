@@ -1,4 +1,4 @@
-// GET /api/venue.
+// GET /api/venue and GET /api/seats.
 #include "tigerfans/seating/routes.hpp"
 
 #include <memory>
@@ -8,6 +8,7 @@
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/http/errors.hpp"
 #include "tigerfans/http/etag.hpp"
+#include "tigerfans/seating/seat_map.hpp"
 
 namespace tigerfans::seating {
 
@@ -61,28 +62,46 @@ std::string venue_layout_json(const Venue& venue) {
     return layout.dump();
 }
 
-http::Routes venue_routes(const Venue* venue) {
+namespace {
+asio::awaitable<http::Response> seating_off(http::Request&) {
+    co_return http::error_response(404, "seating_off",
+                                   "this server sells no reserved seats (VENUE is unset)");
+}
+
+// 304 when the reader holds the tag, else the body; either way the tag, and no caching without
+// asking again.
+http::Response tagged(const http::Request& request, const std::string& etag,
+                      const std::string& body) {
+    http::Response response = http::etag_matches(request.header("If-None-Match"), etag)
+                                  ? http::Response::text(304, {}, {})
+                                  : http::Response::json(200, body);
+    response.with_header("ETag", etag);
+    response.with_header("Cache-Control", "no-cache");
+    return response;
+}
+}  // namespace
+
+http::Routes venue_routes(const Venue* venue, SeatMap* seat_map) {
     if (venue == nullptr) {
-        auto off = [](http::Request&) -> asio::awaitable<http::Response> {
-            co_return http::error_response(404, "seating_off",
-                                           "this server sells no reserved seats (VENUE is unset)");
-        };
-        return {{http::Method::get, "/api/venue", off}};
+        return {{http::Method::get, "/api/venue", seating_off},
+                {http::Method::get, "/api/seats", seating_off}};
     }
+    TF_ASSERT(seat_map != nullptr);
     TF_ASSERT_GT(venue->seat_count, 0u);
     std::string body = venue_layout_json(*venue);
     // The tag names the body, so a server that writes the layout otherwise gets a new one.
     std::string etag = "\"" + sha256_hex(body).substr(0, etag_hex_digits) + "\"";
     auto layout = std::make_shared<const Layout>(Layout{std::move(body), std::move(etag)});
     auto get_venue = [layout](http::Request& request) -> asio::awaitable<http::Response> {
-        http::Response response = http::etag_matches(request.header("If-None-Match"), layout->etag)
-                                      ? http::Response::text(304, {}, {})
-                                      : http::Response::json(200, layout->body);
-        response.with_header("ETag", layout->etag);
-        response.with_header("Cache-Control", "no-cache");
-        co_return response;
+        co_return tagged(request, layout->etag, layout->body);
     };
-    return {{http::Method::get, "/api/venue", get_venue}};
+    auto get_seats = [seat_map](http::Request& request) -> asio::awaitable<http::Response> {
+        Result<SnapshotPtr> snapshot = co_await seat_map->current();
+        if (!snapshot) co_return http::fault_response(snapshot.fault(), "the seat map");
+        co_return tagged(request, (*snapshot)->etag, (*snapshot)->body);
+    };
+    return {{http::Method::get, "/api/venue", get_venue},
+            {http::Method::get, "/api/seats", get_seats}};
 }
 
 }  // namespace tigerfans::seating

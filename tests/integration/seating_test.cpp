@@ -35,11 +35,31 @@ TEST_P(SeatingTest, TheVenueLayoutIsServedWithAnETag) {
     EXPECT_EQ(driver().get("/api/venue", {{"If-None-Match", "\"other\""}}).status, 200u);
 }
 
+TEST_P(SeatingTest, TheSeatMapIsReadFromTheLedgerAndServedWithAnETag) {
+    start_server({{"VENUE", "hall"}});
+    const Reply reply = driver().get("/api/seats");
+    ASSERT_EQ(reply.status, 200u) << reply.body;
+    const json map = json::parse(reply.body, nullptr, false);
+    EXPECT_EQ(map.value("venue", ""), "hall");
+    EXPECT_EQ(map.value("seats", 0), 502);
+    EXPECT_EQ(map.value("free", 0), 502);
+    EXPECT_EQ(map.value("held", -1), 0);
+    EXPECT_EQ(map.value("sold", -1), 0);
+    // 502 seats at two bits each: 126 bytes, 168 characters of base64.
+    EXPECT_EQ(map.value("states", "").size(), 168u);
+    const std::string etag(reply.header("ETag"));
+    ASSERT_FALSE(etag.empty());
+    EXPECT_EQ(map.value("etag", ""), etag);
+    EXPECT_EQ(driver().get("/api/seats", {{"If-None-Match", etag}}).status, 304u);
+}
+
 TEST_P(SeatingTest, WithoutAVenueSeatingIsOff) {
     start_server();
-    const Reply reply = driver().get("/api/venue");
-    EXPECT_EQ(reply.status, 404u);
-    EXPECT_EQ(json::parse(reply.body, nullptr, false).value("error", ""), "seating_off");
+    for (const char* path : {"/api/venue", "/api/seats"}) {
+        const Reply reply = driver().get(path);
+        EXPECT_EQ(reply.status, 404u) << path;
+        EXPECT_EQ(json::parse(reply.body, nullptr, false).value("error", ""), "seating_off");
+    }
 }
 
 TEST_P(SeatingTest, ABrokenVenueFileStopsTheStart) {

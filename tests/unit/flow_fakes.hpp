@@ -174,6 +174,7 @@ public:
         if (auto fault = calls_.enter("ledger.entries")) co_return *fault;
         co_return calls_.leave(ticket_entries());
     }
+    accounting::SeatLedger* seats() override { return nullptr; }
     asio::awaitable<bool> healthy() override { co_return true; }
     asio::awaitable<void> stop() override { co_return; }
 

@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "support/run_async.hpp"
+#include "tigerfans/accounting/seat_ledger.hpp"
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/seating/availability.hpp"
 #include "tigerfans/seating/seat_map.hpp"
@@ -430,6 +431,28 @@ TEST(SeatMapTest, TheBodyCarriesTheStatesAndTheTagNamesThem) {
     EXPECT_NE(make_snapshot(venue, states, 0).etag, snapshot.etag);
     EXPECT_EQ(snapshot.etag.front(), '"');
     EXPECT_EQ(snapshot.etag.back(), '"');
+}
+
+TEST(SeatHoldRequestTest, HoldsOneToEightDistinctSeatsInOrderEachWithAnId) {
+    using accounting::SeatHoldRequest;
+    using accounting::valid_seat_hold;
+    const SeatHoldRequest good{{1, 5, 9}, {11, 12, 13}, 30, 0};
+    EXPECT_TRUE(valid_seat_hold(good, 10));
+    EXPECT_FALSE(valid_seat_hold(good, 9));  // Seat 9 is beyond a venue of 9.
+    EXPECT_FALSE(valid_seat_hold(SeatHoldRequest{{}, {}, 30, 0}, 10));
+    EXPECT_FALSE(valid_seat_hold(SeatHoldRequest{{5, 1}, {11, 12}, 30, 0}, 10));
+    EXPECT_FALSE(valid_seat_hold(SeatHoldRequest{{1, 1}, {11, 12}, 30, 0}, 10));
+    EXPECT_FALSE(valid_seat_hold(SeatHoldRequest{{1, 2}, {11}, 30, 0}, 10));
+    EXPECT_FALSE(valid_seat_hold(SeatHoldRequest{{1, 2}, {11, 0}, 30, 0}, 10));
+    SeatHoldRequest nine;
+    for (SeatId seat = 0; seat < 9; seat++) {
+        nine.seats.push_back(seat);
+        nine.hold_ids.push_back(seat + 1);
+    }
+    EXPECT_FALSE(valid_seat_hold(nine, 10));
+    nine.seats.pop_back();
+    nine.hold_ids.pop_back();
+    EXPECT_TRUE(valid_seat_hold(nine, 10));
 }
 
 }  // namespace

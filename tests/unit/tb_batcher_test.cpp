@@ -32,6 +32,7 @@ public:
     bool drop_last_result = false;
     std::vector<std::size_t> accepted_sizes;
     std::size_t refusals = 0;
+    std::size_t open_chains = 0;  // Accepted packets whose last transfer was linked.
     std::size_t in_flight = 0;
     std::size_t most_in_flight = 0;
 
@@ -56,6 +57,9 @@ public:
         }
         if (fail_with) co_return *fail_with;
         accepted_sizes.push_back(count);
+        abi::Transfer last;
+        std::memcpy(&last, events.data() + (count - 1) * sizeof(last), sizeof(last));
+        if ((last.flags & abi::transfer_flags::linked) != 0) open_chains++;
         answer(events, count - (drop_last_result ? 1 : 0), results);
         co_return abi::PacketStatus::ok;
     }
@@ -94,14 +98,19 @@ struct Rig {
 
     // Submits `count` submissions of `size` transfers at once (ids 1, 2, 3, ... in order) and
     // runs the loop until every caller has its answer.
+    // With `chains`, each submission is one linked chain (every transfer but its last linked).
     std::vector<Result<std::vector<abi::CreateResult>>> submit_concurrently(std::size_t count,
-                                                                            std::size_t size) {
+                                                                            std::size_t size,
+                                                                            bool chains = false) {
         std::vector<Result<std::vector<abi::CreateResult>>> answers(count);
         std::size_t finished = 0;
         u128 next_id = 1;
         for (std::size_t i = 0; i < count; i++) {
             std::vector<abi::Transfer> transfers;
-            for (std::size_t j = 0; j < size; j++) transfers.push_back(transfer_with_id(next_id++));
+            for (std::size_t j = 0; j < size; j++) {
+                transfers.push_back(transfer_with_id(next_id++));
+                if (chains && j + 1 < size) transfers.back().flags = abi::transfer_flags::linked;
+            }
             asio::co_spawn(
                 io,
                 [&, i, transfers = std::move(transfers)]() mutable -> asio::awaitable<void> {
@@ -185,6 +194,26 @@ TEST(TbBatcher, APacketRefusedAsTooMuchDataIsSplitAndResentInOrder) {
     expect_own_results(answers, 1000);
     EXPECT_GT(rig.cluster.refusals, 0u);
     for (std::size_t size : rig.cluster.accepted_sizes) EXPECT_LE(size, 253u);
+}
+
+TEST(TbBatcher, APacketSplitSmallerThanTheBatchEndsWhereALinkedChainEnds) {
+    // Chains of 8 (a hold of 8 seats) into a cluster that takes 20 events: the packets carry 16,
+    // never a chain cut in two, which the cluster would refuse as linked_event_chain_open.
+    Rig rig(8189);
+    rig.cluster.events_limit = 20;
+    const auto answers = rig.submit_concurrently(25, 8, true);
+    expect_own_results(answers, 8);
+    EXPECT_EQ(rig.cluster.open_chains, 0u);
+    for (std::size_t size : rig.cluster.accepted_sizes) EXPECT_EQ(size % 8, 0u);
+}
+
+TEST(TbBatcher, AChainLongerThanTheClusterTakesFailsAsAnInternalFault) {
+    Rig rig(8189);
+    rig.cluster.events_limit = 5;
+    const auto answers = rig.submit_concurrently(1, 8, true);
+    ASSERT_FALSE(answers[0].ok());
+    EXPECT_EQ(answers[0].fault(), Fault::internal);
+    EXPECT_EQ(rig.cluster.open_chains, 0u);
 }
 
 TEST(TbBatcher, OnceTheClusterLimitIsLearnedFullPacketsGoOutWithoutRefusals) {

@@ -17,6 +17,8 @@ namespace tigerfans::accounting {
 
 namespace asio = boost::asio;
 
+class SeatLedger;  // seat_ledger.hpp
+
 struct Capacities {
     std::uint64_t class_a;
     std::uint64_t class_b;
@@ -134,6 +136,9 @@ public:
     // the reconciler. PostgreSQL reads on a connection of its own; TigerBeetle's reads share
     // the client with the transfers, a page of 8,189 per request.
     virtual asio::awaitable<Result<std::vector<LedgerEntry>>> entries() = 0;
+
+    // The venue's seats (VENUE), set up by start(); null when the sale sells no seats.
+    virtual SeatLedger* seats() = 0;
 
     // Whether the backend answered its last request (for /healthz).
     virtual asio::awaitable<bool> healthy() = 0;

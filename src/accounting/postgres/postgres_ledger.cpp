@@ -10,6 +10,7 @@
 
 #include "accounting/postgres/batch_planner.hpp"
 #include "accounting/postgres/ledger_tables.hpp"
+#include "accounting/postgres/seat_tables.hpp"
 #include "postgres/worker_batcher.hpp"
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/limits.hpp"
@@ -21,25 +22,90 @@ namespace {
 using postgres::Operation;
 using postgres::Outcome;
 
+// The seats on a connection of their own: one transaction per hold or resolution, each locking
+// its seats' rows in seat order.
+class PostgresSeatLedger final : public SeatLedger {
+public:
+    PostgresSeatLedger(asio::any_io_executor loop, std::string database_url,
+                       const seating::Venue& venue)
+        : venue_(postgres::seat_venue(venue)),
+          worker_(std::move(loop), std::move(database_url), "seats",
+                  postgres::prepare_seat_statements) {}
+
+    // Each job is named before it is awaited (see the top of this file).
+    asio::awaitable<Status> start() {
+        auto job = [venue = venue_](pqxx::connection& connection) {
+            postgres::create_seats(connection, venue);
+            return Done{};
+        };
+        co_return co_await worker_.run<Done>(std::move(job));
+    }
+
+    asio::awaitable<Result<seating::SeatStates>> seat_states() override {
+        auto job = [venue = venue_](pqxx::connection& connection) {
+            return postgres::read_seat_states(connection, venue);
+        };
+        co_return co_await worker_.run<seating::SeatStates>(std::move(job));
+    }
+
+    asio::awaitable<Result<SeatHoldResult>> hold_seats(SeatHoldRequest request) override {
+        TF_ASSERT(valid_seat_hold(request, venue_.seat_count));
+        auto job = [venue = venue_, request = std::move(request)](pqxx::connection& connection) {
+            return postgres::hold_seats(connection, venue, request);
+        };
+        co_return co_await worker_.run<SeatHoldResult>(std::move(job));
+    }
+
+    asio::awaitable<Result<std::vector<Resolution>>> post_seats(SeatHolds holds) override {
+        co_return co_await resolve(std::move(holds), true);
+    }
+
+    asio::awaitable<Result<std::vector<Resolution>>> void_seats(SeatHolds holds) override {
+        co_return co_await resolve(std::move(holds), false);
+    }
+
+private:
+    asio::awaitable<Result<std::vector<Resolution>>> resolve(SeatHolds holds, bool posting) {
+        auto job = [venue = venue_, holds = std::move(holds), posting](pqxx::connection& c) {
+            return postgres::resolve_seats(c, venue, holds, posting);
+        };
+        co_return co_await worker_.run<std::vector<Resolution>>(std::move(job));
+    }
+
+    const postgres::SeatVenue venue_;
+    tigerfans::postgres::Worker worker_;
+};
+
 class PostgresLedger final : public Ledger {
 public:
     PostgresLedger(asio::any_io_executor loop, std::string database_url, Capacities capacities,
-                   metrics::Registry& registry)
+                   metrics::Registry& registry, const seating::Venue* venue)
         : capacities_(capacities),
           worker_(loop, database_url, "ledger", postgres::prepare_ledger_statements),
-          reader_(std::move(loop), std::move(database_url), "ledger_read",
-                  postgres::prepare_ledger_statements),
+          reader_(loop, database_url, "ledger_read", postgres::prepare_ledger_statements),
           batcher_(worker_, postgres::run_ledger_batch, limits::pg_accounting_batch_ops_max,
-                   registry, "ledger") {}
+                   registry, "ledger") {
+        if (venue != nullptr) {
+            seats_ = std::make_unique<PostgresSeatLedger>(std::move(loop), std::move(database_url),
+                                                          *venue);
+        }
+    }
 
     std::string_view backend_name() const override { return "PostgreSQL"; }
 
     asio::awaitable<Status> start() override {
-        co_return co_await worker_.run<Done>([capacities = capacities_](pqxx::connection& c) {
-            postgres::create_ledger(c, capacities);
-            return Done{};
-        });
+        Status created =
+            co_await worker_.run<Done>([capacities = capacities_](pqxx::connection& c) {
+                postgres::create_ledger(c, capacities);
+                return Done{};
+            });
+        if (!created || !seats_) co_return created;
+        Status seated = co_await seats_->start();
+        seats_ready_ = seated.ok();
+        co_return seated;
     }
+
+    SeatLedger* seats() override { return seats_ready_ ? seats_.get() : nullptr; }
 
     asio::awaitable<Status> attach() override {
         co_return co_await reader_.run<Done>([](pqxx::connection& connection) {
@@ -90,15 +156,18 @@ private:
     tigerfans::postgres::Worker worker_;
     tigerfans::postgres::Worker reader_;
     tigerfans::postgres::WorkerBatcher<Operation, Outcome> batcher_;
+    std::unique_ptr<PostgresSeatLedger> seats_;  // With a venue.
+    bool seats_ready_ = false;
 };
 
 }  // namespace
 
 std::unique_ptr<Ledger> make_postgres_ledger(boost::asio::any_io_executor loop,
                                              std::string database_url, Capacities capacities,
-                                             metrics::Registry& registry) {
+                                             metrics::Registry& registry,
+                                             const seating::Venue* venue) {
     return std::make_unique<PostgresLedger>(std::move(loop), std::move(database_url), capacities,
-                                            registry);
+                                            registry, venue);
 }
 
 }  // namespace tigerfans::accounting

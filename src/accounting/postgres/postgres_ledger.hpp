@@ -9,11 +9,14 @@
 
 #include "tigerfans/accounting/ledger.hpp"
 #include "tigerfans/metrics/metrics.hpp"
+#include "tigerfans/seating/venue.hpp"
 
 namespace tigerfans::accounting {
 
+// `venue` (VENUE's seats, or null) must outlive the ledger.
 std::unique_ptr<Ledger> make_postgres_ledger(boost::asio::any_io_executor loop,
                                              std::string database_url, Capacities capacities,
-                                             metrics::Registry& registry);
+                                             metrics::Registry& registry,
+                                             const seating::Venue* venue = nullptr);
 
 }  // namespace tigerfans::accounting

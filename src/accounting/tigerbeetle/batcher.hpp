@@ -45,6 +45,8 @@ private:
     std::uint32_t refused_;   // Smallest count the cluster refused; configured + 1 before any.
 };
 
+static_assert(abi::account_flags::linked == abi::transfer_flags::linked);
+
 template <typename Event, typename Outcome>
 class PacketExecutor {
 public:
@@ -63,8 +65,12 @@ public:
         ReplyBuffer reply(spare_replies_);
         std::size_t sent = 0;
         while (sent < events.size()) {
-            const std::size_t count =
-                std::min<std::size_t>(events.size() - sent, limit_.events_max());
+            const std::size_t count = packet_events(events.subspan(sent));
+            if (count == 0) {
+                spdlog::error("TigerBeetle: a linked chain is longer than a request may carry ({})",
+                              limit_.events_max());
+                co_return Fault::internal;
+            }
             Result<bool> accepted =
                 co_await send(events.subspan(sent, count), reply.bytes, outcomes);
             if (!accepted) co_return accepted.fault();
@@ -99,6 +105,21 @@ private:
     private:
         std::vector<std::vector<std::byte>>& pool_;
     };
+
+    // How many of `rest` the next packet carries: as many as the limit allows, ending where a
+    // linked chain ends (a packet that cut one would fail it with linked_event_chain_open); 0
+    // when the first chain alone is over the limit.
+    std::size_t packet_events(std::span<const Event> rest) const {
+        std::size_t count = std::min<std::size_t>(rest.size(), limit_.events_max());
+        if constexpr (requires { rest.front().flags; }) {
+            if (count < rest.size()) {
+                while (count > 0 && (rest[count - 1].flags & abi::transfer_flags::linked) != 0) {
+                    count--;
+                }
+            }
+        }
+        return count;
+    }
 
     // One packet: true when its outcomes were appended, false when it must be resent smaller.
     asio::awaitable<Result<bool>> send(std::span<const Event> chunk,

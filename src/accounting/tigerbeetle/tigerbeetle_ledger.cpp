@@ -22,6 +22,7 @@
 #include "accounting/tigerbeetle/model.hpp"
 #include "accounting/tigerbeetle/requests.hpp"
 #include "accounting/tigerbeetle/reservations.hpp"
+#include "accounting/tigerbeetle/seat_ledger.hpp"
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
@@ -173,6 +174,8 @@ public:
         co_return all;
     }
 
+    SeatLedger* seats() override { return seats_ready_ && !stopped_ ? seats_.get() : nullptr; }
+
     asio::awaitable<bool> healthy() override {
         if (!usable()) co_return false;
         const Clock::time_point now = Clock::now();
@@ -238,6 +241,11 @@ private:
             limits::batcher_queue_items_max, BatcherObserver{}, options_.batches_in_flight);
         reservations_ = std::make_unique<Reservations>(
             *batcher_, std::chrono::milliseconds(limits::tb_goodie_retry_interval_ms));
+        if (options_.venue != nullptr) {
+            seats_ = std::make_unique<TbSeatLedger>(
+                *options_.venue, *client_, *batcher_,
+                SeatRequestMetrics{account_metrics_, lookup_metrics_}, options_.batch_events_max);
+        }
         return done();
     }
 
@@ -248,7 +256,11 @@ private:
         Status ready = check_results(std::span<const abi::Account>(accounts), *created,
                                      model::is_account_ready, "account");
         if (!ready) co_return ready;
-        co_return co_await fund_budgets();
+        Status funded = co_await fund_budgets();
+        if (!funded || !seats_) co_return funded;
+        Status seated = co_await seats_->start();
+        if (seated) seats_ready_ = true;
+        co_return seated;
     }
 
     asio::awaitable<Status> fund_budgets() {
@@ -333,6 +345,8 @@ private:
     std::unique_ptr<TransferExecutor> executor_;
     std::unique_ptr<TransferBatcher> batcher_;
     std::unique_ptr<Reservations> reservations_;
+    std::unique_ptr<TbSeatLedger> seats_;
+    bool seats_ready_ = false;  // Set up by start(); attach() leaves the seats alone.
     bool stopped_ = false;
 };
 

@@ -10,6 +10,7 @@
 #include "tigerfans/accounting/ledger.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/metrics/metrics.hpp"
+#include "tigerfans/seating/venue.hpp"
 
 namespace tigerfans::accounting {
 
@@ -20,6 +21,7 @@ struct TigerBeetleOptions {
     std::uint32_t batch_events_max = limits::tb_batch_events_max;
     std::uint32_t batches_in_flight = limits::tb_batches_in_flight_default;
     Capacities capacities;
+    const seating::Venue* venue = nullptr;  // VENUE's seats, if any; must outlive the ledger.
 };
 
 std::unique_ptr<Ledger> make_tigerbeetle_ledger(boost::asio::any_io_executor loop,

@@ -1,0 +1,54 @@
+// Level 3 seats: the SeatLedger on TigerBeetle, with the accounts and transfers of
+// seat_model.hpp. It shares the ledger's client and transfer batcher: a hold's chain is one
+// submission, a submission always travels in one batch, and the packet executor never cuts a
+// linked chain, so the cluster sees every chain whole. Loop thread only.
+#pragma once
+
+#include <cstdint>
+
+#include "accounting/tigerbeetle/batcher.hpp"
+#include "accounting/tigerbeetle/client.hpp"
+#include "accounting/tigerbeetle/requests.hpp"
+#include "tigerfans/accounting/seat_ledger.hpp"
+#include "tigerfans/seating/venue.hpp"
+
+namespace tigerfans::accounting::tb {
+
+struct SeatRequestMetrics {
+    RequestMetrics create_accounts;
+    RequestMetrics lookup_accounts;
+};
+
+class TbSeatLedger final : public SeatLedger {
+public:
+    // `events_max` caps the accounts and ids of one request at start-up and in reads. The venue,
+    // client and batcher must outlive this.
+    TbSeatLedger(const seating::Venue& venue, PacketSubmitter& client, TransferBatcher& batcher,
+                 SeatRequestMetrics metrics, std::uint32_t events_max);
+    TbSeatLedger(seating::Venue&&, PacketSubmitter&, TransferBatcher&, SeatRequestMetrics,
+                 std::uint32_t) = delete;
+
+    // Creates and funds every seat's account, in full requests; a restart meets `exists`.
+    asio::awaitable<Status> start();
+
+    asio::awaitable<Result<seating::SeatStates>> seat_states() override;
+    asio::awaitable<Result<SeatHoldResult>> hold_seats(SeatHoldRequest request) override;
+    asio::awaitable<Result<std::vector<Resolution>>> post_seats(SeatHolds holds) override;
+    asio::awaitable<Result<std::vector<Resolution>>> void_seats(SeatHolds holds) override;
+
+private:
+    asio::awaitable<Status> create_seat_accounts();
+    asio::awaitable<Status> fund_seats();
+    asio::awaitable<Result<std::vector<abi::Account>>> lookup_seats(std::vector<u128> ids);
+    asio::awaitable<Result<std::vector<SeatId>>> taken_among(const std::vector<SeatId>& seats);
+    asio::awaitable<Result<std::vector<Resolution>>> resolve(SeatHolds holds, bool posting);
+
+    const seating::Venue& venue_;
+    PacketSubmitter& client_;
+    TransferBatcher& batcher_;
+    SeatRequestMetrics metrics_;
+    std::uint32_t events_max_;
+    std::uint64_t key_;
+};
+
+}  // namespace tigerfans::accounting::tb

@@ -1,0 +1,238 @@
+// The seat ledgers against real stores, each test on both backends: PostgreSQL (levels 1 and 2)
+// and a TigerBeetle 0.17.8 replica (level 3; skipped, saying so, without TIGERBEETLE_BIN). A hold
+// takes all its seats or none and names the seats that were gone; posting sells, voiding frees,
+// a timed-out hold frees its seats; a restart keeps every seat as it was; and many concurrent
+// holds on few seats never hold a seat twice.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "accounting/postgres/postgres_ledger.hpp"
+#include "accounting/tigerbeetle/tigerbeetle_ledger.hpp"
+#include "pg_test_helpers.hpp"
+#include "support/tigerbeetle_server.hpp"
+#include "tigerfans/accounting/seat_ledger.hpp"
+#include "tigerfans/core/ids.hpp"
+#include "tigerfans/seating/venue.hpp"
+
+#ifndef TIGERFANS_SOURCE_DIR
+#define TIGERFANS_SOURCE_DIR "."
+#endif
+
+namespace tigerfans::accounting {
+namespace {
+
+using asio::awaitable;
+using seating::SeatState;
+
+constexpr std::uint32_t long_timeout_s = 300;
+
+class SeatLedgerTest : public testing::PgTest, public ::testing::WithParamInterface<std::string> {
+protected:
+    void SetUp() override {
+        if (tigerbeetle() && testing::tigerbeetle_binary().empty()) {
+            testing::note_skipped_without_tigerbeetle();
+            GTEST_SKIP() << "skipped: no TigerBeetle server binary (set TIGERBEETLE_BIN to a "
+                            "tigerbeetle 0.17.8 executable to run it)";
+        }
+        if (tigerbeetle()) {
+            server_ = std::make_unique<testing::TigerBeetleServer>(testing::tigerbeetle_binary());
+        }
+        auto loaded = seating::load_venue(TIGERFANS_SOURCE_DIR "/web/venues/hall.json");
+        ASSERT_TRUE(std::holds_alternative<seating::Venue>(loaded));
+        venue_ = std::make_unique<seating::Venue>(std::get<seating::Venue>(std::move(loaded)));
+    }
+
+    void TearDown() override {
+        for (auto& ledger : ledgers_) {
+            run([&]() -> awaitable<bool> {
+                co_await ledger->stop();
+                co_return true;
+            });
+        }
+    }
+
+    bool tigerbeetle() const { return GetParam() == "tigerbeetle"; }
+
+    // A started ledger with the hall's seats; several may share the test's stores, as server
+    // processes would.
+    SeatLedger& open_seats() {
+        const Capacities capacities{10, 10, 10};
+        if (tigerbeetle()) {
+            TigerBeetleOptions options;
+            options.client_library_path = testing::tb_client_library_path();
+            options.addresses = server_->address();
+            options.capacities = capacities;
+            options.venue = venue_.get();
+            ledgers_.push_back(make_tigerbeetle_ledger(io_.get_executor(), options, registry_));
+        } else {
+            ledgers_.push_back(make_postgres_ledger(io_.get_executor(), database_url_, capacities,
+                                                    registry_, venue_.get()));
+        }
+        Ledger& ledger = *ledgers_.back();
+        const Status started = run([&] { return ledger.start(); });
+        EXPECT_TRUE(started.ok());
+        SeatLedger* seats = ledger.seats();
+        if (seats == nullptr) throw std::runtime_error("the ledger has no seats");
+        return *seats;
+    }
+
+    SeatHoldRequest hold_of(std::vector<SeatId> seats, std::uint32_t timeout_s = long_timeout_s) {
+        SeatHoldRequest request;
+        request.seats = std::move(seats);
+        for (std::size_t i = 0; i < request.seats.size(); i++)
+            request.hold_ids.push_back(ids_.next());
+        request.timeout_s = timeout_s;
+        request.order_id = ids_.next();
+        return request;
+    }
+
+    static SeatHolds holds_of(const SeatHoldRequest& request) {
+        return SeatHolds{request.seats, request.hold_ids};
+    }
+
+    seating::SeatStates states(SeatLedger& seats) {
+        auto read = run([&] { return seats.seat_states(); });
+        if (!read) throw std::runtime_error("the seat states could not be read");
+        return *read;
+    }
+
+    SeatHoldResult hold(SeatLedger& seats, const SeatHoldRequest& request) {
+        auto result = run([&] { return seats.hold_seats(request); });
+        if (!result) throw std::runtime_error("the hold failed as a whole");
+        return *result;
+    }
+
+    std::vector<Resolution> resolve(SeatLedger& seats, const SeatHoldRequest& request,
+                                    bool posting) {
+        auto result = run([&] {
+            return posting ? seats.post_seats(holds_of(request))
+                           : seats.void_seats(holds_of(request));
+        });
+        if (!result) throw std::runtime_error("the resolution failed as a whole");
+        return *result;
+    }
+
+    std::unique_ptr<testing::TigerBeetleServer> server_;
+    std::unique_ptr<seating::Venue> venue_;
+    std::vector<std::unique_ptr<Ledger>> ledgers_;
+    IdGenerator ids_;
+};
+
+TEST_P(SeatLedgerTest, EverySeatStartsFreeAndARestartKeepsWhatWasHeldAndSold) {
+    SeatLedger& seats = open_seats();
+    EXPECT_EQ(states(seats).count(SeatState::free), venue_->seat_count);
+    const SeatHoldRequest sold = hold_of({3, 4});
+    ASSERT_TRUE(hold(seats, sold).held);
+    EXPECT_EQ(resolve(seats, sold, true), (std::vector{Resolution::done, Resolution::done}));
+    ASSERT_TRUE(hold(seats, hold_of({10})).held);
+
+    SeatLedger& again = open_seats();  // Another process, or the same one restarted.
+    const seating::SeatStates after = states(again);
+    EXPECT_EQ(after.get(3), SeatState::sold);
+    EXPECT_EQ(after.get(4), SeatState::sold);
+    EXPECT_EQ(after.get(10), SeatState::held);
+    EXPECT_EQ(after.count(SeatState::free), venue_->seat_count - 3);
+}
+
+TEST_P(SeatLedgerTest, AHoldTakesAllItsSeatsOrNoneAndNamesTheGoneOnes) {
+    SeatLedger& seats = open_seats();
+    ASSERT_TRUE(hold(seats, hold_of({20, 21})).held);
+    const SeatHoldResult lost = hold(seats, hold_of({19, 21, 22, 40}));
+    EXPECT_FALSE(lost.held);
+    EXPECT_EQ(lost.gone, (std::vector<SeatId>{21}));
+    const seating::SeatStates now = states(seats);
+    for (SeatId free_seat : {19u, 22u, 40u}) EXPECT_EQ(now.get(free_seat), SeatState::free);
+    EXPECT_EQ(now.count(SeatState::held), 2u);
+    EXPECT_TRUE(hold(seats, hold_of({19, 22, 40})).held);
+}
+
+TEST_P(SeatLedgerTest, ARetriedHoldIsTheSameHold) {
+    SeatLedger& seats = open_seats();
+    const SeatHoldRequest request = hold_of({7, 8});
+    ASSERT_TRUE(hold(seats, request).held);
+    EXPECT_TRUE(hold(seats, request).held);
+    EXPECT_EQ(states(seats).count(SeatState::held), 2u);
+}
+
+TEST_P(SeatLedgerTest, PostingSellsVoidingFreesAndEachAnswersARepeatAlike) {
+    SeatLedger& seats = open_seats();
+    const SeatHoldRequest paid = hold_of({1, 2});
+    const SeatHoldRequest dropped = hold_of({5});
+    ASSERT_TRUE(hold(seats, paid).held);
+    ASSERT_TRUE(hold(seats, dropped).held);
+    const std::vector<Resolution> done{Resolution::done, Resolution::done};
+    EXPECT_EQ(resolve(seats, paid, true), done);
+    EXPECT_EQ(resolve(seats, paid, true), done);
+    EXPECT_EQ(resolve(seats, paid, false),
+              (std::vector{Resolution::conflict, Resolution::conflict}));
+    EXPECT_EQ(resolve(seats, dropped, false), std::vector{Resolution::done});
+    EXPECT_EQ(resolve(seats, dropped, false), std::vector{Resolution::done});
+    EXPECT_EQ(resolve(seats, dropped, true), std::vector{Resolution::conflict});
+    EXPECT_EQ(resolve(seats, hold_of({9}), true), std::vector{Resolution::not_found});
+    const seating::SeatStates now = states(seats);
+    EXPECT_EQ(now.get(1), SeatState::sold);
+    EXPECT_EQ(now.get(2), SeatState::sold);
+    EXPECT_EQ(now.get(5), SeatState::free);
+    EXPECT_TRUE(hold(seats, hold_of({5})).held);
+    EXPECT_FALSE(hold(seats, hold_of({2})).held);
+}
+
+TEST_P(SeatLedgerTest, AHoldThatTimesOutFreesItsSeatsAndCannotBePosted) {
+    SeatLedger& seats = open_seats();
+    const SeatHoldRequest brief = hold_of({30, 31}, 1);
+    ASSERT_TRUE(hold(seats, brief).held);
+    EXPECT_TRUE(testing::wait_until([&] { return states(seats).get(30) == SeatState::free; },
+                                    std::chrono::seconds(10)));
+    EXPECT_EQ(resolve(seats, brief, true), (std::vector{Resolution::expired, Resolution::expired}));
+    EXPECT_TRUE(hold(seats, hold_of({31})).held);
+}
+
+// Fans race for few seats, each asking for two or three of them at random: no seat is held
+// twice, and every seat some hold took shows as held.
+TEST_P(SeatLedgerTest, ConcurrentHoldsNeverHoldASeatTwice) {
+    SeatLedger& seats = open_seats();
+    SeatLedger& other = open_seats();  // A second process on the same stores.
+    constexpr SeatId contested = 12;
+    std::mt19937 random(7);
+    std::vector<SeatHoldRequest> requests;
+    for (int i = 0; i < 120; i++) {
+        std::set<SeatId> picked;
+        const std::size_t want = 2 + static_cast<std::size_t>(random() % 2);
+        while (picked.size() < want) picked.insert(random() % contested);
+        requests.push_back(hold_of(std::vector<SeatId>(picked.begin(), picked.end())));
+    }
+    auto results = run_concurrently<Result<SeatHoldResult>>(requests.size(), [&](std::size_t i) {
+        return (i % 2 == 0 ? seats : other).hold_seats(requests[i]);
+    });
+    std::multiset<SeatId> held;
+    for (std::size_t i = 0; i < results.size(); i++) {
+        ASSERT_TRUE(results[i].ok());
+        if (!results[i]->held) {
+            EXPECT_FALSE(results[i]->gone.empty());
+            continue;
+        }
+        held.insert(requests[i].seats.begin(), requests[i].seats.end());
+    }
+    for (SeatId seat : held) EXPECT_EQ(held.count(seat), 1u) << "seat " << seat;
+    EXPECT_FALSE(held.empty());
+    const seating::SeatStates now = states(seats);
+    EXPECT_EQ(now.count(SeatState::held), held.size());
+    for (SeatId seat : held) EXPECT_EQ(now.get(seat), SeatState::held);
+}
+
+std::string backend_name(const ::testing::TestParamInfo<std::string>& backend) {
+    return backend.param;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SeatLedgerTest, ::testing::Values("postgresql", "tigerbeetle"),
+                         backend_name);
+
+}  // namespace
+}  // namespace tigerfans::accounting
