@@ -37,7 +37,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 from stack import LEVELS, ROOT, LevelUnavailable, Stack, commit, machine  # noqa: E402
 
-PHASE_PAIRS = [["checkout", "webhook"], ["reserve", "commit"]]
+PHASE_PAIRS = [["checkout", "webhook"], ["reserve", "commit"], ["seats", "seats-304"]]
 METRICS_TOKEN = "bench-metrics-token"  # The server under test gets it; /metrics asks for it.
 # Metric families whose deltas are recorded around every run.
 BATCH_FAMILIES = {
@@ -234,7 +234,7 @@ def run_level(level, options, workdir):
     runs, flows, floor = [], [], None
     capacity = str(options.capacity)
     env_extra = {"CAPACITY_A": capacity, "CAPACITY_B": capacity, "MOCK_SECRET": "bench-secret",
-                 "BENCH_ENDPOINTS": "on", "METRICS_TOKEN": METRICS_TOKEN}
+                 "BENCH_ENDPOINTS": "on", "METRICS_TOKEN": METRICS_TOKEN, "VENUE": options.venue}
     with BenchStack(level, workdir, options.build_dir, env_extra) as stack:
         if level["ACCT_BACKEND"] == "tb":
             floor = tb_floor(stack, options)
@@ -404,7 +404,7 @@ def phase_table(result, concurrencies, title, value, style):
              "| level | phase | " + " | ".join(f"c={c}" for c in concurrencies) + " |",
              "|---|---|" + "---:|" * len(concurrencies)]
     for level in result["levels"]:
-        for phase in ("reserve", "commit", "checkout", "webhook"):
+        for phase in ("reserve", "commit", "checkout", "webhook", "seats", "seats-304"):
             cells = []
             for c in concurrencies:
                 values = [value(r) for r in result["runs"]
@@ -529,8 +529,10 @@ def main():
     parser.add_argument("--flow-total", type=int, default=10000, help="0: no flow run")
     parser.add_argument("--flow-concurrency", type=int, default=100)
     parser.add_argument("--capacity", type=int, default=100_000_000)
-    parser.add_argument("--pairs", default="checkout+webhook,reserve+commit",
+    parser.add_argument("--pairs", default="checkout+webhook,reserve+commit,seats+seats-304",
                         help="phase pairs to run, e.g. checkout+webhook")
+    parser.add_argument("--venue", default="stadium",
+                        help="VENUE of the server under test (the seats phases read its map)")
     parser.add_argument("--floor-repetitions", type=int, default=50,
                         help="TigerBeetle floor: requests timed per batch size")
     parser.add_argument("--floor-requests", type=int, default=400,

@@ -59,7 +59,7 @@ using Progress = std::function<void(int finished, int total)>;
 
 FlowReport run_flow(const FlowOptions& options, const Progress& progress = {});
 
-enum class Phase { checkout, webhook, reserve, commit };
+enum class Phase { checkout, webhook, reserve, commit, seats, seats_304 };
 std::string_view phase_name(Phase phase);
 
 struct PhaseOptions {

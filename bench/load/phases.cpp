@@ -1,6 +1,7 @@
 // The demo's phase benchmark: each store path measured on its own, as successful requests per
 // second of the phase's wall time. checkout creates the sessions that webhook then settles
-// with signed events posted directly; reserve creates the holds that commit then posts.
+// with signed events posted directly; reserve creates the holds that commit then posts; seats
+// reads the seat map whole and seats-304 polls it with the tag seats got.
 #include <random>
 
 #include "load/json_fields.hpp"
@@ -135,6 +136,35 @@ PhaseSpec commit_spec(const std::vector<Created>& holds) {
             },
             [](const Reply& reply, std::vector<Created>&) { return reply.status == 200; }};
 }
+// The map's tag as its body carries it: a JSON string holding a quoted tag, `"\"hex\""`.
+std::optional<std::string> body_etag(std::string_view body) {
+    const auto raw = json_member(body, "etag");
+    if (!raw || raw->size() < 6 || raw->substr(0, 3) != "\"\\\"" ||
+        raw->substr(raw->size() - 3) != "\\\"\"") {
+        return std::nullopt;
+    }
+    return "\"" + std::string(raw->substr(3, raw->size() - 6)) + "\"";
+}
+
+// The seat map as a browser first reads it: the whole body. Keeps the tag of the first answer.
+PhaseSpec seats_spec() {
+    return {[](Connection& connection, int) { connection.prepare("GET", "/api/seats"); },
+            [](const Reply& reply, std::vector<Created>& created) {
+                if (reply.status != 200 || !json_string_member(reply.body, "states")) return false;
+                const auto etag = body_etag(reply.body);
+                if (!etag) return false;
+                if (created.empty()) created.push_back({*etag, {}, 0});
+                return true;
+            }};
+}
+
+// The seat map as a browser polls it, with the tag it holds: 304 while no seat changed.
+PhaseSpec seats_304_spec(const std::vector<Created>& tags) {
+    return {[&tags](Connection& connection, int) {
+                connection.prepare("GET", "/api/seats", {{"If-None-Match", tags.front().first}});
+            },
+            [](const Reply& reply, std::vector<Created>&) { return reply.status == 304; }};
+}
 }  // namespace
 
 std::string_view phase_name(Phase phase) {
@@ -143,13 +173,15 @@ std::string_view phase_name(Phase phase) {
         case Phase::webhook: return "webhook";
         case Phase::reserve: return "reserve";
         case Phase::commit: return "commit";
+        case Phase::seats: return "seats";
+        case Phase::seats_304: return "seats-304";
     }
     return "unknown";
 }
 
 std::vector<PhaseReport> run_phases(const PhaseOptions& options, const std::vector<Phase>& phases) {
     std::vector<PhaseReport> reports;
-    std::vector<Created> sessions, holds, ignored;
+    std::vector<Created> sessions, holds, tags, ignored;
     for (Phase phase : phases) {
         switch (phase) {
             case Phase::checkout:
@@ -168,6 +200,15 @@ std::vector<PhaseReport> run_phases(const PhaseOptions& options, const std::vect
             case Phase::commit:
                 reports.push_back(measure(options, phase, static_cast<int>(holds.size()),
                                           commit_spec(holds), ignored));
+                break;
+            case Phase::seats:
+                tags.clear();
+                reports.push_back(measure(options, phase, options.total, seats_spec(), tags));
+                break;
+            case Phase::seats_304:
+                // Without a tag from a seats phase before it there is nothing to send.
+                reports.push_back(measure(options, phase, tags.empty() ? 0 : options.total,
+                                          seats_304_spec(tags), ignored));
                 break;
         }
     }
