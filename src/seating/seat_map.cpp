@@ -1,6 +1,7 @@
 // One ledger read at a time behind the seat map, shared by every reader that needs it.
 #include "tigerfans/seating/seat_map.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <utility>
@@ -45,6 +46,7 @@ SeatMap::SeatMap(asio::any_io_executor executor, const Venue& venue, Read read, 
       alive_(std::make_shared<bool>(true)) {
     TF_ASSERT(read_ && now_us_);
     TF_ASSERT_LE(settings_.refresh_ms, settings_.stale_max_ms);
+    TF_ASSERT(settings_.ledger_share_percent > 0 && settings_.ledger_share_percent <= 100);
 }
 
 SeatMap::~SeatMap() {
@@ -60,8 +62,7 @@ asio::awaitable<Result<SnapshotPtr>> SeatMap::current() {
     if (stopped_) co_return Fault::shutting_down;
     const std::int64_t now_us = now_us_();
     // One read started an interval at most, whether the last one succeeded or failed.
-    const bool may_read =
-        !reading_ && now_us - last_read_us_ >= std::int64_t{settings_.refresh_ms} * us_per_ms;
+    const bool may_read = !reading_ && now_us >= next_read_us_;
     if (fresh(now_us, settings_.stale_max_ms)) {
         if (may_read) start_read(now_us);
         co_return snapshot_;
@@ -82,6 +83,7 @@ void SeatMap::start_read(std::int64_t now_us) {
     if (reading_) return;
     reading_ = true;
     last_read_us_ = now_us;
+    next_read_us_ = now_us + std::int64_t{settings_.refresh_ms} * us_per_ms;
     asio::co_spawn(executor_, read_once(), asio::detached);
 }
 
@@ -97,6 +99,11 @@ asio::awaitable<void> SeatMap::read_once() {
     }
     if (!*alive) co_return;
     reads_++;
+    // A long read (a big venue) spaces the next one out, so that reading keeps the ledger busy
+    // at most ledger_share_percent of the time.
+    const std::int64_t took_us = std::max<std::int64_t>(0, now_us_() - started_us);
+    next_read_us_ =
+        std::max(next_read_us_, started_us + took_us * 100 / settings_.ledger_share_percent);
     publish(std::move(states), started_us);
 }
 

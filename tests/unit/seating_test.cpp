@@ -401,6 +401,31 @@ TEST(SeatMapTest, AReadThatEndsAtOnceStillAnswersItsReaders) {
     EXPECT_EQ(testing::run_async(io, [&] { return map.current(); }).fault(), Fault::shutting_down);
 }
 
+// A read that took 20 ms keeps the next one away for 80 ms from its start: reading the map
+// keeps the ledger busy a quarter of the time at most.
+TEST(SeatMapTest, ALongReadSpacesOutTheNextOne) {
+    const Venue venue = parsed(small_venue);
+    asio::io_context io;
+    ManualLedger ledger{io, SeatStates(venue.seat_count), {}};
+    SeatMap map = ledger.map(venue);
+    const std::int64_t started_us = ledger.now_us;
+    std::optional<Result<SnapshotPtr>> first;
+    testing::start_async(io, map.current(), first);
+    ledger.settle();
+    ledger.now_us += 20'000;
+    ledger.answer(ledger.states);
+    ASSERT_TRUE(first && first->ok());
+
+    ledger.now_us = started_us + 79'000;  // Far past the 5 ms interval, short of 80 ms.
+    EXPECT_TRUE(testing::run_async(io, [&] { return map.current(); }).ok());
+    EXPECT_TRUE(ledger.pending.empty());
+    ledger.now_us = started_us + 80'000;
+    EXPECT_TRUE(testing::run_async(io, [&] { return map.current(); }).ok());
+    EXPECT_EQ(ledger.pending.size(), 1u);
+    ledger.answer(ledger.states);
+    EXPECT_EQ(map.reads(), 2u);
+}
+
 // A refresh that finds nothing changed keeps the body and tag, and makes the map younger.
 TEST_F(SeatMapRefreshTest, ThatFindsNothingChangedKeepsTheTag) {
     ledger.now_us += 6'000;

@@ -1,6 +1,7 @@
 // The seat map readers see: one snapshot of every seat's state, read from the ledger by at most
 // one request at a time and at most one read started every refresh interval
-// (limits::seat_map_refresh_ms), however many fans ask and whether the reads succeed or fail. A
+// (limits::seat_map_refresh_ms, longer for a venue whose read takes long: Settings), however
+// many fans ask and whether the reads succeed or fail. A
 // reader gets the snapshot at once while it is fresh enough (a refresh starts behind it when it is
 // older than the refresh interval) and waits for the read in flight only when the snapshot is older
 // than `stale_max_ms` or there is none yet; every waiter shares that read.
@@ -46,9 +47,14 @@ public:
     struct Settings {
         std::uint32_t refresh_ms = limits::seat_map_refresh_ms;
         std::uint32_t stale_max_ms = stale_max_ms_default;
+        // After a read that took d, the next starts no sooner than d * 100 / this after it:
+        // a venue whose read is long is read less often, rather than the ledger being kept
+        // busy with the map alone (1 to 100).
+        std::uint32_t ledger_share_percent = ledger_share_percent_default;
     };
     // How old a map may be served while its refresh runs, unless the caller says otherwise.
     static constexpr std::uint32_t stale_max_ms_default = 1'000;
+    static constexpr std::uint32_t ledger_share_percent_default = 25;
 
     // `read` asks the ledger for every seat's state; `now_us` is the clock the ages are taken
     // by. The venue must outlive the map (a temporary is refused).
@@ -82,6 +88,7 @@ private:
     SnapshotPtr snapshot_;
     bool reading_ = false;
     std::int64_t last_read_us_ = 0;    // When the last read started.
+    std::int64_t next_read_us_ = 0;    // No read starts before.
     std::optional<Fault> last_fault_;  // Why the last read failed; empty when it did not.
     bool stopped_ = false;
     std::uint64_t reads_ = 0;
