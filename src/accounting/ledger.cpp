@@ -37,6 +37,7 @@ std::string_view entry_state_name(EntryState state) {
 bool valid_seat_hold(const SeatHoldRequest& request, std::uint32_t seat_count) {
     const std::size_t count = request.seats.size();
     if (count == 0 || count > limits::seats_per_order_max) return false;
+    if (request.timeout_s == 0) return false;  // TigerBeetle would read 0 as "never expires".
     if (request.hold_ids.size() != count) return false;
     for (std::size_t i = 0; i < count; i++) {
         if (request.seats[i] >= seat_count || request.hold_ids[i] == 0) return false;

@@ -401,7 +401,9 @@ asio::awaitable<void> App::Impl::shutdown() {
         co_await reconciler->stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
     }
     if (live) co_await live->stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
-    if (seat_map) co_await seat_map->stop();
+    if (seat_map) {
+        co_await seat_map->stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
+    }
     // The batchers flush what is queued before their clients close.
     if (ledger) co_await ledger->stop();
     if (sessions) co_await sessions->stop();

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <utility>
 
 #include "tigerfans/core/assert.hpp"
@@ -137,11 +138,24 @@ void SeatMap::publish(Result<SeatStates> states, std::int64_t read_at_us) {
     }
 }
 
-asio::awaitable<void> SeatMap::stop() {
+asio::awaitable<void> SeatMap::stop(std::chrono::milliseconds timeout) {
     stopped_ = true;
     if (!reading_) co_return;
+    // A read the ledger never answers (a cluster that is down: lookups do not time out) must
+    // not hold the shutdown: past the timeout its waiters are told and the stop ends.
+    auto timer = std::make_shared<asio::steady_timer>(executor_, timeout);
+    timer->async_wait([this, timer, alive = alive_](boost::system::error_code error) {
+        if (error || !*alive) return;  // Cancelled: the read ended in time.
+        for (auto& waiter : std::exchange(waiters_, {})) {
+            complete_later<Result<SnapshotPtr>>(executor_, std::move(waiter), Fault::shutting_down);
+        }
+        for (auto& waiter : std::exchange(stop_waiters_, {})) {
+            complete_later(executor_, std::move(waiter), false);
+        }
+    });
     co_await await_completion<bool>(
         [this](Completion<bool> handler) { stop_waiters_.push_back(std::move(handler)); });
+    timer->cancel();
 }
 
 }  // namespace tigerfans::seating

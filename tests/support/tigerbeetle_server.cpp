@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -117,9 +118,13 @@ TigerBeetleServer::~TigerBeetleServer() {
 }
 
 void TigerBeetleServer::start(const std::string& binary, std::vector<std::string> extra_flags) {
-    std::vector<std::string> argv = {
-        binary,         "start", "--development", "--experimental", "--limit-request=1MiB",
-        "--addresses=0"};
+    std::vector<std::string> argv = {binary, "start", "--development", "--experimental",
+                                     "--addresses=0"};
+    // 1 MiB requests unless the test asks for another limit.
+    const bool own_limit =
+        std::any_of(extra_flags.begin(), extra_flags.end(),
+                    [](const auto& flag) { return flag.rfind("--limit-request=", 0) == 0; });
+    if (!own_limit) argv.push_back("--limit-request=1MiB");
     argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
     argv.push_back(data_file_);
     pid_ = spawn_piped(argv, log_path_, stdin_fd_, stdout_fd_);

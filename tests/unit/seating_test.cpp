@@ -395,9 +395,31 @@ TEST(SeatMapTest, AReadThatEndsAtOnceStillAnswersItsReaders) {
     EXPECT_EQ(answer.fault(), Fault::overloaded);
     EXPECT_EQ(reads, 1);
     testing::run_async(io, [&]() -> asio::awaitable<bool> {
-        co_await map.stop();
+        co_await map.stop(std::chrono::milliseconds(1'000));
         co_return true;
     });
+    EXPECT_EQ(testing::run_async(io, [&] { return map.current(); }).fault(), Fault::shutting_down);
+}
+
+// A ledger that never answers does not hold the shutdown: the stop ends after its timeout and
+// the reader that waited is told.
+TEST(SeatMapTest, AStopDoesNotWaitForeverForAReadThatNeverEnds) {
+    const Venue venue = parsed(small_venue);
+    asio::io_context io;
+    ManualLedger ledger{io, SeatStates(venue.seat_count), {}};
+    SeatMap map = ledger.map(venue);
+    std::optional<Result<SnapshotPtr>> waiting;
+    testing::start_async(io, map.current(), waiting);
+    ledger.settle();
+    ASSERT_EQ(ledger.pending.size(), 1u);
+    testing::run_async(io, [&]() -> asio::awaitable<bool> {
+        co_await map.stop(std::chrono::milliseconds(10));
+        co_return true;
+    });
+    ledger.settle();
+    ASSERT_TRUE(waiting.has_value());
+    EXPECT_EQ(waiting->fault(), Fault::shutting_down);
+    ledger.answer(ledger.states);  // A late answer changes nothing.
     EXPECT_EQ(testing::run_async(io, [&] { return map.current(); }).fault(), Fault::shutting_down);
 }
 
@@ -463,6 +485,7 @@ TEST(SeatHoldRequestTest, HoldsOneToEightDistinctSeatsInOrderEachWithAnId) {
     using accounting::valid_seat_hold;
     const SeatHoldRequest good{{1, 5, 9}, {11, 12, 13}, 30, 0};
     EXPECT_TRUE(valid_seat_hold(good, 10));
+    EXPECT_FALSE(valid_seat_hold(SeatHoldRequest{{1, 5, 9}, {11, 12, 13}, 0, 0}, 10));
     EXPECT_FALSE(valid_seat_hold(good, 9));  // Seat 9 is beyond a venue of 9.
     EXPECT_FALSE(valid_seat_hold(SeatHoldRequest{{}, {}, 30, 0}, 10));
     EXPECT_FALSE(valid_seat_hold(SeatHoldRequest{{5, 1}, {11, 12}, 30, 0}, 10));
@@ -470,6 +493,7 @@ TEST(SeatHoldRequestTest, HoldsOneToEightDistinctSeatsInOrderEachWithAnId) {
     EXPECT_FALSE(valid_seat_hold(SeatHoldRequest{{1, 2}, {11}, 30, 0}, 10));
     EXPECT_FALSE(valid_seat_hold(SeatHoldRequest{{1, 2}, {11, 0}, 30, 0}, 10));
     SeatHoldRequest nine;
+    nine.timeout_s = 30;
     for (SeatId seat = 0; seat < 9; seat++) {
         nine.seats.push_back(seat);
         nine.hold_ids.push_back(seat + 1);

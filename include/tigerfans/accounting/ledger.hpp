@@ -137,7 +137,8 @@ public:
     // the client with the transfers, a page of 8,189 per request.
     virtual asio::awaitable<Result<std::vector<LedgerEntry>>> entries() = 0;
 
-    // The venue's seats (VENUE), set up by start(); null when the sale sells no seats.
+    // The venue's seats (VENUE), set up by start(); null when the sale sells no seats or their
+    // set-up failed. After stop() its calls fail with shutting_down.
     virtual SeatLedger* seats() = 0;
 
     // Whether the backend answered its last request (for /healthz).

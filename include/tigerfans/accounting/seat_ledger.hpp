@@ -20,9 +20,9 @@ namespace tigerfans::accounting {
 using seating::SeatId;
 
 struct SeatHoldRequest {
-    std::vector<SeatId> seats;   // Ascending, distinct, 1 to limits::seats_per_order_max.
-    std::vector<u128> hold_ids;  // One per seat, in the same order; never 0.
-    std::uint32_t timeout_s = 0;
+    std::vector<SeatId> seats;    // Ascending, distinct, 1 to limits::seats_per_order_max.
+    std::vector<u128> hold_ids;   // One per seat, in the same order; never 0.
+    std::uint32_t timeout_s = 0;  // Above 0: every seat hold expires.
     u128 order_id = 0;
 };
 

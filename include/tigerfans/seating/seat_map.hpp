@@ -13,6 +13,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -69,8 +70,9 @@ public:
     // snapshot younger than `stale_max_ms` is left; shutting_down after stop()).
     asio::awaitable<Result<SnapshotPtr>> current();
 
-    // Waits for the read in flight, if any; current() answers shutting_down from now on.
-    asio::awaitable<void> stop();
+    // Waits for the read in flight, if any, at most `timeout` (then its waiters get
+    // shutting_down); current() answers shutting_down from now on.
+    asio::awaitable<void> stop(std::chrono::milliseconds timeout);
 
     std::uint64_t reads() const { return reads_; }
 

@@ -23,14 +23,18 @@ using postgres::Operation;
 using postgres::Outcome;
 
 // The seats on a connection of their own: one transaction per hold or resolution, each locking
-// its seats' rows in seat order.
+// its seats' rows in seat order. The map's reads take another, so a hold waiting for another
+// process's row lock never delays them.
 class PostgresSeatLedger final : public SeatLedger {
 public:
-    PostgresSeatLedger(asio::any_io_executor loop, std::string database_url,
+    PostgresSeatLedger(const asio::any_io_executor& loop, const std::string& database_url,
                        const seating::Venue& venue)
         : venue_(postgres::seat_venue(venue)),
-          worker_(std::move(loop), std::move(database_url), "seats",
-                  postgres::prepare_seat_statements) {}
+          worker_(loop, database_url, "seats", postgres::prepare_seat_statements),
+          reader_(loop, database_url, "seats_read", postgres::prepare_seat_statements) {}
+
+    // Every call from now on fails with shutting_down.
+    void stop() { stopped_ = true; }
 
     // Each job is named before it is awaited (see the top of this file).
     asio::awaitable<Status> start() {
@@ -42,14 +46,16 @@ public:
     }
 
     asio::awaitable<Result<seating::SeatStates>> seat_states() override {
+        if (stopped_) co_return Fault::shutting_down;
         auto job = [venue = venue_](pqxx::connection& connection) {
             return postgres::read_seat_states(connection, venue);
         };
-        co_return co_await worker_.run<seating::SeatStates>(std::move(job));
+        co_return co_await reader_.run<seating::SeatStates>(std::move(job));
     }
 
     asio::awaitable<Result<SeatHoldResult>> hold_seats(SeatHoldRequest request) override {
         TF_ASSERT(valid_seat_hold(request, venue_.seat_count));
+        if (stopped_) co_return Fault::shutting_down;
         auto job = [venue = venue_, request = std::move(request)](pqxx::connection& connection) {
             return postgres::hold_seats(connection, venue, request);
         };
@@ -66,6 +72,7 @@ public:
 
 private:
     asio::awaitable<Result<std::vector<Resolution>>> resolve(SeatHolds holds, bool posting) {
+        if (stopped_) co_return Fault::shutting_down;
         auto job = [venue = venue_, holds = std::move(holds), posting](pqxx::connection& c) {
             return postgres::resolve_seats(c, venue, holds, posting);
         };
@@ -74,6 +81,8 @@ private:
 
     const postgres::SeatVenue venue_;
     tigerfans::postgres::Worker worker_;
+    tigerfans::postgres::Worker reader_;
+    bool stopped_ = false;
 };
 
 class PostgresLedger final : public Ledger {
@@ -86,19 +95,18 @@ public:
           batcher_(worker_, postgres::run_ledger_batch, limits::pg_accounting_batch_ops_max,
                    registry, "ledger") {
         if (venue != nullptr) {
-            seats_ = std::make_unique<PostgresSeatLedger>(std::move(loop), std::move(database_url),
-                                                          *venue);
+            seats_ = std::make_unique<PostgresSeatLedger>(loop, database_url, *venue);
         }
     }
 
     std::string_view backend_name() const override { return "PostgreSQL"; }
 
     asio::awaitable<Status> start() override {
-        Status created =
-            co_await worker_.run<Done>([capacities = capacities_](pqxx::connection& c) {
-                postgres::create_ledger(c, capacities);
-                return Done{};
-            });
+        auto create = [capacities = capacities_](pqxx::connection& c) {
+            postgres::create_ledger(c, capacities);
+            return Done{};
+        };
+        Status created = co_await worker_.run<Done>(std::move(create));
         if (!created || !seats_) co_return created;
         Status seated = co_await seats_->start();
         seats_ready_ = seated.ok();
@@ -149,7 +157,10 @@ public:
 
     asio::awaitable<bool> healthy() override { co_return co_await worker_.ping(); }
 
-    asio::awaitable<void> stop() override { co_await batcher_.stop(); }
+    asio::awaitable<void> stop() override {
+        if (seats_) seats_->stop();
+        co_await batcher_.stop();
+    }
 
 private:
     const Capacities capacities_;

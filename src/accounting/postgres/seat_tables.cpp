@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <map>
+#include <stdexcept>
+#include <string>
 
 #include "postgres/row_values.hpp"
 #include "postgres/schema.hpp"
@@ -101,10 +103,22 @@ std::map<SeatId, LockedSeat> lock_seats(pqxx::work& txn, const SeatVenue& venue,
     return locked;
 }
 
+// Sets a seat that carries `hold_id` to `state`; a seat that does not carry it means the rows
+// disagree, which no transaction here leaves behind: the batch fails rather than go on.
+void set_seat(pqxx::work& txn, const SeatVenue& venue, SeatId seat, int state,
+              const std::string& hold_id) {
+    const pqxx::result changed =
+        txn.exec_prepared(set_seat_statement.name, venue.key, seat, state, hold_id);
+    if (changed.affected_rows() != 1) {
+        throw std::runtime_error("ledger: seat " + std::to_string(seat) + " does not carry hold " +
+                                 hold_id);
+    }
+}
+
 // A seat whose hold timed out: its hold is expired, the seat free.
 void expire(pqxx::work& txn, const SeatVenue& venue, SeatId seat, const std::string& hold_id) {
     txn.exec_prepared(set_hold_statement.name, hold_id, "expired");
-    txn.exec_prepared(set_seat_statement.name, venue.key, seat, 0, hold_id);
+    set_seat(txn, venue, seat, 0, hold_id);
 }
 
 struct KnownHold {
@@ -124,6 +138,20 @@ std::map<std::string, KnownHold> known_holds(pqxx::work& txn, const std::vector<
     return known;
 }
 
+// Whether the request was made before: every id stored for the same seat. Ids stored for other
+// seats, or only some of them, are a caller's bug (TigerBeetle would refuse such a chain as
+// existing with other accounts).
+bool retried(const std::map<std::string, KnownHold>& known, const SeatHoldRequest& request) {
+    if (known.empty()) return false;
+    for (std::size_t i = 0; i < request.seats.size(); i++) {
+        const auto found = known.find(u128_to_decimal(request.hold_ids[i]));
+        if (found == known.end() || found->second.seat != request.seats[i]) {
+            throw std::runtime_error("ledger: a seat hold's ids were used before for other seats");
+        }
+    }
+    return true;
+}
+
 // What a post (or void) of one seat's hold does, as TigerBeetle answers it.
 Resolution resolve_one(pqxx::work& txn, const SeatVenue& venue, SeatId seat, const std::string& id,
                        const std::map<std::string, KnownHold>& known, bool posting) {
@@ -139,7 +167,7 @@ Resolution resolve_one(pqxx::work& txn, const SeatVenue& venue, SeatId seat, con
         return Resolution::expired;
     }
     txn.exec_prepared(set_hold_statement.name, id, done_status);
-    txn.exec_prepared(set_seat_statement.name, venue.key, seat, posting ? 2 : 0, id);
+    set_seat(txn, venue, seat, posting ? 2 : 0, id);
     return Resolution::done;
 }
 
@@ -185,7 +213,7 @@ SeatHoldResult hold_seats(pqxx::connection& connection, const SeatVenue& venue,
     TF_ASSERT(valid_seat_hold(request, venue.seat_count));
     pqxx::work txn(connection);
     const std::map<SeatId, LockedSeat> locked = lock_seats(txn, venue, request.seats);
-    if (!known_holds(txn, request.hold_ids).empty()) return SeatHoldResult{true, {}};
+    if (retried(known_holds(txn, request.hold_ids), request)) return SeatHoldResult{true, {}};
     SeatHoldResult result;
     for (const auto& [seat, row] : locked) {
         if (row.state == 2 || (row.state == 1 && row.live)) result.gone.push_back(seat);

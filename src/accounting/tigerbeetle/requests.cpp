@@ -61,6 +61,15 @@ asio::awaitable<Result<abi::PacketStatus>> timed_request(
     co_return status;
 }
 
+namespace {
+// These one-request helpers carry a few events; larger sets go through a PacketExecutor, which
+// learns the cluster's limit.
+Fault too_much(std::size_t events) {
+    spdlog::error("TigerBeetle refused a request of {} events as too much data", events);
+    return Fault::internal;
+}
+}  // namespace
+
 asio::awaitable<Result<std::vector<abi::CreateResult>>> create_accounts(
     PacketSubmitter& submitter, RequestMetrics metrics, std::span<const abi::Account> accounts) {
     TF_ASSERT(!accounts.empty());
@@ -69,6 +78,7 @@ asio::awaitable<Result<std::vector<abi::CreateResult>>> create_accounts(
         co_await timed_request(submitter, metrics, abi::Operation::create_accounts,
                                std::as_bytes(accounts), accounts.size(), reply);
     if (!status) co_return status.fault();
+    if (*status == abi::PacketStatus::too_much_data) co_return too_much(accounts.size());
     if (*status != abi::PacketStatus::ok) co_return fault_of(*status);
     std::vector<abi::CreateResult> results;
     if (!decode_records(reply, accounts.size(), results)) {
@@ -87,6 +97,7 @@ asio::awaitable<Result<std::vector<abi::Account>>> lookup_accounts(PacketSubmitt
     const Result<abi::PacketStatus> status = co_await timed_request(
         submitter, metrics, abi::Operation::lookup_accounts, std::as_bytes(ids), ids.size(), reply);
     if (!status) co_return status.fault();
+    if (*status == abi::PacketStatus::too_much_data) co_return too_much(ids.size());
     if (*status != abi::PacketStatus::ok) co_return fault_of(*status);
     std::vector<abi::Account> accounts;
     const std::size_t found = reply.size() / sizeof(abi::Account);

@@ -27,9 +27,10 @@ TbSeatLedger::TbSeatLedger(const seating::Venue& venue, PacketSubmitter& client,
                            TransferBatcher& batcher, SeatRequestMetrics metrics,
                            std::uint32_t events_max)
     : venue_(venue),
-      client_(client),
       batcher_(batcher),
-      metrics_(metrics),
+      account_creator_(client, abi::Operation::create_accounts, events_max,
+                       metrics.create_accounts),
+      lookups_(client, abi::Operation::lookup_accounts, events_max, metrics.lookup_accounts),
       events_max_(events_max),
       key_(seat_model::venue_key(venue)) {
     TF_ASSERT_GT(venue_.seat_count, 0u);
@@ -49,16 +50,11 @@ asio::awaitable<Status> TbSeatLedger::start() {
 }
 
 asio::awaitable<Status> TbSeatLedger::create_seat_accounts() {
-    const std::vector<abi::Account> accounts = seat_model::accounts(key_, venue_.seat_count);
-    for (std::size_t first = 0; first < accounts.size(); first += events_max_) {
-        const std::size_t count = std::min<std::size_t>(events_max_, accounts.size() - first);
-        const std::span<const abi::Account> part(accounts.data() + first, count);
-        auto results = co_await create_accounts(client_, metrics_.create_accounts, part);
-        if (!results) co_return results.fault();
-        Status ready = check_results(part, *results, model::is_account_ready, "seat account");
-        if (!ready) co_return ready;
-    }
-    co_return done();
+    std::vector<abi::Account> accounts = seat_model::accounts(key_, venue_.seat_count);
+    auto results = co_await account_creator_.execute(std::span<abi::Account>(accounts));
+    if (!results) co_return results.fault();
+    co_return check_results(std::span<const abi::Account>(accounts), *results,
+                            model::is_account_ready, "seat account");
 }
 
 // Through the batcher, a request's worth at a time: the fundings share the queue with holds.
@@ -78,27 +74,17 @@ asio::awaitable<Status> TbSeatLedger::fund_seats() {
     co_return done();
 }
 
-// The accounts of `ids`, all of which must exist, in the order asked.
+// The accounts of `ids`, all of which must exist, in the order asked (a missing one is an
+// internal fault: the executor wants a record per id).
 asio::awaitable<Result<std::vector<abi::Account>>> TbSeatLedger::lookup_seats(
     std::vector<u128> ids) {
-    std::vector<abi::Account> all;
-    all.reserve(ids.size());
-    for (std::size_t first = 0; first < ids.size(); first += events_max_) {
-        const std::size_t count = std::min<std::size_t>(events_max_, ids.size() - first);
-        auto found = co_await lookup_accounts(client_, metrics_.lookup_accounts,
-                                              std::span<const u128>(ids.data() + first, count));
-        if (!found) co_return found.fault();
-        if (found->size() != count) {
-            spdlog::error("TigerBeetle: {} of {} seat accounts are missing", count - found->size(),
-                          count);
-            co_return Fault::internal;
-        }
-        all.insert(all.end(), found->begin(), found->end());
-    }
+    if (stopped_) co_return Fault::shutting_down;
+    auto found = co_await lookups_.execute(std::span<u128>(ids));
+    if (!found) co_return found.fault();
     for (std::size_t i = 0; i < ids.size(); i++) {
-        if (all[i].id != ids[i]) co_return Fault::internal;  // Lookups answer in request order.
+        if ((*found)[i].id != ids[i]) co_return Fault::internal;  // Answers come in order.
     }
-    co_return all;
+    co_return std::move(*found);
 }
 
 asio::awaitable<Result<seating::SeatStates>> TbSeatLedger::seat_states() {
@@ -117,6 +103,7 @@ asio::awaitable<Result<seating::SeatStates>> TbSeatLedger::seat_states() {
 
 asio::awaitable<Result<SeatHoldResult>> TbSeatLedger::hold_seats(SeatHoldRequest request) {
     TF_ASSERT(valid_seat_hold(request, venue_.seat_count));
+    if (stopped_) co_return Fault::shutting_down;
     std::vector<abi::Transfer> chain = seat_model::hold_chain(key_, request.seats, request.hold_ids,
                                                               request.timeout_s, request.order_id);
     auto results = co_await batcher_.submit(std::move(chain));
@@ -167,6 +154,7 @@ asio::awaitable<Result<std::vector<Resolution>>> TbSeatLedger::void_seats(SeatHo
 asio::awaitable<Result<std::vector<Resolution>>> TbSeatLedger::resolve(SeatHolds holds,
                                                                        bool posting) {
     TF_ASSERT(!holds.seats.empty() && holds.seats.size() == holds.hold_ids.size());
+    if (stopped_) co_return Fault::shutting_down;
     std::vector<abi::Transfer> transfers;
     transfers.reserve(holds.seats.size());
     for (std::size_t i = 0; i < holds.seats.size(); i++) {

@@ -21,8 +21,9 @@ struct SeatRequestMetrics {
 
 class TbSeatLedger final : public SeatLedger {
 public:
-    // `events_max` caps the accounts and ids of one request at start-up and in reads. The venue,
-    // client and batcher must outlive this.
+    // `events_max` caps the accounts and ids of one request at start-up and in reads; a cluster
+    // that takes fewer is learned as for transfers (BatchLimit). The venue, client and batcher
+    // must outlive this.
     TbSeatLedger(const seating::Venue& venue, PacketSubmitter& client, TransferBatcher& batcher,
                  SeatRequestMetrics metrics, std::uint32_t events_max);
     TbSeatLedger(seating::Venue&&, PacketSubmitter&, TransferBatcher&, SeatRequestMetrics,
@@ -30,6 +31,8 @@ public:
 
     // Creates and funds every seat's account, in full requests; a restart meets `exists`.
     asio::awaitable<Status> start();
+    // Every call from now on fails with shutting_down (the client is about to close).
+    void stop() { stopped_ = true; }
 
     asio::awaitable<Result<seating::SeatStates>> seat_states() override;
     asio::awaitable<Result<SeatHoldResult>> hold_seats(SeatHoldRequest request) override;
@@ -44,11 +47,12 @@ private:
     asio::awaitable<Result<std::vector<Resolution>>> resolve(SeatHolds holds, bool posting);
 
     const seating::Venue& venue_;
-    PacketSubmitter& client_;
     TransferBatcher& batcher_;
-    SeatRequestMetrics metrics_;
+    PacketExecutor<abi::Account, abi::CreateResult> account_creator_;
+    PacketExecutor<u128, abi::Account> lookups_;  // Every id must name an account.
     std::uint32_t events_max_;
     std::uint64_t key_;
+    bool stopped_ = false;
 };
 
 }  // namespace tigerfans::accounting::tb

@@ -104,10 +104,13 @@ public:
         if (Status ready = ensure_client(); !ready) co_return ready;
         const auto timeout = std::chrono::milliseconds(limits::tb_start_timeout_ms);
         std::optional<Status> set_up = co_await with_deadline(loop_, set_up_accounts(), timeout);
-        if (set_up) co_return *set_up;
-        spdlog::error("TigerBeetle at '{}' (cluster {}) did not answer within {} ms",
-                      options_.addresses, options_.cluster_id, limits::tb_start_timeout_ms);
-        co_return Fault::unavailable;
+        if (!set_up) {
+            spdlog::error("TigerBeetle at '{}' (cluster {}) did not answer within {} ms",
+                          options_.addresses, options_.cluster_id, limits::tb_start_timeout_ms);
+            co_return Fault::unavailable;
+        }
+        if (!*set_up || !seats_) co_return *set_up;
+        co_return co_await set_up_seats();
     }
 
     asio::awaitable<Status> attach() override {
@@ -174,7 +177,7 @@ public:
         co_return all;
     }
 
-    SeatLedger* seats() override { return seats_ready_ && !stopped_ ? seats_.get() : nullptr; }
+    SeatLedger* seats() override { return seats_ready_ ? seats_.get() : nullptr; }
 
     asio::awaitable<bool> healthy() override {
         if (!usable()) co_return false;
@@ -192,6 +195,7 @@ public:
     asio::awaitable<void> stop() override {
         if (stopped_) co_return;
         stopped_ = true;
+        if (seats_) seats_->stop();
         if (batcher_) {
             batcher_->stop();
             co_await batcher_->drain();
@@ -256,11 +260,22 @@ private:
         Status ready = check_results(std::span<const abi::Account>(accounts), *created,
                                      model::is_account_ready, "account");
         if (!ready) co_return ready;
-        Status funded = co_await fund_budgets();
-        if (!funded || !seats_) co_return funded;
-        Status seated = co_await seats_->start();
-        if (seated) seats_ready_ = true;
-        co_return seated;
+        co_return co_await fund_budgets();
+    }
+
+    // A venue's seats in a time window of their own: a stadium is tens of thousands of accounts.
+    asio::awaitable<Status> set_up_seats() {
+        const auto timeout = std::chrono::milliseconds(limits::tb_start_timeout_ms);
+        std::optional<Status> seated = co_await with_deadline(loop_, seats_->start(), timeout);
+        if (seated && *seated) {
+            seats_ready_ = true;
+            co_return done();
+        }
+        spdlog::error(
+            "TigerBeetle: the venue's {} seats were not set up: {}", options_.venue->seat_count,
+            seated ? std::string(fault_name(seated->fault()))
+                   : "no answer within " + std::to_string(limits::tb_start_timeout_ms) + " ms");
+        co_return seated ? *seated : Status(Fault::unavailable);
     }
 
     asio::awaitable<Status> fund_budgets() {
