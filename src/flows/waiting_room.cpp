@@ -78,6 +78,24 @@ asio::awaitable<void> WaitingRoom::stop(std::chrono::milliseconds wait) {
     stopping_ = true;
     co_await stop_timer_loop(
         timer_, [this] { return loop_running_ || holds_reading_; }, wait);
+    if (leading_) co_await give_up_lease();
+}
+
+// The lease ends at this process's last step, so another process takes over at its next step
+// instead of when the lease would have run out. A store that does not answer leaves the lease
+// to run out.
+asio::awaitable<void> WaitingRoom::give_up_lease() {
+    Result<queue::AdmissionLease> ended =
+        co_await store_.lead(lease_owner_, last_step_us_, last_step_us_);
+    leading_ = false;
+    if (ended) {
+        spdlog::info("waiting room: admission handed over (this process stops)");
+    } else {
+        spdlog::warn(
+            "waiting room: could not hand admission over ({}); it passes to another "
+            "process when the lease runs out",
+            fault_name(ended.fault()));
+    }
 }
 
 asio::awaitable<void> WaitingRoom::loop() {
@@ -128,6 +146,7 @@ asio::awaitable<void> WaitingRoom::read_holds(std::int64_t asked_us) {
 // Every step renews (or tries to take) the admission lease, whatever the phase, so that an
 // operator's settings reach this process before the sale too; only the holder admits.
 asio::awaitable<void> WaitingRoom::step(std::int64_t now_us) {
+    last_step_us_ = now_us;
     if (now_us - counts_read_us_ >= counts_interval_us) {
         counts_read_us_ = now_us;
         if (auto counts = co_await store_.counts()) {

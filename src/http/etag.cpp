@@ -1,9 +1,13 @@
 // If-None-Match against one ETag.
 #include "tigerfans/http/etag.hpp"
 
+#include "tigerfans/core/crypto.hpp"
+
 namespace tigerfans::http {
 
 namespace {
+constexpr std::size_t etag_hex_digits = 24;
+
 std::string_view trimmed(std::string_view text) {
     const auto first = text.find_first_not_of(" \t");
     if (first == std::string_view::npos) return {};
@@ -27,6 +31,10 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
         if_none_match.remove_prefix(comma + 1);
     }
     return false;
+}
+
+std::string etag_of(std::string_view content) {
+    return "\"" + sha256_hex(content).substr(0, etag_hex_digits) + "\"";
 }
 
 }  // namespace tigerfans::http

@@ -48,7 +48,7 @@ StaticFiles::StaticFiles(const std::string& directory) {
         body << file.rdbuf();
         const std::string name = entry.path().filename().string();
         Asset asset{body.str(), std::string(content_type_for(name)), {}};
-        asset.etag = "\"" + std::to_string(std::hash<std::string>{}(asset.body)) + "\"";
+        asset.etag = etag_of(asset.body);
         assets_.emplace(name, std::move(asset));
     }
 }

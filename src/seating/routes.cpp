@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include "tigerfans/core/assert.hpp"
-#include "tigerfans/core/crypto.hpp"
 #include "tigerfans/http/errors.hpp"
 #include "tigerfans/http/etag.hpp"
 #include "tigerfans/seating/seat_map.hpp"
@@ -15,8 +14,6 @@ namespace tigerfans::seating {
 namespace asio = boost::asio;
 
 namespace {
-constexpr std::size_t etag_hex_digits = 24;
-
 nlohmann::json row_json(const Venue& venue, const Row& row) {
     return {{"label", row.label},
             {"category", venue.categories[row.category].id},
@@ -90,7 +87,7 @@ http::Routes venue_routes(const Venue* venue, SeatMap* seat_map) {
     TF_ASSERT_GT(venue->seat_count, 0u);
     std::string body = venue_layout_json(*venue);
     // The tag names the body, so a server that writes the layout otherwise gets a new one.
-    std::string etag = "\"" + sha256_hex(body).substr(0, etag_hex_digits) + "\"";
+    std::string etag = http::etag_of(body);
     auto layout = std::make_shared<const Layout>(Layout{std::move(body), std::move(etag)});
     auto get_venue = [layout](http::Request& request) -> asio::awaitable<http::Response> {
         co_return tagged(request, layout->etag, layout->body);

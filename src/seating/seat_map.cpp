@@ -9,12 +9,12 @@
 
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/crypto.hpp"
+#include "tigerfans/http/etag.hpp"
 #include "tigerfans/http/json_writer.hpp"
 
 namespace tigerfans::seating {
 
 namespace {
-constexpr std::size_t etag_hex_digits = 24;  // 96 bits of the digest.
 constexpr std::int64_t us_per_ms = 1000;
 }  // namespace
 
@@ -23,7 +23,7 @@ SeatMapSnapshot make_snapshot(const Venue& venue, SeatStates states, std::int64_
     SeatMapSnapshot snapshot{std::move(states), {}, {}, read_at_us};
     const std::string encoded = base64_encode(snapshot.states.bytes());
     // The venue's digest is part of the tag: the same states of another layout are another map.
-    snapshot.etag = "\"" + sha256_hex(venue.digest + encoded).substr(0, etag_hex_digits) + "\"";
+    snapshot.etag = http::etag_of(venue.digest + encoded);
     const SeatCounts counts = snapshot.states.counts();
     http::JsonObjectWriter body(encoded.size() + http::JsonObjectWriter::json_object_reserve_bytes);
     body.string("etag", snapshot.etag)

@@ -69,6 +69,12 @@ TEST(Router, AThrowingHandlerBecomesA500NotACrash) {
     EXPECT_EQ(nlohmann::json::parse(response.body)["error"], "internal_error");
 }
 
+// A content's tag is 96 bits of its SHA-256 (of "abc": ba7816bf...), quoted.
+TEST(ETag, NamesContentByItsDigest) {
+    EXPECT_EQ(etag_of("abc"), R"("ba7816bf8f01cfea414140de")");
+    EXPECT_NE(etag_of("abd"), etag_of("abc"));
+}
+
 // If-None-Match names the tag alone, in a list, weakly or as `*`; anything else is a miss.
 TEST(ETag, IfNoneMatchMatchesListsWeakTagsAndStar) {
     EXPECT_TRUE(etag_matches(R"("abc")", R"("abc")"));

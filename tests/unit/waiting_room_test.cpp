@@ -227,6 +227,25 @@ TEST_F(WaitingRoomStepTest, ProcessesSharingAStoreAdmitAtOneRateAndTakeOverFromA
     EXPECT_NE(store.lease_owner, holder);
 }
 
+// Processes that stop hand admission over: one that goes on admits from its next step, long
+// before the stopped holder's lease would have run out.
+TEST_F(WaitingRoomStepTest, AProcessThatStopsHandsAdmissionOverAtOnce) {
+    WaitingRoom other{io.get_executor(), config, store, ledger, opens_us - 600 * second_us};
+    EXPECT_EQ(run_rooms({&room, &other}, opens_us, opens_us + 10 * second_us), 100u);
+    const std::string holder = store.lease_owner;
+    for (WaitingRoom* stopping : {&room, &other}) {
+        testing::run_async(io, [&]() -> asio::awaitable<bool> {
+            co_await stopping->stop(std::chrono::milliseconds(100));
+            co_return true;
+        });
+    }
+    WaitingRoom going_on{io.get_executor(), config, store, ledger, opens_us - 600 * second_us};
+    const std::int64_t stopped_us = opens_us + 10 * second_us;
+    static_assert(limits::admission_lease_us > second_us);
+    EXPECT_GT(run_rooms({&going_on}, stopped_us + 50'000, stopped_us + second_us), 0u);
+    EXPECT_NE(store.lease_owner, holder);
+}
+
 // An operator's pause or rate, set on a process that does not admit, reaches the one that does
 // through the store; and a restarted process takes the stored settings over its configuration.
 TEST_F(WaitingRoomStepTest, APauseOrRateSetOnAnyProcessReachesTheOneThatAdmits) {

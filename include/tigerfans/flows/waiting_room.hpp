@@ -48,7 +48,8 @@ public:
 
     // Starts the admission step on the loop.
     void start();
-    // Ends the admission step (waiting at most `wait` for a step in flight).
+    // Ends the admission step (waiting at most `wait` for a step in flight) and, when this
+    // process admits, hands the admission lease over.
     asio::awaitable<void> stop(std::chrono::milliseconds wait);
 
     // POST /api/queue/join and GET /api/queue/{id}.
@@ -84,6 +85,7 @@ private:
     asio::awaitable<void> admit_due(std::int64_t now_us);
     asio::awaitable<void> store_settings();
     asio::awaitable<bool> take_lease(std::int64_t now_us);
+    asio::awaitable<void> give_up_lease();
     void note_admissions(std::int64_t now_us);
 
     asio::awaitable<http::Response> join(http::Request& request);
@@ -105,6 +107,7 @@ private:
     // The admission lease (QueueStore::lead): only its holder among the processes admits.
     std::string lease_owner_;  // SERVER_NAME and a random suffix: unique even if names clash.
     bool leading_ = false;     // As of the last step.
+    std::int64_t last_step_us_ = 0;
     // An operator's change made here that the store has not taken yet, per setting.
     bool paused_dirty_ = false;
     bool rate_dirty_ = false;

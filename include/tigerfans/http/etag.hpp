@@ -3,9 +3,14 @@
 // compared weakly).
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace tigerfans::http {
+
+// A strong tag naming `content`: 96 bits of its SHA-256 in hex, quoted. Every process and build
+// gives the same content the same tag.
+std::string etag_of(std::string_view content);
 
 // `etag` is quoted, as the ETag header carries it. An empty header matches nothing.
 bool etag_matches(std::string_view if_none_match, std::string_view etag);
