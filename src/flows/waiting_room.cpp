@@ -81,12 +81,12 @@ asio::awaitable<void> WaitingRoom::stop(std::chrono::milliseconds wait) {
     if (leading_) co_await give_up_lease();
 }
 
-// The lease ends at this process's last step, so another process takes over at its next step
-// instead of when the lease would have run out. A store that does not answer leaves the lease
-// to run out.
+// The lease ends just after this process's last step (a lease must end after it starts), so
+// another process takes over at its next step instead of when the lease would have run out. A
+// store that does not answer leaves the lease to run out.
 asio::awaitable<void> WaitingRoom::give_up_lease() {
     Result<queue::AdmissionLease> ended =
-        co_await store_.lead(lease_owner_, last_step_us_, last_step_us_);
+        co_await store_.lead(lease_owner_, last_step_us_, last_step_us_ + 1);
     leading_ = false;
     if (ended) {
         spdlog::info("waiting room: admission handed over (this process stops)");

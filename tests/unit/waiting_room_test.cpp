@@ -73,6 +73,7 @@ public:
     }
     asio::awaitable<Result<queue::AdmissionLease>> lead(std::string_view owner, std::int64_t now_us,
                                                         std::int64_t until_us) override {
+        EXPECT_GT(until_us, now_us);  // As both real stores require.
         if (failing) co_return Fault::unavailable;
         queue::AdmissionLease lease;
         if (lease_owner.empty() || lease_owner == owner || lease_until_us <= now_us) {
