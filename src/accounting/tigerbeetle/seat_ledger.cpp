@@ -15,6 +15,8 @@
 namespace tigerfans::accounting::tb {
 
 namespace {
+namespace status = abi::create_transfer_status;
+
 std::vector<std::uint32_t> statuses_of(const std::vector<abi::CreateResult>& results) {
     std::vector<std::uint32_t> statuses;
     statuses.reserve(results.size());
@@ -23,14 +25,16 @@ std::vector<std::uint32_t> statuses_of(const std::vector<abi::CreateResult>& res
 }
 }  // namespace
 
-TbSeatLedger::TbSeatLedger(const seating::Venue& venue, PacketSubmitter& client,
-                           TransferBatcher& batcher, SeatRequestMetrics metrics,
-                           std::uint32_t events_max)
+TbSeatLedger::TbSeatLedger(asio::any_io_executor loop, const seating::Venue& venue,
+                           PacketSubmitter& client, TransferBatcher& batcher,
+                           SeatRequestMetrics metrics, std::uint32_t events_max)
     : venue_(venue),
       batcher_(batcher),
       account_creator_(client, abi::Operation::create_accounts, events_max,
                        metrics.create_accounts),
       lookups_(client, abi::Operation::lookup_accounts, events_max, metrics.lookup_accounts),
+      seat_lookups_(std::move(loop), lookups_.as_execute(), events_max,
+                    limits::batcher_queue_items_max),
       events_max_(events_max),
       key_(seat_model::venue_key(venue)) {
     TF_ASSERT_GT(venue_.seat_count, 0u);
@@ -131,8 +135,13 @@ asio::awaitable<Result<std::vector<SeatId>>> TbSeatLedger::taken_among(
     std::vector<u128> ids;
     ids.reserve(seats.size());
     for (SeatId seat : seats) ids.push_back(seat_model::seat_account_id(key_, seat));
-    auto accounts = co_await lookup_seats(std::move(ids));
+    if (stopped_) co_return Fault::shutting_down;
+    auto lookup = seat_lookups_.submit(ids);  // Apart from the co_await: GCC 12 (flows/).
+    auto accounts = co_await std::move(lookup);
     if (!accounts) co_return accounts.fault();
+    for (std::size_t i = 0; i < ids.size(); i++) {
+        if ((*accounts)[i].id != ids[i]) co_return Fault::internal;  // Answers come in order.
+    }
     std::vector<SeatId> taken;
     for (std::size_t i = 0; i < seats.size(); i++) {
         if (seat_model::state_of((*accounts)[i]) != seating::SeatState::free) {
@@ -167,7 +176,12 @@ asio::awaitable<Result<std::vector<Resolution>>> TbSeatLedger::resolve(SeatHolds
     if (!results) co_return results.fault();
     std::vector<Resolution> resolutions;
     for (std::size_t i = 0; i < results->size(); i++) {
-        const std::uint32_t code = (*results)[i].status;
+        std::uint32_t code = (*results)[i].status;
+        // A hold id of another seat is no hold of this one.
+        if (code == status::pending_transfer_has_different_debit_account_id ||
+            code == status::pending_transfer_has_different_credit_account_id) {
+            code = status::pending_transfer_not_found;
+        }
         const std::optional<Resolution> resolution =
             posting ? model::post_resolution(code) : model::void_resolution(code);
         if (!resolution) {

@@ -24,15 +24,20 @@ public:
     // `events_max` caps the accounts and ids of one request at start-up and in reads; a cluster
     // that takes fewer is learned as for transfers (BatchLimit). The venue, client and batcher
     // must outlive this.
-    TbSeatLedger(const seating::Venue& venue, PacketSubmitter& client, TransferBatcher& batcher,
-                 SeatRequestMetrics metrics, std::uint32_t events_max);
-    TbSeatLedger(seating::Venue&&, PacketSubmitter&, TransferBatcher&, SeatRequestMetrics,
-                 std::uint32_t) = delete;
+    TbSeatLedger(asio::any_io_executor loop, const seating::Venue& venue, PacketSubmitter& client,
+                 TransferBatcher& batcher, SeatRequestMetrics metrics, std::uint32_t events_max);
+    TbSeatLedger(asio::any_io_executor, seating::Venue&&, PacketSubmitter&, TransferBatcher&,
+                 SeatRequestMetrics, std::uint32_t) = delete;
 
     // Creates and funds every seat's account, in full requests; a restart meets `exists`.
     asio::awaitable<Status> start();
     // Every call from now on fails with shutting_down (the client is about to close).
-    void stop() { stopped_ = true; }
+    void stop() {
+        stopped_ = true;
+        seat_lookups_.stop();
+    }
+    // Completes when no lookup of seats is queued or in flight.
+    asio::awaitable<void> drain() { co_await seat_lookups_.drain(); }
 
     asio::awaitable<Result<seating::SeatStates>> seat_states() override;
     asio::awaitable<Result<SeatHoldResult>> hold_seats(SeatHoldRequest request) override;
@@ -50,6 +55,9 @@ private:
     TransferBatcher& batcher_;
     PacketExecutor<abi::Account, abi::CreateResult> account_creator_;
     PacketExecutor<u128, abi::Account> lookups_;  // Every id must name an account.
+    // The few seats of refused holds, looked up together: under a race every refusal asks,
+    // and one request each would run the client out of packets.
+    AutoBatcher<u128, abi::Account> seat_lookups_;
     std::uint32_t events_max_;
     std::uint64_t key_;
     bool stopped_ = false;

@@ -200,6 +200,7 @@ public:
             batcher_->stop();
             co_await batcher_->drain();
         }
+        if (seats_) co_await seats_->drain();
         if (client_) client_->close();  // Deinit from the loop, after the batcher drained.
     }
 
@@ -247,7 +248,7 @@ private:
             *batcher_, std::chrono::milliseconds(limits::tb_goodie_retry_interval_ms));
         if (options_.venue != nullptr) {
             seats_ = std::make_unique<TbSeatLedger>(
-                *options_.venue, *client_, *batcher_,
+                loop_, *options_.venue, *client_, *batcher_,
                 SeatRequestMetrics{account_metrics_, lookup_metrics_}, options_.batch_events_max);
         }
         return done();
