@@ -40,6 +40,7 @@
 #include "tigerfans/http/server.hpp"
 #include "tigerfans/http/static_files.hpp"
 #include "tigerfans/mockpay/mockpay.hpp"
+#include "tigerfans/seating/recent_holds.hpp"
 #include "tigerfans/seating/routes.hpp"
 #include "tigerfans/seating/seat_map.hpp"
 #include "tigerfans/seating/venue.hpp"
@@ -163,8 +164,11 @@ struct App::Impl {
     std::unique_ptr<accounting::Ledger> ledger;
     std::unique_ptr<sessions::SessionStore> sessions;
     std::unique_ptr<orders::OrderStore> orders;
-    std::unique_ptr<seating::Venue> venue;             // With VENUE set.
-    std::unique_ptr<seating::SeatMap> seat_map;        // With VENUE set.
+    std::unique_ptr<seating::Venue> venue;         // With VENUE set.
+    std::unique_ptr<seating::SeatMap> seat_map;    // With VENUE set.
+    std::unique_ptr<seating::BestAvailable> best;  // With VENUE set.
+    seating::RecentHolds recent_holds;
+    std::unique_ptr<flows::Seating> seat_sale;         // With VENUE set.
     std::unique_ptr<queue::QueueStore> queue_store;    // With the waiting room on.
     std::unique_ptr<flows::WaitingRoom> waiting_room;  // With the waiting room on.
     std::unique_ptr<flows::Services> services;
@@ -337,8 +341,14 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
         config.mock_webhook_url = "http://127.0.0.1:" + std::to_string(port) + "/payments/webhook";
     }
     TF_ASSERT(ledger && sessions && orders);  // The flows get every store, started.
-    services = std::make_unique<flows::Services>(
-        flows::Services{config, *ledger, *sessions, *orders, ids, timings, registry, background});
+    if (venue) {
+        seat_map = make_seat_map();
+        best = std::make_unique<seating::BestAvailable>(*venue);
+        seat_sale = std::make_unique<flows::Seating>(
+            flows::Seating{*venue, *ledger->seats(), *seat_map, *best, recent_holds});
+    }
+    services = std::make_unique<flows::Services>(flows::Services{
+        config, *ledger, *sessions, *orders, ids, timings, registry, background, seat_sale.get()});
     mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry);
     reconciler = std::make_unique<flows::Reconciler>(loop, flows::ReconcileStores{*ledger, *orders},
                                                      config.reconcile_interval_s);
@@ -351,7 +361,6 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
         admission = no_waiting_room.get();
     }
     live = make_live_sampler();
-    if (venue) seat_map = make_seat_map();
     add_routes();  // Before the first accept completes: same thread, no await between.
     if (Status started = co_await mockpay->start(); !started) {
         // Payments still work; only the redelivery of undelivered events waits for a restart.

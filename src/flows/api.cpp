@@ -53,23 +53,49 @@ Response at_limit(const EmailLimitReached& reached) {
         "at most " + std::to_string(reached.limit) + " paid or held tickets per email address");
 }
 
+Response sold_out_answer(const SoldOut& sold_out) {
+    if (sold_out.seats) {
+        return http::error_response(409, "sold_out",
+                                    "no seats of this category are free together in one row; "
+                                    "held seats may come back when their holds expire");
+    }
+    return http::error_response(409, "sold_out",
+                                "no tickets of this class are left; held tickets may "
+                                "come back when their holds expire");
+}
+
+// 409 with the seats someone else holds or bought: the fan picks others.
+Response seats_gone_answer(const SeatsGone& gone) {
+    nlohmann::json body = {{"error", "seats_taken"},
+                           {"detail", "some of these seats are held or sold; pick others"},
+                           {"seats", gone.gone}};
+    return Response::json(409, body.dump());
+}
+
+// 409 with Retry-After: the seats were there, but others' holds won them meanwhile.
+Response seats_contended_answer() {
+    Response response = http::error_response(
+        409, "seats_contended", "others were holding these seats at the same moment; try again");
+    response.headers.emplace_back("Retry-After", "1");
+    return response;
+}
+
 asio::awaitable<Response> answer_checkout(Services& services, CheckoutRequest checkout_request) {
     const CheckoutOutcome outcome = co_await checkout(services, std::move(checkout_request));
-    co_return std::visit(Overloaded{
-                             [](const CheckoutAccepted& accepted) {
-                                 TF_ASSERT(orders::is_valid_order_id(accepted.order_id));
-                                 return Response::json(200, checkout_answer_json(accepted));
-                             },
-                             [](const SoldOut&) {
-                                 return http::error_response(
-                                     409, "sold_out",
-                                     "no tickets of this class are left; held tickets may "
-                                     "come back when their holds expire");
-                             },
-                             [](const EmailLimitReached& reached) { return at_limit(reached); },
-                             [](Fault fault) { return http::fault_response(fault, "checkout"); },
-                         },
-                         outcome);
+    co_return std::visit(
+        Overloaded{
+            [](const CheckoutAccepted& accepted) {
+                TF_ASSERT(orders::is_valid_order_id(accepted.order_id));
+                return Response::json(200, checkout_answer_json(accepted));
+            },
+            [](const SoldOut& sold_out) { return sold_out_answer(sold_out); },
+            [](const SeatsGone& gone) { return seats_gone_answer(gone); },
+            [](const SeatsContended&) { return seats_contended_answer(); },
+            [](const InvalidInput& invalid) { return http::bad_request(invalid.detail); },
+            [](const EmailLimitReached& reached) { return at_limit(reached); },
+            [](Fault fault) { return http::fault_response(fault, "checkout"); },
+        },
+        outcome);
 }
 
 // With a waiting room, the checkout counts one of its admission's tickets first and gives it
@@ -282,8 +308,9 @@ std::string order_json(const orders::Order& order) {
     } else {
         body.null("paid_at");
     }
-    body.integer("qty", order.qty)
-        .string("status", orders::status_name(order.status))
+    body.integer("qty", order.qty);
+    if (!order.seats.empty()) body.integers("seats", order.seats);
+    body.string("status", orders::status_name(order.status))
         .string("ticket_code", order.ticket_code);
     return std::move(body).finish();
 }
@@ -298,6 +325,7 @@ std::string checkout_answer_json(const CheckoutAccepted& accepted) {
         .string("currency", currency)
         .string("order_id", accepted.order_id)
         .string("redirect_url", redirect_url);
+    if (!accepted.seats.empty()) body.integers("seats", accepted.seats);
     return std::move(body).finish();
 }
 

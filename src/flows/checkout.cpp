@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "flows/seat_checkout.hpp"
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
@@ -66,6 +67,9 @@ asio::awaitable<CheckoutOutcome> hold_and_save(Services& services, const Checkou
 }  // namespace
 
 asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest request) {
+    if (request.wants_seats()) {
+        if (auto invalid = check_seat_request(services, request)) co_return *std::move(invalid);
+    }
     // The order's id exists before its holds: they carry it, so the ledger can name the order
     // of every ticket it sold.
     const accounting::HoldRequest hold{request.cls, services.ids.next(), services.ids.next(),
@@ -78,7 +82,12 @@ asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest re
     auto claimed = co_await claim_email_slot(services, request.customer_email, order_id);
     if (!claimed) co_return claimed.fault();
     if (!*claimed) co_return EmailLimitReached{services.config.tickets_per_email};
-    CheckoutOutcome outcome = co_await hold_and_save(services, request, hold);
+    CheckoutOutcome outcome = SoldOut{};
+    if (request.wants_seats()) {
+        outcome = co_await hold_seats_and_save(services, request, hold.order_id);
+    } else {
+        outcome = co_await hold_and_save(services, request, hold);
+    }
     if (!std::holds_alternative<CheckoutAccepted>(outcome)) {
         co_await free_email_slot(services, request.customer_email, order_id);
         co_return outcome;

@@ -1,7 +1,11 @@
-// The checkout request body: a JSON object with a ticket class and an email address.
+// The checkout request body: a JSON object with an email address and a ticket class or seats.
 #include "tigerfans/flows/checkout.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
+
+#include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::flows {
 
@@ -10,6 +14,69 @@ const nlohmann::json* string_field(const nlohmann::json& object, const char* nam
     const auto found = object.find(name);
     if (found == object.end() || !found->is_string()) return nullptr;
     return &*found;
+}
+
+// Category ids are short (seating/venue.hpp); anything longer names none.
+constexpr std::size_t category_bytes_max = 64;
+
+const std::string seats_shape = "seats must be an array of 1 to " +
+                                std::to_string(limits::seats_per_order_max) +
+                                " distinct seat ids (integers from 0)";
+
+std::optional<std::vector<seating::SeatId>> parse_seats(const nlohmann::json& seats) {
+    if (!seats.is_array() || seats.empty() || seats.size() > limits::seats_per_order_max) {
+        return std::nullopt;
+    }
+    std::vector<seating::SeatId> ids;
+    for (const nlohmann::json& seat : seats) {
+        if (!seat.is_number_unsigned() ||
+            seat.get<std::uint64_t>() > std::numeric_limits<seating::SeatId>::max()) {
+            return std::nullopt;
+        }
+        ids.push_back(seat.get<seating::SeatId>());
+    }
+    std::sort(ids.begin(), ids.end());
+    if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) return std::nullopt;
+    return ids;
+}
+
+std::optional<BestAvailableAsk> parse_best_available(const nlohmann::json& ask) {
+    if (!ask.is_object()) return std::nullopt;
+    const nlohmann::json* category = string_field(ask, "category");
+    const auto count = ask.find("count");
+    if (category == nullptr || category->get_ref<const std::string&>().empty() ||
+        category->get_ref<const std::string&>().size() > category_bytes_max || count == ask.end() ||
+        !count->is_number_unsigned() || count->get<std::uint64_t>() < 1 ||
+        count->get<std::uint64_t>() > limits::seats_per_order_max) {
+        return std::nullopt;
+    }
+    return BestAvailableAsk{category->get<std::string>(), count->get<std::uint32_t>()};
+}
+
+// The seats part of a seat order: exactly one of `seats` and `best_available`, and no class.
+std::optional<InvalidInput> parse_seat_choice(const nlohmann::json& json,
+                                              CheckoutRequest& request) {
+    const auto seats = json.find("seats");
+    const auto best = json.find("best_available");
+    if (seats != json.end() && best != json.end()) {
+        return InvalidInput{"name seats or ask for best_available, not both"};
+    }
+    if (json.contains("cls")) {
+        return InvalidInput{"cls is for general admission: a seat's price is its category's"};
+    }
+    if (seats != json.end()) {
+        auto parsed = parse_seats(*seats);
+        if (!parsed) return InvalidInput{seats_shape};
+        request.seats = std::move(*parsed);
+        return std::nullopt;
+    }
+    request.best_available = parse_best_available(*best);
+    if (!request.best_available) {
+        return InvalidInput{
+            "best_available must be {\"category\": a category id, \"count\": 1 to " +
+            std::to_string(limits::seats_per_order_max) + "}"};
+    }
+    return std::nullopt;
 }
 
 std::string trimmed(std::string_view text) {
@@ -45,6 +112,10 @@ std::variant<CheckoutRequest, InvalidInput> parse_checkout_request(std::string_v
     request.customer_email = email ? trimmed(email->get<std::string>()) : std::string();
     if (!is_valid_email(request.customer_email)) {
         return InvalidInput{"customer_email is required and must be a valid email address"};
+    }
+    if (json.contains("seats") || json.contains("best_available")) {
+        if (auto invalid = parse_seat_choice(json, request)) return *std::move(invalid);
+        return request;
     }
     const nlohmann::json* cls = string_field(json, "cls");
     const auto parsed = cls ? parse_class(cls->get<std::string>()) : std::nullopt;

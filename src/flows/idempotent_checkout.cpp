@@ -11,6 +11,7 @@
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/http/errors.hpp"
+#include "tigerfans/seating/seat_list.hpp"
 
 namespace tigerfans::flows {
 
@@ -93,6 +94,16 @@ std::string checkout_fingerprint(const CheckoutRequest& request) {
     std::string canonical(class_name(request.cls));
     canonical.push_back('\n');
     canonical.append(request.customer_email);
+    // A class request's fingerprint is what it was before seating, so keys stored by an
+    // earlier release still match. Emails hold no newline, and the category comes last.
+    if (!request.seats.empty()) {
+        canonical.append("\nseats:").append(seating::seat_list_text(request.seats));
+    } else if (request.best_available) {
+        canonical.append("\nbest:")
+            .append(std::to_string(request.best_available->count))
+            .append(":")
+            .append(request.best_available->category);
+    }
     return sha256_hex(canonical);
 }
 

@@ -5,6 +5,7 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include "flows/seat_settle.hpp"
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/crash_points.hpp"
@@ -30,6 +31,7 @@ orders::Order order_from(const sessions::PaymentSession& session) {
     order.currency = session.currency;
     order.customer_email = session.customer_email;
     order.created_at_us = session.created_at_us;
+    order.seats = session.seats;
     return order;
 }
 
@@ -100,6 +102,10 @@ asio::awaitable<Result<orders::Order>> settle_failure(Services& services,
 asio::awaitable<Result<orders::Order>> settle(Services& services,
                                               const sessions::PaymentSession& session,
                                               PaymentOutcome outcome) {
+    if (!session.seats.empty()) {
+        orders::Order order = order_from(session);  // Apart from the co_await: GCC 12.
+        co_return co_await settle_seats(services, session, outcome, std::move(order));
+    }
     if (outcome == PaymentOutcome::succeeded) co_return co_await settle_success(services, session);
     co_return co_await settle_failure(services, session, outcome);
 }

@@ -64,6 +64,21 @@ JsonObjectWriter& JsonObjectWriter::string(std::string_view name, std::string_vi
     return *this;
 }
 
+JsonObjectWriter& JsonObjectWriter::integers(std::string_view name,
+                                             std::span<const std::uint32_t> values) {
+    key(name);
+    text_.push_back('[');
+    for (std::size_t i = 0; i < values.size(); i++) {
+        if (i > 0) text_.push_back(',');
+        char digits[12];
+        const auto [end, error] = std::to_chars(digits, digits + sizeof(digits), values[i]);
+        TF_ASSERT(error == std::errc());
+        text_.append(digits, end);
+    }
+    text_.push_back(']');
+    return *this;
+}
+
 JsonObjectWriter& JsonObjectWriter::integer(std::string_view name, std::int64_t value) {
     key(name);
     char digits[24];

@@ -37,6 +37,7 @@
 #include "tigerfans/core/crash_points.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/limits.hpp"
+#include "tigerfans/seating/seat_list.hpp"
 
 namespace tigerfans::orders {
 
@@ -67,8 +68,14 @@ CREATE TABLE IF NOT EXISTS orders (
     created_at timestamptz NOT NULL,
     paid_at timestamptz,
     ticket_code text UNIQUE,
-    got_goodie boolean NOT NULL
+    got_goodie boolean NOT NULL,
+    seats text NOT NULL DEFAULT ''
 ))";
+
+// Tables made before reserved seating: a seat order's seats as seating/seat_list.hpp writes
+// them; '' for a class.
+constexpr std::string_view add_seats_column_sql =
+    "ALTER TABLE orders ADD COLUMN IF NOT EXISTS seats text NOT NULL DEFAULT ''";
 
 constexpr std::string_view create_index_sql =
     "CREATE INDEX IF NOT EXISTS orders_created_at_idx ON orders (created_at DESC)";
@@ -81,10 +88,11 @@ constexpr std::string_view create_unfulfilled_index_sql =
 constexpr Statement insert_statement{"orders_insert", R"(
 INSERT INTO orders (id, tb_transfer_id, goodie_tb_transfer_id, try_goodie, cls, qty, amount,
                     currency, customer_email, status, created_at, paid_at, ticket_code,
-                    got_goodie)
+                    got_goodie, seats)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text[],
                      $6::integer[], $7::bigint[], $8::text[], $9::text[], $10::text[],
-                     $11::timestamptz[], $12::timestamptz[], $13::text[], $14::boolean[])
+                     $11::timestamptz[], $12::timestamptz[], $13::text[], $14::boolean[],
+                     $15::text[])
 ON CONFLICT DO NOTHING
 RETURNING id)"};
 
@@ -113,7 +121,7 @@ WHERE orders.id = given.id AND orders.customer_email = '' AND given.email <> '')
 constexpr std::string_view order_columns =
     "id, tb_transfer_id, goodie_tb_transfer_id, try_goodie, cls, qty, amount, currency, "
     "customer_email, status, (extract(epoch FROM created_at) * 1000000)::bigint, "
-    "(extract(epoch FROM paid_at) * 1000000)::bigint, ticket_code, got_goodie";
+    "(extract(epoch FROM paid_at) * 1000000)::bigint, ticket_code, got_goodie, seats";
 
 constexpr const char* find_statement = "orders_find";
 constexpr std::string_view find_where = "WHERE id = ANY($1::text[])";
@@ -141,7 +149,7 @@ void prepare_statements(pqxx::connection& connection) {
 // One array per column of the INSERT, filled an order at a time.
 struct OrderColumns {
     ArrayLiteral id, ticket_transfer, goodie_transfer, try_goodie, cls, qty, amount, currency,
-        email, status, created_at, paid_at, ticket_code, got_goodie;
+        email, status, created_at, paid_at, ticket_code, got_goodie, seats;
 
     void add(const Order& order) {
         id.add_text(order.id);
@@ -160,6 +168,7 @@ struct OrderColumns {
         ticket_code.add_optional_text(order.ticket_code.empty() ? std::nullopt
                                                                 : std::optional(order.ticket_code));
         got_goodie.add_bool(order.got_goodie);
+        seats.add_text(seating::seat_list_text(order.seats));
     }
 };
 
@@ -171,7 +180,7 @@ std::unordered_set<std::string> insert_rows(pqxx::work& txn, const std::vector<O
         columns.goodie_transfer.text(), columns.try_goodie.text(), columns.cls.text(),
         columns.qty.text(), columns.amount.text(), columns.currency.text(), columns.email.text(),
         columns.status.text(), columns.created_at.text(), columns.paid_at.text(),
-        columns.ticket_code.text(), columns.got_goodie.text());
+        columns.ticket_code.text(), columns.got_goodie.text(), columns.seats.text());
     std::unordered_set<std::string> ids;
     for (const pqxx::row& row : inserted) ids.insert(row[0].as<std::string>());
     return ids;
@@ -309,6 +318,7 @@ Order order_from_row(const pqxx::row& row) {
     if (!row[11].is_null()) order.paid_at_us = row[11].as<std::int64_t>();
     if (!row[12].is_null()) order.ticket_code = row[12].as<std::string>();
     order.got_goodie = row[13].as<bool>();
+    order.seats = required(seating::parse_seat_list(row[14].as<std::string>()), "seats");
     return order;
 }
 
@@ -372,8 +382,9 @@ public:
     asio::awaitable<Status> start() override {
         co_return co_await writers_.front()->run<Done>([](pqxx::connection& connection) {
             pqxx::work txn(connection);
-            postgres::apply_schema(
-                txn, "orders", {create_table_sql, create_index_sql, create_unfulfilled_index_sql});
+            postgres::apply_schema(txn, "orders",
+                                   {create_table_sql, add_seats_column_sql, create_index_sql,
+                                    create_unfulfilled_index_sql});
             txn.commit();
             return Done{};
         });

@@ -68,8 +68,13 @@ asio::awaitable<Result<SnapshotPtr>> SeatMap::current() {
         if (may_read) start_read(now_us);
         co_return snapshot_;
     }
-    // No map to serve, and the last read failed within the interval: it answers for it.
-    if (!reading_ && !may_read) co_return last_fault_.value_or(Fault::unavailable);
+    if (!reading_ && !may_read) {
+        // The pacing holds the next read back (a long read spaces the next one out past
+        // stale_max_ms): the last good map is as fresh as the ledger's share allows.
+        if (snapshot_ && !last_fault_) co_return snapshot_;
+        // No map to serve, and the last read failed within the interval: it answers for it.
+        co_return last_fault_.value_or(Fault::unavailable);
+    }
     // The waiter goes on the list before the read starts: a read that ends without suspending
     // (a client out of slots answers at once) must still find it there.
     Result<SnapshotPtr> result = co_await await_completion<Result<SnapshotPtr>>(

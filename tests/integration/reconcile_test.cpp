@@ -31,8 +31,8 @@ protected:
                                                     config_.pg_order_connections, registry_)),
           sessions_(sessions::make_postgres_store(io_.get_executor(), database_url_, registry_)),
           background_(io_.get_executor(), limits::background_tasks_max),
-          services_{config_, *ledger_, *sessions_, *orders_,
-                    ids_,    timings_, registry_,  background_} {}
+          services_{config_,  *ledger_,  *sessions_,  *orders_, ids_,
+                    timings_, registry_, background_, nullptr} {}
 
     void SetUp() override {
         ASSERT_TRUE(run([&] { return orders_->start(); }).ok());

@@ -16,6 +16,8 @@ void expect_same_session(const sessions::PaymentSession& actual,
     EXPECT_EQ(actual.amount_cents, expected.amount_cents);
     EXPECT_EQ(actual.currency, expected.currency);
     EXPECT_EQ(actual.created_at_us, expected.created_at_us);
+    EXPECT_EQ(actual.seats, expected.seats);
+    EXPECT_EQ(actual.seat_hold_ids, expected.seat_hold_ids);
 }
 
 }  // namespace tigerfans::testing

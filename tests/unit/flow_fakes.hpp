@@ -466,7 +466,7 @@ protected:
     FlowFixture()
         : config(config::load([](std::string_view) { return std::nullopt; }).config),
           timings(registry),
-          services{config, ledger, sessions, orders, ids, timings, registry, background} {}
+          services{config, ledger, sessions, orders, ids, timings, registry, background, nullptr} {}
 
     // Nothing a delivery left in the background outlives the test.
     ~FlowFixture() override {

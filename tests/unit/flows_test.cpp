@@ -716,5 +716,37 @@ TEST(CheckoutInput, AcceptsTheDemoShapeAndRejectsEverythingElseWithADetail) {
     }
 }
 
+TEST(CheckoutInput, AcceptsSeatsOrBestAvailableWithoutAClass) {
+    const auto named = parse_checkout_request(R"({"customer_email":"a@b.co","seats":[9,2,5]})");
+    ASSERT_TRUE(std::holds_alternative<CheckoutRequest>(named));
+    EXPECT_EQ(std::get<CheckoutRequest>(named).seats, (std::vector<seating::SeatId>{2, 5, 9}));
+    EXPECT_TRUE(std::get<CheckoutRequest>(named).wants_seats());
+    const auto best = parse_checkout_request(
+        R"({"customer_email":"a@b.co","best_available":{"category":"front","count":4}})");
+    ASSERT_TRUE(std::holds_alternative<CheckoutRequest>(best));
+    EXPECT_EQ(std::get<CheckoutRequest>(best).best_available, (BestAvailableAsk{"front", 4}));
+    for (
+        const char* body : {
+            R"({"customer_email":"a@b.co","seats":[]})",
+            R"({"customer_email":"a@b.co","seats":[1,1]})",
+            R"({"customer_email":"a@b.co","seats":[1.5]})",
+            R"({"customer_email":"a@b.co","seats":[-1]})",
+            R"({"customer_email":"a@b.co","seats":[4294967296]})",
+            R"({"customer_email":"a@b.co","seats":[1,2,3,4,5,6,7,8,9]})",
+            R"({"customer_email":"a@b.co","seats":"1"})",
+            R"({"customer_email":"a@b.co","seats":null})",
+            R"({"customer_email":"a@b.co","seats":[1],"cls":"A"})",
+            R"({"customer_email":"a@b.co","seats":[1],"best_available":{"category":"f","count":1}})",
+            R"({"customer_email":"a@b.co","best_available":{"category":"f","count":9}})",
+            R"({"customer_email":"a@b.co","best_available":{"category":"","count":1}})",
+            R"({"customer_email":"a@b.co","best_available":{"count":1}})",
+            R"({"customer_email":"a@b.co","best_available":{"category":"f","count":"1"}})",
+            R"({"customer_email":"a@b.co","best_available":[]})",
+            R"({"seats":[1]})",
+        }) {
+        EXPECT_TRUE(std::holds_alternative<InvalidInput>(parse_checkout_request(body))) << body;
+    }
+}
+
 }  // namespace
 }  // namespace tigerfans::flows

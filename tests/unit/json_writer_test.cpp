@@ -74,6 +74,14 @@ std::string reference_order_json(const orders::Order& order) {
         .dump();
 }
 
+TEST(JsonWriter, WritesIntegerArraysAsNlohmannDoes) {
+    const std::vector<std::uint32_t> seats = {0, 12, std::numeric_limits<std::uint32_t>::max()};
+    http::JsonObjectWriter writer;
+    writer.integers("empty", {}).integers("seats", seats);
+    const json reference = {{"empty", json::array()}, {"seats", seats}};
+    EXPECT_EQ(std::move(writer).finish(), reference.dump());
+}
+
 TEST(JsonWriter, OrderBodyIsByteForByteWhatItWas) {
     for (const bool paid : {true, false}) {
         const orders::Order order = sample_order(paid);

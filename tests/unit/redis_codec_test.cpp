@@ -94,6 +94,32 @@ TEST(RedisCodec, RefusesMalformedValues) {
     EXPECT_FALSE(decode_session(odd).has_value());
 }
 
+// A seat order's session carries its seats and their holds; a class session has neither field,
+// as before seating, and a session written before seating reads as a class session.
+TEST(RedisCodec, RoundTripsTheSeatsOfASeatOrder) {
+    PaymentSession session = sample_session();
+    const std::vector<std::string> class_fields = encode_session(session);
+    EXPECT_EQ(std::count(class_fields.begin(), class_fields.end(), "seats"), 0);
+    session.seats = {3, 4, 90'000};
+    session.seat_hold_ids = {u128_max - 1, 7, make_u128(1, 0)};
+    const std::vector<std::string> fields = encode_session(session);
+    const std::optional<PaymentSession> decoded = decode_session(fields);
+    ASSERT_TRUE(decoded.has_value());
+    testing::expect_same_session(*decoded, session);
+
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"seats", ""},      {"seats", "3,4"},      {"seats", "3,,4"},
+        {"seats", "3,4,x"}, {"seat_holds", "1,2"}, {"seat_holds", "1,2,-3"}};
+    for (const auto& [field, value] : bad) {
+        std::vector<std::string> changed = fields;
+        set_field(changed, field, value);
+        EXPECT_FALSE(decode_session(changed).has_value()) << field << "=" << value;
+    }
+    std::vector<std::string> without_holds = fields;
+    without_holds.resize(without_holds.size() - 2);  // seat_holds is written last.
+    EXPECT_FALSE(decode_session(without_holds).has_value());
+}
+
 // The gate script's answers: {0, ""} leased, {1, ""} busy, {2, status} done; anything else
 // (a foreign value, an empty status) is refused rather than guessed.
 TEST(RedisCodec, DecodesTheGateAnswers) {

@@ -15,6 +15,8 @@
 #include "tigerfans/accounting/seat_ledger.hpp"
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/seating/availability.hpp"
+#include "tigerfans/seating/recent_holds.hpp"
+#include "tigerfans/seating/seat_list.hpp"
 #include "tigerfans/seating/seat_map.hpp"
 #include "tigerfans/seating/venue.hpp"
 
@@ -425,18 +427,28 @@ TEST(SeatMapTest, AStopDoesNotWaitForeverForAReadThatNeverEnds) {
 
 // A read that took 20 ms keeps the next one away for 80 ms from its start: reading the map
 // keeps the ledger busy a quarter of the time at most.
-TEST(SeatMapTest, ALongReadSpacesOutTheNextOne) {
+class SeatMapPacingTest : public ::testing::Test {
+protected:
+    // The map's first read, taking `took_us`.
+    void read_first(std::int64_t took_us) {
+        started_us = ledger.now_us;
+        testing::start_async(io, map.current(), first);
+        ledger.settle();
+        ledger.now_us += took_us;
+        ledger.answer(ledger.states);
+        ASSERT_TRUE(first && first->ok());
+    }
+
     const Venue venue = parsed(small_venue);
     asio::io_context io;
     ManualLedger ledger{io, SeatStates(venue.seat_count), {}};
     SeatMap map = ledger.map(venue);
-    const std::int64_t started_us = ledger.now_us;
+    std::int64_t started_us = 0;
     std::optional<Result<SnapshotPtr>> first;
-    testing::start_async(io, map.current(), first);
-    ledger.settle();
-    ledger.now_us += 20'000;
-    ledger.answer(ledger.states);
-    ASSERT_TRUE(first && first->ok());
+};
+
+TEST_F(SeatMapPacingTest, ALongReadSpacesOutTheNextOne) {
+    read_first(20'000);
 
     ledger.now_us = started_us + 79'000;  // Far past the 5 ms interval, short of 80 ms.
     EXPECT_TRUE(testing::run_async(io, [&] { return map.current(); }).ok());
@@ -446,6 +458,20 @@ TEST(SeatMapTest, ALongReadSpacesOutTheNextOne) {
     EXPECT_EQ(ledger.pending.size(), 1u);
     ledger.answer(ledger.states);
     EXPECT_EQ(map.reads(), 2u);
+}
+
+// A read so long that the pacing holds the next one back past stale_max_ms: readers in that
+// window get the last good map, not a fault.
+TEST_F(SeatMapPacingTest, WhileItHoldsTheNextReadBackTheLastMapIsServed) {
+    read_first(400'000);  // The next read may start 1.6 s after this one did.
+
+    ledger.now_us = started_us + 1'200'000;  // Older than stale_max_ms (1 s).
+    std::optional<Result<SnapshotPtr>> held_back;
+    testing::start_async(io, map.current(), held_back);
+    ledger.settle();
+    ASSERT_TRUE(held_back && held_back->ok());
+    EXPECT_EQ(held_back->value(), first->value());
+    EXPECT_TRUE(ledger.pending.empty());
 }
 
 // A refresh that finds nothing changed keeps the body and tag, and makes the map younger.
@@ -502,6 +528,46 @@ TEST(SeatHoldRequestTest, HoldsOneToEightDistinctSeatsInOrderEachWithAnId) {
     nine.seats.pop_back();
     nine.hold_ids.pop_back();
     EXPECT_TRUE(valid_seat_hold(nine, 10));
+}
+
+// Seats asked for since a snapshot's read are marked held in its copy; a later snapshot (past
+// the grace for holds still in flight) forgets them, since it shows them itself.
+TEST(RecentHolds, MarkWhatTheSnapshotCannotShowYetAndForgetWhatItDoes) {
+    RecentHolds recent;
+    const std::vector<SeatId> early = {1, 2};
+    const std::vector<SeatId> late = {5};
+    recent.add(early, 1'000'000);
+    recent.add(late, 1'050'000);
+    SeatStates states(10);
+    states.set(2, SeatState::sold);
+    recent.apply(states, 1'020'000);  // Within the grace of both.
+    EXPECT_EQ(states.get(1), SeatState::held);
+    EXPECT_EQ(states.get(2), SeatState::sold);  // What the snapshot says first stays.
+    EXPECT_EQ(states.get(5), SeatState::held);
+    EXPECT_EQ(states.get(6), SeatState::free);
+
+    SeatStates later(10);
+    recent.apply(later, 1'000'000 + RecentHolds::in_flight_grace_us + 1);
+    EXPECT_EQ(later.get(1), SeatState::free);  // Forgotten: that snapshot shows it itself.
+    EXPECT_EQ(later.get(5), SeatState::held);
+    EXPECT_EQ(recent.size(), 1u);
+}
+
+// Seat and hold lists as sessions and orders store them: comma-joined decimals, read back
+// exactly, anything else refused.
+TEST(SeatList, WritesAndReadsCommaJoinedDecimals) {
+    const std::vector<SeatId> seats = {0, 7, 4'294'967'295U};
+    EXPECT_EQ(seat_list_text(seats), "0,7,4294967295");
+    EXPECT_EQ(parse_seat_list("0,7,4294967295"), seats);
+    EXPECT_EQ(parse_seat_list(""), std::vector<SeatId>{});
+    const std::vector<u128> holds = {1, u128_max};
+    EXPECT_EQ(parse_hold_list(hold_list_text(holds)), holds);
+    for (const char* bad : {",", "1,", ",1", "1,,2", " 1", "+1", "-1", "1.0", "4294967296", "x",
+                            "1,2,3,4,5,6,7,8,9"}) {
+        EXPECT_FALSE(parse_seat_list(bad).has_value()) << bad;
+    }
+    EXPECT_FALSE(parse_hold_list("1,").has_value());
+    EXPECT_TRUE(parse_seat_list("1,2,3,4,5,6,7,8").has_value());
 }
 
 }  // namespace

@@ -43,6 +43,7 @@ struct ReconcileReport {
     std::int64_t at_us = 0;            // When the pass started.
     std::size_t ledger_entries = 0;    // Holds and late bookings read.
     std::size_t paid_orders = 0;       // PAID orders checked against the ledger.
+    std::size_t seat_orders = 0;       // PAID seat orders, not matched against seat transfers.
     std::size_t open_holds = 0;        // Pending within their timeout.
     std::size_t untraced_tickets = 0;  // Posted without an order id.
     std::size_t refunds = 0;           // PAID_UNFULFILLED orders.

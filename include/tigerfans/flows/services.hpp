@@ -7,11 +7,15 @@
 #include <chrono>
 
 #include "tigerfans/accounting/ledger.hpp"
+#include "tigerfans/accounting/seat_ledger.hpp"
 #include "tigerfans/config/config.hpp"
 #include "tigerfans/core/background_tasks.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/metrics/metrics.hpp"
 #include "tigerfans/orders/order_store.hpp"
+#include "tigerfans/seating/availability.hpp"
+#include "tigerfans/seating/recent_holds.hpp"
+#include "tigerfans/seating/seat_map.hpp"
 #include "tigerfans/sessions/session_store.hpp"
 
 namespace tigerfans::flows {
@@ -39,6 +43,16 @@ struct Timings {
     metrics::Counter& sales;
 };
 
+// Reserved seating, with VENUE set: the venue, its seats in the ledger, the map fans see, the
+// best-available search over it and the seats this process asked to hold since the map's read.
+struct Seating {
+    const seating::Venue& venue;
+    accounting::SeatLedger& ledger;
+    seating::SeatMap& map;
+    const seating::BestAvailable& best;
+    seating::RecentHolds& recent;
+};
+
 struct Services {
     const config::Config& config;
     accounting::Ledger& ledger;
@@ -48,6 +62,7 @@ struct Services {
     Timings& timings;
     metrics::Registry& registry;
     BackgroundTasks& background;
+    const Seating* seating;  // Null without VENUE.
 };
 
 // Awaits `operation` and records how long it took in `histogram`.

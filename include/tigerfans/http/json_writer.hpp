@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,8 @@ public:
     JsonObjectWriter& integer(std::string_view key, std::int64_t value);
     JsonObjectWriter& boolean(std::string_view key, bool value);
     JsonObjectWriter& null(std::string_view key);
+    // An array of integers, written as nlohmann writes one: [1,2,3].
+    JsonObjectWriter& integers(std::string_view key, std::span<const std::uint32_t> values);
 
     // Closes the object and hands its text over; the writer is done.
     std::string finish() &&;

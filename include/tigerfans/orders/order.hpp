@@ -5,9 +5,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tigerfans/core/ticket.hpp"
 #include "tigerfans/core/u128.hpp"
+#include "tigerfans/seating/venue.hpp"
 
 namespace tigerfans::orders {
 
@@ -42,6 +44,7 @@ struct Order {
     std::optional<std::int64_t> paid_at_us;
     std::string ticket_code;  // Empty unless a ticket was booked.
     bool got_goodie = false;
+    std::vector<seating::SeatId> seats;  // A seat order's seats, ascending; empty for a class.
 };
 
 // Order ids are 32 lower-case hex digits (core/ids.hpp); anything else cannot exist.

@@ -14,6 +14,7 @@
 #include "tigerfans/core/result.hpp"
 #include "tigerfans/core/ticket.hpp"
 #include "tigerfans/core/u128.hpp"
+#include "tigerfans/seating/venue.hpp"
 
 namespace tigerfans::sessions {
 
@@ -30,6 +31,10 @@ struct PaymentSession {
     std::int64_t amount_cents = 0;
     std::string currency;
     std::int64_t created_at_us = 0;
+    // A seat order's seats (ascending) and their holds, pairwise; both empty for a class. A
+    // seat order's ticket_hold_id is its first seat's hold, and it holds no goodie.
+    std::vector<seating::SeatId> seats;
+    std::vector<u128> seat_hold_ids;
 };
 
 // The webhook's idempotency gate, one per payment session, is a lease and never a final mark

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "postgres/row_values.hpp"
@@ -26,6 +27,7 @@
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
+#include "tigerfans/seating/seat_list.hpp"
 
 namespace tigerfans::sessions::postgres {
 
@@ -49,12 +51,20 @@ CREATE TABLE IF NOT EXISTS payment_sessions (
     currency text NOT NULL,
     created_at timestamptz NOT NULL,
     expires_at timestamptz NOT NULL,
-    listed boolean NOT NULL DEFAULT true
+    listed boolean NOT NULL DEFAULT true,
+    seats text NOT NULL DEFAULT '',
+    seat_holds text NOT NULL DEFAULT ''
 ))";
 
 // Tables made before sessions could be taken off the pending list keep working.
 constexpr std::string_view add_listed_column_sql =
     "ALTER TABLE payment_sessions ADD COLUMN IF NOT EXISTS listed boolean NOT NULL DEFAULT true";
+
+// Tables made before reserved seating: a seat order's seats and holds, as seating/seat_list.hpp
+// writes them; '' for a class.
+constexpr std::string_view add_seat_columns_sql =
+    "ALTER TABLE payment_sessions ADD COLUMN IF NOT EXISTS seats text NOT NULL DEFAULT '', "
+    "ADD COLUMN IF NOT EXISTS seat_holds text NOT NULL DEFAULT ''";
 
 constexpr std::string_view create_sessions_created_index_sql =
     "CREATE INDEX IF NOT EXISTS payment_sessions_created_at ON payment_sessions (created_at)";
@@ -120,18 +130,20 @@ constexpr Statement free_slot_statement{
 constexpr Statement save_statement{"sessions_save", R"(
 INSERT INTO payment_sessions (psid, order_id, cls, customer_email, ticket_hold_id,
                               goodie_hold_id, goodie_held, amount, currency, created_at,
-                              expires_at)
+                              expires_at, seats, seat_holds)
 SELECT psid, order_id, cls, customer_email, ticket_hold_id, goodie_hold_id, goodie_held,
-       amount, currency, created_at, now() + ttl_s * interval '1 second'
+       amount, currency, created_at, now() + ttl_s * interval '1 second', seats, seat_holds
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-            $7::boolean[], $8::bigint[], $9::text[], $10::timestamptz[], $11::bigint[])
+            $7::boolean[], $8::bigint[], $9::text[], $10::timestamptz[], $11::bigint[],
+            $12::text[], $13::text[])
     AS saved (psid, order_id, cls, customer_email, ticket_hold_id, goodie_hold_id, goodie_held,
-              amount, currency, created_at, ttl_s)
+              amount, currency, created_at, ttl_s, seats, seat_holds)
 ON CONFLICT (psid) DO UPDATE SET
     order_id = EXCLUDED.order_id, cls = EXCLUDED.cls, customer_email = EXCLUDED.customer_email,
     ticket_hold_id = EXCLUDED.ticket_hold_id, goodie_hold_id = EXCLUDED.goodie_hold_id,
     goodie_held = EXCLUDED.goodie_held, amount = EXCLUDED.amount, currency = EXCLUDED.currency,
-    created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, listed = true)"};
+    created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, listed = true,
+    seats = EXCLUDED.seats, seat_holds = EXCLUDED.seat_holds)"};
 
 constexpr Statement remove_statement{"sessions_remove",
                                      "DELETE FROM payment_sessions WHERE psid = ANY($1::text[])"};
@@ -214,7 +226,7 @@ WHERE held.psid = released.psid AND held.token = released.token)"};
 
 constexpr std::string_view session_columns =
     "psid, order_id, cls, customer_email, ticket_hold_id, goodie_hold_id, goodie_held, amount, "
-    "currency, (extract(epoch FROM created_at) * 1000000)::bigint";
+    "currency, (extract(epoch FROM created_at) * 1000000)::bigint, seats, seat_holds";
 
 constexpr const char* find_statement = "sessions_find";
 constexpr std::string_view find_where = "WHERE psid = ANY($1::text[]) AND expires_at > now()";
@@ -257,7 +269,7 @@ std::string select_sessions(std::string_view tail) {
 // One array per column of the upsert, filled a session at a time.
 struct SessionColumns {
     ArrayLiteral psid, order_id, cls, email, ticket_hold, goodie_hold, goodie_held, amount,
-        currency, created_at, ttl_s;
+        currency, created_at, ttl_s, seats, seat_holds;
 
     void add(const PaymentSession& session, std::uint32_t ttl) {
         psid.add_text(session.psid);
@@ -271,6 +283,8 @@ struct SessionColumns {
         currency.add_text(session.currency);
         created_at.add_text(iso8601_utc(session.created_at_us));
         ttl_s.add_int(ttl);
+        seats.add_text(seating::seat_list_text(session.seats));
+        seat_holds.add_text(seating::hold_list_text(session.seat_hold_ids));
     }
 };
 
@@ -286,6 +300,12 @@ PaymentSession session_from_row(const pqxx::row& row) {
     session.amount_cents = row[7].as<std::int64_t>();
     session.currency = row[8].as<std::string>();
     session.created_at_us = row[9].as<std::int64_t>();
+    session.seats = required(seating::parse_seat_list(row[10].as<std::string>()), "seats");
+    session.seat_hold_ids =
+        required(seating::parse_hold_list(row[11].as<std::string>()), "seat holds");
+    if (session.seats.size() != session.seat_hold_ids.size()) {
+        throw std::runtime_error("postgres: a session's seats and holds do not pair up");
+    }
     return session;
 }
 
@@ -300,7 +320,8 @@ void save_sessions(pqxx::work& txn, const std::vector<const SaveOp*>& saves) {
     txn.exec_prepared(save_statement.name, columns.psid.text(), columns.order_id.text(),
                       columns.cls.text(), columns.email.text(), columns.ticket_hold.text(),
                       columns.goodie_hold.text(), columns.goodie_held.text(), columns.amount.text(),
-                      columns.currency.text(), columns.created_at.text(), columns.ttl_s.text());
+                      columns.currency.text(), columns.created_at.text(), columns.ttl_s.text(),
+                      columns.seats.text(), columns.seat_holds.text());
 }
 
 GateAnswer take_lease(pqxx::work& txn, const LeaseOp& lease) {
@@ -543,10 +564,10 @@ void create_session_tables(pqxx::connection& connection) {
     pqxx::work txn(connection);
     tigerfans::postgres::apply_schema(
         txn, "sessions",
-        {create_sessions_sql, add_listed_column_sql, create_sessions_created_index_sql,
-         create_sessions_expiry_index_sql, create_leases_sql, create_leases_expiry_index_sql,
-         create_keys_sql, create_keys_expiry_index_sql, create_email_slots_sql,
-         create_email_slots_expiry_index_sql});
+        {create_sessions_sql, add_listed_column_sql, add_seat_columns_sql,
+         create_sessions_created_index_sql, create_sessions_expiry_index_sql, create_leases_sql,
+         create_leases_expiry_index_sql, create_keys_sql, create_keys_expiry_index_sql,
+         create_email_slots_sql, create_email_slots_expiry_index_sql});
     txn.commit();
 }
 

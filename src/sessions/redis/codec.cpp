@@ -6,6 +6,7 @@
 
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/u128.hpp"
+#include "tigerfans/seating/seat_list.hpp"
 
 namespace tigerfans::sessions::redis {
 
@@ -137,6 +138,12 @@ std::vector<std::string> encode_session(const PaymentSession& session) {
         std::to_string(session.created_at_us),
     };
     TF_ASSERT(pairs.size() == 2 * session_field_count);
+    // Only a seat order has these, so a session of a class is what it was before seating.
+    if (!session.seats.empty()) {
+        TF_ASSERT_EQ(session.seats.size(), session.seat_hold_ids.size());
+        pairs.insert(pairs.end(), {"seats", seating::seat_list_text(session.seats), "seat_holds",
+                                   seating::hold_list_text(session.seat_hold_ids)});
+    }
     return pairs;
 }
 
@@ -158,10 +165,23 @@ std::optional<PaymentSession> decode_session(const std::vector<std::string>& fla
         !goodie_held || !amount_cents || !currency || !created_at_us) {
         return std::nullopt;
     }
-    return PaymentSession{std::move(*psid),  std::move(*order_id), *cls,
-                          std::move(*email), *ticket_hold_id,      *goodie_hold_id,
-                          *goodie_held,      *amount_cents,        std::move(*currency),
-                          *created_at_us};
+    PaymentSession session{
+        std::move(*psid),     std::move(*order_id), *cls,         std::move(*email),
+        *ticket_hold_id,      *goodie_hold_id,      *goodie_held, *amount_cents,
+        std::move(*currency), *created_at_us,       {},           {}};
+    // Seats are both there or both absent, one hold per seat.
+    auto seats = fields.parse<std::vector<seating::SeatId>>("seats", seating::parse_seat_list);
+    auto holds = fields.parse<std::vector<u128>>("seat_holds", seating::parse_hold_list);
+    const bool has_seats = fields.get("seats").has_value();
+    if (has_seats != fields.get("seat_holds").has_value()) return std::nullopt;
+    if (has_seats) {
+        if (!seats || !holds || seats->empty() || seats->size() != holds->size()) {
+            return std::nullopt;
+        }
+        session.seats = std::move(*seats);
+        session.seat_hold_ids = std::move(*holds);
+    }
+    return session;
 }
 
 }  // namespace tigerfans::sessions::redis

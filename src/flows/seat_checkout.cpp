@@ -1,0 +1,167 @@
+// The seat checkout.
+#include "flows/seat_checkout.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/clock.hpp"
+#include "tigerfans/core/ids.hpp"
+#include "tigerfans/core/limits.hpp"
+
+namespace tigerfans::flows {
+
+using accounting::SeatHoldRequest;
+using seating::SeatId;
+
+namespace {
+SeatHoldRequest seat_hold_request(Services& services, std::vector<SeatId> seats, u128 order_id) {
+    SeatHoldRequest request;
+    request.seats = std::move(seats);
+    for (std::size_t i = 0; i < request.seats.size(); i++) {
+        request.hold_ids.push_back(services.ids.next());
+    }
+    request.timeout_s = services.config.reservation_ttl_s;
+    request.order_id = order_id;
+    TF_ASSERT(accounting::valid_seat_hold(request, services.seating->venue.seat_count));
+    return request;
+}
+
+std::int64_t seats_price_cents(const seating::Venue& venue, const std::vector<SeatId>& seats) {
+    std::int64_t total = 0;
+    for (SeatId seat : seats) {
+        const seating::Row& row = venue.rows[venue.place(seat).row];
+        total += venue.categories[row.category].price_cents;
+    }
+    return total;
+}
+
+// Holds the seats of `hold`: nullopt when they are held, else the answer.
+asio::awaitable<std::optional<CheckoutOutcome>> try_hold(Services& services,
+                                                         const SeatHoldRequest& hold) {
+    // Called in a statement of its own, here and below: a parameter that owns memory, built
+    // inside a co_await expression, is destroyed twice by GCC 12.
+    auto operation = services.seating->ledger.hold_seats(hold);
+    auto held = co_await timed(services.timings.accounting_hold, std::move(operation));
+    if (!held) co_return held.fault();
+    if (held->held) co_return std::nullopt;
+    // Refused, but free again by the time the ledger looked: someone's hold came and went.
+    if (held->gone.empty()) co_return SeatsContended{};
+    co_return SeatsGone{std::move(held->gone)};
+}
+
+// The best `ask.count` seats together, from the map's snapshot with this process's recent holds
+// marked in it. Seats the ledger refuses were taken since: the search looks past them, a few
+// times at most, and then asks the fan to come back (the seats are contended, not sold out).
+asio::awaitable<std::optional<CheckoutOutcome>> hold_best(Services& services,
+                                                          const BestAvailableAsk& ask,
+                                                          u128 order_id, SeatHoldRequest& hold) {
+    const Seating& seating = *services.seating;
+    const std::uint32_t category = seating.venue.category_index(ask.category);
+    TF_ASSERT_LT(category, seating.venue.categories.size());  // check_seat_request saw to it.
+    auto snapshot = co_await seating.map.current();
+    if (!snapshot) co_return snapshot.fault();
+    seating::SeatStates states = (*snapshot)->states;
+    seating.recent.apply(states, (*snapshot)->read_at_us);
+    for (int attempt = 0; attempt < best_available_attempts_max; attempt++) {
+        std::optional<std::vector<SeatId>> found = seating.best.find(states, category, ask.count);
+        if (!found) co_return SoldOut{true};
+        hold = seat_hold_request(services, std::move(*found), order_id);
+        seating.recent.add(hold.seats, unix_now_us());
+        std::optional<CheckoutOutcome> refused = co_await try_hold(services, hold);
+        if (!refused) co_return refused;
+        auto* gone = std::get_if<SeatsGone>(&*refused);
+        if (gone == nullptr && !std::holds_alternative<SeatsContended>(*refused)) {
+            co_return refused;
+        }
+        // The ledger names the seats it saw taken; when it names none, the whole run is skipped,
+        // so the search moves on either way.
+        for (SeatId seat : gone != nullptr ? gone->gone : hold.seats) {
+            states.set(seat, seating::SeatState::held);
+        }
+    }
+    co_return SeatsContended{};
+}
+
+// The seats named, or the best ones: nullopt when `hold` holds them, else the answer.
+asio::awaitable<std::optional<CheckoutOutcome>> hold_requested(Services& services,
+                                                               const CheckoutRequest& request,
+                                                               u128 order_id,
+                                                               SeatHoldRequest& hold) {
+    if (request.best_available) {
+        co_return co_await hold_best(services, *request.best_available, order_id, hold);
+    }
+    hold = seat_hold_request(services, request.seats, order_id);
+    services.seating->recent.add(hold.seats, unix_now_us());
+    co_return co_await try_hold(services, hold);
+}
+
+sessions::PaymentSession seat_session(const CheckoutRequest& request, const SeatHoldRequest& hold,
+                                      std::int64_t amount_cents) {
+    sessions::PaymentSession session;
+    session.psid = new_payment_session_id();
+    session.order_id = order_id_from(hold.order_id);
+    session.customer_email = request.customer_email;
+    session.ticket_hold_id = hold.hold_ids.front();
+    session.amount_cents = amount_cents;
+    session.currency = std::string(currency);
+    session.created_at_us = unix_now_us();
+    session.seats = hold.seats;
+    session.seat_hold_ids = hold.hold_ids;
+    TF_ASSERT(orders::is_valid_order_id(session.order_id));
+    return session;
+}
+
+asio::awaitable<void> release_seats(Services& services, const SeatHoldRequest& hold) {
+    auto operation = services.seating->ledger.void_seats({hold.seats, hold.hold_ids});
+    auto voided = co_await timed(services.timings.accounting_cancel, std::move(operation));
+    if (!voided) {
+        spdlog::warn("checkout: could not free seats after a failure ({}); their holds expire",
+                     fault_name(voided.fault()));
+    }
+}
+}  // namespace
+
+std::optional<InvalidInput> check_seat_request(const Services& services,
+                                               const CheckoutRequest& request) {
+    TF_ASSERT(request.wants_seats());
+    if (services.seating == nullptr) {
+        return InvalidInput{"this sale sells no reserved seats: buy a ticket class (cls)"};
+    }
+    const seating::Venue& venue = services.seating->venue;
+    for (SeatId seat : request.seats) {
+        if (seat >= venue.seat_count) {
+            return InvalidInput{"seat " + std::to_string(seat) + " is not in the venue (ids 0 to " +
+                                std::to_string(venue.seat_count - 1) + ")"};
+        }
+    }
+    if (request.best_available &&
+        venue.category_index(request.best_available->category) == venue.categories.size()) {
+        return InvalidInput{"best_available.category names no category of this venue"};
+    }
+    return std::nullopt;
+}
+
+asio::awaitable<CheckoutOutcome> hold_seats_and_save(Services& services,
+                                                     const CheckoutRequest& request,
+                                                     u128 order_id) {
+    TF_ASSERT(services.seating != nullptr);
+    SeatHoldRequest hold;
+    std::optional<CheckoutOutcome> refused =
+        co_await hold_requested(services, request, order_id, hold);
+    if (refused) co_return *std::move(refused);
+
+    const std::int64_t amount = seats_price_cents(services.seating->venue, hold.seats);
+    const sessions::PaymentSession session = seat_session(request, hold, amount);
+    const std::uint32_t session_ttl_s =
+        services.config.reservation_ttl_s + limits::session_ttl_margin_s;
+    TF_ASSERT_GT(session_ttl_s, hold.timeout_s);  // A late payment still finds its session.
+    Status saved = co_await timed(services.timings.session_save,
+                                  services.sessions.save(session, session_ttl_s));
+    if (!saved) {
+        co_await release_seats(services, hold);
+        co_return saved.fault();
+    }
+    co_return CheckoutAccepted{session.order_id, session.psid, amount, hold.seats};
+}
+
+}  // namespace tigerfans::flows
