@@ -30,8 +30,10 @@ std::size_t orders_limit(const Request& request) {
     }
 }
 
+// A seat order lists its seat ids (its class means nothing).
 json order_item(const orders::Order& order) {
     return {{"id", order.id},
+            {"seats", order.seats},
             {"status", orders::status_name(order.status)},
             {"cls", class_name(order.cls)},
             {"qty", order.qty},

@@ -1,4 +1,5 @@
-// Landing, waiting room, checkout and success pages. The pages fetch live data from the JSON API.
+// Landing, waiting room, checkout, seat map and success pages. The pages fetch live data from the
+// JSON API.
 #include "tigerfans/app/pages.hpp"
 
 #include <filesystem>
@@ -36,11 +37,13 @@ Response bench_results(const std::string& directory) {
     return response;
 }
 
-// The backend names come from the templates' globals (set by the app).
+// The backend names come from the templates' globals (set by the app). `seats_hidden` hides
+// the way to the seat map when the sale has no reserved seating.
 http::TemplateVars common_vars(const config::Config& config) {
     return {{"level", std::string(config::backend_level_name(config))},
             {"price_a", "65.00"},
-            {"price_b", "35.00"}};
+            {"price_b", "35.00"},
+            {"seats_hidden", config.venue.empty() ? "hidden" : ""}};
 }
 
 // A page: its template filled with the common values and the query parameters it names.
@@ -81,6 +84,10 @@ asio::awaitable<Response> get_checkout(const PagesContext& context, Request& req
     return answer(page(context, request, "checkout", "Checkout", {"status", "order_id"}));
 }
 
+asio::awaitable<Response> get_seats(const PagesContext& context, Request& request) {
+    return answer(page(context, request, "seats", "Pick your seats", {}));
+}
+
 asio::awaitable<Response> get_success(const PagesContext& context, Request& request) {
     return answer(page(context, request, "success", "Your ticket", {"order_id"}));
 }
@@ -118,6 +125,7 @@ http::Routes page_routes(const PagesContext& context) {
         {Method::get, "/queue", http::bind(context, get_queue)},
         {Method::get, "/demo/checkout", http::bind(context, get_checkout)},
         {Method::get, "/demo/success", http::bind(context, get_success)},
+        {Method::get, "/demo/seats", http::bind(context, get_seats)},
         {Method::get, "/api/orders/{id}/qr.svg", http::bind(context, get_ticket_qr)},
         {Method::get, "/bench", http::bind(context, get_bench)},
         {Method::get, "/api/bench/results", http::bind(context, get_bench_results)},

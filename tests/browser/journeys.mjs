@@ -210,6 +210,39 @@ async function emailLimit(page) {
 }
 
 // From the login form the admin page redirected to, with the right password.
+// On the seat map: one seat by pointer, its neighbour by keyboard; pay; the success page names
+// both seats. Row A of the hall is the front stalls at 95.00 a seat.
+async function seatJourney(page) {
+  await page.goto(`${base}/demo/checkout`);
+  await Promise.all([page.waitForURL(/\/demo\/seats/), page.click("#seats-link a")]);
+  await page.waitForSelector('#seat-map circle.seat.free[data-seat="0"]');
+  const whole = await page.getAttribute("#seat-map", "viewBox");
+  await page.selectOption("#section", { label: "Stalls" });
+  check((await page.getAttribute("#seat-map", "viewBox")) !== whole, "a section zooms the map");
+  await page.click('#seat-map circle[data-seat="0"]');
+  await page.focus("#seat-map");
+  await page.keyboard.press("ArrowRight");
+  check(/row A, seat 2: free/.test(await page.textContent("#seat-cursor")),
+    "the keyboard cursor names the next seat");
+  await page.keyboard.press("Enter");
+  const picked = await page.textContent("#picked");
+  check(/row A, seat 1;.*row A, seat 2/.test(picked), `two seats picked: ${picked}`);
+  check((await page.textContent("#total")).trim() === "190.00", "the total of two seats");
+  await page.fill("#email", "seats@example.com");
+  await Promise.all([page.waitForURL(/\/mockpay\/mock_/), page.click("#reserve")]);
+  check((await page.textContent("h1")).includes("190.00"), "MockPay shows the seats' price");
+  await Promise.all([page.waitForURL(/\/demo\/success\?order_id=/), page.click("text=Pay now")]);
+  await page.waitForSelector("#seats:not([hidden])");
+  const seats = await page.textContent("#seats");
+  check(/row A, seat 1;.*row A, seat 2/.test(seats), `the success page names the seats: ${seats}`);
+  check(/^TCK-/.test((await page.textContent("#ticket-code")).trim()), "a ticket code");
+  await page.screenshot({ path: join(shots, "seats-success.png"), fullPage: true });
+  // Back on the map, both seats show as sold.
+  await page.goto(`${base}/demo/seats`);
+  await page.waitForSelector('#seat-map circle.seat.sold[data-seat="1"]');
+  await page.screenshot({ path: join(shots, "seats.png"), fullPage: true });
+}
+
 async function logIn(page) {
   await page.fill("#username", "admin");
   await page.fill("#password", adminPassword);
@@ -226,6 +259,7 @@ async function admin(page, code) {
   await logIn(page);
   await page.waitForFunction((ticket) => document.querySelector("#orders").textContent.includes(ticket), code);
   check(/of 100,?000 given/.test(await page.textContent("#goodies")), "goodies used of the limit");
+  check((await page.textContent("#orders")).includes("seats 0, 1"), "a seat order lists its seats");
   check(/waiting for payment/.test(await page.textContent("#pending")), "pending sessions shown");
   await page.screenshot({ path: join(shots, "admin.png"), fullPage: true });
   await Promise.all([page.waitForURL(`${base}/`), page.click("text=Log out")]);
@@ -356,6 +390,8 @@ const journeys = [
     soldOut],
   ["an address at its ticket limit is told so, not that the class is sold out", desktop,
     expected409, emailLimit],
+  ["a fan picks two seats on the map, pays and sees them on the success page", desktop, [],
+    seatJourney],
   ["the admin watches the live charts, pauses and resumes admission and changes its rate",
     desktop, [], adminLive],
   ["the admin logs in, sees the order and logs out; a wrong password is refused", desktop,

@@ -1,9 +1,10 @@
 // The browser journeys (tests/browser/journeys.mjs) in Debian's headless Chromium against three
-// real servers: one for the fan's and the admin's journeys, one with a single ticket per class
-// to show "sold out", and one with the waiting room on whose sale opens a few seconds after it
-// starts, so that a fan joins the pre-queue, waits and is admitted. Screenshots of each journey's
-// last page land in <build>/screenshots/. Node, playwright-core (tests/browser/node_modules) and
-// Chromium are installed by `make setup`; when one is missing this test fails and says which.
+// real servers: one for the fan's and the admin's journeys (with the small hall's seats on
+// sale too), one with a single ticket per class to show "sold out", and one with the waiting
+// room on whose sale opens a few seconds after it starts, so that a fan joins the pre-queue,
+// waits and is admitted. Screenshots of each journey's last page land in <build>/screenshots/.
+// Node, playwright-core (tests/browser/node_modules) and Chromium are installed by `make setup`;
+// when one is missing this test fails and says which.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -66,7 +67,7 @@ TEST(Browser, FanAndAdminJourneysPassInHeadlessChromium) {
     const std::string chromium = find_program("chromium", {"/usr/bin/chromium"});
     ASSERT_FALSE(chromium.empty()) << "chromium not found: run `make setup`";
 
-    const auto server = page_server({});
+    const auto server = page_server({{"VENUE", "hall"}});
     const auto sold_out = page_server({{"CAPACITY_A", "1"}, {"CAPACITY_B", "1"}});
     // Started last: its journey runs first, before the sale opens.
     const auto queue = page_server({{"WAITING_ROOM", "on"},

@@ -21,10 +21,14 @@
     if (!response.ok) throw new Error("HTTP " + response.status);
     return response.json();
   }
+  // "A", or "seats 4, 5" for a seat order.
+  function classOrSeats(order) {
+    return order.seats && order.seats.length ? "seats " + order.seats.join(", ") : order.cls;
+  }
   function showRefunds(items) {
     document.querySelector("#refunds tbody").replaceChildren(...items.map((order) => {
       const row = document.createElement("tr");
-      row.append(cell(order.id), cell(order.cls),
+      row.append(cell(order.id), cell(classOrSeats(order)),
         cell((order.amount / 100).toFixed(2) + " " + order.currency.toUpperCase()),
         cell(order.email || "unknown"));
       return row;
@@ -66,7 +70,7 @@
       body.replaceChildren(...orders.items.map((order) => {
         const row = document.createElement("tr");
         row.append(cell(order.paid_at_iso === "-" ? "-" : order.paid_at_iso.slice(0, 19).replace("T", " ")),
-          cell(order.status, "status-" + order.status), cell(order.cls),
+          cell(order.status, "status-" + order.status), cell(classOrSeats(order)),
           cell(order.ticket_code || "-"), cell(order.got_goodie ? "yes" : "no"), cell(order.email));
         return row;
       }));

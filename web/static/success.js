@@ -1,5 +1,6 @@
 // Success page: polls /api/orders/<id> until the order is recorded, then shows the ticket code,
-// the goodie and the ticket's QR code (an SVG made by the server).
+// the seats of a seat order (named from the venue's layout), the goodie and the ticket's QR code
+// (an SVG made by the server).
 (function () {
   const root = document.getElementById("success");
   const orderId = root.dataset.order;
@@ -17,8 +18,12 @@
     }
     statusNode.textContent = "Payment confirmed.";
     document.getElementById("ticket-code").textContent = order.ticket_code;
-    document.getElementById("goodie").textContent = order.got_goodie
-      ? "You also get a goodie!" : "The goodies are all gone, sorry.";
+    if (order.seats) {
+      showSeats(order.seats);
+    } else {
+      document.getElementById("goodie").textContent = order.got_goodie
+        ? "You also get a goodie!" : "The goodies are all gone, sorry.";
+    }
     const qrUrl = "/api/orders/" + encodeURIComponent(orderId) + "/qr.svg";
     fetch(qrUrl).then((r) => (r.ok ? r.text() : "")).then((svg) => {
       document.getElementById("qr").innerHTML = svg;
@@ -27,6 +32,32 @@
     link.href = qrUrl;
     link.setAttribute("download", order.ticket_code + ".svg");
     document.getElementById("ticket").hidden = false;
+  }
+  // "Stalls, row A, seat 4" for each seat, from the venue's layout.
+  async function showSeats(seats) {
+    const node = document.getElementById("seats");
+    let names = seats.map((seat) => "seat " + seat);
+    try {
+      const response = await fetch("/api/venue");
+      if (response.ok) {
+        const venue = await response.json();
+        names = seats.map((seat) => {
+          for (const section of venue.sections) {
+            for (const row of section.rows) {
+              if (seat >= row.first_seat && seat < row.first_seat + row.seats) {
+                return section.name + ", row " + row.label + ", seat " +
+                  (row.first_number + seat - row.first_seat);
+              }
+            }
+          }
+          return "seat " + seat;
+        });
+      }
+    } catch (error) {
+      /* the seat ids still say which seats */
+    }
+    node.textContent = "Your seats: " + names.join("; ");
+    node.hidden = false;
   }
   async function poll() {
     if (!orderId) {
