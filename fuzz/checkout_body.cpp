@@ -1,6 +1,7 @@
 // Fuzz target: the body of POST /api/checkout, parsed as its handler parses it. An accepted
-// request must hold a valid email and survive the Redis session codec, where checkout stores
-// it, unchanged.
+// request must hold a valid email, named seats ascending and distinct (1 to 8) or a best-available
+// count of 1 to 8, and survive the Redis session codec, where checkout stores it, unchanged.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -8,6 +9,7 @@
 
 #include "require.hpp"
 #include "sessions/redis/codec.hpp"
+#include "tigerfans/core/limits.hpp"
 #include "tigerfans/flows/checkout.hpp"
 #include "tigerfans/http/errors.hpp"
 
@@ -26,10 +28,25 @@ void check_accepted(const CheckoutRequest& request) {
     session.cls = request.cls;
     session.customer_email = request.customer_email;
     session.currency = "eur";
+    if (!request.seats.empty()) {
+        require(
+            request.seats.size() <= limits::seats_per_order_max &&
+                std::adjacent_find(request.seats.begin(), request.seats.end(),
+                                   [](auto a, auto b) { return a >= b; }) == request.seats.end(),
+            "named seats are ascending, distinct and at most the limit");
+        session.seats = request.seats;
+        session.seat_hold_ids.assign(request.seats.size(), 1);
+    }
+    if (request.best_available) {
+        require(request.seats.empty() && !request.best_available->category.empty() &&
+                    request.best_available->count >= 1 &&
+                    request.best_available->count <= limits::seats_per_order_max,
+                "best available asks for 1 to the limit of a named category, and no named seats");
+    }
     const auto stored = sessions::redis::decode_session(sessions::redis::encode_session(session));
     require(stored.has_value() && stored->customer_email == request.customer_email &&
-                stored->cls == request.cls,
-            "the session codec keeps the email and the class");
+                stored->cls == request.cls && stored->seats == request.seats,
+            "the session codec keeps the email, the class and the seats");
 }
 
 }  // namespace
