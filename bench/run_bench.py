@@ -37,7 +37,8 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 from stack import LEVELS, ROOT, LevelUnavailable, Stack, commit, machine  # noqa: E402
 
-PHASE_PAIRS = [["checkout", "webhook"], ["reserve", "commit"], ["seats", "seats-304"]]
+PHASE_PAIRS = [["checkout", "webhook"], ["reserve", "commit"], ["seats", "seats-304"],
+               ["seat-holds", "seat-voids"]]
 METRICS_TOKEN = "bench-metrics-token"  # The server under test gets it; /metrics asks for it.
 # Metric families whose deltas are recorded around every run.
 BATCH_FAMILIES = {
@@ -404,7 +405,8 @@ def phase_table(result, concurrencies, title, value, style):
              "| level | phase | " + " | ".join(f"c={c}" for c in concurrencies) + " |",
              "|---|---|" + "---:|" * len(concurrencies)]
     for level in result["levels"]:
-        for phase in ("reserve", "commit", "checkout", "webhook", "seats", "seats-304"):
+        for phase in ("reserve", "commit", "checkout", "webhook", "seats", "seats-304",
+                      "seat-holds", "seat-voids"):
             cells = []
             for c in concurrencies:
                 values = [value(r) for r in result["runs"]
@@ -529,7 +531,9 @@ def main():
     parser.add_argument("--flow-total", type=int, default=10000, help="0: no flow run")
     parser.add_argument("--flow-concurrency", type=int, default=100)
     parser.add_argument("--capacity", type=int, default=100_000_000)
-    parser.add_argument("--pairs", default="checkout+webhook,reserve+commit,seats+seats-304",
+    parser.add_argument("--pairs",
+                        default="checkout+webhook,reserve+commit,seats+seats-304,"
+                                "seat-holds+seat-voids",
                         help="phase pairs to run, e.g. checkout+webhook")
     parser.add_argument("--venue", default="stadium",
                         help="VENUE of the server under test (the seats phases read its map)")

@@ -59,7 +59,11 @@ using Progress = std::function<void(int finished, int total)>;
 
 FlowReport run_flow(const FlowOptions& options, const Progress& progress = {});
 
-enum class Phase { checkout, webhook, reserve, commit, seats, seats_304 };
+enum class Phase { checkout, webhook, reserve, commit, seats, seats_304, seat_holds, seat_voids };
+
+// A seat-holds phase makes at most this many holds of 4 seats: they stay held until the
+// seat-voids phase after it, and the stadium's 1,976 rows of 25 seats hold 11,856 runs of 4.
+inline constexpr int seat_holds_total_max = 11'000;
 std::string_view phase_name(Phase phase);
 
 struct PhaseOptions {

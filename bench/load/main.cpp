@@ -36,7 +36,8 @@ constexpr const char* usage_text =
     "usage: tigerfans-load [--base URL] [--total N] [--concurrency N]\n"
     "         [--ratio-a P] [--fail-rate P] [--cancel-rate P]\n"
     "         [--poll-interval S] [--poll-timeout S] [--json]\n"
-    "       tigerfans-load --phases checkout,webhook,reserve,commit,seats,seats-304\n"
+    "       tigerfans-load --phases checkout,webhook,reserve,commit,seats,seats-304,seat-holds,\n"
+    "         seat-voids\n"
     "         [--secret S]\n"
     "         [--server-pid PID] ...\n"
     "       tigerfans-load --mode queue [--fans N] [--prequeue-share P] [--buyers N]\n"
@@ -67,9 +68,10 @@ double number(const std::string& flag, const char* text, double min, double max)
 
 std::vector<loadgen::Phase> parse_phases(const std::string& list) {
     const std::map<std::string, loadgen::Phase> names = {
-        {"checkout", loadgen::Phase::checkout}, {"webhook", loadgen::Phase::webhook},
-        {"reserve", loadgen::Phase::reserve},   {"commit", loadgen::Phase::commit},
-        {"seats", loadgen::Phase::seats},       {"seats-304", loadgen::Phase::seats_304}};
+        {"checkout", loadgen::Phase::checkout},     {"webhook", loadgen::Phase::webhook},
+        {"reserve", loadgen::Phase::reserve},       {"commit", loadgen::Phase::commit},
+        {"seats", loadgen::Phase::seats},           {"seats-304", loadgen::Phase::seats_304},
+        {"seat-holds", loadgen::Phase::seat_holds}, {"seat-voids", loadgen::Phase::seat_voids}};
     std::vector<loadgen::Phase> phases;
     std::size_t start = 0;
     while (start <= list.size()) {

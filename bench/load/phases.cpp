@@ -1,7 +1,8 @@
 // The demo's phase benchmark: each store path measured on its own, as successful requests per
 // second of the phase's wall time. checkout creates the sessions that webhook then settles
 // with signed events posted directly; reserve creates the holds that commit then posts; seats
-// reads the seat map whole and seats-304 polls it with the tag seats got.
+// reads the seat map whole and seats-304 polls it with the tag seats got; seat-holds holds 4
+// seats together at a time (the isolated seat call) and seat-voids frees them again.
 #include <random>
 
 #include "load/json_fields.hpp"
@@ -165,6 +166,29 @@ PhaseSpec seats_304_spec(const std::vector<Created>& tags) {
             },
             [](const Reply& reply, std::vector<Created>&) { return reply.status == 304; }};
 }
+// Holds of 4 seats together, each a linked chain in the ledger; keeps the seats and holds.
+PhaseSpec seat_holds_spec() {
+    return {[](Connection& connection, int) {
+                connection.prepare("GET", "/api/accounting/seats/hold");
+            },
+            [](const Reply& reply, std::vector<Created>& created) {
+                if (reply.status != 200) return false;
+                const auto seats = json_string_member(reply.body, "seats");
+                const auto holds = json_string_member(reply.body, "holds");
+                if (!seats || !holds) return false;
+                created.push_back({std::string(*seats), std::string(*holds), 0});
+                return true;
+            }};
+}
+
+PhaseSpec seat_voids_spec(const std::vector<Created>& holds) {
+    return {[&holds](Connection& connection, int index) {
+                const Created& hold = holds[static_cast<std::size_t>(index)];
+                connection.prepare("GET", "/api/accounting/seats/void?seats=" + hold.first +
+                                              "&holds=" + hold.second);
+            },
+            [](const Reply& reply, std::vector<Created>&) { return reply.status == 200; }};
+}
 }  // namespace
 
 std::string_view phase_name(Phase phase) {
@@ -175,13 +199,15 @@ std::string_view phase_name(Phase phase) {
         case Phase::commit: return "commit";
         case Phase::seats: return "seats";
         case Phase::seats_304: return "seats-304";
+        case Phase::seat_holds: return "seat-holds";
+        case Phase::seat_voids: return "seat-voids";
     }
     return "unknown";
 }
 
 std::vector<PhaseReport> run_phases(const PhaseOptions& options, const std::vector<Phase>& phases) {
     std::vector<PhaseReport> reports;
-    std::vector<Created> sessions, holds, tags, ignored;
+    std::vector<Created> sessions, holds, tags, seat_holds, ignored;
     for (Phase phase : phases) {
         switch (phase) {
             case Phase::checkout:
@@ -209,6 +235,16 @@ std::vector<PhaseReport> run_phases(const PhaseOptions& options, const std::vect
                 // Without a tag from a seats phase before it there is nothing to send.
                 reports.push_back(measure(options, phase, tags.empty() ? 0 : options.total,
                                           seats_304_spec(tags), ignored));
+                break;
+            case Phase::seat_holds:
+                seat_holds.clear();
+                reports.push_back(measure(options, phase,
+                                          std::min(options.total, seat_holds_total_max),
+                                          seat_holds_spec(), seat_holds));
+                break;
+            case Phase::seat_voids:
+                reports.push_back(measure(options, phase, static_cast<int>(seat_holds.size()),
+                                          seat_voids_spec(seat_holds), ignored));
                 break;
         }
     }

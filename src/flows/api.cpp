@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "flows/seat_bench.hpp"
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
@@ -361,6 +362,7 @@ http::Routes api_routes(Services& services, OperatorCheck is_operator, WaitingRo
             {Method::get, "/api/accounting/reserve", http::bind(with_services, get_reserve)});
         routes.push_back(
             {Method::get, "/api/accounting/commit", http::bind(with_services, get_commit)});
+        for (http::Route& route : seat_bench_routes(services)) routes.push_back(std::move(route));
     }
     return routes;
 }

@@ -11,11 +11,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "load/connection.hpp"
 #include "load/load.hpp"
 #include "support/levels.hpp"
+#include "support/process.hpp"
 #include "support/run_async.hpp"
 
 namespace tigerfans::loadgen {
@@ -218,6 +220,30 @@ TEST_P(LoadClientTest, RunsEveryPhaseAndTheFlowCleanlyAtATinySize) {
     const FlowReport report = run_flow(flow);
     EXPECT_EQ(report.count(Outcome::paid), 10);
     EXPECT_TRUE(report.errors.empty()) << report.errors.begin()->first;
+}
+
+// The seat phases against a server selling the hall: whole map reads, polls answered 304,
+// 4-seat holds and their voids, each without an error; the voids leave every seat free.
+TEST_P(LoadClientTest, RunsTheSeatPhasesCleanlyAtATinySize) {
+    start_server({{"BENCH_ENDPOINTS", "on"}, {"VENUE", "hall"}});
+    PhaseOptions phases;
+    phases.target = Target{"127.0.0.1", server().port()};
+    phases.total = 20;
+    phases.concurrency = 4;
+    const auto reports =
+        run_phases(phases, {Phase::seats, Phase::seats_304, Phase::seat_holds, Phase::seat_voids});
+    ASSERT_EQ(reports.size(), 4u);
+    for (const PhaseReport& report : reports) {
+        EXPECT_EQ(report.ok, 20) << phase_name(report.phase);
+        EXPECT_TRUE(report.error_kinds.empty())
+            << phase_name(report.phase) << ": " << report.error_kinds.begin()->first;
+    }
+    EXPECT_TRUE(testing::wait_until(
+        [&] {
+            const auto map = nlohmann::json::parse(driver().get("/api/seats").body, nullptr, false);
+            return map.value("free", 0) == 502;
+        },
+        std::chrono::seconds(10)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Levels, LoadClientTest, ::testing::ValuesIn(testing::all_levels()),
