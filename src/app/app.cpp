@@ -138,7 +138,8 @@ struct App::Impl {
     bool load_venue();
     void add_routes();
     std::unique_ptr<admin::LiveSampler> make_live_sampler();
-    std::unique_ptr<seating::SeatMap> make_seat_map();
+    asio::awaitable<void> start_seating();
+    std::uint16_t listen();
     http::Routes service_routes();
     asio::awaitable<http::Response> healthz();
     bool may_read_metrics(const http::Request& request) const;
@@ -265,13 +266,46 @@ std::unique_ptr<admin::LiveSampler> App::Impl::make_live_sampler() {
         std::chrono::milliseconds(limits::live_ledger_stale_ms));
 }
 
-// The venue's map, read from the ledger's seats (which start_backends set up).
-std::unique_ptr<seating::SeatMap> App::Impl::make_seat_map() {
+// The venue's map, read from the ledger's seats (which start_backends set up), and what
+// checkout sells seats with. The map is read once before the server listens, so the first fans
+// after a start find a map rather than all waiting for that first read of every seat.
+asio::awaitable<void> App::Impl::start_seating() {
+    if (!venue) co_return;
     accounting::SeatLedger* seats = ledger->seats();
-    TF_ASSERT(venue && seats != nullptr);
-    return std::make_unique<seating::SeatMap>(
+    TF_ASSERT(seats != nullptr);
+    seat_map = std::make_unique<seating::SeatMap>(
         io.get_executor(), *venue, [seats] { return seats->seat_states(); },
         [] { return unix_now_us(); }, seating::SeatMap::Settings{});
+    best = std::make_unique<seating::BestAvailable>(*venue);
+    seat_sale = std::make_unique<flows::Seating>(
+        flows::Seating{*venue, *seats, *seat_map, *best, recent_holds});
+    const Result<seating::SnapshotPtr> first = co_await seat_map->current();
+    if (!first) {
+        // Not fatal: every reader asks again, and the map answers 503 until a read succeeds.
+        spdlog::warn("seat map: the first read failed ({})", fault_name(first.fault()));
+    }
+}
+
+// Opens the scrape port, if any, and then the API's port (the one it got, for port 0).
+std::uint16_t App::Impl::listen() {
+    const std::uint64_t open_files_max = http::raise_open_files_limit();
+    const http::ServerLimits server_limits = http::default_server_limits();
+    spdlog::info("connections: at most {} ({} per address; open files limit {})",
+                 server_limits.connections_max, server_limits.connections_per_address_max,
+                 open_files_max);
+    server = std::make_unique<http::Server>(io, router, server_limits, registry);
+    const auto sharing =
+        config.server_processes > 1 ? http::PortSharing::shared : http::PortSharing::exclusive;
+    // The scrape port first: a process that cannot take it never joins the shared port.
+    if (config.metrics_port != 0) {
+        scrape_router.add(service_routes());
+        scrape_server =
+            std::make_unique<http::Server>(io, scrape_router, server_limits, scrape_registry);
+        scrape_server->listen(config.host, config.metrics_port);
+        spdlog::info("{} serving /metrics and /healthz on {}:{}", config.server_name, config.host,
+                     config.metrics_port);
+    }
+    return server->listen(config.host, config.port, sharing);
 }
 
 // Every route of the server: one table per module, each given only what it works with.
@@ -319,34 +353,12 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
         co_await shutdown();
         co_return 1;
     }
-    const std::uint64_t open_files_max = http::raise_open_files_limit();
-    const http::ServerLimits server_limits = http::default_server_limits();
-    spdlog::info("connections: at most {} ({} per address; open files limit {})",
-                 server_limits.connections_max, server_limits.connections_per_address_max,
-                 open_files_max);
-    server = std::make_unique<http::Server>(io, router, server_limits, registry);
-    const auto sharing =
-        config.server_processes > 1 ? http::PortSharing::shared : http::PortSharing::exclusive;
-    // The scrape port first: a process that cannot take it never joins the shared port.
-    if (config.metrics_port != 0) {
-        scrape_router.add(service_routes());
-        scrape_server =
-            std::make_unique<http::Server>(io, scrape_router, server_limits, scrape_registry);
-        scrape_server->listen(config.host, config.metrics_port);
-        spdlog::info("{} serving /metrics and /healthz on {}:{}", config.server_name, config.host,
-                     config.metrics_port);
-    }
-    const std::uint16_t port = server->listen(config.host, config.port, sharing);
+    co_await start_seating();
+    const std::uint16_t port = listen();
     if (config.port == 0 && config.mock_webhook_url.find(":0/") != std::string::npos) {
         config.mock_webhook_url = "http://127.0.0.1:" + std::to_string(port) + "/payments/webhook";
     }
     TF_ASSERT(ledger && sessions && orders);  // The flows get every store, started.
-    if (venue) {
-        seat_map = make_seat_map();
-        best = std::make_unique<seating::BestAvailable>(*venue);
-        seat_sale = std::make_unique<flows::Seating>(
-            flows::Seating{*venue, *ledger->seats(), *seat_map, *best, recent_holds});
-    }
     services = std::make_unique<flows::Services>(flows::Services{
         config, *ledger, *sessions, *orders, ids, timings, registry, background, seat_sale.get()});
     mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry);

@@ -10,6 +10,7 @@
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/http/etag.hpp"
+#include "tigerfans/http/gzip.hpp"
 #include "tigerfans/http/json_writer.hpp"
 
 namespace tigerfans::seating {
@@ -20,7 +21,7 @@ constexpr std::int64_t us_per_ms = 1000;
 
 SeatMapSnapshot make_snapshot(const Venue& venue, SeatStates states, std::int64_t read_at_us) {
     TF_ASSERT_EQ(states.seat_count(), venue.seat_count);
-    SeatMapSnapshot snapshot{std::move(states), {}, {}, read_at_us};
+    SeatMapSnapshot snapshot{std::move(states), {}, {}, {}, read_at_us};
     const std::string encoded = base64_encode(snapshot.states.bytes());
     // The venue's digest is part of the tag: the same states of another layout are another map.
     snapshot.etag = http::etag_of(venue.digest + encoded);
@@ -34,6 +35,7 @@ SeatMapSnapshot make_snapshot(const Venue& venue, SeatStates states, std::int64_
         .string("states", encoded)
         .string("venue", venue.id);
     snapshot.body = std::move(body).finish();
+    snapshot.body_gzip = http::gzip(snapshot.body);
     return snapshot;
 }
 

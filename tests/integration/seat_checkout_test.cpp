@@ -54,12 +54,13 @@ protected:
     // Waits until the seat map counts `held` held and `sold` sold seats; answers the last map.
     json map_when(int held, int sold) {
         json map;
-        wait_until(
+        EXPECT_TRUE(wait_until(
             [&] {
                 map = body_of(driver().get("/api/seats"));
                 return map.value("held", -1) == held && map.value("sold", -1) == sold;
             },
-            std::chrono::seconds(10));
+            std::chrono::seconds(10)))
+            << "held " << held << ", sold " << sold << " never shown; last: " << map.dump();
         return map;
     }
 
@@ -110,6 +111,7 @@ TEST_P(SeatCheckoutTest, APaymentAfterTheHoldExpiredIsRefundedAndTheSeatsStayOnS
     start_server({{"VENUE", "hall"}, {"RESERVATION_TTL_SECONDS", "1"}});
     const Reply held = checkout(seats_request({60, 61}, "slow@example.com"));
     ASSERT_EQ(held.status, 200u) << held.body;
+    map_when(2, 0);  // The map read at start-up showed them free: wait for the hold first.
     map_when(0, 0);  // The hold expired (TigerBeetle frees it a little after its timeout).
     const Reply other = checkout(seats_request({61}, "quick@example.com"));
     ASSERT_EQ(other.status, 200u) << other.body;

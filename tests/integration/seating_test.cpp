@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/levels.hpp"
+#include "tigerfans/http/gzip.hpp"
 
 namespace tigerfans::testing {
 namespace {
@@ -51,6 +52,41 @@ TEST_P(SeatingTest, TheSeatMapIsReadFromTheLedgerAndServedWithAnETag) {
     ASSERT_FALSE(etag.empty());
     EXPECT_EQ(map.value("etag", ""), etag);
     EXPECT_EQ(driver().get("/api/seats", {{"If-None-Match", etag}}).status, 304u);
+}
+
+// A reader that accepts gzip gets the same body compressed, under the plain body's tag made
+// weak; a tag of either form answers 304 to either reader.
+TEST_P(SeatingTest, TheMapAndLayoutGoCompressedToReadersThatAcceptGzip) {
+    start_server({{"VENUE", "hall"}});
+    for (const char* path : {"/api/seats", "/api/venue"}) {
+        const Reply plain = driver().get(path);
+        ASSERT_EQ(plain.status, 200u) << path << plain.body;
+        EXPECT_TRUE(plain.header("Content-Encoding").empty()) << path;
+        EXPECT_EQ(plain.header("Vary"), "Accept-Encoding") << path;
+        const std::string etag(plain.header("ETag"));
+        ASSERT_TRUE(etag.starts_with('"')) << path << etag;
+
+        const Reply packed = driver().get(path, {{"Accept-Encoding", "gzip, deflate, br"}});
+        ASSERT_EQ(packed.status, 200u) << path;
+        EXPECT_EQ(packed.header("Content-Encoding"), "gzip") << path;
+        EXPECT_EQ(packed.header("Vary"), "Accept-Encoding") << path;
+        EXPECT_EQ(packed.header("ETag"), "W/" + etag) << path;
+        EXPECT_LT(packed.body.size(), plain.body.size()) << path;
+        EXPECT_EQ(http::gunzip(packed.body, plain.body.size()), plain.body) << path;
+
+        const Reply refused = driver().get(path, {{"Accept-Encoding", "gzip;q=0, identity"}});
+        EXPECT_TRUE(refused.header("Content-Encoding").empty()) << path;
+        EXPECT_EQ(refused.body, plain.body) << path;
+
+        const Reply weak_tag_plain = driver().get(path, {{"If-None-Match", "W/" + etag}});
+        EXPECT_EQ(weak_tag_plain.status, 304u) << path;
+        const Reply strong_tag_packed =
+            driver().get(path, {{"If-None-Match", etag}, {"Accept-Encoding", "gzip"}});
+        EXPECT_EQ(strong_tag_packed.status, 304u) << path;
+        EXPECT_TRUE(strong_tag_packed.body.empty()) << path;
+        EXPECT_TRUE(strong_tag_packed.header("Content-Encoding").empty()) << path;
+        EXPECT_EQ(strong_tag_packed.header("ETag"), "W/" + etag) << path;
+    }
 }
 
 TEST_P(SeatingTest, WithoutAVenueSeatingIsOff) {

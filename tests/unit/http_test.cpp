@@ -9,6 +9,7 @@
 #include "tigerfans/http/client.hpp"
 #include "tigerfans/http/errors.hpp"
 #include "tigerfans/http/etag.hpp"
+#include "tigerfans/http/gzip.hpp"
 #include "tigerfans/http/router.hpp"
 #include "tigerfans/http/static_files.hpp"
 #include "tigerfans/http/templates.hpp"
@@ -86,6 +87,53 @@ TEST(ETag, IfNoneMatchMatchesListsWeakTagsAndStar) {
     EXPECT_FALSE(etag_matches("abc", R"("abc")"));
     EXPECT_FALSE(etag_matches(R"(, ,)", R"("abc")"));
     EXPECT_FALSE(etag_matches(R"("abc")", ""));
+}
+
+// A body comes back from its gzip whole; a mostly repeated one (a seat map of free seats)
+// shrinks many times.
+TEST(Gzip, RoundTripsAndShrinksRepetition) {
+    const std::string map = R"({"states":")" + std::string(16'468, 'A') + R"("})";
+    const std::string compressed = gzip(map);
+    EXPECT_LT(compressed.size(), map.size() / 20);
+    EXPECT_EQ(static_cast<unsigned char>(compressed[0]), 0x1f);  // gzip's magic.
+    EXPECT_EQ(static_cast<unsigned char>(compressed[1]), 0x8b);
+    EXPECT_EQ(gunzip(compressed, map.size()), map);
+    EXPECT_EQ(gunzip(gzip(""), 0), "");
+    std::string mixed;
+    for (int i = 0; i < 5'000; i++) mixed += std::to_string(i * 7919 % 104729) + ",";
+    EXPECT_EQ(gunzip(gzip(mixed), mixed.size()), mixed);
+}
+
+// Anything but one whole gzip member within the size limit is refused.
+TEST(Gzip, RefusesDamagedTruncatedTrailedAndOversizedInput) {
+    const std::string content(10'000, 'x');
+    const std::string compressed = gzip(content);
+    EXPECT_FALSE(gunzip(compressed, content.size() - 1));
+    EXPECT_FALSE(gunzip(compressed.substr(0, compressed.size() - 4), content.size()));
+    EXPECT_FALSE(gunzip(compressed + "x", content.size()));
+    EXPECT_FALSE(gunzip(content, content.size()));
+    EXPECT_FALSE(gunzip("", content.size()));
+    std::string damaged = compressed;
+    damaged[damaged.size() - 6] ^= 0x55;  // The trailer's checksum no longer fits.
+    EXPECT_FALSE(gunzip(damaged, content.size()));
+}
+
+// Accept-Encoding allows gzip when it names gzip (or x-gzip, or `*`) without a zero weight.
+TEST(Gzip, AcceptEncodingAllowsGzipUnlessWeighedZero) {
+    EXPECT_TRUE(accepts_gzip("gzip"));
+    EXPECT_TRUE(accepts_gzip("gzip, deflate, br"));
+    EXPECT_TRUE(accepts_gzip("br;q=1.0, GZip;q=0.5"));
+    EXPECT_TRUE(accepts_gzip("x-gzip"));
+    EXPECT_TRUE(accepts_gzip("*"));
+    EXPECT_TRUE(accepts_gzip(" deflate , * ; q=0.1"));
+    EXPECT_FALSE(accepts_gzip(""));
+    EXPECT_FALSE(accepts_gzip("identity"));
+    EXPECT_FALSE(accepts_gzip("deflate, br"));
+    EXPECT_FALSE(accepts_gzip("gzip;q=0"));
+    EXPECT_FALSE(accepts_gzip("gzip; q=0.000"));
+    EXPECT_FALSE(accepts_gzip("*, gzip;q=0"));  // Named with weight zero wins over `*`.
+    EXPECT_FALSE(accepts_gzip("*;q=0"));
+    EXPECT_FALSE(accepts_gzip("gzipped"));
 }
 
 TEST(Forms, ParsesPercentAndPlusAndRejectsBrokenEscapes) {

@@ -6,8 +6,8 @@
 // older than the refresh interval) and waits for the read in flight only when the snapshot is older
 // than `stale_max_ms` or there is none yet; every waiter shares that read.
 //
-// The answer body and its ETag are made once per snapshot, and the ETag is a digest of the
-// states, so every process of a sale names the same map by the same tag and a reader holding
+// The answer body, its gzip and its ETag are made once per snapshot, and the ETag is a digest of
+// the states, so every process of a sale names the same map by the same tag and a reader holding
 // it gets 304.
 #pragma once
 
@@ -34,7 +34,8 @@ namespace asio = boost::asio;
 struct SeatMapSnapshot {
     SeatStates states;
     std::string body;  // {"etag","free","held","seats","sold","states","venue"}: states in base64.
-    std::string etag;  // Quoted, as the header carries it.
+    std::string body_gzip;  // The body compressed, for readers that accept gzip.
+    std::string etag;       // Quoted, as the header carries it.
     std::int64_t read_at_us = 0;
 };
 
