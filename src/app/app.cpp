@@ -362,8 +362,8 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
     services = std::make_unique<flows::Services>(flows::Services{
         config, *ledger, *sessions, *orders, ids, timings, registry, background, seat_sale.get()});
     mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry);
-    reconciler = std::make_unique<flows::Reconciler>(loop, flows::ReconcileStores{*ledger, *orders},
-                                                     config.reconcile_interval_s);
+    reconciler = std::make_unique<flows::Reconciler>(
+        loop, flows::ReconcileStores{*ledger, *orders, venue.get()}, config.reconcile_interval_s);
     if (queue_store) {
         waiting_room = std::make_unique<flows::WaitingRoom>(loop, config, *queue_store, *ledger,
                                                             unix_now_us());
@@ -508,7 +508,8 @@ int reconcile_once(const config::Config& config, flows::ReconcileOptions options
     const auto loop = pass.io.get_executor();
     pass.orders = orders::make_postgres_order_store(loop, config.database_url,
                                                     config.pg_order_connections, pass.registry);
-    // The reconciler compares the classes with the orders; seats are not reconciled yet.
+    // Attached without the venue: this pass matches the classes; seat orders are counted, and
+    // matched by the server's own periodic pass, which has the venue's seats.
     pass.ledger = make_ledger(loop, config, pass.registry, nullptr);
     int exit_code = 1;
     asio::co_spawn(pass.io, pass.run(options, json),

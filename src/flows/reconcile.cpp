@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
@@ -93,20 +94,91 @@ orders::Order order_from_ledger(const PostedTicket& ticket) {
     return order;
 }
 
-void judge_posted(std::span<const PostedTicket> posted, const std::vector<orders::Order>& stored,
-                  std::vector<orders::Order>& to_write, std::vector<std::string>& unfulfilled) {
+namespace {
+// Sold items (posted tickets, sold seat orders) against their stored orders: missing or unpaid
+// ones go to `to_write` as `make` writes them, PAID_UNFULFILLED ones to `unfulfilled`.
+template <typename Sold, typename Make>
+void judge_sold(std::span<const Sold> sold, const std::vector<orders::Order>& stored, Make make,
+                std::vector<orders::Order>& to_write, std::vector<std::string>& unfulfilled) {
     std::unordered_map<std::string_view, orders::OrderStatus> statuses;
     for (const orders::Order& order : stored) statuses.emplace(order.id, order.status);
-    for (const PostedTicket& ticket : posted) {
-        const auto found = statuses.find(ticket.order_id);
+    for (const Sold& item : sold) {
+        const auto found = statuses.find(item.order_id);
         if (found != statuses.end() && found->second == orders::OrderStatus::paid) continue;
         if (found != statuses.end() && found->second == orders::OrderStatus::paid_unfulfilled) {
-            unfulfilled.push_back(ticket.order_id);
+            unfulfilled.push_back(item.order_id);
             continue;
         }
-        // Missing, FAILED or CANCELED: the insert writes it, or moves the stored row to PAID.
-        to_write.push_back(order_from_ledger(ticket));
+        // Missing, FAILED or CANCELED: the insert writes it, or moves the stored row to paid.
+        to_write.push_back(make(item));
     }
+}
+}  // namespace
+
+void judge_posted(std::span<const PostedTicket> posted, const std::vector<orders::Order>& stored,
+                  std::vector<orders::Order>& to_write, std::vector<std::string>& unfulfilled) {
+    judge_sold(posted, stored, order_from_ledger, to_write, unfulfilled);
+}
+
+SeatSalesView view_seat_holds(const std::vector<accounting::SeatHoldEntry>& entries,
+                              std::int64_t cutoff_us) {
+    SeatSalesView view;
+    std::unordered_map<u128, std::vector<const accounting::SeatHoldEntry*>, U128Hash> by_order;
+    for (const accounting::SeatHoldEntry& entry : entries) {
+        if (entry.state == EntryState::pending) view.open_holds++;
+        if (entry.order_id == 0) {
+            if (entry.state == EntryState::posted) view.untraced++;
+            continue;
+        }
+        by_order[entry.order_id].push_back(&entry);
+    }
+    for (auto& [order_id, holds] : by_order) {
+        std::sort(holds.begin(), holds.end(),
+                  [](const auto* a, const auto* b) { return a->seat < b->seat; });
+        SoldSeatOrder order;
+        order.order_id = order_id_from(order_id);
+        bool open = false;
+        for (const accounting::SeatHoldEntry* hold : holds) {
+            order.seats.push_back(hold->seat);
+            open = open || hold->state == EntryState::pending;
+            if (hold->state != EntryState::posted) continue;
+            order.sold.push_back(hold->seat);
+            order.sold_at_us = std::max(order.sold_at_us, hold->resolved_at_us);
+        }
+        if (order.sold.empty()) continue;  // Never paid, or not yet.
+        view.sold_seats.emplace(order.order_id, order.sold);
+        // A hold still open or a sale within the grace: its webhook may still be writing.
+        if (open || order.sold_at_us >= cutoff_us) continue;
+        order.first_hold_id = holds.front()->hold_id;
+        order.held_at_us = holds.front()->held_at_us;
+        for (const accounting::SeatHoldEntry* hold : holds) {
+            order.held_at_us = std::min(order.held_at_us, hold->held_at_us);
+        }
+        view.sold.push_back(std::move(order));
+    }
+    // Pages of order ids in a fixed order, so a pass reads as the last did.
+    std::sort(
+        view.sold.begin(), view.sold.end(),
+        [](const SoldSeatOrder& a, const SoldSeatOrder& b) { return a.order_id < b.order_id; });
+    return view;
+}
+
+orders::Order order_from_seats(const SoldSeatOrder& sold, const seating::Venue& venue) {
+    TF_ASSERT(!sold.sold.empty() && sold.sold.size() <= sold.seats.size());
+    orders::Order order;
+    order.id = sold.order_id;
+    order.ticket_transfer_id = sold.first_hold_id;
+    order.qty = ticket_quantity;
+    order.amount_cents = venue.price_cents(sold.seats);
+    order.currency = std::string(currency);
+    const bool whole = sold.sold.size() == sold.seats.size();
+    order.status = whole ? orders::OrderStatus::paid : orders::OrderStatus::paid_unfulfilled;
+    order.created_at_us = sold.held_at_us;
+    order.paid_at_us = sold.sold_at_us;
+    if (whole) order.ticket_code = new_ticket_code();
+    order.seats = sold.seats;
+    TF_ASSERT(orders::is_valid_order_id(order.id));
+    return order;
 }
 
 nlohmann::json to_json(const ReconcileReport& report) {
@@ -129,15 +201,16 @@ nlohmann::json to_json(const ReconcileReport& report) {
 std::string describe(const ReconcileReport& report) {
     std::string text =
         "reconcile: read " + std::to_string(report.ledger_entries) + " ledger entries and " +
-        std::to_string(report.paid_orders) + " paid orders; " + std::to_string(report.open_holds) +
-        " holds open (they expire by themselves), " + std::to_string(report.untraced_tickets) +
-        " tickets sold without an order id, " + std::to_string(report.refunds) +
-        " orders to refund (PAID_UNFULFILLED)\n";
+        std::to_string(report.paid_orders) + " paid orders and " +
+        std::to_string(report.seat_orders) + " paid seat orders; " +
+        std::to_string(report.open_holds) + " holds open (they expire by themselves), " +
+        std::to_string(report.untraced_tickets) + " tickets or seats sold without an order id, " +
+        std::to_string(report.refunds) + " orders to refund (PAID_UNFULFILLED)\n";
     const auto line = [&text](const char* what, const std::vector<std::string>& ids) {
         text += "reconcile: " + std::to_string(ids.size()) + " " + what;
         text += ids.empty() ? "\n" : ": " + join(ids) + "\n";
     };
-    line("orders written from posted tickets", report.written);
+    line("orders written from what the ledger sold", report.written);
     line("orders PAID_UNFULFILLED although their ticket was posted (left as they are)",
          report.unfulfilled_but_posted);
     line("orders PAID whose ticket the ledger never posted", report.paid_but_unposted);
@@ -148,10 +221,11 @@ std::string describe(const ReconcileReport& report) {
 }
 
 namespace {
-std::vector<std::string> ids_of(const std::vector<PostedTicket>& tickets, std::size_t first,
+template <typename Sold>
+std::vector<std::string> ids_of(const std::vector<Sold>& sold, std::size_t first,
                                 std::size_t count) {
     std::vector<std::string> ids;
-    for (std::size_t i = first; i < first + count; i++) ids.push_back(tickets[i].order_id);
+    for (std::size_t i = first; i < first + count; i++) ids.push_back(sold[i].order_id);
     return ids;
 }
 
@@ -159,7 +233,9 @@ asio::awaitable<Status> write_orders(ReconcileStores stores, std::vector<orders:
                                      const ReconcileOptions& options, ReconcileReport& report) {
     for (orders::Order& order : orders) {
         const std::string id = order.id;
-        TF_ASSERT_EQ(order.status, orders::OrderStatus::paid);  // Only posted tickets are written.
+        const orders::OrderStatus status = order.status;
+        // Only what the ledger sold is written: paid, or (seats partly sold) a refund.
+        TF_ASSERT(orders::is_paid(status));
         if (!options.repair) {
             report.written.push_back(id);
             continue;
@@ -169,30 +245,37 @@ asio::awaitable<Status> write_orders(ReconcileStores stores, std::vector<orders:
         // A paid order replaces an unpaid row and nothing replaces a paid one: the row is paid.
         TF_ASSERT_MSG(orders::is_paid(*stored), "order ", id, " stayed ",
                       orders::status_name(*stored), " after a paid insert");
-        // A webhook may have stored the order meanwhile, unfulfilled: then nothing was written.
-        if (*stored == orders::OrderStatus::paid_unfulfilled) {
-            report.unfulfilled_but_posted.push_back(id);
+        // A webhook may have stored the order meanwhile: then nothing was written. Unfulfilled
+        // although the ledger sold all it held is for a person to look at.
+        if (*stored != status) {
+            if (*stored == orders::OrderStatus::paid_unfulfilled) {
+                report.unfulfilled_but_posted.push_back(id);
+            }
             continue;
         }
-        spdlog::warn("reconcile: wrote order {} from its posted ticket", id);
+        spdlog::warn("reconcile: wrote order {} ({}) from what the ledger sold", id,
+                     orders::status_name(status));
         report.written.push_back(id);
     }
     co_return done();
 }
 
-// Posted tickets whose order is missing or unpaid, a page of ids at a time.
-asio::awaitable<Status> repair_posted(ReconcileStores stores, const LedgerView& view,
-                                      const ReconcileOptions& options, ReconcileReport& report) {
+// Sold items (posted tickets, sold seat orders) whose order is missing or unpaid, a page of ids
+// at a time; `make` writes an item's order.
+template <typename Sold, typename Make>
+asio::awaitable<Status> repair_sold(ReconcileStores stores, const std::vector<Sold>& sold,
+                                    Make make, const ReconcileOptions& options,
+                                    ReconcileReport& report) {
     const std::size_t page = limits::reconcile_orders_page;
-    for (std::size_t first = 0; first < view.posted.size(); first += page) {
-        const std::size_t count = std::min(page, view.posted.size() - first);
-        std::vector<std::string> ids = ids_of(view.posted, first, count);
+    for (std::size_t first = 0; first < sold.size(); first += page) {
+        const std::size_t count = std::min(page, sold.size() - first);
+        std::vector<std::string> ids = ids_of(sold, first, count);
         auto stored = co_await stores.orders.find_many(std::move(ids));
         if (!stored) co_return stored.fault();
         TF_ASSERT_LE(stored->size(), count);  // At most one row per id asked for.
         std::vector<orders::Order> to_write;
-        judge_posted(std::span(view.posted).subspan(first, count), *stored, to_write,
-                     report.unfulfilled_but_posted);
+        judge_sold(std::span(sold).subspan(first, count), *stored, make, to_write,
+                   report.unfulfilled_but_posted);
         Status written = co_await write_orders(stores, std::move(to_write), options, report);
         if (!written) co_return written;
     }
@@ -222,6 +305,36 @@ asio::awaitable<Status> each_order(ReconcileStores stores, orders::OrderStatus s
 bool paid_before(const orders::Order& order, std::int64_t cutoff_us) {
     return order.paid_at_us.value_or(order.created_at_us) < cutoff_us;
 }
+
+// The seat holds, judged, with the seat orders they sold repaired; nullopt when the server
+// sells no seats.
+asio::awaitable<Result<std::optional<SeatSalesView>>> reconcile_seats(
+    ReconcileStores stores, std::int64_t cutoff_us, const ReconcileOptions& options,
+    ReconcileReport& report) {
+    accounting::SeatLedger* seats = stores.ledger.seats();
+    if (stores.venue == nullptr || seats == nullptr) co_return std::nullopt;
+    auto entries = co_await seats->hold_entries();
+    if (!entries) co_return entries.fault();
+    report.ledger_entries += entries->size();
+    SeatSalesView view = view_seat_holds(*entries, cutoff_us);
+    report.open_holds += view.open_holds;
+    report.untraced_tickets += view.untraced;
+    const seating::Venue& venue = *stores.venue;
+    auto make = [&venue](const SoldSeatOrder& sold) { return order_from_seats(sold, venue); };
+    Status repaired = co_await repair_sold(stores, view.sold, make, options, report);
+    if (!repaired) co_return repaired.fault();
+    co_return std::optional<SeatSalesView>(std::move(view));
+}
+
+// A PAID seat order paid before the cutoff must have had every seat sold to it.
+void check_paid_seats(const orders::Order& order, const std::optional<SeatSalesView>& seats,
+                      std::int64_t cutoff_us, ReconcileReport& report) {
+    report.seat_orders++;
+    if (!seats || !paid_before(order, cutoff_us)) return;
+    const auto sold = seats->sold_seats.find(order.id);
+    if (sold != seats->sold_seats.end() && sold->second == order.seats) return;
+    report.paid_but_unposted.push_back(order.id);
+}
 }  // namespace
 
 asio::awaitable<Result<ReconcileReport>> reconcile(ReconcileStores stores,
@@ -236,14 +349,15 @@ asio::awaitable<Result<ReconcileReport>> reconcile(ReconcileStores stores,
     report.open_holds = view.open_holds;
     report.untraced_tickets = view.untraced_tickets;
     report.sold_twice = view.sold_twice;
-    Status repaired = co_await repair_posted(stores, view, options, report);
+    Status repaired = co_await repair_sold(stores, view.posted, order_from_ledger, options, report);
     if (!repaired) co_return repaired.fault();
+    auto seats = co_await reconcile_seats(stores, cutoff_us, options, report);
+    if (!seats) co_return seats.fault();
     Status checked =
         co_await each_order(stores, orders::OrderStatus::paid, [&](const orders::Order& order) {
-            // A seat order's tickets are its seats' transfers, which the class entries above
-            // do not hold: counted, not matched.
+            // A seat order's tickets are its seats' holds, not the class entries above.
             if (!order.seats.empty()) {
-                report.seat_orders++;
+                check_paid_seats(order, *seats, cutoff_us, report);
                 return;
             }
             report.paid_orders++;

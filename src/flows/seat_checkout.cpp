@@ -26,15 +26,6 @@ SeatHoldRequest seat_hold_request(Services& services, std::vector<SeatId> seats,
     return request;
 }
 
-std::int64_t seats_price_cents(const seating::Venue& venue, const std::vector<SeatId>& seats) {
-    std::int64_t total = 0;
-    for (SeatId seat : seats) {
-        const seating::Row& row = venue.rows[venue.place(seat).row];
-        total += venue.categories[row.category].price_cents;
-    }
-    return total;
-}
-
 // Holds the seats of `hold`: nullopt when they are held, else the answer.
 asio::awaitable<std::optional<CheckoutOutcome>> try_hold(Services& services,
                                                          const SeatHoldRequest& hold) {
@@ -150,7 +141,7 @@ asio::awaitable<CheckoutOutcome> hold_seats_and_save(Services& services,
         co_await hold_requested(services, request, order_id, hold);
     if (refused) co_return *std::move(refused);
 
-    const std::int64_t amount = seats_price_cents(services.seating->venue, hold.seats);
+    const std::int64_t amount = services.seating->venue.price_cents(hold.seats);
     const sessions::PaymentSession session = seat_session(request, hold, amount);
     const std::uint32_t session_ttl_s =
         services.config.reservation_ttl_s + limits::session_ttl_margin_s;

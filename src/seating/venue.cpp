@@ -249,6 +249,12 @@ SeatPlace Venue::place(SeatId seat) const {
     return SeatPlace{row, seat - rows[row].first_seat};
 }
 
+std::int64_t Venue::price_cents(std::span<const SeatId> seats) const {
+    std::int64_t total = 0;
+    for (SeatId seat : seats) total += categories[rows[place(seat).row].category].price_cents;
+    return total;
+}
+
 std::string Venue::seat_label(SeatId seat) const {
     const SeatPlace at = place(seat);
     const Row& row = rows[at.row];

@@ -223,5 +223,63 @@ TEST(ReconcileView, OnePostedTicketPerOrderWithItsGoodie) {
     EXPECT_EQ(doubled.posted.size(), 1u);
 }
 
+// Seat holds grouped by order: an order with a seat sold and every hold resolved before the
+// cutoff is judged, whole or partly sold; one with a hold open, or sold within the grace, waits;
+// seats sold without an order are untraced.
+TEST(ReconcileView, SeatHoldsMakeOneSoldOrderEachOnceEveryHoldIsResolved) {
+    using accounting::EntryState;
+    using accounting::SeatHoldEntry;
+    const std::vector<SeatHoldEntry> entries{
+        {5, 105, 1, EntryState::posted, 12, 40},  // Order 1: seats 4 and 5, whole.
+        {4, 104, 1, EntryState::posted, 10, 30},
+        {7, 107, 2, EntryState::posted, 10, 30},  // Order 2: 7 sold, 8 expired.
+        {8, 108, 2, EntryState::expired, 10, 20},
+        {9, 109, 3, EntryState::posted, 10, 30},  // Order 3: 10 still held.
+        {10, 110, 3, EntryState::pending, 10, 0},
+        {11, 111, 4, EntryState::posted, 10, 150},  // Order 4: sold after the cutoff.
+        {12, 112, 5, EntryState::voided, 10, 30},   // Order 5: never paid.
+        {13, 113, 0, EntryState::posted, 10, 30},   // No order.
+    };
+    const SeatSalesView view = view_seat_holds(entries, 100);
+    ASSERT_EQ(view.sold.size(), 2u);
+    const SoldSeatOrder& whole =
+        view.sold[0].order_id == order_id_from(1) ? view.sold[0] : view.sold[1];
+    const SoldSeatOrder& partial = &whole == &view.sold[0] ? view.sold[1] : view.sold[0];
+    EXPECT_EQ(whole.seats, (std::vector<seating::SeatId>{4, 5}));
+    EXPECT_EQ(whole.sold, (std::vector<seating::SeatId>{4, 5}));
+    EXPECT_EQ(whole.first_hold_id, u128{104});
+    EXPECT_EQ(whole.held_at_us, 10);
+    EXPECT_EQ(whole.sold_at_us, 40);
+    EXPECT_EQ(partial.order_id, order_id_from(2));
+    EXPECT_EQ(partial.seats, (std::vector<seating::SeatId>{7, 8}));
+    EXPECT_EQ(partial.sold, std::vector<seating::SeatId>{7});
+    EXPECT_EQ(view.sold_seats.size(), 4u);  // Orders 1 to 4: every order that sold a seat.
+    EXPECT_EQ(view.sold_seats.at(order_id_from(3)), std::vector<seating::SeatId>{9});
+    EXPECT_EQ(view.open_holds, 1u);
+    EXPECT_EQ(view.untraced, 1u);
+
+    seating::Venue venue;
+    venue.categories = {{"front", "Front", 9'500}, {"back", "Back", 4'500}};
+    venue.rows.resize(2);
+    venue.rows[0].first_seat = 0;
+    venue.rows[0].seat_count = 8;
+    venue.rows[0].category = 0;
+    venue.rows[1].first_seat = 8;
+    venue.rows[1].seat_count = 8;
+    venue.rows[1].category = 1;
+    venue.seat_count = 16;
+    const orders::Order paid = order_from_seats(whole, venue);
+    EXPECT_EQ(paid.status, orders::OrderStatus::paid);
+    EXPECT_EQ(paid.amount_cents, 2 * 9'500);
+    EXPECT_EQ(paid.seats, whole.seats);
+    EXPECT_EQ(paid.paid_at_us, 40);
+    EXPECT_FALSE(paid.ticket_code.empty());
+    const orders::Order refund = order_from_seats(partial, venue);
+    EXPECT_EQ(refund.status, orders::OrderStatus::paid_unfulfilled);
+    // What the customer paid: every seat held, seat 7 at the front and 8 at the back.
+    EXPECT_EQ(refund.amount_cents, 9'500 + 4'500);
+    EXPECT_TRUE(refund.ticket_code.empty());
+}
+
 }  // namespace
 }  // namespace tigerfans::flows

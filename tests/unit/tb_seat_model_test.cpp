@@ -123,5 +123,46 @@ TEST(TbSeatModel, TheVenueKeyComesFromItsSeatDigestAndIsNeverZero) {
     EXPECT_EQ(seat_model::venue_key(venue), 0x0123'4567'89ab'cdefu);
 }
 
+// The credits of the sold account fold into one entry per hold of this venue's seats: posted,
+// voided, pending, or expired once its timeout passed; other venues' transfers are passed over.
+TEST(TbSeatModel, TheSoldAccountsCreditsFoldIntoOneEntryPerHold) {
+    constexpr std::uint64_t ns_per_s = 1'000'000'000;
+    const std::vector<SeatId> seats{3, 4};
+    const std::vector<u128> holds{hold_a, hold_b};
+    std::vector<abi::Transfer> transfers = seat_model::hold_chain(key, seats, holds, 60, 77);
+    transfers[0].timestamp = 100 * ns_per_s;
+    transfers[1].timestamp = 100 * ns_per_s + 1;
+    abi::Transfer brief =
+        seat_model::hold_chain(key, std::vector<SeatId>{9}, std::vector<u128>{hold_c}, 10, 78)[0];
+    brief.timestamp = 100 * ns_per_s + 2;
+    transfers.push_back(brief);
+    abi::Transfer posted = seat_model::post(key, 3, hold_a);
+    posted.timestamp = 130 * ns_per_s;
+    abi::Transfer voided = seat_model::void_hold(key, 4, hold_b);
+    voided.timestamp = 131 * ns_per_s;
+    abi::Transfer foreign = seat_model::hold_chain(key + 1, std::vector<SeatId>{5},
+                                                   std::vector<u128>{hold_a + 9}, 10, 79)[0];
+    transfers.insert(transfers.end(), {posted, voided, foreign});
+
+    const std::int64_t now_us = 105'000'000;  // Before `brief` times out.
+    auto entries = seat_model::hold_entries_of(key, 500, transfers, now_us);
+    ASSERT_EQ(entries.size(), 3u);
+    EXPECT_EQ(entries[0].seat, 3u);
+    EXPECT_EQ(entries[0].hold_id, hold_a);
+    EXPECT_EQ(entries[0].order_id, u128{77});
+    EXPECT_EQ(entries[0].state, accounting::EntryState::posted);
+    EXPECT_EQ(entries[0].held_at_us, 100'000'000);
+    EXPECT_EQ(entries[0].resolved_at_us, 130'000'000);
+    EXPECT_EQ(entries[1].state, accounting::EntryState::voided);
+    EXPECT_EQ(entries[2].seat, 9u);
+    EXPECT_EQ(entries[2].state, accounting::EntryState::pending);
+    EXPECT_EQ(entries[2].resolved_at_us, 0);
+
+    entries = seat_model::hold_entries_of(key, 500, transfers, 111'000'000);
+    EXPECT_EQ(entries[2].state, accounting::EntryState::expired);
+    EXPECT_EQ(entries[2].resolved_at_us, 110'000'000);
+    EXPECT_TRUE(seat_model::hold_entries_of(key, 3, transfers, now_us).empty());  // Beyond it.
+}
+
 }  // namespace
 }  // namespace tigerfans::accounting::tb

@@ -39,6 +39,18 @@ struct SeatHoldResult {
     std::vector<SeatId> gone;
 };
 
+// One seat's hold as the ledger keeps it: posted when the seat was sold, and the order the
+// hold named (0: none, as for the isolated seat calls of the benchmarks). A hold past its
+// timeout is expired, whether or not the ledger has noticed yet.
+struct SeatHoldEntry {
+    SeatId seat = 0;
+    u128 hold_id = 0;
+    u128 order_id = 0;
+    EntryState state = EntryState::pending;
+    std::int64_t held_at_us = 0;      // Unix time, by the ledger's clock.
+    std::int64_t resolved_at_us = 0;  // When posted, voided or expired; 0 while pending.
+};
+
 class SeatLedger {
 public:
     virtual ~SeatLedger() = default;
@@ -52,6 +64,10 @@ public:
     // Sells (post) or frees (void) each seat's hold: one resolution per seat, in order.
     virtual asio::awaitable<Result<std::vector<Resolution>>> post_seats(SeatHolds holds) = 0;
     virtual asio::awaitable<Result<std::vector<Resolution>>> void_seats(SeatHolds holds) = 0;
+
+    // Every seat hold ever made, in no particular order: what the reconciler matches seat
+    // orders with.
+    virtual asio::awaitable<Result<std::vector<SeatHoldEntry>>> hold_entries() = 0;
 };
 
 // Checks a hold request's shape (the server's bug, not the fan's, when it fails).

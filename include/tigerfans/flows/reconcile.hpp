@@ -10,6 +10,10 @@
 //   - an order with two posted tickets (sold twice): reported.
 //   - open holds (they expire by themselves), tickets without an order id (the isolated
 //     accounting endpoints), and the refund list's length (PAID_UNFULFILLED orders).
+// Seat orders the same way, from the seat holds (with a venue): an order with seats sold but no
+// paid row is written from the holds (its seats, their prices), PAID when every seat it held
+// was sold, else PAID_UNFULFILLED (the customer paid, some seats went back on sale: a refund);
+// a PAID seat order whose seats the ledger did not all sell to it is reported.
 // Tickets posted, and orders paid, within the grace period are left to the next pass: their
 // webhook may still be writing the order. A pass is idempotent: a second one writes nothing.
 #pragma once
@@ -23,12 +27,15 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "tigerfans/accounting/ledger.hpp"
+#include "tigerfans/accounting/seat_ledger.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/orders/order_store.hpp"
+#include "tigerfans/seating/venue.hpp"
 
 namespace tigerfans::flows {
 
@@ -43,9 +50,9 @@ struct ReconcileReport {
     std::int64_t at_us = 0;            // When the pass started.
     std::size_t ledger_entries = 0;    // Holds and late bookings read.
     std::size_t paid_orders = 0;       // PAID orders checked against the ledger.
-    std::size_t seat_orders = 0;       // PAID seat orders, not matched against seat transfers.
+    std::size_t seat_orders = 0;       // PAID seat orders checked against the seat holds.
     std::size_t open_holds = 0;        // Pending within their timeout.
-    std::size_t untraced_tickets = 0;  // Posted without an order id.
+    std::size_t untraced_tickets = 0;  // Tickets or seats sold without an order id.
     std::size_t refunds = 0;           // PAID_UNFULFILLED orders.
     std::vector<std::string> written;  // Orders written (or, without repair, to write).
     std::vector<std::string> unfulfilled_but_posted;
@@ -90,10 +97,37 @@ orders::Order order_from_ledger(const PostedTicket& ticket);
 void judge_posted(std::span<const PostedTicket> posted, const std::vector<orders::Order>& stored,
                   std::vector<orders::Order>& to_write, std::vector<std::string>& unfulfilled);
 
-// What a pass reads and writes: the ledger and the orders, nothing else.
+// The holds of one seat order that sold at least one seat, every hold resolved.
+struct SoldSeatOrder {
+    std::string order_id;
+    std::vector<seating::SeatId> seats;  // Every seat the order held, ascending.
+    std::vector<seating::SeatId> sold;   // Those sold to it, ascending.
+    u128 first_hold_id = 0;              // The hold of its first seat (the order's ticket id).
+    std::int64_t held_at_us = 0;         // Its first hold.
+    std::int64_t sold_at_us = 0;         // Its last sale.
+};
+
+// The seat holds as the reconciler judges them (pure, for the unit tests).
+struct SeatSalesView {
+    std::vector<SoldSeatOrder> sold;  // Their last sale before `cutoff_us`, no hold pending.
+    // Every order's sold seats, ascending, whenever sold.
+    std::unordered_map<std::string, std::vector<seating::SeatId>> sold_seats;
+    std::size_t open_holds = 0;
+    std::size_t untraced = 0;  // Seats sold without an order id.
+};
+SeatSalesView view_seat_holds(const std::vector<accounting::SeatHoldEntry>& entries,
+                              std::int64_t cutoff_us);
+
+// The seat order the holds describe: the prices of all its seats, PAID with a new ticket code
+// when every one was sold, else PAID_UNFULFILLED.
+orders::Order order_from_seats(const SoldSeatOrder& sold, const seating::Venue& venue);
+
+// What a pass reads and writes: the ledger and the orders, nothing else; the venue, when the
+// server sells seats, to price the seat orders it writes.
 struct ReconcileStores {
     accounting::Ledger& ledger;
     orders::OrderStore& orders;
+    const seating::Venue* venue = nullptr;
 };
 
 // One pass over the ledger and the orders.

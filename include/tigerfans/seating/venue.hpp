@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -74,6 +75,8 @@ struct Venue {
     // "stalls A-12": section id, row label and seat number, as tickets print it.
     std::string seat_label(SeatId seat) const;
     double stage_distance(SeatId seat) const;
+    // The sum of the seats' category prices, in cents.
+    std::int64_t price_cents(std::span<const SeatId> seats) const;
     // The category with this id, or categories.size() when there is none.
     std::uint32_t category_index(std::string_view wanted) const;
 };

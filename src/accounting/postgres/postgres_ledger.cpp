@@ -70,6 +70,14 @@ public:
         co_return co_await resolve(std::move(holds), false);
     }
 
+    asio::awaitable<Result<std::vector<SeatHoldEntry>>> hold_entries() override {
+        if (stopped_) co_return Fault::shutting_down;
+        auto job = [venue = venue_](pqxx::connection& connection) {
+            return postgres::read_seat_holds(connection, venue);
+        };
+        co_return co_await reader_.run<std::vector<SeatHoldEntry>>(std::move(job));
+    }
+
 private:
     asio::awaitable<Result<std::vector<Resolution>>> resolve(SeatHolds holds, bool posting) {
         if (stopped_) co_return Fault::shutting_down;

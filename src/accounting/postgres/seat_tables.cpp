@@ -12,6 +12,7 @@
 #include "postgres/sql_array.hpp"
 #include "postgres/statement.hpp"
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/u128.hpp"
 
 namespace tigerfans::accounting::postgres {
 
@@ -82,6 +83,25 @@ constexpr Statement set_hold_statement{"seats_set_hold", R"(
 UPDATE ledger_seat_holds SET status = $2::text,
     resolved_at = CASE WHEN $2::text = 'expired' THEN expires_at ELSE statement_timestamp() END
 WHERE id = $1 AND status = 'pending')"};
+
+// A pending hold past its timeout is expired (the tables mark it so only when its seat is next
+// touched).
+constexpr Statement holds_statement{"seats_holds", R"(
+SELECT seat, id, coalesce(order_id, ''),
+       CASE WHEN status = 'pending' AND expires_at <= statement_timestamp() THEN 'expired'
+            ELSE status END,
+       (extract(epoch FROM created_at) * 1000000)::bigint,
+       (extract(epoch FROM coalesce(resolved_at, CASE WHEN expires_at <= statement_timestamp()
+                                                      THEN expires_at END)) * 1000000)::bigint
+FROM ledger_seat_holds WHERE venue = $1)"};
+
+EntryState hold_state(const std::string& status) {
+    if (status == "pending") return EntryState::pending;
+    if (status == "posted") return EntryState::posted;
+    if (status == "voided") return EntryState::voided;
+    if (status == "expired") return EntryState::expired;
+    throw std::runtime_error("ledger: a seat hold's status is " + status);
+}
 
 struct LockedSeat {
     int state = 0;
@@ -180,9 +200,9 @@ SeatVenue seat_venue(const seating::Venue& venue) {
 
 void prepare_seat_statements(pqxx::connection& connection) {
     tigerfans::postgres::prepare_all(
-        connection,
-        {add_seats_statement, taken_statement, lock_statement, known_holds_statement,
-         hold_statement, record_hold_statement, set_seat_statement, set_hold_statement});
+        connection, {add_seats_statement, taken_statement, lock_statement, known_holds_statement,
+                     hold_statement, record_hold_statement, set_seat_statement, set_hold_statement,
+                     holds_statement});
 }
 
 void create_seats(pqxx::connection& connection, const SeatVenue& venue) {
@@ -206,6 +226,30 @@ seating::SeatStates read_seat_states(pqxx::connection& connection, const SeatVen
         if (state == 1 && live) states.set(seat, seating::SeatState::held);
     }
     return states;
+}
+
+std::vector<SeatHoldEntry> read_seat_holds(pqxx::connection& connection, const SeatVenue& venue) {
+    pqxx::read_transaction txn(connection);
+    std::vector<SeatHoldEntry> entries;
+    for (const pqxx::row& row : txn.exec_prepared(holds_statement.name, venue.key)) {
+        SeatHoldEntry entry;
+        entry.seat = row[0].as<SeatId>();
+        if (entry.seat >= venue.seat_count) {
+            throw std::runtime_error("ledger: a seat hold beyond the venue");
+        }
+        entry.hold_id = tigerfans::postgres::decimal_u128(row[1]);
+        const auto order_id = row[2].as<std::string>();
+        if (!order_id.empty()) {
+            const std::optional<u128> parsed = u128_from_hex(order_id);
+            if (!parsed) throw std::runtime_error("ledger: a seat hold's order id is not hex");
+            entry.order_id = *parsed;
+        }
+        entry.state = hold_state(row[3].as<std::string>());
+        entry.held_at_us = row[4].as<std::int64_t>();
+        entry.resolved_at_us = row[5].is_null() ? 0 : row[5].as<std::int64_t>();
+        entries.push_back(entry);
+    }
+    return entries;
 }
 
 SeatHoldResult hold_seats(pqxx::connection& connection, const SeatVenue& venue,

@@ -39,6 +39,8 @@ seating::SeatStates read_seat_states(pqxx::connection& connection, const SeatVen
 SeatHoldResult hold_seats(pqxx::connection& connection, const SeatVenue& venue,
                           const SeatHoldRequest& request);
 
+std::vector<SeatHoldEntry> read_seat_holds(pqxx::connection& connection, const SeatVenue& venue);
+
 std::vector<Resolution> resolve_seats(pqxx::connection& connection, const SeatVenue& venue,
                                       const SeatHolds& holds, bool posting);
 

@@ -109,12 +109,12 @@ asio::awaitable<Result<std::vector<abi::Account>>> lookup_accounts(PacketSubmitt
 }
 
 namespace {
-abi::AccountFilter debits_after(u128 account_id, std::uint64_t timestamp_min) {
+abi::AccountFilter side_after(u128 account_id, std::uint32_t side, std::uint64_t timestamp_min) {
     abi::AccountFilter filter{};
     filter.account_id = account_id;
     filter.timestamp_min = timestamp_min;
     filter.limit = abi::request_events_max;
-    filter.flags = abi::account_filter_flags::debits;
+    filter.flags = side;
     return filter;
 }
 
@@ -141,11 +141,19 @@ asio::awaitable<Result<std::vector<abi::Transfer>>> account_transfers(PacketSubm
 asio::awaitable<Result<std::vector<abi::Transfer>>> budget_debits(PacketSubmitter& submitter,
                                                                   RequestMetrics metrics,
                                                                   Resource resource) {
-    const u128 account = model::ids_of(resource).budget_account;
+    co_return co_await all_account_transfers(submitter, metrics,
+                                             model::ids_of(resource).budget_account,
+                                             abi::account_filter_flags::debits);
+}
+
+asio::awaitable<Result<std::vector<abi::Transfer>>> all_account_transfers(
+    PacketSubmitter& submitter, RequestMetrics metrics, u128 account, std::uint32_t side) {
+    TF_ASSERT(side == abi::account_filter_flags::debits ||
+              side == abi::account_filter_flags::credits);
     std::vector<abi::Transfer> all;
     std::uint64_t from = 0;
     for (;;) {
-        auto page = co_await account_transfers(submitter, metrics, debits_after(account, from));
+        auto page = co_await account_transfers(submitter, metrics, side_after(account, side, from));
         if (!page) co_return page.fault();
         // The cluster may cap a page below the limit asked for: only an empty page ends.
         if (page->empty()) co_return all;

@@ -48,8 +48,13 @@ asio::awaitable<Result<std::vector<abi::Account>>> lookup_accounts(PacketSubmitt
                                                                    RequestMetrics metrics,
                                                                    std::span<const u128> ids);
 
-// Every transfer that debits `resource`'s Budget account (its holds, posts, voids and late
-// bookings), oldest first, in pages of at most abi::request_events_max until an empty one.
+// Every transfer on one side of `account` (`side`: abi::account_filter_flags::debits or
+// credits), oldest first, in pages of at most abi::request_events_max until an empty one.
+asio::awaitable<Result<std::vector<abi::Transfer>>> all_account_transfers(
+    PacketSubmitter& submitter, RequestMetrics metrics, u128 account, std::uint32_t side);
+
+// Every transfer that debits `resource`'s Budget account: its holds, posts, voids and late
+// bookings.
 asio::awaitable<Result<std::vector<abi::Transfer>>> budget_debits(PacketSubmitter& submitter,
                                                                   RequestMetrics metrics,
                                                                   Resource resource);

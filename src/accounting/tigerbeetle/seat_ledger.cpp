@@ -10,6 +10,7 @@
 #include "accounting/tigerbeetle/model.hpp"
 #include "accounting/tigerbeetle/seat_model.hpp"
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::accounting::tb {
@@ -29,6 +30,8 @@ TbSeatLedger::TbSeatLedger(asio::any_io_executor loop, const seating::Venue& ven
                            PacketSubmitter& client, TransferBatcher& batcher,
                            SeatRequestMetrics metrics, std::uint32_t events_max)
     : venue_(venue),
+      client_(client),
+      scan_metrics_(metrics.account_transfers),
       batcher_(batcher),
       account_creator_(client, abi::Operation::create_accounts, events_max,
                        metrics.create_accounts),
@@ -103,6 +106,16 @@ asio::awaitable<Result<seating::SeatStates>> TbSeatLedger::seat_states() {
         states.set(seat, seat_model::state_of((*accounts)[seat]));
     }
     co_return states;
+}
+
+// Every hold, post and void of the venue credits its sold account: one paged read of its credits.
+asio::awaitable<Result<std::vector<SeatHoldEntry>>> TbSeatLedger::hold_entries() {
+    if (stopped_) co_return Fault::shutting_down;
+    auto transfers =
+        co_await all_account_transfers(client_, scan_metrics_, seat_model::sold_account_id(key_),
+                                       abi::account_filter_flags::credits);
+    if (!transfers) co_return transfers.fault();
+    co_return seat_model::hold_entries_of(key_, venue_.seat_count, *transfers, unix_now_us());
 }
 
 asio::awaitable<Result<SeatHoldResult>> TbSeatLedger::hold_seats(SeatHoldRequest request) {

@@ -17,6 +17,7 @@ namespace tigerfans::accounting::tb {
 struct SeatRequestMetrics {
     RequestMetrics create_accounts;
     RequestMetrics lookup_accounts;
+    RequestMetrics account_transfers;
 };
 
 class TbSeatLedger final : public SeatLedger {
@@ -43,6 +44,7 @@ public:
     asio::awaitable<Result<SeatHoldResult>> hold_seats(SeatHoldRequest request) override;
     asio::awaitable<Result<std::vector<Resolution>>> post_seats(SeatHolds holds) override;
     asio::awaitable<Result<std::vector<Resolution>>> void_seats(SeatHolds holds) override;
+    asio::awaitable<Result<std::vector<SeatHoldEntry>>> hold_entries() override;
 
 private:
     asio::awaitable<Status> create_seat_accounts();
@@ -52,6 +54,8 @@ private:
     asio::awaitable<Result<std::vector<Resolution>>> resolve(SeatHolds holds, bool posting);
 
     const seating::Venue& venue_;
+    PacketSubmitter& client_;
+    RequestMetrics scan_metrics_;
     TransferBatcher& batcher_;
     PacketExecutor<abi::Account, abi::CreateResult> account_creator_;
     PacketExecutor<u128, abi::Account> lookups_;  // Every id must name an account.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_map>
 
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/ids.hpp"
@@ -159,6 +160,47 @@ seating::SeatState state_of(const abi::Account& account) {
     if (account.credits_posted == 0 || account.debits_posted != 0) return seating::SeatState::sold;
     if (account.debits_pending != 0) return seating::SeatState::held;
     return seating::SeatState::free;
+}
+
+std::vector<SeatHoldEntry> hold_entries_of(std::uint64_t key, std::uint32_t seat_count,
+                                           std::span<const abi::Transfer> transfers,
+                                           std::int64_t now_us) {
+    constexpr std::int64_t ns_per_us = 1'000;
+    constexpr std::int64_t us_per_s = 1'000'000;
+    std::vector<SeatHoldEntry> entries;
+    std::vector<std::int64_t> timeouts_us;  // Pairwise with entries; 0: never expires.
+    std::unordered_map<u128, std::size_t, U128Hash> index_of;
+    for (const abi::Transfer& transfer : transfers) {
+        if (transfer.ledger != ledger || transfer.code != hold_code) continue;
+        const auto at_us = static_cast<std::int64_t>(transfer.timestamp) / ns_per_us;
+        if (transfer.flags & abi::transfer_flags::pending) {
+            // A seat account's id ends in its seat number: check that it is this venue's.
+            const auto seat = static_cast<SeatId>(transfer.debit_account_id & 0xffff'ffffU);
+            if (seat >= seat_count || transfer.debit_account_id != seat_account_id(key, seat)) {
+                continue;
+            }
+            index_of.emplace(transfer.id, entries.size());
+            entries.push_back(SeatHoldEntry{seat, transfer.id, transfer.user_data_128,
+                                            EntryState::pending, at_us, 0});
+            timeouts_us.push_back(std::int64_t{transfer.timeout_s} * us_per_s);
+            continue;
+        }
+        const bool posted = transfer.flags & abi::transfer_flags::post_pending_transfer;
+        if (!posted && !(transfer.flags & abi::transfer_flags::void_pending_transfer)) continue;
+        const auto hold = index_of.find(transfer.pending_id);
+        if (hold == index_of.end()) continue;
+        SeatHoldEntry& entry = entries[hold->second];
+        entry.state = posted ? EntryState::posted : EntryState::voided;
+        entry.resolved_at_us = at_us;
+    }
+    for (std::size_t i = 0; i < entries.size(); i++) {
+        SeatHoldEntry& entry = entries[i];
+        if (entry.state != EntryState::pending || timeouts_us[i] == 0) continue;
+        if (entry.held_at_us + timeouts_us[i] > now_us) continue;
+        entry.state = EntryState::expired;
+        entry.resolved_at_us = entry.held_at_us + timeouts_us[i];
+    }
+    return entries;
 }
 
 }  // namespace tigerfans::accounting::tb::seat_model

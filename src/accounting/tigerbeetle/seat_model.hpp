@@ -20,12 +20,15 @@
 #include <vector>
 
 #include "accounting/tigerbeetle/abi.hpp"
+#include "tigerfans/accounting/seat_ledger.hpp"
 #include "tigerfans/core/u128.hpp"
 #include "tigerfans/seating/availability.hpp"
 #include "tigerfans/seating/venue.hpp"
 
 namespace tigerfans::accounting::tb::seat_model {
 
+using accounting::EntryState;
+using accounting::SeatHoldEntry;
 using seating::SeatId;
 
 inline constexpr std::uint32_t ledger = 3000;
@@ -69,5 +72,13 @@ std::optional<ChainOutcome> chain_outcome(std::span<const std::uint32_t> statuse
 // A seat account's state: sold once its debit is posted, held while one is pending; free
 // otherwise. An account not yet funded counts as sold: nobody can hold it.
 seating::SeatState state_of(const abi::Account& account);
+
+// The seat holds among `transfers`, the credits of the venue's sold account (every hold, post
+// and void of its seats, oldest first), each with what resolved it: a pending hold whose
+// timeout passed before `now_us` is expired. Transfers of other seats or venues are passed
+// over.
+std::vector<SeatHoldEntry> hold_entries_of(std::uint64_t key, std::uint32_t seat_count,
+                                           std::span<const abi::Transfer> transfers,
+                                           std::int64_t now_us);
 
 }  // namespace tigerfans::accounting::tb::seat_model

@@ -249,7 +249,8 @@ private:
         if (options_.venue != nullptr) {
             seats_ = std::make_unique<TbSeatLedger>(
                 loop_, *options_.venue, *client_, *batcher_,
-                SeatRequestMetrics{account_metrics_, lookup_metrics_}, options_.batch_events_max);
+                SeatRequestMetrics{account_metrics_, lookup_metrics_, scan_metrics_},
+                options_.batch_events_max);
         }
         return done();
     }
