@@ -138,7 +138,7 @@ struct App::Impl {
     bool load_venue();
     void add_routes();
     std::unique_ptr<admin::LiveSampler> make_live_sampler();
-    asio::awaitable<void> start_seating();
+    void start_seating();
     std::uint16_t listen();
     http::Routes service_routes();
     asio::awaitable<http::Response> healthz();
@@ -267,10 +267,11 @@ std::unique_ptr<admin::LiveSampler> App::Impl::make_live_sampler() {
 }
 
 // The venue's map, read from the ledger's seats (which start_backends set up), and what
-// checkout sells seats with. The map is read once before the server listens, so the first fans
-// after a start find a map rather than all waiting for that first read of every seat.
-asio::awaitable<void> App::Impl::start_seating() {
-    if (!venue) co_return;
+// checkout sells seats with. The map's first read starts before the server listens, so the
+// first fans after a start do not all wait for a read of every seat; nothing waits for it
+// here (a ledger that stops answering must not keep the server from listening or stopping).
+void App::Impl::start_seating() {
+    if (!venue) return;
     accounting::SeatLedger* seats = ledger->seats();
     TF_ASSERT(seats != nullptr);
     seat_map = std::make_unique<seating::SeatMap>(
@@ -279,11 +280,7 @@ asio::awaitable<void> App::Impl::start_seating() {
     best = std::make_unique<seating::BestAvailable>(*venue);
     seat_sale = std::make_unique<flows::Seating>(
         flows::Seating{*venue, *seats, *seat_map, *best, recent_holds});
-    const Result<seating::SnapshotPtr> first = co_await seat_map->current();
-    if (!first) {
-        // Not fatal: every reader asks again, and the map answers 503 until a read succeeds.
-        spdlog::warn("seat map: the first read failed ({})", fault_name(first.fault()));
-    }
+    seat_map->prime();
 }
 
 // Opens the scrape port, if any, and then the API's port (the one it got, for port 0).
@@ -353,7 +350,7 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
         co_await shutdown();
         co_return 1;
     }
-    co_await start_seating();
+    start_seating();
     const std::uint16_t port = listen();
     if (config.port == 0 && config.mock_webhook_url.find(":0/") != std::string::npos) {
         config.mock_webhook_url = "http://127.0.0.1:" + std::to_string(port) + "/payments/webhook";

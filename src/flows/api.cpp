@@ -296,12 +296,12 @@ std::string inventory_json(const accounting::Inventory& inventory) {
     return body.dump();
 }
 
-// Members in alphabetical order, as nlohmann writes them.
+// Members in alphabetical order, as nlohmann writes them. A seat order has seats, no class.
 std::string order_json(const orders::Order& order) {
     http::JsonObjectWriter body;
-    body.integer("amount", order.amount_cents)
-        .string("cls", class_name(order.cls))
-        .string("currency", order.currency)
+    body.integer("amount", order.amount_cents);
+    if (order.seats.empty()) body.string("cls", class_name(order.cls));
+    body.string("currency", order.currency)
         .boolean("got_goodie", order.got_goodie)
         .string("order_id", order.id);
     if (order.paid_at_us) {

@@ -256,6 +256,10 @@ asio::awaitable<Status> write_orders(ReconcileStores stores, std::vector<orders:
         spdlog::warn("reconcile: wrote order {} ({}) from what the ledger sold", id,
                      orders::status_name(status));
         report.written.push_back(id);
+        // Seats sold to a refunded order wait for a person, as on every later pass.
+        if (status == orders::OrderStatus::paid_unfulfilled) {
+            report.unfulfilled_but_posted.push_back(id);
+        }
     }
     co_return done();
 }

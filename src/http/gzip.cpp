@@ -81,7 +81,9 @@ std::optional<std::string> gunzip(std::string_view compressed, std::size_t size_
     int status = Z_OK;
     while (status == Z_OK) {
         const std::size_t used = out.size();
-        const std::size_t room = std::min(inflate_chunk_bytes, size_max + 1 - used);
+        // One byte past the limit, at most: enough to tell that the content is too long.
+        const std::size_t left = size_max - used;
+        const std::size_t room = left < inflate_chunk_bytes ? left + 1 : inflate_chunk_bytes;
         out.resize(used + room);
         stream.next_out = reinterpret_cast<Bytef*>(out.data() + used);
         stream.avail_out = static_cast<uInt>(room);

@@ -190,6 +190,18 @@ http::Routes MockPay::routes() {
     };
 }
 
+namespace {
+// What the payment buys, as the page names it: "Class A", or "Seats 12, 13" (their ids).
+std::string ticket_text(const sessions::PaymentSession& session) {
+    if (session.seats.empty()) return "Class " + std::string(class_name(session.cls));
+    std::string text = session.seats.size() == 1 ? "Seat " : "Seats ";
+    for (std::size_t i = 0; i < session.seats.size(); i++) {
+        text += (i == 0 ? "" : ", ") + std::to_string(session.seats[i]);
+    }
+    return text;
+}
+}  // namespace
+
 asio::awaitable<http::Response> MockPay::page(http::Request& request) {
     auto found = co_await sessions_.find(request.path_param("psid"));
     if (!found) co_return http::fault_response(found.fault(), "payment session lookup");
@@ -198,7 +210,7 @@ asio::awaitable<http::Response> MockPay::page(http::Request& request) {
     const http::TemplateVars vars = {
         {"psid", session.psid},
         {"order_id", session.order_id},
-        {"cls", std::string(class_name(session.cls))},
+        {"ticket", ticket_text(session)},
         {"amount_eur", euros(session.amount_cents)},
         {"webhook_url", config_.mock_webhook_url},
     };

@@ -74,8 +74,8 @@ asio::awaitable<http::Response> seating_off(http::Request&) {
 // asking again, and caches keep the two forms apart (Vary).
 http::Response tagged(const http::Request& request, const std::string& etag,
                       const std::string& body, const std::string& body_gzip) {
-    const bool compressed =
-        body_gzip.size() < body.size() && http::accepts_gzip(request.header("Accept-Encoding"));
+    const bool compressed = !body_gzip.empty() && body_gzip.size() < body.size() &&
+                            http::accepts_gzip(request.header("Accept-Encoding"));
     http::Response response = http::etag_matches(request.header("If-None-Match"), etag)
                                   ? http::Response::text(304, {}, {})
                                   : http::Response::json(200, compressed ? body_gzip : body);

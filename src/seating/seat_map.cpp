@@ -87,6 +87,10 @@ asio::awaitable<Result<SnapshotPtr>> SeatMap::current() {
     co_return result;
 }
 
+void SeatMap::prime() {
+    if (!stopped_) start_read(now_us_());
+}
+
 void SeatMap::start_read(std::int64_t now_us) {
     if (reading_) return;
     reading_ = true;

@@ -12,8 +12,9 @@
 //     accounting endpoints), and the refund list's length (PAID_UNFULFILLED orders).
 // Seat orders the same way, from the seat holds (with a venue): an order with seats sold but no
 // paid row is written from the holds (its seats, their prices), PAID when every seat it held
-// was sold, else PAID_UNFULFILLED (the customer paid, some seats went back on sale: a refund);
-// a PAID seat order whose seats the ledger did not all sell to it is reported.
+// was sold, else PAID_UNFULFILLED (the customer paid, some seats went back on sale: a refund,
+// and the seats it did sell are reported on every pass, for a person to put back on sale); a
+// PAID seat order whose seats the ledger did not all sell to it is reported.
 // Tickets posted, and orders paid, within the grace period are left to the next pass: their
 // webhook may still be writing the order. A pass is idempotent: a second one writes nothing.
 #pragma once

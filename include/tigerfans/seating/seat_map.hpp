@@ -67,6 +67,10 @@ public:
     SeatMap(const SeatMap&) = delete;
     SeatMap& operator=(const SeatMap&) = delete;
 
+    // Starts a read now unless one is in flight or stopped, without waiting for it: the server
+    // reads the map at start-up, so the first readers find it read or under way.
+    void prime();
+
     // The snapshot to answer with, or why there is none (the ledger could not be read and no
     // snapshot younger than `stale_max_ms` is left; shutting_down after stop()).
     asio::awaitable<Result<SnapshotPtr>> current();
