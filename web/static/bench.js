@@ -1,7 +1,13 @@
 // TigerBench: draws the recorded benchmark results (/api/bench/results) as SVG, no libraries.
 (function () {
   const levelColors = { "pg/pg": "#868e96", "pg/redis": "#1c7ed6", "tb/redis": "#e8590c" };
-  const phases = ["reserve", "commit", "checkout", "webhook"];
+  // The demo's phases always; the seat map's and the seat holds' when the run recorded them.
+  const demoPhases = ["reserve", "commit", "checkout", "webhook"];
+  const seatPhases = ["seats", "seats-304", "seat-holds", "seat-voids"];
+  function phasesOf(runs) {
+    const recorded = new Set(runs.map((r) => r.phase));
+    return [...demoPhases, ...seatPhases.filter((p) => recorded.has(p))];
+  }
   const svgNs = "http://www.w3.org/2000/svg";
 
   function el(name, attributes, text) {
@@ -215,6 +221,7 @@
     meta.textContent = `${result.date} · commit ${result.commit} · ${m.cpu || "?"}, ` +
       `${m.cores} cores, ${m.memory_gib} GiB${result.tiny ? " · tiny smoke run" : ""}`;
     const levels = result.levels;
+    const phases = phasesOf(result.runs);
     const charts = document.getElementById("phase-charts");
     charts.replaceChildren(legend(levels), ...phases.map((p) => phaseChart(p, result.runs, levels)));
     document.getElementById("latency-charts").replaceChildren(legend(levels),
