@@ -72,20 +72,21 @@ asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest re
     }
     // The order's id exists before its holds: they carry it, so the ledger can name the order
     // of every ticket it sold.
-    const accounting::HoldRequest hold{request.cls, services.ids.next(), services.ids.next(),
-                                       services.config.reservation_ttl_s, new_order_id()};
-    TF_ASSERT_LT(hold.ticket_hold_id, hold.goodie_hold_id);  // Two fresh, distinct ids.
-    TF_ASSERT(hold.order_id != 0);
+    const u128 order = new_order_id();
+    TF_ASSERT(order != 0);
     // The email's slot comes before the hold, so two checkouts at the limit cannot both hold.
     // Should the process die between the two, the slot stops counting when its time is up.
-    const std::string order_id = order_id_from(hold.order_id);
+    const std::string order_id = order_id_from(order);
     auto claimed = co_await claim_email_slot(services, request.customer_email, order_id);
     if (!claimed) co_return claimed.fault();
     if (!*claimed) co_return EmailLimitReached{services.config.tickets_per_email};
     CheckoutOutcome outcome = SoldOut{};
     if (request.wants_seats()) {
-        outcome = co_await hold_seats_and_save(services, request, hold.order_id);
+        outcome = co_await hold_seats_and_save(services, request, order);
     } else {
+        const accounting::HoldRequest hold{request.cls, services.ids.next(), services.ids.next(),
+                                           services.config.reservation_ttl_s, order};
+        TF_ASSERT_LT(hold.ticket_hold_id, hold.goodie_hold_id);  // Two fresh, distinct ids.
         outcome = co_await hold_and_save(services, request, hold);
     }
     if (!std::holds_alternative<CheckoutAccepted>(outcome)) {
