@@ -137,9 +137,12 @@ SeatSalesView view_seat_holds(const std::vector<accounting::SeatHoldEntry>& entr
                   [](const auto* a, const auto* b) { return a->seat < b->seat; });
         SoldSeatOrder order;
         order.order_id = order_id_from(order_id);
+        order.first_hold_id = holds.front()->hold_id;
+        order.held_at_us = holds.front()->held_at_us;
         bool open = false;
         for (const accounting::SeatHoldEntry* hold : holds) {
             order.seats.push_back(hold->seat);
+            order.held_at_us = std::min(order.held_at_us, hold->held_at_us);
             open = open || hold->state == EntryState::pending;
             if (hold->state != EntryState::posted) continue;
             order.sold.push_back(hold->seat);
@@ -149,11 +152,6 @@ SeatSalesView view_seat_holds(const std::vector<accounting::SeatHoldEntry>& entr
         view.sold_seats.emplace(order.order_id, order.sold);
         // A hold still open or a sale within the grace: its webhook may still be writing.
         if (open || order.sold_at_us >= cutoff_us) continue;
-        order.first_hold_id = holds.front()->hold_id;
-        order.held_at_us = holds.front()->held_at_us;
-        for (const accounting::SeatHoldEntry* hold : holds) {
-            order.held_at_us = std::min(order.held_at_us, hold->held_at_us);
-        }
         view.sold.push_back(std::move(order));
     }
     // Pages of order ids in a fixed order, so a pass reads as the last did.

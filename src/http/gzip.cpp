@@ -3,11 +3,13 @@
 
 #include <zlib.h>
 
+#include <strings.h>
+
 #include <algorithm>
-#include <cctype>
 #include <limits>
 
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/http/header_lists.hpp"
 
 namespace tigerfans::http {
 
@@ -22,34 +24,28 @@ Bytef* bytes_of(std::string_view text) {
     return reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
 }
 
-std::string_view trimmed(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t");
-    if (first == std::string_view::npos) return {};
-    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-    return std::ranges::equal(a, b, [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) ==
-               std::tolower(static_cast<unsigned char>(y));
-    });
+bool is_gzip(std::string_view coding) {
+    const auto named = [coding](std::string_view name) {
+        return coding.size() == name.size() &&
+               strncasecmp(coding.data(), name.data(), name.size()) == 0;
+    };
+    return named("gzip") || named("x-gzip");
 }
 
 // A coding's weight is zero only for `q=0`, `q=0.`, `q=0.0`, ... (RFC 9110 §12.4.2).
 bool weight_is_zero(std::string_view parameters) {
-    while (!parameters.empty()) {
-        const auto semicolon = parameters.find(';');
-        const std::string_view parameter = trimmed(parameters.substr(0, semicolon));
-        if (parameter.size() >= 2 && (parameter[0] == 'q' || parameter[0] == 'Q') &&
-            parameter[1] == '=') {
-            const std::string_view value = parameter.substr(2);
-            return !value.empty() && value[0] == '0' &&
-                   value.find_first_not_of("0.", 0) == std::string_view::npos;
+    bool zero = false;
+    any_member(parameters, ';', [&zero](std::string_view parameter) {
+        if (parameter.size() < 2 || (parameter[0] != 'q' && parameter[0] != 'Q') ||
+            parameter[1] != '=') {
+            return false;
         }
-        if (semicolon == std::string_view::npos) break;
-        parameters.remove_prefix(semicolon + 1);
-    }
-    return false;
+        const std::string_view value = parameter.substr(2);
+        zero = !value.empty() && value[0] == '0' &&
+               value.find_first_not_of("0.") == std::string_view::npos;
+        return true;  // The weight is the first q.
+    });
+    return zero;
 }
 }  // namespace
 
@@ -102,22 +98,19 @@ bool accepts_gzip(std::string_view accept_encoding) {
     bool any_allowed = false;
     bool gzip_named = false;
     bool gzip_allowed = false;
-    while (!accept_encoding.empty()) {
-        const auto comma = accept_encoding.find(',');
-        const std::string_view item = accept_encoding.substr(0, comma);
+    any_member(accept_encoding, ',', [&](std::string_view item) {
         const auto semicolon = item.find(';');
-        const std::string_view coding = trimmed(item.substr(0, semicolon));
+        const std::string_view coding = trim_whitespace(item.substr(0, semicolon));
         const bool allowed =
             semicolon == std::string_view::npos || !weight_is_zero(item.substr(semicolon + 1));
-        if (equal_ignoring_case(coding, "gzip") || equal_ignoring_case(coding, "x-gzip")) {
+        if (is_gzip(coding)) {
             gzip_named = true;
             gzip_allowed = gzip_allowed || allowed;
         } else if (coding == "*") {
             any_allowed = any_allowed || allowed;
         }
-        if (comma == std::string_view::npos) break;
-        accept_encoding.remove_prefix(comma + 1);
-    }
+        return false;  // Every member counts.
+    });
     return gzip_named ? gzip_allowed : any_allowed;
 }
 
