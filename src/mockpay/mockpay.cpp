@@ -115,7 +115,7 @@ MockPay::MockPay(asio::any_io_executor executor, const config::Config& config,
       webhook_url_(http::parse_http_url(config.mock_webhook_url).value_or(http::HttpUrl{})),
       webhook_client_(std::make_unique<http::Client>(executor, webhook_url_.host, webhook_url_.port,
                                                      http::default_client_options())),
-      outbox_(std::make_unique<Outbox>(executor, config.database_url)),
+      outbox_(std::make_unique<Outbox>(executor, config.database_url, registry)),
       redelivery_timer_(executor),
       deliveries_failed_(registry.counter("tigerfans_mockpay_deliveries_failed_total",
                                           "Webhook events given up on after every redelivery")),
@@ -143,6 +143,7 @@ asio::awaitable<void> MockPay::stop() {
         asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
         co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     }
+    co_await outbox_->stop();
 }
 
 asio::awaitable<void> MockPay::redelivery_loop() {

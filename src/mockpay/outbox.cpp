@@ -1,16 +1,26 @@
-// The outbox's SQL, run on its own database thread (one connection, rarely busy).
+// The outbox's SQL. Adds and removes go through an automatic batcher: each batch is one
+// transaction on one of the outbox's connections (group commit), so under load the events of
+// many payments share a commit. The redelivery loop's claims run on the first connection
+// between batches.
 #include "mockpay/outbox.hpp"
 
 #include "postgres/schema.hpp"
 #include "postgres/sql_array.hpp"
 #include "postgres/statement.hpp"
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::mockpay {
 
 namespace {
 
 using postgres::Statement;
+
+// Events added or removed per transaction, and the outbox's connections (one batch committing
+// while the next forms).
+constexpr std::size_t batch_events_max = 2'000;
+constexpr std::size_t connections = 2;
+static_assert(limits::batcher_queue_items_max >= batch_events_max);
 
 constexpr std::string_view create_table_sql = R"(
 CREATE TABLE IF NOT EXISTS mockpay_outbox (
@@ -25,13 +35,15 @@ CREATE TABLE IF NOT EXISTS mockpay_outbox (
 constexpr std::string_view create_index_sql =
     "CREATE INDEX IF NOT EXISTS mockpay_outbox_next_attempt ON mockpay_outbox (next_attempt_at)";
 
+// A batch's events as arrays: key, psid, body and seconds until the first background attempt.
 constexpr Statement add_statement{"outbox_add", R"(
 INSERT INTO mockpay_outbox (event_key, psid, body, next_attempt_at)
-VALUES ($1, $2, $3, now() + $4::bigint * interval '1 second')
+SELECT k, p, b, now() + r * interval '1 second'
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS e(k, p, b, r)
 ON CONFLICT (event_key) DO NOTHING)"};
 
-constexpr Statement remove_statement{"outbox_remove",
-                                     "DELETE FROM mockpay_outbox WHERE event_key = $1"};
+constexpr Statement remove_statement{
+    "outbox_remove", "DELETE FROM mockpay_outbox WHERE event_key = ANY($1::text[])"};
 
 constexpr Statement claim_statement{"outbox_claim", R"(
 UPDATE mockpay_outbox SET attempts = attempts + 1,
@@ -59,13 +71,46 @@ std::vector<OutboxEvent> events_from(const pqxx::result& rows) {
     return events;
 }
 
+// One batch of adds and removes in one transaction, the adds first. An event is removed only
+// after its add returned, so the two never meet in one batch; were they to, the order keeps
+// the removal.
+std::vector<Done> write_batch(pqxx::connection& connection, std::vector<OutboxChange>& changes) {
+    postgres::ArrayLiteral keys, psids, bodies, retries, removed;
+    for (const OutboxChange& change : changes) {
+        if (change.add) {
+            keys.add_text(change.event.event_key);
+            psids.add_text(change.event.psid);
+            bodies.add_text(change.event.body);
+            retries.add_int(change.first_retry_s);
+        } else {
+            removed.add_text(change.event.event_key);
+        }
+    }
+    pqxx::work txn(connection);
+    if (keys.size() > 0) {
+        txn.exec_prepared(add_statement.name, keys.text(), psids.text(), bodies.text(),
+                          retries.text());
+    }
+    if (removed.size() > 0) txn.exec_prepared(remove_statement.name, removed.text());
+    txn.commit();
+    return std::vector<Done>(changes.size());
+}
+
 }  // namespace
 
-Outbox::Outbox(boost::asio::any_io_executor loop, std::string database_url)
-    : worker_(std::move(loop), std::move(database_url), "mockpay_outbox", prepare_statements) {}
+Outbox::Outbox(boost::asio::any_io_executor loop, const std::string& database_url,
+               metrics::Registry& registry)
+    : workers_(postgres::make_workers(loop, database_url, "mockpay_outbox", connections,
+                                      prepare_statements)),
+      changes_(postgres::pointers(workers_), write_batch, batch_events_max, registry,
+               "mockpay_outbox") {}
+
+Outbox::~Outbox() = default;
+
+postgres::Worker& Outbox::worker() { return *workers_.front(); }
 
 asio::awaitable<Status> Outbox::start() {
-    return worker_.run<Done>([](pqxx::connection& connection) {
+    return worker().run<Done>([](pqxx::connection& connection) {
         pqxx::work txn(connection);
         postgres::apply_schema(txn, "mockpay_outbox", {create_table_sql, create_index_sql});
         txn.commit();
@@ -79,25 +124,20 @@ asio::awaitable<Status> Outbox::start() {
 asio::awaitable<Status> Outbox::add(const OutboxEvent& event, std::chrono::seconds first_retry) {
     TF_ASSERT(!event.event_key.empty() && !event.body.empty());
     TF_ASSERT(postgres::is_storable_text(event.psid));  // MockPay only emits for stored sessions.
-    const std::int64_t retry_s = first_retry.count();
-    return worker_.run<Done>([event, retry_s](pqxx::connection& connection) {
-        pqxx::nontransaction command(connection);
-        command.exec_prepared(add_statement.name, event.event_key, event.psid, event.body, retry_s);
-        return Done{};
-    });
+    TF_ASSERT(postgres::is_storable_text(event.body));  // Its own JSON of a stored session.
+    return changes_.submit_one(OutboxChange{true, event, first_retry.count()});
 }
 
 asio::awaitable<Status> Outbox::remove(const std::string& event_key) {
-    return worker_.run<Done>([event_key](pqxx::connection& connection) {
-        pqxx::nontransaction command(connection);
-        command.exec_prepared(remove_statement.name, event_key);
-        return Done{};
-    });
+    TF_ASSERT(postgres::is_storable_text(event_key));  // Keys are MockPay's own.
+    return changes_.submit_one(OutboxChange{false, OutboxEvent{event_key, {}, {}}, 0});
 }
+
+asio::awaitable<void> Outbox::stop() { return changes_.stop(); }
 
 asio::awaitable<Result<std::vector<OutboxEvent>>> Outbox::claim_due(std::int64_t limit) {
     TF_ASSERT_GT(limit, 0);
-    return worker_.run<std::vector<OutboxEvent>>([limit](pqxx::connection& connection) {
+    return worker().run<std::vector<OutboxEvent>>([limit](pqxx::connection& connection) {
         pqxx::work txn(connection);
         const pqxx::result rows =
             txn.exec_prepared(claim_statement.name, limit, outbox_retry_pause_max_s);
@@ -108,7 +148,7 @@ asio::awaitable<Result<std::vector<OutboxEvent>>> Outbox::claim_due(std::int64_t
 
 asio::awaitable<Result<std::vector<OutboxEvent>>> Outbox::drop_exhausted(
     std::int32_t attempts_max) {
-    return worker_.run<std::vector<OutboxEvent>>([attempts_max](pqxx::connection& connection) {
+    return worker().run<std::vector<OutboxEvent>>([attempts_max](pqxx::connection& connection) {
         pqxx::nontransaction command(connection);
         return events_from(command.exec_prepared(exhausted_statement.name, attempts_max));
     });

@@ -10,11 +10,14 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "postgres/worker.hpp"
+#include "postgres/worker_batcher.hpp"
 #include "tigerfans/core/result.hpp"
+#include "tigerfans/metrics/metrics.hpp"
 
 namespace tigerfans::mockpay {
 
@@ -41,9 +44,18 @@ struct OutboxEvent {
     std::string body;  // The exact bytes that are signed and posted.
 };
 
+// One write of a batch: an event added (`add`) or removed (only its key is used).
+struct OutboxChange {
+    bool add = false;
+    OutboxEvent event;
+    std::int64_t first_retry_s = 0;
+};
+
 class Outbox {
 public:
-    Outbox(boost::asio::any_io_executor loop, std::string database_url);
+    Outbox(boost::asio::any_io_executor loop, const std::string& database_url,
+           metrics::Registry& registry);
+    ~Outbox();
 
     asio::awaitable<Status> start();  // Creates the table when missing.
 
@@ -54,6 +66,9 @@ public:
     // The shop answered: nothing more to deliver.
     asio::awaitable<Status> remove(const std::string& event_key);
 
+    // Adds and removes after this fail with shutting_down; completes when the queued ones ran.
+    asio::awaitable<void> stop();
+
     // Up to `limit` events whose next attempt is due, each rescheduled (attempts + 1, the
     // pause doubling up to a ceiling) as it is claimed, so a crash mid-delivery only delays it.
     asio::awaitable<Result<std::vector<OutboxEvent>>> claim_due(std::int64_t limit);
@@ -62,7 +77,10 @@ public:
     asio::awaitable<Result<std::vector<OutboxEvent>>> drop_exhausted(std::int32_t attempts_max);
 
 private:
-    postgres::Worker worker_;
+    postgres::Worker& worker();  // The first connection, for the table and the redelivery loop.
+
+    std::vector<std::unique_ptr<postgres::Worker>> workers_;
+    postgres::WorkerBatcher<OutboxChange, Done> changes_;
 };
 
 }  // namespace tigerfans::mockpay

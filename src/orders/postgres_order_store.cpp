@@ -349,35 +349,18 @@ bool storable(const Order& order) {
            postgres::is_storable_text(order.ticket_code);
 }
 
-// The insert connections' workers: orders-1, orders-2, ...
-std::vector<std::unique_ptr<postgres::Worker>> make_writers(const asio::any_io_executor& loop,
-                                                            const std::string& database_url,
-                                                            std::size_t count) {
-    TF_ASSERT(count >= 1 && count <= limits::pg_order_connections_max);
-    std::vector<std::unique_ptr<postgres::Worker>> writers;
-    for (std::size_t i = 1; i <= count; i++) {
-        writers.push_back(std::make_unique<postgres::Worker>(
-            loop, database_url, "orders-" + std::to_string(i), prepare_statements));
-    }
-    return writers;
-}
-
-std::vector<postgres::Worker*> pointers(
-    const std::vector<std::unique_ptr<postgres::Worker>>& workers) {
-    std::vector<postgres::Worker*> result;
-    for (const auto& worker : workers) result.push_back(worker.get());
-    return result;
-}
-
 class PostgresOrderStore final : public OrderStore {
 public:
     PostgresOrderStore(asio::any_io_executor loop, std::string database_url,
                        std::size_t insert_connections, metrics::Registry& registry)
-        : writers_(make_writers(loop, database_url, insert_connections)),
+        : writers_(postgres::make_workers(loop, database_url, "orders", insert_connections,
+                                          prepare_statements)),
           reader_(std::move(loop), std::move(database_url), "orders_read", prepare_statements),
-          inserts_(pointers(writers_), insert_batch, limits::pg_order_batch_rows_max, registry,
-                   "orders"),
-          finds_(reader_, find_batch, limits::pg_read_batch_ids_max, registry, "orders_read") {}
+          inserts_(postgres::pointers(writers_), insert_batch, limits::pg_order_batch_rows_max,
+                   registry, "orders"),
+          finds_(reader_, find_batch, limits::pg_read_batch_ids_max, registry, "orders_read") {
+        TF_ASSERT(insert_connections <= limits::pg_order_connections_max);
+    }
 
     asio::awaitable<Status> start() override {
         co_return co_await writers_.front()->run<Done>([](pqxx::connection& connection) {

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::postgres {
@@ -23,6 +24,26 @@ std::string connection_string(const std::string& database_url, const std::string
     }
     result += separator;
     result += "application_name=tigerfans-" + worker_name;
+    return result;
+}
+
+std::vector<std::unique_ptr<Worker>> make_workers(const asio::any_io_executor& loop,
+                                                  const std::string& database_url,
+                                                  const std::string& prefix, std::size_t count,
+                                                  const ConnectHook& on_connect) {
+    TF_ASSERT(count >= 1);
+    std::vector<std::unique_ptr<Worker>> workers;
+    for (std::size_t i = 1; i <= count; i++) {
+        workers.push_back(std::make_unique<Worker>(loop, database_url,
+                                                   prefix + "-" + std::to_string(i), on_connect));
+    }
+    return workers;
+}
+
+std::vector<Worker*> pointers(const std::vector<std::unique_ptr<Worker>>& workers) {
+    std::vector<Worker*> result;
+    result.reserve(workers.size());
+    for (const auto& worker : workers) result.push_back(worker.get());
     return result;
 }
 

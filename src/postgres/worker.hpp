@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "tigerfans/core/async.hpp"
 #include "tigerfans/core/result.hpp"
@@ -105,5 +106,15 @@ private:
     bool stopping_ = false;
     std::thread thread_;
 };
+
+// `count` workers, one connection each, named <prefix>-1, <prefix>-2, ...: the connections of a
+// store whose batches run on several at once.
+std::vector<std::unique_ptr<Worker>> make_workers(const asio::any_io_executor& loop,
+                                                  const std::string& database_url,
+                                                  const std::string& prefix, std::size_t count,
+                                                  const ConnectHook& on_connect);
+
+// The workers as the batcher takes them.
+std::vector<Worker*> pointers(const std::vector<std::unique_ptr<Worker>>& workers);
 
 }  // namespace tigerfans::postgres
