@@ -264,16 +264,19 @@ def run_level(level, options, workdir):
                             f"errors={report['errors']}")
         if options.flow_total == 0:
             return runs, flows, floor
-        before = stack.scrape()
-        flow = cpu_split(stack, ["--total", str(options.flow_total), "--concurrency",
-                                 str(options.flow_concurrency), "--poll-interval", "0.01"],
-                         options.build_dir)
-        flow["components"], flow["batches"] = server_side(before, stack.scrape())
-        flow["level"] = level["name"]
-        flows.append(flow)
-        log(f"{level['name']:9} flow     c={options.flow_concurrency:<5} "
-            f"{flow['throughput_per_s']:10.1f} tickets/s  p99 {flow['end_to_end']['p99_s']:.4f}s  "
-            f"server {cpu_text(flow['server_cpu_us_per_ticket'], 'ticket')}")
+        for concurrency in options.flow_concurrency:
+            before = stack.scrape()
+            flow = cpu_split(stack, ["--total", str(options.flow_total), "--concurrency",
+                                     str(concurrency), "--poll-interval", "0.01"],
+                             options.build_dir)
+            flow["components"], flow["batches"] = server_side(before, stack.scrape())
+            flow["level"] = level["name"]
+            flows.append(flow)
+            log(f"{level['name']:9} flow     c={concurrency:<5} "
+                f"{flow['throughput_per_s']:10.1f} tickets/s  "
+                f"p50 {flow['end_to_end']['p50_s'] * 1e3:7.2f} ms  "
+                f"p99 {flow['end_to_end']['p99_s'] * 1e3:7.2f} ms  "
+                f"server {cpu_text(flow['server_cpu_us_per_ticket'], 'ticket')}")
     return runs, flows, floor
 
 
@@ -441,8 +444,8 @@ def summary_table(result):
     for flow in result["flows"]:
         split = ", ".join(f"{k} {v:.2f}" for k, v in
                           sorted(flow.get("cpu_seconds", {}).items(), key=lambda kv: -kv[1]))
-        lines.append(f"- {flow['level']}: wall {flow['wall_s']:.2f} s, machine busy "
-                     f"{flow.get('machine_busy_cpu_seconds', 0):.2f} cpu-s; {split}")
+        lines.append(f"- {flow['level']} at c={flow['concurrency']}: wall {flow['wall_s']:.2f} s, "
+                     f"machine busy {flow.get('machine_busy_cpu_seconds', 0):.2f} cpu-s; {split}")
     top = concurrencies[-1] if concurrencies else None
     lines += ["", f"Mean batch size per store at c={top} (events per request, one pair of phases "
               "runs together):", ""]
@@ -529,7 +532,8 @@ def main():
     parser.add_argument("--min-total", type=int, default=1000)
     parser.add_argument("--per-connection", type=int, default=50)
     parser.add_argument("--flow-total", type=int, default=10000, help="0: no flow run")
-    parser.add_argument("--flow-concurrency", type=int, default=100)
+    parser.add_argument("--flow-concurrency", default="100,300",
+                        help="fans in flight of each full-flow run, e.g. 100,300")
     parser.add_argument("--capacity", type=int, default=100_000_000)
     parser.add_argument("--pairs",
                         default="checkout+webhook,reserve+commit,seats+seats-304,"
@@ -551,11 +555,12 @@ def main():
         parser.error(f"--pairs: each must be one of {['+'.join(p) for p in PHASE_PAIRS]}")
     if options.tiny:
         options.concurrency, options.repeat, options.min_total = "1,10", 1, 50
-        options.per_connection, options.flow_total, options.flow_concurrency = 5, 50, 10
+        options.per_connection, options.flow_total, options.flow_concurrency = 5, 50, "10"
         options.floor_repetitions, options.floor_requests = 3, 16
         options.queue_fans, options.queue_rate, options.queue_buyers = 2000, 500, 20
         options.queue_concurrency, options.queue_opens_after = 20, 12
     options.concurrency = [int(c) for c in options.concurrency.split(",")]
+    options.flow_concurrency = [int(c) for c in options.flow_concurrency.split(",")]
     wanted = options.levels.split(",")
 
     result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
