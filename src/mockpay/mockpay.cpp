@@ -39,10 +39,12 @@ constexpr std::chrono::milliseconds delivery_waits_total() {
 static_assert(delivery_waits_total() > std::chrono::milliseconds(limits::webhook_lease_ms),
               "MockPay must keep trying until a dead delivery's lease has expired");
 
-// The outbox's first background attempt waits for the emit path to have given up.
+// The outbox's first background attempt waits out the emit path's pauses. Attempts that each
+// run into the client's timeout can make the emit path last longer; the event then arrives
+// twice, and the second delivery is answered as a replay.
 constexpr std::chrono::seconds outbox_first_retry{10};
 static_assert(outbox_first_retry > delivery_waits_total() + std::chrono::seconds(2),
-              "the background must not race the emit path's own attempts");
+              "the background must not race the emit path's pauses");
 constexpr std::chrono::seconds redelivery_interval{1};
 constexpr std::int64_t redelivery_batch_max = 100;
 // 2^n seconds apart, at most 5 minutes: 30 attempts span about two hours.

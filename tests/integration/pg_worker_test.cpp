@@ -26,20 +26,22 @@ protected:
         return run([&] { return worker.run<T>(std::move(job)); });
     }
 
-    // "<TimeZone> <statement_timeout in ms>" of the worker's session.
+    // "<TimeZone> <statement_timeout in ms> <plan_cache_mode>" of the worker's session.
     std::string session_settings(Worker& worker) {
         auto settings = run_job<std::string>(worker, [](pqxx::connection& connection) {
             pqxx::nontransaction query(connection);
             const pqxx::row row = query.exec1(
-                "SELECT current_setting('TimeZone'), setting FROM pg_settings "
-                "WHERE name = 'statement_timeout'");
-            return row[0].as<std::string>() + " " + row[1].as<std::string>();
+                "SELECT current_setting('TimeZone'), setting, current_setting('plan_cache_mode') "
+                "FROM pg_settings WHERE name = 'statement_timeout'");
+            return row[0].as<std::string>() + " " + row[1].as<std::string>() + " " +
+                   row[2].as<std::string>();
         });
         return settings.ok() ? *settings : "failed";
     }
 
+    // Every statement planned for its own arguments (a batch's arrays vary in length).
     static std::string expected_settings() {
-        return "UTC " + std::to_string(limits::pg_statement_timeout_ms);
+        return "UTC " + std::to_string(limits::pg_statement_timeout_ms) + " force_custom_plan";
     }
 
     static int backend_pid(pqxx::connection& connection) {

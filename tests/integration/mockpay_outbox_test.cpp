@@ -1,0 +1,96 @@
+// MockPay's outbox on PostgreSQL: adds and removes of many payments share a transaction, an
+// event is due for redelivery once its first pause has passed, a removed one never is, an
+// event added twice is stored once, and after stop() nothing is written.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "mockpay/outbox.hpp"
+#include "pg_test_helpers.hpp"
+
+namespace tigerfans::mockpay {
+namespace {
+
+using asio::awaitable;
+using std::chrono::seconds;
+
+OutboxEvent event(int n) {
+    const std::string key = "evt_test_" + std::to_string(n);
+    return {key, "ps_" + std::to_string(n), R"({"event":")" + key + R"(","quote":"\"{,}"})"};
+}
+
+class OutboxTest : public testing::PgTest {
+protected:
+    void SetUp() override {
+        ASSERT_TRUE(run([&] { return outbox_.start(); }).ok());
+    }
+
+    void TearDown() override {
+        run([&]() -> awaitable<int> {
+            co_await outbox_.stop();
+            co_return 0;
+        });
+    }
+
+    std::vector<Status> add_together(const std::vector<OutboxEvent>& events, seconds first_retry) {
+        return run_concurrently<Status>(
+            events.size(), [&](std::size_t i) { return outbox_.add(events[i], first_retry); });
+    }
+
+    // The events claimed as due, by key; each key maps to "<psid> <body>". Empty when the
+    // claim failed.
+    std::map<std::string, std::string> due() {
+        return run([&]() -> awaitable<std::map<std::string, std::string>> {
+            std::map<std::string, std::string> by_key;
+            auto claimed = co_await outbox_.claim_due(100);
+            EXPECT_TRUE(claimed.ok());
+            if (!claimed.ok()) co_return by_key;
+            for (const OutboxEvent& e : *claimed) by_key[e.event_key] = e.psid + " " + e.body;
+            co_return by_key;
+        });
+    }
+
+    Outbox outbox_{io_.get_executor(), database_url_, registry_};
+};
+
+TEST_F(OutboxTest, EventsAddedTogetherShareATransactionAndRemovedOnesAreNeverDue) {
+    std::vector<OutboxEvent> events;
+    for (int n = 0; n < 20; n++) events.push_back(event(n));
+    events.push_back(event(3));  // The same event twice: stored once.
+    for (const Status& added : add_together(events, seconds(0))) EXPECT_TRUE(added.ok());
+    const metrics::Histogram* sizes = batch_sizes("mockpay_outbox");
+    ASSERT_NE(sizes, nullptr);
+    EXPECT_LT(sizes->count(), events.size());  // Some events shared a batch.
+
+    const std::vector<std::string> removed = {"evt_test_0", "evt_test_3", "evt_test_19"};
+    const auto removals = run_concurrently<Status>(
+        removed.size(), [&](std::size_t i) { return outbox_.remove(removed[i]); });
+    for (const Status& done : removals) EXPECT_TRUE(done.ok());
+
+    const auto left = due();
+    EXPECT_EQ(left.size(), 17u);
+    for (const std::string& key : removed) EXPECT_FALSE(left.contains(key)) << key;
+    ASSERT_TRUE(left.contains("evt_test_7"));
+    EXPECT_EQ(left.at("evt_test_7"), "ps_7 " + event(7).body);  // The exact bytes signed.
+    EXPECT_EQ(query_value<int>("SELECT count(*) FROM mockpay_outbox"), 17);
+}
+
+TEST_F(OutboxTest, AnEventIsNotDueBeforeItsFirstPause) {
+    ASSERT_TRUE(add_together({event(1)}, seconds(3600)).front().ok());
+    EXPECT_TRUE(due().empty());
+    EXPECT_EQ(query_value<int>("SELECT count(*) FROM mockpay_outbox"), 1);
+}
+
+TEST_F(OutboxTest, AfterStopNothingIsWritten) {
+    run([&]() -> awaitable<int> {
+        co_await outbox_.stop();
+        co_return 0;
+    });
+    const auto added = add_together({event(1)}, seconds(0));
+    ASSERT_FALSE(added.front().ok());
+    EXPECT_EQ(added.front().fault(), Fault::shutting_down);
+    EXPECT_EQ(query_value<int>("SELECT count(*) FROM mockpay_outbox"), 0);
+}
+
+}  // namespace
+}  // namespace tigerfans::mockpay
