@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 packages=(
     build-essential cmake ninja-build ccache pkg-config
     libboost1.81-dev libboost-system1.81-dev libpqxx-dev libhiredis-dev nlohmann-json3-dev libspdlog-dev
-    libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libqrencode-dev zlib1g-dev
+    libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libqrencode-dev zlib1g-dev libjemalloc-dev
     postgresql redis-server python3 python3-pip python3-prometheus-client python3-yaml unzip procps iproute2 curl
     chromium fonts-dejavu-core nodejs
     clang-14 libclang-rt-14-dev clang-format-14 clang-tidy-14
