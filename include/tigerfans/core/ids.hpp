@@ -25,7 +25,8 @@ private:
 };
 
 // What a derived id is for. The kind lands in the top four bits, which are zero in every
-// time-based id until the year 10889, so derived ids never collide with generated ones.
+// time-based id until the year 2527 (2^44 ms after 1970), so derived ids never collide with
+// generated ones.
 enum class Derivation : std::uint8_t { post = 1, void_ = 2, late_booking = 3 };
 inline constexpr int derivation_shift = 124;
 
