@@ -146,7 +146,7 @@ struct App::Impl {
     asio::awaitable<void> shutdown();
 
     config::Config config;
-    asio::io_context io;
+    asio::io_context io{1};  // One thread runs it: posts from that thread skip the lock.
     asio::steady_timer stop_signal;
     bool stop_requested = false;
     metrics::Registry registry;

@@ -257,7 +257,7 @@ struct ManualLedger {
     SeatMap map(const Venue& venue) {
         return SeatMap(
             io.get_executor(), venue,
-            // A coroutine of its own: await_completion keeps a reference to its argument.
+            // The wait is a coroutine of its own, as a store's read is.
             [this]() -> asio::awaitable<Result<SeatStates>> {
                 auto keep = [this](Completion<Result<SeatStates>> handler) {
                     pending.push_back(std::move(handler));

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -60,18 +61,22 @@ public:
     // Items of one submission always travel in the same batch, in the order given.
     asio::awaitable<Result<std::vector<Outcome>>> submit(std::vector<Item> items) {
         TF_ASSERT(!items.empty());
-        if (stopped_) co_return Fault::shutting_down;
-        if (queued_items_.size() + items.size() > queue_items_max_) co_return Fault::overloaded;
+        if (auto refused = refusal(items.size())) co_return *refused;
         co_return co_await await_completion<Result<std::vector<Outcome>>>(
             [&](Completion<Result<std::vector<Outcome>>> done) {
-                enqueue(std::move(items), std::move(done));
+                for (auto& item : items) queued_items_.push_back(std::move(item));
+                enqueue(items.size(), std::move(done));
             });
     }
 
+    // One item, queued without the vector and the coroutine that submit() would add.
     asio::awaitable<Result<Outcome>> submit_one(Item item) {
-        std::vector<Item> items;
-        items.push_back(std::move(item));
-        auto outcomes = co_await submit(std::move(items));
+        if (auto refused = refusal(1)) co_return *refused;
+        auto outcomes = co_await await_completion<Result<std::vector<Outcome>>>(
+            [&](Completion<Result<std::vector<Outcome>>> done) {
+                queued_items_.push_back(std::move(item));
+                enqueue(1, std::move(done));
+            });
         if (!outcomes) co_return outcomes.fault();
         TF_ASSERT_EQ(outcomes->size(), 1u);
         co_return std::move(outcomes->front());
@@ -107,9 +112,15 @@ private:
 
     bool busy() const { return lanes_ > 0 || launch_posted_; }
 
-    void enqueue(std::vector<Item>&& items, Completion<Result<std::vector<Outcome>>>&& done) {
-        for (auto& item : items) queued_items_.push_back(std::move(item));
-        submissions_.push_back(Submission{items.size(), std::move(done)});
+    std::optional<Fault> refusal(std::size_t item_count) const {
+        if (stopped_) return Fault::shutting_down;
+        if (queued_items_.size() + item_count > queue_items_max_) return Fault::overloaded;
+        return std::nullopt;
+    }
+
+    // The submission's items are queued already; its completion follows them.
+    void enqueue(std::size_t item_count, Completion<Result<std::vector<Outcome>>>&& done) {
+        submissions_.push_back(Submission{item_count, std::move(done)});
         launch_soon();
     }
 
