@@ -1,11 +1,15 @@
 // The Redis session codec: a payment session to HSET's field/value pairs and back from
-// HGETALL's flat list, and the keys of the store.
+// HGETALL's flat list, and the keys of the store; and the session's HSET in wire format, as
+// the client writes it and as hiredis' own formatter would.
 #include <benchmark/benchmark.h>
+#include <hiredis/hiredis.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "sessions/redis/codec.hpp"
+#include "sessions/redis/wire.hpp"
 
 namespace {
 
@@ -54,5 +58,42 @@ void redis_session_key(benchmark::State& state) {
     }
 }
 BENCHMARK(redis_session_key);
+
+std::vector<std::string> session_hset() {
+    const PaymentSession session = sample_session();
+    std::vector<std::string> command = {"HSET", redis::session_key(session.psid)};
+    for (std::string& part : redis::encode_session(session)) command.push_back(std::move(part));
+    return command;
+}
+
+void redis_command_wire(benchmark::State& state) {
+    const std::vector<std::string> command = session_hset();
+    std::string out;
+    for (auto _ : state) {
+        out.clear();
+        redis::append_command(command, out);
+        benchmark::DoNotOptimize(out.data());
+    }
+}
+BENCHMARK(redis_command_wire);
+
+void redis_command_hiredis(benchmark::State& state) {
+    const std::vector<std::string> command = session_hset();
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lengths;
+    for (const std::string& argument : command) {
+        argv.push_back(argument.data());
+        lengths.push_back(argument.size());
+    }
+    for (auto _ : state) {
+        char* formatted = nullptr;
+        const int length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()),
+                                                  argv.data(), lengths.data());
+        if (length <= 0) state.SkipWithError("hiredis did not format the command");
+        benchmark::DoNotOptimize(formatted);
+        std::free(formatted);
+    }
+}
+BENCHMARK(redis_command_hiredis);
 
 }  // namespace

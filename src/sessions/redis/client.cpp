@@ -11,8 +11,10 @@
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <new>
 #include <utility>
 
+#include "sessions/redis/wire.hpp"
 #include "tigerfans/core/assert.hpp"
 
 namespace tigerfans::sessions::redis {
@@ -262,7 +264,7 @@ void Client::issue(const std::vector<Command>& commands, Completion<Replies> don
     in_flight_commands_ += appended;
     unflushed_commands_ += appended;
     if (appended < commands.size()) {
-        // hiredis refused (out of memory): the pipeline fails once the appended ones answer.
+        // Out of memory (ours or hiredis'): the pipeline fails once the appended ones answer.
         in_flight_.back().replies_expected = appended;
         in_flight_.back().fault = Fault::unavailable;
         if (appended == 0) {
@@ -284,14 +286,14 @@ std::optional<Fault> Client::refusal(std::size_t command_count) const {
 
 bool Client::append(const Command& command) {
     TF_ASSERT(!command.empty());
-    argv_.clear();
-    argv_lengths_.clear();
-    for (const std::string& argument : command) {
-        argv_.push_back(argument.data());
-        argv_lengths_.push_back(argument.size());
+    wire_.clear();
+    try {
+        append_command(command, wire_);
+    } catch (const std::bad_alloc&) {
+        return false;  // Refused like hiredis' own out-of-memory: issue() fails the rest.
     }
-    return redisAsyncCommandArgv(context_, &Client::on_reply, this, static_cast<int>(argv_.size()),
-                                 argv_.data(), argv_lengths_.data()) == REDIS_OK;
+    return redisAsyncFormattedCommand(context_, &Client::on_reply, this, wire_.data(),
+                                      wire_.size()) == REDIS_OK;
 }
 
 void Client::on_reply(redisAsyncContext*, void* reply, void* self) {

@@ -151,8 +151,7 @@ private:
     std::deque<Request> in_flight_;  // In issue order, which is reply order.
     std::size_t in_flight_commands_ = 0;
     std::size_t unflushed_commands_ = 0;  // Appended since the last write.
-    std::vector<const char*> argv_;       // Reused per command.
-    std::vector<std::size_t> argv_lengths_;
+    std::string wire_;                    // One command in RESP; reused, so its capacity stays.
 
     Clock::time_point connect_started_;
     asio::steady_timer watchdog_;
