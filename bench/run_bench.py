@@ -9,7 +9,8 @@ batch sizes per store. Every phase run records its p50 and p99 latency and the s
 time per successful operation (server_cpu_us_per_op: utime + stime of /proc/<pid>/stat, read
 by the load client around the phase); the flow run records server_cpu_us_per_ticket. At level
 3 it first measures the TigerBeetle floor on the level's replica (tigerfans-tb-floor,
-bench/tb_floor/, built with -DTIGERFANS_BENCHMARKS=ON). At the levels of --queue-levels a
+bench/tb_floor/, built with -DTIGERFANS_BENCHMARKS=ON), and after the flows the probe's
+ticket mix on the same replica with the replica's CPU per ticket. At the levels of --queue-levels a
 second stack runs the waiting room (WAITING_ROOM=on, the sale opening --queue-opens-after
 seconds after the start, the pre-queue open from the start) under the load client's queue
 mode: join throughput, the admission rate against ADMIT_PER_SECOND, Kendall's tau of join
@@ -230,6 +231,35 @@ def tb_floor(stack, options):
     return floor
 
 
+def tb_ticket_mix(stack, options):
+    """The ledger's floor for the flow: the probe's ticket mix (two pending holds per ticket,
+    posted a request later, one request in flight) on the level's replica after the load, so
+    on the data the flow met, with the replica's CPU per ticket. None without the probe."""
+    probe = os.path.join(options.build_dir, "tigerfans-tb-floor")
+    if options.floor_tickets <= 0 or not os.access(probe, os.X_OK):
+        return None
+    out = os.path.join(stack.data, "tb-tickets.json")
+    before = process_cpu_seconds(stack).get("tigerbeetle")
+    done = subprocess.run([probe, "--address", stack.settings["TB_ADDRESS"], "--tickets",
+                           str(options.floor_tickets), "--json", out],
+                          capture_output=True, text=True)
+    after = process_cpu_seconds(stack).get("tigerbeetle")
+    if done.returncode != 0:
+        # The level's runs and flows stand; the mix is recorded as failed.
+        error = f"tigerfans-tb-floor --tickets failed: {done.stderr.strip()[-500:]}"
+        log(f"tb tickets: {error}")
+        return {"error": error}
+    with open(out) as f:
+        mix = json.load(f)["tickets"]
+    cpu = None if before is None or after is None else after - before
+    mix["replica_cpu_us_per_ticket"] = per_op_us(cpu, mix["tickets"])
+    log(f"tb tickets {mix['tickets_per_request']} per request  {mix['tickets_per_s']:8.0f} "
+        f"tickets/s  median {mix['latency']['median_ms']:.3f} ms  "
+        f"p99 {mix['latency']['p99_ms']:.3f} ms  replica "
+        f"{cpu_text(mix['replica_cpu_us_per_ticket'], 'ticket')}")
+    return mix
+
+
 def run_level(level, options, workdir):
     """The level's runs, flow runs and (level 3) TigerBeetle floor."""
     runs, flows, floor = [], [], None
@@ -262,9 +292,7 @@ def run_level(level, options, workdir):
                             f"p99 {report['latency']['p99_s'] * 1e3:7.2f} ms  "
                             f"server {cpu_text(report['server_cpu_us_per_op'])}  "
                             f"errors={report['errors']}")
-        if options.flow_total == 0:
-            return runs, flows, floor
-        for concurrency in options.flow_concurrency:
+        for concurrency in options.flow_concurrency if options.flow_total > 0 else []:
             before = stack.scrape()
             flow = cpu_split(stack, ["--total", str(options.flow_total), "--concurrency",
                                      str(concurrency), "--poll-interval", "0.01"],
@@ -277,6 +305,8 @@ def run_level(level, options, workdir):
                 f"p50 {flow['end_to_end']['p50_s'] * 1e3:7.2f} ms  "
                 f"p99 {flow['end_to_end']['p99_s'] * 1e3:7.2f} ms  "
                 f"server {cpu_text(flow['server_cpu_us_per_ticket'], 'ticket')}")
+        if floor is not None:
+            floor["tickets"] = tb_ticket_mix(stack, options)
     return runs, flows, floor
 
 
@@ -519,6 +549,19 @@ def floor_table(floor):
     for row in floor["throughput"]:
         lines.append(f"| {row['in_flight']} | {row['transfers_per_s']:,.0f} | "
                      f"{row['latency']['median_ms']:.3f} | {row['latency']['p99_ms']:.3f} |")
+    mix = floor.get("tickets")
+    if mix and "error" in mix:
+        lines += ["", f"The ticket mix after the flows failed: {mix['error']}"]
+    elif mix:
+        cpu = mix.get("replica_cpu_us_per_ticket")
+        lines += ["", "The ticket mix after the flows (each request holds "
+                  f"{mix['tickets_per_request']} tickets, two pending transfers each, and posts "
+                  "the previous request's holds, and a last request posts; one in flight):", "",
+                  "| requests | tickets/s | median ms | p99 ms | replica µs CPU per ticket |",
+                  "|---:|---:|---:|---:|---:|",
+                  f"| {mix['requests']:,} | {mix['tickets_per_s']:,.0f} | "
+                  f"{mix['latency']['median_ms']:.3f} | {mix['latency']['p99_ms']:.3f} | "
+                  f"{'-' if cpu is None else f'{cpu:.0f}'} |"]
     return lines
 
 
@@ -545,6 +588,9 @@ def main():
                         help="TigerBeetle floor: requests timed per batch size")
     parser.add_argument("--floor-requests", type=int, default=400,
                         help="TigerBeetle floor: requests per in-flight level")
+    parser.add_argument("--floor-tickets", type=int, default=500,
+                        help="TigerBeetle floor: requests of the ticket mix after the flows "
+                             "(28 tickets each; 0: none)")
     queue = parser.add_argument_group("waiting-room scenario")
     for flag, kind, default, text in QUEUE_FLAGS:
         queue.add_argument(flag, type=kind, default=default, help=text)
@@ -556,7 +602,7 @@ def main():
     if options.tiny:
         options.concurrency, options.repeat, options.min_total = "1,10", 1, 50
         options.per_connection, options.flow_total, options.flow_concurrency = 5, 50, "10"
-        options.floor_repetitions, options.floor_requests = 3, 16
+        options.floor_repetitions, options.floor_requests, options.floor_tickets = 3, 16, 5
         options.queue_fans, options.queue_rate, options.queue_buyers = 2000, 500, 20
         options.queue_concurrency, options.queue_opens_after = 20, 12
     options.concurrency = [int(c) for c in options.concurrency.split(",")]

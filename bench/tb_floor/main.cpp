@@ -39,12 +39,17 @@ struct Cli {
 
 constexpr const char* usage_text =
     "usage: tigerfans-tb-floor [--address ADDR] [--cluster ID] [--repetitions N]\n"
-    "         [--requests N] [--ledger N] [--library PATH] [--json OUT]\n"
+    "         [--requests N] [--tickets N [--tickets-per-request N]] [--ledger N]\n"
+    "         [--library PATH] [--json OUT]\n"
     "Times create_transfers against a running TigerBeetle replica through the server's client\n"
     "adapter: one request of 1, 10, 100, 1000 and 8189 posted transfers, --repetitions times\n"
     "each (median, p99), then --requests batches of 100 with 1, 2, 4 and 8 in flight\n"
-    "(transfers/s). It creates two accounts on --ledger (default 9000, never the server's\n"
-    "2000). --address defaults to 3000, --cluster to 0, --library to $TB_CLIENT_LIB or\n"
+    "(transfers/s). --tickets N measures the ticket mix instead: N requests in a row, each\n"
+    "with two pending holds per ticket for --tickets-per-request tickets (default 28) and the\n"
+    "posts of the request before's holds, then one that only posts (tickets/s); the ledger's\n"
+    "balance must then show every hold posted. It creates two accounts on --ledger\n"
+    "(default 9000, never the server's 2000). --address defaults to 3000, --cluster to 0,\n"
+    "--library to $TB_CLIENT_LIB or\n"
     "tigerbeetle/lib/libtb_client.so of the source tree. 8189-transfer requests need a replica\n"
     "started with --limit-request=1MiB (tigerbeetle/start.sh does).\n";
 
@@ -63,6 +68,7 @@ std::uint64_t count(const std::string& flag, const char* text, std::uint64_t max
 
 Cli parse(int argc, char** argv) {
     Cli cli;
+    bool per_request_given = false;
     const char* library = std::getenv("TB_CLIENT_LIB");
     cli.library = library != nullptr && *library != '\0' ? library
                                                          : TIGERFANS_SOURCE_DIR
@@ -85,6 +91,11 @@ Cli parse(int argc, char** argv) {
             cli.probe.repetitions = count(flag, value, 1'000'000);
         } else if (flag == "--requests") {
             cli.probe.throughput_requests = count(flag, value, 1'000'000);
+        } else if (flag == "--tickets") {
+            cli.probe.ticket_requests = count(flag, value, 1'000'000);
+        } else if (flag == "--tickets-per-request") {
+            // Two holds and two posts per ticket must fit the largest request (8,189 events).
+            cli.probe.tickets_per_request = static_cast<std::uint32_t>(count(flag, value, 2'047));
         } else if (flag == "--ledger") {
             cli.probe.ledger = static_cast<std::uint32_t>(count(flag, value, UINT32_MAX));
         } else if (flag == "--library") {
@@ -94,6 +105,10 @@ Cli parse(int argc, char** argv) {
         } else {
             usage("unknown flag " + flag);
         }
+        if (flag == "--tickets-per-request") per_request_given = true;
+    }
+    if (per_request_given && cli.probe.ticket_requests == 0) {
+        usage("--tickets-per-request needs --tickets");
     }
     return cli;
 }
@@ -122,6 +137,16 @@ json report_json(const Cli& cli, const tb_floor::ProbeReport& report) {
                                {"transfers_per_s", row.transfers_per_s},
                                {"latency", latencies_json(row.latency)}});
     }
+    json tickets = nullptr;
+    if (report.tickets) {
+        const tb_floor::TicketMix& mix = *report.tickets;
+        tickets = {{"tickets_per_request", mix.tickets_per_request},
+                   {"requests", mix.requests},
+                   {"tickets", mix.tickets},
+                   {"wall_s", mix.wall_s},
+                   {"tickets_per_s", mix.tickets_per_s},
+                   {"latency", latencies_json(mix.latency)}};
+    }
     double load[3] = {0, 0, 0};
     if (getloadavg(load, 3) != 3) load[0] = load[1] = load[2] = -1;
     return {{"date", iso8601_utc(unix_now_us())},
@@ -133,10 +158,21 @@ json report_json(const Cli& cli, const tb_floor::ProbeReport& report) {
             {"load_average", {load[0], load[1], load[2]}},
             {"round_trip", round_trips},
             {"throughput", throughputs},
+            {"tickets", tickets},
             {"error", report.error}};
 }
 
 void print_report(const tb_floor::ProbeReport& report) {
+    if (report.tickets) {
+        const tb_floor::TicketMix& mix = *report.tickets;
+        std::printf("ticket mix (%u tickets per request: their holds, the previous ones' posts)\n",
+                    mix.tickets_per_request);
+        std::printf("%9s %9s %11s %11s %14s\n", "requests", "tickets", "median ms", "p99 ms",
+                    "tickets/s");
+        std::printf("%9zu %9zu %11.3f %11.3f %14.0f\n", mix.requests, mix.tickets,
+                    mix.latency.median_ms, mix.latency.p99_ms, mix.tickets_per_s);
+        return;
+    }
     std::printf("create_transfers round trip (one request at a time)\n");
     std::printf("%10s %9s %11s %11s %14s\n", "transfers", "requests", "median ms", "p99 ms",
                 "transfers/s");

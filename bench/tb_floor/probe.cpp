@@ -14,6 +14,7 @@
 #include "accounting/tigerbeetle/abi.hpp"
 #include "accounting/tigerbeetle/requests.hpp"
 #include "tigerfans/core/ids.hpp"
+#include "tigerfans/core/u128.hpp"
 
 namespace tigerfans::tb_floor {
 
@@ -25,33 +26,78 @@ using accounting::tb::Client;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::uint16_t probe_code = 1;
+constexpr std::uint32_t transfers_per_ticket = 2;  // The ticket's hold and the goodie's.
+constexpr std::uint32_t hold_timeout_s = 300;
 constexpr std::size_t warm_up_requests = 10;
 constexpr std::uint32_t warm_up_batch = 10;
 
-// Posted transfers of 1 between the probe's two accounts, each with a fresh time-based id.
+// The probe's two accounts and its ledger: every transfer moves 1 from one to the other.
+struct ProbeAccounts {
+    u128 debit;
+    u128 credit;
+    std::uint32_t ledger;
+
+    abi::Transfer transfer(u128 id) const {
+        abi::Transfer transfer{};
+        transfer.id = id;
+        transfer.debit_account_id = debit;
+        transfer.credit_account_id = credit;
+        transfer.amount = 1;
+        transfer.ledger = ledger;
+        transfer.code = probe_code;
+        return transfer;
+    }
+};
+
+// Posted transfers, each with a fresh time-based id.
 class TransferSource {
 public:
-    TransferSource(u128 debit_account, u128 credit_account, std::uint32_t ledger)
-        : debit_(debit_account), credit_(credit_account), ledger_(ledger) {}
+    explicit TransferSource(ProbeAccounts accounts) : accounts_(accounts) {}
 
     std::vector<abi::Transfer> next(std::uint32_t count) {
-        std::vector<abi::Transfer> transfers(count);
-        for (abi::Transfer& transfer : transfers) {
-            transfer.id = ids_.next();
-            transfer.debit_account_id = debit_;
-            transfer.credit_account_id = credit_;
-            transfer.amount = 1;
-            transfer.ledger = ledger_;
-            transfer.code = probe_code;
+        std::vector<abi::Transfer> transfers;
+        transfers.reserve(count);
+        for (std::uint32_t i = 0; i < count; i++)
+            transfers.push_back(accounts_.transfer(ids_.next()));
+        return transfers;
+    }
+
+private:
+    IdGenerator ids_;
+    ProbeAccounts accounts_;
+};
+
+// The ticket mix's requests: each holds the next tickets (pending transfers with a timeout and
+// a random order id, as checkout's holds) and posts the holds of the request before it.
+class TicketSource {
+public:
+    explicit TicketSource(ProbeAccounts accounts) : accounts_(accounts) {}
+
+    // `tickets` new tickets' holds after the posts of the previous call's; 0 posts only.
+    std::vector<abi::Transfer> next(std::uint32_t tickets) {
+        std::vector<abi::Transfer> transfers;
+        for (const u128 hold_id : held_) {
+            abi::Transfer post = accounts_.transfer(ids_.next());
+            post.pending_id = hold_id;
+            post.flags = abi::transfer_flags::post_pending_transfer;
+            transfers.push_back(post);
+        }
+        held_.clear();
+        for (std::uint32_t i = 0; i < tickets * transfers_per_ticket; i++) {
+            abi::Transfer hold = accounts_.transfer(ids_.next());
+            hold.flags = abi::transfer_flags::pending;
+            hold.timeout_s = hold_timeout_s;
+            hold.user_data_128 = random_u128();
+            held_.push_back(hold.id);
+            transfers.push_back(hold);
         }
         return transfers;
     }
 
 private:
     IdGenerator ids_;
-    u128 debit_;
-    u128 credit_;
-    std::uint32_t ledger_;
+    ProbeAccounts accounts_;
+    std::vector<u128> held_;
 };
 
 Latencies summarise(std::vector<double> ms) {
@@ -201,6 +247,50 @@ asio::awaitable<Throughput> throughput(Client& client, TransferSource& source,
     co_return row;
 }
 
+// One request in flight, each one's posts depending on the holds of the one before, as the
+// flow's do; the last request only posts.
+asio::awaitable<TicketMix> ticket_mix(Client& client, TicketSource& source,
+                                      const ProbeOptions& options, std::string& error) {
+    TicketMix row;
+    row.tickets_per_request = options.tickets_per_request;
+    std::vector<double> ms;
+    std::vector<std::byte> reply;
+    const auto started = Clock::now();
+    for (std::size_t i = 0; i <= options.ticket_requests && error.empty(); i++) {
+        const std::uint32_t tickets = i < options.ticket_requests ? options.tickets_per_request : 0;
+        const std::vector<abi::Transfer> transfers = source.next(tickets);
+        const Sent sent = co_await send(client, transfers, reply);
+        if (sent.refused) error = "a ticket-mix request was refused";
+        if (!sent.error.empty()) error = "ticket mix: " + sent.error;
+        if (error.empty()) ms.push_back(sent.ms);
+    }
+    row.wall_s = std::chrono::duration<double>(Clock::now() - started).count();
+    row.requests = ms.size();
+    if (error.empty()) {
+        row.tickets = options.ticket_requests * options.tickets_per_request;
+        row.tickets_per_s = static_cast<double>(row.tickets) / row.wall_s;
+    }
+    row.latency = summarise(std::move(ms));
+    co_return row;
+}
+
+// Empty when the ledger agrees with the report: every hold of the mix posted, none pending.
+asio::awaitable<std::string> check_posted(Client& client, u128 debit, std::size_t tickets) {
+    const accounting::tb::RequestMetrics unmeasured;
+    const u128 ids[1] = {debit};
+    const auto found = co_await accounting::tb::lookup_accounts(client, unmeasured, ids);
+    if (!found) co_return "lookup_accounts: " + std::string(fault_name(found.fault()));
+    if (found->size() != 1) co_return "lookup_accounts: the probe's account is missing";
+    const abi::Account& account = found->front();
+    const u128 expected = u128{tickets} * transfers_per_ticket;
+    if (account.debits_posted != expected || account.debits_pending != 0) {
+        co_return "ticket mix: the ledger has " + u128_to_decimal(account.debits_posted) +
+            " posted and " + u128_to_decimal(account.debits_pending) + " pending, expected " +
+            u128_to_decimal(expected) + " posted";
+    }
+    co_return std::string();
+}
+
 }  // namespace
 
 asio::awaitable<ProbeReport> run_probe(Client& client, ProbeOptions options) {
@@ -211,7 +301,16 @@ asio::awaitable<ProbeReport> run_probe(Client& client, ProbeOptions options) {
     report.error = co_await create_probe_accounts(client, debit, credit, options.ledger);
     if (options.on_first_answer) options.on_first_answer();
     if (!report.error.empty()) co_return report;
-    TransferSource source(debit, credit, options.ledger);
+    if (options.ticket_requests > 0) {
+        TicketSource tickets(ProbeAccounts{debit, credit, options.ledger});
+        report.tickets = co_await ticket_mix(client, tickets, options, report.error);
+        if (report.error.empty()) {
+            report.error = co_await check_posted(client, debit, report.tickets->tickets);
+        }
+        if (!report.error.empty()) report.tickets->tickets_per_s = 0;
+        co_return report;
+    }
+    TransferSource source(ProbeAccounts{debit, credit, options.ledger});
     co_await round_trip(client, source, warm_up_batch, warm_up_requests, report.error);
     for (const std::uint32_t transfers : options.batch_sizes) {
         if (!report.error.empty()) co_return report;

@@ -2,13 +2,16 @@
 // (accounting/tigerbeetle/client.hpp) with nothing of the server around it. The probe creates
 // two accounts on a ledger of its own (never the server's 2000) and posts transfers of 1 from
 // one to the other: the round trip of one request per batch size, then the throughput of
-// batches of 100 with 1 to 8 requests in flight.
+// batches of 100 with 1 to 8 requests in flight. Apart from those, the ticket mix: what the
+// server's flow asks of the ledger, two pending holds per ticket and, a request later, their
+// two posts, one request in flight, sustained for as many requests as asked.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +27,9 @@ struct ProbeOptions {
     std::vector<std::size_t> in_flight = {1, 2, 4, 8};
     std::size_t throughput_requests = 400;  // Requests per in-flight level.
     std::function<void()> on_first_answer;  // Called once the cluster answered.
+    // Requests of the ticket mix; not zero runs the mix alone, without the sections above.
+    std::size_t ticket_requests = 0;
+    std::uint32_t tickets_per_request = 28;  // 112 transfers: about the flow's at 300 fans.
 };
 
 // Milliseconds per request, nearest rank.
@@ -50,9 +56,19 @@ struct Throughput {
     Latencies latency;
 };
 
+struct TicketMix {
+    std::uint32_t tickets_per_request = 0;
+    std::size_t requests = 0;  // Each with its tickets' holds and the previous ones' posts.
+    std::size_t tickets = 0;   // Held and posted.
+    double wall_s = 0;
+    double tickets_per_s = 0;
+    Latencies latency;
+};
+
 struct ProbeReport {
     std::vector<RoundTrip> round_trips;
     std::vector<Throughput> throughputs;
+    std::optional<TicketMix> tickets;
     std::string error;  // Empty when every request was answered and every transfer created.
 };
 

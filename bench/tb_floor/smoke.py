@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""The floor probe at a few repetitions against a throwaway TigerBeetle replica.
+"""The floor probe at a few repetitions, then its ticket mix for a few requests, against a
+throwaway TigerBeetle replica.
 
 Usage: smoke.py PATH/TO/tigerfans-tb-floor. Needs TIGERBEETLE_BIN (a TigerBeetle 0.17.8 server
 binary); without it the check prints why it is skipped and exits 77, which ctest counts as
@@ -59,6 +60,26 @@ def check(report):
     return problems
 
 
+TICKET_REQUESTS = 5
+TICKETS_PER_REQUEST = 28
+
+
+def check_tickets(report):
+    """The problems of a ticket-mix report: every request answered (the holds' and one more for
+    the last posts) and every ticket held and posted (the probe checks the ledger's balance)."""
+    problems = [] if not report["error"] else [report["error"]]
+    mix = report.get("tickets")
+    if not mix:
+        return problems + ["no ticket mix in the report"]
+    if mix["requests"] != TICKET_REQUESTS + 1:
+        problems.append(f"{mix['requests']} ticket-mix requests, expected {TICKET_REQUESTS + 1}")
+    if mix["tickets"] != TICKET_REQUESTS * TICKETS_PER_REQUEST or mix["tickets_per_s"] <= 0:
+        problems.append(f"ticket mix: {mix['tickets']} tickets at {mix['tickets_per_s']}/s")
+    if report["round_trip"] or report["throughput"]:
+        problems.append("the ticket mix ran the other sections too")
+    return problems
+
+
 def main():
     probe = sys.argv[1]
     if not os.access(os.environ.get("TIGERBEETLE_BIN", ""), os.X_OK):
@@ -78,12 +99,20 @@ def main():
             return 1
         out = os.path.join(work, "floor.json")
         done = subprocess.run([probe, "--address", f"127.0.0.1:{port}", "--repetitions", "3",
-                               "--requests", "16", "--json", out], timeout=240)
+                               "--requests", "16", "--json", out], timeout=120)
         if done.returncode != 0:
             print(f"tb_floor_smoke: the probe exited {done.returncode}")
             return 1
         with open(out) as f:
             problems = check(json.load(f))
+        tickets_out = os.path.join(work, "tickets.json")
+        done = subprocess.run([probe, "--address", f"127.0.0.1:{port}", "--tickets",
+                               str(TICKET_REQUESTS), "--json", tickets_out], timeout=120)
+        if done.returncode != 0:
+            problems.append(f"the probe's ticket mix exited {done.returncode}")
+        else:
+            with open(tickets_out) as f:
+                problems += check_tickets(json.load(f))
         for problem in problems:
             print(f"tb_floor_smoke: {problem}")
         return 1 if problems else 0
