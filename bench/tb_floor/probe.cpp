@@ -31,60 +31,58 @@ constexpr std::uint32_t hold_timeout_s = 300;
 constexpr std::size_t warm_up_requests = 10;
 constexpr std::uint32_t warm_up_batch = 10;
 
-// The probe's two accounts and its ledger: every transfer moves 1 from one to the other.
-struct ProbeAccounts {
-    u128 debit;
-    u128 credit;
-    std::uint32_t ledger;
+// The probe's two accounts and its ledger: every transfer moves 1 from one to the other, with
+// a fresh time-based id.
+class ProbeTransfers {
+public:
+    ProbeTransfers(u128 debit, u128 credit, std::uint32_t ledger)
+        : debit_(debit), credit_(credit), ledger_(ledger) {}
 
-    abi::Transfer transfer(u128 id) const {
+    abi::Transfer next() {
         abi::Transfer transfer{};
-        transfer.id = id;
-        transfer.debit_account_id = debit;
-        transfer.credit_account_id = credit;
+        transfer.id = ids_.next();
+        transfer.debit_account_id = debit_;
+        transfer.credit_account_id = credit_;
         transfer.amount = 1;
-        transfer.ledger = ledger;
+        transfer.ledger = ledger_;
         transfer.code = probe_code;
         return transfer;
     }
-};
 
-// Posted transfers, each with a fresh time-based id.
-class TransferSource {
-public:
-    explicit TransferSource(ProbeAccounts accounts) : accounts_(accounts) {}
-
+    // `count` posted transfers.
     std::vector<abi::Transfer> next(std::uint32_t count) {
         std::vector<abi::Transfer> transfers;
         transfers.reserve(count);
-        for (std::uint32_t i = 0; i < count; i++)
-            transfers.push_back(accounts_.transfer(ids_.next()));
+        for (std::uint32_t i = 0; i < count; i++) transfers.push_back(next());
         return transfers;
     }
 
 private:
     IdGenerator ids_;
-    ProbeAccounts accounts_;
+    u128 debit_;
+    u128 credit_;
+    std::uint32_t ledger_;
 };
 
 // The ticket mix's requests: each holds the next tickets (pending transfers with a timeout and
 // a random order id, as checkout's holds) and posts the holds of the request before it.
 class TicketSource {
 public:
-    explicit TicketSource(ProbeAccounts accounts) : accounts_(accounts) {}
+    TicketSource(u128 debit, u128 credit, std::uint32_t ledger)
+        : transfers_(debit, credit, ledger) {}
 
     // `tickets` new tickets' holds after the posts of the previous call's; 0 posts only.
     std::vector<abi::Transfer> next(std::uint32_t tickets) {
         std::vector<abi::Transfer> transfers;
         for (const u128 hold_id : held_) {
-            abi::Transfer post = accounts_.transfer(ids_.next());
+            abi::Transfer post = transfers_.next();
             post.pending_id = hold_id;
             post.flags = abi::transfer_flags::post_pending_transfer;
             transfers.push_back(post);
         }
         held_.clear();
         for (std::uint32_t i = 0; i < tickets * transfers_per_ticket; i++) {
-            abi::Transfer hold = accounts_.transfer(ids_.next());
+            abi::Transfer hold = transfers_.next();
             hold.flags = abi::transfer_flags::pending;
             hold.timeout_s = hold_timeout_s;
             hold.user_data_128 = random_u128();
@@ -95,8 +93,7 @@ public:
     }
 
 private:
-    IdGenerator ids_;
-    ProbeAccounts accounts_;
+    ProbeTransfers transfers_;
     std::vector<u128> held_;
 };
 
@@ -174,7 +171,7 @@ asio::awaitable<std::string> create_probe_accounts(Client& client, u128 debit, u
     co_return std::string();
 }
 
-asio::awaitable<RoundTrip> round_trip(Client& client, TransferSource& source,
+asio::awaitable<RoundTrip> round_trip(Client& client, ProbeTransfers& source,
                                       std::uint32_t transfers, std::size_t repetitions,
                                       std::string& error) {
     RoundTrip row;
@@ -205,7 +202,7 @@ struct Workload {
     asio::steady_timer all_done;
 };
 
-asio::awaitable<void> worker(Client& client, TransferSource& source, std::uint32_t batch,
+asio::awaitable<void> worker(Client& client, ProbeTransfers& source, std::uint32_t batch,
                              Workload& work) {
     std::vector<std::byte> reply;
     while (work.requests_left > 0 && work.error.empty()) {
@@ -219,7 +216,7 @@ asio::awaitable<void> worker(Client& client, TransferSource& source, std::uint32
     if (--work.workers_left == 0) work.all_done.cancel();
 }
 
-asio::awaitable<Throughput> throughput(Client& client, TransferSource& source,
+asio::awaitable<Throughput> throughput(Client& client, ProbeTransfers& source,
                                        std::size_t in_flight, const ProbeOptions& options,
                                        std::string& error) {
     const asio::any_io_executor executor = co_await asio::this_coro::executor;
@@ -302,7 +299,7 @@ asio::awaitable<ProbeReport> run_probe(Client& client, ProbeOptions options) {
     if (options.on_first_answer) options.on_first_answer();
     if (!report.error.empty()) co_return report;
     if (options.ticket_requests > 0) {
-        TicketSource tickets(ProbeAccounts{debit, credit, options.ledger});
+        TicketSource tickets(debit, credit, options.ledger);
         report.tickets = co_await ticket_mix(client, tickets, options, report.error);
         if (report.error.empty()) {
             report.error = co_await check_posted(client, debit, report.tickets->tickets);
@@ -310,7 +307,7 @@ asio::awaitable<ProbeReport> run_probe(Client& client, ProbeOptions options) {
         if (!report.error.empty()) report.tickets->tickets_per_s = 0;
         co_return report;
     }
-    TransferSource source(ProbeAccounts{debit, credit, options.ledger});
+    ProbeTransfers source(debit, credit, options.ledger);
     co_await round_trip(client, source, warm_up_batch, warm_up_requests, report.error);
     for (const std::uint32_t transfers : options.batch_sizes) {
         if (!report.error.empty()) co_return report;
