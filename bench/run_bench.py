@@ -36,7 +36,7 @@ import tempfile
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
-from stack import LEVELS, ROOT, LevelUnavailable, Stack, commit, machine  # noqa: E402
+from stack import LEVELS, ROOT, LevelUnavailable, Stack, commit, free_port, machine  # noqa: E402
 
 PHASE_PAIRS = [["checkout", "webhook"], ["reserve", "commit"], ["seats", "seats-304"],
                ["seat-holds", "seat-voids"]]
@@ -229,6 +229,44 @@ def tb_floor(stack, options):
         log(f"tb floor {row['in_flight']} in flight x {row['batch']}  "
             f"{row['transfers_per_s']:10.0f} transfers/s")
     return floor
+
+
+def http_floor(options):
+    """The HTTP floor: the load client's healthz phase against tigerfans-http-floor (a bare
+    Beast server, one thread) at each flow concurrency, with that process's CPU per request.
+    A list of the load client's reports, or None when the probe was not built."""
+    probe = os.path.join(options.build_dir, "tigerfans-http-floor")
+    if not os.access(probe, os.X_OK):
+        log(f"http floor: skipped: {probe} not built (configure with -DTIGERFANS_BENCHMARKS=ON)")
+        return None
+    port = free_port()
+    server = subprocess.Popen([probe, "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        if not server.stdout.readline().startswith("tigerfans-http-floor: listening"):
+            raise RuntimeError(f"tigerfans-http-floor did not start (exit {server.poll()})")
+        reports = []
+        for concurrency in options.flow_concurrency:
+            total = max(options.min_total, options.http_floor_per_connection * concurrency)
+            command = [os.path.join(options.build_dir, "tigerfans-load"), "--base",
+                       f"http://127.0.0.1:{port}", "--json", "--phases", "healthz", "--total",
+                       str(total), "--concurrency", str(concurrency), "--server-pid",
+                       str(server.pid)]
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode not in (0, 1) or not done.stdout.strip():
+                raise RuntimeError(f"tigerfans-load failed: {done.stderr.strip()}")
+            for report in json.loads(done.stdout):
+                report["server_cpu_us_per_op"] = per_op_us(report.get("server_cpu_s"),
+                                                           report["ok"])
+                reports.append(report)
+                log(f"http floor c={concurrency:<5} {report['ops_per_s']:10.1f} requests/s  "
+                    f"p50 {report['latency']['p50_s'] * 1e3:7.2f} ms  "
+                    f"p99 {report['latency']['p99_s'] * 1e3:7.2f} ms  "
+                    f"server {cpu_text(report['server_cpu_us_per_op'], 'request')}  "
+                    f"errors={report['errors']}")
+        return reports
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def tb_ticket_mix(stack, options):
@@ -500,7 +538,8 @@ def summary_table(result):
         text = ", ".join(f"{k} {sum(v) / len(v) * 1e3:.2f}" for k, v in sorted(means.items()))
         lines.append(f"- {level}: {text or 'none recorded'}")
     lines += queue_table(result.get("queues", []))
-    return "\n".join(lines + floor_table(result.get("tb_floor"))) + "\n"
+    lines += floor_table(result.get("tb_floor")) + http_floor_table(result.get("http_floor"))
+    return "\n".join(lines) + "\n"
 
 
 def queue_table(queues):
@@ -565,6 +604,22 @@ def floor_table(floor):
     return lines
 
 
+def http_floor_table(reports):
+    """Markdown lines for the HTTP floor; none when it was not measured."""
+    if not reports:
+        return []
+    lines = ["", "HTTP floor (the load client's healthz phase against tigerfans-http-floor, a "
+             "bare Beast server on one thread, before the levels):", "",
+             "| concurrency | requests | requests/s | p50 ms | p99 ms | server µs CPU per request |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for r in reports:
+        cpu = r.get("server_cpu_us_per_op")
+        lines.append(f"| {r['concurrency']} | {r['ok']:,} | {r['ops_per_s']:,.0f} | "
+                     f"{r['latency']['p50_s'] * 1e3:.2f} | {r['latency']['p99_s'] * 1e3:.2f} | "
+                     f"{'-' if cpu is None else f'{cpu:.1f}'} |")
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
@@ -591,6 +646,9 @@ def main():
     parser.add_argument("--floor-tickets", type=int, default=500,
                         help="TigerBeetle floor: requests of the ticket mix after the flows "
                              "(28 tickets each; 0: none)")
+    parser.add_argument("--http-floor-per-connection", type=int, default=200,
+                        help="HTTP floor: requests per connection at each flow concurrency "
+                             "(0: no HTTP floor)")
     queue = parser.add_argument_group("waiting-room scenario")
     for flag, kind, default, text in QUEUE_FLAGS:
         queue.add_argument(flag, type=kind, default=default, help=text)
@@ -603,6 +661,7 @@ def main():
         options.concurrency, options.repeat, options.min_total = "1,10", 1, 50
         options.per_connection, options.flow_total, options.flow_concurrency = 5, 50, "10"
         options.floor_repetitions, options.floor_requests, options.floor_tickets = 3, 16, 5
+        options.http_floor_per_connection = 5
         options.queue_fans, options.queue_rate, options.queue_buyers = 2000, 500, 20
         options.queue_concurrency, options.queue_opens_after = 20, 12
     options.concurrency = [int(c) for c in options.concurrency.split(",")]
@@ -613,12 +672,18 @@ def main():
               "commit": commit(), "machine": machine(), "tiny": options.tiny,
               "redis_persistence": os.environ.get("REDIS_PERSISTENCE", "everysec"),
               "levels": [], "skipped": {}, "failed": {}, "runs": [], "flows": [], "queues": [],
-              "tb_floor": None}
+              "tb_floor": None, "http_floor": None}
     # SIGTERM unwinds like Ctrl-C, so the running level's server and services are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))
     workdir = tempfile.mkdtemp(prefix="tigerfans-bench-")
     os.chmod(workdir, 0o755)  # PostgreSQL runs as its own user when we are root.
     try:
+        if options.http_floor_per_connection > 0:
+            try:
+                result["http_floor"] = http_floor(options)
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+                log(f"http floor: FAILED: {error}")
+                result["failed"]["http floor"] = str(error)
         for level in LEVELS:
             if level["name"] not in wanted:
                 continue
@@ -652,15 +717,17 @@ def main():
     base = write_results(result, options.out)
     log(f"results: {base}.json, {base}.csv")
     if result["failed"]:
-        log(f"levels failed: {', '.join(result['failed'])}")
+        log(f"failed: {', '.join(result['failed'])}")
         return 1
     failed = [r for r in result["runs"] if r["ok"] == 0 or r["errors"] > 0]
     failed += [f for f in result["flows"] if f["paid"] != f["total"]]
     failed += [q for q in result["queues"] if not all(q["criteria"].values())]
+    failed += [r for r in result["http_floor"] or [] if r["ok"] == 0 or r["errors"] > 0]
     if options.tiny and failed:
         log(f"{len(failed)} runs had errors: the smoke run fails")
         return 1
     unmeasured = [r for r in result["runs"] if r["server_cpu_us_per_op"] is None]
+    unmeasured += [r for r in result["http_floor"] or [] if r["server_cpu_us_per_op"] is None]
     unmeasured += [f for f in result["flows"] if f["server_cpu_us_per_ticket"] is None]
     if options.tiny and unmeasured:
         log(f"{len(unmeasured)} runs lack the server's CPU time: the smoke run fails")

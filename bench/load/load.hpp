@@ -59,7 +59,17 @@ using Progress = std::function<void(int finished, int total)>;
 
 FlowReport run_flow(const FlowOptions& options, const Progress& progress = {});
 
-enum class Phase { checkout, webhook, reserve, commit, seats, seats_304, seat_holds, seat_voids };
+enum class Phase {
+    checkout,
+    webhook,
+    reserve,
+    commit,
+    seats,
+    seats_304,
+    seat_holds,
+    seat_voids,
+    healthz
+};
 
 // A seat-holds phase makes at most this many holds of 4 seats: they stay held until the
 // seat-voids phase after it, and the stadium's 1,976 rows of 25 seats hold 11,856 runs of 4.

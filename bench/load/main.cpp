@@ -37,7 +37,7 @@ constexpr const char* usage_text =
     "         [--ratio-a P] [--fail-rate P] [--cancel-rate P]\n"
     "         [--poll-interval S] [--poll-timeout S] [--json]\n"
     "       tigerfans-load --phases checkout,webhook,reserve,commit,seats,seats-304,seat-holds,\n"
-    "         seat-voids\n"
+    "         seat-voids,healthz\n"
     "         [--secret S]\n"
     "         [--server-pid PID] ...\n"
     "       tigerfans-load --mode queue [--fans N] [--prequeue-share P] [--buyers N]\n"
@@ -71,7 +71,8 @@ std::vector<loadgen::Phase> parse_phases(const std::string& list) {
         {"checkout", loadgen::Phase::checkout},     {"webhook", loadgen::Phase::webhook},
         {"reserve", loadgen::Phase::reserve},       {"commit", loadgen::Phase::commit},
         {"seats", loadgen::Phase::seats},           {"seats-304", loadgen::Phase::seats_304},
-        {"seat-holds", loadgen::Phase::seat_holds}, {"seat-voids", loadgen::Phase::seat_voids}};
+        {"seat-holds", loadgen::Phase::seat_holds}, {"seat-voids", loadgen::Phase::seat_voids},
+        {"healthz", loadgen::Phase::healthz}};
     std::vector<loadgen::Phase> phases;
     std::size_t start = 0;
     while (start <= list.size()) {

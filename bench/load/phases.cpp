@@ -2,8 +2,9 @@
 // second of the phase's wall time. checkout creates the sessions that webhook then settles
 // with signed events posted directly; reserve creates the holds that commit then posts; seats
 // reads the seat map whole (as browsers do, accepting gzip) and seats-304 polls it with the tag
-// seats got; seat-holds holds 4
-// seats together at a time (the isolated seat call) and seat-voids frees them again.
+// seats got; seat-holds holds 4 seats together at a time (the isolated seat call) and seat-voids
+// frees them again; healthz asks GET /healthz (the server's cheapest answer, which still asks
+// each store whether it is up) and times tigerfans-http-floor the same way.
 #include <random>
 
 #include "load/json_fields.hpp"
@@ -210,6 +211,11 @@ PhaseSpec seat_voids_spec(const std::vector<Created>& holds) {
             },
             [](const Reply& reply, std::vector<Created>&) { return reply.status == 200; }};
 }
+
+PhaseSpec healthz_spec() {
+    return {[](Connection& connection, int) { connection.prepare("GET", "/healthz"); },
+            [](const Reply& reply, std::vector<Created>&) { return reply.status == 200; }};
+}
 }  // namespace
 
 std::string_view phase_name(Phase phase) {
@@ -222,6 +228,7 @@ std::string_view phase_name(Phase phase) {
         case Phase::seats_304: return "seats-304";
         case Phase::seat_holds: return "seat-holds";
         case Phase::seat_voids: return "seat-voids";
+        case Phase::healthz: return "healthz";
     }
     return "unknown";
 }
@@ -266,6 +273,9 @@ std::vector<PhaseReport> run_phases(const PhaseOptions& options, const std::vect
             case Phase::seat_voids:
                 reports.push_back(measure(options, phase, static_cast<int>(seat_holds.size()),
                                           seat_voids_spec(seat_holds), ignored));
+                break;
+            case Phase::healthz:
+                reports.push_back(measure(options, phase, options.total, healthz_spec(), ignored));
                 break;
         }
     }

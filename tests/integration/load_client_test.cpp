@@ -204,9 +204,9 @@ TEST_P(LoadClientTest, RunsEveryPhaseAndTheFlowCleanlyAtATinySize) {
     phases.total = 20;
     phases.concurrency = 4;
     phases.webhook_secret = "test-secret";
-    const auto reports =
-        run_phases(phases, {Phase::reserve, Phase::commit, Phase::checkout, Phase::webhook});
-    ASSERT_EQ(reports.size(), 4u);
+    const auto reports = run_phases(
+        phases, {Phase::reserve, Phase::commit, Phase::checkout, Phase::webhook, Phase::healthz});
+    ASSERT_EQ(reports.size(), 5u);
     for (const PhaseReport& report : reports) {
         EXPECT_EQ(report.ok, 20) << phase_name(report.phase);
         EXPECT_TRUE(report.error_kinds.empty())
