@@ -12,9 +12,9 @@
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
-# The micro benchmarks (google benchmark, bench/micro) and the TigerBeetle floor probe
-# (bench/tb_floor) are built only with TIGERFANS_BENCHMARKS: test and the bench targets turn it
-# on, a plain build leaves them out.
+# The micro benchmarks (google benchmark, bench/micro), the TigerBeetle floor probe
+# (bench/tb_floor) and the HTTP floor (bench/http_floor) are built only with
+# TIGERFANS_BENCHMARKS: test and the bench targets turn it on, a plain build leaves them out.
 BENCH_FLAGS ?=
 MICRO_ARGS ?=
 JOBS ?= $(shell nproc)

@@ -243,7 +243,11 @@ def http_floor(options):
     server = subprocess.Popen([probe, "--port", str(port)], stdout=subprocess.PIPE, text=True)
     try:
         if not server.stdout.readline().startswith("tigerfans-http-floor: listening"):
-            raise RuntimeError(f"tigerfans-http-floor did not start (exit {server.poll()})")
+            try:
+                code = server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                code = "none: it still ran"
+            raise RuntimeError(f"tigerfans-http-floor did not start (exit {code})")
         reports = []
         for concurrency in options.flow_concurrency:
             total = max(options.min_total, options.http_floor_per_connection * concurrency)
@@ -266,7 +270,12 @@ def http_floor(options):
         return reports
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        server.stdout.close()
 
 
 def tb_ticket_mix(stack, options):
@@ -646,7 +655,7 @@ def main():
     parser.add_argument("--floor-tickets", type=int, default=500,
                         help="TigerBeetle floor: requests of the ticket mix after the flows "
                              "(28 tickets each; 0: none)")
-    parser.add_argument("--http-floor-per-connection", type=int, default=200,
+    parser.add_argument("--http-floor-per-connection", type=int, default=500,
                         help="HTTP floor: requests per connection at each flow concurrency "
                              "(0: no HTTP floor)")
     queue = parser.add_argument_group("waiting-room scenario")
@@ -681,7 +690,7 @@ def main():
         if options.http_floor_per_connection > 0:
             try:
                 result["http_floor"] = http_floor(options)
-            except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+            except (RuntimeError, OSError, ValueError, KeyError) as error:
                 log(f"http floor: FAILED: {error}")
                 result["failed"]["http floor"] = str(error)
         for level in LEVELS:
@@ -723,6 +732,8 @@ def main():
     failed += [f for f in result["flows"] if f["paid"] != f["total"]]
     failed += [q for q in result["queues"] if not all(q["criteria"].values())]
     failed += [r for r in result["http_floor"] or [] if r["ok"] == 0 or r["errors"] > 0]
+    if options.http_floor_per_connection > 0 and not result["http_floor"]:
+        failed.append("http floor")
     if options.tiny and failed:
         log(f"{len(failed)} runs had errors: the smoke run fails")
         return 1
