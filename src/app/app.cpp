@@ -358,7 +358,8 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
     TF_ASSERT(ledger && sessions && orders);  // The flows get every store, started.
     services = std::make_unique<flows::Services>(flows::Services{
         config, *ledger, *sessions, *orders, ids, timings, registry, background, seat_sale.get()});
-    mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry);
+    mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry,
+                                                 background);
     reconciler = std::make_unique<flows::Reconciler>(
         loop, flows::ReconcileStores{*ledger, *orders, venue.get()}, config.reconcile_interval_s);
     if (queue_store) {
@@ -406,8 +407,8 @@ asio::awaitable<void> App::Impl::shutdown() {
         co_await scrape_server->shutdown(
             std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
     }
-    // What the answered requests left to do (session drops) still needs the stores; a request
-    // finishing later does its part itself.
+    // What the answered requests left to do (session drops, outbox removals) still needs the
+    // stores; a request finishing later does its part itself.
     const std::size_t left =
         co_await background.stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
     if (left > 0) spdlog::warn("shutting down with {} background tasks still running", left);

@@ -110,10 +110,11 @@ std::string redirect_after(PaymentOutcome outcome, std::string_view order_id) {
 
 MockPay::MockPay(asio::any_io_executor executor, const config::Config& config,
                  sessions::SessionStore& sessions, const http::Templates& templates,
-                 metrics::Registry& registry)
+                 metrics::Registry& registry, BackgroundTasks& background)
     : config_(config),
       sessions_(sessions),
       templates_(templates),
+      background_(background),
       webhook_url_(http::parse_http_url(config.mock_webhook_url).value_or(http::HttpUrl{})),
       webhook_client_(std::make_unique<http::Client>(executor, webhook_url_.host, webhook_url_.port,
                                                      http::default_client_options())),
@@ -181,6 +182,10 @@ asio::awaitable<void> MockPay::redeliver_due() {
 asio::awaitable<void> MockPay::settle_delivery(const std::string& event_key,
                                                const Result<http::ClientResponse>& reply) {
     if (!delivery_settled(reply)) co_return;
+    co_await forget_delivered(event_key);
+}
+
+asio::awaitable<void> MockPay::forget_delivered(std::string event_key) {
     Status removed = co_await outbox_->remove(event_key);
     // Left in the outbox, it is delivered again: the shop answers it as a replay.
     if (!removed) spdlog::warn("mockpay: event {} delivered but still in the outbox", event_key);
@@ -239,7 +244,10 @@ asio::awaitable<Result<http::ClientResponse>> MockPay::deliver(const std::string
 }
 
 // The event is durable in the outbox before the first attempt: if this process dies while
-// delivering, a server (this one restarted, or another) delivers it later.
+// delivering, a server (this one restarted, or another) delivers it later. Once the shop took
+// it, the fan's answer does not wait for the outbox to forget it: that runs after the answer
+// (a shutdown waits for it), and were the process to die first, the event would be delivered
+// once more and answered as a replay.
 asio::awaitable<http::Response> MockPay::emit(http::Request& request) {
     const auto kind = http::form_value(request.body, "t");
     const auto outcome = kind ? parse_outcome(*kind) : std::nullopt;
@@ -254,7 +262,10 @@ asio::awaitable<http::Response> MockPay::emit(http::Request& request) {
     Status queued = co_await outbox_->add(event, outbox_first_retry);
     if (!queued) co_return http::fault_response(queued.fault(), "payment event outbox");
     const auto reply = co_await deliver(event.body, delivery_attempts_max);
-    co_await settle_delivery(event.event_key, reply);
+    if (delivery_settled(reply)) {
+        auto forget = forget_delivered(event.event_key);
+        co_await background_.run(std::move(forget));
+    }
     if (!delivery_settled(reply)) {
         // The payment happened; the shop will hear of it from the outbox.
         deliveries_deferred_.add();

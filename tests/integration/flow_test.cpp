@@ -179,6 +179,22 @@ TEST_P(FlowTest, APaymentAfterAFailureEndsPaidUnfulfilled) {
     EXPECT_EQ(stock["A"]["active_holds"], 0);
 }
 
+// A delivered event leaves MockPay's outbox after the fan's answer, without anything else
+// asking for it: the outbox holds nothing once the order is paid.
+TEST_P(FlowTest, ADeliveredPaymentEventLeavesTheOutboxAfterTheAnswer) {
+    start_server();
+    const auto [order_id, psid] = buy();
+    const Reply emitted = emit(psid, "succeeded");
+    EXPECT_EQ(emitted.status, 303u) << emitted.body;
+    EXPECT_EQ(order(order_id)["status"], "PAID");
+    pqxx::connection connection(database_url());
+    const auto stored = [&] {
+        pqxx::nontransaction query(connection);
+        return query.exec1("SELECT count(*) FROM mockpay_outbox")[0].as<int>();
+    };
+    EXPECT_TRUE(wait_until([&] { return stored() == 0; }, std::chrono::seconds(5)));
+}
+
 // MockPay's webhook cannot be delivered (the shop's URL points nowhere): the fan is still sent
 // on, the event waits in MockPay's outbox in PostgreSQL, and after a restart with the right URL
 // the outbox delivers it by itself: the order appears without anyone clicking again.

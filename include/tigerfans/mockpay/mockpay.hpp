@@ -1,8 +1,9 @@
 // MockPay, the simulated payment provider inside the server: a payment page with three
 // buttons, and an emit endpoint that builds the provider's event, writes it to its outbox
 // (PostgreSQL), signs the exact body with HMAC-SHA256 and delivers it to the webhook URL before
-// redirecting the fan. What could not be delivered then is redelivered from the outbox in the
-// background, with growing pauses, until the shop takes it, across restarts.
+// redirecting the fan; a delivered event leaves the outbox after that answer. What could not be
+// delivered then is redelivered from the outbox in the background, with growing pauses, until
+// the shop takes it, across restarts.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "tigerfans/config/config.hpp"
+#include "tigerfans/core/background_tasks.hpp"
 #include "tigerfans/http/client.hpp"
 #include "tigerfans/http/router.hpp"
 #include "tigerfans/http/templates.hpp"
@@ -28,9 +30,11 @@ std::string redirect_after(PaymentOutcome outcome, std::string_view order_id);
 
 class MockPay {
 public:
+    // `background` runs what an emit leaves for after its answer (the outbox's removal of a
+    // delivered event); it must outlive this.
     MockPay(boost::asio::any_io_executor executor, const config::Config& config,
             sessions::SessionStore& sessions, const http::Templates& templates,
-            metrics::Registry& registry);
+            metrics::Registry& registry, BackgroundTasks& background);
     ~MockPay();
 
     // MockPay's route table: the payment page and its buttons' endpoint.
@@ -49,12 +53,15 @@ private:
                                                                  int attempts);
     boost::asio::awaitable<void> settle_delivery(const std::string& event_key,
                                                  const Result<http::ClientResponse>& reply);
+    // The outbox forgets a delivered event. `event_key` is a copy: this runs after the answer.
+    boost::asio::awaitable<void> forget_delivered(std::string event_key);
     boost::asio::awaitable<void> redelivery_loop();
     boost::asio::awaitable<void> redeliver_due();
 
     const config::Config& config_;
     sessions::SessionStore& sessions_;
     const http::Templates& templates_;
+    BackgroundTasks& background_;
     http::HttpUrl webhook_url_;
     std::unique_ptr<http::Client> webhook_client_;
     std::unique_ptr<Outbox> outbox_;
