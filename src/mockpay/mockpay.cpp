@@ -244,10 +244,11 @@ asio::awaitable<Result<http::ClientResponse>> MockPay::deliver(const std::string
 }
 
 // The event is durable in the outbox before the first attempt: if this process dies while
-// delivering, a server (this one restarted, or another) delivers it later. Once the shop took
-// it, the fan's answer does not wait for the outbox to forget it: that runs after the answer
-// (a shutdown waits for it), and were the process to die first, the event would be delivered
-// once more and answered as a replay.
+// delivering, a server (this one restarted, or another) delivers it later. Once the shop
+// answered it, the fan's answer does not wait for the outbox to forget it: that runs after the
+// answer (a shutdown waits for it; over the background limit or during shutdown it runs
+// first), and were the process to die in between, the event would be delivered once more and
+// answered as before (a replay, or the same refusal).
 asio::awaitable<http::Response> MockPay::emit(http::Request& request) {
     const auto kind = http::form_value(request.body, "t");
     const auto outcome = kind ? parse_outcome(*kind) : std::nullopt;
@@ -262,16 +263,16 @@ asio::awaitable<http::Response> MockPay::emit(http::Request& request) {
     Status queued = co_await outbox_->add(event, outbox_first_retry);
     if (!queued) co_return http::fault_response(queued.fault(), "payment event outbox");
     const auto reply = co_await deliver(event.body, delivery_attempts_max);
-    if (delivery_settled(reply)) {
-        auto forget = forget_delivered(event.event_key);
-        co_await background_.run(std::move(forget));
-    }
     if (!delivery_settled(reply)) {
         // The payment happened; the shop will hear of it from the outbox.
         deliveries_deferred_.add();
         spdlog::warn("mockpay: webhook for {} not delivered yet; the outbox retries", session.psid);
-    } else if (reply->status >= 400) {
-        co_return http::error_response(reply->status, "webhook_rejected", reply->body);
+    } else {
+        auto forget = forget_delivered(event.event_key);
+        co_await background_.run(std::move(forget));
+        if (reply->status >= 400) {
+            co_return http::error_response(reply->status, "webhook_rejected", reply->body);
+        }
     }
     co_return http::Response::redirect(redirect_after(*outcome, session.order_id));
 }
