@@ -182,7 +182,7 @@ def cpu_split(stack, args, build_dir):
         return (sum(fields[:3]) + sum(fields[5:8])) / os.sysconf("SC_CLK_TCK")
     before, busy_before = process_cpu_seconds(stack), machine_busy()
     children_before = os.times()
-    report = load_client(build_dir, stack, args)
+    report = load_client(build_dir, stack.url(""), args)
     children_after = os.times()
     after, busy_after = process_cpu_seconds(stack), machine_busy()
     cpu = {kind: round(after[kind] - before.get(kind, 0.0), 2) for kind in after}
@@ -197,8 +197,8 @@ def cpu_split(stack, args, build_dir):
     return report
 
 
-def load_client(build_dir, stack, args):
-    command = [os.path.join(build_dir, "tigerfans-load"), "--base", stack.url(""), "--json"] + args
+def load_client(build_dir, base_url, args):
+    command = [os.path.join(build_dir, "tigerfans-load"), "--base", base_url, "--json"] + args
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode not in (0, 1) or not done.stdout.strip():
         raise RuntimeError(f"tigerfans-load failed: {done.stderr.strip()}")
@@ -251,14 +251,10 @@ def http_floor(options):
         reports = []
         for concurrency in options.flow_concurrency:
             total = max(options.min_total, options.http_floor_per_connection * concurrency)
-            command = [os.path.join(options.build_dir, "tigerfans-load"), "--base",
-                       f"http://127.0.0.1:{port}", "--json", "--phases", "healthz", "--total",
-                       str(total), "--concurrency", str(concurrency), "--server-pid",
-                       str(server.pid)]
-            done = subprocess.run(command, capture_output=True, text=True)
-            if done.returncode not in (0, 1) or not done.stdout.strip():
-                raise RuntimeError(f"tigerfans-load failed: {done.stderr.strip()}")
-            for report in json.loads(done.stdout):
+            for report in load_client(options.build_dir, f"http://127.0.0.1:{port}",
+                                      ["--phases", "healthz", "--total", str(total),
+                                       "--concurrency", str(concurrency),
+                                       "--server-pid", str(server.pid)]):
                 report["server_cpu_us_per_op"] = per_op_us(report.get("server_cpu_s"),
                                                            report["ok"])
                 reports.append(report)
@@ -321,7 +317,7 @@ def run_level(level, options, workdir):
             for repeat in range(options.repeat):
                 for pair in options.pairs:
                     before = stack.scrape()
-                    reports = load_client(options.build_dir, stack,
+                    reports = load_client(options.build_dir, stack.url(""),
                                           ["--phases", ",".join(pair), "--total", str(total),
                                            "--concurrency", str(concurrency),
                                            "--secret", "bench-secret",
