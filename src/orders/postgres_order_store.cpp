@@ -3,7 +3,8 @@
 // INSERT (the batch travels as arrays through `unnest`), and each caller resumes only after that
 // transaction's COMMIT. Inserts have several connections: the batcher keeps up to one batch in
 // flight per connection, each on an idle one (postgres/worker_batcher.hpp). Reads of many ids
-// become one SELECT ... WHERE id = ANY($1).
+// become one SELECT ... WHERE id = ANY($1), except for the paid orders this process wrote lately,
+// which it answers from memory (orders/recent_orders.hpp): the status poll after a payment.
 //
 // The INSERT says ON CONFLICT DO NOTHING without naming a constraint, so that besides a replayed
 // id, a ticket code that collides with another order's skips its row instead of aborting the
@@ -27,6 +28,7 @@
 #include <unordered_set>
 
 #include "orders/order_batch.hpp"
+#include "orders/recent_orders.hpp"
 #include "postgres/row_values.hpp"
 #include "postgres/schema.hpp"
 #include "postgres/sql_array.hpp"
@@ -51,6 +53,10 @@ using postgres::Statement;
 // A fresh random code colliding again is astronomically unlikely (32^10 codes); a loop that
 // keeps colliding is a bug, and it fails the batch instead of spinning.
 constexpr int ticket_code_attempts_max = 4;
+
+// Paid orders kept in memory for reads: some 400 bytes each, and at 4,000 orders a second the
+// last eight seconds' worth, when a fan's status poll comes.
+constexpr std::size_t recent_orders_kept = 32'768;
 
 constexpr std::string_view create_table_sql = R"(
 CREATE TABLE IF NOT EXISTS orders (
@@ -223,9 +229,9 @@ void issue_new_ticket_codes(const std::vector<Order*>& orders) {
 
 // Inserts what is new; answers the status each id has afterwards (its own when inserted, the
 // stored row's when the id existed). Ticket code collisions get fresh codes and go again.
-// `existed` gets the orders whose id was stored before.
+// `existed` gets the orders whose id was stored before, `written` those stored as they are.
 StoredStatuses insert_new(pqxx::work& txn, const std::vector<Order*>& orders,
-                          std::vector<Order*>& existed) {
+                          std::vector<Order*>& existed, std::vector<Order*>& written) {
     StoredStatuses stored;
     std::vector<Order*> pending = orders;
     for (int attempt = 0; !pending.empty(); attempt++) {
@@ -233,8 +239,10 @@ StoredStatuses insert_new(pqxx::work& txn, const std::vector<Order*>& orders,
             throw std::runtime_error("orders: ticket codes keep colliding");
         }
         const std::unordered_set<std::string> inserted = insert_rows(txn, pending);
-        for (const Order* order : pending) {
-            if (inserted.contains(order->id)) stored[order->id] = order->status;
+        for (Order* order : pending) {
+            if (!inserted.contains(order->id)) continue;
+            stored[order->id] = order->status;
+            written.push_back(order);
         }
         std::vector<Order*> attempted = std::move(pending);
         pending = collided(txn, attempted, inserted, stored);
@@ -285,21 +293,34 @@ void fill_missing_emails(pqxx::work& txn, const std::vector<Order*>& existed) {
     if (id.size() > 0) txn.exec_prepared(fill_email_statement.name, id.text(), email.text());
 }
 
-// Database thread: the whole batch in one transaction. Each order's answer is the status its
-// id has in the table afterwards.
-std::vector<OrderStatus> insert_batch(pqxx::connection& connection, std::vector<Order>& orders) {
+// What one insert learned: the status its id has in the table afterwards and, when its order
+// became a new row that never changes (RecentOrders::may_keep), that row as written, its final
+// ticket code included.
+struct Inserted {
+    OrderStatus status = OrderStatus::paid;
+    std::optional<Order> row;
+};
+
+// Database thread: the whole batch in one transaction.
+std::vector<Inserted> insert_batch(pqxx::connection& connection, std::vector<Order>& orders) {
     pqxx::work txn(connection);
     const std::vector<Order*> chosen = one_per_id_in_id_order(orders);
-    std::vector<Order*> existed;
-    StoredStatuses stored = insert_new(txn, chosen, existed);
+    std::vector<Order*> existed, written;
+    StoredStatuses stored = insert_new(txn, chosen, existed, written);
     upgrade_unpaid(txn, chosen, stored);
     fill_missing_emails(txn, existed);
     crash::point("orders.mid_commit");
     txn.commit();
-    std::vector<OrderStatus> statuses;
-    statuses.reserve(orders.size());
-    for (const Order& order : orders) statuses.push_back(stored.at(order.id));
-    return statuses;
+    std::vector<Inserted> answers;
+    answers.reserve(orders.size());
+    for (const Order& order : orders) answers.push_back({stored.at(order.id), std::nullopt});
+    for (Order* order : written) {
+        if (!RecentOrders::may_keep(*order)) continue;
+        const auto index = static_cast<std::size_t>(order - orders.data());  // Chosen from orders.
+        TF_ASSERT_LT(index, orders.size());
+        answers[index].row = std::move(*order);
+    }
+    return answers;
 }
 
 Order order_from_row(const pqxx::row& row) {
@@ -377,12 +398,17 @@ public:
         TF_ASSERT(is_valid_order_id(order.id));
         TF_ASSERT(storable(order));  // The webhook flow stores only what checkout validated.
         if (!storable(order)) co_return Fault::internal;
-        co_return co_await inserts_.submit_one(std::move(order));
+        Result<Inserted> inserted = co_await inserts_.submit_one(std::move(order));
+        if (!inserted) co_return inserted.fault();
+        if (inserted->row) recent_.remember(std::move(*inserted->row));
+        co_return inserted->status;
     }
 
-    // Ids are 32 hex digits: anything else cannot exist, and stays out of the batch.
+    // Ids are 32 hex digits: anything else cannot exist, and stays out of the batch. A paid
+    // order this process wrote lately is answered from memory.
     asio::awaitable<Result<std::optional<Order>>> find(std::string_view id) override {
         if (!is_valid_order_id(id)) co_return std::optional<Order>();
+        if (const Order* kept = recent_.find(id)) co_return std::optional<Order>(*kept);
         co_return co_await finds_.submit_one(std::string(id));
     }
 
@@ -450,8 +476,9 @@ private:
     // Inserts are awaited until committed, so a read that follows sees them.
     std::vector<std::unique_ptr<postgres::Worker>> writers_;
     postgres::Worker reader_;
-    postgres::WorkerBatcher<Order, OrderStatus> inserts_;
+    postgres::WorkerBatcher<Order, Inserted> inserts_;
     postgres::WorkerBatcher<std::string, std::optional<Order>> finds_;
+    RecentOrders recent_{recent_orders_kept};
 };
 
 }  // namespace
