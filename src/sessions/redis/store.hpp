@@ -37,7 +37,8 @@ std::unique_ptr<SessionStore> make_store(asio::any_io_executor loop, Endpoint en
 // take: {0, ""} when the lease was free (or the mark unpaid and this a payment) and is now this
 // token's, the session kept; {1, ""} while another lease lives; {2, status} when done.
 // release: deletes the key only while it still holds this token's lease; answers 1 or 0.
-// finish: writes the done mark unless a paid mark would become unpaid; answers 1 or 0.
+// finish: writes the done mark unless a paid mark would become unpaid; answers 1 or 0. The
+// store calls it for unpaid statuses only: a paid mark it writes with a plain SET.
 inline constexpr std::string_view gate_script =
     "local held = redis.call('GET', KEYS[1])\n"
     "if ARGV[1] == 'release' then\n"
