@@ -214,9 +214,9 @@ asio::awaitable<WebhookOutcome> process_leased(Services& services, const Webhook
 }  // namespace
 
 asio::awaitable<WebhookOutcome> handle_webhook(Services& services, WebhookEvent event) {
-    // The gate and the session lookup are independent, so both leave at once (Redis takes them
-    // in one round trip). The gate's answer is judged first: a replay arriving after the
-    // session was dropped still answers "idempotent" instead of 404.
+    // The gate and the session lookup are independent, so both leave at once (for a free gate,
+    // Redis takes them in one round trip). The gate's answer is judged first: a replay arriving
+    // after the session was dropped still answers "idempotent" instead of 404.
     using namespace boost::asio::experimental::awaitable_operators;
     const std::string& psid = event.payment_session_id;
     const std::string token = new_lease_token();

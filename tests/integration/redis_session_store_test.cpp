@@ -241,6 +241,71 @@ TEST_F(SessionStoreTest, TakingTheLeaseKeepsTheSession) {
     EXPECT_GT(*kept_s, limits::webhook_done_ttl_s - 60);
 }
 
+// The session keep never shortens a longer life (a reservation TTL of days), whichever way the
+// lease is taken: by the plain commands on a free gate, or by the script over an unpaid mark.
+TEST_F(SessionStoreTest, TakingTheLeaseNeverShortensALongerSessionLife) {
+    open();
+    constexpr std::uint32_t week_s = 7 * 24 * 3600;
+    const PaymentSession free_gate = numbered_session(11, base_time_us);
+    const PaymentSession unpaid_mark = numbered_session(12, base_time_us);
+    ASSERT_TRUE(run_async([&] { return store_->save(free_gate, week_s); }).ok());
+    ASSERT_TRUE(run_async([&] { return store_->save(unpaid_mark, week_s); }).ok());
+    ASSERT_TRUE(run_async([&] { return store_->finish_gate(unpaid_mark.psid, "FAILED"); }).ok());
+    for (const PaymentSession* session : {&free_gate, &unpaid_mark}) {
+        ASSERT_EQ(run_async([&] {
+                      return store_->take_lease(session->psid, "lease-a", 5'000, true);
+                  })->state,
+                  GateState::leased);
+        const auto kept_s = raw_integer(server_.command("TTL ps:" + session->psid));
+        ASSERT_TRUE(kept_s);
+        EXPECT_GT(*kept_s, week_s - 60) << session->psid;
+    }
+}
+
+// How many script calls Redis ran since its statistics were last reset.
+std::size_t script_calls(const testing::RedisServer& server) {
+    const std::string stats = server.command("INFO commandstats");
+    std::size_t calls = 0;
+    for (const std::string_view name : {"cmdstat_evalsha:calls=", "cmdstat_eval:calls="}) {
+        const std::size_t at = stats.find(name);
+        if (at != std::string::npos) calls += std::stoul(stats.substr(at + name.size()));
+    }
+    return calls;
+}
+
+// Taking a free gate, what nearly every payment meets, runs no script; only a take that finds
+// the gate held asks the script to decide.
+TEST_F(SessionStoreTest, TakingAFreeGateRunsNoScript) {
+    open();
+    ASSERT_EQ(server_.command("CONFIG RESETSTAT"), "+OK\r\n");
+    ASSERT_EQ(run_async([&] { return store_->take_lease("ps-13", "lease-a", 5'000, true); })->state,
+              GateState::leased);
+    EXPECT_EQ(script_calls(server_), 0u);
+    EXPECT_EQ(server_.command("GET gate:ps-13"), "$13\r\nlease:lease-a\r\n");
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-13", "lease-b", 5'000, true); })->state,
+              GateState::busy);
+    EXPECT_EQ(script_calls(server_), 1u);
+}
+
+// A Redis that refuses the plain keep (one before 7.0 knows no PEXPIRE ... GT; here an ACL
+// refuses PEXPIRE) costs nothing but speed: the store gives back the lease its SET took, the
+// script takes the gate, and every later take goes to the script.
+TEST_F(SessionStoreTest, WhenRedisRefusesThePlainKeepTheScriptTakesTheGate) {
+    open();
+    ASSERT_EQ(server_.command("ACL SETUSER default -pexpire"), "+OK\r\n");
+    const auto first =
+        run_async([&] { return store_->take_lease("ps-14", "lease-a", 5'000, true); });
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(first->state, GateState::leased);
+    EXPECT_EQ(server_.command("GET gate:ps-14"), "$13\r\nlease:lease-a\r\n");
+    ASSERT_EQ(server_.command("ACL SETUSER default +pexpire"), "+OK\r\n");
+    ASSERT_EQ(server_.command("CONFIG RESETSTAT"), "+OK\r\n");
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-15", "lease-b", 5'000, true); })->state,
+              GateState::leased);
+    EXPECT_EQ(script_calls(server_), 1u);
+    EXPECT_EQ(server_.command("INFO commandstats").find("cmdstat_pexpire"), std::string::npos);
+}
+
 // Calls issued in the same turn of the loop leave in a single write.
 TEST_F(SessionStoreTest, SendsEverythingIssuedInOneTurnInOneWrite) {
     open();

@@ -146,6 +146,8 @@ TEST(RedisCodec, NamesKeysByPurpose) {
     EXPECT_EQ(gate_key("abc"), "gate:abc");
     EXPECT_EQ(checkout_key("abc"), "ckey:abc");
     EXPECT_EQ(pending_index_key, "pendings");
+    EXPECT_EQ(gate_lease_mark("t1"), "lease:t1");
+    EXPECT_EQ(gate_done_mark("PAID"), "done:PAID");
 }
 
 // A checkout key's record round-trips: a lease answers busy with its fingerprint, a done

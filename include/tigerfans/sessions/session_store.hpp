@@ -105,10 +105,11 @@ public:
     // nullopt when unknown or expired.
     virtual asio::awaitable<Result<std::optional<PaymentSession>>> find(std::string_view psid) = 0;
 
-    // In one round trip: takes the session's lease for `lease_ms` under `token` when there is
-    // neither a live lease nor a done mark (nor, for a `payment`, more than an unpaid mark);
-    // otherwise says which there is. Taking it also keeps the session for at least the
-    // done-mark lifetime, so a delivery that dies holding it leaves a session its retry finds.
+    // Takes the session's lease for `lease_ms` under `token` when there is neither a live lease
+    // nor a done mark (nor, for a `payment`, more than an unpaid mark); otherwise says which
+    // there is. A free gate costs one round trip. Taking it also keeps the session for at least
+    // the done-mark lifetime, so a delivery that dies holding it leaves a session its retry
+    // finds (a store may keep it on every call: Redis does).
     virtual asio::awaitable<Result<GateAnswer>> take_lease(std::string_view psid,
                                                            std::string_view token,
                                                            std::uint32_t lease_ms,

@@ -99,6 +99,18 @@ std::optional<KeyAnswer> decode_key_record(std::string_view record) {
     return answer;
 }
 
+std::string gate_lease_mark(std::string_view token) {
+    std::string mark = "lease:";
+    mark.append(token);
+    return mark;
+}
+
+std::string gate_done_mark(std::string_view order_status) {
+    std::string mark = "done:";
+    mark.append(order_status);
+    return mark;
+}
+
 std::optional<GateAnswer> decode_gate_answer(const Reply& reply) {
     if (reply.kind != Reply::Kind::array || reply.elements.size() != 2) return std::nullopt;
     const std::optional<std::int64_t> code = reply.elements[0].as_integer();

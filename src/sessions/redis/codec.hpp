@@ -31,6 +31,11 @@ std::string key_done_record(const KeyClaim& claim, unsigned status, std::string_
 // A live record as claim_key answers it (busy or done); nullopt when malformed.
 std::optional<KeyAnswer> decode_key_record(std::string_view record);
 
+// What the gate key of a session holds: "lease:<token>" while a delivery works on it (expiring
+// with the lease), "done:<order status>" once its order committed.
+std::string gate_lease_mark(std::string_view token);
+std::string gate_done_mark(std::string_view order_status);
+
 // The gate script's answer to "take" ({code, status}); nullopt for any other shape.
 std::optional<GateAnswer> decode_gate_answer(const Reply& reply);
 

@@ -1,12 +1,16 @@
 // Payment sessions, the webhook gate and checkout's idempotency keys in Redis (levels 2 and 3).
 // Every operation is one round trip on the shared pipelined connection: saving and removing are
 // MULTI/EXEC transactions, the gate and the keys are Lua scripts called by EVALSHA (EVAL when
-// Redis forgot them, e.g. after a restart).
+// Redis forgot them, e.g. after a restart). The gate's two most frequent steps skip the script:
+// taking a free gate (a conditional SET, on Redis 7.0 or later) and the paid done mark (a plain
+// SET); a take that finds the gate held asks the script, a second round trip.
 // Only recent() needs more: the index, then the sessions, then (rarely) a cleanup of index
 // entries whose session expired. Faults from the connection are returned as they are; the
 // server above turns them into 503.
 
 #include "sessions/redis/store.hpp"
+
+#include <spdlog/spdlog.h>
 
 #include <stdexcept>
 
@@ -70,8 +74,9 @@ struct GateCall {
     bool payment = false;
 };
 
+constexpr std::uint64_t session_keep_ms = std::uint64_t{limits::webhook_done_ttl_s} * 1000;
+
 Command gate_command(const std::string& sha, const GateCall& call) {
-    constexpr std::uint64_t session_keep_ms = std::uint64_t{limits::webhook_done_ttl_s} * 1000;
     return {"EVALSHA",
             sha,
             "2",
@@ -84,11 +89,24 @@ Command gate_command(const std::string& sha, const GateCall& call) {
             std::to_string(session_keep_ms)};
 }
 
+// The gate script's take without the script, for a gate that holds nothing (almost every
+// delivery): keep the session as the script does (GT never shortens a longer life and leaves a
+// session without expiry, or a missing one, alone), then take the lease only if the key is free.
+// Unlike the script, the keep also runs for a delivery that finds the gate busy or done: a
+// replay of a finished order's event keeps a session that still exists (an unpaid order's,
+// which a payment may still follow) for another 24 h. The keep needs Redis 7.0 (GT).
+std::vector<Command> plain_take_commands(std::string_view psid, std::string_view token,
+                                         std::uint32_t lease_ms) {
+    std::vector<Command> commands;
+    commands.push_back({"PEXPIRE", session_key(psid), std::to_string(session_keep_ms), "GT"});
+    commands.push_back(
+        {"SET", gate_key(psid), gate_lease_mark(token), "NX", "PX", std::to_string(lease_ms)});
+    return commands;
+}
+
 // The gate's done mark for a paid order, written as the gate script's finish writes it.
 Command paid_mark_command(std::string_view psid, std::string_view order_status) {
-    std::string mark = "done:";
-    mark.append(order_status);
-    return {"SET", gate_key(psid), std::move(mark), "EX",
+    return {"SET", gate_key(psid), gate_done_mark(order_status), "EX",
             std::to_string(limits::webhook_done_ttl_s)};
 }
 
@@ -220,6 +238,9 @@ private:
     const std::string key_sha_;
     const std::string slots_sha_;
     bool started_ = false;
+    // Free gates are taken by plain commands until Redis refuses them (a server before 7.0):
+    // from then on by the script alone.
+    bool plain_take_ = true;
 };
 
 // Connects (the client keeps reconnecting by itself if this first attempt fails) and loads the
@@ -257,6 +278,36 @@ asio::awaitable<Result<GateAnswer>> RedisSessionStore::take_lease(std::string_vi
                                                                   bool payment) {
     TF_ASSERT(!token.empty());
     TF_ASSERT(lease_ms > 0);
+    if (plain_take_) {
+        std::vector<Command> commands = plain_take_commands(psid, token, lease_ms);
+        Result<std::vector<Reply>> replies = co_await client_.pipeline(std::move(commands));
+        if (!replies) co_return replies.fault();
+        const Reply& kept = (*replies)[0];
+        const Reply& taken = (*replies)[1];
+        if (kept.is_error()) {
+            // This Redis cannot keep the session that way: give back a lease the SET took and
+            // leave every take to the script, which keeps the session itself.
+            if (plain_take_) {
+                spdlog::warn(
+                    "redis: PEXPIRE ... GT refused ({}): the webhook gate takes its leases by "
+                    "script from now on (Redis 7.0 or later needs no script)",
+                    kept.text);
+            }
+            plain_take_ = false;
+            if (taken.is_status("OK")) {
+                Status released = co_await release_lease(psid, token);
+                if (!released) co_return released.fault();
+            }
+        } else if (taken.is_status("OK")) {
+            if (kept.kind != Reply::Kind::integer) co_return unexpected("gate keep", kept);
+            GateAnswer leased;
+            leased.state = GateState::leased;
+            co_return leased;
+        } else if (taken.kind != Reply::Kind::nil) {
+            co_return unexpected("gate", taken);
+        }
+        // Something holds the gate: the script reads it and decides, in one atomic step.
+    }
     const GateCall call{"take", psid, token, lease_ms, payment};
     Result<Reply> answer = co_await run_gate(gate_command(gate_sha_, call));
     if (!answer) co_return answer.fault();

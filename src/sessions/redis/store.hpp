@@ -38,7 +38,8 @@ std::unique_ptr<SessionStore> make_store(asio::any_io_executor loop, Endpoint en
 // token's, the session kept; {1, ""} while another lease lives; {2, status} when done.
 // release: deletes the key only while it still holds this token's lease; answers 1 or 0.
 // finish: writes the done mark unless a paid mark would become unpaid; answers 1 or 0. The
-// store calls it for unpaid statuses only: a paid mark it writes with a plain SET.
+// store calls finish for unpaid statuses only (a paid mark it writes with a plain SET), and
+// take only for a gate its plain commands found held (for every gate on a Redis before 7.0).
 inline constexpr std::string_view gate_script =
     "local held = redis.call('GET', KEYS[1])\n"
     "if ARGV[1] == 'release' then\n"
