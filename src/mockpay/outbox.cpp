@@ -112,7 +112,10 @@ postgres::Worker& Outbox::worker() { return *workers_.front(); }
 asio::awaitable<Status> Outbox::start() {
     return worker().run<Done>([](pqxx::connection& connection) {
         pqxx::work txn(connection);
-        postgres::apply_schema(txn, "mockpay_outbox", {create_table_sql, create_index_sql});
+        postgres::apply_schema(
+            txn, "mockpay_outbox",
+            {postgres::SchemaStep::always(create_table_sql),
+             postgres::SchemaStep::index("mockpay_outbox_next_attempt", create_index_sql)});
         txn.commit();
         return Done{};
     });

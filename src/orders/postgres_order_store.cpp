@@ -48,6 +48,7 @@ namespace {
 using postgres::ArrayLiteral;
 using postgres::decimal_u128;
 using postgres::required;
+using postgres::SchemaStep;
 using postgres::Statement;
 
 // A fresh random code colliding again is astronomically unlikely (32^10 codes); a loop that
@@ -386,9 +387,12 @@ public:
     asio::awaitable<Status> start() override {
         co_return co_await writers_.front()->run<Done>([](pqxx::connection& connection) {
             pqxx::work txn(connection);
-            postgres::apply_schema(txn, "orders",
-                                   {create_table_sql, add_seats_column_sql, create_index_sql,
-                                    create_unfulfilled_index_sql});
+            postgres::apply_schema(
+                txn, "orders",
+                {SchemaStep::always(create_table_sql),
+                 SchemaStep::column("orders", "seats", add_seats_column_sql),
+                 SchemaStep::index("orders_created_at_idx", create_index_sql),
+                 SchemaStep::index("orders_unfulfilled_idx", create_unfulfilled_index_sql)});
             txn.commit();
             return Done{};
         });

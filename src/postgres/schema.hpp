@@ -2,6 +2,13 @@
 // database: CREATE TABLE IF NOT EXISTS is not atomic (two sessions can both pass the check and
 // one fails on a catalog unique violation), so each store's DDL runs under a transaction-level
 // advisory lock named after the store.
+//
+// A start must also not stop a running server. CREATE TABLE IF NOT EXISTS locks nothing when the
+// table exists, but CREATE INDEX IF NOT EXISTS takes the table's SHARE lock and ALTER TABLE ...
+// ADD COLUMN IF NOT EXISTS its ACCESS EXCLUSIVE lock before either finds that it has nothing to
+// do: the start then waits for every open write on the table, and every read and write waits
+// behind it. So indexes and added columns are steps that ask the catalog first and run only
+// when what they make is missing.
 #pragma once
 
 #include <initializer_list>
@@ -10,8 +17,37 @@
 
 namespace tigerfans::postgres {
 
-// Takes the store's advisory lock and runs `statements` in `txn`; the caller commits.
-void apply_schema(pqxx::work& txn, std::string_view store,
-                  std::initializer_list<std::string_view> statements);
+class SchemaStep {
+public:
+    // DDL that runs at every start: CREATE TABLE IF NOT EXISTS, which locks no existing table.
+    static SchemaStep always(std::string_view sql) { return {Kind::always, sql, {}, {}}; }
+    // A CREATE INDEX that runs only while no relation is called `name`.
+    static SchemaStep index(std::string_view name, std::string_view sql) {
+        return {Kind::index, sql, name, {}};
+    }
+    // An ALTER TABLE ... ADD COLUMN for tables made by an older version, run only while `table`
+    // lacks `column`.
+    static SchemaStep column(std::string_view table, std::string_view column,
+                             std::string_view sql) {
+        return {Kind::column, sql, table, column};
+    }
+
+private:
+    enum class Kind { always, index, column };
+
+    SchemaStep(Kind kind, std::string_view sql, std::string_view relation, std::string_view column)
+        : kind_(kind), sql_(sql), relation_(relation), column_(column) {}
+
+    friend void apply_schema(pqxx::work& txn, std::string_view store,
+                             std::initializer_list<SchemaStep> steps);
+
+    Kind kind_;
+    std::string_view sql_;
+    std::string_view relation_;
+    std::string_view column_;
+};
+
+// Takes the store's advisory lock and runs `steps` in order in `txn`; the caller commits.
+void apply_schema(pqxx::work& txn, std::string_view store, std::initializer_list<SchemaStep> steps);
 
 }  // namespace tigerfans::postgres

@@ -96,6 +96,13 @@ Fault Worker::classify_current_exception() {
         const std::string& state = error.sqlstate();
         if (state == "57014") return Fault::timeout;
         if (state.starts_with("57") || state.starts_with("08")) return Fault::unavailable;
+        // A prepared statement whose tables changed their columns under it (another process
+        // migrated the schema) fails with 0A000 until it is prepared again: the next job's
+        // fresh connection does that.
+        if (state == "0A000") {
+            spdlog::warn("postgres: {} (sqlstate 0A000); reconnecting", error.what());
+            return Fault::unavailable;
+        }
         spdlog::error("postgres: {} (sqlstate {})", error.what(), state);
         return Fault::internal;
     } catch (const std::exception& error) {

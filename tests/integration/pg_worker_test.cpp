@@ -137,6 +137,38 @@ TEST_F(PgWorkerTest, ALostConnectionIsAnUnavailableFaultAndTheNextJobReconnects)
     EXPECT_EQ(session_settings(worker), expected_settings());  // Set up like the first one.
 }
 
+// Another process adds a column to a table that a prepared statement reads whole: PostgreSQL
+// refuses that statement from then on. The job that meets it fails as unavailable, and the next
+// one runs on a fresh connection that prepared the statement again.
+TEST_F(PgWorkerTest, AStatementStaleAfterASchemaChangeIsPreparedAgainOnTheNextJob) {
+    {
+        pqxx::connection admin(database_url_);
+        pqxx::nontransaction command(admin);
+        command.exec("CREATE TABLE stale (a int); INSERT INTO stale VALUES (1)");
+    }
+    Worker worker(io_.get_executor(), database_url_, "test", [](pqxx::connection& connection) {
+        connection.prepare("everything", "SELECT * FROM stale");
+    });
+    const auto read_columns = [](pqxx::connection& connection) {
+        pqxx::nontransaction query(connection);
+        return static_cast<int>(query.exec_prepared1("everything").size());
+    };
+    const auto before = run_job<int>(worker, read_columns);
+    ASSERT_TRUE(before.ok());
+    EXPECT_EQ(*before, 1);
+    {
+        pqxx::connection admin(database_url_);
+        pqxx::nontransaction command(admin);
+        command.exec("ALTER TABLE stale ADD COLUMN b int NOT NULL DEFAULT 2");
+    }
+    const auto stale = run_job<int>(worker, read_columns);
+    ASSERT_FALSE(stale.ok());
+    EXPECT_EQ(stale.fault(), Fault::unavailable);
+    const auto after = run_job<int>(worker, read_columns);
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(*after, 2);
+}
+
 // No server at the address: every job fails fast as unavailable, none hangs.
 TEST_F(PgWorkerTest, AnUnreachableDatabaseGivesUnavailableFaultsQuickly) {
     Worker worker(io_.get_executor(), "postgresql:///none?host=/nonexistent&port=1", "test");

@@ -22,6 +22,7 @@ namespace {
 
 using tigerfans::postgres::ArrayLiteral;
 using tigerfans::postgres::required;
+using tigerfans::postgres::SchemaStep;
 using tigerfans::postgres::Statement;
 
 constexpr std::string_view create_resources_sql = R"(
@@ -44,16 +45,9 @@ CREATE TABLE IF NOT EXISTS ledger_holds (
     order_id text
 ))";
 
-// Tables made before holds carried their order keep working: the column is added, empty. The
-// catalog is asked first, since ALTER TABLE locks the table even when the column exists.
-constexpr std::string_view add_order_id_sql = R"(
-DO $$ BEGIN
-    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
-                   WHERE table_schema = current_schema() AND table_name = 'ledger_holds'
-                     AND column_name = 'order_id') THEN
-        ALTER TABLE ledger_holds ADD COLUMN order_id text;
-    END IF;
-END $$)";
+// Tables made before holds carried their order keep working: the column is added, empty.
+constexpr std::string_view add_order_id_sql =
+    "ALTER TABLE ledger_holds ADD COLUMN IF NOT EXISTS order_id text";
 
 constexpr std::string_view create_expiry_index_sql = R"(
 CREATE INDEX IF NOT EXISTS ledger_holds_pending_expiry
@@ -233,7 +227,9 @@ void create_ledger(pqxx::connection& connection, const Capacities& capacities) {
     pqxx::work txn(connection);
     tigerfans::postgres::apply_schema(
         txn, "ledger",
-        {create_resources_sql, create_holds_sql, add_order_id_sql, create_expiry_index_sql});
+        {SchemaStep::always(create_resources_sql), SchemaStep::always(create_holds_sql),
+         SchemaStep::column("ledger_holds", "order_id", add_order_id_sql),
+         SchemaStep::index("ledger_holds_pending_expiry", create_expiry_index_sql)});
     for (Resource resource : all_resources) {
         reconcile_capacity(txn, resource, capacities.of(resource));
     }

@@ -19,6 +19,7 @@ namespace tigerfans::accounting::postgres {
 namespace {
 
 using tigerfans::postgres::ArrayLiteral;
+using tigerfans::postgres::SchemaStep;
 using tigerfans::postgres::Statement;
 
 constexpr std::string_view create_seats_sql = R"(
@@ -208,7 +209,10 @@ void prepare_seat_statements(pqxx::connection& connection) {
 void create_seats(pqxx::connection& connection, const SeatVenue& venue) {
     pqxx::work txn(connection);
     tigerfans::postgres::apply_schema(
-        txn, "seats", {create_seats_sql, create_taken_index_sql, create_seat_holds_sql});
+        txn, "seats",
+        {SchemaStep::always(create_seats_sql),
+         SchemaStep::index("ledger_seats_taken", create_taken_index_sql),
+         SchemaStep::always(create_seat_holds_sql)});
     txn.exec_prepared(add_seats_statement.name, venue.key,
                       static_cast<std::int64_t>(venue.seat_count));
     txn.commit();

@@ -42,6 +42,7 @@ using queue::Phase;
 using queue::QueueCounts;
 using tigerfans::postgres::is_storable_text;
 using tigerfans::postgres::required;
+using tigerfans::postgres::SchemaStep;
 using tigerfans::postgres::Statement;
 
 constexpr std::string_view create_entries_sql = R"(
@@ -186,8 +187,12 @@ void create_queue_tables(pqxx::connection& connection) {
     pqxx::work txn(connection);
     tigerfans::postgres::apply_schema(
         txn, "queue",
-        {create_entries_sql, create_waiting_index_sql, create_kept_index_sql, create_sequence_sql,
-         create_counters_sql, insert_counters_sql, create_admission_sql, insert_admission_sql});
+        {SchemaStep::always(create_entries_sql),
+         SchemaStep::index("queue_entries_waiting", create_waiting_index_sql),
+         SchemaStep::index("queue_entries_keep_until", create_kept_index_sql),
+         SchemaStep::always(create_sequence_sql), SchemaStep::always(create_counters_sql),
+         SchemaStep::always(insert_counters_sql), SchemaStep::always(create_admission_sql),
+         SchemaStep::always(insert_admission_sql)});
     txn.commit();
 }
 

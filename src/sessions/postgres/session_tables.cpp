@@ -36,6 +36,7 @@ namespace {
 using tigerfans::postgres::ArrayLiteral;
 using tigerfans::postgres::decimal_u128;
 using tigerfans::postgres::required;
+using tigerfans::postgres::SchemaStep;
 using tigerfans::postgres::Statement;
 
 constexpr std::string_view create_sessions_sql = R"(
@@ -62,9 +63,10 @@ constexpr std::string_view add_listed_column_sql =
 
 // Tables made before reserved seating: a seat order's seats and holds, as seating/seat_list.hpp
 // writes them; '' for a class.
-constexpr std::string_view add_seat_columns_sql =
-    "ALTER TABLE payment_sessions ADD COLUMN IF NOT EXISTS seats text NOT NULL DEFAULT '', "
-    "ADD COLUMN IF NOT EXISTS seat_holds text NOT NULL DEFAULT ''";
+constexpr std::string_view add_seats_column_sql =
+    "ALTER TABLE payment_sessions ADD COLUMN IF NOT EXISTS seats text NOT NULL DEFAULT ''";
+constexpr std::string_view add_seat_holds_column_sql =
+    "ALTER TABLE payment_sessions ADD COLUMN IF NOT EXISTS seat_holds text NOT NULL DEFAULT ''";
 
 constexpr std::string_view create_sessions_created_index_sql =
     "CREATE INDEX IF NOT EXISTS payment_sessions_created_at ON payment_sessions (created_at)";
@@ -564,10 +566,18 @@ void create_session_tables(pqxx::connection& connection) {
     pqxx::work txn(connection);
     tigerfans::postgres::apply_schema(
         txn, "sessions",
-        {create_sessions_sql, add_listed_column_sql, add_seat_columns_sql,
-         create_sessions_created_index_sql, create_sessions_expiry_index_sql, create_leases_sql,
-         create_leases_expiry_index_sql, create_keys_sql, create_keys_expiry_index_sql,
-         create_email_slots_sql, create_email_slots_expiry_index_sql});
+        {SchemaStep::always(create_sessions_sql),
+         SchemaStep::column("payment_sessions", "listed", add_listed_column_sql),
+         SchemaStep::column("payment_sessions", "seats", add_seats_column_sql),
+         SchemaStep::column("payment_sessions", "seat_holds", add_seat_holds_column_sql),
+         SchemaStep::index("payment_sessions_created_at", create_sessions_created_index_sql),
+         SchemaStep::index("payment_sessions_expires_at", create_sessions_expiry_index_sql),
+         SchemaStep::always(create_leases_sql),
+         SchemaStep::index("webhook_leases_expires_at", create_leases_expiry_index_sql),
+         SchemaStep::always(create_keys_sql),
+         SchemaStep::index("checkout_keys_expires_at", create_keys_expiry_index_sql),
+         SchemaStep::always(create_email_slots_sql),
+         SchemaStep::index("email_slots_counts_until", create_email_slots_expiry_index_sql)});
     txn.commit();
 }
 

@@ -1,0 +1,102 @@
+// Start-up DDL (postgres/schema.hpp): a start adds what is missing and, when nothing is, takes
+// no lock that would wait for a running server's open writes. Each test holds such a write open
+// on a second connection while the schema is applied under a short lock_timeout, so a step that
+// locks the table fails instead of waiting.
+#include <pqxx/pqxx>
+#include <string>
+
+#include "pg_test_helpers.hpp"
+#include "postgres/schema.hpp"
+
+namespace tigerfans::postgres {
+namespace {
+
+constexpr std::string_view create_table_sql =
+    "CREATE TABLE IF NOT EXISTS schema_things (id bigint PRIMARY KEY, note text NOT NULL)";
+constexpr std::string_view create_index_sql =
+    "CREATE INDEX IF NOT EXISTS schema_things_note ON schema_things (note)";
+constexpr std::string_view add_column_sql =
+    "ALTER TABLE schema_things ADD COLUMN IF NOT EXISTS color text NOT NULL DEFAULT 'red'";
+
+class PgSchemaTest : public testing::PgTest {
+protected:
+    // Applies the test's schema on a connection of its own, failing after `lock_timeout_ms` of
+    // waiting for any lock.
+    void apply(int lock_timeout_ms = 1000) {
+        pqxx::connection connection(database_url_);
+        pqxx::work txn(connection);
+        txn.exec("SET LOCAL lock_timeout = " + std::to_string(lock_timeout_ms));
+        apply_schema(txn, "schema_test",
+                     {SchemaStep::always(create_table_sql),
+                      SchemaStep::column("schema_things", "color", add_column_sql),
+                      SchemaStep::index("schema_things_note", create_index_sql)});
+        txn.commit();
+    }
+
+    bool has_column(const std::string& column) {
+        return query_value<bool>(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = "
+            "'schema_things' AND column_name = $1)",
+            column);
+    }
+
+    bool has_index() {
+        return query_value<bool>("SELECT to_regclass('schema_things_note') IS NOT NULL");
+    }
+};
+
+TEST_F(PgSchemaTest, AFirstStartMakesTheTableItsColumnAndItsIndex) {
+    apply();
+    EXPECT_TRUE(has_column("color"));
+    EXPECT_TRUE(has_index());
+}
+
+TEST_F(PgSchemaTest, AStartAddsAColumnAndAnIndexThatAnOlderTableLacks) {
+    apply();
+    {
+        pqxx::connection connection(database_url_);
+        pqxx::work txn(connection);
+        txn.exec("INSERT INTO schema_things (id, note) VALUES (1, 'kept')");
+        txn.exec("DROP INDEX schema_things_note");
+        txn.exec("ALTER TABLE schema_things DROP COLUMN color");
+        txn.commit();
+    }
+    ASSERT_FALSE(has_column("color"));  // A dropped column stays in the catalog, marked so.
+    apply();
+    EXPECT_TRUE(has_column("color"));
+    EXPECT_TRUE(has_index());
+    EXPECT_EQ(
+        query_value<std::string>("SELECT note || ' ' || color FROM schema_things WHERE id = 1"),
+        "kept red");
+}
+
+TEST_F(PgSchemaTest, AStartWithNothingToAddDoesNotWaitForAnOpenWrite) {
+    apply();
+    pqxx::connection writer(database_url_);
+    pqxx::work open_write(writer);
+    open_write.exec("INSERT INTO schema_things (id, note) VALUES (2, 'open')");
+    // ALTER TABLE or CREATE INDEX on the table would wait for the write and time out here.
+    EXPECT_NO_THROW(apply());
+    open_write.commit();
+    EXPECT_EQ(query_value<std::int64_t>("SELECT count(*) FROM schema_things"), 1);
+}
+
+// What the test above relies on: a step that does lock the table does wait for the write.
+TEST_F(PgSchemaTest, AStartWithAColumnToAddWaitsForAnOpenWrite) {
+    apply();
+    {
+        pqxx::connection connection(database_url_);
+        pqxx::nontransaction command(connection);
+        command.exec("ALTER TABLE schema_things DROP COLUMN color");
+    }
+    pqxx::connection writer(database_url_);
+    pqxx::work open_write(writer);
+    open_write.exec("INSERT INTO schema_things (id, note) VALUES (3, 'open')");
+    EXPECT_THROW(apply(200), pqxx::sql_error);
+    open_write.commit();
+    apply();
+    EXPECT_TRUE(has_column("color"));
+}
+
+}  // namespace
+}  // namespace tigerfans::postgres
