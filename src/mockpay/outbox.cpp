@@ -115,7 +115,8 @@ asio::awaitable<Status> Outbox::start() {
         postgres::apply_schema(
             txn, "mockpay_outbox",
             {postgres::SchemaStep::always(create_table_sql),
-             postgres::SchemaStep::index("mockpay_outbox_next_attempt", create_index_sql)});
+             postgres::SchemaStep::index("mockpay_outbox", "mockpay_outbox_next_attempt",
+                                         create_index_sql)});
         txn.commit();
         return Done{};
     });

@@ -391,8 +391,9 @@ public:
                 txn, "orders",
                 {SchemaStep::always(create_table_sql),
                  SchemaStep::column("orders", "seats", add_seats_column_sql),
-                 SchemaStep::index("orders_created_at_idx", create_index_sql),
-                 SchemaStep::index("orders_unfulfilled_idx", create_unfulfilled_index_sql)});
+                 SchemaStep::index("orders", "orders_created_at_idx", create_index_sql),
+                 SchemaStep::index("orders", "orders_unfulfilled_idx",
+                                   create_unfulfilled_index_sql)});
             txn.commit();
             return Done{};
         });

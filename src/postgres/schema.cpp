@@ -12,20 +12,28 @@ namespace {
 
 constexpr const char* schema_lock_sql = "SELECT pg_advisory_xact_lock(hashtext($1))";
 
-// to_regclass resolves a name through the search path, as the DDL does, and answers NULL
-// instead of failing when nothing has that name.
-constexpr const char* relation_exists_sql = "SELECT to_regclass($1) IS NOT NULL";
+// to_regclass resolves the table through the search path, as the DDL does, and answers NULL
+// instead of failing when there is none. An index is looked for among the table's own, since
+// that is where CREATE INDEX puts it.
+constexpr const char* index_exists_sql = R"(
+SELECT EXISTS (SELECT 1 FROM pg_index JOIN pg_class ON pg_class.oid = pg_index.indexrelid
+               WHERE pg_index.indrelid = to_regclass($1) AND pg_class.relname = $2))";
 constexpr const char* column_exists_sql = R"(
 SELECT EXISTS (SELECT 1 FROM pg_attribute
                WHERE attrelid = to_regclass($1) AND attname = $2 AND NOT attisdropped))";
 
-bool relation_exists(pqxx::work& txn, std::string_view name) {
-    return txn.exec_params1(relation_exists_sql, std::string(name))[0].as<bool>();
+bool exists(pqxx::work& txn, const char* sql, std::string_view table, std::string_view name) {
+    return txn.exec_params1(sql, std::string(table), std::string(name))[0].as<bool>();
 }
 
-bool column_exists(pqxx::work& txn, std::string_view table, std::string_view column) {
-    return txn.exec_params1(column_exists_sql, std::string(table), std::string(column))[0]
-        .as<bool>();
+// The catalog keeps unquoted names in lower case; a step's names are compared with it as they
+// are.
+bool is_plain_name(std::string_view name) {
+    if (name.empty()) return false;
+    for (const char c : name) {
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+    }
+    return true;
 }
 
 // Whether `sql` says `prefix` followed by `name` as a whole word.
@@ -37,6 +45,15 @@ bool says(std::string_view sql, const std::string& prefix, std::string_view name
     return after == sql.size() || sql[after] == ' ' || sql[after] == '\n';
 }
 
+std::size_t count(std::string_view sql, std::string_view words) {
+    std::size_t found = 0;
+    for (std::size_t at = sql.find(words); at != std::string_view::npos;
+         at = sql.find(words, at + words.size())) {
+        found++;
+    }
+    return found;
+}
+
 }  // namespace
 
 void apply_schema(pqxx::work& txn, std::string_view store,
@@ -45,18 +62,23 @@ void apply_schema(pqxx::work& txn, std::string_view store,
     TF_ASSERT(steps.size() > 0);
     txn.exec_params(schema_lock_sql, "tigerfans-schema-" + std::string(store));
     for (const SchemaStep& step : steps) {
-        // A step names what its DDL makes; a name its own SQL does not make is a typo that
-        // would make the step run at every start, or never.
+        // A step names what its SQL makes; a name its SQL does not make is a typo that would
+        // make the step run at every start, or never.
+        if (step.kind_ != SchemaStep::Kind::always) {
+            TF_ASSERT(is_plain_name(step.table_) && is_plain_name(step.name_));
+        }
         switch (step.kind_) {
             case SchemaStep::Kind::always: break;
             case SchemaStep::Kind::index:
-                TF_ASSERT(says(step.sql_, "INDEX IF NOT EXISTS ", step.relation_));
-                if (relation_exists(txn, step.relation_)) continue;
+                TF_ASSERT(says(step.sql_, "INDEX IF NOT EXISTS ", step.name_));
+                TF_ASSERT(says(step.sql_, "ON ", step.table_));
+                if (exists(txn, index_exists_sql, step.table_, step.name_)) continue;
                 break;
             case SchemaStep::Kind::column:
-                TF_ASSERT(says(step.sql_, "ALTER TABLE ", step.relation_));
-                TF_ASSERT(says(step.sql_, "ADD COLUMN IF NOT EXISTS ", step.column_));
-                if (column_exists(txn, step.relation_, step.column_)) continue;
+                TF_ASSERT(says(step.sql_, "ALTER TABLE ", step.table_));
+                TF_ASSERT(says(step.sql_, "ADD COLUMN IF NOT EXISTS ", step.name_));
+                TF_ASSERT(count(step.sql_, "ADD COLUMN") == 1);
+                if (exists(txn, column_exists_sql, step.table_, step.name_)) continue;
                 break;
         }
         txn.exec(std::string(step.sql_));

@@ -79,35 +79,32 @@ void Worker::push(std::unique_ptr<JobBase> job) {
     wake_.notify_one();
 }
 
-Fault Worker::classify_current_exception() {
+Worker::Failure Worker::classify_current_exception() {
     try {
         throw;
     } catch (const pqxx::broken_connection& error) {
         spdlog::warn("postgres: connection lost: {}", error.what());
-        return Fault::unavailable;
+        return {Fault::unavailable, true};
     } catch (const pqxx::in_doubt_error& error) {
         spdlog::error("postgres: commit in doubt: {}", error.what());
-        return Fault::unavailable;
+        return {Fault::unavailable, true};
     } catch (const pqxx::transaction_rollback& error) {
         spdlog::warn("postgres: transaction rolled back: {}", error.what());
-        return Fault::unavailable;
+        return {Fault::unavailable, true};
     } catch (const pqxx::sql_error& error) {
         // Class 57: operator intervention (57014 statement timeout, 57P01 admin shutdown).
         const std::string& state = error.sqlstate();
-        if (state == "57014") return Fault::timeout;
-        if (state.starts_with("57") || state.starts_with("08")) return Fault::unavailable;
-        // A prepared statement whose tables changed their columns under it (another process
-        // migrated the schema) fails with 0A000 until it is prepared again: the next job's
-        // fresh connection does that.
-        if (state == "0A000") {
-            spdlog::warn("postgres: {} (sqlstate 0A000); reconnecting", error.what());
-            return Fault::unavailable;
-        }
+        if (state == "57014") return {Fault::timeout, false};
+        if (state.starts_with("57") || state.starts_with("08")) return {Fault::unavailable, true};
         spdlog::error("postgres: {} (sqlstate {})", error.what(), state);
-        return Fault::internal;
+        // 0A000 (feature not supported) is also what a prepared statement meets once another
+        // process changed the type of a column it returns: it fails until it is prepared
+        // again, which the next job's fresh connection does. Other 0A000 errors cost only
+        // that reconnect.
+        return {Fault::internal, state == "0A000"};
     } catch (const std::exception& error) {
         spdlog::error("postgres: {}", error.what());
-        return Fault::internal;
+        return {Fault::internal, false};
     }
 }
 
@@ -156,10 +153,11 @@ void Worker::thread_main() {
             }
         }
         pqxx::connection* connection = ensure_connected();
-        const std::optional<Fault> fault = job->run(connection, Fault::unavailable);
+        const std::optional<Failure> failure = job->run(connection, Fault::unavailable);
         // A lost connection may still look open to libpqxx: start afresh on the next job.
-        const bool lost = fault == Fault::unavailable || (connection_ && !connection_->is_open());
-        if (lost) connection_.reset();
+        const bool drop =
+            (failure && failure->reconnect) || (connection_ && !connection_->is_open());
+        if (drop) connection_.reset();
     }
     connection_.reset();
 }

@@ -53,10 +53,18 @@ public:
     const asio::any_io_executor& loop() const { return loop_; }
 
 private:
+    // How a job failed, and whether its connection must go: it broke, or it holds prepared
+    // statements that no longer fit the schema. The next job then connects afresh.
+    struct Failure {
+        Fault fault = Fault::internal;
+        bool reconnect = false;
+    };
+
     struct JobBase {
         virtual ~JobBase() = default;
-        // Returns the job's fault, if any, so the thread can drop a connection that broke.
-        virtual std::optional<Fault> run(pqxx::connection* connection, Fault connection_fault) = 0;
+        // Returns how the job failed, if it did, so the thread can drop the connection.
+        virtual std::optional<Failure> run(pqxx::connection* connection,
+                                           Fault connection_fault) = 0;
     };
 
     template <typename T, typename Job>
@@ -64,22 +72,22 @@ private:
         TypedJob(Job job_, Completion<Result<T>> done_, asio::any_io_executor loop_)
             : job(std::move(job_)), done(std::move(done_)), loop(std::move(loop_)) {}
 
-        std::optional<Fault> run(pqxx::connection* connection, Fault connection_fault) override {
-            Result<T> result =
-                connection == nullptr ? Result<T>(connection_fault) : guarded(*connection);
-            std::optional<Fault> fault;
-            if (!result.ok()) fault = result.fault();
+        std::optional<Failure> run(pqxx::connection* connection, Fault connection_fault) override {
+            std::optional<Failure> failure;
+            if (connection == nullptr) failure = Failure{connection_fault, false};
+            Result<T> result = failure ? Result<T>(failure->fault) : guarded(*connection, failure);
             asio::post(loop, [done = std::move(done), result = std::move(result)]() mutable {
                 std::move(done)(std::move(result));
             });
-            return fault;
+            return failure;
         }
 
-        Result<T> guarded(pqxx::connection& connection) {
+        Result<T> guarded(pqxx::connection& connection, std::optional<Failure>& failure) {
             try {
                 return Result<T>(job(connection));
             } catch (...) {
-                return Result<T>(classify_current_exception());
+                failure = classify_current_exception();
+                return Result<T>(failure->fault);
             }
         }
 
@@ -88,7 +96,7 @@ private:
         asio::any_io_executor loop;
     };
 
-    static Fault classify_current_exception();
+    static Failure classify_current_exception();
     void push(std::unique_ptr<JobBase> job);
     void thread_main();
     pqxx::connection* ensure_connected();

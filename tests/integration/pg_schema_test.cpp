@@ -22,14 +22,15 @@ class PgSchemaTest : public testing::PgTest {
 protected:
     // Applies the test's schema on a connection of its own, failing after `lock_timeout_ms` of
     // waiting for any lock.
-    void apply(int lock_timeout_ms = 1000) {
+    void apply(int lock_timeout_ms = 1000, const std::string& search_path = "public") {
         pqxx::connection connection(database_url_);
         pqxx::work txn(connection);
         txn.exec("SET LOCAL lock_timeout = " + std::to_string(lock_timeout_ms));
+        txn.exec("SET LOCAL search_path = " + search_path);
         apply_schema(txn, "schema_test",
                      {SchemaStep::always(create_table_sql),
                       SchemaStep::column("schema_things", "color", add_column_sql),
-                      SchemaStep::index("schema_things_note", create_index_sql)});
+                      SchemaStep::index("schema_things", "schema_things_note", create_index_sql)});
         txn.commit();
     }
 
@@ -61,13 +62,29 @@ TEST_F(PgSchemaTest, AStartAddsAColumnAndAnIndexThatAnOlderTableLacks) {
         txn.exec("ALTER TABLE schema_things DROP COLUMN color");
         txn.commit();
     }
-    ASSERT_FALSE(has_column("color"));  // A dropped column stays in the catalog, marked so.
+    ASSERT_FALSE(has_column("color"));
     apply();
     EXPECT_TRUE(has_column("color"));
     EXPECT_TRUE(has_index());
     EXPECT_EQ(
         query_value<std::string>("SELECT note || ' ' || color FROM schema_things WHERE id = 1"),
         "kept red");
+}
+
+// An index is the table's own: one of the same name on a table in another schema of the
+// search path does not stand in for it.
+TEST_F(PgSchemaTest, AnIndexOnAnotherSchemasTableOfTheSameNameDoesNotCount) {
+    apply();
+    {
+        pqxx::connection connection(database_url_);
+        pqxx::nontransaction command(connection);
+        command.exec("CREATE SCHEMA fresh");
+    }
+    apply(1000, "fresh, public");
+    EXPECT_TRUE(query_value<bool>("SELECT to_regclass('fresh.schema_things_note') IS NOT NULL"));
+    EXPECT_TRUE(query_value<bool>(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'fresh' "
+        "AND table_name = 'schema_things' AND column_name = 'color')"));
 }
 
 TEST_F(PgSchemaTest, AStartWithNothingToAddDoesNotWaitForAnOpenWrite) {

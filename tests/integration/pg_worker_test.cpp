@@ -137,36 +137,37 @@ TEST_F(PgWorkerTest, ALostConnectionIsAnUnavailableFaultAndTheNextJobReconnects)
     EXPECT_EQ(session_settings(worker), expected_settings());  // Set up like the first one.
 }
 
-// Another process adds a column to a table that a prepared statement reads whole: PostgreSQL
-// refuses that statement from then on. The job that meets it fails as unavailable, and the next
-// one runs on a fresh connection that prepared the statement again.
+// Another process changes the type of a column that a prepared statement returns: PostgreSQL
+// refuses that statement from then on (0A000, "cached plan must not change result type"). The
+// job that meets it fails as internal, and the next one runs on a fresh connection that prepared
+// the statement again.
 TEST_F(PgWorkerTest, AStatementStaleAfterASchemaChangeIsPreparedAgainOnTheNextJob) {
     {
         pqxx::connection admin(database_url_);
         pqxx::nontransaction command(admin);
-        command.exec("CREATE TABLE stale (a int); INSERT INTO stale VALUES (1)");
+        command.exec("CREATE TABLE stale (a int); INSERT INTO stale VALUES (7)");
     }
     Worker worker(io_.get_executor(), database_url_, "test", [](pqxx::connection& connection) {
-        connection.prepare("everything", "SELECT * FROM stale");
+        connection.prepare("column_type", "SELECT pg_typeof(a)::text, a FROM stale");
     });
-    const auto read_columns = [](pqxx::connection& connection) {
+    const auto read_type = [](pqxx::connection& connection) {
         pqxx::nontransaction query(connection);
-        return static_cast<int>(query.exec_prepared1("everything").size());
+        return query.exec_prepared1("column_type")[0].as<std::string>();
     };
-    const auto before = run_job<int>(worker, read_columns);
+    const auto before = run_job<std::string>(worker, read_type);
     ASSERT_TRUE(before.ok());
-    EXPECT_EQ(*before, 1);
+    EXPECT_EQ(*before, "integer");
     {
         pqxx::connection admin(database_url_);
         pqxx::nontransaction command(admin);
-        command.exec("ALTER TABLE stale ADD COLUMN b int NOT NULL DEFAULT 2");
+        command.exec("ALTER TABLE stale ALTER COLUMN a TYPE bigint");
     }
-    const auto stale = run_job<int>(worker, read_columns);
+    const auto stale = run_job<std::string>(worker, read_type);
     ASSERT_FALSE(stale.ok());
-    EXPECT_EQ(stale.fault(), Fault::unavailable);
-    const auto after = run_job<int>(worker, read_columns);
+    EXPECT_EQ(stale.fault(), Fault::internal);
+    const auto after = run_job<std::string>(worker, read_type);
     ASSERT_TRUE(after.ok());
-    EXPECT_EQ(*after, 2);
+    EXPECT_EQ(*after, "bigint");
 }
 
 // No server at the address: every job fails fast as unavailable, none hangs.

@@ -229,7 +229,8 @@ void create_ledger(pqxx::connection& connection, const Capacities& capacities) {
         txn, "ledger",
         {SchemaStep::always(create_resources_sql), SchemaStep::always(create_holds_sql),
          SchemaStep::column("ledger_holds", "order_id", add_order_id_sql),
-         SchemaStep::index("ledger_holds_pending_expiry", create_expiry_index_sql)});
+         SchemaStep::index("ledger_holds", "ledger_holds_pending_expiry",
+                           create_expiry_index_sql)});
     for (Resource resource : all_resources) {
         reconcile_capacity(txn, resource, capacities.of(resource));
     }

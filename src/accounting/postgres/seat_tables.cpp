@@ -211,7 +211,7 @@ void create_seats(pqxx::connection& connection, const SeatVenue& venue) {
     tigerfans::postgres::apply_schema(
         txn, "seats",
         {SchemaStep::always(create_seats_sql),
-         SchemaStep::index("ledger_seats_taken", create_taken_index_sql),
+         SchemaStep::index("ledger_seats", "ledger_seats_taken", create_taken_index_sql),
          SchemaStep::always(create_seat_holds_sql)});
     txn.exec_prepared(add_seats_statement.name, venue.key,
                       static_cast<std::int64_t>(venue.seat_count));

@@ -188,8 +188,8 @@ void create_queue_tables(pqxx::connection& connection) {
     tigerfans::postgres::apply_schema(
         txn, "queue",
         {SchemaStep::always(create_entries_sql),
-         SchemaStep::index("queue_entries_waiting", create_waiting_index_sql),
-         SchemaStep::index("queue_entries_keep_until", create_kept_index_sql),
+         SchemaStep::index("queue_entries", "queue_entries_waiting", create_waiting_index_sql),
+         SchemaStep::index("queue_entries", "queue_entries_keep_until", create_kept_index_sql),
          SchemaStep::always(create_sequence_sql), SchemaStep::always(create_counters_sql),
          SchemaStep::always(insert_counters_sql), SchemaStep::always(create_admission_sql),
          SchemaStep::always(insert_admission_sql)});

@@ -570,14 +570,19 @@ void create_session_tables(pqxx::connection& connection) {
          SchemaStep::column("payment_sessions", "listed", add_listed_column_sql),
          SchemaStep::column("payment_sessions", "seats", add_seats_column_sql),
          SchemaStep::column("payment_sessions", "seat_holds", add_seat_holds_column_sql),
-         SchemaStep::index("payment_sessions_created_at", create_sessions_created_index_sql),
-         SchemaStep::index("payment_sessions_expires_at", create_sessions_expiry_index_sql),
+         SchemaStep::index("payment_sessions", "payment_sessions_created_at",
+                           create_sessions_created_index_sql),
+         SchemaStep::index("payment_sessions", "payment_sessions_expires_at",
+                           create_sessions_expiry_index_sql),
          SchemaStep::always(create_leases_sql),
-         SchemaStep::index("webhook_leases_expires_at", create_leases_expiry_index_sql),
+         SchemaStep::index("webhook_leases", "webhook_leases_expires_at",
+                           create_leases_expiry_index_sql),
          SchemaStep::always(create_keys_sql),
-         SchemaStep::index("checkout_keys_expires_at", create_keys_expiry_index_sql),
+         SchemaStep::index("checkout_keys", "checkout_keys_expires_at",
+                           create_keys_expiry_index_sql),
          SchemaStep::always(create_email_slots_sql),
-         SchemaStep::index("email_slots_counts_until", create_email_slots_expiry_index_sql)});
+         SchemaStep::index("email_slots", "email_slots_counts_until",
+                           create_email_slots_expiry_index_sql)});
     txn.commit();
 }
 
