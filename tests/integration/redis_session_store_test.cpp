@@ -58,12 +58,14 @@ TEST_F(SessionStoreTest, FindsNothingForAnUnknownSession) {
     EXPECT_FALSE(found->has_value());
 }
 
-// remove() deletes the hash and the index entry in one go.
+// remove() deletes the hash and the index entry in one go, without a transaction.
 TEST_F(SessionStoreTest, RemovesTheSessionAndItsIndexEntry) {
     open();
     const PaymentSession session = numbered_session(1, base_time_us);
     ASSERT_TRUE(run_async([&] { return store_->save(session, 60); }).ok());
+    ASSERT_EQ(server_.command("CONFIG RESETSTAT"), "+OK\r\n");
     ASSERT_TRUE(run_async([&] { return store_->remove("ps-1"); }).ok());
+    EXPECT_EQ(server_.command("INFO commandstats").find("cmdstat_multi"), std::string::npos);
     Result<std::optional<PaymentSession>> found = run_async([&] { return store_->find("ps-1"); });
     ASSERT_TRUE(found.ok());
     EXPECT_FALSE(found->has_value());
