@@ -161,8 +161,8 @@ WebhookOutcome replay_answer(const sessions::GateAnswer& gate) {
 // unpaid one is kept (off the pending list) until it expires, since a payment may still follow
 // its failure or cancel. The gate is done first, so a drop that fails, or never runs because
 // the process died between the answer and the drop, only leaves the session (still listed as
-// pending) until its TTL removes it; a redelivery meets the done gate. `psid` is a copy: the
-// drop outlives the request.
+// pending, or only counted as such when just its hash went) until its TTL removes it; a
+// redelivery meets the done gate. `psid` is a copy: the drop outlives the request.
 asio::awaitable<void> drop_session(Services& services, std::string psid, bool paid) {
     // (One co_await per branch: GCC 12 mishandles a conditional between two awaitables.)
     Status removed = done();

@@ -385,9 +385,10 @@ asio::awaitable<Status> RedisSessionStore::release_key(const KeyClaim& claim) {
 }
 
 // The hash and the index entry go in one round trip but not in one transaction, which would
-// cost Redis two more commands for every paid order: a reader in between, or a removal cut
-// short, leaves an index entry without its session, which recent() skips and cleans as it does
-// after an expiry.
+// cost Redis two more commands for every paid order. A reader in between, or a removal cut
+// short after the DEL, meets an index entry without its session: recent() skips it and drops
+// it when it is among the newest, and the save that comes one TTL later trims it, as after an
+// expiry. Until then it only counts in the pending total.
 asio::awaitable<Status> RedisSessionStore::remove(std::string_view psid) {
     Result<std::vector<Reply>> replies = co_await client_.pipeline(remove_commands(psid));
     if (!replies) co_return replies.fault();
