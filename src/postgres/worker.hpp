@@ -76,6 +76,11 @@ private:
             std::optional<Failure> failure;
             if (connection == nullptr) failure = Failure{connection_fault, false};
             Result<T> result = failure ? Result<T>(failure->fault) : guarded(*connection, failure);
+            // A job may also answer a fault without throwing: unavailable still means the
+            // connection is suspect.
+            if (!failure && !result.ok()) {
+                failure = Failure{result.fault(), result.fault() == Fault::unavailable};
+            }
             asio::post(loop, [done = std::move(done), result = std::move(result)]() mutable {
                 std::move(done)(std::move(result));
             });

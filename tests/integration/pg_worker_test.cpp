@@ -170,6 +170,20 @@ TEST_F(PgWorkerTest, AStatementStaleAfterASchemaChangeIsPreparedAgainOnTheNextJo
     EXPECT_EQ(*after, "bigint");
 }
 
+// A job that answers unavailable without throwing (it judged the connection itself) also gets
+// the next job a fresh connection.
+TEST_F(PgWorkerTest, AJobAnsweringUnavailableHandsTheNextJobAFreshConnection) {
+    Worker worker(io_.get_executor(), database_url_, "test");
+    const auto first_pid = run_job<int>(worker, [](pqxx::connection& c) { return backend_pid(c); });
+    ASSERT_TRUE(first_pid.ok());
+    const auto refused =
+        run_job<int>(worker, [](pqxx::connection&) -> Result<int> { return Fault::unavailable; });
+    EXPECT_EQ(refused.fault(), Fault::unavailable);
+    const auto again = run_job<int>(worker, [](pqxx::connection& c) { return backend_pid(c); });
+    ASSERT_TRUE(again.ok());
+    EXPECT_NE(*again, *first_pid);
+}
+
 // No server at the address: every job fails fast as unavailable, none hangs.
 TEST_F(PgWorkerTest, AnUnreachableDatabaseGivesUnavailableFaultsQuickly) {
     Worker worker(io_.get_executor(), "postgresql:///none?host=/nonexistent&port=1", "test");
