@@ -1,14 +1,18 @@
 // The Redis session codec: a payment session to HSET's field/value pairs and back from
-// HGETALL's flat list, and the keys of the store; and the session's HSET in wire format, as
-// the client writes it and as hiredis' own formatter would.
+// HGETALL's flat list, and the keys of the store; the session's HSET in wire format, as the
+// client writes it and as hiredis' own formatter would; and the session's HGETALL answer read
+// by hiredis' reader, into Reply trees as the client reads it and into hiredis' own objects
+// (which the client used to copy into Reply trees).
 #include <benchmark/benchmark.h>
 #include <hiredis/hiredis.h>
 
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "sessions/redis/codec.hpp"
+#include "sessions/redis/reply.hpp"
 #include "sessions/redis/wire.hpp"
 
 namespace {
@@ -95,5 +99,52 @@ void redis_command_hiredis(benchmark::State& state) {
     }
 }
 BENCHMARK(redis_command_hiredis);
+
+// The session's HGETALL answer as Redis sends it.
+std::string session_hgetall_answer() {
+    const std::vector<std::string> pairs = redis::encode_session(sample_session());
+    std::string resp = "*" + std::to_string(pairs.size()) + "\r\n";
+    for (const std::string& part : pairs) {
+        resp += "$" + std::to_string(part.size()) + "\r\n" + part + "\r\n";
+    }
+    return resp;
+}
+
+using ReaderPtr = std::unique_ptr<redisReader, decltype(&redisReaderFree)>;
+
+// Feeds one answer to a reader and hands what it read to `use`, which frees it.
+template <typename Use>
+void read_answers(benchmark::State& state, redisReader* reader, Use use) {
+    const std::string answer = session_hgetall_answer();
+    for (auto _ : state) {
+        void* read = nullptr;
+        if (redisReaderFeed(reader, answer.data(), answer.size()) != REDIS_OK ||
+            redisReaderGetReply(reader, &read) != REDIS_OK || read == nullptr) {
+            state.SkipWithError("hiredis did not read the answer");
+            break;
+        }
+        use(read);
+    }
+}
+
+void redis_read_hgetall_built(benchmark::State& state) {
+    redisReplyObjectFunctions* functions = redis::reply_functions();
+    const ReaderPtr reader(redisReaderCreateWithFunctions(functions), &redisReaderFree);
+    read_answers(state, reader.get(), [functions](void* read) {
+        redis::Reply reply = redis::take_reply(read);
+        functions->freeObject(read);
+        benchmark::DoNotOptimize(reply.elements.data());
+    });
+}
+BENCHMARK(redis_read_hgetall_built);
+
+void redis_read_hgetall_hiredis(benchmark::State& state) {
+    const ReaderPtr reader(redisReaderCreate(), &redisReaderFree);
+    read_answers(state, reader.get(), [](void* read) {
+        benchmark::DoNotOptimize(static_cast<redisReply*>(read)->element);
+        freeReplyObject(read);
+    });
+}
+BENCHMARK(redis_read_hgetall_hiredis);
 
 }  // namespace

@@ -1,6 +1,6 @@
-// Converting hiredis replies into the store's plain Reply values. The replies come from
-// hiredis' own protocol reader fed with RESP bytes, exactly as the async context builds them,
-// so these tests pin down what the store will see for each kind of answer.
+// Redis replies as the store's plain Reply values. They are built by hiredis' own protocol reader
+// fed with RESP bytes, through reply_functions() as the client's connection builds them, so these
+// tests pin down what the store will see for each kind of answer.
 #include "sessions/redis/reply.hpp"
 
 #include <gtest/gtest.h>
@@ -8,22 +8,30 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace tigerfans::sessions::redis {
 namespace {
 
-// Parses one RESP reply with hiredis and converts it.
-Reply converted(const std::string& resp) {
-    std::unique_ptr<redisReader, decltype(&redisReaderFree)> reader(redisReaderCreate(),
-                                                                    &redisReaderFree);
+using ReaderPtr = std::unique_ptr<redisReader, decltype(&redisReaderFree)>;
+
+ReaderPtr building_reader(const std::string& resp) {
+    ReaderPtr reader(redisReaderCreateWithFunctions(reply_functions()), &redisReaderFree);
     EXPECT_EQ(redisReaderFeed(reader.get(), resp.data(), resp.size()), REDIS_OK);
+    return reader;
+}
+
+// Reads one RESP reply as the client does and takes it out.
+Reply converted(const std::string& resp) {
+    const ReaderPtr reader = building_reader(resp);
     void* raw = nullptr;
     EXPECT_EQ(redisReaderGetReply(reader.get(), &raw), REDIS_OK);
     EXPECT_NE(raw, nullptr) << "incomplete reply: " << resp;
     if (raw == nullptr) return Reply{};
-    std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(static_cast<redisReply*>(raw),
-                                                                  &freeReplyObject);
-    return from_hiredis(*reply);
+    Reply reply = take_reply(raw);
+    reply_functions()->freeObject(raw);
+    return reply;
 }
 
 // Status, integer, nil and bulk strings keep their kind and value.
@@ -60,6 +68,55 @@ TEST(RedisReply, CopiesNestedArraysInOrder) {
     EXPECT_EQ(reply.elements[0].as_integer(), 1);
     EXPECT_EQ(reply.elements[1].as_strings(), (std::vector<std::string>{"a", "b"}));
     EXPECT_EQ(reply.elements[2].error_code(), "ERR");
+}
+
+// Elements of arrays nested below the first level land in their own parent.
+TEST(RedisReply, BuildsArraysNestedSeveralLevelsDeep) {
+    const Reply reply = converted("*2\r\n*2\r\n*1\r\n$1\r\nx\r\n:7\r\n*0\r\n");
+    ASSERT_EQ(reply.elements.size(), 2u);
+    const Reply& outer = reply.elements[0];
+    ASSERT_EQ(outer.elements.size(), 2u);
+    EXPECT_EQ(outer.elements[0].as_strings(), std::vector<std::string>{"x"});
+    EXPECT_EQ(outer.elements[1].as_integer(), 7);
+    EXPECT_EQ(reply.elements[1].kind, Reply::Kind::array);
+    EXPECT_TRUE(reply.elements[1].elements.empty());
+}
+
+// hiredis' async layer reads a reply no command waits for as a redisReply before it disconnects:
+// a built root shows it the reply's type and an error's text.
+TEST(RedisReply, ShowsHiredisTheTypeAndTextOfARoot) {
+    for (const auto& [resp, type] : std::vector<std::pair<std::string, int>>{
+             {"-ERR max number of clients reached\r\n", REDIS_REPLY_ERROR},
+             {"+OK\r\n", REDIS_REPLY_STATUS},
+             {":3\r\n", REDIS_REPLY_INTEGER},
+             {"$-1\r\n", REDIS_REPLY_NIL},
+             {"*1\r\n:1\r\n", REDIS_REPLY_ARRAY}}) {
+        const ReaderPtr reader = building_reader(resp);
+        void* raw = nullptr;
+        ASSERT_EQ(redisReaderGetReply(reader.get(), &raw), REDIS_OK);
+        ASSERT_NE(raw, nullptr);
+        const auto* seen = static_cast<const redisReply*>(raw);
+        EXPECT_EQ(seen->type, type) << resp;
+        if (type == REDIS_REPLY_ERROR) {
+            EXPECT_EQ(std::string(seen->str, seen->len), "ERR max number of clients reached");
+        }
+        reply_functions()->freeObject(raw);
+    }
+}
+
+// A reply cut off mid-array, or refused by the reader midway, is freed whole by the reader
+// (the sanitizer builds would report a leak or a double free).
+TEST(RedisReply, AReplyLeftHalfBuiltIsFreedByTheReader) {
+    {
+        const ReaderPtr reader = building_reader("*3\r\n$1\r\na\r\n*2\r\n:1\r\n");
+        void* raw = nullptr;
+        EXPECT_EQ(redisReaderGetReply(reader.get(), &raw), REDIS_OK);
+        EXPECT_EQ(raw, nullptr);  // Incomplete: the reader still holds the tree.
+    }
+    const ReaderPtr reader = building_reader("*2\r\n$1\r\na\r\n:x\r\n");
+    void* raw = nullptr;
+    EXPECT_EQ(redisReaderGetReply(reader.get(), &raw), REDIS_ERR);
+    EXPECT_EQ(raw, nullptr);
 }
 
 // as_strings() accepts only arrays made entirely of bulk strings, and the empty array.

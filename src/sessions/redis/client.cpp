@@ -153,6 +153,7 @@ bool Client::open_connection() {
         connection_gone("cannot watch the socket: " + error.message());
         return false;
     }
+    context->c.reader->fn = reply_functions();  // Replies come built as Reply trees.
     context->data = this;
     context_ = context;
     return true;
@@ -181,13 +182,13 @@ void Client::send_handshake() {
     TF_ASSERT(queued == REDIS_OK);
 }
 
-void Client::on_handshake_reply(redisAsyncContext*, void* reply, void* self) {
-    client_of(self).handshake_replied(static_cast<const redisReply*>(reply));
+void Client::on_handshake_reply(redisAsyncContext*, void* reply, void* self) noexcept {
+    client_of(self).handshake_replied(reply);
 }
 
-void Client::handshake_replied(const redisReply* reply) {
+void Client::handshake_replied(void* reply) {
     if (reply == nullptr || state_ != State::connecting) return;  // Going away, or stopping.
-    const Reply answer = from_hiredis(*reply);
+    const Reply answer = take_reply(reply);
     if (!answer.is_error()) {
         became_ready();
         return;
@@ -296,20 +297,20 @@ bool Client::append(const Command& command) {
                                       wire_.size()) == REDIS_OK;
 }
 
-void Client::on_reply(redisAsyncContext*, void* reply, void* self) {
-    client_of(self).replied(static_cast<const redisReply*>(reply));
+void Client::on_reply(redisAsyncContext*, void* reply, void* self) noexcept {
+    client_of(self).replied(reply);
 }
 
 // Replies arrive in issue order, so each belongs to the oldest request. No reply at all means
 // hiredis is freeing the context: the request fails with the teardown's fault.
-void Client::replied(const redisReply* reply) {
+void Client::replied(void* reply) {
     TF_ASSERT(!in_flight_.empty());
     TF_ASSERT(in_flight_commands_ > 0);
     in_flight_commands_--;
     Request& request = in_flight_.front();
     request.replies_received++;
     if (reply == nullptr && !request.fault) request.fault = teardown_fault_;
-    if (reply != nullptr && !request.fault) request.replies.push_back(from_hiredis(*reply));
+    if (reply != nullptr && !request.fault) request.replies.push_back(take_reply(reply));
     if (request.replies_received < request.replies_expected) return;
     Request finished = std::move(request);
     in_flight_.pop_front();

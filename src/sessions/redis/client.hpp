@@ -103,15 +103,16 @@ private:
         metrics::Gauge& connected;
     };
 
-    // hiredis' C callbacks; `self` is the client.
-    static void on_reply(redisAsyncContext* context, void* reply, void* self);
-    static void on_handshake_reply(redisAsyncContext* context, void* reply, void* self);
+    // hiredis' C callbacks; `self` is the client, `reply` a root built by reply_functions()
+    // (reply.hpp), or nullptr while hiredis frees the context.
+    static void on_reply(redisAsyncContext* context, void* reply, void* self) noexcept;
+    static void on_handshake_reply(redisAsyncContext* context, void* reply, void* self) noexcept;
 
     void connect();
     bool open_connection();
     AdapterHooks adapter_hooks();
     void send_handshake();
-    void handshake_replied(const redisReply* reply);
+    void handshake_replied(void* reply);
     void became_ready();
     void connection_gone(std::string_view reason);
     void schedule_reconnect();
@@ -120,7 +121,7 @@ private:
     void issue(const std::vector<Command>& commands, Completion<Replies> done);
     std::optional<Fault> refusal(std::size_t command_count) const;
     bool append(const Command& command);
-    void replied(const redisReply* reply);
+    void replied(void* reply);
     void finish(Request request);
     void count_fault(Fault fault);
     void flushing();

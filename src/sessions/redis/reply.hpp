@@ -1,6 +1,7 @@
-// Redis replies as plain values. hiredis frees its reply as soon as the reply callback returns,
-// and the rest of the server must never see hiredis types, so every reply is copied into this
-// small tree inside the callback. The store reads it with the checked accessors below.
+// Redis replies as plain values. hiredis' protocol reader builds them directly (through the
+// object functions below, in place of its own redisReply objects), and the reply callback moves
+// the tree out before hiredis frees what it holds; the rest of the server never sees hiredis
+// types. The store reads a reply with the checked accessors below.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +12,7 @@
 
 #include "tigerfans/core/result.hpp"
 
-struct redisReply;  // hiredis; only reply.cpp looks inside.
+struct redisReplyObjectFunctions;  // hiredis; only reply.cpp fills it.
 
 namespace tigerfans::sessions::redis {
 
@@ -36,8 +37,6 @@ struct Reply {
     std::optional<std::vector<std::string>> take_strings();
 };
 
-Reply make_error(std::string text);
-
 // The fault for a reply the store cannot use. Errors that describe Redis' state rather than a
 // bug (out of memory, loading its dataset, busy with a script, a read-only replica) are worth a
 // retry later: overloaded or unavailable, hence 503. Anything else is internal.
@@ -47,8 +46,14 @@ Fault fault_of(const Reply& reply);
 // EXEC itself only says EXECABORT), or nullptr.
 const Reply* first_error(const std::vector<Reply>& replies);
 
-// Deep copy of a hiredis reply (nested arrays included).
-Reply from_hiredis(const redisReply& reply);
+// The functions with which a hiredis reader builds Reply trees. Install them on a reader before it
+// reads anything (a hiredis context's `c.reader->fn`). A finished reply the reader then hands out
+// is such a tree's root: move it out with take_reply, and leave freeing the root to the reader's
+// `freeObject`, as with hiredis' own objects. Never on a context that subscribes or monitors:
+// hiredis reads pub/sub messages as its own objects.
+redisReplyObjectFunctions* reply_functions();
+// Moves the reply out of a root those functions built; the root itself stays hiredis' to free.
+Reply take_reply(void* root);
 
 // A short description for logs, e.g. `error "NOSCRIPT No matching script"` or `array of 3`.
 std::string describe(const Reply& reply);
