@@ -82,8 +82,8 @@ TEST(RedisReply, BuildsArraysNestedSeveralLevelsDeep) {
     EXPECT_TRUE(reply.elements[1].elements.empty());
 }
 
-// hiredis' async layer reads a reply no command waits for as a redisReply before it disconnects:
-// a built root shows it the reply's type and an error's text.
+// hiredis' async layer reads an error no command waits for as a redisReply before it disconnects:
+// a built root shows it the reply's type, and an error's text.
 TEST(RedisReply, ShowsHiredisTheTypeAndTextOfARoot) {
     for (const auto& [resp, type] : std::vector<std::pair<std::string, int>>{
              {"-ERR max number of clients reached\r\n", REDIS_REPLY_ERROR},
