@@ -53,7 +53,10 @@ struct Placed {
     void* object = nullptr;
 };
 
-Placed place(const redisReadTask* task, int hiredis_type, Reply::Kind kind) {
+Placed place(const redisReadTask* task, int hiredis_type) {
+    const std::optional<Reply::Kind> known = kind_of(hiredis_type);
+    TF_ASSERT(known.has_value());  // hiredis 0.14 makes no other types.
+    const Reply::Kind kind = *known;
     if (task->parent == nullptr) {
         Root* root = new (std::nothrow) Root;
         if (root == nullptr) return {};
@@ -80,10 +83,10 @@ void* unplace(const redisReadTask* task, const Placed& placed) {
 
 // hiredis calls these from C frames: nothing may unwind through them (noexcept terminates).
 void* create_string(const redisReadTask* task, char* text, size_t length) noexcept {
-    const std::optional<Reply::Kind> kind = kind_of(task->type);
-    TF_ASSERT(kind && has_text(*kind));  // hiredis asks only for strings, statuses and errors.
-    const Placed placed = place(task, task->type, *kind);
+    const Placed placed = place(task, task->type);
     if (placed.reply == nullptr) return nullptr;
+    // hiredis asks only for strings, statuses and errors here.
+    TF_ASSERT(has_text(placed.reply->kind));
     try {
         placed.reply->text.assign(text, length);
     } catch (const std::bad_alloc&) {
@@ -99,7 +102,7 @@ void* create_string(const redisReadTask* task, char* text, size_t length) noexce
 
 void* create_array(const redisReadTask* task, int elements) noexcept {
     TF_ASSERT_GE(elements, 0);  // hiredis reads "*-1" as nil.
-    const Placed placed = place(task, REDIS_REPLY_ARRAY, Reply::Kind::array);
+    const Placed placed = place(task, REDIS_REPLY_ARRAY);
     if (placed.reply == nullptr) return nullptr;
     try {
         placed.reply->elements.resize(static_cast<std::size_t>(elements));
@@ -110,14 +113,12 @@ void* create_array(const redisReadTask* task, int elements) noexcept {
 }
 
 void* create_integer(const redisReadTask* task, long long value) noexcept {
-    const Placed placed = place(task, REDIS_REPLY_INTEGER, Reply::Kind::integer);
+    const Placed placed = place(task, REDIS_REPLY_INTEGER);
     if (placed.reply != nullptr) placed.reply->integer = value;
     return placed.object;
 }
 
-void* create_nil(const redisReadTask* task) noexcept {
-    return place(task, REDIS_REPLY_NIL, Reply::Kind::nil).object;
-}
+void* create_nil(const redisReadTask* task) noexcept { return place(task, REDIS_REPLY_NIL).object; }
 
 void free_root(void* root) noexcept { delete static_cast<Root*>(root); }
 
