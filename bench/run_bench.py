@@ -125,6 +125,11 @@ class BenchStack(Stack):
         with urllib.request.urlopen(scrape, timeout=10) as r:
             return parse_metrics(r.read().decode())
 
+    @property
+    def venue(self):
+        """The server's VENUE: empty when it has none."""
+        return self.env_extra.get("VENUE", "")
+
 
 def process_cpu_seconds(stack):
     """CPU seconds (user + system) so far of the server (all its processes) and of each service
@@ -303,38 +308,59 @@ def tb_ticket_mix(stack, options):
     return mix
 
 
+# The phases that sell general admission (class A and B) and those that read or sell seats.
+SEAT_PHASES = {"seats", "seats-304", "seat-holds", "seat-voids"}
+
+
+def run_pairs(stack, level, options, pairs):
+    """Each of `pairs` at every concurrency and repeat against `stack`: the runs' reports."""
+    runs = []
+    for concurrency in options.concurrency:
+        total = max(options.min_total, options.per_connection * concurrency)
+        for repeat in range(options.repeat):
+            for pair in pairs:
+                before = stack.scrape()
+                reports = load_client(options.build_dir, stack.url(""),
+                                      ["--phases", ",".join(pair), "--total", str(total),
+                                       "--concurrency", str(concurrency),
+                                       "--secret", "bench-secret",
+                                       "--server-pid", str(stack.server.pid)])
+                components, batches = server_side(before, stack.scrape())
+                for report in reports:
+                    report.update(level=level["name"], repeat=repeat, venue=stack.venue,
+                                  components=components, batches=batches,
+                                  server_cpu_us_per_op=per_op_us(report.get("server_cpu_s"),
+                                                                 report["ok"]))
+                    runs.append(report)
+                    log(f"{level['name']:9} {report['phase']:8} c={concurrency:<5} "
+                        f"{report['ops_per_s']:10.1f} ops/s  "
+                        f"p50 {report['latency']['p50_s'] * 1e3:7.2f} ms  "
+                        f"p99 {report['latency']['p99_s'] * 1e3:7.2f} ms  "
+                        f"server {cpu_text(report['server_cpu_us_per_op'])}  "
+                        f"errors={report['errors']}")
+    return runs
+
+
 def run_level(level, options, workdir):
-    """The level's runs, flow runs and (level 3) TigerBeetle floor."""
+    """The level's runs, flow runs and (level 3) TigerBeetle floor.
+
+    General admission (the reserve, commit, checkout and webhook phases, the full flow and the
+    ledger's floor) runs on a stack without a venue, the seat phases on a second stack with
+    `--venue`. At level 3 a venue's seats are ledger accounts, in the same tree as the few
+    accounts every ticket updates; on a fresh ledger they share its one table, which each
+    compaction of those updates rewrites, so the stadium's seats alone would double the replica's
+    CPU per general-admission ticket (README, Benchmarks). The PostgreSQL levels keep seats in
+    tables of their own."""
     runs, flows, floor = [], [], None
     capacity = str(options.capacity)
     env_extra = {"CAPACITY_A": capacity, "CAPACITY_B": capacity, "MOCK_SECRET": "bench-secret",
-                 "BENCH_ENDPOINTS": "on", "METRICS_TOKEN": METRICS_TOKEN, "VENUE": options.venue}
+                 "BENCH_ENDPOINTS": "on", "METRICS_TOKEN": METRICS_TOKEN, "VENUE": ""}
+    admission = [pair for pair in options.pairs if not SEAT_PHASES.intersection(pair)]
+    seated = [pair for pair in options.pairs if SEAT_PHASES.intersection(pair)]
     with BenchStack(level, workdir, options.build_dir, env_extra) as stack:
         if level["ACCT_BACKEND"] == "tb":
             floor = tb_floor(stack, options)
-        for concurrency in options.concurrency:
-            total = max(options.min_total, options.per_connection * concurrency)
-            for repeat in range(options.repeat):
-                for pair in options.pairs:
-                    before = stack.scrape()
-                    reports = load_client(options.build_dir, stack.url(""),
-                                          ["--phases", ",".join(pair), "--total", str(total),
-                                           "--concurrency", str(concurrency),
-                                           "--secret", "bench-secret",
-                                           "--server-pid", str(stack.server.pid)])
-                    components, batches = server_side(before, stack.scrape())
-                    for report in reports:
-                        report.update(level=level["name"], repeat=repeat,
-                                      components=components, batches=batches,
-                                      server_cpu_us_per_op=per_op_us(report.get("server_cpu_s"),
-                                                                     report["ok"]))
-                        runs.append(report)
-                        log(f"{level['name']:9} {report['phase']:8} c={concurrency:<5} "
-                            f"{report['ops_per_s']:10.1f} ops/s  "
-                            f"p50 {report['latency']['p50_s'] * 1e3:7.2f} ms  "
-                            f"p99 {report['latency']['p99_s'] * 1e3:7.2f} ms  "
-                            f"server {cpu_text(report['server_cpu_us_per_op'])}  "
-                            f"errors={report['errors']}")
+        runs += run_pairs(stack, level, options, admission)
         for concurrency in options.flow_concurrency if options.flow_total > 0 else []:
             before = stack.scrape()
             flow = cpu_split(stack, ["--total", str(options.flow_total), "--concurrency",
@@ -350,6 +376,10 @@ def run_level(level, options, workdir):
                 f"server {cpu_text(flow['server_cpu_us_per_ticket'], 'ticket')}")
         if floor is not None:
             floor["tickets"] = tb_ticket_mix(stack, options)
+    if seated:
+        with BenchStack(level, workdir, options.build_dir, dict(env_extra, VENUE=options.venue),
+                        name=level["name"].replace("/", "_") + "_seats") as stack:
+            runs += run_pairs(stack, level, options, seated)
     return runs, flows, floor
 
 
@@ -502,6 +532,10 @@ def summary_table(result):
     lines = [f"Measured {result['date']} at commit {result['commit']} on "
              f"{result['machine']['cpu']}, {result['machine']['cores']} cores, "
              f"{result['machine']['memory_gib']} GiB."]
+    if result.get("venue"):
+        lines += ["", "General admission (reserve, commit, checkout, webhook, the flow) ran on "
+                  "a server without a venue, the seat phases on one with VENUE="
+                  f"{result['venue']}."]
     for title, value, style in PHASE_TABLES:
         lines += phase_table(result, concurrencies, title, value, style)
     lines += ["", "| level | flow tickets/s | PAID/total | p50 ms | p99 ms | concurrency | "
@@ -643,7 +677,8 @@ def main():
                                 "seat-holds+seat-voids",
                         help="phase pairs to run, e.g. checkout+webhook")
     parser.add_argument("--venue", default="stadium",
-                        help="VENUE of the server under test (the seats phases read its map)")
+                        help="VENUE of the seat phases' server (general admission and the flow "
+                             "run on a server without one)")
     parser.add_argument("--floor-repetitions", type=int, default=50,
                         help="TigerBeetle floor: requests timed per batch size")
     parser.add_argument("--floor-requests", type=int, default=400,
@@ -677,7 +712,9 @@ def main():
               "commit": commit(), "machine": machine(), "tiny": options.tiny,
               "redis_persistence": os.environ.get("REDIS_PERSISTENCE", "everysec"),
               "levels": [], "skipped": {}, "failed": {}, "runs": [], "flows": [], "queues": [],
-              "tb_floor": None, "http_floor": None}
+              "tb_floor": None, "http_floor": None,
+              "venue": options.venue if any(SEAT_PHASES.intersection(pair)
+                                            for pair in options.pairs) else ""}
     # SIGTERM unwinds like Ctrl-C, so the running level's server and services are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))
     workdir = tempfile.mkdtemp(prefix="tigerfans-bench-")
