@@ -612,16 +612,17 @@ def floor_table(floor):
     if not floor:
         return []
     lines = ["", "TigerBeetle floor (tigerfans-tb-floor on the level-3 replica before the load, "
-             f"{floor['repetitions']} requests per batch size):", "",
-             "| transfers per request | median ms | p99 ms | transfers/s at the median |",
-             "|---:|---:|---:|---:|"]
+             "one request at a time):", "",
+             "| transfers per request | requests | median ms | p99 ms | "
+             "transfers/s at the median |",
+             "|---:|---:|---:|---:|---:|"]
     for row in floor["round_trip"]:
         median = row["latency"]["median_ms"]
         if row["refused"] or median <= 0:
-            lines.append(f"| {row['transfers']:,} | refused (request limit) | | |")
+            lines.append(f"| {row['transfers']:,} | | refused (request limit) | | |")
             continue
-        lines.append(f"| {row['transfers']:,} | {median:.3f} | {row['latency']['p99_ms']:.3f} | "
-                     f"{row['transfers'] / median * 1e3:,.0f} |")
+        lines.append(f"| {row['transfers']:,} | {row['requests']:,} | {median:.3f} | "
+                     f"{row['latency']['p99_ms']:.3f} | {row['transfers'] / median * 1e3:,.0f} |")
     lines += ["", "| in flight (batches of 100) | transfers/s | median ms | p99 ms |",
               "|---:|---:|---:|---:|"]
     for row in floor["throughput"]:
@@ -679,8 +680,10 @@ def main():
     parser.add_argument("--venue", default="stadium",
                         help="VENUE of the seat phases' server (general admission and the flow "
                              "run on a server without one)")
-    parser.add_argument("--floor-repetitions", type=int, default=50,
-                        help="TigerBeetle floor: requests timed per batch size")
+    parser.add_argument("--floor-repetitions", type=int, default=400,
+                        help="TigerBeetle floor: requests timed per batch size (the probe gives "
+                             "a size fewer when they would carry over 100,000 transfers, never "
+                             "fewer than 50)")
     parser.add_argument("--floor-requests", type=int, default=400,
                         help="TigerBeetle floor: requests per in-flight level")
     parser.add_argument("--floor-tickets", type=int, default=500,

@@ -39,11 +39,13 @@ struct Cli {
 
 constexpr const char* usage_text =
     "usage: tigerfans-tb-floor [--address ADDR] [--cluster ID] [--repetitions N]\n"
-    "         [--requests N] [--tickets N [--tickets-per-request N]] [--ledger N]\n"
-    "         [--library PATH] [--json OUT]\n"
+    "         [--size-transfers N] [--requests N] [--tickets N [--tickets-per-request N]]\n"
+    "         [--ledger N] [--library PATH] [--json OUT]\n"
     "Times create_transfers against a running TigerBeetle replica through the server's client\n"
     "adapter: one request of 1, 10, 100, 1000 and 8189 posted transfers, --repetitions times\n"
-    "each (median, p99), then --requests batches of 100 with 1, 2, 4 and 8 in flight\n"
+    "each (median, p99; default 50), but a size stops at --size-transfers transfers in all\n"
+    "(default 100000) unless that leaves it fewer than 50 requests; then --requests batches\n"
+    "of 100 with 1, 2, 4 and 8 in flight\n"
     "(transfers/s). --tickets N measures the ticket mix instead: N requests in a row, each\n"
     "with two pending holds per ticket for --tickets-per-request tickets (default 28) and the\n"
     "posts of the request before's holds, then one that only posts (tickets/s); the ledger's\n"
@@ -89,6 +91,8 @@ Cli parse(int argc, char** argv) {
             cli.cluster_id = *cluster;
         } else if (flag == "--repetitions") {
             cli.probe.repetitions = count(flag, value, 1'000'000);
+        } else if (flag == "--size-transfers") {
+            cli.probe.size_transfers_max = count(flag, value, 100'000'000);
         } else if (flag == "--requests") {
             cli.probe.throughput_requests = count(flag, value, 1'000'000);
         } else if (flag == "--tickets") {
@@ -154,6 +158,7 @@ json report_json(const Cli& cli, const tb_floor::ProbeReport& report) {
             {"cluster", u128_to_decimal(cli.cluster_id)},
             {"ledger", cli.probe.ledger},
             {"repetitions", cli.probe.repetitions},
+            {"size_transfers_max", cli.probe.size_transfers_max},
             {"cores", std::thread::hardware_concurrency()},
             {"load_average", {load[0], load[1], load[2]}},
             {"round_trip", round_trips},

@@ -13,10 +13,18 @@
 
 #include "accounting/tigerbeetle/abi.hpp"
 #include "accounting/tigerbeetle/requests.hpp"
+#include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/u128.hpp"
 
 namespace tigerfans::tb_floor {
+
+std::size_t requests_for(const ProbeOptions& options, std::uint32_t transfers) {
+    TF_ASSERT_GT(transfers, 0U);
+    const std::uint64_t within = options.size_transfers_max / transfers;
+    return std::min<std::uint64_t>(options.repetitions,
+                                   std::max<std::uint64_t>(within, repetitions_min));
+}
 
 namespace {
 
@@ -311,8 +319,8 @@ asio::awaitable<ProbeReport> run_probe(Client& client, ProbeOptions options) {
     co_await round_trip(client, source, warm_up_batch, warm_up_requests, report.error);
     for (const std::uint32_t transfers : options.batch_sizes) {
         if (!report.error.empty()) co_return report;
-        report.round_trips.push_back(
-            co_await round_trip(client, source, transfers, options.repetitions, report.error));
+        report.round_trips.push_back(co_await round_trip(
+            client, source, transfers, requests_for(options, transfers), report.error));
     }
     for (const std::size_t in_flight : options.in_flight) {
         if (!report.error.empty()) co_return report;

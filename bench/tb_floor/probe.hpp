@@ -21,7 +21,11 @@ namespace tigerfans::tb_floor {
 
 struct ProbeOptions {
     std::uint32_t ledger = 9'000;
-    std::size_t repetitions = 50;  // Requests timed per batch size.
+    std::size_t repetitions = 50;  // Requests timed per batch size, at most (see below).
+    // A batch size's requests stop at this many transfers in all, though never below
+    // `repetitions_min` requests: small sizes get enough requests for a p99 that sees the
+    // replica's compaction, large ones do not fill the ledger before the load.
+    std::uint64_t size_transfers_max = 100'000;
     std::vector<std::uint32_t> batch_sizes = {1, 10, 100, 1'000, 8'189};
     std::uint32_t throughput_batch = 100;
     std::vector<std::size_t> in_flight = {1, 2, 4, 8};
@@ -31,6 +35,11 @@ struct ProbeOptions {
     std::size_t ticket_requests = 0;
     std::uint32_t tickets_per_request = 28;  // 112 transfers: about the flow's at 300 fans.
 };
+
+inline constexpr std::size_t repetitions_min = 50;
+
+// Requests timed for `transfers` per request: `repetitions`, fewer for a large size.
+std::size_t requests_for(const ProbeOptions& options, std::uint32_t transfers);
 
 // Milliseconds per request, nearest rank.
 struct Latencies {

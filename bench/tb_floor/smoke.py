@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The floor probe at a few repetitions, then its ticket mix for a few requests, against a
+"""The floor probe at a few dozen requests per batch size, then its ticket mix for a few requests, against a
 throwaway TigerBeetle replica.
 
 Usage: smoke.py PATH/TO/tigerfans-tb-floor. Needs TIGERBEETLE_BIN (a TigerBeetle 0.17.8 server
@@ -22,6 +22,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SKIPPED = 77
 REPLICA_START_TIMEOUT_S = 60
 BATCH_SIZES = [1, 10, 100, 1000, 8189]
+# --repetitions 60 --size-transfers 500: the 60 requests of one transfer carry fewer than 500;
+# every larger size would carry more and gets the 50 requests a size never goes below.
+REPETITIONS, SIZE_TRANSFERS = 60, 500
+EXPECTED_REQUESTS = [60, 50, 50, 50, 50]
 IN_FLIGHT = [1, 2, 4, 8]
 
 
@@ -54,6 +58,9 @@ def check(report):
     sizes = [row["transfers"] for row in report["round_trip"] if not row["refused"]]
     if sizes != BATCH_SIZES:
         problems.append(f"round trips for {sizes}, expected {BATCH_SIZES}")
+    requests = [row["requests"] for row in report["round_trip"]]
+    if requests != EXPECTED_REQUESTS:
+        problems.append(f"requests per batch size {requests}, expected {EXPECTED_REQUESTS}")
     levels = [row["in_flight"] for row in report["throughput"] if row["transfers_per_s"] > 0]
     if levels != IN_FLIGHT:
         problems.append(f"throughput for {levels} in flight, expected {IN_FLIGHT}")
@@ -98,7 +105,8 @@ def main():
             print("tb_floor_smoke: the replica did not start")
             return 1
         out = os.path.join(work, "floor.json")
-        done = subprocess.run([probe, "--address", f"127.0.0.1:{port}", "--repetitions", "3",
+        done = subprocess.run([probe, "--address", f"127.0.0.1:{port}", "--repetitions",
+                               str(REPETITIONS), "--size-transfers", str(SIZE_TRANSFERS),
                                "--requests", "16", "--json", out], timeout=120)
         if done.returncode != 0:
             print(f"tb_floor_smoke: the probe exited {done.returncode}")
