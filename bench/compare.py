@@ -119,6 +119,15 @@ def table(a_rows, b_rows, threshold):
     return text, worse
 
 
+def general_admission(result):
+    """How the file's general-admission phases and flows ran: on a server without a venue in
+    the files that record the seat phases' `venue` (since 2026-12-05), before that on the seat
+    phases' server (with the stadium from 2026-12-03)."""
+    if "venue" in result:
+        return "general admission without a venue"
+    return "general admission on the seat phases' server"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("a", help="the baseline results (JSON of bench/run_bench.py)")
@@ -139,7 +148,10 @@ def main(argv=None):
         machine = result.get("machine") or {}
         print(f"{name}: {result.get('date', '?')}, commit {result.get('commit', '?')}, "
               f"{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores"
-              f"{', tiny' if result.get('tiny') else ''}")
+              f"{', tiny' if result.get('tiny') else ''}; {general_admission(result)}")
+    if general_admission(a) != general_admission(b):
+        print("compare: A and B ran general admission on differently set up servers; the change "
+              "from A to B includes that", file=sys.stderr)
     lines, worse = table(a_rows, b_rows, options.threshold)
     print()
     print("\n".join(lines))

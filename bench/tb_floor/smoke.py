@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""The floor probe at a few dozen requests per batch size, then its ticket mix for a few requests, against a
-throwaway TigerBeetle replica.
+"""The floor probe at a few dozen requests per batch size, then its ticket mix for a few
+requests, against a throwaway TigerBeetle replica.
 
 Usage: smoke.py PATH/TO/tigerfans-tb-floor. Needs TIGERBEETLE_BIN (a TigerBeetle 0.17.8 server
 binary); without it the check prints why it is skipped and exits 77, which ctest counts as

@@ -75,6 +75,30 @@ class ComparesTheRowsInBoth(unittest.TestCase):
         self.assertIn("(1 of them)", result.stdout)
 
 
+class SaysHowGeneralAdmissionRan(unittest.TestCase):
+    """Files that record the seat phases' `venue` ran general admission without one; older
+    files ran it on the seat phases' server. A comparison across the two says so."""
+
+    def test_files_of_the_same_setup_compare_without_a_warning(self):
+        result = compare(A, B)
+        self.assertIn("general admission on the seat phases' server", result.stdout)
+        self.assertNotIn("differently set up", result.stderr)
+
+    def test_a_change_of_setup_is_named(self):
+        with open(B) as f:
+            newer = json.load(f)
+        newer["venue"] = "stadium"
+        handle, path = tempfile.mkstemp(suffix=".json")
+        with os.fdopen(handle, "w") as f:
+            json.dump(newer, f)
+        self.addCleanup(os.remove, path)
+        result = compare(A, path)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("B: 2026-01-02T00:00:00+00:00, commit bbbbbbb", result.stdout)
+        self.assertIn("general admission without a venue", result.stdout)
+        self.assertIn("differently set up", result.stderr)
+
+
 class RefusesWhatIsNotAResult(unittest.TestCase):
     def write(self, text):
         handle, path = tempfile.mkstemp(suffix=".json")
