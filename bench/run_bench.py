@@ -312,6 +312,11 @@ def tb_ticket_mix(stack, options):
 SEAT_PHASES = {"seats", "seats-304", "seat-holds", "seat-voids"}
 
 
+def seat_pairs(pairs):
+    """The pairs that need a venue: those with a seat phase."""
+    return [pair for pair in pairs if SEAT_PHASES.intersection(pair)]
+
+
 def run_pairs(stack, level, options, pairs):
     """Each of `pairs` at every concurrency and repeat against `stack`: the runs' reports."""
     runs = []
@@ -383,8 +388,8 @@ def run_level(level, options, workdir):
     capacity = str(options.capacity)
     env_extra = {"CAPACITY_A": capacity, "CAPACITY_B": capacity, "MOCK_SECRET": "bench-secret",
                  "BENCH_ENDPOINTS": "on", "METRICS_TOKEN": METRICS_TOKEN, "VENUE": ""}
-    general = [pair for pair in options.pairs if not SEAT_PHASES.intersection(pair)]
-    seated = [pair for pair in options.pairs if SEAT_PHASES.intersection(pair)]
+    seated = seat_pairs(options.pairs)
+    general = [pair for pair in options.pairs if pair not in seated]
     flows_wanted = options.flow_total > 0 and options.flow_concurrency
     if general or flows_wanted or level["ACCT_BACKEND"] == "tb":
         runs, flows, floor = run_general(level, options, workdir, env_extra, general)
@@ -734,8 +739,7 @@ def main():
               "redis_persistence": os.environ.get("REDIS_PERSISTENCE", "everysec"),
               "levels": [], "skipped": {}, "failed": {}, "runs": [], "flows": [], "queues": [],
               "tb_floor": None, "http_floor": None,
-              "venue": options.venue if any(SEAT_PHASES.intersection(pair)
-                                            for pair in options.pairs) else ""}
+              "venue": options.venue if seat_pairs(options.pairs) else ""}
     # SIGTERM unwinds like Ctrl-C, so the running level's server and services are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))
     workdir = tempfile.mkdtemp(prefix="tigerfans-bench-")
