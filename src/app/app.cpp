@@ -160,6 +160,7 @@ struct App::Impl {
     http::RateLimiter login_rate;
     http::RateLimiter join_rate;
     IdGenerator ids;
+    flows::HoldOutlook outlook;
     http::Router router;
 
     std::unique_ptr<accounting::Ledger> ledger;
@@ -356,8 +357,9 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
         config.mock_webhook_url = "http://127.0.0.1:" + std::to_string(port) + "/payments/webhook";
     }
     TF_ASSERT(ledger && sessions && orders);  // The flows get every store, started.
-    services = std::make_unique<flows::Services>(flows::Services{
-        config, *ledger, *sessions, *orders, ids, timings, registry, background, seat_sale.get()});
+    services = std::make_unique<flows::Services>(
+        flows::Services{config, *ledger, *sessions, *orders, ids, outlook, timings, registry,
+                        background, seat_sale.get()});
     mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry,
                                                  background);
     reconciler = std::make_unique<flows::Reconciler>(

@@ -3,8 +3,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/this_coro.hpp>
+#include <utility>
+
 #include "flows/seat_checkout.hpp"
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/async.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/flows/email_limit.hpp"
@@ -42,27 +46,103 @@ sessions::PaymentSession session_for(const CheckoutRequest& request,
     return session;
 }
 
-asio::awaitable<CheckoutOutcome> hold_and_save(Services& services, const CheckoutRequest& request,
-                                               const accounting::HoldRequest& hold) {
+std::uint32_t session_ttl_s(const Services& services, const accounting::HoldRequest& hold) {
+    const std::uint32_t ttl_s = services.config.reservation_ttl_s + limits::session_ttl_margin_s;
+    // The session outlives its holds, so a payment arriving after they expired still finds it.
+    TF_ASSERT_GT(ttl_s, hold.timeout_s);
+    return ttl_s;
+}
+
+CheckoutAccepted accepted(const sessions::PaymentSession& session) {
+    TF_ASSERT_EQ(session.amount_cents, price_cents(session.cls) * ticket_quantity);
+    return CheckoutAccepted{session.order_id, session.psid, session.amount_cents};
+}
+
+using SavedSession = std::pair<Status, sessions::PaymentSession>;
+
+// Writes `session`, which the call owns (a forked call may outlive its caller's frame), and
+// hands it back.
+asio::awaitable<SavedSession> save_owned(Services& services, sessions::PaymentSession session,
+                                         std::uint32_t ttl_s) {
+    Status saved =
+        co_await timed(services.timings.session_save, services.sessions.save(session, ttl_s));
+    co_return SavedSession{saved, std::move(session)};
+}
+
+// A session of a checkout that is not accepted (its holds not made, or being given back): no fan
+// was given its id, so only its TTL would otherwise remove it.
+asio::awaitable<void> forget_session(Services& services, const std::string& psid) {
+    Status removed =
+        co_await timed(services.timings.session_remove, services.sessions.remove(psid));
+    if (!removed) spdlog::warn("checkout: session {} not removed; its TTL will", psid);
+}
+
+// The hold first, then the session: for a class whose last hold found nothing left, so that a
+// sold-out answer writes nothing.
+asio::awaitable<CheckoutOutcome> hold_then_save(Services& services, const CheckoutRequest& request,
+                                                const accounting::HoldRequest& hold) {
     auto held = co_await timed(services.timings.accounting_hold, services.ledger.hold(hold));
     if (!held) co_return held.fault();
     // The ledger holds a goodie only beside a ticket; a sold-out answer leaves nothing held.
     TF_ASSERT(held->ticket_held || !held->goodie_held);
+    services.outlook.note(request.cls, *held);
     if (!held->ticket_held) co_return SoldOut{};
 
     const sessions::PaymentSession session = session_for(request, hold, held->goodie_held);
-    const std::uint32_t session_ttl_s =
-        services.config.reservation_ttl_s + limits::session_ttl_margin_s;
-    // The session outlives its holds, so a payment arriving after they expired still finds it.
-    TF_ASSERT_GT(session_ttl_s, hold.timeout_s);
     Status saved = co_await timed(services.timings.session_save,
-                                  services.sessions.save(session, session_ttl_s));
+                                  services.sessions.save(session, session_ttl_s(services, hold)));
     if (!saved) {
         co_await release_holds(services, hold, held->goodie_held);
         co_return saved.fault();
     }
-    TF_ASSERT_EQ(session.amount_cents, price_cents(session.cls) * ticket_quantity);
-    co_return CheckoutAccepted{session.order_id, session.psid, session.amount_cents};
+    co_return accepted(session);
+}
+
+// The hold and the session's write at once, the session naming the goodie the latest hold
+// found: the answer waits for the slower of the two rather than both in turn. The session is
+// right before the answer names it: written again when the goodie was guessed wrong; removed
+// whenever the checkout is not accepted, since a write that failed may still have landed.
+asio::awaitable<CheckoutOutcome> hold_while_saving(Services& services,
+                                                   const CheckoutRequest& request,
+                                                   const accounting::HoldRequest& hold) {
+    const std::uint32_t ttl_s = session_ttl_s(services, hold);
+    auto save_operation =
+        save_owned(services, session_for(request, hold, services.outlook.goodie_expected()), ttl_s);
+    const asio::any_io_executor executor = co_await asio::this_coro::executor;
+    Forked<SavedSession> save(executor, std::move(save_operation));
+    auto held = co_await timed(services.timings.accounting_hold, services.ledger.hold(hold));
+    SavedSession written = co_await save.join();
+    Status saved = written.first;
+    sessions::PaymentSession& session = written.second;
+    if (held) {
+        TF_ASSERT(held->ticket_held || !held->goodie_held);
+        services.outlook.note(request.cls, *held);
+    }
+    if (!held || !held->ticket_held) {
+        co_await forget_session(services, session.psid);
+        if (!held) co_return held.fault();
+        co_return SoldOut{};
+    }
+    if (saved && held->goodie_held != session.goodie_held) {
+        session.goodie_held = held->goodie_held;
+        saved =
+            co_await timed(services.timings.session_save, services.sessions.save(session, ttl_s));
+    }
+    if (!saved) {
+        co_await forget_session(services, session.psid);
+        co_await release_holds(services, hold, held->goodie_held);
+        co_return saved.fault();
+    }
+    co_return accepted(session);
+}
+
+asio::awaitable<CheckoutOutcome> hold_and_save(Services& services, const CheckoutRequest& request,
+                                               const accounting::HoldRequest& hold) {
+    // (One co_await per branch: GCC 12 mishandles a conditional between two awaitables.)
+    if (services.outlook.ticket_expected(request.cls)) {
+        co_return co_await hold_while_saving(services, request, hold);
+    }
+    co_return co_await hold_then_save(services, request, hold);
 }
 }  // namespace
 

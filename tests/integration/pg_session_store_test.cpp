@@ -414,6 +414,15 @@ TEST_F(PgSessionStoreTest, EmailSlotsHoldTheLimitAndEndAsSettled) {
     EXPECT_EQ(rows("email_slots"), 2u);
 }
 
+// A slot freed after it was paid (a checkout that failed after a payment of its session
+// came early) still counts.
+TEST_F(PgSessionStoreTest, APaidSlotIsNeverFreed) {
+    EXPECT_TRUE(claim(*store_, "order-1", 1));
+    settle("order-1", true);
+    settle("order-1", false);
+    EXPECT_FALSE(claim(*store_, "order-2", 1));
+}
+
 // A paid order whose slot's time ran out (a late payment) or that a failure freed counts again.
 TEST_F(PgSessionStoreTest, APaymentAfterTheSlotEndedCountsAgain) {
     EXPECT_TRUE(claim(*store_, "order-1", 1));

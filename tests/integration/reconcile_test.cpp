@@ -31,8 +31,8 @@ protected:
                                                     config_.pg_order_connections, registry_)),
           sessions_(sessions::make_postgres_store(io_.get_executor(), database_url_, registry_)),
           background_(io_.get_executor(), limits::background_tasks_max),
-          services_{config_,  *ledger_,  *sessions_,  *orders_, ids_,
-                    timings_, registry_, background_, nullptr} {}
+          services_{config_,  *ledger_, *sessions_, *orders_,    ids_,
+                    outlook_, timings_, registry_,  background_, nullptr} {}
 
     void SetUp() override {
         ASSERT_TRUE(run([&] { return orders_->start(); }).ok());
@@ -82,6 +82,7 @@ protected:
     config::Config config_;
     Timings timings_;
     IdGenerator ids_;
+    HoldOutlook outlook_;
     std::unique_ptr<accounting::Ledger> ledger_;
     std::unique_ptr<orders::OrderStore> orders_;
     std::unique_ptr<sessions::SessionStore> sessions_;

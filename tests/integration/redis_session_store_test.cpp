@@ -550,6 +550,17 @@ TEST_F(EmailSlotsTest, HoldTheLimitAndEndAsSettled) {
     EXPECT_FALSE(claim(*store_, "order-4", 2));
 }
 
+// A slot freed after it was paid (a checkout that failed after a payment of its session
+// came early) still counts.
+TEST_F(EmailSlotsTest, APaidSlotIsNeverFreed) {
+    open();
+    EXPECT_TRUE(claim(*store_, "order-1", 1));
+    settle("order-1", true);
+    settle("order-1", false);
+    EXPECT_EQ(server_.command("ZSCORE " + slots_key() + " order-1"), "$3\r\ninf\r\n");
+    EXPECT_FALSE(claim(*store_, "order-2", 1));
+}
+
 // A held slot whose time is up counts no more (and the set expires with it); a paid one next
 // to it keeps counting.
 TEST_F(EmailSlotsTest, AHeldSlotEndsWhenItsTimeIsUp) {

@@ -375,7 +375,11 @@ public:
         if (auto fault = calls_.enter("sessions.settle_email_slot")) co_return *fault;
         auto& slots = email_slots[std::string(email)];
         if (paid) slots[std::string(order_id)] = true;
-        if (!paid) slots.erase(std::string(order_id));
+        // As in the real stores, a paid slot is never freed.
+        if (const auto slot = slots.find(std::string(order_id));
+            !paid && slot != slots.end() && !slot->second) {
+            slots.erase(slot);
+        }
         co_return calls_.leave(done());
     }
     asio::awaitable<bool> healthy() override { co_return true; }
@@ -466,7 +470,8 @@ protected:
     FlowFixture()
         : config(config::load([](std::string_view) { return std::nullopt; }).config),
           timings(registry),
-          services{config, ledger, sessions, orders, ids, timings, registry, background, nullptr} {}
+          services{config,  ledger,  sessions, orders,     ids,
+                   outlook, timings, registry, background, nullptr} {}
 
     // Nothing a delivery left in the background outlives the test.
     ~FlowFixture() override {
@@ -554,6 +559,7 @@ protected:
     metrics::Registry registry;
     Timings timings;
     IdGenerator ids;
+    HoldOutlook outlook;
     CallPlan calls;
     FakeLedger ledger{calls};
     FakeSessions sessions{calls};

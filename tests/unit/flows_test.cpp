@@ -64,6 +64,75 @@ TEST_F(FlowsTest, CheckoutWithNothingLeftIsSoldOutAndHoldsNothing) {
     EXPECT_TRUE(sessions.saved.empty());
 }
 
+// Where `name` first comes in `names` (CallPlan::names_since), or npos.
+std::size_t position(const std::string& names, const std::string& name) {
+    return names.find(name + " ");
+}
+
+std::size_t occurrences(const std::string& names, const std::string& name) {
+    std::size_t count = 0;
+    for (auto at = names.find(name + " "); at != std::string::npos;
+         at = names.find(name + " ", at + 1)) {
+        count++;
+    }
+    return count;
+}
+
+// While a class is expected to have tickets, its session is written beside the hold; a hold
+// that finds none removes that session, and the class's next checkouts ask the ledger first,
+// writing nothing while it stays sold out, until a ticket comes back.
+TEST_F(FlowsTest, ASoldOutClassHoldsBeforeWritingUntilATicketComesBack) {
+    ledger.tickets_left = 0;
+    std::size_t first = calls.made();
+    EXPECT_TRUE(std::holds_alternative<SoldOut>(buy()));
+    const std::string guessed = calls.names_since(first);
+    EXPECT_LT(position(guessed, "sessions.save"), position(guessed, "ledger.hold")) << guessed;
+    EXPECT_EQ(occurrences(guessed, "sessions.remove"), 1u) << guessed;
+    EXPECT_TRUE(sessions.saved.empty());
+
+    first = calls.made();
+    EXPECT_TRUE(std::holds_alternative<SoldOut>(buy()));
+    const std::string known = calls.names_since(first);
+    EXPECT_EQ(occurrences(known, "sessions.save"), 0u) << known;
+    EXPECT_EQ(occurrences(known, "sessions.remove"), 0u) << known;
+
+    ledger.tickets_left = 2;  // A hold voided or expired.
+    first = calls.made();
+    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(buy()));
+    const std::string found = calls.names_since(first);
+    EXPECT_LT(position(found, "ledger.hold"), position(found, "sessions.save")) << found;
+    first = calls.made();
+    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(buy()));
+    const std::string expected = calls.names_since(first);
+    EXPECT_LT(position(expected, "sessions.save"), position(expected, "ledger.hold")) << expected;
+    EXPECT_EQ(sessions.saved.size(), 2u);
+    EXPECT_TRUE(orphan_holds().empty());
+}
+
+// A session written beside the hold names the goodie the latest hold found; when this hold found
+// otherwise, the session is written again before the checkout answers.
+TEST_F(FlowsTest, AGoodieGuessedWrongIsWrittenRightBeforeTheAnswer) {
+    ledger.goodies_left = 0;
+    std::size_t first = calls.made();
+    const auto without = std::get<CheckoutAccepted>(buy());
+    EXPECT_EQ(occurrences(calls.names_since(first), "sessions.save"), 2u);
+    EXPECT_FALSE(sessions.saved.at(without.payment_session_id).goodie_held);
+
+    first = calls.made();
+    const auto still_without = std::get<CheckoutAccepted>(buy());
+    EXPECT_EQ(occurrences(calls.names_since(first), "sessions.save"), 1u);
+    EXPECT_FALSE(sessions.saved.at(still_without.payment_session_id).goodie_held);
+
+    ledger.goodies_left = 1;  // A goodie given back.
+    first = calls.made();
+    const auto with = std::get<CheckoutAccepted>(buy());
+    EXPECT_EQ(occurrences(calls.names_since(first), "sessions.save"), 2u);
+    const sessions::PaymentSession session = sessions.saved.at(with.payment_session_id);
+    EXPECT_TRUE(session.goodie_held);
+    EXPECT_TRUE(ledger.held.count(session.goodie_hold_id));
+    EXPECT_TRUE(orphan_holds().empty());
+}
+
 TEST_F(FlowsTest, WhenTheSessionCannotBeSavedTheHoldsAreVoidedAndTheFaultReturned) {
     calls.fail_next("sessions.save");
     const auto outcome = buy();
@@ -398,7 +467,7 @@ TEST_F(WebhookDropTest, AFailedDropIsLoggedAndLeavesTheSessionToItsTtl) {
 // before it answers, as if there were no background: memory stays bounded.
 TEST_F(WebhookDropTest, BeyondTheLimitTheDropRunsBeforeTheAnswer) {
     BackgroundTasks one(io.get_executor(), 1);
-    Services limited{config, ledger, sessions, orders, ids, timings, registry, one};
+    Services limited{config, ledger, sessions, orders, ids, outlook, timings, registry, one};
     const auto first = std::get<CheckoutAccepted>(buy());
     const auto second = std::get<CheckoutAccepted>(buy());
     sessions.hold_removals(io.get_executor());
@@ -542,6 +611,38 @@ protected:
         }
     }
 
+    // Fails each call a checkout makes in turn, `guess` setting what the latest holds found before
+    // each checkout: the failing one answers the fault and leaves no session and no hold behind.
+    void fail_each_checkout_call(const std::function<void()>& guess) {
+        guess();
+        const std::size_t first_count = calls.made();
+        ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(buy()));
+        const std::size_t count = calls.made() - first_count;
+        ASSERT_GT(count, 0u);
+        for (std::size_t n = 1; n <= count + 1; n++) {
+            SCOPED_TRACE("call " + std::to_string(n) + " of " + std::to_string(count) + " fails");
+            const std::size_t sessions_before = sessions.saved.size();
+            guess();
+            const std::size_t first = calls.made();
+            calls.fail_nth(n);
+            const auto outcome = buy();
+            const bool fired = !calls.armed();
+            calls.disarm();
+            EXPECT_TRUE(orphan_holds().empty()) << calls.names_since(first);
+            EXPECT_TRUE(orders.rows.empty());
+            if (n > count) {
+                EXPECT_FALSE(fired);
+                EXPECT_EQ(calls.made() - first, count);
+                EXPECT_TRUE(std::holds_alternative<CheckoutAccepted>(outcome));
+                continue;
+            }
+            ASSERT_TRUE(fired) << calls.names_since(first);
+            ASSERT_TRUE(std::holds_alternative<Fault>(outcome)) << calls.last_failed();
+            EXPECT_EQ(std::get<Fault>(outcome), Fault::unavailable);
+            EXPECT_EQ(sessions.saved.size(), sessions_before) << calls.last_failed();
+        }
+    }
+
     // The last call, the session's drop, runs after the answer; a process dying after the
     // answer is the drop tests' case (WebhookDropTest), so only the calls before it are here.
     void die_after_each_call(const Delivery& delivery) {
@@ -582,32 +683,21 @@ protected:
                                                     orders::OrderStatus::paid_unfulfilled};
 };
 
+// The session is written beside the hold, with the goodie guessed right.
 TEST_F(FailEveryCallTest, Checkout) {
-    const std::size_t first_count = calls.made();
-    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(buy()));
-    const std::size_t count = calls.made() - first_count;
-    ASSERT_GT(count, 0u);
-    for (std::size_t n = 1; n <= count + 1; n++) {
-        SCOPED_TRACE("call " + std::to_string(n) + " of " + std::to_string(count) + " fails");
-        const std::size_t sessions_before = sessions.saved.size();
-        const std::size_t first = calls.made();
-        calls.fail_nth(n);
-        const auto outcome = buy();
-        const bool fired = !calls.armed();
-        calls.disarm();
-        EXPECT_TRUE(orphan_holds().empty()) << calls.names_since(first);
-        EXPECT_TRUE(orders.rows.empty());
-        if (n > count) {
-            EXPECT_FALSE(fired);
-            EXPECT_EQ(calls.made() - first, count);
-            EXPECT_TRUE(std::holds_alternative<CheckoutAccepted>(outcome));
-            continue;
-        }
-        ASSERT_TRUE(fired) << calls.names_since(first);
-        ASSERT_TRUE(std::holds_alternative<Fault>(outcome)) << calls.last_failed();
-        EXPECT_EQ(std::get<Fault>(outcome), Fault::unavailable);
-        EXPECT_EQ(sessions.saved.size(), sessions_before) << calls.last_failed();
-    }
+    fail_each_checkout_call([] {});
+}
+
+// The class looked sold out: the hold comes first, then the session.
+TEST_F(FailEveryCallTest, CheckoutOfAClassThatLookedSoldOut) {
+    fail_each_checkout_call([&] { outlook.note(TicketClass::a, accounting::HoldResult{}); });
+}
+
+// The goodies looked gone but one is held: the session is written again with it.
+TEST_F(FailEveryCallTest, CheckoutWhoseGoodieWasGuessedWrong) {
+    fail_each_checkout_call([&] {
+        outlook.note(TicketClass::a, accounting::HoldResult{true, false});
+    });
 }
 
 TEST_F(FailEveryCallTest, Payment) { fail_each_call(payment); }

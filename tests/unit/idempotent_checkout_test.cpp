@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <string>
 
 #include "flow_fakes.hpp"
@@ -137,8 +138,8 @@ TEST_F(IdempotentCheckoutTest, AClaimStoreFaultAnswers503AndRunsNoCheckout) {
 }
 
 // The process dies after the hold, before answering: the key stays claimed (409) until its
-// lease ends; the retry then runs a checkout of its own, and the first hold, named by no
-// session, is left to time out.
+// lease ends; the retry then runs a checkout of its own. The first checkout's holds are left to
+// time out: its session, written beside them, was never given to anyone.
 TEST_F(IdempotentCheckoutTest, AKeyInFlightAnswers409UntilItsLeaseEnds) {
     calls.die_after_next("ledger.hold");
     EXPECT_THROW(post("key-1"), ProcessDied);
@@ -150,7 +151,12 @@ TEST_F(IdempotentCheckoutTest, AKeyInFlightAnswers409UntilItsLeaseEnds) {
     sessions.expire_claims();
     const http::Response retry = post("key-1");
     EXPECT_EQ(retry.status, 200u);
-    EXPECT_EQ(orphan_holds().size(), 2u);  // The dead checkout's ticket and goodie.
+    EXPECT_EQ(ledger.held.size(), 4u);  // Both checkouts' tickets and goodies.
+    EXPECT_EQ(sessions.saved.size(), 2u);
+    const auto told = std::count_if(sessions.saved.begin(), sessions.saved.end(), [&](auto& row) {
+        return retry.body.find(row.first) != std::string::npos;
+    });
+    EXPECT_EQ(told, 1);  // The retry's session only.
     EXPECT_EQ(post("key-1").body, retry.body);
 }
 

@@ -1,6 +1,6 @@
 // What the business flows work with: the configuration, the three stores, the id generator,
-// the component timings and the background tasks (work done after the answer). Built once by
-// the app; flows hold no state of their own.
+// what the latest holds found, the component timings and the background tasks (work done after
+// the answer). Built once by the app; flows hold no state of their own.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -11,6 +11,7 @@
 #include "tigerfans/config/config.hpp"
 #include "tigerfans/core/background_tasks.hpp"
 #include "tigerfans/core/ids.hpp"
+#include "tigerfans/flows/hold_outlook.hpp"
 #include "tigerfans/metrics/metrics.hpp"
 #include "tigerfans/orders/order_store.hpp"
 #include "tigerfans/seating/availability.hpp"
@@ -59,6 +60,7 @@ struct Services {
     sessions::SessionStore& sessions;
     orders::OrderStore& orders;
     IdGenerator& ids;
+    HoldOutlook& outlook;
     Timings& timings;
     metrics::Registry& registry;
     BackgroundTasks& background;

@@ -234,13 +234,16 @@ private:
         // Up to batches_in_flight batches run at once, and nothing here needs a transfer applied
         // before another that may be in flight beside it. A post or void of a hold is built only
         // after the hold's own submission answered: commit and the webhook's cancel work from
-        // the session checkout saved after its hold, checkout's cancel and the release of a
-        // sold-out ticket's goodie follow the hold's answer, a late goodie follows its late
-        // ticket's answer, and the fundings go out at start-up before any hold. What does race
-        // (two deliveries of one payment posting and voiding the same hold) races with one
-        // batch in flight as well: the cluster applies one first, the other meets `conflict` or
-        // `exists`. Overselling stays impossible however batches interleave: every debit is
-        // checked against its Budget account.
+        // a session whose id the fan is given only after its hold answered, checkout's cancel
+        // and the release of a sold-out ticket's goodie follow the hold's answer, a late goodie
+        // follows its late ticket's answer, and the fundings go out at start-up before any
+        // hold. The one exception, an operator paying or canceling from the pending list before
+        // the checkout answered, may meet no hold yet: the post books late, the void finds
+        // nothing (docs/ARCHITECTURE.md, Checkout). What does race (two deliveries of one
+        // payment posting and voiding the same hold) races with one batch in flight as well:
+        // the cluster applies one first, the other meets `conflict` or `exists`. Overselling
+        // stays impossible however batches interleave: every debit is checked against its
+        // Budget account.
         batcher_ = std::make_unique<TransferBatcher>(
             loop_, executor_->as_execute(), options_.batch_events_max,
             limits::batcher_queue_items_max, BatcherObserver{}, options_.batches_in_flight);

@@ -126,8 +126,9 @@ constexpr Statement paid_slot_statement{"sessions_paid_slot", R"(
 INSERT INTO email_slots (email, order_id, counts_until) VALUES ($1, $2, 'infinity')
 ON CONFLICT (email, order_id) DO UPDATE SET counts_until = 'infinity')"};
 
-constexpr Statement free_slot_statement{
-    "sessions_free_slot", "DELETE FROM email_slots WHERE email = $1 AND order_id = $2"};
+// A paid slot is never freed: it counts for good.
+constexpr Statement free_slot_statement{"sessions_free_slot", R"(
+DELETE FROM email_slots WHERE email = $1 AND order_id = $2 AND counts_until <> 'infinity')"};
 
 constexpr Statement save_statement{"sessions_save", R"(
 INSERT INTO payment_sessions (psid, order_id, cls, customer_email, ticket_hold_id,

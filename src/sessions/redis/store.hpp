@@ -85,8 +85,9 @@ inline constexpr std::string_view checkout_key_script =
 // Every call first drops the slots whose time is up (by Redis' own clock, so every server
 // process agrees), then: claim adds the order's slot only while fewer than the limit are left
 // and answers 1 when the slot is the order's, else 0; paid scores the slot inf (counts for
-// good); free removes it. The set expires with its last slot, or never while it holds a paid
-// one. A process that dies between a claim and its hold leaves a slot that ends by its score.
+// good); free removes it unless it is paid. The set expires with its last slot, or never while it
+// holds a paid one. A process that dies between a claim and its hold leaves a slot that ends by its
+// score.
 inline constexpr std::string_view email_slots_script =
     "local clock = redis.call('TIME')\n"
     "local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)\n"
@@ -99,7 +100,7 @@ inline constexpr std::string_view email_slots_script =
     "  end\n"
     "elseif ARGV[1] == 'paid' then\n"
     "  redis.call('ZADD', KEYS[1], 'inf', ARGV[2])\n"
-    "else\n"
+    "elseif redis.call('ZSCORE', KEYS[1], ARGV[2]) ~= 'inf' then\n"
     "  redis.call('ZREM', KEYS[1], ARGV[2])\n"
     "end\n"
     "local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')\n"
