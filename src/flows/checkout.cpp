@@ -92,6 +92,7 @@ asio::awaitable<CheckoutOutcome> hold_then_save(Services& services, const Checko
     Status saved = co_await timed(services.timings.session_save,
                                   services.sessions.save(session, session_ttl_s(services, hold)));
     if (!saved) {
+        co_await forget_session(services, session.psid);
         co_await release_holds(services, hold, held->goodie_held);
         co_return saved.fault();
     }

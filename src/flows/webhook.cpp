@@ -36,7 +36,7 @@ orders::Order order_from(const sessions::PaymentSession& session) {
 }
 
 accounting::CommitRequest commit_request(const sessions::PaymentSession& session) {
-    TF_ASSERT(session.ticket_hold_id != 0);  // Checkout saves a session only after its hold.
+    TF_ASSERT(session.ticket_hold_id != 0);  // Checkout names the hold ids in every session.
     // Checkout writes 32 hex digits; anything else books without an order id (0), which the
     // reconciler then reports as a ticket without an order.
     const std::optional<u128> order_id = parse_order_id(session.order_id);

@@ -22,16 +22,17 @@
 namespace tigerfans {
 namespace {
 
-// Records `name` in `log` when it starts, waits for `gate` (when given) and returns `name`.
-asio::awaitable<std::string> step(std::vector<std::string>& log, std::string name,
+// Records `name` in `log` when it starts, waits for `gate` (when given) and returns `name`. (A
+// plain pointer for the name: no owning temporary inside a co_await expression, for GCC 12.)
+asio::awaitable<std::string> step(std::vector<std::string>& log, const char* name,
                                   asio::steady_timer* gate) {
-    log.push_back(name + " starts");
+    log.push_back(std::string(name) + " starts");
     if (gate != nullptr) {
         boost::system::error_code opened;
         co_await gate->async_wait(asio::redirect_error(asio::use_awaitable, opened));
     }
-    log.push_back(name + " ends");
-    co_return name;
+    log.push_back(std::string(name) + " ends");
+    co_return std::string(name);
 }
 
 // Sets `freed` when the coroutine holding it is destroyed, run to its end or not.
