@@ -273,6 +273,8 @@ async function adminLive(page) {
   await page.goto(`${base}/admin`);
   await page.waitForURL(/\/admin\/login/);
   await logIn(page);
+  // The login's redirect may still be under way: the chart is there before it is read.
+  await page.waitForSelector("#chart-queue");
   const points = () => page.evaluate(() => Number(document.querySelector("#chart-queue").dataset.points || 0));
   await page.waitForFunction(() => Number(document.querySelector("#chart-queue").dataset.points) > 0);
   const before = await points();
