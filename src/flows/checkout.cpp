@@ -77,6 +77,14 @@ asio::awaitable<void> forget_session(Services& services, const std::string& psid
     if (!removed) spdlog::warn("checkout: session {} not removed; its TTL will", psid);
 }
 
+// A checkout whose session could not be saved: what may stand of the session goes, then its
+// holds are voided.
+asio::awaitable<void> give_back(Services& services, const accounting::HoldRequest& hold,
+                                const std::string& psid, bool goodie_held) {
+    co_await forget_session(services, psid);
+    co_await release_holds(services, hold, goodie_held);
+}
+
 // The hold first, then the session: for a class whose last hold found nothing left, so that a
 // sold-out answer writes nothing.
 asio::awaitable<CheckoutOutcome> hold_then_save(Services& services, const CheckoutRequest& request,
@@ -92,8 +100,7 @@ asio::awaitable<CheckoutOutcome> hold_then_save(Services& services, const Checko
     Status saved = co_await timed(services.timings.session_save,
                                   services.sessions.save(session, session_ttl_s(services, hold)));
     if (!saved) {
-        co_await forget_session(services, session.psid);
-        co_await release_holds(services, hold, held->goodie_held);
+        co_await give_back(services, hold, session.psid, held->goodie_held);
         co_return saved.fault();
     }
     co_return accepted(session);
@@ -130,8 +137,7 @@ asio::awaitable<CheckoutOutcome> hold_while_saving(Services& services,
             co_await timed(services.timings.session_save, services.sessions.save(session, ttl_s));
     }
     if (!saved) {
-        co_await forget_session(services, session.psid);
-        co_await release_holds(services, hold, held->goodie_held);
+        co_await give_back(services, hold, session.psid, held->goodie_held);
         co_return saved.fault();
     }
     co_return accepted(session);
