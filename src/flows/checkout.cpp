@@ -6,6 +6,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <utility>
 
+#include "flows/checkout_undo.hpp"
 #include "flows/seat_checkout.hpp"
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/async.hpp"
@@ -16,6 +17,9 @@
 namespace tigerfans::flows {
 
 namespace {
+// Voids the holds of a checkout that is not accepted. After a hold that answered a fault, both
+// are voided: the hold may have landed though its answer was lost, and a void finding no hold
+// changes nothing.
 asio::awaitable<void> release_holds(Services& services, const accounting::HoldRequest& hold,
                                     bool goodie_held) {
     TF_ASSERT(hold.ticket_hold_id != 0);
@@ -69,14 +73,6 @@ asio::awaitable<SavedSession> save_owned(Services& services, sessions::PaymentSe
     co_return SavedSession{saved, std::move(session)};
 }
 
-// A session of a checkout that is not accepted (its holds not made, or being given back): no fan
-// was given its id, so only its TTL would otherwise remove it.
-asio::awaitable<void> forget_session(Services& services, const std::string& psid) {
-    Status removed =
-        co_await timed(services.timings.session_remove, services.sessions.remove(psid));
-    if (!removed) spdlog::warn("checkout: session {} not removed; its TTL will", psid);
-}
-
 // A checkout whose session could not be saved: what may stand of the session goes, then its
 // holds are voided.
 asio::awaitable<void> give_back(Services& services, const accounting::HoldRequest& hold,
@@ -90,7 +86,10 @@ asio::awaitable<void> give_back(Services& services, const accounting::HoldReques
 asio::awaitable<CheckoutOutcome> hold_then_save(Services& services, const CheckoutRequest& request,
                                                 const accounting::HoldRequest& hold) {
     auto held = co_await timed(services.timings.accounting_hold, services.ledger.hold(hold));
-    if (!held) co_return held.fault();
+    if (!held) {
+        co_await release_holds(services, hold, true);
+        co_return held.fault();
+    }
     // The ledger holds a goodie only beside a ticket; a sold-out answer leaves nothing held.
     TF_ASSERT(held->ticket_held || !held->goodie_held);
     services.outlook.note(request.cls, *held);
@@ -128,8 +127,9 @@ asio::awaitable<CheckoutOutcome> hold_while_saving(Services& services,
     }
     if (!held || !held->ticket_held) {
         co_await forget_session(services, session.psid);
-        if (!held) co_return held.fault();
-        co_return SoldOut{};
+        if (held) co_return SoldOut{};
+        co_await release_holds(services, hold, true);
+        co_return held.fault();
     }
     if (saved && held->goodie_held != session.goodie_held) {
         session.goodie_held = held->goodie_held;
@@ -165,7 +165,11 @@ asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest re
     // Should the process die between the two, the slot stops counting when its time is up.
     const std::string order_id = order_id_from(order);
     auto claimed = co_await claim_email_slot(services, request.customer_email, order_id);
-    if (!claimed) co_return claimed.fault();
+    if (!claimed) {
+        // A claim whose answer was lost may have counted.
+        co_await free_email_slot(services, request.customer_email, order_id);
+        co_return claimed.fault();
+    }
     if (!*claimed) co_return EmailLimitReached{services.config.tickets_per_email};
     CheckoutOutcome outcome = SoldOut{};
     if (request.wants_seats()) {

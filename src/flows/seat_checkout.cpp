@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "flows/checkout_undo.hpp"
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/ids.hpp"
@@ -26,6 +27,15 @@ SeatHoldRequest seat_hold_request(Services& services, std::vector<SeatId> seats,
     return request;
 }
 
+asio::awaitable<void> release_seats(Services& services, const SeatHoldRequest& hold) {
+    auto operation = services.seating->ledger.void_seats({hold.seats, hold.hold_ids});
+    auto voided = co_await timed(services.timings.accounting_cancel, std::move(operation));
+    if (!voided) {
+        spdlog::warn("checkout: could not free seats after a failure ({}); their holds expire",
+                     fault_name(voided.fault()));
+    }
+}
+
 // Holds the seats of `hold`: nullopt when they are held, else the answer.
 asio::awaitable<std::optional<CheckoutOutcome>> try_hold(Services& services,
                                                          const SeatHoldRequest& hold) {
@@ -33,7 +43,12 @@ asio::awaitable<std::optional<CheckoutOutcome>> try_hold(Services& services,
     // inside a co_await expression, is destroyed twice by GCC 12.
     auto operation = services.seating->ledger.hold_seats(hold);
     auto held = co_await timed(services.timings.accounting_hold, std::move(operation));
-    if (!held) co_return held.fault();
+    if (!held) {
+        // The hold may have landed though its answer was lost; a void finding none changes
+        // nothing.
+        co_await release_seats(services, hold);
+        co_return held.fault();
+    }
     if (held->held) co_return std::nullopt;
     // Refused, but free again by the time the ledger looked: someone's hold came and went.
     if (held->gone.empty()) co_return SeatsContended{};
@@ -102,14 +117,6 @@ sessions::PaymentSession seat_session(const CheckoutRequest& request, const Seat
     return session;
 }
 
-asio::awaitable<void> release_seats(Services& services, const SeatHoldRequest& hold) {
-    auto operation = services.seating->ledger.void_seats({hold.seats, hold.hold_ids});
-    auto voided = co_await timed(services.timings.accounting_cancel, std::move(operation));
-    if (!voided) {
-        spdlog::warn("checkout: could not free seats after a failure ({}); their holds expire",
-                     fault_name(voided.fault()));
-    }
-}
 }  // namespace
 
 std::optional<InvalidInput> check_seat_request(const Services& services,
@@ -149,6 +156,7 @@ asio::awaitable<CheckoutOutcome> hold_seats_and_save(Services& services,
     Status saved = co_await timed(services.timings.session_save,
                                   services.sessions.save(session, session_ttl_s));
     if (!saved) {
+        co_await forget_session(services, session.psid);
         co_await release_seats(services, hold);
         co_return saved.fault();
     }

@@ -1,7 +1,8 @@
 // In-memory test doubles of the three stores the flows use, and a fixture that wires them
 // into Services: what the flow tests and the reconciler tests share. Every call on the doubles
 // goes through one CallPlan, which counts the calls across all three, fails the n-th one (or
-// the next of a given name) and can kill the "process" right after the n-th one took effect.
+// the next of a given name), can lose the n-th one's reply after it took effect, and can kill
+// the "process" right after the n-th one took effect.
 // The session double can also hold its removals until released: a store slow to drop sessions.
 #pragma once
 
@@ -29,6 +30,7 @@
 #include "tigerfans/flows/checkout.hpp"
 #include "tigerfans/flows/services.hpp"
 #include "tigerfans/flows/webhook.hpp"
+#include "tigerfans/seating/venue.hpp"
 
 namespace tigerfans::flows::testing_fakes {
 
@@ -36,6 +38,16 @@ using accounting::Resolution;
 
 // What a kill -9 at that point leaves behind: the coroutine never resumes past it.
 struct ProcessDied {};
+
+// What a call of the doubles answers: its value, or a fault instead.
+template <typename T>
+struct AsResult {
+    using type = Result<T>;
+};
+template <typename T>
+struct AsResult<Result<T>> {
+    using type = Result<T>;
+};
 
 // The calls made on the doubles, in order, shared by all three. Arming is relative to the
 // calls made so far: fail_nth(1) fails the very next call, whichever store it goes to.
@@ -54,13 +66,19 @@ public:
     // ProcessDied is thrown out of the flow.
     void die_after_nth(std::size_t n) { die_at_ = made_ + n; }
     void die_after_next(std::string name) { die_name_ = std::move(name); }
+    // The n-th call from now takes effect, then answers `fault`: its reply was lost.
+    void lose_reply_of_nth(std::size_t n, Fault fault = Fault::unavailable) {
+        lose_at_ = made_ + n;
+        fault_ = fault;
+    }
     void disarm() {
-        fail_at_ = die_at_ = 0;
+        fail_at_ = die_at_ = lose_at_ = 0;
         fail_name_.clear();
         die_name_.clear();
     }
     bool armed() const {
-        return fail_at_ != 0 || die_at_ != 0 || !fail_name_.empty() || !die_name_.empty();
+        return fail_at_ != 0 || die_at_ != 0 || lose_at_ != 0 || !fail_name_.empty() ||
+               !die_name_.empty();
     }
 
     std::size_t made() const { return made_; }
@@ -85,23 +103,29 @@ public:
         last_failed_ = std::string(name);
         return fault_;
     }
-    // The end of each call that took effect. The doubles never suspend (but for held
-    // removals, which no test combines with a planned death), so the call that entered last
-    // is the one leaving.
+    // The end of each call that took effect: what it answers. The doubles never suspend (but
+    // for held removals, which no test combines with a planned death or a lost reply), so the
+    // call that entered last is the one leaving.
     template <typename T>
-    T leave(T value) {
+    typename AsResult<T>::type leave(T value) {
         const bool nth = die_at_ != 0 && made_ == die_at_;
         const bool named = !die_name_.empty() && log_.back() == die_name_;
-        if (!nth && !named) return value;
-        if (nth) die_at_ = 0;
-        if (named) die_name_.clear();
-        throw ProcessDied{};
+        if (nth || named) {
+            if (nth) die_at_ = 0;
+            if (named) die_name_.clear();
+            throw ProcessDied{};
+        }
+        if (lose_at_ == 0 || made_ != lose_at_) return value;
+        lose_at_ = 0;
+        last_failed_ = log_.back();
+        return fault_;
     }
 
 private:
     std::size_t made_ = 0;
     std::size_t fail_at_ = 0;  // 0: no call is to fail by its number.
     std::size_t die_at_ = 0;
+    std::size_t lose_at_ = 0;
     std::string fail_name_;
     std::string die_name_;
     Fault fault_ = Fault::unavailable;
@@ -464,6 +488,21 @@ public:
 private:
     CallPlan& calls_;
 };
+
+// Two rows of eight seats: the front row's category at 95 euros, the back row's at 45.
+inline seating::Venue small_venue() {
+    seating::Venue venue;
+    venue.categories = {{"front", "Front", 9'500}, {"back", "Back", 4'500}};
+    venue.rows.resize(2);
+    venue.rows[0].first_seat = 0;
+    venue.rows[0].seat_count = 8;
+    venue.rows[0].category = 0;
+    venue.rows[1].first_seat = 8;
+    venue.rows[1].seat_count = 8;
+    venue.rows[1].category = 1;
+    venue.seat_count = 16;
+    return venue;
+}
 
 class FlowFixture : public ::testing::Test {
 protected:

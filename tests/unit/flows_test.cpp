@@ -643,6 +643,45 @@ protected:
         }
     }
 
+    // Each call a checkout makes in turn takes effect and then answers a fault, as when its
+    // reply is lost, `guess` setting what the latest holds found before each checkout: the
+    // checkout answers the fault and leaves nothing behind, no session, no hold, no email slot.
+    void lose_each_checkout_reply(const std::function<void()>& guess) {
+        config.tickets_per_email = 2;
+        guess();
+        const std::size_t first_count = calls.made();
+        ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(buy()));
+        const std::size_t count = calls.made() - first_count;
+        ASSERT_GT(count, 1u) << calls.names_since(first_count);
+        ASSERT_EQ(email_slots_counted(), 1u);
+        for (std::size_t n = 1; n <= count; n++) {
+            SCOPED_TRACE("the reply of call " + std::to_string(n) + " of " + std::to_string(count) +
+                         " is lost");
+            const std::size_t sessions_before = sessions.saved.size();
+            const std::size_t slots_before = email_slots_counted();
+            guess();
+            const std::size_t first = calls.made();
+            calls.lose_reply_of_nth(n);
+            const auto outcome = buy();
+            const bool fired = !calls.armed();
+            calls.disarm();
+            ASSERT_TRUE(fired) << calls.names_since(first);
+            SCOPED_TRACE("the call whose reply is lost: " + calls.last_failed());
+            ASSERT_TRUE(std::holds_alternative<Fault>(outcome));
+            EXPECT_EQ(std::get<Fault>(outcome), Fault::unavailable);
+            EXPECT_EQ(sessions.saved.size(), sessions_before) << calls.names_since(first);
+            EXPECT_TRUE(orphan_holds().empty()) << calls.names_since(first);
+            EXPECT_EQ(email_slots_counted(), slots_before) << calls.names_since(first);
+            EXPECT_TRUE(orders.rows.empty());
+        }
+    }
+
+    std::size_t email_slots_counted() const {
+        std::size_t counted = 0;
+        for (const auto& [email, slots] : sessions.email_slots) counted += slots.size();
+        return counted;
+    }
+
     // The last call, the session's drop, runs after the answer; a process dying after the
     // answer is the drop tests' case (WebhookDropTest), so only the calls before it are here.
     void die_after_each_call(const Delivery& delivery) {
@@ -696,6 +735,22 @@ TEST_F(FailEveryCallTest, CheckoutOfAClassThatLookedSoldOut) {
 // The goodies looked gone but one is held: the session is written again with it.
 TEST_F(FailEveryCallTest, CheckoutWhoseGoodieWasGuessedWrong) {
     fail_each_checkout_call([&] {
+        outlook.note(TicketClass::a, accounting::HoldResult{true, false});
+    });
+}
+
+// The replies lost after the calls took effect: the hold, the session's write (which may have
+// landed although it answered a fault), the email's slot.
+TEST_F(FailEveryCallTest, CheckoutLosingEachReply) {
+    lose_each_checkout_reply([] {});
+}
+
+TEST_F(FailEveryCallTest, CheckoutOfAClassThatLookedSoldOutLosingEachReply) {
+    lose_each_checkout_reply([&] { outlook.note(TicketClass::a, accounting::HoldResult{}); });
+}
+
+TEST_F(FailEveryCallTest, CheckoutWhoseGoodieWasGuessedWrongLosingEachReply) {
+    lose_each_checkout_reply([&] {
         outlook.note(TicketClass::a, accounting::HoldResult{true, false});
     });
 }

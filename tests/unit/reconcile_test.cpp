@@ -258,16 +258,7 @@ TEST(ReconcileView, SeatHoldsMakeOneSoldOrderEachOnceEveryHoldIsResolved) {
     EXPECT_EQ(view.open_holds, 1u);
     EXPECT_EQ(view.untraced, 1u);
 
-    seating::Venue venue;
-    venue.categories = {{"front", "Front", 9'500}, {"back", "Back", 4'500}};
-    venue.rows.resize(2);
-    venue.rows[0].first_seat = 0;
-    venue.rows[0].seat_count = 8;
-    venue.rows[0].category = 0;
-    venue.rows[1].first_seat = 8;
-    venue.rows[1].seat_count = 8;
-    venue.rows[1].category = 1;
-    venue.seat_count = 16;
+    const seating::Venue venue = testing_fakes::small_venue();
     const orders::Order paid = order_from_seats(whole, venue);
     EXPECT_EQ(paid.status, orders::OrderStatus::paid);
     EXPECT_EQ(paid.amount_cents, 2 * 9'500);

@@ -1,0 +1,187 @@
+// The seat checkout against in-memory doubles: a seat ledger beside the flow fixture's stores,
+// every call going through the same CallPlan. What a checkout of seats leaves behind when a
+// store fails, or when a call took effect but its answer was lost.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "flow_fakes.hpp"
+#include "tigerfans/accounting/seat_ledger.hpp"
+#include "tigerfans/seating/availability.hpp"
+#include "tigerfans/seating/recent_holds.hpp"
+#include "tigerfans/seating/seat_map.hpp"
+
+namespace tigerfans::flows {
+namespace {
+
+using accounting::Resolution;
+using seating::SeatId;
+
+// Seats held or sold, each by one hold id; a void or post of another id finds nothing.
+class FakeSeatLedger final : public accounting::SeatLedger {
+public:
+    FakeSeatLedger(testing_fakes::CallPlan& calls, std::uint32_t seat_count)
+        : calls_(calls), seat_count_(seat_count) {}
+
+    std::map<SeatId, u128> held;
+    std::map<SeatId, u128> sold;
+
+    asio::awaitable<Result<seating::SeatStates>> seat_states() override {
+        if (auto fault = calls_.enter("seats.states")) co_return *fault;
+        seating::SeatStates states(seat_count_);
+        for (const auto& [seat, id] : held) states.set(seat, seating::SeatState::held);
+        for (const auto& [seat, id] : sold) states.set(seat, seating::SeatState::sold);
+        co_return calls_.leave(states);
+    }
+    asio::awaitable<Result<accounting::SeatHoldResult>> hold_seats(
+        accounting::SeatHoldRequest request) override {
+        if (auto fault = calls_.enter("seats.hold")) co_return *fault;
+        accounting::SeatHoldResult result;
+        for (SeatId seat : request.seats) {
+            if (held.count(seat) || sold.count(seat)) result.gone.push_back(seat);
+        }
+        result.held = result.gone.empty();
+        if (result.held) {
+            for (std::size_t i = 0; i < request.seats.size(); i++) {
+                held[request.seats[i]] = request.hold_ids[i];
+            }
+        }
+        co_return calls_.leave(result);
+    }
+    asio::awaitable<Result<std::vector<Resolution>>> post_seats(
+        accounting::SeatHolds holds) override {
+        if (auto fault = calls_.enter("seats.post")) co_return *fault;
+        co_return calls_.leave(resolve_all(holds, true));
+    }
+    asio::awaitable<Result<std::vector<Resolution>>> void_seats(
+        accounting::SeatHolds holds) override {
+        if (auto fault = calls_.enter("seats.void")) co_return *fault;
+        co_return calls_.leave(resolve_all(holds, false));
+    }
+    asio::awaitable<Result<std::vector<accounting::SeatHoldEntry>>> hold_entries() override {
+        if (auto fault = calls_.enter("seats.hold_entries")) co_return *fault;
+        const std::vector<accounting::SeatHoldEntry> none;
+        co_return calls_.leave(none);
+    }
+
+private:
+    std::vector<Resolution> resolve_all(const accounting::SeatHolds& holds, bool posting) {
+        std::vector<Resolution> resolutions;
+        for (std::size_t i = 0; i < holds.seats.size(); i++) {
+            resolutions.push_back(resolve(holds.seats[i], holds.hold_ids[i], posting));
+        }
+        return resolutions;
+    }
+    Resolution resolve(SeatId seat, u128 id, bool posting) {
+        const auto found = held.find(seat);
+        if (found == held.end() || found->second != id) {
+            const auto bought = sold.find(seat);
+            return bought != sold.end() && bought->second == id ? Resolution::done
+                                                                : Resolution::not_found;
+        }
+        held.erase(found);
+        if (posting) sold[seat] = id;
+        return Resolution::done;
+    }
+
+    testing_fakes::CallPlan& calls_;
+    std::uint32_t seat_count_;
+};
+
+class SeatCheckoutFlowTest : public testing_fakes::FlowFixture {
+protected:
+    SeatCheckoutFlowTest()
+        : venue(testing_fakes::small_venue()),
+          seat_ledger(calls, venue.seat_count),
+          map(
+              io.get_executor(), venue, [this] { return seat_ledger.seat_states(); },
+              [] { return unix_now_us(); }, seating::SeatMap::Settings{}),
+          best(venue),
+          seating{venue, seat_ledger, map, best, recent} {
+        services.seating = &seating;
+        config.tickets_per_email = 8;
+    }
+
+    ~SeatCheckoutFlowTest() override {
+        testing::run_async(io, [&]() -> asio::awaitable<bool> {
+            co_await map.stop(std::chrono::milliseconds(100));
+            co_return true;
+        });
+    }
+
+    CheckoutOutcome buy_seats(std::vector<SeatId> seats) {
+        seat_fans_++;
+        CheckoutRequest request;
+        request.customer_email = "seat-fan" + std::to_string(seat_fans_) + "@example.com";
+        request.seats = std::move(seats);
+        return testing::run_async(io, [&] { return checkout(services, request); });
+    }
+
+    std::size_t email_slots_counted() const {
+        std::size_t counted = 0;
+        for (const auto& [email, slots] : sessions.email_slots) counted += slots.size();
+        return counted;
+    }
+
+    seating::Venue venue;
+    FakeSeatLedger seat_ledger;
+    seating::SeatMap map;
+    seating::BestAvailable best;
+    seating::RecentHolds recent;
+    Seating seating;
+    int seat_fans_ = 0;
+};
+
+TEST_F(SeatCheckoutFlowTest, NamedSeatsAreHeldAndTheSessionCarriesThem) {
+    const auto outcome = buy_seats({2, 3});
+    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(outcome));
+    const auto& accepted = std::get<CheckoutAccepted>(outcome);
+    EXPECT_EQ(accepted.amount_cents, 2 * 9'500);
+    ASSERT_EQ(sessions.saved.count(accepted.payment_session_id), 1u);
+    const sessions::PaymentSession& session = sessions.saved.at(accepted.payment_session_id);
+    EXPECT_EQ(session.seats, (std::vector<SeatId>{2, 3}));
+    EXPECT_EQ(seat_ledger.held.size(), 2u);
+    EXPECT_EQ(seat_ledger.held.at(2), session.seat_hold_ids.at(0));
+    EXPECT_EQ(seat_ledger.held.at(3), session.seat_hold_ids.at(1));
+}
+
+// Each call of a seat checkout in turn fails before taking effect, or takes effect and answers a
+// fault (its reply lost): the checkout answers the fault, and no session, no seat hold and no
+// email slot is left, so the seats are on sale again at once.
+TEST_F(SeatCheckoutFlowTest, AFailingOrLostCallLeavesNoSessionNoSeatAndNoSlot) {
+    const std::size_t first_count = calls.made();
+    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(buy_seats({0, 1})));
+    const std::size_t count = calls.made() - first_count;
+    ASSERT_GE(count, 3u) << calls.names_since(first_count);  // Slot, hold, session.
+    for (const bool lost : {false, true}) {
+        for (std::size_t n = 1; n <= count; n++) {
+            SCOPED_TRACE(std::string(lost ? "the reply of call " : "call ") + std::to_string(n) +
+                         " of " + std::to_string(count) + (lost ? " is lost" : " fails"));
+            const std::size_t sessions_before = sessions.saved.size();
+            const std::size_t slots_before = email_slots_counted();
+            const std::map<SeatId, u128> held_before = seat_ledger.held;
+            const std::size_t first = calls.made();
+            if (lost) {
+                calls.lose_reply_of_nth(n);
+            } else {
+                calls.fail_nth(n);
+            }
+            const auto outcome = buy_seats({4, 5});
+            const bool fired = !calls.armed();
+            calls.disarm();
+            ASSERT_TRUE(fired) << calls.names_since(first);
+            SCOPED_TRACE("the call: " + calls.last_failed());
+            ASSERT_TRUE(std::holds_alternative<Fault>(outcome)) << calls.names_since(first);
+            EXPECT_EQ(sessions.saved.size(), sessions_before) << calls.names_since(first);
+            EXPECT_EQ(seat_ledger.held, held_before) << calls.names_since(first);
+            EXPECT_EQ(email_slots_counted(), slots_before) << calls.names_since(first);
+        }
+    }
+    // The seats were given back every time: they sell.
+    EXPECT_TRUE(std::holds_alternative<CheckoutAccepted>(buy_seats({4, 5})));
+}
+
+}  // namespace
+}  // namespace tigerfans::flows
