@@ -19,7 +19,7 @@ namespace tigerfans::flows {
 namespace {
 // Voids the holds of a checkout that is not accepted. After a hold that answered a fault, both
 // are voided: the hold may have landed though its answer was lost, and a void finding no hold
-// changes nothing.
+// voids nothing.
 asio::awaitable<void> release_holds(Services& services, const accounting::HoldRequest& hold,
                                     bool goodie_held) {
     TF_ASSERT(hold.ticket_hold_id != 0);

@@ -44,7 +44,7 @@ asio::awaitable<std::optional<CheckoutOutcome>> try_hold(Services& services,
     auto operation = services.seating->ledger.hold_seats(hold);
     auto held = co_await timed(services.timings.accounting_hold, std::move(operation));
     if (!held) {
-        // The hold may have landed though its answer was lost; a void finding none changes
+        // The hold may have landed though its answer was lost; a void finding none voids
         // nothing.
         co_await release_seats(services, hold);
         co_return held.fault();

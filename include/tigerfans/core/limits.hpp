@@ -121,10 +121,12 @@ static_assert(webhook_lease_ms < webhook_done_ttl_s * 1000ull,
               "a done mark must outlive any lease");
 
 // Checkout idempotency keys (flows/idempotent_checkout.hpp): a claim outlasts a slow checkout
-// (an email slot claim, a hold and a session save, each a store batch of at most one statement
-// timeout), so a concurrent retry meets `busy` instead of holding twice; a claim whose holder
-// died expires after it and the retry then runs a checkout of its own (the first hold, never
-// handed to the client, times out by itself). The answer is kept a day.
+// (an email slot claim, the hold beside the session's save, a second save, each a store batch
+// of at most one statement timeout), so a concurrent retry meets `busy` instead of holding
+// twice; a claim whose holder died expires after it and the retry then runs a checkout of its
+// own (the first hold, never handed to the client, times out by itself). A checkout that
+// failed undoes its calls before answering; should that outlast the claim, the retry's
+// checkout holds beside holds that are being voided. The answer is kept a day.
 inline constexpr std::uint32_t checkout_key_lease_ms = 60'000;
 static_assert(checkout_key_lease_ms >= 3 * pg_statement_timeout_ms,
               "a claim must outlive the checkout's three store batches");
