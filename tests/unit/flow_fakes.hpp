@@ -3,7 +3,8 @@
 // goes through one CallPlan, which counts the calls across all three, fails the n-th one (or
 // the next of a given name), can lose the n-th one's reply after it took effect, and can kill
 // the "process" right after the n-th one took effect.
-// The session double can also hold its removals until released: a store slow to drop sessions.
+// The session double can also hold its removals until released (a store slow to drop sessions),
+// and the ledger double its holds (a hold still on its way).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -104,8 +105,8 @@ public:
         return fault_;
     }
     // The end of each call that took effect: what it answers. The doubles never suspend (but
-    // for held removals, which no test combines with a planned death or a lost reply), so the
-    // call that entered last is the one leaving.
+    // for held removals and holds, which no test combines with a planned death or a lost
+    // reply), so the call that entered last is the one leaving.
     template <typename T>
     typename AsResult<T>::type leave(T value) {
         const bool nth = die_at_ != 0 && made_ == die_at_;
@@ -133,7 +134,30 @@ private:
     std::vector<std::string> log_;
 };
 
-// Holds are held or not; expiry is simulated by flipping `expired`.
+// Calls that, from hold() until release(), wait before they take effect: a store slow to
+// answer them.
+class HeldCalls {
+public:
+    void hold(asio::any_io_executor executor) {
+        timer_.emplace(std::move(executor), asio::steady_timer::time_point::max());
+    }
+    void release() {
+        if (!timer_) return;
+        timer_->cancel();
+        timer_.reset();
+    }
+    asio::awaitable<void> wait() {
+        if (!timer_) co_return;
+        boost::system::error_code released;
+        co_await timer_->async_wait(asio::redirect_error(asio::use_awaitable, released));
+    }
+
+private:
+    std::optional<asio::steady_timer> timer_;
+};
+
+// Holds are held or not; expiry is simulated by flipping `expired`. Holds can be made to wait
+// (hold_holds) before they take effect: a hold still on its way.
 class FakeLedger final : public accounting::Ledger {
 public:
     explicit FakeLedger(CallPlan& calls) : calls_(calls) {}
@@ -149,8 +173,13 @@ public:
     std::string_view backend_name() const override { return "fake"; }
     asio::awaitable<Status> start() override { co_return done(); }
     asio::awaitable<Status> attach() override { co_return done(); }
+    // From now until release_holds(), hold() is made but waits before it takes effect.
+    void hold_holds(asio::any_io_executor executor) { holds_held_.hold(std::move(executor)); }
+    void release_holds() { holds_held_.release(); }
+
     asio::awaitable<Result<accounting::HoldResult>> hold(accounting::HoldRequest request) override {
         if (auto fault = calls_.enter("ledger.hold")) co_return *fault;
+        co_await holds_held_.wait();
         accounting::HoldResult result;
         order_of[request.ticket_hold_id] = request.order_id;
         class_of[request.ticket_hold_id] = request.cls;
@@ -244,6 +273,7 @@ private:
     }
 
     CallPlan& calls_;
+    HeldCalls holds_held_;
 };
 
 // The gate of each session as the real stores keep it: a lease (token) or done (status).
@@ -272,14 +302,8 @@ public:
 
     // From now until release_removals(), remove() and unlist() are made but wait before they
     // take effect.
-    void hold_removals(asio::any_io_executor executor) {
-        removals_held_.emplace(std::move(executor), asio::steady_timer::time_point::max());
-    }
-    void release_removals() {
-        if (!removals_held_) return;
-        removals_held_->cancel();
-        removals_held_.reset();
-    }
+    void hold_removals(asio::any_io_executor executor) { removals_held_.hold(std::move(executor)); }
+    void release_removals() { removals_held_.release(); }
 
     void expire_leases() {
         std::erase_if(gates, [](const auto& gate) { return gate.second.done_status.empty(); });
@@ -370,13 +394,13 @@ public:
     }
     asio::awaitable<Status> remove(std::string_view psid) override {
         if (auto fault = calls_.enter("sessions.remove")) co_return *fault;
-        co_await wait_while_removals_held();
+        co_await removals_held_.wait();
         saved.erase(std::string(psid));
         co_return calls_.leave(done());
     }
     asio::awaitable<Status> unlist(std::string_view psid) override {
         if (auto fault = calls_.enter("sessions.unlist")) co_return *fault;
-        co_await wait_while_removals_held();
+        co_await removals_held_.wait();
         unlisted.insert(std::string(psid));
         co_return calls_.leave(done());
     }
@@ -410,12 +434,6 @@ public:
     asio::awaitable<void> stop() override { co_return; }
 
 private:
-    asio::awaitable<void> wait_while_removals_held() {
-        if (!removals_held_) co_return;
-        boost::system::error_code released;
-        co_await removals_held_->async_wait(asio::redirect_error(asio::use_awaitable, released));
-    }
-
     sessions::GateAnswer gate_answer(std::string_view psid, std::string_view token, bool payment) {
         GateRow& gate = gates[std::string(psid)];
         const bool free = gate.token.empty() && gate.done_status.empty();
@@ -428,7 +446,7 @@ private:
     }
 
     CallPlan& calls_;
-    std::optional<asio::steady_timer> removals_held_;
+    HeldCalls removals_held_;
 };
 
 class FakeOrders final : public orders::OrderStore {
@@ -515,6 +533,7 @@ protected:
     // Nothing a delivery left in the background outlives the test.
     ~FlowFixture() override {
         sessions.release_removals();
+        ledger.release_holds();
         drain();
     }
 

@@ -133,6 +133,144 @@ TEST_F(FlowsTest, AGoodieGuessedWrongIsWrittenRightBeforeTheAnswer) {
     EXPECT_TRUE(orphan_holds().empty());
 }
 
+// An operator acting on a session from the pending list while its checkout still waits for the
+// hold (docs/ARCHITECTURE.md, Checkout, step 3): the ledger double holds the hold back, so the
+// session is written and the operator's payment or cancel settles it before the hold lands.
+class CheckoutWindowTest : public FlowsTest {
+protected:
+    // Starts a checkout and runs it as far as it goes without the hold; `outcome` must outlive
+    // finish(). Returns the session it wrote.
+    sessions::PaymentSession start(std::optional<CheckoutOutcome>& outcome) {
+        config.tickets_per_email = 1;
+        ledger.hold_holds(io.get_executor());
+        testing::start_async(io, checkout(services, CheckoutRequest{TicketClass::a, email}),
+                             outcome);
+        run_ready();
+        EXPECT_FALSE(outcome.has_value());
+        EXPECT_TRUE(ledger.held.empty());
+        EXPECT_EQ(sessions.saved.size(), 1u);
+        return sessions.saved.begin()->second;
+    }
+
+    // Lets the hold land and runs the checkout to its answer.
+    CheckoutOutcome finish(std::optional<CheckoutOutcome>& outcome) {
+        ledger.release_holds();
+        io.restart();
+        while (!outcome && io.run_one() > 0) {
+        }
+        EXPECT_TRUE(outcome.has_value());
+        return outcome.value_or(CheckoutOutcome{Fault::internal});
+    }
+
+    // The email's slot for `order_id`: nullopt when it does not count, else whether it is paid.
+    std::optional<bool> slot(const std::string& order_id) const {
+        const auto slots = sessions.email_slots.find(email);
+        if (slots == sessions.email_slots.end()) return std::nullopt;
+        const auto found = slots->second.find(order_id);
+        if (found == slots->second.end()) return std::nullopt;
+        return found->second;
+    }
+
+    // The operator pays or cancels the session from the pending list: settled with `status`.
+    void operator_settles(const sessions::PaymentSession& session, PaymentOutcome outcome,
+                          orders::OrderStatus status) {
+        const auto settled = pay(session.psid, outcome, "evt_operator");
+        ASSERT_TRUE(std::holds_alternative<WebhookSettled>(settled));
+        EXPECT_FALSE(std::get<WebhookSettled>(settled).idempotent);
+        EXPECT_EQ(std::get<WebhookSettled>(settled).status, status);
+    }
+
+    // A later delivery of the fan's own payment meets the done gate: a replay with `status`.
+    void expect_replay(const std::string& psid, orders::OrderStatus status) {
+        const auto replay = pay(psid, PaymentOutcome::succeeded, "evt_fan");
+        ASSERT_TRUE(std::holds_alternative<WebhookSettled>(replay));
+        EXPECT_TRUE(std::get<WebhookSettled>(replay).idempotent);
+        EXPECT_EQ(std::get<WebhookSettled>(replay).status, status);
+    }
+
+    const std::string email = "window@example.com";
+};
+
+// The payment finds no hold and books the ticket late; the hold, landing afterwards, is never
+// posted and expires. The fan's checkout is accepted, and its payment is a replay.
+TEST_F(CheckoutWindowTest, APaymentBeforeTheHoldLandsBooksLateAndTheHoldIsNeverPosted) {
+    std::optional<CheckoutOutcome> outcome;
+    const sessions::PaymentSession session = start(outcome);
+    operator_settles(session, PaymentOutcome::succeeded, orders::OrderStatus::paid);
+    EXPECT_EQ(ledger.booked.count(session.ticket_hold_id), 1u);
+    EXPECT_EQ(slot(session.order_id), std::optional<bool>(true));
+
+    const CheckoutOutcome answered = finish(outcome);
+    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(answered));
+    EXPECT_EQ(std::get<CheckoutAccepted>(answered).order_id, session.order_id);
+    EXPECT_EQ(ledger.held.count(session.ticket_hold_id), 1u);
+    EXPECT_EQ(ledger.posted.count(session.ticket_hold_id), 0u);
+    EXPECT_EQ(orders.rows.at(session.order_id).status, orders::OrderStatus::paid);
+    EXPECT_EQ(slot(session.order_id), std::optional<bool>(true));
+    expect_replay(session.psid, orders::OrderStatus::paid);
+    expect_orders_whole();
+}
+
+// The late booking took the last ticket: the checkout answers sold out, the payment keeps its
+// ticket and the email its paid slot, and nothing stays held.
+TEST_F(CheckoutWindowTest, APaymentBeforeTheHoldLandsMayLeaveTheCheckoutSoldOut) {
+    ledger.tickets_left = 1;
+    std::optional<CheckoutOutcome> outcome;
+    const sessions::PaymentSession session = start(outcome);
+    operator_settles(session, PaymentOutcome::succeeded, orders::OrderStatus::paid);
+
+    EXPECT_TRUE(std::holds_alternative<SoldOut>(finish(outcome)));
+    EXPECT_EQ(ledger.tickets_left, 0u);
+    EXPECT_TRUE(ledger.held.empty());
+    EXPECT_EQ(sessions.saved.count(session.psid), 0u);
+    EXPECT_EQ(orders.rows.at(session.order_id).status, orders::OrderStatus::paid);
+    EXPECT_EQ(slot(session.order_id), std::optional<bool>(true));  // A paid slot is never freed.
+    expect_replay(session.psid, orders::OrderStatus::paid);
+    expect_orders_whole();
+}
+
+// The hold found the goodie the session did not name: the checkout writes the session again,
+// after the payment dropped it, so it shows as pending until its TTL; every delivery for it,
+// a payment or a cancel, is a replay of the paid order.
+TEST_F(CheckoutWindowTest, APaymentBeforeTheHoldLandsOfAGoodieGuessedWrongLeavesAReplay) {
+    outlook.note(TicketClass::a, accounting::HoldResult{true, false});
+    std::optional<CheckoutOutcome> outcome;
+    const sessions::PaymentSession session = start(outcome);
+    EXPECT_FALSE(session.goodie_held);
+    operator_settles(session, PaymentOutcome::succeeded, orders::OrderStatus::paid);
+    EXPECT_EQ(sessions.saved.count(session.psid), 0u);
+
+    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(finish(outcome)));
+    ASSERT_EQ(sessions.saved.count(session.psid), 1u);
+    EXPECT_TRUE(sessions.saved.at(session.psid).goodie_held);
+    expect_replay(session.psid, orders::OrderStatus::paid);
+    const auto canceled = pay(session.psid, PaymentOutcome::canceled, "evt_operator_cancel");
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(canceled));
+    EXPECT_TRUE(std::get<WebhookSettled>(canceled).idempotent);
+    EXPECT_EQ(std::get<WebhookSettled>(canceled).status, orders::OrderStatus::paid);
+    expect_orders_whole();
+}
+
+// The cancel's void finds no hold and frees the email's slot; the hold lands afterwards, so the
+// fan's own payment then posts it: PAID, the slot counted again, paid.
+TEST_F(CheckoutWindowTest, ACancelBeforeTheHoldLandsLeavesTheHoldForTheFansPayment) {
+    std::optional<CheckoutOutcome> outcome;
+    const sessions::PaymentSession session = start(outcome);
+    operator_settles(session, PaymentOutcome::canceled, orders::OrderStatus::canceled);
+    EXPECT_EQ(slot(session.order_id), std::nullopt);
+
+    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(finish(outcome)));
+    EXPECT_EQ(ledger.held.count(session.ticket_hold_id), 1u);
+    const auto paid = pay(session.psid, PaymentOutcome::succeeded, "evt_fan");
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(paid));
+    EXPECT_FALSE(std::get<WebhookSettled>(paid).idempotent);
+    EXPECT_EQ(std::get<WebhookSettled>(paid).status, orders::OrderStatus::paid);
+    EXPECT_EQ(ledger.posted.count(session.ticket_hold_id), 1u);
+    EXPECT_EQ(ledger.booked.count(session.ticket_hold_id), 0u);
+    EXPECT_EQ(slot(session.order_id), std::optional<bool>(true));
+    expect_orders_whole();
+}
+
 TEST_F(FlowsTest, WhenTheSessionCannotBeSavedTheHoldsAreVoidedAndTheFaultReturned) {
     calls.fail_next("sessions.save");
     const auto outcome = buy();
