@@ -15,8 +15,9 @@ namespace tigerfans::flows {
 std::optional<InvalidInput> check_seat_request(const Services& services,
                                                const CheckoutRequest& request);
 
-// Holds the seats for the order `order_id` and saves the session; on a failure after the hold
-// the seats are freed before answering. The request passed check_seat_request.
+// Holds the seats for the order `order_id` and saves the session; when the hold or the save
+// fails, the seats' holds are voided (and a session that may have been written is removed)
+// before answering. The request passed check_seat_request.
 asio::awaitable<CheckoutOutcome> hold_seats_and_save(Services& services,
                                                      const CheckoutRequest& request, u128 order_id);
 
