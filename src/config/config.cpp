@@ -25,7 +25,6 @@ constexpr std::int64_t port_max = 65535;
 // README's scale-out section); far below that, and below PostgreSQL's connection limit.
 constexpr std::int64_t server_processes_max = 16;
 constexpr std::size_t server_name_max = 64;
-constexpr std::int64_t ttl_max_s = 7 * 24 * 3600;
 constexpr std::int64_t capacity_max = 1'000'000'000'000;
 constexpr std::int64_t prequeue_minutes_max = 7 * 24 * 60;
 constexpr std::int64_t admit_per_second_max = 1'000'000;
@@ -157,8 +156,8 @@ std::vector<Option> build_options() {
          [](C& c, S t, std::int64_t) { c.admin_username = t; }},
         {"ADMIN_PASSWORD", Kind::text, "supasecret", 0, 0, {}, "", true, "admin password",
          [](C& c, S t, std::int64_t) { c.admin_password = t; }},
-        {"RESERVATION_TTL_SECONDS", Kind::integer, "300", 1, ttl_max_s, {}, "s", false,
-         "how long a checkout holds its ticket",
+        {"RESERVATION_TTL_SECONDS", Kind::integer, "300", 1, limits::reservation_ttl_max_s, {},
+         "s", false, "how long a checkout holds its ticket",
          [](C& c, S, std::int64_t n) { c.reservation_ttl_s = static_cast<std::uint32_t>(n); }},
         {"TICKETS_PER_EMAIL", Kind::integer, tickets_per_email_default, 0,
          limits::tickets_per_email_max, {}, "tickets", false,

@@ -139,6 +139,17 @@ TEST(Config, TicketsPerEmailDefaultToFourAndZeroMeansNoLimit) {
     }
 }
 
+// A reservation ends within the day a settled order's done mark lasts.
+TEST(Config, AReservationLastsAtMostTwentyThreeHours) {
+    EXPECT_EQ(load(from({})).config.reservation_ttl_s, 300u);
+    const std::string max = std::to_string(limits::reservation_ttl_max_s);
+    EXPECT_EQ(load(from({{"RESERVATION_TTL_SECONDS", max}})).config.reservation_ttl_s,
+              limits::reservation_ttl_max_s);
+    const LoadResult day = load(from({{"RESERVATION_TTL_SECONDS", "86400"}}));
+    ASSERT_EQ(day.errors.size(), 1u);
+    EXPECT_TRUE(day.errors[0].starts_with("RESERVATION_TTL_SECONDS: ")) << day.errors[0];
+}
+
 // The transfer batches in flight default to the limit's default and stay within its ceiling,
 // which leaves most of the client's request slots to the lookups.
 TEST(Config, TigerBeetleBatchesInFlightDefaultToOneAndStayWithinTheClientsSlots) {

@@ -138,28 +138,40 @@ TEST_F(FlowsTest, AGoodieGuessedWrongIsWrittenRightBeforeTheAnswer) {
 // session is written and the operator's payment or cancel settles it before the hold lands.
 class CheckoutWindowTest : public FlowsTest {
 protected:
-    // Starts a checkout and runs it as far as it goes without the hold; `outcome` must outlive
-    // finish(). Returns the session it wrote.
-    sessions::PaymentSession start(std::optional<CheckoutOutcome>& outcome) {
+    // A test that ends early still lets its checkout answer before `outcome_` goes.
+    ~CheckoutWindowTest() override {
+        ledger.release_holds();
+        io.restart();
+        while (started_ && !outcome_ && io.run_one() > 0) {
+        }
+    }
+
+    // Starts a checkout and runs it as far as it goes without the hold. Returns the session it
+    // wrote (a default one, the test failed, if it wrote none).
+    sessions::PaymentSession start() {
         config.tickets_per_email = 1;
         ledger.hold_holds(io.get_executor());
         testing::start_async(io, checkout(services, CheckoutRequest{TicketClass::a, email}),
-                             outcome);
+                             outcome_);
+        started_ = true;
         run_ready();
-        EXPECT_FALSE(outcome.has_value());
+        EXPECT_FALSE(outcome_.has_value());
         EXPECT_TRUE(ledger.held.empty());
-        EXPECT_EQ(sessions.saved.size(), 1u);
+        if (sessions.saved.size() != 1) {
+            ADD_FAILURE() << sessions.saved.size() << " sessions written before the hold";
+            return {};
+        }
         return sessions.saved.begin()->second;
     }
 
     // Lets the hold land and runs the checkout to its answer.
-    CheckoutOutcome finish(std::optional<CheckoutOutcome>& outcome) {
+    CheckoutOutcome finish() {
         ledger.release_holds();
         io.restart();
-        while (!outcome && io.run_one() > 0) {
+        while (!outcome_ && io.run_one() > 0) {
         }
-        EXPECT_TRUE(outcome.has_value());
-        return outcome.value_or(CheckoutOutcome{Fault::internal});
+        EXPECT_TRUE(outcome_.has_value());
+        return outcome_.value_or(CheckoutOutcome{Fault::internal});
     }
 
     // The email's slot for `order_id`: nullopt when it does not count, else whether it is paid.
@@ -189,18 +201,21 @@ protected:
     }
 
     const std::string email = "window@example.com";
+
+private:
+    std::optional<CheckoutOutcome> outcome_;
+    bool started_ = false;
 };
 
 // The payment finds no hold and books the ticket late; the hold, landing afterwards, is never
 // posted and expires. The fan's checkout is accepted, and its payment is a replay.
 TEST_F(CheckoutWindowTest, APaymentBeforeTheHoldLandsBooksLateAndTheHoldIsNeverPosted) {
-    std::optional<CheckoutOutcome> outcome;
-    const sessions::PaymentSession session = start(outcome);
+    const sessions::PaymentSession session = start();
     operator_settles(session, PaymentOutcome::succeeded, orders::OrderStatus::paid);
     EXPECT_EQ(ledger.booked.count(session.ticket_hold_id), 1u);
     EXPECT_EQ(slot(session.order_id), std::optional<bool>(true));
 
-    const CheckoutOutcome answered = finish(outcome);
+    const CheckoutOutcome answered = finish();
     ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(answered));
     EXPECT_EQ(std::get<CheckoutAccepted>(answered).order_id, session.order_id);
     EXPECT_EQ(ledger.held.count(session.ticket_hold_id), 1u);
@@ -215,11 +230,10 @@ TEST_F(CheckoutWindowTest, APaymentBeforeTheHoldLandsBooksLateAndTheHoldIsNeverP
 // ticket and the email its paid slot, and nothing stays held.
 TEST_F(CheckoutWindowTest, APaymentBeforeTheHoldLandsMayLeaveTheCheckoutSoldOut) {
     ledger.tickets_left = 1;
-    std::optional<CheckoutOutcome> outcome;
-    const sessions::PaymentSession session = start(outcome);
+    const sessions::PaymentSession session = start();
     operator_settles(session, PaymentOutcome::succeeded, orders::OrderStatus::paid);
 
-    EXPECT_TRUE(std::holds_alternative<SoldOut>(finish(outcome)));
+    EXPECT_TRUE(std::holds_alternative<SoldOut>(finish()));
     EXPECT_EQ(ledger.tickets_left, 0u);
     EXPECT_TRUE(ledger.held.empty());
     EXPECT_EQ(sessions.saved.count(session.psid), 0u);
@@ -234,13 +248,12 @@ TEST_F(CheckoutWindowTest, APaymentBeforeTheHoldLandsMayLeaveTheCheckoutSoldOut)
 // a payment or a cancel, is a replay of the paid order.
 TEST_F(CheckoutWindowTest, APaymentBeforeTheHoldLandsOfAGoodieGuessedWrongLeavesAReplay) {
     outlook.note(TicketClass::a, accounting::HoldResult{true, false});
-    std::optional<CheckoutOutcome> outcome;
-    const sessions::PaymentSession session = start(outcome);
+    const sessions::PaymentSession session = start();
     EXPECT_FALSE(session.goodie_held);
     operator_settles(session, PaymentOutcome::succeeded, orders::OrderStatus::paid);
     EXPECT_EQ(sessions.saved.count(session.psid), 0u);
 
-    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(finish(outcome)));
+    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(finish()));
     ASSERT_EQ(sessions.saved.count(session.psid), 1u);
     EXPECT_TRUE(sessions.saved.at(session.psid).goodie_held);
     expect_replay(session.psid, orders::OrderStatus::paid);
@@ -254,12 +267,11 @@ TEST_F(CheckoutWindowTest, APaymentBeforeTheHoldLandsOfAGoodieGuessedWrongLeaves
 // The cancel's void finds no hold and frees the email's slot; the hold lands afterwards, so the
 // fan's own payment then posts it: PAID, the slot counted again, paid.
 TEST_F(CheckoutWindowTest, ACancelBeforeTheHoldLandsLeavesTheHoldForTheFansPayment) {
-    std::optional<CheckoutOutcome> outcome;
-    const sessions::PaymentSession session = start(outcome);
+    const sessions::PaymentSession session = start();
     operator_settles(session, PaymentOutcome::canceled, orders::OrderStatus::canceled);
     EXPECT_EQ(slot(session.order_id), std::nullopt);
 
-    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(finish(outcome)));
+    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(finish()));
     EXPECT_EQ(ledger.held.count(session.ticket_hold_id), 1u);
     const auto paid = pay(session.psid, PaymentOutcome::succeeded, "evt_fan");
     ASSERT_TRUE(std::holds_alternative<WebhookSettled>(paid));
