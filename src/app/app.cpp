@@ -357,9 +357,8 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
         config.mock_webhook_url = "http://127.0.0.1:" + std::to_string(port) + "/payments/webhook";
     }
     TF_ASSERT(ledger && sessions && orders);  // The flows get every store, started.
-    services = std::make_unique<flows::Services>(
-        flows::Services{config, *ledger, *sessions, *orders, ids, outlook, timings, registry,
-                        background, seat_sale.get()});
+    services = std::make_unique<flows::Services>(flows::Services{
+        config, *ledger, *sessions, *orders, ids, outlook, timings, registry, seat_sale.get()});
     mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry,
                                                  background);
     reconciler = std::make_unique<flows::Reconciler>(
@@ -409,8 +408,8 @@ asio::awaitable<void> App::Impl::shutdown() {
         co_await scrape_server->shutdown(
             std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
     }
-    // What the answered requests left to do (session drops, outbox removals) still needs the
-    // stores; a request finishing later does its part itself.
+    // What the answered requests left to do (MockPay's outbox removals) still needs the stores;
+    // a request finishing later does its part itself.
     const std::size_t left =
         co_await background.stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
     if (left > 0) spdlog::warn("shutting down with {} background tasks still running", left);
@@ -431,7 +430,8 @@ asio::awaitable<void> App::Impl::shutdown() {
     if (queue_store) co_await queue_store->stop();
     if (orders) co_await orders->stop();
     // A task still waiting on a store that has now stopped fails at once; one that does not
-    // end is left to the process's exit, with its session to the TTL.
+    // end is left to the process's exit: its event stays in the outbox and is delivered once
+    // more, answered as a replay.
     if (left > 0) {
         const std::size_t stuck =
             co_await background.stop(std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));

@@ -157,26 +157,10 @@ WebhookOutcome replay_answer(const sessions::GateAnswer& gate) {
     return WebhookSettled{true, *status};
 }
 
-// Drops the session of a settled order, after the answer. A paid session is finished with; an
-// unpaid one is kept (off the pending list) until it expires, since a payment may still follow
-// its failure or cancel. The gate is done first, so a drop that fails, or never runs because
-// the process died between the answer and the drop, only leaves the session (still listed as
-// pending, or only counted as such when just its hash went) until its TTL removes it; a
-// redelivery meets the done gate. `psid` is a copy: the drop outlives the request.
-asio::awaitable<void> drop_session(Services& services, std::string psid, bool paid) {
-    // (One co_await per branch: GCC 12 mishandles a conditional between two awaitables.)
-    Status removed = done();
-    if (paid) {
-        removed = co_await timed(services.timings.session_remove, services.sessions.remove(psid));
-    } else {
-        removed = co_await timed(services.timings.session_remove, services.sessions.unlist(psid));
-    }
-    if (!removed) spdlog::warn("webhook: session {} not removed; its TTL will", psid);
-}
-
-// The lease is held: settle, store, keep or free the email's slot, mark done, answer; the session
-// is dropped after the answer (in the background). On a fault the lease is given back so the
-// provider's retry runs at once.
+// The lease is held: settle, store, keep or free the email's slot, mark done, answer. The done
+// mark drops the session in the same round trip (a paid order's is deleted, an unpaid one's
+// only leaves the pending list: a payment may still follow its failure or cancel). On a fault
+// the lease is given back so the provider's retry runs at once.
 asio::awaitable<WebhookOutcome> process_leased(Services& services, const WebhookEvent& event,
                                                const sessions::PaymentSession& session,
                                                const std::string& token) {
@@ -207,8 +191,6 @@ asio::awaitable<WebhookOutcome> process_leased(Services& services, const Webhook
         co_return finished.fault();
     }
     crash::point("webhook.before_answer");
-    auto drop = drop_session(services, psid, orders::is_paid(*status));
-    co_await services.background.run(std::move(drop));
     co_return WebhookSettled{false, *status};
 }
 }  // namespace

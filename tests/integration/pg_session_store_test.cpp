@@ -185,6 +185,27 @@ TEST_F(PgSessionStoreTest, ARemovedSessionIsGone) {
     EXPECT_TRUE(run([&] { return store_->remove(session.psid); }).ok());  // Twice is fine.
 }
 
+// The done mark drops the session in the same transaction: a paid order's is deleted, an
+// unpaid one's stays, off the pending list (a payment may still follow).
+TEST_F(PgSessionStoreTest, FinishingTheGateDropsTheSession) {
+    const PaymentSession paid = make_session(unix_now_us());
+    const PaymentSession failed = make_session(unix_now_us() + 1);
+    save(paid);
+    save(failed);
+    EXPECT_TRUE(run([&] { return store_->finish_gate(paid.psid, "PAID_UNFULFILLED"); }).ok());
+    EXPECT_TRUE(run([&] { return store_->finish_gate(failed.psid, "FAILED"); }).ok());
+    EXPECT_FALSE(find(paid.psid).has_value());
+    EXPECT_TRUE(find(failed.psid).has_value());
+    const auto recent = run([&] { return store_->recent(10); });
+    ASSERT_TRUE(recent.ok());
+    EXPECT_EQ(recent->total, 0u);
+    for (const char* psid : {paid.psid.c_str(), failed.psid.c_str()}) {
+        const auto replay = run([&] { return store_->take_lease(psid, "lease-b", 5'000, false); });
+        ASSERT_TRUE(replay.ok());
+        EXPECT_EQ(replay->state, GateState::done);
+    }
+}
+
 TEST_F(PgSessionStoreTest, RecentListsNewestFirstWithTheTotal) {
     const std::int64_t now_us = unix_now_us();
     std::vector<PaymentSession> sessions;

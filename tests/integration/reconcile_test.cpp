@@ -14,7 +14,6 @@
 #include "sessions/postgres/postgres_session_store.hpp"
 #include "tigerfans/config/config.hpp"
 #include "tigerfans/core/ids.hpp"
-#include "tigerfans/core/limits.hpp"
 #include "tigerfans/flows/checkout.hpp"
 
 namespace tigerfans::flows {
@@ -30,9 +29,8 @@ protected:
           orders_(orders::make_postgres_order_store(io_.get_executor(), database_url_,
                                                     config_.pg_order_connections, registry_)),
           sessions_(sessions::make_postgres_store(io_.get_executor(), database_url_, registry_)),
-          background_(io_.get_executor(), limits::background_tasks_max),
-          services_{config_,  *ledger_, *sessions_, *orders_,    ids_,
-                    outlook_, timings_, registry_,  background_, nullptr} {}
+          services_{config_,  *ledger_, *sessions_, *orders_, ids_,
+                    outlook_, timings_, registry_,  nullptr} {}
 
     void SetUp() override {
         ASSERT_TRUE(run([&] { return orders_->start(); }).ok());
@@ -86,7 +84,6 @@ protected:
     std::unique_ptr<accounting::Ledger> ledger_;
     std::unique_ptr<orders::OrderStore> orders_;
     std::unique_ptr<sessions::SessionStore> sessions_;
-    BackgroundTasks background_;  // Unused: only checkout runs here.
     Services services_;
 };
 

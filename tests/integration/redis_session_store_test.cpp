@@ -187,6 +187,36 @@ TEST_F(SessionStoreTest, AFinishedGateAnswersDoneWithTheOrderStatus) {
               GateState::done);
 }
 
+// The done mark drops the session in the same round trip: a paid order's session and index
+// entry go in one transaction with the mark; an unpaid one's session stays, off the index (a
+// payment may still follow), also when Redis forgot the gate script.
+TEST_F(SessionStoreTest, FinishingTheGateDropsTheSession) {
+    open();
+    const PaymentSession paid = numbered_session(21, base_time_us);
+    const PaymentSession failed = numbered_session(22, base_time_us + 1);
+    const PaymentSession canceled = numbered_session(23, base_time_us + 2);
+    for (const PaymentSession* session : {&paid, &failed, &canceled}) {
+        ASSERT_TRUE(run_async([&] { return store_->save(*session, 300); }).ok());
+    }
+    ASSERT_TRUE(run_async([&] { return store_->finish_gate(paid.psid, "PAID"); }).ok());
+    EXPECT_EQ(server_.command("EXISTS ps:ps-21"), ":0\r\n");
+    EXPECT_EQ(server_.command("GET gate:ps-21"), "$9\r\ndone:PAID\r\n");
+    ASSERT_TRUE(run_async([&] { return store_->finish_gate(failed.psid, "FAILED"); }).ok());
+    EXPECT_EQ(server_.command("GET gate:ps-22"), "$11\r\ndone:FAILED\r\n");
+    ASSERT_EQ(server_.command("SCRIPT FLUSH"), "+OK\r\n");
+    ASSERT_TRUE(run_async([&] { return store_->finish_gate(canceled.psid, "CANCELED"); }).ok());
+    EXPECT_EQ(server_.command("GET gate:ps-23"), "$13\r\ndone:CANCELED\r\n");
+    for (const PaymentSession* session : {&failed, &canceled}) {
+        const auto found = run_async([&] { return store_->find(session->psid); });
+        ASSERT_TRUE(found.ok());
+        EXPECT_TRUE(found->has_value()) << session->psid;
+    }
+    Result<PendingList> listed = run_async([&] { return store_->recent(10); });
+    ASSERT_TRUE(listed.ok());
+    EXPECT_EQ(listed->total, 0u);
+    EXPECT_TRUE(listed->sessions.empty());
+}
+
 // A released lease lets the retry through at once; releasing with another delivery's token
 // (its lease expired and was taken over) leaves the new holder's lease alone.
 TEST_F(SessionStoreTest, OnlyTheLeaseHolderCanReleaseIt) {

@@ -24,9 +24,7 @@
 
 #include "support/run_async.hpp"
 #include "tigerfans/config/config.hpp"
-#include "tigerfans/core/background_tasks.hpp"
 #include "tigerfans/core/clock.hpp"
-#include "tigerfans/core/limits.hpp"
 #include "tigerfans/core/u128.hpp"
 #include "tigerfans/flows/checkout.hpp"
 #include "tigerfans/flows/services.hpp"
@@ -300,11 +298,6 @@ public:
     // expire_email_slots().
     std::map<std::string, std::map<std::string, bool>> email_slots;
 
-    // From now until release_removals(), remove() and unlist() are made but wait before they
-    // take effect.
-    void hold_removals(asio::any_io_executor executor) { removals_held_.hold(std::move(executor)); }
-    void release_removals() { removals_held_.release(); }
-
     void expire_leases() {
         std::erase_if(gates, [](const auto& gate) { return gate.second.done_status.empty(); });
     }
@@ -355,6 +348,11 @@ public:
         if (!(paid_mark && sessions::is_unpaid_mark(status))) {
             gate = GateRow{"", std::string(status)};
         }
+        if (sessions::is_unpaid_mark(status)) {
+            unlisted.insert(std::string(psid));
+        } else {
+            saved.erase(std::string(psid));
+        }
         co_return calls_.leave(done());
     }
     asio::awaitable<Status> release_lease(std::string_view psid, std::string_view token) override {
@@ -394,14 +392,7 @@ public:
     }
     asio::awaitable<Status> remove(std::string_view psid) override {
         if (auto fault = calls_.enter("sessions.remove")) co_return *fault;
-        co_await removals_held_.wait();
         saved.erase(std::string(psid));
-        co_return calls_.leave(done());
-    }
-    asio::awaitable<Status> unlist(std::string_view psid) override {
-        if (auto fault = calls_.enter("sessions.unlist")) co_return *fault;
-        co_await removals_held_.wait();
-        unlisted.insert(std::string(psid));
         co_return calls_.leave(done());
     }
     asio::awaitable<Result<sessions::PendingList>> recent(std::size_t) override {
@@ -446,7 +437,6 @@ private:
     }
 
     CallPlan& calls_;
-    HeldCalls removals_held_;
 };
 
 class FakeOrders final : public orders::OrderStore {
@@ -527,14 +517,12 @@ protected:
     FlowFixture()
         : config(config::load([](std::string_view) { return std::nullopt; }).config),
           timings(registry),
-          services{config,  ledger,  sessions, orders,     ids,
-                   outlook, timings, registry, background, nullptr} {}
+          services{config, ledger, sessions, orders, ids, outlook, timings, registry, nullptr} {}
 
-    // Nothing a delivery left in the background outlives the test.
+    // No checkout whose holds a test held back outlives the test.
     ~FlowFixture() override {
-        sessions.release_removals();
         ledger.release_holds();
-        drain();
+        run_ready();
     }
 
     // A checkout of a fan of its own (no email limit in the way).
@@ -549,29 +537,14 @@ protected:
         });
     }
 
-    // One delivery up to its answer; what it does after the answer may still be pending.
-    WebhookOutcome answer(const std::string& psid, PaymentOutcome outcome, std::string key) {
+    // One delivery.
+    WebhookOutcome pay(const std::string& psid, PaymentOutcome outcome, std::string key) {
         return testing::run_async(io, [&] {
             return handle_webhook(services, WebhookEvent{outcome, psid, std::move(key)});
         });
     }
 
-    // One delivery and everything it leaves in the background.
-    WebhookOutcome pay(const std::string& psid, PaymentOutcome outcome, std::string key) {
-        WebhookOutcome answered = answer(psid, outcome, std::move(key));
-        drain();
-        return answered;
-    }
-
-    // Runs until no background task is pending.
-    void drain() {
-        testing::run_async(io, [&]() -> asio::awaitable<bool> {
-            co_await background.drain();
-            co_return true;
-        });
-    }
-
-    // Runs what is ready on the loop, and nothing that waits (a held removal).
+    // Runs what is ready on the loop, and nothing that waits (a held hold).
     void run_ready() {
         io.restart();
         io.poll();
@@ -622,7 +595,6 @@ protected:
     FakeLedger ledger{calls};
     FakeSessions sessions{calls};
     FakeOrders orders{calls};
-    BackgroundTasks background{io.get_executor(), limits::background_tasks_max};
     Services services;
     int fans_ = 0;  // The fans buy() has made up.
 };

@@ -513,140 +513,32 @@ TEST_F(FlowsDeathTest, AStoreThatKeepsAPaidOrderUnpaidStopsTheProcess) {
                      " stored as FAILED after PAID_UNFULFILLED\\)");
 }
 
-// The session's drop, which a delivery leaves in the background after its answer. The session
-// double holds its removals here until released, and each delivery runs only as far as the
-// loop goes without waiting, so a delivery that waits for its drop shows as one not answered.
-class WebhookDropTest : public FlowsTest {
-protected:
-    // Starts a delivery through `through`; its answer lands in `answered`. Each test releases
-    // the removals and runs the loop before `answered` goes out of scope.
-    void start(Services& through, std::optional<WebhookOutcome>& answered, const std::string& psid,
-               PaymentOutcome outcome) {
-        testing::start_async(
-            io, handle_webhook(through, WebhookEvent{outcome, psid, "evt_" + psid}), answered);
-    }
-
-    // The status a delivery answered; none when it did not answer, or not with a settlement.
-    static std::optional<orders::OrderStatus> status_of(
-        const std::optional<WebhookOutcome>& answered) {
-        if (!answered || !std::holds_alternative<WebhookSettled>(*answered)) return std::nullopt;
-        return std::get<WebhookSettled>(*answered).status;
-    }
-};
-
-// The answer waits for the order's commit and the gate's done mark, not for the session's
-// drop: with the store holding every removal, a payment and a failure both answer while their
-// drops wait in the background, and a redelivery meanwhile answers from the gate. A process
-// dying now leaves both sessions to their TTL, and no delivery acts on them again.
-TEST_F(WebhookDropTest, TheAnswerComesBeforeTheDrop) {
+// The done mark takes the session with it, in the same call and before the answer: a paid
+// order's session is gone, a failed one's only leaves the pending list (a payment may still
+// follow), and no other call drops it.
+TEST_F(FlowsTest, TheDoneMarkDropsTheSessionInTheSameCall) {
     const auto paid = std::get<CheckoutAccepted>(buy());
     const auto failed = std::get<CheckoutAccepted>(buy());
-    const std::string& paid_psid = paid.payment_session_id;
-    const std::string& failed_psid = failed.payment_session_id;
-    sessions.hold_removals(io.get_executor());
-    std::optional<WebhookOutcome> paid_answer;
-    std::optional<WebhookOutcome> failed_answer;
-    std::optional<WebhookOutcome> replay;
-    start(services, paid_answer, paid_psid, PaymentOutcome::succeeded);
-    start(services, failed_answer, failed_psid, PaymentOutcome::failed);
-    run_ready();
-    EXPECT_TRUE(paid_answer.has_value());
-    EXPECT_TRUE(failed_answer.has_value());
-    EXPECT_EQ(background.pending(), 2u);
-    EXPECT_EQ(sessions.saved.count(paid_psid), 1u);
-    EXPECT_EQ(sessions.unlisted.count(failed_psid), 0u);
-    EXPECT_EQ(orders.rows.at(paid.order_id).status, orders::OrderStatus::paid);
-    start(services, replay, paid_psid, PaymentOutcome::succeeded);
-    run_ready();
-    EXPECT_TRUE(replay && std::get<WebhookSettled>(*replay).idempotent);
-
-    sessions.release_removals();
-    run_ready();
-    EXPECT_EQ(status_of(paid_answer), orders::OrderStatus::paid);
-    EXPECT_EQ(status_of(failed_answer), orders::OrderStatus::failed);
-    EXPECT_EQ(status_of(replay), orders::OrderStatus::paid);
-    EXPECT_EQ(background.pending(), 0u);
-    EXPECT_EQ(sessions.saved.count(paid_psid), 0u);
-    EXPECT_EQ(sessions.saved.count(failed_psid), 1u);
-    EXPECT_EQ(sessions.unlisted.count(failed_psid), 1u);
-}
-
-// A shutdown stops the background work before the stores close: the stop waits for the drop
-// still running, which then completes.
-TEST_F(WebhookDropTest, StoppingTheBackgroundWaitsForAPendingDrop) {
-    const auto paid = std::get<CheckoutAccepted>(buy());
-    sessions.hold_removals(io.get_executor());
-    std::optional<WebhookOutcome> answered;
-    start(services, answered, paid.payment_session_id, PaymentOutcome::succeeded);
-    run_ready();
-    std::optional<std::size_t> left;
-    testing::start_async(io, background.stop(std::chrono::minutes(1)), left);
-    run_ready();
-    EXPECT_TRUE(answered.has_value());
-    EXPECT_FALSE(left.has_value());
-    EXPECT_EQ(sessions.saved.count(paid.payment_session_id), 1u);
-
-    sessions.release_removals();
-    run_ready();
-    EXPECT_EQ(left, std::optional<std::size_t>(0));
+    const std::size_t first = calls.made();
+    pay(paid.payment_session_id, PaymentOutcome::succeeded, "evt_1");
+    EXPECT_EQ(calls.last_made(), "sessions.finish_gate") << calls.names_since(first);
     EXPECT_EQ(sessions.saved.count(paid.payment_session_id), 0u);
-    EXPECT_EQ(status_of(answered), orders::OrderStatus::paid);
+    EXPECT_EQ(sessions.gates.at(paid.payment_session_id).done_status, "PAID");
+
+    const std::size_t second = calls.made();
+    pay(failed.payment_session_id, PaymentOutcome::failed, "evt_2");
+    EXPECT_EQ(calls.last_made(), "sessions.finish_gate") << calls.names_since(second);
+    EXPECT_EQ(sessions.saved.count(failed.payment_session_id), 1u);
+    EXPECT_EQ(sessions.unlisted.count(failed.payment_session_id), 1u);
+    EXPECT_EQ(calls.names_since(first).find("sessions.remove"), std::string::npos);
 }
 
-// A drop that fails after the answer is logged; the session stays for its TTL, and the done
-// gate answers a redelivery.
-TEST_F(WebhookDropTest, AFailedDropIsLoggedAndLeavesTheSessionToItsTtl) {
-    const auto paid = std::get<CheckoutAccepted>(buy());
-    const std::string& psid = paid.payment_session_id;
-    const testing::LogCapture log;
-    calls.fail_next("sessions.remove");
-    const auto outcome = pay(psid, PaymentOutcome::succeeded, "evt_1");
-    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(outcome));
-    EXPECT_EQ(std::get<WebhookSettled>(outcome).status, orders::OrderStatus::paid);
-    EXPECT_EQ(calls.last_failed(), "sessions.remove");
-    EXPECT_NE(log.text().find("session " + psid + " not removed; its TTL will"), std::string::npos)
-        << log.text();
-    EXPECT_EQ(sessions.saved.count(psid), 1u);
-    EXPECT_EQ(sessions.gates.at(psid).done_status, "PAID");
-    const auto replay = pay(psid, PaymentOutcome::succeeded, "evt_1");
-    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(replay));
-    EXPECT_TRUE(std::get<WebhookSettled>(replay).idempotent);
-}
-
-// With as many drops pending as the limit allows, the next delivery drops its session itself
-// before it answers, as if there were no background: memory stays bounded.
-TEST_F(WebhookDropTest, BeyondTheLimitTheDropRunsBeforeTheAnswer) {
-    BackgroundTasks one(io.get_executor(), 1);
-    Services limited{config, ledger, sessions, orders, ids, outlook, timings, registry, one};
-    const auto first = std::get<CheckoutAccepted>(buy());
-    const auto second = std::get<CheckoutAccepted>(buy());
-    sessions.hold_removals(io.get_executor());
-    std::optional<WebhookOutcome> first_answer;
-    std::optional<WebhookOutcome> second_answer;
-    start(limited, first_answer, first.payment_session_id, PaymentOutcome::succeeded);
-    run_ready();
-    start(limited, second_answer, second.payment_session_id, PaymentOutcome::succeeded);
-    run_ready();
-    EXPECT_TRUE(first_answer.has_value());
-    EXPECT_FALSE(second_answer.has_value());
-    EXPECT_EQ(one.pending(), 1u);
-
-    sessions.release_removals();
-    run_ready();
-    EXPECT_EQ(status_of(first_answer), orders::OrderStatus::paid);
-    EXPECT_EQ(status_of(second_answer), orders::OrderStatus::paid);
-    EXPECT_EQ(one.pending(), 0u);
-    EXPECT_TRUE(sessions.saved.empty());
-}
-
-// Every call of each flow fails in turn. The happy path is run once to count its calls (those
-// a delivery makes after its answer too: each delivery here runs until its background work is
-// done); then, for each n up to that count, the n-th call fails: the answer is a clean fault
-// (or, for the calls whose failure a flow logs and leaves to a TTL, the normal answer), nothing
-// is left half-done, and the provider's retry ends exactly where the happy path does.
-// n = count + 1 fails nothing, which shows the count covers every call. The same loop kills the
-// process after each call before the answer instead: the redelivery after the lease expired
-// finishes the work once.
+// Every call of each flow fails in turn. The happy path is run once to count its calls; then,
+// for each n up to that count, the n-th call fails: the answer is a clean fault, nothing is
+// left half-done, and the provider's retry ends exactly where the happy path does. n = count + 1
+// fails nothing, which shows the count covers every call. The same loop kills the process after
+// each call before the answer instead, or loses each call's reply after the call took effect:
+// the redelivery after the lease expired finishes the work once.
 class FailEveryCallTest : public FlowsTest {
 protected:
     // What happens between checkout and the delivery under test.
@@ -657,12 +549,6 @@ protected:
         PaymentOutcome outcome;
         orders::OrderStatus ends;
     };
-
-    // A webhook answers normally when only the session's drop (after the answer) failed: its
-    // TTL removes the session.
-    static bool tolerated(const std::string& call) {
-        return call == "sessions.remove" || call == "sessions.unlist";
-    }
 
     CheckoutAccepted prepare(Before before) {
         ledger.tickets_left = 1000;
@@ -741,22 +627,17 @@ protected:
             ASSERT_TRUE(fired) << calls.names_since(first);
             const std::string failed = calls.last_failed();
             SCOPED_TRACE("the failing call: " + failed);
-            if (tolerated(failed)) {
-                ASSERT_TRUE(std::holds_alternative<WebhookSettled>(answer));
-                EXPECT_EQ(std::get<WebhookSettled>(answer).status, delivery.ends);
-            } else {
-                ASSERT_TRUE(std::holds_alternative<Fault>(answer));
-                EXPECT_EQ(std::get<Fault>(answer), Fault::unavailable);
-                // Not done: the provider's retry is processed, not answered as a replay.
-                const auto gate = sessions.gates.find(accepted.payment_session_id);
-                EXPECT_TRUE(gate == sessions.gates.end() || gate->second.done_status.empty() ||
-                            delivery.before == Before::a_failure_settled);
-            }
+            ASSERT_TRUE(std::holds_alternative<Fault>(answer));
+            EXPECT_EQ(std::get<Fault>(answer), Fault::unavailable);
+            // Not done: the provider's retry is processed, not answered as a replay.
+            const auto gate = sessions.gates.find(accepted.payment_session_id);
+            EXPECT_TRUE(gate == sessions.gates.end() || gate->second.done_status.empty() ||
+                        delivery.before == Before::a_failure_settled);
             expect_nothing_leaked();
             const auto retried = deliver(accepted, delivery);
             ASSERT_TRUE(std::holds_alternative<WebhookSettled>(retried));
             EXPECT_EQ(std::get<WebhookSettled>(retried).status, delivery.ends);
-            EXPECT_EQ(std::get<WebhookSettled>(retried).idempotent, tolerated(failed));
+            EXPECT_FALSE(std::get<WebhookSettled>(retried).idempotent);
             expect_settled(accepted, delivery, tickets_before);
         }
     }
@@ -832,20 +713,31 @@ protected:
         return counted;
     }
 
-    // The last call, the session's drop, runs after the answer; a process dying after the
-    // answer is the drop tests' case (WebhookDropTest), so only the calls before it are here.
-    void die_after_each_call(const Delivery& delivery) {
+    enum class Interruption { process_dies, reply_lost };
+
+    // After each call of the delivery in turn, the process dies before the answer, or the
+    // call's reply is lost after the call took effect (the delivery answers the fault). Once the
+    // lease has expired, the redelivery finishes the work once; after the last call, the done
+    // mark, it answers as a replay.
+    void interrupt_after_each_call(const Delivery& delivery, Interruption interruption) {
         const std::size_t count = count_calls(delivery);
         ASSERT_GT(count, 1u);
-        ASSERT_TRUE(tolerated(calls.last_made())) << calls.last_made();
-        for (std::size_t n = 1; n < count; n++) {
-            SCOPED_TRACE("the process dies after call " + std::to_string(n) + " of " +
+        EXPECT_EQ(calls.last_made(), "sessions.finish_gate");
+        for (std::size_t n = 1; n <= count; n++) {
+            SCOPED_TRACE("interrupted after call " + std::to_string(n) + " of " +
                          std::to_string(count));
             const CheckoutAccepted accepted = prepare(delivery.before);
             const std::uint64_t tickets_before = ledger.tickets_left;
-            calls.die_after_nth(n);
-            EXPECT_THROW(deliver(accepted, delivery), ProcessDied);
+            if (interruption == Interruption::process_dies) {
+                calls.die_after_nth(n);
+                EXPECT_THROW(deliver(accepted, delivery), ProcessDied);
+            } else {
+                calls.lose_reply_of_nth(n);
+                const auto answer = deliver(accepted, delivery);
+                EXPECT_TRUE(std::holds_alternative<Fault>(answer)) << calls.last_failed();
+            }
             EXPECT_FALSE(calls.armed());
+            calls.disarm();
             sessions.expire_leases();
             EXPECT_TRUE(orphan_holds().empty());
             expect_orders_whole();
@@ -854,6 +746,13 @@ protected:
             EXPECT_EQ(std::get<WebhookSettled>(redelivered).status, delivery.ends);
             expect_settled(accepted, delivery, tickets_before);
         }
+    }
+
+    void die_after_each_call(const Delivery& delivery) {
+        interrupt_after_each_call(delivery, Interruption::process_dies);
+    }
+    void lose_each_reply(const Delivery& delivery) {
+        interrupt_after_each_call(delivery, Interruption::reply_lost);
     }
 
     static constexpr Delivery payment{Before::nothing, PaymentOutcome::succeeded,
@@ -919,6 +818,16 @@ TEST_F(FailEveryCallTest, PaymentAfterAFailureDyingAfterEachCall) {
     die_after_each_call(payment_after_failure);
 }
 
+TEST_F(FailEveryCallTest, PaymentLosingEachReply) { lose_each_reply(payment); }
+TEST_F(FailEveryCallTest, FailureLosingEachReply) { lose_each_reply(failure); }
+TEST_F(FailEveryCallTest, LatePaymentLosingEachReply) { lose_each_reply(late_payment); }
+TEST_F(FailEveryCallTest, LatePaymentWithNothingLeftLosingEachReply) {
+    lose_each_reply(late_payment_sold_out);
+}
+TEST_F(FailEveryCallTest, PaymentAfterAFailureLosingEachReply) {
+    lose_each_reply(payment_after_failure);
+}
+
 // Each JSON handler answers a failing store call with 503 and Retry-After (fans and the
 // provider retry), never a 500, whichever of its calls fails.
 TEST_F(FailEveryCallTest, EveryApiHandlerAnswersAFailingCallWith503) {
@@ -965,9 +874,7 @@ TEST_F(FailEveryCallTest, EveryApiHandlerAnswersAFailingCallWith503) {
          }},
     };
     const auto handle = [&](http::Request& made) {
-        http::Response response = testing::run_async(io, [&] { return router.handle(made); });
-        drain();
-        return response;
+        return testing::run_async(io, [&] { return router.handle(made); });
     };
     for (const auto& [name, make] : routes) {
         SCOPED_TRACE(name);
@@ -984,7 +891,7 @@ TEST_F(FailEveryCallTest, EveryApiHandlerAnswersAFailingCallWith503) {
             const bool fired = !calls.armed();
             calls.disarm();
             EXPECT_EQ(fired, n <= count);
-            if (n > count || tolerated(calls.last_failed())) {
+            if (n > count) {
                 EXPECT_EQ(response.status, 200u);
                 continue;
             }

@@ -35,9 +35,7 @@ protected:
         request.target = request.path = "/api/checkout";
         request.body = std::string(body);
         if (key) request.headers.emplace_back("idempotency-key", std::move(*key));
-        http::Response response = testing::run_async(io, [&] { return router.handle(request); });
-        drain();
-        return response;
+        return testing::run_async(io, [&] { return router.handle(request); });
     }
 
     static std::string error_of(const http::Response& response) {

@@ -16,7 +16,7 @@ inline constexpr std::array<std::string_view, 5> point_names = {
     "webhook.after_lease",    // The lease is taken; nothing is settled.
     "webhook.after_settle",   // The ledger posted or voided the holds; no order yet.
     "webhook.after_insert",   // The order committed; the gate is not yet done.
-    "webhook.before_answer",  // The gate is done; the session is not yet dropped.
+    "webhook.before_answer",  // The gate is done and the session dropped; no answer yet.
     "orders.mid_commit",      // Database thread: the batch's rows inserted, COMMIT not sent.
 };
 

@@ -151,13 +151,11 @@ inline constexpr std::uint32_t tickets_per_email_default = 4;
 inline constexpr std::uint32_t tickets_per_email_max = 1'000;
 static_assert(tickets_per_email_default <= tickets_per_email_max);
 
-// Background tasks (core/background_tasks.hpp): the webhook drops its session after it
-// answered, and MockPay deletes a delivered event from its outbox after its emit answered. A
-// pending task holds a coroutine frame and a store call; with this many pending (a session
-// store or an outbox that stalls under a flood of payments; the two share the limit) the next
-// task runs before its answer instead, as if there were no background, so memory stays
-// bounded. Far above what normal traffic keeps pending: payments per second times one store
-// round trip.
+// Background tasks (core/background_tasks.hpp): MockPay deletes a delivered event from its
+// outbox after its emit answered. A pending task holds a coroutine frame and a store call; with
+// this many pending (an outbox that stalls under a flood of payments) the next task runs before
+// its answer instead, as if there were no background, so memory stays bounded. Far above what
+// normal traffic keeps pending: payments per second times one store round trip.
 inline constexpr std::size_t background_tasks_max = 4'096;
 
 // Reconciliation: a ticket posted less than this long ago may still have its order on the way

@@ -1,6 +1,6 @@
 // What the business flows work with: the configuration, the three stores, the id generator,
-// what the latest holds found, the component timings and the background tasks (work done after
-// the answer). Built once by the app; flows hold no state of their own.
+// what the latest holds found and the component timings. Built once by the app; flows hold no
+// state of their own.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -9,7 +9,6 @@
 #include "tigerfans/accounting/ledger.hpp"
 #include "tigerfans/accounting/seat_ledger.hpp"
 #include "tigerfans/config/config.hpp"
-#include "tigerfans/core/background_tasks.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/flows/hold_outlook.hpp"
 #include "tigerfans/metrics/metrics.hpp"
@@ -63,7 +62,6 @@ struct Services {
     HoldOutlook& outlook;
     Timings& timings;
     metrics::Registry& registry;
-    BackgroundTasks& background;
     const Seating* seating;  // Null without VENUE.
 };
 

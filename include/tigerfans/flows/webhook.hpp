@@ -1,8 +1,8 @@
 // The payment webhook: verify the provider's signature, take the session's lease at the
 // idempotency gate while finding the session, settle the holds (post on success, with a late
-// booking when they expired; void on failure), write the order durably, mark the gate done,
-// answer, and drop the session after the answer (Services::background). A replay changes
-// nothing and answers with the stored order's status.
+// booking when they expired; void on failure), write the order durably, mark the gate done
+// while dropping the session (one round trip), answer. A replay changes nothing and answers
+// with the stored order's status.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

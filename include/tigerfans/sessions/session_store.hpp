@@ -116,8 +116,12 @@ public:
                                                            bool payment) = 0;
 
     // Marks the gate done with the stored order's status (for the done-mark lifetime), unless
-    // it is already done with a paid status and this one is unpaid. Called only after the order
-    // row committed; whoever holds the lease by then is superseded.
+    // it is already done with a paid status and this one is unpaid, and drops the session in
+    // the same round trip: a paid order's session is deleted with its pending-index entry; an
+    // unpaid one's only leaves the index and stays until it expires, since a payment may still
+    // follow its failure or cancel. Called only after the order row committed; whoever holds
+    // the lease by then is superseded. After a fault either may have happened, or both: the
+    // mark is never missing while the paid session is gone (a retry would find neither).
     virtual asio::awaitable<Status> finish_gate(std::string_view psid,
                                                 std::string_view order_status) = 0;
 
@@ -142,10 +146,6 @@ public:
 
     // Deletes the session and its pending-index entry.
     virtual asio::awaitable<Status> remove(std::string_view psid) = 0;
-
-    // Takes the session off the pending index but keeps it until it expires: a payment may
-    // still follow the failure or cancel that settled it.
-    virtual asio::awaitable<Status> unlist(std::string_view psid) = 0;
 
     virtual asio::awaitable<Result<PendingList>> recent(std::size_t limit) = 0;
 

@@ -116,13 +116,7 @@ public:
 
     asio::awaitable<Status> remove(std::string_view psid) override {
         if (!is_storable_text(psid)) co_return done();
-        Operation operation = postgres::RemoveOp{std::string(psid), false};
-        co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
-    }
-
-    asio::awaitable<Status> unlist(std::string_view psid) override {
-        if (!is_storable_text(psid)) co_return done();
-        Operation operation = postgres::RemoveOp{std::string(psid), true};
+        Operation operation = postgres::RemoveOp{std::string(psid)};
         co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
     }
 

@@ -467,12 +467,16 @@ BatchByKind::BatchByKind(const std::vector<Operation>& operations) {
         const Operation& operation = operations[i];
         if (const auto* save = std::get_if<SaveOp>(&operation)) saves.push_back(save);
         if (const auto* lease = std::get_if<LeaseOp>(&operation)) leases.emplace_back(i, lease);
-        if (const auto* finish = std::get_if<FinishOp>(&operation)) finishes.push_back(finish);
+        if (const auto* finish = std::get_if<FinishOp>(&operation)) {
+            finishes.push_back(finish);
+            const bool keep = is_unpaid_mark(finish->order_status);
+            (keep ? unlisted_psids : removed_psids).add_text(finish->psid);
+        }
         if (const auto* claim = std::get_if<ClaimSlotOp>(&operation))
             slot_claims.emplace_back(i, claim);
         if (const auto* slot = std::get_if<SlotOp>(&operation)) settled_slots.push_back(slot);
         if (const auto* remove = std::get_if<RemoveOp>(&operation)) {
-            (remove->keep ? unlisted_psids : removed_psids).add_text(remove->psid);
+            removed_psids.add_text(remove->psid);
         }
         if (const auto* release = std::get_if<ReleaseOp>(&operation)) {
             released_psids.add_text(release->psid);

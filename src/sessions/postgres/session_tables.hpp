@@ -42,6 +42,7 @@ struct LeaseOp {
     std::uint32_t lease_ms;
     bool payment;
 };
+// Marks the gate done and drops the session (an unpaid order's only leaves the pending list).
 struct FinishOp {
     std::string psid;
     std::string order_status;
@@ -65,7 +66,6 @@ struct ReleaseKeyOp {
 };
 struct RemoveOp {
     std::string psid;
-    bool keep;  // Only off the pending list (unlist), the row stays until it expires.
 };
 struct ClaimSlotOp {
     std::string email;

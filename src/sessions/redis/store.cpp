@@ -3,10 +3,10 @@
 // transaction, removing a plain pipeline (see remove()), the gate and the keys are Lua scripts
 // called by EVALSHA (EVAL when Redis forgot them, e.g. after a restart). The gate's two most
 // frequent steps skip the script: taking a free gate (a conditional SET, on Redis 7.0 or later) and
-// the paid done mark (a plain SET); a take that finds the gate held asks the script, a second round
-// trip. Only recent() needs more: the index, then the sessions, then (rarely) a cleanup of index
-// entries whose session expired. Faults from the connection are returned as they are; the
-// server above turns them into 503.
+// the paid done mark (a plain SET, in one transaction with the session's removal); a take that
+// finds the gate held asks the script, a second round trip. Only recent() needs more: the index,
+// then the sessions, then (rarely) a cleanup of index entries whose session expired. Faults from
+// the connection are returned as they are; the server above turns them into 503.
 
 #include "sessions/redis/store.hpp"
 
@@ -104,10 +104,13 @@ std::vector<Command> plain_take_commands(std::string_view psid, std::string_view
     return commands;
 }
 
-// The gate's done mark for a paid order, written as the gate script's finish writes it.
-Command paid_mark_command(std::string_view psid, std::string_view order_status) {
-    return {"SET", gate_key(psid), gate_done_mark(order_status), "EX",
-            std::to_string(limits::webhook_done_ttl_s)};
+// The gate's done mark for a paid order, written as the gate script's finish writes it, and the
+// session's removal.
+std::vector<Command> paid_finish_commands(std::string_view psid, std::string_view order_status) {
+    std::vector<Command> commands = remove_commands(psid);
+    commands.insert(commands.begin(), Command{"SET", gate_key(psid), gate_done_mark(order_status),
+                                              "EX", std::to_string(limits::webhook_done_ttl_s)});
+    return commands;
 }
 
 Command key_command(const std::string& sha, std::string_view operation, const KeyClaim& claim) {
@@ -199,7 +202,6 @@ public:
                                        std::string_view body, std::uint32_t ttl_s) override;
     asio::awaitable<Status> release_key(const KeyClaim& claim) override;
     asio::awaitable<Status> remove(std::string_view psid) override;
-    asio::awaitable<Status> unlist(std::string_view psid) override;
     asio::awaitable<Result<PendingList>> recent(std::size_t limit) override;
     asio::awaitable<Result<bool>> claim_email_slot(std::string_view email,
                                                    std::string_view order_id,
@@ -317,21 +319,36 @@ asio::awaitable<Result<GateAnswer>> RedisSessionStore::take_lease(std::string_vi
 }
 
 // A paid status replaces whatever the gate holds, as the script's finish would: a plain SET,
-// without the script's cost in Redis. Only an unpaid status needs the script's check that no
-// paid mark is there.
+// without the script's cost in Redis, in one transaction with the session's removal, so the
+// session never goes without the mark. Only an unpaid status needs the script's check that no
+// paid mark is there; its session leaves the index in the same round trip (whatever the script
+// answers: an unlisted session is still found, and a refused mark means a payment won).
 asio::awaitable<Status> RedisSessionStore::finish_gate(std::string_view psid,
                                                        std::string_view order_status) {
     TF_ASSERT(!order_status.empty());
-    if (order_status != "FAILED" && order_status != "CANCELED") {
-        Result<Reply> written = co_await client_.command(paid_mark_command(psid, order_status));
-        if (!written) co_return written.fault();
-        if (!written->is_status("OK")) co_return unexpected("finish gate", *written);
+    if (!is_unpaid_mark(order_status)) {
+        Result<Reply> executed =
+            co_await transaction("finish gate", paid_finish_commands(psid, order_status));
+        if (!executed) co_return executed.fault();
+        if (!executed->elements.front().is_status("OK")) {
+            co_return unexpected("finish gate", executed->elements.front());
+        }
         co_return done();
     }
     const GateCall call{"finish", psid, order_status, limits::webhook_done_ttl_s, false};
-    Result<Reply> finished = co_await run_gate(gate_command(gate_sha_, call));
-    if (!finished) co_return finished.fault();
-    if (!finished->as_integer()) co_return unexpected("finish gate", *finished);
+    std::vector<Command> commands;
+    commands.push_back(gate_command(gate_sha_, call));
+    commands.push_back(unlist_command(psid));
+    Result<std::vector<Reply>> replies = co_await client_.pipeline(std::move(commands));
+    if (!replies) co_return replies.fault();
+    if (!replies->back().as_integer()) co_return unexpected("unlist", replies->back());
+    Reply& finished = replies->front();
+    if (finished.error_code() == "NOSCRIPT") {
+        Result<Reply> retried = co_await run_gate(gate_command(gate_sha_, call));
+        if (!retried) co_return retried.fault();
+        finished = std::move(*retried);
+    }
+    if (!finished.as_integer()) co_return unexpected("finish gate", finished);
     co_return done();
 }
 
@@ -393,13 +410,6 @@ asio::awaitable<Status> RedisSessionStore::remove(std::string_view psid) {
     Result<std::vector<Reply>> replies = co_await client_.pipeline(remove_commands(psid));
     if (!replies) co_return replies.fault();
     if (const Reply* refused = first_error(*replies)) co_return unexpected("remove", *refused);
-    co_return done();
-}
-
-asio::awaitable<Status> RedisSessionStore::unlist(std::string_view psid) {
-    Result<Reply> removed = co_await client_.command(unlist_command(psid));
-    if (!removed) co_return removed.fault();
-    if (!removed->as_integer()) co_return unexpected("unlist", *removed);
     co_return done();
 }
 
