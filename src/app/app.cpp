@@ -28,6 +28,7 @@
 #include "tigerfans/admin/routes.hpp"
 #include "tigerfans/app/pages.hpp"
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/background_tasks.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/exception_text.hpp"

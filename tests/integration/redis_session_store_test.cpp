@@ -211,6 +211,7 @@ TEST_F(SessionStoreTest, FinishingTheGateDropsTheSession) {
         ASSERT_TRUE(found.ok());
         EXPECT_TRUE(found->has_value()) << session->psid;
     }
+    EXPECT_EQ(server_.command("ZCARD pendings"), ":0\r\n");
     Result<PendingList> listed = run_async([&] { return store_->recent(10); });
     ASSERT_TRUE(listed.ok());
     EXPECT_EQ(listed->total, 0u);

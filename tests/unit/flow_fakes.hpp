@@ -103,8 +103,8 @@ public:
         return fault_;
     }
     // The end of each call that took effect: what it answers. The doubles never suspend (but
-    // for held removals and holds, which no test combines with a planned death or a lost
-    // reply), so the call that entered last is the one leaving.
+    // for held holds, which no test combines with a planned death or a lost reply), so the
+    // call that entered last is the one leaving.
     template <typename T>
     typename AsResult<T>::type leave(T value) {
         const bool nth = die_at_ != 0 && made_ == die_at_;

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
-#include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
@@ -16,7 +15,6 @@
 #include <vector>
 
 #include "flow_fakes.hpp"
-#include "support/log_capture.hpp"
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/flows/api.hpp"
 #include "tigerfans/http/router.hpp"
@@ -584,6 +582,12 @@ protected:
         EXPECT_EQ(orders.rows.at(accepted.order_id).status, delivery.ends);
         ASSERT_EQ(sessions.gates.count(psid), 1u);
         EXPECT_EQ(sessions.gates.at(psid).done_status, orders::status_name(delivery.ends));
+        // Dropped with the done mark: a paid order's session is gone, an unpaid one's unlisted.
+        if (orders::is_paid(delivery.ends)) {
+            EXPECT_EQ(sessions.saved.count(psid), 0u);
+        } else {
+            EXPECT_EQ(sessions.unlisted.count(psid), 1u);
+        }
         const bool late = delivery.before == Before::holds_expired;
         EXPECT_EQ(ledger.tickets_left, tickets_before - (late ? 1 : 0));
         expect_nothing_leaked();
@@ -744,6 +748,7 @@ protected:
             const auto redelivered = deliver(accepted, delivery);
             ASSERT_TRUE(std::holds_alternative<WebhookSettled>(redelivered));
             EXPECT_EQ(std::get<WebhookSettled>(redelivered).status, delivery.ends);
+            EXPECT_EQ(std::get<WebhookSettled>(redelivered).idempotent, n == count);
             expect_settled(accepted, delivery, tickets_before);
         }
     }

@@ -344,7 +344,10 @@ asio::awaitable<Status> RedisSessionStore::finish_gate(std::string_view psid,
     if (!replies->back().as_integer()) co_return unexpected("unlist", replies->back());
     Reply& finished = replies->front();
     if (finished.error_code() == "NOSCRIPT") {
-        Result<Reply> retried = co_await run_gate(gate_command(gate_sha_, call));
+        Command evaluated = gate_command(gate_sha_, call);
+        evaluated[0] = "EVAL";
+        evaluated[1] = std::string(gate_script);
+        Result<Reply> retried = co_await client_.command(std::move(evaluated));
         if (!retried) co_return retried.fault();
         finished = std::move(*retried);
     }
@@ -402,7 +405,7 @@ asio::awaitable<Status> RedisSessionStore::release_key(const KeyClaim& claim) {
 }
 
 // The hash and the index entry go in one round trip but not in one transaction, which would
-// cost Redis two more commands for every paid order. A reader in between, or a removal cut
+// cost Redis two more commands for every checkout undone. A reader in between, or a removal cut
 // short after the DEL, meets an index entry without its session: recent() skips it and drops
 // it when it is among the newest, and the save that comes one TTL later trims it, as after an
 // expiry. Until then it only counts in the pending total.
