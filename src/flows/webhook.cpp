@@ -193,6 +193,26 @@ asio::awaitable<WebhookOutcome> process_leased(Services& services, const Webhook
     crash::point("webhook.before_answer");
     co_return WebhookSettled{false, *status};
 }
+
+// The lease was this delivery's, yet the session is missing: unknown, unless a delivery whose
+// stalled lease this one took over finished in between, its done mark dropping the session
+// after the take and before the lookup. The gate, asked once more, tells which.
+asio::awaitable<WebhookOutcome> missing_session(Services& services, const WebhookEvent& event) {
+    const std::string& psid = event.payment_session_id;
+    const std::string token = new_lease_token();
+    auto gate =
+        co_await timed(services.timings.session_gate,
+                       services.sessions.take_lease(psid, token, limits::webhook_lease_ms,
+                                                    event.outcome == PaymentOutcome::succeeded));
+    if (!gate) co_return gate.fault();
+    switch (gate->state) {
+        case sessions::GateState::done: co_return replay_answer(*gate);
+        case sessions::GateState::busy: co_return DeliveryInProgress{};
+        case sessions::GateState::leased: break;
+    }
+    co_await release_lease(services, psid, token);
+    co_return SessionUnknown{};
+}
 }  // namespace
 
 asio::awaitable<WebhookOutcome> handle_webhook(Services& services, WebhookEvent event) {
@@ -219,7 +239,7 @@ asio::awaitable<WebhookOutcome> handle_webhook(Services& services, WebhookEvent 
     if (!found || !found->has_value()) {
         co_await release_lease(services, psid, token);
         if (!found) co_return found.fault();
-        co_return SessionUnknown{};
+        co_return co_await missing_session(services, event);
     }
     crash::point("webhook.after_lease");
     co_return co_await process_leased(services, event, **found, token);

@@ -14,6 +14,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -287,6 +288,8 @@ public:
     std::map<std::string, sessions::PaymentSession> saved;
     std::map<std::string, GateRow> gates;
     std::set<std::string> unlisted;
+    // Runs as each find() starts: what another process does between a take and a lookup.
+    std::function<void()> before_find;
     // Checkout keys by key id: claimed (status 0) or done with the answer.
     struct KeyRow {
         sessions::KeyClaim claim;
@@ -327,6 +330,7 @@ public:
     }
     asio::awaitable<Result<std::optional<sessions::PaymentSession>>> find(
         std::string_view psid) override {
+        if (before_find) before_find();
         if (auto fault = calls_.enter("sessions.find")) co_return *fault;
         std::optional<sessions::PaymentSession> session;
         if (const auto found = saved.find(std::string(psid)); found != saved.end()) {

@@ -377,6 +377,25 @@ TEST_F(FlowsTest, AnUnknownSessionIsReportedAndLeavesNoGateBehind) {
     EXPECT_TRUE(sessions.gates.empty());
 }
 
+// A delivery that took over a stalled delivery's lease can find the session already gone: the
+// stalled one's done mark, replacing the lease and dropping the session, landed between the
+// take and the lookup. The gate, asked again, answers it as a replay rather than 404.
+TEST_F(FlowsTest, ASessionDroppedByADoneMarkAfterTheTakeIsAReplayNotUnknown) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    const std::string psid = accepted.payment_session_id;
+    sessions.before_find = [&] {
+        sessions.before_find = nullptr;
+        sessions.gates[psid] = {"", "PAID"};
+        sessions.saved.erase(psid);
+    };
+    const auto outcome = pay(psid, PaymentOutcome::succeeded, "evt_1");
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(outcome));
+    EXPECT_TRUE(std::get<WebhookSettled>(outcome).idempotent);
+    EXPECT_EQ(std::get<WebhookSettled>(outcome).status, orders::OrderStatus::paid);
+    EXPECT_EQ(sessions.gates.at(psid).done_status, "PAID");
+    EXPECT_TRUE(orders.rows.empty());
+}
+
 // While one delivery holds the lease, another of the same session is sent back to retry and
 // touches nothing; once the lease is gone it is processed.
 TEST_F(FlowsTest, ADeliveryWhileAnotherHoldsTheLeaseIsToldToRetryAndChangesNothing) {
