@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <optional>
+#include <utility>
 
 #include "flows/seat_settle.hpp"
 #include "tigerfans/core/assert.hpp"
@@ -194,23 +196,36 @@ asio::awaitable<WebhookOutcome> process_leased(Services& services, const Webhook
     co_return WebhookSettled{false, *status};
 }
 
+// Takes the session's lease for this delivery under `token` (both outlive the call).
+asio::awaitable<Result<sessions::GateAnswer>> take_gate(Services& services,
+                                                        const WebhookEvent& event,
+                                                        const std::string& token) {
+    return timed(
+        services.timings.session_gate,
+        services.sessions.take_lease(event.payment_session_id, token, limits::webhook_lease_ms,
+                                     event.outcome == PaymentOutcome::succeeded));
+}
+
+// The answer to a delivery the gate turns away (a fault, a replay of the stored order, or come
+// back later); nullopt when the lease is this delivery's.
+std::optional<WebhookOutcome> turned_away(const Result<sessions::GateAnswer>& gate) {
+    if (!gate) return gate.fault();
+    switch (gate->state) {
+        case sessions::GateState::done: return replay_answer(*gate);
+        case sessions::GateState::busy: return DeliveryInProgress{};
+        case sessions::GateState::leased: break;
+    }
+    return std::nullopt;
+}
+
 // The lease was this delivery's, yet the session is missing: unknown, unless a delivery whose
 // stalled lease this one took over finished in between, its done mark dropping the session
 // after the take and before the lookup. The gate, asked once more, tells which.
 asio::awaitable<WebhookOutcome> missing_session(Services& services, const WebhookEvent& event) {
-    const std::string& psid = event.payment_session_id;
     const std::string token = new_lease_token();
-    auto gate =
-        co_await timed(services.timings.session_gate,
-                       services.sessions.take_lease(psid, token, limits::webhook_lease_ms,
-                                                    event.outcome == PaymentOutcome::succeeded));
-    if (!gate) co_return gate.fault();
-    switch (gate->state) {
-        case sessions::GateState::done: co_return replay_answer(*gate);
-        case sessions::GateState::busy: co_return DeliveryInProgress{};
-        case sessions::GateState::leased: break;
-    }
-    co_await release_lease(services, psid, token);
+    const Result<sessions::GateAnswer> gate = co_await take_gate(services, event, token);
+    if (std::optional<WebhookOutcome> away = turned_away(gate)) co_return *away;
+    co_await release_lease(services, event.payment_session_id, token);
     co_return SessionUnknown{};
 }
 }  // namespace
@@ -223,19 +238,11 @@ asio::awaitable<WebhookOutcome> handle_webhook(Services& services, WebhookEvent 
     const std::string& psid = event.payment_session_id;
     const std::string token = new_lease_token();
     TF_ASSERT(!token.empty());  // Only the holder's token releases a lease; empty matches none.
-    auto gate_operation =
-        timed(services.timings.session_gate,
-              services.sessions.take_lease(psid, token, limits::webhook_lease_ms,
-                                           event.outcome == PaymentOutcome::succeeded));
+    auto gate_operation = take_gate(services, event, token);
     auto find_operation = timed(services.timings.session_find, services.sessions.find(psid));
     auto both = std::move(gate_operation) && std::move(find_operation);
     auto [gate, found] = co_await std::move(both);
-    if (!gate) co_return gate.fault();
-    switch (gate->state) {
-        case sessions::GateState::done: co_return replay_answer(*gate);
-        case sessions::GateState::busy: co_return DeliveryInProgress{};
-        case sessions::GateState::leased: break;
-    }
+    if (std::optional<WebhookOutcome> away = turned_away(gate)) co_return *away;
     if (!found || !found->has_value()) {
         co_await release_lease(services, psid, token);
         if (!found) co_return found.fault();

@@ -288,7 +288,8 @@ public:
     std::map<std::string, sessions::PaymentSession> saved;
     std::map<std::string, GateRow> gates;
     std::set<std::string> unlisted;
-    // Runs as each find() starts: what another process does between a take and a lookup.
+    // Runs once, as the next find() starts: what another process does between a take and a
+    // lookup.
     std::function<void()> before_find;
     // Checkout keys by key id: claimed (status 0) or done with the answer.
     struct KeyRow {
@@ -330,7 +331,7 @@ public:
     }
     asio::awaitable<Result<std::optional<sessions::PaymentSession>>> find(
         std::string_view psid) override {
-        if (before_find) before_find();
+        if (before_find) std::exchange(before_find, nullptr)();
         if (auto fault = calls_.enter("sessions.find")) co_return *fault;
         std::optional<sessions::PaymentSession> session;
         if (const auto found = saved.find(std::string(psid)); found != saved.end()) {

@@ -384,7 +384,6 @@ TEST_F(FlowsTest, ASessionDroppedByADoneMarkAfterTheTakeIsAReplayNotUnknown) {
     const auto accepted = std::get<CheckoutAccepted>(buy());
     const std::string psid = accepted.payment_session_id;
     sessions.before_find = [&] {
-        sessions.before_find = nullptr;
         sessions.gates[psid] = {"", "PAID"};
         sessions.saved.erase(psid);
     };
