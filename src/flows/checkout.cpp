@@ -107,8 +107,9 @@ asio::awaitable<CheckoutOutcome> hold_then_save(Services& services, const Checko
 
 // The hold and the session's write at once, the session naming the goodie the latest hold
 // found: the answer waits for the slower of the two rather than both in turn. The session is
-// right before the answer names it: written again when the goodie was guessed wrong; removed
-// whenever the checkout is not accepted, since a write that failed may still have landed.
+// right before the answer names it: its goodie corrected when guessed wrong (only while it
+// exists, so a session an operator's payment dropped meanwhile stays gone); removed whenever
+// the checkout is not accepted, since a write that failed may still have landed.
 asio::awaitable<CheckoutOutcome> hold_while_saving(Services& services,
                                                    const CheckoutRequest& request,
                                                    const accounting::HoldRequest& hold) {
@@ -133,8 +134,8 @@ asio::awaitable<CheckoutOutcome> hold_while_saving(Services& services,
     }
     if (saved && held->goodie_held != session.goodie_held) {
         session.goodie_held = held->goodie_held;
-        saved =
-            co_await timed(services.timings.session_save, services.sessions.save(session, ttl_s));
+        saved = co_await timed(services.timings.session_save,
+                               services.sessions.correct_goodie(session.psid, session.goodie_held));
     }
     if (!saved) {
         co_await give_back(services, hold, session.psid, held->goodie_held);

@@ -206,6 +206,70 @@ TEST_F(PgSessionStoreTest, FinishingTheGateDropsTheSession) {
     }
 }
 
+// Checkout's correction of the goodie changes that column alone and only of a session that
+// exists: a paid order's dropped session stays gone, an unpaid one's stays off the pending list,
+// the expiry stays.
+TEST_F(PgSessionStoreTest, CorrectingTheGoodieNeverBringsADroppedSessionBack) {
+    const PaymentSession listed = make_session(unix_now_us());
+    const PaymentSession canceled = make_session(unix_now_us() + 1);
+    const PaymentSession paid = make_session(unix_now_us() + 2);
+    for (const PaymentSession* session : {&listed, &canceled, &paid}) save(*session, 300);
+    EXPECT_TRUE(run([&] { return store_->finish_gate(canceled.psid, "CANCELED"); }).ok());
+    EXPECT_TRUE(run([&] { return store_->finish_gate(paid.psid, "PAID"); }).ok());
+
+    const std::string expiry_sql = "SELECT expires_at::text FROM payment_sessions WHERE psid = $1";
+    const std::string listed_expiry = query_value<std::string>(expiry_sql, listed.psid);
+    const std::string canceled_expiry = query_value<std::string>(expiry_sql, canceled.psid);
+    for (const PaymentSession* session : {&listed, &canceled, &paid}) {
+        EXPECT_TRUE(run([&] { return store_->correct_goodie(session->psid, false); }).ok());
+    }
+    for (const PaymentSession* session : {&listed, &canceled}) {
+        const auto found = find(session->psid);
+        ASSERT_TRUE(found.has_value());
+        PaymentSession expected = *session;
+        expected.goodie_held = false;
+        testing::expect_same_session(*found, expected);
+    }
+    EXPECT_EQ(query_value<std::string>(expiry_sql, listed.psid), listed_expiry);
+    EXPECT_EQ(query_value<std::string>(expiry_sql, canceled.psid), canceled_expiry);
+    EXPECT_FALSE(find(paid.psid).has_value());
+    EXPECT_EQ(query_value<std::int64_t>("SELECT count(*) FROM payment_sessions WHERE psid = $1",
+                                        paid.psid),
+              0);
+    const auto recent = run([&] { return store_->recent(10); });
+    ASSERT_TRUE(recent.ok());
+    EXPECT_EQ(recent->total, 1u);
+    ASSERT_EQ(recent->sessions.size(), 1u);
+    EXPECT_EQ(recent->sessions.front().psid, listed.psid);
+}
+
+// In one batch: a correction beside the paid done mark leaves the session gone, and two
+// corrections of one session leave one of them, without failing the batch.
+TEST_F(PgSessionStoreTest, CorrectionsShareABatchWithTheDoneMark) {
+    const PaymentSession paid = make_session(unix_now_us());
+    const PaymentSession twice = make_session(unix_now_us() + 1);
+    save(paid);
+    save(twice);
+    const std::uint64_t batches_before = batch_sizes("sessions")->count();
+    // The lookup first: should the batcher send it alone, the rest still go together.
+    const auto results = run_concurrently<Status>(5, [&](std::size_t i) -> asio::awaitable<Status> {
+        if (i == 0) {
+            auto found = co_await store_->find(twice.psid);
+            co_return found.ok() ? done() : Status(found.fault());
+        }
+        if (i == 1) co_return co_await store_->correct_goodie(twice.psid, false);
+        if (i == 2) co_return co_await store_->correct_goodie(twice.psid, true);
+        if (i == 3) co_return co_await store_->correct_goodie(paid.psid, false);
+        co_return co_await store_->finish_gate(paid.psid, "PAID");
+    });
+    for (const Status& status : results) EXPECT_TRUE(status.ok());
+    EXPECT_LE(batch_sizes("sessions")->count() - batches_before, 2u);
+    EXPECT_FALSE(find(paid.psid).has_value());
+    const auto found = find(twice.psid);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->psid, twice.psid);
+}
+
 TEST_F(PgSessionStoreTest, RecentListsNewestFirstWithTheTotal) {
     const std::int64_t now_us = unix_now_us();
     std::vector<PaymentSession> sessions;

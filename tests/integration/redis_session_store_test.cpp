@@ -218,6 +218,43 @@ TEST_F(SessionStoreTest, FinishingTheGateDropsTheSession) {
     EXPECT_TRUE(listed->sessions.empty());
 }
 
+// Checkout's correction of the goodie changes that field alone and only of a session that
+// exists: a paid order's dropped session stays gone, an unpaid one's stays off the index, the
+// TTL stays; also when Redis forgot the script.
+TEST_F(SessionStoreTest, CorrectingTheGoodieNeverBringsADroppedSessionBack) {
+    open();
+    const PaymentSession listed = numbered_session(31, base_time_us);
+    const PaymentSession canceled = numbered_session(32, base_time_us + 1);
+    const PaymentSession paid = numbered_session(33, base_time_us + 2);
+    for (const PaymentSession* session : {&listed, &canceled, &paid}) {
+        ASSERT_TRUE(run_async([&] { return store_->save(*session, 300); }).ok());
+    }
+    ASSERT_TRUE(run_async([&] { return store_->finish_gate(canceled.psid, "CANCELED"); }).ok());
+    ASSERT_TRUE(run_async([&] { return store_->finish_gate(paid.psid, "PAID"); }).ok());
+
+    for (const PaymentSession* session : {&listed, &canceled, &paid}) {
+        const bool corrected = !session->goodie_held;
+        ASSERT_TRUE(
+            run_async([&] { return store_->correct_goodie(session->psid, corrected); }).ok());
+        ASSERT_EQ(server_.command("SCRIPT FLUSH"), "+OK\r\n");
+    }
+    for (const PaymentSession* session : {&listed, &canceled}) {
+        const auto found = run_async([&] { return store_->find(session->psid); });
+        ASSERT_TRUE(found.ok());
+        ASSERT_TRUE(found->has_value()) << session->psid;
+        PaymentSession expected = *session;
+        expected.goodie_held = !session->goodie_held;
+        testing::expect_same_session(**found, expected);
+        const auto ttl_s = raw_integer(server_.command("TTL " + session_key(session->psid)));
+        ASSERT_TRUE(ttl_s);
+        EXPECT_GT(*ttl_s, 0);
+        EXPECT_LE(*ttl_s, 300);
+    }
+    EXPECT_EQ(server_.command("EXISTS ps:ps-33"), ":0\r\n");
+    EXPECT_EQ(server_.command("ZSCORE pendings ps-32"), "$-1\r\n");
+    EXPECT_EQ(server_.command("ZCARD pendings"), ":1\r\n");
+}
+
 // A released lease lets the retry through at once; releasing with another delivery's token
 // (its lease expired and was taken over) leaves the new holder's lease alone.
 TEST_F(SessionStoreTest, OnlyTheLeaseHolderCanReleaseIt) {
@@ -387,9 +424,9 @@ TEST_F(SessionStoreTest, PipelinesThousandsOfConcurrentCallsCorrectlyAndInOrder)
     const metrics::Histogram& depth = histogram("tigerfans_redis_pipeline_commands");
     EXPECT_GT(depth.mean(), 10.0);
     EXPECT_GT(depth.quantile_bound(1.0), 100.0);
-    // The saves, the finds and start-up's three SCRIPT LOADs (the gate, the checkout keys and
-    // the email slots).
-    EXPECT_EQ(histogram("tigerfans_redis_command_seconds").count(), 2 * count + 3);
+    // The saves, the finds and start-up's four SCRIPT LOADs (the gate, the checkout keys, the
+    // email slots and a session's field).
+    EXPECT_EQ(histogram("tigerfans_redis_command_seconds").count(), 2 * count + 4);
     std::printf(
         "[ measured ] %zu concurrent finds in %.1f ms (%.0f commands/s), "
         "%.1f commands per write on average\n",
@@ -450,7 +487,7 @@ TEST_F(SessionStoreTest, ReportsRedisOutOfMemoryAsOverloaded) {
     EXPECT_EQ(counter("tigerfans_redis_errors_total", "kind=\"reply\""), 1u);
 }
 
-// SCRIPT LOAD at start-up names the gate and key scripts exactly as the store computed them.
+// SCRIPT LOAD at start-up names every script exactly as the store computed it.
 TEST_F(SessionStoreTest, LoadsTheGateScriptUnderTheShaItComputed) {
     open();
     const std::string sha = script_sha1(gate_script);
@@ -459,6 +496,8 @@ TEST_F(SessionStoreTest, LoadsTheGateScriptUnderTheShaItComputed) {
     EXPECT_EQ(server_.command("SCRIPT EXISTS " + script_sha1(checkout_key_script)), "*1\r\n:1\r\n");
     const std::string slots_sha = script_sha1(email_slots_script);
     EXPECT_EQ(server_.command("SCRIPT EXISTS " + slots_sha), "*1\r\n:1\r\n");
+    const std::string field_sha = script_sha1(session_field_script);
+    EXPECT_EQ(server_.command("SCRIPT EXISTS " + field_sha), "*1\r\n:1\r\n");
 }
 
 KeyClaim key_claim(std::string key_id, std::string fingerprint, std::string token) {

@@ -327,6 +327,14 @@ public:
     asio::awaitable<Status> save(const sessions::PaymentSession& session, std::uint32_t) override {
         if (auto fault = calls_.enter("sessions.save")) co_return *fault;
         saved[session.psid] = session;
+        unlisted.erase(session.psid);  // A save lists the session, as the stores do.
+        co_return calls_.leave(done());
+    }
+    asio::awaitable<Status> correct_goodie(std::string_view psid, bool goodie_held) override {
+        if (auto fault = calls_.enter("sessions.correct_goodie")) co_return *fault;
+        if (const auto found = saved.find(std::string(psid)); found != saved.end()) {
+            found->second.goodie_held = goodie_held;
+        }
         co_return calls_.leave(done());
     }
     asio::awaitable<Result<std::optional<sessions::PaymentSession>>> find(

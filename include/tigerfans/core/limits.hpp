@@ -120,17 +120,17 @@ inline constexpr std::uint32_t webhook_done_ttl_s = 24 * 3600;
 static_assert(webhook_lease_ms < webhook_done_ttl_s * 1000ull,
               "a done mark must outlive any lease");
 // The longest a checkout may hold its tickets (RESERVATION_TTL_SECONDS). A checkout's holds and
-// session end before the done mark of its order's first settlement, even those the checkout
-// made or wrote again after an operator settled it from the pending list (docs/ARCHITECTURE.md,
-// Checkout, step 3): a later delivery meets the mark as a replay, and never posts a hold of an
-// order that was booked late.
+// session end before the done mark of its order's first settlement, even a hold the checkout
+// made after an operator settled it from the pending list (docs/ARCHITECTURE.md, Checkout,
+// step 3): a later delivery meets the mark as a replay, and never posts a hold of an order that
+// was booked late.
 inline constexpr std::uint32_t reservation_ttl_max_s = 23 * 3600;
 static_assert(reservation_ttl_max_s + session_ttl_margin_s < webhook_done_ttl_s,
               "a done mark must outlive the holds and the session of its order");
 
 // Checkout idempotency keys (flows/idempotent_checkout.hpp): a claim outlasts a slow checkout
-// (an email slot claim, the hold beside the session's save, a second save, each a store batch
-// of at most one statement timeout), so a concurrent retry meets `busy` instead of holding
+// (an email slot claim, the hold beside the session's save, the goodie's correction, each a store
+// batch of at most one statement timeout), so a concurrent retry meets `busy` instead of holding
 // twice; a claim whose holder died expires after it and the retry then runs a checkout of its
 // own (the first hold, never handed to the client, times out by itself). A checkout that
 // failed undoes its calls before answering; should that outlast the claim, the retry's

@@ -102,6 +102,11 @@ public:
     // Saves the session with a TTL of `ttl_s` and adds it to the pending index.
     virtual asio::awaitable<Status> save(const PaymentSession& session, std::uint32_t ttl_s) = 0;
 
+    // Sets whether the session's goodie is held, only while the session exists: one that a
+    // payment dropped meanwhile stays gone, and one that is off the pending list stays off it.
+    // Its TTL is left as it is.
+    virtual asio::awaitable<Status> correct_goodie(std::string_view psid, bool goodie_held) = 0;
+
     // nullopt when unknown or expired.
     virtual asio::awaitable<Result<std::optional<PaymentSession>>> find(std::string_view psid) = 0;
 

@@ -61,6 +61,12 @@ public:
         co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
     }
 
+    asio::awaitable<Status> correct_goodie(std::string_view psid, bool goodie_held) override {
+        if (!is_storable_text(psid)) co_return done();
+        Operation operation = postgres::GoodieOp{std::string(psid), goodie_held};
+        co_return co_await batcher_.submit_one_as<Done>(std::move(operation));
+    }
+
     asio::awaitable<Result<std::optional<PaymentSession>>> find(std::string_view psid) override {
         if (!is_storable_text(psid)) co_return std::optional<PaymentSession>();
         Operation operation = postgres::FindOp{std::string(psid)};

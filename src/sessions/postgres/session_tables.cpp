@@ -148,6 +148,12 @@ ON CONFLICT (psid) DO UPDATE SET
     created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, listed = true,
     seats = EXCLUDED.seats, seat_holds = EXCLUDED.seat_holds)"};
 
+// A session that expired or was removed stays as it is.
+constexpr Statement correct_goodies_statement{"sessions_correct_goodies", R"(
+UPDATE payment_sessions AS kept SET goodie_held = corrected.goodie_held
+FROM unnest($1::text[], $2::boolean[]) AS corrected (psid, goodie_held)
+WHERE kept.psid = corrected.psid AND kept.expires_at > now())"};
+
 constexpr Statement remove_statement{"sessions_remove",
                                      "DELETE FROM payment_sessions WHERE psid = ANY($1::text[])"};
 
@@ -327,6 +333,20 @@ void save_sessions(pqxx::work& txn, const std::vector<const SaveOp*>& saves) {
                       columns.seats.text(), columns.seat_holds.text());
 }
 
+// Corrections of one psid in the same batch: the last one wins (an update may touch a row once).
+void correct_goodies(pqxx::work& txn, const std::vector<const GoodieOp*>& corrections) {
+    std::unordered_map<std::string_view, const GoodieOp*> last;
+    for (const GoodieOp* correction : corrections) last[correction->psid] = correction;
+    ArrayLiteral psids;
+    ArrayLiteral goodies_held;
+    for (const GoodieOp* correction : corrections) {
+        if (last.at(correction->psid) != correction) continue;
+        psids.add_text(correction->psid);
+        goodies_held.add_bool(correction->goodie_held);
+    }
+    txn.exec_prepared(correct_goodies_statement.name, psids.text(), goodies_held.text());
+}
+
 GateAnswer take_lease(pqxx::work& txn, const LeaseOp& lease) {
     const pqxx::result taken =
         txn.exec_prepared(take_lease_statement.name, lease.psid, lease.token,
@@ -427,6 +447,7 @@ std::unordered_map<std::string, PaymentSession> find_sessions(
 // The operations of a batch sorted by kind, each with its index in the batch.
 struct BatchByKind {
     std::vector<const SaveOp*> saves;
+    std::vector<const GoodieOp*> goodies;
     std::vector<const FindOp*> finds;
     std::vector<std::pair<std::size_t, const LeaseOp*>> leases;
     std::vector<std::pair<std::size_t, const ClaimSlotOp*>> slot_claims;
@@ -466,6 +487,7 @@ BatchByKind::BatchByKind(const std::vector<Operation>& operations) {
     for (std::size_t i = 0; i < operations.size(); i++) {
         const Operation& operation = operations[i];
         if (const auto* save = std::get_if<SaveOp>(&operation)) saves.push_back(save);
+        if (const auto* goodie = std::get_if<GoodieOp>(&operation)) goodies.push_back(goodie);
         if (const auto* lease = std::get_if<LeaseOp>(&operation)) leases.emplace_back(i, lease);
         if (const auto* finish = std::get_if<FinishOp>(&operation)) {
             finishes.push_back(finish);
@@ -518,6 +540,7 @@ void write_sessions(pqxx::work& txn, const BatchByKind& batch) {
     if (batch.unlisted_psids.size() > 0) {
         txn.exec_prepared(unlist_statement.name, batch.unlisted_psids.text());
     }
+    if (!batch.goodies.empty()) correct_goodies(txn, batch.goodies);
     if (!batch.finishes.empty()) finish_gates(txn, batch.finishes);
     if (batch.released_psids.size() > 0) {
         txn.exec_prepared(release_statement.name, batch.released_psids.text(),
@@ -546,6 +569,7 @@ void read_sessions(pqxx::work& txn, const BatchByKind& batch, std::vector<Outcom
 void prepare_session_statements(pqxx::connection& connection) {
     tigerfans::postgres::prepare_all(connection,
                                      {save_statement,
+                                      correct_goodies_statement,
                                       remove_statement,
                                       unlist_statement,
                                       take_lease_statement,

@@ -33,6 +33,11 @@ struct SaveOp {
     PaymentSession session;
     std::uint32_t ttl_s;
 };
+// Sets goodie_held of a session that still exists.
+struct GoodieOp {
+    std::string psid;
+    bool goodie_held;
+};
 struct FindOp {
     std::string psid;
 };
@@ -79,8 +84,8 @@ struct SlotOp {
     bool paid;  // Counts for good; else the slot is freed.
 };
 
-using Operation = std::variant<SaveOp, FindOp, LeaseOp, FinishOp, ReleaseOp, RemoveOp, ClaimKeyOp,
-                               FinishKeyOp, ReleaseKeyOp, ClaimSlotOp, SlotOp>;
+using Operation = std::variant<SaveOp, GoodieOp, FindOp, LeaseOp, FinishOp, ReleaseOp, RemoveOp,
+                               ClaimKeyOp, FinishKeyOp, ReleaseKeyOp, ClaimSlotOp, SlotOp>;
 using Outcome = std::variant<Done, std::optional<PaymentSession>, GateAnswer, KeyAnswer, bool>;
 
 void prepare_session_statements(pqxx::connection& connection);
@@ -89,7 +94,8 @@ void create_session_tables(pqxx::connection& connection);
 // One batch, one transaction. Every operation of a batch was waiting when the batch started,
 // so they are concurrent and any order is a valid one: every psid written is locked first (one
 // global order: no deadlocks between batches; key ids share the lock space), and so is every
-// email whose slots it claims or settles; then writes go (finished gates and keys, released
+// email whose slots it claims or settles; then writes go (goodies corrected after saves and
+// removals, finished gates and keys, released
 // leases and claims, settled slots among them), then the leases, the key claims and the slot
 // claims, then the reads, each kind as one statement (leases and claims: one each, in psid, key
 // and email order).

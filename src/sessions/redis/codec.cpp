@@ -140,8 +140,8 @@ std::vector<std::string> encode_session(const PaymentSession& session) {
         u128_to_decimal(session.ticket_hold_id),
         "goodie_hold_id",
         u128_to_decimal(session.goodie_hold_id),
-        "goodie_held",
-        session.goodie_held ? "1" : "0",
+        std::string(goodie_held_field),
+        std::string(goodie_held_value(session.goodie_held)),
         "amount_cents",
         std::to_string(session.amount_cents),
         "currency",
@@ -169,7 +169,7 @@ std::optional<PaymentSession> decode_session(const std::vector<std::string>& fla
     auto email = fields.parse<std::string>("customer_email", text);
     auto ticket_hold_id = fields.parse<u128>("ticket_hold_id", u128_from_decimal);
     auto goodie_hold_id = fields.parse<u128>("goodie_hold_id", u128_from_decimal);
-    auto goodie_held = fields.parse<bool>("goodie_held", parse_flag);
+    auto goodie_held = fields.parse<bool>(goodie_held_field, parse_flag);
     auto amount_cents = fields.parse<std::int64_t>("amount_cents", parse_int64);
     auto currency = fields.parse<std::string>("currency", text);
     auto created_at_us = fields.parse<std::int64_t>("created_at_us", parse_int64);

@@ -39,6 +39,10 @@ std::string gate_done_mark(std::string_view order_status);
 // The gate script's answer to "take" ({code, status}); nullopt for any other shape.
 std::optional<GateAnswer> decode_gate_answer(const Reply& reply);
 
+// The session hash's field saying whether the goodie is held, and its value.
+inline constexpr std::string_view goodie_held_field = "goodie_held";
+constexpr std::string_view goodie_held_value(bool goodie_held) { return goodie_held ? "1" : "0"; }
+
 // The field/value pairs of a session, in HSET argument order.
 std::vector<std::string> encode_session(const PaymentSession& session);
 

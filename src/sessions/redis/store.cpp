@@ -1,12 +1,13 @@
 // Payment sessions, the webhook gate and checkout's idempotency keys in Redis (levels 2 and 3).
 // Every operation is one round trip on the shared pipelined connection: saving is a MULTI/EXEC
-// transaction, removing a plain pipeline (see remove()), the gate and the keys are Lua scripts
-// called by EVALSHA (EVAL when Redis forgot them, e.g. after a restart). The gate's two most
-// frequent steps skip the script: taking a free gate (a conditional SET, on Redis 7.0 or later) and
-// the paid done mark (a plain SET, in one transaction with the session's removal); a take that
-// finds the gate held asks the script, a second round trip. Only recent() needs more: the index,
-// then the sessions, then (rarely) a cleanup of index entries whose session expired. Faults from
-// the connection are returned as they are; the server above turns them into 503.
+// transaction, removing a plain pipeline (see remove()), the gate, the keys and the goodie's
+// correction are Lua scripts called by EVALSHA (EVAL when Redis forgot them, e.g. after a restart).
+// The gate's two most frequent steps skip the script: taking a free gate (a conditional SET, on
+// Redis 7.0 or later) and the paid done mark (a plain SET, in one transaction with the session's
+// removal); a take that finds the gate held asks the script, a second round trip. Only recent()
+// needs more: the index, then the sessions, then (rarely) a cleanup of index entries whose session
+// expired. Faults from the connection are returned as they are; the server above turns them into
+// 503.
 
 #include "sessions/redis/store.hpp"
 
@@ -61,6 +62,15 @@ std::vector<Command> remove_commands(std::string_view psid) {
 }
 
 Command find_command(std::string_view psid) { return {"HGETALL", session_key(psid)}; }
+
+Command goodie_command(const std::string& sha, std::string_view psid, bool goodie_held) {
+    return {"EVALSHA",
+            sha,
+            "1",
+            session_key(psid),
+            std::string(goodie_held_field),
+            std::string(goodie_held_value(goodie_held))};
+}
 
 Command unlist_command(std::string_view psid) {
     return {"ZREM", std::string(pending_index_key), std::string(psid)};
@@ -182,7 +192,8 @@ public:
           faults_(registry, options.metric_labels),
           gate_sha_(script_sha1(gate_script)),
           key_sha_(script_sha1(checkout_key_script)),
-          slots_sha_(script_sha1(email_slots_script)) {}
+          slots_sha_(script_sha1(email_slots_script)),
+          field_sha_(script_sha1(session_field_script)) {}
 
     ~RedisSessionStore() override = default;
 
@@ -190,6 +201,7 @@ public:
 
     asio::awaitable<Status> start() override;
     asio::awaitable<Status> save(const PaymentSession& session, std::uint32_t ttl_s) override;
+    asio::awaitable<Status> correct_goodie(std::string_view psid, bool goodie_held) override;
     asio::awaitable<Result<std::optional<PaymentSession>>> find(std::string_view psid) override;
     asio::awaitable<Result<GateAnswer>> take_lease(std::string_view psid, std::string_view token,
                                                    std::uint32_t lease_ms, bool payment) override;
@@ -239,6 +251,7 @@ private:
     const std::string gate_sha_;
     const std::string key_sha_;
     const std::string slots_sha_;
+    const std::string field_sha_;
     bool started_ = false;
     // Free gates are taken by plain commands until Redis refuses them (a server before 7.0):
     // from then on by the script alone.
@@ -255,7 +268,9 @@ asio::awaitable<Status> RedisSessionStore::start() {
     if (!gate_loaded) co_return gate_loaded;
     Status key_loaded = co_await load_script(checkout_key_script, key_sha_);
     if (!key_loaded) co_return key_loaded;
-    co_return co_await load_script(email_slots_script, slots_sha_);
+    Status slots_loaded = co_await load_script(email_slots_script, slots_sha_);
+    if (!slots_loaded) co_return slots_loaded;
+    co_return co_await load_script(session_field_script, field_sha_);
 }
 
 asio::awaitable<Status> RedisSessionStore::save(const PaymentSession& session,
@@ -264,6 +279,15 @@ asio::awaitable<Status> RedisSessionStore::save(const PaymentSession& session,
     TF_ASSERT(ttl_s > 0);
     Result<Reply> executed = co_await transaction("save", save_commands(session, ttl_s));
     if (!executed) co_return executed.fault();
+    co_return done();
+}
+
+asio::awaitable<Status> RedisSessionStore::correct_goodie(std::string_view psid, bool goodie_held) {
+    Command call = goodie_command(field_sha_, psid, goodie_held);
+    Result<Reply> answer = co_await run_script(std::move(call), session_field_script);
+    if (!answer) co_return answer.fault();
+    const std::optional<std::int64_t> set = answer->as_integer();
+    if (!set || *set < 0 || *set > 1) co_return unexpected("correct goodie", *answer);
     co_return done();
 }
 

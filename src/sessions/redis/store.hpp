@@ -3,7 +3,7 @@
 // URL, as the wiring calls it, or with explicit client options: tests shorten the timeouts to
 // exercise the fault paths quickly) and the webhook gate's Lua script, whose SHA-1 the store
 // computes itself so EVALSHA works even if start() never reached Redis, and the scripts of
-// checkout's idempotency keys and of the email slots, called the same way.
+// checkout's idempotency keys, of the email slots and of a session's goodie, called the same way.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -63,6 +63,14 @@ inline constexpr std::string_view gate_script =
     "  redis.call('PEXPIRE', KEYS[2], ARGV[5])\n"
     "end\n"
     "return {0, ''}\n";
+
+// One field of a session hash, set only while the session exists (HSET alone would create a
+// hash that a payment dropped meanwhile). KEYS: the session key. ARGV: the field and its value.
+// Answers 1 when set, 0 when the session is gone. Checkout corrects the goodie with it.
+inline constexpr std::string_view session_field_script =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+    "return 1\n";
 
 // Checkout's idempotency keys. KEYS: the key's record. ARGV: "claim", "finish" or "release";
 // the claim's lease record (codec.hpp); for claim the lease in milliseconds, for finish the
