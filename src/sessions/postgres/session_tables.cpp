@@ -333,14 +333,12 @@ void save_sessions(pqxx::work& txn, const std::vector<const SaveOp*>& saves) {
                       columns.seats.text(), columns.seat_holds.text());
 }
 
-// Corrections of one psid in the same batch: the last one wins (an update may touch a row once).
+// Two corrections of one psid in a batch are concurrent: the update takes either, as any order
+// of them is valid (only the checkout that saved a session corrects it, once).
 void correct_goodies(pqxx::work& txn, const std::vector<const GoodieOp*>& corrections) {
-    std::unordered_map<std::string_view, const GoodieOp*> last;
-    for (const GoodieOp* correction : corrections) last[correction->psid] = correction;
     ArrayLiteral psids;
     ArrayLiteral goodies_held;
     for (const GoodieOp* correction : corrections) {
-        if (last.at(correction->psid) != correction) continue;
         psids.add_text(correction->psid);
         goodies_held.add_bool(correction->goodie_held);
     }
