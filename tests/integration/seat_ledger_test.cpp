@@ -1,9 +1,10 @@
 // The seat ledgers against real stores, each test on both backends: PostgreSQL (levels 1 and 2)
 // and a TigerBeetle 0.17.8 replica (level 3; skipped, saying so, without TIGERBEETLE_BIN). A hold
 // takes all its seats or none and names the seats that were gone; posting sells, voiding frees,
-// a timed-out hold frees its seats; a restart keeps every seat as it was; and many concurrent
-// holds on few seats never hold a seat twice. The reconciler reads every hold back and writes the
-// seat orders a crash lost.
+// a timed-out hold frees its seats; a restart keeps every seat as it was; every read sees what
+// any process changed since the one before (on TigerBeetle while looking up only those seats);
+// and many concurrent holds on few seats never hold a seat twice. The reconciler reads every
+// hold back and writes the seat orders a crash lost.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -213,6 +214,68 @@ TEST_P(SeatLedgerTest, APostNamingAnotherSeatFindsNoHold) {
     EXPECT_EQ(resolve(seats, elsewhere, true), std::vector{Resolution::not_found});
     EXPECT_EQ(states(seats).get(50), SeatState::held);
     EXPECT_EQ(states(seats).get(51), SeatState::free);
+}
+
+// A process reading the map again sees what every process did since its last read: holds,
+// sales and voids alike, whether or not it saw the seats held before.
+TEST_P(SeatLedgerTest, EveryReadSeesWhatAnyProcessChangedSinceTheLast) {
+    SeatLedger& reader = open_seats();
+    SeatLedger& other = open_seats();  // Another process of the same sale.
+    EXPECT_EQ(states(reader).count(SeatState::free), venue_->seat_count);
+
+    const SeatHoldRequest kept = hold_of({60, 61});
+    const SeatHoldRequest sold_at_once = hold_of({62});
+    const SeatHoldRequest freed_at_once = hold_of({63});
+    ASSERT_TRUE(hold(other, kept).held);
+    ASSERT_TRUE(hold(other, sold_at_once).held);
+    ASSERT_TRUE(hold(other, freed_at_once).held);
+    EXPECT_EQ(resolve(other, sold_at_once, true), std::vector{Resolution::done});
+    EXPECT_EQ(resolve(other, freed_at_once, false), std::vector{Resolution::done});
+    seating::SeatStates now = states(reader);
+    EXPECT_EQ(now.get(60), SeatState::held);
+    EXPECT_EQ(now.get(61), SeatState::held);
+    EXPECT_EQ(now.get(62), SeatState::sold);
+    EXPECT_EQ(now.get(63), SeatState::free);
+    EXPECT_EQ(now.count(SeatState::free), venue_->seat_count - 3);
+
+    EXPECT_EQ(resolve(other, kept, true), (std::vector{Resolution::done, Resolution::done}));
+    ASSERT_TRUE(hold(other, hold_of({63})).held);
+    now = states(reader);
+    EXPECT_EQ(now.get(60), SeatState::sold);
+    EXPECT_EQ(now.get(61), SeatState::sold);
+    EXPECT_EQ(now.get(63), SeatState::held);
+    EXPECT_EQ(now.count(SeatState::sold), 3u);
+    EXPECT_EQ(now.count(SeatState::held), 1u);
+}
+
+// On TigerBeetle a read after the first looks up only the seats that may have changed: those
+// the sold account's credits named since, and those held (a hold may expire unseen).
+TEST_P(SeatLedgerTest, ALaterReadLooksUpOnlyTheSeatsThatMayHaveChanged) {
+    if (!tigerbeetle()) {
+        GTEST_SKIP() << "TigerBeetle only: PostgreSQL reads the seat states in one query";
+    }
+    SeatLedger& reader = open_seats();
+    SeatLedger& other = open_seats();
+    const metrics::Histogram& looked_up =
+        *registry_.find_histogram("tigerfans_tb_batch_events", "operation=\"lookup_accounts\"");
+    auto ids_looked_up_by_a_read = [&] {
+        const double before = looked_up.sum();
+        const seating::SeatStates read = states(reader);
+        (void)read;
+        return looked_up.sum() - before;
+    };
+    EXPECT_EQ(ids_looked_up_by_a_read(), venue_->seat_count);
+    EXPECT_EQ(ids_looked_up_by_a_read(), 0);  // Nothing held, nothing changed.
+    const SeatHoldRequest sold = hold_of({70});
+    ASSERT_TRUE(hold(other, hold_of({71, 72})).held);
+    ASSERT_TRUE(hold(other, sold).held);
+    EXPECT_EQ(resolve(other, sold, true), std::vector{Resolution::done});
+    EXPECT_EQ(ids_looked_up_by_a_read(), 3);  // 70, 71 and 72, named by their holds.
+    EXPECT_EQ(ids_looked_up_by_a_read(), 2);  // 71 and 72, still held.
+    const seating::SeatStates now = states(reader);
+    EXPECT_EQ(now.get(70), SeatState::sold);
+    EXPECT_EQ(now.get(71), SeatState::held);
+    EXPECT_EQ(now.get(72), SeatState::held);
 }
 
 // Fans race for few seats, each asking for two or three of them at random, through four

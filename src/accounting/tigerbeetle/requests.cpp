@@ -147,17 +147,19 @@ asio::awaitable<Result<std::vector<abi::Transfer>>> budget_debits(PacketSubmitte
 }
 
 asio::awaitable<Result<std::vector<abi::Transfer>>> all_account_transfers(
-    PacketSubmitter& submitter, RequestMetrics metrics, u128 account, std::uint32_t side) {
+    PacketSubmitter& submitter, RequestMetrics metrics, u128 account, std::uint32_t side,
+    std::uint64_t timestamp_min, std::size_t count_max) {
     TF_ASSERT(side == abi::account_filter_flags::debits ||
               side == abi::account_filter_flags::credits);
     std::vector<abi::Transfer> all;
-    std::uint64_t from = 0;
+    std::uint64_t from = timestamp_min;
     for (;;) {
         auto page = co_await account_transfers(submitter, metrics, side_after(account, side, from));
         if (!page) co_return page.fault();
         // The cluster may cap a page below the limit asked for: only an empty page ends.
         if (page->empty()) co_return all;
         all.insert(all.end(), page->begin(), page->end());
+        if (all.size() > count_max) co_return all;
         // Timestamps are unique and increasing across the cluster: resume after the last.
         const std::uint64_t last = page->back().timestamp;
         if (last < from) {
@@ -166,6 +168,19 @@ asio::awaitable<Result<std::vector<abi::Transfer>>> all_account_transfers(
         }
         from = last + 1;
     }
+}
+
+asio::awaitable<Result<std::uint64_t>> newest_account_transfer(PacketSubmitter& submitter,
+                                                               RequestMetrics metrics, u128 account,
+                                                               std::uint32_t side) {
+    TF_ASSERT(side == abi::account_filter_flags::debits ||
+              side == abi::account_filter_flags::credits);
+    abi::AccountFilter filter = side_after(account, side | abi::account_filter_flags::reversed, 0);
+    filter.limit = 1;
+    auto page = co_await account_transfers(submitter, metrics, filter);
+    if (!page) co_return page.fault();
+    if (page->empty()) co_return std::uint64_t{0};
+    co_return page->front().timestamp;
 }
 
 }  // namespace tigerfans::accounting::tb

@@ -49,9 +49,17 @@ asio::awaitable<Result<std::vector<abi::Account>>> lookup_accounts(PacketSubmitt
                                                                    std::span<const u128> ids);
 
 // Every transfer on one side of `account` (`side`: abi::account_filter_flags::debits or
-// credits), oldest first, in pages of at most abi::request_events_max until an empty one.
+// credits) from `timestamp_min` on, oldest first, in pages of at most abi::request_events_max
+// until an empty one, or until a page takes the count past `count_max` (the caller, finding
+// more than it wanted, gives up on them).
 asio::awaitable<Result<std::vector<abi::Transfer>>> all_account_transfers(
-    PacketSubmitter& submitter, RequestMetrics metrics, u128 account, std::uint32_t side);
+    PacketSubmitter& submitter, RequestMetrics metrics, u128 account, std::uint32_t side,
+    std::uint64_t timestamp_min = 0, std::size_t count_max = SIZE_MAX);
+
+// The timestamp of the newest transfer on one side of `account`; 0 when it has none.
+asio::awaitable<Result<std::uint64_t>> newest_account_transfer(PacketSubmitter& submitter,
+                                                               RequestMetrics metrics, u128 account,
+                                                               std::uint32_t side);
 
 // Every transfer that debits `resource`'s Budget account: its holds, posts, voids and late
 // bookings.

@@ -95,17 +95,100 @@ asio::awaitable<Result<std::vector<abi::Account>>> TbSeatLedger::lookup_seats(
 }
 
 asio::awaitable<Result<seating::SeatStates>> TbSeatLedger::seat_states() {
+    if (stopped_) co_return Fault::shutting_down;
+    if (reading_states_) {
+        // Another read is bringing the known states up to date: this one must not race it.
+        auto read = co_await read_every_seat();
+        if (!read) co_return read.fault();
+        co_return std::move(read->states);
+    }
+    reading_states_ = true;
+    Result<KnownStates> read = Fault::internal;
+    try {
+        if (known_) {
+            read = co_await read_changes(*known_);
+        } else {
+            read = co_await read_every_seat();
+        }
+    } catch (...) {
+        reading_states_ = false;
+        known_.reset();
+        throw;
+    }
+    reading_states_ = false;
+    if (!read) {
+        known_.reset();  // Whatever the failed read had learnt is lost: start over.
+        co_return read.fault();
+    }
+    seating::SeatStates states = read->states;
+    if (read->every_seat_funded) {
+        known_ = std::move(*read);
+    } else {
+        known_.reset();  // A funding credits no sold account: only a whole read sees it.
+    }
+    co_return states;
+}
+
+// The newest credit is read first: a transfer that comes after it, even during the lookups, is
+// read again by the next read.
+asio::awaitable<Result<TbSeatLedger::KnownStates>> TbSeatLedger::read_every_seat() {
+    auto newest =
+        co_await newest_account_transfer(client_, scan_metrics_, seat_model::sold_account_id(key_),
+                                         abi::account_filter_flags::credits);
+    if (!newest) co_return newest.fault();
     std::vector<u128> ids(venue_.seat_count);
     for (SeatId seat = 0; seat < venue_.seat_count; seat++) {
         ids[seat] = seat_model::seat_account_id(key_, seat);
     }
-    auto accounts = co_await lookup_seats(std::move(ids));
+    auto lookup = lookup_seats(std::move(ids));  // Apart from the co_await: GCC 12 (flows/).
+    auto accounts = co_await std::move(lookup);
     if (!accounts) co_return accounts.fault();
-    seating::SeatStates states(venue_.seat_count);
+    KnownStates read{seating::SeatStates(venue_.seat_count), *newest, true};
     for (SeatId seat = 0; seat < venue_.seat_count; seat++) {
-        states.set(seat, seat_model::state_of((*accounts)[seat]));
+        const abi::Account& account = (*accounts)[seat];
+        read.states.set(seat, seat_model::state_of(account));
+        if (account.credits_posted == 0) read.every_seat_funded = false;
     }
-    co_return states;
+    co_return read;
+}
+
+// The seats that may have changed since `known`: those the sold account's later credits name
+// (held, posted or voided since), and those held then (their holds may have expired since).
+// Looked up after the credits are read, so the states are at least as new as the credits.
+// Credits for more than half the seats (the map unread for long) are not worth paging on
+// through: every seat is read again instead.
+asio::awaitable<Result<TbSeatLedger::KnownStates>> TbSeatLedger::read_changes(
+    const KnownStates& known) {
+    const std::size_t backlog_max = venue_.seat_count / 2;
+    auto credits = co_await all_account_transfers(
+        client_, scan_metrics_, seat_model::sold_account_id(key_),
+        abi::account_filter_flags::credits, known.credits_until + 1, backlog_max);
+    if (!credits) co_return credits.fault();
+    if (credits->size() > backlog_max) {
+        auto every = co_await read_every_seat();
+        co_return every;
+    }
+    KnownStates read = known;
+    if (!credits->empty()) read.credits_until = credits->back().timestamp;
+    std::vector<bool> again(venue_.seat_count, false);
+    for (const abi::Transfer& credit : *credits) {
+        if (auto seat = seat_model::seat_of(key_, venue_.seat_count, credit)) again[*seat] = true;
+    }
+    std::vector<SeatId> seats;
+    std::vector<u128> ids;
+    for (SeatId seat = 0; seat < venue_.seat_count; seat++) {
+        if (!again[seat] && known.states.get(seat) != seating::SeatState::held) continue;
+        seats.push_back(seat);
+        ids.push_back(seat_model::seat_account_id(key_, seat));
+    }
+    if (ids.empty()) co_return read;
+    auto lookup = lookup_seats(std::move(ids));
+    auto accounts = co_await std::move(lookup);
+    if (!accounts) co_return accounts.fault();
+    for (std::size_t i = 0; i < seats.size(); i++) {
+        read.states.set(seats[i], seat_model::state_of((*accounts)[i]));
+    }
+    co_return read;
 }
 
 // Every hold, post and void of the venue credits its sold account: one paged read of its credits.

@@ -2,9 +2,16 @@
 // seat_model.hpp. It shares the ledger's client and transfer batcher: a hold's chain is one
 // submission, a submission always travels in one batch, and the packet executor never cuts a
 // linked chain, so the cluster sees every chain whole. Loop thread only.
+//
+// The seat states are read whole once, then brought up to date: once funded, a seat's account
+// changes only by a hold, post or void of it, each of which credits the venue's sold account,
+// or by its hold's expiry, which leaves no transfer. So a later read looks up only the seats
+// named by the sold account's credits since the last read, and every seat that read found
+// held. A read that finds a seat not funded yet is not built on: the next is whole again.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "accounting/tigerbeetle/batcher.hpp"
 #include "accounting/tigerbeetle/client.hpp"
@@ -53,6 +60,16 @@ private:
     asio::awaitable<Result<std::vector<SeatId>>> taken_among(const std::vector<SeatId>& seats);
     asio::awaitable<Result<std::vector<Resolution>>> resolve(SeatHolds holds, bool posting);
 
+    // The states as of a read, and the newest credit of the sold account it took in: every
+    // later one is after it.
+    struct KnownStates {
+        seating::SeatStates states;
+        std::uint64_t credits_until = 0;
+        bool every_seat_funded = true;
+    };
+    asio::awaitable<Result<KnownStates>> read_every_seat();
+    asio::awaitable<Result<KnownStates>> read_changes(const KnownStates& known);
+
     const seating::Venue& venue_;
     PacketSubmitter& client_;
     RequestMetrics scan_metrics_;
@@ -65,6 +82,8 @@ private:
     std::uint32_t events_max_;
     std::uint64_t key_;
     bool stopped_ = false;
+    std::optional<KnownStates> known_;  // Empty before the first read and after a failed one.
+    bool reading_states_ = false;       // A second read meanwhile reads every seat on its own.
 };
 
 }  // namespace tigerfans::accounting::tb

@@ -162,6 +162,17 @@ seating::SeatState state_of(const abi::Account& account) {
     return seating::SeatState::free;
 }
 
+std::optional<SeatId> seat_of(std::uint64_t key, std::uint32_t seat_count,
+                              const abi::Transfer& transfer) {
+    if (transfer.ledger != ledger || transfer.code != hold_code) return std::nullopt;
+    // A seat account's id ends in its seat number: check that it is this venue's.
+    const auto seat = static_cast<SeatId>(transfer.debit_account_id & 0xffff'ffffU);
+    if (seat >= seat_count || transfer.debit_account_id != seat_account_id(key, seat)) {
+        return std::nullopt;
+    }
+    return seat;
+}
+
 std::vector<SeatHoldEntry> hold_entries_of(std::uint64_t key, std::uint32_t seat_count,
                                            std::span<const abi::Transfer> transfers,
                                            std::int64_t now_us) {
@@ -174,13 +185,10 @@ std::vector<SeatHoldEntry> hold_entries_of(std::uint64_t key, std::uint32_t seat
         if (transfer.ledger != ledger || transfer.code != hold_code) continue;
         const auto at_us = static_cast<std::int64_t>(transfer.timestamp) / ns_per_us;
         if (transfer.flags & abi::transfer_flags::pending) {
-            // A seat account's id ends in its seat number: check that it is this venue's.
-            const auto seat = static_cast<SeatId>(transfer.debit_account_id & 0xffff'ffffU);
-            if (seat >= seat_count || transfer.debit_account_id != seat_account_id(key, seat)) {
-                continue;
-            }
+            const std::optional<SeatId> seat = seat_of(key, seat_count, transfer);
+            if (!seat) continue;
             index_of.emplace(transfer.id, entries.size());
-            entries.push_back(SeatHoldEntry{seat, transfer.id, transfer.user_data_128,
+            entries.push_back(SeatHoldEntry{*seat, transfer.id, transfer.user_data_128,
                                             EntryState::pending, at_us, 0});
             timeouts_us.push_back(std::int64_t{transfer.timeout_s} * us_per_s);
             continue;

@@ -73,6 +73,11 @@ std::optional<ChainOutcome> chain_outcome(std::span<const std::uint32_t> statuse
 // otherwise. An account not yet funded counts as sold: nobody can hold it.
 seating::SeatState state_of(const abi::Account& account);
 
+// The seat of this venue whose account `transfer` debits, when it is a hold, post or void of
+// one; nothing for any other transfer.
+std::optional<SeatId> seat_of(std::uint64_t key, std::uint32_t seat_count,
+                              const abi::Transfer& transfer);
+
 // The seat holds among `transfers`, the credits of the venue's sold account (every hold, post
 // and void of its seats, oldest first), each with what resolved it: a pending hold whose
 // timeout passed before `now_us` is expired. Transfers of other seats or venues are passed
