@@ -163,9 +163,11 @@ std::optional<std::string> seat_map_etag(std::string_view body) {
 }
 
 // The seat map as a browser first reads it: the whole body, asking for gzip as browsers do.
-// Keeps the tag of the first answer and the last body it checked: an answer of the same bytes
-// is that map again, any other is inflated and checked (so the client does not spend the
-// machine's cores inflating the same map over and over).
+// Keeps the last body it checked and its tag: an answer of the same bytes is that map again,
+// any other is inflated and checked (so the client does not spend the machine's cores
+// inflating the same map over and over). A map that changed during the phase (a first answer
+// served from a snapshot a refresh then replaced) leaves the newer tag, as a browser's next
+// poll would hold.
 PhaseSpec seats_spec() {
     return {[](Connection& connection, int) {
                 connection.prepare("GET", "/api/seats", {{"Accept-Encoding", "gzip"}});
@@ -175,7 +177,8 @@ PhaseSpec seats_spec() {
                 if (!created.empty() && reply.body == created.front().second) return true;
                 const auto etag = seat_map_etag(reply.body);
                 if (!etag) return false;
-                if (created.empty()) created.push_back({*etag, {}, 0});
+                if (created.empty()) created.emplace_back();
+                created.front().first = *etag;
                 created.front().second = reply.body;
                 return true;
             }};
