@@ -166,8 +166,8 @@ std::optional<std::string> seat_map_etag(std::string_view body) {
 // Keeps the last body it checked and its tag: an answer of the same bytes is that map again,
 // any other is inflated and checked (so the client does not spend the machine's cores
 // inflating the same map over and over). A map that changed during the phase (a first answer
-// served from a snapshot a refresh then replaced) leaves the newer tag, as a browser's next
-// poll would hold.
+// served from a snapshot a refresh then replaced) leaves the tag of the last changed answer to
+// arrive, almost always the newer map's, as a browser's next poll would hold.
 PhaseSpec seats_spec() {
     return {[](Connection& connection, int) {
                 connection.prepare("GET", "/api/seats", {{"Accept-Encoding", "gzip"}});
