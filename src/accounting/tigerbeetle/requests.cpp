@@ -154,7 +154,11 @@ asio::awaitable<Result<std::vector<abi::Transfer>>> all_account_transfers(
     std::vector<abi::Transfer> all;
     std::uint64_t from = timestamp_min;
     for (;;) {
-        auto page = co_await account_transfers(submitter, metrics, side_after(account, side, from));
+        abi::AccountFilter filter = side_after(account, side, from);
+        // No page brings more than one past count_max: the caller gives up on those anyway.
+        const std::size_t wanted = count_max - all.size();
+        if (wanted < abi::request_events_max) filter.limit = static_cast<std::uint32_t>(wanted + 1);
+        auto page = co_await account_transfers(submitter, metrics, filter);
         if (!page) co_return page.fault();
         // The cluster may cap a page below the limit asked for: only an empty page ends.
         if (page->empty()) co_return all;

@@ -51,7 +51,7 @@ asio::awaitable<Result<std::vector<abi::Account>>> lookup_accounts(PacketSubmitt
 // Every transfer on one side of `account` (`side`: abi::account_filter_flags::debits or
 // credits) from `timestamp_min` on, oldest first, in pages of at most abi::request_events_max
 // until an empty one, or until a page takes the count past `count_max` (the caller, finding
-// more than it wanted, gives up on them).
+// more than it wanted, gives up on them; no page asks for more than that takes).
 asio::awaitable<Result<std::vector<abi::Transfer>>> all_account_transfers(
     PacketSubmitter& submitter, RequestMetrics metrics, u128 account, std::uint32_t side,
     std::uint64_t timestamp_min = 0, std::size_t count_max = SIZE_MAX);

@@ -18,6 +18,11 @@ namespace tigerfans::accounting::tb {
 namespace {
 namespace status = abi::create_transfer_status;
 
+// More credits of the sold account than this since the last read of the seat states: read every
+// seat instead (read_changes). Readers ask every few milliseconds while they come, so only a
+// map left unread, or a rush of holds, goes past it.
+constexpr std::size_t credits_per_read_max = 1'000;
+
 std::vector<std::uint32_t> statuses_of(const std::vector<abi::CreateResult>& results) {
     std::vector<std::uint32_t> statuses;
     statuses.reserve(results.size());
@@ -155,11 +160,13 @@ asio::awaitable<Result<TbSeatLedger::KnownStates>> TbSeatLedger::read_every_seat
 // The seats that may have changed since `known`: those the sold account's later credits name
 // (held, posted or voided since), and those held then (their holds may have expired since).
 // Looked up after the credits are read, so the states are at least as new as the credits.
-// Credits for more than half the seats (the map unread for long) are not worth paging on
-// through: every seat is read again instead.
+// A backlog (credits for more than half the seats or more than credits_per_read_max: the map
+// unread for long, or a rush of holds) is not worth paging through, each credit a read of the
+// cluster's own: every seat is read again instead, at the cost of one short page more.
 asio::awaitable<Result<TbSeatLedger::KnownStates>> TbSeatLedger::read_changes(
     const KnownStates& known) {
-    const std::size_t backlog_max = venue_.seat_count / 2;
+    const std::size_t backlog_max =
+        std::min<std::size_t>(venue_.seat_count / 2, credits_per_read_max);
     auto credits = co_await all_account_transfers(
         client_, scan_metrics_, seat_model::sold_account_id(key_),
         abi::account_filter_flags::credits, known.credits_until + 1, backlog_max);
