@@ -111,6 +111,20 @@ protected:
         return *read;
     }
 
+    // How many seat accounts one read of `seats` looked up (TigerBeetle: each read's lookups go
+    // to the shared registry, and nothing else looks seats up meanwhile in these tests).
+    double ids_looked_up_by_a_read(SeatLedger& seats) {
+        const metrics::Histogram* looked_up =
+            registry_.find_histogram("tigerfans_tb_batch_events", "operation=\"lookup_accounts\"");
+        if (looked_up == nullptr) throw std::runtime_error("no lookup_accounts metrics");
+        const double before = looked_up->sum();
+        states(seats);
+        return looked_up->sum() - before;
+    }
+
+    static constexpr const char* only_tigerbeetle_reads_by_seat =
+        "TigerBeetle only: PostgreSQL reads the seat states in one query";
+
     SeatHoldResult hold(SeatLedger& seats, const SeatHoldRequest& request) {
         auto result = run([&] { return seats.hold_seats(request); });
         if (!result) throw std::runtime_error("the hold failed as a whole");
@@ -251,27 +265,17 @@ TEST_P(SeatLedgerTest, EveryReadSeesWhatAnyProcessChangedSinceTheLast) {
 // On TigerBeetle a read after the first looks up only the seats that may have changed: those
 // the sold account's credits named since, and those held (a hold may expire unseen).
 TEST_P(SeatLedgerTest, ALaterReadLooksUpOnlyTheSeatsThatMayHaveChanged) {
-    if (!tigerbeetle()) {
-        GTEST_SKIP() << "TigerBeetle only: PostgreSQL reads the seat states in one query";
-    }
+    if (!tigerbeetle()) GTEST_SKIP() << only_tigerbeetle_reads_by_seat;
     SeatLedger& reader = open_seats();
     SeatLedger& other = open_seats();
-    const metrics::Histogram& looked_up =
-        *registry_.find_histogram("tigerfans_tb_batch_events", "operation=\"lookup_accounts\"");
-    auto ids_looked_up_by_a_read = [&] {
-        const double before = looked_up.sum();
-        const seating::SeatStates read = states(reader);
-        (void)read;
-        return looked_up.sum() - before;
-    };
-    EXPECT_EQ(ids_looked_up_by_a_read(), venue_->seat_count);
-    EXPECT_EQ(ids_looked_up_by_a_read(), 0);  // Nothing held, nothing changed.
+    EXPECT_EQ(ids_looked_up_by_a_read(reader), venue_->seat_count);
+    EXPECT_EQ(ids_looked_up_by_a_read(reader), 0);  // Nothing held, nothing changed.
     const SeatHoldRequest sold = hold_of({70});
     ASSERT_TRUE(hold(other, hold_of({71, 72})).held);
     ASSERT_TRUE(hold(other, sold).held);
     EXPECT_EQ(resolve(other, sold, true), std::vector{Resolution::done});
-    EXPECT_EQ(ids_looked_up_by_a_read(), 3);  // 70, 71 and 72, named by their holds.
-    EXPECT_EQ(ids_looked_up_by_a_read(), 2);  // 71 and 72, still held.
+    EXPECT_EQ(ids_looked_up_by_a_read(reader), 3);  // 70, 71 and 72, named by their holds.
+    EXPECT_EQ(ids_looked_up_by_a_read(reader), 2);  // 71 and 72, still held.
     const seating::SeatStates now = states(reader);
     EXPECT_EQ(now.get(70), SeatState::sold);
     EXPECT_EQ(now.get(71), SeatState::held);
@@ -281,20 +285,10 @@ TEST_P(SeatLedgerTest, ALaterReadLooksUpOnlyTheSeatsThatMayHaveChanged) {
 // Credits for more than half the seats since the last read: every seat is read whole again,
 // and the read after that looks up only the seats still held.
 TEST_P(SeatLedgerTest, ABacklogOfCreditsReadsEverySeatAgain) {
-    if (!tigerbeetle()) {
-        GTEST_SKIP() << "TigerBeetle only: PostgreSQL reads the seat states in one query";
-    }
+    if (!tigerbeetle()) GTEST_SKIP() << only_tigerbeetle_reads_by_seat;
     SeatLedger& reader = open_seats();
     SeatLedger& other = open_seats();
-    const metrics::Histogram& looked_up =
-        *registry_.find_histogram("tigerfans_tb_batch_events", "operation=\"lookup_accounts\"");
-    auto ids_looked_up_by_a_read = [&] {
-        const double before = looked_up.sum();
-        const seating::SeatStates read = states(reader);
-        (void)read;
-        return looked_up.sum() - before;
-    };
-    EXPECT_EQ(ids_looked_up_by_a_read(), venue_->seat_count);
+    EXPECT_EQ(ids_looked_up_by_a_read(reader), venue_->seat_count);
     constexpr SeatId pairs = 130;  // 260 holds' credits, and 10 voids': past half of 502 seats.
     std::vector<SeatHoldRequest> holds;
     for (SeatId pair = 0; pair < pairs; pair++) {
@@ -305,8 +299,8 @@ TEST_P(SeatLedgerTest, ABacklogOfCreditsReadsEverySeatAgain) {
         EXPECT_EQ(resolve(other, holds[i], false),
                   (std::vector{Resolution::done, Resolution::done}));
     }
-    EXPECT_EQ(ids_looked_up_by_a_read(), venue_->seat_count);
-    EXPECT_EQ(ids_looked_up_by_a_read(), 2 * pairs - 10);
+    EXPECT_EQ(ids_looked_up_by_a_read(reader), venue_->seat_count);
+    EXPECT_EQ(ids_looked_up_by_a_read(reader), 2 * pairs - 10);
     const seating::SeatStates now = states(reader);
     EXPECT_EQ(now.count(SeatState::held), 2 * pairs - 10);
     EXPECT_EQ(now.get(0), SeatState::free);
