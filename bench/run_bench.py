@@ -30,9 +30,11 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
@@ -210,19 +212,65 @@ def load_client(build_dir, base_url, args):
     return json.loads(done.stdout)
 
 
-def tb_floor(stack, options):
-    """The TigerBeetle floor: create_transfers through the server's client adapter against the
-    level's own replica, on a ledger of the probe's own. The probe's report, or None when the
-    probe was not built."""
+FLOOR_REPLICA_START_S = 60
+
+
+def wait_for_port(port, process, timeout_s):
+    """Returns once something accepts connections on 127.0.0.1:`port`; raises when `process`
+    ends first or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} ended (exit {process.returncode}) before "
+                               f"port {port} accepted connections")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing accepted connections on port {port} in {timeout_s} s")
+
+
+def stop_process_group(process):
+    """SIGTERM to the process's group (it was started in a session of its own), then SIGKILL
+    if it has not ended within 10 s."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except ProcessLookupError:
+        process.wait()
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def tb_floor(options, workdir):
+    """The TigerBeetle floor: create_transfers through the server's client adapter against a
+    replica started for the probe alone (tigerbeetle/start.sh, as the level's) and stopped after
+    it. The probe writes some 700,000 transfers, most in requests of 8,189; on the level's own
+    replica the phases and flows after it would pay for compacting them, which the PostgreSQL
+    levels never meet. The probe's report, or None when the probe was not built."""
     probe = os.path.join(options.build_dir, "tigerfans-tb-floor")
     if not os.access(probe, os.X_OK):
         log(f"tb floor: skipped: {probe} not built (configure with -DTIGERFANS_BENCHMARKS=ON)")
         return None
-    out = os.path.join(stack.data, "tb-floor.json")
-    done = subprocess.run([probe, "--address", stack.settings["TB_ADDRESS"], "--repetitions",
-                           str(options.floor_repetitions), "--requests",
-                           str(options.floor_requests), "--json", out],
-                          capture_output=True, text=True)
+    data = os.path.join(workdir, "tb_floor")
+    out = os.path.join(data, "tb-floor.json")
+    port = free_port()
+    os.makedirs(data, exist_ok=True)
+    with open(os.path.join(data, "replica.log"), "w") as replica_log:
+        replica = subprocess.Popen([os.path.join(ROOT, "tigerbeetle/start.sh"),
+                                    os.path.join(data, "replica"), str(port)],
+                                   stdout=replica_log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            wait_for_port(port, replica, FLOOR_REPLICA_START_S)
+            done = subprocess.run([probe, "--address", f"127.0.0.1:{port}", "--repetitions",
+                                   str(options.floor_repetitions), "--requests",
+                                   str(options.floor_requests), "--json", out],
+                                  capture_output=True, text=True)
+        finally:
+            stop_process_group(replica)
     if done.returncode != 0:
         raise RuntimeError(f"tigerfans-tb-floor failed: {done.stderr.strip()[-500:]}")
     with open(out) as f:
@@ -347,12 +395,13 @@ def run_pairs(stack, level, options, pairs):
 
 
 def run_general(level, options, workdir, env_extra, pairs):
-    """General admission on a stack without a venue: (level 3) the TigerBeetle floor, `pairs`,
-    the full flows and (level 3) the ticket mix after them. Its runs, flows and floor."""
+    """General admission on a stack without a venue: (level 3) the TigerBeetle floor (on a
+    replica of its own), `pairs`, the full flows and (level 3) the ticket mix after them, on the
+    level's replica. Its runs, flows and floor."""
     runs, flows, floor = [], [], None
     with BenchStack(level, workdir, options.build_dir, env_extra) as stack:
         if level["ACCT_BACKEND"] == "tb":
-            floor = tb_floor(stack, options)
+            floor = tb_floor(options, workdir)
         runs += run_pairs(stack, level, options, pairs)
         for concurrency in options.flow_concurrency if options.flow_total > 0 else []:
             before = stack.scrape()
