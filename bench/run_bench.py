@@ -8,9 +8,9 @@ run, and scrapes /metrics around every run for the server-side component timings
 batch sizes per store. Every phase run records its p50 and p99 latency and the server's CPU
 time per successful operation (server_cpu_us_per_op: utime + stime of /proc/<pid>/stat, read
 by the load client around the phase); the flow run records server_cpu_us_per_ticket. At level
-3 it first measures the TigerBeetle floor on the level's replica (tigerfans-tb-floor,
-bench/tb_floor/, built with -DTIGERFANS_BENCHMARKS=ON), and after the flows the probe's
-ticket mix on the same replica with the replica's CPU per ticket. At the levels of --queue-levels a
+3 it first measures the TigerBeetle floor on a replica started for the probe alone
+(tigerfans-tb-floor, bench/tb_floor/, built with -DTIGERFANS_BENCHMARKS=ON), and after the
+flows the probe's ticket mix on the level's replica with the replica's CPU per ticket. At the levels of --queue-levels a
 second stack runs the waiting room (WAITING_ROOM=on, the sale opening --queue-opens-after
 seconds after the start, the pre-queue open from the start) under the load client's queue
 mode: join throughput, the admission rate against ADMIT_PER_SECOND, Kendall's tau of join
@@ -30,7 +30,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
-from stack import LEVELS, ROOT, LevelUnavailable, Stack, commit, free_port, machine  # noqa: E402
+from stack import (LEVELS, ROOT, LevelUnavailable, Stack, commit, free_port,  # noqa: E402
+                   machine, pid_listens)
 
 PHASE_PAIRS = [["checkout", "webhook"], ["reserve", "commit"], ["seats", "seats-304"],
                ["seat-holds", "seat-voids"]]
@@ -216,19 +216,36 @@ FLOOR_REPLICA_START_S = 60
 
 
 def wait_for_port(port, process, timeout_s):
-    """Returns once something accepts connections on 127.0.0.1:`port`; raises when `process`
-    ends first or `timeout_s` passes."""
+    """Returns once `process` itself listens on 127.0.0.1:`port` (not some other process that
+    took the port first); raises when it ends first or `timeout_s` passes."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{process.args[0]} ended (exit {process.returncode}) before "
-                               f"port {port} accepted connections")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing accepted connections on port {port} in {timeout_s} s")
+                               f"it listened on port {port}")
+        if pid_listens(process.pid, port):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{process.args[0]} did not listen on port {port} in {timeout_s} s")
+
+
+def run_watched(command, process):
+    """Runs `command` to its end while `process` lives: when `process` ends first, the command
+    is killed (a client waiting on a replica that died would wait forever). Its CompletedProcess
+    with text stderr."""
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+    with child:
+        while True:
+            try:
+                _, stderr = child.communicate(timeout=1)
+                return subprocess.CompletedProcess(command, child.returncode, None, stderr)
+            except subprocess.TimeoutExpired:
+                if process.poll() is not None:
+                    child.kill()
+                    child.communicate()
+                    raise RuntimeError(f"{process.args[0]} ended (exit {process.returncode}) "
+                                       f"while {os.path.basename(command[0])} ran")
 
 
 def stop_process_group(process):
@@ -258,17 +275,21 @@ def tb_floor(options, workdir):
     out = os.path.join(data, "tb-floor.json")
     port = free_port()
     os.makedirs(data, exist_ok=True)
-    with open(os.path.join(data, "replica.log"), "w") as replica_log:
+    replica_log_path = os.path.join(data, "replica.log")
+    with open(replica_log_path, "w") as replica_log:
         replica = subprocess.Popen([os.path.join(ROOT, "tigerbeetle/start.sh"),
                                     os.path.join(data, "replica"), str(port)],
                                    stdout=replica_log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         try:
             wait_for_port(port, replica, FLOOR_REPLICA_START_S)
-            done = subprocess.run([probe, "--address", f"127.0.0.1:{port}", "--repetitions",
-                                   str(options.floor_repetitions), "--requests",
-                                   str(options.floor_requests), "--json", out],
-                                  capture_output=True, text=True)
+            done = run_watched([probe, "--address", f"127.0.0.1:{port}", "--repetitions",
+                                str(options.floor_repetitions), "--requests",
+                                str(options.floor_requests), "--json", out], replica)
+        except RuntimeError as error:
+            with open(replica_log_path, errors="replace") as f:
+                raise RuntimeError(f"tb floor: {error}; the replica's log ends: "
+                                   f"{f.read()[-500:].strip()}") from error
         finally:
             stop_process_group(replica)
     if done.returncode != 0:

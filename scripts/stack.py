@@ -78,6 +78,24 @@ class LevelUnavailable(Exception):
     """A level this machine cannot run (no TigerBeetle server binary): skipped, and said so."""
 
 
+def pid_listens(pid, port):
+    """Whether process `pid` holds a TCP socket listening on `port` (from /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = [line.split() for line in f.readlines()[1:]]
+        except OSError:
+            continue
+        inodes |= {row[9] for row in rows
+                   if int(row[1].rsplit(":", 1)[1], 16) == port and row[3] == "0A"}
+    try:
+        links = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    except OSError:
+        return False
+    return any(f"socket:[{inode}]" in links for inode in inodes)
+
+
 class Stack:
     """Fresh services and a fresh server for one level. `data` is the folder of this stack's
     services (DATA of scripts/services.sh); `settings` what services.sh wrote to DATA/env."""
@@ -192,20 +210,7 @@ class Stack:
 
     def listening(self, pid):
         """Whether process `pid` holds a socket listening on this stack's port."""
-        inodes = set()
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            try:
-                with open(table) as f:
-                    rows = [line.split() for line in f.readlines()[1:]]
-            except OSError:
-                continue
-            inodes |= {row[9] for row in rows
-                       if int(row[1].rsplit(":", 1)[1], 16) == self.port and row[3] == "0A"}
-        try:
-            links = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
-        except OSError:
-            return False
-        return any(f"socket:[{inode}]" in links for inode in inodes)
+        return pid_listens(pid, self.port)
 
     def answering_servers(self, attempts=64):
         """The names of the server processes that answer /healthz over `attempts` fresh
