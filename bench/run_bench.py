@@ -3,21 +3,21 @@
 
 For each available level (1 pg/pg, 2 pg/redis, 3 tb/redis when a TigerBeetle server binary is
 available) it starts fresh services and a fresh server, runs the load client's phases
-(checkout, webhook, reserve, commit) at a list of concurrencies, repeated, plus a full-flow
-run, and scrapes /metrics around every run for the server-side component timings and the
-batch sizes per store. Every phase run records its p50 and p99 latency and the server's CPU
-time per successful operation (server_cpu_us_per_op: utime + stime of /proc/<pid>/stat, read
-by the load client around the phase); the flow run records server_cpu_us_per_ticket. At level
-3 it first measures the TigerBeetle floor on a replica started for the probe alone
-(tigerfans-tb-floor, bench/tb_floor/, built with -DTIGERFANS_BENCHMARKS=ON), and after the
-flows the probe's ticket mix on the level's replica with the replica's CPU per ticket. At the levels of --queue-levels a
-second stack runs the waiting room (WAITING_ROOM=on, the sale opening --queue-opens-after
-seconds after the start, the pre-queue open from the start) under the load client's queue
-mode: join throughput, the admission rate against ADMIT_PER_SECOND, Kendall's tau of join
-order against admission order among pre-queue and later fans, and checkouts with missing,
-forged and used-up tokens, each checked against its target. Results land in bench/results/
-as JSON and CSV with the machine, the commit and the date; latest.json is what the /bench page
-draws.
+(checkout, webhook, reserve, commit) at a list of concurrencies, repeated, then full-flow runs
+on a second stack of fresh services, and scrapes /metrics around every run for the server-side
+component timings and the batch sizes per store. Every phase run records its p50 and p99
+latency and the server's CPU time per successful operation (server_cpu_us_per_op: utime +
+stime of /proc/<pid>/stat, read by the load client around the phase); the flow run records
+server_cpu_us_per_ticket. At level 3 it first measures the TigerBeetle floor on a replica
+started for the probe alone (tigerfans-tb-floor, bench/tb_floor/, built with
+-DTIGERFANS_BENCHMARKS=ON), and after the flows the probe's ticket mix on the flows' replica
+with the replica's CPU per ticket. At the levels of --queue-levels another stack runs the
+waiting room (WAITING_ROOM=on, the sale opening --queue-opens-after seconds after the start,
+the pre-queue open from the start) under the load client's queue mode: join throughput, the
+admission rate against ADMIT_PER_SECOND, Kendall's tau of join order against admission order
+among pre-queue and later fans, and checkouts with missing, forged and used-up tokens, each
+checked against its target. Results land in bench/results/ as JSON and CSV with the machine,
+the commit and the date; latest.json is what the /bench page draws.
 
 Standard library only. `--tiny` runs a seconds-long version (part of the test suite).
 """
@@ -415,28 +415,51 @@ def run_pairs(stack, level, options, pairs):
     return runs
 
 
+def run_flows(stack, level, options):
+    """The full flow at each of --flow-concurrency against `stack`: the flows' reports."""
+    flows = []
+    for concurrency in options.flow_concurrency if options.flow_total > 0 else []:
+        before = stack.scrape()
+        flow = cpu_split(stack, ["--total", str(options.flow_total), "--concurrency",
+                                 str(concurrency), "--poll-interval", "0.01"],
+                         options.build_dir)
+        flow["components"], flow["batches"] = server_side(before, stack.scrape())
+        flow["level"] = level["name"]
+        flow["stack"] = options.flow_stack
+        flows.append(flow)
+        log(f"{level['name']:9} flow     c={concurrency:<5} "
+            f"{flow['throughput_per_s']:10.1f} tickets/s  "
+            f"p50 {flow['end_to_end']['p50_s'] * 1e3:7.2f} ms  "
+            f"p99 {flow['end_to_end']['p99_s'] * 1e3:7.2f} ms  "
+            f"server {cpu_text(flow['server_cpu_us_per_ticket'], 'ticket')}")
+    return flows
+
+
 def run_general(level, options, workdir, env_extra, pairs):
-    """General admission on a stack without a venue: (level 3) the TigerBeetle floor (on a
-    replica of its own), `pairs`, the full flows and (level 3) the ticket mix after them, on the
-    level's replica. Its runs, flows and floor."""
+    """General admission without a venue: (level 3) the TigerBeetle floor on a replica of its
+    own, `pairs` on a stack, the full flows and (level 3) the ticket mix after them on the
+    level's replica. Its runs, flows and floor.
+
+    With `--flow-stack fresh` (the default) the flows run on a second stack of fresh services,
+    as a sale opens: not on one still paying for the phases. Each store defers work of its own
+    to later (the replica compacts what the last phases wrote, paced by the requests that
+    follow; PostgreSQL vacuums and checkpoints), and that debt, left by the 1,000-fan phases,
+    would otherwise land on whichever flow runs first (README, "How far the level-3 flow is
+    from its targets"). `--flow-stack shared` runs them after the phases on the same stack."""
     runs, flows, floor = [], [], None
-    with BenchStack(level, workdir, options.build_dir, env_extra) as stack:
-        if level["ACCT_BACKEND"] == "tb":
-            floor = tb_floor(options, workdir)
-        runs += run_pairs(stack, level, options, pairs)
-        for concurrency in options.flow_concurrency if options.flow_total > 0 else []:
-            before = stack.scrape()
-            flow = cpu_split(stack, ["--total", str(options.flow_total), "--concurrency",
-                                     str(concurrency), "--poll-interval", "0.01"],
-                             options.build_dir)
-            flow["components"], flow["batches"] = server_side(before, stack.scrape())
-            flow["level"] = level["name"]
-            flows.append(flow)
-            log(f"{level['name']:9} flow     c={concurrency:<5} "
-                f"{flow['throughput_per_s']:10.1f} tickets/s  "
-                f"p50 {flow['end_to_end']['p50_s'] * 1e3:7.2f} ms  "
-                f"p99 {flow['end_to_end']['p99_s'] * 1e3:7.2f} ms  "
-                f"server {cpu_text(flow['server_cpu_us_per_ticket'], 'ticket')}")
+    if level["ACCT_BACKEND"] == "tb":
+        floor = tb_floor(options, workdir)
+    shared = options.flow_stack == "shared"
+    if pairs and not shared:
+        with BenchStack(level, workdir, options.build_dir, env_extra) as stack:
+            runs += run_pairs(stack, level, options, pairs)
+    if not (shared or options.flow_total > 0 and options.flow_concurrency or floor is not None):
+        return runs, flows, floor
+    name = level["name"].replace("/", "_") + ("" if shared else "_flow")
+    with BenchStack(level, workdir, options.build_dir, env_extra, name=name) as stack:
+        if shared:
+            runs += run_pairs(stack, level, options, pairs)
+        flows = run_flows(stack, level, options)
         if floor is not None:
             floor["tickets"] = tb_ticket_mix(stack, options)
     return runs, flows, floor
@@ -447,8 +470,8 @@ def run_level(level, options, workdir):
     (None when it ran or had nothing to run).
 
     General admission (the reserve, commit, checkout and webhook phases, the full flow and the
-    ledger's floor) runs on a stack without a venue, the seat phases on a second stack with
-    `--venue`. At level 3 a venue's seats are ledger accounts, in the same tree as the few
+    ledger's floor) runs on stacks without a venue (`run_general`), the seat phases on another
+    stack with `--venue`. At level 3 a venue's seats are ledger accounts, in the same tree as the few
     accounts every ticket updates: with the stadium the replica spent about twice the CPU per
     ticket of the flow at 100 fans, and wrote twice as much, which we put down to compactions
     rewriting the table those accounts share with the seats (README, "A venue's seats in the
@@ -629,6 +652,8 @@ def summary_table(result):
                  else "")
         lines += ["", "General admission (reserve, commit, checkout, webhook, the flow) ran on "
                   f"a server without a venue{seats}."]
+    if result.get("flow_stack") == "fresh":  # Recorded since the flows have a stack of their own.
+        lines += ["", "The flows ran on a stack of fresh services, not after the phases."]
     for title, value, style in PHASE_TABLES:
         lines += phase_table(result, concurrencies, title, value, style)
     lines += ["", "| level | flow tickets/s | PAID/total | p50 ms | p99 ms | concurrency | "
@@ -765,6 +790,9 @@ def main():
     parser.add_argument("--flow-total", type=int, default=10000, help="0: no flow run")
     parser.add_argument("--flow-concurrency", default="100,300",
                         help="fans in flight of each full-flow run, e.g. 100,300")
+    parser.add_argument("--flow-stack", choices=("fresh", "shared"), default="fresh",
+                        help="the flows on a stack of fresh services (default) or on the "
+                             "phases' stack after them")
     parser.add_argument("--capacity", type=int, default=100_000_000)
     parser.add_argument("--pairs",
                         default="checkout+webhook,reserve+commit,seats+seats-304,"
@@ -808,7 +836,7 @@ def main():
               "commit": commit(), "machine": machine(), "tiny": options.tiny,
               "redis_persistence": os.environ.get("REDIS_PERSISTENCE", "everysec"),
               "levels": [], "skipped": {}, "failed": {}, "runs": [], "flows": [], "queues": [],
-              "tb_floor": None, "http_floor": None,
+              "tb_floor": None, "http_floor": None, "flow_stack": options.flow_stack,
               "venue": options.venue if seat_pairs(options.pairs) else ""}
     # SIGTERM unwinds like Ctrl-C, so the running level's server and services are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))
