@@ -447,16 +447,21 @@ def run_general(level, options, workdir, env_extra, pairs):
     would otherwise land on whichever flow runs first (README, "How far the level-3 flow is
     from its targets"). `--flow-stack shared` runs them after the phases on the same stack."""
     runs, flows, floor = [], [], None
-    if level["ACCT_BACKEND"] == "tb":
-        floor = tb_floor(options, workdir)
-    shared = options.flow_stack == "shared"
+    is_tb, shared = level["ACCT_BACKEND"] == "tb", options.flow_stack == "shared"
+    # The floor is measured once a stack has started: a level this machine cannot run (no
+    # TigerBeetle binary) is skipped by the stack's start, not failed by the probe's replica.
+    measured = False
     if pairs and not shared:
         with BenchStack(level, workdir, options.build_dir, env_extra) as stack:
+            floor, measured = tb_floor(options, workdir) if is_tb else None, True
             runs += run_pairs(stack, level, options, pairs)
-    if not (shared or options.flow_total > 0 and options.flow_concurrency or floor is not None):
+    flows_wanted = options.flow_total > 0 and options.flow_concurrency
+    if not (shared or flows_wanted or floor is not None or is_tb and not measured):
         return runs, flows, floor
     name = level["name"].replace("/", "_") + ("" if shared else "_flow")
     with BenchStack(level, workdir, options.build_dir, env_extra, name=name) as stack:
+        if is_tb and not measured:
+            floor = tb_floor(options, workdir)
         if shared:
             runs += run_pairs(stack, level, options, pairs)
         flows = run_flows(stack, level, options)
@@ -652,7 +657,7 @@ def summary_table(result):
                  else "")
         lines += ["", "General admission (reserve, commit, checkout, webhook, the flow) ran on "
                   f"a server without a venue{seats}."]
-    if result.get("flow_stack") == "fresh":  # Recorded since the flows have a stack of their own.
+    if result.get("flow_stack") == "fresh" and result["flows"]:  # Recorded since run L.
         lines += ["", "The flows ran on a stack of fresh services, not after the phases."]
     for title, value, style in PHASE_TABLES:
         lines += phase_table(result, concurrencies, title, value, style)
@@ -729,8 +734,8 @@ def floor_table(floor):
     """Markdown lines for the TigerBeetle floor; none when it was not measured."""
     if not floor:
         return []
-    lines = ["", "TigerBeetle floor (tigerfans-tb-floor on the level-3 replica before the load, "
-             "one request at a time):", "",
+    lines = ["", "TigerBeetle floor (tigerfans-tb-floor on a replica of its own before level 3's "
+             "load, one request at a time):", "",
              "| transfers per request | requests | median ms | p99 ms | "
              "transfers/s at the median |",
              "|---:|---:|---:|---:|---:|"]
