@@ -276,9 +276,11 @@ void App::Impl::start_seating() {
     if (!venue) return;
     accounting::SeatLedger* seats = ledger->seats();
     TF_ASSERT(seats != nullptr);
+    seating::SeatMap::Settings map_settings;
+    map_settings.keep_warm_ms = limits::seat_map_keep_warm_ms;
     seat_map = std::make_unique<seating::SeatMap>(
         io.get_executor(), *venue, [seats] { return seats->seat_states(); },
-        [] { return unix_now_us(); }, seating::SeatMap::Settings{});
+        [] { return unix_now_us(); }, map_settings);
     best = std::make_unique<seating::BestAvailable>(*venue);
     seat_sale = std::make_unique<flows::Seating>(
         flows::Seating{*venue, *seats, *seat_map, *best, recent_holds});

@@ -46,6 +46,7 @@ SeatMap::SeatMap(asio::any_io_executor executor, const Venue& venue, Read read, 
       read_(std::move(read)),
       now_us_(std::move(now_us)),
       settings_(settings),
+      warm_timer_(executor_),
       alive_(std::make_shared<bool>(true)) {
     TF_ASSERT(read_ && now_us_);
     TF_ASSERT_LE(settings_.refresh_ms, settings_.stale_max_ms);
@@ -64,6 +65,7 @@ bool SeatMap::fresh(std::int64_t now_us, std::uint32_t age_max_ms) const {
 asio::awaitable<Result<SnapshotPtr>> SeatMap::current() {
     if (stopped_) co_return Fault::shutting_down;
     const std::int64_t now_us = now_us_();
+    last_asked_us_ = now_us;
     // One read started an interval at most, whether the last one succeeded or failed.
     const bool may_read = !reading_ && now_us >= next_read_us_;
     if (fresh(now_us, settings_.stale_max_ms)) {
@@ -117,6 +119,22 @@ asio::awaitable<void> SeatMap::read_once() {
     next_read_us_ =
         std::max(next_read_us_, started_us + took_us * 100 / settings_.ledger_share_percent);
     publish(std::move(states), started_us);
+    keep_warm();
+}
+
+// Readers asked lately: the next read starts when the interval and the pacing let it, without
+// waiting for one to ask. A reader's own read in between takes its place (this one then finds
+// a read in flight, and that read's end schedules the next).
+void SeatMap::keep_warm() {
+    if (stopped_ || reading_ || settings_.keep_warm_ms == 0 || !last_asked_us_) return;
+    const std::int64_t now_us = now_us_();
+    if (now_us - *last_asked_us_ >= std::int64_t{settings_.keep_warm_ms} * us_per_ms) return;
+    warm_timer_.expires_after(
+        std::chrono::microseconds(std::max<std::int64_t>(0, next_read_us_ - now_us)));
+    warm_timer_.async_wait([this, alive = alive_](boost::system::error_code error) {
+        if (error || !*alive || stopped_ || reading_) return;
+        start_read(now_us_());
+    });
 }
 
 // A failed read keeps the last snapshot for the readers it still serves; those who waited
@@ -151,6 +169,7 @@ void SeatMap::publish(Result<SeatStates> states, std::int64_t read_at_us) {
 
 asio::awaitable<void> SeatMap::stop(std::chrono::milliseconds timeout) {
     stopped_ = true;
+    warm_timer_.cancel();
     if (!reading_) co_return;
     // A read the ledger never answers (a cluster that is down: lookups do not time out) must
     // not hold the shutdown: past the timeout its waiters are told and the stop ends.

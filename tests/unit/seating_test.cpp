@@ -254,7 +254,7 @@ struct ManualLedger {
     std::vector<Completion<Result<SeatStates>>> pending;
     std::int64_t now_us = 1'000'000;
 
-    SeatMap map(const Venue& venue) {
+    SeatMap map(const Venue& venue, SeatMap::Settings settings = {5, 1000}) {
         return SeatMap(
             io.get_executor(), venue,
             // The wait is a coroutine of its own, as a store's read is.
@@ -265,7 +265,7 @@ struct ManualLedger {
                 Result<SeatStates> result = co_await await_completion<Result<SeatStates>>(keep);
                 co_return result;
             },
-            [this] { return now_us; }, SeatMap::Settings{5, 1000});
+            [this] { return now_us; }, settings);
     }
 
     void answer(Result<SeatStates> result) {
@@ -472,6 +472,68 @@ TEST_F(SeatMapPacingTest, WhileItHoldsTheNextReadBackTheLastMapIsServed) {
     ASSERT_TRUE(held_back && held_back->ok());
     EXPECT_EQ(held_back->value(), first->value());
     EXPECT_TRUE(ledger.pending.empty());
+}
+
+// While a reader came within keep_warm_ms, each read's end schedules the next for when the
+// interval allows, with no reader asking; past that window the map waits to be asked again.
+TEST(SeatMapTest, KeepsReadingBetweenReadersForAWhileAfterTheLast) {
+    const Venue venue = parsed(small_venue);
+    asio::io_context io;
+    ManualLedger ledger{io, SeatStates(venue.seat_count), {}};
+    SeatMap::Settings settings{5, 1000};
+    settings.keep_warm_ms = 100;
+    SeatMap map = ledger.map(venue, settings);
+    const auto first = ledger.first_read(map);
+    ASSERT_TRUE(first && first->ok());
+    const auto wait_a_little = [&] {
+        io.restart();
+        io.run_for(std::chrono::milliseconds(30));  // The 5 ms interval, in the loop's time.
+    };
+
+    ledger.now_us += 6'000;
+    wait_a_little();
+    ASSERT_EQ(ledger.pending.size(), 1u);  // Nobody asked: the map reads by itself.
+    ledger.states.set(2, SeatState::held);
+    ledger.answer(ledger.states);
+    EXPECT_EQ(map.reads(), 2u);
+    auto seen = testing::run_async(io, [&] { return map.current(); });
+    EXPECT_EQ(seen.value()->states.get(2), SeatState::held);  // Without waiting for a read.
+    EXPECT_TRUE(ledger.pending.empty());
+
+    ledger.now_us += 99'000;  // The last reader asked 99 ms ago: one more.
+    wait_a_little();
+    ASSERT_EQ(ledger.pending.size(), 1u);
+    ledger.now_us += 2'000;  // It ends 101 ms after the last reader: it is the last.
+    ledger.answer(ledger.states);
+    wait_a_little();
+    EXPECT_TRUE(ledger.pending.empty());
+    EXPECT_EQ(map.reads(), 3u);
+}
+
+// A stop ends the reading by itself: the read it had scheduled is called off, not left for the
+// loop to wait for.
+TEST(SeatMapTest, AStopEndsTheReadsNobodyAskedFor) {
+    const Venue venue = parsed(small_venue);
+    asio::io_context io;
+    ManualLedger ledger{io, SeatStates(venue.seat_count), {}};
+    SeatMap::Settings settings{5, 1000};
+    settings.keep_warm_ms = 60'000;
+    SeatMap map = ledger.map(venue, settings);
+    std::optional<Result<SnapshotPtr>> first;
+    testing::start_async(io, map.current(), first);
+    ledger.settle();
+    ledger.now_us += 1'000'000;  // A read of a second: the next may start 3 s after it ends.
+    ledger.answer(ledger.states);
+    ASSERT_TRUE(first && first->ok());
+    testing::run_async(io, [&]() -> asio::awaitable<bool> {
+        co_await map.stop(std::chrono::milliseconds(10));
+        co_return true;
+    });
+    io.restart();
+    io.run_for(std::chrono::milliseconds(100));
+    EXPECT_TRUE(io.stopped());  // Out of work: no timer left waiting.
+    EXPECT_TRUE(ledger.pending.empty());
+    EXPECT_EQ(map.reads(), 1u);
 }
 
 // A refresh that finds nothing changed keeps the body and tag, and makes the map younger.

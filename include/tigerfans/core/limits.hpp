@@ -209,7 +209,8 @@ static_assert(live_ledger_stale_ms > live_sample_interval_ms,
 
 // Reserved seating (seating/): the largest venue a file may describe, the most seats one
 // order may hold (a chain of linked transfers, one request), the venue file's size, and how old
-// the seat map's snapshot may grow before a reader starts a refresh from the ledger.
+// the seat map's snapshot may grow before a reader starts a refresh from the ledger, and how
+// long after its last reader the map goes on refreshing itself.
 inline constexpr std::uint32_t venue_seats_max = 100'000;
 inline constexpr std::uint32_t venue_sections_max = 1'000;
 inline constexpr std::uint32_t venue_row_seats_max = 1'000;
@@ -217,6 +218,7 @@ inline constexpr std::uint32_t venue_categories_max = 16;
 inline constexpr std::uintmax_t venue_file_bytes_max = 8 * 1024 * 1024;
 inline constexpr std::uint32_t seats_per_order_max = 8;
 inline constexpr std::uint32_t seat_map_refresh_ms = 5;
+inline constexpr std::uint32_t seat_map_keep_warm_ms = 10'000;
 
 // The recorded benchmark results the /bench page reads.
 inline constexpr std::uintmax_t bench_results_bytes_max = 32 * 1024 * 1024;

@@ -4,7 +4,10 @@
 // many fans ask and whether the reads succeed or fail. A
 // reader gets the snapshot at once while it is fresh enough (a refresh starts behind it when it is
 // older than the refresh interval) and waits for the read in flight only when the snapshot is older
-// than `stale_max_ms` or there is none yet; every waiter shares that read.
+// than `stale_max_ms` or there is none yet; every waiter shares that read. While readers keep
+// coming (one within `keep_warm_ms`), a read also follows the last one as soon as the interval
+// and the pacing allow, asked or not: a map changed by many holds while nobody looked (a whole
+// read of a big venue) is not left for the next reader to wait for.
 //
 // The answer body, its gzip and its ETag are made once per snapshot, and the ETag is a digest of
 // the states, so every process of a sale names the same map by the same tag and a reader holding
@@ -13,6 +16,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -53,6 +57,8 @@ public:
         // a venue whose read is long is read less often, rather than the ledger being kept
         // busy with the map alone (1 to 100).
         std::uint32_t ledger_share_percent = ledger_share_percent_default;
+        // How long after a reader the map goes on reading by itself (0: only when asked).
+        std::uint32_t keep_warm_ms = 0;
     };
     // How old a map may be served while its refresh runs, unless the caller says otherwise.
     static constexpr std::uint32_t stale_max_ms_default = 1'000;
@@ -85,6 +91,7 @@ private:
     void start_read(std::int64_t now_us);
     asio::awaitable<void> read_once();
     void publish(Result<SeatStates> states, std::int64_t read_at_us);
+    void keep_warm();
     bool fresh(std::int64_t now_us, std::uint32_t age_max_ms) const;
 
     asio::any_io_executor executor_;
@@ -94,9 +101,11 @@ private:
     Settings settings_;
     SnapshotPtr snapshot_;
     bool reading_ = false;
-    std::int64_t last_read_us_ = 0;    // When the last read started.
-    std::int64_t next_read_us_ = 0;    // No read starts before.
-    std::optional<Fault> last_fault_;  // Why the last read failed; empty when it did not.
+    std::int64_t last_read_us_ = 0;              // When the last read started.
+    std::int64_t next_read_us_ = 0;              // No read starts before.
+    std::optional<Fault> last_fault_;            // Why the last read failed; empty when it did not.
+    std::optional<std::int64_t> last_asked_us_;  // When a reader last asked; empty before any.
+    asio::steady_timer warm_timer_;              // Starts the read that follows the last.
     bool stopped_ = false;
     std::uint64_t reads_ = 0;
     std::vector<Completion<Result<SnapshotPtr>>> waiters_;
