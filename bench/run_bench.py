@@ -414,7 +414,9 @@ def run_pairs(stack, level, options, pairs):
                         f"p50 {report['latency']['p50_s'] * 1e3:7.2f} ms  "
                         f"p99 {report['latency']['p99_s'] * 1e3:7.2f} ms  "
                         f"server {cpu_text(report['server_cpu_us_per_op'])}  "
-                        f"errors={report['errors']}")
+                        f"errors={report['errors']}"
+                        + (f"  whole answers={report['whole_answers']}"
+                           if report.get("whole_answers") else ""))
     return runs
 
 

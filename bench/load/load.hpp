@@ -93,6 +93,7 @@ struct PhaseReport {
     int ok = 0;
     int errors = 0;
     std::map<std::string, int> error_kinds;  // What went wrong, e.g. "HTTP 503", "timeout".
+    int whole_answers = 0;  // seats-304: polls answered 200 with a map changed since, not 304.
     double wall_s = 0;
     LatencySummary latency;
     // CPU seconds (user + system) the server_pid process used during the phase's calls;

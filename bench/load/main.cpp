@@ -216,6 +216,7 @@ void print_phases(const Cli& cli, const std::vector<loadgen::PhaseReport>& repor
                        {"ok", r.ok},
                        {"errors", r.errors},
                        {"error_kinds", error_kinds},
+                       {"whole_answers", r.whole_answers},
                        {"wall_s", r.wall_s},
                        {"ops_per_s", r.ops_per_s()},
                        {"latency", latency_json(r.latency)},

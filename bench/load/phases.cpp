@@ -187,20 +187,23 @@ PhaseSpec seats_spec() {
 // The seat map as a browser polls it, with the tag it holds: 304 while no seat changed. A map
 // that changed since (the server refreshes it behind its readers, so the last holds of the
 // phases before may land in it now) comes whole, and from then on the polls carry its tag, as
-// a browser's would.
+// a browser's would; each such answer is kept in `created`, so the report counts them. A whole
+// answer with the tag the phase began with is an error: the poll's tag was not honoured.
 PhaseSpec seats_304_spec(std::vector<Created>& tags) {
     return {[&tags](Connection& connection, int) {
                 connection.prepare("GET", "/api/seats", {{"If-None-Match", tags.front().first}});
             },
-            [&tags](const Reply& reply, std::vector<Created>&) {
+            [&tags, first = tags.front().first](const Reply& reply, std::vector<Created>& created) {
                 if (reply.status == 304) return true;
                 if (reply.status != 200) return false;
                 const auto etag = seat_map_etag(reply.body);
-                if (!etag) return false;
+                if (!etag || *etag == first) return false;
                 tags.front().first = *etag;
+                created.push_back({*etag, {}, 0});
                 return true;
             }};
 }
+
 // Holds of 4 seats together, each a linked chain in the ledger; keeps the seats and holds.
 PhaseSpec seat_holds_spec() {
     return {[](Connection& connection, int) {
@@ -272,11 +275,15 @@ std::vector<PhaseReport> run_phases(const PhaseOptions& options, const std::vect
                 tags.clear();
                 reports.push_back(measure(options, phase, options.total, seats_spec(), tags));
                 break;
-            case Phase::seats_304:
+            case Phase::seats_304: {
                 // Without a tag from a seats phase before it there is nothing to send.
-                reports.push_back(measure(options, phase, tags.empty() ? 0 : options.total,
-                                          seats_304_spec(tags), ignored));
+                std::vector<Created> changed;
+                reports.push_back(tags.empty() ? measure(options, phase, 0, seats_spec(), ignored)
+                                               : measure(options, phase, options.total,
+                                                         seats_304_spec(tags), changed));
+                reports.back().whole_answers = static_cast<int>(changed.size());
                 break;
+            }
             case Phase::seat_holds:
                 seat_holds.clear();
                 reports.push_back(measure(options, phase,

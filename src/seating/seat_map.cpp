@@ -122,18 +122,27 @@ asio::awaitable<void> SeatMap::read_once() {
     keep_warm();
 }
 
-// Readers asked lately: the next read starts when the interval and the pacing let it, without
-// waiting for one to ask. A reader's own read in between takes its place (this one then finds
-// a read in flight, and that read's end schedules the next).
+// Readers asked lately: a read follows the last one unasked once the pacing allows and the
+// map is half its stale limit old, so the next reader still finds it young enough to be served
+// at once. The timer's end only asks again (a wait whose end was already queued cannot be
+// called off, and a reader's read may have come in between): it never reads sooner.
 void SeatMap::keep_warm() {
     if (stopped_ || reading_ || settings_.keep_warm_ms == 0 || !last_asked_us_) return;
     const std::int64_t now_us = now_us_();
-    if (now_us - *last_asked_us_ >= std::int64_t{settings_.keep_warm_ms} * us_per_ms) return;
-    warm_timer_.expires_after(
-        std::chrono::microseconds(std::max<std::int64_t>(0, next_read_us_ - now_us)));
+    const std::int64_t since_asked_us = now_us - *last_asked_us_;
+    // A wall clock stepped back counts as long ago: the next reader starts the reads again.
+    if (since_asked_us < 0 || since_asked_us >= std::int64_t{settings_.keep_warm_ms} * us_per_ms) {
+        return;
+    }
+    const std::int64_t due_us = std::max(
+        next_read_us_, last_read_us_ + std::int64_t{settings_.stale_max_ms} * us_per_ms / 2);
+    if (now_us >= due_us) {
+        start_read(now_us);
+        return;
+    }
+    warm_timer_.expires_after(std::chrono::microseconds(due_us - now_us));
     warm_timer_.async_wait([this, alive = alive_](boost::system::error_code error) {
-        if (error || !*alive || stopped_ || reading_) return;
-        start_read(now_us_());
+        if (!error && *alive) keep_warm();
     });
 }
 

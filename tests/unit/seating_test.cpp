@@ -474,64 +474,118 @@ TEST_F(SeatMapPacingTest, WhileItHoldsTheNextReadBackTheLastMapIsServed) {
     EXPECT_TRUE(ledger.pending.empty());
 }
 
+// Settings that read unasked for `keep_warm_ms` after a reader, at half of `stale_max_ms`.
+SeatMap::Settings kept_warm(std::uint32_t stale_max_ms, std::uint32_t keep_warm_ms) {
+    SeatMap::Settings settings{5, stale_max_ms};
+    settings.keep_warm_ms = keep_warm_ms;
+    return settings;
+}
+
+// Whether the loop, run for `ms`, runs out of work: no read and no timer left behind.
+bool runs_dry(asio::io_context& io, int ms) {
+    io.restart();
+    io.run_for(std::chrono::milliseconds(ms));
+    return io.stopped();
+}
+
 // While a reader came within keep_warm_ms, each read's end schedules the next for when the
-// interval allows, with no reader asking; past that window the map waits to be asked again.
+// map is half its stale limit old, with no reader asking; past that window the map waits to be
+// asked again.
 TEST(SeatMapTest, KeepsReadingBetweenReadersForAWhileAfterTheLast) {
     const Venue venue = parsed(small_venue);
     asio::io_context io;
     ManualLedger ledger{io, SeatStates(venue.seat_count), {}};
-    SeatMap::Settings settings{5, 1000};
-    settings.keep_warm_ms = 100;
-    SeatMap map = ledger.map(venue, settings);
+    SeatMap map = ledger.map(venue, kept_warm(20, 100));  // Unasked 10 ms after a read began.
     const auto first = ledger.first_read(map);
     ASSERT_TRUE(first && first->ok());
-    const auto wait_a_little = [&] {
-        io.restart();
-        io.run_for(std::chrono::milliseconds(30));  // The 5 ms interval, in the loop's time.
+    // The loop's own time runs the 10 ms: up to 2 s of it on a slow machine.
+    const auto until_a_read_starts = [&] {
+        for (int i = 0; i < 200 && ledger.pending.empty(); i++) {
+            io.restart();
+            io.run_for(std::chrono::milliseconds(10));
+        }
     };
 
-    ledger.now_us += 6'000;
-    wait_a_little();
+    ledger.now_us += 9'000;  // Not yet due: the timer's end waits on.
+    EXPECT_FALSE(runs_dry(io, 30));
+    EXPECT_TRUE(ledger.pending.empty());
+    ledger.now_us += 1'000;
+    until_a_read_starts();
     ASSERT_EQ(ledger.pending.size(), 1u);  // Nobody asked: the map reads by itself.
     ledger.states.set(2, SeatState::held);
     ledger.answer(ledger.states);
     EXPECT_EQ(map.reads(), 2u);
     auto seen = testing::run_async(io, [&] { return map.current(); });
     EXPECT_EQ(seen.value()->states.get(2), SeatState::held);  // Without waiting for a read.
-    EXPECT_TRUE(ledger.pending.empty());
 
-    ledger.now_us += 99'000;  // The last reader asked 99 ms ago: one more.
-    wait_a_little();
+    ledger.now_us += 95'000;  // The last reader asked 95 ms ago: one more.
+    until_a_read_starts();
     ASSERT_EQ(ledger.pending.size(), 1u);
-    ledger.now_us += 2'000;  // It ends 101 ms after the last reader: it is the last.
+    ledger.now_us += 6'000;  // It ends 101 ms after the last reader: it is the last.
     ledger.answer(ledger.states);
-    wait_a_little();
+    EXPECT_TRUE(runs_dry(io, 50));  // No read scheduled.
     EXPECT_TRUE(ledger.pending.empty());
     EXPECT_EQ(map.reads(), 3u);
 }
 
+// A wall clock set back does not keep the reads going: the window counts as over.
+TEST(SeatMapTest, AClockSetBackEndsTheReadsNobodyAskedFor) {
+    const Venue venue = parsed(small_venue);
+    asio::io_context io;
+    ManualLedger ledger{io, SeatStates(venue.seat_count), {}};
+    SeatMap map = ledger.map(venue, kept_warm(20, 60'000));
+    ASSERT_TRUE(ledger.first_read(map)->ok());
+    ledger.now_us -= 3'600'000'000;  // An hour back.
+    EXPECT_TRUE(runs_dry(io, 100));
+    EXPECT_TRUE(ledger.pending.empty());
+}
+
 // A stop ends the reading by itself: the read it had scheduled is called off, not left for the
-// loop to wait for.
+// loop to wait for, and a read in flight at the stop schedules none when it ends.
 TEST(SeatMapTest, AStopEndsTheReadsNobodyAskedFor) {
     const Venue venue = parsed(small_venue);
     asio::io_context io;
     ManualLedger ledger{io, SeatStates(venue.seat_count), {}};
-    SeatMap::Settings settings{5, 1000};
-    settings.keep_warm_ms = 60'000;
-    SeatMap map = ledger.map(venue, settings);
+    SeatMap map = ledger.map(venue, kept_warm(1000, 60'000));
     std::optional<Result<SnapshotPtr>> first;
     testing::start_async(io, map.current(), first);
     ledger.settle();
     ledger.now_us += 1'000'000;  // A read of a second: the next may start 3 s after it ends.
     ledger.answer(ledger.states);
     ASSERT_TRUE(first && first->ok());
+    io.restart();
+    io.poll();
+    EXPECT_FALSE(io.stopped());  // The next read is scheduled.
     testing::run_async(io, [&]() -> asio::awaitable<bool> {
         co_await map.stop(std::chrono::milliseconds(10));
         co_return true;
     });
-    io.restart();
-    io.run_for(std::chrono::milliseconds(100));
-    EXPECT_TRUE(io.stopped());  // Out of work: no timer left waiting.
+    EXPECT_TRUE(runs_dry(io, 100));  // No timer left waiting.
+    EXPECT_TRUE(ledger.pending.empty());
+    EXPECT_EQ(map.reads(), 1u);
+}
+
+TEST(SeatMapTest, AReadInFlightAtTheStopSchedulesNoneAfterIt) {
+    const Venue venue = parsed(small_venue);
+    asio::io_context io;
+    ManualLedger ledger{io, SeatStates(venue.seat_count), {}};
+    SeatMap map = ledger.map(venue, kept_warm(20, 60'000));
+    std::optional<Result<SnapshotPtr>> reader;
+    testing::start_async(io, map.current(), reader);
+    ledger.settle();
+    ASSERT_EQ(ledger.pending.size(), 1u);
+    std::optional<bool> stopped;
+    testing::start_async(
+        io,
+        [](SeatMap& map) -> asio::awaitable<bool> {
+            co_await map.stop(std::chrono::milliseconds(5'000));
+            co_return true;
+        }(map),
+        stopped);
+    ledger.settle();
+    ledger.answer(ledger.states);
+    ASSERT_TRUE(stopped.has_value());
+    EXPECT_TRUE(runs_dry(io, 100));
     EXPECT_TRUE(ledger.pending.empty());
     EXPECT_EQ(map.reads(), 1u);
 }

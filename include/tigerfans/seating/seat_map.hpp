@@ -5,9 +5,9 @@
 // reader gets the snapshot at once while it is fresh enough (a refresh starts behind it when it is
 // older than the refresh interval) and waits for the read in flight only when the snapshot is older
 // than `stale_max_ms` or there is none yet; every waiter shares that read. While readers keep
-// coming (one within `keep_warm_ms`), a read also follows the last one as soon as the interval
-// and the pacing allow, asked or not: a map changed by many holds while nobody looked (a whole
-// read of a big venue) is not left for the next reader to wait for.
+// coming (one within `keep_warm_ms`), a read also follows the last one unasked once the map is
+// half `stale_max_ms` old (and the pacing allows): a map changed by many holds while nobody
+// looked (a whole read of a big venue) is not left for the next reader to wait for.
 //
 // The answer body, its gzip and its ETag are made once per snapshot, and the ETag is a digest of
 // the states, so every process of a sale names the same map by the same tag and a reader holding
@@ -57,7 +57,8 @@ public:
         // a venue whose read is long is read less often, rather than the ledger being kept
         // busy with the map alone (1 to 100).
         std::uint32_t ledger_share_percent = ledger_share_percent_default;
-        // How long after a reader the map goes on reading by itself (0: only when asked).
+        // How long after a reader the map goes on reading by itself, twice per stale_max_ms
+        // (0: only when asked).
         std::uint32_t keep_warm_ms = 0;
     };
     // How old a map may be served while its refresh runs, unless the caller says otherwise.
