@@ -481,12 +481,12 @@ def run_level(level, options, workdir):
 
     General admission (the reserve, commit, checkout and webhook phases, the full flow and the
     ledger's floor) runs on stacks without a venue (`run_general`), the seat phases on another
-    stack with `--venue`. At level 3 a venue's seats are ledger accounts, in the same tree as the few
-    accounts every ticket updates: with the stadium the replica spent about twice the CPU per
-    ticket of the flow at 100 fans, and wrote twice as much, which we put down to compactions
-    rewriting the table those accounts share with the seats (README, "A venue's seats in the
-    ledger"). The PostgreSQL levels keep seats in tables of their own. A seat stack that fails
-    leaves the general-admission results standing."""
+    stack with `--venue`. At level 3 a venue's seats are ledger accounts, in the same tree as
+    the few accounts every ticket updates: with the stadium the replica spent about twice the
+    CPU per ticket of the flow at 100 fans, and wrote twice as much, which we put down to
+    compactions rewriting the table those accounts share with the seats (README, "A venue's
+    seats in the ledger"). The PostgreSQL levels keep seats in tables of their own. A seat stack
+    that fails leaves the general-admission results standing."""
     runs, flows, floor, seat_failure = [], [], None, None
     capacity = str(options.capacity)
     env_extra = {"CAPACITY_A": capacity, "CAPACITY_B": capacity, "MOCK_SECRET": "bench-secret",
