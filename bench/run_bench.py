@@ -453,19 +453,19 @@ def run_general(level, options, workdir, env_extra, pairs):
     from its targets"). `--flow-stack shared` runs them after the phases on the same stack."""
     runs, flows, floor = [], [], None
     is_tb, shared = level["ACCT_BACKEND"] == "tb", options.flow_stack == "shared"
-    # The floor is measured once a stack has started: a level this machine cannot run (no
-    # TigerBeetle binary) is skipped by the stack's start, not failed by the probe's replica.
-    measured = False
-    if pairs and not shared:
+    phases_apart = bool(pairs) and not shared  # The phases get a stack of their own.
+    # The floor is measured once a stack has started (the first): a level this machine cannot
+    # run (no TigerBeetle binary) is skipped by the stack's start, not failed by the probe.
+    if phases_apart:
         with BenchStack(level, workdir, options.build_dir, env_extra) as stack:
-            floor, measured = tb_floor(options, workdir) if is_tb else None, True
+            floor = tb_floor(options, workdir) if is_tb else None
             runs += run_pairs(stack, level, options, pairs)
     flows_wanted = options.flow_total > 0 and options.flow_concurrency
-    if not (shared or flows_wanted or floor is not None or is_tb and not measured):
+    if not (shared or flows_wanted or floor is not None or is_tb and not phases_apart):
         return runs, flows, floor
     name = level["name"].replace("/", "_") + ("" if shared else "_flow")
     with BenchStack(level, workdir, options.build_dir, env_extra, name=name) as stack:
-        if is_tb and not measured:
+        if is_tb and not phases_apart:
             floor = tb_floor(options, workdir)
         if shared:
             runs += run_pairs(stack, level, options, pairs)
