@@ -58,8 +58,14 @@ SeatMap::~SeatMap() {
     TF_ASSERT(waiters_.empty());  // Every reader is answered before the map goes (stop()).
 }
 
-bool SeatMap::fresh(std::int64_t now_us, std::uint32_t age_max_ms) const {
-    return snapshot_ && now_us - snapshot_->read_at_us < std::int64_t{age_max_ms} * us_per_ms;
+// A reader waits only for a map older than the stale limit, or than two of the intervals the
+// pacing keeps between reads when that is longer: reads spaced out that far leave every map
+// older than the limit before the next one is read, and its readers would otherwise all wait for
+// that read (a stadium's, at level 3, 100 ms and more on a busy machine).
+bool SeatMap::servable(std::int64_t now_us) const {
+    const std::int64_t age_max_us =
+        std::max(std::int64_t{settings_.stale_max_ms} * us_per_ms, 2 * paced_interval_us_);
+    return snapshot_ && now_us - snapshot_->read_at_us < age_max_us;
 }
 
 asio::awaitable<Result<SnapshotPtr>> SeatMap::current() {
@@ -68,7 +74,7 @@ asio::awaitable<Result<SnapshotPtr>> SeatMap::current() {
     last_asked_us_ = now_us;
     // One read started an interval at most, whether the last one succeeded or failed.
     const bool may_read = !reading_ && now_us >= next_read_us_;
-    if (fresh(now_us, settings_.stale_max_ms)) {
+    if (servable(now_us)) {
         if (may_read) start_read(now_us);
         co_return snapshot_;
     }
@@ -116,8 +122,11 @@ asio::awaitable<void> SeatMap::read_once() {
     // A long read (a big venue) spaces the next one out, so that reading keeps the ledger busy
     // at most ledger_share_percent of the time.
     const std::int64_t took_us = std::max<std::int64_t>(0, now_us_() - started_us);
-    next_read_us_ =
-        std::max(next_read_us_, started_us + took_us * 100 / settings_.ledger_share_percent);
+    const std::int64_t paced_us = took_us * 100 / settings_.ledger_share_percent;
+    next_read_us_ = std::max(next_read_us_, started_us + paced_us);
+    // Only a good read lets readers keep an older map: while the ledger fails, the stale limit
+    // holds, as it does for a read that failed after a long wait.
+    paced_interval_us_ = states.ok() ? paced_us : 0;
     publish(std::move(states), started_us);
     keep_warm();
 }

@@ -480,6 +480,65 @@ TEST_F(SeatMapPacingTest, WhileItHoldsTheNextReadBackTheLastMapIsServed) {
     EXPECT_TRUE(ledger.pending.empty());
 }
 
+// The read the pacing allows at last, 1.6 s after a 400 ms one, finds a map past stale_max_ms:
+// its readers get that map at once (it is within two paced intervals) instead of all waiting for
+// the read; two intervals after, a map is stale again and they wait.
+TEST_F(SeatMapPacingTest, ReadersOfAMapThePacingLeftOldDoNotWaitForTheNextRead) {
+    read_first(400'000);
+
+    ledger.now_us = started_us + 1'600'000;
+    std::optional<Result<SnapshotPtr>> starter;
+    std::optional<Result<SnapshotPtr>> follower;
+    testing::start_async(io, map.current(), starter);
+    testing::start_async(io, map.current(), follower);
+    ledger.settle();
+    ASSERT_EQ(ledger.pending.size(), 1u);  // The read behind them is under way.
+    const bool at_once = starter.has_value() && follower.has_value();
+    ledger.now_us += 400'000;
+    ledger.answer(ledger.states);  // Answered before any check, so no reader is left waiting.
+    EXPECT_TRUE(at_once);
+    ASSERT_TRUE(starter && starter->ok());
+    ASSERT_TRUE(follower && follower->ok());
+    EXPECT_EQ(starter->value(), first->value());
+    EXPECT_EQ(follower->value(), first->value());
+
+    ledger.now_us += 3'200'000;  // Older than two paced intervals (3.2 s) since that read.
+    std::optional<Result<SnapshotPtr>> stale;
+    testing::start_async(io, map.current(), stale);
+    ledger.settle();
+    ASSERT_FALSE(stale.has_value());  // It waits for the read.
+    ASSERT_EQ(ledger.pending.size(), 1u);
+    ledger.states.set(1, SeatState::sold);
+    ledger.answer(ledger.states);
+    ASSERT_TRUE(stale && stale->ok());
+    EXPECT_EQ(stale->value()->states.get(1), SeatState::sold);
+}
+
+// Only a good read stretches the limit: once a read fails, a map past stale_max_ms is no longer
+// served, however long the pacing.
+TEST_F(SeatMapPacingTest, AFailedReadEndsTheLongerLimit) {
+    read_first(400'000);
+    ledger.now_us = started_us + 1'600'000;
+    std::optional<Result<SnapshotPtr>> served;
+    testing::start_async(io, map.current(), served);
+    ledger.settle();
+    ASSERT_TRUE(served && served->ok());
+    EXPECT_EQ(served->value(), first->value());
+    ASSERT_EQ(ledger.pending.size(), 1u);
+    ledger.now_us += 500'000;  // Spaces the next read 2 s out: two such intervals would be 4 s.
+    ledger.answer(Fault::timeout);
+
+    ledger.now_us = started_us + 3'610'000;  // The pacing allows a read; the map is 3.61 s old.
+    std::optional<Result<SnapshotPtr>> after;
+    testing::start_async(io, map.current(), after);
+    ledger.settle();
+    ASSERT_FALSE(after.has_value());  // Stale: it waits for the read it started.
+    ASSERT_EQ(ledger.pending.size(), 1u);
+    ledger.answer(Fault::timeout);
+    ASSERT_TRUE(after.has_value());
+    EXPECT_EQ(after->fault(), Fault::timeout);
+}
+
 // Settings that read unasked for `keep_warm_ms` after a reader, at half of `stale_max_ms`.
 SeatMap::Settings kept_warm(std::uint32_t stale_max_ms, std::uint32_t keep_warm_ms) {
     SeatMap::Settings settings{5, stale_max_ms};

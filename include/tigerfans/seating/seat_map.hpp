@@ -1,13 +1,14 @@
 // The seat map readers see: one snapshot of every seat's state, read from the ledger by at most
 // one request at a time and at most one read started every refresh interval
 // (limits::seat_map_refresh_ms, longer for a venue whose read takes long: Settings), however
-// many fans ask and whether the reads succeed or fail. A
-// reader gets the snapshot at once while it is fresh enough (a refresh starts behind it when it is
-// older than the refresh interval) and waits for the read in flight only when the snapshot is older
-// than `stale_max_ms` or there is none yet; every waiter shares that read. While readers keep
-// coming (one within `keep_warm_ms`), a read also follows the last one unasked once the map is
-// half `stale_max_ms` old (and the pacing allows): a map changed by many holds while nobody
-// looked (a whole read of a big venue) is not left for the next reader to wait for.
+// many fans ask and whether the reads succeed or fail. A reader gets the snapshot at once while
+// it is fresh enough (a refresh starts behind it when it is older than the refresh interval) and
+// waits for the read in flight only when the snapshot is older than `stale_max_ms` (or than two
+// of the intervals the pacing keeps after a good read, when that is longer) or there is none
+// yet; every waiter shares that read. While readers keep coming (one within `keep_warm_ms`), a
+// read also follows the last one unasked once the map is half `stale_max_ms` old (and the pacing
+// allows): a map changed by many holds while nobody looked (a whole read of a big venue) is not
+// left for the next reader to wait for.
 //
 // The answer body, its gzip and its ETag are made once per snapshot, and the ETag is a digest of
 // the states, so every process of a sale names the same map by the same tag and a reader holding
@@ -79,7 +80,7 @@ public:
     void prime();
 
     // The snapshot to answer with, or why there is none (the ledger could not be read and no
-    // snapshot younger than `stale_max_ms` is left; shutting_down after stop()).
+    // snapshot young enough to serve is left; shutting_down after stop()).
     asio::awaitable<Result<SnapshotPtr>> current();
 
     // Waits for the read in flight, if any, at most `timeout` (then its waiters get
@@ -93,7 +94,7 @@ private:
     asio::awaitable<void> read_once();
     void publish(Result<SeatStates> states, std::int64_t read_at_us);
     void keep_warm();
-    bool fresh(std::int64_t now_us, std::uint32_t age_max_ms) const;
+    bool servable(std::int64_t now_us) const;
 
     asio::any_io_executor executor_;
     const Venue& venue_;
@@ -104,6 +105,7 @@ private:
     bool reading_ = false;
     std::int64_t last_read_us_ = 0;              // When the last read started.
     std::int64_t next_read_us_ = 0;              // No read starts before.
+    std::int64_t paced_interval_us_ = 0;         // The last good read's pacing; 0 after a failure.
     std::optional<Fault> last_fault_;            // Why the last read failed; empty when it did not.
     std::optional<std::int64_t> last_asked_us_;  // When a reader last asked; empty before any.
     asio::steady_timer warm_timer_;              // Starts the read that follows the last.
