@@ -58,13 +58,15 @@ SeatMap::~SeatMap() {
     TF_ASSERT(waiters_.empty());  // Every reader is answered before the map goes (stop()).
 }
 
-// A reader waits only for a map older than the stale limit, or than two of the intervals the
-// pacing keeps between reads when that is longer: reads spaced out that far leave every map
-// older than the limit before the next one is read, and its readers would otherwise all wait for
-// that read (a stadium's, at level 3, 100 ms and more on a busy machine).
+// A reader waits only for a map older than the stale limit or, after a good read, older than
+// the stale limit past the moment the pacing let the next read start, when that is later (but
+// never older than two paced intervals). Otherwise a read spaced out past the stale limit (a
+// read of over 200 ms at a quarter of the ledger's time) would find the map already too old,
+// and every reader that came while it ran would wait for it.
 bool SeatMap::servable(std::int64_t now_us) const {
-    const std::int64_t age_max_us =
-        std::max(std::int64_t{settings_.stale_max_ms} * us_per_ms, 2 * paced_interval_us_);
+    const std::int64_t stale_us = std::int64_t{settings_.stale_max_ms} * us_per_ms;
+    const std::int64_t paced_us = paced_interval_us_;
+    const std::int64_t age_max_us = std::max(stale_us, std::min(2 * paced_us, paced_us + stale_us));
     return snapshot_ && now_us - snapshot_->read_at_us < age_max_us;
 }
 
@@ -79,10 +81,10 @@ asio::awaitable<Result<SnapshotPtr>> SeatMap::current() {
         co_return snapshot_;
     }
     if (!reading_ && !may_read) {
-        // The pacing holds the next read back (a long read spaces the next one out past
-        // stale_max_ms): the last good map is as fresh as the ledger's share allows.
-        if (snapshot_ && !last_fault_) co_return snapshot_;
-        // No map to serve, and the last read failed within the interval: it answers for it.
+        // The pacing holds the next read back. After a good read that cannot be: the limit
+        // servable() allows is at least its interval. So there is no map to serve, or the last
+        // read failed within the interval: that failure answers for it.
+        TF_ASSERT(!snapshot_ || last_fault_);
         co_return last_fault_.value_or(Fault::unavailable);
     }
     // The waiter goes on the list before the read starts: a read that ends without suspending

@@ -467,7 +467,7 @@ TEST_F(SeatMapPacingTest, ALongReadSpacesOutTheNextOne) {
 }
 
 // A read so long that the pacing holds the next one back past stale_max_ms: readers in that
-// window get the last good map, not a fault.
+// window get the last good map (the limit is longer after such a read), and no read starts.
 TEST_F(SeatMapPacingTest, WhileItHoldsTheNextReadBackTheLastMapIsServed) {
     read_first(400'000);  // The next read may start 1.6 s after this one did.
 
@@ -480,9 +480,9 @@ TEST_F(SeatMapPacingTest, WhileItHoldsTheNextReadBackTheLastMapIsServed) {
     EXPECT_TRUE(ledger.pending.empty());
 }
 
-// The read the pacing allows at last, 1.6 s after a 400 ms one, finds a map past stale_max_ms:
-// its readers get that map at once (it is within two paced intervals) instead of all waiting for
-// the read; two intervals after, a map is stale again and they wait.
+// After a 400 ms read the pacing lets the next start 1.6 s later, when the map is past
+// stale_max_ms: its readers get that map at once instead of all waiting for the read. The limit
+// is 1 s past the pacing's 1.6 s (2.6 s); a reader of an older map waits.
 TEST_F(SeatMapPacingTest, ReadersOfAMapThePacingLeftOldDoNotWaitForTheNextRead) {
     read_first(400'000);
 
@@ -494,7 +494,7 @@ TEST_F(SeatMapPacingTest, ReadersOfAMapThePacingLeftOldDoNotWaitForTheNextRead) 
     ledger.settle();
     ASSERT_EQ(ledger.pending.size(), 1u);  // The read behind them is under way.
     const bool at_once = starter.has_value() && follower.has_value();
-    ledger.now_us += 400'000;
+    ledger.now_us += 400'000;      // As long as the first: the same pacing.
     ledger.answer(ledger.states);  // Answered before any check, so no reader is left waiting.
     EXPECT_TRUE(at_once);
     ASSERT_TRUE(starter && starter->ok());
@@ -502,40 +502,59 @@ TEST_F(SeatMapPacingTest, ReadersOfAMapThePacingLeftOldDoNotWaitForTheNextRead) 
     EXPECT_EQ(starter->value(), first->value());
     EXPECT_EQ(follower->value(), first->value());
 
-    ledger.now_us += 3'200'000;  // Older than two paced intervals (3.2 s) since that read.
+    const std::int64_t second_us = started_us + 1'600'000;  // When the map now served was read.
+    ledger.now_us = second_us + 2'599'000;
+    std::optional<Result<SnapshotPtr>> last_served;
+    testing::start_async(io, map.current(), last_served);
+    ledger.settle();
+    ASSERT_EQ(ledger.pending.size(), 1u);  // It starts the next read.
+    const bool served = last_served.has_value();
+    ledger.now_us = second_us + 2'600'000;
     std::optional<Result<SnapshotPtr>> stale;
     testing::start_async(io, map.current(), stale);
     ledger.settle();
-    ASSERT_FALSE(stale.has_value());  // It waits for the read.
-    ASSERT_EQ(ledger.pending.size(), 1u);
+    const bool waited = !stale.has_value();
     ledger.states.set(1, SeatState::sold);
     ledger.answer(ledger.states);
+    EXPECT_TRUE(served);
+    EXPECT_TRUE(waited);
     ASSERT_TRUE(stale && stale->ok());
     EXPECT_EQ(stale->value()->states.get(1), SeatState::sold);
 }
 
-// Only a good read stretches the limit: once a read fails, a map past stale_max_ms is no longer
-// served, however long the pacing.
+// Only a good read stretches the limit: after a failed one, a map past stale_max_ms is no longer
+// served, not even while the pacing holds the next read back: the failure answers.
 TEST_F(SeatMapPacingTest, AFailedReadEndsTheLongerLimit) {
     read_first(400'000);
     ledger.now_us = started_us + 1'600'000;
     std::optional<Result<SnapshotPtr>> served;
     testing::start_async(io, map.current(), served);
     ledger.settle();
+    ASSERT_EQ(ledger.pending.size(), 1u);
+    ledger.now_us += 500'000;  // The next read may start at 3.6 s.
+    ledger.answer(Fault::timeout);
     ASSERT_TRUE(served && served->ok());
     EXPECT_EQ(served->value(), first->value());
-    ASSERT_EQ(ledger.pending.size(), 1u);
-    ledger.now_us += 500'000;  // Spaces the next read 2 s out: two such intervals would be 4 s.
-    ledger.answer(Fault::timeout);
+
+    ledger.now_us = started_us + 2'500'000;  // Within the limit the good read would have given.
+    std::optional<Result<SnapshotPtr>> held_back;
+    testing::start_async(io, map.current(), held_back);
+    ledger.settle();
+    ASSERT_TRUE(held_back.has_value());
+    ASSERT_FALSE(held_back->ok());
+    EXPECT_EQ(held_back->fault(), Fault::timeout);
+    EXPECT_TRUE(ledger.pending.empty());
 
     ledger.now_us = started_us + 3'610'000;  // The pacing allows a read; the map is 3.61 s old.
     std::optional<Result<SnapshotPtr>> after;
     testing::start_async(io, map.current(), after);
     ledger.settle();
-    ASSERT_FALSE(after.has_value());  // Stale: it waits for the read it started.
     ASSERT_EQ(ledger.pending.size(), 1u);
+    const bool waited = !after.has_value();
     ledger.answer(Fault::timeout);
+    EXPECT_TRUE(waited);  // Stale: it waited for the read it started.
     ASSERT_TRUE(after.has_value());
+    ASSERT_FALSE(after->ok());
     EXPECT_EQ(after->fault(), Fault::timeout);
 }
 

@@ -3,12 +3,12 @@
 // (limits::seat_map_refresh_ms, longer for a venue whose read takes long: Settings), however
 // many fans ask and whether the reads succeed or fail. A reader gets the snapshot at once while
 // it is fresh enough (a refresh starts behind it when it is older than the refresh interval) and
-// waits for the read in flight only when the snapshot is older than `stale_max_ms` (or than two
-// of the intervals the pacing keeps after a good read, when that is longer) or there is none
-// yet; every waiter shares that read. While readers keep coming (one within `keep_warm_ms`), a
-// read also follows the last one unasked once the map is half `stale_max_ms` old (and the pacing
-// allows): a map changed by many holds while nobody looked (a whole read of a big venue) is not
-// left for the next reader to wait for.
+// waits for the read in flight only when the snapshot is older than `stale_max_ms` (after a good
+// read that took long, `stale_max_ms` past the moment the pacing let the next read start) or
+// there is none yet; every waiter shares that read. While readers keep coming (one within
+// `keep_warm_ms`), a read also follows the last one unasked once the map is half `stale_max_ms` old
+// (and the pacing allows): a map changed by many holds while nobody looked (a whole read of a big
+// venue) is not left for the next reader to wait for.
 //
 // The answer body, its gzip and its ETag are made once per snapshot, and the ETag is a digest of
 // the states, so every process of a sale names the same map by the same tag and a reader holding
@@ -62,7 +62,8 @@ public:
         // (0: only when asked).
         std::uint32_t keep_warm_ms = 0;
     };
-    // How old a map may be served while its refresh runs, unless the caller says otherwise.
+    // How old a map may be served while its refresh runs, unless the caller says otherwise;
+    // after a good read that took long, older (servable()).
     static constexpr std::uint32_t stale_max_ms_default = 1'000;
     static constexpr std::uint32_t ledger_share_percent_default = 25;
 
@@ -105,7 +106,7 @@ private:
     bool reading_ = false;
     std::int64_t last_read_us_ = 0;              // When the last read started.
     std::int64_t next_read_us_ = 0;              // No read starts before.
-    std::int64_t paced_interval_us_ = 0;         // The last good read's pacing; 0 after a failure.
+    std::int64_t paced_interval_us_ = 0;         // The last read's pacing; 0 if it failed.
     std::optional<Fault> last_fault_;            // Why the last read failed; empty when it did not.
     std::optional<std::int64_t> last_asked_us_;  // When a reader last asked; empty before any.
     asio::steady_timer warm_timer_;              // Starts the read that follows the last.
