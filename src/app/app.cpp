@@ -278,9 +278,11 @@ void App::Impl::start_seating() {
     TF_ASSERT(seats != nullptr);
     seating::SeatMap::Settings map_settings;
     map_settings.keep_warm_ms = limits::seat_map_keep_warm_ms;
+    // The map's ages and pacing run on a clock that is never set: on the wall clock, one set
+    // back an hour would leave the map unread for that hour (its next read "not yet due").
     seat_map = std::make_unique<seating::SeatMap>(
         io.get_executor(), *venue, [seats] { return seats->seat_states(); },
-        [] { return unix_now_us(); }, map_settings);
+        [] { return steady_now_us(); }, map_settings);
     best = std::make_unique<seating::BestAvailable>(*venue);
     seat_sale = std::make_unique<flows::Seating>(
         flows::Seating{*venue, *seats, *seat_map, *best, recent_holds});

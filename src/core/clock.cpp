@@ -12,6 +12,11 @@ std::int64_t unix_now_us() {
     return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+std::int64_t steady_now_us() {
+    using namespace std::chrono;
+    return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
 std::string iso8601_utc(std::int64_t unix_us) {
     const std::int64_t micros_per_second = 1'000'000;
     std::int64_t seconds = unix_us / micros_per_second;

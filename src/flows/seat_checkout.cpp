@@ -72,7 +72,7 @@ asio::awaitable<std::optional<CheckoutOutcome>> hold_best(Services& services,
         std::optional<std::vector<SeatId>> found = seating.best.find(states, category, ask.count);
         if (!found) co_return SoldOut{true};
         hold = seat_hold_request(services, std::move(*found), order_id);
-        seating.recent.add(hold.seats, unix_now_us());
+        seating.recent.add(hold.seats, seating.map.now_us());
         std::optional<CheckoutOutcome> refused = co_await try_hold(services, hold);
         if (!refused) co_return refused;
         auto* gone = std::get_if<SeatsGone>(&*refused);
@@ -97,7 +97,7 @@ asio::awaitable<std::optional<CheckoutOutcome>> hold_requested(Services& service
         co_return co_await hold_best(services, *request.best_available, order_id, hold);
     }
     hold = seat_hold_request(services, request.seats, order_id);
-    services.seating->recent.add(hold.seats, unix_now_us());
+    services.seating->recent.add(hold.seats, services.seating->map.now_us());
     co_return co_await try_hold(services, hold);
 }
 

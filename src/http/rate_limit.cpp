@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
-#include <chrono>
 #include <cmath>
 #include <vector>
 
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/http/errors.hpp"
 
@@ -77,11 +77,6 @@ std::int64_t RateLimiter::take(std::string_view address, std::int64_t now_us) {
 }
 
 namespace {
-
-std::int64_t steady_now_us() {
-    const auto now = std::chrono::steady_clock::now().time_since_epoch();
-    return std::chrono::duration_cast<std::chrono::microseconds>(now).count();
-}
 
 Response too_many_requests(std::int64_t wait_s) {
     Response response = error_response(429, "too_many_requests",

@@ -141,7 +141,8 @@ void SeatMap::keep_warm() {
     if (stopped_ || reading_ || settings_.keep_warm_ms == 0 || !last_asked_us_) return;
     const std::int64_t now_us = now_us_();
     const std::int64_t since_asked_us = now_us - *last_asked_us_;
-    // A wall clock stepped back counts as long ago: the next reader starts the reads again.
+    // A clock stepped back (the server's never is) counts as long ago: the next reader starts
+    // the reads again.
     if (since_asked_us < 0 || since_asked_us >= std::int64_t{settings_.keep_warm_ms} * us_per_ms) {
         return;
     }

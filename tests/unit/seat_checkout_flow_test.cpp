@@ -97,7 +97,7 @@ protected:
           seat_ledger(calls, venue.seat_count),
           map(
               io.get_executor(), venue, [this] { return seat_ledger.seat_states(); },
-              [] { return unix_now_us(); }, seating::SeatMap::Settings{}),
+              [this] { return clock_us; }, seating::SeatMap::Settings{}),
           best(venue),
           seating{venue, seat_ledger, map, best, recent} {
         services.seating = &seating;
@@ -125,6 +125,7 @@ protected:
         return counted;
     }
 
+    std::int64_t clock_us = 1'000'000;  // The map's clock, far from the wall clock's readings.
     seating::Venue venue;
     FakeSeatLedger seat_ledger;
     seating::SeatMap map;
@@ -181,6 +182,24 @@ TEST_F(SeatCheckoutFlowTest, AFailingOrLostCallLeavesNoSessionNoSeatAndNoSlot) {
     }
     // The seats were given back every time: they sell.
     EXPECT_TRUE(std::holds_alternative<CheckoutAccepted>(buy_seats({4, 5})));
+}
+
+// The seats a checkout asks for are remembered on the map's clock, so a later snapshot that
+// shows them lets them go; timed by another clock (the wall clock is years ahead of this one)
+// they would stay marked held in every search.
+TEST_F(SeatCheckoutFlowTest, SeatsAskedForAreTimedByTheMapsClock) {
+    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(buy_seats({0, 1})));
+    EXPECT_EQ(recent.size(), 2u);
+    seat_ledger.held.clear();  // The hold ends (voided or timed out).
+    clock_us += 10'000'000;    // The map's first read comes well after the hold (past the grace).
+    const auto snapshot = testing::run_async(io, [&] { return map.current(); });
+    ASSERT_TRUE(snapshot.ok());
+    EXPECT_EQ(snapshot.value()->read_at_us, clock_us);
+    seating::SeatStates states = snapshot.value()->states;
+    recent.apply(states, snapshot.value()->read_at_us);
+    EXPECT_EQ(recent.size(), 0u);
+    EXPECT_EQ(states.get(0), seating::SeatState::free);
+    EXPECT_EQ(states.get(1), seating::SeatState::free);
 }
 
 }  // namespace

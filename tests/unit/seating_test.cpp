@@ -612,7 +612,8 @@ TEST(SeatMapTest, KeepsReadingBetweenReadersForAWhileAfterTheLast) {
     EXPECT_EQ(map.reads(), 3u);
 }
 
-// A wall clock set back does not keep the reads going: the window counts as over.
+// A clock set back (the server gives the map one that never is) does not keep the reads going:
+// the window counts as over.
 TEST(SeatMapTest, AClockSetBackEndsTheReadsNobodyAskedFor) {
     const Venue venue = parsed(small_venue);
     asio::io_context io;

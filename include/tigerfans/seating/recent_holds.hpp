@@ -14,7 +14,8 @@ namespace tigerfans::seating {
 
 class RecentHolds {
 public:
-    // Seats a hold is about to ask for (or the ledger said are gone), at `at_us`.
+    // Seats a hold is about to ask for, at `at_us`: on the seat map's clock (SeatMap::now_us),
+    // the one its snapshots' read_at_us are on.
     void add(std::span<const SeatId> seats, std::int64_t at_us);
 
     // Forgets what a snapshot read from `read_at_us` on already shows, and marks the rest held

@@ -39,9 +39,9 @@ namespace asio = boost::asio;
 struct SeatMapSnapshot {
     SeatStates states;
     std::string body;  // {"etag","free","held","seats","sold","states","venue"}: states in base64.
-    std::string body_gzip;  // The body compressed, for readers that accept gzip.
-    std::string etag;       // Quoted, as the header carries it.
-    std::int64_t read_at_us = 0;
+    std::string body_gzip;        // The body compressed, for readers that accept gzip.
+    std::string etag;             // Quoted, as the header carries it.
+    std::int64_t read_at_us = 0;  // When the read began, on the map's clock (SeatMap::now_us).
 };
 
 using SnapshotPtr = std::shared_ptr<const SeatMapSnapshot>;
@@ -89,6 +89,10 @@ public:
     asio::awaitable<void> stop(std::chrono::milliseconds timeout);
 
     std::uint64_t reads() const { return reads_; }
+
+    // The clock the map takes its ages by; whatever is compared with a snapshot's read_at_us
+    // (the seats held since, RecentHolds) is timed by it too.
+    std::int64_t now_us() const { return now_us_(); }
 
 private:
     void start_read(std::int64_t now_us);
