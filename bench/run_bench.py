@@ -449,8 +449,8 @@ def run_general(level, options, workdir, env_extra, pairs):
     as a sale opens: not on one still paying for the phases. Each store defers work of its own
     to later (the replica compacts what the last phases wrote, paced by the requests that
     follow; PostgreSQL vacuums and checkpoints), and that debt, left by the 1,000-fan phases,
-    would otherwise land on whichever flow runs first (README, "How far the level-3 flow is
-    from its targets"). `--flow-stack shared` runs them after the phases on the same stack."""
+    would otherwise land on whichever flow runs first (docs/BENCHMARKS.md, "What the phases
+    before a flow cost it"). `--flow-stack shared` runs them after the phases on the same stack."""
     runs, flows, floor = [], [], None
     is_tb, shared = level["ACCT_BACKEND"] == "tb", options.flow_stack == "shared"
     phases_apart = bool(pairs) and not shared  # The phases get a stack of their own.
@@ -484,9 +484,9 @@ def run_level(level, options, workdir):
     stack with `--venue`. At level 3 a venue's seats are ledger accounts, in the same tree as
     the few accounts every ticket updates: with the stadium the replica spent about twice the
     CPU per ticket of the flow at 100 fans, and wrote twice as much, which we put down to
-    compactions rewriting the table those accounts share with the seats (README, "A venue's
-    seats in the ledger"). The PostgreSQL levels keep seats in tables of their own. A seat stack
-    that fails leaves the general-admission results standing."""
+    compactions rewriting the table those accounts share with the seats (docs/BENCHMARKS.md,
+    "A venue's seats in the ledger"). The PostgreSQL levels keep seats in tables of their own.
+    A seat stack that fails leaves the general-admission results standing."""
     runs, flows, floor, seat_failure = [], [], None, None
     capacity = str(options.capacity)
     env_extra = {"CAPACITY_A": capacity, "CAPACITY_B": capacity, "MOCK_SECRET": "bench-secret",

@@ -2,7 +2,7 @@
 # Starts or stops the local services the server talks to, as plain processes under one data
 # folder (default ./data): a PostgreSQL cluster (unix socket, and 127.0.0.1:$PG_PORT), Redis on
 # a unix socket with an append-only file (REDIS_PERSISTENCE: everysec, the default, always, or
-# off for benchmarks only; the README says what each costs and keeps), and a TigerBeetle cluster
+# off for benchmarks only; docs/BENCHMARKS.md measures what each costs), and a TigerBeetle cluster
 # of TB_REPLICAS replicas (1, the default, or 3; on ports TB_PORT onwards) when a server binary
 # is available. `start` writes DATA/env with the matching DATABASE_URL, REDIS_URL,
 # TB_ADDRESS and ACCT_BACKEND for the server to source.

@@ -22,7 +22,7 @@ namespace tigerfans::config {
 namespace {
 constexpr std::int64_t port_max = 65535;
 // Each process is a TigerBeetle client, and a cluster serves a bounded number of them (the
-// README's scale-out section); far below that, and below PostgreSQL's connection limit.
+// README, "Several server processes"); far below that, and below PostgreSQL's connection limit.
 constexpr std::int64_t server_processes_max = 16;
 constexpr std::size_t server_name_max = 64;
 constexpr std::int64_t capacity_max = 1'000'000'000'000;

@@ -124,7 +124,7 @@ pqxx::connection* Worker::ensure_connected() {
         // Every prepared statement is planned for the arrays it gets. A batch carries 1 to
         // 2,000 ids, and a generic plan, which PostgreSQL may settle on after five runs, sees
         // none of them: under load the ledger and order statements then scanned their whole
-        // table once a batch, and levels 1 and 2 ran 3 to 15 times slower (README, Results).
+        // table once a batch, and levels 1 and 2 ran up to 15 times slower (docs/BENCHMARKS.md).
         connection_->set_variable("plan_cache_mode", "force_custom_plan");
         if (on_connect_) on_connect_(*connection_);
         spdlog::info("postgres[{}]: connected", name_);
