@@ -6,6 +6,7 @@
 #   make bench   run the benchmark matrix and record results in bench/results/
 #   make bench-micro  the micro benchmarks (google benchmark), JSON into bench/results/
 #   make bench-compare A=old.json B=new.json  what changed between two recorded results
+#   make bench-targets [RESULT=r.json]  level 3 against its speed targets (default: the latest)
 #   make faults  the fault-injection suite at full size (level 3 with TIGERBEETLE_BIN)
 #   make fuzz    every libFuzzer target of fuzz/ for FUZZ_SECONDS each (clang, build-fuzz/)
 #   make format  rewrite every C++ file as .clang-format says; format-check only reports
@@ -26,7 +27,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
 .PHONY: all setup configure build test test-sanitize test-tsan check-packages tidy run bench \
-	bench-micro bench-compare faults fuzz format format-check clean
+	bench-micro bench-compare bench-targets faults fuzz format format-check clean
 
 all: build
 
@@ -87,6 +88,12 @@ bench-compare:
 	@if [ -z "$(A)" ] || [ -z "$(B)" ]; then \
 		echo "usage: make bench-compare A=<results.json> B=<results.json>" >&2; exit 2; fi
 	/usr/bin/python3 bench/compare.py $(COMPARE_ARGS) "$(A)" "$(B)"
+
+# Level 3 against its speed targets in one recorded result (bench/targets.py), the newest unless
+# RESULT names another.
+RESULT ?= bench/results/latest.json
+bench-targets:
+	/usr/bin/python3 bench/targets.py "$(RESULT)"
 
 # Every micro benchmark at google benchmark's own run length; MICRO_ARGS adds flags, e.g.
 # MICRO_ARGS=--benchmark_filter=route.

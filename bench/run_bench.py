@@ -17,7 +17,8 @@ the pre-queue open from the start) under the load client's queue mode: join thro
 admission rate against ADMIT_PER_SECOND, Kendall's tau of join order against admission order
 among pre-queue and later fans, and checkouts with missing, forged and used-up tokens, each
 checked against its target. Results land in bench/results/ as JSON and CSV with the machine,
-the commit and the date; latest.json is what the /bench page draws.
+the commit and the date; latest.json is what the /bench page draws. The summary (.md) ends
+with level 3 against its speed targets (bench/targets.py), which the log repeats.
 
 Standard library only. `--tiny` runs a seconds-long version (part of the test suite).
 """
@@ -39,6 +40,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 from stack import (LEVELS, ROOT, LevelUnavailable, Stack, commit, free_port,  # noqa: E402
                    machine, pid_listens)
+import targets  # noqa: E402  (beside this file)
 
 PHASE_PAIRS = [["checkout", "webhook"], ["reserve", "commit"], ["seats", "seats-304"],
                ["seat-holds", "seat-voids"]]
@@ -706,6 +708,7 @@ def summary_table(result):
         lines.append(f"- {level}: {text or 'none recorded'}")
     lines += queue_table(result.get("queues", []))
     lines += floor_table(result.get("tb_floor")) + http_floor_table(result.get("http_floor"))
+    lines += targets.markdown(result)
     return "\n".join(lines) + "\n"
 
 
@@ -896,6 +899,8 @@ def main():
         return 1
     base = write_results(result, options.out)
     log(f"results: {base}.json, {base}.csv")
+    for target, verdict, _ in targets.judge(result):
+        log(f"level 3: {verdict:12} {target}")
     if result["failed"]:
         log(f"failed: {', '.join(result['failed'])}")
         return 1
