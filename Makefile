@@ -6,7 +6,7 @@
 #   make bench   run the benchmark matrix and record results in bench/results/
 #   make bench-micro  the micro benchmarks (google benchmark), JSON into bench/results/
 #   make bench-compare A=old.json B=new.json  what changed between two recorded results
-#   make bench-targets [RESULT=r.json]  level 3 against its speed targets (default: the latest)
+#   make bench-targets [BENCH_RESULT=r.json]  level 3 against its speed targets (the latest)
 #   make faults  the fault-injection suite at full size (level 3 with TIGERBEETLE_BIN)
 #   make fuzz    every libFuzzer target of fuzz/ for FUZZ_SECONDS each (clang, build-fuzz/)
 #   make format  rewrite every C++ file as .clang-format says; format-check only reports
@@ -90,10 +90,10 @@ bench-compare:
 	/usr/bin/python3 bench/compare.py $(COMPARE_ARGS) "$(A)" "$(B)"
 
 # Level 3 against its speed targets in one recorded result (bench/targets.py), the newest unless
-# RESULT names another.
-RESULT ?= bench/results/latest.json
+# BENCH_RESULT names another.
+BENCH_RESULT ?= bench/results/latest.json
 bench-targets:
-	/usr/bin/python3 bench/targets.py "$(RESULT)"
+	/usr/bin/python3 bench/targets.py "$(BENCH_RESULT)"
 
 # Every micro benchmark at google benchmark's own run length; MICRO_ARGS adds flags, e.g.
 # MICRO_ARGS=--benchmark_filter=route.

@@ -897,10 +897,12 @@ def main():
     if not result["levels"]:
         log("no level could run")
         return 1
+    result["targets"] = [{"target": target, "verdict": verdict, "detail": detail}
+                         for target, verdict, detail in targets.judge_or_say_why(result)]
     base = write_results(result, options.out)
     log(f"results: {base}.json, {base}.csv")
-    for target, verdict, _ in targets.judge(result):
-        log(f"level 3: {verdict:12} {target}")
+    for row in result["targets"]:
+        log(f"level 3: {row['verdict']:12} {row['target']}")
     if result["failed"]:
         log(f"failed: {', '.join(result['failed'])}")
         return 1

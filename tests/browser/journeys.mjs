@@ -363,6 +363,16 @@ async function benchPage(page) {
   check(latencyLines === 2 * phases * recorded.levels.length && p50Lines === latencyLines / 2,
     `a p99 and a dashed p50 line per level in each latency chart (saw ${latencyLines}, ` +
     `${p50Lines} dashed)`);
+  // The targets' verdicts, when the run recorded them (bench/targets.py); older results have none.
+  const verdicts = recorded.targets || [];
+  const targetRows = await page.locator("#targets tbody tr").count();
+  check(targetRows === verdicts.length, `a row per target (saw ${targetRows} of ${verdicts.length})`);
+  check(await page.locator("#targets-card").isVisible() === verdicts.length > 0,
+    "the targets shown only when recorded");
+  if (verdicts.length > 0) {
+    check((await page.textContent("#targets tbody tr:first-child")).includes(verdicts[0].verdict),
+      "a target's verdict shown");
+  }
   const flowRows = await page.locator("#flows tbody tr").count();
   check(flowRows === recorded.flows.length, `a table row per flow run (saw ${flowRows})`);
   check(await page.locator("#components .bar").count() > 0, "component timings drawn");

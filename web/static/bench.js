@@ -209,6 +209,21 @@
     }));
   }
 
+  // The verdicts run_bench.py recorded (results from before it did have none: no card).
+  function targets(result) {
+    const rows = result.targets || [];
+    document.getElementById("targets-card").hidden = rows.length === 0;
+    document.querySelector("#targets tbody").replaceChildren(...rows.map((t) => {
+      const tr = document.createElement("tr");
+      for (const text of [t.target, t.verdict, t.detail]) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        tr.append(td);
+      }
+      return tr;
+    }));
+  }
+
   async function load() {
     const meta = document.getElementById("bench-meta");
     const response = await fetch("/api/bench/results", { cache: "no-store" });
@@ -226,6 +241,7 @@
     charts.replaceChildren(legend(levels), ...phases.map((p) => phaseChart(p, result.runs, levels)));
     document.getElementById("latency-charts").replaceChildren(legend(levels),
       ...phases.map((p) => latencyChart(p, result.runs, levels)));
+    targets(result);
     flows(result);
     document.getElementById("components").replaceChildren(components(result.runs, levels));
     document.getElementById("batches").replaceChildren(batches(result.runs, levels));
