@@ -24,7 +24,7 @@ import argparse
 import math
 import sys
 
-from compare import Unreadable, load  # Beside this file: the same reading of a result.
+from compare import Unreadable, load, mean  # Beside this file: the same reading of a result.
 
 LEVEL = "tb/redis"
 PHASE_CONCURRENCY_MIN = 30
@@ -61,10 +61,6 @@ def repeats(result):
         key = (run["level"], run["phase"], run["concurrency"])
         found.setdefault(key, []).append(run["ops_per_s"])
     return found
-
-
-def mean(values):
-    return sum(values) / len(values)
 
 
 def missing_rivals(result):

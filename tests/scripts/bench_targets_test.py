@@ -53,6 +53,13 @@ def passing():
             "tb_floor": floor([(1, 1.0), (10, 2.0), (100, 5.0), (1000, 30.0)])}
 
 
+def set_ops(result, level, phase, concurrency, ops):
+    """Every repeat of that level's phase at that concurrency at `ops`."""
+    for r in result["runs"]:
+        if (r["level"], r["phase"], r["concurrency"]) == (level, phase, concurrency):
+            r["ops_per_s"] = ops
+
+
 def verdicts(result):
     return {target: (verdict, detail) for target, verdict, detail in targets.judge(result)}
 
@@ -71,9 +78,7 @@ class EveryTargetMet(unittest.TestCase):
     def test_the_phases_below_30_are_not_judged(self):
         # Level 3 loses commit at concurrency 10; that column is not among the judged.
         result = passing()
-        for r in result["runs"]:
-            if r["phase"] == "commit" and r["concurrency"] == 10 and r["level"] == PG:
-                r["ops_per_s"] = 99999
+        set_ops(result, PG, "commit", 10, 99999)
         verdict, detail = verdict_of(result, "fastest level on every phase")
         self.assertEqual(verdict, targets.MET)
         self.assertIn("5 of 5", detail)
@@ -184,11 +189,6 @@ class WhatAResultLacks(unittest.TestCase):
 
 
 class TheEdges(unittest.TestCase):
-    def set_ops(self, result, level, phase, concurrency, ops):
-        for r in result["runs"]:
-            if (r["level"], r["phase"], r["concurrency"]) == (level, phase, concurrency):
-                r["ops_per_s"] = ops
-
     def test_concurrency_30_is_judged(self):
         result = passing()
         result["runs"] += [run(TB, "reserve", 30, 100, 0), run(PG, "reserve", 30, 200, 0)]
@@ -198,7 +198,7 @@ class TheEdges(unittest.TestCase):
 
     def test_a_tie_is_not_a_loss(self):
         result = passing()
-        self.set_ops(result, PG, "webhook", 300, TB_OPS[("webhook", 300)])
+        set_ops(result, PG, "webhook", 300, TB_OPS[("webhook", 300)])
         result["flows"][3]["throughput_per_s"] = 9500
         self.assertEqual(verdict_of(result, "fastest level on every phase")[0], targets.MET)
         self.assertEqual(verdict_of(result, "fastest level on the full flow")[0], targets.MET)
@@ -213,8 +213,8 @@ class TheEdges(unittest.TestCase):
     def test_a_column_level_3_did_not_run_or_ran_at_0_is_lost(self):
         result = passing()
         result["runs"] += [run(PG, "seats", 100, 50000, 0)]
-        self.set_ops(result, TB, "reserve", 300, 0)
-        self.set_ops(result, PG, "reserve", 300, 0)
+        set_ops(result, TB, "reserve", 300, 0)
+        set_ops(result, PG, "reserve", 300, 0)
         verdict, detail = verdict_of(result, "fastest level on every phase")
         self.assertEqual(verdict, targets.NOT_MET)
         self.assertIn("4 of 6", detail)
@@ -234,7 +234,7 @@ class TheEdges(unittest.TestCase):
 
     def test_each_threshold_met_exactly_is_met(self):
         result = passing()
-        self.set_ops(result, TB, "webhook", 300, 10000)
+        set_ops(result, TB, "webhook", 300, 10000)
         result["flows"][0].update(throughput_per_s=4000, server_cpu_us_per_ticket=100)
         result["flows"][0]["end_to_end"]["p99_s"] = 0.020
         result["flows"][1].update(throughput_per_s=3000, server_cpu_us_per_ticket=200)

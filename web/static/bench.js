@@ -193,19 +193,24 @@
     return rows.length ? bars(rows, " per batch", (v) => v.toFixed(1)) : document.createTextNode("none recorded");
   }
 
+  // A table row of plain-text cells.
+  function row(texts) {
+    const tr = document.createElement("tr");
+    for (const text of texts) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.append(td);
+    }
+    return tr;
+  }
+
   function flows(result) {
     const body = document.querySelector("#flows tbody");
     body.replaceChildren(...result.flows.map((f) => {
-      const tr = document.createElement("tr");
       const cpu = f.server_cpu_us_per_ticket;
-      for (const text of [f.level, f.concurrency, Math.round(f.throughput_per_s),
+      return row([f.level, f.concurrency, Math.round(f.throughput_per_s),
         (f.end_to_end.p50_s * 1000).toFixed(1) + " ms", (f.end_to_end.p99_s * 1000).toFixed(1) + " ms",
-        cpu == null ? "–" : Math.round(cpu) + " µs", f.paid, f.error]) {
-        const td = document.createElement("td");
-        td.textContent = text;
-        tr.append(td);
-      }
-      return tr;
+        cpu == null ? "–" : Math.round(cpu) + " µs", f.paid, f.error]);
     }));
   }
 
@@ -213,15 +218,8 @@
   function targets(result) {
     const rows = result.targets || [];
     document.getElementById("targets-card").hidden = rows.length === 0;
-    document.querySelector("#targets tbody").replaceChildren(...rows.map((t) => {
-      const tr = document.createElement("tr");
-      for (const text of [t.target, t.verdict, t.detail]) {
-        const td = document.createElement("td");
-        td.textContent = text;
-        tr.append(td);
-      }
-      return tr;
-    }));
+    document.querySelector("#targets tbody").replaceChildren(
+      ...rows.map((t) => row([t.target, t.verdict, t.detail])));
   }
 
   async function load() {
