@@ -11,7 +11,15 @@ namespace tigerfans::admin {
 
 namespace {
 constexpr std::int64_t us_per_s = 1'000'000;
+
+// A user name as the table's key. Names longer than any real one (the login form takes up to
+// the body limit, Basic auth up to the header limit) share one key, which no name of the
+// allowed length equals: otherwise 100,000 failures with such names would hold gigabytes.
+std::string user_key(std::string_view username) {
+    if (username.size() <= limits::admin_login_username_key_bytes_max) return std::string(username);
+    return std::string(limits::admin_login_username_key_bytes_max + 1, '*');
 }
+}  // namespace
 
 std::int64_t LoginThrottle::wait_in(const Table& table, const std::string& key,
                                     std::int64_t now_us) {
@@ -42,19 +50,19 @@ void LoginThrottle::count_failure(Table& table, const std::string& key, std::int
 std::int64_t LoginThrottle::wait_s(std::string_view address, std::string_view username,
                                    std::int64_t now_us) const {
     const std::int64_t wait_us = std::max(wait_in(by_address_, std::string(address), now_us),
-                                          wait_in(by_user_, std::string(username), now_us));
+                                          wait_in(by_user_, user_key(username), now_us));
     return (wait_us + us_per_s - 1) / us_per_s;
 }
 
 void LoginThrottle::failed(std::string_view address, std::string_view username,
                            std::int64_t now_us) {
     count_failure(by_address_, std::string(address), now_us);
-    count_failure(by_user_, std::string(username), now_us);
+    count_failure(by_user_, user_key(username), now_us);
 }
 
 void LoginThrottle::succeeded(std::string_view address, std::string_view username) {
     by_address_.erase(std::string(address));
-    by_user_.erase(std::string(username));
+    by_user_.erase(user_key(username));
 }
 
 }  // namespace tigerfans::admin

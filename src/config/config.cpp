@@ -57,6 +57,12 @@ bool is_name_char(char c) {
            c == ':';
 }
 
+// The login throttle keys user names up to this length each by itself, longer ones together.
+std::string admin_username_error(const std::string& text) {
+    if (!text.empty() && text.size() <= limits::admin_login_username_key_bytes_max) return {};
+    return "must be 1 to " + std::to_string(limits::admin_login_username_key_bytes_max) + " bytes";
+}
+
 std::string server_name_error(const std::string& text) {
     if (text.size() <= server_name_max && std::ranges::all_of(text, is_name_char)) return {};
     return "must be at most 64 letters, digits, '-', '_', '.' or ':'";
@@ -153,7 +159,7 @@ std::vector<Option> build_options() {
          "key that signs admin session cookies",
          [](C& c, S t, std::int64_t) { c.session_secret = t; }},
         {"ADMIN_USERNAME", Kind::text, "admin", 0, 0, {}, "", false, "admin login name",
-         [](C& c, S t, std::int64_t) { c.admin_username = t; }},
+         [](C& c, S t, std::int64_t) { c.admin_username = t; }, admin_username_error},
         {"ADMIN_PASSWORD", Kind::text, "supasecret", 0, 0, {}, "", true, "admin password",
          [](C& c, S t, std::int64_t) { c.admin_password = t; }},
         {"RESERVATION_TTL_SECONDS", Kind::integer, "300", 1, limits::reservation_ttl_max_s, {},

@@ -75,8 +75,9 @@ Response seats_gone_answer(const SeatsGone& gone) {
 
 // 409 with Retry-After: the seats were there, but others' holds won them meanwhile.
 Response seats_contended_answer() {
-    Response response = http::error_response(
-        409, "seats_contended", "others were holding these seats at the same moment; try again");
+    Response response =
+        http::error_response(409, seats_contended_error,
+                             "others were holding these seats at the same moment; try again");
     response.headers.emplace_back("Retry-After", "1");
     return response;
 }

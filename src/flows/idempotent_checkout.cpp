@@ -50,20 +50,11 @@ http::Response answer_claimed(const sessions::KeyAnswer& stored, std::string_vie
     return replay(stored);
 }
 
-// An answer the key does not keep: a fault, and the email's ticket limit, which held nothing
-// and lifts once the email's holds end or a payment fails.
-bool is_passing(const http::Response& response) {
-    if (response.status >= 500) return true;
-    if (response.status != 409) return false;
-    const auto body = nlohmann::json::parse(response.body, nullptr, false);
-    return body.is_object() && body.value("error", "") == ticket_limit_error;
-}
-
 // Records the answer, or releases the claim after a passing answer so a retry runs at once.
 // Either failing leaves the claim to its lease; the client has its answer meanwhile.
 asio::awaitable<void> settle_claim(Services& services, const sessions::KeyClaim& claim,
                                    const http::Response& response) {
-    if (is_passing(response)) {
+    if (!is_kept_answer(response)) {
         Status released = co_await services.sessions.release_key(claim);
         if (!released) {
             spdlog::warn(
@@ -84,6 +75,17 @@ asio::awaitable<void> settle_claim(Services& services, const sessions::KeyClaim&
 }
 
 }  // namespace
+
+// Not kept: a fault; the email's ticket limit, which held nothing and lifts once the email's
+// holds end or a payment fails; seats others held at the same moment, which asks for a retry.
+bool is_kept_answer(const http::Response& response) {
+    if (response.status >= 500) return false;
+    if (response.status != 409) return true;
+    const auto body = nlohmann::json::parse(response.body, nullptr, false);
+    if (!body.is_object()) return true;
+    const std::string error = body.value("error", "");
+    return error != ticket_limit_error && error != seats_contended_error;
+}
 
 bool is_valid_idempotency_key(std::string_view key) {
     if (key.empty() || key.size() > limits::checkout_key_bytes_max) return false;

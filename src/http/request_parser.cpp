@@ -10,15 +10,16 @@ namespace tigerfans::http {
 
 RequestParser::RequestParser(Request& request, std::size_t header_bytes_max,
                              std::size_t body_bytes_max)
-    : request_(request) {
+    : request_(request), header_bytes_max_(header_bytes_max) {
     TF_ASSERT(header_bytes_max <= UINT32_MAX);
     header_limit(static_cast<std::uint32_t>(header_bytes_max));
     body_limit(body_bytes_max);
     eager(true);  // Parse the body in the same put() as the header when it is there.
 }
 
-void RequestParser::on_request_impl(verb, string_view method_text, string_view target, int,
+void RequestParser::on_request_impl(verb, string_view method_text, string_view target, int version,
                                     error_code&) {
+    version_ = version;
     request_.method = http::parse_method(method_text);
     request_.target.assign(target.data(), target.size());
     const std::size_t question = target.find('?');
@@ -40,8 +41,11 @@ void RequestParser::on_response_impl(int, string_view, int, error_code&) {
 }
 
 // Overwrites the previous request's header pairs in place: their strings keep their capacity.
+// The fields of a chunked body's trailer are dropped: no header of ours may come from there
+// (RFC 9110 §6.5.1), where a proxy checking the header would not look.
 void RequestParser::on_field_impl(field known, string_view name_text, string_view value,
                                   error_code&) {
+    if (is_header_done()) return;
     if (header_count_ < request_.headers.size()) {
         auto& [name, text] = request_.headers[header_count_];
         name.assign(name_text.data(), name_text.size());
@@ -109,13 +113,16 @@ bool waits_for_chunked_rest(const RequestParser& parser, std::size_t buffered) {
 }  // namespace
 
 boost::beast::error_code parse_buffered(RequestParser& parser, boost::beast::flat_buffer& buffer) {
+    namespace bhttp = boost::beast::http;
     while (buffer.size() > 0 && !waits_for_chunked_rest(parser, buffer.size())) {
         boost::beast::error_code error;
         buffer.consume(parser.put(buffer.data(), error));
+        if (error == bhttp::error::need_more) break;
         if (error) return error;
         if (parser.is_done()) return {};
     }
-    return boost::beast::http::error::need_more;
+    if (buffer.size() > parser.unparsed_bytes_max()) return bhttp::error::header_limit;
+    return bhttp::error::need_more;
 }
 
 boost::beast::error_code parse_end_of_stream(RequestParser& parser) {

@@ -25,6 +25,13 @@ public:
     // Fills `request` (all but remote_address) while parsing; limits in bytes.
     RequestParser(Request& request, std::size_t header_bytes_max, std::size_t body_bytes_max);
 
+    // The most bytes that may wait in the buffer unparsed: Beast holds back a line of a chunked
+    // body (its size and extensions) and the trailer after the last chunk until they end, and
+    // bounds neither. The header limit bounds them too.
+    std::size_t unparsed_bytes_max() const { return header_bytes_max_; }
+    // HTTP/1.1 or later (a 1.0 client knows no 100 Continue, for one).
+    bool is_http11() const { return version_ >= 11; }
+
 private:
     using error_code = boost::beast::error_code;
     using verb = boost::beast::http::verb;
@@ -47,13 +54,15 @@ private:
     void on_finish_impl(error_code& error) override;
 
     Request& request_;
+    std::size_t header_bytes_max_;
+    int version_ = 0;  // 10 for HTTP/1.0, 11 for 1.1.
     std::size_t header_count_ = 0;
     std::string transfer_codings_;  // Every Transfer-Encoding field's value, comma-joined.
 };
 
 // Feeds what `buffer` holds to `parser` and consumes what it parsed: no error once the request
 // is complete, need_more while bytes are missing, any other error when the request is malformed
-// or over a limit.
+// or over a limit (header_limit too when more than unparsed_bytes_max() wait unparsed).
 boost::beast::error_code parse_buffered(RequestParser& parser, boost::beast::flat_buffer& buffer);
 
 // The peer closed its side: end_of_stream when no byte of a request had arrived, otherwise the

@@ -28,6 +28,8 @@ void append_header(std::string& out, std::string_view name, std::string_view val
 
 }  // namespace
 
+bool is_bodiless(unsigned status) { return status < 200 || status == 204 || status == 304; }
+
 void format_response_head(std::string& out, const Response& response, bool keep_alive) {
     TF_ASSERT(response.status >= 100 && response.status <= 999);
     const auto reason = boost::beast::http::obsolete_reason(
@@ -41,9 +43,13 @@ void format_response_head(std::string& out, const Response& response, bool keep_
         TF_ASSERT(!is_framing_header(name) && "the server sets framing headers itself");
         append_header(out, name, value);
     }
-    out.append("Content-Length: ");
-    append_decimal(out, response.body.size());
-    out.append("\r\n");
+    // RFC 9110 §8.6: a 1xx or 204 has no Content-Length; a 304's would have to be the length of
+    // the 200 it stands for, which is not at hand, so it has none either.
+    if (!is_bodiless(response.status)) {
+        out.append("Content-Length: ");
+        append_decimal(out, response.body.size());
+        out.append("\r\n");
+    }
     if (!keep_alive) out.append("Connection: close\r\n");
     out.append("\r\n");
 }

@@ -20,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <list>
 #include <string>
@@ -30,6 +31,7 @@
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/http/errors.hpp"
+#include "tigerfans/http/rate_limit.hpp"
 
 namespace tigerfans::http {
 
@@ -76,6 +78,12 @@ namespace {
 
 // Bytes asked of the kernel per read.
 constexpr std::size_t read_chunk_bytes = 16 * 1024;
+// After an error answer the connection closes; what the client still sends of its request is
+// read and dropped first, up to these bounds: closing with unread bytes makes the kernel reset
+// the connection, and a client still writing its body would lose the answer (RFC 9112 §9.6).
+constexpr std::size_t linger_bytes_max = 1024 * 1024;
+constexpr std::chrono::milliseconds linger_time_max{2'000};
+constexpr std::string_view continue_answer = "HTTP/1.1 100 Continue\r\n\r\n";
 
 // The timeout sweep looks this often per shortest timeout, within these bounds.
 constexpr int sweeps_per_timeout = 10;
@@ -103,6 +111,13 @@ bool is_malformed(const error_code& error) {
     static const auto& http_category = bhttp::make_error_code(bhttp::error::bad_target).category();
     return error.category() == http_category && error != bhttp::error::end_of_stream &&
            error != bhttp::error::partial_message;
+}
+
+// RFC 9110 §10.1.1: a client sending "Expect: 100-continue" waits (some for a while) for a
+// 100 Continue before it sends its body.
+bool expects_continue(const Request& request) {
+    const auto expect = lookup_header(request.headers, "expect");
+    return expect && boost::beast::iequals(*expect, "100-continue");
 }
 
 std::chrono::milliseconds sweep_interval(const ServerLimits& limits) {
@@ -139,13 +154,14 @@ struct Server::Impl {
     }
 
     asio::awaitable<void> accept_loop();
-    asio::awaitable<void> serve(tcp::socket socket, std::string address);
+    asio::awaitable<void> serve(tcp::socket socket, std::string address, std::string counted_as);
     void admit(tcp::socket socket);
     asio::awaitable<bool> serve_one(Connection& connection);
     asio::awaitable<error_code> read_request(Connection& connection, RequestParser& parser);
     asio::awaitable<bool> write_response(Connection& connection, const Response& response,
                                          bool head_only, bool keep_alive);
-    asio::awaitable<void> answer_read_error(Connection& connection, const error_code& error);
+    asio::awaitable<bool> answer_read_error(Connection& connection, const error_code& error);
+    asio::awaitable<void> linger(Connection& connection);
     void reject(tcp::socket socket);
     asio::awaitable<void> write_error(Connection& connection, unsigned status,
                                       std::string_view error, std::string_view detail);
@@ -198,15 +214,17 @@ asio::awaitable<void> Server::Impl::accept_loop() {
     }
 }
 
-// Over the connection cap, or over the cap of the peer's address, a connection gets a 503.
+// Over the connection cap, or over the cap of the peer's address, a connection gets a 503. An
+// IPv6 peer counts by its /64 network, as the rate limits count it: one site holds a whole /64.
 void Server::Impl::admit(tcp::socket socket) {
     error_code error;
     const auto endpoint = socket.remote_endpoint(error);
     std::string address = error ? std::string() : endpoint.address().to_string();
-    std::size_t& from_address = connections_per_address[address];
+    std::string counted_as = RateLimiter::bucket_key(address);
+    std::size_t& from_address = connections_per_address[counted_as];
     if (connections.size() >= limits.connections_max ||
         from_address >= limits.connections_per_address_max) {
-        if (from_address == 0) connections_per_address.erase(address);
+        if (from_address == 0) connections_per_address.erase(counted_as);
         rejected_connections.add();
         reject(std::move(socket));
         return;
@@ -214,7 +232,8 @@ void Server::Impl::admit(tcp::socket socket) {
     from_address++;
     socket.set_option(tcp::no_delay(true), error);
     socket.non_blocking(true, error);  // For the write that is tried at once.
-    asio::co_spawn(io, serve(std::move(socket), std::move(address)), asio::detached);
+    asio::co_spawn(io, serve(std::move(socket), std::move(address), std::move(counted_as)),
+                   asio::detached);
 }
 
 // Closes connections whose read or write is late; the operation in progress then fails and
@@ -293,10 +312,11 @@ private:
     std::list<Connection*>::iterator self_;
 };
 
-asio::awaitable<void> Server::Impl::serve(tcp::socket socket, std::string address) {
+asio::awaitable<void> Server::Impl::serve(tcp::socket socket, std::string address,
+                                          std::string counted_as) {
     Connection connection(std::move(socket));
-    connection.request.remote_address = address;
-    const AddressCountEntry counted(connections_per_address, std::move(address));
+    connection.request.remote_address = std::move(address);
+    const AddressCountEntry counted(connections_per_address, std::move(counted_as));
     connection.deadline = Clock::now() + limits.idle_timeout;
     {
         const ConnectionListEntry entry(connections, connection);
@@ -317,7 +337,9 @@ asio::awaitable<bool> Server::Impl::serve_one(Connection& connection) {
     connection.phase = Phase::reading;
     const error_code read_error = co_await read_request(connection, parser);
     if (read_error) {
-        co_await answer_read_error(connection, read_error);
+        if (co_await answer_read_error(connection, read_error) && !stopping) {
+            co_await linger(connection);
+        }
         co_return false;
     }
     const Clock::time_point started = Clock::now();
@@ -341,9 +363,17 @@ asio::awaitable<bool> Server::Impl::serve_one(Connection& connection) {
 asio::awaitable<error_code> Server::Impl::read_request(Connection& connection,
                                                        RequestParser& parser) {
     auto& buffer = connection.buffer;
+    bool continued = false;
     while (true) {
         const error_code parsed = parse_buffered(parser, buffer);
         if (parsed != bhttp::error::need_more) co_return parsed;
+        if (!continued && parser.is_header_done() && parser.is_http11() &&
+            expects_continue(connection.request)) {
+            continued = true;
+            auto [error, written] = co_await asio::async_write(
+                connection.socket, asio::buffer(continue_answer), use_tuple);
+            if (error) co_return error;
+        }
         auto [error, read] =
             co_await connection.socket.async_read_some(buffer.prepare(read_chunk_bytes), use_tuple);
         buffer.commit(read);
@@ -352,15 +382,39 @@ asio::awaitable<error_code> Server::Impl::read_request(Connection& connection,
     }
 }
 
-asio::awaitable<void> Server::Impl::answer_read_error(Connection& connection,
+// Returns whether an answer was due (and tried): none for a peer that went away or went quiet.
+asio::awaitable<bool> Server::Impl::answer_read_error(Connection& connection,
                                                       const error_code& error) {
     if (error == bhttp::error::body_limit || error == bhttp::error::header_limit) {
         bad_requests.add();
         co_await write_error(connection, 413, "payload_too_large",
                              "the request's header or body exceeds the server's limit");
-    } else if (is_malformed(error)) {
+        co_return true;
+    }
+    if (is_malformed(error)) {
         bad_requests.add();
         co_await write_error(connection, 400, "bad_request", error.message());
+        co_return true;
+    }
+    co_return false;
+}
+
+// Our side is done (the client reads the answer, then an end of stream); the rest of the
+// client's request is read and dropped until it closes its side, linger_bytes_max have come or
+// linger_time_max has passed (the sweep then closes the socket, which ends the read).
+asio::awaitable<void> Server::Impl::linger(Connection& connection) {
+    error_code error;
+    connection.socket.shutdown(tcp::socket::shutdown_send, error);
+    if (error) co_return;
+    connection.phase = Phase::reading;
+    connection.deadline = Clock::now() + linger_time_max;
+    std::array<char, 4096> dropped;
+    std::size_t total = 0;
+    while (!stopping && total < linger_bytes_max) {
+        auto [read_error, read] =
+            co_await connection.socket.async_read_some(asio::buffer(dropped), use_tuple);
+        if (read_error) co_return;
+        total += read;
     }
 }
 
@@ -370,7 +424,8 @@ asio::awaitable<bool> Server::Impl::write_response(Connection& connection, const
                                                    bool head_only, bool keep_alive) {
     format_response_head(connection.head, response, keep_alive);
     const std::string_view head = connection.head;
-    const std::string_view body = head_only ? std::string_view{} : response.body;
+    const bool no_body = head_only || is_bodiless(response.status);
+    const std::string_view body = no_body ? std::string_view{} : response.body;
     const std::array<asio::const_buffer, 2> message{asio::buffer(head), asio::buffer(body)};
     error_code error;
     const std::size_t sent = connection.socket.write_some(message, error);

@@ -161,6 +161,12 @@ public:
         asio::write(socket_, asio::buffer(bytes), ignored);
     }
 
+    // Ends the sending side: the server reads the end of the stream.
+    void close_sending() {
+        boost::system::error_code ignored;
+        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
     // One whole response (head, then Content-Length bytes of body unless `head_request`).
     std::string response(bool head_request = false) {
         while (buffered_.find("\r\n\r\n") == std::string::npos) {
@@ -366,6 +372,65 @@ TEST(HttpServer, AnswersOversizedHeadersAndBodiesWith413) {
     const std::string answer = body.response();
     EXPECT_TRUE(answer.starts_with("HTTP/1.1 413 Payload Too Large\r\n")) << answer;
     EXPECT_NE(answer.find("payload_too_large"), std::string::npos);
+}
+
+// A chunk's size line or a trailer that never ends would otherwise be buffered whole until the
+// idle timeout: past the header limit (16 KiB) it is refused at once.
+TEST(HttpServer, AnswersAnEndlessChunkLineOrTrailerWith413) {
+    ServerThread server;
+    const std::string head = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    RawClient extension(server.port());
+    extension.send(head + "1;" + std::string(20 * 1024, 'a'));
+    EXPECT_TRUE(extension.response().starts_with("HTTP/1.1 413 Payload Too Large\r\n"));
+    EXPECT_TRUE(extension.closed_within(1s));
+
+    std::string trailer;
+    while (trailer.size() <= 20 * 1024) trailer += "A: b\r\n";
+    RawClient trailers(server.port());
+    trailers.send(head + "1\r\nx\r\n0\r\n" + trailer);
+    EXPECT_TRUE(trailers.response().starts_with("HTTP/1.1 413 Payload Too Large\r\n"));
+    EXPECT_TRUE(trailers.closed_within(1s));
+}
+
+// A client still writing a body the server refused gets its answer: the server reads and drops
+// what else comes (a close with unread bytes would reset the connection under the answer),
+// and closes once the client has closed its side.
+TEST(HttpServer, ReadsTheRestOfARefusedBodyUntilTheClientIsDone) {
+    ServerThread server;
+    RawClient client(server.port());
+    client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 200000\r\n\r\n" +
+                std::string(1000, 'x'));
+    EXPECT_TRUE(client.response().starts_with("HTTP/1.1 413 Payload Too Large\r\n"));
+    client.send(std::string(50'000, 'x'));
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(server.connections(), 1u);  // Still reading what the client sends.
+    client.close_sending();               // Well before the linger's 2 s are up.
+    EXPECT_TRUE(testing::wait_until([&] { return server.connections() == 0; }, 500ms));
+}
+
+// RFC 9110 §10.1.1: a client that waits for a 100 Continue before its body gets one (only
+// once the header is accepted), then the answer.
+TEST(HttpServer, AnswersExpect100ContinueBeforeTheBody) {
+    ServerThread server;
+    RawClient client(server.port());
+    client.send(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+    EXPECT_EQ(client.response(), "HTTP/1.1 100 Continue\r\n\r\n");
+    client.send("hello");
+    const std::string answer = client.response();
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 200 OK\r\n")) << answer;
+    EXPECT_TRUE(answer.ends_with("hello")) << answer;
+
+    RawClient old(server.port());  // HTTP/1.0 knows no 100 (RFC 9110 §10.1.1): none is sent.
+    old.send("POST /echo HTTP/1.0\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+    std::this_thread::sleep_for(50ms);
+    old.send("hi");
+    EXPECT_TRUE(old.response().starts_with("HTTP/1.1 200 OK\r\n"));
+
+    RawClient big(server.port());  // Too large: the 413 comes instead, at once.
+    big.send(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 99999\r\n\r\n");
+    EXPECT_TRUE(big.response().starts_with("HTTP/1.1 413 Payload Too Large\r\n"));
 }
 
 TEST(HttpServer, ClosesIdleAndHalfSentConnectionsAfterTheIdleTimeout) {

@@ -133,6 +133,25 @@ TEST(LoginThrottle, BlocksAfterFreeFailuresDoublingPerAddressAndPerUser) {
     EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now + second), 0);
 }
 
+// User names longer than any real one are counted under one key (the table's keys stay
+// small): failures with different such names from different addresses add up; a name of the
+// longest kept length still has a count of its own.
+TEST(LoginThrottle, CountsEveryOverlongUserNameAsOne) {
+    admin::LoginThrottle throttle;
+    constexpr std::int64_t second = 1'000'000;
+    const std::int64_t now = 1'000 * second;
+    const std::size_t longest = limits::admin_login_username_key_bytes_max;
+    for (int i = 0; i <= limits::admin_login_free_failures; i++) {
+        const std::string address = "10.0.1." + std::to_string(i);
+        throttle.failed(address, std::string(longest + 1 + i, 'a'), now);
+    }
+    EXPECT_EQ(throttle.wait_s("10.0.2.1", std::string(64 * 1024, 'b'), now), 1);
+    EXPECT_EQ(throttle.wait_s("10.0.2.1", std::string(longest, 'a'), now), 0);
+    EXPECT_EQ(throttle.wait_s("10.0.2.1", "admin", now), 0);
+    throttle.succeeded("10.0.2.1", std::string(longest + 7, 'c'));
+    EXPECT_EQ(throttle.wait_s("10.0.2.1", std::string(longest + 1, 'a'), now), 0);
+}
+
 // A block lasts its whole length from the failure, not until the next whole second: a failure
 // late in a second still blocks a moment after that second ends, and the wait rounds up.
 TEST(LoginThrottle, ABlockLastsItsFullLengthWhateverTheFractionOfASecond) {

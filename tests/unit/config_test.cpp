@@ -245,6 +245,13 @@ TEST(Config, ServerProcessesAndTheirNames) {
         ASSERT_EQ(loaded.errors.size(), 1u) << bad;
         EXPECT_TRUE(loaded.errors[0].starts_with("SERVER_NAME: ")) << loaded.errors[0];
     }
+    // The login throttle counts longer user names together: the admin's must be shorter.
+    EXPECT_TRUE(load(from({{"ADMIN_USERNAME", std::string(256, 'a')}})).ok());
+    for (const std::string& bad : std::vector<std::string>{"", std::string(257, 'a')}) {
+        const LoadResult loaded = load(from({{"ADMIN_USERNAME", bad}}));
+        ASSERT_EQ(loaded.errors.size(), 1u) << bad.size();
+        EXPECT_TRUE(loaded.errors[0].starts_with("ADMIN_USERNAME: ")) << loaded.errors[0];
+    }
     EXPECT_FALSE(load(from({{"SERVER_PROCESSES", "0"}})).ok());
     const LoadResult any_port = load(from({{"SERVER_PROCESSES", "2"}, {"PORT", "0"}}));
     ASSERT_EQ(any_port.errors.size(), 1u);

@@ -39,6 +39,17 @@ TEST(ResponseHead, SaysCloseWhenClosingAndOmitsAnEmptyContentType) {
               "Connection: close\r\n\r\n");
 }
 
+// RFC 9110 §8.6: no Content-Length on a 304 (it would have to be the 200's) nor on a 204.
+TEST(ResponseHead, GivesA304OrA204NoContentLength) {
+    for (const unsigned status : {204u, 304u}) {
+        EXPECT_TRUE(is_bodiless(status));
+        std::string head;
+        format_response_head(head, Response::text(status, "a body is never sent", {}), true);
+        EXPECT_EQ(head.find("Content-Length"), std::string::npos) << head;
+        EXPECT_TRUE(head.ends_with("Server: tigerfans\r\n\r\n")) << head;
+    }
+}
+
 TEST(ResponseHead, UsesBeastsReasonPhrases) {
     std::string head;
     for (const auto& [status, line] : std::vector<std::pair<unsigned, std::string>>{
@@ -185,6 +196,41 @@ TEST(RequestParser, WaitsOutALastChunkWhoseEndArrivesByteByByte) {
     EXPECT_EQ(parse_pieces(request, {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", "0",
                                      "\r", "\n", "X", "-", "A: b\r\n\r\n"}),
               boost::beast::error_code{});
+}
+
+// Beast bounds the header, not a chunk's size line nor the trailer after the last chunk: it
+// keeps either in the buffer until it ends. Past the header limit (1,024 here) the request is
+// refused, whether the bytes come in one read or in many.
+TEST(RequestParser, RefusesAChunkLineOrTrailerThatOutgrowsTheHeaderLimit) {
+    const std::string head = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const std::string extension = "1;" + std::string(1100, 'a');
+    Request request;
+    EXPECT_EQ(parse_pieces(request, {head, "1;" + std::string(1000, 'a')}),
+              bhttp::error::need_more);
+    EXPECT_EQ(parse_pieces(request, {head, extension}), bhttp::error::header_limit);
+    EXPECT_EQ(parse_pieces(request, {head, "1;", std::string(600, 'a'), std::string(600, 'a')}),
+              bhttp::error::header_limit);
+    std::string trailer;
+    while (trailer.size() <= 1100) trailer += "A: b\r\n";
+    EXPECT_EQ(parse_pieces(request, {head, "1\r\nx\r\n0\r\n", trailer}),
+              bhttp::error::header_limit);
+    // Within the limit both still parse.
+    EXPECT_EQ(parse_pieces(request, {head, "1;ext=" + std::string(900, 'a') + "\r\nx\r\n0\r\n",
+                                     "A: b\r\n\r\n"}),
+              boost::beast::error_code{});
+    EXPECT_EQ(request.body, "x");
+}
+
+// A trailer's fields are not headers: a proxy checking the header never sees them.
+TEST(RequestParser, KeepsTheTrailersFieldsOutOfTheHeaders) {
+    Request request;
+    ASSERT_FALSE(parse(request,
+                       "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "2\r\nde\r\n0\r\nAuthorization: Bearer t\r\nX-Extra: 1\r\n\r\n"));
+    EXPECT_EQ(request.body, "de");
+    ASSERT_EQ(request.headers.size(), 2u);
+    EXPECT_FALSE(lookup_header(request.headers, "authorization").has_value());
+    EXPECT_FALSE(lookup_header(request.headers, "x-extra").has_value());
 }
 
 TEST(RequestParser, TellsAnEmptyStreamFromACutOffRequest) {

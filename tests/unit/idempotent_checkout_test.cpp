@@ -13,6 +13,7 @@
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/flows/api.hpp"
 #include "tigerfans/flows/idempotent_checkout.hpp"
+#include "tigerfans/http/errors.hpp"
 #include "tigerfans/http/router.hpp"
 
 namespace tigerfans::flows {
@@ -114,6 +115,18 @@ TEST_F(IdempotentCheckoutTest, AnEmailAtItsLimitIsNotKeptSoTheRetryRunsOnceASlot
     const http::Response retry = post("key-2");
     EXPECT_EQ(retry.status, 200u) << retry.body;
     EXPECT_FALSE(replayed(retry));
+}
+
+// Which answers a key keeps for its replays: a transient 409 (the email's limit, seats others
+// held at that moment) and any fault are not kept; a sold-out or taken-seats 409 is.
+TEST(IdempotencyKey, KeepsEveryAnswerButFaultsAndTransientRefusals) {
+    EXPECT_TRUE(is_kept_answer(http::Response::json(200, "{}")));
+    EXPECT_TRUE(is_kept_answer(http::error_response(400, "invalid_request", "bad")));
+    EXPECT_TRUE(is_kept_answer(http::error_response(409, "sold_out", "gone")));
+    EXPECT_TRUE(is_kept_answer(http::error_response(409, "seats_taken", "gone")));
+    EXPECT_FALSE(is_kept_answer(http::error_response(409, ticket_limit_error, "limit")));
+    EXPECT_FALSE(is_kept_answer(http::error_response(409, seats_contended_error, "again")));
+    EXPECT_FALSE(is_kept_answer(http::error_response(503, "unavailable", "later")));
 }
 
 TEST_F(IdempotentCheckoutTest, AFaultReleasesTheKeySoTheRetryRunsAtOnce) {

@@ -76,6 +76,8 @@ struct EmailLimitReached {
 };
 // The "error" of its 409 answer.
 inline constexpr std::string_view ticket_limit_error = "ticket_limit";
+// The "error" of SeatsContended's 409 answer.
+inline constexpr std::string_view seats_contended_error = "seats_contended";
 
 using CheckoutOutcome = std::variant<CheckoutAccepted, SoldOut, SeatsGone, SeatsContended,
                                      EmailLimitReached, InvalidInput, Fault>;

@@ -7,8 +7,9 @@
 // a live claim answers 409; a request whose fingerprint differs from the stored one answers
 // 422. When the checkout answers, the claim becomes done with that answer (status and body)
 // for limits::checkout_key_done_ttl_s; a sold-out answer is an answer and is recorded too. A
-// fault (5xx), or the email's ticket limit (nothing held, and it lifts by itself), releases the
-// claim instead, so a retry runs a checkout of its own at once. If the
+// fault (5xx), the email's ticket limit (nothing held, and it lifts by itself) or seats others
+// were holding at that moment (409 with Retry-After) release the claim instead, so a retry runs
+// a checkout of its own at once. If the
 // server dies while holding the claim, the claim expires with its lease and a retry then runs a
 // new checkout: the first hold, never handed to the client, times out by itself.
 //
@@ -38,6 +39,9 @@ bool is_valid_idempotency_key(std::string_view key);
 // The SHA-256 of what the checkout asks for, as parsed (class and email): the same request
 // with other JSON spacing or member order has the same fingerprint.
 std::string checkout_fingerprint(const CheckoutRequest& request);
+
+// Whether the key keeps `response` for its replays; else the key is released (see above).
+bool is_kept_answer(const http::Response& response);
 
 // The handler's answer to a checkout request.
 using CheckoutAnswerer = std::function<asio::awaitable<http::Response>(Services&, CheckoutRequest)>;
