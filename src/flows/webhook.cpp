@@ -228,6 +228,35 @@ asio::awaitable<WebhookOutcome> missing_session(Services& services, const Webhoo
     co_await release_lease(services, event.payment_session_id, token);
     co_return SessionUnknown{};
 }
+
+// A payment for a session that is gone and was never settled: its every delivery failed until
+// the session expired (the server down, or its session store, for longer than the session's
+// margin), or it came after the reservation's end. No hold is left to post, so the payment is
+// recorded as owed back (PAID_UNFULFILLED) from what the signed event says of its order. The
+// order id keys the row: a redelivery stores nothing twice, and an order already stored (the
+// reconciler's, from a ticket the ledger booked) keeps its status, which is the answer.
+asio::awaitable<WebhookOutcome> record_unsettled_payment(Services& services,
+                                                         const WebhookEvent& event) {
+    TF_ASSERT(event.outcome == PaymentOutcome::succeeded && event.order);
+    const EventOrder& paid = *event.order;
+    orders::Order order;
+    order.id = paid.order_id;
+    order.cls = paid.cls;
+    order.qty = ticket_quantity;
+    order.amount_cents = paid.amount_cents;
+    order.currency = paid.currency;
+    order.customer_email = paid.customer_email;
+    order.created_at_us = paid.created_at_s * 1'000'000;
+    order.status = orders::OrderStatus::paid_unfulfilled;
+    order.paid_at_us = unix_now_us();
+    auto stored =
+        co_await timed(services.timings.order_insert, services.orders.insert(std::move(order)));
+    if (!stored) co_return stored.fault();
+    spdlog::warn("webhook: payment {} for order {} came after its session {} ended; stored as {}",
+                 event.idempotency_key, paid.order_id, event.payment_session_id,
+                 orders::status_name(*stored));
+    co_return WebhookSettled{false, *stored};
+}
 }  // namespace
 
 asio::awaitable<WebhookOutcome> handle_webhook(Services& services, WebhookEvent event) {
@@ -246,7 +275,11 @@ asio::awaitable<WebhookOutcome> handle_webhook(Services& services, WebhookEvent 
     if (!found || !found->has_value()) {
         co_await release_lease(services, psid, token);
         if (!found) co_return found.fault();
-        co_return co_await missing_session(services, event);
+        WebhookOutcome missing = co_await missing_session(services, event);
+        const bool unsettled_payment = std::holds_alternative<SessionUnknown>(missing) &&
+                                       event.outcome == PaymentOutcome::succeeded && event.order;
+        if (unsettled_payment) co_return co_await record_unsettled_payment(services, event);
+        co_return missing;
     }
     crash::point("webhook.after_lease");
     co_return co_await process_leased(services, event, **found, token);

@@ -2,16 +2,20 @@
 #include "tigerfans/flows/webhook.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/crypto.hpp"
+#include "tigerfans/flows/checkout.hpp"
 
 namespace tigerfans::flows {
 
 namespace {
 constexpr std::size_t psid_bytes_max = 128;
 constexpr std::size_t event_key_bytes_max = 255;
+// Seconds that still fit in microseconds, as orders keep their times.
+constexpr std::int64_t created_at_s_max = INT64_MAX / 1'000'000;
 
 // Ids and keys the provider sends back to us: 1 to 128 printable ASCII characters, no spaces.
 bool is_event_token(std::string_view text, std::size_t bytes_max) {
@@ -24,6 +28,33 @@ const std::string* string_member(const nlohmann::json& object, const char* name)
     const auto found = object.find(name);
     if (found == object.end() || !found->is_string()) return nullptr;
     return &found->get_ref<const std::string&>();
+}
+
+// The member `name` when it is present and an integer that fits; nullopt otherwise.
+std::optional<std::int64_t> integer_member(const nlohmann::json& object, const char* name) {
+    const auto found = object.find(name);
+    if (found == object.end() || !found->is_number_integer()) return std::nullopt;
+    if (found->is_number_unsigned() && found->get<std::uint64_t>() > INT64_MAX) return std::nullopt;
+    return found->get<std::int64_t>();
+}
+
+// The order the event pays for, when every field of it is there and sound (the same checks
+// as checkout's, since the order row is written from them).
+std::optional<EventOrder> event_order(const nlohmann::json& json) {
+    const std::string* order_id = string_member(json, "order_id");
+    const std::string* cls = string_member(json, "cls");
+    const std::string* currency = string_member(json, "currency");
+    const std::string* email = string_member(json, "customer_email");
+    const std::optional<std::int64_t> amount = integer_member(json, "amount");
+    const std::optional<std::int64_t> created_at = integer_member(json, "created_at");
+    if (!order_id || !cls || !currency || !email || !amount || !created_at) return std::nullopt;
+    const std::optional<TicketClass> parsed_class = parse_class(*cls);
+    if (!orders::is_valid_order_id(*order_id) || !parsed_class || *amount < 0 || *created_at < 0 ||
+        *created_at > created_at_s_max || *currency != tigerfans::currency ||
+        !is_valid_email(*email)) {
+        return std::nullopt;
+    }
+    return EventOrder{*order_id, *parsed_class, *amount, *currency, *email, *created_at};
 }
 
 WebhookRejected invalid_event(std::string detail) {
@@ -55,6 +86,7 @@ std::variant<WebhookEvent, WebhookRejected> parse_event(const nlohmann::json& js
         if (!text->empty()) event.idempotency_key = *text;
     }
     TF_ASSERT(!event.idempotency_key.empty());
+    event.order = event_order(json);
     return event;
 }
 

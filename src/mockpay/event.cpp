@@ -29,8 +29,10 @@ std::optional<PaymentOutcome> parse_outcome(std::string_view name) {
 std::string event_json(const PaymentEvent& event) {
     http::JsonObjectWriter json;
     json.integer("amount", event.amount_cents)
+        .string("cls", event.cls)
         .integer("created_at", event.created_at_s)
         .string("currency", event.currency)
+        .string("customer_email", event.customer_email)
         .string("idempotency_key", event.idempotency_key)
         .string("order_id", event.order_id)
         .string("payment_session_id", event.payment_session_id)

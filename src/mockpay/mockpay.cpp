@@ -75,6 +75,8 @@ PaymentEvent payment_event(const sessions::PaymentSession& session, PaymentOutco
     event.currency = session.currency;
     event.created_at_s = created_at_s;
     event.idempotency_key = std::move(event_key);
+    event.cls = class_name(session.cls);
+    event.customer_email = session.customer_email;
     return event;
 }
 

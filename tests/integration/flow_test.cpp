@@ -10,6 +10,7 @@
 
 #include "support/levels.hpp"
 #include "tigerfans/core/crypto.hpp"
+#include "tigerfans/core/ticket.hpp"
 #include "tigerfans/mockpay/event.hpp"
 
 namespace tigerfans::testing {
@@ -159,6 +160,37 @@ TEST_P(FlowTest, ReplayedWebhooksAreIdempotent) {
     }
     EXPECT_EQ(order(order_id)["ticket_code"], ticket);
     EXPECT_EQ(inventory()["A"]["sold"], 1);
+}
+
+// A payment whose session is gone before it was ever delivered (every attempt failed until
+// the session expired) is recorded from what the signed event says of its order: owed back,
+// once, on every store; an event for such a session that paid nothing still answers 404.
+TEST_P(FlowTest, APaymentForASessionThatIsGoneIsStoredAsOwedBack) {
+    start_server();
+    const std::string order_id(32, 'c');
+    json paid = {{"type", "payment.succeeded"},
+                 {"payment_session_id", "mock_gone"},
+                 {"idempotency_key", "evt_late"},
+                 {"order_id", order_id},
+                 {"cls", "B"},
+                 {"amount", price_cents(TicketClass::b)},
+                 {"currency", "eur"},
+                 {"customer_email", "late@example.com"},
+                 {"created_at", 1700000000}};
+    for (int delivery = 0; delivery < 2; delivery++) {
+        const Reply reply = signed_webhook(paid.dump());
+        EXPECT_EQ(reply.status, 200u) << reply.body;
+        EXPECT_EQ(body_of(reply)["order_status"], "PAID_UNFULFILLED");
+    }
+    const json stored = order(order_id);
+    EXPECT_EQ(stored["status"], "PAID_UNFULFILLED");
+    EXPECT_EQ(stored["cls"], "B");
+    EXPECT_EQ(stored["amount"], price_cents(TicketClass::b));
+    EXPECT_EQ(stored["ticket_code"], "");
+    paid["type"] = "payment.failed";
+    paid["order_id"] = std::string(32, 'd');
+    EXPECT_EQ(signed_webhook(paid.dump()).status, 404u);
+    EXPECT_EQ(driver().get("/api/orders/" + std::string(32, 'd')).status, 404u);
 }
 
 // A payment after the payment had failed: the fan paid, so the order becomes PAID_UNFULFILLED

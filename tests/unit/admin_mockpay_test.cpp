@@ -3,6 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "tigerfans/admin/auth.hpp"
 #include "tigerfans/admin/login_throttle.hpp"
 #include "tigerfans/app/qr.hpp"
@@ -175,12 +179,14 @@ TEST(MockPay, EventsVerifyWithTheSharedSecretOnly) {
     paid.currency = "eur";
     paid.created_at_s = 1700000000;
     paid.idempotency_key = "evt_1";
+    paid.cls = "B";
+    paid.customer_email = "fan@example.com";
     const std::string body = mockpay::event_json(paid);
-    EXPECT_EQ(
-        body,
-        R"({"amount":6500,"created_at":1700000000,"currency":"eur","idempotency_key":"evt_1",)"
-        R"("order_id":"0123456789abcdef0123456789abcdef","payment_session_id":"mock_abc",)"
-        R"("type":"payment.succeeded"})");
+    EXPECT_EQ(body,
+              R"({"amount":6500,"cls":"B","created_at":1700000000,"currency":"eur",)"
+              R"("customer_email":"fan@example.com","idempotency_key":"evt_1",)"
+              R"("order_id":"0123456789abcdef0123456789abcdef","payment_session_id":"mock_abc",)"
+              R"("type":"payment.succeeded"})");
     const std::string signature = mockpay::signature("supersecret", body);
     const auto verified = flows::verify_webhook("supersecret", body, signature);
     ASSERT_TRUE(std::holds_alternative<flows::WebhookEvent>(verified));
@@ -188,6 +194,13 @@ TEST(MockPay, EventsVerifyWithTheSharedSecretOnly) {
     EXPECT_EQ(event.payment_session_id, "mock_abc");
     EXPECT_EQ(event.idempotency_key, "evt_1");
     EXPECT_EQ(event.outcome, flows::PaymentOutcome::succeeded);
+    ASSERT_TRUE(event.order.has_value());
+    EXPECT_EQ(event.order->order_id, paid.order_id);
+    EXPECT_EQ(event.order->cls, TicketClass::b);
+    EXPECT_EQ(event.order->amount_cents, 6500);
+    EXPECT_EQ(event.order->currency, "eur");
+    EXPECT_EQ(event.order->customer_email, "fan@example.com");
+    EXPECT_EQ(event.order->created_at_s, 1700000000);
     EXPECT_TRUE(std::holds_alternative<flows::WebhookRejected>(
         flows::verify_webhook("other", body, signature)));
     std::string changed = body;
@@ -196,6 +209,46 @@ TEST(MockPay, EventsVerifyWithTheSharedSecretOnly) {
         flows::verify_webhook("supersecret", changed, signature)));
     EXPECT_TRUE(std::holds_alternative<flows::WebhookRejected>(
         flows::verify_webhook("supersecret", body, "")));
+}
+
+// What an event says of its order is only needed when its session is gone: an event lacking any
+// of it, or with any of it malformed, still settles its session, only without that account.
+TEST(MockPay, AnEventsOrderIsTakenOnlyWhenEveryFieldIsSound) {
+    const nlohmann::json whole = {{"type", "payment.succeeded"},
+                                  {"payment_session_id", "mock_abc"},
+                                  {"order_id", "0123456789abcdef0123456789abcdef"},
+                                  {"cls", "A"},
+                                  {"amount", 6500},
+                                  {"currency", "eur"},
+                                  {"customer_email", "fan@example.com"},
+                                  {"created_at", 1700000000}};
+    const auto order_of = [](const nlohmann::json& json) {
+        const std::string body = json.dump();
+        const auto verified = flows::verify_webhook("k", body, mockpay::signature("k", body));
+        EXPECT_TRUE(std::holds_alternative<flows::WebhookEvent>(verified)) << body;
+        return std::holds_alternative<flows::WebhookEvent>(verified)
+                   ? std::get<flows::WebhookEvent>(verified).order
+                   : std::nullopt;
+    };
+    EXPECT_TRUE(order_of(whole).has_value());
+    for (const auto& [field, bad] : std::vector<std::pair<std::string, nlohmann::json>>{
+             {"order_id", "0123"},
+             {"order_id", 7},
+             {"cls", "C"},
+             {"amount", "6500"},
+             {"amount", -1},
+             {"amount", 6500.5},
+             {"amount", 18446744073709551615ull},
+             {"currency", "usd"},
+             {"customer_email", "not an email"},
+             {"created_at", -5},
+             {"created_at", 9223372036854775807ll}}) {
+        nlohmann::json changed = whole;
+        changed[field] = bad;
+        EXPECT_FALSE(order_of(changed).has_value()) << field << " " << bad.dump();
+        changed.erase(field);
+        EXPECT_FALSE(order_of(changed).has_value()) << field << " missing";
+    }
 }
 
 TEST(MockPay, SignedButMalformedEventsAreRejectedAsBadInput) {

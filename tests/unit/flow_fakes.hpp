@@ -550,10 +550,12 @@ protected:
         });
     }
 
-    // One delivery.
-    WebhookOutcome pay(const std::string& psid, PaymentOutcome outcome, std::string key) {
+    // One delivery; `order`, what the event says of its order (none by default).
+    WebhookOutcome pay(const std::string& psid, PaymentOutcome outcome, std::string key,
+                       std::optional<EventOrder> order = std::nullopt) {
         return testing::run_async(io, [&] {
-            return handle_webhook(services, WebhookEvent{outcome, psid, std::move(key)});
+            return handle_webhook(services,
+                                  WebhookEvent{outcome, psid, std::move(key), std::move(order)});
         });
     }
 

@@ -347,6 +347,68 @@ TEST_F(FlowsTest, AReplayedWebhookChangesNothingEvenAfterTheSessionIsGone) {
     EXPECT_EQ(orders.rows.size(), orders_before);
 }
 
+// A payment whose every delivery failed until its session expired (or that came after it) has
+// no hold left to post: the event's own account of its order records it as owed back, once,
+// however often it is delivered. A failure or cancel for such a session, or an event saying
+// nothing of its order, still answers 404.
+TEST_F(FlowsTest, APaymentForASessionThatIsGoneIsRecordedAsOwedBack) {
+    const auto accepted = std::get<CheckoutAccepted>(buy(TicketClass::b));
+    const std::string& psid = accepted.payment_session_id;
+    const EventOrder said{accepted.order_id,     TicketClass::b,     accepted.amount_cents,
+                          std::string(currency), "fan1@example.com", 1'700'000'000};
+    sessions.saved.clear();  // The session expired; its holds are left to their timeout.
+    for (PaymentOutcome unpaid : {PaymentOutcome::failed, PaymentOutcome::canceled}) {
+        EXPECT_TRUE(std::holds_alternative<SessionUnknown>(pay(psid, unpaid, "evt_0", said)));
+    }
+    EXPECT_TRUE(
+        std::holds_alternative<SessionUnknown>(pay(psid, PaymentOutcome::succeeded, "evt_1")));
+    EXPECT_TRUE(orders.rows.empty());
+    for (int delivery = 0; delivery < 2; delivery++) {
+        const auto outcome = pay(psid, PaymentOutcome::succeeded, "evt_2", said);
+        ASSERT_TRUE(std::holds_alternative<WebhookSettled>(outcome));
+        EXPECT_EQ(std::get<WebhookSettled>(outcome).status, orders::OrderStatus::paid_unfulfilled);
+    }
+    ASSERT_EQ(orders.rows.size(), 1u);
+    const orders::Order& order = orders.rows.at(accepted.order_id);
+    EXPECT_EQ(order.status, orders::OrderStatus::paid_unfulfilled);
+    EXPECT_EQ(order.cls, TicketClass::b);
+    EXPECT_EQ(order.amount_cents, accepted.amount_cents);
+    EXPECT_EQ(order.customer_email, "fan1@example.com");
+    EXPECT_EQ(order.created_at_us, std::int64_t{1'700'000'000} * 1'000'000);
+    EXPECT_TRUE(order.ticket_code.empty());
+    EXPECT_TRUE(order.paid_at_us.has_value());
+    EXPECT_TRUE(ledger.posted.empty());
+    EXPECT_TRUE(sessions.gates.empty());
+    expect_orders_whole();
+}
+
+// An order already stored keeps what it says: a paid one (the reconciler's, say) is the
+// answer; a failed one becomes PAID_UNFULFILLED, as a payment after a failure does.
+TEST_F(FlowsTest, APaymentForASessionThatIsGoneKeepsAPaidOrderAndUpgradesAFailedOne) {
+    const auto kept = std::get<CheckoutAccepted>(buy());
+    const auto failed = std::get<CheckoutAccepted>(buy());
+    pay(kept.payment_session_id, PaymentOutcome::succeeded, "evt_1");
+    const std::string ticket = orders.rows.at(kept.order_id).ticket_code;
+    pay(failed.payment_session_id, PaymentOutcome::failed, "evt_2");
+    ASSERT_EQ(orders.rows.at(failed.order_id).status, orders::OrderStatus::failed);
+    sessions.saved.clear();
+    sessions.gates.clear();  // The done marks are 24 h old.
+    const auto said = [](const CheckoutAccepted& accepted) {
+        return EventOrder{accepted.order_id,     TicketClass::a,    accepted.amount_cents,
+                          std::string(currency), "fan@example.com", 1'700'000'000};
+    };
+    const auto replay =
+        pay(kept.payment_session_id, PaymentOutcome::succeeded, "evt_3", said(kept));
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(replay));
+    EXPECT_EQ(std::get<WebhookSettled>(replay).status, orders::OrderStatus::paid);
+    EXPECT_EQ(orders.rows.at(kept.order_id).ticket_code, ticket);
+    const auto late =
+        pay(failed.payment_session_id, PaymentOutcome::succeeded, "evt_4", said(failed));
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(late));
+    EXPECT_EQ(std::get<WebhookSettled>(late).status, orders::OrderStatus::paid_unfulfilled);
+    EXPECT_EQ(orders.rows.at(failed.order_id).status, orders::OrderStatus::paid_unfulfilled);
+}
+
 TEST_F(FlowsTest, AFailedPaymentVoidsTheHoldsAndRecordsAFailedOrder) {
     const auto accepted = std::get<CheckoutAccepted>(buy());
     const auto outcome = pay(accepted.payment_session_id, PaymentOutcome::failed, "evt_1");

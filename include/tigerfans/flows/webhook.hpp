@@ -6,10 +6,13 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 
+#include "tigerfans/core/ticket.hpp"
 #include "tigerfans/flows/services.hpp"
 #include "tigerfans/mockpay/event.hpp"
 #include "tigerfans/orders/order.hpp"
@@ -21,12 +24,26 @@ using mockpay::outcome_name;
 using mockpay::parse_outcome;
 using mockpay::PaymentOutcome;
 
+// What an event says of the order it pays for: enough to record the payment as owed back
+// (PAID_UNFULFILLED) when the session is gone before the event could settle it.
+struct EventOrder {
+    std::string order_id;
+    TicketClass cls = TicketClass::a;
+    std::int64_t amount_cents = 0;
+    std::string currency;
+    std::string customer_email;
+    std::int64_t created_at_s = 0;
+};
+
 struct WebhookEvent {
     PaymentOutcome outcome = PaymentOutcome::succeeded;
     std::string payment_session_id;
     // The provider's key, or, when the event carries none, "<psid>:<type>"; never empty. The
     // gate itself is per session: one order per session, whatever the key.
     std::string idempotency_key;
+    // Nullopt when the event lacks any of it or has any of it malformed: such an event still
+    // settles its session, only a payment for a session that is gone then answers 404.
+    std::optional<EventOrder> order;
 };
 
 struct WebhookRejected {

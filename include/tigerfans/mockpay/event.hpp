@@ -26,6 +26,10 @@ struct PaymentEvent {
     std::string currency;
     std::int64_t created_at_s = 0;
     std::string idempotency_key;
+    // What the shop put in the payment session, echoed back as providers echo a shop's
+    // metadata: with them the shop can record a payment whose session it no longer has.
+    std::string cls;
+    std::string customer_email;
 };
 
 // The event body exactly as it is signed and sent.
