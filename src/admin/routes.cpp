@@ -72,7 +72,18 @@ asio::awaitable<Response> get_goodies(const AdminContext& context, Request& requ
     co_return Response::json(200, body.dump());
 }
 
-// PAID_UNFULFILLED orders: customers who paid and got no ticket, to be refunded.
+json duplicate_item(const orders::DuplicatePayment& duplicate) {
+    return {{"payment_key", duplicate.payment_key},
+            {"order_id", duplicate.order_id},
+            {"paid_by", duplicate.paid_by},
+            {"amount", duplicate.amount_cents},
+            {"currency", duplicate.currency},
+            {"email", duplicate.customer_email},
+            {"recorded_at_iso", iso8601_utc(duplicate.recorded_at_us)}};
+}
+
+// What is owed back: PAID_UNFULFILLED orders (customers who paid and got no ticket) and
+// duplicate payments (a second payment of an order, newest first), each up to the limit.
 asio::awaitable<Response> get_refunds(const AdminContext& context, Request& request) {
     if (!context.auth.is_admin(request)) co_return http::unauthorized("admin login required");
     const std::size_t limit = orders_limit(request);
@@ -80,9 +91,16 @@ asio::awaitable<Response> get_refunds(const AdminContext& context, Request& requ
     auto refunds = co_await context.orders.with_status(orders::OrderStatus::paid_unfulfilled,
                                                        std::move(first_page), limit);
     if (!refunds) co_return http::fault_response(refunds.fault(), "refunds");
+    auto duplicates = co_await context.orders.duplicate_payments(limit);
+    if (!duplicates) co_return http::fault_response(duplicates.fault(), "duplicate payments");
     json items = json::array();
     for (const auto& order : *refunds) items.push_back(order_item(order));
-    co_return Response::json(200, json{{"items", std::move(items)}, {"limit", limit}}.dump());
+    json duplicate_items = json::array();
+    for (const auto& duplicate : *duplicates) duplicate_items.push_back(duplicate_item(duplicate));
+    co_return Response::json(200, json{{"items", std::move(items)},
+                                       {"duplicate_payments", std::move(duplicate_items)},
+                                       {"limit", limit}}
+                                      .dump());
 }
 
 json reconcile_state(const flows::Reconciler& reconciler) {

@@ -116,12 +116,17 @@ asio::awaitable<Result<orders::Order>> settle(Services& services,
 // idempotent by id (derived transfer ids, the order id as the row's key), so a delivery that
 // takes over the lease of one that died here finishes the same work exactly once. The answer
 // is the stored order's status, which is the one this delivery computed unless another got
-// there first.
+// there first. A payment names itself by the event's key, so that a second payment of the
+// order (another key) is recorded as owed back by the store.
 asio::awaitable<Result<orders::OrderStatus>> fulfil(Services& services,
                                                     const sessions::PaymentSession& session,
-                                                    PaymentOutcome outcome) {
+                                                    const WebhookEvent& event) {
+    const PaymentOutcome outcome = event.outcome;
     auto order = co_await settle(services, session, outcome);
     if (!order) co_return order.fault();
+    if (outcome == PaymentOutcome::succeeded) {
+        order->payment_key = orders::stored_payment_key(event.idempotency_key);
+    }
     TF_ASSERT(!order->id.empty());
     TF_ASSERT_EQ(order->id, session.order_id);
     TF_ASSERT_EQ(orders::is_paid(order->status), outcome == PaymentOutcome::succeeded);
@@ -168,7 +173,7 @@ asio::awaitable<WebhookOutcome> process_leased(Services& services, const Webhook
                                                const std::string& token) {
     const std::string& psid = event.payment_session_id;
     TF_ASSERT_EQ(session.psid, psid);  // The store answered for the session it was asked about.
-    auto status = co_await fulfil(services, session, event.outcome);
+    auto status = co_await fulfil(services, session, event);
     if (!status) {
         co_await release_lease(services, psid, token);
         co_return status.fault();
@@ -218,25 +223,10 @@ std::optional<WebhookOutcome> turned_away(const Result<sessions::GateAnswer>& ga
     return std::nullopt;
 }
 
-// The lease was this delivery's, yet the session is missing: unknown, unless a delivery whose
-// stalled lease this one took over finished in between, its done mark dropping the session
-// after the take and before the lookup. The gate, asked once more, tells which.
-asio::awaitable<WebhookOutcome> missing_session(Services& services, const WebhookEvent& event) {
-    const std::string token = new_lease_token();
-    const Result<sessions::GateAnswer> gate = co_await take_gate(services, event, token);
-    if (std::optional<WebhookOutcome> away = turned_away(gate)) co_return *away;
-    co_await release_lease(services, event.payment_session_id, token);
-    co_return SessionUnknown{};
-}
-
-// A payment for a session that is gone and was never settled: its every delivery failed until
-// the session expired (the server down, or its session store, for longer than the session's
-// margin), or it came after the reservation's end. No hold is left to post, so the payment is
-// recorded as owed back (PAID_UNFULFILLED) from what the signed event says of its order. The
-// order id keys the row: a redelivery stores nothing twice, and an order already stored (the
-// reconciler's, from a ticket the ledger booked) keeps its status, which is the answer.
-asio::awaitable<WebhookOutcome> record_unsettled_payment(Services& services,
-                                                         const WebhookEvent& event) {
+// Stores the payment as its event describes its order, owed back (PAID_UNFULFILLED) unless
+// the order is stored already, whose status is the answer.
+asio::awaitable<Result<orders::OrderStatus>> store_event_payment(Services& services,
+                                                                 const WebhookEvent& event) {
     TF_ASSERT(event.outcome == PaymentOutcome::succeeded && event.order);
     const EventOrder& paid = *event.order;
     orders::Order order;
@@ -249,14 +239,66 @@ asio::awaitable<WebhookOutcome> record_unsettled_payment(Services& services,
     order.created_at_us = paid.created_at_s * 1'000'000;
     order.status = orders::OrderStatus::paid_unfulfilled;
     order.paid_at_us = unix_now_us();
-    auto stored =
-        co_await timed(services.timings.order_insert, services.orders.insert(std::move(order)));
+    order.payment_key = orders::stored_payment_key(event.idempotency_key);
+    co_return co_await timed(services.timings.order_insert,
+                             services.orders.insert(std::move(order)));
+}
+
+// A payment for a session that is gone and was never settled: its every delivery failed until
+// the session expired (the server down, or its session store, for longer than the session's
+// margin), or it came after the reservation's end. No hold is left to post, so the payment is
+// recorded as owed back (PAID_UNFULFILLED) from what the signed event says of its order. The
+// order id keys the row: a redelivery stores nothing twice, and an order already stored (the
+// reconciler's, from a ticket the ledger booked) keeps its status, which is the answer.
+asio::awaitable<WebhookOutcome> record_unsettled_payment(Services& services,
+                                                         const WebhookEvent& event) {
+    auto stored = co_await store_event_payment(services, event);
     if (!stored) co_return stored.fault();
     spdlog::warn("webhook: payment {} for order {} came after its session {} ended; stored as {}",
-                 event.idempotency_key, paid.order_id, event.payment_session_id,
-                 orders::status_name(*stored));
+                 orders::stored_payment_key(event.idempotency_key), event.order->order_id,
+                 event.payment_session_id, orders::status_name(*stored));
     co_return WebhookSettled{false, *stored};
 }
+
+// A succeeded event for a session the gate says is paid: a redelivery of the payment that paid
+// it, or a second payment (the form submitted twice, both before the first settled). The
+// stored order tells which (usually from the memory of the process that wrote it): its own
+// payment's key is a replay; another is offered to the order store as the event describes it,
+// and the store keeps the order as it is and records the payment as a duplicate, owed back.
+// An event that does not describe its order, or whose order is not stored (a database
+// restored from before it: the reconciler writes it again from the ledger), is a replay.
+asio::awaitable<WebhookOutcome> replay_or_second_payment(Services& services,
+                                                         const WebhookEvent& event,
+                                                         WebhookOutcome replay) {
+    const auto* settled = std::get_if<WebhookSettled>(&replay);
+    const bool payment_of_paid_order = settled && orders::is_paid(settled->status) &&
+                                       event.outcome == PaymentOutcome::succeeded && event.order;
+    if (!payment_of_paid_order) co_return replay;
+    auto found =
+        co_await timed(services.timings.order_find, services.orders.find(event.order->order_id));
+    if (!found) co_return found.fault();
+    const std::optional<orders::Order>& order = *found;
+    if (!order || order->payment_key == orders::stored_payment_key(event.idempotency_key)) {
+        co_return replay;
+    }
+    auto stored = co_await store_event_payment(services, event);
+    if (!stored) co_return stored.fault();
+    co_return WebhookSettled{true, *stored};
+}
+
+// The lease was this delivery's, yet the session is missing: unknown, unless a delivery whose
+// stalled lease this one took over finished in between, its done mark dropping the session
+// after the take and before the lookup. The gate, asked once more, tells which.
+asio::awaitable<WebhookOutcome> missing_session(Services& services, const WebhookEvent& event) {
+    const std::string token = new_lease_token();
+    const Result<sessions::GateAnswer> gate = co_await take_gate(services, event, token);
+    if (std::optional<WebhookOutcome> away = turned_away(gate)) {
+        co_return co_await replay_or_second_payment(services, event, *away);
+    }
+    co_await release_lease(services, event.payment_session_id, token);
+    co_return SessionUnknown{};
+}
+
 }  // namespace
 
 asio::awaitable<WebhookOutcome> handle_webhook(Services& services, WebhookEvent event) {
@@ -271,7 +313,9 @@ asio::awaitable<WebhookOutcome> handle_webhook(Services& services, WebhookEvent 
     auto find_operation = timed(services.timings.session_find, services.sessions.find(psid));
     auto both = std::move(gate_operation) && std::move(find_operation);
     auto [gate, found] = co_await std::move(both);
-    if (std::optional<WebhookOutcome> away = turned_away(gate)) co_return *away;
+    if (std::optional<WebhookOutcome> away = turned_away(gate)) {
+        co_return co_await replay_or_second_payment(services, event, *away);
+    }
     if (!found || !found->has_value()) {
         co_await release_lease(services, psid, token);
         if (!found) co_return found.fault();

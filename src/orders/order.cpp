@@ -1,5 +1,7 @@
-// Order status names as they appear in PostgreSQL and JSON.
+// Order status names as they appear in PostgreSQL and JSON; ids and payment keys as stored.
 #include "tigerfans/orders/order.hpp"
+
+#include <algorithm>
 
 namespace tigerfans::orders {
 
@@ -27,6 +29,20 @@ bool is_paid(OrderStatus status) {
 
 bool may_replace(OrderStatus stored, OrderStatus incoming) {
     return !is_paid(stored) && is_paid(incoming);
+}
+
+std::string stored_payment_key(std::string_view key) {
+    const bool printable =
+        std::all_of(key.begin(), key.end(), [](char c) { return c >= ' ' && c < '\x7f'; });
+    if (printable && !key.starts_with("hex:")) return std::string(key);
+    constexpr std::string_view digits = "0123456789abcdef";
+    std::string hex = "hex:";
+    for (const char c : key) {
+        const auto byte = static_cast<unsigned char>(c);
+        hex += digits[byte >> 4];
+        hex += digits[byte & 0xf];
+    }
+    return hex;
 }
 
 bool is_valid_order_id(std::string_view id) {

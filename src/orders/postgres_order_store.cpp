@@ -24,6 +24,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -76,13 +77,35 @@ CREATE TABLE IF NOT EXISTS orders (
     paid_at timestamptz,
     ticket_code text UNIQUE,
     got_goodie boolean NOT NULL,
-    seats text NOT NULL DEFAULT ''
+    seats text NOT NULL DEFAULT '',
+    payment_key text DEFAULT ''
 ))";
 
 // Tables made before reserved seating: a seat order's seats as seating/seat_list.hpp writes
 // them; '' for a class.
 constexpr std::string_view add_seats_column_sql =
     "ALTER TABLE orders ADD COLUMN IF NOT EXISTS seats text NOT NULL DEFAULT ''";
+
+// Tables made before payments were told apart. payment_key is the provider's key of the
+// payment that paid the order (see optional_key for NULL); '' on rows from before the column
+// and rows an older build writes, which names no key (so the column's default): a paid one
+// was paid by a payment nobody kept the key of, and any keyed payment of it is recorded as a
+// duplicate whose first payment is unknown, for a person to check.
+constexpr std::string_view add_payment_key_column_sql =
+    "ALTER TABLE orders ADD COLUMN IF NOT EXISTS payment_key text DEFAULT ''";
+
+// Second payments of paid orders, owed back; the payment's key is the row's, so a redelivery
+// records nothing twice.
+constexpr std::string_view create_duplicates_table_sql = R"(
+CREATE TABLE IF NOT EXISTS duplicate_payments (
+    payment_key text PRIMARY KEY,
+    order_id text NOT NULL,
+    paid_by text NOT NULL,
+    amount bigint NOT NULL,
+    currency text NOT NULL,
+    customer_email text NOT NULL,
+    recorded_at timestamptz NOT NULL
+))";
 
 constexpr std::string_view create_index_sql =
     "CREATE INDEX IF NOT EXISTS orders_created_at_idx ON orders (created_at DESC)";
@@ -95,11 +118,11 @@ constexpr std::string_view create_unfulfilled_index_sql =
 constexpr Statement insert_statement{"orders_insert", R"(
 INSERT INTO orders (id, tb_transfer_id, goodie_tb_transfer_id, try_goodie, cls, qty, amount,
                     currency, customer_email, status, created_at, paid_at, ticket_code,
-                    got_goodie, seats)
+                    got_goodie, seats, payment_key)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text[],
                      $6::integer[], $7::bigint[], $8::text[], $9::text[], $10::text[],
                      $11::timestamptz[], $12::timestamptz[], $13::text[], $14::boolean[],
-                     $15::text[])
+                     $15::text[], $16::text[])
 ON CONFLICT DO NOTHING
 RETURNING id)"};
 
@@ -111,10 +134,11 @@ constexpr Statement existing_statement{"orders_existing",
 constexpr Statement upgrade_statement{"orders_upgrade", R"(
 UPDATE orders SET status = paid.status, paid_at = paid.paid_at, ticket_code = paid.ticket_code,
     got_goodie = paid.got_goodie, tb_transfer_id = paid.tb_transfer_id,
-    goodie_tb_transfer_id = paid.goodie_tb_transfer_id
+    goodie_tb_transfer_id = paid.goodie_tb_transfer_id, payment_key = paid.payment_key
 FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::boolean[], $6::text[],
-            $7::text[])
-    AS paid (id, status, paid_at, ticket_code, got_goodie, tb_transfer_id, goodie_tb_transfer_id)
+            $7::text[], $8::text[])
+    AS paid (id, status, paid_at, ticket_code, got_goodie, tb_transfer_id, goodie_tb_transfer_id,
+             payment_key)
 WHERE orders.id = paid.id AND orders.status IN ('FAILED', 'CANCELED')
     AND paid.status IN ('PAID', 'PAID_UNFULFILLED'))"};
 
@@ -125,10 +149,36 @@ UPDATE orders SET customer_email = given.email
 FROM unnest($1::text[], $2::text[]) AS given (id, email)
 WHERE orders.id = given.id AND orders.customer_email = '' AND given.email <> '')"};
 
+// A paid row without a payment key (the reconciler's) takes the key of the first payment of
+// it that arrives; every row answers with the key it keeps.
+constexpr Statement fill_payment_key_statement{"orders_fill_payment_key", R"(
+UPDATE orders SET payment_key = given.payment_key
+FROM unnest($1::text[], $2::text[]) AS given (id, payment_key)
+WHERE orders.id = given.id AND orders.payment_key IS NULL
+    AND orders.status IN ('PAID', 'PAID_UNFULFILLED'))"};
+
+constexpr Statement payment_keys_statement{
+    "orders_payment_keys",
+    "SELECT id, payment_key FROM orders WHERE id = ANY($1::text[]) "
+    "AND status IN ('PAID', 'PAID_UNFULFILLED') AND payment_key IS NOT NULL"};
+
+constexpr Statement record_duplicates_statement{"orders_record_duplicates", R"(
+INSERT INTO duplicate_payments (payment_key, order_id, paid_by, amount, currency,
+                                customer_email, recorded_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+                     $7::timestamptz[])
+ON CONFLICT DO NOTHING
+RETURNING payment_key)"};
+
+constexpr Statement duplicates_statement{"orders_duplicates", R"(
+SELECT payment_key, order_id, paid_by, amount, currency, customer_email,
+       (extract(epoch FROM recorded_at) * 1000000)::bigint
+FROM duplicate_payments ORDER BY recorded_at DESC, payment_key LIMIT $1)"};
+
 constexpr std::string_view order_columns =
     "id, tb_transfer_id, goodie_tb_transfer_id, try_goodie, cls, qty, amount, currency, "
     "customer_email, status, (extract(epoch FROM created_at) * 1000000)::bigint, "
-    "(extract(epoch FROM paid_at) * 1000000)::bigint, ticket_code, got_goodie, seats";
+    "(extract(epoch FROM paid_at) * 1000000)::bigint, ticket_code, got_goodie, seats, payment_key";
 
 constexpr const char* find_statement = "orders_find";
 constexpr std::string_view find_where = "WHERE id = ANY($1::text[])";
@@ -148,15 +198,29 @@ void prepare_statements(pqxx::connection& connection) {
                                        existing_statement,
                                        upgrade_statement,
                                        fill_email_statement,
+                                       fill_payment_key_statement,
+                                       payment_keys_statement,
+                                       record_duplicates_statement,
+                                       duplicates_statement,
                                        {find_statement, select_orders(find_where)},
                                        {recent_statement, select_orders(recent_order)},
                                        {with_status_statement, select_orders(with_status_where)}});
 }
 
+// The key column of an order's row: the key of the payment that paid it; NULL for a paid
+// order no known payment paid (the reconciler's: the first payment of it that arrives gives
+// it one); '' for an unpaid order, so that an older build's upgrade of the row to paid, which
+// names no key, leaves '', a payment nobody kept the key of, as the column's default does.
+std::optional<std::string> optional_key(const Order& order) {
+    if (!is_paid(order.status)) return std::string();
+    if (order.payment_key.empty()) return std::nullopt;
+    return order.payment_key;
+}
+
 // One array per column of the INSERT, filled an order at a time.
 struct OrderColumns {
     ArrayLiteral id, ticket_transfer, goodie_transfer, try_goodie, cls, qty, amount, currency,
-        email, status, created_at, paid_at, ticket_code, got_goodie, seats;
+        email, status, created_at, paid_at, ticket_code, got_goodie, seats, payment_key;
 
     void add(const Order& order) {
         id.add_text(order.id);
@@ -176,6 +240,7 @@ struct OrderColumns {
                                                                 : std::optional(order.ticket_code));
         got_goodie.add_bool(order.got_goodie);
         seats.add_text(seating::seat_list_text(order.seats));
+        payment_key.add_optional_text(optional_key(order));
     }
 };
 
@@ -187,7 +252,8 @@ std::unordered_set<std::string> insert_rows(pqxx::work& txn, const std::vector<O
         columns.goodie_transfer.text(), columns.try_goodie.text(), columns.cls.text(),
         columns.qty.text(), columns.amount.text(), columns.currency.text(), columns.email.text(),
         columns.status.text(), columns.created_at.text(), columns.paid_at.text(),
-        columns.ticket_code.text(), columns.got_goodie.text(), columns.seats.text());
+        columns.ticket_code.text(), columns.got_goodie.text(), columns.seats.text(),
+        columns.payment_key.text());
     std::unordered_set<std::string> ids;
     for (const pqxx::row& row : inserted) ids.insert(row[0].as<std::string>());
     return ids;
@@ -261,7 +327,8 @@ StoredStatuses insert_new(pqxx::work& txn, const std::vector<Order*>& orders,
 // Paid orders whose id is stored unpaid take that row over; `stored` then says what the table
 // holds for them (re-read: another process may have moved a row in between).
 void upgrade_unpaid(pqxx::work& txn, const std::vector<Order*>& orders, StoredStatuses& stored) {
-    ArrayLiteral id, status, paid_at, ticket_code, got_goodie, ticket_transfer, goodie_transfer;
+    ArrayLiteral id, status, paid_at, ticket_code, got_goodie, ticket_transfer, goodie_transfer,
+        payment_key;
     for (const Order* order : orders) {
         if (!may_replace(stored.at(order->id), order->status)) continue;
         id.add_text(order->id);
@@ -273,11 +340,12 @@ void upgrade_unpaid(pqxx::work& txn, const std::vector<Order*>& orders, StoredSt
         got_goodie.add_bool(order->got_goodie);
         ticket_transfer.add_text(u128_to_decimal(order->ticket_transfer_id));
         goodie_transfer.add_text(u128_to_decimal(order->goodie_transfer_id));
+        payment_key.add_optional_text(optional_key(*order));
     }
     if (id.size() == 0) return;
     txn.exec_prepared(upgrade_statement.name, id.text(), status.text(), paid_at.text(),
                       ticket_code.text(), got_goodie.text(), ticket_transfer.text(),
-                      goodie_transfer.text());
+                      goodie_transfer.text(), payment_key.text());
     for (const pqxx::row& row : txn.exec_prepared(existing_statement.name, id.text())) {
         stored[row[0].as<std::string>()] =
             required(parse_status(row[1].as<std::string>()), "status");
@@ -292,6 +360,77 @@ void fill_missing_emails(pqxx::work& txn, const std::vector<Order*>& existed) {
         email.add_text(order->customer_email);
     }
     if (id.size() > 0) txn.exec_prepared(fill_email_statement.name, id.text(), email.text());
+}
+
+// The payment key each of `ids` keeps once a paid row without one took the first payment's in
+// `first_payments` (parallel to `ids`); ids of unpaid rows or without a key are left out.
+std::unordered_map<std::string, std::string> kept_payment_keys(pqxx::work& txn,
+                                                               const ArrayLiteral& ids,
+                                                               const ArrayLiteral& first_payments) {
+    std::unordered_map<std::string, std::string> kept;
+    if (ids.size() == 0) return kept;
+    txn.exec_prepared(fill_payment_key_statement.name, ids.text(), first_payments.text());
+    for (const pqxx::row& row : txn.exec_prepared(payment_keys_statement.name, ids.text())) {
+        kept.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+    }
+    return kept;
+}
+
+// The payments in `orders` (paid, with a key) of ids whose row keeps another payment's key:
+// each is recorded once as a duplicate payment, owed back. Answers those recorded now. An
+// order `written` in this batch keeps its own key; the others' are read from their rows.
+std::vector<DuplicatePayment> record_duplicate_payments(pqxx::work& txn,
+                                                        const std::vector<Order>& orders,
+                                                        const std::vector<Order*>& written) {
+    std::unordered_map<std::string, std::string> kept;
+    for (const Order* order : written) {
+        if (is_paid(order->status) && !order->payment_key.empty()) {
+            kept.emplace(order->id, order->payment_key);
+        }
+    }
+    // In id order, as every other write of a batch, so two batches never wait on each other's
+    // rows in opposite orders; likewise the duplicates in key order.
+    std::map<std::string_view, std::string_view> first_payments;
+    for (const Order& order : orders) {
+        if (!is_paid(order.status) || order.payment_key.empty()) continue;
+        if (!kept.contains(order.id)) first_payments.try_emplace(order.id, order.payment_key);
+    }
+    ArrayLiteral unknown_ids, their_keys;
+    for (const auto& [id, key] : first_payments) {
+        unknown_ids.add_text(id);
+        their_keys.add_text(key);
+    }
+    kept.merge(kept_payment_keys(txn, unknown_ids, their_keys));
+
+    std::map<std::string_view, DuplicatePayment> duplicates;
+    const std::int64_t now_us = unix_now_us();
+    for (const Order& order : orders) {
+        if (!is_paid(order.status) || order.payment_key.empty()) continue;
+        const auto keeps = kept.find(order.id);
+        if (keeps == kept.end() || keeps->second == order.payment_key) continue;
+        duplicates.try_emplace(
+            order.payment_key,
+            DuplicatePayment{order.payment_key, order.id, keeps->second, order.amount_cents,
+                             order.currency, order.customer_email, now_us});
+    }
+    std::vector<DuplicatePayment> recorded;
+    if (duplicates.empty()) return recorded;
+    ArrayLiteral key, order_id, paid_by, amount, currency, email, recorded_at;
+    for (const auto& [payment_key, duplicate] : duplicates) {
+        key.add_text(payment_key);
+        order_id.add_text(duplicate.order_id);
+        paid_by.add_text(duplicate.paid_by);
+        amount.add_int(duplicate.amount_cents);
+        currency.add_text(duplicate.currency);
+        email.add_text(duplicate.customer_email);
+        recorded_at.add_text(iso8601_utc(now_us));
+    }
+    for (const pqxx::row& row : txn.exec_prepared(
+             record_duplicates_statement.name, key.text(), order_id.text(), paid_by.text(),
+             amount.text(), currency.text(), email.text(), recorded_at.text())) {
+        recorded.push_back(duplicates.at(row[0].as<std::string>()));
+    }
+    return recorded;
 }
 
 // What one insert learned: the status its id has in the table afterwards and, when its order
@@ -310,8 +449,14 @@ std::vector<Inserted> insert_batch(pqxx::connection& connection, std::vector<Ord
     StoredStatuses stored = insert_new(txn, chosen, existed, written);
     upgrade_unpaid(txn, chosen, stored);
     fill_missing_emails(txn, existed);
+    const std::vector<DuplicatePayment> duplicates =
+        record_duplicate_payments(txn, orders, written);
     crash::point("orders.mid_commit");
     txn.commit();
+    for (const DuplicatePayment& duplicate : duplicates) {
+        spdlog::warn("orders: payment {} of order {}, already paid by {}, recorded as owed back",
+                     duplicate.payment_key, duplicate.order_id, duplicate.paid_by);
+    }
     std::vector<Inserted> answers;
     answers.reserve(orders.size());
     for (const Order& order : orders) answers.push_back({stored.at(order.id), std::nullopt});
@@ -341,6 +486,7 @@ Order order_from_row(const pqxx::row& row) {
     if (!row[12].is_null()) order.ticket_code = row[12].as<std::string>();
     order.got_goodie = row[13].as<bool>();
     order.seats = required(seating::parse_seat_list(row[14].as<std::string>()), "seats");
+    if (!row[15].is_null()) order.payment_key = row[15].as<std::string>();
     return order;
 }
 
@@ -368,7 +514,8 @@ std::vector<std::optional<Order>> find_batch(pqxx::connection& connection,
 bool storable(const Order& order) {
     return is_valid_order_id(order.id) && postgres::is_storable_text(order.currency) &&
            postgres::is_storable_text(order.customer_email) &&
-           postgres::is_storable_text(order.ticket_code);
+           postgres::is_storable_text(order.ticket_code) &&
+           postgres::is_storable_text(order.payment_key);
 }
 
 class PostgresOrderStore final : public OrderStore {
@@ -391,6 +538,8 @@ public:
                 txn, "orders",
                 {SchemaStep::always(create_table_sql),
                  SchemaStep::column("orders", "seats", add_seats_column_sql),
+                 SchemaStep::column("orders", "payment_key", add_payment_key_column_sql),
+                 SchemaStep::always(create_duplicates_table_sql),
                  SchemaStep::index("orders", "orders_created_at_idx", create_index_sql),
                  SchemaStep::index("orders", "orders_unfulfilled_idx",
                                    create_unfulfilled_index_sql)});
@@ -401,7 +550,9 @@ public:
 
     asio::awaitable<Result<OrderStatus>> insert(Order order) override {
         TF_ASSERT(is_valid_order_id(order.id));
-        TF_ASSERT(storable(order));  // The webhook flow stores only what checkout validated.
+        // The webhook flow stores only what checkout validated, and payment keys as
+        // orders::stored_payment_key writes them.
+        TF_ASSERT(storable(order));
         if (!storable(order)) co_return Fault::internal;
         Result<Inserted> inserted = co_await inserts_.submit_one(std::move(order));
         if (!inserted) co_return inserted.fault();
@@ -457,6 +608,22 @@ public:
                 }
                 return orders;
             });
+    }
+
+    asio::awaitable<Result<std::vector<DuplicatePayment>>> duplicate_payments(
+        std::size_t limit) override {
+        const auto rows = static_cast<std::int64_t>(std::min(limit, limits::admin_orders_max));
+        return reader_.run<std::vector<DuplicatePayment>>([rows](pqxx::connection& connection) {
+            pqxx::nontransaction query(connection);
+            std::vector<DuplicatePayment> duplicates;
+            for (const pqxx::row& row : query.exec_prepared(duplicates_statement.name, rows)) {
+                duplicates.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
+                                      row[2].as<std::string>(), row[3].as<std::int64_t>(),
+                                      row[4].as<std::string>(), row[5].as<std::string>(),
+                                      row[6].as<std::int64_t>()});
+            }
+            return duplicates;
+        });
     }
 
     // Every connection answers: a connection that is down fails the batches it takes.

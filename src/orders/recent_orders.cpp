@@ -13,7 +13,7 @@ RecentOrders::RecentOrders(std::size_t capacity) : capacity_(capacity) {
 }
 
 bool RecentOrders::may_keep(const Order& order) {
-    return is_paid(order.status) && !order.customer_email.empty();
+    return is_paid(order.status) && !order.customer_email.empty() && !order.payment_key.empty();
 }
 
 void RecentOrders::remember(Order order) {

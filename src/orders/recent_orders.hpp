@@ -1,8 +1,9 @@
 // The paid orders this process wrote last, kept in memory so that the status poll which follows
 // a payment is answered without a database read. A paid row that was written with its email
-// never changes afterwards: a paid status is never replaced, and an email is only filled into a
-// row that has none (the reconciler's). So a kept order is never stale, whichever process reads
-// the table; it only leaves, oldest first, to make room. Loop thread only.
+// and its payment's key never changes afterwards: a paid status is never replaced, and an email
+// or a key is only filled into a row that has none (the reconciler's). So a kept order is never
+// stale, whichever process reads the table; it only leaves, oldest first, to make room. Loop
+// thread only.
 #pragma once
 
 #include <cstddef>
@@ -21,8 +22,8 @@ public:
     RecentOrders(const RecentOrders&) = delete;
     RecentOrders& operator=(const RecentOrders&) = delete;
 
-    // Only a paid order with an email: any other row may still change. An id kept already
-    // stays as it was.
+    // Only a paid order with an email and a payment key: any other row may still change. An
+    // id kept already stays as it was.
     static bool may_keep(const Order& order);
     void remember(Order order);
 

@@ -193,6 +193,51 @@ TEST_P(FlowTest, APaymentForASessionThatIsGoneIsStoredAsOwedBack) {
     EXPECT_EQ(driver().get("/api/orders/" + std::string(32, 'd')).status, 404u);
 }
 
+// The payment form sent twice, both before the first payment settled: the order keeps the
+// first payment and its ticket; the second, answered as a replay, is listed among what is owed
+// back, once, however often it is delivered.
+TEST_P(FlowTest, ASecondPaymentOfAnOrderIsListedAsOwedBack) {
+    start_server();
+    const auto bought = buy("A", "twice@example.com");
+    const std::string order_id = bought.first;
+    const std::string psid = bought.second;
+    const auto payment = [&](const std::string& key) {
+        return json{{"type", "payment.succeeded"},
+                    {"payment_session_id", psid},
+                    {"idempotency_key", key},
+                    {"order_id", order_id},
+                    {"cls", "A"},
+                    {"amount", price_cents(TicketClass::a)},
+                    {"currency", "eur"},
+                    {"customer_email", "twice@example.com"},
+                    {"created_at", 1700000000}}
+            .dump();
+    };
+    EXPECT_EQ(body_of(signed_webhook(payment("evt_first")))["order_status"], "PAID");
+    const std::string ticket = order(order_id)["ticket_code"];
+    for (const std::string key : {"evt_first", "evt_second", "evt_second"}) {
+        const Reply reply = signed_webhook(payment(key));
+        EXPECT_EQ(reply.status, 200u) << reply.body;
+        EXPECT_EQ(body_of(reply),
+                  (json{{"ok", true}, {"idempotent", true}, {"order_status", "PAID"}}));
+    }
+    const Reply listed = driver().get("/api/admin/refunds", admin_basic());
+    ASSERT_EQ(listed.status, 200u) << listed.body;
+    const json refunds = body_of(listed);
+    EXPECT_TRUE(refunds["items"].empty());
+    ASSERT_EQ(refunds["duplicate_payments"].size(), 1u) << listed.body;
+    const json& owed = refunds["duplicate_payments"][0];
+    EXPECT_EQ(owed["payment_key"], "evt_second");
+    EXPECT_EQ(owed["order_id"], order_id);
+    EXPECT_EQ(owed["paid_by"], "evt_first");
+    EXPECT_EQ(owed["amount"], price_cents(TicketClass::a));
+    EXPECT_EQ(owed["email"], "twice@example.com");
+    const json kept = order(order_id);
+    EXPECT_EQ(kept["status"], "PAID");
+    EXPECT_EQ(kept["ticket_code"], ticket);
+    EXPECT_EQ(inventory()["A"]["sold"], 1);
+}
+
 // A payment after the payment had failed: the fan paid, so the order becomes PAID_UNFULFILLED
 // (a refund; the voided hold is not booked again), and a replayed failure cannot undo it.
 TEST_P(FlowTest, APaymentAfterAFailureEndsPaidUnfulfilled) {

@@ -64,7 +64,24 @@ protected:
         order.paid_at_us = created_at_us + 1'500'123;
         order.ticket_code = new_ticket_code();
         order.got_goodie = true;
+        order.payment_key = "evt_" + order.id;
         return order;
+    }
+
+    // The same order paid again, by a payment under `key`, as a webhook stores it when the
+    // session's gate says paid: owed back unless the order is stored.
+    static Order payment_of(const Order& order, const std::string& key) {
+        Order payment = order;
+        payment.status = OrderStatus::paid_unfulfilled;
+        payment.ticket_code.clear();
+        payment.payment_key = key;
+        return payment;
+    }
+
+    std::vector<DuplicatePayment> duplicates() {
+        auto listed = run([&] { return store_->duplicate_payments(100); });
+        EXPECT_TRUE(listed.ok());
+        return listed.ok() ? *listed : std::vector<DuplicatePayment>{};
     }
 
     // The order as the store that wrote it answers: from its memory or from the table.
@@ -113,6 +130,7 @@ protected:
         failed.ticket_code.clear();
         failed.paid_at_us.reset();
         failed.got_goodie = false;
+        failed.payment_key.clear();  // A failure pays nothing.
         return failed;
     }
 
@@ -202,6 +220,7 @@ void expect_same(const Order& a, const Order& b) {
     EXPECT_EQ(a.ticket_code, b.ticket_code);
     EXPECT_EQ(a.got_goodie, b.got_goodie);
     EXPECT_EQ(a.seats, b.seats);
+    EXPECT_EQ(a.payment_key, b.payment_key);
 }
 
 // Every field comes back as written, to the microsecond, from the table and from the memory
@@ -357,6 +376,7 @@ TEST_F(PgOrderStoreTest, APaidOrderReplacesAnUnpaidRowAndNeverTheOtherWay) {
     failed.ticket_code.clear();
     failed.paid_at_us.reset();
     failed.got_goodie = false;
+    failed.payment_key.clear();
     Order paid = make_order(failed.created_at_us);
     paid.id = failed.id;
     ASSERT_EQ(*run([&] { return store_->insert(failed); }), OrderStatus::failed);
@@ -609,6 +629,115 @@ TEST_F(PgOrderStoreTest, StartingAgainDoesNotWaitForAnOpenWrite) {
         co_await again->stop();
         co_return true;
     });
+}
+
+// A paid order offered again under its own payment's key is a replay; under another key it is
+// a second payment, recorded once as owed back, and the order keeps its first payment.
+TEST_F(PgOrderStoreTest, ASecondPaymentOfAPaidOrderIsRecordedOnceAsOwedBack) {
+    Order order = make_order(unix_now_us());
+    order.customer_email = "twice@example.com";
+    ASSERT_EQ(*run([&] { return store_->insert(order); }), OrderStatus::paid);
+    EXPECT_EQ(*run([&] { return store_->insert(payment_of(order, order.payment_key)); }),
+              OrderStatus::paid);
+    EXPECT_TRUE(duplicates().empty());
+    for (int delivery = 0; delivery < 2; delivery++) {
+        EXPECT_EQ(*run([&] { return store_->insert(payment_of(order, "evt_second")); }),
+                  OrderStatus::paid);
+    }
+    const std::vector<DuplicatePayment> owed = duplicates();
+    ASSERT_EQ(owed.size(), 1u);
+    EXPECT_EQ(owed[0].payment_key, "evt_second");
+    EXPECT_EQ(owed[0].order_id, order.id);
+    EXPECT_EQ(owed[0].paid_by, order.payment_key);
+    EXPECT_EQ(owed[0].amount_cents, order.amount_cents);
+    EXPECT_EQ(owed[0].currency, "eur");
+    EXPECT_EQ(owed[0].customer_email, "twice@example.com");
+    EXPECT_GT(owed[0].recorded_at_us, order.created_at_us);
+    expect_same(*find(order.id), order);
+    // Failures and events without a key pay nothing.
+    Order failed = failed_copy(order);
+    failed.payment_key = "evt_failed";
+    EXPECT_EQ(*run([&] { return store_->insert(failed); }), OrderStatus::paid);
+    EXPECT_EQ(*run([&] { return store_->insert(payment_of(order, "")); }), OrderStatus::paid);
+    EXPECT_EQ(duplicates().size(), 1u);
+}
+
+// A paid row without a key (the reconciler's) takes the first payment's; a later one under
+// another key is a duplicate. A FAILED row taken over by a payment keeps that payment's key.
+TEST_F(PgOrderStoreTest, TheFirstPaymentToArriveIsTheOneAnOrderKeeps) {
+    Order reconciled = make_order(unix_now_us());
+    reconciled.payment_key.clear();
+    reconciled.customer_email.clear();
+    ASSERT_EQ(*run([&] { return store_->insert(reconciled); }), OrderStatus::paid);
+    EXPECT_EQ(find(reconciled.id)->payment_key, "");
+    Order delivered = reconciled;
+    delivered.customer_email = "first@example.com";
+    delivered.payment_key = "evt_first";
+    EXPECT_EQ(*run([&] { return store_->insert(delivered); }), OrderStatus::paid);
+    EXPECT_EQ(find(reconciled.id)->payment_key, "evt_first");
+    EXPECT_TRUE(duplicates().empty());
+    EXPECT_EQ(*run([&] { return store_->insert(payment_of(delivered, "evt_other")); }),
+              OrderStatus::paid);
+    ASSERT_EQ(duplicates().size(), 1u);
+    EXPECT_EQ(duplicates()[0].paid_by, "evt_first");
+
+    const Order paid = make_order(unix_now_us());
+    ASSERT_EQ(*run([&] { return store_->insert(failed_copy(paid)); }), OrderStatus::failed);
+    // An unpaid row's key is '', not NULL: paid by an older build's upgrade (which names no
+    // key), it is a payment nobody kept the key of, never one the next payment may claim.
+    EXPECT_EQ(query_value<std::string>(
+                  "SELECT coalesce(payment_key, 'NULL') FROM orders WHERE id = $1", paid.id),
+              "");
+    ASSERT_EQ(*run([&] { return store_->insert(paid); }), OrderStatus::paid);
+    expect_same(*find(paid.id), paid);
+    EXPECT_EQ(duplicates().size(), 1u);
+}
+
+// Two payments of a new id in one batch: one is the order's, the other a duplicate of it.
+TEST_F(PgOrderStoreTest, TwoPaymentsOfANewIdInOneBatchStoreOneOrderAndOneDuplicate) {
+    ASSERT_TRUE(use_store(1));
+    const Order first = make_order(unix_now_us());
+    const Order second = payment_of(first, "evt_second");
+    const std::vector<Order> orders = {first, second};
+    const auto batches_before = batch_sizes("orders")->count();
+    const auto results = run_concurrently<Result<OrderStatus>>(
+        orders.size(), [&](std::size_t i) { return store_->insert(orders[i]); });
+    EXPECT_EQ(batch_sizes("orders")->count() - batches_before, 1u);
+    ASSERT_TRUE(results[0].ok() && results[1].ok());
+    EXPECT_EQ(*results[0], *results[1]);
+    EXPECT_EQ(row_count(), 1u);
+    const std::optional<Order> stored = find(first.id);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->payment_key, first.payment_key);  // The batch keeps an id's first.
+    const std::vector<DuplicatePayment> owed = duplicates();
+    ASSERT_EQ(owed.size(), 1u);
+    EXPECT_EQ(owed[0].payment_key, "evt_second");
+    EXPECT_EQ(owed[0].paid_by, first.payment_key);
+}
+
+// A table made before payments were told apart gets the key's column and the duplicates'
+// table. Its paid rows were paid by payments whose keys nobody kept: every keyed payment of
+// one is listed as a duplicate whose first payment is unknown, for a person to check.
+TEST_F(PgOrderStoreTest, ATableMadeBeforePaymentKeysGetsTheColumn) {
+    const Order order = make_order(unix_now_us());
+    ASSERT_TRUE(run([&] { return store_->insert(order); }).ok());
+    stop_store();
+    {
+        pqxx::connection connection(database_url_);
+        pqxx::nontransaction command(connection);
+        command.exec("ALTER TABLE orders DROP COLUMN payment_key");
+        command.exec("DROP TABLE duplicate_payments");
+    }
+    ASSERT_TRUE(use_store(1));
+    EXPECT_EQ(find(order.id)->payment_key, "");
+    EXPECT_EQ(*run([&] { return store_->insert(payment_of(order, "evt_a")); }), OrderStatus::paid);
+    EXPECT_EQ(*run([&] { return store_->insert(payment_of(order, "evt_b")); }), OrderStatus::paid);
+    EXPECT_EQ(find(order.id)->payment_key, "");
+    const std::vector<DuplicatePayment> owed = duplicates();
+    ASSERT_EQ(owed.size(), 2u);
+    for (const DuplicatePayment& duplicate : owed) EXPECT_EQ(duplicate.paid_by, "");
+    EXPECT_EQ(query_value<std::size_t>("SELECT count(*) FROM orders WHERE payment_key IS NULL"),
+              0u);
 }
 
 // A table made before reserved seating gets its seats column, and its rows keep theirs.

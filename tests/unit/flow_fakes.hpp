@@ -457,7 +457,24 @@ public:
     explicit FakeOrders(CallPlan& calls) : calls_(calls) {}
 
     std::map<std::string, orders::Order> rows;
+    std::vector<orders::DuplicatePayment> duplicates;  // Oldest first.
     bool keeps_first_row = false;  // A broken store: a paid order never replaces an unpaid row.
+
+    // A payment of a stored paid row: its key when the row has none, else, under another key,
+    // a duplicate (once per key).
+    void keep_payment(orders::Order& stored, const orders::Order& payment) {
+        if (!orders::is_paid(stored.status) || !orders::is_paid(payment.status)) return;
+        if (payment.payment_key.empty() || payment.payment_key == stored.payment_key) return;
+        if (stored.payment_key.empty()) {
+            stored.payment_key = payment.payment_key;
+            return;
+        }
+        for (const auto& duplicate : duplicates) {
+            if (duplicate.payment_key == payment.payment_key) return;
+        }
+        duplicates.push_back({payment.payment_key, payment.id, stored.payment_key,
+                              payment.amount_cents, payment.currency, payment.customer_email, 0});
+    }
 
     asio::awaitable<Status> start() override { co_return done(); }
     asio::awaitable<Result<orders::OrderStatus>> insert(orders::Order order) override {
@@ -467,8 +484,15 @@ public:
             !keeps_first_row && orders::may_replace(stored->second.status, order.status);
         if (!added && replace) {
             stored->second = std::move(order);
+        } else if (!added) {
+            keep_payment(stored->second, order);
         }
         co_return calls_.leave(stored->second.status);
+    }
+    asio::awaitable<Result<std::vector<orders::DuplicatePayment>>> duplicate_payments(
+        std::size_t) override {
+        if (auto fault = calls_.enter("orders.duplicate_payments")) co_return *fault;
+        co_return calls_.leave(duplicates);
     }
     asio::awaitable<Result<std::optional<orders::Order>>> find(std::string_view id) override {
         if (auto fault = calls_.enter("orders.find")) co_return *fault;

@@ -347,6 +347,82 @@ TEST_F(FlowsTest, AReplayedWebhookChangesNothingEvenAfterTheSessionIsGone) {
     EXPECT_EQ(orders.rows.size(), orders_before);
 }
 
+// The payment form sent twice: the second payment meets the gate's done mark. Its event's
+// account of the order offers it to the order store, which records it once as owed back; a
+// redelivery of the payment that paid, a failure, or an event saying nothing of its order is
+// a plain replay.
+TEST_F(FlowsTest, ASecondPaymentOfAPaidSessionIsRecordedAsOwedBack) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    const EventOrder said{accepted.order_id,     TicketClass::a,     accepted.amount_cents,
+                          std::string(currency), "fan1@example.com", 1'700'000'000};
+    const auto paid = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1", said);
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(paid));
+    EXPECT_EQ(orders.rows.at(accepted.order_id).payment_key, "evt_1");
+    const std::string ticket = orders.rows.at(accepted.order_id).ticket_code;
+    const auto replay = [&](PaymentOutcome outcome, const char* key,
+                            std::optional<EventOrder> order) {
+        const auto answer = pay(accepted.payment_session_id, outcome, key, std::move(order));
+        EXPECT_TRUE(std::holds_alternative<WebhookSettled>(answer));
+        if (const auto* settled = std::get_if<WebhookSettled>(&answer)) {
+            EXPECT_TRUE(settled->idempotent);
+            EXPECT_EQ(settled->status, orders::OrderStatus::paid);
+        }
+    };
+    replay(PaymentOutcome::succeeded, "evt_1", said);
+    EXPECT_TRUE(orders.duplicates.empty());
+    for (int delivery = 0; delivery < 2; delivery++) {
+        replay(PaymentOutcome::succeeded, "evt_2", said);
+    }
+    replay(PaymentOutcome::succeeded, "evt_3", std::nullopt);
+    replay(PaymentOutcome::failed, "evt_4", said);
+    ASSERT_EQ(orders.duplicates.size(), 1u);
+    EXPECT_EQ(orders.duplicates[0].payment_key, "evt_2");
+    EXPECT_EQ(orders.duplicates[0].order_id, accepted.order_id);
+    EXPECT_EQ(orders.duplicates[0].paid_by, "evt_1");
+    EXPECT_EQ(orders.duplicates[0].amount_cents, accepted.amount_cents);
+    EXPECT_EQ(orders.rows.at(accepted.order_id).status, orders::OrderStatus::paid);
+    EXPECT_EQ(orders.rows.at(accepted.order_id).ticket_code, ticket);
+    EXPECT_EQ(ledger.posted.size(), 2u);  // The ticket's and the goodie's holds, once.
+    expect_orders_whole();
+}
+
+// A key of any bytes (a NUL among them) is kept in a form PostgreSQL stores, the same for every
+// delivery of the payment: its redelivery stays a replay, another key a duplicate.
+TEST_F(FlowsTest, PaymentKeysOfAnyBytesAreToldApart) {
+    EXPECT_EQ(orders::stored_payment_key("evt_1"), "evt_1");
+    EXPECT_EQ(orders::stored_payment_key(std::string("a\0\xff", 3)), "hex:6100ff");
+    EXPECT_EQ(orders::stored_payment_key("hex:6100ff"), "hex:6865783a363130306666");
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    const EventOrder said{accepted.order_id,     TicketClass::a,     accepted.amount_cents,
+                          std::string(currency), "fan1@example.com", 1'700'000'000};
+    const std::string first("k\0a", 3);
+    const std::string second("k\0b", 3);
+    for (const std::string& key : {first, first, second}) {
+        const auto answer = pay(accepted.payment_session_id, PaymentOutcome::succeeded, key, said);
+        EXPECT_TRUE(std::holds_alternative<WebhookSettled>(answer));
+    }
+    EXPECT_EQ(orders.rows.at(accepted.order_id).payment_key, "hex:6b0061");
+    ASSERT_EQ(orders.duplicates.size(), 1u);
+    EXPECT_EQ(orders.duplicates[0].payment_key, "hex:6b0062");
+}
+
+// A second payment that cannot be recorded yet is not answered as settled: the provider's
+// retry records it.
+TEST_F(FlowsTest, ASecondPaymentTheOrderStoreCannotTakeFailsAndItsRetryRecordsIt) {
+    const auto accepted = std::get<CheckoutAccepted>(buy());
+    const EventOrder said{accepted.order_id,     TicketClass::a,     accepted.amount_cents,
+                          std::string(currency), "fan1@example.com", 1'700'000'000};
+    pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1", said);
+    calls.fail_next("orders.insert");
+    const auto failed = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_2", said);
+    ASSERT_TRUE(std::holds_alternative<Fault>(failed));
+    EXPECT_TRUE(orders.duplicates.empty());
+    const auto retried = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_2", said);
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(retried));
+    ASSERT_EQ(orders.duplicates.size(), 1u);
+    EXPECT_EQ(orders.duplicates[0].payment_key, "evt_2");
+}
+
 // A payment whose every delivery failed until its session expired (or that came after it) has
 // no hold left to post: the event's own account of its order records it as owed back, once,
 // however often it is delivered. A failure or cancel for such a session, or an event saying
@@ -382,8 +458,9 @@ TEST_F(FlowsTest, APaymentForASessionThatIsGoneIsRecordedAsOwedBack) {
     expect_orders_whole();
 }
 
-// An order already stored keeps what it says: a paid one (the reconciler's, say) is the
-// answer; a failed one becomes PAID_UNFULFILLED, as a payment after a failure does.
+// An order already stored keeps what it says: a paid one is the answer (paid by another
+// payment, this one is recorded as a duplicate); a failed one becomes PAID_UNFULFILLED, as a
+// payment after a failure does.
 TEST_F(FlowsTest, APaymentForASessionThatIsGoneKeepsAPaidOrderAndUpgradesAFailedOne) {
     const auto kept = std::get<CheckoutAccepted>(buy());
     const auto failed = std::get<CheckoutAccepted>(buy());
@@ -402,6 +479,8 @@ TEST_F(FlowsTest, APaymentForASessionThatIsGoneKeepsAPaidOrderAndUpgradesAFailed
     ASSERT_TRUE(std::holds_alternative<WebhookSettled>(replay));
     EXPECT_EQ(std::get<WebhookSettled>(replay).status, orders::OrderStatus::paid);
     EXPECT_EQ(orders.rows.at(kept.order_id).ticket_code, ticket);
+    ASSERT_EQ(orders.duplicates.size(), 1u);
+    EXPECT_EQ(orders.duplicates[0].payment_key, "evt_3");
     const auto late =
         pay(failed.payment_session_id, PaymentOutcome::succeeded, "evt_4", said(failed));
     ASSERT_TRUE(std::holds_alternative<WebhookSettled>(late));

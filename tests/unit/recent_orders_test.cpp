@@ -13,10 +13,11 @@ Order paid_order(std::string id, std::string email = "fan@example.com") {
     order.status = OrderStatus::paid;
     order.customer_email = std::move(email);
     order.ticket_code = "TCK-" + order.id;
+    order.payment_key = "evt_" + order.id;
     return order;
 }
 
-TEST(RecentOrders, KeepsOnlyPaidOrdersWithAnEmail) {
+TEST(RecentOrders, KeepsOnlyPaidOrdersWithAnEmailAndAPaymentKey) {
     EXPECT_TRUE(RecentOrders::may_keep(paid_order("a")));
     Order unfulfilled = paid_order("b");
     unfulfilled.status = OrderStatus::paid_unfulfilled;
@@ -27,6 +28,9 @@ TEST(RecentOrders, KeepsOnlyPaidOrdersWithAnEmail) {
         EXPECT_FALSE(RecentOrders::may_keep(unpaid));  // A payment may still take it over.
     }
     EXPECT_FALSE(RecentOrders::may_keep(paid_order("d", "")));  // Its email is filled in later.
+    Order keyless = paid_order("e");
+    keyless.payment_key.clear();
+    EXPECT_FALSE(RecentOrders::may_keep(keyless));  // The first payment that arrives gives one.
 }
 
 TEST(RecentOrders, FindsWhatItKeptAndNothingElse) {

@@ -34,6 +34,16 @@
       return row;
     }));
   }
+  function showDuplicatePayments(items) {
+    document.querySelector("#duplicate-payments tbody").replaceChildren(...items.map((payment) => {
+      const row = document.createElement("tr");
+      row.append(cell(payment.payment_key), cell(payment.order_id),
+        cell(payment.paid_by || "unknown: check with the provider first"),
+        cell((payment.amount / 100).toFixed(2) + " " + payment.currency.toUpperCase()),
+        cell(payment.email || "unknown"));
+      return row;
+    }));
+  }
   function showReconcile(last, running) {
     const text = document.getElementById("reconcile");
     if (!last) {
@@ -65,6 +75,7 @@
         json("/api/admin/reconcile"),
       ]);
       showRefunds(refunds.items);
+      showDuplicatePayments(refunds.duplicate_payments);
       showReconcile(reconcile.last, reconcile.running);
       const body = document.querySelector("#orders tbody");
       body.replaceChildren(...orders.items.map((order) => {

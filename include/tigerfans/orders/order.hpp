@@ -45,7 +45,28 @@ struct Order {
     std::string ticket_code;  // Empty unless a ticket was booked.
     bool got_goodie = false;
     std::vector<seating::SeatId> seats;  // A seat order's seats, ascending; empty for a class.
+    // The provider's key of the payment that paid the order; empty when unpaid or unknown (an
+    // order the reconciler wrote from the ledger, until a delivery of its payment arrives).
+    std::string payment_key;
 };
+
+// A payment of an order that another payment had already paid (the payment form submitted
+// twice): the order keeps the first, and this one is owed back to the customer.
+struct DuplicatePayment {
+    std::string payment_key;  // The duplicate's own key: each is recorded once.
+    std::string order_id;
+    std::string paid_by;  // The key of the payment the order kept.
+    std::int64_t amount_cents = 0;
+    std::string currency;
+    std::string customer_email;
+    std::int64_t recorded_at_us = 0;
+};
+
+// A provider's payment key as an order keeps it: as it is when it is printable ASCII, else
+// "hex:" and its bytes in hex (a key may hold any bytes, a NUL among them, which PostgreSQL
+// cannot store); a key that itself begins with "hex:" is written in hex too, so two keys
+// never share a stored form.
+std::string stored_payment_key(std::string_view key);
 
 // Order ids are 32 lower-case hex digits (core/ids.hpp); anything else cannot exist.
 bool is_valid_order_id(std::string_view id);

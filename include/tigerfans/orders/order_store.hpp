@@ -25,7 +25,9 @@ public:
 
     // Completes after the transaction holding this order committed, with the status the table
     // holds for its id: this order's own, or, when the id existed already (a replay), the
-    // stored row's, which is left as it is.
+    // stored row's, which is left as it is. A paid order with a payment key whose id is stored
+    // paid by another key is a second payment of it: the same transaction records it among
+    // the duplicate payments (once per key). A stored paid row without a key takes this one.
     virtual asio::awaitable<Result<OrderStatus>> insert(Order order) = 0;
 
     virtual asio::awaitable<Result<std::optional<Order>>> find(std::string_view id) = 0;
@@ -41,6 +43,10 @@ public:
     virtual asio::awaitable<Result<std::vector<Order>>> with_status(OrderStatus status,
                                                                     std::string after_id,
                                                                     std::size_t limit) = 0;
+
+    // Duplicate payments, the newest first: each is owed back to its customer.
+    virtual asio::awaitable<Result<std::vector<DuplicatePayment>>> duplicate_payments(
+        std::size_t limit) = 0;
 
     virtual asio::awaitable<bool> healthy() = 0;
     virtual asio::awaitable<void> stop() = 0;
