@@ -136,6 +136,10 @@ class BenchStack(Stack):
         """The server's VENUE: empty when it has none."""
         return self.env_extra.get("VENUE", "")
 
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
+        shutil.rmtree(self.data, ignore_errors=True)  # Each stack starts services of its own.
+
 
 def process_cpu_seconds(stack):
     """CPU seconds (user + system) so far of the server (all its processes) and of each service
@@ -465,16 +469,16 @@ def general_pairs(options):
     return [pair for pair in options.pairs if pair not in seated]
 
 
-def run_general(level, options, workdir, repeat):
+def run_general(level, options, workdir, repeat, floor):
     """Pass `repeat` of general admission without a venue, on a stack of fresh services: the
-    phase pairs at every concurrency and, in the first pass, (level 3) the TigerBeetle floor on
-    a replica of its own before them. Its runs, flows and floor.
+    phase pairs at every concurrency, in the first pass (level 3) after the TigerBeetle floor on
+    a replica of its own. `floor` is the level's floor so far. Its runs, flows and floor.
 
     The flows run apart (run_fresh_flows) unless `--flow-stack shared`, which runs them in the
-    first pass after the phases on the same stack, then the ledger's ticket mix."""
-    runs, flows, floor = [], [], None
+    last pass after the phases on the same stack, then (level 3) the ledger's ticket mix."""
+    runs, flows = [], []
     is_tb, first = level["ACCT_BACKEND"] == "tb", repeat == 0
-    shared = first and options.flow_stack == "shared" and flows_wanted(options)
+    shared = repeat == options.repeat - 1 and options.flow_stack == "shared"
     pairs = general_pairs(options)
     # The floor is measured once a stack has started: a level this machine cannot run (no
     # TigerBeetle binary) is skipped by the stack's start, not failed by the probe.
@@ -524,7 +528,7 @@ def run_seats(level, options, workdir, repeat):
         with BenchStack(level, workdir, options.build_dir, bench_env(options, options.venue),
                         name=stack_name(level, "_seats", repeat)) as stack:
             return run_pairs(stack, level, options, seated, repeat), None
-    except RuntimeError as error:
+    except (RuntimeError, subprocess.CalledProcessError) as error:
         log(f"{level['name']}: seat phases FAILED: {error}")
         return [], str(error)
 
@@ -536,7 +540,8 @@ def run_levels(levels, options, workdir, result):
     Each repeat is a pass over the levels on stacks of fresh services, every other pass in the
     opposite order (levels 1, 2, 3, then 3, 2, 1), so the host's speed, which drifts from
     minute to minute on a shared machine, weighs on every level alike rather than on whichever
-    runs last. The flows follow the passes, one level after another, each on fresh services."""
+    runs last. The flows follow the passes, one level after another, each on fresh services. A
+    seat stack that fails is not tried again, and the level keeps none of its seat runs."""
     done = {level["name"]: {"runs": [], "flows": [], "floor": None} for level in levels}
 
     def attempt(level, step):
@@ -547,21 +552,27 @@ def run_levels(levels, options, workdir, result):
             log(f"{name}: skipped: {error}")
             result["skipped"][name] = str(error)
             del done[name]
-        except RuntimeError as error:
-            # A server that does not start, or a load client that fails, is a failure.
+        except (RuntimeError, subprocess.CalledProcessError) as error:
+            # A server or services that do not start, or a load client that fails, is a failure.
             log(f"{name}: FAILED: {error}")
             result["failed"][name] = str(error)
             del done[name]
 
     def general_pass(level, repeat):
         def step(own):
-            runs, flows, floor = run_general(level, options, workdir, repeat)
-            seat_runs, seat_failure = run_seats(level, options, workdir, repeat)
-            own["runs"] += runs + seat_runs
+            runs, flows, own["floor"] = run_general(level, options, workdir, repeat,
+                                                    own["floor"])
+            own["runs"] += runs
             own["flows"] += flows
-            own["floor"] = floor or own["floor"]
+            if own.get("seat failure"):
+                return  # Not tried again; the passes that ran keep none of their seat runs.
+            seat_runs, seat_failure = run_seats(level, options, workdir, repeat)
             if seat_failure:
-                result["failed"].setdefault(level["name"] + " seats", seat_failure)
+                own["seat failure"] = seat_failure
+                result["failed"][level["name"] + " seats"] = seat_failure
+                own["runs"] = [r for r in own["runs"] if r["phase"] not in SEAT_PHASES]
+            else:
+                own["runs"] += seat_runs
         return step
 
     def flow_pass(level):
@@ -569,14 +580,15 @@ def run_levels(levels, options, workdir, result):
             own["flows"] += run_fresh_flows(level, options, workdir, own["floor"])
         return step
 
-    for repeat in range(max(options.repeat, 1)):
+    for repeat in range(options.repeat):
         for level in levels if repeat % 2 == 0 else reversed(levels):
             if level["name"] in done:
                 attempt(level, general_pass(level, repeat))
-    if options.flow_stack == "fresh" and flows_wanted(options):
-        for level in levels:
-            if level["name"] in done:
-                attempt(level, flow_pass(level))
+    for level in levels:
+        own = done.get(level["name"])
+        # The flows' stack also serves (level 3) the ledger's ticket mix on the data they left.
+        if options.flow_stack == "fresh" and own and (flows_wanted(options) or own["floor"]):
+            attempt(level, flow_pass(level))
     for level in levels:
         own = done.get(level["name"])
         if own is None:
@@ -923,6 +935,8 @@ def main():
         options.http_floor_per_connection = 5
         options.queue_fans, options.queue_rate, options.queue_buyers = 2000, 500, 20
         options.queue_concurrency, options.queue_opens_after = 20, 12
+    if options.repeat < 1:
+        parser.error("--repeat: at least 1")
     options.concurrency = [int(c) for c in options.concurrency.split(",")]
     options.flow_concurrency = [int(c) for c in options.flow_concurrency.split(",")]
     wanted = options.levels.split(",")

@@ -42,9 +42,10 @@ class Schedule(unittest.TestCase):
         if fault:
             raise fault
 
-    def general(self, level, _options, _workdir, repeat):
+    def general(self, level, _options, _workdir, repeat, floor):
         self.record("general", level, repeat)
-        floor = {"of": level["name"]} if level["ACCT_BACKEND"] == "tb" and repeat == 0 else None
+        if level["ACCT_BACKEND"] == "tb" and repeat == 0:
+            floor = {"of": level["name"]}
         return [{"level": level["name"], "phase": "reserve", "repeat": repeat}], [], floor
 
     def seats(self, level, _options, _workdir, repeat):
@@ -109,18 +110,106 @@ class Schedule(unittest.TestCase):
         self.assertEqual(result["failed"], {"pg/pg": "load client failed"})
         self.assertEqual(result["levels"], ["pg/redis", "tb/redis"])
 
-    def test_a_failed_seat_stack_leaves_the_general_runs_and_is_named_once(self):
-        self.faults[("seat failure", "pg/pg", 0)] = True
+    def test_a_failed_seat_stack_is_not_tried_again_and_drops_the_seat_runs(self):
         self.faults[("seat failure", "pg/pg", 1)] = True
-        result = self.run_levels(options(2))
-        self.assertEqual(result["failed"], {"pg/pg seats": "seat stack 0 failed"})
+        result = self.run_levels(options(3))
+        self.assertEqual(result["failed"], {"pg/pg seats": "seat stack 1 failed"})
         self.assertIn("pg/pg", result["levels"])
+        self.assertNotIn(("seats", "pg/pg", 2), self.steps)
         phases = [r["phase"] for r in result["runs"] if r["level"] == "pg/pg"]
-        self.assertEqual(phases, ["reserve", "reserve"])
+        self.assertEqual(phases, ["reserve", "reserve", "reserve"])
+        self.assertIn("seats", [r["phase"] for r in result["runs"] if r["level"] == "pg/redis"])
 
-    def test_shared_flows_run_on_the_first_pass_stack_and_not_apart(self):
+    def test_no_flows_apart_with_shared_flows(self):
         self.run_levels(options(2, flow_stack="shared"))
         self.assertNotIn("flows", {step for step, _, _ in self.steps})
+
+    def test_the_ticket_mix_gets_a_stack_of_its_own_without_flows(self):
+        opts = options(1)
+        opts.flow_total = 0
+        self.run_levels(opts)
+        self.assertEqual([s for s in self.steps if s[0] == "flows"], [("flows", "tb/redis", None)])
+
+
+class FakeStack:
+    """Stands in for BenchStack: records the stacks started, by name and venue."""
+    started = []
+
+    def __init__(self, level, _workdir, _build_dir, env_extra, name=None):
+        self.level, self.name, self.venue = level["name"], name, env_extra.get("VENUE", "")
+
+    def __enter__(self):
+        FakeStack.started.append((self.name, self.venue))
+        return self
+
+    def __exit__(self, *exc):
+        FakeStack.started.append(("stopped", self.name))
+
+
+class PassesOnStacks(unittest.TestCase):
+    """The real passes (run_general, run_seats, run_fresh_flows) on fake stacks, with the
+    measurements inside a stack replaced by recorders."""
+
+    def setUp(self):
+        FakeStack.started = []
+        self.measured = []
+        names = ("BenchStack", "tb_floor", "run_pairs", "run_flows", "tb_ticket_mix")
+        saved = {name: getattr(run_bench, name) for name in names}
+        self.addCleanup(lambda: [setattr(run_bench, n, f) for n, f in saved.items()])
+        run_bench.BenchStack = FakeStack
+        run_bench.tb_floor = lambda _options, _workdir: self.measure("floor") or {}
+        run_bench.run_pairs = self.pairs
+        run_bench.run_flows = lambda stack, level, _options: self.measure("flows", stack) or [
+            {"level": level["name"]}]
+        run_bench.tb_ticket_mix = lambda stack, _options: self.measure("mix", stack) or "mix"
+
+    def measure(self, what, stack=None):
+        self.measured.append((what, stack.name if stack else None))
+
+    def pairs(self, stack, level, _options, pairs, repeat):
+        self.measure("+".join(p[0] for p in pairs), stack)
+        return [{"level": level["name"], "phase": pair[0], "repeat": repeat} for pair in pairs]
+
+    def options(self, flow_stack="fresh"):
+        return argparse.Namespace(repeat=2, flow_stack=flow_stack, flow_total=100,
+                                  flow_concurrency=[100], capacity=1000, venue="stadium",
+                                  build_dir="/nonexistent",
+                                  pairs=[["checkout", "webhook"], ["seats", "seats-304"]])
+
+    def run_levels(self, opts):
+        result = empty_result()
+        run_bench.run_levels([LEVELS[0], LEVELS[2]], opts, "/nonexistent", result)
+        return result
+
+    def test_each_pass_on_stacks_of_its_own_and_the_floor_before_the_first(self):
+        result = self.run_levels(self.options())
+        started = [entry for entry in FakeStack.started if entry[0] != "stopped"]
+        self.assertEqual(started, [("pg_pg", ""), ("pg_pg_seats", "stadium"),
+                                   ("tb_redis", ""), ("tb_redis_seats", "stadium"),
+                                   ("tb_redis_1", ""), ("tb_redis_seats_1", "stadium"),
+                                   ("pg_pg_1", ""), ("pg_pg_seats_1", "stadium"),
+                                   ("pg_pg_flow", ""), ("tb_redis_flow", "")])
+        tb = [m for m in self.measured if m[1] and m[1].startswith("tb_redis")]
+        self.assertEqual(tb, [("checkout", "tb_redis"), ("seats", "tb_redis_seats"),
+                              ("checkout", "tb_redis_1"), ("seats", "tb_redis_seats_1"),
+                              ("flows", "tb_redis_flow"), ("mix", "tb_redis_flow")])
+        self.assertEqual(self.measured.count(("floor", None)), 1)
+        self.assertLess(self.measured.index(("floor", None)),
+                        self.measured.index(("checkout", "tb_redis")))
+        self.assertEqual(result["tb_floor"], {"tickets": "mix"})
+        self.assertEqual(sorted((r["level"], r["phase"], r["repeat"]) for r in result["runs"]),
+                         [(level, phase, repeat) for level in ("pg/pg", "tb/redis")
+                          for phase in ("checkout", "seats") for repeat in (0, 1)])
+        # Every stack started was stopped, before the next started.
+        self.assertEqual(FakeStack.started[1::2], [("stopped", name) for name, _ in started])
+
+    def test_shared_flows_follow_the_last_pass_on_its_stack(self):
+        result = self.run_levels(self.options("shared"))
+        flows = [m for m in self.measured if m[0] in ("flows", "mix")]
+        self.assertEqual(flows, [("flows", "tb_redis_1"), ("mix", "tb_redis_1"),
+                                 ("flows", "pg_pg_1")])
+        self.assertNotIn("tb_redis_flow", [name for name, _ in FakeStack.started])
+        self.assertEqual(len(result["flows"]), 2)
 
 
 if __name__ == "__main__":
