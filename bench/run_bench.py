@@ -928,7 +928,8 @@ def main():
     if any(pair not in PHASE_PAIRS for pair in options.pairs):
         parser.error(f"--pairs: each must be one of {['+'.join(p) for p in PHASE_PAIRS]}")
     if options.tiny:
-        options.concurrency, options.repeat, options.min_total = "1,10", 1, 50
+        # Two repeats, so the second pass (the levels in reverse) runs too.
+        options.concurrency, options.repeat, options.min_total = "1,10", 2, 50
         options.seat_read_total = 50
         options.per_connection, options.flow_total, options.flow_concurrency = 5, 50, "10"
         options.floor_repetitions, options.floor_requests, options.floor_tickets = 3, 16, 5
