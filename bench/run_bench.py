@@ -136,10 +136,6 @@ class BenchStack(Stack):
         """The server's VENUE: empty when it has none."""
         return self.env_extra.get("VENUE", "")
 
-    def __exit__(self, *exc):
-        super().__exit__(*exc)
-        shutil.rmtree(self.data, ignore_errors=True)  # Each stack starts services of its own.
-
 
 def process_cpu_seconds(stack):
     """CPU seconds (user + system) so far of the server (all its processes) and of each service
@@ -478,7 +474,8 @@ def run_general(level, options, workdir, repeat, floor):
     last pass after the phases on the same stack, then (level 3) the ledger's ticket mix."""
     runs, flows = [], []
     is_tb, first = level["ACCT_BACKEND"] == "tb", repeat == 0
-    shared = repeat == options.repeat - 1 and options.flow_stack == "shared"
+    shared = (repeat == options.repeat - 1 and options.flow_stack == "shared"
+              and (flows_wanted(options) or is_tb))  # Level 3's ticket mix runs there too.
     pairs = general_pairs(options)
     # The floor is measured once a stack has started: a level this machine cannot run (no
     # TigerBeetle binary) is skipped by the stack's start, not failed by the probe.
