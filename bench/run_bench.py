@@ -2,25 +2,23 @@
 """The benchmark matrix behind `make bench`.
 
 For each available level (1 pg/pg, 2 pg/redis, 3 tb/redis when a TigerBeetle server binary is
-available) it starts fresh services and a fresh server, runs the load client's phases (checkout,
-webhook, reserve, commit, and the seat phases on a stack with a venue) at a list of
-concurrencies, each repeat a pass over the levels on fresh stacks (every other pass in the
-opposite order, so the host's drifting speed weighs on every level alike), then full-flow runs
-on another stack of fresh services per level, and scrapes /metrics around every run for the
-server-side component timings and the batch sizes per store. Every phase run records its p50 and
-p99 latency and the server's CPU time per successful operation (server_cpu_us_per_op: utime +
+available) it starts fresh services and a fresh server, runs the load client's phases
+(checkout, webhook, reserve, commit) at a list of concurrencies, repeated, then full-flow runs
+on a second stack of fresh services, and scrapes /metrics around every run for the server-side
+component timings and the batch sizes per store. Every phase run records its p50 and p99
+latency and the server's CPU time per successful operation (server_cpu_us_per_op: utime +
 stime of /proc/<pid>/stat, read by the load client around the phase); the flow run records
 server_cpu_us_per_ticket. At level 3 it first measures the TigerBeetle floor on a replica
 started for the probe alone (tigerfans-tb-floor, bench/tb_floor/, built with
 -DTIGERFANS_BENCHMARKS=ON), and after the flows the probe's ticket mix on the flows' replica
 with the replica's CPU per ticket. At the levels of --queue-levels another stack runs the
-waiting room (WAITING_ROOM=on, the sale opening --queue-opens-after seconds after the start, the
-pre-queue open from the start) under the load client's queue mode: join throughput, the
+waiting room (WAITING_ROOM=on, the sale opening --queue-opens-after seconds after the start,
+the pre-queue open from the start) under the load client's queue mode: join throughput, the
 admission rate against ADMIT_PER_SECOND, Kendall's tau of join order against admission order
 among pre-queue and later fans, and checkouts with missing, forged and used-up tokens, each
-checked against its target. Results land in bench/results/ as JSON and CSV with the machine, the
-commit and the date; latest.json is what the /bench page draws. The summary (.md) ends with
-level 3 against its speed targets (bench/targets.py), which the log repeats.
+checked against its target. Results land in bench/results/ as JSON and CSV with the machine,
+the commit and the date; latest.json is what the /bench page draws. The summary (.md) ends
+with level 3 against its speed targets (bench/targets.py), which the log repeats.
 
 Standard library only. `--tiny` runs a seconds-long version (part of the test suite).
 """
@@ -390,44 +388,44 @@ def seat_pairs(pairs):
     return [pair for pair in pairs if SEAT_PHASES.intersection(pair)]
 
 
-def run_pairs(stack, level, options, pairs, repeat):
-    """Each of `pairs` at every concurrency against `stack`, as repeat `repeat`: the runs'
-    reports."""
+def run_pairs(stack, level, options, pairs):
+    """Each of `pairs` at every concurrency and repeat against `stack`: the runs' reports."""
     runs = []
     for concurrency in options.concurrency:
-        for pair in pairs:
-            total = max(options.min_total, options.per_connection * concurrency)
-            if pair == ["seats", "seats-304"]:
-                # Answers from memory: the phases' other totals would last a few ms.
-                total = max(total, options.seat_read_total)
-            before = stack.scrape()
-            reports = load_client(options.build_dir, stack.url(""),
-                                  ["--phases", ",".join(pair), "--total", str(total),
-                                   "--concurrency", str(concurrency),
-                                   "--secret", "bench-secret",
-                                   "--server-pid", str(stack.server.pid)])
-            components, batches = server_side(before, stack.scrape())
-            for report in reports:
-                report.update(level=level["name"], repeat=repeat, venue=stack.venue,
-                              components=components, batches=batches,
-                              server_cpu_us_per_op=per_op_us(report.get("server_cpu_s"),
-                                                             report["ok"]))
-                runs.append(report)
-                log(f"{level['name']:9} {report['phase']:8} c={concurrency:<5} "
-                    f"{report['ops_per_s']:10.1f} ops/s  "
-                    f"p50 {report['latency']['p50_s'] * 1e3:7.2f} ms  "
-                    f"p99 {report['latency']['p99_s'] * 1e3:7.2f} ms  "
-                    f"server {cpu_text(report['server_cpu_us_per_op'])}  "
-                    f"errors={report['errors']}"
-                    + (f"  whole answers={report['whole_answers']}"
-                       if report.get("whole_answers") else ""))
+        for repeat in range(options.repeat):
+            for pair in pairs:
+                total = max(options.min_total, options.per_connection * concurrency)
+                if pair == ["seats", "seats-304"]:
+                    # Answers from memory: the phases' other totals would last a few ms.
+                    total = max(total, options.seat_read_total)
+                before = stack.scrape()
+                reports = load_client(options.build_dir, stack.url(""),
+                                      ["--phases", ",".join(pair), "--total", str(total),
+                                       "--concurrency", str(concurrency),
+                                       "--secret", "bench-secret",
+                                       "--server-pid", str(stack.server.pid)])
+                components, batches = server_side(before, stack.scrape())
+                for report in reports:
+                    report.update(level=level["name"], repeat=repeat, venue=stack.venue,
+                                  components=components, batches=batches,
+                                  server_cpu_us_per_op=per_op_us(report.get("server_cpu_s"),
+                                                                 report["ok"]))
+                    runs.append(report)
+                    log(f"{level['name']:9} {report['phase']:8} c={concurrency:<5} "
+                        f"{report['ops_per_s']:10.1f} ops/s  "
+                        f"p50 {report['latency']['p50_s'] * 1e3:7.2f} ms  "
+                        f"p99 {report['latency']['p99_s'] * 1e3:7.2f} ms  "
+                        f"server {cpu_text(report['server_cpu_us_per_op'])}  "
+                        f"errors={report['errors']}"
+                        + (f"  whole answers={report['whole_answers']}"
+                           if report.get("whole_answers") else ""))
     return runs
 
 
 def run_flows(stack, level, options):
     """The full flow at each of --flow-concurrency against `stack`: the flows' reports."""
     flows = []
-    for concurrency in options.flow_concurrency if flows_wanted(options) else []:
+    for concurrency in options.flow_concurrency if options.flow_total > 0 else []:
         before = stack.scrape()
         flow = cpu_split(stack, ["--total", str(options.flow_total), "--concurrency",
                                  str(concurrency), "--poll-interval", "0.01"],
@@ -444,157 +442,72 @@ def run_flows(stack, level, options):
     return flows
 
 
-def flows_wanted(options):
-    return options.flow_total > 0 and bool(options.flow_concurrency)
+def run_general(level, options, workdir, env_extra, pairs):
+    """General admission without a venue: (level 3) the TigerBeetle floor on a replica of its
+    own, `pairs` on a stack, the full flows and (level 3) the ticket mix after them on the
+    level's replica. Its runs, flows and floor.
 
-
-def bench_env(options, venue=""):
-    """The environment of every benchmarked server beside the stack's own."""
-    capacity = str(options.capacity)
-    return {"CAPACITY_A": capacity, "CAPACITY_B": capacity, "MOCK_SECRET": "bench-secret",
-            "BENCH_ENDPOINTS": "on", "METRICS_TOKEN": METRICS_TOKEN, "VENUE": venue}
-
-
-def stack_name(level, kind, repeat=0):
-    """The data folder of one of the level's stacks: each pass starts services of its own."""
-    return level["name"].replace("/", "_") + kind + (f"_{repeat}" if repeat else "")
-
-
-def general_pairs(options):
-    seated = seat_pairs(options.pairs)
-    return [pair for pair in options.pairs if pair not in seated]
-
-
-def run_general(level, options, workdir, repeat, floor):
-    """Pass `repeat` of general admission without a venue, on a stack of fresh services: the
-    phase pairs at every concurrency, in the first pass (level 3) after the TigerBeetle floor on
-    a replica of its own. `floor` is the level's floor so far. Its runs, flows and floor.
-
-    The flows run apart (run_fresh_flows) unless `--flow-stack shared`, which runs them in the
-    last pass after the phases on the same stack, then (level 3) the ledger's ticket mix."""
-    runs, flows = [], []
-    is_tb, first = level["ACCT_BACKEND"] == "tb", repeat == 0
-    shared = (repeat == options.repeat - 1 and options.flow_stack == "shared"
-              and (flows_wanted(options) or is_tb))  # Level 3's ticket mix runs there too.
-    pairs = general_pairs(options)
-    # The floor is measured once a stack has started: a level this machine cannot run (no
-    # TigerBeetle binary) is skipped by the stack's start, not failed by the probe.
-    if not (pairs or shared or is_tb and first):
+    With `--flow-stack fresh` (the default) the flows run on a second stack of fresh services,
+    as a sale opens: not on one still paying for the phases. Each store defers work of its own
+    to later (the replica compacts what the last phases wrote, paced by the requests that
+    follow; PostgreSQL vacuums and checkpoints), and that debt, left by the 1,000-fan phases,
+    would otherwise land on whichever flow runs first (docs/BENCHMARKS.md, "What the phases
+    before a flow cost it"). `--flow-stack shared` runs them after the phases on the same stack."""
+    runs, flows, floor = [], [], None
+    is_tb, shared = level["ACCT_BACKEND"] == "tb", options.flow_stack == "shared"
+    phases_apart = bool(pairs) and not shared  # The phases get a stack of their own.
+    # The floor is measured once a stack has started (the first): a level this machine cannot
+    # run (no TigerBeetle binary) is skipped by the stack's start, not failed by the probe.
+    if phases_apart:
+        with BenchStack(level, workdir, options.build_dir, env_extra) as stack:
+            floor = tb_floor(options, workdir) if is_tb else None
+            runs += run_pairs(stack, level, options, pairs)
+    flows_wanted = options.flow_total > 0 and options.flow_concurrency
+    if not (shared or flows_wanted or floor is not None or is_tb and not phases_apart):
         return runs, flows, floor
-    with BenchStack(level, workdir, options.build_dir, bench_env(options),
-                    name=stack_name(level, "", repeat)) as stack:
-        if is_tb and first:
+    name = level["name"].replace("/", "_") + ("" if shared else "_flow")
+    with BenchStack(level, workdir, options.build_dir, env_extra, name=name) as stack:
+        if is_tb and not phases_apart:
             floor = tb_floor(options, workdir)
-        runs += run_pairs(stack, level, options, pairs, repeat)
         if shared:
-            flows = run_flows(stack, level, options)
-            if floor is not None:
-                floor["tickets"] = tb_ticket_mix(stack, options)
-    return runs, flows, floor
-
-
-def run_fresh_flows(level, options, workdir, floor):
-    """With `--flow-stack fresh` (the default) the flows run on a stack of fresh services, as a
-    sale opens: not on one still paying for the phases. Each store defers work of its own to
-    later (the replica compacts what the last phases wrote, paced by the requests that follow;
-    PostgreSQL vacuums and checkpoints), and that debt, left by the 1,000-fan phases, would
-    otherwise land on whichever flow runs first (docs/BENCHMARKS.md, "What the phases before a
-    flow cost it"). At level 3 the ledger's ticket mix follows, on the data the flows left. The
-    flows' reports."""
-    with BenchStack(level, workdir, options.build_dir, bench_env(options),
-                    name=stack_name(level, "_flow")) as stack:
+            runs += run_pairs(stack, level, options, pairs)
         flows = run_flows(stack, level, options)
         if floor is not None:
             floor["tickets"] = tb_ticket_mix(stack, options)
-    return flows
+    return runs, flows, floor
 
 
-def run_seats(level, options, workdir, repeat):
-    """Pass `repeat` of the seat pairs, on a stack of fresh services with `--venue`. At level 3
-    a venue's seats are ledger accounts, in the same tree as the few accounts every ticket
-    updates: with the stadium the replica spent about twice the CPU per ticket of the flow at
-    100 fans, and wrote twice as much, which we put down to compactions rewriting the table
-    those accounts share with the seats (docs/BENCHMARKS.md, "A venue's seats in the ledger"),
-    so general admission runs without a venue. The PostgreSQL levels keep seats in tables of
-    their own. The runs, and why the stack failed (None when it ran or had nothing to run): a
-    seat stack that fails leaves the general-admission results standing."""
+def run_level(level, options, workdir):
+    """The level's runs, flow runs, (level 3) TigerBeetle floor, and why its seat stack failed
+    (None when it ran or had nothing to run).
+
+    General admission (the reserve, commit, checkout and webhook phases, the full flow and the
+    ledger's floor) runs on stacks without a venue (`run_general`), the seat phases on another
+    stack with `--venue`. At level 3 a venue's seats are ledger accounts, in the same tree as
+    the few accounts every ticket updates: with the stadium the replica spent about twice the
+    CPU per ticket of the flow at 100 fans, and wrote twice as much, which we put down to
+    compactions rewriting the table those accounts share with the seats (docs/BENCHMARKS.md,
+    "A venue's seats in the ledger"). The PostgreSQL levels keep seats in tables of their own.
+    A seat stack that fails leaves the general-admission results standing."""
+    runs, flows, floor, seat_failure = [], [], None, None
+    capacity = str(options.capacity)
+    env_extra = {"CAPACITY_A": capacity, "CAPACITY_B": capacity, "MOCK_SECRET": "bench-secret",
+                 "BENCH_ENDPOINTS": "on", "METRICS_TOKEN": METRICS_TOKEN, "VENUE": ""}
     seated = seat_pairs(options.pairs)
-    if not seated:
-        return [], None
-    try:
-        with BenchStack(level, workdir, options.build_dir, bench_env(options, options.venue),
-                        name=stack_name(level, "_seats", repeat)) as stack:
-            return run_pairs(stack, level, options, seated, repeat), None
-    except (RuntimeError, subprocess.CalledProcessError) as error:
-        log(f"{level['name']}: seat phases FAILED: {error}")
-        return [], str(error)
-
-
-def run_levels(levels, options, workdir, result):
-    """Every level's phases, flows and floors into `result`; a level that cannot run is
-    recorded as skipped, one that fails as failed, and neither keeps any of its runs.
-
-    Each repeat is a pass over the levels on stacks of fresh services, every other pass in the
-    opposite order (levels 1, 2, 3, then 3, 2, 1), so the host's speed, which drifts from
-    minute to minute on a shared machine, weighs on every level alike rather than on whichever
-    runs last. The flows follow the passes, one level after another, each on fresh services. A
-    seat stack that fails is not tried again, and the level keeps none of its seat runs."""
-    done = {level["name"]: {"runs": [], "flows": [], "floor": None} for level in levels}
-
-    def attempt(level, step):
-        name = level["name"]
+    general = [pair for pair in options.pairs if pair not in seated]
+    flows_wanted = options.flow_total > 0 and options.flow_concurrency
+    if general or flows_wanted or level["ACCT_BACKEND"] == "tb":
+        runs, flows, floor = run_general(level, options, workdir, env_extra, general)
+    if seated:
         try:
-            step(done[name])
-        except LevelUnavailable as error:
-            log(f"{name}: skipped: {error}")
-            result["skipped"][name] = str(error)
-            del done[name]
-        except (RuntimeError, subprocess.CalledProcessError) as error:
-            # A server or services that do not start, or a load client that fails, is a failure.
-            log(f"{name}: FAILED: {error}")
-            result["failed"][name] = str(error)
-            del done[name]
-
-    def general_pass(level, repeat):
-        def step(own):
-            runs, flows, own["floor"] = run_general(level, options, workdir, repeat,
-                                                    own["floor"])
-            own["runs"] += runs
-            own["flows"] += flows
-            if own.get("seat failure"):
-                return  # Not tried again; the passes that ran keep none of their seat runs.
-            seat_runs, seat_failure = run_seats(level, options, workdir, repeat)
-            if seat_failure:
-                own["seat failure"] = seat_failure
-                result["failed"][level["name"] + " seats"] = seat_failure
-                own["runs"] = [r for r in own["runs"] if r["phase"] not in SEAT_PHASES]
-            else:
-                own["runs"] += seat_runs
-        return step
-
-    def flow_pass(level):
-        def step(own):
-            own["flows"] += run_fresh_flows(level, options, workdir, own["floor"])
-        return step
-
-    for repeat in range(options.repeat):
-        for level in levels if repeat % 2 == 0 else reversed(levels):
-            if level["name"] in done:
-                attempt(level, general_pass(level, repeat))
-    for level in levels:
-        own = done.get(level["name"])
-        # The flows' stack also serves (level 3) the ledger's ticket mix on the data they left.
-        if options.flow_stack == "fresh" and own and (flows_wanted(options) or own["floor"]):
-            attempt(level, flow_pass(level))
-    for level in levels:
-        own = done.get(level["name"])
-        if own is None:
-            continue
-        result["levels"].append(level["name"])
-        result["runs"] += own["runs"]
-        result["flows"] += own["flows"]
-        if own["floor"]:
-            result["tb_floor"] = own["floor"]
+            with BenchStack(level, workdir, options.build_dir,
+                            dict(env_extra, VENUE=options.venue),
+                            name=level["name"].replace("/", "_") + "_seats") as stack:
+                runs += run_pairs(stack, level, options, seated)
+        except RuntimeError as error:
+            log(f"{level['name']}: seat phases FAILED: {error}")
+            seat_failure = str(error)
+    return runs, flows, floor, seat_failure
 
 
 # The waiting-room scenario's flags: name, type, default, help.
@@ -884,8 +797,7 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
     parser.add_argument("--levels", default="pg/pg,pg/redis,tb/redis")
     parser.add_argument("--concurrency", default="1,10,30,100,300,1000")
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="passes over the levels, every other one in the opposite order")
+    parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--min-total", type=int, default=1000)
     parser.add_argument("--seat-read-total", type=int, default=20000,
                         help="the least requests of a seats or seats-304 phase")
@@ -925,16 +837,13 @@ def main():
     if any(pair not in PHASE_PAIRS for pair in options.pairs):
         parser.error(f"--pairs: each must be one of {['+'.join(p) for p in PHASE_PAIRS]}")
     if options.tiny:
-        # Two repeats, so the second pass (the levels in reverse) runs too.
-        options.concurrency, options.repeat, options.min_total = "1,10", 2, 50
+        options.concurrency, options.repeat, options.min_total = "1,10", 1, 50
         options.seat_read_total = 50
         options.per_connection, options.flow_total, options.flow_concurrency = 5, 50, "10"
         options.floor_repetitions, options.floor_requests, options.floor_tickets = 3, 16, 5
         options.http_floor_per_connection = 5
         options.queue_fans, options.queue_rate, options.queue_buyers = 2000, 500, 20
         options.queue_concurrency, options.queue_opens_after = 20, 12
-    if options.repeat < 1:
-        parser.error("--repeat: at least 1")
     options.concurrency = [int(c) for c in options.concurrency.split(",")]
     options.flow_concurrency = [int(c) for c in options.flow_concurrency.split(",")]
     wanted = options.levels.split(",")
@@ -956,11 +865,28 @@ def main():
             except (RuntimeError, OSError, ValueError, KeyError) as error:
                 log(f"http floor: FAILED: {error}")
                 result["failed"]["http floor"] = str(error)
-        levels = [level for level in LEVELS if level["name"] in wanted]
-        run_levels(levels, options, workdir, result)
-        for level in levels:
-            if options.queue_fans > 0 and level["name"] in options.queue_levels.split(",") \
-                    and level["name"] in result["levels"]:
+        for level in LEVELS:
+            if level["name"] not in wanted:
+                continue
+            try:
+                runs, flows, floor, seat_failure = run_level(level, options, workdir)
+            except LevelUnavailable as error:
+                log(f"{level['name']}: skipped: {error}")
+                result["skipped"][level["name"]] = str(error)
+                continue
+            except RuntimeError as error:
+                # A server that does not start, or a load client that fails, is a failure.
+                log(f"{level['name']}: FAILED: {error}")
+                result["failed"][level["name"]] = str(error)
+                continue
+            if seat_failure:
+                result["failed"][level["name"] + " seats"] = seat_failure
+            result["levels"].append(level["name"])
+            result["runs"] += runs
+            result["flows"] += flows
+            if floor:
+                result["tb_floor"] = floor
+            if options.queue_fans > 0 and level["name"] in options.queue_levels.split(","):
                 try:
                     result["queues"].append(run_queue(level, options, workdir))
                 except RuntimeError as error:
