@@ -22,7 +22,7 @@ namespace tigerfans::mockpay {
 namespace asio = boost::asio;
 
 namespace {
-// A webhook that answers 5xx or 409 or cannot be reached is tried again, as real providers do:
+// A webhook that answers 5xx, 409 or 3xx or cannot be reached is tried again, as providers do:
 // 100, 300, 900 ms and then 2.7 s apart, so the last attempt comes after a lease left by a
 // crashed delivery (webhook_lease_ms) has expired. After that the outbox takes over.
 constexpr int delivery_attempts_max = 5;
@@ -90,10 +90,9 @@ OutboxEvent new_event(const sessions::PaymentSession& session, PaymentOutcome ou
     return event;
 }
 
-// The shop took the event (2xx) or refused it for good (4xx other than 409): nothing more to
-// deliver. 409, 5xx and no answer mean "later".
+// Nothing more to deliver; no answer means "later".
 bool delivery_settled(const Result<http::ClientResponse>& reply) {
-    return reply && reply->status != 409 && reply->status < 500;
+    return reply && settles_delivery(reply->status);
 }
 
 std::string euros(std::int64_t cents) {
@@ -103,6 +102,12 @@ std::string euros(std::int64_t cents) {
     return text;
 }
 }  // namespace
+
+bool settles_delivery(unsigned status) {
+    const bool taken = status >= 200 && status < 300;
+    const bool refused = status >= 400 && status < 500 && status != 409;
+    return taken || refused;
+}
 
 std::string redirect_after(PaymentOutcome outcome, std::string_view order_id) {
     const std::string id = http::percent_encode(order_id);

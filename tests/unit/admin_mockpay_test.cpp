@@ -261,6 +261,18 @@ TEST(MockPay, SignedButMalformedEventsAreRejectedAsBadInput) {
     }
 }
 
+// A delivery ends when the shop took the event or refused it for good; a redirect (a webhook
+// URL behind a proxy that moved it) leaves the event to be delivered again, never dropped.
+TEST(MockPay, OnlyATakenOrRefusedEventSettlesItsDelivery) {
+    for (unsigned status : {200u, 201u, 204u, 400u, 401u, 404u, 422u, 499u}) {
+        EXPECT_TRUE(mockpay::settles_delivery(status)) << status;
+    }
+    for (unsigned status : {0u, 100u, 101u, 199u, 300u, 301u, 302u, 303u, 307u, 308u, 409u, 500u,
+                            502u, 503u, 599u, 600u}) {
+        EXPECT_FALSE(mockpay::settles_delivery(status)) << status;
+    }
+}
+
 TEST(MockPay, RedirectsLeadToSuccessOrBackToCheckout) {
     EXPECT_EQ(mockpay::redirect_after(flows::PaymentOutcome::succeeded, "abc"),
               "/demo/success?order_id=abc");

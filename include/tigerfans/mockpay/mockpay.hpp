@@ -28,6 +28,11 @@ class Outbox;
 // Where the fan goes after the button: success page, or back to checkout with the outcome.
 std::string redirect_after(PaymentOutcome outcome, std::string_view order_id);
 
+// Whether the shop's answer with this HTTP status settles a delivery: it took the event (2xx)
+// or refused it for good (4xx other than 409). Anything else is tried again later, a redirect
+// too: the delivery follows none, so a 3xx says nothing of the event.
+bool settles_delivery(unsigned status);
+
 class MockPay {
 public:
     // `background` runs what an emit leaves for after its answer (the outbox's removal of a
