@@ -376,6 +376,25 @@ TEST_F(SessionStoreTest, WhenRedisRefusesThePlainKeepTheScriptTakesTheGate) {
     EXPECT_EQ(server_.command("INFO commandstats").find("cmdstat_pexpire"), std::string::npos);
 }
 
+// A Redis that refuses the keep only for now (here a read-only replica, as after a failover)
+// answers this delivery "later" and leaves the gate free; once it takes writes again, the
+// takes stay plain, without a script.
+TEST_F(SessionStoreTest, ARefusalForNowKeepsThePlainTake) {
+    open();
+    ASSERT_EQ(server_.command("REPLICAOF 127.0.0.1 9"), "+OK\r\n");  // A master never reached.
+    const auto refused =
+        run_async([&] { return store_->take_lease("ps-16", "lease-a", 5'000, true); });
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.fault(), Fault::unavailable);
+    ASSERT_EQ(server_.command("REPLICAOF NO ONE"), "+OK\r\n");
+    EXPECT_EQ(server_.command("EXISTS gate:ps-16"), ":0\r\n");
+    ASSERT_EQ(server_.command("CONFIG RESETSTAT"), "+OK\r\n");
+    EXPECT_EQ(run_async([&] { return store_->take_lease("ps-16", "lease-b", 5'000, true); })->state,
+              GateState::leased);
+    EXPECT_EQ(script_calls(server_), 0u);
+    EXPECT_EQ(server_.command("GET gate:ps-16"), "$13\r\nlease:lease-b\r\n");
+}
+
 // Calls issued in the same turn of the loop leave in a single write.
 TEST_F(SessionStoreTest, SendsEverythingIssuedInOneTurnInOneWrite) {
     open();

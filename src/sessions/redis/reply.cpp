@@ -157,7 +157,8 @@ std::optional<std::vector<std::string>> Reply::take_strings() {
 Fault fault_of(const Reply& reply) {
     const std::string_view code = reply.error_code();
     if (code == "OOM") return Fault::overloaded;
-    for (std::string_view transient : {"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN"}) {
+    for (std::string_view transient :
+         {"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "MISCONF"}) {
         if (code == transient) return Fault::unavailable;
     }
     return Fault::internal;

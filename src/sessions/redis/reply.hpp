@@ -38,8 +38,9 @@ struct Reply {
 };
 
 // The fault for a reply the store cannot use. Errors that describe Redis' state rather than a
-// bug (out of memory, loading its dataset, busy with a script, a read-only replica) are worth a
-// retry later: overloaded or unavailable, hence 503. Anything else is internal.
+// bug (out of memory, loading its dataset, busy with a script, a read-only replica, unable to
+// persist its writes) are worth a retry later: overloaded or unavailable, hence 503. Anything
+// else is internal.
 Fault fault_of(const Reply& reply);
 
 // The first error among replies (a MULTI/EXEC pipeline reports a refused command there, while

@@ -310,6 +310,15 @@ asio::awaitable<Result<GateAnswer>> RedisSessionStore::take_lease(std::string_vi
         if (!replies) co_return replies.fault();
         const Reply& kept = (*replies)[0];
         const Reply& taken = (*replies)[1];
+        if (kept.is_error() && fault_of(kept) != Fault::internal) {
+            // Refused for now (loading its data, a read-only replica, out of memory, unable to
+            // persist): the plain take stays, this delivery is answered "later".
+            if (taken.is_status("OK")) {
+                Status released = co_await release_lease(psid, token);
+                if (!released) co_return released.fault();
+            }
+            co_return fault_of(kept);
+        }
         if (kept.is_error()) {
             // This Redis cannot keep the session that way: give back a lease the SET took and
             // leave every take to the script, which keeps the session itself.
