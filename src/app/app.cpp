@@ -370,7 +370,7 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
         loop, flows::ReconcileStores{*ledger, *orders, venue.get()}, config.reconcile_interval_s);
     if (queue_store) {
         waiting_room = std::make_unique<flows::WaitingRoom>(loop, config, *queue_store, *ledger,
-                                                            unix_now_us());
+                                                            unix_now_us(), seat_map.get());
         admission = waiting_room.get();
     } else {
         no_waiting_room = std::make_unique<StaticAdmission>(config);

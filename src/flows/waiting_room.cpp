@@ -58,10 +58,11 @@ std::string cookie(std::string_view name, std::string_view value, std::int64_t m
 
 WaitingRoom::WaitingRoom(asio::any_io_executor loop, const config::Config& config,
                          queue::QueueStore& store, accounting::Ledger& ledger,
-                         std::int64_t start_us)
+                         std::int64_t start_us, seating::SeatMap* seat_map)
     : config_(config),
       store_(store),
       ledger_(ledger),
+      seat_map_(seat_map),
       timeline_(queue::sale_timeline(config, start_us)),
       token_key_(queue::admission_key(config.session_secret)),
       // Admissions accrue from the sale's opening, or from this start when that has passed.
@@ -132,14 +133,25 @@ std::uint64_t WaitingRoom::active_holds(std::int64_t now_us) {
     return *holds_;
 }
 
-// A reading counts from the step that asked for it.
+// A reading counts from the step that asked for it. A venue's held seats come from the seat
+// map fans read (at most a second or so behind the ledger), so the ceiling costs its ledger no
+// read of every seat of its own.
 asio::awaitable<void> WaitingRoom::read_holds(std::int64_t asked_us) {
     auto inventory = co_await ledger_.inventory();
     if (!inventory) {
         holds_.reset();
         co_return;
     }
-    holds_ = inventory->class_a.held + inventory->class_b.held;
+    std::uint64_t held = inventory->class_a.held + inventory->class_b.held;
+    if (seat_map_ != nullptr) {
+        auto map = co_await seat_map_->current();
+        if (!map) {
+            holds_.reset();
+            co_return;
+        }
+        held += (*map)->counts.held;
+    }
+    holds_ = held;
     holds_read_us_ = asked_us;
 }
 

@@ -25,7 +25,8 @@ SeatMapSnapshot make_snapshot(const Venue& venue, SeatStates states, std::int64_
     const std::string encoded = base64_encode(snapshot.states.bytes());
     // The venue's digest is part of the tag: the same states of another layout are another map.
     snapshot.etag = http::etag_of(venue.digest + encoded);
-    const SeatCounts counts = snapshot.states.counts();
+    snapshot.counts = snapshot.states.counts();
+    const SeatCounts& counts = snapshot.counts;
     http::JsonObjectWriter body(encoded.size() + http::JsonObjectWriter::json_object_reserve_bytes);
     body.string("etag", snapshot.etag)
         .integer("free", counts.free)

@@ -14,6 +14,7 @@
 #include "flow_fakes.hpp"
 #include "support/run_async.hpp"
 #include "tigerfans/core/limits.hpp"
+#include "tigerfans/seating/venue.hpp"
 
 namespace tigerfans::flows {
 namespace {
@@ -23,6 +24,14 @@ using testing_fakes::FakeLedger;
 
 constexpr std::int64_t second_us = 1'000'000;
 constexpr std::int64_t opens_us = 1'800'000'000 * second_us;
+
+// Sixteen seats in one row.
+constexpr const char* hall_venue = R"({
+  "id": "hall", "name": "Hall", "stage": {"x": 0, "y": 0},
+  "categories": [{"id": "std", "name": "Standard", "price_cents": 100}],
+  "sections": [{"id": "main", "name": "Main", "rows": [
+    {"label": "A", "category": "std", "seats": 16, "x": 0, "y": 10, "dx": 10, "dy": 0}]}]
+})";
 
 // The queue in memory: entries in key order, admissions numbered in turn.
 class MemoryQueue final : public queue::QueueStore {
@@ -184,6 +193,43 @@ TEST_F(WaitingRoomStepTest, AFailingStoreAdmitsNobodyAndLosesNobody) {
     store.failing = false;
     // The admissions due while it failed are not made up: the rate holds from now on.
     EXPECT_EQ(run(opens_us + 5 * second_us + 50'000, opens_us + 6 * second_us), 10u);
+}
+
+// With a venue, held seats count against the ceiling beside the classes' held tickets (none
+// here): at the ceiling nothing is admitted, below it the rate holds.
+TEST_F(WaitingRoomStepTest, HeldSeatsCountAgainstTheHoldsCeiling) {
+    auto parsed = seating::parse_venue(hall_venue);
+    ASSERT_TRUE(std::holds_alternative<seating::Venue>(parsed));
+    const seating::Venue& venue = std::get<seating::Venue>(parsed);
+    std::uint32_t held_seats = 0;
+    seating::SeatMap map(
+        io.get_executor(), venue,
+        [&]() -> asio::awaitable<Result<seating::SeatStates>> {
+            seating::SeatStates states(venue.seat_count);
+            for (seating::SeatId seat = 0; seat < held_seats; seat++) {
+                states.set(seat, seating::SeatState::held);
+            }
+            co_return states;
+        },
+        [] { return std::int64_t{1'000'000}; }, seating::SeatMap::Settings{});
+    config.admit_holds_ceiling = 3;
+    auto admitted = [&](std::int64_t from_us) {
+        WaitingRoom seated{io.get_executor(), config, store, ledger, from_us, &map};
+        const std::size_t before = store.admitted.size();
+        for (std::int64_t t = from_us; t <= from_us + second_us; t += 50'000) {
+            testing::run_async(io, [&]() -> asio::awaitable<bool> {
+                co_await seated.step(t);
+                co_return true;
+            });
+            io.restart();
+            io.poll();  // The ledger's and the map's reads started beside the step.
+        }
+        return store.admitted.size() - before;
+    };
+    held_seats = 3;  // The map's first read, kept: its clock stands still.
+    EXPECT_EQ(admitted(opens_us), 0u);
+    config.admit_holds_ceiling = 1'000;
+    EXPECT_EQ(admitted(opens_us + 10 * second_us), 10u);
 }
 
 // With a holds ceiling the step reads the ledger beside it, never waiting for it: until a

@@ -26,6 +26,7 @@
 #include "tigerfans/queue/pacer.hpp"
 #include "tigerfans/queue/queue_store.hpp"
 #include "tigerfans/queue/sale.hpp"
+#include "tigerfans/seating/seat_map.hpp"
 
 namespace tigerfans::flows {
 
@@ -42,9 +43,12 @@ inline constexpr std::int64_t admission_rate_window_us = 60'000'000;
 
 class WaitingRoom final : public queue::AdmissionControl {
 public:
-    // `start_us`: the server's start, the sale's opening when SALE_OPENS_AT is empty.
+    // `start_us`: the server's start, the sale's opening when SALE_OPENS_AT is empty. With a
+    // venue, `seat_map` (which must outlive this) counts its held seats against the holds
+    // ceiling beside the classes' held tickets.
     WaitingRoom(asio::any_io_executor loop, const config::Config& config, queue::QueueStore& store,
-                accounting::Ledger& ledger, std::int64_t start_us);
+                accounting::Ledger& ledger, std::int64_t start_us,
+                seating::SeatMap* seat_map = nullptr);
 
     // Starts the admission step on the loop.
     void start();
@@ -100,6 +104,7 @@ private:
     const config::Config& config_;
     queue::QueueStore& store_;
     accounting::Ledger& ledger_;
+    seating::SeatMap* seat_map_;  // With a venue; else nullptr.
     queue::SaleTimeline timeline_;
     std::string token_key_;
     queue::AdmissionPacer pacer_;
@@ -115,7 +120,7 @@ private:
     std::uint64_t admitted_ = 0;  // The highest admission number seen.
     std::deque<std::pair<std::int64_t, std::uint64_t>> admissions_;  // (time, admitted_), a minute.
     std::int64_t counts_read_us_ = 0;
-    std::optional<std::uint64_t> holds_;  // Tickets held, as the ledger last said.
+    std::optional<std::uint64_t> holds_;  // Tickets and seats held, as last read.
     std::int64_t holds_read_us_ = 0;
     bool holds_reading_ = false;
 

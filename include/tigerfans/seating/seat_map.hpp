@@ -42,6 +42,7 @@ struct SeatMapSnapshot {
     std::string body_gzip;        // The body compressed, for readers that accept gzip.
     std::string etag;             // Quoted, as the header carries it.
     std::int64_t read_at_us = 0;  // When the read began, on the map's clock (SeatMap::now_us).
+    SeatCounts counts;            // The states counted, as the body gives them.
 };
 
 using SnapshotPtr = std::shared_ptr<const SeatMapSnapshot>;
