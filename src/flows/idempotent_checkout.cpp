@@ -11,6 +11,7 @@
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/http/errors.hpp"
+#include "tigerfans/queue/admission_token.hpp"
 #include "tigerfans/seating/seat_list.hpp"
 
 namespace tigerfans::flows {
@@ -77,13 +78,16 @@ asio::awaitable<void> settle_claim(Services& services, const sessions::KeyClaim&
 }  // namespace
 
 // Not kept: a fault; the email's ticket limit, which held nothing and lifts once the email's
-// holds end or a payment fails; seats others held at the same moment, which asks for a retry.
+// holds end or a payment fails; seats others held at the same moment, which asks for a retry;
+// an admission whose checkouts are used up, which held nothing and lifts with the next
+// admission from the queue.
 bool is_kept_answer(const http::Response& response) {
     if (response.status >= 500) return false;
-    if (response.status != 409) return true;
+    if (response.status != 409 && response.status != 403) return true;
     const auto body = nlohmann::json::parse(response.body, nullptr, false);
     if (!body.is_object()) return true;
     const std::string error = body.value("error", "");
+    if (response.status == 403) return error != queue::refusal_name(queue::TokenRefusal::used_up);
     return error != ticket_limit_error && error != seats_contended_error;
 }
 

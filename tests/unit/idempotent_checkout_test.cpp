@@ -126,6 +126,8 @@ TEST(IdempotencyKey, KeepsEveryAnswerButFaultsAndTransientRefusals) {
     EXPECT_TRUE(is_kept_answer(http::error_response(409, "seats_taken", "gone")));
     EXPECT_FALSE(is_kept_answer(http::error_response(409, ticket_limit_error, "limit")));
     EXPECT_FALSE(is_kept_answer(http::error_response(409, seats_contended_error, "again")));
+    EXPECT_FALSE(is_kept_answer(http::error_response(403, "admission_used_up", "join again")));
+    EXPECT_TRUE(is_kept_answer(http::error_response(403, "forbidden", "no")));
     EXPECT_FALSE(is_kept_answer(http::error_response(503, "unavailable", "later")));
 }
 
