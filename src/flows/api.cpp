@@ -347,9 +347,14 @@ http::Routes api_routes(Services& services, OperatorCheck is_operator, WaitingRo
         co_return co_await get_pending(services, request);
     };
     http::Routes routes = {
+        // Another site's page would hold stock in its visitors' browsers, each from an address
+        // of its own past the rate limit; browsers name that site in Origin.
         {Method::post, "/api/checkout",
-         [&services, waiting_room](Request& request) {
-             return post_checkout(services, waiting_room, request);
+         [&services, waiting_room](Request& request) -> asio::awaitable<Response> {
+             if (!http::same_origin(request)) {
+                 co_return http::error_response(403, "forbidden", "cross-site checkout");
+             }
+             co_return co_await post_checkout(services, waiting_room, request);
          }},
         {Method::post, "/payments/webhook", http::bind(with_services, post_webhook)},
         {Method::get, "/api/orders/{id}", http::bind(with_services, get_order)},

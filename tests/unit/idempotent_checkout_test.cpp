@@ -119,6 +119,26 @@ TEST_F(IdempotentCheckoutTest, AnEmailAtItsLimitIsNotKeptSoTheRetryRunsOnceASlot
 
 // Which answers a key keeps for its replays: a transient 409 (the email's limit, seats others
 // held at that moment) and any fault are not kept; a sold-out or taken-seats 409 is.
+// A checkout another site's page sends (its Origin another host's) holds nothing; the site's
+// own pages and clients that name no origin check out.
+TEST_F(IdempotentCheckoutTest, ACrossSiteCheckoutIsRefusedAndHoldsNothing) {
+    auto post_from = [&](std::string_view origin) {
+        http::Request request;
+        request.method = http::Method::post;
+        request.target = request.path = "/api/checkout";
+        request.body = std::string(fan_body);
+        request.headers.emplace_back("host", "tickets.example:8000");
+        request.headers.emplace_back("origin", std::string(origin));
+        return testing::run_async(io, [&] { return router.handle(request); });
+    };
+    const http::Response refused = post_from("https://evil.example");
+    EXPECT_EQ(refused.status, 403u);
+    EXPECT_EQ(error_of(refused), "forbidden");
+    EXPECT_TRUE(ledger.held.empty());
+    EXPECT_EQ(post_from("http://tickets.example:8000").status, 200u);
+    EXPECT_EQ(post(std::nullopt).status, 200u);
+}
+
 TEST(IdempotencyKey, KeepsEveryAnswerButFaultsAndTransientRefusals) {
     EXPECT_TRUE(is_kept_answer(http::Response::json(200, "{}")));
     EXPECT_TRUE(is_kept_answer(http::error_response(400, "invalid_request", "bad")));
