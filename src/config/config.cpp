@@ -226,7 +226,7 @@ std::vector<Option> build_options() {
          false, "waiting room: the checkouts one admission token allows",
          [](C& c, S, std::int64_t n) { c.admission_tickets = static_cast<std::uint32_t>(n); }},
         {"ADMIT_HOLDS_CEILING", Kind::integer, "0", 0, capacity_max, {}, "holds", false,
-         "waiting room: admission pauses while this many tickets are held (0: no ceiling)",
+         "waiting room: admission pauses while this many tickets (seats too) are held (0: none)",
          [](C& c, S, std::int64_t n) { c.admit_holds_ceiling = static_cast<std::uint64_t>(n); }},
     };
     // clang-format on

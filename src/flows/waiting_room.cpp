@@ -133,9 +133,10 @@ std::uint64_t WaitingRoom::active_holds(std::int64_t now_us) {
     return *holds_;
 }
 
-// A reading counts from the step that asked for it. A venue's held seats come from the seat
-// map fans read (at most a second or so behind the ledger), so the ceiling costs its ledger no
-// read of every seat of its own.
+// A reading counts from the step that asked for it, or from as long before as the seat map's
+// snapshot is old: a venue's held seats come from the map fans read (this process's holds since
+// its last read not among them), which goes on reading the ledger at its own pace while the
+// ceiling asks, as it does for fans.
 asio::awaitable<void> WaitingRoom::read_holds(std::int64_t asked_us) {
     auto inventory = co_await ledger_.inventory();
     if (!inventory) {
@@ -150,6 +151,7 @@ asio::awaitable<void> WaitingRoom::read_holds(std::int64_t asked_us) {
             co_return;
         }
         held += (*map)->counts.held;
+        asked_us -= std::max<std::int64_t>(0, seat_map_->now_us() - (*map)->read_at_us);
     }
     holds_ = held;
     holds_read_us_ = asked_us;

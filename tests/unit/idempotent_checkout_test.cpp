@@ -117,8 +117,6 @@ TEST_F(IdempotentCheckoutTest, AnEmailAtItsLimitIsNotKeptSoTheRetryRunsOnceASlot
     EXPECT_FALSE(replayed(retry));
 }
 
-// Which answers a key keeps for its replays: a transient 409 (the email's limit, seats others
-// held at that moment) and any fault are not kept; a sold-out or taken-seats 409 is.
 // A checkout another site's page sends (its Origin another host's) holds nothing; the site's
 // own pages and clients that name no origin check out.
 TEST_F(IdempotentCheckoutTest, ACrossSiteCheckoutIsRefusedAndHoldsNothing) {
@@ -139,6 +137,9 @@ TEST_F(IdempotentCheckoutTest, ACrossSiteCheckoutIsRefusedAndHoldsNothing) {
     EXPECT_EQ(post(std::nullopt).status, 200u);
 }
 
+// Which answers a key keeps for its replays: a transient 409 (the email's limit, seats others
+// held at that moment), an admission's used-up checkouts and any fault are not kept; a
+// sold-out or taken-seats 409 is.
 TEST(IdempotencyKey, KeepsEveryAnswerButFaultsAndTransientRefusals) {
     EXPECT_TRUE(is_kept_answer(http::Response::json(200, "{}")));
     EXPECT_TRUE(is_kept_answer(http::error_response(400, "invalid_request", "bad")));

@@ -143,6 +143,8 @@ TEST(RedisReply, MapsRedisStateErrorsToRetryableFaults) {
     EXPECT_EQ(fault_of(converted("-READONLY You can't write\r\n")), Fault::unavailable);
     EXPECT_EQ(fault_of(converted("-MISCONF Redis is configured to save RDB snapshots\r\n")),
               Fault::unavailable);
+    EXPECT_EQ(fault_of(converted("-NOREPLICAS Not enough good replicas to write\r\n")),
+              Fault::unavailable);
     EXPECT_EQ(fault_of(converted("-WRONGTYPE Operation against a key\r\n")), Fault::internal);
     EXPECT_EQ(fault_of(converted(":1\r\n")), Fault::internal);
 }

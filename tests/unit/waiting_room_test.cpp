@@ -232,6 +232,41 @@ TEST_F(WaitingRoomStepTest, HeldSeatsCountAgainstTheHoldsCeiling) {
     EXPECT_EQ(admitted(opens_us + 10 * second_us), 10u);
 }
 
+// A reading is as old as the seat map's snapshot: a map its ledger has not answered for longer
+// than a reading may be old (still served to fans, under its stale limit) holds admission back.
+TEST_F(WaitingRoomStepTest, AnOldSeatMapHoldsAdmissionBack) {
+    auto parsed = seating::parse_venue(hall_venue);
+    ASSERT_TRUE(std::holds_alternative<seating::Venue>(parsed));
+    const seating::Venue& venue = std::get<seating::Venue>(parsed);
+    bool ledger_answers = true;
+    std::int64_t map_now_us = 1'000'000;
+    seating::SeatMap map(
+        io.get_executor(), venue,
+        [&]() -> asio::awaitable<Result<seating::SeatStates>> {
+            if (!ledger_answers) co_return Fault::unavailable;
+            co_return seating::SeatStates(venue.seat_count);
+        },
+        [&] { return map_now_us; }, seating::SeatMap::Settings{5, 10'000});
+    config.admit_holds_ceiling = 1'000;
+    auto admitted = [&](std::int64_t from_us) {
+        WaitingRoom seated{io.get_executor(), config, store, ledger, from_us, &map};
+        const std::size_t before = store.admitted.size();
+        for (std::int64_t t = from_us; t <= from_us + second_us; t += 50'000) {
+            testing::run_async(io, [&]() -> asio::awaitable<bool> {
+                co_await seated.step(t);
+                co_return true;
+            });
+            io.restart();
+            io.poll();
+        }
+        return store.admitted.size() - before;
+    };
+    EXPECT_EQ(admitted(opens_us), 10u);
+    ledger_answers = false;
+    map_now_us += 3 * second_us;  // The snapshot is 3 s old, and no read replaces it.
+    EXPECT_EQ(admitted(opens_us + 10 * second_us), 0u);
+}
+
 // With a holds ceiling the step reads the ledger beside it, never waiting for it: until a
 // reading is in, and while the last one failed, admission waits.
 TEST_F(WaitingRoomStepTest, TheHoldsCeilingAdmitsOnlyOnAFreshReadingOfTheLedger) {

@@ -158,7 +158,7 @@ Fault fault_of(const Reply& reply) {
     const std::string_view code = reply.error_code();
     if (code == "OOM") return Fault::overloaded;
     for (std::string_view transient :
-         {"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "MISCONF"}) {
+         {"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "MISCONF", "NOREPLICAS"}) {
         if (code == transient) return Fault::unavailable;
     }
     return Fault::internal;

@@ -39,8 +39,8 @@ struct Reply {
 
 // The fault for a reply the store cannot use. Errors that describe Redis' state rather than a
 // bug (out of memory, loading its dataset, busy with a script, a read-only replica, unable to
-// persist its writes) are worth a retry later: overloaded or unavailable, hence 503. Anything
-// else is internal.
+// persist its writes or to reach the replicas it must write to) are worth a retry later:
+// overloaded or unavailable, hence 503. Anything else is internal.
 Fault fault_of(const Reply& reply);
 
 // The first error among replies (a MULTI/EXEC pipeline reports a refused command there, while

@@ -317,7 +317,7 @@ asio::awaitable<Result<GateAnswer>> RedisSessionStore::take_lease(std::string_vi
                 Status released = co_await release_lease(psid, token);
                 if (!released) co_return released.fault();
             }
-            co_return fault_of(kept);
+            co_return unexpected("gate keep", kept);
         }
         if (kept.is_error()) {
             // This Redis cannot keep the session that way: give back a lease the SET took and
