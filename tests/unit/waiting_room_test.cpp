@@ -33,6 +33,15 @@ constexpr const char* hall_venue = R"({
     {"label": "A", "category": "std", "seats": 16, "x": 0, "y": 10, "dx": 10, "dy": 0}]}]
 })";
 
+seating::Venue hall() {
+    auto parsed = seating::parse_venue(hall_venue);
+    if (!std::holds_alternative<seating::Venue>(parsed)) {
+        ADD_FAILURE() << "the hall's venue is refused";
+        return {};
+    }
+    return std::get<seating::Venue>(std::move(parsed));
+}
+
 // The queue in memory: entries in key order, admissions numbered in turn.
 class MemoryQueue final : public queue::QueueStore {
 public:
@@ -152,6 +161,20 @@ protected:
     std::uint64_t run(std::int64_t from_us, std::int64_t to_us) {
         return run_rooms({&room}, from_us, to_us);
     }
+    // Steps `stepping` every 50 ms from `from_us` to `to_us`, running after each step what it
+    // started beside it (the readings of the holds); answers the admissions made.
+    std::uint64_t run_polled(WaitingRoom& stepping, std::int64_t from_us, std::int64_t to_us) {
+        const std::size_t before = store.admitted.size();
+        for (std::int64_t t = from_us; t <= to_us; t += 50'000) {
+            testing::run_async(io, [&]() -> asio::awaitable<bool> {
+                co_await stepping.step(t);
+                co_return true;
+            });
+            io.restart();
+            io.poll();
+        }
+        return store.admitted.size() - before;
+    }
 
     asio::io_context io;
     config::Config config = sale_config();
@@ -198,9 +221,7 @@ TEST_F(WaitingRoomStepTest, AFailingStoreAdmitsNobodyAndLosesNobody) {
 // With a venue, held seats count against the ceiling beside the classes' held tickets (none
 // here): at the ceiling nothing is admitted, below it the rate holds.
 TEST_F(WaitingRoomStepTest, HeldSeatsCountAgainstTheHoldsCeiling) {
-    auto parsed = seating::parse_venue(hall_venue);
-    ASSERT_TRUE(std::holds_alternative<seating::Venue>(parsed));
-    const seating::Venue& venue = std::get<seating::Venue>(parsed);
+    const seating::Venue venue = hall();
     std::uint32_t held_seats = 0;
     seating::SeatMap map(
         io.get_executor(), venue,
@@ -215,16 +236,7 @@ TEST_F(WaitingRoomStepTest, HeldSeatsCountAgainstTheHoldsCeiling) {
     config.admit_holds_ceiling = 3;
     auto admitted = [&](std::int64_t from_us) {
         WaitingRoom seated{io.get_executor(), config, store, ledger, from_us, &map};
-        const std::size_t before = store.admitted.size();
-        for (std::int64_t t = from_us; t <= from_us + second_us; t += 50'000) {
-            testing::run_async(io, [&]() -> asio::awaitable<bool> {
-                co_await seated.step(t);
-                co_return true;
-            });
-            io.restart();
-            io.poll();  // The ledger's and the map's reads started beside the step.
-        }
-        return store.admitted.size() - before;
+        return run_polled(seated, from_us, from_us + second_us);
     };
     held_seats = 3;  // The map's first read, kept: its clock stands still.
     EXPECT_EQ(admitted(opens_us), 0u);
@@ -235,9 +247,7 @@ TEST_F(WaitingRoomStepTest, HeldSeatsCountAgainstTheHoldsCeiling) {
 // A reading is as old as the seat map's snapshot: a map its ledger has not answered for longer
 // than a reading may be old (still served to fans, under its stale limit) holds admission back.
 TEST_F(WaitingRoomStepTest, AnOldSeatMapHoldsAdmissionBack) {
-    auto parsed = seating::parse_venue(hall_venue);
-    ASSERT_TRUE(std::holds_alternative<seating::Venue>(parsed));
-    const seating::Venue& venue = std::get<seating::Venue>(parsed);
+    const seating::Venue venue = hall();
     bool ledger_answers = true;
     std::int64_t map_now_us = 1'000'000;
     seating::SeatMap map(
@@ -250,16 +260,7 @@ TEST_F(WaitingRoomStepTest, AnOldSeatMapHoldsAdmissionBack) {
     config.admit_holds_ceiling = 1'000;
     auto admitted = [&](std::int64_t from_us) {
         WaitingRoom seated{io.get_executor(), config, store, ledger, from_us, &map};
-        const std::size_t before = store.admitted.size();
-        for (std::int64_t t = from_us; t <= from_us + second_us; t += 50'000) {
-            testing::run_async(io, [&]() -> asio::awaitable<bool> {
-                co_await seated.step(t);
-                co_return true;
-            });
-            io.restart();
-            io.poll();
-        }
-        return store.admitted.size() - before;
+        return run_polled(seated, from_us, from_us + second_us);
     };
     EXPECT_EQ(admitted(opens_us), 10u);
     ledger_answers = false;
@@ -273,16 +274,7 @@ TEST_F(WaitingRoomStepTest, TheHoldsCeilingAdmitsOnlyOnAFreshReadingOfTheLedger)
     config.admit_holds_ceiling = 1'000;
     WaitingRoom ceiling{io.get_executor(), config, store, ledger, opens_us};
     auto run_ceiling = [&](std::int64_t from_us, std::int64_t to_us) {
-        const std::size_t before = store.admitted.size();
-        for (std::int64_t t = from_us; t <= to_us; t += 50'000) {
-            testing::run_async(io, [&]() -> asio::awaitable<bool> {
-                co_await ceiling.step(t);
-                co_return true;
-            });
-            io.restart();
-            io.poll();  // The ledger read started beside the step.
-        }
-        return store.admitted.size() - before;
+        return run_polled(ceiling, from_us, to_us);
     };
     // The first step has no reading yet (and nothing accrued by then); each later one has the
     // reading the step before it started.
