@@ -9,19 +9,23 @@ a fresh one. This check looks at what one configured and built tree really used 
 - every header the compiler read (`ninja -t deps`), every include directory on a compile line
   (compile_commands.json), every library on a link line (build.ninja) and every shared library
   the built programs load (ldd);
-- every program the scripts and tests start (PROGRAMS below).
+- every program the scripts and tests start (PROGRAMS below);
+- every module the project's Python files import, as /usr/bin/python3 finds it.
 
 Each file is mapped to the Debian package that owns it (the dpkg database that `dpkg -S`
 reads). A package must be in setup.sh's list, pulled in by one that is (Depends and
 Pre-Depends, followed through the installed packages), or be part of every Debian system
 (Essential or Priority required). Otherwise the check prints one line naming the file and the
 package to add, and fails. It also checks the two registry pins: the npm lockfile of the
-browser tests and the TigerBeetle client library taken from the PyPI wheel.
+browser tests (and that every locked package's `engines.node` admits both this machine's Node.js
+and the one Debian's archive offers, which a fresh machine gets) and the TigerBeetle client
+library taken from the PyPI wheel.
 
     scripts/check_packages.py --build-dir build [--setup scripts/setup.sh]
 """
 
 import argparse
+import ast
 import glob
 import hashlib
 import json
@@ -34,9 +38,15 @@ import sys
 # Programs the project starts, and where (besides the compiler toolchain CMake found):
 # scripts/services.sh and tests/support start PostgreSQL's tools (initdb, pg_ctl, postgres,
 # psql) and redis-server; the browser test runs node with Chromium; setup.sh and the bench
-# smoke test run /usr/bin/python3; the build runs cmake, ninja, ccache and pkg-config.
+# smoke test run /usr/bin/python3; the build runs cmake, ninja, ccache and pkg-config; CI runs
+# clang-format-14 and clang-tidy-14; tigerbeetle/obtain.sh runs curl and scripts/netsim.sh ip.
 PROGRAMS = ["redis-server", "redis-cli", "psql", "chromium", "node", "npm", "/usr/bin/python3",
-            "cmake", "ninja", "ccache", "pkg-config", "runuser"]
+            "cmake", "ninja", "ccache", "pkg-config", "runuser", "clang-format-14",
+            "clang-tidy-14", "curl", "ip"]
+# Modules run with `python3 -m` rather than imported: scripts/fetch_tb_client.sh's pip.
+RUN_MODULES = ["pip"]
+# The Node.js of Debian 12's release, for when apt knows of no nodejs (no package lists yet).
+DEBIAN_NODE = "18.13.0"
 POSTGRES_PROGRAMS = ["initdb", "pg_ctl", "postgres"]
 
 DPKG_INFO_DIR = "/var/lib/dpkg/info"
@@ -261,7 +271,44 @@ def find_on_path(name):
     return None
 
 
-def used_files(build_dir):
+def imported_modules(root):
+    """Top-level modules the project's Python files import, less the project's own modules."""
+    listing = subprocess.run(["git", "-C", root, "ls-files", "*.py"], capture_output=True,
+                             text=True, check=False)
+    sources = [os.path.join(root, name) for name in listing.stdout.split()]
+    own = {os.path.splitext(os.path.basename(path))[0] for path in sources}
+    modules = set(RUN_MODULES)
+    for path in sources:
+        with open(path, encoding="utf-8") as source:
+            tree = ast.parse(source.read(), path)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    return sorted(modules - own)
+
+
+FIND_MODULES = """
+import importlib.util, json, sys
+found = {}
+for name in sys.argv[1:]:
+    spec = importlib.util.find_spec(name)
+    found[name] = None if spec is None else (spec.origin or "")
+print(json.dumps(found))
+"""
+
+
+def module_files(modules):
+    """Each module's file as /usr/bin/python3 finds it; None where it finds none. Built-in
+    modules have no file and are left out."""
+    found = subprocess.run(["/usr/bin/python3", "-c", FIND_MODULES, *modules],
+                           capture_output=True, text=True, check=True)
+    return {name: origin for name, origin in json.loads(found.stdout).items()
+            if origin is None or origin.startswith("/")}
+
+
+def used_files(build_dir, root=None):
     cache = read_cache(build_dir)
     files = []
     files += cmake_package_files(cache)
@@ -271,6 +318,8 @@ def used_files(build_dir):
     files += link_libraries(build_dir)
     files += loaded_libraries(build_dir)
     files += program_paths(cache)
+    if root:
+        files += [path for path in module_files(imported_modules(root)).values() if path]
     return files
 
 
@@ -329,7 +378,96 @@ def npm_problems(root):
                 if json.load(source).get("version") != version:
                     problems.append(f"check_packages: {installed} is not {version}: "
                                     "setup.sh must run npm ci")
+    nodes = [("Debian's nodejs", version) for version in debian_node_versions()]
+    here = installed_node()
+    if here:
+        nodes.append(("this machine's node", here))
+    return problems + node_engine_problems(locked, nodes)
+
+
+def python_problems(root):
+    """A module the project imports that /usr/bin/python3 cannot find at all."""
+    return [f"check_packages: /usr/bin/python3 finds no module {name}, which the project "
+            "imports: install its python3- package from scripts/setup.sh"
+            for name, path in module_files(imported_modules(root)).items() if path is None]
+
+
+def parse_version(text):
+    """(major, minor, patch) of `v20.1.0`, `18.20.4+dfsg-1~deb12u3` or `1:18.2`."""
+    match = re.match(r"(?:\d+:)?v?(\d+)(?:\.(\d+))?(?:\.(\d+))?", text.strip())
+    if not match:
+        raise ValueError(f"not a version: {text!r}")
+    return tuple(int(part or 0) for part in match.groups())
+
+
+def satisfies(version, requirement):
+    """Whether `version` (a tuple) meets an npm `engines` range: `||` between alternatives,
+    each of comparators (`>=`, `>`, `<=`, `<`, `=`, `^`, `~`, or a plain and possibly partial
+    version such as `18` or `18.x`). Raises ValueError on any other form."""
+    def bounds(operator, text):
+        parts = [part for part in text.split(".") if part not in ("x", "X", "*")]
+        if not all(part.isdigit() for part in parts) or len(parts) > 3:
+            raise ValueError(f"unreadable engines range {requirement!r}")
+        low = tuple(int(part) for part in parts) + (0,) * (3 - len(parts))
+        if operator in (">=", ">", "<=", "<"):
+            return [(operator, low)]
+        if operator == "^":
+            high = (low[0] + 1, 0, 0) if low[0] else (0, low[1] + 1, 0)
+        elif operator == "~" or len(parts) == 2:
+            high = (low[0], low[1] + 1, 0)
+        elif len(parts) == 1:
+            high = (low[0] + 1, 0, 0)
+        elif len(parts) == 0:
+            return []
+        else:
+            return [("=", low)]
+        return [(">=", low), ("<", high)]
+
+    compare = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b,
+               "<": lambda a, b: a < b, "=": lambda a, b: a == b}
+    for alternative in requirement.split("||"):
+        checks = []
+        for word in alternative.split() or ["*"]:
+            match = re.fullmatch(r"(>=|<=|>|<|=|\^|~)?v?([0-9xX*][0-9xX*.]*)", word)
+            if not match:
+                raise ValueError(f"unreadable engines range {requirement!r}")
+            checks += bounds(match.group(1) or "", match.group(2))
+        if all(compare[operator](version, bound) for operator, bound in checks):
+            return True
+    return False
+
+
+def debian_node_versions():
+    """The nodejs versions apt's package lists offer (what setup.sh installs on a fresh
+    machine), or Debian 12's release version where apt has no lists."""
+    madison = subprocess.run(["apt-cache", "madison", "nodejs"], capture_output=True,
+                             text=True, check=False)
+    versions = sorted({line.split("|")[1].strip() for line in madison.stdout.splitlines()
+                       if line.count("|") >= 2})
+    return versions or [DEBIAN_NODE]
+
+
+def node_engine_problems(locked, nodes):
+    """Each locked npm package whose `engines.node` refuses one of `nodes` (label, version)."""
+    problems = []
+    for path, entry in sorted(locked.items()):
+        requirement = entry.get("engines", {}).get("node") if path else None
+        if not requirement:
+            continue
+        for label, version in nodes:
+            try:
+                if not satisfies(parse_version(version), requirement):
+                    problems.append(f"check_packages: npm {path.split('node_modules/')[-1]} "
+                                    f"{entry.get('version')} needs Node.js {requirement}, "
+                                    f"but {label} is {version}: pin a version that runs on it")
+            except ValueError as error:
+                problems.append(f"check_packages: npm {path}: {error}")
     return problems
+
+
+def installed_node():
+    found = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
+    return found.stdout.strip() if found.returncode == 0 else None
 
 
 def wheel_problems(root):
@@ -369,8 +507,9 @@ def main(argv=None):
     allowed = closure(wanted, installed)
     owners = owner_index(args.dpkg_info)
 
-    files = used_files(build_dir)
+    files = used_files(build_dir, root)
     problems = package_problems(files, owners, allowed, [root, build_dir])
+    problems += python_problems(root)
     problems += npm_problems(root)
     problems += wheel_problems(root)
     for line in problems:

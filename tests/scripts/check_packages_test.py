@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -124,6 +125,63 @@ class Fabricated(unittest.TestCase):
         self.assertIn("/usr/lib/x86_64-linux-gnu/libc.so.6", variants)
 
 
+class NodeEngines(unittest.TestCase):
+    """A locked npm package must run on the Node.js a fresh Debian machine gets."""
+
+    def test_ranges_as_npm_reads_them(self):
+        def ok(version, requirement):
+            return check_packages.satisfies(check_packages.parse_version(version), requirement)
+        self.assertTrue(ok("v20.20.2", ">=20"))
+        self.assertFalse(ok("18.20.4+dfsg-1~deb12u3", ">=20"))
+        self.assertTrue(ok("18.20.4+dfsg-1~deb12u3", ">=18"))
+        self.assertTrue(ok("18.20.4", "^16.13.0 || >=18.0.0"))
+        self.assertFalse(ok("17.1.0", "^16.13.0 || >=18.0.0"))
+        self.assertTrue(ok("18.2.0", "18.x"))
+        self.assertFalse(ok("19.0.0", "18"))
+        self.assertTrue(ok("18.3.9", "~18.3.1"))
+        self.assertFalse(ok("18.4.0", "~18.3.1"))
+        self.assertTrue(ok("18.0.0", ">=14 <19"))
+        self.assertTrue(ok("1:18.0.0", "*"))
+        with self.assertRaises(ValueError):
+            ok("18.0.0", "node@latest")
+
+    def test_a_package_that_refuses_debians_node_is_named(self):
+        locked = {
+            "": {"name": "browser-tests"},
+            "node_modules/driver": {"version": "2.0.0", "engines": {"node": ">=20"}},
+            "node_modules/helper": {"version": "1.0.0", "engines": {"node": ">=18"}},
+            "node_modules/plain": {"version": "1.0.0"},
+        }
+        problems = check_packages.node_engine_problems(
+            locked, [("Debian's nodejs", "18.20.4+dfsg-1~deb12u3"), ("this machine's node",
+                                                                     "v20.20.2")])
+        self.assertEqual(problems, [
+            "check_packages: npm driver 2.0.0 needs Node.js >=20, but Debian's nodejs is "
+            "18.20.4+dfsg-1~deb12u3: pin a version that runs on it"])
+
+
+class PythonModules(unittest.TestCase):
+    """Every module the project's Python imports is found where /usr/bin/python3 looks."""
+
+    def test_imports_are_read_from_tracked_files_less_the_projects_own(self):
+        with tempfile.TemporaryDirectory() as tree:
+            with open(os.path.join(tree, "tool.py"), "w") as tool:
+                tool.write("import json, helper\nfrom yaml import safe_load\n"
+                           "from . import sibling\nimport urllib.request\n")
+            open(os.path.join(tree, "helper.py"), "w").close()
+            open(os.path.join(tree, "untracked.py"), "w").write("import not_a_module_at_all\n")
+            subprocess.run(["git", "-C", tree, "init", "-q"], check=True)
+            subprocess.run(["git", "-C", tree, "add", "tool.py", "helper.py"], check=True)
+            modules = check_packages.imported_modules(tree)
+        self.assertEqual(modules, sorted(["json", "yaml", "urllib"] + check_packages.RUN_MODULES))
+
+    def test_a_module_python_cannot_find_is_reported_and_a_built_in_one_has_no_file(self):
+        found = check_packages.module_files(["json", "sys", "not_a_module_at_all"])
+        self.assertTrue(found["json"].endswith("/json/__init__.py"), found)
+        self.assertNotIn("sys", found)
+        self.assertIsNone(found["not_a_module_at_all"])
+
+
 @unittest.skipUnless(os.environ.get("TIGERFANS_BUILD_DIR"), "needs TIGERFANS_BUILD_DIR")
 class RealBuild(unittest.TestCase):
     """This machine's build and dpkg database, with one package removed from setup.sh."""
@@ -147,6 +205,16 @@ class RealBuild(unittest.TestCase):
         self.assertRegex(output, re.compile(
             r"^check_packages: \S+ comes from libboost-system1\.81-dev, which scripts/setup\.sh "
             r"does not install: add libboost-system1\.81-dev to its list$", re.M))
+
+    def test_removing_a_python_module_or_a_ci_program_from_setup_fails_naming_it(self):
+        with open(os.path.join(ROOT, "scripts", "setup.sh")) as source:
+            real = source.read()
+        for package in ("python3-prometheus-client", "clang-format-14"):
+            self.assertIn(f" {package} ", real)
+            code, output = self.run_check(real.replace(f" {package} ", " "))
+            self.assertEqual(code, 1, output)
+            self.assertIn(f"which scripts/setup.sh does not install: add {package} to its list",
+                          output)
 
 
 if __name__ == "__main__":
