@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "flows/checkout_undo.hpp"
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
@@ -27,7 +29,9 @@ SeatHoldRequest seat_hold_request(Services& services, std::vector<SeatId> seats,
     return request;
 }
 
+// Gives the seats of a hold back: the ledger's hold is voided, and searches see them free.
 asio::awaitable<void> release_seats(Services& services, const SeatHoldRequest& hold) {
+    services.seating->recent.forget(hold.seats);
     auto operation = services.seating->ledger.void_seats({hold.seats, hold.hold_ids});
     auto voided = co_await timed(services.timings.accounting_cancel, std::move(operation));
     if (!voided) {
@@ -36,9 +40,13 @@ asio::awaitable<void> release_seats(Services& services, const SeatHoldRequest& h
     }
 }
 
-// Holds the seats of `hold`: nullopt when they are held, else the answer.
+// Holds the seats of `hold`: nullopt when they are held, else the answer. The seats count as
+// recently held from the ask on, so that searches meanwhile pass them by; when nothing is held,
+// all but those the ledger saw taken are taken back at once.
 asio::awaitable<std::optional<CheckoutOutcome>> try_hold(Services& services,
                                                          const SeatHoldRequest& hold) {
+    seating::RecentHolds& recent = services.seating->recent;
+    recent.add(hold.seats, services.seating->map.now_us());
     // Called in a statement of its own, here and below: a parameter that owns memory, built
     // inside a co_await expression, is destroyed twice by GCC 12.
     auto operation = services.seating->ledger.hold_seats(hold);
@@ -50,6 +58,13 @@ asio::awaitable<std::optional<CheckoutOutcome>> try_hold(Services& services,
         co_return held.fault();
     }
     if (held->held) co_return std::nullopt;
+    std::vector<SeatId> free_again;
+    for (SeatId seat : hold.seats) {
+        if (std::find(held->gone.begin(), held->gone.end(), seat) == held->gone.end()) {
+            free_again.push_back(seat);
+        }
+    }
+    recent.forget(free_again);
     // Refused, but free again by the time the ledger looked: someone's hold came and went.
     if (held->gone.empty()) co_return SeatsContended{};
     co_return SeatsGone{std::move(held->gone)};
@@ -72,7 +87,6 @@ asio::awaitable<std::optional<CheckoutOutcome>> hold_best(Services& services,
         std::optional<std::vector<SeatId>> found = seating.best.find(states, category, ask.count);
         if (!found) co_return SoldOut{true};
         hold = seat_hold_request(services, std::move(*found), order_id);
-        seating.recent.add(hold.seats, seating.map.now_us());
         std::optional<CheckoutOutcome> refused = co_await try_hold(services, hold);
         if (!refused) co_return refused;
         auto* gone = std::get_if<SeatsGone>(&*refused);
@@ -97,7 +111,6 @@ asio::awaitable<std::optional<CheckoutOutcome>> hold_requested(Services& service
         co_return co_await hold_best(services, *request.best_available, order_id, hold);
     }
     hold = seat_hold_request(services, request.seats, order_id);
-    services.seating->recent.add(hold.seats, services.seating->map.now_us());
     co_return co_await try_hold(services, hold);
 }
 

@@ -119,6 +119,14 @@ protected:
         return testing::run_async(io, [&] { return checkout(services, request); });
     }
 
+    CheckoutOutcome buy_best(std::string category, std::uint32_t count) {
+        seat_fans_++;
+        CheckoutRequest request;
+        request.customer_email = "seat-fan" + std::to_string(seat_fans_) + "@example.com";
+        request.best_available = BestAvailableAsk{std::move(category), count};
+        return testing::run_async(io, [&] { return checkout(services, request); });
+    }
+
     std::size_t email_slots_counted() const {
         std::size_t counted = 0;
         for (const auto& [email, slots] : sessions.email_slots) counted += slots.size();
@@ -162,6 +170,7 @@ TEST_F(SeatCheckoutFlowTest, AFailingOrLostCallLeavesNoSessionNoSeatAndNoSlot) {
                          " of " + std::to_string(count) + (lost ? " is lost" : " fails"));
             const std::size_t sessions_before = sessions.saved.size();
             const std::size_t slots_before = email_slots_counted();
+            const std::size_t recent_before = recent.size();
             const std::map<SeatId, u128> held_before = seat_ledger.held;
             const std::size_t first = calls.made();
             if (lost) {
@@ -178,6 +187,7 @@ TEST_F(SeatCheckoutFlowTest, AFailingOrLostCallLeavesNoSessionNoSeatAndNoSlot) {
             EXPECT_EQ(sessions.saved.size(), sessions_before) << calls.names_since(first);
             EXPECT_EQ(seat_ledger.held, held_before) << calls.names_since(first);
             EXPECT_EQ(email_slots_counted(), slots_before) << calls.names_since(first);
+            EXPECT_EQ(recent.size(), recent_before) << calls.names_since(first);
         }
     }
     // The seats were given back every time: they sell.
@@ -200,6 +210,22 @@ TEST_F(SeatCheckoutFlowTest, SeatsAskedForAreTimedByTheMapsClock) {
     EXPECT_EQ(recent.size(), 0u);
     EXPECT_EQ(states.get(0), seating::SeatState::free);
     EXPECT_EQ(states.get(1), seating::SeatState::free);
+}
+
+// A fan's named seats are refused because one of them is taken: the others were never held,
+// so a best-available search at once (the same snapshot, within the grace of recent holds)
+// finds them free; only the seat the ledger saw taken still counts as recently held. Were the
+// refused seats kept, the search would answer "sold out" beside seven free seats.
+TEST_F(SeatCheckoutFlowTest, SeatsOfARefusedHoldAreFreeToTheNextSearchAtOnce) {
+    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(buy_seats({7})));
+    const auto refused = buy_seats({0, 1, 2, 3, 4, 5, 6, 7});
+    ASSERT_TRUE(std::holds_alternative<SeatsGone>(refused));
+    EXPECT_EQ(std::get<SeatsGone>(refused).gone, (std::vector<SeatId>{7}));
+    EXPECT_EQ(recent.size(), 2u);  // Seat 7 by the first fan's hold and as seen taken.
+
+    const auto found = buy_best("front", 7);
+    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(found));
+    EXPECT_EQ(std::get<CheckoutAccepted>(found).seats, (std::vector<SeatId>{0, 1, 2, 3, 4, 5, 6}));
 }
 
 }  // namespace

@@ -754,6 +754,24 @@ TEST(RecentHolds, MarkWhatTheSnapshotCannotShowYetAndForgetWhatItDoes) {
     EXPECT_EQ(recent.size(), 1u);
 }
 
+// Taking back a refused hold's seats removes the latest entry of each, so a seat two holds
+// asked for stays marked by the other; a seat no longer listed is passed over.
+TEST(RecentHolds, ForgettingTakesBackTheLatestEntryOfEachSeat) {
+    RecentHolds recent;
+    const std::vector<SeatId> first = {1, 2};
+    const std::vector<SeatId> refused = {2, 3};
+    recent.add(first, 1'000'000);
+    recent.add(refused, 1'010'000);
+    const std::vector<SeatId> gone = {2, 3, 9};
+    recent.forget(gone);
+    EXPECT_EQ(recent.size(), 2u);
+    SeatStates states(10);
+    recent.apply(states, 1'020'000);
+    EXPECT_EQ(states.get(1), SeatState::held);
+    EXPECT_EQ(states.get(2), SeatState::held);  // The first hold's entry.
+    EXPECT_EQ(states.get(3), SeatState::free);
+}
+
 // Seat and hold lists as sessions and orders store them: comma-joined decimals, read back
 // exactly, anything else refused.
 TEST(SeatList, WritesAndReadsCommaJoinedDecimals) {

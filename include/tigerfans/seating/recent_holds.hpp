@@ -18,6 +18,11 @@ public:
     // the one its snapshots' read_at_us are on.
     void add(std::span<const SeatId> seats, std::int64_t at_us);
 
+    // Takes back the latest entry of each of `seats`: a hold the ledger refused, that failed or
+    // that was let go before its checkout answered holds none of them, and searches that
+    // still saw them taken would tell fans "sold out" beside free seats.
+    void forget(std::span<const SeatId> seats);
+
     // Forgets what a snapshot read from `read_at_us` on already shows, and marks the rest held
     // in `states`, that snapshot's copy.
     void apply(SeatStates& states, std::int64_t read_at_us);
