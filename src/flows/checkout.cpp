@@ -109,11 +109,14 @@ asio::awaitable<CheckoutOutcome> hold_then_save(Services& services, const Checko
 // found: the answer waits for the slower of the two rather than both in turn. The session is
 // right before the answer names it: its goodie corrected when guessed wrong (only while it
 // exists, so a session an operator's payment dropped meanwhile stays gone); removed whenever
-// the checkout is not accepted, since a write that failed may still have landed.
+// the checkout is not accepted, since a write that failed may still have landed. A hold
+// answered long after the write gives both back (limits::hold_answer_late_s): the session's
+// time ran from the write, the hold's only from when the ledger applied it.
 asio::awaitable<CheckoutOutcome> hold_while_saving(Services& services,
                                                    const CheckoutRequest& request,
                                                    const accounting::HoldRequest& hold) {
     const std::uint32_t ttl_s = session_ttl_s(services, hold);
+    const std::int64_t asked_us = services.steady_us();
     auto save_operation =
         save_owned(services, session_for(request, hold, services.outlook.goodie_expected()), ttl_s);
     const asio::any_io_executor executor = co_await asio::this_coro::executor;
@@ -131,6 +134,15 @@ asio::awaitable<CheckoutOutcome> hold_while_saving(Services& services,
         if (held) co_return SoldOut{};
         co_await release_holds(services, hold, true);
         co_return held.fault();
+    }
+    const std::int64_t answered_after_us = services.steady_us() - asked_us;
+    if (answered_after_us > std::int64_t{limits::hold_answer_late_s} * 1'000'000) {
+        spdlog::warn(
+            "checkout: the ledger answered a hold {} s after its session's write; both "
+            "given back",
+            answered_after_us / 1'000'000);
+        co_await give_back(services, hold, session.psid, held->goodie_held);
+        co_return Fault::timeout;
     }
     if (saved && held->goodie_held != session.goodie_held) {
         session.goodie_held = held->goodie_held;

@@ -212,6 +212,35 @@ private:
     bool started_ = false;
 };
 
+// A stalled ledger answers the hold long after the session was written, whose time has run
+// since: the session could expire before the hold, and a payment in between would find no
+// session while the ticket stays held for nobody. The checkout gives both back and answers a
+// timeout; a hold answered within the limit is accepted as ever.
+TEST_F(CheckoutWindowTest, AHoldAnsweredLongAfterTheSessionsWriteGivesBothBack) {
+    static std::int64_t now_us = 0;
+    services.steady_us = [] { return now_us; };
+    const sessions::PaymentSession session = start();
+    now_us += std::int64_t{limits::hold_answer_late_s} * 1'000'000 + 1;
+    const CheckoutOutcome answered = finish();
+    ASSERT_TRUE(std::holds_alternative<Fault>(answered));
+    EXPECT_EQ(std::get<Fault>(answered), Fault::timeout);
+    EXPECT_TRUE(sessions.saved.empty());
+    EXPECT_EQ(ledger.voided.count(session.ticket_hold_id), 1u);
+    EXPECT_TRUE(ledger.held.empty());
+    EXPECT_EQ(slot(session.order_id), std::nullopt);
+}
+
+TEST_F(CheckoutWindowTest, AHoldAnsweredWithinTheLimitIsAccepted) {
+    static std::int64_t now_us = 0;
+    services.steady_us = [] { return now_us; };
+    const sessions::PaymentSession session = start();
+    now_us += std::int64_t{limits::hold_answer_late_s} * 1'000'000;
+    const CheckoutOutcome answered = finish();
+    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(answered));
+    EXPECT_EQ(sessions.saved.count(session.psid), 1u);
+    EXPECT_EQ(ledger.held.count(session.ticket_hold_id), 1u);
+}
+
 // The payment finds no hold and books the ticket late; the hold, landing afterwards, is never
 // posted and expires. The fan's checkout is accepted, and its payment is a replay.
 TEST_F(CheckoutWindowTest, APaymentBeforeTheHoldLandsBooksLateAndTheHoldIsNeverPosted) {

@@ -107,6 +107,13 @@ static_assert(pending_sessions_default <= pending_sessions_max);
 // configuration); MockPay asserts that its quick retries of one payment fit in it.
 inline constexpr std::uint32_t session_ttl_margin_s = 60;
 static_assert(session_ttl_margin_s > 0, "a session must outlive its holds");
+// A checkout that writes its session while the ledger holds starts the session's time before
+// the hold's, which starts when the ledger applies it. A hold answered later than this after
+// the write (a stalled ledger) would leave the session too little of the margin, or outlive it:
+// the checkout gives both back and answers 503, and the fan tries again.
+inline constexpr std::uint32_t hold_answer_late_s = 20;
+static_assert(hold_answer_late_s * 2 <= session_ttl_margin_s,
+              "a late hold leaves its session at least half the margin");
 // The webhook gate: a delivery's lease outlasts normal processing (a few store round trips), so
 // a second delivery meets `busy` instead of doing the work again; a lease whose holder died
 // frees itself after this long. A holder that merely stalls past it is harmless: every step is

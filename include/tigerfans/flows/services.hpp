@@ -9,6 +9,7 @@
 #include "tigerfans/accounting/ledger.hpp"
 #include "tigerfans/accounting/seat_ledger.hpp"
 #include "tigerfans/config/config.hpp"
+#include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/flows/hold_outlook.hpp"
 #include "tigerfans/metrics/metrics.hpp"
@@ -63,6 +64,8 @@ struct Services {
     Timings& timings;
     metrics::Registry& registry;
     const Seating* seating;  // Null without VENUE.
+    // The clock a checkout times its hold's answer by (tests set one of their own).
+    std::int64_t (*steady_us)() = steady_now_us;
 };
 
 // Awaits `operation` and records how long it took in `histogram`.
