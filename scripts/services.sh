@@ -32,6 +32,14 @@ as_pg() {
 
 start_postgres() {
     mkdir -p "$run_dir"
+    # As root, PostgreSQL runs as postgres, which must be able to reach the data folder: a clone
+    # under /root (closed to other users) cannot hold it.
+    if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$data"; then
+        echo "services: the postgres user cannot reach $data (a folder above it, such as /root," \
+            "is closed to other users); give a data folder it can reach, for example" \
+            "DATA_DIR=/var/tmp/tigerfans-data make run" >&2
+        exit 2
+    fi
     if [ ! -f "$pg_dir/PG_VERSION" ]; then
         mkdir -p "$pg_dir"
         if [ "$(id -u)" -eq 0 ]; then chown -R postgres:postgres "$data"; fi

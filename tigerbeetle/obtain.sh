@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # Prints the path of a TigerBeetle server binary of the pinned release (tigerbeetle/VERSION):
-# $TIGERBEETLE_BIN when set, else tigerbeetle/tigerbeetle, else tigerbeetle/bin/tigerbeetle,
-# else the official release zip from GitHub, unpacked into tigerbeetle/bin/. Nothing is built
-# here. Offline, the download fails with one line on stderr and exit code 1.
+# $TIGERBEETLE_BIN when set, else tigerbeetle/tigerbeetle, else tigerbeetle/bin/tigerbeetle.
+# Finding none, it fails with one line on stderr and exit code 1, unless called as
+# `tigerbeetle/obtain.sh --download`: then it fetches the official release zip from GitHub and
+# unpacks it into tigerbeetle/bin/ (only when a person asks: the services, the tests and the
+# benchmarks never download anything). Nothing is built here.
 set -euo pipefail
+
+download=false
+case "${1:-}" in
+    --download) download=true ;;
+    "") ;;
+    *) echo "usage: tigerbeetle/obtain.sh [--download]" >&2; exit 2 ;;
+esac
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 version="$(tr -d '[:space:]' < "$here/VERSION")"
@@ -25,6 +34,12 @@ for candidate in "$here/tigerbeetle" "$bin_dir/tigerbeetle"; do
         exit 0
     fi
 done
+
+if ! $download; then
+    echo "obtain.sh: no TigerBeetle $version server binary: set TIGERBEETLE_BIN, or put one at" \
+        "tigerbeetle/tigerbeetle, or run tigerbeetle/obtain.sh --download" >&2
+    exit 1
+fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

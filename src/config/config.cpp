@@ -198,8 +198,8 @@ std::vector<Option> build_options() {
          [](C& c, S, std::int64_t n) { c.reconcile_interval_s = static_cast<std::uint32_t>(n); }},
         {"RATE_LIMIT_PER_SECOND", Kind::integer, "10", 0, limits::rate_limit_per_second_max, {},
          "requests/s", false,
-         "requests a second one client address may make to checkout and the admin login, on "
-         "average (0: no limit; a 429 with Retry-After beyond it)",
+         "requests a second one client address may make to checkout, the queue join and the admin "
+         "login, each counted apart, on average (0: no limit; a 429 with Retry-After beyond it)",
          [](C& c, S, std::int64_t n) { c.rate_limit_per_second = static_cast<std::uint32_t>(n); }},
         {"RATE_LIMIT_BURST", Kind::integer, "20", 1, limits::rate_limit_burst_max, {}, "requests",
          false, "requests one client address may make at once before RATE_LIMIT_PER_SECOND applies",
