@@ -127,30 +127,32 @@ Response admission_refused(queue::TokenRefusal refusal) {
     return http::error_response(403, queue::refusal_name(refusal), detail);
 }
 
+asio::awaitable<Response> answered(Response response) { co_return response; }
+
 // With an Idempotency-Key, at most one checkout per key (flows/idempotent_checkout.hpp); a
-// replay of a stored answer counts no admission ticket.
+// replay of a stored answer counts no admission ticket. With a waiting room, a keyed request
+// meets its stored answer before its admission is checked: a fan whose first answer was lost
+// gets it again after the admission expired (a refusal keeps nothing under the key).
 asio::awaitable<Response> post_checkout(Services& services, WaitingRoom* waiting_room,
                                         Request& request) {
     auto parsed = parse_checkout_request(request.body);
     if (auto* invalid = std::get_if<InvalidInput>(&parsed))
         co_return http::bad_request(invalid->detail);
     CheckoutRequest checkout_request = std::get<CheckoutRequest>(std::move(parsed));
-    std::string entry_id;
-    if (waiting_room != nullptr) {
-        const queue::TokenCheck check =
-            waiting_room->check_token(request, unix_now_us() / 1'000'000);
-        if (!check.ok()) co_return admission_refused(check.refusal);
-        entry_id = check.admission->entry_id;
-    }
-    const auto key = http::lookup_header(request.headers, idempotency_key_header);
-    if (!key) {
-        co_return co_await admitted_checkout(services, waiting_room, std::move(entry_id),
-                                             std::move(checkout_request));
-    }
-    auto answer = [waiting_room, entry_id](Services& with, CheckoutRequest keyed) {
-        return admitted_checkout(with, waiting_room, entry_id, std::move(keyed));
+    // Called before the answer's first suspension, while `request` is the caller's.
+    auto admitted = [waiting_room, &request](Services& with, CheckoutRequest admitting) {
+        std::string entry_id;
+        if (waiting_room != nullptr) {
+            const queue::TokenCheck check =
+                waiting_room->check_token(request, unix_now_us() / 1'000'000);
+            if (!check.ok()) return answered(admission_refused(check.refusal));
+            entry_id = check.admission->entry_id;
+        }
+        return admitted_checkout(with, waiting_room, std::move(entry_id), std::move(admitting));
     };
-    co_return co_await keyed_checkout(services, *key, std::move(checkout_request), answer);
+    const auto key = http::lookup_header(request.headers, idempotency_key_header);
+    if (!key) co_return co_await admitted(services, std::move(checkout_request));
+    co_return co_await keyed_checkout(services, *key, std::move(checkout_request), admitted);
 }
 
 asio::awaitable<Response> post_webhook(Services& services, Request& request) {

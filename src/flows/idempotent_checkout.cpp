@@ -79,15 +79,15 @@ asio::awaitable<void> settle_claim(Services& services, const sessions::KeyClaim&
 
 // Not kept: a fault; the email's ticket limit, which held nothing and lifts once the email's
 // holds end or a payment fails; seats others held at the same moment, which asks for a retry;
-// an admission whose checkouts are used up, which held nothing and lifts with the next
-// admission from the queue.
+// an admission refused (missing, expired, not this server's, its checkouts used up), which
+// held nothing and lifts with the next admission from the queue.
 bool is_kept_answer(const http::Response& response) {
     if (response.status >= 500) return false;
     if (response.status != 409 && response.status != 403) return true;
     const auto body = nlohmann::json::parse(response.body, nullptr, false);
     if (!body.is_object()) return true;
     const std::string error = body.value("error", "");
-    if (response.status == 403) return error != queue::refusal_name(queue::TokenRefusal::used_up);
+    if (response.status == 403) return !error.starts_with(queue::refusal_prefix);
     return error != ticket_limit_error && error != seats_contended_error;
 }
 

@@ -65,9 +65,11 @@ protected:
         return last;
     }
 
-    Reply checkout_with(const std::string& token, const std::string& email = "fan@example.com") {
+    Reply checkout_with(const std::string& token, const std::string& email = "fan@example.com",
+                        const std::string& key = "") {
         http::Headers headers = {{"Content-Type", "application/json"}};
         if (!token.empty()) headers.emplace_back("Admission-Token", token);
+        if (!key.empty()) headers.emplace_back("Idempotency-Key", key);
         return driver().post("/api/checkout", json{{"cls", "A"}, {"customer_email", email}}.dump(),
                              headers);
     }
@@ -121,6 +123,37 @@ TEST_P(WaitingRoomTest, AnAdmittedFanChecksOutWithTheTokenAndOnlyWithIt) {
     const Reply used_up = checkout_with(token, "three@example.com");
     EXPECT_EQ(used_up.status, 403u) << used_up.body;
     EXPECT_EQ(error_of(used_up), "admission_used_up");
+    EXPECT_EQ(status(entry).value("tickets_left", -1), 0);
+}
+
+// A keyed checkout whose answer the fan lost gets it again with the same key after the
+// admission expired, or without its token: the stored answer comes before the token's check.
+// A refused admission keeps nothing under its key: the same key with a valid token checks out.
+TEST_P(WaitingRoomTest, AKeyedRetryGetsItsAnswerAfterTheAdmissionEnds) {
+    start_open_sale(1'000, {{"ADMISSION_TICKETS", "2"}});
+    const std::string entry = join();
+    const std::string token = wait_for_admission(entry).value("token", "");
+    ASSERT_FALSE(token.empty());
+    const Reply first = checkout_with(token, "keyed@example.com", "retry-key-1");
+    ASSERT_EQ(first.status, 200u) << first.body;
+
+    const std::int64_t now_s = unix_now_us() / 1'000'000;
+    const std::string expired = queue::issue_token(queue::admission_key(session_secret),
+                                                   queue::admit(entry, now_s - 700, 600, 2));
+    for (const std::string& late_token : {expired, std::string()}) {
+        const Reply again = checkout_with(late_token, "keyed@example.com", "retry-key-1");
+        EXPECT_EQ(again.status, 200u) << again.body;
+        EXPECT_EQ(again.body, first.body);
+        EXPECT_EQ(again.header("Idempotent-Replayed"), "true");
+    }
+    EXPECT_EQ(status(entry).value("tickets_left", -1), 1);
+
+    const Reply refused = checkout_with(expired, "other@example.com", "retry-key-2");
+    EXPECT_EQ(refused.status, 403u) << refused.body;
+    EXPECT_EQ(error_of(refused), "admission_expired");
+    const Reply admitted = checkout_with(token, "other@example.com", "retry-key-2");
+    EXPECT_EQ(admitted.status, 200u) << admitted.body;
+    EXPECT_EQ(admitted.header("Idempotent-Replayed"), "");
     EXPECT_EQ(status(entry).value("tickets_left", -1), 0);
 }
 

@@ -138,7 +138,7 @@ TEST_F(IdempotentCheckoutTest, ACrossSiteCheckoutIsRefusedAndHoldsNothing) {
 }
 
 // Which answers a key keeps for its replays: a transient 409 (the email's limit, seats others
-// held at that moment), an admission's used-up checkouts and any fault are not kept; a
+// held at that moment), a refused admission and any fault are not kept; a
 // sold-out or taken-seats 409 is.
 TEST(IdempotencyKey, KeepsEveryAnswerButFaultsAndTransientRefusals) {
     EXPECT_TRUE(is_kept_answer(http::Response::json(200, "{}")));
@@ -148,6 +148,8 @@ TEST(IdempotencyKey, KeepsEveryAnswerButFaultsAndTransientRefusals) {
     EXPECT_FALSE(is_kept_answer(http::error_response(409, ticket_limit_error, "limit")));
     EXPECT_FALSE(is_kept_answer(http::error_response(409, seats_contended_error, "again")));
     EXPECT_FALSE(is_kept_answer(http::error_response(403, "admission_used_up", "join again")));
+    EXPECT_FALSE(is_kept_answer(http::error_response(403, "admission_expired", "join again")));
+    EXPECT_FALSE(is_kept_answer(http::error_response(403, "admission_missing", "join")));
     EXPECT_TRUE(is_kept_answer(http::error_response(403, "forbidden", "no")));
     EXPECT_FALSE(is_kept_answer(http::error_response(503, "unavailable", "later")));
 }

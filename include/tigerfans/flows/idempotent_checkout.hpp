@@ -8,7 +8,7 @@
 // 422. When the checkout answers, the claim becomes done with that answer (status and body)
 // for limits::checkout_key_done_ttl_s; a sold-out answer is an answer and is recorded too. A
 // fault (5xx), the email's ticket limit (nothing held, and it lifts by itself), seats others
-// were holding at that moment (409 with Retry-After) or an admission's used-up checkouts (403:
+// were holding at that moment (409 with Retry-After) or a refused admission (403:
 // nothing held, and the next admission lifts it) release the claim instead, so a retry runs a
 // checkout of its own at once. If the
 // server dies while holding the claim, the claim expires with its lease and a retry then runs a

@@ -35,8 +35,10 @@ enum class TokenRefusal {
     used_up,    // Genuine, but its tickets are bought (the store's verdict).
 };
 
-// "admission_missing", "admission_malformed", ...: the `error` of the 403 answer.
+// "admission_missing", "admission_malformed", ...: the `error` of the 403 answer; every one
+// starts with refusal_prefix.
 std::string_view refusal_name(TokenRefusal refusal);
+inline constexpr std::string_view refusal_prefix = "admission_";
 
 // The signing key, derived from `secret` under a label of its own, so that no other signature
 // made with that secret (such as the admin cookie's, with SESSION_SECRET) is a valid token.
