@@ -147,15 +147,35 @@ TEST_F(BatchPlannerTest, ARefusedLateBookingStaysRefusedOnReplay) {
     EXPECT_EQ(of(later, Resource::class_a).sold, 0u);
 }
 
-// A hold still pending (or posted already) is used as it is: never a second ticket.
-TEST_F(BatchPlannerTest, ALateBookingOfAGoodHoldPostsItInsteadOfBookingAgain) {
-    BatchPlanner planner(capacities(5, 5), {});
+// A hold still pending (it landed after the commit found none) gives its unit to the booking,
+// whose id the order names as on TigerBeetle (the reconciler finds that id posted): never a
+// second ticket, even with the last unit held by that very hold.
+TEST_F(BatchPlannerTest, ALateBookingOfAPendingHoldVoidsItAndBooksItsUnit) {
+    BatchPlanner planner(capacities(1, 1), {});
     const HoldRequest request = hold_request();
     apply<HoldResult>(planner, HoldOp{request});
     const auto booked = apply<BookResult>(planner, BookLateOp{commit_request(request)});
     EXPECT_TRUE(booked.got_ticket && booked.got_goodie);
     EXPECT_EQ(of(planner, Resource::class_a).sold, 1u);
     EXPECT_EQ(of(planner, Resource::class_a).held, 0u);
+    EXPECT_EQ(of(planner, Resource::goodies).sold, 1u);
+    EXPECT_EQ(planner.rows().at(request.ticket_hold_id).status, HoldStatus::voided);
+    const u128 booking_id = derive_id(request.ticket_hold_id, Derivation::late_booking);
+    EXPECT_EQ(planner.rows().at(booking_id).status, HoldStatus::posted);
+    const auto replay = apply<BookResult>(planner, BookLateOp{commit_request(request)});
+    EXPECT_TRUE(replay.got_ticket && replay.got_goodie);
+    EXPECT_EQ(of(planner, Resource::class_a).sold, 1u);
+}
+
+// A hold posted already is the ticket: nothing is booked beside it.
+TEST_F(BatchPlannerTest, ALateBookingOfAPostedHoldBooksNothingMore) {
+    BatchPlanner planner(capacities(5, 5), {});
+    const HoldRequest request = hold_request();
+    apply<HoldResult>(planner, HoldOp{request});
+    apply<CommitResult>(planner, CommitOp{commit_request(request)});
+    const auto booked = apply<BookResult>(planner, BookLateOp{commit_request(request)});
+    EXPECT_TRUE(booked.got_ticket && booked.got_goodie);
+    EXPECT_EQ(of(planner, Resource::class_a).sold, 1u);
     EXPECT_EQ(planner.rows().size(), 2u);
 }
 

@@ -194,8 +194,11 @@ Resolution BatchPlanner::resolve(u128 id, Resource resource, HoldStatus target) 
     return Resolution::done;
 }
 
-// Late success: the hold itself when it is still good, else a booking of its own (posted, or
-// rejected when nothing is left) under the derived id, whose status a replay reports.
+// Late success: a booking of its own (posted, or rejected when nothing is left) under the
+// derived id, whose status a replay reports; the webhook names that id in the order, as on
+// TigerBeetle. A hold that landed after the commit found none (an operator's payment before
+// the checkout answered) is still pending: it is voided and its unit goes to the booking, so
+// the order never holds a second ticket. A hold posted already is the ticket.
 bool BatchPlanner::book(u128 hold_id, Resource resource, u128 order_id) {
     TF_ASSERT(hold_id != 0);
     const u128 booking_id = derive_id(hold_id, Derivation::late_booking);
@@ -205,7 +208,9 @@ bool BatchPlanner::book(u128 hold_id, Resource resource, u128 order_id) {
     if (const HoldRow* hold = find(hold_id, resource)) {
         if (hold->status == HoldStatus::posted) return true;
         if (hold->status == HoldStatus::pending) {
-            return resolve(hold_id, resource, HoldStatus::posted) == Resolution::done;
+            const Resolution voided = resolve(hold_id, resource, HoldStatus::voided);
+            TF_ASSERT(voided == Resolution::done);
+            TF_ASSERT(balance(resource).available() > 0);  // The voided hold's unit.
         }
     }
     const bool available = balance(resource).available() > 0;
