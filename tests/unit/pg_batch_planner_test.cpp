@@ -167,6 +167,23 @@ TEST_F(BatchPlannerTest, ALateBookingOfAPendingHoldVoidsItAndBooksItsUnit) {
     EXPECT_EQ(of(planner, Resource::class_a).sold, 1u);
 }
 
+// A capacity lowered below what is sold and held (applied at a restart) still lets the hold's
+// own unit go to its booking.
+TEST_F(BatchPlannerTest, ALateBookingOfAPendingHoldBooksItsUnitUnderALoweredCapacity) {
+    const HoldRequest request = hold_request();
+    HoldRows rows;
+    rows.emplace(request.ticket_hold_id, HoldRow{Resource::class_a, HoldStatus::pending});
+    rows.emplace(request.goodie_hold_id, HoldRow{Resource::goodies, HoldStatus::pending});
+    Balances lowered = capacities(0, 0);
+    lowered[static_cast<std::size_t>(Resource::class_a)].held = 1;
+    lowered[static_cast<std::size_t>(Resource::goodies)].held = 1;
+    BatchPlanner planner(lowered, std::move(rows));
+    const auto booked = apply<BookResult>(planner, BookLateOp{commit_request(request)});
+    EXPECT_TRUE(booked.got_ticket && booked.got_goodie);
+    EXPECT_EQ(of(planner, Resource::class_a).sold, 1u);
+    EXPECT_EQ(of(planner, Resource::class_a).held, 0u);
+}
+
 // A hold posted already is the ticket: nothing is booked beside it.
 TEST_F(BatchPlannerTest, ALateBookingOfAPostedHoldBooksNothingMore) {
     BatchPlanner planner(capacities(5, 5), {});

@@ -205,15 +205,14 @@ bool BatchPlanner::book(u128 hold_id, Resource resource, u128 order_id) {
     if (const HoldRow* booking = find(booking_id, resource)) {
         return booking->status == HoldStatus::posted;
     }
+    bool unit_freed = false;  // The hold's own, even under a capacity lowered since.
     if (const HoldRow* hold = find(hold_id, resource)) {
         if (hold->status == HoldStatus::posted) return true;
         if (hold->status == HoldStatus::pending) {
-            const Resolution voided = resolve(hold_id, resource, HoldStatus::voided);
-            TF_ASSERT(voided == Resolution::done);
-            TF_ASSERT(balance(resource).available() > 0);  // The voided hold's unit.
+            unit_freed = resolve(hold_id, resource, HoldStatus::voided) == Resolution::done;
         }
     }
-    const bool available = balance(resource).available() > 0;
+    const bool available = unit_freed || balance(resource).available() > 0;
     insert(booking_id, resource, available ? HoldStatus::posted : HoldStatus::rejected, 0,
            order_id);
     if (available) balance(resource).sold++;
