@@ -83,8 +83,10 @@ asio::awaitable<std::optional<CheckoutOutcome>> hold_best(Services& services,
     if (!snapshot) co_return snapshot.fault();
     seating::SeatStates states = (*snapshot)->states;
     seating.recent.apply(states, (*snapshot)->read_at_us);
+    bool contended = false;  // A run was refused though free: the category is not sold out.
     for (int attempt = 0; attempt < best_available_attempts_max; attempt++) {
         std::optional<std::vector<SeatId>> found = seating.best.find(states, category, ask.count);
+        if (!found && contended) co_return SeatsContended{};
         if (!found) co_return SoldOut{true};
         hold = seat_hold_request(services, std::move(*found), order_id);
         std::optional<CheckoutOutcome> refused = co_await try_hold(services, hold);
@@ -95,6 +97,7 @@ asio::awaitable<std::optional<CheckoutOutcome>> hold_best(Services& services,
         }
         // The ledger names the seats it saw taken; when it names none, the whole run is skipped,
         // so the search moves on either way.
+        contended = contended || gone == nullptr;
         for (SeatId seat : gone != nullptr ? gone->gone : hold.seats) {
             states.set(seat, seating::SeatState::held);
         }

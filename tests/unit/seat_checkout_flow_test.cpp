@@ -27,6 +27,7 @@ public:
 
     std::map<SeatId, u128> held;
     std::map<SeatId, u128> sold;
+    int contended_refusals = 0;  // The next holds refused though free (a hold came and went).
 
     asio::awaitable<Result<seating::SeatStates>> seat_states() override {
         if (auto fault = calls_.enter("seats.states")) co_return *fault;
@@ -39,6 +40,10 @@ public:
         accounting::SeatHoldRequest request) override {
         if (auto fault = calls_.enter("seats.hold")) co_return *fault;
         accounting::SeatHoldResult result;
+        if (contended_refusals > 0) {
+            contended_refusals--;
+            co_return calls_.leave(result);
+        }
         for (SeatId seat : request.seats) {
             if (held.count(seat) || sold.count(seat)) result.gone.push_back(seat);
         }
@@ -226,6 +231,16 @@ TEST_F(SeatCheckoutFlowTest, SeatsOfARefusedHoldAreFreeToTheNextSearchAtOnce) {
     const auto found = buy_best("front", 7);
     ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(found));
     EXPECT_EQ(std::get<CheckoutAccepted>(found).seats, (std::vector<SeatId>{0, 1, 2, 3, 4, 5, 6}));
+}
+
+// The only run of the category is refused though free (someone's hold came and went): the
+// answer asks for a retry, never "sold out", which a key would keep for a day.
+TEST_F(SeatCheckoutFlowTest, ARunRefusedThoughFreeIsContendedNotSoldOut) {
+    seat_ledger.contended_refusals = 1;
+    const auto refused = buy_best("front", 8);
+    EXPECT_TRUE(std::holds_alternative<SeatsContended>(refused));
+    EXPECT_TRUE(seat_ledger.held.empty());
+    EXPECT_TRUE(std::holds_alternative<CheckoutAccepted>(buy_best("front", 8)));
 }
 
 }  // namespace
