@@ -403,34 +403,47 @@ def parse_version(text):
 def satisfies(version, requirement):
     """Whether `version` (a tuple) meets an npm `engines` range: `||` between alternatives,
     each of comparators (`>=`, `>`, `<=`, `<`, `=`, `^`, `~`, or a plain and possibly partial
-    version such as `18` or `18.x`). Raises ValueError on any other form."""
+    version such as `18` or `18.x`) or a hyphen range `A - B`. Raises ValueError on any other
+    form."""
+    def unreadable():
+        return ValueError(f"unreadable engines range {requirement!r}")
+
     def bounds(operator, text):
         parts = [part for part in text.split(".") if part not in ("x", "X", "*")]
         if not all(part.isdigit() for part in parts) or len(parts) > 3:
-            raise ValueError(f"unreadable engines range {requirement!r}")
-        low = tuple(int(part) for part in parts) + (0,) * (3 - len(parts))
-        if operator in (">=", ">", "<=", "<"):
+            raise unreadable()
+        known = len(parts)
+        low = tuple(int(part) for part in parts) + (0,) * (3 - known)
+        if known == 0:
+            return []  # Any version.
+
+        def above(place):  # The first version past `low` at `place` (0 major, 1 minor, 2 patch).
+            return low[:place] + (low[place] + 1,) + (0,) * (2 - place)
+
+        if operator in (">=", "<"):
             return [(operator, low)]
+        if operator == ">":
+            return [(">", low)] if known == 3 else [(">=", above(known - 1))]
+        if operator == "<=":
+            return [("<=", low)] if known == 3 else [("<", above(known - 1))]
+        if operator == "~":
+            return [(">=", low), ("<", above(0 if known == 1 else 1))]
         if operator == "^":
-            high = (low[0] + 1, 0, 0) if low[0] else (0, low[1] + 1, 0)
-        elif operator == "~" or len(parts) == 2:
-            high = (low[0], low[1] + 1, 0)
-        elif len(parts) == 1:
-            high = (low[0] + 1, 0, 0)
-        elif len(parts) == 0:
-            return []
-        else:
-            return [("=", low)]
-        return [(">=", low), ("<", high)]
+            first = next((place for place in range(known) if low[place] != 0), known - 1)
+            return [(">=", low), ("<", above(first))]
+        return [("=", low)] if known == 3 else [(">=", low), ("<", above(known - 1))]
 
     compare = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b,
                "<": lambda a, b: a < b, "=": lambda a, b: a == b}
     for alternative in requirement.split("||"):
+        alternative = re.sub(r"(>=|<=|>|<|=|\^|~)\s+", r"\1", alternative.strip())
+        hyphen = re.fullmatch(r"(\S+)\s+-\s+(\S+)", alternative)
+        words = [">=" + hyphen.group(1), "<=" + hyphen.group(2)] if hyphen else alternative.split()
         checks = []
-        for word in alternative.split() or ["*"]:
+        for word in words or ["*"]:
             match = re.fullmatch(r"(>=|<=|>|<|=|\^|~)?v?([0-9xX*][0-9xX*.]*)", word)
             if not match:
-                raise ValueError(f"unreadable engines range {requirement!r}")
+                raise unreadable()
             checks += bounds(match.group(1) or "", match.group(2))
         if all(compare[operator](version, bound) for operator, bound in checks):
             return True
@@ -440,9 +453,12 @@ def satisfies(version, requirement):
 def debian_node_versions():
     """The nodejs versions apt's package lists offer (what setup.sh installs on a fresh
     machine), or Debian 12's release version where apt has no lists."""
-    madison = subprocess.run(["apt-cache", "madison", "nodejs"], capture_output=True,
-                             text=True, check=False)
-    versions = sorted({line.split("|")[1].strip() for line in madison.stdout.splitlines()
+    try:
+        madison = subprocess.run(["apt-cache", "madison", "nodejs"], capture_output=True,
+                                 text=True, check=False).stdout
+    except OSError:
+        madison = ""
+    versions = sorted({line.split("|")[1].strip() for line in madison.splitlines()
                        if line.count("|") >= 2})
     return versions or [DEBIAN_NODE]
 
@@ -466,7 +482,10 @@ def node_engine_problems(locked, nodes):
 
 
 def installed_node():
-    found = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
+    try:
+        found = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
+    except OSError:
+        return None  # The programs' check names the missing node.
     return found.stdout.strip() if found.returncode == 0 else None
 
 

@@ -30,22 +30,27 @@ as_pg() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-start_postgres() {
-    mkdir -p "$run_dir"
-    # As root, PostgreSQL runs as postgres, which must be able to reach the data folder: a clone
-    # under /root (closed to other users) cannot hold it.
-    if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$data"; then
-        echo "services: the postgres user cannot reach $data (a folder above it, such as /root," \
-            "is closed to other users); give a data folder it can reach, for example" \
+# As root, PostgreSQL runs as postgres, which must be able to reach the data folder (given to
+# it by then): a clone under /root, closed to other users, cannot hold it.
+check_reachable() {
+    if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$pg_dir"; then
+        echo "services: the postgres user cannot reach $pg_dir (a folder above it, such as" \
+            "/root, is closed to other users); give a data folder it can reach, for example" \
             "DATA_DIR=/var/tmp/tigerfans-data make run" >&2
         exit 2
     fi
+}
+
+start_postgres() {
+    mkdir -p "$run_dir"
     if [ ! -f "$pg_dir/PG_VERSION" ]; then
         mkdir -p "$pg_dir"
         if [ "$(id -u)" -eq 0 ]; then chown -R postgres:postgres "$data"; fi
+        check_reachable
         as_pg "$(pg_bin initdb)" -D "$pg_dir" -U postgres --auth=trust -E UTF8 >/dev/null
     fi
     if [ "$(id -u)" -eq 0 ]; then chown -R postgres:postgres "$pg_dir" "$run_dir"; fi
+    check_reachable
     if ! as_pg "$(pg_bin pg_ctl)" -D "$pg_dir" status >/dev/null 2>&1; then
         as_pg setsid "$(pg_bin pg_ctl)" -D "$pg_dir" -l "$data/postgres.log" -w -t 60 \
             -o "-k $run_dir -p $pg_port -c listen_addresses=127.0.0.1 -c max_connections=200" \

@@ -142,6 +142,17 @@ class NodeEngines(unittest.TestCase):
         self.assertFalse(ok("18.4.0", "~18.3.1"))
         self.assertTrue(ok("18.0.0", ">=14 <19"))
         self.assertTrue(ok("1:18.0.0", "*"))
+        self.assertTrue(ok("18.9.0", "~18"))
+        self.assertFalse(ok("19.0.0", "~18"))
+        self.assertTrue(ok("18.0.0", ">= 18"))
+        self.assertFalse(ok("18.5.0", ">18"))
+        self.assertTrue(ok("19.0.0", ">18"))
+        self.assertTrue(ok("18.5.0", "<=18"))
+        self.assertFalse(ok("19.0.0", "<=18"))
+        self.assertTrue(ok("18.2.0", "16 - 18"))
+        self.assertFalse(ok("19.0.0", "16 - 18"))
+        self.assertTrue(ok("0.2.5", "^0.2.3"))
+        self.assertFalse(ok("0.3.0", "^0.2.3"))
         with self.assertRaises(ValueError):
             ok("18.0.0", "node@latest")
 
