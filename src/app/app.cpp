@@ -358,8 +358,8 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
     }
     start_seating();
     const std::uint16_t port = listen();
-    if (config.port == 0 && config.mock_webhook_url.find(":0/") != std::string::npos) {
-        config.mock_webhook_url = "http://127.0.0.1:" + std::to_string(port) + "/payments/webhook";
+    if (config.port == 0 && config.mock_webhook_url == config::own_webhook_url(config.host, 0)) {
+        config.mock_webhook_url = config::own_webhook_url(config.host, port);
     }
     TF_ASSERT(ledger && sessions && orders);  // The flows get every store, started.
     services = std::make_unique<flows::Services>(flows::Services{

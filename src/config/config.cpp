@@ -153,7 +153,7 @@ std::vector<Option> build_options() {
          "HMAC-SHA256 key MockPay signs webhooks with",
          [](C& c, S t, std::int64_t) { c.mock_secret = t; }},
         {"MOCK_WEBHOOK_URL", Kind::text, "", 0, 0, {}, "", false,
-         "where MockPay posts events (default: this server's /payments/webhook)",
+         "where MockPay posts events (default: this server's /payments/webhook at HOST)",
          [](C& c, S t, std::int64_t) { c.mock_webhook_url = t; }},
         {"SESSION_SECRET", Kind::text, "dev-secret-change-me", 0, 0, {}, "", true,
          "key that signs admin session cookies",
@@ -338,8 +338,7 @@ LoadResult load(const Lookup& lookup) {
     }
     Config& config = result.config;
     if (config.mock_webhook_url.empty()) {
-        config.mock_webhook_url =
-            "http://127.0.0.1:" + std::to_string(config.port) + "/payments/webhook";
+        config.mock_webhook_url = own_webhook_url(config.host, config.port);
     }
     if (config.server_name.empty()) config.server_name = default_server_name();
     for (const auto& check_config : {url_check, exposure_check, waiting_room_check, port_check}) {
@@ -371,6 +370,17 @@ std::string venue_path(const Config& config) {
 
 bool is_loopback_host(std::string_view host) {
     return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+}
+
+std::string own_webhook_url(std::string_view host, std::uint16_t port) {
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    std::string address(host);
+    if (host.empty() || host == "0.0.0.0") address = "127.0.0.1";
+    if (host == "::") address = "::1";
+    if (address.find(':') != std::string::npos) address = "[" + address + "]";
+    return "http://" + address + ":" + std::to_string(port) + "/payments/webhook";
 }
 
 std::vector<std::string> describe(const Config& config) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tigerfans/core/limits.hpp"
+#include "tigerfans/http/client.hpp"
 
 namespace tigerfans::config {
 namespace {
@@ -77,6 +78,24 @@ TEST(Config, ReadsEveryLevelFromTheEnvironment) {
     EXPECT_EQ(backend_level_name(loaded.config), "pg/pg");
     EXPECT_EQ(loaded.config.capacity_b, 50u);
     EXPECT_EQ(loaded.config.mock_webhook_url, "http://127.0.0.1:9000/payments/webhook");
+}
+
+// MockPay posts to the address the server listens on: with HOST ::1 or one of the machine's
+// addresses, 127.0.0.1 would find nothing listening and every payment would go undelivered.
+TEST(Config, TheDefaultWebhookURLNamesTheAddressTheServerListensOn) {
+    EXPECT_EQ(own_webhook_url("127.0.0.1", 8000), "http://127.0.0.1:8000/payments/webhook");
+    EXPECT_EQ(own_webhook_url("::1", 8000), "http://[::1]:8000/payments/webhook");
+    EXPECT_EQ(own_webhook_url("[::1]", 8000), "http://[::1]:8000/payments/webhook");
+    EXPECT_EQ(own_webhook_url("0.0.0.0", 8000), "http://127.0.0.1:8000/payments/webhook");
+    EXPECT_EQ(own_webhook_url("::", 8000), "http://[::1]:8000/payments/webhook");
+    EXPECT_EQ(own_webhook_url("10.0.0.5", 80), "http://10.0.0.5:80/payments/webhook");
+    const LoadResult loaded = load(from({{"HOST", "::1"}}));
+    ASSERT_TRUE(loaded.ok());
+    EXPECT_EQ(loaded.config.mock_webhook_url, "http://[::1]:8000/payments/webhook");
+    const auto parsed = http::parse_http_url(loaded.config.mock_webhook_url);
+    ASSERT_TRUE(parsed.has_value());
+    EXPECT_EQ(parsed->host, "::1");
+    EXPECT_EQ(parsed->port, 8000);
 }
 
 TEST(Config, RejectsOutOfRangeNonNumericAndUnknownChoicesNamingEachOption) {

@@ -106,4 +106,8 @@ std::string venue_path(const Config& config);
 // 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach.
 bool is_loopback_host(std::string_view host);
 
+// This server's own webhook URL, MOCK_WEBHOOK_URL's default: the address HOST names (loopback
+// for the wildcard addresses, in brackets for IPv6), since the server listens on that one only.
+std::string own_webhook_url(std::string_view host, std::uint16_t port);
+
 }  // namespace tigerfans::config
