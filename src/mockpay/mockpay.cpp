@@ -3,15 +3,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
+#include <vector>
 
 #include "mockpay/outbox.hpp"
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/async.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/limits.hpp"
@@ -47,6 +50,9 @@ static_assert(outbox_first_retry > delivery_waits_total() + std::chrono::seconds
               "the background must not race the emit path's pauses");
 constexpr std::chrono::seconds redelivery_interval{1};
 constexpr std::int64_t redelivery_batch_max = 100;
+// A pass's deliveries run this many at a time: a backlog drains in waves, and a webhook that
+// answers slowly holds up its wave rather than every event behind it.
+constexpr std::size_t redelivery_parallel = 16;
 // 2^n seconds apart, at most 5 minutes: 30 attempts span about two hours.
 constexpr std::int32_t redelivery_attempts_max = 30;
 // Every redelivery of a settled event meets the gate's done mark and is answered as a replay,
@@ -168,7 +174,8 @@ asio::awaitable<void> MockPay::redelivery_loop() {
 
 // One pass: every due event gets one attempt (already rescheduled by the claim).
 asio::awaitable<void> MockPay::redeliver_due() {
-    auto exhausted = co_await outbox_->drop_exhausted(redelivery_attempts_max);
+    auto exhausted =
+        co_await outbox_->drop_exhausted(redelivery_attempts_max, redelivery_batch_max);
     if (exhausted) {
         for (const OutboxEvent& event : *exhausted) {
             deliveries_failed_.add();
@@ -178,12 +185,25 @@ asio::awaitable<void> MockPay::redeliver_due() {
     }
     auto due = co_await outbox_->claim_due(redelivery_batch_max);
     if (!due) co_return;
-    for (const OutboxEvent& event : *due) {
-        if (stopping_) co_return;
-        redeliveries_.add();
-        const auto reply = co_await deliver(event.body, 1);
-        co_await settle_delivery(event.event_key, reply);
+    const asio::any_io_executor executor = co_await asio::this_coro::executor;
+    for (std::size_t first = 0; first < due->size() && !stopping_; first += redelivery_parallel) {
+        const std::size_t end = std::min(due->size(), first + redelivery_parallel);
+        std::vector<Forked<bool>> wave;
+        wave.reserve(end - first);
+        for (std::size_t i = first; i < end; i++) {
+            wave.emplace_back(executor, redeliver(std::move((*due)[i])));
+        }
+        // Every delivery of the wave is joined before the next wave or the loop's end, so none
+        // outlives this object.
+        for (Forked<bool>& delivery : wave) co_await delivery.join();
     }
+}
+
+asio::awaitable<bool> MockPay::redeliver(OutboxEvent event) {
+    redeliveries_.add();
+    const auto reply = co_await deliver(event.body, 1);
+    co_await settle_delivery(event.event_key, reply);
+    co_return true;
 }
 
 asio::awaitable<void> MockPay::settle_delivery(const std::string& event_key,

@@ -53,8 +53,14 @@ WHERE event_key IN (
     ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING event_key, psid, body)"};
 
+// Only due events, by the index on next_attempt_at: a backlog of events waiting out their
+// pauses is not read every second. An exhausted event is due again once its last pause ends.
 constexpr Statement exhausted_statement{"outbox_exhausted", R"(
-DELETE FROM mockpay_outbox WHERE attempts >= $1 RETURNING event_key, psid, body)"};
+DELETE FROM mockpay_outbox
+WHERE event_key IN (
+    SELECT event_key FROM mockpay_outbox WHERE next_attempt_at <= now() AND attempts >= $1
+    ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+RETURNING event_key, psid, body)"};
 
 void prepare_statements(pqxx::connection& connection) {
     postgres::prepare_all(connection,
@@ -150,11 +156,12 @@ asio::awaitable<Result<std::vector<OutboxEvent>>> Outbox::claim_due(std::int64_t
     });
 }
 
-asio::awaitable<Result<std::vector<OutboxEvent>>> Outbox::drop_exhausted(
-    std::int32_t attempts_max) {
-    return worker().run<std::vector<OutboxEvent>>([attempts_max](pqxx::connection& connection) {
+asio::awaitable<Result<std::vector<OutboxEvent>>> Outbox::drop_exhausted(std::int32_t attempts_max,
+                                                                         std::int64_t limit) {
+    return worker().run<std::vector<OutboxEvent>>([attempts_max,
+                                                   limit](pqxx::connection& connection) {
         pqxx::nontransaction command(connection);
-        return events_from(command.exec_prepared(exhausted_statement.name, attempts_max));
+        return events_from(command.exec_prepared(exhausted_statement.name, attempts_max, limit));
     });
 }
 

@@ -73,8 +73,10 @@ public:
     // pause doubling up to a ceiling) as it is claimed, so a crash mid-delivery only delays it.
     asio::awaitable<Result<std::vector<OutboxEvent>>> claim_due(std::int64_t limit);
 
-    // Events given up on after too many attempts; removed and returned for the operator's log.
-    asio::awaitable<Result<std::vector<OutboxEvent>>> drop_exhausted(std::int32_t attempts_max);
+    // Up to `limit` due events given up on after `attempts_max` attempts; removed and returned
+    // for the operator's log.
+    asio::awaitable<Result<std::vector<OutboxEvent>>> drop_exhausted(std::int32_t attempts_max,
+                                                                     std::int64_t limit);
 
 private:
     postgres::Worker& worker();  // The first connection, for the table and the redelivery loop.

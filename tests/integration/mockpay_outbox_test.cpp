@@ -81,6 +81,36 @@ TEST_F(OutboxTest, AnEventIsNotDueBeforeItsFirstPause) {
     EXPECT_EQ(query_value<int>("SELECT count(*) FROM mockpay_outbox"), 1);
 }
 
+// Only due events that used up their attempts are dropped: one still waiting out its last
+// pause stays (it is dropped once due), and one with attempts left is claimed.
+TEST_F(OutboxTest, ExhaustedEventsAreDroppedOnceDue) {
+    for (const Status& added : add_together({event(1), event(2), event(3)}, seconds(0))) {
+        ASSERT_TRUE(added.ok());
+    }
+    EXPECT_EQ(query_value<int>("WITH u AS (UPDATE mockpay_outbox SET attempts = 30 WHERE "
+                               "event_key IN ('evt_test_1', 'evt_test_2') RETURNING 1) "
+                               "SELECT count(*) FROM u"),
+              2);
+    EXPECT_EQ(query_value<int>("WITH u AS (UPDATE mockpay_outbox SET next_attempt_at = now() + "
+                               "interval '1 hour' WHERE event_key = 'evt_test_2' RETURNING 1) "
+                               "SELECT count(*) FROM u"),
+              1);
+    const std::vector<std::string> dropped = run([&]() -> awaitable<std::vector<std::string>> {
+        std::vector<std::string> keys;
+        auto exhausted = co_await outbox_.drop_exhausted(30, 100);
+        EXPECT_TRUE(exhausted.ok());
+        if (exhausted.ok()) {
+            for (const OutboxEvent& e : *exhausted) keys.push_back(e.event_key);
+        }
+        co_return keys;
+    });
+    EXPECT_EQ(dropped, std::vector<std::string>{"evt_test_1"});
+    const auto left = due();
+    EXPECT_EQ(left.size(), 1u);
+    EXPECT_TRUE(left.contains("evt_test_3"));
+    EXPECT_EQ(query_value<int>("SELECT count(*) FROM mockpay_outbox"), 2);
+}
+
 TEST_F(OutboxTest, AfterStopNothingIsWritten) {
     run([&]() -> awaitable<int> {
         co_await outbox_.stop();

@@ -24,6 +24,7 @@
 namespace tigerfans::mockpay {
 
 class Outbox;
+struct OutboxEvent;
 
 // Where the fan goes after the button: success page, or back to checkout with the outcome.
 std::string redirect_after(PaymentOutcome outcome, std::string_view order_id);
@@ -62,6 +63,8 @@ private:
     boost::asio::awaitable<void> forget_delivered(std::string event_key);
     boost::asio::awaitable<void> redelivery_loop();
     boost::asio::awaitable<void> redeliver_due();
+    // One attempt at a claimed event, settled by its answer (true when done).
+    boost::asio::awaitable<bool> redeliver(OutboxEvent event);
 
     const config::Config& config_;
     sessions::SessionStore& sessions_;
