@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -207,8 +209,13 @@ asio::awaitable<bool> App::Impl::start_backends() {
     Status orders_started = co_await orders->start();
     Status ledger_started = co_await ledger->start();
     Status sessions_started = co_await sessions->start();
-    // The queue's store is where the sessions are: it fails and recovers with them.
-    if (queue_store && sessions_started) sessions_started = co_await queue_store->start();
+    // The queue's store is where the sessions are: it fails and recovers with them. It starts
+    // whatever the sessions' start found: a Redis client connects only once started, and then
+    // keeps reconnecting by itself, so one skipped here would never serve the waiting room.
+    if (queue_store) {
+        Status queue_started = co_await queue_store->start();
+        if (sessions_started && !queue_started) sessions_started = queue_started;
+    }
     bool ok = true;
     for (const auto& [what, status] : {std::pair{"orders (PostgreSQL)", orders_started},
                                        std::pair{"accounting", ledger_started}}) {
@@ -456,8 +463,18 @@ int App::run(bool handle_signals, std::function<void(std::uint16_t port)> on_lis
     if (handle_signals) {
         signals.add(SIGINT);
         signals.add(SIGTERM);
-        signals.async_wait([this](boost::system::error_code error, int) {
-            if (!error) stop();
+        // The first signal drains; a second one during the drain (which waits for the stores,
+        // however long a ledger that does not answer takes) ends the process at once, as a
+        // crash would: every promise holds across a crash.
+        signals.async_wait([this, &signals](boost::system::error_code error, int) {
+            if (error) return;
+            stop();
+            signals.async_wait([](boost::system::error_code again, int signal) {
+                if (again) return;
+                spdlog::critical("signal {} during the shutdown: exiting at once", signal);
+                spdlog::shutdown();
+                std::_Exit(1);
+            });
         });
     }
     // A start that throws (a port already taken, say) may leave an acceptor, timers and store

@@ -79,6 +79,9 @@ asio::awaitable<void> WaitingRoom::stop(std::chrono::milliseconds wait) {
     stopping_ = true;
     co_await stop_timer_loop(
         timer_, [this] { return loop_running_ || holds_reading_; }, wait);
+    // An operator's pause or rate set since the last step reaches the store before the exit:
+    // the other processes go on admitting by what the store says.
+    if (paused_dirty_ || rate_dirty_) co_await store_settings();
     if (leading_) co_await give_up_lease();
 }
 

@@ -4,6 +4,7 @@
 // restarts. Also: a level-2 run leaves no session behind in Redis.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -43,6 +44,24 @@ TEST_P(RedisFlowTest, CheckoutAnswers503WithoutLeakingHoldsWhileRedisIsDownAndRe
     EXPECT_TRUE(wait_until([&] { return checkout().status == 200; }, std::chrono::seconds(10)));
     EXPECT_EQ(driver().get("/healthz").status, 200u);
     EXPECT_EQ(inventory()["A"]["active_holds"], 2);
+}
+
+// A server started while Redis is down serves the waiting room once Redis is back: its queue
+// store's client was started too, and reconnects by itself like the sessions'.
+TEST_P(RedisFlowTest, AWaitingRoomStartedWithoutRedisServesOnceRedisIsBack) {
+    const std::map<std::string, std::string> waiting_room = {
+        {"WAITING_ROOM", "on"},
+        {"SALE_OPENS_AT", "2020-01-01T00:00:00Z"},
+        {"ADMIT_PER_SECOND", "100"}};
+    start_server(waiting_room);
+    redis()->stop();
+    restart_server(waiting_room);
+    EXPECT_EQ(driver().post("/api/queue/join", "").status, 503u);
+    redis()->start();
+    EXPECT_TRUE(wait_until([&] { return driver().post("/api/queue/join", "").status == 201; },
+                           std::chrono::seconds(10)));
+    EXPECT_TRUE(wait_until([&] { return driver().get("/healthz").status == 200; },
+                           std::chrono::seconds(10)));
 }
 
 // kill -9 of Redis right after checkouts were answered: the append-only file brings every

@@ -320,6 +320,19 @@ TEST_F(WaitingRoomStepTest, AProcessThatStopsHandsAdmissionOverAtOnce) {
     EXPECT_NE(store.lease_owner, holder);
 }
 
+// A pause set on a process just before it stops (no step in between) still reaches the others.
+TEST_F(WaitingRoomStepTest, APauseSetJustBeforeAStopReachesTheOtherProcesses) {
+    WaitingRoom other{io.get_executor(), config, store, ledger, opens_us - 600 * second_us};
+    run_rooms({&room, &other}, opens_us, opens_us + second_us);
+    other.set_paused(true);
+    testing::run_async(io, [&]() -> asio::awaitable<bool> {
+        co_await other.stop(std::chrono::milliseconds(100));
+        co_return true;
+    });
+    EXPECT_EQ(run_rooms({&room}, opens_us + second_us + 50'000, opens_us + 5 * second_us), 0u);
+    EXPECT_TRUE(room.state().paused);
+}
+
 // An operator's pause or rate, set on a process that does not admit, reaches the one that does
 // through the store; and a restarted process takes the stored settings over its configuration.
 TEST_F(WaitingRoomStepTest, APauseOrRateSetOnAnyProcessReachesTheOneThatAdmits) {
