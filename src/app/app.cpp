@@ -452,6 +452,33 @@ asio::awaitable<void> App::Impl::shutdown() {
     spdlog::info("shut down");
 }
 
+namespace {
+// The first signal drains; one that comes a while later during the drain (which waits for the
+// stores, however long a ledger that does not answer takes) ends the process at once, as a
+// crash would: every promise holds across a crash. Signals sent together (a terminal's Ctrl-C
+// reaching every process of `make run`, and run.sh's SIGTERM at the same moment) count as one.
+constexpr std::chrono::seconds second_signal_after{2};
+
+void wait_for_signal(asio::signal_set& signals, App& app,
+                     std::chrono::steady_clock::time_point first) {
+    signals.async_wait([&signals, &app, first](boost::system::error_code error, int signal) {
+        if (error) return;
+        const auto now = std::chrono::steady_clock::now();
+        if (first == std::chrono::steady_clock::time_point{}) {
+            app.stop();
+            wait_for_signal(signals, app, now);
+            return;
+        }
+        if (now - first >= second_signal_after) {
+            spdlog::critical("signal {} during the shutdown: exiting at once", signal);
+            spdlog::default_logger()->flush();
+            std::_Exit(1);
+        }
+        wait_for_signal(signals, app, first);
+    });
+}
+}  // namespace
+
 App::App(config::Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 
 App::~App() = default;
@@ -463,19 +490,7 @@ int App::run(bool handle_signals, std::function<void(std::uint16_t port)> on_lis
     if (handle_signals) {
         signals.add(SIGINT);
         signals.add(SIGTERM);
-        // The first signal drains; a second one during the drain (which waits for the stores,
-        // however long a ledger that does not answer takes) ends the process at once, as a
-        // crash would: every promise holds across a crash.
-        signals.async_wait([this, &signals](boost::system::error_code error, int) {
-            if (error) return;
-            stop();
-            signals.async_wait([](boost::system::error_code again, int signal) {
-                if (again) return;
-                spdlog::critical("signal {} during the shutdown: exiting at once", signal);
-                spdlog::shutdown();
-                std::_Exit(1);
-            });
-        });
+        wait_for_signal(signals, *this, {});
     }
     // A start that throws (a port already taken, say) may leave an acceptor, timers and store
     // clients behind it: the loop stops with them rather than serve half a server.

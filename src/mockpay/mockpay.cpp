@@ -50,8 +50,8 @@ static_assert(outbox_first_retry > delivery_waits_total() + std::chrono::seconds
               "the background must not race the emit path's pauses");
 constexpr std::chrono::seconds redelivery_interval{1};
 constexpr std::int64_t redelivery_batch_max = 100;
-// A pass's deliveries run this many at a time: a backlog drains in waves, and a webhook that
-// answers slowly holds up its wave rather than every event behind it.
+// A pass's deliveries run this many at a time: a backlog drains in waves of this many. A wave
+// ends with its slowest delivery (at most the client's timeout).
 constexpr std::size_t redelivery_parallel = 16;
 // 2^n seconds apart, at most 5 minutes: 30 attempts span about two hours.
 constexpr std::int32_t redelivery_attempts_max = 30;
@@ -183,7 +183,7 @@ asio::awaitable<void> MockPay::redeliver_due() {
                           event.psid);
         }
     }
-    auto due = co_await outbox_->claim_due(redelivery_batch_max);
+    auto due = co_await outbox_->claim_due(redelivery_batch_max, redelivery_attempts_max);
     if (!due) co_return;
     const asio::any_io_executor executor = co_await asio::this_coro::executor;
     for (std::size_t first = 0; first < due->size() && !stopping_; first += redelivery_parallel) {

@@ -49,7 +49,7 @@ constexpr Statement claim_statement{"outbox_claim", R"(
 UPDATE mockpay_outbox SET attempts = attempts + 1,
     next_attempt_at = now() + least(power(2, attempts), $2::bigint) * interval '1 second'
 WHERE event_key IN (
-    SELECT event_key FROM mockpay_outbox WHERE next_attempt_at <= now()
+    SELECT event_key FROM mockpay_outbox WHERE next_attempt_at <= now() AND attempts < $3
     ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING event_key, psid, body)"};
 
@@ -145,12 +145,14 @@ asio::awaitable<Status> Outbox::remove(const std::string& event_key) {
 
 asio::awaitable<void> Outbox::stop() { return changes_.stop(); }
 
-asio::awaitable<Result<std::vector<OutboxEvent>>> Outbox::claim_due(std::int64_t limit) {
+asio::awaitable<Result<std::vector<OutboxEvent>>> Outbox::claim_due(std::int64_t limit,
+                                                                    std::int32_t attempts_max) {
     TF_ASSERT_GT(limit, 0);
-    return worker().run<std::vector<OutboxEvent>>([limit](pqxx::connection& connection) {
+    return worker().run<std::vector<OutboxEvent>>([limit,
+                                                   attempts_max](pqxx::connection& connection) {
         pqxx::work txn(connection);
         const pqxx::result rows =
-            txn.exec_prepared(claim_statement.name, limit, outbox_retry_pause_max_s);
+            txn.exec_prepared(claim_statement.name, limit, outbox_retry_pause_max_s, attempts_max);
         txn.commit();
         return events_from(rows);
     });

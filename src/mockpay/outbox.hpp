@@ -71,7 +71,9 @@ public:
 
     // Up to `limit` events whose next attempt is due, each rescheduled (attempts + 1, the
     // pause doubling up to a ceiling) as it is claimed, so a crash mid-delivery only delays it.
-    asio::awaitable<Result<std::vector<OutboxEvent>>> claim_due(std::int64_t limit);
+    // Events with `attempts_max` attempts made are never claimed again: drop_exhausted's.
+    asio::awaitable<Result<std::vector<OutboxEvent>>> claim_due(std::int64_t limit,
+                                                                std::int32_t attempts_max);
 
     // Up to `limit` due events given up on after `attempts_max` attempts; removed and returned
     // for the operator's log.

@@ -42,7 +42,7 @@ protected:
     std::map<std::string, std::string> due() {
         return run([&]() -> awaitable<std::map<std::string, std::string>> {
             std::map<std::string, std::string> by_key;
-            auto claimed = co_await outbox_.claim_due(100);
+            auto claimed = co_await outbox_.claim_due(100, 30);
             EXPECT_TRUE(claimed.ok());
             if (!claimed.ok()) co_return by_key;
             for (const OutboxEvent& e : *claimed) by_key[e.event_key] = e.psid + " " + e.body;
@@ -109,6 +109,12 @@ TEST_F(OutboxTest, ExhaustedEventsAreDroppedOnceDue) {
     EXPECT_EQ(left.size(), 1u);
     EXPECT_TRUE(left.contains("evt_test_3"));
     EXPECT_EQ(query_value<int>("SELECT count(*) FROM mockpay_outbox"), 2);
+    // Made due again, the exhausted event is never claimed for another attempt.
+    EXPECT_EQ(query_value<int>("WITH u AS (UPDATE mockpay_outbox SET next_attempt_at = now() "
+                               "WHERE event_key = 'evt_test_2' RETURNING 1) "
+                               "SELECT count(*) FROM u"),
+              1);
+    EXPECT_TRUE(due().empty());
 }
 
 TEST_F(OutboxTest, AfterStopNothingIsWritten) {

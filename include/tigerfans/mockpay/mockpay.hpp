@@ -63,7 +63,7 @@ private:
     boost::asio::awaitable<void> forget_delivered(std::string event_key);
     boost::asio::awaitable<void> redelivery_loop();
     boost::asio::awaitable<void> redeliver_due();
-    // One attempt at a claimed event, settled by its answer (true when done).
+    // One attempt at a claimed event, settled by its answer (the value only marks its end).
     boost::asio::awaitable<bool> redeliver(OutboxEvent event);
 
     const config::Config& config_;
