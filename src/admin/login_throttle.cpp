@@ -4,8 +4,8 @@
 #include <algorithm>
 
 #include "tigerfans/core/assert.hpp"
-
 #include "tigerfans/core/limits.hpp"
+#include "tigerfans/http/rate_limit.hpp"
 
 namespace tigerfans::admin {
 
@@ -18,6 +18,15 @@ constexpr std::int64_t us_per_s = 1'000'000;
 std::string user_key(std::string_view username) {
     if (username.size() <= limits::admin_login_username_key_bytes_max) return std::string(username);
     return std::string(limits::admin_login_username_key_bytes_max + 1, '*');
+}
+
+// An address as the rate limits count it: an IPv6 peer by its /64 network, which one site holds
+// whole (a guesser there would otherwise have 2^64 addresses with free failures each).
+std::string address_key(std::string_view address) { return http::RateLimiter::bucket_key(address); }
+
+// No address holds a newline, so the first one ends it: each pair has a key of its own.
+std::string pair_key(const std::string& address, const std::string& user) {
+    return address + '\n' + user;
 }
 }  // namespace
 
@@ -49,20 +58,35 @@ void LoginThrottle::count_failure(Table& table, const std::string& key, std::int
 // Rounded up: a block with any time left is at least a second, as Retry-After counts.
 std::int64_t LoginThrottle::wait_s(std::string_view address, std::string_view username,
                                    std::int64_t now_us) const {
-    const std::int64_t wait_us = std::max(wait_in(by_address_, std::string(address), now_us),
+    const std::int64_t wait_us = std::max(wait_in(by_address_, address_key(address), now_us),
                                           wait_in(by_user_, user_key(username), now_us));
     return (wait_us + us_per_s - 1) / us_per_s;
 }
 
 void LoginThrottle::failed(std::string_view address, std::string_view username,
                            std::int64_t now_us) {
-    count_failure(by_address_, std::string(address), now_us);
-    count_failure(by_user_, user_key(username), now_us);
+    const std::string address_counted = address_key(address);
+    const std::string user_counted = user_key(username);
+    count_failure(by_address_, address_counted, now_us);
+    count_failure(by_user_, user_counted, now_us);
+    count_failure(by_pair_, pair_key(address_counted, user_counted), now_us);
 }
 
+// The right password forgives the address its failures, but the user name only those made from
+// this address: an admin polling with Basic credentials every few seconds must not hand a
+// guesser elsewhere a fresh set of free failures at each poll.
 void LoginThrottle::succeeded(std::string_view address, std::string_view username) {
-    by_address_.erase(std::string(address));
-    by_user_.erase(user_key(username));
+    const std::string address_counted = address_key(address);
+    const std::string user_counted = user_key(username);
+    by_address_.erase(address_counted);
+    const auto pair = by_pair_.find(pair_key(address_counted, user_counted));
+    if (pair == by_pair_.end()) return;
+    const auto user = by_user_.find(user_counted);
+    if (user != by_user_.end()) {
+        user->second.count = std::max(0, user->second.count - pair->second.count);
+        if (user->second.count == 0) by_user_.erase(user);
+    }
+    by_pair_.erase(pair);
 }
 
 }  // namespace tigerfans::admin

@@ -137,6 +137,41 @@ TEST(LoginThrottle, BlocksAfterFreeFailuresDoublingPerAddressAndPerUser) {
     EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now + second), 0);
 }
 
+// An admin who logs in with Basic credentials at every poll does not reset what a guesser at
+// another address counted against the same user name: the success forgives only the failures
+// made from its own address.
+TEST(LoginThrottle, ARightPasswordForgivesOnlyTheFailuresOfItsOwnAddress) {
+    admin::LoginThrottle throttle;
+    constexpr std::int64_t second = 1'000'000;
+    const std::int64_t now = 1'000 * second;
+    throttle.failed("10.0.0.1", "admin", now);  // The admin's own typo.
+    for (int i = 0; i < limits::admin_login_free_failures - 1; i++)
+        throttle.failed("10.0.0.2", "admin", now);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now), 0);
+    throttle.succeeded("10.0.0.1", "admin");
+    throttle.failed("10.0.0.2", "admin", now);
+    EXPECT_EQ(throttle.wait_s("10.0.0.3", "admin", now), 0);  // Five failures: all free.
+    throttle.failed("10.0.0.2", "admin", now);
+    EXPECT_EQ(throttle.wait_s("10.0.0.3", "admin", now), 1);
+    throttle.succeeded("10.0.0.2", "admin");  // The guesser's own success clears its count.
+    EXPECT_EQ(throttle.wait_s("10.0.0.3", "admin", now), 0);
+}
+
+// Every address of an IPv6 /64 counts as one (one site holds the whole network); an
+// IPv4-mapped address counts as its IPv4 one.
+TEST(LoginThrottle, CountsAnIpv6NetworkAsOneAddress) {
+    admin::LoginThrottle throttle;
+    constexpr std::int64_t second = 1'000'000;
+    const std::int64_t now = 1'000 * second;
+    for (int i = 0; i <= limits::admin_login_free_failures; i++)
+        throttle.failed("2001:db8:0:1::" + std::to_string(i + 1), "name" + std::to_string(i), now);
+    EXPECT_EQ(throttle.wait_s("2001:db8:0:1:ffff::9", "someone", now), 1);
+    EXPECT_EQ(throttle.wait_s("2001:db8:0:2::1", "someone", now), 0);
+    for (int i = 0; i <= limits::admin_login_free_failures; i++)
+        throttle.failed("::ffff:10.0.0.7", "x" + std::to_string(i), now);
+    EXPECT_EQ(throttle.wait_s("10.0.0.7", "someone", now), 1);
+}
+
 // User names longer than any real one are counted under one key (the table's keys stay
 // small): failures with different such names from different addresses add up; a name of the
 // longest kept length still has a count of its own.
@@ -152,8 +187,11 @@ TEST(LoginThrottle, CountsEveryOverlongUserNameAsOne) {
     EXPECT_EQ(throttle.wait_s("10.0.2.1", std::string(64 * 1024, 'b'), now), 1);
     EXPECT_EQ(throttle.wait_s("10.0.2.1", std::string(longest, 'a'), now), 0);
     EXPECT_EQ(throttle.wait_s("10.0.2.1", "admin", now), 0);
-    throttle.succeeded("10.0.2.1", std::string(longest + 7, 'c'));
-    EXPECT_EQ(throttle.wait_s("10.0.2.1", std::string(longest + 1, 'a'), now), 0);
+    // A success under another overlong name forgives the failure its address made: the next
+    // failure is the sixth, not the seventh, and blocks for one second.
+    throttle.succeeded("10.0.1.0", std::string(longest + 7, 'c'));
+    throttle.failed("10.0.2.1", std::string(longest + 1, 'a'), now + second);
+    EXPECT_EQ(throttle.wait_s("10.0.2.2", std::string(longest + 1, 'a'), now + second), 1);
 }
 
 // A block lasts its whole length from the failure, not until the next whole second: a failure

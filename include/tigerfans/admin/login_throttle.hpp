@@ -1,6 +1,8 @@
-// Admin login throttling: wrong passwords are counted per client address and per user name;
-// past a few free attempts each further failure blocks that address (and that user) for twice
-// as long as the one before, up to a ceiling. Single loop thread, in memory, bounded.
+// Admin login throttling: wrong passwords are counted per client address (an IPv6 one by its
+// /64 network) and per user name; past a few free attempts each further failure blocks that
+// address (and that user) for twice as long as the one before, up to a ceiling. The right
+// password clears the address's count and takes from the user's only the failures made from
+// that address. Single loop thread, in memory, bounded.
 #pragma once
 
 #include <cstddef>
@@ -34,6 +36,8 @@ private:
 
     Table by_address_;
     Table by_user_;
+    // Failures per address and user name (counted, never blocking): what a success forgives.
+    Table by_pair_;
 };
 
 }  // namespace tigerfans::admin
