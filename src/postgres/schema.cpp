@@ -5,6 +5,7 @@
 #include <string>
 
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::postgres {
 
@@ -60,7 +61,18 @@ void apply_schema(pqxx::work& txn, std::string_view store,
                   std::initializer_list<SchemaStep> steps) {
     TF_ASSERT(!store.empty());
     TF_ASSERT(steps.size() > 0);
+    // A step that builds an index or fills a new column takes as long as its table is big:
+    // under the connection's statement timeout it would fail at every start once the table
+    // grew. Waits are bounded instead. A step waiting for a table's lock holds up every read
+    // and write queued behind it, so it waits no longer than a statement may run (unless the
+    // caller set a lock_timeout of its own); the store's advisory lock is held by another
+    // start running these same steps, and is waited for as long as that takes.
+    txn.exec("SET LOCAL statement_timeout = 0");
+    const bool caller_set_lock_timeout = txn.exec1("SHOW lock_timeout")[0].as<std::string>() != "0";
     txn.exec_params(schema_lock_sql, "tigerfans-schema-" + std::string(store));
+    if (!caller_set_lock_timeout) {
+        txn.exec("SET LOCAL lock_timeout = " + std::to_string(limits::pg_statement_timeout_ms));
+    }
     for (const SchemaStep& step : steps) {
         // A step names what its SQL makes; a name its SQL does not make is a typo that would
         // make the step run at every start, or never.

@@ -50,7 +50,10 @@ private:
     std::string_view name_;  // The index's or the column's.
 };
 
-// Takes the store's advisory lock and runs `steps` in order in `txn`; the caller commits.
+// Takes the store's advisory lock and runs `steps` in order in `txn`; the caller commits. The
+// steps run without a statement timeout (an index on a big table takes its time), waiting for
+// a table's lock no longer than limits::pg_statement_timeout_ms unless `txn` set its own
+// lock_timeout.
 void apply_schema(pqxx::work& txn, std::string_view store, std::initializer_list<SchemaStep> steps);
 
 }  // namespace tigerfans::postgres

@@ -2,11 +2,13 @@
 // no lock that would wait for a running server's open writes. Each test holds such a write open
 // on a second connection while the schema is applied under a short lock_timeout, so a step that
 // locks the table fails instead of waiting.
+#include <chrono>
 #include <pqxx/pqxx>
 #include <string>
 
 #include "pg_test_helpers.hpp"
 #include "postgres/schema.hpp"
+#include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::postgres {
 namespace {
@@ -85,6 +87,40 @@ TEST_F(PgSchemaTest, AnIndexOnAnotherSchemasTableOfTheSameNameDoesNotCount) {
     EXPECT_TRUE(query_value<bool>(
         "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'fresh' "
         "AND table_name = 'schema_things' AND column_name = 'color')"));
+}
+
+// A server's connections run every statement under a timeout; an index built on a big table
+// at a start must not fail at every start under it. The table's lock is waited for no longer
+// than a statement may run.
+TEST_F(PgSchemaTest, AStepRunsPastTheConnectionsStatementTimeout) {
+    apply();
+    {
+        pqxx::connection connection(database_url_);
+        pqxx::work txn(connection);
+        txn.exec("DROP INDEX schema_things_note");
+        txn.exec(
+            "INSERT INTO schema_things (id, note) SELECT i, md5(i::text) "
+            "FROM generate_series(1, 300000) AS i");
+        txn.commit();
+    }
+    pqxx::connection connection(database_url_);
+    connection.set_variable("statement_timeout", "20");
+    pqxx::work txn(connection);
+    // What the build below takes, measured under no timeout and undone.
+    txn.exec("SAVEPOINT measure");
+    const auto started = std::chrono::steady_clock::now();
+    txn.exec("SET LOCAL statement_timeout = 0");
+    txn.exec(std::string(create_index_sql));
+    const auto took = std::chrono::steady_clock::now() - started;
+    txn.exec("ROLLBACK TO SAVEPOINT measure");
+    ASSERT_GT(took, std::chrono::milliseconds(20)) << "the table is too small to test the timeout";
+    ASSERT_EQ(txn.exec1("SHOW statement_timeout")[0].as<std::string>(), "20ms");
+    apply_schema(txn, "schema_test",
+                 {SchemaStep::index("schema_things", "schema_things_note", create_index_sql)});
+    EXPECT_EQ(txn.exec1("SHOW lock_timeout")[0].as<std::string>(),
+              std::to_string(limits::pg_statement_timeout_ms / 1000) + "s");
+    txn.commit();
+    EXPECT_TRUE(has_index());
 }
 
 TEST_F(PgSchemaTest, AStartWithNothingToAddDoesNotWaitForAnOpenWrite) {
