@@ -223,10 +223,9 @@ std::optional<WebhookOutcome> turned_away(const Result<sessions::GateAnswer>& ga
     return std::nullopt;
 }
 
-// Stores the payment as its event describes its order, owed back (PAID_UNFULFILLED) unless
-// the order is stored already, whose status is the answer.
-asio::awaitable<Result<orders::OrderStatus>> store_event_payment(Services& services,
-                                                                 const WebhookEvent& event) {
+// A payment's order as its event describes it, owed back (PAID_UNFULFILLED) until a ticket is
+// found for it.
+orders::Order order_from_event(const WebhookEvent& event) {
     TF_ASSERT(event.outcome == PaymentOutcome::succeeded && event.order);
     const EventOrder& paid = *event.order;
     orders::Order order;
@@ -240,21 +239,101 @@ asio::awaitable<Result<orders::OrderStatus>> store_event_payment(Services& servi
     order.status = orders::OrderStatus::paid_unfulfilled;
     order.paid_at_us = unix_now_us();
     order.payment_key = orders::stored_payment_key(event.idempotency_key);
+    return order;
+}
+
+// Stores the payment as its event describes its order, owed back (PAID_UNFULFILLED) unless
+// the order is stored already, whose status is the answer.
+asio::awaitable<Result<orders::OrderStatus>> store_event_payment(Services& services,
+                                                                 const WebhookEvent& event) {
     co_return co_await timed(services.timings.order_insert,
-                             services.orders.insert(std::move(order)));
+                             services.orders.insert(order_from_event(event)));
+}
+
+// A payment whose session was lost while its checkout's ticket hold is still pending (Redis
+// lost its last writes): the holds carry the order's id, so the ledger names them, and posting
+// them gives the fan the ticket the hold kept. The ticket is posted first and the goodie only
+// once the ticket is, so no goodie goes to an order without one. A ticket the ledger already
+// sold to the order (an earlier attempt posted it and failed before the order was stored) is
+// the order's too. nullopt when the order has neither (a seat order's seats are in the seat
+// ledger), or its hold expired or was voided before the post: the payment is then owed back.
+asio::awaitable<Result<std::optional<orders::Order>>> post_lost_sessions_holds(
+    Services& services, const WebhookEvent& event) {
+    const EventOrder& paid = *event.order;
+    const std::optional<u128> order_id = parse_order_id(paid.order_id);
+    if (!order_id || *order_id == 0) co_return std::optional<orders::Order>();
+    auto entries = co_await services.ledger.entries_of(*order_id);
+    if (!entries) co_return entries.fault();
+    std::optional<accounting::LedgerEntry> ticket;
+    std::optional<accounting::LedgerEntry> goodie;
+    for (const accounting::LedgerEntry& entry : *entries) {
+        const bool sold = entry.state == accounting::EntryState::posted;
+        const bool held = entry.state == accounting::EntryState::pending && !entry.late;
+        if (!sold && !held) continue;
+        if (entry.resource == resource_of(paid.cls)) ticket = entry;
+        if (entry.resource == Resource::goodies) goodie = entry;
+    }
+    if (!ticket) co_return std::optional<orders::Order>();
+    const auto pending = [](const std::optional<accounting::LedgerEntry>& entry) {
+        return entry && entry->state == accounting::EntryState::pending;
+    };
+    accounting::CommitRequest request{paid.cls, ticket->transfer_id,
+                                      goodie ? goodie->transfer_id : 0, false, *order_id};
+    if (pending(ticket)) {
+        auto committed =
+            co_await timed(services.timings.accounting_commit, services.ledger.commit(request));
+        if (!committed) co_return committed.fault();
+        if (committed->ticket != accounting::Resolution::done) {
+            co_return std::optional<orders::Order>();
+        }
+    }
+    orders::Order order = order_from_event(event);
+    order.status = orders::OrderStatus::paid;
+    order.ticket_code = new_ticket_code();
+    order.ticket_transfer_id = ticket->transfer_id;
+    if (goodie) {
+        order.goodie_transfer_id = goodie->transfer_id;
+        order.try_goodie = true;
+        order.got_goodie = !pending(goodie);
+    }
+    if (pending(goodie)) {
+        request.goodie_held = true;  // The ticket's post is repeated: its derived id exists.
+        auto both =
+            co_await timed(services.timings.accounting_commit, services.ledger.commit(request));
+        if (!both) co_return both.fault();
+        order.got_goodie = both->goodie == accounting::Resolution::done;
+    }
+    co_return order;
 }
 
 // A payment for a session that is gone and was never settled: its every delivery failed until
 // the session expired (the server down, or its session store, for longer than the session's
-// margin), or it came after the reservation's end. No hold is left to post, so the payment is
-// recorded as owed back (PAID_UNFULFILLED) from what the signed event says of its order. The
-// order id keys the row: a redelivery stores nothing twice, and an order already stored (the
-// reconciler's, from a ticket the ledger booked) keeps its status, which is the answer.
+// margin), it came after the reservation's end, or the session store lost it. A ticket hold
+// still pending is posted (above); otherwise the payment is recorded as owed back
+// (PAID_UNFULFILLED) from what the signed event says of its order. The order id keys the row:
+// a redelivery stores nothing twice, and an order already stored (the reconciler's, from a
+// ticket the ledger booked) keeps its status, which is the answer. A paid order keeps its
+// email's slot for good, as a settled session's does.
 asio::awaitable<WebhookOutcome> record_unsettled_payment(Services& services,
                                                          const WebhookEvent& event) {
-    auto stored = co_await store_event_payment(services, event);
+    auto posted = co_await post_lost_sessions_holds(services, event);
+    if (!posted) co_return posted.fault();
+    const bool ticketed = posted->has_value();
+    Result<orders::OrderStatus> stored = Fault::internal;
+    if (ticketed) {
+        stored = co_await timed(services.timings.order_insert,
+                                services.orders.insert(std::move(**posted)));
+    } else {
+        stored = co_await store_event_payment(services, event);
+    }
     if (!stored) co_return stored.fault();
-    spdlog::warn("webhook: payment {} for order {} came after its session {} ended; stored as {}",
+    if (ticketed && *stored == orders::OrderStatus::paid) services.timings.sales.add();
+    if (*stored == orders::OrderStatus::paid) {
+        Status counted = co_await settle_email_slot(services, event.order->customer_email,
+                                                    event.order->order_id, true);
+        if (!counted) co_return counted.fault();
+    }
+    spdlog::warn("webhook: payment {} for order {} found no session {}; stored as {}",
                  orders::stored_payment_key(event.idempotency_key), event.order->order_id,
                  event.payment_session_id, orders::status_name(*stored));
     co_return WebhookSettled{false, *stored};

@@ -80,6 +80,20 @@ protected:
             .dump();
     }
 
+    // A class B payment whose event gives its order, as MockPay's do.
+    static json payment_naming_its_order(const std::string& psid, const std::string& key,
+                                         const std::string& order_id, const std::string& email) {
+        return {{"type", "payment.succeeded"},
+                {"payment_session_id", psid},
+                {"idempotency_key", key},
+                {"order_id", order_id},
+                {"cls", "B"},
+                {"amount", price_cents(TicketClass::b)},
+                {"currency", "eur"},
+                {"customer_email", email},
+                {"created_at", 1700000000}};
+    }
+
     int fans_ = 0;  // The fans buy() has made up.
 };
 
@@ -168,15 +182,7 @@ TEST_P(FlowTest, ReplayedWebhooksAreIdempotent) {
 TEST_P(FlowTest, APaymentForASessionThatIsGoneIsStoredAsOwedBack) {
     start_server();
     const std::string order_id(32, 'c');
-    json paid = {{"type", "payment.succeeded"},
-                 {"payment_session_id", "mock_gone"},
-                 {"idempotency_key", "evt_late"},
-                 {"order_id", order_id},
-                 {"cls", "B"},
-                 {"amount", price_cents(TicketClass::b)},
-                 {"currency", "eur"},
-                 {"customer_email", "late@example.com"},
-                 {"created_at", 1700000000}};
+    json paid = payment_naming_its_order("mock_gone", "evt_late", order_id, "late@example.com");
     for (int delivery = 0; delivery < 2; delivery++) {
         const Reply reply = signed_webhook(paid.dump());
         EXPECT_EQ(reply.status, 200u) << reply.body;
@@ -191,6 +197,35 @@ TEST_P(FlowTest, APaymentForASessionThatIsGoneIsStoredAsOwedBack) {
     paid["order_id"] = std::string(32, 'd');
     EXPECT_EQ(signed_webhook(paid.dump()).status, 404u);
     EXPECT_EQ(driver().get("/api/orders/" + std::string(32, 'd')).status, 404u);
+}
+
+// A session the session store lost (Redis' last second gone in a crash) while its ticket hold
+// is still pending: the payment posts the hold it finds by the order's id, and the fan gets
+// that ticket, once, however often the payment is delivered. Here the event names a session
+// that never existed, for the order of a real checkout.
+TEST_P(FlowTest, APaymentWhoseSessionWasLostPostsItsPendingHold) {
+    start_server();
+    const auto [order_id, psid] = buy("B", "lost@example.com");
+    ASSERT_EQ(inventory()["B"]["active_holds"], 1);
+    const json paid =
+        payment_naming_its_order("mock_lost", "evt_lost", order_id, "lost@example.com");
+    std::string ticket;
+    for (int delivery = 0; delivery < 2; delivery++) {
+        const Reply reply = signed_webhook(paid.dump());
+        EXPECT_EQ(reply.status, 200u) << reply.body;
+        EXPECT_EQ(body_of(reply)["order_status"], "PAID");
+        const json stored = order(order_id);
+        EXPECT_EQ(stored["status"], "PAID");
+        EXPECT_EQ(stored["got_goodie"], true);
+        EXPECT_TRUE(stored["ticket_code"].get<std::string>().starts_with("TCK-"));
+        if (delivery == 0) ticket = stored["ticket_code"];
+        EXPECT_EQ(stored["ticket_code"], ticket);
+    }
+    const json stock = inventory();
+    EXPECT_EQ(stock["B"]["sold"], 1);
+    EXPECT_EQ(stock["B"]["active_holds"], 0);
+    EXPECT_EQ(stock["goodies"]["sold"], 1);
+    EXPECT_EQ(stock["goodies"]["active_holds"], 0);
 }
 
 // The payment form sent twice, both before the first payment settled: the order keeps the

@@ -1,6 +1,6 @@
-// What Ledger::entries() must say after the same story on every backend: a paid hold (ticket
-// and goodie posted), a failed one (voided), an open one (pending), and a lapsed one (expired)
-// followed by a late booking of its own; each with the order id it was made for.
+// What Ledger::entries() (and entries_of) must say after the same story on every backend: a paid
+// hold (ticket and goodie posted), a failed one (voided), an open one (pending), and a lapsed one
+// (expired) followed by a late booking of its own; each with the order id it was made for.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -52,6 +52,25 @@ inline void expect_story(const std::vector<LedgerEntry>& entries, const Story& s
                  resource_of(story.lapsed.cls), EntryState::expired);
     expect_entry(entries, derive_id(story.lapsed.ticket_hold_id, Derivation::late_booking),
                  story.lapsed.order_id, resource_of(story.lapsed.cls), EntryState::posted, true);
+}
+
+// What Ledger::entries_of(order) must say: the entries of the whole ledger that carry the order,
+// each as the whole ledger has it, and no other.
+inline void expect_entries_of(const std::vector<LedgerEntry>& own,
+                              const std::vector<LedgerEntry>& all, u128 order_id) {
+    std::size_t carried = 0;
+    for (const LedgerEntry& entry : all) {
+        if (entry.order_id != order_id) continue;
+        carried++;
+        const LedgerEntry* found = find_entry(own, entry.transfer_id);
+        ASSERT_NE(found, nullptr) << "no entry for transfer " << u128_to_decimal(entry.transfer_id);
+        EXPECT_EQ(found->resource, entry.resource);
+        EXPECT_EQ(found->state, entry.state) << entry_state_name(found->state);
+        EXPECT_EQ(found->late, entry.late);
+    }
+    EXPECT_GT(carried, 0u);
+    EXPECT_EQ(own.size(), carried);
+    for (const LedgerEntry& entry : own) EXPECT_EQ(entry.order_id, order_id);
 }
 
 }  // namespace tigerfans::accounting::testing_entries

@@ -154,6 +154,11 @@ TEST_F(TbLedger, EntriesCarryEachHoldsOrderIdAndState) {
     auto entries = run_async(io_, [&] { return ledger.entries(); });
     ASSERT_TRUE(entries.ok());
     testing_entries::expect_story(*entries, story);
+    for (const HoldRequest* request : {&story.paid, &story.failed, &story.open, &story.lapsed}) {
+        auto own = run_async(io_, [&] { return ledger.entries_of(request->order_id); });
+        ASSERT_TRUE(own.ok());
+        testing_entries::expect_entries_of(*own, *entries, request->order_id);
+    }
 }
 
 TEST_F(TbLedger, HoldCommitCancelAndLateBookingMoveTheInventory) {

@@ -168,6 +168,7 @@ public:
     std::map<u128, u128> order_of;                  // Hold id -> the order id it carries.
     std::map<u128, TicketClass> class_of;           // Ticket hold id -> its class.
     std::map<u128, std::int64_t> posted_at_us;      // Ticket hold id -> when it was posted.
+    std::map<u128, u128> goodie_of;                 // Ticket hold id -> its held goodie's.
 
     std::string_view backend_name() const override { return "fake"; }
     asio::awaitable<Status> start() override { co_return done(); }
@@ -184,6 +185,7 @@ public:
         class_of[request.ticket_hold_id] = request.cls;
         result.ticket_held = take(tickets_left, request.ticket_hold_id);
         result.goodie_held = result.ticket_held && take(goodies_left, request.goodie_hold_id);
+        if (result.goodie_held) goodie_of[request.ticket_hold_id] = request.goodie_hold_id;
         co_return calls_.leave(result);
     }
     asio::awaitable<Result<accounting::CommitResult>> commit(
@@ -226,6 +228,23 @@ public:
         if (auto fault = calls_.enter("ledger.entries")) co_return *fault;
         co_return calls_.leave(ticket_entries());
     }
+    asio::awaitable<Result<std::vector<accounting::LedgerEntry>>> entries_of(
+        u128 order_id) override {
+        if (auto fault = calls_.enter("ledger.entries_of")) co_return *fault;
+        std::vector<accounting::LedgerEntry> found = ticket_entries();
+        std::erase_if(found, [order_id](const auto& entry) { return entry.order_id != order_id; });
+        const std::size_t tickets = found.size();
+        for (std::size_t i = 0; i < tickets; i++) {
+            const auto goodie = goodie_of.find(found[i].transfer_id);
+            if (goodie == goodie_of.end()) continue;
+            accounting::LedgerEntry entry = found[i];
+            entry.transfer_id = goodie->second;
+            entry.resource = Resource::goodies;
+            entry.state = state_of(goodie->second);
+            found.push_back(entry);
+        }
+        co_return calls_.leave(found);
+    }
     accounting::SeatLedger* seats() override { return nullptr; }
     asio::awaitable<bool> healthy() override { co_return true; }
     asio::awaitable<void> stop() override { co_return; }
@@ -240,13 +259,17 @@ public:
             if (const auto at = posted_at_us.find(id); at != posted_at_us.end()) {
                 entry.resolved_at_us = at->second;
             }
-            entry.state = posted.count(id)    ? accounting::EntryState::posted
-                          : voided.count(id)  ? accounting::EntryState::voided
-                          : expired.count(id) ? accounting::EntryState::expired
-                                              : accounting::EntryState::pending;
+            entry.state = state_of(id);
             all.push_back(entry);
         }
         return all;
+    }
+
+    accounting::EntryState state_of(u128 id) const {
+        return posted.count(id)    ? accounting::EntryState::posted
+               : voided.count(id)  ? accounting::EntryState::voided
+               : expired.count(id) ? accounting::EntryState::expired
+                                   : accounting::EntryState::pending;
     }
 
     // What the ledger does by itself when a hold's timeout passes.

@@ -461,7 +461,8 @@ TEST_F(FlowsTest, APaymentForASessionThatIsGoneIsRecordedAsOwedBack) {
     const std::string& psid = accepted.payment_session_id;
     const EventOrder said{accepted.order_id,     TicketClass::b,     accepted.amount_cents,
                           std::string(currency), "fan1@example.com", 1'700'000'000};
-    sessions.saved.clear();  // The session expired; its holds are left to their timeout.
+    sessions.saved.clear();  // The session expired, and its holds with it.
+    for (const u128 id : std::set<u128>(ledger.held)) ledger.expire(id);
     for (PaymentOutcome unpaid : {PaymentOutcome::failed, PaymentOutcome::canceled}) {
         EXPECT_TRUE(std::holds_alternative<SessionUnknown>(pay(psid, unpaid, "evt_0", said)));
     }
@@ -484,6 +485,61 @@ TEST_F(FlowsTest, APaymentForASessionThatIsGoneIsRecordedAsOwedBack) {
     EXPECT_TRUE(order.paid_at_us.has_value());
     EXPECT_TRUE(ledger.posted.empty());
     EXPECT_TRUE(sessions.gates.empty());
+    expect_orders_whole();
+}
+
+// A session the store lost while its holds are still pending: the payment posts the ticket
+// hold its order carries, then the goodie's, and the order is paid with a ticket, its email's
+// slot kept. A ledger fault answers a fault, and the retry finishes; a later delivery finds the
+// holds posted and answers with the stored order.
+TEST_F(FlowsTest, APaymentWhoseSessionWasLostPostsTheHoldsItsOrderCarries) {
+    const auto accepted = std::get<CheckoutAccepted>(buy(TicketClass::b));
+    const std::string& psid = accepted.payment_session_id;
+    const EventOrder said{accepted.order_id,     TicketClass::b,     accepted.amount_cents,
+                          std::string(currency), "fan1@example.com", 1'700'000'000};
+    sessions.saved.clear();  // Lost: the holds are still pending.
+    ASSERT_EQ(ledger.held.size(), 2u);
+    calls.fail_next("ledger.entries_of");
+    EXPECT_TRUE(std::holds_alternative<Fault>(pay(psid, PaymentOutcome::succeeded, "evt_1", said)));
+    calls.fail_next("ledger.commit");
+    EXPECT_TRUE(std::holds_alternative<Fault>(pay(psid, PaymentOutcome::succeeded, "evt_1", said)));
+    EXPECT_TRUE(orders.rows.empty());
+    std::string ticket;
+    for (int delivery = 0; delivery < 2; delivery++) {
+        const auto outcome = pay(psid, PaymentOutcome::succeeded, "evt_1", said);
+        ASSERT_TRUE(std::holds_alternative<WebhookSettled>(outcome));
+        EXPECT_EQ(std::get<WebhookSettled>(outcome).status, orders::OrderStatus::paid);
+        const orders::Order& order = orders.rows.at(accepted.order_id);
+        EXPECT_EQ(order.status, orders::OrderStatus::paid);
+        EXPECT_TRUE(order.ticket_code.starts_with("TCK-"));
+        if (delivery == 0) ticket = order.ticket_code;
+        EXPECT_EQ(order.ticket_code, ticket);
+        EXPECT_TRUE(order.got_goodie);
+    }
+    EXPECT_TRUE(ledger.held.empty());
+    EXPECT_EQ(ledger.posted.size(), 2u);
+    expect_orders_whole();
+}
+
+// An earlier attempt posted the ticket and failed before the goodie's post and the order's
+// insert: the retry finds the ticket sold to the order, posts the goodie and stores the order
+// paid, not owed back.
+TEST_F(FlowsTest, APaymentWhoseSessionWasLostFinishesWhatAnEarlierAttemptPosted) {
+    const auto accepted = std::get<CheckoutAccepted>(buy(TicketClass::b));
+    const EventOrder said{accepted.order_id,     TicketClass::b,     accepted.amount_cents,
+                          std::string(currency), "fan1@example.com", 1'700'000'000};
+    sessions.saved.clear();
+    ASSERT_EQ(ledger.class_of.size(), 1u);
+    const u128 ticket = ledger.class_of.begin()->first;
+    ASSERT_EQ(ledger.held.erase(ticket), 1u);
+    ledger.posted.insert(ticket);
+    const auto outcome = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1", said);
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(outcome));
+    EXPECT_EQ(std::get<WebhookSettled>(outcome).status, orders::OrderStatus::paid);
+    const orders::Order& order = orders.rows.at(accepted.order_id);
+    EXPECT_EQ(order.ticket_transfer_id, ticket);
+    EXPECT_TRUE(order.got_goodie);
+    EXPECT_TRUE(ledger.held.empty());
     expect_orders_whole();
 }
 

@@ -137,6 +137,11 @@ public:
     // the client with the transfers, a page of 8,189 per request.
     virtual asio::awaitable<Result<std::vector<LedgerEntry>>> entries() = 0;
 
+    // The holds and late bookings that carry `order_id` (not 0), as entries() reads them: how
+    // a payment whose session is lost finds the holds its checkout made. A few reads, off the
+    // sale's path.
+    virtual asio::awaitable<Result<std::vector<LedgerEntry>>> entries_of(u128 order_id) = 0;
+
     // The venue's seats (VENUE), set up by start(); null when the sale sells no seats or their
     // set-up failed. After stop() its calls fail with shutting_down.
     virtual SeatLedger* seats() = 0;

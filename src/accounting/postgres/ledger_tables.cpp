@@ -53,6 +53,11 @@ constexpr std::string_view create_expiry_index_sql = R"(
 CREATE INDEX IF NOT EXISTS ledger_holds_pending_expiry
     ON ledger_holds (resource, expires_at) WHERE status = 'pending')";
 
+// A payment whose session is lost finds its order's holds by the id they carry.
+constexpr std::string_view create_order_index_sql = R"(
+CREATE INDEX IF NOT EXISTS ledger_holds_order
+    ON ledger_holds (order_id) WHERE order_id IS NOT NULL)";
+
 constexpr Statement add_resource_statement{"ledger_add_resource", R"(
 INSERT INTO ledger_resources (name, capacity) VALUES ($1, $2)
 ON CONFLICT (name) DO NOTHING)"};
@@ -87,8 +92,9 @@ SELECT id, resource, status, statement_timestamp(),
 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[])
     AS new_rows (id, resource, status, timeout_s, order_id))"};
 
-// Every hold and booking that took stock; a pending one past its expiry reads as expired
-// (the next batch's sweep would make it so).
+// Every hold and booking that took stock, or those of the order $1 ('': all); a pending one
+// past its expiry reads as expired (the next batch's sweep would make it so). Each run is
+// planned for its argument (plan_cache_mode), so an order's read uses the order index.
 constexpr Statement entries_statement{"ledger_entries", R"(
 SELECT id, resource,
        CASE WHEN status = 'pending' AND expires_at <= statement_timestamp() THEN 'expired'
@@ -97,7 +103,7 @@ SELECT id, resource,
        (extract(epoch FROM created_at) * 1000000)::bigint,
        (extract(epoch FROM coalesce(resolved_at, CASE WHEN status = 'pending'
            AND expires_at <= statement_timestamp() THEN expires_at END)) * 1000000)::bigint
-FROM ledger_holds WHERE status <> 'rejected')"};
+FROM ledger_holds WHERE status <> 'rejected' AND ($1 = '' OR order_id = $1))"};
 
 constexpr Statement update_statement{"ledger_update", R"(
 UPDATE ledger_holds AS hold SET status = changed.status, resolved_at = statement_timestamp()
@@ -229,8 +235,8 @@ void create_ledger(pqxx::connection& connection, const Capacities& capacities) {
         txn, "ledger",
         {SchemaStep::always(create_resources_sql), SchemaStep::always(create_holds_sql),
          SchemaStep::column("ledger_holds", "order_id", add_order_id_sql),
-         SchemaStep::index("ledger_holds", "ledger_holds_pending_expiry",
-                           create_expiry_index_sql)});
+         SchemaStep::index("ledger_holds", "ledger_holds_pending_expiry", create_expiry_index_sql),
+         SchemaStep::index("ledger_holds", "ledger_holds_order", create_order_index_sql)});
     for (Resource resource : all_resources) {
         reconcile_capacity(txn, resource, capacities.of(resource));
     }
@@ -290,10 +296,11 @@ void check_ledger(pqxx::connection& connection) {
     txn.exec("SELECT order_id FROM ledger_holds LIMIT 0");
 }
 
-std::vector<LedgerEntry> read_ledger_entries(pqxx::connection& connection) {
+std::vector<LedgerEntry> read_ledger_entries(pqxx::connection& connection, u128 order_id) {
     pqxx::read_transaction txn(connection);
     std::vector<LedgerEntry> entries;
-    for (const pqxx::row& row : txn.exec_prepared(entries_statement.name)) {
+    const std::string order = order_id == 0 ? std::string() : u128_to_hex(order_id);
+    for (const pqxx::row& row : txn.exec_prepared(entries_statement.name, order)) {
         entries.push_back(entry_from_row(row));
     }
     return entries;

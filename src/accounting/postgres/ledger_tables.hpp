@@ -30,7 +30,8 @@ std::vector<Outcome> run_ledger_batch(pqxx::connection& connection,
 // Throws when the tables are not there (a database no server set up), changing nothing.
 void check_ledger(pqxx::connection& connection);
 
-// Every hold and late booking but the refused ones (Ledger::entries), in one read transaction.
-std::vector<LedgerEntry> read_ledger_entries(pqxx::connection& connection);
+// Every hold and late booking but the refused ones (Ledger::entries), or those of one order
+// when `order_id` is not 0 (Ledger::entries_of), in one read transaction.
+std::vector<LedgerEntry> read_ledger_entries(pqxx::connection& connection, u128 order_id = 0);
 
 }  // namespace tigerfans::accounting::postgres

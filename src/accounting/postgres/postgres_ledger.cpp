@@ -160,7 +160,16 @@ public:
 
     // On a connection of its own, so a long scan never delays a batch.
     asio::awaitable<Result<std::vector<LedgerEntry>>> entries() override {
-        co_return co_await reader_.run<std::vector<LedgerEntry>>(postgres::read_ledger_entries);
+        co_return co_await reader_.run<std::vector<LedgerEntry>>(
+            [](pqxx::connection& connection) { return postgres::read_ledger_entries(connection); });
+    }
+
+    asio::awaitable<Result<std::vector<LedgerEntry>>> entries_of(u128 order_id) override {
+        TF_ASSERT(order_id != 0);
+        co_return co_await reader_.run<std::vector<LedgerEntry>>(
+            [order_id](pqxx::connection& connection) {
+                return postgres::read_ledger_entries(connection, order_id);
+            });
     }
 
     asio::awaitable<bool> healthy() override { co_return co_await worker_.ping(); }

@@ -174,6 +174,22 @@ asio::awaitable<Result<std::vector<abi::Transfer>>> all_account_transfers(
     }
 }
 
+asio::awaitable<Result<std::vector<abi::Transfer>>> account_transfers_carrying(
+    PacketSubmitter& submitter, RequestMetrics metrics, u128 account, std::uint32_t side,
+    u128 user_data_128) {
+    TF_ASSERT(user_data_128 != 0);  // 0 would match every transfer.
+    abi::AccountFilter filter = side_after(account, side, 0);
+    filter.user_data_128 = user_data_128;
+    auto page = co_await account_transfers(submitter, metrics, filter);
+    if (!page) co_return page.fault();
+    // A page as full as asked for may have left some out; an order never has that many.
+    if (page->size() >= filter.limit) {
+        spdlog::error("get_account_transfers: a full page of transfers for one user_data_128");
+        co_return Fault::internal;
+    }
+    co_return page;
+}
+
 asio::awaitable<Result<std::uint64_t>> newest_account_transfer(PacketSubmitter& submitter,
                                                                RequestMetrics metrics, u128 account,
                                                                std::uint32_t side) {

@@ -56,6 +56,12 @@ asio::awaitable<Result<std::vector<abi::Transfer>>> all_account_transfers(
     PacketSubmitter& submitter, RequestMetrics metrics, u128 account, std::uint32_t side,
     std::uint64_t timestamp_min = 0, std::size_t count_max = SIZE_MAX);
 
+// The transfers on one side of `account` that carry `user_data_128` (not 0), oldest first: a
+// few (an order's hold, its post or void, a late booking), in one page.
+asio::awaitable<Result<std::vector<abi::Transfer>>> account_transfers_carrying(
+    PacketSubmitter& submitter, RequestMetrics metrics, u128 account, std::uint32_t side,
+    u128 user_data_128);
+
 // The timestamp of the newest transfer on one side of `account`; 0 when it has none.
 asio::awaitable<Result<std::uint64_t>> newest_account_transfer(PacketSubmitter& submitter,
                                                                RequestMetrics metrics, u128 account,

@@ -177,6 +177,22 @@ public:
         co_return all;
     }
 
+    asio::awaitable<Result<std::vector<LedgerEntry>>> entries_of(u128 order_id) override {
+        TF_ASSERT(order_id != 0);
+        if (Status ready = usable(); !ready) co_return ready.fault();
+        std::vector<LedgerEntry> all;
+        for (Resource resource : model::resources) {
+            auto transfers = co_await account_transfers_carrying(
+                *client_, scan_metrics_, model::ids_of(resource).budget_account,
+                abi::account_filter_flags::debits, order_id);
+            if (!transfers) co_return transfers.fault();
+            std::vector<LedgerEntry> folded =
+                model::fold_entries(resource, *transfers, unix_now_us());
+            all.insert(all.end(), folded.begin(), folded.end());
+        }
+        co_return all;
+    }
+
     SeatLedger* seats() override { return seats_ready_ ? seats_.get() : nullptr; }
 
     asio::awaitable<bool> healthy() override {
