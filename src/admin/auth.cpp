@@ -109,7 +109,7 @@ bool Auth::basic_credentials_pass(const http::Request& request) const {
     const std::size_t colon = decoded ? decoded->find(':') : std::string::npos;
     const std::string_view pair = decoded ? std::string_view(*decoded) : std::string_view();
     const std::string_view user = colon == std::string::npos ? pair : pair.substr(0, colon);
-    const std::int64_t now_us = unix_now_us();
+    const std::int64_t now_us = steady_now_us();  // The throttle's clock.
     const std::string& address = request.remote_address;
     if (throttle_ && throttle_->wait_s(address, user, now_us) > 0) return false;
     const bool match =

@@ -207,7 +207,7 @@ asio::awaitable<Response> post_login(const AdminContext& context, Request& reque
     const std::string username = http::form_value(request.body, "username").value_or("");
     const std::string password = http::form_value(request.body, "password").value_or("");
     const std::string next = http::form_value(request.body, "next").value_or("/admin");
-    const std::int64_t now_us = unix_now_us();
+    const std::int64_t now_us = steady_now_us();  // The throttle's clock.
     const std::string& address = request.remote_address;
     const std::int64_t wait_s = context.login_throttle.wait_s(address, username, now_us);
     if (wait_s > 0) co_return too_many_attempts(wait_s);

@@ -17,8 +17,9 @@ namespace tigerfans::admin {
 class LoginThrottle {
 public:
     // Whole seconds (rounded up) until the next attempt from `address` for `username` is
-    // answered; 0: now. Times are Unix microseconds, so a block lasts its full length whatever
-    // the fraction of a second it began in.
+    // answered; 0: now. Times are microseconds of steady_now_us(), so a block lasts its full
+    // length whatever the fraction of a second it began in, and a step of the wall clock
+    // neither lengthens nor ends it.
     std::int64_t wait_s(std::string_view address, std::string_view username,
                         std::int64_t now_us) const;
     void failed(std::string_view address, std::string_view username, std::int64_t now_us);
