@@ -478,6 +478,7 @@ def node_engine_problems(locked, nodes):
                                     f"but {label} is {version}: pin a version that runs on it")
             except ValueError as error:
                 problems.append(f"check_packages: npm {path}: {error}")
+                break  # Unreadable for every version alike: said once.
     return problems
 
 

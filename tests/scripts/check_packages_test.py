@@ -170,6 +170,14 @@ class NodeEngines(unittest.TestCase):
             "check_packages: npm driver 2.0.0 needs Node.js >=20, but Debian's nodejs is "
             "18.20.4+dfsg-1~deb12u3: pin a version that runs on it"])
 
+    def test_an_unreadable_range_is_named_once_whatever_the_versions(self):
+        locked = {"node_modules/odd": {"version": "1.0.0", "engines": {"node": "node@latest"}}}
+        problems = check_packages.node_engine_problems(
+            locked, [("Debian's nodejs", "18.19.0"), ("Debian's nodejs", "18.20.4"),
+                     ("this machine's node", "v20.20.2")])
+        self.assertEqual(len(problems), 1)
+        self.assertIn("unreadable engines range 'node@latest'", problems[0])
+
 
 class PythonModules(unittest.TestCase):
     """Every module the project's Python imports is found where /usr/bin/python3 looks."""
