@@ -250,13 +250,42 @@ asio::awaitable<Result<orders::OrderStatus>> store_event_payment(Services& servi
                              services.orders.insert(order_from_event(event)));
 }
 
+// What the ledger holds for one order, by kind: a ticket or goodie sold to it (posted, late
+// booking included), and one held for it (a hold neither posted nor voided; one the reading
+// says expired is tried all the same, so that the ledger's own clock decides, not this
+// process's).
+struct OrderLedger {
+    std::optional<accounting::LedgerEntry> sold_ticket;
+    std::optional<accounting::LedgerEntry> held_ticket;
+    std::optional<accounting::LedgerEntry> sold_goodie;
+    std::optional<accounting::LedgerEntry> held_goodie;
+};
+
+OrderLedger order_ledger(const std::vector<accounting::LedgerEntry>& entries, TicketClass cls) {
+    OrderLedger found;
+    for (const accounting::LedgerEntry& entry : entries) {
+        const bool sold = entry.state == accounting::EntryState::posted;
+        const bool held = !entry.late && (entry.state == accounting::EntryState::pending ||
+                                          entry.state == accounting::EntryState::expired);
+        if (entry.resource == resource_of(cls)) {
+            if (sold) found.sold_ticket = entry;
+            if (held) found.held_ticket = entry;
+        } else if (entry.resource == Resource::goodies) {
+            if (sold) found.sold_goodie = entry;
+            if (held) found.held_goodie = entry;
+        }
+    }
+    return found;
+}
+
 // A payment whose session was lost while its checkout's ticket hold is still pending (Redis
 // lost its last writes): the holds carry the order's id, so the ledger names them, and posting
 // them gives the fan the ticket the hold kept. The ticket is posted first and the goodie only
 // once the ticket is, so no goodie goes to an order without one. A ticket the ledger already
 // sold to the order (an earlier attempt posted it and failed before the order was stored) is
-// the order's too. nullopt when the order has neither (a seat order's seats are in the seat
-// ledger), or its hold expired or was voided before the post: the payment is then owed back.
+// the order's too, and is never posted again. nullopt when the order has neither (a seat
+// order's seats are in the seat ledger), or its hold expired or was voided before the post:
+// the payment is then owed back.
 asio::awaitable<Result<std::optional<orders::Order>>> post_lost_sessions_holds(
     Services& services, const WebhookEvent& event) {
     const EventOrder& paid = *event.order;
@@ -264,24 +293,14 @@ asio::awaitable<Result<std::optional<orders::Order>>> post_lost_sessions_holds(
     if (!order_id || *order_id == 0) co_return std::optional<orders::Order>();
     auto entries = co_await services.ledger.entries_of(*order_id);
     if (!entries) co_return entries.fault();
-    std::optional<accounting::LedgerEntry> ticket;
-    std::optional<accounting::LedgerEntry> goodie;
-    for (const accounting::LedgerEntry& entry : *entries) {
-        const bool sold = entry.state == accounting::EntryState::posted;
-        const bool held = entry.state == accounting::EntryState::pending && !entry.late;
-        if (!sold && !held) continue;
-        if (entry.resource == resource_of(paid.cls)) ticket = entry;
-        if (entry.resource == Resource::goodies) goodie = entry;
-    }
+    const OrderLedger found = order_ledger(*entries, paid.cls);
+    const std::optional<accounting::LedgerEntry>& ticket =
+        found.sold_ticket ? found.sold_ticket : found.held_ticket;
     if (!ticket) co_return std::optional<orders::Order>();
-    const auto pending = [](const std::optional<accounting::LedgerEntry>& entry) {
-        return entry && entry->state == accounting::EntryState::pending;
-    };
-    accounting::CommitRequest request{paid.cls, ticket->transfer_id,
-                                      goodie ? goodie->transfer_id : 0, false, *order_id};
-    if (pending(ticket)) {
+    if (!found.sold_ticket) {
+        const accounting::CommitRequest alone{paid.cls, ticket->transfer_id, 0, false, *order_id};
         auto committed =
-            co_await timed(services.timings.accounting_commit, services.ledger.commit(request));
+            co_await timed(services.timings.accounting_commit, services.ledger.commit(alone));
         if (!committed) co_return committed.fault();
         if (committed->ticket != accounting::Resolution::done) {
             co_return std::optional<orders::Order>();
@@ -291,17 +310,21 @@ asio::awaitable<Result<std::optional<orders::Order>>> post_lost_sessions_holds(
     order.status = orders::OrderStatus::paid;
     order.ticket_code = new_ticket_code();
     order.ticket_transfer_id = ticket->transfer_id;
-    if (goodie) {
-        order.goodie_transfer_id = goodie->transfer_id;
+    if (found.sold_goodie) {
         order.try_goodie = true;
-        order.got_goodie = !pending(goodie);
-    }
-    if (pending(goodie)) {
-        request.goodie_held = true;  // The ticket's post is repeated: its derived id exists.
-        auto both =
-            co_await timed(services.timings.accounting_commit, services.ledger.commit(request));
-        if (!both) co_return both.fault();
-        order.got_goodie = both->goodie == accounting::Resolution::done;
+        order.got_goodie = true;
+        order.goodie_transfer_id = found.sold_goodie->transfer_id;
+    } else if (found.held_goodie && !ticket->late) {
+        // The ticket's post is repeated with the goodie's: its derived id exists, so it is
+        // done again. (A late-booked ticket's goodie was asked for when it was booked.)
+        const accounting::CommitRequest both{paid.cls, ticket->transfer_id,
+                                             found.held_goodie->transfer_id, true, *order_id};
+        auto committed =
+            co_await timed(services.timings.accounting_commit, services.ledger.commit(both));
+        if (!committed) co_return committed.fault();
+        order.try_goodie = true;
+        order.got_goodie = committed->goodie == accounting::Resolution::done;
+        order.goodie_transfer_id = found.held_goodie->transfer_id;
     }
     co_return order;
 }

@@ -169,6 +169,9 @@ public:
     std::map<u128, TicketClass> class_of;           // Ticket hold id -> its class.
     std::map<u128, std::int64_t> posted_at_us;      // Ticket hold id -> when it was posted.
     std::map<u128, u128> goodie_of;                 // Ticket hold id -> its held goodie's.
+    // Holds the entries read as expired while the ledger still holds them: a reader's clock
+    // ahead of the ledger's.
+    std::set<u128> reads_expired;
 
     std::string_view backend_name() const override { return "fake"; }
     asio::awaitable<Status> start() override { co_return done(); }
@@ -266,10 +269,10 @@ public:
     }
 
     accounting::EntryState state_of(u128 id) const {
-        return posted.count(id)    ? accounting::EntryState::posted
-               : voided.count(id)  ? accounting::EntryState::voided
-               : expired.count(id) ? accounting::EntryState::expired
-                                   : accounting::EntryState::pending;
+        return posted.count(id)                               ? accounting::EntryState::posted
+               : voided.count(id)                             ? accounting::EntryState::voided
+               : expired.count(id) || reads_expired.count(id) ? accounting::EntryState::expired
+                                                              : accounting::EntryState::pending;
     }
 
     // What the ledger does by itself when a hold's timeout passes.

@@ -521,6 +521,23 @@ TEST_F(FlowsTest, APaymentWhoseSessionWasLostPostsTheHoldsItsOrderCarries) {
     expect_orders_whole();
 }
 
+// The ledger's entries read the holds as expired (this process's clock is ahead of the
+// ledger's) while the ledger still holds them: the post is tried, and the ledger's answer
+// decides.
+TEST_F(FlowsTest, APaymentWhoseSessionWasLostTriesAHoldItsReadingCallsExpired) {
+    const auto accepted = std::get<CheckoutAccepted>(buy(TicketClass::b));
+    const EventOrder said{accepted.order_id,     TicketClass::b,     accepted.amount_cents,
+                          std::string(currency), "fan1@example.com", 1'700'000'000};
+    sessions.saved.clear();
+    ledger.reads_expired = ledger.held;
+    const auto outcome = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1", said);
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(outcome));
+    EXPECT_EQ(std::get<WebhookSettled>(outcome).status, orders::OrderStatus::paid);
+    EXPECT_TRUE(orders.rows.at(accepted.order_id).got_goodie);
+    EXPECT_TRUE(ledger.held.empty());
+    expect_orders_whole();
+}
+
 // An earlier attempt posted the ticket and failed before the goodie's post and the order's
 // insert: the retry finds the ticket sold to the order, posts the goodie and stores the order
 // paid, not owed back.

@@ -53,11 +53,6 @@ constexpr std::string_view create_expiry_index_sql = R"(
 CREATE INDEX IF NOT EXISTS ledger_holds_pending_expiry
     ON ledger_holds (resource, expires_at) WHERE status = 'pending')";
 
-// A payment whose session is lost finds its order's holds by the id they carry.
-constexpr std::string_view create_order_index_sql = R"(
-CREATE INDEX IF NOT EXISTS ledger_holds_order
-    ON ledger_holds (order_id) WHERE order_id IS NOT NULL)";
-
 constexpr Statement add_resource_statement{"ledger_add_resource", R"(
 INSERT INTO ledger_resources (name, capacity) VALUES ($1, $2)
 ON CONFLICT (name) DO NOTHING)"};
@@ -93,8 +88,11 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[])
     AS new_rows (id, resource, status, timeout_s, order_id))"};
 
 // Every hold and booking that took stock, or those of the order $1 ('': all); a pending one
-// past its expiry reads as expired (the next batch's sweep would make it so). Each run is
-// planned for its argument (plan_cache_mode), so an order's read uses the order index.
+// past its expiry reads as expired (the next batch's sweep would make it so). An order's read
+// scans the table on the reader's connection, taking no lock a batch waits for: it serves only
+// payments whose session was lost, and an index on the order would cost every hold's insert
+// and every post's and void's update (a status change is never a HOT update here, the status
+// being in the expiry index's predicate).
 constexpr Statement entries_statement{"ledger_entries", R"(
 SELECT id, resource,
        CASE WHEN status = 'pending' AND expires_at <= statement_timestamp() THEN 'expired'
@@ -235,8 +233,8 @@ void create_ledger(pqxx::connection& connection, const Capacities& capacities) {
         txn, "ledger",
         {SchemaStep::always(create_resources_sql), SchemaStep::always(create_holds_sql),
          SchemaStep::column("ledger_holds", "order_id", add_order_id_sql),
-         SchemaStep::index("ledger_holds", "ledger_holds_pending_expiry", create_expiry_index_sql),
-         SchemaStep::index("ledger_holds", "ledger_holds_order", create_order_index_sql)});
+         SchemaStep::index("ledger_holds", "ledger_holds_pending_expiry",
+                           create_expiry_index_sql)});
     for (Resource resource : all_resources) {
         reconcile_capacity(txn, resource, capacities.of(resource));
     }
