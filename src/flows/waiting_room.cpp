@@ -173,7 +173,7 @@ asio::awaitable<void> WaitingRoom::step(std::int64_t now_us) {
     }
     if (paused_dirty_ || rate_dirty_) co_await store_settings();
     const bool leading = co_await take_lease(now_us);
-    if (phase_at(now_us) != queue::Phase::sale) co_return;
+    if (timeline_.phase_at(now_us) != queue::Phase::sale) co_return;
     if (leading) {
         co_await admit_due(now_us);
     } else {
@@ -322,7 +322,7 @@ asio::awaitable<Response> WaitingRoom::join(Request& request) {
         co_return http::error_response(403, "forbidden", "cross-site join");
     }
     const std::int64_t now_us = unix_now_us();
-    const queue::Phase phase = phase_at(now_us);
+    const queue::Phase phase = timeline_.phase_at(now_us);
     if (phase == queue::Phase::not_open) {
         nlohmann::json body = {
             {"error", "queue_not_open"},
@@ -384,7 +384,7 @@ Response WaitingRoom::admitted_answer(std::string_view entry_id, const queue::En
     body.integer("admitted_at_ms", status.admitted_at_us / us_per_ms)
         .integer("admitted_seq", static_cast<std::int64_t>(status.admitted_seq))
         .string("entry_id", entry_id)
-        .string("phase", queue::phase_name(phase_at(now_us)))
+        .string("phase", queue::phase_name(timeline_.phase_at(now_us)))
         .integer("poll_after_ms", poll_max_ms)
         .integer("sale_opens_in_s", whole_seconds_until(now_us, timeline_.sale_opens_us))
         .string("state", "admitted")
@@ -400,7 +400,7 @@ Response WaitingRoom::admitted_answer(std::string_view entry_id, const queue::En
 
 Response WaitingRoom::waiting_answer(std::string_view entry_id, const queue::EntryStatus& status,
                                      std::int64_t now_us) const {
-    const queue::Phase phase = phase_at(now_us);
+    const queue::Phase phase = timeline_.phase_at(now_us);
     const std::int64_t opens_in_s = whole_seconds_until(now_us, timeline_.sale_opens_us);
     http::JsonObjectWriter body(384);  // Members in alphabetical order.
     if (phase != queue::Phase::sale) {

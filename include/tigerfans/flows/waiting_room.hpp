@@ -96,8 +96,6 @@ private:
     http::Response join_answer(unsigned status, const std::string& entry_id, queue::Phase phase,
                                std::int64_t now_us) const;
     asio::awaitable<http::Response> status(http::Request& request);
-    // The sale's phase at `now_us`, never earlier than one this process saw (queue::PhaseLatch).
-    queue::Phase phase_at(std::int64_t now_us) const { return phase_latch_.at(timeline_, now_us); }
     http::Response admitted_answer(std::string_view entry_id, const queue::EntryStatus& status,
                                    std::int64_t now_us) const;
     http::Response waiting_answer(std::string_view entry_id, const queue::EntryStatus& status,
@@ -108,8 +106,6 @@ private:
     accounting::Ledger& ledger_;
     seating::SeatMap* seat_map_;  // With a venue; else nullptr.
     queue::SaleTimeline timeline_;
-    // Every phase this process answers or acts on goes through it (phase_at).
-    mutable queue::PhaseLatch phase_latch_;
     std::string token_key_;
     queue::AdmissionPacer pacer_;
     bool paused_ = false;

@@ -29,22 +29,6 @@ struct SaleTimeline {
     Phase phase_at(std::int64_t t_us) const;
 };
 
-// The phase as one process has seen it: never earlier than a phase it saw before. A step of the
-// wall clock back (an operator, or a time daemon correcting a clock that ran fast) must not
-// close a sale that opened, nor raffle later joins ahead of earlier ones in a pre-queue that
-// is over. Single thread.
-class PhaseLatch {
-public:
-    Phase at(const SaleTimeline& timeline, std::int64_t t_us) {
-        const Phase now = timeline.phase_at(t_us);
-        if (now > furthest_) furthest_ = now;
-        return furthest_;
-    }
-
-private:
-    Phase furthest_ = Phase::not_open;
-};
-
 // The timeline of a sale opening at `sale_opens_us` (or at `start_us`, the server's start, when
 // unset) with a pre-queue of `prequeue_minutes` before it.
 SaleTimeline sale_timeline(std::optional<std::int64_t> sale_opens_us,
