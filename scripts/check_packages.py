@@ -466,19 +466,25 @@ def debian_node_versions():
 def node_engine_problems(locked, nodes):
     """Each locked npm package whose `engines.node` refuses one of `nodes` (label, version)."""
     problems = []
+    readable = []
+    for label, version in nodes:
+        try:
+            readable.append((label, version, parse_version(version)))
+        except ValueError as error:
+            problems.append(f"check_packages: {label}: {error}")
     for path, entry in sorted(locked.items()):
         requirement = entry.get("engines", {}).get("node") if path else None
         if not requirement:
             continue
-        for label, version in nodes:
+        for label, version, parsed in readable:
             try:
-                if not satisfies(parse_version(version), requirement):
+                if not satisfies(parsed, requirement):
                     problems.append(f"check_packages: npm {path.split('node_modules/')[-1]} "
                                     f"{entry.get('version')} needs Node.js {requirement}, "
                                     f"but {label} is {version}: pin a version that runs on it")
             except ValueError as error:
                 problems.append(f"check_packages: npm {path}: {error}")
-                break  # Unreadable for every version alike: said once.
+                break  # The range is unreadable whatever the version: said once.
     return problems
 
 

@@ -331,15 +331,20 @@ asio::awaitable<Result<std::optional<orders::Order>>> post_lost_sessions_holds(
 
 // A payment for a session that is gone and was never settled: its every delivery failed until
 // the session expired (the server down, or its session store, for longer than the session's
-// margin), it came after the reservation's end, or the session store lost it. A ticket hold
-// still pending is posted (above); otherwise the payment is recorded as owed back
-// (PAID_UNFULFILLED) from what the signed event says of its order. The order id keys the row:
-// a redelivery stores nothing twice, and an order already stored (the reconciler's, from a
-// ticket the ledger booked) keeps its status, which is the answer. A paid order keeps its
+// margin), it came after the reservation's end, or the session store lost it. For an order
+// not stored yet, a ticket hold still pending is posted (above); otherwise the payment is
+// recorded as owed back (PAID_UNFULFILLED) from what the signed event says of its order. The
+// order id keys the row: a redelivery stores nothing twice, and an order already stored (the
+// reconciler's, from a ticket the ledger booked, or PAID_UNFULFILLED, which nothing replaces)
+// keeps its status, which is the answer, and has nothing posted for it. A paid order keeps its
 // email's slot for good, as a settled session's does.
 asio::awaitable<WebhookOutcome> record_unsettled_payment(Services& services,
                                                          const WebhookEvent& event) {
-    auto posted = co_await post_lost_sessions_holds(services, event);
+    auto existing =
+        co_await timed(services.timings.order_find, services.orders.find(event.order->order_id));
+    if (!existing) co_return existing.fault();
+    Result<std::optional<orders::Order>> posted = std::optional<orders::Order>();
+    if (!existing->has_value()) posted = co_await post_lost_sessions_holds(services, event);
     if (!posted) co_return posted.fault();
     const bool ticketed = posted->has_value();
     Result<orders::OrderStatus> stored = Fault::internal;

@@ -178,6 +178,15 @@ class NodeEngines(unittest.TestCase):
         self.assertEqual(len(problems), 1)
         self.assertIn("unreadable engines range 'node@latest'", problems[0])
 
+    def test_an_unreadable_node_version_does_not_hide_the_others(self):
+        locked = {"node_modules/driver": {"version": "2.0.0", "engines": {"node": ">=20"}}}
+        problems = check_packages.node_engine_problems(
+            locked, [("Debian's nodejs", "unknown"), ("this machine's node", "v18.19.0")])
+        self.assertEqual(problems, [
+            "check_packages: Debian's nodejs: not a version: 'unknown'",
+            "check_packages: npm driver 2.0.0 needs Node.js >=20, but this machine's node is "
+            "v18.19.0: pin a version that runs on it"])
+
 
 class PythonModules(unittest.TestCase):
     """Every module the project's Python imports is found where /usr/bin/python3 looks."""

@@ -538,6 +538,32 @@ TEST_F(FlowsTest, APaymentWhoseSessionWasLostTriesAHoldItsReadingCallsExpired) {
     expect_orders_whole();
 }
 
+// An order stored already (here PAID_UNFULFILLED, by a build from before holds were looked
+// for) keeps its status, and its hold is not posted: a ticket sold to a refunded order would
+// be lost stock.
+TEST_F(FlowsTest, APaymentWhoseSessionWasLostPostsNothingForAnOrderStoredAlready) {
+    const auto accepted = std::get<CheckoutAccepted>(buy(TicketClass::b));
+    const EventOrder said{accepted.order_id,     TicketClass::b,     accepted.amount_cents,
+                          std::string(currency), "fan1@example.com", 1'700'000'000};
+    sessions.saved.clear();
+    orders::Order refunded;
+    refunded.id = accepted.order_id;
+    refunded.cls = TicketClass::b;
+    refunded.qty = ticket_quantity;
+    refunded.amount_cents = accepted.amount_cents;
+    refunded.currency = std::string(currency);
+    refunded.customer_email = "fan1@example.com";
+    refunded.status = orders::OrderStatus::paid_unfulfilled;
+    refunded.paid_at_us = 1;
+    refunded.payment_key = "evt_1";
+    orders.rows[accepted.order_id] = refunded;
+    const auto outcome = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1", said);
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(outcome));
+    EXPECT_EQ(std::get<WebhookSettled>(outcome).status, orders::OrderStatus::paid_unfulfilled);
+    EXPECT_TRUE(ledger.posted.empty());
+    EXPECT_EQ(ledger.held.size(), 2u);
+}
+
 // An earlier attempt posted the ticket and failed before the goodie's post and the order's
 // insert: the retry finds the ticket sold to the order, posts the goodie and stores the order
 // paid, not owed back.
