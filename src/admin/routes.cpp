@@ -18,17 +18,11 @@ using http::Request;
 using http::Response;
 using nlohmann::json;
 
-std::size_t orders_limit(const Request& request) {
-    const auto text = request.query_param("limit");
-    if (!text) return limits::admin_orders_default;
-    try {
-        const long long value = std::stoll(*text);
-        return static_cast<std::size_t>(
-            std::clamp<long long>(value, 1, static_cast<long long>(limits::admin_orders_max)));
-    } catch (const std::exception&) {
-        return limits::admin_orders_default;
-    }
+std::optional<std::size_t> orders_limit(const Request& request) {
+    return request.limit_param(limits::admin_orders_default, limits::admin_orders_max);
 }
+
+Response bad_limit() { return http::bad_request("limit must be a whole number from 1"); }
 
 // A seat order lists its seat ids (its class means nothing).
 json order_item(const orders::Order& order) {
@@ -54,12 +48,13 @@ Response login_page(const AdminContext& context, unsigned status, std::string_vi
 
 asio::awaitable<Response> get_orders(const AdminContext& context, Request& request) {
     if (!context.auth.is_admin(request)) co_return http::unauthorized("admin login required");
-    const std::size_t limit = orders_limit(request);
-    auto recent = co_await context.orders.recent(limit);
+    const std::optional<std::size_t> limit = orders_limit(request);
+    if (!limit) co_return bad_limit();
+    auto recent = co_await context.orders.recent(*limit);
     if (!recent) co_return http::fault_response(recent.fault(), "orders");
     json items = json::array();
     for (const auto& order : *recent) items.push_back(order_item(order));
-    co_return Response::json(200, json{{"items", std::move(items)}, {"limit", limit}}.dump());
+    co_return Response::json(200, json{{"items", std::move(items)}, {"limit", *limit}}.dump());
 }
 
 asio::awaitable<Response> get_goodies(const AdminContext& context, Request& request) {
@@ -86,12 +81,13 @@ json duplicate_item(const orders::DuplicatePayment& duplicate) {
 // duplicate payments (a second payment of an order, newest first), each up to the limit.
 asio::awaitable<Response> get_refunds(const AdminContext& context, Request& request) {
     if (!context.auth.is_admin(request)) co_return http::unauthorized("admin login required");
-    const std::size_t limit = orders_limit(request);
+    const std::optional<std::size_t> limit = orders_limit(request);
+    if (!limit) co_return bad_limit();
     std::string first_page;
     auto refunds = co_await context.orders.with_status(orders::OrderStatus::paid_unfulfilled,
-                                                       std::move(first_page), limit);
+                                                       std::move(first_page), *limit);
     if (!refunds) co_return http::fault_response(refunds.fault(), "refunds");
-    auto duplicates = co_await context.orders.duplicate_payments(limit);
+    auto duplicates = co_await context.orders.duplicate_payments(*limit);
     if (!duplicates) co_return http::fault_response(duplicates.fault(), "duplicate payments");
     json items = json::array();
     for (const auto& order : *refunds) items.push_back(order_item(order));
@@ -99,7 +95,7 @@ asio::awaitable<Response> get_refunds(const AdminContext& context, Request& requ
     for (const auto& duplicate : *duplicates) duplicate_items.push_back(duplicate_item(duplicate));
     co_return Response::json(200, json{{"items", std::move(items)},
                                        {"duplicate_payments", std::move(duplicate_items)},
-                                       {"limit", limit}}
+                                       {"limit", *limit}}
                                       .dump());
 }
 

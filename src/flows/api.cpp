@@ -33,19 +33,6 @@ json balance_json(const accounting::Balance& balance, std::int64_t now_us) {
             {"sold_out", balance.available() == 0}, {"timestamp", iso8601_utc(now_us)}};
 }
 
-// `?limit=` clamped to [1, max]; the default when absent or not a number.
-std::size_t limit_param(const Request& request, std::size_t fallback, std::size_t max) {
-    const auto text = request.query_param("limit");
-    if (!text) return fallback;
-    try {
-        const long long value = std::stoll(*text);
-        return static_cast<std::size_t>(
-            std::clamp<long long>(value, 1, static_cast<long long>(max)));
-    } catch (const std::exception&) {
-        return fallback;
-    }
-}
-
 // TICKETS_PER_EMAIL reached: 409, as for a sold-out class, since the request is fine and
 // only the stock it asks for is not there for this address.
 Response at_limit(const EmailLimitReached& reached) {
@@ -215,16 +202,17 @@ json pending_item(const sessions::PaymentSession& session, std::int64_t now_us) 
 }
 
 asio::awaitable<Response> get_pending(Services& services, Request& request) {
-    const std::size_t limit =
-        limit_param(request, limits::pending_sessions_default, limits::pending_sessions_max);
-    auto pending = co_await services.sessions.recent(limit);
+    const std::optional<std::size_t> limit =
+        request.limit_param(limits::pending_sessions_default, limits::pending_sessions_max);
+    if (!limit) co_return http::bad_request("limit must be a whole number from 1");
+    auto pending = co_await services.sessions.recent(*limit);
     if (!pending) co_return http::fault_response(pending.fault(), "pending sessions");
     const std::int64_t now_us = unix_now_us();
     json items = json::array();
     for (const auto& session : pending->sessions) items.push_back(pending_item(session, now_us));
     json body = {{"items", std::move(items)},
                  {"enabled", true},
-                 {"limit", limit},
+                 {"limit", *limit},
                  {"total", pending->total}};
     co_return Response::json(200, body.dump());
 }

@@ -3,6 +3,12 @@
 
 #include <strings.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+#include "tigerfans/core/assert.hpp"
+
 namespace tigerfans::http {
 
 namespace {
@@ -58,6 +64,19 @@ std::string_view Request::path_param(std::string_view name) const {
 
 std::optional<std::string> Request::query_param(std::string_view name) const {
     return form_value(query, name);
+}
+
+std::optional<std::size_t> Request::limit_param(std::size_t fallback, std::size_t max) const {
+    TF_ASSERT(fallback >= 1 && fallback <= max);
+    const std::optional<std::string> text = query_param("limit");
+    if (!text) return fallback;
+    const bool digits =
+        !text->empty() && text->size() <= 18 &&
+        std::all_of(text->begin(), text->end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits) return std::nullopt;
+    const std::uint64_t value = std::stoull(*text);
+    if (value == 0) return std::nullopt;
+    return static_cast<std::size_t>(std::min<std::uint64_t>(value, max));
 }
 
 Response Response::json(unsigned status, std::string body) {

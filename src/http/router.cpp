@@ -29,8 +29,12 @@ bool is_capture(std::string_view segment) {
 void Router::add(Method method, std::string pattern, Handler handler) {
     TF_ASSERT(!pattern.empty() && pattern.front() == '/');
     std::vector<std::string> segments;
-    for (std::string_view segment : split_path(pattern)) segments.emplace_back(segment);
-    routes_.push_back(Entry{method, std::move(segments), std::move(handler)});
+    std::size_t captures = 0;
+    for (std::string_view segment : split_path(pattern)) {
+        segments.emplace_back(segment);
+        if (is_capture(segment)) captures++;
+    }
+    routes_.push_back(Entry{method, std::move(segments), std::move(handler), captures});
 }
 
 void Router::add(Routes routes) {
@@ -60,20 +64,25 @@ Router::Match Router::match(Request& request) const {
     Match result;
     if (request.path.empty() || request.path.front() != '/') return result;
     const std::vector<std::string_view> segments = split_path(request.path);
-    // The first route of this method wins, and the search ends there; the methods routed for
-    // the path (Allow) matter only when none is this one.
+    // Only the most specific routes for the path count: a capture gives way to a literal.
+    std::size_t fewest = SIZE_MAX;
+    for (const Entry& route : routes_) {
+        if (route.captures < fewest && route.fits(segments)) fewest = route.captures;
+    }
+    if (fewest == SIZE_MAX) return result;
+    result.path_known = true;
+    // The first of this method wins; the methods routed for the path (Allow) matter only when
+    // none is this one.
     for (const Entry& route : routes_) {
         const bool method_fits = route.method == request.method ||
                                  (request.method == Method::head && route.method == Method::get);
-        if (!method_fits || !route.fits(segments)) continue;
+        if (!method_fits || route.captures != fewest || !route.fits(segments)) continue;
         route.capture(segments, request);
         result.handler = &route.handler;
-        result.path_known = true;
         return result;
     }
     for (const Entry& route : routes_) {
-        if (!route.fits(segments)) continue;
-        result.path_known = true;
+        if (route.captures != fewest || !route.fits(segments)) continue;
         if (!result.allow.empty()) result.allow += ", ";
         result.allow += method_name(route.method);
     }

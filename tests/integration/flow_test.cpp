@@ -476,6 +476,14 @@ TEST_P(FlowTest, AdminPagesAndFeedsNeedALoginOrBasicCredentials) {
     EXPECT_EQ(driver().get("/api/admin/goodies").status, 401u);
     EXPECT_EQ(driver().get("/api/admin/orders", admin_basic("wrong")).status, 401u);
     EXPECT_EQ(driver().get("/api/admin/orders", admin_basic()).status, 200u);
+    // A limit that is not a whole number from 1 is refused, not read as another.
+    for (const std::string path :
+         {"/api/admin/orders?limit=abc", "/api/admin/refunds?limit=0", "/api/pending?limit=1e3"}) {
+        const Reply refused = driver().get(path, admin_basic());
+        EXPECT_EQ(refused.status, 400u) << path;
+        EXPECT_EQ(body_of(refused)["error"], "bad_request") << path;
+    }
+    EXPECT_EQ(body_of(driver().get("/api/admin/orders?limit=3", admin_basic()))["limit"], 3);
     const Reply page = driver().get("/admin");
     EXPECT_EQ(page.status, 307u);
     EXPECT_EQ(page.header("Location"), "/admin/login?next=/admin");

@@ -53,6 +53,43 @@ TEST(Router, KnownPathWithAnotherMethodIs405WithAllowAndAJsonBody) {
     EXPECT_EQ(nlohmann::json::parse(response.body)["error"], "method_not_allowed");
 }
 
+// A literal segment is more specific than a capture, whatever the order the routes were added
+// in: a method routed only for the literal path is a 405 there, not the capture's handler.
+TEST(Router, ALiteralSegmentBeatsACapture) {
+    Router router;
+    router.get("/api/queue/{id}", answer("status"));
+    router.post("/api/queue/join", answer("join"));
+    router.get("/api/orders/{id}", answer("order"));
+    router.get("/api/orders/latest", answer("latest"));
+    const Response response = route(router, Method::get, "/api/queue/join");
+    EXPECT_EQ(response.status, 405u);
+    EXPECT_EQ(find_header(response.headers, "allow"), "POST");
+    EXPECT_EQ(route(router, Method::post, "/api/queue/join").body, "join:");
+    EXPECT_EQ(route(router, Method::get, "/api/queue/abc").body, "status:abc");
+    EXPECT_EQ(route(router, Method::get, "/api/orders/latest").body, "latest:");
+    EXPECT_EQ(route(router, Method::get, "/api/orders/abc").body, "order:abc");
+}
+
+// `?limit=`: absent gives the default, a whole number from 1 is clamped to the most, anything
+// else is refused (the route answers 400) rather than read as something else.
+TEST(Request, ALimitIsAWholeNumberFromOneOrRefused) {
+    const auto limit = [](std::string query) {
+        Request request;
+        request.query = std::move(query);
+        return request.limit_param(20, 500);
+    };
+    EXPECT_EQ(limit(""), 20u);
+    EXPECT_EQ(limit("other=1"), 20u);
+    EXPECT_EQ(limit("limit=5"), 5u);
+    EXPECT_EQ(limit("limit=007"), 7u);
+    EXPECT_EQ(limit("limit=501"), 500u);
+    EXPECT_EQ(limit("limit=999999999999999999"), 500u);
+    for (const char* bad : {"limit=", "limit=abc", "limit=1e3", "limit=-5", "limit=0", "limit=+5",
+                            "limit=5x", "limit=%205", "limit=9999999999999999999"}) {
+        EXPECT_EQ(limit(bad), std::nullopt) << bad;
+    }
+}
+
 TEST(Router, HeadIsServedByTheGetHandler) {
     Router router;
     router.get("/", answer("home"));

@@ -36,6 +36,9 @@ struct Request {
     std::string_view header(std::string_view name) const { return find_header(headers, name); }
     std::string_view path_param(std::string_view name) const;
     std::optional<std::string> query_param(std::string_view name) const;
+    // `?limit=`: `fallback` when absent, a whole number from 1 clamped to `max`, nullopt when
+    // it is anything else (the caller answers 400).
+    std::optional<std::size_t> limit_param(std::size_t fallback, std::size_t max) const;
 };
 
 struct Response {

@@ -34,7 +34,10 @@ Handler bind(Context context, Function function) {
 class Router {
 public:
     void add(Method method, std::string pattern, Handler handler);
-    // Every route of one table, in its order (the first match of a path and method wins).
+    // Every route of one table, in its order. A path is served by its most specific routes,
+    // those with the fewest captures (a literal segment beats a capture: GET /api/queue/join
+    // is a 405 beside POST /api/queue/join, not GET /api/queue/{id}); among them the first of
+    // the request's method wins.
     void add(Routes routes);
     void get(std::string pattern, Handler handler) {
         add(Method::get, std::move(pattern), std::move(handler));
@@ -59,6 +62,7 @@ private:
         Method method;
         std::vector<std::string> segments;  // "{x}" marks a capture.
         Handler handler;
+        std::size_t captures = 0;  // How many of the segments are captures.
 
         // The path's segments match this pattern (whatever the method).
         bool fits(const std::vector<std::string_view>& path) const;
