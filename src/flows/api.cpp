@@ -139,6 +139,11 @@ asio::awaitable<Response> post_checkout(Services& services, WaitingRoom* waiting
     };
     const auto key = http::lookup_header(request.headers, idempotency_key_header);
     if (!key) co_return co_await admitted(services, std::move(checkout_request));
+    // Two keys would leave which one the answer is kept under to chance (the first, here).
+    if (http::count_headers(request.headers, idempotency_key_header) > 1) {
+        co_return http::error_response(400, "invalid_idempotency_key",
+                                       "send one Idempotency-Key, not several");
+    }
     co_return co_await keyed_checkout(services, *key, std::move(checkout_request), admitted);
 }
 

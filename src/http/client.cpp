@@ -1,6 +1,7 @@
 // Boost.Beast HTTP client with a small keep-alive pool per origin.
 #include "tigerfans/http/client.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -182,7 +183,19 @@ asio::awaitable<Result<ClientResponse>> Client::request(Method method, std::stri
     bhttp::request<bhttp::string_body> message{to_verb(method), target, 11};
     message.set(bhttp::field::host, impl->host + ":" + std::to_string(impl->port));
     message.set(bhttp::field::user_agent, "tigerfans-client");
-    for (auto& [name, value] : headers) message.set(name, value);
+    // A caller's field replaces the client's own (Host, User-Agent); a name the caller gives
+    // twice is sent twice.
+    for (auto field = headers.begin(); field != headers.end(); ++field) {
+        const std::string& name = field->first;
+        const bool repeated = std::any_of(headers.begin(), field, [&name](const auto& earlier) {
+            return boost::beast::iequals(earlier.first, name);
+        });
+        if (repeated) {
+            message.insert(name, field->second);
+        } else {
+            message.set(name, field->second);
+        }
+    }
     if (!body.empty() || method == Method::post || method == Method::put) {
         message.body() = std::move(body);
         message.prepare_payload();

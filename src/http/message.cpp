@@ -46,13 +46,23 @@ std::string_view find_header(const Headers& headers, std::string_view name) {
     return lookup_header(headers, name).value_or(std::string_view());
 }
 
+namespace {
+bool same_name(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && strncasecmp(a.data(), b.data(), b.size()) == 0;
+}
+}  // namespace
+
 std::optional<std::string_view> lookup_header(const Headers& headers, std::string_view name) {
     for (const auto& [key, value] : headers) {
-        if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) {
-            return std::string_view(value);
-        }
+        if (same_name(key, name)) return std::string_view(value);
     }
     return std::nullopt;
+}
+
+std::size_t count_headers(const Headers& headers, std::string_view name) {
+    return static_cast<std::size_t>(
+        std::count_if(headers.begin(), headers.end(),
+                      [name](const auto& field) { return same_name(field.first, name); }));
 }
 
 std::string_view Request::path_param(std::string_view name) const {
@@ -208,7 +218,9 @@ bool same_origin(const Request& request) {
     for (std::string_view scheme : {"http://", "https://"}) {
         if (origin.starts_with(scheme)) origin.remove_prefix(scheme.size());
     }
-    return !request.header("Host").empty() && origin == request.header("Host");
+    // Host names compare without regard to case (RFC 9110 §4.2.3).
+    const std::string_view host = request.header("Host");
+    return !host.empty() && same_name(origin, host);
 }
 
 }  // namespace tigerfans::http

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <boost/beast/http/error.hpp>
+#include <optional>
+#include <string>
 
 #include "tigerfans/core/assert.hpp"
 
@@ -17,11 +19,45 @@ RequestParser::RequestParser(Request& request, std::size_t header_bytes_max,
     eager(true);  // Parse the body in the same put() as the header when it is there.
 }
 
+namespace {
+// RFC 9112 §3.2.2: a server accepts a target in absolute form ("http://host/path?query") as
+// the path and query it names ("http://host" and "http://host?q" name "/" and "/?q"); nullopt
+// when `target` is not one.
+std::optional<std::string> absolute_form_target(std::string_view target) {
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (target.size() < scheme.size()) continue;
+        const bool same = std::equal(scheme.begin(), scheme.end(), target.begin(),
+                                     [](char a, char b) { return a == (b | 0x20); });
+        if (!same) continue;
+        const std::size_t rest = target.find_first_of("/?", scheme.size());
+        if (rest == std::string_view::npos) return std::string("/");
+        if (target[rest] == '?') return "/" + std::string(target.substr(rest));
+        return std::string(target.substr(rest));
+    }
+    return std::nullopt;
+}
+
+// A request line and its CRLF, beside the method and target: " HTTP/1.1\r\n".
+constexpr std::size_t request_line_rest_bytes = 11;
+// A field's colon, space and CRLF beside its name and value.
+constexpr std::size_t field_rest_bytes = 4;
+}  // namespace
+
 void RequestParser::on_request_impl(verb, string_view method_text, string_view target, int version,
-                                    error_code&) {
+                                    error_code& error) {
     version_ = version;
+    header_bytes_ = method_text.size() + target.size() + request_line_rest_bytes;
+    saw_transfer_encoding_ = false;
     request_.method = http::parse_method(method_text);
-    request_.target.assign(target.data(), target.size());
+    if (std::optional<std::string> origin_form = absolute_form_target(target)) {
+        request_.target = std::move(*origin_form);
+    } else {
+        request_.target.assign(target.data(), target.size());
+    }
+    target = request_.target;
+    // Only an origin form ("/path?query") names a resource here; "*" and authority forms name
+    // none we serve.
+    if (target.empty() || target.front() != '/') error = boost::beast::http::error::bad_target;
     const std::size_t question = target.find('?');
     const std::string_view raw_path = target.substr(0, question);
     if (!percent_decode_to(raw_path, false, request_.path)) request_.path.assign(raw_path);
@@ -44,8 +80,13 @@ void RequestParser::on_response_impl(int, string_view, int, error_code&) {
 // The fields of a chunked body's trailer are dropped: no header of ours may come from there
 // (RFC 9110 §6.5.1), where a proxy checking the header would not look.
 void RequestParser::on_field_impl(field known, string_view name_text, string_view value,
-                                  error_code&) {
+                                  error_code& error) {
     if (is_header_done()) return;
+    header_bytes_ += name_text.size() + value.size() + field_rest_bytes;
+    if (header_bytes_ > header_bytes_max_) {
+        error = boost::beast::http::error::header_limit;
+        return;
+    }
     if (header_count_ < request_.headers.size()) {
         auto& [name, text] = request_.headers[header_count_];
         name.assign(name_text.data(), name_text.size());
@@ -55,16 +96,19 @@ void RequestParser::on_field_impl(field known, string_view name_text, string_vie
     }
     header_count_++;
     if (known == field::transfer_encoding) {
+        saw_transfer_encoding_ = true;
         if (!transfer_codings_.empty()) transfer_codings_ += ',';
         transfer_codings_.append(value.data(), value.size());
     }
 }
 
-// Any other Transfer-Encoding leaves the body unframed: its bytes would be read as the next
-// request (a desync behind any proxy). Such a request is refused and its connection closed.
+// Any other Transfer-Encoding (an empty one included) leaves the body unframed: its bytes
+// would be read as the next request (a desync behind any proxy). Such a request is refused and
+// its connection closed, as is any Transfer-Encoding on HTTP/1.0, which RFC 9112 §6.1 calls
+// faulty framing whatever it says.
 void RequestParser::on_header_impl(error_code& error) {
     request_.headers.resize(header_count_);
-    if (!transfer_codings_.empty() && !ends_in_chunked(transfer_codings_)) {
+    if (saw_transfer_encoding_ && (version_ < 11 || !ends_in_chunked(transfer_codings_))) {
         error = boost::beast::http::error::bad_transfer_encoding;
     }
 }

@@ -57,6 +57,10 @@ private:
     std::size_t header_bytes_max_;
     int version_ = 0;  // 10 for HTTP/1.0, 11 for 1.1.
     std::size_t header_count_ = 0;
+    // The request line's and the fields' bytes so far: Beast bounds what waits unparsed in one
+    // put(), not the header as a whole, which arrives over several.
+    std::size_t header_bytes_ = 0;
+    bool saw_transfer_encoding_ = false;
     std::string transfer_codings_;  // Every Transfer-Encoding field's value, comma-joined.
 };
 

@@ -93,9 +93,12 @@ boost::asio::awaitable<Response> Router::handle(Request& request) const {
     const Match found = match(request);
     if (found.handler == nullptr) {
         if (!found.path_known) co_return not_found("no route for " + request.path);
-        Response response = error_response(
-            405, "method_not_allowed",
-            std::string(method_name(request.method)) + " is not allowed on " + request.path);
+        // A method this server does not know is not named back (it would read "OTHER").
+        const std::string method = request.method == Method::other
+                                       ? std::string("this method")
+                                       : std::string(method_name(request.method));
+        Response response = error_response(405, "method_not_allowed",
+                                           method + " is not allowed on " + request.path);
         response.headers.emplace_back("Allow", found.allow);
         co_return response;
     }

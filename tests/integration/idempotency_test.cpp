@@ -16,16 +16,20 @@ using nlohmann::json;
 
 class IdempotencyTest : public LevelTest {
 protected:
+    // `second_key`, when not empty, is sent as a second Idempotency-Key field.
     static boost::asio::awaitable<Reply> keyed_call(http::Client& client, std::string key,
-                                                    std::string cls) {
+                                                    std::string cls, std::string second_key) {
         std::string body = json{{"cls", cls}, {"customer_email", "fan@example.com"}}.dump();
         http::Headers headers = {{"Content-Type", "application/json"}, {"Idempotency-Key", key}};
+        if (!second_key.empty()) headers.emplace_back("Idempotency-Key", second_key);
         co_return to_reply(co_await client.request(http::Method::post, "/api/checkout",
                                                    std::move(body), std::move(headers)));
     }
 
-    Reply keyed_checkout(const std::string& key, const std::string& cls = "A") {
-        return run_async(driver().io(), [&] { return keyed_call(driver().client(), key, cls); });
+    Reply keyed_checkout(const std::string& key, const std::string& cls = "A",
+                         const std::string& second_key = "") {
+        return run_async(driver().io(),
+                         [&] { return keyed_call(driver().client(), key, cls, second_key); });
     }
 
     json class_a() {
@@ -55,6 +59,10 @@ TEST_P(IdempotencyTest, AReplayAnswersTheFirstAnswerAndHoldsNothingMore) {
     EXPECT_EQ(error_of(other), "idempotency_key_reused");
     EXPECT_EQ(keyed_checkout("").status, 400u);
     EXPECT_EQ(keyed_checkout(std::string(256, 'k')).status, 400u);
+    // Two keys on one request: which one the answer would be kept under is refused, not guessed.
+    const Reply two_keys = keyed_checkout("key-one", "A", "key-two");
+    EXPECT_EQ(two_keys.status, 400u) << two_keys.body;
+    EXPECT_EQ(error_of(two_keys), "invalid_idempotency_key");
     EXPECT_EQ(class_a()["active_holds"], 1);
     // The answer still leads to a paid order.
     const std::string redirect = json::parse(first.body)["redirect_url"];
@@ -68,7 +76,7 @@ TEST_P(IdempotencyTest, AReplayAnswersTheFirstAnswerAndHoldsNothingMore) {
 TEST_P(IdempotencyTest, OfManyConcurrentRequestsWithOneKeyExactlyOneRunsACheckout) {
     start_server();
     const auto replies = driver().run_concurrently(
-        40, 40, [](int, http::Client& client) { return keyed_call(client, "same-key", "A"); });
+        40, 40, [](int, http::Client& client) { return keyed_call(client, "same-key", "A", ""); });
     std::size_t ran = 0, in_flight = 0, replayed = 0;
     std::string answer;
     for (const Reply& reply : replies) {

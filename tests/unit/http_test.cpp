@@ -90,6 +90,23 @@ TEST(Request, ALimitIsAWholeNumberFromOneOrRefused) {
     }
 }
 
+// Origin names this site when its host is Host's, whatever the case of either (host names
+// are case-insensitive); no Origin is same-site (a browser's own navigation, or no browser).
+TEST(Request, SameOriginComparesHostNamesWithoutRegardToCase) {
+    const auto request = [](std::string origin, std::string host) {
+        Request made;
+        if (!origin.empty()) made.headers.emplace_back("Origin", std::move(origin));
+        made.headers.emplace_back("Host", std::move(host));
+        return made;
+    };
+    EXPECT_TRUE(same_origin(request("", "shop.example")));
+    EXPECT_TRUE(same_origin(request("https://Shop.Example:8443", "shop.example:8443")));
+    EXPECT_TRUE(same_origin(request("http://shop.example", "SHOP.example")));
+    EXPECT_FALSE(same_origin(request("http://evil.example", "shop.example")));
+    EXPECT_FALSE(same_origin(request("http://shop.example.evil", "shop.example")));
+    EXPECT_FALSE(same_origin(request("http://shop.example", "")));
+}
+
 TEST(Router, HeadIsServedByTheGetHandler) {
     Router router;
     router.get("/", answer("home"));

@@ -133,6 +133,69 @@ TEST(RequestParser, RefusesATransferEncodingThatDoesNotEndInChunked) {
     EXPECT_FALSE(ends_in_chunked("chunked,"));
 }
 
+// An empty Transfer-Encoding frames nothing either, and on HTTP/1.0 any Transfer-Encoding is
+// faulty framing (RFC 9112 §6.1), beside a Content-Length or not.
+TEST(RequestParser, RefusesAnEmptyTransferEncodingAndAnyOnHttp10) {
+    Request request;
+    EXPECT_EQ(
+        parse(request, "POST /x HTTP/1.1\r\nTransfer-Encoding: \r\nContent-Length: 3\r\n\r\nabc"),
+        bhttp::error::bad_transfer_encoding);
+    EXPECT_EQ(parse(request,
+                    "POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+              bhttp::error::bad_transfer_encoding);
+    EXPECT_EQ(parse(request, "POST /x HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc"),
+              boost::beast::error_code{});
+}
+
+// RFC 9112 §3.2.2: a target in absolute form is taken as the path and query it names; a
+// target in no form this server serves ("*", an authority, a bare query) is refused.
+TEST(RequestParser, TakesAnAbsoluteFormTargetAsItsPathAndRefusesOtherForms) {
+    Request request;
+    ASSERT_FALSE(parse(request, "GET http://example.com:8000/api/inventory?x=1 HTTP/1.1\r\n\r\n"));
+    EXPECT_EQ(request.target, "/api/inventory?x=1");
+    EXPECT_EQ(request.path, "/api/inventory");
+    EXPECT_EQ(request.query, "x=1");
+    ASSERT_FALSE(parse(request, "GET HTTPS://example.com HTTP/1.1\r\n\r\n"));
+    EXPECT_EQ(request.path, "/");
+    ASSERT_FALSE(parse(request, "GET http://example.com?q=2 HTTP/1.1\r\n\r\n"));
+    EXPECT_EQ(request.path, "/");
+    EXPECT_EQ(request.query, "q=2");
+    for (const char* target : {"*", "?a=1", "example.com:443", "api/inventory"}) {
+        EXPECT_EQ(parse(request, std::string("GET ") + target + " HTTP/1.1\r\n\r\n"),
+                  bhttp::error::bad_target)
+            << target;
+    }
+}
+
+// The header limit bounds the whole header, however many fields it is spread over and however
+// the bytes arrive.
+TEST(RequestParser, BoundsTheWholeHeaderNotEachPiece) {
+    Request request;
+    std::string many = "GET /x HTTP/1.1\r\n";
+    for (int i = 0; i < 120; i++) many += "X-" + std::to_string(100 + i) + ": 1\r\n";
+    many += "\r\n";
+    ASSERT_GT(many.size(), 1024u);
+    EXPECT_EQ(parse(request, many), bhttp::error::header_limit);
+    std::vector<std::string_view> pieces;
+    for (std::size_t at = 0; at < many.size(); at += 100) {
+        pieces.push_back(std::string_view(many).substr(at, 100));
+    }
+    RequestParser parser(request, 1024, 1024);
+    boost::beast::flat_buffer buffer;
+    boost::beast::error_code error = bhttp::error::need_more;
+    for (std::string_view piece : pieces) {
+        if (error != bhttp::error::need_more) break;
+        const auto space = buffer.prepare(piece.size());
+        std::memcpy(space.data(), piece.data(), piece.size());
+        buffer.commit(piece.size());
+        error = parse_buffered(parser, buffer);
+    }
+    EXPECT_EQ(error, bhttp::error::header_limit);
+    std::string few = "GET /x HTTP/1.1\r\n";
+    for (int i = 0; i < 20; i++) few += "X-" + std::to_string(100 + i) + ": 1\r\n";
+    EXPECT_FALSE(parse(request, few + "\r\n"));
+}
+
 TEST(RequestParser, ReportsIncompleteMalformedAndOversizedRequests) {
     Request request;
     EXPECT_EQ(parse(request, "GET /x HTTP/1.1\r\nHost"), bhttp::error::need_more);

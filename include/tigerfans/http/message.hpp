@@ -21,6 +21,8 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 std::string_view find_header(const Headers& headers, std::string_view name);
 // The same, telling an absent header (nullopt) from an empty one.
 std::optional<std::string_view> lookup_header(const Headers& headers, std::string_view name);
+// How many fields carry `name` (case-insensitive): a field that must be single can be refused.
+std::size_t count_headers(const Headers& headers, std::string_view name);
 
 struct Request {
     Method method = Method::get;
