@@ -20,9 +20,19 @@ RequestParser::RequestParser(Request& request, std::size_t header_bytes_max,
 }
 
 namespace {
+// An absolute form's authority as this server takes it: a host name or address and a port,
+// nothing else (no user info, fragment, backslash or escape, which parsers read differently).
+bool is_plain_authority(std::string_view authority) {
+    if (authority.empty()) return false;
+    return std::all_of(authority.begin(), authority.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+    });
+}
+
 // RFC 9112 §3.2.2: a server accepts a target in absolute form ("http://host/path?query") as
 // the path and query it names ("http://host" and "http://host?q" name "/" and "/?q"); nullopt
-// when `target` is not one.
+// when `target` is not one, "" when it is one with an authority this server does not take.
 std::optional<std::string> absolute_form_target(std::string_view target) {
     for (std::string_view scheme : {"http://", "https://"}) {
         if (target.size() < scheme.size()) continue;
@@ -30,6 +40,8 @@ std::optional<std::string> absolute_form_target(std::string_view target) {
                                      [](char a, char b) { return a == (b | 0x20); });
         if (!same) continue;
         const std::size_t rest = target.find_first_of("/?", scheme.size());
+        const std::string_view authority = target.substr(scheme.size(), rest - scheme.size());
+        if (!is_plain_authority(authority)) return std::string();
         if (rest == std::string_view::npos) return std::string("/");
         if (target[rest] == '?') return "/" + std::string(target.substr(rest));
         return std::string(target.substr(rest));
@@ -156,11 +168,21 @@ bool waits_for_chunked_rest(const RequestParser& parser, std::size_t buffered) {
 }
 }  // namespace
 
+bool RequestParser::leave_header_room() {
+    if (header_wire_bytes_ >= header_bytes_max_) return false;
+    header_limit(static_cast<std::uint32_t>(header_bytes_max_ - header_wire_bytes_));
+    return true;
+}
+
 boost::beast::error_code parse_buffered(RequestParser& parser, boost::beast::flat_buffer& buffer) {
     namespace bhttp = boost::beast::http;
     while (buffer.size() > 0 && !waits_for_chunked_rest(parser, buffer.size())) {
         boost::beast::error_code error;
-        buffer.consume(parser.put(buffer.data(), error));
+        const bool in_header = !parser.is_header_done();
+        if (in_header && !parser.leave_header_room()) return bhttp::error::header_limit;
+        const std::size_t used = parser.put(buffer.data(), error);
+        buffer.consume(used);
+        if (in_header) parser.count_header_bytes(used);
         if (error == bhttp::error::need_more) break;
         if (error) return error;
         if (parser.is_done()) return {};

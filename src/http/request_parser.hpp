@@ -32,6 +32,13 @@ public:
     // HTTP/1.1 or later (a 1.0 client knows no 100 Continue, for one).
     bool is_http11() const { return version_ >= 11; }
 
+    // The header's bytes as they came on the wire, whitespace and all, are bounded across
+    // reads: Beast bounds what one put() looks at, and parses the fields of a header that
+    // arrived over several reads from where the last one stopped. parse_buffered lowers the
+    // limit by what earlier reads of the header used (false: none is left) and counts each.
+    bool leave_header_room();
+    void count_header_bytes(std::size_t used) { header_wire_bytes_ += used; }
+
 private:
     using error_code = boost::beast::error_code;
     using verb = boost::beast::http::verb;
@@ -60,6 +67,7 @@ private:
     // The request line's and the fields' bytes so far: Beast bounds what waits unparsed in one
     // put(), not the header as a whole, which arrives over several.
     std::size_t header_bytes_ = 0;
+    std::size_t header_wire_bytes_ = 0;  // What put() used while the header was unfinished.
     bool saw_transfer_encoding_ = false;
     std::string transfer_codings_;  // Every Transfer-Encoding field's value, comma-joined.
 };
