@@ -488,16 +488,26 @@ TEST_F(FlowsTest, APaymentForASessionThatIsGoneIsRecordedAsOwedBack) {
     expect_orders_whole();
 }
 
+// A class B checkout whose session the store then lost (Redis' last second gone in a crash),
+// its holds still pending, and what its payment event says of the order.
+class LostSessionTest : public FlowsTest {
+protected:
+    std::pair<CheckoutAccepted, EventOrder> lose_session() {
+        const auto accepted = std::get<CheckoutAccepted>(buy(TicketClass::b));
+        const EventOrder said{accepted.order_id,     TicketClass::b,     accepted.amount_cents,
+                              std::string(currency), "fan1@example.com", 1'700'000'000};
+        sessions.saved.clear();
+        return {accepted, said};
+    }
+};
+
 // A session the store lost while its holds are still pending: the payment posts the ticket
 // hold its order carries, then the goodie's, and the order is paid with a ticket, its email's
 // slot kept. A ledger fault answers a fault, and the retry finishes; a later delivery finds the
 // holds posted and answers with the stored order.
-TEST_F(FlowsTest, APaymentWhoseSessionWasLostPostsTheHoldsItsOrderCarries) {
-    const auto accepted = std::get<CheckoutAccepted>(buy(TicketClass::b));
+TEST_F(LostSessionTest, APaymentWhoseSessionWasLostPostsTheHoldsItsOrderCarries) {
+    const auto [accepted, said] = lose_session();
     const std::string& psid = accepted.payment_session_id;
-    const EventOrder said{accepted.order_id,     TicketClass::b,     accepted.amount_cents,
-                          std::string(currency), "fan1@example.com", 1'700'000'000};
-    sessions.saved.clear();  // Lost: the holds are still pending.
     ASSERT_EQ(ledger.held.size(), 2u);
     calls.fail_next("ledger.entries_of");
     EXPECT_TRUE(std::holds_alternative<Fault>(pay(psid, PaymentOutcome::succeeded, "evt_1", said)));
@@ -524,11 +534,8 @@ TEST_F(FlowsTest, APaymentWhoseSessionWasLostPostsTheHoldsItsOrderCarries) {
 // The ledger's entries read the holds as expired (this process's clock is ahead of the
 // ledger's) while the ledger still holds them: the post is tried, and the ledger's answer
 // decides.
-TEST_F(FlowsTest, APaymentWhoseSessionWasLostTriesAHoldItsReadingCallsExpired) {
-    const auto accepted = std::get<CheckoutAccepted>(buy(TicketClass::b));
-    const EventOrder said{accepted.order_id,     TicketClass::b,     accepted.amount_cents,
-                          std::string(currency), "fan1@example.com", 1'700'000'000};
-    sessions.saved.clear();
+TEST_F(LostSessionTest, APaymentWhoseSessionWasLostTriesAHoldItsReadingCallsExpired) {
+    const auto [accepted, said] = lose_session();
     ledger.reads_expired = ledger.held;
     const auto outcome = pay(accepted.payment_session_id, PaymentOutcome::succeeded, "evt_1", said);
     ASSERT_TRUE(std::holds_alternative<WebhookSettled>(outcome));
@@ -541,11 +548,8 @@ TEST_F(FlowsTest, APaymentWhoseSessionWasLostTriesAHoldItsReadingCallsExpired) {
 // An order stored already (here PAID_UNFULFILLED, by a build from before holds were looked
 // for) keeps its status, and its hold is not posted: a ticket sold to a refunded order would
 // be lost stock.
-TEST_F(FlowsTest, APaymentWhoseSessionWasLostPostsNothingForAnOrderStoredAlready) {
-    const auto accepted = std::get<CheckoutAccepted>(buy(TicketClass::b));
-    const EventOrder said{accepted.order_id,     TicketClass::b,     accepted.amount_cents,
-                          std::string(currency), "fan1@example.com", 1'700'000'000};
-    sessions.saved.clear();
+TEST_F(LostSessionTest, APaymentWhoseSessionWasLostPostsNothingForAnOrderStoredAlready) {
+    const auto [accepted, said] = lose_session();
     orders::Order refunded;
     refunded.id = accepted.order_id;
     refunded.cls = TicketClass::b;
@@ -567,11 +571,8 @@ TEST_F(FlowsTest, APaymentWhoseSessionWasLostPostsNothingForAnOrderStoredAlready
 // An earlier attempt posted the ticket and failed before the goodie's post and the order's
 // insert: the retry finds the ticket sold to the order, posts the goodie and stores the order
 // paid, not owed back.
-TEST_F(FlowsTest, APaymentWhoseSessionWasLostFinishesWhatAnEarlierAttemptPosted) {
-    const auto accepted = std::get<CheckoutAccepted>(buy(TicketClass::b));
-    const EventOrder said{accepted.order_id,     TicketClass::b,     accepted.amount_cents,
-                          std::string(currency), "fan1@example.com", 1'700'000'000};
-    sessions.saved.clear();
+TEST_F(LostSessionTest, APaymentWhoseSessionWasLostFinishesWhatAnEarlierAttemptPosted) {
+    const auto [accepted, said] = lose_session();
     ASSERT_EQ(ledger.class_of.size(), 1u);
     const u128 ticket = ledger.class_of.begin()->first;
     ASSERT_EQ(ledger.held.erase(ticket), 1u);

@@ -171,6 +171,12 @@ TEST(RequestParser, TakesAnAbsoluteFormTargetAsItsPathAndRefusesOtherForms) {
     }
 }
 
+// Bytes read from the socket land behind what the buffer holds.
+void arrive(boost::beast::flat_buffer& buffer, std::string_view bytes) {
+    std::memcpy(buffer.prepare(bytes.size()).data(), bytes.data(), bytes.size());
+    buffer.commit(bytes.size());
+}
+
 // Feeds `bytes` to a parser with a 1 KiB header limit in reads of the sizes `reads` gives (the
 // last size repeating), parsing after each as the server does, until a verdict other than
 // need_more.
@@ -183,9 +189,7 @@ boost::beast::error_code feed_until_verdict(Request& request, std::string_view b
          read = std::min(read + 1, reads.size() - 1)) {
         const std::string_view piece = bytes.substr(at, reads[read]);
         at += piece.size();
-        const auto space = buffer.prepare(piece.size());
-        std::memcpy(space.data(), piece.data(), piece.size());
-        buffer.commit(piece.size());
+        arrive(buffer, piece);
         error = parse_buffered(parser, buffer);
     }
     return error;
@@ -236,9 +240,7 @@ boost::beast::error_code parse_pieces(Request& request,
     boost::beast::error_code error = bhttp::error::need_more;
     for (std::string_view piece : pieces) {
         EXPECT_EQ(error, bhttp::error::need_more) << "parsed before the last piece";
-        const auto space = buffer.prepare(piece.size());
-        std::memcpy(space.data(), piece.data(), piece.size());
-        buffer.commit(piece.size());
+        arrive(buffer, piece);
         error = parse_buffered(parser, buffer);
     }
     return error;
@@ -256,8 +258,7 @@ TEST(RequestParser, ParsesPipelinedRequestsFedAByteAtATime) {
         RequestParser parser(request, 1024, 1024);
         boost::beast::error_code error = bhttp::error::need_more;
         while (error == bhttp::error::need_more && next < stream.size()) {
-            *static_cast<char*>(buffer.prepare(1).data()) = stream[next++];
-            buffer.commit(1);
+            arrive(buffer, std::string_view(stream).substr(next++, 1));
             error = parse_buffered(parser, buffer);
         }
         ASSERT_FALSE(error) << error.message();
@@ -322,8 +323,7 @@ TEST(RequestParser, TellsAnEmptyStreamFromACutOffRequest) {
     RequestParser cut(request, 1024, 1024);
     boost::beast::flat_buffer buffer;
     const std::string_view head = "GET /x HTTP/1.1\r\nHo";
-    std::memcpy(buffer.prepare(head.size()).data(), head.data(), head.size());
-    buffer.commit(head.size());
+    arrive(buffer, head);
     EXPECT_EQ(parse_buffered(cut, buffer), bhttp::error::need_more);
     EXPECT_EQ(parse_end_of_stream(cut), bhttp::error::partial_message);
 }
