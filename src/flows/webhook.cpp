@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <optional>
 #include <utility>
@@ -278,14 +279,70 @@ OrderLedger order_ledger(const std::vector<accounting::LedgerEntry>& entries, Ti
     return found;
 }
 
+// A seat order whose session was lost: its seat holds carry the order's id as well. Every one
+// still held is posted (a hold the reading calls expired too: the ledger decides), and one sold
+// already counts as posted. Every seat sold makes the order paid; only some sold, a refund case
+// whose sold seats stay the order's, as when a session settles. nullopt when no seat could be
+// sold, or the holds are not a shape checkout makes.
+asio::awaitable<Result<std::optional<orders::Order>>> post_lost_seat_holds(
+    Services& services, const WebhookEvent& event, u128 order_id) {
+    TF_ASSERT(services.seating != nullptr);
+    auto entries = co_await services.seating->ledger.hold_entries_of(order_id);
+    if (!entries) co_return entries.fault();
+    std::vector<accounting::SeatHoldEntry>& holds = *entries;
+    if (holds.empty()) co_return std::optional<orders::Order>();
+    std::sort(holds.begin(), holds.end(),
+              [](const auto& a, const auto& b) { return a.seat < b.seat; });
+    accounting::SeatHoldRequest shape;
+    accounting::SeatHolds open;
+    std::size_t sold = 0;
+    for (const accounting::SeatHoldEntry& hold : holds) {
+        shape.seats.push_back(hold.seat);
+        shape.hold_ids.push_back(hold.hold_id);
+        if (hold.state == accounting::EntryState::posted) sold++;
+        if (hold.state == accounting::EntryState::pending ||
+            hold.state == accounting::EntryState::expired) {
+            open.seats.push_back(hold.seat);
+            open.hold_ids.push_back(hold.hold_id);
+        }
+    }
+    shape.timeout_s = 1;  // Only the seats and ids are checked; a hold of checkout's expires.
+    if (!accounting::valid_seat_hold(shape, services.seating->venue.seat_count)) {
+        spdlog::error("webhook: the seat holds of order {} are not a shape checkout makes",
+                      event.order->order_id);
+        co_return std::optional<orders::Order>();
+    }
+    if (!open.seats.empty()) {
+        auto post = services.seating->ledger.post_seats(std::move(open));
+        auto posted = co_await timed(services.timings.accounting_commit, std::move(post));
+        if (!posted) co_return posted.fault();
+        sold += static_cast<std::size_t>(
+            std::count(posted->begin(), posted->end(), accounting::Resolution::done));
+    }
+    if (sold == 0) co_return std::optional<orders::Order>();
+    orders::Order order = order_from_event(event);
+    order.seats = shape.seats;
+    order.ticket_transfer_id = shape.hold_ids.front();
+    if (sold == holds.size()) {
+        order.status = orders::OrderStatus::paid;
+        order.ticket_code = new_ticket_code();
+    } else {
+        spdlog::warn(
+            "webhook: order {} paid, but only {} of its {} seats could be sold; "
+            "PAID_UNFULFILLED, and those seats stay sold to it",
+            event.order->order_id, sold, holds.size());
+    }
+    co_return order;
+}
+
 // A payment whose session was lost while its checkout's ticket hold is still pending (Redis
 // lost its last writes): the holds carry the order's id, so the ledger names them, and posting
 // them gives the fan the ticket the hold kept. The ticket is posted first and the goodie only
 // once the ticket is, so no goodie goes to an order without one. A ticket the ledger already
 // sold to the order (an earlier attempt posted it and failed before the order was stored) is
-// the order's too, and is never posted again. nullopt when the order has neither (a seat
-// order's seats are in the seat ledger), or its hold expired or was voided before the post:
-// the payment is then owed back.
+// the order's too, and is never posted again. An order without a ticket in the class ledger
+// may be a seat order (above). nullopt when the order has neither, or its holds expired or
+// were voided before the post: the payment is then owed back.
 asio::awaitable<Result<std::optional<orders::Order>>> post_lost_sessions_holds(
     Services& services, const WebhookEvent& event) {
     const EventOrder& paid = *event.order;
@@ -296,7 +353,10 @@ asio::awaitable<Result<std::optional<orders::Order>>> post_lost_sessions_holds(
     const OrderLedger found = order_ledger(*entries, paid.cls);
     const std::optional<accounting::LedgerEntry>& ticket =
         found.sold_ticket ? found.sold_ticket : found.held_ticket;
-    if (!ticket) co_return std::optional<orders::Order>();
+    if (!ticket) {
+        if (services.seating == nullptr) co_return std::optional<orders::Order>();
+        co_return co_await post_lost_seat_holds(services, event, *order_id);
+    }
     if (!found.sold_ticket) {
         const accounting::CommitRequest alone{paid.cls, ticket->transfer_id, 0, false, *order_id};
         auto committed =
@@ -395,15 +455,35 @@ asio::awaitable<WebhookOutcome> replay_or_second_payment(Services& services,
 
 // The lease was this delivery's, yet the session is missing: unknown, unless a delivery whose
 // stalled lease this one took over finished in between, its done mark dropping the session
-// after the take and before the lookup. The gate, asked once more, tells which.
+// after the take and before the lookup. The gate, asked once more, tells which. A payment whose
+// event describes its order is then recorded under that lease, and the gate marked done with
+// the stored status: deliveries at the same time wait for it, and later ones are answered from
+// the mark, without reading the ledger again.
 asio::awaitable<WebhookOutcome> missing_session(Services& services, const WebhookEvent& event) {
+    const std::string& psid = event.payment_session_id;
     const std::string token = new_lease_token();
     const Result<sessions::GateAnswer> gate = co_await take_gate(services, event, token);
     if (std::optional<WebhookOutcome> away = turned_away(gate)) {
         co_return co_await replay_or_second_payment(services, event, *away);
     }
-    co_await release_lease(services, event.payment_session_id, token);
-    co_return SessionUnknown{};
+    if (event.outcome != PaymentOutcome::succeeded || !event.order) {
+        co_await release_lease(services, psid, token);
+        co_return SessionUnknown{};
+    }
+    WebhookOutcome recorded = co_await record_unsettled_payment(services, event);
+    const auto* settled = std::get_if<WebhookSettled>(&recorded);
+    if (settled == nullptr) {
+        co_await release_lease(services, psid, token);
+        co_return recorded;
+    }
+    Status finished =
+        co_await timed(services.timings.session_gate,
+                       services.sessions.finish_gate(psid, orders::status_name(settled->status)));
+    if (!finished) {
+        co_await release_lease(services, psid, token);
+        co_return finished.fault();
+    }
+    co_return recorded;
 }
 
 }  // namespace
@@ -426,11 +506,7 @@ asio::awaitable<WebhookOutcome> handle_webhook(Services& services, WebhookEvent 
     if (!found || !found->has_value()) {
         co_await release_lease(services, psid, token);
         if (!found) co_return found.fault();
-        WebhookOutcome missing = co_await missing_session(services, event);
-        const bool unsettled_payment = std::holds_alternative<SessionUnknown>(missing) &&
-                                       event.outcome == PaymentOutcome::succeeded && event.order;
-        if (unsettled_payment) co_return co_await record_unsettled_payment(services, event);
-        co_return missing;
+        co_return co_await missing_session(services, event);
     }
     crash::point("webhook.after_lease");
     co_return co_await process_leased(services, event, **found, token);

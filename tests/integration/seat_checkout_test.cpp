@@ -15,6 +15,7 @@
 
 #include "support/levels.hpp"
 #include "support/process.hpp"
+#include "tigerfans/mockpay/event.hpp"
 
 namespace tigerfans::testing {
 namespace {
@@ -260,6 +261,42 @@ TEST_P(SeatCheckoutTest, FansRacingForTheSameSeatsNeverGetOneTwice) {
     }
     const json map = map_when(0, sold);
     EXPECT_EQ(map.value("free", 0), hall_seats - sold);  // The failed payments' seats came back.
+}
+
+// A seat order whose session the session store lost (Redis' last second gone in a crash): the
+// payment finds the order's seat holds by its id and sells them, and the fan gets the seats,
+// once, however often the payment is delivered. The event names a session that never existed,
+// for the order of a real checkout.
+TEST_P(SeatCheckoutTest, APaymentWhoseSessionWasLostSellsTheOrdersSeats) {
+    start_server({{"VENUE", "hall"}});
+    const Reply held = checkout(seats_request({60, 61}, "lost@example.com"));
+    ASSERT_EQ(held.status, 200u) << held.body;
+    const std::string order_id = body_of(held).value("order_id", "");
+    map_when(2, 0);
+    const std::string paid = json{
+        {"type", "payment.succeeded"},
+        {"payment_session_id", "mock_lost"},
+        {"idempotency_key", "evt_lost"},
+        {"order_id", order_id},
+        {"cls", "A"},
+        {"amount", 2 * premium_cents},
+        {"currency", "eur"},
+        {"customer_email", "lost@example.com"},
+        {"created_at",
+         1700000000}}.dump();
+    for (int delivery = 0; delivery < 2; delivery++) {
+        const Reply reply =
+            driver().post("/payments/webhook", paid,
+                          {{"Content-Type", "application/json"},
+                           {"x-mockpay-signature", mockpay::signature("test-secret", paid)}});
+        EXPECT_EQ(reply.status, 200u) << reply.body;
+        EXPECT_EQ(body_of(reply).value("order_status", ""), "PAID") << reply.body;
+    }
+    const json order = body_of(driver().get("/api/orders/" + order_id));
+    EXPECT_EQ(order.value("status", ""), "PAID");
+    EXPECT_EQ(order["seats"], json::array({60, 61}));
+    EXPECT_TRUE(order.value("ticket_code", "").starts_with("TCK-"));
+    map_when(0, 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Levels, SeatCheckoutTest, ::testing::ValuesIn(all_levels()), level_name);

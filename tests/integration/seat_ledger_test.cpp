@@ -392,6 +392,25 @@ TEST_P(SeatLedgerTest, TheReconcilerWritesLostSeatOrdersFromTheHolds) {
     EXPECT_EQ(by_seat[40].state, EntryState::pending);
     EXPECT_EQ(by_seat[40].resolved_at_us, 0);
     EXPECT_EQ(by_seat[45].order_id, u128{0});
+    // One order's holds, read alone, are the holds of the whole reading that carry it.
+    for (const SeatHoldRequest* request : {&whole, &partial, &open}) {
+        // Each seat's hold id and state, or nothing when the read fails.
+        const auto found = run([&]() -> awaitable<std::map<SeatId, std::pair<u128, EntryState>>> {
+            std::map<SeatId, std::pair<u128, EntryState>> read;
+            auto own = co_await seats.hold_entries_of(request->order_id);
+            if (!own) co_return read;
+            for (const SeatHoldEntry& entry : *own) {
+                EXPECT_EQ(entry.order_id, request->order_id);
+                read[entry.seat] = {entry.hold_id, entry.state};
+            }
+            co_return read;
+        });
+        std::map<SeatId, std::pair<u128, EntryState>> expected;
+        for (SeatId seat : request->seats) {
+            expected[seat] = {by_seat[seat].hold_id, by_seat[seat].state};
+        }
+        EXPECT_EQ(found, expected);
+    }
 
     const std::int64_t premium = venue_->categories[0].price_cents;  // Row A is premium.
     orders::Order stored;

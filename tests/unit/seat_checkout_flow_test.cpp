@@ -28,6 +28,9 @@ public:
     std::map<SeatId, u128> held;
     std::map<SeatId, u128> sold;
     int contended_refusals = 0;  // The next holds refused though free (a hold came and went).
+    // Every hold made: its seat and the order it carries. A hold neither held nor sold now
+    // reads as expired.
+    std::map<u128, std::pair<SeatId, u128>> made;
 
     asio::awaitable<Result<seating::SeatStates>> seat_states() override {
         if (auto fault = calls_.enter("seats.states")) co_return *fault;
@@ -51,6 +54,7 @@ public:
         if (result.held) {
             for (std::size_t i = 0; i < request.seats.size(); i++) {
                 held[request.seats[i]] = request.hold_ids[i];
+                made[request.hold_ids[i]] = {request.seats[i], request.order_id};
             }
         }
         co_return calls_.leave(result);
@@ -69,6 +73,29 @@ public:
         if (auto fault = calls_.enter("seats.hold_entries")) co_return *fault;
         const std::vector<accounting::SeatHoldEntry> none;
         co_return calls_.leave(none);
+    }
+    asio::awaitable<Result<std::vector<accounting::SeatHoldEntry>>> hold_entries_of(
+        u128 order_id) override {
+        if (auto fault = calls_.enter("seats.hold_entries_of")) co_return *fault;
+        std::vector<accounting::SeatHoldEntry> entries;
+        for (const auto& [id, seat_and_order] : made) {
+            const auto [seat, order] = seat_and_order;
+            if (order != order_id) continue;
+            accounting::SeatHoldEntry entry;
+            entry.seat = seat;
+            entry.hold_id = id;
+            entry.order_id = order;
+            entry.state = accounting::EntryState::expired;
+            const auto holding = held.find(seat);
+            const auto owner = sold.find(seat);
+            if (holding != held.end() && holding->second == id) {
+                entry.state = accounting::EntryState::pending;
+            } else if (owner != sold.end() && owner->second == id) {
+                entry.state = accounting::EntryState::posted;
+            }
+            entries.push_back(entry);
+        }
+        co_return calls_.leave(entries);
     }
 
 private:
@@ -241,6 +268,46 @@ TEST_F(SeatCheckoutFlowTest, ARunRefusedThoughFreeIsContendedNotSoldOut) {
     EXPECT_TRUE(std::holds_alternative<SeatsContended>(refused));
     EXPECT_TRUE(seat_ledger.held.empty());
     EXPECT_TRUE(std::holds_alternative<CheckoutAccepted>(buy_best("front", 8)));
+}
+
+// A seat order whose session the store lost: the payment finds the order's seat holds in the
+// seat ledger and posts them, and the order is paid with its seats; a redelivery is answered
+// from the gate's mark. When one of its holds is gone (expired), the seats still held are sold
+// to the order all the same, and it is owed back.
+TEST_F(SeatCheckoutFlowTest, APaymentWhoseSessionWasLostSellsTheOrdersSeats) {
+    const auto whole = std::get<CheckoutAccepted>(buy_seats({2, 3}));
+    const auto part = std::get<CheckoutAccepted>(buy_seats({5, 6}));
+    const auto said = [](const CheckoutAccepted& accepted) {
+        return EventOrder{accepted.order_id,     TicketClass::a,         accepted.amount_cents,
+                          std::string(currency), "seat-fan@example.com", 1'700'000'000};
+    };
+    sessions.saved.clear();
+    seat_ledger.held.erase(6);  // Its hold timed out.
+    calls.fail_next("seats.post");
+    EXPECT_TRUE(std::holds_alternative<Fault>(
+        pay(whole.payment_session_id, PaymentOutcome::succeeded, "evt_1", said(whole))));
+    EXPECT_TRUE(orders.rows.empty());
+    for (int delivery = 0; delivery < 2; delivery++) {
+        const auto outcome =
+            pay(whole.payment_session_id, PaymentOutcome::succeeded, "evt_1", said(whole));
+        ASSERT_TRUE(std::holds_alternative<WebhookSettled>(outcome));
+        EXPECT_EQ(std::get<WebhookSettled>(outcome).status, orders::OrderStatus::paid);
+        EXPECT_EQ(std::get<WebhookSettled>(outcome).idempotent, delivery == 1);
+    }
+    const orders::Order& paid = orders.rows.at(whole.order_id);
+    EXPECT_EQ(paid.status, orders::OrderStatus::paid);
+    EXPECT_EQ(paid.seats, (std::vector<SeatId>{2, 3}));
+    EXPECT_TRUE(paid.ticket_code.starts_with("TCK-"));
+    EXPECT_EQ(seat_ledger.sold.count(2) + seat_ledger.sold.count(3), 2u);
+
+    const auto owed = pay(part.payment_session_id, PaymentOutcome::succeeded, "evt_2", said(part));
+    ASSERT_TRUE(std::holds_alternative<WebhookSettled>(owed));
+    EXPECT_EQ(std::get<WebhookSettled>(owed).status, orders::OrderStatus::paid_unfulfilled);
+    const orders::Order& refunded = orders.rows.at(part.order_id);
+    EXPECT_EQ(refunded.seats, (std::vector<SeatId>{5, 6}));
+    EXPECT_TRUE(refunded.ticket_code.empty());
+    EXPECT_EQ(seat_ledger.sold.count(5), 1u);
+    EXPECT_TRUE(seat_ledger.held.empty());
 }
 
 }  // namespace

@@ -68,6 +68,9 @@ public:
     // Every seat hold ever made, in no particular order: what the reconciler matches seat
     // orders with.
     virtual asio::awaitable<Result<std::vector<SeatHoldEntry>>> hold_entries() = 0;
+    // The holds that carry `order_id` (not 0): the seats of one order, as hold_entries() tells
+    // them, without reading the others. What a payment whose session was lost settles with.
+    virtual asio::awaitable<Result<std::vector<SeatHoldEntry>>> hold_entries_of(u128 order_id) = 0;
 };
 
 // Checks a hold request's shape (the server's bug, not the fan's, when it fails).

@@ -73,7 +73,16 @@ public:
     asio::awaitable<Result<std::vector<SeatHoldEntry>>> hold_entries() override {
         if (stopped_) co_return Fault::shutting_down;
         auto job = [venue = venue_](pqxx::connection& connection) {
-            return postgres::read_seat_holds(connection, venue);
+            return postgres::read_seat_holds(connection, venue, 0);
+        };
+        co_return co_await reader_.run<std::vector<SeatHoldEntry>>(std::move(job));
+    }
+
+    asio::awaitable<Result<std::vector<SeatHoldEntry>>> hold_entries_of(u128 order_id) override {
+        TF_ASSERT(order_id != 0);
+        if (stopped_) co_return Fault::shutting_down;
+        auto job = [venue = venue_, order_id](pqxx::connection& connection) {
+            return postgres::read_seat_holds(connection, venue, order_id);
         };
         co_return co_await reader_.run<std::vector<SeatHoldEntry>>(std::move(job));
     }

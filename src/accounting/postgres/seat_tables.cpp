@@ -94,7 +94,7 @@ SELECT seat, id, coalesce(order_id, ''),
        (extract(epoch FROM created_at) * 1000000)::bigint,
        (extract(epoch FROM coalesce(resolved_at, CASE WHEN expires_at <= statement_timestamp()
                                                       THEN expires_at END)) * 1000000)::bigint
-FROM ledger_seat_holds WHERE venue = $1)"};
+FROM ledger_seat_holds WHERE venue = $1 AND ($2::text = '' OR order_id = $2::text))"};
 
 EntryState hold_state(const std::string& status) {
     if (status == "pending") return EntryState::pending;
@@ -232,19 +232,21 @@ seating::SeatStates read_seat_states(pqxx::connection& connection, const SeatVen
     return states;
 }
 
-std::vector<SeatHoldEntry> read_seat_holds(pqxx::connection& connection, const SeatVenue& venue) {
+std::vector<SeatHoldEntry> read_seat_holds(pqxx::connection& connection, const SeatVenue& venue,
+                                           u128 order_id) {
     pqxx::read_transaction txn(connection);
     std::vector<SeatHoldEntry> entries;
-    for (const pqxx::row& row : txn.exec_prepared(holds_statement.name, venue.key)) {
+    const std::string order = order_id == 0 ? std::string() : u128_to_hex(order_id);
+    for (const pqxx::row& row : txn.exec_prepared(holds_statement.name, venue.key, order)) {
         SeatHoldEntry entry;
         entry.seat = row[0].as<SeatId>();
         if (entry.seat >= venue.seat_count) {
             throw std::runtime_error("ledger: a seat hold beyond the venue");
         }
         entry.hold_id = tigerfans::postgres::decimal_u128(row[1]);
-        const auto order_id = row[2].as<std::string>();
-        if (!order_id.empty()) {
-            const std::optional<u128> parsed = u128_from_hex(order_id);
+        const auto hex = row[2].as<std::string>();
+        if (!hex.empty()) {
+            const std::optional<u128> parsed = u128_from_hex(hex);
             if (!parsed) throw std::runtime_error("ledger: a seat hold's order id is not hex");
             entry.order_id = *parsed;
         }

@@ -39,7 +39,9 @@ seating::SeatStates read_seat_states(pqxx::connection& connection, const SeatVen
 SeatHoldResult hold_seats(pqxx::connection& connection, const SeatVenue& venue,
                           const SeatHoldRequest& request);
 
-std::vector<SeatHoldEntry> read_seat_holds(pqxx::connection& connection, const SeatVenue& venue);
+// Every hold of the venue, or only those of `order_id` when it is not 0 (no index: a scan).
+std::vector<SeatHoldEntry> read_seat_holds(pqxx::connection& connection, const SeatVenue& venue,
+                                           u128 order_id);
 
 std::vector<Resolution> resolve_seats(pqxx::connection& connection, const SeatVenue& venue,
                                       const SeatHolds& holds, bool posting);

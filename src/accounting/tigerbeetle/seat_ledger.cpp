@@ -208,6 +208,18 @@ asio::awaitable<Result<std::vector<SeatHoldEntry>>> TbSeatLedger::hold_entries()
     co_return seat_model::hold_entries_of(key_, venue_.seat_count, *transfers, unix_now_us());
 }
 
+// The same credits, only those carrying the order: its holds carry it, and their posts and
+// voids inherit it.
+asio::awaitable<Result<std::vector<SeatHoldEntry>>> TbSeatLedger::hold_entries_of(u128 order_id) {
+    TF_ASSERT(order_id != 0);
+    if (stopped_) co_return Fault::shutting_down;
+    auto transfers = co_await account_transfers_carrying(
+        client_, scan_metrics_, seat_model::sold_account_id(key_),
+        abi::account_filter_flags::credits, order_id);
+    if (!transfers) co_return transfers.fault();
+    co_return seat_model::hold_entries_of(key_, venue_.seat_count, *transfers, unix_now_us());
+}
+
 asio::awaitable<Result<SeatHoldResult>> TbSeatLedger::hold_seats(SeatHoldRequest request) {
     TF_ASSERT(valid_seat_hold(request, venue_.seat_count));
     if (stopped_) co_return Fault::shutting_down;

@@ -52,6 +52,7 @@ public:
     asio::awaitable<Result<std::vector<Resolution>>> post_seats(SeatHolds holds) override;
     asio::awaitable<Result<std::vector<Resolution>>> void_seats(SeatHolds holds) override;
     asio::awaitable<Result<std::vector<SeatHoldEntry>>> hold_entries() override;
+    asio::awaitable<Result<std::vector<SeatHoldEntry>>> hold_entries_of(u128 order_id) override;
 
 private:
     asio::awaitable<Status> create_seat_accounts();
