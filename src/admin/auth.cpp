@@ -82,21 +82,25 @@ bool Auth::revoked(std::string_view token) const {
     return revoked_until_s_.contains(std::string(token));
 }
 
+// Every valid session cookie the request carries is revoked: a logout ends them all.
 void Auth::revoke(const http::Request& request) {
-    const std::optional<std::string> token =
-        http::cookie_value(request.header("Cookie"), cookie_name);
-    if (!token || !verify_token(*token, now_unix_s())) return;
     const std::int64_t now_s = now_unix_s();
     std::erase_if(revoked_until_s_, [now_s](const auto& entry) { return entry.second <= now_s; });
-    // The token's own expiry bounds how long it must be remembered.
-    revoked_until_s_[*token] = now_s + limits::admin_session_ttl_s;
+    http::find_cookie(request, cookie_name, [&](std::string_view token) {
+        // The token's own expiry bounds how long it must be remembered.
+        if (verify_token(token, now_s)) {
+            revoked_until_s_[std::string(token)] = now_s + limits::admin_session_ttl_s;
+        }
+        return false;
+    });
 }
 
 bool Auth::is_admin(const http::Request& request) const {
-    if (auto token = http::cookie_value(request.header("Cookie"), cookie_name)) {
-        if (verify_token(*token, now_unix_s()) && !revoked(*token)) return true;
-    }
-    return basic_credentials_pass(request);
+    const std::int64_t now_s = now_unix_s();
+    const bool by_cookie = http::find_cookie(request, cookie_name, [&](std::string_view token) {
+        return verify_token(token, now_s) && !revoked(token);
+    });
+    return by_cookie || basic_credentials_pass(request);
 }
 
 // A malformed header counts as a failure too: it is a guess like any other.

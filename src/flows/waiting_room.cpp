@@ -282,8 +282,16 @@ queue::TokenCheck WaitingRoom::check_token(const Request& request, std::int64_t 
     if (auto header = http::lookup_header(request.headers, admission_token_header)) {
         return queue::verify_token(token_key_, *header, now_s);
     }
-    const auto from_cookie = http::cookie_value(request.header("Cookie"), admission_cookie);
-    return queue::verify_token(token_key_, from_cookie.value_or(""), now_s);
+    // The first valid cookie admits; without one, the first cookie's refusal is the answer.
+    queue::TokenCheck check = queue::verify_token(token_key_, "", now_s);
+    bool seen = false;
+    http::find_cookie(request, admission_cookie, [&](std::string_view token) {
+        queue::TokenCheck this_one = queue::verify_token(token_key_, token, now_s);
+        if (this_one.ok() || !seen) check = std::move(this_one);
+        seen = true;
+        return check.ok();
+    });
+    return check;
 }
 
 asio::awaitable<Result<bool>> WaitingRoom::use_ticket(std::string_view entry_id) {

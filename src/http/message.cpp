@@ -78,8 +78,16 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
 
 std::optional<std::size_t> Request::limit_param(std::size_t fallback, std::size_t max) const {
     TF_ASSERT(fallback >= 1 && fallback <= max);
-    const std::optional<std::string> text = query_param("limit");
-    if (!text) return fallback;
+    // A query that does not parse, or names the limit twice, says nothing certain of it.
+    const auto fields = parse_form(query);
+    if (!fields) return std::nullopt;
+    const std::string* text = nullptr;
+    for (const auto& [key, value] : *fields) {
+        if (key != "limit") continue;
+        if (text != nullptr) return std::nullopt;
+        text = &value;
+    }
+    if (text == nullptr) return fallback;
     const bool digits =
         !text->empty() && text->size() <= 18 &&
         std::all_of(text->begin(), text->end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -193,7 +201,10 @@ std::optional<std::string> form_value(std::string_view text, std::string_view na
     return std::nullopt;
 }
 
-std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name) {
+namespace {
+// Calls `visit` with each value of cookie `name` in one Cookie header, until it answers true.
+bool find_cookie_in(std::string_view cookie_header, std::string_view name,
+                    const std::function<bool(std::string_view)>& visit) {
     const auto trim = [](std::string_view text) {
         while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
         while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
@@ -205,11 +216,30 @@ std::optional<std::string> cookie_value(std::string_view cookie_header, std::str
         cookie_header = semicolon == std::string_view::npos ? std::string_view{}
                                                             : cookie_header.substr(semicolon + 1);
         const std::size_t eq = pair.find('=');
-        if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
-            return std::string(pair.substr(eq + 1));
+        if (eq != std::string_view::npos && pair.substr(0, eq) == name &&
+            visit(pair.substr(eq + 1))) {
+            return true;
         }
     }
-    return std::nullopt;
+    return false;
+}
+}  // namespace
+
+std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name) {
+    std::optional<std::string> found;
+    find_cookie_in(cookie_header, name, [&found](std::string_view value) {
+        found.emplace(value);
+        return true;
+    });
+    return found;
+}
+
+bool find_cookie(const Request& request, std::string_view name,
+                 const std::function<bool(std::string_view)>& visit) {
+    for (const auto& [key, value] : request.headers) {
+        if (same_name(key, "Cookie") && find_cookie_in(value, name, visit)) return true;
+    }
+    return false;
 }
 
 bool same_origin(const Request& request) {

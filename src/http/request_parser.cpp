@@ -20,15 +20,35 @@ RequestParser::RequestParser(Request& request, std::size_t header_bytes_max,
 }
 
 namespace {
-// An absolute form's authority as this server takes it: a host name or address and a port,
-// nothing else (no user info, fragment, backslash or escape, which parsers read differently).
+// An authority as this server takes it, in an absolute form or a Host field: a host name or
+// address and a port, nothing else (no user info, fragment, backslash or escape, which parsers
+// read differently). Underscores are let through: some private host names carry them.
 bool is_plain_authority(std::string_view authority) {
     if (authority.empty()) return false;
     return std::all_of(authority.begin(), authority.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+               c == '.' || c == '-' || c == '_' || c == ':' || c == '[' || c == ']';
     });
 }
+
+// Boost's categories are never deleted through their base, whose destructor is protected and
+// not virtual on purpose.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
+class RequestErrorCategory final : public boost::system::error_category {
+public:
+    const char* name() const noexcept override { return "tigerfans.http.request"; }
+    std::string message(int value) const override {
+        switch (static_cast<RequestError>(value)) {
+            case RequestError::missing_host: return "an HTTP/1.1 request needs a Host field";
+            case RequestError::repeated_host: return "a request may carry one Host field only";
+            case RequestError::bad_host:
+                return "the Host field is not a host name or address with an optional port";
+        }
+        return "bad request";
+    }
+};
+#pragma GCC diagnostic pop
 
 // RFC 9112 §3.2.2: a server accepts a target in absolute form ("http://host/path?query") as
 // the path and query it names ("http://host" and "http://host?q" name "/" and "/?q"); nullopt
@@ -55,11 +75,17 @@ constexpr std::size_t request_line_rest_bytes = 11;
 constexpr std::size_t field_rest_bytes = 4;
 }  // namespace
 
+boost::system::error_code make_error_code(RequestError error) {
+    static const RequestErrorCategory category;
+    return {static_cast<int>(error), category};
+}
+
 void RequestParser::on_request_impl(verb, string_view method_text, string_view target, int version,
                                     error_code& error) {
     version_ = version;
     header_bytes_ = method_text.size() + target.size() + request_line_rest_bytes;
     saw_transfer_encoding_ = false;
+    host_fields_ = 0;
     request_.method = http::parse_method(method_text);
     if (std::optional<std::string> origin_form = absolute_form_target(target)) {
         request_.target = std::move(*origin_form);
@@ -107,6 +133,11 @@ void RequestParser::on_field_impl(field known, string_view name_text, string_vie
         request_.headers.emplace_back(std::string(name_text), std::string(value));
     }
     header_count_++;
+    if (known == field::host) {
+        // An empty value is allowed: a client sends it for a target without an authority.
+        if (++host_fields_ > 1) error = RequestError::repeated_host;
+        if (!value.empty() && !is_plain_authority(value)) error = RequestError::bad_host;
+    }
     if (known == field::transfer_encoding) {
         saw_transfer_encoding_ = true;
         if (!transfer_codings_.empty()) transfer_codings_ += ',';
@@ -120,6 +151,10 @@ void RequestParser::on_field_impl(field known, string_view name_text, string_vie
 // faulty framing whatever it says.
 void RequestParser::on_header_impl(error_code& error) {
     request_.headers.resize(header_count_);
+    if (version_ >= 11 && host_fields_ == 0) {
+        error = RequestError::missing_host;
+        return;
+    }
     if (saw_transfer_encoding_ && (version_ < 11 || !ends_in_chunked(transfer_codings_))) {
         error = boost::beast::http::error::bad_transfer_encoding;
     }

@@ -15,10 +15,28 @@
 #include "tigerfans/http/message.hpp"
 
 namespace tigerfans::http {
+enum class RequestError;
+}  // namespace tigerfans::http
+
+template <>
+struct boost::system::is_error_code_enum<tigerfans::http::RequestError> : std::true_type {};
+
+namespace tigerfans::http {
 
 // RFC 9112 §6.1: a request body is framed by Content-Length or by a final "chunked" coding.
 // True when `codings` (a Transfer-Encoding list) ends in "chunked".
 bool ends_in_chunked(std::string_view codings);
+
+// What this parser refuses beyond Beast's grammar, in an error category of its own, each with a
+// message a client can act on (the 400's body carries it).
+enum class RequestError {
+    // RFC 9112 §3.2: an HTTP/1.1 request names its host; any request names it at most once,
+    // as a host name or address with an optional port.
+    missing_host = 1,
+    repeated_host,
+    bad_host,
+};
+boost::system::error_code make_error_code(RequestError error);
 
 class RequestParser final : public boost::beast::http::basic_parser<true> {
 public:
@@ -69,6 +87,7 @@ private:
     std::size_t header_bytes_ = 0;
     std::size_t header_wire_bytes_ = 0;  // What put() used while the header was unfinished.
     bool saw_transfer_encoding_ = false;
+    int host_fields_ = 0;
     std::string transfer_codings_;  // Every Transfer-Encoding field's value, comma-joined.
 };
 

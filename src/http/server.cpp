@@ -109,6 +109,8 @@ struct Connection {
 // A request the parser rejected (as opposed to a peer that went away or went quiet).
 bool is_malformed(const error_code& error) {
     static const auto& http_category = bhttp::make_error_code(bhttp::error::bad_target).category();
+    static const auto& own_category = make_error_code(RequestError::missing_host).category();
+    if (error.category() == own_category) return true;
     return error.category() == http_category && error != bhttp::error::end_of_stream &&
            error != bhttp::error::partial_message;
 }

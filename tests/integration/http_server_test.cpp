@@ -323,7 +323,7 @@ TEST(HttpServer, ClosesWhenTheHandlerAsksForIt) {
 TEST(HttpServer, AnswersAMalformedRequestWith400AndCloses) {
     ServerThread server;
     RawClient client(server.port());
-    client.send("GET /hello HTTP/1.1\r\nBad Header Line\r\n\r\n");
+    client.send("GET /hello HTTP/1.1\r\nHost: h\r\nBad Header Line\r\n\r\n");
     const std::string answer = client.response();
     EXPECT_TRUE(answer.starts_with("HTTP/1.1 400 Bad Request\r\n")) << answer;
     EXPECT_NE(answer.find("Content-Type: application/json\r\n"), std::string::npos);
@@ -335,12 +335,22 @@ TEST(HttpServer, AnswersAMalformedRequestWith400AndCloses) {
 
 // A body framed by an unknown Transfer-Encoding is refused with 400 and the connection closed:
 // the smuggled request behind it is never run (it would be a desync behind any proxy).
+// An HTTP/1.1 request without Host gets a 400 whose body says so.
+TEST(HttpServer, AnswersAnHttp11RequestWithoutHostWith400) {
+    ServerThread server;
+    RawClient client(server.port());
+    client.send("GET /hello HTTP/1.1\r\n\r\n");
+    const std::string answer = client.response();
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 400 Bad Request\r\n")) << answer;
+    EXPECT_NE(answer.find("needs a Host field"), std::string::npos) << answer;
+}
+
 TEST(HttpServer, RefusesAnUnframedTransferEncodingAndRunsNothingBehindIt) {
     ServerThread server;
     RawClient client(server.port());
     client.send(
-        "POST /hello HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"
-        "GET /hello HTTP/1.1\r\n\r\n");
+        "POST /hello HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n"
+        "GET /hello HTTP/1.1\r\nHost: h\r\n\r\n");
     const std::string answer = client.response();
     EXPECT_TRUE(answer.starts_with("HTTP/1.1 400 Bad Request\r\n")) << answer;
     EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos);

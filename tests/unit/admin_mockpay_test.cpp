@@ -61,6 +61,25 @@ TEST(AdminAuth, BasicCredentialsAndCookiesBothAuthenticate) {
     EXPECT_FALSE(auth.is_admin(http::Request{}));
 }
 
+// Two session cookies of one name (a stale one set for another path comes first): the valid
+// one authenticates, in whichever Cookie field it comes, and a logout revokes both.
+TEST(AdminAuth, AnyValidSessionCookieAuthenticatesAndALogoutEndsThemAll) {
+    admin::Auth own("admin", "supasecret", "cookie-key");
+    const std::string set_cookie = own.login_cookie("admin");
+    const std::string good = set_cookie.substr(0, set_cookie.find(';'));
+    const std::string name = good.substr(0, good.find('='));
+    const std::string other = own.login_cookie("admin");
+    const std::string second = other.substr(0, other.find(';'));
+    http::Request stale_first;
+    stale_first.headers = {{"Cookie", name + "=stale; x=1"}, {"cookie", good + "; " + second}};
+    EXPECT_TRUE(own.is_admin(stale_first));
+    own.revoke(stale_first);
+    EXPECT_FALSE(own.is_admin(stale_first));
+    http::Request only_second;
+    only_second.headers = {{"Cookie", second}};
+    EXPECT_FALSE(own.is_admin(only_second));
+}
+
 http::Request basic_request(const std::string& pair, const std::string& address) {
     http::Request request;
     request.headers = {{"Authorization", "Basic " + base64_encode(pair)}};

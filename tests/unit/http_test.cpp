@@ -71,7 +71,8 @@ TEST(Router, ALiteralSegmentBeatsACapture) {
 }
 
 // `?limit=`: absent gives the default, a whole number from 1 is clamped to the most, anything
-// else is refused (the route answers 400) rather than read as something else.
+// else is refused (the route answers 400) rather than read as something else, as is a limit
+// given twice or beside a field that does not parse (the limit it meant cannot be known).
 TEST(Request, ALimitIsAWholeNumberFromOneOrRefused) {
     const auto limit = [](std::string query) {
         Request request;
@@ -85,9 +86,30 @@ TEST(Request, ALimitIsAWholeNumberFromOneOrRefused) {
     EXPECT_EQ(limit("limit=501"), 500u);
     EXPECT_EQ(limit("limit=999999999999999999"), 500u);
     for (const char* bad : {"limit=", "limit=abc", "limit=1e3", "limit=-5", "limit=0", "limit=+5",
-                            "limit=5x", "limit=%205", "limit=9999999999999999999"}) {
+                            "limit=5x", "limit=%205", "limit=9999999999999999999",
+                            "limit=5&limit=6", "other=%zz&limit=5", "limit=5&%zz"}) {
         EXPECT_EQ(limit(bad), std::nullopt) << bad;
     }
+}
+
+// Every value of a cookie, in every Cookie field and in order, until the visitor is satisfied.
+TEST(Request, FindCookieVisitsEachValueOfTheNameInEveryCookieField) {
+    Request request;
+    request.headers = {{"Cookie", "a=1; b=2; a=3"}, {"X", "a=9"}, {"cookie", "ab=4;a=5"}};
+    std::vector<std::string> seen;
+    EXPECT_FALSE(find_cookie(request, "a", [&](std::string_view value) {
+        seen.emplace_back(value);
+        return false;
+    }));
+    EXPECT_EQ(seen, (std::vector<std::string>{"1", "3", "5"}));
+    seen.clear();
+    EXPECT_TRUE(find_cookie(request, "a", [&](std::string_view value) {
+        seen.emplace_back(value);
+        return value == "3";
+    }));
+    EXPECT_EQ(seen, (std::vector<std::string>{"1", "3"}));
+    EXPECT_EQ(cookie_value("a=1; b=2; a=3", "a"), "1");
+    EXPECT_EQ(cookie_value("ab=1", "a"), std::nullopt);
 }
 
 // Origin names this site when its host is Host's, whatever the case of either (host names

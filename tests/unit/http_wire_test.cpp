@@ -110,7 +110,7 @@ TEST(RequestParser, LeavesNothingOfThePreviousRequestInAReusedOne) {
 TEST(RequestParser, JoinsChunkedBodies) {
     Request request;
     ASSERT_FALSE(parse(request,
-                       "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
                        "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"));
     EXPECT_EQ(request.body, "abcde");
 }
@@ -120,13 +120,13 @@ TEST(RequestParser, JoinsChunkedBodies) {
 TEST(RequestParser, RefusesATransferEncodingThatDoesNotEndInChunked) {
     Request request;
     for (const char* codings : {"gzip", "xchunked", "chunked, gzip", "chunkedx", "identity"}) {
-        EXPECT_EQ(parse(request, std::string("POST /x HTTP/1.1\r\nTransfer-Encoding: ") + codings +
-                                     "\r\n\r\nGET /admin HTTP/1.1\r\n\r\n"),
+        EXPECT_EQ(parse(request, std::string("POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: ") +
+                                     codings + "\r\n\r\nGET /admin HTTP/1.1\r\nHost: h\r\n\r\n"),
                   bhttp::error::bad_transfer_encoding)
             << codings;
     }
     EXPECT_EQ(parse(request,
-                    "POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n"
+                    "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n"
                     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
               boost::beast::error_code{});
     EXPECT_TRUE(ends_in_chunked("gzip, Chunked "));
@@ -138,7 +138,8 @@ TEST(RequestParser, RefusesATransferEncodingThatDoesNotEndInChunked) {
 TEST(RequestParser, RefusesAnEmptyTransferEncodingAndAnyOnHttp10) {
     Request request;
     EXPECT_EQ(
-        parse(request, "POST /x HTTP/1.1\r\nTransfer-Encoding: \r\nContent-Length: 3\r\n\r\nabc"),
+        parse(request,
+              "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \r\nContent-Length: 3\r\n\r\nabc"),
         bhttp::error::bad_transfer_encoding);
     EXPECT_EQ(parse(request,
                     "POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
@@ -151,23 +152,49 @@ TEST(RequestParser, RefusesAnEmptyTransferEncodingAndAnyOnHttp10) {
 // target in no form this server serves ("*", an authority, a bare query) is refused.
 TEST(RequestParser, TakesAnAbsoluteFormTargetAsItsPathAndRefusesOtherForms) {
     Request request;
-    ASSERT_FALSE(parse(request, "GET http://example.com:8000/api/inventory?x=1 HTTP/1.1\r\n\r\n"));
+    ASSERT_FALSE(parse(
+        request, "GET http://example.com:8000/api/inventory?x=1 HTTP/1.1\r\nHost: h\r\n\r\n"));
     EXPECT_EQ(request.target, "/api/inventory?x=1");
     EXPECT_EQ(request.path, "/api/inventory");
     EXPECT_EQ(request.query, "x=1");
-    ASSERT_FALSE(parse(request, "GET HTTPS://example.com HTTP/1.1\r\n\r\n"));
+    ASSERT_FALSE(parse(request, "GET HTTPS://example.com HTTP/1.1\r\nHost: h\r\n\r\n"));
     EXPECT_EQ(request.path, "/");
-    ASSERT_FALSE(parse(request, "GET http://example.com?q=2 HTTP/1.1\r\n\r\n"));
+    ASSERT_FALSE(parse(request, "GET http://example.com?q=2 HTTP/1.1\r\nHost: h\r\n\r\n"));
     EXPECT_EQ(request.path, "/");
     EXPECT_EQ(request.query, "q=2");
-    ASSERT_FALSE(parse(request, "GET http://[::1]:8000/api/a%20b HTTP/1.1\r\n\r\n"));
+    ASSERT_FALSE(parse(request, "GET http://[::1]:8000/api/a%20b HTTP/1.1\r\nHost: h\r\n\r\n"));
     EXPECT_EQ(request.path, "/api/a b");
     for (const char* target :
          {"*", "?a=1", "example.com:443", "api/inventory", "http://shop.example#/admin/login",
           "http://x@y/a", "http://x\\y/a", "http:///admin", "http://%41/"}) {
-        EXPECT_EQ(parse(request, std::string("GET ") + target + " HTTP/1.1\r\n\r\n"),
+        EXPECT_EQ(parse(request, std::string("GET ") + target + " HTTP/1.1\r\nHost: h\r\n\r\n"),
                   bhttp::error::bad_target)
             << target;
+    }
+}
+
+// RFC 9112 §3.2: an HTTP/1.1 request without Host, any request with two, or one whose Host is
+// not a host and port, is refused, each with its own message; HTTP/1.0 may leave Host out, and
+// an empty Host is what a client sends for a target without an authority.
+TEST(RequestParser, RefusesAMissingRepeatedOrMalformedHost) {
+    Request request;
+    const boost::system::error_code missing = parse(request, "GET /x HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(missing, make_error_code(RequestError::missing_host));
+    EXPECT_NE(missing.message().find("Host"), std::string::npos) << missing.message();
+    EXPECT_EQ(parse(request, "GET /x HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"),
+              make_error_code(RequestError::repeated_host));
+    EXPECT_EQ(parse(request, "GET /x HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n"),
+              make_error_code(RequestError::repeated_host));
+    for (const char* host : {"a@b", "a/b", "a b", "%41", "a\\b", "a#b"}) {
+        EXPECT_EQ(parse(request, std::string("GET /x HTTP/1.1\r\nHost: ") + host + "\r\n\r\n"),
+                  make_error_code(RequestError::bad_host))
+            << host;
+    }
+    EXPECT_FALSE(parse(request, "GET /x HTTP/1.0\r\n\r\n"));
+    EXPECT_FALSE(parse(request, "GET /x HTTP/1.1\r\nHost:\r\n\r\n"));
+    for (const char* host : {"[::1]:8000", "shop.example.com", "node_1.internal:80"}) {
+        EXPECT_FALSE(parse(request, std::string("GET /x HTTP/1.1\r\nHost: ") + host + "\r\n\r\n"))
+            << host;
     }
 }
 
@@ -199,14 +226,14 @@ boost::beast::error_code feed_until_verdict(Request& request, std::string_view b
 // the bytes arrive.
 TEST(RequestParser, BoundsTheWholeHeaderNotEachPiece) {
     Request request;
-    std::string many = "GET /x HTTP/1.1\r\n";
+    std::string many = "GET /x HTTP/1.1\r\nHost: h\r\n";
     for (int i = 0; i < 120; i++) many += "X-" + std::to_string(100 + i) + ": 1\r\n";
     many += "\r\n";
     ASSERT_GT(many.size(), 1024u);
     EXPECT_EQ(parse(request, many), bhttp::error::header_limit);
     EXPECT_EQ(feed_until_verdict(request, many, {100}), bhttp::error::header_limit);
     // Whitespace around values is not kept, but it came on the wire: it counts.
-    std::string padded = "GET /x HTTP/1.1\r\n";
+    std::string padded = "GET /x HTTP/1.1\r\nHost: h\r\n";
     for (int i = 0; i < 8; i++) padded += "a:" + std::string(200, ' ') + "b\r\n";
     padded += "\r\n";
     // Beast parses the fields a first read holds whole, then waits for the header's end within
@@ -214,7 +241,7 @@ TEST(RequestParser, BoundsTheWholeHeaderNotEachPiece) {
     ASSERT_GT(padded.size(), 1024u + 512u);
     EXPECT_EQ(feed_until_verdict(request, padded, {1000, padded.size()}),
               bhttp::error::header_limit);
-    std::string few = "GET /x HTTP/1.1\r\n";
+    std::string few = "GET /x HTTP/1.1\r\nHost: h\r\n";
     for (int i = 0; i < 20; i++) few += "X-" + std::to_string(100 + i) + ": 1\r\n";
     EXPECT_FALSE(parse(request, few + "\r\n"));
 }
@@ -222,13 +249,15 @@ TEST(RequestParser, BoundsTheWholeHeaderNotEachPiece) {
 TEST(RequestParser, ReportsIncompleteMalformedAndOversizedRequests) {
     Request request;
     EXPECT_EQ(parse(request, "GET /x HTTP/1.1\r\nHost"), bhttp::error::need_more);
-    EXPECT_EQ(parse(request, "POST /x HTTP/1.1\r\nContent-Length: 9\r\n\r\nabc"),
+    EXPECT_EQ(parse(request, "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\nabc"),
               bhttp::error::need_more);
-    EXPECT_EQ(parse(request, "GET /x HTTP/1.1\r\nBad Line\r\n\r\n"), bhttp::error::bad_field);
-    EXPECT_EQ(parse(request, "POST /x HTTP/1.1\r\nContent-Length: 11\r\n\r\n", 10),
+    EXPECT_EQ(parse(request, "GET /x HTTP/1.1\r\nHost: h\r\nBad Line\r\n\r\n"),
+              bhttp::error::bad_field);
+    EXPECT_EQ(parse(request, "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n", 10),
               bhttp::error::body_limit);
-    EXPECT_EQ(parse(request, "GET /x HTTP/1.1\r\nX: " + std::string(2000, 'a') + "\r\n\r\n"),
-              bhttp::error::header_limit);
+    EXPECT_EQ(
+        parse(request, "GET /x HTTP/1.1\r\nHost: h\r\nX: " + std::string(2000, 'a') + "\r\n\r\n"),
+        bhttp::error::header_limit);
 }
 
 // Feeds `pieces` one after another into one buffer, as reads from the socket arrive, parsing
@@ -248,8 +277,8 @@ boost::beast::error_code parse_pieces(Request& request,
 
 TEST(RequestParser, ParsesPipelinedRequestsFedAByteAtATime) {
     const std::string stream =
-        "POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
-        "POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n0\r\n\r\n";
+        "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"
+        "POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n0\r\n\r\n";
     Request request;
     boost::beast::flat_buffer buffer;
     std::vector<std::string> bodies;
@@ -272,20 +301,23 @@ TEST(RequestParser, ParsesPipelinedRequestsFedAByteAtATime) {
 // in separate segments would abort the server.
 TEST(RequestParser, WaitsOutALastChunkWhoseEndArrivesByteByByte) {
     Request request;
-    EXPECT_EQ(parse_pieces(request, {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n",
-                                     "\r", "\n"}),
-              boost::beast::error_code{});
+    EXPECT_EQ(
+        parse_pieces(
+            request,
+            {"POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n", "\r", "\n"}),
+        boost::beast::error_code{});
     EXPECT_TRUE(request.body.empty());
-    EXPECT_EQ(parse_pieces(request, {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", "0",
-                                     "\r", "\n", "X", "-", "A: b\r\n\r\n"}),
-              boost::beast::error_code{});
+    EXPECT_EQ(
+        parse_pieces(request, {"POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+                               "0", "\r", "\n", "X", "-", "A: b\r\n\r\n"}),
+        boost::beast::error_code{});
 }
 
 // Beast bounds the header, not a chunk's size line nor the trailer after the last chunk: it
 // keeps either in the buffer until it ends. Past the header limit (1,024 here) the request is
 // refused, whether the bytes come in one read or in many.
 TEST(RequestParser, RefusesAChunkLineOrTrailerThatOutgrowsTheHeaderLimit) {
-    const std::string head = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const std::string head = "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
     const std::string extension = "1;" + std::string(1100, 'a');
     Request request;
     EXPECT_EQ(parse_pieces(request, {head, "1;" + std::string(1000, 'a')}),

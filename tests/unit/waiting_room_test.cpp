@@ -184,6 +184,25 @@ protected:
     WaitingRoom room{io.get_executor(), config, store, ledger, opens_us - 600 * second_us};
 };
 
+// A fan's browser may carry two admission cookies (one left for another path): a valid one
+// admits wherever it comes; with none valid, the first one's refusal is the answer.
+TEST_F(WaitingRoomStepTest, AnyValidAdmissionCookieAdmits) {
+    const std::int64_t now_s = opens_us / second_us;
+    const std::string token =
+        queue::issue_token(queue::admission_key(config.session_secret),
+                           queue::admit(queue::new_entry_id(), now_s, 600, 4));
+    const std::string name(admission_cookie);
+    http::Request request;
+    request.headers = {{"Cookie", name + "=forged; " + name + "=" + token}};
+    EXPECT_TRUE(room.check_token(request, now_s).ok());
+    request.headers = {{"Cookie", name + "=forged"}, {"Cookie", name + "=" + token}};
+    EXPECT_TRUE(room.check_token(request, now_s).ok());
+    request.headers = {{"Cookie", name + "=forged; " + name + "=" + token}};
+    EXPECT_EQ(room.check_token(request, now_s + 601).refusal, queue::TokenRefusal::malformed);
+    request.headers = {};
+    EXPECT_EQ(room.check_token(request, now_s).refusal, queue::TokenRefusal::missing);
+}
+
 TEST_F(WaitingRoomStepTest, AdmitsNothingBeforeTheSaleOpensThenFollowsTheRate) {
     EXPECT_EQ(run(opens_us - 60 * second_us, opens_us - 1), 0u);
     EXPECT_EQ(run(opens_us, opens_us + 10 * second_us), 100u);  // 10 s at 10 a second.

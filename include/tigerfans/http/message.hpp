@@ -2,6 +2,7 @@
 // http/client.cpp; handlers, flows and tests see only these.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,7 +40,7 @@ struct Request {
     std::string_view path_param(std::string_view name) const;
     std::optional<std::string> query_param(std::string_view name) const;
     // `?limit=`: `fallback` when absent, a whole number from 1 clamped to `max`, nullopt when
-    // it is anything else (the caller answers 400).
+    // it is anything else, given twice, or the query does not parse (the caller answers 400).
     std::optional<std::size_t> limit_param(std::size_t fallback, std::size_t max) const;
 };
 
@@ -76,5 +77,11 @@ bool same_origin(const Request& request);
 
 // The value of cookie `name` in a Cookie header (`a=1; b=2`), if present.
 std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name);
+
+// Calls `visit` with the value of each cookie `name` the request carries, in every Cookie field
+// and in order, until it answers true; whether one did. A browser sends two cookies of one name
+// when they differ in path or domain, and the first need not be the good one.
+bool find_cookie(const Request& request, std::string_view name,
+                 const std::function<bool(std::string_view)>& visit);
 
 }  // namespace tigerfans::http
