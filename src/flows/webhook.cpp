@@ -456,9 +456,11 @@ asio::awaitable<WebhookOutcome> replay_or_second_payment(Services& services,
 // The lease was this delivery's, yet the session is missing: unknown, unless a delivery whose
 // stalled lease this one took over finished in between, its done mark dropping the session
 // after the take and before the lookup. The gate, asked once more, tells which. A payment whose
-// event describes its order is then recorded under that lease, and the gate marked done with
-// the stored status: deliveries at the same time wait for it, and later ones are answered from
-// the mark, without reading the ledger again.
+// event describes its order is then recorded under that lease, so deliveries at the same time
+// wait for it; a later one finds the order stored and answers its status. No done mark is
+// left: nothing ties the event's session to its order here (there is no session), so a mark
+// under one session's name for another's order would answer that session's own payment as a
+// replay.
 asio::awaitable<WebhookOutcome> missing_session(Services& services, const WebhookEvent& event) {
     const std::string& psid = event.payment_session_id;
     const std::string token = new_lease_token();
@@ -471,18 +473,7 @@ asio::awaitable<WebhookOutcome> missing_session(Services& services, const Webhoo
         co_return SessionUnknown{};
     }
     WebhookOutcome recorded = co_await record_unsettled_payment(services, event);
-    const auto* settled = std::get_if<WebhookSettled>(&recorded);
-    if (settled == nullptr) {
-        co_await release_lease(services, psid, token);
-        co_return recorded;
-    }
-    Status finished =
-        co_await timed(services.timings.session_gate,
-                       services.sessions.finish_gate(psid, orders::status_name(settled->status)));
-    if (!finished) {
-        co_await release_lease(services, psid, token);
-        co_return finished.fault();
-    }
+    co_await release_lease(services, psid, token);
     co_return recorded;
 }
 

@@ -295,6 +295,7 @@ TEST_P(SeatCheckoutTest, APaymentWhoseSessionWasLostSellsTheOrdersSeats) {
     const json order = body_of(driver().get("/api/orders/" + order_id));
     EXPECT_EQ(order.value("status", ""), "PAID");
     EXPECT_EQ(order["seats"], json::array({60, 61}));
+    EXPECT_EQ(order.value("amount", 0), 2 * premium_cents);
     EXPECT_TRUE(order.value("ticket_code", "").starts_with("TCK-"));
     map_when(0, 2);
 }
