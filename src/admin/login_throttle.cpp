@@ -39,7 +39,8 @@ std::int64_t LoginThrottle::wait_in(const Table& table, const std::string& key,
 
 // A full table first forgets entries whose block is over; if every entry is still blocking,
 // it starts afresh rather than grow without bound (an attacker filling it gains a moment).
-void LoginThrottle::count_failure(Table& table, const std::string& key, std::int64_t now_us) {
+LoginThrottle::Failures& LoginThrottle::count_failure(Table& table, const std::string& key,
+                                                      std::int64_t now_us) {
     if (table.size() >= limits::admin_login_tracked_keys_max && !table.contains(key)) {
         std::erase_if(
             table, [now_us](const auto& entry) { return entry.second.blocked_until_us <= now_us; });
@@ -47,12 +48,13 @@ void LoginThrottle::count_failure(Table& table, const std::string& key, std::int
     }
     Failures& failures = table[key];
     failures.count++;
-    if (failures.count <= limits::admin_login_free_failures) return;
+    if (failures.count <= limits::admin_login_free_failures) return failures;
     const int doublings = std::min(failures.count - limits::admin_login_free_failures - 1, 20);
     const std::int64_t block_s =
         std::min<std::int64_t>(std::int64_t{1} << doublings, limits::admin_login_block_max_s);
     failures.blocked_until_us = now_us + block_s * us_per_s;
     TF_ASSERT_GT(failures.blocked_until_us, now_us);
+    return failures;
 }
 
 // Rounded up: a block with any time left is at least a second, as Retry-After counts.
@@ -68,8 +70,14 @@ void LoginThrottle::failed(std::string_view address, std::string_view username,
     const std::string address_counted = address_key(address);
     const std::string user_counted = user_key(username);
     count_failure(by_address_, address_counted, now_us);
-    count_failure(by_user_, user_counted, now_us);
-    count_failure(by_pair_, pair_key(address_counted, user_counted), now_us);
+    Failures& user = count_failure(by_user_, user_counted, now_us);
+    if (user.user_entry == 0) user.user_entry = ++user_entries_made_;
+    Failures& pair = count_failure(by_pair_, pair_key(address_counted, user_counted), now_us);
+    if (pair.user_entry != user.user_entry) {
+        // What the pair counted before went with the user entry a full table dropped.
+        pair.count = 1;
+        pair.user_entry = user.user_entry;
+    }
 }
 
 // The right password forgives the address its failures, but the user name only those made from
@@ -82,7 +90,7 @@ void LoginThrottle::succeeded(std::string_view address, std::string_view usernam
     const auto pair = by_pair_.find(pair_key(address_counted, user_counted));
     if (pair == by_pair_.end()) return;
     const auto user = by_user_.find(user_counted);
-    if (user != by_user_.end()) {
+    if (user != by_user_.end() && user->second.user_entry == pair->second.user_entry) {
         user->second.count = std::max(0, user->second.count - pair->second.count);
         if (user->second.count == 0) by_user_.erase(user);
     }

@@ -177,6 +177,32 @@ TEST(LoginThrottle, ARightPasswordForgivesOnlyTheFailuresOfItsOwnAddress) {
     EXPECT_EQ(throttle.wait_s("10.0.0.3", "admin", now), 0);
 }
 
+// A full table of user names, every one blocked, starts afresh, while the address-and-name
+// counts stay: the admin's six failures from its own address were counted in the user entry
+// that went, so its later success must not take them from the new entry, where a guesser's
+// failures are. Otherwise the guesser would get six more free tries.
+TEST(LoginThrottle, ASuccessForgivesNothingOfAUserEntryItsFailuresWereNotCountedIn) {
+    admin::LoginThrottle throttle;
+    constexpr std::int64_t second = 1'000'000;
+    const std::int64_t now = 1'000 * second;
+    const int blocking = limits::admin_login_free_failures + 1;
+    for (int i = 0; i < blocking; i++) throttle.failed("10.0.0.1", "admin", now);
+    // Each other name blocked too, by failures from addresses of their own (so the counts per
+    // address and name are never blocked, and a full table of them forgets them first).
+    for (std::size_t name = 0; name < limits::admin_login_tracked_keys_max; name++) {
+        for (int i = 0; i < blocking; i++) {
+            throttle.failed("10.1.0." + std::to_string(i), "n" + std::to_string(name), now);
+        }
+    }
+    for (int i = 0; i < limits::admin_login_free_failures; i++) {
+        throttle.failed("10.9.9.9", "admin", now);
+    }
+    EXPECT_EQ(throttle.wait_s("10.8.8.8", "admin", now), 0);  // The old entry went.
+    throttle.succeeded("10.0.0.1", "admin");
+    throttle.failed("10.9.9.9", "admin", now);
+    EXPECT_EQ(throttle.wait_s("10.8.8.8", "admin", now), 1);
+}
+
 // Every address of an IPv6 /64 counts as one (one site holds the whole network); an
 // IPv4-mapped address counts as its IPv4 one.
 TEST(LoginThrottle, CountsAnIpv6NetworkAsOneAddress) {

@@ -29,16 +29,21 @@ private:
     struct Failures {
         int count = 0;
         std::int64_t blocked_until_us = 0;
+        // In by_user_, which entry of the name this is (none before had its number); in
+        // by_pair_, the user entry its count was taken against.
+        std::uint64_t user_entry = 0;
     };
     using Table = std::unordered_map<std::string, Failures>;
 
     static std::int64_t wait_in(const Table& table, const std::string& key, std::int64_t now_us);
-    static void count_failure(Table& table, const std::string& key, std::int64_t now_us);
+    static Failures& count_failure(Table& table, const std::string& key, std::int64_t now_us);
 
     Table by_address_;
     Table by_user_;
-    // Failures per address and user name (counted, never blocking): what a success forgives.
+    // Failures per address and user name (counted, never blocking): what a success forgives,
+    // from the user's entry they were counted in only (a full table forgets entries apart).
     Table by_pair_;
+    std::uint64_t user_entries_made_ = 0;
 };
 
 }  // namespace tigerfans::admin
