@@ -31,7 +31,7 @@ SeatHoldRequest seat_hold_request(Services& services, std::vector<SeatId> seats,
 
 // Gives the seats of a hold back: the ledger's hold is voided, and searches see them free.
 asio::awaitable<void> release_seats(Services& services, const SeatHoldRequest& hold) {
-    services.seating->recent.forget(hold.seats);
+    services.seating->recent.forget(hold.hold_ids);
     auto operation = services.seating->ledger.void_seats({hold.seats, hold.hold_ids});
     auto voided = co_await timed(services.timings.accounting_cancel, std::move(operation));
     if (!voided) {
@@ -46,7 +46,7 @@ asio::awaitable<void> release_seats(Services& services, const SeatHoldRequest& h
 asio::awaitable<std::optional<CheckoutOutcome>> try_hold(Services& services,
                                                          const SeatHoldRequest& hold) {
     seating::RecentHolds& recent = services.seating->recent;
-    recent.add(hold.seats, services.seating->map.now_us());
+    recent.add(hold.seats, hold.hold_ids, services.seating->map.now_us());
     // Called in a statement of its own, here and below: a parameter that owns memory, built
     // inside a co_await expression, is destroyed twice by GCC 12.
     auto operation = services.seating->ledger.hold_seats(hold);
@@ -58,10 +58,11 @@ asio::awaitable<std::optional<CheckoutOutcome>> try_hold(Services& services,
         co_return held.fault();
     }
     if (held->held) co_return std::nullopt;
-    std::vector<SeatId> free_again;
-    for (SeatId seat : hold.seats) {
+    std::vector<u128> free_again;  // The holds of the seats not seen taken.
+    for (std::size_t i = 0; i < hold.seats.size(); i++) {
+        const SeatId seat = hold.seats[i];
         if (std::find(held->gone.begin(), held->gone.end(), seat) == held->gone.end()) {
-            free_again.push_back(seat);
+            free_again.push_back(hold.hold_ids[i]);
         }
     }
     recent.forget(free_again);

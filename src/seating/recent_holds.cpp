@@ -4,18 +4,23 @@
 #include <algorithm>
 #include <iterator>
 
+#include "tigerfans/core/assert.hpp"
+
 namespace tigerfans::seating {
 
-void RecentHolds::add(std::span<const SeatId> seats, std::int64_t at_us) {
-    for (SeatId seat : seats) seats_.push_back({seat, at_us});
+void RecentHolds::add(std::span<const SeatId> seats, std::span<const u128> hold_ids,
+                      std::int64_t at_us) {
+    TF_ASSERT_EQ(seats.size(), hold_ids.size());
+    for (std::size_t i = 0; i < seats.size(); i++) seats_.push_back({seats[i], at_us, hold_ids[i]});
     while (seats_.size() > seats_max) seats_.pop_front();
 }
 
-void RecentHolds::forget(std::span<const SeatId> seats) {
-    for (SeatId seat : seats) {
-        auto latest = std::find_if(seats_.rbegin(), seats_.rend(),
-                                   [seat](const Entry& entry) { return entry.seat == seat; });
-        if (latest != seats_.rend()) seats_.erase(std::next(latest).base());
+// Newest first: a hold taken back is usually one of the last added.
+void RecentHolds::forget(std::span<const u128> hold_ids) {
+    for (const u128 id : hold_ids) {
+        auto entry = std::find_if(seats_.rbegin(), seats_.rend(),
+                                  [id](const Entry& added) { return added.hold_id == id; });
+        if (entry != seats_.rend()) seats_.erase(std::next(entry).base());
     }
 }
 

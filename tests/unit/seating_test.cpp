@@ -737,8 +737,8 @@ TEST(RecentHolds, MarkWhatTheSnapshotCannotShowYetAndForgetWhatItDoes) {
     RecentHolds recent;
     const std::vector<SeatId> early = {1, 2};
     const std::vector<SeatId> late = {5};
-    recent.add(early, 1'000'000);
-    recent.add(late, 1'050'000);
+    recent.add(early, std::vector<u128>{11, 12}, 1'000'000);
+    recent.add(late, std::vector<u128>{15}, 1'050'000);
     SeatStates states(10);
     states.set(2, SeatState::sold);
     recent.apply(states, 1'020'000);  // Within the grace of both.
@@ -754,22 +754,23 @@ TEST(RecentHolds, MarkWhatTheSnapshotCannotShowYetAndForgetWhatItDoes) {
     EXPECT_EQ(recent.size(), 1u);
 }
 
-// Taking back a refused hold's seats removes the latest entry of each, so a seat two holds
-// asked for stays marked by the other; a seat no longer listed is passed over.
-TEST(RecentHolds, ForgettingTakesBackTheLatestEntryOfEachSeat) {
+// Taking back a refused hold's seats removes that hold's own entries, so a seat two holds
+// asked for stays marked by the other, for as long as the other's entry lasts (here the later
+// one's, so that a snapshot past the earlier one's grace still shows the seat held); a hold no
+// longer listed is passed over.
+TEST(RecentHolds, ForgettingTakesBackTheEntriesOfThatHoldOnly) {
     RecentHolds recent;
-    const std::vector<SeatId> first = {1, 2};
-    const std::vector<SeatId> refused = {2, 3};
-    recent.add(first, 1'000'000);
-    recent.add(refused, 1'010'000);
-    const std::vector<SeatId> gone = {2, 3, 9};
-    recent.forget(gone);
+    const std::vector<SeatId> refused = {1, 2};
+    const std::vector<SeatId> later = {2, 3};
+    recent.add(refused, std::vector<u128>{21, 22}, 1'000'000);
+    recent.add(later, std::vector<u128>{32, 33}, 1'050'000);
+    recent.forget(std::vector<u128>{21, 22, 99});
     EXPECT_EQ(recent.size(), 2u);
     SeatStates states(10);
-    recent.apply(states, 1'020'000);
-    EXPECT_EQ(states.get(1), SeatState::held);
-    EXPECT_EQ(states.get(2), SeatState::held);  // The first hold's entry.
-    EXPECT_EQ(states.get(3), SeatState::free);
+    recent.apply(states, 1'000'000 + RecentHolds::in_flight_grace_us + 1);
+    EXPECT_EQ(states.get(1), SeatState::free);
+    EXPECT_EQ(states.get(2), SeatState::held);  // The later hold's entry.
+    EXPECT_EQ(states.get(3), SeatState::held);
 }
 
 // Seat and hold lists as sessions and orders store them: comma-joined decimals, read back

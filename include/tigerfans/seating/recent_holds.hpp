@@ -8,20 +8,22 @@
 #include <deque>
 #include <span>
 
+#include "tigerfans/core/u128.hpp"
 #include "tigerfans/seating/availability.hpp"
 
 namespace tigerfans::seating {
 
 class RecentHolds {
 public:
-    // Seats a hold is about to ask for, at `at_us`: on the seat map's clock (SeatMap::now_us),
-    // the one its snapshots' read_at_us are on.
-    void add(std::span<const SeatId> seats, std::int64_t at_us);
+    // Seats a hold is about to ask for, each under its hold's id (pairwise), at `at_us`: on
+    // the seat map's clock (SeatMap::now_us), the one its snapshots' read_at_us are on.
+    void add(std::span<const SeatId> seats, std::span<const u128> hold_ids, std::int64_t at_us);
 
-    // Takes back the latest entry of each of `seats`: a hold the ledger refused, that failed or
-    // that was let go before its checkout answered holds none of them, and searches that
-    // still saw them taken would tell fans "sold out" beside free seats.
-    void forget(std::span<const SeatId> seats);
+    // Takes back the entries of these holds: a hold the ledger refused, that failed or that was
+    // let go before its checkout answered holds none of its seats, and searches that still saw
+    // them taken would tell fans "sold out" beside free seats. Another hold's entry for the
+    // same seat stays.
+    void forget(std::span<const u128> hold_ids);
 
     // Forgets what a snapshot read from `read_at_us` on already shows, and marks the rest held
     // in `states`, that snapshot's copy.
@@ -39,6 +41,7 @@ private:
     struct Entry {
         SeatId seat;
         std::int64_t at_us;
+        u128 hold_id;
     };
     std::deque<Entry> seats_;  // Oldest first.
 };
