@@ -201,6 +201,18 @@ constexpr std::size_t chunked_rest_bytes_min = 5;
 bool waits_for_chunked_rest(const RequestParser& parser, std::size_t buffered) {
     return parser.is_header_done() && parser.chunked() && buffered < chunked_rest_bytes_min;
 }
+
+// What Beast leaves unparsed of a chunked body is a chunk's size line (with the CRLF ending the
+// chunk before) or the trailer: lines that end in CRLF. It waits for a CR before a line's end,
+// so a line ending in a bare LF would wait out the idle timeout; it is refused at once instead.
+bool holds_bare_line_feed(const RequestParser& parser, const boost::beast::flat_buffer& buffer) {
+    if (!parser.is_header_done() || !parser.chunked()) return false;
+    const auto* bytes = static_cast<const char*>(buffer.data().data());
+    for (std::size_t i = 0; i < buffer.size(); i++) {
+        if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')) return true;
+    }
+    return false;
+}
 }  // namespace
 
 bool RequestParser::leave_header_room() {
@@ -223,6 +235,7 @@ boost::beast::error_code parse_buffered(RequestParser& parser, boost::beast::fla
         if (parser.is_done()) return {};
     }
     if (buffer.size() > parser.unparsed_bytes_max()) return bhttp::error::header_limit;
+    if (holds_bare_line_feed(parser, buffer)) return bhttp::error::bad_line_ending;
     return bhttp::error::need_more;
 }
 

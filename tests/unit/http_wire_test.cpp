@@ -336,6 +336,22 @@ TEST(RequestParser, RefusesAChunkLineOrTrailerThatOutgrowsTheHeaderLimit) {
     EXPECT_EQ(request.body, "x");
 }
 
+// A chunk's size line or a trailer line ending in a bare LF is refused as it arrives; Beast
+// alone would wait for a CR until the idle timeout.
+TEST(RequestParser, RefusesABareLineFeedInAChunkedBodyAtOnce) {
+    const std::string head = "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+    Request request;
+    EXPECT_EQ(parse_pieces(request, {head, "5\nhello\n0\n\n"}), bhttp::error::bad_line_ending);
+    EXPECT_EQ(parse_pieces(request, {head, "5\r\nhello\r\n", "\n"}), bhttp::error::bad_line_ending);
+    EXPECT_EQ(parse_pieces(request, {head, "1\r\nx\r\n0\r\n", "A: b\n"}),
+              bhttp::error::bad_line_ending);
+    // A line whose CRLF comes in two reads still waits for its LF.
+    EXPECT_EQ(parse_pieces(request, {head, "5\r"}), bhttp::error::need_more);
+    EXPECT_EQ(parse_pieces(request, {head, "5\r", "\nhello\r", "\n0\r\n\r\n"}),
+              boost::beast::error_code{});
+    EXPECT_EQ(request.body, "hello");
+}
+
 // A trailer's fields are not headers: a proxy checking the header never sees them.
 TEST(RequestParser, KeepsTheTrailersFieldsOutOfTheHeaders) {
     Request request;
