@@ -236,8 +236,19 @@ std::optional<std::string> cookie_value(std::string_view cookie_header, std::str
 
 bool find_cookie(const Request& request, std::string_view name,
                  const std::function<bool(std::string_view)>& visit) {
+    // A browser sends a few at most; a request packed with values of one name (each costing
+    // its visitor an HMAC) is read no further than this.
+    constexpr int values_max = 4;
+    int visited = 0;
+    bool found = false;
+    const auto bounded = [&](std::string_view value) {
+        if (visited == values_max) return true;  // Ends the search, found or not.
+        visited++;
+        found = visit(value);
+        return found;
+    };
     for (const auto& [key, value] : request.headers) {
-        if (same_name(key, "Cookie") && find_cookie_in(value, name, visit)) return true;
+        if (same_name(key, "Cookie") && find_cookie_in(value, name, bounded)) return found;
     }
     return false;
 }

@@ -2,6 +2,7 @@
 #include "http/request_parser.hpp"
 
 #include <algorithm>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <optional>
 #include <string>
@@ -51,16 +52,17 @@ public:
 #pragma GCC diagnostic pop
 
 // RFC 9112 §3.2.2: a server accepts a target in absolute form ("http://host/path?query") as
-// the path and query it names ("http://host" and "http://host?q" name "/" and "/?q"); nullopt
-// when `target` is not one, "" when it is one with an authority this server does not take.
-std::optional<std::string> absolute_form_target(std::string_view target) {
+// the path and query it names ("http://host" and "http://host?q" name "/" and "/?q"), its
+// authority in `authority`; nullopt when `target` is not one, "" when it is one with an
+// authority this server does not take.
+std::optional<std::string> absolute_form_target(std::string_view target, std::string& authority) {
     for (std::string_view scheme : {"http://", "https://"}) {
         if (target.size() < scheme.size()) continue;
         const bool same = std::equal(scheme.begin(), scheme.end(), target.begin(),
                                      [](char a, char b) { return a == (b | 0x20); });
         if (!same) continue;
         const std::size_t rest = target.find_first_of("/?", scheme.size());
-        const std::string_view authority = target.substr(scheme.size(), rest - scheme.size());
+        authority.assign(target.substr(scheme.size(), rest - scheme.size()));
         if (!is_plain_authority(authority)) return std::string();
         if (rest == std::string_view::npos) return std::string("/");
         if (target[rest] == '?') return "/" + std::string(target.substr(rest));
@@ -87,7 +89,8 @@ void RequestParser::on_request_impl(verb, string_view method_text, string_view t
     saw_transfer_encoding_ = false;
     host_fields_ = 0;
     request_.method = http::parse_method(method_text);
-    if (std::optional<std::string> origin_form = absolute_form_target(target)) {
+    target_authority_.clear();
+    if (std::optional<std::string> origin_form = absolute_form_target(target, target_authority_)) {
         request_.target = std::move(*origin_form);
     } else {
         request_.target.assign(target.data(), target.size());
@@ -154,6 +157,13 @@ void RequestParser::on_header_impl(error_code& error) {
     if (version_ >= 11 && host_fields_ == 0) {
         error = RequestError::missing_host;
         return;
+    }
+    // An absolute-form target's authority names the host, whatever Host says (RFC 9112 §3.2.2).
+    if (!target_authority_.empty()) {
+        for (auto& [name, value] : request_.headers) {
+            if (boost::beast::iequals(name, "host")) value = target_authority_;
+        }
+        if (host_fields_ == 0) request_.headers.emplace_back("Host", target_authority_);
     }
     if (saw_transfer_encoding_ && (version_ < 11 || !ends_in_chunked(transfer_codings_))) {
         error = boost::beast::http::error::bad_transfer_encoding;

@@ -88,6 +88,7 @@ private:
     std::size_t header_wire_bytes_ = 0;  // What put() used while the header was unfinished.
     bool saw_transfer_encoding_ = false;
     int host_fields_ = 0;
+    std::string target_authority_;  // An absolute-form target's host and port; else empty.
     std::string transfer_codings_;  // Every Transfer-Encoding field's value, comma-joined.
 };
 

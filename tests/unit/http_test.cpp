@@ -108,6 +108,15 @@ TEST(Request, FindCookieVisitsEachValueOfTheNameInEveryCookieField) {
         return value == "3";
     }));
     EXPECT_EQ(seen, (std::vector<std::string>{"1", "3"}));
+    // A request packed with values of one name is read no further than its first four.
+    Request packed;
+    packed.headers = {{"Cookie", "a=1; a=2; a=3"}, {"Cookie", "a=4; a=5"}};
+    seen.clear();
+    EXPECT_FALSE(find_cookie(packed, "a", [&](std::string_view value) {
+        seen.emplace_back(value);
+        return value == "5";
+    }));
+    EXPECT_EQ(seen, (std::vector<std::string>{"1", "2", "3", "4"}));
     EXPECT_EQ(cookie_value("a=1; b=2; a=3", "a"), "1");
     EXPECT_EQ(cookie_value("ab=1", "a"), std::nullopt);
 }

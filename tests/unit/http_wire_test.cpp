@@ -157,6 +157,7 @@ TEST(RequestParser, TakesAnAbsoluteFormTargetAsItsPathAndRefusesOtherForms) {
     EXPECT_EQ(request.target, "/api/inventory?x=1");
     EXPECT_EQ(request.path, "/api/inventory");
     EXPECT_EQ(request.query, "x=1");
+    EXPECT_EQ(request.header("Host"), "example.com:8000");  // The target's, not the field's.
     ASSERT_FALSE(parse(request, "GET HTTPS://example.com HTTP/1.1\r\nHost: h\r\n\r\n"));
     EXPECT_EQ(request.path, "/");
     ASSERT_FALSE(parse(request, "GET http://example.com?q=2 HTTP/1.1\r\nHost: h\r\n\r\n"));
@@ -164,6 +165,8 @@ TEST(RequestParser, TakesAnAbsoluteFormTargetAsItsPathAndRefusesOtherForms) {
     EXPECT_EQ(request.query, "q=2");
     ASSERT_FALSE(parse(request, "GET http://[::1]:8000/api/a%20b HTTP/1.1\r\nHost: h\r\n\r\n"));
     EXPECT_EQ(request.path, "/api/a b");
+    ASSERT_FALSE(parse(request, "GET http://shop.example/a HTTP/1.0\r\n\r\n"));
+    EXPECT_EQ(request.header("Host"), "shop.example");
     for (const char* target :
          {"*", "?a=1", "example.com:443", "api/inventory", "http://shop.example#/admin/login",
           "http://x@y/a", "http://x\\y/a", "http:///admin", "http://%41/"}) {

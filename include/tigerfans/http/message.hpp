@@ -80,7 +80,8 @@ std::optional<std::string> cookie_value(std::string_view cookie_header, std::str
 
 // Calls `visit` with the value of each cookie `name` the request carries, in every Cookie field
 // and in order, until it answers true; whether one did. A browser sends two cookies of one name
-// when they differ in path or domain, and the first need not be the good one.
+// when they differ in path or domain, and the first need not be the good one. Only the first
+// four values are visited: a request packed with more is not worth an HMAC each.
 bool find_cookie(const Request& request, std::string_view name,
                  const std::function<bool(std::string_view)>& visit);
 
