@@ -228,6 +228,9 @@ std::vector<Option> build_options() {
         {"ADMIT_HOLDS_CEILING", Kind::integer, "0", 0, capacity_max, {}, "holds", false,
          "waiting room: admission pauses while this many tickets (seats too) are held (0: none)",
          [](C& c, S, std::int64_t n) { c.admit_holds_ceiling = static_cast<std::uint64_t>(n); }},
+        {"QUEUE_WAITING_MAX", Kind::integer, "2000000", 0, capacity_max, {}, "entries", false,
+         "waiting room: new joins are refused (503) while this many entries wait (0: no cap)",
+         [](C& c, S, std::int64_t n) { c.queue_waiting_max = static_cast<std::uint64_t>(n); }},
     };
     // clang-format on
 }
@@ -432,6 +435,7 @@ std::vector<std::string> describe(const Config& config) {
         if (name == "ADMISSION_TTL_SECONDS") return std::to_string(config.admission_ttl_s);
         if (name == "ADMISSION_TICKETS") return std::to_string(config.admission_tickets);
         if (name == "ADMIT_HOLDS_CEILING") return std::to_string(config.admit_holds_ceiling);
+        if (name == "QUEUE_WAITING_MAX") return std::to_string(config.queue_waiting_max);
         return "?";
     };
     for (const Option& option : options()) {

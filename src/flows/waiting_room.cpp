@@ -168,6 +168,7 @@ asio::awaitable<void> WaitingRoom::step(std::int64_t now_us) {
         counts_read_us_ = now_us;
         if (auto counts = co_await store_.counts()) {
             waiting_ = counts->waiting;
+            joined_since_counts_ = 0;
             admitted_ = std::max(admitted_, counts->admitted);
         }
     }
@@ -348,10 +349,20 @@ asio::awaitable<Response> WaitingRoom::join(Request& request) {
             co_return join_answer(200, *cookie_entry, queue::key_phase((*known)->key), now_us);
         }
     }
+    // A bound on the store's memory, not a promise of order: the count is a second old (and
+    // other processes' joins since are not in it), so a few more than the cap may get in.
+    const std::uint64_t cap = config_.queue_waiting_max;
+    if (cap != 0 && waiting_ + joined_since_counts_ >= cap) {
+        Response full =
+            http::error_response(503, "queue_full", "the queue is full: join again in a minute");
+        full.headers.emplace_back("Retry-After", "60");
+        co_return full;
+    }
     std::string entry_id = queue::new_entry_id();
     const std::uint64_t draw = queue::raffle_key(queue::secure_random64());
     auto joined = co_await store_.join(entry_id, phase, draw, now_us);
     if (!joined) co_return http::fault_response(joined.fault(), "queue join");
+    joined_since_counts_++;
     co_return join_answer(201, entry_id, phase, now_us);
 }
 

@@ -256,6 +256,28 @@ TEST_P(WaitingRoomTest, AJoinAgainKeepsThePlaceAndACrossSiteJoinIsRefused) {
     EXPECT_EQ(cross_site.status, 403u) << cross_site.body;
 }
 
+// Past QUEUE_WAITING_MAX waiting entries a new join is refused (503 with Retry-After), still
+// so once a step has read the store's count; a fan already waiting keeps the place. In the
+// pre-queue, so nobody is admitted meanwhile.
+TEST_P(WaitingRoomTest, JoinsPastTheWaitingCapAreRefusedAndTheWaitingKeepTheirPlaces) {
+    start_server({{"WAITING_ROOM", "on"},
+                  {"SALE_OPENS_AT", iso8601_utc(unix_now_us() + 600'000'000)},
+                  {"QUEUE_WAITING_MAX", "3"}});
+    const std::string first = join();
+    join();
+    join();
+    for (int attempt = 0; attempt < 2; attempt++) {
+        const Reply full = driver().post("/api/queue/join", "");
+        EXPECT_EQ(full.status, 503u) << full.body;
+        EXPECT_EQ(error_of(full), "queue_full");
+        EXPECT_EQ(full.header("Retry-After"), "60");
+        // A step reads the store's count (once a second) before the second attempt.
+        if (attempt == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    }
+    const Reply again = driver().post("/api/queue/join", "", {{"Cookie", "tf_queue=" + first}});
+    EXPECT_EQ(again.status, 200u) << again.body;
+}
+
 TEST_P(WaitingRoomTest, WithTheWaitingRoomOffCheckoutAsksForNoToken) {
     start_server();
     const Reply join_reply = driver().post("/api/queue/join", "");

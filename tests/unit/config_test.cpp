@@ -179,7 +179,8 @@ TEST(Config, TigerBeetleBatchesInFlightDefaultToOneAndStayWithinTheClientsSlots)
 }
 
 // The waiting room is off by default; its sale opens when the server starts (no opening time),
-// with a 30-minute pre-queue, 50 admissions a second, 10-minute tokens and no holds ceiling.
+// with a 30-minute pre-queue, 50 admissions a second, 10-minute tokens, no holds ceiling and
+// at most two million waiting.
 TEST(Config, TheWaitingRoomIsOffByDefault) {
     const LoadResult loaded = load(from({}));
     ASSERT_TRUE(loaded.ok());
@@ -189,6 +190,7 @@ TEST(Config, TheWaitingRoomIsOffByDefault) {
     EXPECT_EQ(loaded.config.admit_per_second, 50u);
     EXPECT_EQ(loaded.config.admission_ttl_s, 600u);
     EXPECT_EQ(loaded.config.admit_holds_ceiling, 0u);
+    EXPECT_EQ(loaded.config.queue_waiting_max, 2'000'000u);
 }
 
 TEST(Config, ReadsTheWaitingRoomAndTheSaleOpeningInUtc) {
@@ -197,7 +199,8 @@ TEST(Config, ReadsTheWaitingRoomAndTheSaleOpeningInUtc) {
                                          {"PREQUEUE_MINUTES", "0"},
                                          {"ADMIT_PER_SECOND", "1"},
                                          {"ADMISSION_TTL_SECONDS", "10"},
-                                         {"ADMIT_HOLDS_CEILING", "5000"}}));
+                                         {"ADMIT_HOLDS_CEILING", "5000"},
+                                         {"QUEUE_WAITING_MAX", "0"}}));
     ASSERT_TRUE(loaded.ok()) << loaded.errors.at(0);
     EXPECT_TRUE(loaded.config.waiting_room);
     EXPECT_EQ(loaded.config.sale_opens_at_us, 1'796'234'400'000'000);
@@ -205,6 +208,7 @@ TEST(Config, ReadsTheWaitingRoomAndTheSaleOpeningInUtc) {
     EXPECT_EQ(loaded.config.admit_per_second, 1u);
     EXPECT_EQ(loaded.config.admission_ttl_s, 10u);
     EXPECT_EQ(loaded.config.admit_holds_ceiling, 5000u);
+    EXPECT_EQ(loaded.config.queue_waiting_max, 0u);
     std::string all;
     for (const auto& line : describe(loaded.config)) all += line + "\n";
     EXPECT_NE(all.find("SALE_OPENS_AT = 2026-12-02T18:00:00.000000+00:00"), std::string::npos);

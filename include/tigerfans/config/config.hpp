@@ -54,6 +54,7 @@ struct Config {
     std::uint32_t admission_ttl_s = 0;      // How long an admission token stays valid.
     std::uint32_t admission_tickets = 0;    // Checkouts one admission token allows.
     std::uint64_t admit_holds_ceiling = 0;  // Admission pauses at this many active holds; 0: none.
+    std::uint64_t queue_waiting_max = 0;    // Joins are refused at this many waiting; 0: never.
     std::string web_root;
     std::string venue;  // Reserved seating's venue file, by id or path; empty: none.
     std::string bench_results_dir;

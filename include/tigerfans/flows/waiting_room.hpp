@@ -116,8 +116,9 @@ private:
     // An operator's change made here that the store has not taken yet, per setting.
     bool paused_dirty_ = false;
     bool rate_dirty_ = false;
-    std::uint64_t waiting_ = 0;   // As of the last step that read the counts.
-    std::uint64_t admitted_ = 0;  // The highest admission number seen.
+    std::uint64_t waiting_ = 0;              // As of the last step that read the counts.
+    std::uint64_t joined_since_counts_ = 0;  // This process's joins since that reading.
+    std::uint64_t admitted_ = 0;             // The highest admission number seen.
     std::deque<std::pair<std::int64_t, std::uint64_t>> admissions_;  // (time, admitted_), a minute.
     std::int64_t counts_read_us_ = 0;
     std::optional<std::uint64_t> holds_;  // Tickets and seats held, as last read.
