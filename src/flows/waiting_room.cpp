@@ -164,7 +164,8 @@ asio::awaitable<void> WaitingRoom::read_holds(std::int64_t asked_us) {
 // operator's settings reach this process before the sale too; only the holder admits.
 asio::awaitable<void> WaitingRoom::step(std::int64_t now_us) {
     last_step_us_ = now_us;
-    if (now_us - counts_read_us_ >= counts_interval_us) {
+    // A clock set back reads at once too, rather than keep a count from the future.
+    if (now_us - counts_read_us_ >= counts_interval_us || now_us < counts_read_us_) {
         counts_read_us_ = now_us;
         if (auto counts = co_await store_.counts()) {
             waiting_ = counts->waiting;
@@ -349,12 +350,13 @@ asio::awaitable<Response> WaitingRoom::join(Request& request) {
             co_return join_answer(200, *cookie_entry, queue::key_phase((*known)->key), now_us);
         }
     }
-    // A bound on the store's memory, not a promise of order: the count is a second old (and
-    // other processes' joins since are not in it), so a few more than the cap may get in.
+    // A bound on the entries waiting in the store, not a promise of order: the count is up to
+    // a second old (other processes' joins since, and joins in flight here, are not in it; nor
+    // anything before a process's first reading), so somewhat more than the cap may get in.
     const std::uint64_t cap = config_.queue_waiting_max;
     if (cap != 0 && waiting_ + joined_since_counts_ >= cap) {
         Response full =
-            http::error_response(503, "queue_full", "the queue is full: join again in a minute");
+            http::error_response(503, "queue_full", "the queue is full: try again later");
         full.headers.emplace_back("Retry-After", "60");
         co_return full;
     }

@@ -191,10 +191,14 @@ std::size_t RequestParser::on_body_impl(string_view body, error_code&) {
     return body.size();
 }
 
-void RequestParser::on_chunk_header_impl(std::uint64_t, string_view, error_code&) {}
+void RequestParser::on_chunk_header_impl(std::uint64_t size, string_view, error_code&) {
+    chunk_data_left_ = size;
+}
 
-std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, error_code&) {
+std::size_t RequestParser::on_chunk_body_impl(std::uint64_t remain, string_view body, error_code&) {
     request_.body.append(body.data(), body.size());
+    TF_ASSERT_GE(remain, body.size());  // `remain` counts `body` too.
+    chunk_data_left_ = remain - body.size();
     return body.size();
 }
 
@@ -212,13 +216,14 @@ bool waits_for_chunked_rest(const RequestParser& parser, std::size_t buffered) {
     return parser.is_header_done() && parser.chunked() && buffered < chunked_rest_bytes_min;
 }
 
-// What Beast leaves unparsed of a chunked body is a chunk's size line (with the CRLF ending the
-// chunk before) or the trailer: lines that end in CRLF. It waits for a CR before a line's end,
-// so a line ending in a bare LF would wait out the idle timeout; it is refused at once instead.
-bool holds_bare_line_feed(const RequestParser& parser, const boost::beast::flat_buffer& buffer) {
-    if (!parser.is_header_done() || !parser.chunked()) return false;
+// Between chunks, what Beast leaves unparsed of a chunked body is a chunk's size line (with the
+// CRLF ending the chunk before) or the trailer: lines that end in CRLF. It waits for a CR before
+// a line's end, so a line ending in a bare LF would wait out the idle timeout; it is refused at
+// once instead. (Within a chunk's data, held back when fewer than 5 bytes wait, any byte goes.)
+// Only the bytes from `from` on are looked at: those before were, when the same bytes waited.
+bool holds_bare_line_feed(const boost::beast::flat_buffer& buffer, std::size_t from) {
     const auto* bytes = static_cast<const char*>(buffer.data().data());
-    for (std::size_t i = 0; i < buffer.size(); i++) {
+    for (std::size_t i = from; i < buffer.size(); i++) {
         if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')) return true;
     }
     return false;
@@ -233,19 +238,26 @@ bool RequestParser::leave_header_room() {
 
 boost::beast::error_code parse_buffered(RequestParser& parser, boost::beast::flat_buffer& buffer) {
     namespace bhttp = boost::beast::http;
+    bool consumed = false;
     while (buffer.size() > 0 && !waits_for_chunked_rest(parser, buffer.size())) {
         boost::beast::error_code error;
         const bool in_header = !parser.is_header_done();
         if (in_header && !parser.leave_header_room()) return bhttp::error::header_limit;
         const std::size_t used = parser.put(buffer.data(), error);
         buffer.consume(used);
+        consumed = consumed || used > 0;
         if (in_header) parser.count_header_bytes(used);
         if (error == bhttp::error::need_more) break;
         if (error) return error;
         if (parser.is_done()) return {};
     }
     if (buffer.size() > parser.unparsed_bytes_max()) return bhttp::error::header_limit;
-    if (holds_bare_line_feed(parser, buffer)) return bhttp::error::bad_line_ending;
+    if (parser.is_header_done() && parser.chunked() && parser.between_chunks()) {
+        // A slow trickle of a long line is looked at once, not again at every read.
+        const std::size_t from = consumed ? 0 : parser.body_bytes_checked;
+        if (holds_bare_line_feed(buffer, from)) return bhttp::error::bad_line_ending;
+        parser.body_bytes_checked = buffer.size();
+    }
     return bhttp::error::need_more;
 }
 

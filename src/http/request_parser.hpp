@@ -56,6 +56,11 @@ public:
     // limit by what earlier reads of the header used (false: none is left) and counts each.
     bool leave_header_room();
     void count_header_bytes(std::size_t used) { header_wire_bytes_ += used; }
+    // How many of the chunked body's bytes waiting unparsed parse_buffered has looked at for a
+    // bare LF (valid while nothing was consumed since).
+    std::size_t body_bytes_checked = 0;
+    // No chunk's data is due: what waits unparsed is a size line or the trailer.
+    bool between_chunks() const { return chunk_data_left_ == 0; }
 
 private:
     using error_code = boost::beast::error_code;
@@ -88,8 +93,9 @@ private:
     std::size_t header_wire_bytes_ = 0;  // What put() used while the header was unfinished.
     bool saw_transfer_encoding_ = false;
     int host_fields_ = 0;
-    std::string target_authority_;  // An absolute-form target's host and port; else empty.
-    std::string transfer_codings_;  // Every Transfer-Encoding field's value, comma-joined.
+    std::uint64_t chunk_data_left_ = 0;  // Of the chunk being read; 0 between chunks.
+    std::string target_authority_;       // An absolute-form target's host and port; else empty.
+    std::string transfer_codings_;       // Every Transfer-Encoding field's value, comma-joined.
 };
 
 // Feeds what `buffer` holds to `parser` and consumes what it parsed: no error once the request

@@ -348,6 +348,18 @@ TEST(RequestParser, RefusesABareLineFeedInAChunkedBodyAtOnce) {
     EXPECT_EQ(parse_pieces(request, {head, "5\r\nhello\r\n", "\n"}), bhttp::error::bad_line_ending);
     EXPECT_EQ(parse_pieces(request, {head, "1\r\nx\r\n0\r\n", "A: b\n"}),
               bhttp::error::bad_line_ending);
+    // Byte by byte, each read looked at once: the bare LF is found in the read that brings it.
+    EXPECT_EQ(parse_pieces(request, {head, "5", ";", "a", "\n"}), bhttp::error::bad_line_ending);
+    EXPECT_EQ(parse_pieces(request, {head, "1\r\nx\r\n", "1", "\r", "\n", "y\r\n0\r\n", "\n"}),
+              bhttp::error::bad_line_ending);
+    // An LF within a chunk's data is data, however the reads cut it (fewer than 5 bytes of it
+    // are held back unparsed).
+    EXPECT_EQ(parse_pieces(request, {head, "4\r\nab", "\nc", "\r\n0\r\n\r\n"}),
+              boost::beast::error_code{});
+    EXPECT_EQ(request.body, "ab\nc");
+    EXPECT_EQ(parse_pieces(request, {head, "3\r\na\r", "\n", "\r\n0\r\n\r\n"}),
+              boost::beast::error_code{});
+    EXPECT_EQ(request.body, "a\r\n");
     // A line whose CRLF comes in two reads still waits for its LF.
     EXPECT_EQ(parse_pieces(request, {head, "5\r"}), bhttp::error::need_more);
     EXPECT_EQ(parse_pieces(request, {head, "5\r", "\nhello\r", "\n0\r\n\r\n"}),

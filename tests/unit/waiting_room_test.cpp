@@ -184,6 +184,24 @@ protected:
     WaitingRoom room{io.get_executor(), config, store, ledger, opens_us - 600 * second_us};
 };
 
+// The queue's count is read once a second, and at once after the clock was set back: a count
+// kept from the future would hold joins back (QUEUE_WAITING_MAX) for as long as the step.
+TEST_F(WaitingRoomStepTest, TheWaitingCountIsReadAgainAfterTheClockWasSetBack) {
+    const std::int64_t before_opening = opens_us - 60 * second_us;  // Nobody is admitted.
+    run_rooms({&room}, before_opening, before_opening);
+    EXPECT_EQ(room.state().waiting, 1'000u);
+    for (int i = 0; i < 5; ++i) {
+        const std::string id = queue::new_entry_id();
+        ASSERT_TRUE(testing::run_async(io, [&] {
+                        return store.join(id, queue::Phase::sale, 0, before_opening);
+                    }).ok());
+    }
+    run_rooms({&room}, before_opening + 100'000, before_opening + 100'000);
+    EXPECT_EQ(room.state().waiting, 1'000u);  // Not a second since the last reading.
+    run_rooms({&room}, before_opening - 10 * second_us, before_opening - 10 * second_us);
+    EXPECT_EQ(room.state().waiting, 1'005u);
+}
+
 // A fan's browser may carry two admission cookies (one left for another path): a valid one
 // admits wherever it comes; with none valid, the first one's refusal is the answer.
 TEST_F(WaitingRoomStepTest, AnyValidAdmissionCookieAdmits) {
