@@ -13,17 +13,16 @@ namespace tigerfans::flows {
 
 using accounting::Resolution;
 
-namespace {
-// What checkout saved: seats of this venue, ascending, each with a hold. A session read back
-// otherwise (a foreign writer, another venue file) settles nothing in the ledger.
-bool seats_are_sound(const Seating& seating, const sessions::PaymentSession& session) {
+bool seat_holds_are_sound(const Seating& seating, const std::vector<seating::SeatId>& seats,
+                          const std::vector<u128>& hold_ids) {
     accounting::SeatHoldRequest shape;
-    shape.seats = session.seats;
-    shape.hold_ids = session.seat_hold_ids;
-    shape.timeout_s = 1;
+    shape.seats = seats;
+    shape.hold_ids = hold_ids;
+    shape.timeout_s = 1;  // Only the seats and ids are checked; a hold of checkout's expires.
     return accounting::valid_seat_hold(shape, seating.venue.seat_count);
 }
 
+namespace {
 // Every seat's hold posted: the order is paid and ticketed. Otherwise the payment is a refund
 // case: holds that timed out gave their seats back to the sale (a payment after its hold expired
 // is not booked again, unlike a class ticket: the seats it named may be anyone's by now), and
@@ -69,7 +68,7 @@ asio::awaitable<Result<orders::Order>> settle_seats(Services& services,
         co_return Fault::unavailable;
     }
     const bool paid = outcome == PaymentOutcome::succeeded;
-    if (!seats_are_sound(*services.seating, session)) {
+    if (!seat_holds_are_sound(*services.seating, session.seats, session.seat_hold_ids)) {
         spdlog::error(
             "webhook: order {} names seats or holds this venue does not have; "
             "recorded without touching the ledger",

@@ -10,6 +10,11 @@
 
 namespace tigerfans::flows {
 
+// What checkout holds: seats of this venue, ascending, each with a hold (pairwise). Holds read
+// back otherwise (a foreign writer, another venue file) settle nothing in the ledger.
+bool seat_holds_are_sound(const Seating& seating, const std::vector<seating::SeatId>& seats,
+                          const std::vector<u128>& hold_ids);
+
 // `order` is the session's order before settling; the answer is the order to store.
 asio::awaitable<Result<orders::Order>> settle_seats(Services& services,
                                                     const sessions::PaymentSession& session,

@@ -293,12 +293,12 @@ asio::awaitable<Result<std::optional<orders::Order>>> post_lost_seat_holds(
     if (holds.empty()) co_return std::optional<orders::Order>();
     std::sort(holds.begin(), holds.end(),
               [](const auto& a, const auto& b) { return a.seat < b.seat; });
-    accounting::SeatHoldRequest shape;
+    accounting::SeatHolds all;
     accounting::SeatHolds open;
     std::size_t sold = 0;
     for (const accounting::SeatHoldEntry& hold : holds) {
-        shape.seats.push_back(hold.seat);
-        shape.hold_ids.push_back(hold.hold_id);
+        all.seats.push_back(hold.seat);
+        all.hold_ids.push_back(hold.hold_id);
         if (hold.state == accounting::EntryState::posted) sold++;
         if (hold.state == accounting::EntryState::pending ||
             hold.state == accounting::EntryState::expired) {
@@ -306,8 +306,7 @@ asio::awaitable<Result<std::optional<orders::Order>>> post_lost_seat_holds(
             open.hold_ids.push_back(hold.hold_id);
         }
     }
-    shape.timeout_s = 1;  // Only the seats and ids are checked; a hold of checkout's expires.
-    if (!accounting::valid_seat_hold(shape, services.seating->venue.seat_count)) {
+    if (!seat_holds_are_sound(*services.seating, all.seats, all.hold_ids)) {
         spdlog::error("webhook: the seat holds of order {} are not a shape checkout makes",
                       event.order->order_id);
         co_return std::optional<orders::Order>();
@@ -321,8 +320,8 @@ asio::awaitable<Result<std::optional<orders::Order>>> post_lost_seat_holds(
     }
     if (sold == 0) co_return std::optional<orders::Order>();
     orders::Order order = order_from_event(event);
-    order.seats = shape.seats;
-    order.ticket_transfer_id = shape.hold_ids.front();
+    order.seats = all.seats;
+    order.ticket_transfer_id = all.hold_ids.front();
     if (sold == holds.size()) {
         order.status = orders::OrderStatus::paid;
         order.ticket_code = new_ticket_code();
