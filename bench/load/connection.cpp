@@ -9,6 +9,7 @@
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/decimal.hpp"
 #include "tigerfans/core/limits.hpp"
+#include "tigerfans/http/client.hpp"
 
 namespace tigerfans::loadgen {
 
@@ -99,7 +100,7 @@ Connection::Connection(asio::io_context& io, tcp::endpoint server, TimeoutSweep&
     : socket_(io),
       server_(std::move(server)),
       sweep_(sweep),
-      host_(server_.address().to_string() + ":" + std::to_string(server_.port())) {
+      host_(http::host_field(server_.address().to_string(), server_.port())) {
     sweep_.add(this);
 }
 

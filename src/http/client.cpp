@@ -83,6 +83,18 @@ std::optional<HttpUrl> parse_http_url(std::string_view url) {
     return parsed;
 }
 
+std::string host_field(std::string_view host, std::uint16_t port) {
+    const bool bare_ipv6 = host.find(':') != std::string_view::npos && !host.starts_with('[');
+    std::string field;
+    field.reserve(host.size() + 8);
+    if (bare_ipv6) field.push_back('[');
+    field.append(host);
+    if (bare_ipv6) field.push_back(']');
+    field.push_back(':');
+    field.append(std::to_string(port));
+    return field;
+}
+
 struct Client::Impl {
     Impl(asio::any_io_executor executor_, std::string host_, std::uint16_t port_,
          ClientOptions options_)
@@ -181,7 +193,7 @@ asio::awaitable<Result<ClientResponse>> Client::request(Method method, std::stri
                                                         std::string body, Headers headers) {
     auto impl = impl_;  // Keeps the pool alive while this request runs.
     bhttp::request<bhttp::string_body> message{to_verb(method), target, 11};
-    message.set(bhttp::field::host, impl->host + ":" + std::to_string(impl->port));
+    message.set(bhttp::field::host, host_field(impl->host, impl->port));
     message.set(bhttp::field::user_agent, "tigerfans-client");
     // A caller's field replaces the client's own (Host, User-Agent); a name the caller gives
     // twice is sent twice.

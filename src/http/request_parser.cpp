@@ -21,14 +21,33 @@ RequestParser::RequestParser(Request& request, std::size_t header_bytes_max,
 }
 
 namespace {
-// An authority as this server takes it, in an absolute form or a Host field: a host name or
-// address and a port, nothing else (no user info, fragment, backslash or escape, which parsers
-// read differently). Underscores are let through: some private host names carry them.
+// An authority as this server takes it, in an absolute form or a Host field (RFC 3986 §3.2.2,
+// §3.2.3): a host name or IPv4 address, or an IPv6 address in brackets, then an optional
+// ":port" of digits. Nothing else: no user info, fragment, backslash, escape or bare IPv6
+// address, which parsers read differently. Underscores are let through in names: some private
+// host names carry them.
 bool is_plain_authority(std::string_view authority) {
-    if (authority.empty()) return false;
-    return std::all_of(authority.begin(), authority.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '.' || c == '-' || c == '_' || c == ':' || c == '[' || c == ']';
+    const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+    std::string_view host = authority;
+    const std::size_t colon = authority.rfind(':');
+    if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
+        const std::string_view port = authority.substr(colon + 1);
+        if (port.size() > 5 || !std::all_of(port.begin(), port.end(), is_digit)) return false;
+        host = authority.substr(0, colon);
+    }
+    if (host.empty()) return false;
+    if (host.front() == '[') {
+        if (host.size() < 4 || host.back() != ']') return false;
+        host = host.substr(1, host.size() - 2);
+        if (host.find(':') == std::string_view::npos) return false;
+        return std::all_of(host.begin(), host.end(), [&](char c) {
+            return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+                   c == '.';
+        });
+    }
+    return std::all_of(host.begin(), host.end(), [&](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' ||
+               c == '-' || c == '_';
     });
 }
 

@@ -259,6 +259,18 @@ TEST(Urls, ParsesHttpUrlsOnly) {
     EXPECT_FALSE(parse_http_url("http://h:99999/"));
 }
 
+// A client names an IPv6 server in brackets: a server reads a bare address's last group as
+// its port, and refuses it.
+TEST(Urls, HostFieldBracketsAnIpv6Address) {
+    EXPECT_EQ(host_field("127.0.0.1", 8000), "127.0.0.1:8000");
+    EXPECT_EQ(host_field("shop.example.com", 80), "shop.example.com:80");
+    EXPECT_EQ(host_field("::1", 8000), "[::1]:8000");
+    EXPECT_EQ(host_field("[::1]", 8000), "[::1]:8000");
+    const auto url = parse_http_url("http://[::1]:8000/x");
+    ASSERT_TRUE(url);
+    EXPECT_EQ(host_field(url->host, url->port), "[::1]:8000");
+}
+
 TEST(StaticFiles, ContentTypesFollowTheExtension) {
     EXPECT_EQ(content_type_for("style.css"), "text/css; charset=utf-8");
     EXPECT_EQ(content_type_for("app.js"), "text/javascript; charset=utf-8");

@@ -188,14 +188,17 @@ TEST(RequestParser, RefusesAMissingRepeatedOrMalformedHost) {
               make_error_code(RequestError::repeated_host));
     EXPECT_EQ(parse(request, "GET /x HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n"),
               make_error_code(RequestError::repeated_host));
-    for (const char* host : {"a@b", "a/b", "a b", "%41", "a\\b", "a#b"}) {
+    for (const char* host :
+         {"a@b", "a/b", "a b", "%41", "a\\b", "a#b", "::1:8000", "::1", "a:b", "a:80:80",
+          "a:123456", ":80", "[::1", "::1]:80", "[a.b]:80", "[]", "[::1]x", "a[1]", "[::1]:8x"}) {
         EXPECT_EQ(parse(request, std::string("GET /x HTTP/1.1\r\nHost: ") + host + "\r\n\r\n"),
                   make_error_code(RequestError::bad_host))
             << host;
     }
     EXPECT_FALSE(parse(request, "GET /x HTTP/1.0\r\n\r\n"));
     EXPECT_FALSE(parse(request, "GET /x HTTP/1.1\r\nHost:\r\n\r\n"));
-    for (const char* host : {"[::1]:8000", "shop.example.com", "node_1.internal:80"}) {
+    for (const char* host : {"[::1]:8000", "[::1]", "[::ffff:127.0.0.1]:80", "shop.example.com",
+                             "node_1.internal:80", "127.0.0.1:8000", "a:"}) {
         EXPECT_FALSE(parse(request, std::string("GET /x HTTP/1.1\r\nHost: ") + host + "\r\n\r\n"))
             << host;
     }

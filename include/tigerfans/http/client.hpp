@@ -36,6 +36,10 @@ struct HttpUrl {
 };
 std::optional<HttpUrl> parse_http_url(std::string_view url);
 
+// The Host field for a server at `host` and `port`: "host:port", an IPv6 address in brackets
+// ("[::1]:8000"), since a server reads a bare one's last group as the port.
+std::string host_field(std::string_view host, std::uint16_t port);
+
 class Client {
 public:
     Client(boost::asio::any_io_executor executor, std::string host, std::uint16_t port,
