@@ -296,9 +296,9 @@ void issue_new_ticket_codes(const std::vector<Order*>& orders) {
 
 // Inserts what is new; answers the status each id has afterwards (its own when inserted, the
 // stored row's when the id existed). Ticket code collisions get fresh codes and go again.
-// `existed` gets the orders whose id was stored before, `written` those stored as they are.
+// `written` gets the orders stored as they are.
 StoredStatuses insert_new(pqxx::work& txn, const std::vector<Order*>& orders,
-                          std::vector<Order*>& existed, std::vector<Order*>& written) {
+                          std::vector<Order*>& written) {
     StoredStatuses stored;
     std::vector<Order*> pending = orders;
     for (int attempt = 0; !pending.empty(); attempt++) {
@@ -311,13 +311,7 @@ StoredStatuses insert_new(pqxx::work& txn, const std::vector<Order*>& orders,
             stored[order->id] = order->status;
             written.push_back(order);
         }
-        std::vector<Order*> attempted = std::move(pending);
-        pending = collided(txn, attempted, inserted, stored);
-        for (Order* order : attempted) {
-            if (!inserted.contains(order->id) && stored.contains(order->id)) {
-                existed.push_back(order);
-            }
-        }
+        pending = collided(txn, pending, inserted, stored);
         issue_new_ticket_codes(pending);
     }
     TF_ASSERT(stored.size() == orders.size());
@@ -352,12 +346,25 @@ void upgrade_unpaid(pqxx::work& txn, const std::vector<Order*>& orders, StoredSt
     }
 }
 
-void fill_missing_emails(pqxx::work& txn, const std::vector<Order*>& existed) {
+// A stored row without an email (the reconciler's) takes the first one the batch carries for
+// its id: from an order whose id was stored before, or from one beside the row the batch chose
+// to insert. Ids whose row was `written` with an email need nothing, so the usual batch sends
+// no statement. In id order, as every other write of a batch.
+void fill_missing_emails(pqxx::work& txn, const std::vector<Order>& orders,
+                         const std::vector<Order*>& written) {
+    std::unordered_set<std::string_view> complete;
+    for (const Order* order : written) {
+        if (!order->customer_email.empty()) complete.insert(order->id);
+    }
+    std::map<std::string_view, std::string_view> first_emails;
+    for (const Order& order : orders) {
+        if (order.customer_email.empty() || complete.contains(order.id)) continue;
+        first_emails.try_emplace(order.id, order.customer_email);
+    }
     ArrayLiteral id, email;
-    for (const Order* order : existed) {
-        if (order->customer_email.empty()) continue;
-        id.add_text(order->id);
-        email.add_text(order->customer_email);
+    for (const auto& [order_id, customer_email] : first_emails) {
+        id.add_text(order_id);
+        email.add_text(customer_email);
     }
     if (id.size() > 0) txn.exec_prepared(fill_email_statement.name, id.text(), email.text());
 }
@@ -445,10 +452,10 @@ struct Inserted {
 std::vector<Inserted> insert_batch(pqxx::connection& connection, std::vector<Order>& orders) {
     pqxx::work txn(connection);
     const std::vector<Order*> chosen = one_per_id_in_id_order(orders);
-    std::vector<Order*> existed, written;
-    StoredStatuses stored = insert_new(txn, chosen, existed, written);
+    std::vector<Order*> written;
+    StoredStatuses stored = insert_new(txn, chosen, written);
     upgrade_unpaid(txn, chosen, stored);
-    fill_missing_emails(txn, existed);
+    fill_missing_emails(txn, orders, written);
     const std::vector<DuplicatePayment> duplicates =
         record_duplicate_payments(txn, orders, written);
     crash::point("orders.mid_commit");

@@ -68,6 +68,19 @@ protected:
         return order;
     }
 
+    // Inserts `orders`, submitted in the same turn so that they share one batch, and expects
+    // every insert to be answered PAID.
+    void expect_one_batch_answering_paid(const std::vector<Order>& orders) {
+        const auto batches_before = batch_sizes("orders")->count();
+        const auto results = run_concurrently<Result<OrderStatus>>(
+            orders.size(), [&](std::size_t i) { return store_->insert(orders[i]); });
+        EXPECT_EQ(batch_sizes("orders")->count() - batches_before, 1u);
+        for (const auto& result : results) {
+            ASSERT_TRUE(result.ok());
+            EXPECT_EQ(*result, OrderStatus::paid);
+        }
+    }
+
     // The same order paid again, by a payment under `key`, as a webhook stores it when the
     // session's gate says paid: owed back unless the order is stored.
     static Order payment_of(const Order& order, const std::string& key) {
@@ -396,16 +409,42 @@ TEST_F(PgOrderStoreTest, TheSameNewIdTwiceInOneBatchStoresThePaidOneForBoth) {
     canceled.status = OrderStatus::canceled;
     canceled.ticket_code.clear();
     const std::vector<Order> orders = {ahead, canceled, paid};
-    const auto batches_before = batch_sizes("orders")->count();
-    const auto results = run_concurrently<Result<OrderStatus>>(
-        orders.size(), [&](std::size_t i) { return store_->insert(orders[i]); });
-    EXPECT_EQ(batch_sizes("orders")->count() - batches_before, 1u);
-    for (const auto& result : results) {
-        ASSERT_TRUE(result.ok());
-        EXPECT_EQ(*result, OrderStatus::paid);
-    }
+    expect_one_batch_answering_paid(orders);
     EXPECT_EQ(row_count(), 2u);
     expect_same(*find(paid.id), paid);
+}
+
+// The reconciler's row of an order (no email, no payment key) and the webhook's insert of the
+// same order in one batch, the reconciler's first: whichever row the batch stores, it keeps
+// the webhook's email and key (the webhook then marks its session done, and no later delivery
+// would fill them). Likewise a failed attempt's email under a reconciled payment.
+TEST_F(PgOrderStoreTest, AReconciledRowInOneBatchWithTheWebhooksKeepsItsEmailAndKey) {
+    ASSERT_TRUE(use_store(1));
+    const Order ahead = make_order(unix_now_us());
+    const Order paid = make_order(ahead.created_at_us);
+    Order reconciled = paid;
+    reconciled.customer_email.clear();
+    reconciled.payment_key.clear();
+    Order failed = make_order(ahead.created_at_us);
+    failed.status = OrderStatus::failed;
+    failed.ticket_code.clear();
+    failed.paid_at_us.reset();
+    Order failed_reconciled = failed;
+    failed_reconciled.status = OrderStatus::paid;
+    failed_reconciled.ticket_code = new_ticket_code();
+    failed_reconciled.paid_at_us = failed.created_at_us + 1;
+    failed_reconciled.customer_email.clear();
+    failed_reconciled.payment_key.clear();
+    const std::vector<Order> orders = {ahead, reconciled, paid, failed, failed_reconciled};
+    expect_one_batch_answering_paid(orders);
+    const auto stored = find(paid.id);
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(stored->customer_email, paid.customer_email);
+    EXPECT_EQ(stored->payment_key, paid.payment_key);
+    const auto upgraded = find(failed.id);
+    ASSERT_TRUE(upgraded.has_value());
+    EXPECT_EQ(upgraded->status, OrderStatus::paid);
+    EXPECT_EQ(upgraded->customer_email, failed.customer_email);
 }
 
 // While a batch waits for another transaction's row, the next batch commits on the other
