@@ -84,7 +84,8 @@ asio::awaitable<void> give_back(Services& services, const accounting::HoldReques
 // The hold first, then the session: for a class whose last hold found nothing left, so that a
 // sold-out answer writes nothing.
 asio::awaitable<CheckoutOutcome> hold_then_save(Services& services, const CheckoutRequest& request,
-                                                const accounting::HoldRequest& hold) {
+                                                const accounting::HoldRequest& hold,
+                                                std::int64_t began_us) {
     auto held = co_await timed(services.timings.accounting_hold, services.ledger.hold(hold));
     if (!held) {
         co_await release_holds(services, hold, true);
@@ -94,6 +95,10 @@ asio::awaitable<CheckoutOutcome> hold_then_save(Services& services, const Checko
     TF_ASSERT(held->ticket_held || !held->goodie_held);
     services.outlook.note(request.cls, *held);
     if (!held->ticket_held) co_return SoldOut{};
+    if (holds_answered_late(services, began_us)) {
+        co_await release_holds(services, hold, held->goodie_held);
+        co_return Fault::timeout;
+    }
 
     const sessions::PaymentSession session = session_for(request, hold, held->goodie_held);
     Status saved = co_await timed(services.timings.session_save,
@@ -110,13 +115,12 @@ asio::awaitable<CheckoutOutcome> hold_then_save(Services& services, const Checko
 // right before the answer names it: its goodie corrected when guessed wrong (only while it
 // exists, so a session an operator's payment dropped meanwhile stays gone); removed whenever
 // the checkout is not accepted, since a write that failed may still have landed. A hold
-// answered long after the write gives both back (limits::hold_answer_late_s): the session's
-// time ran from the write, the hold's only from when the ledger applied it.
+// answered late gives both back (holds_answered_late).
 asio::awaitable<CheckoutOutcome> hold_while_saving(Services& services,
                                                    const CheckoutRequest& request,
-                                                   const accounting::HoldRequest& hold) {
+                                                   const accounting::HoldRequest& hold,
+                                                   std::int64_t began_us) {
     const std::uint32_t ttl_s = session_ttl_s(services, hold);
-    const std::int64_t asked_us = services.steady_us();
     auto save_operation =
         save_owned(services, session_for(request, hold, services.outlook.goodie_expected()), ttl_s);
     const asio::any_io_executor executor = co_await asio::this_coro::executor;
@@ -135,12 +139,7 @@ asio::awaitable<CheckoutOutcome> hold_while_saving(Services& services,
         co_await release_holds(services, hold, true);
         co_return held.fault();
     }
-    const std::int64_t answered_after_us = services.steady_us() - asked_us;
-    if (answered_after_us > std::int64_t{limits::hold_answer_late_s} * 1'000'000) {
-        spdlog::warn(
-            "checkout: the ledger answered a hold {} s after its session's write; both "
-            "given back",
-            answered_after_us / 1'000'000);
+    if (holds_answered_late(services, began_us)) {
         co_await give_back(services, hold, session.psid, held->goodie_held);
         co_return Fault::timeout;
     }
@@ -157,12 +156,13 @@ asio::awaitable<CheckoutOutcome> hold_while_saving(Services& services,
 }
 
 asio::awaitable<CheckoutOutcome> hold_and_save(Services& services, const CheckoutRequest& request,
-                                               const accounting::HoldRequest& hold) {
+                                               const accounting::HoldRequest& hold,
+                                               std::int64_t began_us) {
     // (One co_await per branch: GCC 12 mishandles a conditional between two awaitables.)
     if (services.outlook.ticket_expected(request.cls)) {
-        co_return co_await hold_while_saving(services, request, hold);
+        co_return co_await hold_while_saving(services, request, hold, began_us);
     }
-    co_return co_await hold_then_save(services, request, hold);
+    co_return co_await hold_then_save(services, request, hold, began_us);
 }
 }  // namespace
 
@@ -177,6 +177,7 @@ asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest re
     // The email's slot comes before the hold, so two checkouts at the limit cannot both hold.
     // Should the process die between the two, the slot stops counting when its time is up.
     const std::string order_id = order_id_from(order);
+    const std::int64_t began_us = services.steady_us();
     auto claimed = co_await claim_email_slot(services, request.customer_email, order_id);
     if (!claimed) {
         // A claim whose answer was lost may have counted.
@@ -186,12 +187,12 @@ asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest re
     if (!*claimed) co_return EmailLimitReached{services.config.tickets_per_email};
     CheckoutOutcome outcome = SoldOut{};
     if (request.wants_seats()) {
-        outcome = co_await hold_seats_and_save(services, request, order);
+        outcome = co_await hold_seats_and_save(services, request, order, began_us);
     } else {
         const accounting::HoldRequest hold{request.cls, services.ids.next(), services.ids.next(),
                                            services.config.reservation_ttl_s, order};
         TF_ASSERT_LT(hold.ticket_hold_id, hold.goodie_hold_id);  // Two fresh, distinct ids.
-        outcome = co_await hold_and_save(services, request, hold);
+        outcome = co_await hold_and_save(services, request, hold, began_us);
     }
     if (!std::holds_alternative<CheckoutAccepted>(outcome)) {
         co_await free_email_slot(services, request.customer_email, order_id);

@@ -157,13 +157,17 @@ std::optional<InvalidInput> check_seat_request(const Services& services,
 }
 
 asio::awaitable<CheckoutOutcome> hold_seats_and_save(Services& services,
-                                                     const CheckoutRequest& request,
-                                                     u128 order_id) {
+                                                     const CheckoutRequest& request, u128 order_id,
+                                                     std::int64_t began_us) {
     TF_ASSERT(services.seating != nullptr);
     SeatHoldRequest hold;
     std::optional<CheckoutOutcome> refused =
         co_await hold_requested(services, request, order_id, hold);
     if (refused) co_return *std::move(refused);
+    if (holds_answered_late(services, began_us)) {
+        co_await release_seats(services, hold);
+        co_return Fault::timeout;
+    }
 
     const std::int64_t amount = services.seating->venue.price_cents(hold.seats);
     const sessions::PaymentSession session = seat_session(request, hold, amount);

@@ -16,9 +16,11 @@ std::optional<InvalidInput> check_seat_request(const Services& services,
                                                const CheckoutRequest& request);
 
 // Holds the seats for the order `order_id` and saves the session; when the hold or the save
-// fails, the seats' holds are voided (and a session that may have been written is removed)
-// before answering. The request passed check_seat_request.
+// fails, or the holds were answered late for a checkout that began at `began_us`
+// (holds_answered_late), the seats' holds are voided (and a session that may have been written
+// is removed) before answering. The request passed check_seat_request.
 asio::awaitable<CheckoutOutcome> hold_seats_and_save(Services& services,
-                                                     const CheckoutRequest& request, u128 order_id);
+                                                     const CheckoutRequest& request, u128 order_id,
+                                                     std::int64_t began_us);
 
 }  // namespace tigerfans::flows

@@ -241,6 +241,32 @@ TEST_F(CheckoutWindowTest, AHoldAnsweredWithinTheLimitIsAccepted) {
     EXPECT_EQ(ledger.held.count(session.ticket_hold_id), 1u);
 }
 
+// A class last seen sold out holds before it writes anything; holds a stalled ledger answers
+// long after the checkout began are given back all the same: the email's slot has counted since
+// the claim, and would stop counting while the holds still stand, letting the email past its
+// limit.
+TEST_F(FlowsTest, AHoldAnsweredLateBeforeAnyWriteIsGivenBackWithTheSlot) {
+    ledger.tickets_left = 0;
+    ASSERT_TRUE(std::holds_alternative<SoldOut>(buy()));  // Holds first from now on.
+    ledger.tickets_left = 1;
+    // The steady clock jumps past the limit once the hold was asked for (a plain function).
+    static const testing_fakes::CallPlan* plan = nullptr;
+    static std::size_t first = 0;
+    plan = &calls;
+    first = calls.made();
+    services.steady_us = []() -> std::int64_t {
+        const bool held = position(plan->names_since(first), "ledger.hold") != std::string::npos;
+        return held ? std::int64_t{limits::hold_answer_late_s} * 1'000'000 + 1 : 0;
+    };
+    const CheckoutOutcome answered = buy_as("late@example.com");
+    ASSERT_TRUE(std::holds_alternative<Fault>(answered)) << calls.names_since(first);
+    EXPECT_EQ(std::get<Fault>(answered), Fault::timeout);
+    EXPECT_TRUE(ledger.held.empty());
+    EXPECT_TRUE(sessions.saved.empty());
+    EXPECT_EQ(sessions.slots_of("late@example.com"), 0u);
+    EXPECT_TRUE(orphan_holds().empty());
+}
+
 // The payment finds no hold and books the ticket late; the hold, landing afterwards, is never
 // posted and expires. The fan's checkout is accepted, and its payment is a replay.
 TEST_F(CheckoutWindowTest, APaymentBeforeTheHoldLandsBooksLateAndTheHoldIsNeverPosted) {

@@ -233,6 +233,27 @@ TEST_F(SeatCheckoutFlowTest, AFailingOrLostCallLeavesNoSessionNoSeatAndNoSlot) {
     EXPECT_TRUE(std::holds_alternative<CheckoutAccepted>(buy_seats({4, 5})));
 }
 
+// Seat holds a stalled ledger answers long after the checkout began are given back, with the
+// email's slot, whose time has run since the claim: the seats are on sale again at once.
+TEST_F(SeatCheckoutFlowTest, SeatsHeldLateAreGivenBackWithTheSlot) {
+    // The steady clock jumps past the limit once the holds were asked for (a plain function).
+    static const testing_fakes::CallPlan* plan = nullptr;
+    static std::size_t first = 0;
+    plan = &calls;
+    first = calls.made();
+    services.steady_us = []() -> std::int64_t {
+        const bool held = plan->names_since(first).find("seats.hold ") != std::string::npos;
+        return held ? std::int64_t{limits::hold_answer_late_s} * 1'000'000 + 1 : 0;
+    };
+    const auto outcome = buy_seats({4, 5});
+    ASSERT_TRUE(std::holds_alternative<Fault>(outcome)) << calls.names_since(first);
+    EXPECT_EQ(std::get<Fault>(outcome), Fault::timeout);
+    EXPECT_TRUE(seat_ledger.held.empty());
+    EXPECT_TRUE(sessions.saved.empty());
+    EXPECT_EQ(email_slots_counted(), 0u);
+    EXPECT_EQ(recent.size(), 0u);
+}
+
 // The seats a checkout asks for are remembered on the map's clock, so a later snapshot that
 // shows them lets them go; timed by another clock (the wall clock is years ahead of this one)
 // they would stay marked held in every search.

@@ -107,10 +107,11 @@ static_assert(pending_sessions_default <= pending_sessions_max);
 // configuration); MockPay asserts that its quick retries of one payment fit in it.
 inline constexpr std::uint32_t session_ttl_margin_s = 60;
 static_assert(session_ttl_margin_s > 0, "a session must outlive its holds");
-// A checkout that writes its session while the ledger holds starts the session's time before
-// the hold's, which starts when the ledger applies it. A hold answered later than this after
-// the write (a stalled ledger) would leave the session too little of the margin, or outlive it:
-// the checkout gives both back and answers 503, and the fan tries again.
+// A checkout starts its email slot's time (and, when it writes the session while the ledger
+// holds, the session's) before the hold's, which starts when the ledger applies it. Holds
+// answered later than this after the checkout began (a stalled ledger) would leave the slot and
+// the session too little of the margin, or outlive them: the checkout gives everything back
+// and answers 503, and the fan tries again.
 inline constexpr std::uint32_t hold_answer_late_s = 20;
 static_assert(hold_answer_late_s * 2 <= session_ttl_margin_s,
               "a late hold leaves its session at least half the margin");
