@@ -12,6 +12,7 @@
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
+#include "tigerfans/queue/admission_control.hpp"
 
 #ifndef TIGERFANS_SOURCE_DIR
 #define TIGERFANS_SOURCE_DIR "."
@@ -27,7 +28,6 @@ constexpr std::int64_t server_processes_max = 16;
 constexpr std::size_t server_name_max = 64;
 constexpr std::int64_t capacity_max = 1'000'000'000'000;
 constexpr std::int64_t prequeue_minutes_max = 7 * 24 * 60;
-constexpr std::int64_t admit_per_second_max = 1'000'000;
 constexpr std::int64_t admission_ttl_min_s = 10;
 constexpr std::int64_t admission_ttl_max_s = 24 * 3600;
 constexpr std::int64_t admission_tickets_max =
@@ -216,7 +216,7 @@ std::vector<Option> build_options() {
         {"PREQUEUE_MINUTES", Kind::integer, "30", 0, prequeue_minutes_max, {}, "min", false,
          "waiting room: the pre-queue, whose joiners are raffled, opens this long before the sale",
          [](C& c, S, std::int64_t n) { c.prequeue_minutes = static_cast<std::uint32_t>(n); }},
-        {"ADMIT_PER_SECOND", Kind::integer, "50", 1, admit_per_second_max, {}, "entries/s", false,
+        {"ADMIT_PER_SECOND", Kind::integer, "50", 1, queue::admit_per_second_max, {}, "entries/s", false,
          "waiting room: queue entries admitted to checkout a second",
          [](C& c, S, std::int64_t n) { c.admit_per_second = static_cast<std::uint32_t>(n); }},
         {"ADMISSION_TTL_SECONDS", Kind::integer, "600", admission_ttl_min_s, admission_ttl_max_s,

@@ -102,10 +102,21 @@ asio::awaitable<void> WaitingRoom::give_up_lease() {
     }
 }
 
+static_assert(limits::admission_step_entries_max * (1000 / limits::admission_step_ms) >=
+                  queue::admit_per_second_max,
+              "the steps of a second can admit the most a second allows");
+
+// Steps run at fixed times, admission_step_ms apart, not that long after the last one ended:
+// the step's own round trips would otherwise stretch every period, and the most a second's steps
+// admit (admit_per_second_max) would not hold. A step that overran its period is followed at
+// once.
 asio::awaitable<void> WaitingRoom::loop() {
     boost::system::error_code ignored;
+    auto next = std::chrono::steady_clock::now();
     while (!stopping_) {
-        timer_.expires_after(std::chrono::milliseconds(limits::admission_step_ms));
+        next = std::max(next + std::chrono::milliseconds(limits::admission_step_ms),
+                        std::chrono::steady_clock::now());
+        timer_.expires_at(next);
         co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
         if (stopping_) break;
         co_await guarded_step(unix_now_us());
@@ -230,7 +241,7 @@ asio::awaitable<bool> WaitingRoom::take_lease(std::int64_t now_us) {
 asio::awaitable<void> WaitingRoom::admit_due(std::int64_t now_us) {
     const std::uint64_t holds = active_holds(now_us);
     const std::uint64_t due =
-        std::min(pacer_.step(now_us, paused_, holds), limits::admission_step_entries_max);
+        pacer_.step(now_us, paused_, holds, limits::admission_step_entries_max);
     if (due == 0) co_return;
     const std::uint32_t keep_s = config_.admission_ttl_s + limits::admitted_entry_margin_s;
     auto admitted = co_await store_.admit(due, now_us, keep_s);

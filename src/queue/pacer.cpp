@@ -27,13 +27,22 @@ std::uint64_t AdmissionPacer::room(std::uint64_t active_holds) const {
     return holds_ceiling_ - active_holds;
 }
 
-std::uint64_t AdmissionPacer::step(std::int64_t now_us, bool paused, std::uint64_t active_holds) {
+std::uint64_t AdmissionPacer::step(std::int64_t now_us, bool paused, std::uint64_t active_holds,
+                                   std::uint64_t most) {
     const std::int64_t elapsed_us = std::clamp<std::int64_t>(now_us - last_us_, 0, catch_up_max_us);
     last_us_ = now_us;  // After a jump back, time runs on from the new reading.
-    if (paused || at_ceiling(active_holds)) return 0;
+    if (paused || at_ceiling(active_holds)) {
+        credit_ %= unit;  // Whole admissions carried are dropped too: no burst on resuming.
+        return 0;
+    }
     credit_ += per_second_ * static_cast<std::uint64_t>(elapsed_us);
-    const std::uint64_t admitted = std::min(credit_ / unit, room(active_holds));
-    credit_ %= unit;  // The fraction stays; whole admissions beyond the room are dropped.
+    const std::uint64_t allowed = std::min(credit_ / unit, room(active_holds));
+    const std::uint64_t admitted = std::min(allowed, most);
+    // The fraction stays, and what `most` held back; whole admissions beyond the room are
+    // dropped. What is carried never exceeds a catch-up's worth, so a loop that keeps falling
+    // behind does not pile up a burst.
+    credit_ = credit_ % unit + (allowed - admitted) * unit;
+    credit_ = std::min(credit_, per_second_ * static_cast<std::uint64_t>(catch_up_max_us));
     return admitted;
 }
 

@@ -229,7 +229,7 @@ TEST(Config, RefusesWaitingRoomValuesOutOfRangeNamingEach) {
         {"PREQUEUE_MINUTES", "-1"},
         {"PREQUEUE_MINUTES", "10081"},
         {"ADMIT_PER_SECOND", "0"},
-        {"ADMIT_PER_SECOND", "1000001"},
+        {"ADMIT_PER_SECOND", "100001"},
         {"ADMISSION_TTL_SECONDS", "9"},
         {"ADMISSION_TTL_SECONDS", "86401"},
         {"ADMIT_HOLDS_CEILING", "-1"},

@@ -83,6 +83,26 @@ TEST(AdmissionPacer, AStalledLoopCatchesUpAtMostTheBoundedGap) {
               static_cast<std::uint64_t>(10 * catch_up_max_us / second_us));
 }
 
+// At the most a step takes, a step that came late admits the most and the next steps make up
+// the rest: over a second of steps 50 to 60 ms apart at 100,000/s (5,000 a step at most), every
+// admission due is made, one step behind at most. A pause drops what was carried.
+TEST(AdmissionPacer, WhatAStepsMostHoldsBackIsAdmittedByTheNextSteps) {
+    constexpr std::uint64_t most = 5'000;
+    AdmissionPacer pacer(100'000, 0, start_us);
+    std::uint64_t admitted = 0;
+    std::int64_t t_us = 0;
+    for (int step = 0; step < 20; step++) {
+        t_us += step % 2 == 0 ? 60'000 : 40'000;  // Late, then early: 50 ms on average.
+        const std::uint64_t now = pacer.step(start_us + t_us, false, 0, most);
+        EXPECT_LE(now, most);
+        admitted += now;
+    }
+    EXPECT_EQ(admitted, 100'000u);  // A second's worth: none dropped.
+    EXPECT_EQ(pacer.step(start_us + t_us + 80'000, false, 0, most), most);  // 3,000 carried.
+    EXPECT_EQ(pacer.step(start_us + t_us + 90'000, true, 0, most), 0u);     // Paused: dropped.
+    EXPECT_EQ(pacer.step(start_us + t_us + 100'000, false, 0, most), 1'000u);
+}
+
 TEST(AdmissionPacer, ARateChangeAppliesFromTheNextStepOn) {
     AdmissionPacer pacer(100, 0, 0);
     EXPECT_EQ(pacer.step(1'000'000, false, 0), 100u);  // One second at 100/s.

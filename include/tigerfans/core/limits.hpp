@@ -198,9 +198,9 @@ inline constexpr std::uint32_t rate_limit_burst_max = 1'000'000;
 inline constexpr std::size_t rate_limit_tracked_addresses_max = 100'000;
 
 // The waiting room: how often the admission step runs, the most entries one step takes off the
-// queue (admissions due beyond it are dropped, like those a stall beyond the pacer's catch-up
-// loses; at 20 steps a second this bounds the rate at 100,000 a second), and how long an
-// admitted entry is kept beyond its token's expiry.
+// queue (admissions due beyond it wait for the next steps, up to the pacer's catch-up; at 20
+// steps a second this bounds the rate at queue::admit_per_second_max), and how long an
+// admitted entry is kept beyond its token's expiry (so that its fan's status still shows it).
 inline constexpr std::uint32_t admission_step_ms = 50;
 inline constexpr std::uint64_t admission_step_entries_max = 5'000;
 inline constexpr std::uint32_t admitted_entry_margin_s = 3600;

@@ -25,6 +25,8 @@ public:
     virtual void set_rate(std::uint32_t per_second) = 0;
 };
 
-inline constexpr std::uint32_t admit_per_second_max = 1'000'000;
+// The most admissions a second: what the admission steps can take off the queue at most
+// (limits::admission_step_entries_max a step, a step every limits::admission_step_ms).
+inline constexpr std::uint32_t admit_per_second_max = 100'000;
 
 }  // namespace tigerfans::queue
