@@ -51,24 +51,18 @@ http::Response answer_claimed(const sessions::KeyAnswer& stored, std::string_vie
     return replay(stored);
 }
 
-// Gives the claim up, so that a retry under its key runs at once; a failure leaves it to its
-// lease. Only this claim's token releases it, so one that never landed releases nothing.
-asio::awaitable<void> release_claim(Services& services, const sessions::KeyClaim& claim) {
-    Status released = co_await services.sessions.release_key(claim);
-    if (!released) {
-        spdlog::warn(
-            "checkout: could not release an idempotency key ({}); it frees itself when its "
-            "lease ends",
-            fault_name(released.fault()));
-    }
-}
-
 // Records the answer, or releases the claim after a passing answer so a retry runs at once.
 // Either failing leaves the claim to its lease; the client has its answer meanwhile.
 asio::awaitable<void> settle_claim(Services& services, const sessions::KeyClaim& claim,
                                    const http::Response& response) {
     if (!is_kept_answer(response)) {
-        co_await release_claim(services, claim);
+        Status released = co_await services.sessions.release_key(claim);
+        if (!released) {
+            spdlog::warn(
+                "checkout: could not release an idempotency key ({}); it frees itself "
+                "when its lease ends",
+                fault_name(released.fault()));
+        }
         co_return;
     }
     Status finished = co_await services.sessions.finish_key(claim, response.status, response.body,
@@ -127,12 +121,7 @@ asio::awaitable<http::Response> keyed_checkout(Services& services, std::string_v
     claim.fingerprint = checkout_fingerprint(request);
     claim.token = new_lease_token();
     auto claimed = co_await services.sessions.claim_key(claim, limits::checkout_key_lease_ms);
-    if (!claimed) {
-        // A claim whose answer was lost may have landed: the retry the 503 asks for would meet
-        // it in flight (409) for the lease's time.
-        co_await release_claim(services, claim);
-        co_return http::fault_response(claimed.fault(), "checkout key");
-    }
+    if (!claimed) co_return http::fault_response(claimed.fault(), "checkout key");
     if (claimed->state != sessions::KeyState::claimed) {
         co_return answer_claimed(*claimed, claim.fingerprint);
     }

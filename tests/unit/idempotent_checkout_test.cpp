@@ -173,20 +173,6 @@ TEST_F(IdempotentCheckoutTest, AClaimStoreFaultAnswers503AndRunsNoCheckout) {
     EXPECT_EQ(post("key-1").status, 200u);
 }
 
-// The claim lands but its answer is lost: the claim is given back, so the retry the 503 asks
-// for runs a checkout at once instead of meeting the key in flight for the lease's time.
-TEST_F(IdempotentCheckoutTest, AClaimWhoseAnswerWasLostIsReleased) {
-    const std::size_t first = calls.made();
-    calls.lose_reply_of_nth(1);
-    EXPECT_EQ(post("key-1").status, 503u);
-    ASSERT_EQ(calls.last_failed(), "sessions.claim_key") << calls.names_since(first);
-    EXPECT_TRUE(sessions.keys.empty());
-    EXPECT_TRUE(ledger.held.empty());
-    const http::Response retry = post("key-1");
-    EXPECT_EQ(retry.status, 200u);
-    EXPECT_FALSE(replayed(retry));
-}
-
 // The process dies after the hold, before answering: the key stays claimed (409) until its
 // lease ends; the retry then runs a checkout of its own. The first checkout's holds are left to
 // time out: its session, written beside them, was never given to anyone.
