@@ -12,7 +12,6 @@
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
-#include "tigerfans/queue/admission_control.hpp"
 
 #ifndef TIGERFANS_SOURCE_DIR
 #define TIGERFANS_SOURCE_DIR "."
@@ -216,7 +215,7 @@ std::vector<Option> build_options() {
         {"PREQUEUE_MINUTES", Kind::integer, "30", 0, prequeue_minutes_max, {}, "min", false,
          "waiting room: the pre-queue, whose joiners are raffled, opens this long before the sale",
          [](C& c, S, std::int64_t n) { c.prequeue_minutes = static_cast<std::uint32_t>(n); }},
-        {"ADMIT_PER_SECOND", Kind::integer, "50", 1, queue::admit_per_second_max, {}, "entries/s", false,
+        {"ADMIT_PER_SECOND", Kind::integer, "50", 1, limits::admit_per_second_max, {}, "entries/s", false,
          "waiting room: queue entries admitted to checkout a second",
          [](C& c, S, std::int64_t n) { c.admit_per_second = static_cast<std::uint32_t>(n); }},
         {"ADMISSION_TTL_SECONDS", Kind::integer, "600", admission_ttl_min_s, admission_ttl_max_s,

@@ -102,10 +102,6 @@ asio::awaitable<void> WaitingRoom::give_up_lease() {
     }
 }
 
-static_assert(limits::admission_step_entries_max * (1000 / limits::admission_step_ms) >=
-                  queue::admit_per_second_max,
-              "the steps of a second can admit the most a second allows");
-
 // Steps run at fixed times, admission_step_ms apart, not that long after the last one ended:
 // the step's own round trips would otherwise stretch every period, and the most a second's steps
 // admit (admit_per_second_max) would not hold. A step that overran its period is followed at

@@ -17,6 +17,7 @@
 #include "sessions/redis/queue_store.hpp"
 #include "sessions/redis/store.hpp"
 #include "support/redis_server.hpp"
+#include "tigerfans/core/limits.hpp"
 #include "tigerfans/queue/entry.hpp"
 #include "tigerfans/queue/queue_store.hpp"
 
@@ -392,6 +393,12 @@ TYPED_TEST(QueueStoreTest, TheAdmissionLeaseHasOneHolderAtATimeAndCarriesTheSett
     const AdmissionLease paused_only = lead(other, "b/2", t0_us + 3'900'000);
     EXPECT_EQ(paused_only.settings.paused, std::optional<bool>(false));
     EXPECT_EQ(paused_only.settings.per_second, std::optional<std::uint32_t>(7));
+    // A rate an earlier release allowed above today's most is read as the most.
+    ASSERT_TRUE(this->run([&] { return other.set_settings({std::nullopt, 1'000'000}); }).ok());
+    const AdmissionLease above = lead(other, "b/2", t0_us + 3'950'000);
+    EXPECT_EQ(above.settings.per_second,
+              std::optional<std::uint32_t>(limits::admit_per_second_max));
+    ASSERT_TRUE(this->run([&] { return other.set_settings({std::nullopt, 7}); }).ok());
 
     const std::int64_t later_us = t0_us + 100'000'000;  // Every lease has run out.
     std::vector<std::string> owners;  // They outlive the lazy calls that read them.

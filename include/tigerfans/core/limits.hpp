@@ -199,11 +199,15 @@ inline constexpr std::size_t rate_limit_tracked_addresses_max = 100'000;
 
 // The waiting room: how often the admission step runs, the most entries one step takes off the
 // queue (admissions due beyond it wait for the next steps, up to the pacer's catch-up; at 20
-// steps a second this bounds the rate at queue::admit_per_second_max), and how long an
+// steps a second this bounds the rate at admit_per_second_max), and how long an
 // admitted entry is kept beyond its token's expiry (so that its fan's status still shows it).
 inline constexpr std::uint32_t admission_step_ms = 50;
 inline constexpr std::uint64_t admission_step_entries_max = 5'000;
 inline constexpr std::uint32_t admitted_entry_margin_s = 3600;
+// The most admissions a second (ADMIT_PER_SECOND, the admin's rate): what the steps take at most.
+inline constexpr std::uint32_t admit_per_second_max = 100'000;
+static_assert(admission_step_entries_max * (1000 / admission_step_ms) >= admit_per_second_max,
+              "the steps of a second can admit the most a second allows");
 // How long one process's hold on admission lasts unless renewed (each step renews it): when the
 // holder dies or stalls, another process admits after at most this long.
 inline constexpr std::int64_t admission_lease_us = 2'000'000;

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "tigerfans/core/limits.hpp"
+
 namespace tigerfans::queue {
 
 struct AdmissionState {
@@ -27,6 +29,6 @@ public:
 
 // The most admissions a second: what the admission steps can take off the queue at most
 // (limits::admission_step_entries_max a step, a step every limits::admission_step_ms).
-inline constexpr std::uint32_t admit_per_second_max = 100'000;
+inline constexpr std::uint32_t admit_per_second_max = limits::admit_per_second_max;
 
 }  // namespace tigerfans::queue

@@ -258,8 +258,10 @@ queue::AdmissionLease take_lease(pqxx::connection& connection, const std::string
     if (!row[1].is_null()) lease.settings.paused = row[1].as<bool>();
     if (!row[2].is_null()) {
         const auto per_second = row[2].as<std::int64_t>();
-        if (per_second >= 1 && per_second <= queue::admit_per_second_max) {
-            lease.settings.per_second = static_cast<std::uint32_t>(per_second);
+        if (per_second >= 1) {
+            // A rate above today's most (an earlier release allowed more) runs at the most.
+            lease.settings.per_second = static_cast<std::uint32_t>(
+                std::min<std::int64_t>(per_second, queue::admit_per_second_max));
         }
     }
     return lease;

@@ -143,8 +143,9 @@ std::optional<queue::AdmissionLease> read_lease(const Reply& reply) {
     const bool rate_text = rate.kind == Reply::Kind::string;
     const std::optional<std::uint32_t> per_second =
         rate_text ? decimal<std::uint32_t>(rate.text) : std::nullopt;
-    if (per_second && *per_second >= 1 && *per_second <= queue::admit_per_second_max) {
-        lease.settings.per_second = per_second;
+    if (per_second && *per_second >= 1) {
+        // A rate above today's most (an earlier release allowed more) runs at the most.
+        lease.settings.per_second = std::min(*per_second, queue::admit_per_second_max);
     } else if (!rate_text || !rate.text.empty()) {
         spdlog::warn("waiting room: q:settings holds an unusable per_second value; ignored");
     }
