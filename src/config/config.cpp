@@ -62,6 +62,13 @@ std::string admin_username_error(const std::string& text) {
     return "must be 1 to " + std::to_string(limits::admin_login_username_key_bytes_max) + " bytes";
 }
 
+// A secret signs or checks what strangers send (webhooks, admin cookies, the admin login): an
+// empty one would let anyone sign, or log in with an empty password.
+std::string secret_error(const std::string& text) {
+    if (!text.empty()) return {};
+    return "must not be empty";
+}
+
 std::string server_name_error(const std::string& text) {
     if (text.size() <= server_name_max && std::ranges::all_of(text, is_name_char)) return {};
     return "must be at most 64 letters, digits, '-', '_', '.' or ':'";
@@ -150,17 +157,17 @@ std::vector<Option> build_options() {
          [](C& c, S, std::int64_t n) { c.tb_batches_in_flight = static_cast<std::uint32_t>(n); }},
         {"MOCK_SECRET", Kind::text, "supersecret", 0, 0, {}, "", true,
          "HMAC-SHA256 key MockPay signs webhooks with",
-         [](C& c, S t, std::int64_t) { c.mock_secret = t; }},
+         [](C& c, S t, std::int64_t) { c.mock_secret = t; }, secret_error},
         {"MOCK_WEBHOOK_URL", Kind::text, "", 0, 0, {}, "", false,
          "where MockPay posts events (default: this server's /payments/webhook at HOST)",
          [](C& c, S t, std::int64_t) { c.mock_webhook_url = t; }},
         {"SESSION_SECRET", Kind::text, "dev-secret-change-me", 0, 0, {}, "", true,
          "key that signs admin session cookies",
-         [](C& c, S t, std::int64_t) { c.session_secret = t; }},
+         [](C& c, S t, std::int64_t) { c.session_secret = t; }, secret_error},
         {"ADMIN_USERNAME", Kind::text, "admin", 0, 0, {}, "", false, "admin login name",
          [](C& c, S t, std::int64_t) { c.admin_username = t; }, admin_username_error},
         {"ADMIN_PASSWORD", Kind::text, "supasecret", 0, 0, {}, "", true, "admin password",
-         [](C& c, S t, std::int64_t) { c.admin_password = t; }},
+         [](C& c, S t, std::int64_t) { c.admin_password = t; }, secret_error},
         {"RESERVATION_TTL_SECONDS", Kind::integer, "300", 1, limits::reservation_ttl_max_s, {},
          "s", false, "how long a checkout holds its ticket",
          [](C& c, S, std::int64_t n) { c.reservation_ttl_s = static_cast<std::uint32_t>(n); }},

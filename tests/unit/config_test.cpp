@@ -69,6 +69,23 @@ TEST(Config, ANonLoopbackHostWithADefaultSecretIsRefusedNamingIt) {
     EXPECT_FALSE(is_loopback_host("128.0.0.1"));
 }
 
+// An empty secret (a variable set to nothing, as when a script's generator fails) would let
+// anyone sign webhooks or admin cookies, or log in with an empty password: refused, on any host.
+TEST(Config, AnEmptySecretIsRefusedNamingIt) {
+    for (const char* name : {"MOCK_SECRET", "SESSION_SECRET", "ADMIN_PASSWORD"}) {
+        for (const char* host : {"127.0.0.1", "0.0.0.0"}) {
+            std::map<std::string, std::string> values = {{"HOST", host},
+                                                         {"MOCK_SECRET", "m-1"},
+                                                         {"SESSION_SECRET", "s-1"},
+                                                         {"ADMIN_PASSWORD", "p-1"}};
+            values[name] = "";
+            const LoadResult loaded = load(from(values));
+            ASSERT_EQ(loaded.errors.size(), 1u) << name << " on " << host;
+            EXPECT_EQ(loaded.errors[0], std::string(name) + ": must not be empty");
+        }
+    }
+}
+
 TEST(Config, ReadsEveryLevelFromTheEnvironment) {
     const LoadResult loaded = load(from({{"ACCT_BACKEND", "pg"},
                                          {"PAYSESSION_BACKEND", "pg"},
