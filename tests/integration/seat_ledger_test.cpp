@@ -70,18 +70,19 @@ protected:
 
     // A started ledger with the hall's seats; several may share the test's stores, as server
     // processes would.
-    SeatLedger& open_seats() {
+    SeatLedger& open_seats(const seating::Venue* venue = nullptr) {
+        if (venue == nullptr) venue = venue_.get();
         const Capacities capacities{10, 10, 10};
         if (tigerbeetle()) {
             TigerBeetleOptions options;
             options.client_library_path = testing::tb_client_library_path();
             options.addresses = server_->address();
             options.capacities = capacities;
-            options.venue = venue_.get();
+            options.venue = venue;
             ledgers_.push_back(make_tigerbeetle_ledger(io_.get_executor(), options, registry_));
         } else {
             ledgers_.push_back(make_postgres_ledger(io_.get_executor(), database_url_, capacities,
-                                                    registry_, venue_.get()));
+                                                    registry_, venue));
         }
         Ledger& ledger = *ledgers_.back();
         const Status started = run([&] { return ledger.start(); });
@@ -143,6 +144,7 @@ protected:
 
     std::unique_ptr<testing::TigerBeetleServer> server_;
     std::unique_ptr<seating::Venue> venue_;
+    std::unique_ptr<seating::Venue> changed_venue_;  // Outlives the ledgers that name it.
     std::vector<std::unique_ptr<Ledger>> ledgers_;
     IdGenerator ids_;
 };
@@ -228,6 +230,23 @@ TEST_P(SeatLedgerTest, APostNamingAnotherSeatFindsNoHold) {
     EXPECT_EQ(resolve(seats, elsewhere, true), std::vector{Resolution::not_found});
     EXPECT_EQ(states(seats).get(50), SeatState::held);
     EXPECT_EQ(states(seats).get(51), SeatState::free);
+}
+
+// A session from before the venue file changed (its seats' digest with it) names a hold of the
+// old venue's seats: none of the new venue's, on either ledger. Its payment then finds no hold,
+// as the seat settle path expects, instead of failing on every delivery.
+TEST_P(SeatLedgerTest, AHoldOfTheVenueBeforeItsFileChangedIsNoneOfTheNewOnes) {
+    SeatLedger& before = open_seats();
+    const SeatHoldRequest request = hold_of({50});
+    ASSERT_TRUE(hold(before, request).held);
+    changed_venue_ = std::make_unique<seating::Venue>(*venue_);
+    std::string& digest = changed_venue_->seat_digest;
+    digest[15] = digest[15] == '0' ? '1' : '0';  // Within the part both ledgers key seats by.
+    SeatLedger& after = open_seats(changed_venue_.get());
+    EXPECT_EQ(resolve(after, request, true), std::vector{Resolution::not_found});
+    EXPECT_EQ(resolve(after, request, false), std::vector{Resolution::not_found});
+    EXPECT_EQ(states(after).get(50), SeatState::free);
+    EXPECT_EQ(states(before).get(50), SeatState::held);
 }
 
 // A process reading the map again sees what every process did since its last read: holds,

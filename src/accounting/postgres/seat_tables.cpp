@@ -60,9 +60,11 @@ constexpr Statement lock_statement{"seats_lock", R"(
 SELECT seat, state, coalesce(hold_id, ''), coalesce(expires_at > statement_timestamp(), false)
 FROM ledger_seats WHERE venue = $1 AND seat = ANY($2::integer[]) ORDER BY seat FOR UPDATE)"};
 
+// Only this venue's: a hold of another venue's seats (a session from before the venue file
+// changed) is none of this venue's, as on TigerBeetle, whose seat accounts would differ.
 constexpr Statement known_holds_statement{"seats_known_holds", R"(
 SELECT id, seat, status, expires_at > statement_timestamp() FROM ledger_seat_holds
-WHERE id = ANY($1::text[]))"};
+WHERE id = ANY($1::text[]) AND venue = $2)"};
 
 constexpr Statement hold_statement{"seats_hold", R"(
 UPDATE ledger_seats SET state = 1, hold_id = $3,
@@ -148,11 +150,13 @@ struct KnownHold {
     bool live = false;
 };
 
-std::map<std::string, KnownHold> known_holds(pqxx::work& txn, const std::vector<u128>& ids) {
+std::map<std::string, KnownHold> known_holds(pqxx::work& txn, const SeatVenue& venue,
+                                             const std::vector<u128>& ids) {
     ArrayLiteral wanted;
     for (u128 id : ids) wanted.add_text(u128_to_decimal(id));
     std::map<std::string, KnownHold> known;
-    for (const pqxx::row& row : txn.exec_prepared(known_holds_statement.name, wanted.text())) {
+    for (const pqxx::row& row :
+         txn.exec_prepared(known_holds_statement.name, wanted.text(), venue.key)) {
         known[row[0].as<std::string>()] =
             KnownHold{row[1].as<SeatId>(), row[2].as<std::string>(), row[3].as<bool>()};
     }
@@ -263,7 +267,9 @@ SeatHoldResult hold_seats(pqxx::connection& connection, const SeatVenue& venue,
     TF_ASSERT(valid_seat_hold(request, venue.seat_count));
     pqxx::work txn(connection);
     const std::map<SeatId, LockedSeat> locked = lock_seats(txn, venue, request.seats);
-    if (retried(known_holds(txn, request.hold_ids), request)) return SeatHoldResult{true, {}};
+    if (retried(known_holds(txn, venue, request.hold_ids), request)) {
+        return SeatHoldResult{true, {}};
+    }
     SeatHoldResult result;
     for (const auto& [seat, row] : locked) {
         if (row.state == 2 || (row.state == 1 && row.live)) result.gone.push_back(seat);
@@ -293,7 +299,7 @@ std::vector<Resolution> resolve_seats(pqxx::connection& connection, const SeatVe
     for (SeatId seat : seats) TF_ASSERT_LT(seat, venue.seat_count);
     pqxx::work txn(connection);
     lock_seats(txn, venue, seats);
-    const std::map<std::string, KnownHold> known = known_holds(txn, holds.hold_ids);
+    const std::map<std::string, KnownHold> known = known_holds(txn, venue, holds.hold_ids);
     std::vector<Resolution> resolutions;
     for (std::size_t i = 0; i < holds.seats.size(); i++) {
         const std::string id = u128_to_decimal(holds.hold_ids[i]);
