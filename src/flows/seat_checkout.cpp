@@ -149,9 +149,21 @@ std::optional<InvalidInput> check_seat_request(const Services& services,
                                 std::to_string(venue.seat_count - 1) + ")"};
         }
     }
-    if (request.best_available &&
-        venue.category_index(request.best_available->category) == venue.categories.size()) {
+    if (!request.best_available) return std::nullopt;
+    const std::uint32_t category = venue.category_index(request.best_available->category);
+    if (category == venue.categories.size()) {
         return InvalidInput{"best_available.category names no category of this venue"};
+    }
+    // Seats together in one row: a count longer than every row of the category never fits.
+    std::uint32_t longest = 0;
+    for (const seating::Row& row : venue.rows) {
+        if (row.category == category) longest = std::max(longest, row.seat_count);
+    }
+    if (request.best_available->count > longest) {
+        return InvalidInput{"best_available.count: no row of category " +
+                            request.best_available->category + " has " +
+                            std::to_string(request.best_available->count) +
+                            " seats (the longest has " + std::to_string(longest) + ")"};
     }
     return std::nullopt;
 }

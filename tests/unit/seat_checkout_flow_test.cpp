@@ -288,6 +288,21 @@ TEST_F(SeatCheckoutFlowTest, SeatsOfARefusedHoldAreFreeToTheNextSearchAtOnce) {
     EXPECT_EQ(std::get<CheckoutAccepted>(found).seats, (std::vector<SeatId>{0, 1, 2, 3, 4, 5, 6}));
 }
 
+// A group larger than every row of its category could never sit together: 400 naming the
+// longest row, not a "sold out" that a key would keep and that no expiry would lift.
+TEST_F(SeatCheckoutFlowTest, ACountLongerThanEveryRowOfItsCategoryIsInvalid) {
+    venue.rows[1].seat_count = 4;  // The back row: four seats, the other four in no row.
+    const std::size_t first = calls.made();
+    const auto refused = buy_best("back", 5);
+    ASSERT_TRUE(std::holds_alternative<InvalidInput>(refused));
+    EXPECT_EQ(std::get<InvalidInput>(refused).detail,
+              "best_available.count: no row of category back has 5 seats (the longest has 4)");
+    EXPECT_EQ(calls.made(), first);  // Nothing asked of any store.
+    const auto found = buy_best("back", 4);
+    ASSERT_TRUE(std::holds_alternative<CheckoutAccepted>(found));
+    EXPECT_EQ(std::get<CheckoutAccepted>(found).seats, (std::vector<SeatId>{8, 9, 10, 11}));
+}
+
 // The only run of the category is refused though free (someone's hold came and went): the
 // answer asks for a retry, never "sold out", which a key would keep for a day.
 TEST_F(SeatCheckoutFlowTest, ARunRefusedThoughFreeIsContendedNotSoldOut) {
