@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::http {
 
@@ -202,7 +203,10 @@ bool ends_in_chunked(std::string_view codings) {
 
 void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
                                       error_code&) {
-    if (content_length) request_.body.reserve(static_cast<std::size_t>(*content_length));
+    if (content_length) {
+        request_.body.reserve(static_cast<std::size_t>(
+            std::min<std::uint64_t>(*content_length, limits::http_body_reserve_bytes_max)));
+    }
 }
 
 std::size_t RequestParser::on_body_impl(string_view body, error_code&) {

@@ -11,6 +11,7 @@
 
 #include "http/request_parser.hpp"
 #include "http/response_head.hpp"
+#include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::http {
 namespace {
@@ -105,6 +106,18 @@ TEST(RequestParser, LeavesNothingOfThePreviousRequestInAReusedOne) {
     ASSERT_EQ(request.headers.size(), 1u);
     EXPECT_EQ(request.headers[0].first, "host");
     EXPECT_EQ(request.headers[0].second, "other");
+}
+
+// A header naming a large body reserves a little only: a hundred bytes of header and one of
+// body cannot pin the largest body's memory on a connection while the rest never comes.
+TEST(RequestParser, AContentLengthReservesLittleBeforeTheBodyArrives) {
+    Request request;
+    const std::string head = "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 65536\r\n\r\n";
+    EXPECT_EQ(parse(request, head + "x", limits::http_body_bytes_max), bhttp::error::need_more);
+    EXPECT_LE(request.body.capacity(), limits::http_body_reserve_bytes_max);
+    const std::string body(65536, 'x');
+    ASSERT_FALSE(parse(request, head + body, limits::http_body_bytes_max));
+    EXPECT_EQ(request.body, body);
 }
 
 TEST(RequestParser, JoinsChunkedBodies) {

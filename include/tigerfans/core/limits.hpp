@@ -11,6 +11,9 @@ namespace tigerfans::limits {
 // HTTP server.
 inline constexpr std::size_t http_header_bytes_max = 16 * 1024;
 inline constexpr std::size_t http_body_bytes_max = 64 * 1024;
+// What a request's Content-Length reserves at once: a header that names a large body pins no
+// more than this until the body's bytes arrive (the body grows as they do).
+inline constexpr std::size_t http_body_reserve_bytes_max = 4 * 1024;
 inline constexpr std::size_t http_connections_max = 16'384;
 // Above the load client's largest concurrency (1,000), far below what one address could take.
 inline constexpr std::size_t http_connections_per_address_max = 2'048;
