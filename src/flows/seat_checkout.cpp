@@ -155,10 +155,7 @@ std::optional<InvalidInput> check_seat_request(const Services& services,
         return InvalidInput{"best_available.category names no category of this venue"};
     }
     // Seats together in one row: a count longer than every row of the category never fits.
-    std::uint32_t longest = 0;
-    for (const seating::Row& row : venue.rows) {
-        if (row.category == category) longest = std::max(longest, row.seat_count);
-    }
+    const std::uint32_t longest = services.seating->best.longest_row(category);
     if (request.best_available->count > longest) {
         return InvalidInput{"best_available.count: no row of category " +
                             request.best_available->category + " has " +

@@ -85,6 +85,15 @@ BestAvailable::BestAvailable(const Venue& venue)
     }
 }
 
+std::uint32_t BestAvailable::longest_row(std::uint32_t category) const {
+    if (category >= rows_by_category_.size()) return 0;
+    std::uint32_t longest = 0;
+    for (const std::uint32_t row : rows_by_category_[category]) {
+        longest = std::max(longest, venue_.rows[row].seat_count);
+    }
+    return longest;
+}
+
 std::optional<std::vector<SeatId>> BestAvailable::find(const SeatStates& states,
                                                        std::uint32_t category,
                                                        std::uint32_t count) const {

@@ -58,6 +58,10 @@ public:
     std::optional<std::vector<SeatId>> find(const SeatStates& states, std::uint32_t category,
                                             std::uint32_t count) const;
 
+    // The most seats a row of `category` has: a larger group never sits together. 0 for a
+    // category that is not the venue's.
+    std::uint32_t longest_row(std::uint32_t category) const;
+
 private:
     const Venue& venue_;
     std::vector<std::vector<std::uint32_t>> rows_by_category_;  // Row indexes, nearest first.
