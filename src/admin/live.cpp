@@ -12,6 +12,7 @@
 
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
+#include "tigerfans/core/limits.hpp"
 #include "tigerfans/core/timer_loop.hpp"
 
 namespace tigerfans::admin {
@@ -206,9 +207,9 @@ std::variant<AdmissionChange, std::string> parse_admission_change(std::string_vi
         } else if (name == "per_second") {
             const bool whole = value.is_number_integer();
             const auto wanted = whole ? value.get<std::int64_t>() : 0;
-            if (!whole || wanted < 1 || wanted > queue::admit_per_second_max) {
+            if (!whole || wanted < 1 || wanted > limits::admit_per_second_max) {
                 return "per_second must be an integer from 1 to " +
-                       std::to_string(queue::admit_per_second_max);
+                       std::to_string(limits::admit_per_second_max);
             }
             change.per_second = static_cast<std::uint32_t>(wanted);
         } else {

@@ -171,7 +171,7 @@ asio::awaitable<Response> get_dashboard(const AdminContext& context, Request& re
         co_return Response::redirect("/admin/login?next=/admin", 307);
     }
     const http::TemplateVars vars = {
-        {"admit_per_second_max", std::to_string(queue::admit_per_second_max)},
+        {"admit_per_second_max", std::to_string(limits::admit_per_second_max)},
         {"goodie_limit", std::to_string(context.config.goodie_limit)},
         {"level", std::string(config::backend_level_name(context.config))},
         {"orders_limit", std::to_string(limits::admin_orders_default)},

@@ -281,7 +281,7 @@ void WaitingRoom::set_paused(bool paused) {
 }
 
 void WaitingRoom::set_rate(std::uint32_t per_second) {
-    TF_ASSERT(per_second >= 1 && per_second <= queue::admit_per_second_max);
+    TF_ASSERT(per_second >= 1 && per_second <= limits::admit_per_second_max);
     spdlog::info("waiting room: admission rate {} a second", per_second);
     pacer_.set_rate(per_second);
     rate_dirty_ = true;

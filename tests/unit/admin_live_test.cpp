@@ -7,6 +7,7 @@
 
 #include "flow_fakes.hpp"
 #include "tigerfans/admin/live.hpp"
+#include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::admin {
 namespace {
@@ -201,7 +202,7 @@ TEST(AdmissionChange, TakesAPauseARateOrBoth) {
     EXPECT_EQ(change_of(R"({"per_second": 1})").per_second, 1u);
     const AdmissionChange both = change_of(R"({"paused": false, "per_second": 100000})");
     EXPECT_EQ(both.paused, false);
-    EXPECT_EQ(both.per_second, queue::admit_per_second_max);
+    EXPECT_EQ(both.per_second, limits::admit_per_second_max);
 }
 
 TEST(AdmissionChange, RefusesWrongTypesRangesFieldsAndBodies) {

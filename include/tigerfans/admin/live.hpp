@@ -141,7 +141,7 @@ struct AdmissionChange {
 };
 
 // The body of POST /api/admin/admission: a JSON object with "paused" (true or false) and/or
-// "per_second" (an integer from 1 to queue::admit_per_second_max), nothing else. The error
+// "per_second" (an integer from 1 to limits::admit_per_second_max), nothing else. The error
 // says what is wrong.
 std::variant<AdmissionChange, std::string> parse_admission_change(std::string_view body);
 

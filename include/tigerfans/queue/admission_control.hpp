@@ -5,8 +5,6 @@
 
 #include <cstdint>
 
-#include "tigerfans/core/limits.hpp"
-
 namespace tigerfans::queue {
 
 struct AdmissionState {
@@ -23,12 +21,8 @@ public:
 
     virtual AdmissionState state() const = 0;
     virtual void set_paused(bool paused) = 0;
-    // `per_second` from 1 to admit_per_second_max; the next step admits at the new rate.
+    // `per_second` from 1 to limits::admit_per_second_max; the next step admits at the new rate.
     virtual void set_rate(std::uint32_t per_second) = 0;
 };
-
-// The most admissions a second: what the admission steps can take off the queue at most
-// (limits::admission_step_entries_max a step, a step every limits::admission_step_ms).
-inline constexpr std::uint32_t admit_per_second_max = limits::admit_per_second_max;
 
 }  // namespace tigerfans::queue

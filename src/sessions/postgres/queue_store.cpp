@@ -29,7 +29,6 @@
 #include "postgres/worker.hpp"
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/limits.hpp"
-#include "tigerfans/queue/admission_control.hpp"
 
 namespace tigerfans::sessions {
 
@@ -261,7 +260,7 @@ queue::AdmissionLease take_lease(pqxx::connection& connection, const std::string
         if (per_second >= 1) {
             // A rate above today's most (an earlier release allowed more) runs at the most.
             lease.settings.per_second = static_cast<std::uint32_t>(
-                std::min<std::int64_t>(per_second, queue::admit_per_second_max));
+                std::min<std::int64_t>(per_second, limits::admit_per_second_max));
         }
     }
     return lease;

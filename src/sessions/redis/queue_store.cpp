@@ -12,7 +12,7 @@
 
 #include "sessions/redis/scripts.hpp"
 #include "tigerfans/core/assert.hpp"
-#include "tigerfans/queue/admission_control.hpp"
+#include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::sessions::redis {
 
@@ -145,7 +145,7 @@ std::optional<queue::AdmissionLease> read_lease(const Reply& reply) {
         rate_text ? decimal<std::uint32_t>(rate.text) : std::nullopt;
     if (per_second && *per_second >= 1) {
         // A rate above today's most (an earlier release allowed more) runs at the most.
-        lease.settings.per_second = std::min(*per_second, queue::admit_per_second_max);
+        lease.settings.per_second = std::min(*per_second, limits::admit_per_second_max);
     } else if (!rate_text || !rate.text.empty()) {
         spdlog::warn("waiting room: q:settings holds an unusable per_second value; ignored");
     }
