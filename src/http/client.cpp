@@ -102,6 +102,8 @@ struct Client::Impl {
 
     asio::awaitable<Result<std::unique_ptr<PooledConnection>>> acquire(bool fresh);
     void release(std::unique_ptr<PooledConnection> connection, bool reusable);
+    void free_slot();
+    void wake_waiter();
     asio::awaitable<error_code> exchange(PooledConnection& connection,
                                          bhttp::request<bhttp::string_body>& message,
                                          ClientResponse& response);
@@ -126,15 +128,25 @@ asio::awaitable<Result<std::unique_ptr<PooledConnection>>> Client::Impl::acquire
         idle.pop_back();
         co_return connection;
     }
+    // A slot is free here even for a fresh ask with idle connections: that ask follows, with
+    // nothing between, the closing of the connection that failed. The slot is counted before
+    // anything suspends, so callers arriving while the name resolves see it taken and wait,
+    // instead of each opening a connection past the limit.
+    TF_ASSERT(open < options.connections_max);
+    open++;
     if (endpoints.empty()) {
         tcp::resolver resolver(executor);
         auto [error, results] =
             co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
-        if (error) co_return Fault::unavailable;
-        for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+        if (error) {
+            free_slot();
+            co_return Fault::unavailable;
+        }
+        if (endpoints.empty()) {
+            for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+        }
     }
     auto connection = std::make_unique<PooledConnection>(executor);
-    open++;
     connection->stream.expires_after(options.timeout);
     auto [error, endpoint] = co_await connection->stream.async_connect(endpoints, use_tuple);
     if (error) {
@@ -148,12 +160,21 @@ asio::awaitable<Result<std::unique_ptr<PooledConnection>>> Client::Impl::acquire
 void Client::Impl::release(std::unique_ptr<PooledConnection> connection, bool reusable) {
     if (reusable) {
         idle.push_back(std::move(connection));
+        wake_waiter();
     } else {
         error_code ignored;
         connection->stream.socket().close(ignored);
-        TF_ASSERT(open > 0);
-        open--;
+        free_slot();
     }
+}
+
+void Client::Impl::free_slot() {
+    TF_ASSERT(open > 0);
+    open--;
+    wake_waiter();
+}
+
+void Client::Impl::wake_waiter() {
     if (!waiters.empty()) {
         auto waiter = std::move(waiters.front());
         waiters.pop_front();
