@@ -369,8 +369,9 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
         config.mock_webhook_url = config::own_webhook_url(config.host, port);
     }
     TF_ASSERT(ledger && sessions && orders);  // The flows get every store, started.
-    services = std::make_unique<flows::Services>(flows::Services{
-        config, *ledger, *sessions, *orders, ids, outlook, timings, registry, seat_sale.get()});
+    services = std::make_unique<flows::Services>(
+        flows::Services{config, *ledger, *sessions, *orders, ids, outlook, timings, registry,
+                        seat_sale.get(), &background});
     mockpay = std::make_unique<mockpay::MockPay>(loop, config, *sessions, templates, registry,
                                                  background);
     reconciler = std::make_unique<flows::Reconciler>(

@@ -55,6 +55,16 @@ asio::awaitable<void> BackgroundTasks::run(asio::awaitable<void> task) {
         co_await std::move(task);
         co_return;
     }
+    start(std::move(task));
+}
+
+bool BackgroundTasks::try_run(asio::awaitable<void> task) {
+    if (stopped_ || pending_ >= pending_max_ / 2) return false;
+    start(std::move(task));
+    return true;
+}
+
+void BackgroundTasks::start(asio::awaitable<void> task) {
     pending_++;
     auto later = in_a_later_turn(executor_, std::move(task));
     asio::co_spawn(executor_, std::move(later),

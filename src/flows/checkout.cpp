@@ -181,7 +181,7 @@ asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest re
     auto claimed = co_await claim_email_slot(services, request.customer_email, order_id);
     if (!claimed) {
         // A claim whose answer was lost may have counted.
-        co_await free_email_slot(services, request.customer_email, order_id);
+        co_await free_email_slot(services, request.customer_email, order_id, began_us);
         co_return claimed.fault();
     }
     if (!*claimed) co_return EmailLimitReached{services.config.tickets_per_email};
@@ -195,7 +195,7 @@ asio::awaitable<CheckoutOutcome> checkout(Services& services, CheckoutRequest re
         outcome = co_await hold_and_save(services, request, hold, began_us);
     }
     if (!std::holds_alternative<CheckoutAccepted>(outcome)) {
-        co_await free_email_slot(services, request.customer_email, order_id);
+        co_await free_email_slot(services, request.customer_email, order_id, began_us);
         co_return outcome;
     }
     services.timings.checkouts.add();

@@ -3,8 +3,11 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <functional>
 #include <string>
 
+#include "tigerfans/core/result.hpp"
 #include "tigerfans/flows/services.hpp"
 
 namespace tigerfans::flows {
@@ -21,5 +24,16 @@ asio::awaitable<void> forget_session(Services& services, const std::string& psid
 // email would pass its limit; a payment would find no session). Logged when so; the checkout
 // then gives everything back and answers a timeout.
 bool holds_answered_late(const Services& services, std::int64_t began_us);
+
+// A store call that undoes part of a checkout (an idempotency key's release, an email slot's
+// freeing). Each is safe to repeat, and does nothing where what it undoes never landed.
+using UndoCall = std::function<asio::awaitable<Status>()>;
+
+// Tries `undo` again in services.background, after a pause, when it failed: the store lost the
+// answer of the call it undoes, and is likely still reconnecting. Retried until the store
+// takes it, until `until_us` (services.steady_us) when what it undoes ends by its own time, or
+// until a shutdown begins. Returns at once; `what` names it in the log. Without a background,
+// or without room in it, the undo is logged and left to that time.
+void undo_later(Services& services, std::string what, UndoCall undo, std::int64_t until_us);
 
 }  // namespace tigerfans::flows

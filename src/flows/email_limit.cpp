@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "flows/checkout_undo.hpp"
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/limits.hpp"
 
@@ -41,16 +42,21 @@ asio::awaitable<Result<bool>> claim_email_slot(Services& services, std::string_v
 }
 
 asio::awaitable<void> free_email_slot(Services& services, std::string_view email,
-                                      std::string_view order_id) {
+                                      std::string_view order_id, std::int64_t claimed_us) {
     if (!limited(services)) co_return;
     const std::string normal = normalize_email(email);
     Status freed = co_await services.sessions.settle_email_slot(normal, order_id, false);
-    if (!freed) {
-        spdlog::warn(
-            "checkout: could not free the email slot of order {} ({}); it stops "
-            "counting when its time is up",
-            order_id, fault_name(freed.fault()));
-    }
+    if (freed) co_return;
+    spdlog::warn("checkout: could not free the email slot of order {} ({}); retrying", order_id,
+                 fault_name(freed.fault()));
+    const auto slot_ends_us =
+        claimed_us + static_cast<std::int64_t>(held_slot_ms(services.config)) * 1'000;
+    undo_later(
+        services, "the email slot of order " + std::string(order_id),
+        [&services, normal, order = std::string(order_id)] {
+            return services.sessions.settle_email_slot(normal, order, false);
+        },
+        slot_ends_us);
 }
 
 asio::awaitable<Status> settle_email_slot(Services& services, std::string_view email,

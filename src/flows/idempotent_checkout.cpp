@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "flows/checkout_undo.hpp"
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/ids.hpp"
@@ -51,17 +52,28 @@ http::Response answer_claimed(const sessions::KeyAnswer& stored, std::string_vie
     return replay(stored);
 }
 
+// Releases `claim`, made at `claimed_us` (services.steady_us), in the background, retried
+// until the store takes it or its lease ends. Only the claim's token releases it, so one that
+// never landed releases nothing.
+void release_claim_later(Services& services, const sessions::KeyClaim& claim,
+                         std::int64_t claimed_us) {
+    undo_later(
+        services, "an idempotency key's claim",
+        [&services, claim] { return services.sessions.release_key(claim); },
+        claimed_us + std::int64_t{limits::checkout_key_lease_ms} * 1'000);
+}
+
 // Records the answer, or releases the claim after a passing answer so a retry runs at once.
-// Either failing leaves the claim to its lease; the client has its answer meanwhile.
+// A release that fails is retried in the background; an answer that cannot be recorded leaves
+// the claim to its lease. The client has its answer meanwhile.
 asio::awaitable<void> settle_claim(Services& services, const sessions::KeyClaim& claim,
-                                   const http::Response& response) {
+                                   std::int64_t claimed_us, const http::Response& response) {
     if (!is_kept_answer(response)) {
         Status released = co_await services.sessions.release_key(claim);
         if (!released) {
-            spdlog::warn(
-                "checkout: could not release an idempotency key ({}); it frees itself "
-                "when its lease ends",
-                fault_name(released.fault()));
+            spdlog::warn("checkout: could not release an idempotency key ({}); retrying",
+                         fault_name(released.fault()));
+            release_claim_later(services, claim, claimed_us);
         }
         co_return;
     }
@@ -120,13 +132,21 @@ asio::awaitable<http::Response> keyed_checkout(Services& services, std::string_v
     claim.key_id = sha256_hex(key);
     claim.fingerprint = checkout_fingerprint(request);
     claim.token = new_lease_token();
+    const std::int64_t claimed_us = services.steady_us();
     auto claimed = co_await services.sessions.claim_key(claim, limits::checkout_key_lease_ms);
-    if (!claimed) co_return http::fault_response(claimed.fault(), "checkout key");
+    if (!claimed) {
+        // A claim whose answer was lost may have landed: the retry the 503 asks for would meet
+        // it in flight (409) until its lease ends. The store is likely still reconnecting, so
+        // the release waits for it in the background. An overloaded store refused the claim
+        // (never sent, or refused for memory): there is nothing to release.
+        if (claimed.fault() != Fault::overloaded) release_claim_later(services, claim, claimed_us);
+        co_return http::fault_response(claimed.fault(), "checkout key");
+    }
     if (claimed->state != sessions::KeyState::claimed) {
         co_return answer_claimed(*claimed, claim.fingerprint);
     }
     http::Response response = co_await answer(services, std::move(request));
-    co_await settle_claim(services, claim, response);
+    co_await settle_claim(services, claim, claimed_us, response);
     co_return response;
 }
 

@@ -2,9 +2,6 @@
 // (SIGSTOP: connected but silent), absent at start-up, and the store's own orderly stop. Every
 // call must end promptly with a fault, never hang, and the store must come back by itself.
 #include <gtest/gtest.h>
-#include <signal.h>
-
-#include <regex>
 
 #include "redis_store_fixture.hpp"
 
@@ -21,31 +18,6 @@ std::vector<std::string> numbered_psids(std::size_t count) {
 }
 
 bool is_outage(Fault fault) { return fault == Fault::unavailable || fault == Fault::timeout; }
-
-// Freezes the redis-server process (it keeps its sockets but answers nothing) until destroyed.
-class FrozenRedis {
-public:
-    explicit FrozenRedis(const testing::RedisServer& server) {
-        std::smatch match;
-        const std::string info = server.command("INFO server");
-        if (std::regex_search(info, match, std::regex("process_id:(\\d+)"))) {
-            pid_ = static_cast<pid_t>(std::stol(match[1]));
-        }
-        if (pid_ > 0) kill(pid_, SIGSTOP);
-    }
-    ~FrozenRedis() { thaw(); }
-    FrozenRedis(const FrozenRedis&) = delete;
-    FrozenRedis& operator=(const FrozenRedis&) = delete;
-
-    bool frozen() const { return pid_ > 0; }
-    void thaw() {
-        if (pid_ > 0) kill(pid_, SIGCONT);
-        pid_ = -1;
-    }
-
-private:
-    pid_t pid_ = -1;
-};
 
 // Redis stopped mid-test: calls in flight and new calls fail promptly with an outage fault,
 // healthy() turns false; restarted, the store reconnects within seconds by itself and the gate
@@ -113,7 +85,7 @@ TEST_F(RedisFaultTest, CompletesEveryCallInFlightWhenRedisGoesAway) {
 // turns false, new calls fail at once; thawed, the store serves again by itself.
 TEST_F(RedisFaultTest, TimesOutWhenRedisStopsAnsweringAndRecoversWhenItResumes) {
     open(quick_options());  // Command timeout 400 ms.
-    FrozenRedis frozen(server_);
+    testing::FrozenRedis frozen(server_);
     ASSERT_TRUE(frozen.frozen());
     const std::vector<std::string> psids = numbered_psids(50);
     const Clock::time_point froze = Clock::now();

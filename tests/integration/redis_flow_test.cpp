@@ -46,6 +46,37 @@ TEST_P(RedisFlowTest, CheckoutAnswers503WithoutLeakingHoldsWhileRedisIsDownAndRe
     EXPECT_EQ(inventory()["A"]["active_holds"], 2);
 }
 
+// Redis frozen while a keyed checkout claims its key: the claim times out (503), and lands
+// once Redis resumes. The server releases it in the background once its client reconnects, so
+// a retry under the key runs within seconds, not after meeting it in flight (409) until its
+// 60 s lease ends.
+TEST_P(RedisFlowTest, AKeyClaimedWhileRedisWasFrozenIsReleasedOnceItResumes) {
+    start_server();
+    const std::string body = json{{"cls", "A"}, {"customer_email", "keyed@example.com"}}.dump();
+    const http::Headers headers = {{"Content-Type", "application/json"},
+                                   {"Idempotency-Key", "frozen-claim"}};
+    {
+        const FrozenRedis frozen(*redis());
+        ASSERT_TRUE(frozen.frozen());
+        const Reply lost = driver().post("/api/checkout", body, headers);
+        EXPECT_EQ(lost.status, 503u) << lost.body;
+    }
+    std::map<unsigned, int> seen;  // Status -> answers, for the failure message.
+    const bool ran = wait_until(
+        [&] {
+            const Reply retried = driver().post("/api/checkout", body, headers);
+            seen[retried.status]++;
+            return retried.status == 200;
+        },
+        std::chrono::seconds(15));
+    std::string statuses;
+    for (const auto& [status, count] : seen) {
+        statuses += std::to_string(status) + " x" + std::to_string(count) + " ";
+    }
+    EXPECT_TRUE(ran) << statuses;
+    EXPECT_EQ(inventory()["A"]["active_holds"], 1);
+}
+
 // A server started while Redis is down serves the waiting room once Redis is back: its queue
 // store's client was started too, and reconnects by itself like the sessions'.
 TEST_P(RedisFlowTest, AWaitingRoomStartedWithoutRedisServesOnceRedisIsBack) {

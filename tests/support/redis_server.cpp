@@ -2,11 +2,13 @@
 #include "support/redis_server.hpp"
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <regex>
 #include <stdexcept>
 
 namespace tigerfans::testing {
@@ -86,6 +88,21 @@ std::uint16_t free_tcp_port() {
     close(fd);
     if (!bound) throw std::runtime_error("free_tcp_port: cannot bind to 127.0.0.1");
     return ntohs(address.sin_port);
+}
+
+// The pid is the one the server reports of itself (INFO server).
+FrozenRedis::FrozenRedis(const RedisServer& server) {
+    std::smatch match;
+    const std::string info = server.command("INFO server");
+    if (std::regex_search(info, match, std::regex("process_id:(\\d+)"))) {
+        pid_ = static_cast<pid_t>(std::stol(match[1]));
+    }
+    if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void FrozenRedis::thaw() {
+    if (pid_ > 0) ::kill(pid_, SIGCONT);
+    pid_ = -1;
 }
 
 }  // namespace tigerfans::testing

@@ -4,6 +4,8 @@
 // what it had acknowledged comes back from its data folder.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 
@@ -35,6 +37,22 @@ private:
     std::string log_path_;
     std::uint16_t tcp_port_;
     ChildProcess process_;
+};
+
+// Freezes a RedisServer's process (SIGSTOP: it keeps its sockets but answers nothing) until
+// thawed or destroyed.
+class FrozenRedis {
+public:
+    explicit FrozenRedis(const RedisServer& server);
+    ~FrozenRedis() { thaw(); }
+    FrozenRedis(const FrozenRedis&) = delete;
+    FrozenRedis& operator=(const FrozenRedis&) = delete;
+
+    bool frozen() const { return pid_ > 0; }
+    void thaw();
+
+private:
+    pid_t pid_ = -1;
 };
 
 // A loopback TCP port that was free a moment ago.

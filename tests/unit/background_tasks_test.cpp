@@ -1,6 +1,7 @@
 // BackgroundTasks: a task runs after the turn that started it and is counted until it ends;
 // beyond the limit and after stop() the caller awaits it; drain() and stop() wait for the
-// pending ones (stop() at most its timeout); a task that throws is logged and still counted off.
+// pending ones (stop() at most its timeout); a task that throws is logged and still counted off;
+// try_run() drops its task instead of waiting, past half the limit and after stop().
 #include "tigerfans/core/background_tasks.hpp"
 
 #include <gtest/gtest.h>
@@ -136,6 +137,23 @@ TEST_F(BackgroundTasksTest, StopGivesUpAfterItsTimeoutAndSaysHowManyAreLeft) {
     run_ready();
     EXPECT_EQ(ended, 1);
     EXPECT_EQ(tasks.pending(), 0u);
+}
+
+TEST_F(BackgroundTasksTest, TryRunStartsOnlyWhileHalfTheLimitIsFreeAndNeverAfterStop) {
+    BackgroundTasks four{io.get_executor(), 4};
+    EXPECT_TRUE(four.try_run(task(true)));
+    EXPECT_TRUE(four.try_run(task(true)));
+    EXPECT_FALSE(four.try_run(task(true)));  // Dropped: the other half is run()'s.
+    EXPECT_EQ(four.pending(), 2u);
+    EXPECT_TRUE(run_task(four, true));  // run() still starts its task in the background.
+    EXPECT_EQ(four.pending(), 3u);
+    release();
+    run_ready();
+    EXPECT_EQ(ended, 3);  // The dropped one never ran.
+    EXPECT_EQ(testing::run_async(io, [&] { return four.stop(std::chrono::seconds(1)); }), 0u);
+    EXPECT_FALSE(four.try_run(task(false)));
+    run_ready();
+    EXPECT_EQ(ended, 3);
 }
 
 TEST_F(BackgroundTasksTest, ATaskThatThrowsIsLoggedAndCountedOff) {

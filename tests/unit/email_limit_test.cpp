@@ -87,6 +87,21 @@ TEST_F(EmailLimitTest, AFailedClaimIsAFaultAndHoldsNothing) {
     EXPECT_TRUE(ledger.held.empty());
 }
 
+// A claim whose answer was lost counted; freeing it fails while the store reconnects, and is
+// retried in the background until it lands.
+TEST_F(EmailLimitTest, TheSlotOfAClaimWhoseAnswerWasLostIsFreedInTheBackground) {
+    retry_undos();
+    calls.lose_reply_of_nth(1);
+    calls.fail_next("sessions.settle_email_slot");
+    const CheckoutOutcome outcome = buy_as("fan@example.com");
+    ASSERT_TRUE(std::holds_alternative<Fault>(outcome));
+    EXPECT_EQ(calls.last_failed(), "sessions.settle_email_slot");
+    EXPECT_EQ(slots(), 1u);
+    drain_background();
+    EXPECT_EQ(slots(), 0u);
+    EXPECT_TRUE(ledger.held.empty());
+}
+
 TEST_F(EmailLimitTest, APaidTicketKeepsCountingAfterItsHoldTime) {
     const CheckoutAccepted first = accepted_for("fan@example.com");
     accepted_for("fan@example.com");

@@ -25,6 +25,7 @@
 
 #include "support/run_async.hpp"
 #include "tigerfans/config/config.hpp"
+#include "tigerfans/core/background_tasks.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/u128.hpp"
 #include "tigerfans/flows/checkout.hpp"
@@ -650,7 +651,18 @@ protected:
         }
     }
 
+    // Lets the flows retry an undo whose store call failed (services.background), and runs
+    // the loop until every retry has ended.
+    void retry_undos() { services.background = &background; }
+    void drain_background() {
+        testing::run_async(io, [&]() -> asio::awaitable<bool> {
+            co_await background.drain();
+            co_return true;
+        });
+    }
+
     asio::io_context io;
+    BackgroundTasks background{io.get_executor(), 64};
     config::Config config;
     metrics::Registry registry;
     Timings timings;

@@ -1,7 +1,8 @@
 // Checkout with an Idempotency-Key through the API handler, against the in-memory test
 // doubles: a replay answers the first answer and holds nothing more, another request under the
-// same key is refused, a key in flight answers 409, a fault frees the key for a retry, a
-// process that dies holding a claim leaves it to its lease, and malformed keys answer 400.
+// same key is refused, a key in flight answers 409, a fault frees the key for a retry (a lost
+// claim and a failed release in the background), a process that dies holding a claim leaves it
+// to its lease, and malformed keys answer 400.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -67,6 +68,43 @@ TEST_F(IdempotentCheckoutTest, AReplayAnswersTheFirstAnswerAndHoldsNothingMore) 
     // Another key is another checkout.
     EXPECT_NE(post("key-2").body, first.body);
     EXPECT_EQ(sessions.saved.size(), 2u);
+}
+
+// The claim landed but its answer was lost: the retry the 503 asks for meets the key in
+// flight, until the release, retried in the background past a first failure, lands.
+TEST_F(IdempotentCheckoutTest, AClaimWhoseAnswerWasLostIsReleasedInTheBackground) {
+    retry_undos();
+    calls.lose_reply_of_nth(1);
+    EXPECT_EQ(post("key-1").status, 503u);
+    EXPECT_EQ(error_of(post("key-1")), "idempotency_key_in_flight");
+    calls.fail_next("sessions.release_key");
+    drain_background();
+    EXPECT_FALSE(calls.armed());  // The first release failed.
+    const http::Response retried = post("key-1");
+    EXPECT_EQ(retried.status, 200u) << retried.body;
+    EXPECT_FALSE(replayed(retried));
+    EXPECT_EQ(sessions.saved.size(), 1u);
+}
+
+// An overloaded store refused the claim without running it: nothing is left to release.
+TEST_F(IdempotentCheckoutTest, AClaimRefusedAsOverloadedIsNotReleasedLater) {
+    retry_undos();
+    calls.fail_next("sessions.claim_key", Fault::overloaded);
+    EXPECT_EQ(post("key-1").status, 503u);
+    EXPECT_EQ(background.pending(), 0u);
+    EXPECT_EQ(post("key-1").status, 200u);
+}
+
+// A release after a passing answer that fails is retried the same way.
+TEST_F(IdempotentCheckoutTest, AReleaseThatFailsIsRetriedInTheBackground) {
+    retry_undos();
+    calls.fail_nth(2);  // The email slot's claim, after the key's: a 503, not kept...
+    calls.fail_next("sessions.release_key");  // ...so the key is released, which fails.
+    EXPECT_EQ(post("key-1").status, 503u);
+    EXPECT_EQ(calls.last_failed(), "sessions.release_key");
+    EXPECT_EQ(post("key-1").status, 409u);
+    drain_background();
+    EXPECT_EQ(post("key-1").status, 200u);
 }
 
 TEST_F(IdempotentCheckoutTest, TheSameKeyWithAnotherRequestAnswers422) {

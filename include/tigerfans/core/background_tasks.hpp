@@ -30,6 +30,12 @@ public:
     // logged; one awaited here throws to the caller.
     asio::awaitable<void> run(asio::awaitable<void> task);
 
+    // Starts `task` as run() does, but only while fewer than half of `pending_max` tasks are
+    // pending and stop() has not been called; otherwise drops it unstarted and returns false.
+    // For work that may be left undone (it ends by itself in time): it never makes the caller
+    // wait, and never crowds out the tasks run() must start.
+    bool try_run(asio::awaitable<void> task);
+
     // Waits until no task is pending.
     asio::awaitable<void> drain();
 
@@ -43,6 +49,7 @@ public:
 private:
     using Clock = asio::steady_timer::clock_type;
 
+    void start(asio::awaitable<void> task);
     asio::awaitable<void> wait_idle(Clock::time_point deadline);
     void finished(std::exception_ptr failure);
 

@@ -116,6 +116,15 @@ static_assert(session_ttl_margin_s > 0, "a session must outlive its holds");
 // the session too little of the margin, or outlive them: the checkout gives everything back
 // and answers 503, and the fan tries again.
 inline constexpr std::uint32_t hold_answer_late_s = 20;
+
+// A checkout's undo of a store call whose answer was lost (the call may have landed) is tried
+// again in the background after these pauses, doubling from the least to the most, until the
+// store takes it or the claim ends by its own time. The first pause outlasts the Redis client's
+// first reconnect delay; the most bounds how long a shutdown waits for the retry to notice it.
+inline constexpr std::uint32_t undo_retry_pause_min_ms = 100;
+inline constexpr std::uint32_t undo_retry_pause_max_ms = 1'000;
+static_assert(undo_retry_pause_min_ms <= undo_retry_pause_max_ms &&
+              undo_retry_pause_max_ms < shutdown_drain_timeout_ms);
 static_assert(hold_answer_late_s * 2 <= session_ttl_margin_s,
               "a late hold leaves its session at least half the margin");
 // The webhook gate: a delivery's lease outlasts normal processing (a few store round trips), so

@@ -26,10 +26,11 @@ std::uint64_t held_slot_ms(const config::Config& config);
 asio::awaitable<Result<bool>> claim_email_slot(Services& services, std::string_view email,
                                                std::string_view order_id);
 
-// Frees the slot of an order that holds nothing. A failure is logged: the slot stops counting
-// by itself when its time is up.
+// Frees the slot of an order that holds nothing, claimed at `claimed_us` (services.steady_us,
+// taken before the claim). A failure is retried in the background until the slot would stop
+// counting by itself, when its time is up.
 asio::awaitable<void> free_email_slot(Services& services, std::string_view email,
-                                      std::string_view order_id);
+                                      std::string_view order_id, std::int64_t claimed_us);
 
 // The settled order's slot: kept for good when `paid`, freed otherwise.
 asio::awaitable<Status> settle_email_slot(Services& services, std::string_view email,

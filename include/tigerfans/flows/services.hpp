@@ -9,6 +9,7 @@
 #include "tigerfans/accounting/ledger.hpp"
 #include "tigerfans/accounting/seat_ledger.hpp"
 #include "tigerfans/config/config.hpp"
+#include "tigerfans/core/background_tasks.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/flows/hold_outlook.hpp"
@@ -64,6 +65,9 @@ struct Services {
     Timings& timings;
     metrics::Registry& registry;
     const Seating* seating;  // Null without VENUE.
+    // Where a checkout retries, after its answer, the undoing of a store call whose answer was
+    // lost (checkout_undo.hpp). Null: not retried; each such call ends by its own time.
+    BackgroundTasks* background = nullptr;
     // The clock a checkout times its hold's answer by (tests set one of their own).
     std::int64_t (*steady_us)() = steady_now_us;
 };
