@@ -128,20 +128,30 @@ asio::awaitable<Result<std::unique_ptr<PooledConnection>>> Client::Impl::acquire
         idle.pop_back();
         co_return connection;
     }
-    // A slot is free here even for a fresh ask with idle connections: that ask follows, with
-    // nothing between, the closing of the connection that failed. The slot is counted before
-    // anything suspends, so callers arriving while the name resolves see it taken and wait,
-    // instead of each opening a connection past the limit.
-    TF_ASSERT(open < options.connections_max);
+    if (open >= options.connections_max) {
+        // A fresh one is asked for with every slot taken, some by idle connections: the oldest
+        // of them gives its slot up (it has likely gone stale like the one that just failed).
+        error_code ignored;
+        idle.front()->stream.socket().close(ignored);
+        idle.erase(idle.begin());
+        open--;
+    }
+    // The slot is counted before anything suspends, so callers arriving while the name
+    // resolves see it taken and wait, instead of each opening a connection past the limit.
+    // It is given back on every way out but a connected one, a throw included.
     open++;
+    struct SlotHeld {
+        Impl& pool;
+        bool connected = false;
+        ~SlotHeld() {
+            if (!connected) pool.free_slot();
+        }
+    } slot{*this};
     if (endpoints.empty()) {
         tcp::resolver resolver(executor);
         auto [error, results] =
             co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
-        if (error) {
-            free_slot();
-            co_return Fault::unavailable;
-        }
+        if (error) co_return Fault::unavailable;
         if (endpoints.empty()) {
             for (const auto& entry : results) endpoints.push_back(entry.endpoint());
         }
@@ -149,11 +159,9 @@ asio::awaitable<Result<std::unique_ptr<PooledConnection>>> Client::Impl::acquire
     auto connection = std::make_unique<PooledConnection>(executor);
     connection->stream.expires_after(options.timeout);
     auto [error, endpoint] = co_await connection->stream.async_connect(endpoints, use_tuple);
-    if (error) {
-        release(std::move(connection), false);
-        co_return fault_of(error);
-    }
+    if (error) co_return fault_of(error);  // The stream closes its socket as it goes.
     connection->stream.socket().set_option(tcp::no_delay(true), error);
+    slot.connected = true;
     co_return connection;
 }
 
@@ -196,6 +204,8 @@ asio::awaitable<error_code> Client::Impl::exchange(PooledConnection& connection,
         co_await bhttp::async_read(connection.stream, connection.buffer, parser, use_tuple);
     if (read_error) co_return read_error;
     auto reply = parser.release();
+    // A status below 100 (the parser takes "000") is no answer, and the connection not reusable.
+    if (reply.result_int() < 100) co_return error_code(beast::http::error::bad_status);
     response.status = reply.result_int();
     for (const auto& field : reply) {
         response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));

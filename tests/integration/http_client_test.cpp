@@ -1,7 +1,7 @@
 // The keep-alive client's pool against a plain loopback peer on the test's own loop: how many
 // connections it opens when many requests start at once, and the retry of a request whose idle
-// connection the peer had closed. The peer counts what it accepts and answers every request
-// after a short pause, so requests overlap.
+// connection the peer had closed or answered with no status. The peer counts what it accepts
+// and answers every request after a short pause, so requests overlap.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -35,13 +35,17 @@ struct PeerCounts {
     std::size_t answered = 0;
 };
 
+// How the peer answers on each connection.
+enum class PeerManner {
+    keep_alive,
+    close_after_answer,  // Closes once it has answered, without saying so (an idle timeout).
+    zero_status_second,  // Answers a connection's second request with status "000".
+};
+
 class CountingPeer {
 public:
-    // `close_after_answer`: the peer closes each connection once it has answered, without
-    // saying so, as a server whose idle timeout struck would.
-    CountingPeer(asio::io_context& io, bool close_after_answer)
-        : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
-          close_after_answer_(close_after_answer) {
+    CountingPeer(asio::io_context& io, PeerManner manner)
+        : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)), manner_(manner) {
         asio::co_spawn(io, accept_loop(), asio::detached);
     }
 
@@ -68,7 +72,7 @@ private:
 
     asio::awaitable<void> serve(tcp::socket socket) {
         std::string buffer;
-        for (;;) {
+        for (int request = 1;; request++) {
             boost::system::error_code error;
             const std::size_t head =
                 co_await asio::async_read_until(socket, asio::dynamic_buffer(buffer), "\r\n\r\n",
@@ -77,18 +81,20 @@ private:
             buffer.erase(0, head);
             asio::steady_timer pause(socket.get_executor(), 20ms);
             co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, error));
-            constexpr std::string_view answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+            const bool zero = manner_ == PeerManner::zero_status_second && request == 2;
+            const std::string_view answer = zero ? "HTTP/1.1 000 None\r\nContent-Length: 0\r\n\r\n"
+                                                 : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
             co_await asio::async_write(socket, asio::buffer(answer),
                                        asio::redirect_error(asio::use_awaitable, error));
             if (error) break;
             counts_.answered++;
-            if (close_after_answer_) break;
+            if (manner_ == PeerManner::close_after_answer) break;
         }
         counts_.live--;
     }
 
     tcp::acceptor acceptor_;
-    bool close_after_answer_;
+    PeerManner manner_;
     PeerCounts counts_;
 };
 
@@ -111,7 +117,7 @@ std::vector<unsigned> get_at_once(asio::io_context& io, Client& client, int coun
 
 TEST(HttpClient, RequestsStartedAtOnceOpenNoMoreThanTheLimit) {
     asio::io_context io;
-    CountingPeer peer(io, false);
+    CountingPeer peer(io, PeerManner::keep_alive);
     Client client(io.get_executor(), "localhost", peer.port(),
                   ClientOptions{.connections_max = 2, .timeout = 5'000ms});
 
@@ -127,7 +133,7 @@ TEST(HttpClient, RequestsStartedAtOnceOpenNoMoreThanTheLimit) {
 
 TEST(HttpClient, ARequestOnAConnectionThePeerClosedIsRetriedWithinTheLimit) {
     asio::io_context io;
-    CountingPeer peer(io, true);
+    CountingPeer peer(io, PeerManner::close_after_answer);
     Client client(io.get_executor(), "127.0.0.1", peer.port(),
                   ClientOptions{.connections_max = 2, .timeout = 5'000ms});
 
@@ -138,6 +144,21 @@ TEST(HttpClient, ARequestOnAConnectionThePeerClosedIsRetriedWithinTheLimit) {
         EXPECT_LE(peer.counts().most_live, 2U);
     }
     EXPECT_EQ(peer.counts().answered, 15U);
+    peer.stop();
+}
+
+// A status of "000" on a reused connection is no answer: the request is retried on a fresh
+// connection, which takes the slot of the one that gave it, with the pool at its limit.
+TEST(HttpClient, AZeroStatusIsNoAnswerAndItsRetryStaysWithinTheLimit) {
+    asio::io_context io;
+    CountingPeer peer(io, PeerManner::zero_status_second);
+    Client client(io.get_executor(), "127.0.0.1", peer.port(),
+                  ClientOptions{.connections_max = 1, .timeout = 5'000ms});
+
+    EXPECT_EQ(get_at_once(io, client, 1), std::vector<unsigned>{200});
+    EXPECT_EQ(get_at_once(io, client, 1), std::vector<unsigned>{200});
+    EXPECT_EQ(peer.counts().accepted, 2U);
+    EXPECT_EQ(client.open_connections(), 1U);
     peer.stop();
 }
 
