@@ -27,11 +27,11 @@ asio::awaitable<void> retry_undo(Services& services, std::string what, UndoCall 
         boost::system::error_code ignored;
         co_await pause_timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
         if (background.stopped()) {
-            spdlog::warn("checkout: shutting down; {} is left to its time", what);
+            spdlog::debug("checkout: shutting down; {} is left to its time", what);
             co_return;
         }
         if (services.steady_us() >= until_us) {
-            spdlog::warn("checkout: {} not undone before its time was up", what);
+            spdlog::warn("checkout: {} not undone while retried; it ends by its time", what);
             co_return;
         }
         Status undone = co_await undo();
@@ -60,6 +60,8 @@ bool holds_answered_late(const Services& services, std::int64_t began_us) {
 }
 
 void undo_later(Services& services, std::string what, UndoCall undo, std::int64_t until_us) {
+    until_us =
+        std::min(until_us, services.steady_us() + std::int64_t{limits::undo_retry_for_ms} * 1'000);
     const bool retrying =
         services.background != nullptr &&
         services.background->try_run(retry_undo(services, what, std::move(undo), until_us));

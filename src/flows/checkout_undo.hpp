@@ -31,9 +31,10 @@ using UndoCall = std::function<asio::awaitable<Status>()>;
 
 // Tries `undo` again in services.background, after a pause, when it failed: the store lost the
 // answer of the call it undoes, and is likely still reconnecting. Retried until the store
-// takes it, until `until_us` (services.steady_us) when what it undoes ends by its own time, or
-// until a shutdown begins. Returns at once; `what` names it in the log. Without a background,
-// or without room in it, the undo is logged and left to that time.
+// takes it, until `until_us` (services.steady_us) when what it undoes ends by its own time
+// (limits::undo_retry_for_ms at most), or until the shutdown stops the background. Returns at once;
+// `what` names it in the log. Without a background, or without room in it, the undo is logged and
+// left to that time.
 void undo_later(Services& services, std::string what, UndoCall undo, std::int64_t until_us);
 
 }  // namespace tigerfans::flows

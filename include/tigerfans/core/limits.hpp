@@ -119,10 +119,13 @@ inline constexpr std::uint32_t hold_answer_late_s = 20;
 
 // A checkout's undo of a store call whose answer was lost (the call may have landed) is tried
 // again in the background after these pauses, doubling from the least to the most, until the
-// store takes it or the claim ends by its own time. The first pause outlasts the Redis client's
+// store takes it, or the claim ends by its own time, or for at most undo_retry_for_ms: a store
+// away for longer leaves the claim to its time, and the retries of calls that were never sent
+// (refused while the client reconnected) end. The first pause outlasts the Redis client's
 // first reconnect delay; the most bounds how long a shutdown waits for the retry to notice it.
 inline constexpr std::uint32_t undo_retry_pause_min_ms = 100;
 inline constexpr std::uint32_t undo_retry_pause_max_ms = 1'000;
+inline constexpr std::uint32_t undo_retry_for_ms = 60'000;
 static_assert(undo_retry_pause_min_ms <= undo_retry_pause_max_ms &&
               undo_retry_pause_max_ms < shutdown_drain_timeout_ms);
 static_assert(hold_answer_late_s * 2 <= session_ttl_margin_s,

@@ -27,8 +27,8 @@ asio::awaitable<Result<bool>> claim_email_slot(Services& services, std::string_v
                                                std::string_view order_id);
 
 // Frees the slot of an order that holds nothing, claimed at `claimed_us` (services.steady_us,
-// taken before the claim). A failure is retried in the background until the slot would stop
-// counting by itself, when its time is up.
+// taken before the claim). A failure is retried in the background (checkout_undo.hpp); a slot
+// the retries do not free stops counting when its time is up.
 asio::awaitable<void> free_email_slot(Services& services, std::string_view email,
                                       std::string_view order_id, std::int64_t claimed_us);
 
