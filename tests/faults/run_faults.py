@@ -8,7 +8,10 @@ check out concurrently, each accepted checkout is paid (about 80%), failed, canc
 abandoned, and an outbox delivers every signed event until it gets a 2xx, retrying with back-off
 on connection errors, 5xx and 409. Meanwhile the fault strikes: a crash point (the server kills
 itself there; the suite restarts it, armed again, a few times), kill -9 of the server, kill -9
-of Redis, an immediate-mode PostgreSQL restart, or kill -9 of the TigerBeetle replica.
+of Redis, a FLUSHALL of Redis (every session, lease and mark gone at once; alone, and with a
+crash point, so payments take the path of a lost session and its retries), an immediate-mode
+PostgreSQL restart, or kill -9 of the TigerBeetle replica. Events describe their order as
+MockPay's do, which is what lets a payment whose session is gone still be recorded.
 
 Afterwards, once the holds' TTL has passed, it compares what the provider knows with the
 orders table and the ledger (/api/inventory):
@@ -64,6 +67,7 @@ CRASH_POINTS = ["webhook.after_lease", "webhook.after_settle", "webhook.after_in
 # Each fault with the levels it applies to.
 FAULTS = ([("none", (1, 2, 3))] + [(f"crash {p}", (1, 2, 3)) for p in CRASH_POINTS] +
           [("kill -9 server", (1, 2, 3)), ("kill -9 redis", (2, 3)),
+           ("flush redis", (2, 3)), ("flush redis with crash webhook.after_settle", (2, 3)),
            ("restart postgres", (1, 2, 3)), ("kill -9 tigerbeetle", (3,)),
            ("2 servers", (1, 2, 3)), ("4 servers", (1, 2, 3)),
            ("kill -9 one of 2 servers", (1, 2, 3)),
@@ -153,8 +157,9 @@ def backoff_s(attempt, rng):
 class Payment:
     """An accepted checkout and what became of it."""
 
-    def __init__(self, order_id, psid, cls, outcome, held_at):
+    def __init__(self, order_id, psid, cls, email, outcome, held_at):
         self.order_id, self.psid, self.cls, self.outcome = order_id, psid, cls, outcome
+        self.email = email
         self.held_at = held_at
         self.body = None
         self.deadline = 0.0
@@ -163,11 +168,13 @@ class Payment:
         self.answer = None         # order_status in a 2xx answer.
 
     def event(self):
-        """The signed event, the same bytes on every delivery attempt."""
+        """The signed event, the same bytes on every delivery attempt. Like MockPay's, it
+        describes its order, so a payment whose session is gone can still be recorded."""
         if self.body is None:
             self.body = json.dumps({
                 "type": f"payment.{self.outcome}", "payment_session_id": self.psid,
-                "order_id": self.order_id, "amount": 6500 if self.cls == "A" else 3500,
+                "order_id": self.order_id, "cls": self.cls, "customer_email": self.email,
+                "amount": 6500 if self.cls == "A" else 3500,
                 "currency": "eur", "created_at": int(time.time()),
                 "idempotency_key": "evt_" + os.urandom(16).hex()}, separators=(",", ":")).encode()
         signature = base64.b64encode(hmac.new(SECRET.encode(), self.body, hashlib.sha256).digest())
@@ -222,8 +229,10 @@ class Outbox:
 class Provider:
     """Fans who check out and the payment provider who delivers their events."""
 
-    def __init__(self, client, size, rng_seed):
+    def __init__(self, client, size, rng_seed, sessions_vanish=False):
         self.client, self.size, self.seed = client, size, rng_seed
+        # Redis loses sessions: an unpaid one's event then answers 404 and changes nothing.
+        self.sessions_vanish = sessions_vanish
         self.outbox = Outbox()
         self.lock = threading.Lock()
         self.payments = {}
@@ -272,7 +281,8 @@ class Provider:
     def fan(self, index):
         rng = random.Random(f"{self.seed}:fan:{index}")
         cls = rng.choice("AB")
-        body = json.dumps({"cls": cls, "customer_email": f"fan{index}@example.com"})
+        email = f"fan{index}@example.com"
+        body = json.dumps({"cls": cls, "customer_email": email})
         deadline = time.monotonic() + CHECKOUT_DEADLINE_S
         for attempt in itertools.count():
             try:
@@ -296,7 +306,7 @@ class Provider:
         outcome = rng.choices([o for o, _ in OUTCOMES], [w for _, w in OUTCOMES])[0]
         now = time.monotonic()
         payment = Payment(answer["order_id"], answer["redirect_url"].rsplit("/", 1)[1], cls,
-                          outcome, now)
+                          email, outcome, now)
         with self.lock:
             self.payments[payment.order_id] = payment
             self.last_hold_at = max(self.last_hold_at, now)
@@ -327,6 +337,8 @@ class Provider:
                              f"until the deadline (last: {status})")
             elif 200 <= status < 300:
                 payment.answer = (answer or {}).get("order_status")
+            elif status == 404 and self.sessions_vanish and payment.outcome != "succeeded":
+                self.count("webhook 404 of a lost session")
             else:
                 self.problem(f"event {payment.outcome} of {payment.order_id} answered "
                              f"{status}: {answer}")
@@ -437,6 +449,10 @@ class Striker(threading.Thread):
 
     def strike(self):
         run_dir = os.path.join(self.stack.data, "run")
+        if self.fault.startswith("flush redis"):  # Everything Redis held is gone at once.
+            subprocess.run(["redis-cli", "-s", os.path.join(run_dir, "redis.sock"), "flushall"],
+                           check=True, stdout=subprocess.DEVNULL)
+            return
         if self.fault == "kill -9 server":
             self.stack.server.send_signal(signal.SIGKILL)
             return
@@ -585,7 +601,7 @@ def run_row(level, fault, options, workdir, row_index):
            "GOODIE_LIMIT": str(capacities["goodies"]), "RESERVATION_TTL_SECONDS": str(TTL_S),
            "MOCK_SECRET": SECRET, "TIGERFANS_CRASH_AT": ""}
     rng = random.Random(f"{options.seed}:{level['name']}:{fault}")
-    point = fault.removeprefix("crash ") if fault.startswith("crash ") else None
+    point = fault.split("crash ", 1)[1] if "crash " in fault else None
     servers = server_processes(fault)
     killing_one = fault == "kill -9 one of 2 servers"
     # One of several dies and stays dead while the traffic lasts: the others serve alone.
@@ -603,13 +619,15 @@ def run_row(level, fault, options, workdir, row_index):
     stack = supervisor.stack = Stack(level, workdir, options.build_dir, env, name=name,
                                      servers=servers, replicas=replicas(fault))
     striker = None
-    if fault not in ("none", "2 servers", "4 servers", "3 replicas with 2 servers") and not point:
+    quiet = ("none", "2 servers", "4 servers", "3 replicas with 2 servers")
+    if fault not in quiet and (not point or fault.startswith("flush redis")):
         striker = Striker(stack, fault, strikes, size["spread_s"], rng)
     try:
         with stack:
             try:
                 client = Client(stack.port)
-                provider = Provider(client, size, f"{options.seed}:{name}")
+                provider = Provider(client, size, f"{options.seed}:{name}",
+                                    sessions_vanish=fault.startswith("flush redis"))
                 supervisor.start()
                 if striker:
                     striker.start()
@@ -637,6 +655,8 @@ def run_row(level, fault, options, workdir, row_index):
                                       "processes answered")
         if point and supervisor.crashes == 0:
             result["problems"].append(f"the crash point {point} was never reached")
+        if fault.startswith("flush redis") and lost_session_payments(stack.data) == 0:
+            result["problems"].append("no payment took the lost-session path")
         if striker and striker.failure:
             result["problems"].append(striker.failure)
         elif striker and striker.done < len(striker.moments):
@@ -663,6 +683,15 @@ def describe(provider, rows, stock, capacities, supervisor, traffic_s):
             f"checkout {counts['checkout retries']}, webhook 409 {counts['webhook 409']}, "
             f"5xx {counts['webhook 5xx']}, no answer {counts['webhook no answer']}; traffic "
             f"{traffic_s:.1f} s")
+
+
+def lost_session_payments(data):
+    """Payments the servers recorded without their session (the webhook logs each one)."""
+    count = 0
+    for path in glob.glob(os.path.join(data, "server*.log")):
+        with open(path, errors="replace") as log_file:
+            count += sum("found no session" in line for line in log_file)
+    return count
 
 
 def keep_logs(data, destination):
