@@ -129,8 +129,9 @@ asio::awaitable<Result<std::unique_ptr<PooledConnection>>> Client::Impl::acquire
         co_return connection;
     }
     if (open >= options.connections_max) {
-        // A fresh one is asked for with every slot taken, some by idle connections: the oldest
-        // of them gives its slot up (it has likely gone stale like the one that just failed).
+        // A fresh one asked for with every slot taken, some by idle connections. request()
+        // never gets here (its fresh ask follows the closing of the connection that failed);
+        // should another caller, the oldest idle connection gives its slot up.
         error_code ignored;
         idle.front()->stream.socket().close(ignored);
         idle.erase(idle.begin());
@@ -204,8 +205,9 @@ asio::awaitable<error_code> Client::Impl::exchange(PooledConnection& connection,
         co_await bhttp::async_read(connection.stream, connection.buffer, parser, use_tuple);
     if (read_error) co_return read_error;
     auto reply = parser.release();
-    // A status below 100 (the parser takes "000") is no answer, and the connection not reusable.
-    if (reply.result_int() < 100) co_return error_code(beast::http::error::bad_status);
+    // A status below 100 (the parser takes "000") is no answer, nor is an interim 1xx (this
+    // client asks for none): the final answer would be left unread on the connection.
+    if (reply.result_int() < 200) co_return error_code(beast::http::error::bad_status);
     response.status = reply.result_int();
     for (const auto& field : reply) {
         response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
