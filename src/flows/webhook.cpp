@@ -420,9 +420,10 @@ asio::awaitable<WebhookOutcome> record_unsettled_payment(Services& services,
                                                     event.order->order_id, true);
         if (!counted) co_return counted.fault();
     }
-    spdlog::warn("webhook: payment {} for order {} found no session {}; stored as {}",
+    spdlog::warn("webhook: payment {} for order {} found no session {}; {} as {}",
                  orders::stored_payment_key(event.idempotency_key), event.order->order_id,
-                 event.payment_session_id, orders::status_name(*stored));
+                 event.payment_session_id, existing->has_value() ? "already stored" : "stored",
+                 orders::status_name(*stored));
     co_return WebhookSettled{false, *stored};
 }
 

@@ -161,6 +161,7 @@ class Payment:
         self.order_id, self.psid, self.cls, self.outcome = order_id, psid, cls, outcome
         self.email = email
         self.held_at = held_at
+        self.asked_at = held_at    # When the checkout that was accepted was sent.
         self.body = None
         self.deadline = 0.0
         self.attempts = 0
@@ -229,10 +230,11 @@ class Outbox:
 class Provider:
     """Fans who check out and the payment provider who delivers their events."""
 
-    def __init__(self, client, size, rng_seed, sessions_vanish=False):
+    def __init__(self, client, size, rng_seed):
         self.client, self.size, self.seed = client, size, rng_seed
-        # Redis loses sessions: an unpaid one's event then answers 404 and changes nothing.
-        self.sessions_vanish = sessions_vanish
+        # Whether Redis lost everything (a flush) since a given moment: an unpaid session's
+        # event then answers 404 and changes nothing. Set by a row that flushes.
+        self.flushed_since = lambda moment: False
         self.outbox = Outbox()
         self.lock = threading.Lock()
         self.payments = {}
@@ -285,6 +287,7 @@ class Provider:
         body = json.dumps({"cls": cls, "customer_email": email})
         deadline = time.monotonic() + CHECKOUT_DEADLINE_S
         for attempt in itertools.count():
+            asked_at = time.monotonic()
             try:
                 status, answer = self.client.request("POST", "/api/checkout", body,
                                                      {"content-type": "application/json"})
@@ -307,6 +310,7 @@ class Provider:
         now = time.monotonic()
         payment = Payment(answer["order_id"], answer["redirect_url"].rsplit("/", 1)[1], cls,
                           email, outcome, now)
+        payment.asked_at = asked_at
         with self.lock:
             self.payments[payment.order_id] = payment
             self.last_hold_at = max(self.last_hold_at, now)
@@ -337,7 +341,8 @@ class Provider:
                              f"until the deadline (last: {status})")
             elif 200 <= status < 300:
                 payment.answer = (answer or {}).get("order_status")
-            elif status == 404 and self.sessions_vanish and payment.outcome != "succeeded":
+            elif (status == 404 and payment.outcome != "succeeded" and
+                  self.flushed_since(payment.asked_at)):
                 self.count("webhook 404 of a lost session")
             else:
                 self.problem(f"event {payment.outcome} of {payment.order_id} answered "
@@ -434,6 +439,7 @@ class Striker(threading.Thread):
         super().__init__(daemon=True)
         self.stack, self.fault, self.rng = stack, fault, rng
         self.moments = sorted(rng.uniform(0.2, spread_s) for _ in range(strikes))
+        self.struck_at = []  # time.monotonic() of each strike as it began.
         self.done = 0
         self.failure = None
 
@@ -442,6 +448,7 @@ class Striker(threading.Thread):
         try:
             for moment in self.moments:
                 time.sleep(max(0.0, start + moment - time.monotonic()))
+                self.struck_at.append(time.monotonic())
                 self.strike()
                 self.done += 1
         except (OSError, subprocess.CalledProcessError) as error:
@@ -626,8 +633,10 @@ def run_row(level, fault, options, workdir, row_index):
         with stack:
             try:
                 client = Client(stack.port)
-                provider = Provider(client, size, f"{options.seed}:{name}",
-                                    sessions_vanish=fault.startswith("flush redis"))
+                provider = Provider(client, size, f"{options.seed}:{name}")
+                if striker and fault.startswith("flush redis"):
+                    provider.flushed_since = lambda moment: any(
+                        struck > moment for struck in striker.struck_at)
                 supervisor.start()
                 if striker:
                     striker.start()
@@ -655,8 +664,12 @@ def run_row(level, fault, options, workdir, row_index):
                                       "processes answered")
         if point and supervisor.crashes == 0:
             result["problems"].append(f"the crash point {point} was never reached")
-        if fault.startswith("flush redis") and lost_session_payments(stack.data) == 0:
-            result["problems"].append("no payment took the lost-session path")
+        recorded, seen = lost_session_payments(stack.data)
+        if fault.startswith("flush redis") and recorded == 0:
+            result["problems"].append("no payment was recorded by the lost-session path")
+        elif seen and not fault.startswith("flush redis") and fault != "kill -9 redis":
+            # Nothing else here may lose a session: AOF and WAL keep what was acknowledged.
+            result["problems"].append(f"{seen} payments found no session")
         if striker and striker.failure:
             result["problems"].append(striker.failure)
         elif striker and striker.done < len(striker.moments):
@@ -686,12 +699,16 @@ def describe(provider, rows, stock, capacities, supervisor, traffic_s):
 
 
 def lost_session_payments(data):
-    """Payments the servers recorded without their session (the webhook logs each one)."""
-    count = 0
+    """Deliveries that found no session, from the servers' logs (the webhook logs each one):
+    (how many stored their order then, how many in all)."""
+    recorded = seen = 0
     for path in glob.glob(os.path.join(data, "server*.log")):
         with open(path, errors="replace") as log_file:
-            count += sum("found no session" in line for line in log_file)
-    return count
+            for line in log_file:
+                if "found no session" in line:
+                    seen += 1
+                    recorded += "already stored" not in line
+    return recorded, seen
 
 
 def keep_logs(data, destination):
