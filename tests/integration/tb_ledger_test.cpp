@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "accounting/tigerbeetle/client.hpp"
 #include "accounting/tigerbeetle/library.hpp"
@@ -21,6 +22,7 @@
 #include "support/run_async.hpp"
 #include "support/tigerbeetle_server.hpp"
 #include "tigerfans/core/ids.hpp"
+#include "tigerfans/core/limits.hpp"
 
 namespace tigerfans::accounting {
 namespace {
@@ -422,6 +424,36 @@ TEST_F(TbLedger, HealthFollowsTheReplicaAndStopDrainsQueuedHolds) {
         testing::wait_until([&] { return !run_async(io_, [&] { return other.healthy(); }); },
                             std::chrono::seconds(10)));
     EXPECT_LT(std::chrono::steady_clock::now() - stopped_at, std::chrono::seconds(3));
+}
+
+// The replica gone with a hold in flight, which the cluster never times out: the stop waits out
+// its drain timeout, then closes the client, which fails the hold, instead of hanging (as it
+// did when a start-up gave up on a replica that stopped answering).
+TEST_F(TbLedger, StopEndsAfterItsDrainTimeoutWhenTheReplicaNoLongerAnswers) {
+    Ledger& ledger = start_ledger({100, 100, 100});
+    server_->stop();
+    std::optional<bool> held;
+    asio::co_spawn(
+        io_,
+        [&, request = hold_request(TicketClass::a)]() -> asio::awaitable<void> {
+            auto result = co_await ledger.hold(request);
+            held = result.ok();
+        },
+        asio::detached);
+    io_.poll();
+    const auto stopping = std::chrono::steady_clock::now();
+    std::optional<bool> stop_ended;
+    testing::start_async(io_, stopped(ledger), stop_ended);
+    const auto give_up = stopping + std::chrono::seconds(30);
+    io_.restart();
+    while ((!stop_ended || !held) && std::chrono::steady_clock::now() < give_up) {
+        io_.run_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(stop_ended.has_value()) << "the stop still waits after 30 s";
+    const auto took = std::chrono::steady_clock::now() - stopping;
+    EXPECT_GE(took, std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
+    EXPECT_LT(took, std::chrono::milliseconds(limits::shutdown_drain_timeout_ms + 5'000));
+    EXPECT_EQ(held, std::optional<bool>(false));
 }
 
 // A --development replica accepts 8 client connections; 56 more pipeline requests allow 64.

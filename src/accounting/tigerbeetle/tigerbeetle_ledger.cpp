@@ -208,19 +208,32 @@ public:
         co_return answered.value_or(false);
     }
 
+    // The batchers flush what is queued and wait for what is in flight, for at most the drain
+    // timeout: the cluster never times a request out, so one that stopped answering (a start-up
+    // that gave up on it, a replica gone at shutdown) would hold the stop forever. Closing the
+    // client (deinit, from the loop) then fails what it still carries, and the batchers finish.
     asio::awaitable<void> stop() override {
         if (stopped_) co_return;
         stopped_ = true;
         if (seats_) seats_->stop();
-        if (batcher_) {
-            batcher_->stop();
-            co_await batcher_->drain();
+        if (batcher_) batcher_->stop();
+        const std::optional<bool> drained = co_await with_deadline(
+            loop_, drain(), std::chrono::milliseconds(limits::shutdown_drain_timeout_ms));
+        if (!drained) {
+            spdlog::warn("TigerBeetle: requests still unanswered after {} ms; closing the client",
+                         limits::shutdown_drain_timeout_ms);
         }
-        if (seats_) co_await seats_->drain();
-        if (client_) client_->close();  // Deinit from the loop, after the batcher drained.
+        if (client_) client_->close();
+        if (!drained) co_await drain();
     }
 
 private:
+    asio::awaitable<bool> drain() {
+        if (batcher_) co_await batcher_->drain();
+        if (seats_) co_await seats_->drain();
+        co_return true;
+    }
+
     Status usable() const {
         if (stopped_) return Fault::shutting_down;
         if (!client_) return Fault::unavailable;  // start() failed or never ran.
