@@ -6,6 +6,7 @@
 #include "flows/seat_bench.hpp"
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
+#include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/flows/checkout.hpp"
 #include "tigerfans/flows/idempotent_checkout.hpp"
@@ -267,7 +268,12 @@ asio::awaitable<Response> get_commit(Services& services, Request& request) {
     const auto ticket = ticket_text ? u128_from_decimal(*ticket_text) : std::nullopt;
     const auto goodie = goodie_text ? u128_from_decimal(*goodie_text) : std::nullopt;
     const auto cls = class_param(request);
-    if (!ticket || !goodie || *ticket == 0 || !cls) {
+    // A hold's id is a generated one: its top four bits, where a derived id keeps its kind, are
+    // zero. Another would reach a post id the real hold's payment needs (derivation overwrites
+    // those bits), and a post naming no hold spends that id for good.
+    const auto is_hold_id = [](u128 id) { return (id >> derivation_shift) == 0; };
+    if (!ticket || !goodie || *ticket == 0 || !cls || !is_hold_id(*ticket) ||
+        !is_hold_id(*goodie)) {
         co_return http::bad_request("tb_transfer_id and goodie_tb_transfer_id must be decimal ids");
     }
     const accounting::CommitRequest commit{*cls, *ticket, *goodie, *goodie != 0};

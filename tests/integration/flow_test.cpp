@@ -629,6 +629,18 @@ TEST_P(FlowTest, EveryOtherEndpointAnswers) {
     EXPECT_EQ(inventory()["A"]["sold"], 1);
 
     EXPECT_EQ(driver().get("/api/accounting/commit?tb_transfer_id=abc").status, 400u);
+    // 2^124 + 1: the top four bits are a derived id's kind, never a hold's.
+    const std::string not_a_hold = "21267647932558653966460912964485513217";
+    EXPECT_EQ(
+        driver()
+            .get("/api/accounting/commit?tb_transfer_id=" + not_a_hold + "&goodie_tb_transfer_id=0")
+            .status,
+        400u);
+    EXPECT_EQ(
+        driver()
+            .get("/api/accounting/commit?tb_transfer_id=1&goodie_tb_transfer_id=" + not_a_hold)
+            .status,
+        400u);
     const Reply metrics = driver().get("/metrics", {{"Authorization", "Bearer scrape-token"}});
     EXPECT_EQ(metrics.status, 200u);
     EXPECT_NE(metrics.body.find("tigerfans_http_requests_total"), std::string::npos);
