@@ -515,11 +515,15 @@ struct ReconcileRun {
     std::unique_ptr<accounting::Ledger> ledger;
 
     asio::awaitable<int> run(flows::ReconcileOptions options, bool json) {
-        if (!co_await start()) co_return 1;
+        // Stopped on every way out: the ledger's stop ends a call the cluster never answered
+        // (the attach's lookup, once it gave up), which would keep the loop running for good.
+        if (!co_await start()) {
+            co_await stop();
+            co_return 1;
+        }
         const flows::ReconcileStores stores{*ledger, *orders};
         auto report = co_await flows::reconcile(stores, options);
-        co_await ledger->stop();
-        co_await orders->stop();
+        co_await stop();
         if (!report) {
             spdlog::critical("reconcile: {}", fault_name(report.fault()));
             co_return 1;
@@ -537,6 +541,11 @@ struct ReconcileRun {
         if (attached) co_return true;
         spdlog::critical("reconcile: cannot reach the ledger: {}", fault_name(attached.fault()));
         co_return false;
+    }
+
+    asio::awaitable<void> stop() {
+        co_await ledger->stop();
+        co_await orders->stop();
     }
 };
 }  // namespace
