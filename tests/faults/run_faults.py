@@ -439,7 +439,9 @@ class Striker(threading.Thread):
         super().__init__(daemon=True)
         self.stack, self.fault, self.rng = stack, fault, rng
         self.moments = sorted(rng.uniform(0.2, spread_s) for _ in range(strikes))
-        self.struck_at = []  # time.monotonic() of each strike as it began.
+        # time.monotonic() once each strike was done (a flush has run by then; a checkout sent
+        # before it may have lost its session).
+        self.struck_at = []
         self.done = 0
         self.failure = None
 
@@ -448,8 +450,8 @@ class Striker(threading.Thread):
         try:
             for moment in self.moments:
                 time.sleep(max(0.0, start + moment - time.monotonic()))
-                self.struck_at.append(time.monotonic())
                 self.strike()
+                self.struck_at.append(time.monotonic())
                 self.done += 1
         except (OSError, subprocess.CalledProcessError) as error:
             self.failure = f"{self.fault}: {error}"
