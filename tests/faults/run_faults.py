@@ -440,7 +440,7 @@ class Striker(threading.Thread):
         self.stack, self.fault, self.rng = stack, fault, rng
         self.moments = sorted(rng.uniform(0.2, spread_s) for _ in range(strikes))
         # time.monotonic() once each strike was done (a flush has run by then; a checkout sent
-        # before it may have lost its session).
+        # before it may have lost its session), None while it is under way.
         self.struck_at = []
         self.done = 0
         self.failure = None
@@ -450,8 +450,9 @@ class Striker(threading.Thread):
         try:
             for moment in self.moments:
                 time.sleep(max(0.0, start + moment - time.monotonic()))
+                self.struck_at.append(None)  # Under way: a flush may have run already.
                 self.strike()
-                self.struck_at.append(time.monotonic())
+                self.struck_at[-1] = time.monotonic()
                 self.done += 1
         except (OSError, subprocess.CalledProcessError) as error:
             self.failure = f"{self.fault}: {error}"
@@ -638,7 +639,7 @@ def run_row(level, fault, options, workdir, row_index):
                 provider = Provider(client, size, f"{options.seed}:{name}")
                 if striker and fault.startswith("flush redis"):
                     provider.flushed_since = lambda moment: any(
-                        struck > moment for struck in striker.struck_at)
+                        struck is None or struck > moment for struck in striker.struck_at)
                 supervisor.start()
                 if striker:
                     striker.start()
