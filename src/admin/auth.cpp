@@ -118,7 +118,7 @@ bool Auth::basic_credentials_pass(const http::Request& request) const {
     if (throttle_ && throttle_->wait_s(address, user, now_us) > 0) return false;
     const bool match =
         colon != std::string::npos && credentials_match(user, pair.substr(colon + 1));
-    if (throttle_ && match) throttle_->succeeded(address, user);
+    if (throttle_ && match) throttle_->succeeded(address, user, now_us);
     if (throttle_ && !match) throttle_->failed(address, user, now_us);
     return match;
 }

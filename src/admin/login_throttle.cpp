@@ -38,13 +38,17 @@ std::int64_t LoginThrottle::wait_in(const Table& table, const std::string& key,
 }
 
 // A full table first forgets entries whose block is over; if every entry is still blocking,
-// it starts afresh rather than grow without bound (an attacker filling it gains a moment).
+// it starts afresh rather than grow without bound (an attacker filling it gains a moment),
+// keeping only the entries of user names a right password was given for.
 LoginThrottle::Failures& LoginThrottle::count_failure(Table& table, const std::string& key,
                                                       std::int64_t now_us) {
     if (table.size() >= limits::admin_login_tracked_keys_max && !table.contains(key)) {
         std::erase_if(
             table, [now_us](const auto& entry) { return entry.second.blocked_until_us <= now_us; });
-        if (table.size() >= limits::admin_login_tracked_keys_max) table.clear();
+        if (table.size() >= limits::admin_login_tracked_keys_max) {
+            std::erase_if(table,
+                          [this](const auto& entry) { return !trusted_.contains(entry.first); });
+        }
     }
     Failures& failures = table[key];
     failures.count++;
@@ -57,11 +61,40 @@ LoginThrottle::Failures& LoginThrottle::count_failure(Table& table, const std::s
     return failures;
 }
 
+void LoginThrottle::trust(const std::string& address, const std::string& user,
+                          std::int64_t now_us) {
+    std::vector<Trusted>& addresses = trusted_[user];
+    const std::int64_t until_us = now_us + std::int64_t{limits::admin_session_ttl_s} * us_per_s;
+    auto kept = std::ranges::find(addresses, address, &Trusted::address);
+    if (kept == addresses.end() && addresses.size() < limits::admin_login_trusted_addresses_max) {
+        kept = addresses.insert(addresses.end(), Trusted{address, 0});
+    }
+    if (kept == addresses.end()) {
+        kept = std::ranges::min_element(addresses, {}, &Trusted::until_us);
+        kept->address = address;
+    }
+    kept->until_us = until_us;
+}
+
+bool LoginThrottle::trusted(const std::string& address, const std::string& user,
+                            std::int64_t now_us) const {
+    const auto found = trusted_.find(user);
+    if (found == trusted_.end()) return false;
+    return std::ranges::any_of(found->second, [&](const Trusted& trusted) {
+        return trusted.address == address && trusted.until_us > now_us;
+    });
+}
+
 // Rounded up: a block with any time left is at least a second, as Retry-After counts.
 std::int64_t LoginThrottle::wait_s(std::string_view address, std::string_view username,
                                    std::int64_t now_us) const {
-    const std::int64_t wait_us = std::max(wait_in(by_address_, address_key(address), now_us),
-                                          wait_in(by_user_, user_key(username), now_us));
+    const std::string address_counted = address_key(address);
+    const std::string user_counted = user_key(username);
+    const std::int64_t address_wait_us = wait_in(by_address_, address_counted, now_us);
+    const std::int64_t user_wait_us = trusted(address_counted, user_counted, now_us)
+                                          ? 0
+                                          : wait_in(by_user_, user_counted, now_us);
+    const std::int64_t wait_us = std::max(address_wait_us, user_wait_us);
     return (wait_us + us_per_s - 1) / us_per_s;
 }
 
@@ -82,11 +115,14 @@ void LoginThrottle::failed(std::string_view address, std::string_view username,
 
 // The right password forgives the address its failures, but the user name only those made from
 // this address: an admin polling with Basic credentials every few seconds must not hand a
-// guesser elsewhere a fresh set of free failures at each poll.
-void LoginThrottle::succeeded(std::string_view address, std::string_view username) {
+// guesser elsewhere a fresh set of free failures at each poll. The address then passes the
+// user name's block (not its own) for an admin session's length.
+void LoginThrottle::succeeded(std::string_view address, std::string_view username,
+                              std::int64_t now_us) {
     const std::string address_counted = address_key(address);
     const std::string user_counted = user_key(username);
     by_address_.erase(address_counted);
+    trust(address_counted, user_counted, now_us);
     const auto pair = by_pair_.find(pair_key(address_counted, user_counted));
     if (pair == by_pair_.end()) return;
     const auto user = by_user_.find(user_counted);

@@ -211,7 +211,7 @@ asio::awaitable<Response> post_login(const AdminContext& context, Request& reque
         context.login_throttle.failed(address, username, now_us);
         co_return login_page(context, 401, next, "Invalid credentials.");
     }
-    context.login_throttle.succeeded(address, username);
+    context.login_throttle.succeeded(address, username, now_us);
     Response response = Response::redirect(safe_next(next));
     response.with_header("Set-Cookie", context.auth.login_cookie(username));
     co_return response;

@@ -94,6 +94,8 @@ TEST(AdminAuth, WrongBasicCredentialsAreThrottledLikeTheLoginForm) {
     const auto now_us = [] { return steady_now_us(); };
     const http::Request right = basic_request("admin:supasecret", "10.0.0.1");
     EXPECT_TRUE(guarded.is_admin(right));
+    const http::Request elsewhere = basic_request("admin:supasecret", "10.0.0.5");
+    EXPECT_TRUE(guarded.is_admin(elsewhere));
     for (int i = 0; i <= limits::admin_login_free_failures; i++) {
         EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now_us()), 0);
         EXPECT_FALSE(
@@ -103,9 +105,11 @@ TEST(AdminAuth, WrongBasicCredentialsAreThrottledLikeTheLoginForm) {
     // A longer block (as after more guesses), so the checks below cannot outlive it.
     for (int i = 0; i < 3; i++) throttle.failed("10.0.0.1", "admin", now_us());
     // Blocked: even the right password from that address is refused, and so is that user name
-    // from anywhere; another user name from another address is merely wrong.
+    // from anywhere the right password has not come from; another user name from another
+    // address is merely wrong.
     EXPECT_FALSE(guarded.is_admin(right));
     EXPECT_FALSE(guarded.is_admin(basic_request("admin:supasecret", "10.0.0.2")));
+    EXPECT_TRUE(guarded.is_admin(elsewhere));
     EXPECT_FALSE(guarded.is_admin(basic_request("root:x", "10.0.0.3")));
     EXPECT_EQ(throttle.wait_s("10.0.0.3", "root", now_us()), 0);
     // Malformed headers are guesses too.
@@ -153,7 +157,7 @@ TEST(LoginThrottle, BlocksAfterFreeFailuresDoublingPerAddressAndPerUser) {
     EXPECT_EQ(throttle.wait_s("10.0.0.2", "other", now + second), 0);
     for (int i = 0; i < 40; i++) throttle.failed("10.0.0.1", "admin", now + second);
     EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now + second), limits::admin_login_block_max_s);
-    throttle.succeeded("10.0.0.1", "admin");
+    throttle.succeeded("10.0.0.1", "admin", now + second);
     EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now + second), 0);
 }
 
@@ -168,12 +172,12 @@ TEST(LoginThrottle, ARightPasswordForgivesOnlyTheFailuresOfItsOwnAddress) {
     for (int i = 0; i < limits::admin_login_free_failures - 1; i++)
         throttle.failed("10.0.0.2", "admin", now);
     EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now), 0);
-    throttle.succeeded("10.0.0.1", "admin");
+    throttle.succeeded("10.0.0.1", "admin", now);
     throttle.failed("10.0.0.2", "admin", now);
     EXPECT_EQ(throttle.wait_s("10.0.0.3", "admin", now), 0);  // Five failures: all free.
     throttle.failed("10.0.0.2", "admin", now);
     EXPECT_EQ(throttle.wait_s("10.0.0.3", "admin", now), 1);
-    throttle.succeeded("10.0.0.2", "admin");  // The guesser's own success clears its count.
+    throttle.succeeded("10.0.0.2", "admin", now);  // The guesser's own success clears its count.
     EXPECT_EQ(throttle.wait_s("10.0.0.3", "admin", now), 0);
 }
 
@@ -198,9 +202,75 @@ TEST(LoginThrottle, ASuccessForgivesNothingOfAUserEntryItsFailuresWereNotCounted
         throttle.failed("10.9.9.9", "admin", now);
     }
     EXPECT_EQ(throttle.wait_s("10.8.8.8", "admin", now), 0);  // The old entry went.
-    throttle.succeeded("10.0.0.1", "admin");
+    throttle.succeeded("10.0.0.1", "admin", now);
     throttle.failed("10.9.9.9", "admin", now);
     EXPECT_EQ(throttle.wait_s("10.8.8.8", "admin", now), 1);
+}
+
+// A guesser elsewhere who keeps the user name blocked does not lock the admin out of an address
+// the right password came from: that address passes the name's block for an admin session's
+// length, though never its own block. Other addresses stay held back.
+TEST(LoginThrottle, AnAddressTheRightPasswordCameFromPassesTheUserNamesBlock) {
+    admin::LoginThrottle throttle;
+    constexpr std::int64_t second = 1'000'000;
+    const std::int64_t now = 1'000 * second;
+    throttle.succeeded("10.0.0.1", "admin", now);
+    for (int i = 0; i < 40; i++) throttle.failed("10.0.0.2", "admin", now);
+    const std::int64_t longest = limits::admin_login_block_max_s;
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now), 0);
+    EXPECT_EQ(throttle.wait_s("10.0.0.3", "admin", now), longest);
+    EXPECT_EQ(throttle.wait_s("10.0.0.2", "admin", now), longest);
+    // Trusted for its name only...
+    for (int i = 0; i <= limits::admin_login_free_failures; i++)
+        throttle.failed("10.0.0.9", "other", now);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "other", now), 1);
+    // ...and its own failures still block it.
+    for (int i = 0; i <= limits::admin_login_free_failures; i++)
+        throttle.failed("10.0.0.1", "admin", now);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now), 1);
+    throttle.succeeded("10.0.0.1", "admin", now);
+    // The trust ends an admin session's length after the latest success.
+    const std::int64_t later = now + std::int64_t{limits::admin_session_ttl_s} * second;
+    throttle.failed("10.0.0.2", "admin", later - second);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", later - second), 0);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", later), longest - 1);
+}
+
+// The addresses trusted for a name are bounded: past the most, the one trusted longest ago is
+// forgotten first.
+TEST(LoginThrottle, TrustsAFewAddressesPerUserNameTheOldestForgottenFirst) {
+    admin::LoginThrottle throttle;
+    constexpr std::int64_t second = 1'000'000;
+    const std::int64_t now = 1'000 * second;
+    const auto address = [](std::size_t i) { return "10.0.2." + std::to_string(i); };
+    for (std::size_t i = 0; i <= limits::admin_login_trusted_addresses_max; i++) {
+        throttle.succeeded(address(i), "admin", now + static_cast<std::int64_t>(i) * second);
+    }
+    const std::int64_t after = now + 100 * second;
+    for (int i = 0; i < 40; i++) throttle.failed("10.0.0.2", "admin", after);
+    EXPECT_GT(throttle.wait_s(address(0), "admin", after), 0);
+    for (std::size_t i = 1; i <= limits::admin_login_trusted_addresses_max; i++) {
+        EXPECT_EQ(throttle.wait_s(address(i), "admin", after), 0) << address(i);
+    }
+}
+
+// A full table of user names, every one blocked, starts afresh but keeps the entries of names a
+// right password was given for: a guesser of the real name who fills the table with junk names
+// gets no fresh free tries against it.
+TEST(LoginThrottle, AFullTableKeepsTheBlocksOfUserNamesWithARightPassword) {
+    admin::LoginThrottle throttle;
+    constexpr std::int64_t second = 1'000'000;
+    const std::int64_t now = 1'000 * second;
+    throttle.succeeded("10.0.0.1", "admin", now);
+    const int blocking = limits::admin_login_free_failures + 1;
+    for (int i = 0; i < blocking; i++) throttle.failed("10.0.0.2", "admin", now);
+    for (std::size_t name = 0; name < limits::admin_login_tracked_keys_max; name++) {
+        for (int i = 0; i < blocking; i++) {
+            throttle.failed("10.1.0." + std::to_string(i), "n" + std::to_string(name), now);
+        }
+    }
+    EXPECT_EQ(throttle.wait_s("10.8.8.8", "admin", now), 1);
+    EXPECT_EQ(throttle.wait_s("10.8.8.8", "n0", now), 0);  // A junk name's entry went.
 }
 
 // Every address of an IPv6 /64 counts as one (one site holds the whole network); an
@@ -235,7 +305,7 @@ TEST(LoginThrottle, CountsEveryOverlongUserNameAsOne) {
     EXPECT_EQ(throttle.wait_s("10.0.2.1", "admin", now), 0);
     // A success under another overlong name forgives the failure its address made: the next
     // failure is the sixth, not the seventh, and blocks for one second.
-    throttle.succeeded("10.0.1.0", std::string(longest + 7, 'c'));
+    throttle.succeeded("10.0.1.0", std::string(longest + 7, 'c'), now);
     throttle.failed("10.0.2.1", std::string(longest + 1, 'a'), now + second);
     EXPECT_EQ(throttle.wait_s("10.0.2.2", std::string(longest + 1, 'a'), now + second), 1);
 }
