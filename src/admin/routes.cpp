@@ -227,6 +227,13 @@ asio::awaitable<Response> post_logout(const AdminContext& context, Request& requ
     response.with_header("Set-Cookie", Auth::logout_cookie());
     co_return response;
 }
+// An admin API's handler: its answers carry customers' data and the sale's state, which no cache
+// may keep (a shared one would hand them to the next asker, a browser's outlives the logout).
+template <typename Function>
+http::Handler admin_api(const AdminContext& context, Function function) {
+    return http::not_stored(http::bind(context, function));
+}
+
 }  // namespace
 
 http::Routes admin_routes(const AdminContext& context) {
@@ -236,13 +243,13 @@ http::Routes admin_routes(const AdminContext& context) {
         {Method::get, "/admin/login", http::bind(context, get_login)},
         {Method::post, "/admin/login", http::bind(context, post_login)},
         {Method::post, "/admin/logout", http::bind(context, post_logout)},
-        {Method::get, "/api/admin/orders", http::bind(context, get_orders)},
-        {Method::get, "/api/admin/goodies", http::bind(context, get_goodies)},
-        {Method::get, "/api/admin/refunds", http::bind(context, get_refunds)},
-        {Method::get, "/api/admin/reconcile", http::bind(context, get_reconcile)},
-        {Method::post, "/api/admin/reconcile", http::bind(context, post_reconcile)},
-        {Method::get, "/api/admin/live", http::bind(context, get_live)},
-        {Method::post, "/api/admin/admission", http::bind(context, post_admission)},
+        {Method::get, "/api/admin/orders", admin_api(context, get_orders)},
+        {Method::get, "/api/admin/goodies", admin_api(context, get_goodies)},
+        {Method::get, "/api/admin/refunds", admin_api(context, get_refunds)},
+        {Method::get, "/api/admin/reconcile", admin_api(context, get_reconcile)},
+        {Method::post, "/api/admin/reconcile", admin_api(context, post_reconcile)},
+        {Method::get, "/api/admin/live", admin_api(context, get_live)},
+        {Method::post, "/api/admin/admission", admin_api(context, post_admission)},
     };
 }
 

@@ -347,7 +347,7 @@ http::Routes App::Impl::service_routes() {
     };
     return {
         {http::Method::get, "/healthz", [this](http::Request&) { return healthz(); }},
-        {http::Method::get, "/metrics", get_metrics},
+        {http::Method::get, "/metrics", http::not_stored(get_metrics)},
     };
 }
 

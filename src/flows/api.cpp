@@ -183,7 +183,10 @@ asio::awaitable<Response> get_order(Services& services, Request& request) {
     if (!found) co_return http::fault_response(found.fault(), "order lookup");
     if (!found->has_value()) co_return http::not_found("order not found");
     TF_ASSERT_EQ((*found)->id, id);  // The store answered for the order it was asked about.
-    co_return Response::json(200, order_json(**found));
+    // The order's ticket code is the fan's alone: no cache may keep it.
+    Response response = Response::json(200, order_json(**found));
+    response.with_header("Cache-Control", "no-store");
+    co_return response;
 }
 
 asio::awaitable<Response> get_inventory(Services& services, Request&) {
@@ -360,7 +363,7 @@ http::Routes api_routes(Services& services, OperatorCheck is_operator, WaitingRo
         {Method::post, "/payments/webhook", http::bind(with_services, post_webhook)},
         {Method::get, "/api/orders/{id}", http::bind(with_services, get_order)},
         {Method::get, "/api/inventory", http::bind(with_services, get_inventory)},
-        {Method::get, "/api/pending", pending},
+        {Method::get, "/api/pending", http::not_stored(pending)},
     };
     // The isolated accounting calls hold and post stock without an order: never on a server
     // that sells.

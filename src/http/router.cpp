@@ -26,6 +26,14 @@ bool is_capture(std::string_view segment) {
 }
 }  // namespace
 
+Handler not_stored(Handler handler) {
+    return [handler = std::move(handler)](Request& request) -> boost::asio::awaitable<Response> {
+        Response response = co_await handler(request);
+        response.with_header("Cache-Control", "no-store");
+        co_return response;
+    };
+}
+
 void Router::add(Method method, std::string pattern, Handler handler) {
     TF_ASSERT(!pattern.empty() && pattern.front() == '/');
     std::vector<std::string> segments;

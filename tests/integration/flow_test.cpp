@@ -468,6 +468,24 @@ TEST_P(FlowTest, ALatePaymentWithNothingLeftIsPaidUnfulfilled) {
     EXPECT_EQ(inventory()["A"]["sold"], 1);
 }
 
+// Answers with people's data or behind a login are never kept by a cache, a browser's
+// included: a shared cache would hand them to the next asker, and a browser's outlives a logout.
+TEST_P(FlowTest, AnswersWithPrivateDataAreNeverStoredByACache) {
+    start_server();
+    const auto [order_id, psid] = buy();
+    ASSERT_EQ(emit(psid, "succeeded").status, 303u);
+    for (const std::string path :
+         {"/api/admin/orders", "/api/admin/goodies", "/api/admin/refunds", "/api/admin/reconcile",
+          "/api/admin/live", "/api/pending", "/metrics", "/api/admin/orders?limit=abc"}) {
+        const Reply answer = driver().get(path, admin_basic());
+        EXPECT_LT(answer.status, 500u) << path;
+        EXPECT_EQ(answer.header("Cache-Control"), "no-store") << path;
+    }
+    const Reply order = driver().get("/api/orders/" + order_id);
+    EXPECT_EQ(order.status, 200u);
+    EXPECT_EQ(order.header("Cache-Control"), "no-store");
+}
+
 TEST_P(FlowTest, AdminPagesAndFeedsNeedALoginOrBasicCredentials) {
     start_server();
     const Reply anonymous = driver().get("/api/admin/orders");

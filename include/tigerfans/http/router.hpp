@@ -31,6 +31,10 @@ Handler bind(Context context, Function function) {
     return [context, function](Request& request) { return function(context, request); };
 }
 
+// `handler` with every answer marked for no cache to keep (Cache-Control: no-store), a browser's
+// included: for answers that carry people's data or need a login.
+Handler not_stored(Handler handler);
+
 class Router {
 public:
     void add(Method method, std::string pattern, Handler handler);
