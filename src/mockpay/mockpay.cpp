@@ -49,9 +49,11 @@ constexpr std::chrono::seconds outbox_first_retry{10};
 static_assert(outbox_first_retry > delivery_waits_total() + std::chrono::seconds(2),
               "the background must not race the emit path's pauses");
 constexpr std::chrono::seconds redelivery_interval{1};
-constexpr std::int64_t redelivery_batch_max = 100;
-// A pass's deliveries run this many at a time: a backlog drains in waves of this many. A wave
-// ends with its slowest delivery (at most the client's timeout).
+constexpr std::int64_t exhausted_batch_max = 100;
+// Due events are claimed and delivered this many at a time, one wave after another with no
+// pause while the claims come back full: a backlog left by an outage drains at the pace the
+// shop answers, not a wave a second. A claimed event is delivered within its wave (at most the
+// client's timeout after the claim), so another process's claim seldom meets it.
 constexpr std::size_t redelivery_parallel = 16;
 // 2^n seconds apart, at most 5 minutes: 30 attempts span about two hours.
 constexpr std::int32_t redelivery_attempts_max = 30;
@@ -145,10 +147,10 @@ MockPay::~MockPay() = default;
 
 asio::awaitable<Status> MockPay::start() {
     Status started = co_await outbox_->start();
-    if (!started) co_return started;
+    outbox_started_ = started.ok();
     loop_running_ = true;
     asio::co_spawn(redelivery_timer_.get_executor(), redelivery_loop(), asio::detached);
-    co_return done();
+    co_return started;
 }
 
 asio::awaitable<void> MockPay::stop() {
@@ -164,18 +166,29 @@ asio::awaitable<void> MockPay::stop() {
 
 asio::awaitable<void> MockPay::redelivery_loop() {
     boost::system::error_code ignored;
+    bool more_due = false;
     while (!stopping_) {
-        redelivery_timer_.expires_after(redelivery_interval);
-        co_await redelivery_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-        if (!stopping_) co_await redeliver_due();
+        if (!more_due) {
+            redelivery_timer_.expires_after(redelivery_interval);
+            co_await redelivery_timer_.async_wait(
+                asio::redirect_error(asio::use_awaitable, ignored));
+            if (stopping_) break;
+        }
+        if (!outbox_started_) {
+            outbox_started_ = (co_await outbox_->start()).ok();
+            if (outbox_started_) spdlog::info("mockpay: outbox started; redelivering");
+        }
+        more_due = outbox_started_ && co_await redeliver_due();
     }
     loop_running_ = false;
 }
 
-// One pass: every due event gets one attempt (already rescheduled by the claim).
-asio::awaitable<void> MockPay::redeliver_due() {
-    auto exhausted =
-        co_await outbox_->drop_exhausted(redelivery_attempts_max, redelivery_batch_max);
+// One wave: events that used up their attempts are dropped, then up to a wave of due events
+// get one attempt each (already rescheduled by the claim).
+asio::awaitable<bool> MockPay::redeliver_due() {
+    auto exhausted = co_await outbox_->drop_exhausted(redelivery_attempts_max, exhausted_batch_max);
+    const bool more_exhausted =
+        exhausted && exhausted->size() == static_cast<std::size_t>(exhausted_batch_max);
     if (exhausted) {
         for (const OutboxEvent& event : *exhausted) {
             deliveries_failed_.add();
@@ -183,20 +196,17 @@ asio::awaitable<void> MockPay::redeliver_due() {
                           event.psid);
         }
     }
-    auto due = co_await outbox_->claim_due(redelivery_batch_max, redelivery_attempts_max);
-    if (!due) co_return;
+    auto due = co_await outbox_->claim_due(static_cast<std::int64_t>(redelivery_parallel),
+                                           redelivery_attempts_max);
+    if (!due) co_return false;
     const asio::any_io_executor executor = co_await asio::this_coro::executor;
-    for (std::size_t first = 0; first < due->size() && !stopping_; first += redelivery_parallel) {
-        const std::size_t end = std::min(due->size(), first + redelivery_parallel);
-        std::vector<Forked<bool>> wave;
-        wave.reserve(end - first);
-        for (std::size_t i = first; i < end; i++) {
-            wave.emplace_back(executor, redeliver(std::move((*due)[i])));
-        }
-        // Every delivery of the wave is joined before the next wave or the loop's end, so none
-        // outlives this object.
-        for (Forked<bool>& delivery : wave) co_await delivery.join();
-    }
+    std::vector<Forked<bool>> wave;
+    wave.reserve(due->size());
+    for (OutboxEvent& event : *due) wave.emplace_back(executor, redeliver(std::move(event)));
+    // Every delivery of the wave is joined before the next wave or the loop's end, so none
+    // outlives this object.
+    for (Forked<bool>& delivery : wave) co_await delivery.join();
+    co_return more_exhausted || due->size() == redelivery_parallel;
 }
 
 asio::awaitable<bool> MockPay::redeliver(OutboxEvent event) {

@@ -46,7 +46,8 @@ public:
     // MockPay's route table: the payment page and its buttons' endpoint.
     http::Routes routes();
 
-    // Creates the outbox table and starts redelivering what earlier runs left in it.
+    // Creates the outbox table and starts redelivering what earlier runs left in it. When the
+    // table cannot be made now, the redelivery loop tries again at each of its passes.
     boost::asio::awaitable<Status> start();
     // Ends the redelivery loop (an attempt in flight finishes first).
     boost::asio::awaitable<void> stop();
@@ -62,7 +63,8 @@ private:
     // The outbox forgets a delivered event. `event_key` is a copy: this runs after the answer.
     boost::asio::awaitable<void> forget_delivered(std::string event_key);
     boost::asio::awaitable<void> redelivery_loop();
-    boost::asio::awaitable<void> redeliver_due();
+    // One wave; whether more may be due at once (a claim or drop came back full).
+    boost::asio::awaitable<bool> redeliver_due();
     // One attempt at a claimed event, settled by its answer (the value only marks its end).
     boost::asio::awaitable<bool> redeliver(OutboxEvent event);
 
@@ -76,6 +78,7 @@ private:
     boost::asio::steady_timer redelivery_timer_;
     bool stopping_ = false;
     bool loop_running_ = false;
+    bool outbox_started_ = false;
     metrics::Counter& deliveries_failed_;
     metrics::Counter& deliveries_deferred_;
     metrics::Counter& redeliveries_;
