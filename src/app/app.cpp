@@ -304,6 +304,11 @@ std::uint16_t App::Impl::listen() {
                  server_limits.connections_max, server_limits.connections_per_address_max,
                  open_files_max);
     server = std::make_unique<http::Server>(io, router, server_limits, registry);
+    // A documented default secret is allowed on loopback only (config::load refuses it beyond),
+    // where a page re-pointed at 127.0.0.1 by its owner's DNS could still use it from a
+    // browser on this machine.
+    const bool guarded_by_defaults = !config::default_secrets(config).empty();
+    if (guarded_by_defaults) server->answer_only_loopback_hosts();
     const auto sharing =
         config.server_processes > 1 ? http::PortSharing::shared : http::PortSharing::exclusive;
     // The scrape port first: a process that cannot take it never joins the shared port.
@@ -311,6 +316,7 @@ std::uint16_t App::Impl::listen() {
         scrape_router.add(service_routes());
         scrape_server =
             std::make_unique<http::Server>(io, scrape_router, server_limits, scrape_registry);
+        if (guarded_by_defaults) scrape_server->answer_only_loopback_hosts();
         scrape_server->listen(config.host, config.metrics_port);
         spdlog::info("{} serving /metrics and /healthz on {}:{}", config.server_name, config.host,
                      config.metrics_port);

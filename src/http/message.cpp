@@ -253,6 +253,43 @@ bool find_cookie(const Request& request, std::string_view name,
     return false;
 }
 
+namespace {
+bool is_loopback_ipv4(std::string_view host) {
+    if (!host.starts_with("127.")) return false;
+    int parts = 1;
+    std::size_t digits = 0;
+    for (const char c : host) {
+        if (c == '.') {
+            if (digits == 0) return false;
+            parts++;
+            digits = 0;
+        } else if (c >= '0' && c <= '9') {
+            if (++digits > 3) return false;
+        } else {
+            return false;
+        }
+    }
+    return parts == 4 && digits > 0;
+}
+}  // namespace
+
+bool names_loopback_host(std::string_view authority) {
+    if (authority.empty()) return true;
+    if (authority.starts_with('[')) {
+        const std::size_t end = authority.find(']');
+        return end != std::string_view::npos && authority.substr(1, end - 1) == "::1";
+    }
+    std::string_view host = authority.substr(0, authority.find(':'));
+    if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // A fully qualified name.
+    constexpr std::string_view localhost = "localhost";
+    if (same_name(host, localhost)) return true;
+    if (host.size() > localhost.size() + 1 &&
+        same_name(host.substr(host.size() - localhost.size() - 1), ".localhost")) {
+        return true;
+    }
+    return is_loopback_ipv4(host);
+}
+
 bool same_origin(const Request& request) {
     std::string_view origin = request.header("Origin");
     if (origin.empty()) return true;

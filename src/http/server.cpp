@@ -127,6 +127,11 @@ std::chrono::milliseconds sweep_interval(const ServerLimits& limits) {
     return std::clamp(shortest / sweeps_per_timeout, sweep_interval_min, sweep_interval_max);
 }
 
+Response misdirected_answer() {
+    return error_response(421, "misdirected_request",
+                          "this server answers only requests for localhost, 127.0.0.1 or [::1]");
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -159,6 +164,7 @@ struct Server::Impl {
     asio::awaitable<void> serve(tcp::socket socket, std::string address, std::string counted_as);
     void admit(tcp::socket socket);
     asio::awaitable<bool> serve_one(Connection& connection);
+    bool misdirected(const Request& request) const;
     asio::awaitable<error_code> read_request(Connection& connection, RequestParser& parser);
     asio::awaitable<bool> write_response(Connection& connection, const Response& response,
                                          bool head_only, bool keep_alive);
@@ -179,6 +185,8 @@ struct Server::Impl {
     std::list<Connection*> connections;
     std::unordered_map<std::string, std::size_t> connections_per_address;
     bool stopping = false;
+    // Only requests naming a loopback host are answered (answer_only_loopback_hosts).
+    bool loopback_only = false;
     // Set when shutdown cancels the sweep: a sweep whose expiry was already queued then runs
     // without an error, and must not arm itself again (the loop would never run out of work).
     bool sweep_stopped = false;
@@ -333,6 +341,10 @@ asio::awaitable<void> Server::Impl::serve(tcp::socket socket, std::string addres
     if (stopping && connections.empty()) drained.cancel();
 }
 
+bool Server::Impl::misdirected(const Request& request) const {
+    return loopback_only && !names_loopback_host(request.header("Host"));
+}
+
 // Returns whether the connection stays open for another request.
 asio::awaitable<bool> Server::Impl::serve_one(Connection& connection) {
     RequestParser parser(connection.request, limits.header_bytes_max, limits.body_bytes_max);
@@ -348,7 +360,13 @@ asio::awaitable<bool> Server::Impl::serve_one(Connection& connection) {
     const bool keep_alive = parser.keep_alive();
     const bool head_only = connection.request.method == Method::head;
     connection.phase = Phase::handling;
-    const Response response = co_await router.handle(connection.request);
+    // Not a conditional expression: GCC 12 destroys a temporary beside a co_await twice.
+    Response response;
+    if (misdirected(connection.request)) {
+        response = misdirected_answer();
+    } else {
+        response = co_await router.handle(connection.request);
+    }
     const bool keep_open = keep_alive && !response.close && !stopping;
     const bool written = co_await write_response(connection, response, head_only, keep_open);
     const Clock::time_point finished = Clock::now();
@@ -463,6 +481,8 @@ std::uint16_t Server::listen(const std::string& host, std::uint16_t port, PortSh
     impl_->arm_sweep();
     return impl_->acceptor.local_endpoint().port();
 }
+
+void Server::answer_only_loopback_hosts() { impl_->loopback_only = true; }
 
 asio::awaitable<void> Server::shutdown(std::chrono::milliseconds drain_timeout) {
     Impl& impl = *impl_;

@@ -10,6 +10,7 @@
 
 #include "support/levels.hpp"
 #include "support/postgres_cluster.hpp"
+#include "tigerfans/config/config.hpp"
 #include "tigerfans/core/crypto.hpp"
 #include "tigerfans/core/ticket.hpp"
 #include "tigerfans/mockpay/event.hpp"
@@ -514,6 +515,26 @@ TEST_P(FlowTest, ALatePaymentWithNothingLeftIsPaidUnfulfilled) {
     EXPECT_EQ(emit(psid, "succeeded").status, 303u);
     EXPECT_EQ(order(order_id)["status"], "PAID");
     EXPECT_EQ(inventory()["A"]["sold"], 1);
+}
+
+// A server whose admin password is still its documented default (allowed on loopback only)
+// answers only requests for a loopback host: a page whose DNS name its owner re-pointed at
+// 127.0.0.1 cannot use the default from a browser on this machine. With the secrets changed,
+// any host is served (a proxy in front may pass its own).
+TEST_P(FlowTest, ADocumentedDefaultSecretKeepsTheServerToLoopbackHosts) {
+    const auto option =
+        std::ranges::find(config::options(), "ADMIN_PASSWORD", &config::Option::name);
+    ASSERT_NE(option, config::options().end());
+    const std::string default_password(option->default_value);
+    start_server({{"ADMIN_PASSWORD", default_password}});
+    http::Headers rebound = admin_basic(default_password);
+    rebound.emplace_back("Host", "rebound.example:8000");
+    const Reply refused = driver().get("/api/admin/goodies", rebound);
+    EXPECT_EQ(refused.status, 421u);
+    EXPECT_EQ(body_of(refused)["error"], "misdirected_request");
+    EXPECT_EQ(driver().get("/api/admin/goodies", admin_basic(default_password)).status, 200u);
+    restart_server({{"ADMIN_PASSWORD", "test-password"}});
+    EXPECT_EQ(driver().get("/api/inventory", {{"Host", "shop.example"}}).status, 200u);
 }
 
 // Answers with people's data or behind a login are never kept by a cache, a browser's

@@ -89,8 +89,10 @@ ServerLimits test_limits() {
 class ServerThread {
 public:
     explicit ServerThread(ServerLimits limits = test_limits(), std::uint16_t port = 0,
-                          PortSharing sharing = PortSharing::exclusive)
+                          PortSharing sharing = PortSharing::exclusive,
+                          bool loopback_hosts_only = false)
         : router_(test_router(slow_started_)), server_(io_, router_, limits, registry_) {
+        if (loopback_hosts_only) server_.answer_only_loopback_hosts();
         port_ = server_.listen("127.0.0.1", port, sharing);
         thread_ = std::thread([this] { io_.run(); });
     }
@@ -226,6 +228,41 @@ TEST(HttpServer, AnswersWithStatusLineServerTypeAndLengthAndKeepsTheConnection) 
         client.send(get("/hello"));
         EXPECT_EQ(client.response(), hello_answer);
     }
+}
+
+std::string get_for_host(std::string_view host) {
+    return "GET /hello HTTP/1.1\r\nHost: " + std::string(host) + "\r\n\r\n";
+}
+
+// A server told to answer only loopback hosts refuses another name, which reached it through
+// DNS that points here (a page's name re-pointed at 127.0.0.1), with 421 and the reason, and
+// the connection serves on.
+TEST(HttpServer, AnswersOnlyRequestsForALoopbackHostWhenToldTo) {
+    ServerThread server(test_limits(), 0, PortSharing::exclusive, true);
+    RawClient client(server.port());
+    for (const std::string_view host : {"localhost", "LocalHost:8000", "127.0.0.1", "127.1.2.3:80",
+                                        "[::1]:8000", "app.localhost", "localhost."}) {
+        client.send(get_for_host(host));
+        EXPECT_EQ(client.response(), hello_answer) << host;
+    }
+    for (const std::string_view host :
+         {"evil.example", "evil.example:8000", "localhost.evil.example", "127.0.0.1.evil.example",
+          "evillocalhost", "10.0.0.1", "[::2]:8000", "127.0.0", "127.0.0.1.2"}) {
+        client.send(get_for_host(host));
+        const std::string answer = client.response();
+        EXPECT_TRUE(answer.starts_with("HTTP/1.1 421 ")) << host << ": " << answer;
+        EXPECT_NE(answer.find(R"("error":"misdirected_request")"), std::string::npos) << answer;
+    }
+    client.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");  // No authority.
+    EXPECT_NE(client.response().find("hello world"), std::string::npos);
+}
+
+// Otherwise a server serves whatever host its clients name.
+TEST(HttpServer, AnswersAnyHostUnlessTold) {
+    ServerThread server;
+    RawClient client(server.port());
+    client.send(get_for_host("shop.example"));
+    EXPECT_EQ(client.response(), hello_answer);
 }
 
 // Servers that share a port (as several processes do with SERVER_PROCESSES) each take a share of

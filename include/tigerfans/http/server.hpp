@@ -41,6 +41,12 @@ public:
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
+    // From now on, a request whose Host is not a loopback name (names_loopback_host) is
+    // answered 421: for a server on loopback that only this machine may use. A request naming
+    // another host reached it through a name that resolves here, such as a page whose DNS name
+    // its owner pointed at 127.0.0.1 (DNS rebinding), which passes every same-origin check.
+    void answer_only_loopback_hosts();
+
     // Binds and starts accepting; returns the bound port (useful with port 0). Throws on failure.
     std::uint16_t listen(const std::string& host, std::uint16_t port,
                          PortSharing sharing = PortSharing::exclusive);
