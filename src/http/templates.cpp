@@ -88,9 +88,11 @@ std::string Templates::page(std::string_view name, std::string_view title,
     TF_ASSERT(found != texts_.end());
     TemplateVars page_vars = vars;
     page_vars.insert(page_vars.end(), globals_.begin(), globals_.end());  // Page values first.
-    TemplateVars layout_vars = page_vars;
-    layout_vars.emplace_back("title", std::string(title));
-    layout_vars.emplace_back("content", fill_template(found->second, page_vars));
+    // The layout's own two first: the first value of a name counts, and a page value named
+    // `content` would otherwise stand, unescaped, for the page's markup.
+    TemplateVars layout_vars = {{"title", std::string(title)},
+                                {"content", fill_template(found->second, page_vars)}};
+    layout_vars.insert(layout_vars.end(), page_vars.begin(), page_vars.end());
     return fill_template(texts_.find("layout")->second, layout_vars);
 }
 

@@ -1,8 +1,11 @@
 // HTTP helpers: routing with captures, 404 vs 405, forms and percent-coding, templates,
 // error bodies, URL parsing.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "support/run_async.hpp"
@@ -235,6 +238,22 @@ TEST(Templates, EscapesValuesUnlessTripleBraced) {
     const TemplateVars vars = {{"name", "<b>&\"'"}, {"markup", "<i>x</i>"}};
     EXPECT_EQ(fill_template("{{ name }}|{{{markup}}}|{{missing}}", vars),
               "&lt;b&gt;&amp;&quot;&#39;|<i>x</i>|");
+}
+
+// A page's own values never stand for the layout's title or content: a value of that name
+// would otherwise be put in raw as the page's markup.
+TEST(Templates, APageValueNamedContentOrTitleNeverReplacesTheLayouts) {
+    namespace fs = std::filesystem;
+    const fs::path directory =
+        fs::temp_directory_path() / ("tigerfans-templates-" + std::to_string(::getpid()));
+    fs::create_directories(directory);
+    std::ofstream(directory / "layout.html") << "<title>{{title}}</title>{{{content}}}";
+    std::ofstream(directory / "page.html") << "<p>{{content}} {{title}}</p>";
+    const Templates templates(directory.string());
+    const TemplateVars vars = {{"content", "<script>x</script>"}, {"title", "Fake"}};
+    EXPECT_EQ(templates.page("page", "Real", vars),
+              "<title>Real</title><p>&lt;script&gt;x&lt;/script&gt; Fake</p>");
+    fs::remove_all(directory);
 }
 
 TEST(Errors, FaultsMapToTheirStatus) {
