@@ -77,8 +77,42 @@ json duplicate_item(const orders::DuplicatePayment& duplicate) {
             {"recorded_at_iso", iso8601_utc(duplicate.recorded_at_us)}};
 }
 
-// What is owed back: PAID_UNFULFILLED orders (customers who paid and got no ticket) and
-// duplicate payments (a second payment of an order, newest first), each up to the limit.
+// A payment MockPay gave up delivering, with its order's status now: none, the payment
+// reached no order and is owed back; a paid one, it was stored after all (its answers were
+// lost). Other events given up on (failures, cancels) owe nothing and are left out.
+asio::awaitable<std::optional<json>> undelivered_payment_item(
+    const AdminContext& context, const mockpay::UndeliveredEvent& undelivered) {
+    const json event = json::parse(undelivered.body, nullptr, false);
+    if (!event.is_object() || event.value("type", json()) != "payment.succeeded") {
+        co_return std::nullopt;
+    }
+    const auto text = [&](const char* name) {
+        const auto found = event.find(name);
+        return found != event.end() && found->is_string() ? found->get<std::string>() : "";
+    };
+    const std::string order_id = text("order_id");
+    std::string order_status = "none";
+    if (orders::is_valid_order_id(order_id)) {
+        auto found = co_await context.orders.find(order_id);
+        if (!found) order_status = "unknown";
+        if (found && found->has_value()) order_status = orders::status_name((*found)->status);
+    }
+    const auto amount = event.find("amount");
+    co_return json{
+        {"event_key", undelivered.event_key},
+        {"psid", undelivered.psid},
+        {"order_id", order_id},
+        {"amount",
+         amount != event.end() && amount->is_number_integer() ? amount->get<std::int64_t>() : 0},
+        {"currency", text("currency")},
+        {"email", text("customer_email")},
+        {"order_status", order_status},
+        {"gave_up_at_iso", iso8601_utc(undelivered.gave_up_at_us)}};
+}
+
+// What is owed back: PAID_UNFULFILLED orders (customers who paid and got no ticket), duplicate
+// payments (a second payment of an order, newest first) and payments MockPay gave up
+// delivering, each up to the limit.
 asio::awaitable<Response> get_refunds(const AdminContext& context, Request& request) {
     if (!context.auth.is_admin(request)) co_return http::unauthorized("admin login required");
     const std::optional<std::size_t> limit = orders_limit(request);
@@ -93,8 +127,17 @@ asio::awaitable<Response> get_refunds(const AdminContext& context, Request& requ
     for (const auto& order : *refunds) items.push_back(order_item(order));
     json duplicate_items = json::array();
     for (const auto& duplicate : *duplicates) duplicate_items.push_back(duplicate_item(duplicate));
+    auto undelivered = co_await context.mockpay.undelivered(*limit);
+    if (!undelivered) co_return http::fault_response(undelivered.fault(), "undelivered payments");
+    json undelivered_items = json::array();
+    for (const auto& event : *undelivered) {
+        if (auto item = co_await undelivered_payment_item(context, event)) {
+            undelivered_items.push_back(std::move(*item));
+        }
+    }
     co_return Response::json(200, json{{"items", std::move(items)},
                                        {"duplicate_payments", std::move(duplicate_items)},
+                                       {"undelivered_payments", std::move(undelivered_items)},
                                        {"limit", *limit}}
                                       .dump());
 }

@@ -335,8 +335,9 @@ void App::Impl::add_routes() {
     router.add(std::move(queue));
     router.add(seating::venue_routes(venue.get(), seat_map.get()));
     router.add(page_routes(PagesContext{config, *orders, templates}));
-    http::Routes admin = admin::admin_routes(admin::AdminContext{
-        auth, login_throttle, config, *orders, *ledger, *reconciler, templates, *admission, *live});
+    http::Routes admin = admin::admin_routes(
+        admin::AdminContext{auth, login_throttle, config, *orders, *ledger, *reconciler, templates,
+                            *admission, *live, *mockpay});
     http::limit_route(admin, http::Method::post, "/admin/login", login_rate);
     router.add(std::move(admin));
     router.add(mockpay->routes());

@@ -192,8 +192,10 @@ asio::awaitable<bool> MockPay::redeliver_due() {
     if (exhausted) {
         for (const OutboxEvent& event : *exhausted) {
             deliveries_failed_.add();
-            spdlog::error("mockpay: gave up delivering event {} of session {}", event.event_key,
-                          event.psid);
+            spdlog::error(
+                "mockpay: gave up delivering event {} of session {}; kept in "
+                "mockpay_dead_letters",
+                event.event_key, event.psid);
         }
     }
     auto due = co_await outbox_->claim_due(static_cast<std::int64_t>(redelivery_parallel),
@@ -207,6 +209,10 @@ asio::awaitable<bool> MockPay::redeliver_due() {
     // outlives this object.
     for (Forked<bool>& delivery : wave) co_await delivery.join();
     co_return more_exhausted || due->size() == redelivery_parallel;
+}
+
+asio::awaitable<Result<std::vector<UndeliveredEvent>>> MockPay::undelivered(std::size_t limit) {
+    co_return co_await outbox_->dead_letters(static_cast<std::int64_t>(limit));
 }
 
 asio::awaitable<bool> MockPay::redeliver(OutboxEvent event) {

@@ -35,6 +35,17 @@ CREATE TABLE IF NOT EXISTS mockpay_outbox (
 constexpr std::string_view create_index_sql =
     "CREATE INDEX IF NOT EXISTS mockpay_outbox_next_attempt ON mockpay_outbox (next_attempt_at)";
 
+// Events given up on, kept for the operator: a payment among them reached no order.
+constexpr std::string_view create_dead_letters_sql = R"(
+CREATE TABLE IF NOT EXISTS mockpay_dead_letters (
+    event_key text PRIMARY KEY,
+    psid text NOT NULL,
+    body text NOT NULL,
+    attempts integer NOT NULL,
+    created_at timestamptz NOT NULL,
+    gave_up_at timestamptz NOT NULL DEFAULT now()
+))";
+
 // A batch's events as arrays: key, psid, body and seconds until the first background attempt.
 constexpr Statement add_statement{"outbox_add", R"(
 INSERT INTO mockpay_outbox (event_key, psid, body, next_attempt_at)
@@ -55,16 +66,26 @@ RETURNING event_key, psid, body)"};
 
 // Only due events, by the index on next_attempt_at: a backlog of events waiting out their
 // pauses is not read every second. An exhausted event is due again once its last pause ends.
+// It moves to the dead letters in the same statement, so a crash cannot lose it in between.
 constexpr Statement exhausted_statement{"outbox_exhausted", R"(
-DELETE FROM mockpay_outbox
-WHERE event_key IN (
-    SELECT event_key FROM mockpay_outbox WHERE next_attempt_at <= now() AND attempts >= $1
-    ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+WITH dropped AS (
+    DELETE FROM mockpay_outbox
+    WHERE event_key IN (
+        SELECT event_key FROM mockpay_outbox WHERE next_attempt_at <= now() AND attempts >= $1
+        ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+    RETURNING event_key, psid, body, attempts, created_at)
+INSERT INTO mockpay_dead_letters (event_key, psid, body, attempts, created_at)
+SELECT event_key, psid, body, attempts, created_at FROM dropped
+ON CONFLICT (event_key) DO NOTHING
 RETURNING event_key, psid, body)"};
 
+constexpr Statement dead_letters_statement{"outbox_dead_letters", R"(
+SELECT event_key, psid, body, (extract(epoch FROM gave_up_at) * 1000000)::bigint
+FROM mockpay_dead_letters ORDER BY gave_up_at DESC, event_key LIMIT $1)"};
+
 void prepare_statements(pqxx::connection& connection) {
-    postgres::prepare_all(connection,
-                          {add_statement, remove_statement, claim_statement, exhausted_statement});
+    postgres::prepare_all(connection, {add_statement, remove_statement, claim_statement,
+                                       exhausted_statement, dead_letters_statement});
 }
 
 std::vector<OutboxEvent> events_from(const pqxx::result& rows) {
@@ -122,7 +143,8 @@ asio::awaitable<Status> Outbox::start() {
             txn, "mockpay_outbox",
             {postgres::SchemaStep::always(create_table_sql),
              postgres::SchemaStep::index("mockpay_outbox", "mockpay_outbox_next_attempt",
-                                         create_index_sql)});
+                                         create_index_sql),
+             postgres::SchemaStep::always(create_dead_letters_sql)});
         txn.commit();
         return Done{};
     });
@@ -164,6 +186,21 @@ asio::awaitable<Result<std::vector<OutboxEvent>>> Outbox::drop_exhausted(std::in
                                                    limit](pqxx::connection& connection) {
         pqxx::nontransaction command(connection);
         return events_from(command.exec_prepared(exhausted_statement.name, attempts_max, limit));
+    });
+}
+
+asio::awaitable<Result<std::vector<UndeliveredEvent>>> Outbox::dead_letters(std::int64_t limit) {
+    TF_ASSERT_GT(limit, 0);
+    return worker().run<std::vector<UndeliveredEvent>>([limit](pqxx::connection& connection) {
+        pqxx::nontransaction query(connection);
+        const pqxx::result rows = query.exec_prepared(dead_letters_statement.name, limit);
+        std::vector<UndeliveredEvent> letters;
+        letters.reserve(rows.size());
+        for (const pqxx::row& row : rows) {
+            letters.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
+                               row[2].as<std::string>(), row[3].as<std::int64_t>()});
+        }
+        return letters;
     });
 }
 

@@ -4,6 +4,8 @@
 // do, by whichever server process claims it first (FOR UPDATE SKIP LOCKED).
 //
 //   mockpay_outbox(event_key pk, psid, body, attempts, next_attempt_at, created_at)
+//   mockpay_dead_letters(event_key pk, psid, body, attempts, created_at, gave_up_at): events
+//     given up on, which the admin's refund list shows
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -18,6 +20,7 @@
 #include "postgres/worker_batcher.hpp"
 #include "tigerfans/core/result.hpp"
 #include "tigerfans/metrics/metrics.hpp"
+#include "tigerfans/mockpay/event.hpp"
 
 namespace tigerfans::mockpay {
 
@@ -75,10 +78,13 @@ public:
     asio::awaitable<Result<std::vector<OutboxEvent>>> claim_due(std::int64_t limit,
                                                                 std::int32_t attempts_max);
 
-    // Up to `limit` due events given up on after `attempts_max` attempts; removed and returned
-    // for the operator's log.
+    // Up to `limit` due events given up on after `attempts_max` attempts; moved to the dead
+    // letters and returned for the operator's log.
     asio::awaitable<Result<std::vector<OutboxEvent>>> drop_exhausted(std::int32_t attempts_max,
                                                                      std::int64_t limit);
+
+    // The latest `limit` events given up on, newest first.
+    asio::awaitable<Result<std::vector<UndeliveredEvent>>> dead_letters(std::int64_t limit);
 
 private:
     postgres::Worker& worker();  // The first connection, for the table and the redelivery loop.

@@ -359,6 +359,50 @@ TEST_P(FlowTest, ABacklogInTheOutboxDrainsWithoutPausingBetweenFullWaves) {
     EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(6)) << stored();
 }
 
+// A payment MockPay gave up delivering (about two hours of failed attempts) is kept, and the
+// admin's refund list shows it with its order's status now: none (owed back) or the order
+// stored after all. Events given up on that paid nothing are not listed.
+TEST_P(FlowTest, PaymentsMockPayGaveUpDeliveringAreListedAmongTheRefunds) {
+    start_server();
+    const auto [paid_order, paid_psid] = buy();
+    ASSERT_EQ(emit(paid_psid, "succeeded").status, 303u);
+    const std::string lost_order(32, 'a');
+    const auto payment = [](const std::string& order_id, const std::string& type) {
+        return json{{"type", type},
+                    {"order_id", order_id},
+                    {"amount", 6500},
+                    {"currency", "eur"},
+                    {"customer_email", "gone@example.com"}}
+            .dump();
+    };
+    pqxx::connection connection(database_url());
+    {
+        pqxx::work txn(connection);
+        const std::string given_up =
+            "INSERT INTO mockpay_outbox (event_key, psid, body, attempts, next_attempt_at) "
+            "VALUES ($1, $2, $3, 30, now())";
+        txn.exec_params0(given_up, "evt_lost", "mock_lost",
+                         payment(lost_order, "payment.succeeded"));
+        txn.exec_params0(given_up, "evt_stored", paid_psid,
+                         payment(paid_order, "payment.succeeded"));
+        txn.exec_params0(given_up, "evt_failed", "mock_failed",
+                         payment(std::string(32, 'b'), "payment.failed"));
+        txn.commit();
+    }
+    const auto stored = [&] { return outbox_events(connection); };
+    ASSERT_TRUE(wait_until([&] { return stored() == 0; }, std::chrono::seconds(10)));
+    const json refunds = body_of(driver().get("/api/admin/refunds", admin_basic()));
+    const json& undelivered = refunds["undelivered_payments"];
+    ASSERT_EQ(undelivered.size(), 2u) << refunds.dump();
+    std::map<std::string, json> by_key;
+    for (const json& item : undelivered) by_key[item["event_key"]] = item;
+    EXPECT_EQ(by_key["evt_lost"]["order_id"], lost_order);
+    EXPECT_EQ(by_key["evt_lost"]["order_status"], "none");
+    EXPECT_EQ(by_key["evt_lost"]["amount"], 6500);
+    EXPECT_EQ(by_key["evt_lost"]["email"], "gone@example.com");
+    EXPECT_EQ(by_key["evt_stored"]["order_status"], "PAID");
+}
+
 // The outbox's table could not be made at start (here an older table of that name is in the
 // way): the server serves all the same, and its redelivery loop tries again at each pass, so
 // once the table can be made, events left in it are delivered without a restart.

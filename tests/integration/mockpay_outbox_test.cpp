@@ -105,6 +105,15 @@ TEST_F(OutboxTest, ExhaustedEventsAreDroppedOnceDue) {
         co_return keys;
     });
     EXPECT_EQ(dropped, std::vector<std::string>{"evt_test_1"});
+    // Kept among the dead letters, whole, for the operator.
+    const auto letters = run([&] { return outbox_.dead_letters(10); });
+    ASSERT_TRUE(letters.ok());
+    ASSERT_EQ(letters->size(), 1u);
+    EXPECT_EQ(letters->front().event_key, "evt_test_1");
+    EXPECT_EQ(letters->front().psid, event(1).psid);
+    EXPECT_EQ(letters->front().body, event(1).body);
+    EXPECT_GT(letters->front().gave_up_at_us, 0);
+    EXPECT_EQ(query_value<int>("SELECT attempts FROM mockpay_dead_letters"), 30);
     const auto left = due();
     EXPECT_EQ(left.size(), 1u);
     EXPECT_TRUE(left.contains("evt_test_3"));

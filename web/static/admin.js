@@ -44,6 +44,16 @@
       return row;
     }));
   }
+  function showUndeliveredPayments(items) {
+    document.querySelector("#undelivered-payments tbody").replaceChildren(...items.map((payment) => {
+      const row = document.createElement("tr");
+      row.append(cell(payment.event_key), cell(payment.order_id || "unknown"),
+        cell(payment.order_status),
+        cell((payment.amount / 100).toFixed(2) + " " + payment.currency.toUpperCase()),
+        cell(payment.email || "unknown"));
+      return row;
+    }));
+  }
   function showReconcile(last, running) {
     const text = document.getElementById("reconcile");
     if (!last) {
@@ -76,6 +86,7 @@
       ]);
       showRefunds(refunds.items);
       showDuplicatePayments(refunds.duplicate_payments);
+      showUndeliveredPayments(refunds.undelivered_payments);
       showReconcile(reconcile.last, reconcile.running);
       const body = document.querySelector("#orders tbody");
       body.replaceChildren(...orders.items.map((order) => {

@@ -12,6 +12,7 @@
 #include "tigerfans/flows/reconcile.hpp"
 #include "tigerfans/http/router.hpp"
 #include "tigerfans/http/templates.hpp"
+#include "tigerfans/mockpay/mockpay.hpp"
 #include "tigerfans/orders/order_store.hpp"
 #include "tigerfans/queue/admission_control.hpp"
 
@@ -30,6 +31,7 @@ struct AdminContext {
     const http::Templates& templates;
     queue::AdmissionControl& admission;
     const LiveSampler& live;
+    mockpay::MockPay& mockpay;  // For the payments it gave up delivering.
 };
 
 // The admin area's route table.

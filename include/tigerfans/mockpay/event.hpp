@@ -32,6 +32,16 @@ struct PaymentEvent {
     std::string customer_email;
 };
 
+// An event MockPay gave up delivering after every attempt (about two hours), kept for the
+// operator: a payment among them reached no order, and is owed back unless its order was
+// stored after all.
+struct UndeliveredEvent {
+    std::string event_key;
+    std::string psid;
+    std::string body;                // The event as it was signed and sent.
+    std::int64_t gave_up_at_us = 0;  // Unix microseconds.
+};
+
 // The event body exactly as it is signed and sent.
 std::string event_json(const PaymentEvent& event);
 // Base64 of HMAC-SHA256(secret, body): the signature header's value.

@@ -9,8 +9,10 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tigerfans/config/config.hpp"
 #include "tigerfans/core/background_tasks.hpp"
@@ -51,6 +53,9 @@ public:
     boost::asio::awaitable<Status> start();
     // Ends the redelivery loop (an attempt in flight finishes first).
     boost::asio::awaitable<void> stop();
+
+    // The latest `limit` events given up on, newest first.
+    boost::asio::awaitable<Result<std::vector<UndeliveredEvent>>> undelivered(std::size_t limit);
 
 private:
     boost::asio::awaitable<http::Response> page(http::Request& request);
