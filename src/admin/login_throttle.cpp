@@ -64,7 +64,7 @@ LoginThrottle::Failures& LoginThrottle::count_failure(Table& table, const std::s
 void LoginThrottle::trust(const std::string& address, const std::string& user,
                           std::int64_t now_us) {
     std::vector<Trusted>& addresses = trusted_[user];
-    const std::int64_t until_us = now_us + std::int64_t{limits::admin_session_ttl_s} * us_per_s;
+    const std::int64_t until_us = now_us + limits::admin_login_trust_s * us_per_s;
     auto kept = std::ranges::find(addresses, address, &Trusted::address);
     if (kept == addresses.end() && addresses.size() < limits::admin_login_trusted_addresses_max) {
         kept = addresses.insert(addresses.end(), Trusted{address, 0});
@@ -116,7 +116,7 @@ void LoginThrottle::failed(std::string_view address, std::string_view username,
 // The right password forgives the address its failures, but the user name only those made from
 // this address: an admin polling with Basic credentials every few seconds must not hand a
 // guesser elsewhere a fresh set of free failures at each poll. The address then passes the
-// user name's block (not its own) for an admin session's length.
+// user name's block (not its own) for limits::admin_login_trust_s.
 void LoginThrottle::succeeded(std::string_view address, std::string_view username,
                               std::int64_t now_us) {
     const std::string address_counted = address_key(address);

@@ -208,8 +208,9 @@ TEST(LoginThrottle, ASuccessForgivesNothingOfAUserEntryItsFailuresWereNotCounted
 }
 
 // A guesser elsewhere who keeps the user name blocked does not lock the admin out of an address
-// the right password came from: that address passes the name's block for an admin session's
-// length, though never its own block. Other addresses stay held back.
+// the right password came from: that address passes the name's block for a month after its
+// latest success (well past the session its login gave), though never its own block. Other
+// addresses stay held back.
 TEST(LoginThrottle, AnAddressTheRightPasswordCameFromPassesTheUserNamesBlock) {
     admin::LoginThrottle throttle;
     constexpr std::int64_t second = 1'000'000;
@@ -229,8 +230,13 @@ TEST(LoginThrottle, AnAddressTheRightPasswordCameFromPassesTheUserNamesBlock) {
         throttle.failed("10.0.0.1", "admin", now);
     EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", now), 1);
     throttle.succeeded("10.0.0.1", "admin", now);
-    // The trust ends an admin session's length after the latest success.
-    const std::int64_t later = now + std::int64_t{limits::admin_session_ttl_s} * second;
+    // Past the session its login gave, the address is still trusted; the trust ends
+    // limits::admin_login_trust_s after the latest success.
+    const std::int64_t session_end = now + std::int64_t{limits::admin_session_ttl_s} * second;
+    throttle.failed("10.0.0.2", "admin", session_end);
+    EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", session_end), 0);
+    EXPECT_EQ(throttle.wait_s("10.0.0.3", "admin", session_end), longest);
+    const std::int64_t later = now + limits::admin_login_trust_s * second;
     throttle.failed("10.0.0.2", "admin", later - second);
     EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", later - second), 0);
     EXPECT_EQ(throttle.wait_s("10.0.0.1", "admin", later), longest - 1);

@@ -2,7 +2,7 @@
 // /64 network) and per user name; past a few free attempts each further failure blocks that
 // address (and that user) for twice as long as the one before, up to a ceiling. The right
 // password clears the address's count and takes from the user's only the failures made from
-// that address, and lets that address past the user's block for an admin session's length (a
+// that address, and lets that address past the user's block for 30 days (a
 // guesser elsewhere cannot lock the admin out of the addresses it works from). Single loop
 // thread, in memory, bounded.
 #pragma once

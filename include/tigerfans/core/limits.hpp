@@ -203,8 +203,10 @@ inline constexpr std::uint32_t admin_session_ttl_s = 12 * 3600;
 inline constexpr int admin_login_free_failures = 5;
 inline constexpr std::int64_t admin_login_block_max_s = 15 * 60;
 inline constexpr std::size_t admin_login_tracked_keys_max = 100'000;
-// Addresses the right password came from that pass the user name's block, for an admin
-// session's length (admin_session_ttl_s): the most remembered, the oldest forgotten first.
+// Addresses the right password came from pass the user name's block for this long after
+// their latest success, well past an admin session's end (a login's cookie never refreshes
+// it), and this many at most, the oldest forgotten first.
+inline constexpr std::int64_t admin_login_trust_s = 30 * 24 * 3600;
 inline constexpr std::size_t admin_login_trusted_addresses_max = 16;
 // User names longer than this are counted together, under one key: the table's keys stay small.
 inline constexpr std::size_t admin_login_username_key_bytes_max = 256;
