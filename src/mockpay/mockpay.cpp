@@ -55,6 +55,7 @@ constexpr std::int64_t exhausted_batch_max = 100;
 // shop answers, not a wave a second. A claimed event is delivered within its wave (at most the
 // client's timeout after the claim), so another process's claim seldom meets it.
 constexpr std::size_t redelivery_parallel = 16;
+constexpr std::chrono::seconds outbox_start_pause_max{60};
 // 2^n seconds apart, at most 5 minutes: 30 attempts span about two hours.
 constexpr std::int32_t redelivery_attempts_max = 30;
 // Every redelivery of a settled event meets the gate's done mark and is answered as a replay,
@@ -167,6 +168,10 @@ asio::awaitable<void> MockPay::stop() {
 asio::awaitable<void> MockPay::redelivery_loop() {
     boost::system::error_code ignored;
     bool more_due = false;
+    // An outbox that could not start is tried again after 1 s, then at pauses doubling up to a
+    // minute: a table in the way or a missing right does not fill the log every second.
+    std::chrono::seconds start_pause = redelivery_interval;
+    auto next_start = std::chrono::steady_clock::now();
     while (!stopping_) {
         if (!more_due) {
             redelivery_timer_.expires_after(redelivery_interval);
@@ -174,9 +179,12 @@ asio::awaitable<void> MockPay::redelivery_loop() {
                 asio::redirect_error(asio::use_awaitable, ignored));
             if (stopping_) break;
         }
-        if (!outbox_started_) {
+        if (!outbox_started_ && std::chrono::steady_clock::now() >= next_start) {
             outbox_started_ = (co_await outbox_->start()).ok();
             if (outbox_started_) spdlog::info("mockpay: outbox started; redelivering");
+            next_start = std::chrono::steady_clock::now() + start_pause;
+            start_pause = std::min(start_pause * 2, outbox_start_pause_max);
+            if (stopping_) break;
         }
         more_due = outbox_started_ && co_await redeliver_due();
     }
@@ -184,7 +192,10 @@ asio::awaitable<void> MockPay::redelivery_loop() {
 }
 
 // One wave: events that used up their attempts are dropped, then up to a wave of due events
-// get one attempt each (already rescheduled by the claim).
+// get one attempt each (already rescheduled by the claim). The next wave follows at once only
+// when this one's claim was full and some delivery settled: a shop that refuses every
+// delivery (down, or this server draining) would otherwise spend an attempt of each event due
+// as fast as the refusals came.
 asio::awaitable<bool> MockPay::redeliver_due() {
     auto exhausted = co_await outbox_->drop_exhausted(redelivery_attempts_max, exhausted_batch_max);
     const bool more_exhausted =
@@ -207,19 +218,24 @@ asio::awaitable<bool> MockPay::redeliver_due() {
     for (OutboxEvent& event : *due) wave.emplace_back(executor, redeliver(std::move(event)));
     // Every delivery of the wave is joined before the next wave or the loop's end, so none
     // outlives this object.
-    for (Forked<bool>& delivery : wave) co_await delivery.join();
-    co_return more_exhausted || due->size() == redelivery_parallel;
+    bool settled = false;
+    for (Forked<bool>& delivery : wave) {
+        const bool this_one = co_await delivery.join();
+        settled = settled || this_one;
+    }
+    co_return more_exhausted || (settled && due->size() == redelivery_parallel);
 }
 
+// The outbox's awaitable itself, not a coroutine around it.
 asio::awaitable<Result<std::vector<UndeliveredEvent>>> MockPay::undelivered(std::size_t limit) {
-    co_return co_await outbox_->dead_letters(static_cast<std::int64_t>(limit));
+    return outbox_->dead_letters(static_cast<std::int64_t>(limit));
 }
 
 asio::awaitable<bool> MockPay::redeliver(OutboxEvent event) {
     redeliveries_.add();
     const auto reply = co_await deliver(event.body, 1);
     co_await settle_delivery(event.event_key, reply);
-    co_return true;
+    co_return delivery_settled(reply);
 }
 
 asio::awaitable<void> MockPay::settle_delivery(const std::string& event_key,

@@ -68,9 +68,10 @@ private:
     // The outbox forgets a delivered event. `event_key` is a copy: this runs after the answer.
     boost::asio::awaitable<void> forget_delivered(std::string event_key);
     boost::asio::awaitable<void> redelivery_loop();
-    // One wave; whether more may be due at once (a claim or drop came back full).
+    // One wave; whether the next should follow at once (a full claim some delivery of which
+    // settled, or a full drop).
     boost::asio::awaitable<bool> redeliver_due();
-    // One attempt at a claimed event, settled by its answer (the value only marks its end).
+    // One attempt at a claimed event, settled by its answer; whether it settled.
     boost::asio::awaitable<bool> redeliver(OutboxEvent event);
 
     const config::Config& config_;
