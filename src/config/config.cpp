@@ -274,15 +274,35 @@ std::string check(const Option& option, const std::string& text, std::int64_t& n
     return {};
 }
 
+// The host an http:// URL names (brackets kept), or "" when it has none.
+std::string_view url_host(std::string_view url) {
+    constexpr std::string_view scheme = "http://";
+    if (!url.starts_with(scheme)) return {};
+    url.remove_prefix(scheme.size());
+    url = url.substr(0, url.find_first_of("/?#"));
+    if (url.starts_with('[')) return url.substr(0, url.find(']') + 1);
+    return url.substr(0, url.find(':'));
+}
+
 // Beyond loopback, anyone who can reach the port could sign payments or log in as admin with
-// a documented default: refuse to start then.
+// a documented default: refuse to start then. Such a server answers only loopback hosts, so
+// MockPay's events must go to a loopback host too (another name would be refused, and another
+// machine's shop would be signed for with the default).
 std::string exposure_check(const Config& config) {
     const std::vector<std::string_view> defaults = default_secrets(config);
-    if (defaults.empty() || is_loopback_host(config.host)) return {};
+    if (defaults.empty()) return {};
     std::string names;
     for (std::string_view name : defaults) names += (names.empty() ? "" : ", ") + std::string(name);
-    return "HOST: " + config.host + " is reachable from other machines while " + names +
-           " keep their documented defaults; set them, or listen on 127.0.0.1";
+    if (!is_loopback_host(config.host)) {
+        return "HOST: " + config.host + " is reachable from other machines while " + names +
+               " keep their documented defaults; set them, or listen on 127.0.0.1";
+    }
+    if (!is_loopback_host(url_host(config.mock_webhook_url))) {
+        return "MOCK_WEBHOOK_URL: " + config.mock_webhook_url +
+               " names a host beyond loopback while " + names +
+               " keep their documented defaults; set them, or name 127.0.0.1";
+    }
+    return {};
 }
 
 // The scrape port is this process's own: it cannot be the port the processes share; and
@@ -378,7 +398,12 @@ std::string venue_path(const Config& config) {
 }
 
 bool is_loopback_host(std::string_view host) {
-    return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+    if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+    // 127.0.0.0/8 written as four numbers: a name that only starts so resolves through DNS.
+    const bool digits_and_dots =
+        std::ranges::all_of(host, [](char c) { return c == '.' || (c >= '0' && c <= '9'); });
+    return host.starts_with("127.") && digits_and_dots && std::ranges::count(host, '.') == 3 &&
+           !host.ends_with('.') && host.find("..") == std::string_view::npos;
 }
 
 std::string own_webhook_url(std::string_view host, std::uint16_t port) {

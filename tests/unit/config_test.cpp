@@ -67,6 +67,29 @@ TEST(Config, ANonLoopbackHostWithADefaultSecretIsRefusedNamingIt) {
     }
     EXPECT_FALSE(is_loopback_host("10.0.0.1"));
     EXPECT_FALSE(is_loopback_host("128.0.0.1"));
+    EXPECT_FALSE(is_loopback_host("127.0.0.1.evil.example"));
+    EXPECT_FALSE(is_loopback_host("127.0.0"));
+}
+
+// With a documented default the server answers only loopback hosts, so MockPay's events must
+// go to one too: another name of this machine would be refused, and another machine's shop
+// signed for with the default. With every secret set, any URL goes.
+TEST(Config, AWebhookUrlBeyondLoopbackWithADefaultSecretIsRefused) {
+    const LoadResult exposed =
+        load(from({{"MOCK_WEBHOOK_URL", "http://shop.example:8000/payments/webhook"}}));
+    ASSERT_EQ(exposed.errors.size(), 1u);
+    EXPECT_NE(exposed.errors[0].find("MOCK_WEBHOOK_URL: http://shop.example:8000"),
+              std::string::npos);
+    for (const char* url : {"http://127.0.0.1:9/payments/webhook", "http://localhost/x",
+                            "http://[::1]:8000/payments/webhook"}) {
+        EXPECT_TRUE(load(from({{"MOCK_WEBHOOK_URL", url}})).ok()) << url;
+    }
+    EXPECT_FALSE(load(from({{"MOCK_WEBHOOK_URL", "http://127.0.0.1.evil.example/x"}})).ok());
+    const LoadResult hardened = load(from({{"MOCK_WEBHOOK_URL", "http://shop.example/x"},
+                                           {"MOCK_SECRET", "m-1"},
+                                           {"SESSION_SECRET", "s-1"},
+                                           {"ADMIN_PASSWORD", "p-1"}}));
+    EXPECT_TRUE(hardened.ok());
 }
 
 // An empty secret (a variable set to nothing, as when a script's generator fails) would let
