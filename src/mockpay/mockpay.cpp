@@ -191,16 +191,16 @@ asio::awaitable<void> MockPay::redelivery_loop() {
     loop_running_ = false;
 }
 
-// One wave: events that used up their attempts are dropped, then up to a wave of due events
-// get one attempt each (already rescheduled by the claim). The next wave follows at once only
-// when this one's claim was full and some delivery settled: a shop that refuses every
-// delivery (down, or this server draining) would otherwise spend an attempt of each event due
-// as fast as the refusals came.
+// One wave: events that used up their attempts are dropped (all that are due, a batch at a
+// time), then up to a wave of due events get one attempt each (already rescheduled by the
+// claim). The next wave follows at once only when this one's claim was full and some
+// delivery settled: a shop that refuses every delivery (down, or this server draining) would
+// otherwise spend an attempt of each event due as fast as the refusals came.
 asio::awaitable<bool> MockPay::redeliver_due() {
-    auto exhausted = co_await outbox_->drop_exhausted(redelivery_attempts_max, exhausted_batch_max);
-    const bool more_exhausted =
-        exhausted && exhausted->size() == static_cast<std::size_t>(exhausted_batch_max);
-    if (exhausted) {
+    for (bool more_exhausted = true; more_exhausted && !stopping_;) {
+        auto exhausted =
+            co_await outbox_->drop_exhausted(redelivery_attempts_max, exhausted_batch_max);
+        if (!exhausted) break;
         for (const OutboxEvent& event : *exhausted) {
             deliveries_failed_.add();
             spdlog::error(
@@ -208,6 +208,7 @@ asio::awaitable<bool> MockPay::redeliver_due() {
                 "mockpay_dead_letters",
                 event.event_key, event.psid);
         }
+        more_exhausted = exhausted->size() == static_cast<std::size_t>(exhausted_batch_max);
     }
     auto due = co_await outbox_->claim_due(static_cast<std::int64_t>(redelivery_parallel),
                                            redelivery_attempts_max);
@@ -223,12 +224,13 @@ asio::awaitable<bool> MockPay::redeliver_due() {
         const bool this_one = co_await delivery.join();
         settled = settled || this_one;
     }
-    co_return more_exhausted || (settled && due->size() == redelivery_parallel);
+    co_return settled && due->size() == redelivery_parallel;
 }
 
 // The outbox's awaitable itself, not a coroutine around it.
-asio::awaitable<Result<std::vector<UndeliveredEvent>>> MockPay::undelivered(std::size_t limit) {
-    return outbox_->dead_letters(static_cast<std::int64_t>(limit));
+asio::awaitable<Result<std::vector<UndeliveredEvent>>> MockPay::undelivered_payments(
+    std::size_t limit) {
+    return outbox_->dead_payments(static_cast<std::int64_t>(limit));
 }
 
 asio::awaitable<bool> MockPay::redeliver(OutboxEvent event) {

@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS mockpay_dead_letters (
     gave_up_at timestamptz NOT NULL DEFAULT now()
 ))";
 
+constexpr std::string_view create_dead_letters_index_sql =
+    "CREATE INDEX IF NOT EXISTS mockpay_dead_letters_gave_up_at "
+    "ON mockpay_dead_letters (gave_up_at)";
+
 // A batch's events as arrays: key, psid, body and seconds until the first background attempt.
 constexpr Statement add_statement{"outbox_add", R"(
 INSERT INTO mockpay_outbox (event_key, psid, body, next_attempt_at)
@@ -76,16 +80,18 @@ WITH dropped AS (
     RETURNING event_key, psid, body, attempts, created_at)
 INSERT INTO mockpay_dead_letters (event_key, psid, body, attempts, created_at)
 SELECT event_key, psid, body, attempts, created_at FROM dropped
-ON CONFLICT (event_key) DO NOTHING
+ON CONFLICT (event_key) DO UPDATE SET body = EXCLUDED.body, gave_up_at = now()
 RETURNING event_key, psid, body)"};
 
-constexpr Statement dead_letters_statement{"outbox_dead_letters", R"(
+// Payments only: failures and cancels given up on paid nothing. Bodies are MockPay's JSON.
+constexpr Statement dead_payments_statement{"outbox_dead_payments", R"(
 SELECT event_key, psid, body, (extract(epoch FROM gave_up_at) * 1000000)::bigint
-FROM mockpay_dead_letters ORDER BY gave_up_at DESC, event_key LIMIT $1)"};
+FROM mockpay_dead_letters WHERE body::jsonb ->> 'type' = 'payment.succeeded'
+ORDER BY gave_up_at DESC, event_key LIMIT $1)"};
 
 void prepare_statements(pqxx::connection& connection) {
     postgres::prepare_all(connection, {add_statement, remove_statement, claim_statement,
-                                       exhausted_statement, dead_letters_statement});
+                                       exhausted_statement, dead_payments_statement});
 }
 
 std::vector<OutboxEvent> events_from(const pqxx::result& rows) {
@@ -144,7 +150,9 @@ asio::awaitable<Status> Outbox::start() {
             {postgres::SchemaStep::always(create_table_sql),
              postgres::SchemaStep::index("mockpay_outbox", "mockpay_outbox_next_attempt",
                                          create_index_sql),
-             postgres::SchemaStep::always(create_dead_letters_sql)});
+             postgres::SchemaStep::always(create_dead_letters_sql),
+             postgres::SchemaStep::index("mockpay_dead_letters", "mockpay_dead_letters_gave_up_at",
+                                         create_dead_letters_index_sql)});
         txn.commit();
         return Done{};
     });
@@ -189,11 +197,11 @@ asio::awaitable<Result<std::vector<OutboxEvent>>> Outbox::drop_exhausted(std::in
     });
 }
 
-asio::awaitable<Result<std::vector<UndeliveredEvent>>> Outbox::dead_letters(std::int64_t limit) {
+asio::awaitable<Result<std::vector<UndeliveredEvent>>> Outbox::dead_payments(std::int64_t limit) {
     TF_ASSERT_GT(limit, 0);
     return worker().run<std::vector<UndeliveredEvent>>([limit](pqxx::connection& connection) {
         pqxx::nontransaction query(connection);
-        const pqxx::result rows = query.exec_prepared(dead_letters_statement.name, limit);
+        const pqxx::result rows = query.exec_prepared(dead_payments_statement.name, limit);
         std::vector<UndeliveredEvent> letters;
         letters.reserve(rows.size());
         for (const pqxx::row& row : rows) {

@@ -83,8 +83,8 @@ public:
     asio::awaitable<Result<std::vector<OutboxEvent>>> drop_exhausted(std::int32_t attempts_max,
                                                                      std::int64_t limit);
 
-    // The latest `limit` events given up on, newest first.
-    asio::awaitable<Result<std::vector<UndeliveredEvent>>> dead_letters(std::int64_t limit);
+    // The latest `limit` payments (succeeded events) given up on, newest first.
+    asio::awaitable<Result<std::vector<UndeliveredEvent>>> dead_payments(std::int64_t limit);
 
 private:
     postgres::Worker& worker();  // The first connection, for the table and the redelivery loop.

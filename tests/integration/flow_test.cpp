@@ -366,47 +366,77 @@ TEST_P(FlowTest, ABacklogInTheOutboxDrainsWithoutPausingBetweenFullWaves) {
 }
 
 // A payment MockPay gave up delivering (about two hours of failed attempts) is kept, and the
-// admin's refund list shows it with its order's status now: none (owed back) or the order
-// stored after all. Events given up on that paid nothing are not listed.
+// admin's refund list shows it with its order's status now and whether it is owed back: no
+// order stored, yes; the order its own payment paid (its answers lost), no; an order another
+// payment paid, yes. Events given up on that paid nothing are not listed.
 TEST_P(FlowTest, PaymentsMockPayGaveUpDeliveringAreListedAmongTheRefunds) {
     start_server();
     const auto [paid_order, paid_psid] = buy();
     ASSERT_EQ(emit(paid_psid, "succeeded").status, 303u);
+    pqxx::connection connection(database_url());
+    const auto paid_by = [&] {
+        pqxx::nontransaction query(connection);
+        return query.exec_params1("SELECT payment_key FROM orders WHERE id = $1", paid_order)[0]
+            .as<std::string>();
+    }();
+    ASSERT_FALSE(paid_by.empty());
     const std::string lost_order(32, 'a');
-    const auto payment = [](const std::string& order_id, const std::string& type) {
+    const auto payment = [](const std::string& order_id, const std::string& type,
+                            const std::string& key) {
         return json{{"type", type},
                     {"order_id", order_id},
                     {"amount", 6500},
                     {"currency", "eur"},
-                    {"customer_email", "gone@example.com"}}
+                    {"customer_email", "gone@example.com"},
+                    {"idempotency_key", key}}
             .dump();
     };
-    pqxx::connection connection(database_url());
     {
         pqxx::work txn(connection);
         const std::string given_up =
             "INSERT INTO mockpay_outbox (event_key, psid, body, attempts, next_attempt_at) "
             "VALUES ($1, $2, $3, 30, now())";
         txn.exec_params0(given_up, "evt_lost", "mock_lost",
-                         payment(lost_order, "payment.succeeded"));
+                         payment(lost_order, "payment.succeeded", "evt_lost"));
         txn.exec_params0(given_up, "evt_stored", paid_psid,
-                         payment(paid_order, "payment.succeeded"));
+                         payment(paid_order, "payment.succeeded", paid_by));
+        txn.exec_params0(given_up, "evt_again", paid_psid,
+                         payment(paid_order, "payment.succeeded", "evt_again"));
         txn.exec_params0(given_up, "evt_failed", "mock_failed",
-                         payment(std::string(32, 'b'), "payment.failed"));
+                         payment(std::string(32, 'b'), "payment.failed", "evt_failed"));
         txn.commit();
     }
     const auto stored = [&] { return outbox_events(connection); };
     ASSERT_TRUE(wait_until([&] { return stored() == 0; }, std::chrono::seconds(10)));
     const json refunds = body_of(driver().get("/api/admin/refunds", admin_basic()));
     const json& undelivered = refunds["undelivered_payments"];
-    ASSERT_EQ(undelivered.size(), 2u) << refunds.dump();
+    ASSERT_EQ(undelivered.size(), 3u) << refunds.dump();
     std::map<std::string, json> by_key;
     for (const json& item : undelivered) by_key[item["event_key"]] = item;
     EXPECT_EQ(by_key["evt_lost"]["order_id"], lost_order);
     EXPECT_EQ(by_key["evt_lost"]["order_status"], "none");
+    EXPECT_EQ(by_key["evt_lost"]["owed_back"], true);
     EXPECT_EQ(by_key["evt_lost"]["amount"], 6500);
     EXPECT_EQ(by_key["evt_lost"]["email"], "gone@example.com");
     EXPECT_EQ(by_key["evt_stored"]["order_status"], "PAID");
+    EXPECT_EQ(by_key["evt_stored"]["owed_back"], false);
+    EXPECT_EQ(by_key["evt_again"]["order_status"], "PAID");
+    EXPECT_EQ(by_key["evt_again"]["owed_back"], true);
+}
+
+// The refund list still answers the orders' lists when MockPay's cannot be read (its outbox
+// never started, so its table is missing): the list of payments it gave up on is null.
+TEST_P(FlowTest, TheRefundListAnswersWhenMockPaysListCannotBeRead) {
+    start_server();
+    {
+        pqxx::connection connection(database_url());
+        pqxx::nontransaction command(connection);
+        command.exec0("DROP TABLE mockpay_dead_letters");
+    }
+    const Reply refunds = driver().get("/api/admin/refunds", admin_basic());
+    EXPECT_EQ(refunds.status, 200u) << refunds.body;
+    EXPECT_TRUE(body_of(refunds)["undelivered_payments"].is_null()) << refunds.body;
+    EXPECT_TRUE(body_of(refunds)["items"].is_array());
 }
 
 // A shop that refuses every delivery does not make the outbox run wave after wave: each
@@ -423,6 +453,12 @@ TEST_P(FlowTest, AnOutboxWhoseDeliveriesAreAllRefusedPausesBetweenWaves) {
             "INSERT INTO mockpay_outbox (event_key, psid, body, next_attempt_at) "
             "SELECT 'evt_refused_' || i, 'mock_refused', '{}', now() "
             "FROM generate_series(1, 100) AS i");
+        // Events that used up their attempts, more than one drop takes: dropping them all
+        // does not start refused waves back to back either.
+        txn.exec0(
+            "INSERT INTO mockpay_outbox (event_key, psid, body, attempts, next_attempt_at) "
+            "SELECT 'evt_exhausted_' || i, 'mock_exhausted', '{}', 30, now() "
+            "FROM generate_series(1, 450) AS i");
         txn.commit();
     }
     const auto attempts = [&] {
@@ -432,7 +468,7 @@ TEST_P(FlowTest, AnOutboxWhoseDeliveriesAreAllRefusedPausesBetweenWaves) {
     ASSERT_TRUE(wait_until([&] { return attempts() > 0; }, std::chrono::seconds(10)));
     std::this_thread::sleep_for(std::chrono::milliseconds(2'500));
     EXPECT_LE(attempts(), 3 * 16 + 16);
-    EXPECT_EQ(outbox_events(connection), 100);
+    EXPECT_EQ(outbox_events(connection), 100);  // The exhausted ones moved to the dead letters.
 }
 
 // The outbox's table could not be made at start (here an older table of that name is in the

@@ -44,15 +44,19 @@
       return row;
     }));
   }
+  // null: MockPay's list could not be read (its outbox did not start); an older server has none.
   function showUndeliveredPayments(items) {
-    document.querySelector("#undelivered-payments tbody").replaceChildren(...items.map((payment) => {
+    const owed = (value) => (value === true ? "yes" : value === false ? "no" : "check");
+    const rows = items ? items.map((payment) => {
       const row = document.createElement("tr");
       row.append(cell(payment.event_key), cell(payment.order_id || "unknown"),
-        cell(payment.order_status),
+        cell(payment.order_status), cell(owed(payment.owed_back)),
         cell((payment.amount / 100).toFixed(2) + " " + payment.currency.toUpperCase()),
         cell(payment.email || "unknown"));
       return row;
-    }));
+    }) : [];
+    document.querySelector("#undelivered-payments tbody").replaceChildren(...rows);
+    document.getElementById("undelivered-unknown").hidden = items !== null;
   }
   function showReconcile(last, running) {
     const text = document.getElementById("reconcile");

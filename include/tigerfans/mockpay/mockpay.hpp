@@ -54,8 +54,9 @@ public:
     // Ends the redelivery loop (an attempt in flight finishes first).
     boost::asio::awaitable<void> stop();
 
-    // The latest `limit` events given up on, newest first.
-    boost::asio::awaitable<Result<std::vector<UndeliveredEvent>>> undelivered(std::size_t limit);
+    // The latest `limit` payments given up on, newest first.
+    boost::asio::awaitable<Result<std::vector<UndeliveredEvent>>> undelivered_payments(
+        std::size_t limit);
 
 private:
     boost::asio::awaitable<http::Response> page(http::Request& request);
