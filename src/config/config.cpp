@@ -12,6 +12,7 @@
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/clock.hpp"
 #include "tigerfans/core/limits.hpp"
+#include "tigerfans/core/loopback.hpp"
 
 #ifndef TIGERFANS_SOURCE_DIR
 #define TIGERFANS_SOURCE_DIR "."
@@ -398,12 +399,7 @@ std::string venue_path(const Config& config) {
 }
 
 bool is_loopback_host(std::string_view host) {
-    if (host == "localhost" || host == "::1" || host == "[::1]") return true;
-    // 127.0.0.0/8 written as four numbers: a name that only starts so resolves through DNS.
-    const bool digits_and_dots =
-        std::ranges::all_of(host, [](char c) { return c == '.' || (c >= '0' && c <= '9'); });
-    return host.starts_with("127.") && digits_and_dots && std::ranges::count(host, '.') == 3 &&
-           !host.ends_with('.') && host.find("..") == std::string_view::npos;
+    return host == "localhost" || host == "::1" || host == "[::1]" || is_loopback_ipv4(host);
 }
 
 std::string own_webhook_url(std::string_view host, std::uint16_t port) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tigerfans/core/assert.hpp"
+#include "tigerfans/core/loopback.hpp"
 
 namespace tigerfans::http {
 
@@ -252,26 +253,6 @@ bool find_cookie(const Request& request, std::string_view name,
     }
     return false;
 }
-
-namespace {
-bool is_loopback_ipv4(std::string_view host) {
-    if (!host.starts_with("127.")) return false;
-    int parts = 1;
-    std::size_t digits = 0;
-    for (const char c : host) {
-        if (c == '.') {
-            if (digits == 0) return false;
-            parts++;
-            digits = 0;
-        } else if (c >= '0' && c <= '9') {
-            if (++digits > 3) return false;
-        } else {
-            return false;
-        }
-    }
-    return parts == 4 && digits > 0;
-}
-}  // namespace
 
 bool names_loopback_host(std::string_view authority) {
     if (authority.empty()) return true;

@@ -69,6 +69,7 @@ TEST(Config, ANonLoopbackHostWithADefaultSecretIsRefusedNamingIt) {
     EXPECT_FALSE(is_loopback_host("128.0.0.1"));
     EXPECT_FALSE(is_loopback_host("127.0.0.1.evil.example"));
     EXPECT_FALSE(is_loopback_host("127.0.0"));
+    EXPECT_FALSE(is_loopback_host("127.0000.0.1"));  // The server reads no such Host either.
 }
 
 // With a documented default the server answers only loopback hosts, so MockPay's events must

@@ -75,10 +75,11 @@ std::optional<std::string> form_value(std::string_view text, std::string_view na
 // browser's cookie. Without Origin (other clients) a request passes.
 bool same_origin(const Request& request);
 
-// Whether a Host value (an authority: host and optional port) names this machine's loopback:
-// `localhost` or a name under it, an IPv4 address in 127.0.0.0/8, or `[::1]`. An empty value
-// (a request without an authority) counts too. No name that resolves through DNS does, so a
-// page whose name an attacker points at 127.0.0.1 (DNS rebinding) never qualifies.
+// Whether a Host value, as the request parser accepted it (a plain host and optional port),
+// names this machine's loopback: `localhost` or a name under it, an IPv4 address in
+// 127.0.0.0/8, or `[::1]`. An empty value (a request without an authority) counts too. No
+// name that resolves through DNS does, so a page whose name an attacker points at 127.0.0.1
+// (DNS rebinding) never qualifies.
 bool names_loopback_host(std::string_view authority);
 
 // The value of cookie `name` in a Cookie header (`a=1; b=2`), if present.
