@@ -394,7 +394,7 @@ asio::awaitable<int> App::Impl::serve(std::function<void(std::uint16_t)> on_list
     live = make_live_sampler();
     add_routes();  // Before the first accept completes: same thread, no await between.
     if (Status started = co_await mockpay->start(); !started) {
-        // Payments still work; the redelivery loop tries again to start the outbox each second.
+        // Payments still work; the redelivery loop tries again to start the outbox later.
         spdlog::error("mockpay: outbox unavailable at start: {}", fault_name(started.fault()));
     }
     spdlog::info("{} listening on {}:{} (level {}: accounting {}, payment sessions {}{})",

@@ -51,9 +51,10 @@ static_assert(outbox_first_retry > delivery_waits_total() + std::chrono::seconds
 constexpr std::chrono::seconds redelivery_interval{1};
 constexpr std::int64_t exhausted_batch_max = 100;
 // Due events are claimed and delivered this many at a time, one wave after another with no
-// pause while the claims come back full: a backlog left by an outage drains at the pace the
-// shop answers, not a wave a second. A claimed event is delivered within its wave (at most the
-// client's timeout after the claim), so another process's claim seldom meets it.
+// pause while the claims come back full and the shop takes some of each wave: a backlog left
+// by an outage drains at the pace the shop answers, not a wave a second. A claimed event is
+// delivered within its wave (at most the client's timeout after the claim), so another process's
+// claim seldom meets it.
 constexpr std::size_t redelivery_parallel = 16;
 constexpr std::chrono::seconds outbox_start_pause_max{60};
 // 2^n seconds apart, at most 5 minutes: 30 attempts span about two hours.
@@ -210,6 +211,7 @@ asio::awaitable<bool> MockPay::redeliver_due() {
         }
         more_exhausted = exhausted->size() == static_cast<std::size_t>(exhausted_batch_max);
     }
+    if (stopping_) co_return false;
     auto due = co_await outbox_->claim_due(static_cast<std::int64_t>(redelivery_parallel),
                                            redelivery_attempts_max);
     if (!due) co_return false;

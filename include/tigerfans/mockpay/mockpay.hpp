@@ -49,7 +49,8 @@ public:
     http::Routes routes();
 
     // Creates the outbox table and starts redelivering what earlier runs left in it. When the
-    // table cannot be made now, the redelivery loop tries again at each of its passes.
+    // table cannot be made now, the redelivery loop tries again later (1 s, then pauses
+    // doubling up to a minute).
     boost::asio::awaitable<Status> start();
     // Ends the redelivery loop (an attempt in flight finishes first).
     boost::asio::awaitable<void> stop();
@@ -70,7 +71,7 @@ private:
     boost::asio::awaitable<void> forget_delivered(std::string event_key);
     boost::asio::awaitable<void> redelivery_loop();
     // One wave; whether the next should follow at once (a full claim some delivery of which
-    // settled, or a full drop).
+    // settled).
     boost::asio::awaitable<bool> redeliver_due();
     // One attempt at a claimed event, settled by its answer; whether it settled.
     boost::asio::awaitable<bool> redeliver(OutboxEvent event);
