@@ -374,11 +374,12 @@ TEST_P(FlowTest, PaymentsMockPayGaveUpDeliveringAreListedAmongTheRefunds) {
     const auto [paid_order, paid_psid] = buy();
     ASSERT_EQ(emit(paid_psid, "succeeded").status, 303u);
     pqxx::connection connection(database_url());
-    const auto paid_by = [&] {
+    std::string paid_by;
+    {
         pqxx::nontransaction query(connection);
-        return query.exec_params1("SELECT payment_key FROM orders WHERE id = $1", paid_order)[0]
-            .as<std::string>();
-    }();
+        paid_by = query.exec_params1("SELECT payment_key FROM orders WHERE id = $1", paid_order)[0]
+                      .as<std::string>();
+    }
     ASSERT_FALSE(paid_by.empty());
     const std::string lost_order(32, 'a');
     const auto payment = [](const std::string& order_id, const std::string& type,
