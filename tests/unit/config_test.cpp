@@ -70,6 +70,11 @@ TEST(Config, ANonLoopbackHostWithADefaultSecretIsRefusedNamingIt) {
     EXPECT_FALSE(is_loopback_host("127.0.0.1.evil.example"));
     EXPECT_FALSE(is_loopback_host("127.0.0"));
     EXPECT_FALSE(is_loopback_host("127.0000.0.1"));  // The server reads no such Host either.
+    // A resolver reads these as names, not addresses, and asks DNS.
+    EXPECT_FALSE(is_loopback_host("127.0.0.300"));
+    EXPECT_FALSE(is_loopback_host("127.0.0.08"));
+    EXPECT_TRUE(is_loopback_host("127.255.0.0"));
+    EXPECT_FALSE(load(from({{"MOCK_WEBHOOK_URL", "http://127.0.0.300:8000/x"}})).ok());
 }
 
 // With a documented default the server answers only loopback hosts, so MockPay's events must
