@@ -464,7 +464,11 @@ TEST_P(FlowTest, AnOutboxWhoseDeliveriesAreAllRefusedPausesBetweenWaves) {
     }
     const auto attempts = [&] {
         pqxx::nontransaction query(connection);
-        return query.exec1("SELECT coalesce(sum(attempts), 0) FROM mockpay_outbox")[0].as<int>();
+        return query
+            .exec1(
+                "SELECT coalesce(sum(attempts), 0) FROM mockpay_outbox "
+                "WHERE event_key LIKE 'evt_refused_%'")[0]
+            .as<int>();
     };
     ASSERT_TRUE(wait_until([&] { return attempts() > 0; }, std::chrono::seconds(10)));
     std::this_thread::sleep_for(std::chrono::milliseconds(2'500));
