@@ -39,7 +39,7 @@ http::Response key_in_flight() {
 
 http::Response replay(const sessions::KeyAnswer& stored) {
     http::Response response = http::Response::json(stored.status, stored.body);
-    response.headers.emplace_back(std::string(idempotent_replay_header), "true");
+    response.headers.emplace_back(std::string(http::idempotent_replay_header), "true");
     return response;
 }
 

@@ -428,7 +428,7 @@ asio::awaitable<WebhookOutcome> record_unsettled_payment(Services& services,
 }
 
 // A succeeded event for a session the gate says is paid: a redelivery of the payment that paid
-// it, or a second payment (the form submitted twice, both before the first settled). The
+// it, or a second payment (a provider that took the session's payment twice). The
 // stored order tells which (usually from the memory of the process that wrote it): its own
 // payment's key is a replay; another is offered to the order store as the event describes it,
 // and the store keeps the order as it is and records the payment as a duplicate, owed back.

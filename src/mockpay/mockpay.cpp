@@ -19,6 +19,7 @@
 #include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/http/errors.hpp"
+#include "tigerfans/http/message.hpp"
 
 namespace tigerfans::mockpay {
 
@@ -103,6 +104,19 @@ OutboxEvent new_event(const sessions::PaymentSession& session, PaymentOutcome ou
 // Nothing more to deliver; no answer means "later".
 bool delivery_settled(const Result<http::ClientResponse>& reply) {
     return reply && settles_delivery(reply->status);
+}
+
+// How an answer that settles a delivery settled it.
+Delivery delivery_of(const http::ClientResponse& reply) {
+    return reply.status >= 400 ? Delivery::refused : Delivery::taken;
+}
+
+// An emit of a session that an earlier emit settled. Built outside the coroutine: inlined into
+// it, GCC 12 warns of a mismatched delete of the coroutine's frame.
+http::Response earlier_payment_answer(PaymentOutcome outcome, std::string_view order_id) {
+    http::Response answer = http::Response::redirect(redirect_after(outcome, order_id));
+    answer.headers.emplace_back(std::string(http::idempotent_replay_header), "true");
+    return answer;
 }
 
 std::string euros(std::int64_t cents) {
@@ -238,19 +252,15 @@ asio::awaitable<Result<std::vector<UndeliveredEvent>>> MockPay::undelivered_paym
 asio::awaitable<bool> MockPay::redeliver(OutboxEvent event) {
     redeliveries_.add();
     const auto reply = co_await deliver(event.body, 1);
-    co_await settle_delivery(event.event_key, reply);
-    co_return delivery_settled(reply);
+    const bool settled = delivery_settled(reply);
+    if (settled) co_await forget_delivered(event.event_key, event.psid, delivery_of(*reply));
+    co_return settled;
 }
 
-asio::awaitable<void> MockPay::settle_delivery(const std::string& event_key,
-                                               const Result<http::ClientResponse>& reply) {
-    if (!delivery_settled(reply)) co_return;
-    co_await forget_delivered(event_key);
-}
-
-asio::awaitable<void> MockPay::forget_delivered(std::string event_key) {
-    Status removed = co_await outbox_->remove(event_key);
-    // Left in the outbox, it is delivered again: the shop answers it as a replay.
+asio::awaitable<void> MockPay::forget_delivered(std::string event_key, std::string psid,
+                                                Delivery delivery) {
+    Status removed = co_await outbox_->remove(event_key, psid, delivery);
+    // Left in the outbox, it is delivered again: the shop answers it as before.
     if (!removed) spdlog::warn("mockpay: event {} delivered but still in the outbox", event_key);
 }
 
@@ -323,19 +333,25 @@ asio::awaitable<http::Response> MockPay::emit(http::Request& request) {
     TF_ASSERT_EQ(session.psid, request.path_param("psid"));  // The session that was asked for.
 
     const OutboxEvent event = new_event(session, *outcome);
-    Status queued = co_await outbox_->add(event, outbox_first_retry);
-    if (!queued) co_return http::fault_response(queued.fault(), "payment event outbox");
+    auto payment = co_await outbox_->add(event, *outcome, outbox_first_retry);
+    if (!payment) co_return http::fault_response(payment.fault(), "payment event outbox");
+    if (payment->event_key != event.event_key) {
+        // The session was settled by an earlier emit (the form sent twice, or another button
+        // after the first): this one pays nothing and leads where that one did.
+        co_return earlier_payment_answer(payment->outcome, session.order_id);
+    }
     const auto reply = co_await deliver(event.body, delivery_attempts_max);
     if (!delivery_settled(reply)) {
         // The payment happened; the shop will hear of it from the outbox.
         deliveries_deferred_.add();
         spdlog::warn("mockpay: webhook for {} not delivered yet; the outbox retries", session.psid);
+    } else if (delivery_of(*reply) == Delivery::refused) {
+        // Undone before the answer: the fan may pay the session again at once.
+        co_await forget_delivered(event.event_key, event.psid, Delivery::refused);
+        co_return http::error_response(reply->status, "webhook_rejected", reply->body);
     } else {
-        auto forget = forget_delivered(event.event_key);
+        auto forget = forget_delivered(event.event_key, event.psid, Delivery::taken);
         co_await background_.run(std::move(forget));
-        if (reply->status >= 400) {
-            co_return http::error_response(reply->status, "webhook_rejected", reply->body);
-        }
     }
     co_return http::Response::redirect(redirect_after(*outcome, session.order_id));
 }

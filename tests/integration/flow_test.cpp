@@ -4,6 +4,16 @@
 // database, its own Redis and (level 3) its own TigerBeetle replica.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -19,7 +29,75 @@
 namespace tigerfans::testing {
 namespace {
 
+namespace asio = boost::asio;
 using nlohmann::json;
+
+// A shop that refuses every event for good (400, as for a signature made with another
+// secret), on a port and a thread of its own; it answers keep-alive until it is destroyed.
+class RefusingWebhook {
+public:
+    RefusingWebhook() {
+        asio::co_spawn(io_, accept_loop(), asio::detached);
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    ~RefusingWebhook() {
+        io_.stop();
+        thread_.join();
+    }
+    RefusingWebhook(const RefusingWebhook&) = delete;
+    RefusingWebhook& operator=(const RefusingWebhook&) = delete;
+
+    std::string url() const {
+        return "http://127.0.0.1:" + std::to_string(port_) + "/payments/webhook";
+    }
+    int refused() const { return refused_.load(); }
+
+private:
+    using tcp = asio::ip::tcp;
+
+    asio::awaitable<void> accept_loop() {
+        for (;;) {
+            tcp::socket socket = co_await acceptor_.async_accept(asio::use_awaitable);
+            asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+        }
+    }
+
+    // Reads each request whole (head, then the body its Content-Length announces) before the
+    // answer, so nothing unread resets the connection under it.
+    asio::awaitable<void> serve(tcp::socket socket) {
+        std::string buffer;
+        for (;;) {
+            boost::system::error_code error;
+            const std::size_t head =
+                co_await asio::async_read_until(socket, asio::dynamic_buffer(buffer), "\r\n\r\n",
+                                                asio::redirect_error(asio::use_awaitable, error));
+            if (error) co_return;
+            std::size_t body_bytes = 0;
+            const std::size_t field = buffer.find("Content-Length:");
+            if (field < head) body_bytes = std::stoul(buffer.substr(field + 15));
+            if (buffer.size() < head + body_bytes) {
+                co_await asio::async_read(socket, asio::dynamic_buffer(buffer),
+                                          asio::transfer_exactly(head + body_bytes - buffer.size()),
+                                          asio::redirect_error(asio::use_awaitable, error));
+                if (error) co_return;
+            }
+            buffer.erase(0, head + body_bytes);
+            constexpr std::string_view answer =
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+                "Content-Length: 29\r\n\r\n{\"error\":\"invalid_signature\"}";
+            co_await asio::async_write(socket, asio::buffer(answer),
+                                       asio::redirect_error(asio::use_awaitable, error));
+            if (error) co_return;
+            refused_++;
+        }
+    }
+
+    asio::io_context io_;
+    tcp::acceptor acceptor_{io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
+    std::uint16_t port_ = acceptor_.local_endpoint().port();
+    std::atomic<int> refused_{0};
+    std::thread thread_;
+};
 
 class FlowTest : public LevelTest {
 protected:
@@ -237,9 +315,9 @@ TEST_P(FlowTest, APaymentWhoseSessionWasLostPostsItsPendingHold) {
     EXPECT_EQ(stock["goodies"]["active_holds"], 0);
 }
 
-// The payment form sent twice, both before the first payment settled: the order keeps the
-// first payment and its ticket; the second, answered as a replay, is listed among what is owed
-// back, once, however often it is delivered.
+// A provider that took a session's payment twice (MockPay pays once; these events are signed
+// by hand): the order keeps the first payment and its ticket; the second, answered as a
+// replay, is listed among what is owed back, once, however often it is delivered.
 TEST_P(FlowTest, ASecondPaymentOfAnOrderIsListedAsOwedBack) {
     start_server();
     const auto bought = buy("A", "twice@example.com");
@@ -336,6 +414,57 @@ TEST_P(FlowTest, AnUndeliveredPaymentEventIsRedeliveredFromTheOutboxAfterARestar
                            std::chrono::seconds(30)));
     EXPECT_EQ(order(order_id)["status"], "PAID");
     EXPECT_TRUE(wait_until([&] { return pending() == 0; }, std::chrono::seconds(5)));
+}
+
+// The payment form sent again, and another button after it, while the first payment waits for
+// its delivery: MockPay pays once. The later emits add nothing to the outbox and lead where the
+// first did, marked as replays; once delivered, the order is paid and nothing is owed back.
+TEST_P(FlowTest, APaymentFormSentAgainPaysNothing) {
+    start_server({{"MOCK_WEBHOOK_URL", "http://127.0.0.1:9/payments/webhook"}});
+    const auto [order_id, psid] = buy();
+    const Reply first = emit(psid, "succeeded");
+    EXPECT_EQ(first.status, 303u) << first.body;
+    EXPECT_EQ(first.header("Idempotent-Replayed"), "");
+    for (const std::string outcome : {"succeeded", "canceled"}) {
+        const Reply again = emit(psid, outcome);
+        EXPECT_EQ(again.status, 303u) << again.body;
+        EXPECT_EQ(again.header("Location"), "/demo/success?order_id=" + order_id);
+        EXPECT_EQ(again.header("Idempotent-Replayed"), "true");
+    }
+    pqxx::connection connection(database_url());
+    EXPECT_EQ(outbox_events(connection), 1);
+    restart_server();  // MOCK_WEBHOOK_URL: this server again.
+    const std::string order_path = "/api/orders/" + order_id;
+    ASSERT_TRUE(wait_until([&] { return driver().get(order_path).status == 200; },
+                           std::chrono::seconds(30)));
+    EXPECT_EQ(order(order_id)["status"], "PAID");
+    EXPECT_TRUE(
+        wait_until([&] { return outbox_events(connection) == 0; }, std::chrono::seconds(5)));
+    const Reply listed = driver().get("/api/admin/refunds", admin_basic());
+    ASSERT_EQ(listed.status, 200u) << listed.body;
+    EXPECT_TRUE(body_of(listed)["duplicate_payments"].empty()) << listed.body;
+    EXPECT_EQ(inventory()["A"]["sold"], 1);
+}
+
+// A payment the shop refused for good (the fan is shown the refusal) is not the session's
+// payment: the outbox keeps nothing of it, and the same session can be paid again, this time
+// by a shop that takes it.
+TEST_P(FlowTest, APaymentTheShopRefusedCanBePaidAgain) {
+    RefusingWebhook shop;
+    start_server({{"MOCK_WEBHOOK_URL", shop.url()}});
+    const auto [order_id, psid] = buy();
+    const Reply refused = emit(psid, "succeeded");
+    EXPECT_EQ(refused.status, 400u) << refused.body;
+    EXPECT_EQ(body_of(refused)["error"], "webhook_rejected");
+    EXPECT_EQ(shop.refused(), 1);
+    pqxx::connection connection(database_url());
+    EXPECT_EQ(outbox_events(connection), 0);
+    restart_server();  // MOCK_WEBHOOK_URL: this server again.
+    const Reply paid = emit(psid, "succeeded");
+    EXPECT_EQ(paid.status, 303u) << paid.body;
+    EXPECT_EQ(paid.header("Idempotent-Replayed"), "");
+    EXPECT_EQ(order(order_id)["status"], "PAID");
+    EXPECT_EQ(shop.refused(), 1);
 }
 
 // A backlog in MockPay's outbox (as an outage of the shop leaves behind) drains wave after wave

@@ -402,7 +402,7 @@ TEST_F(FlowsTest, AReplayedWebhookChangesNothingEvenAfterTheSessionIsGone) {
     EXPECT_EQ(orders.rows.size(), orders_before);
 }
 
-// The payment form sent twice: the second payment meets the gate's done mark. Its event's
+// A session its provider paid twice: the second payment meets the gate's done mark. Its event's
 // account of the order offers it to the order store, which records it once as owed back; a
 // redelivery of the payment that paid, a failure, or an event saying nothing of its order is
 // a plain replay.

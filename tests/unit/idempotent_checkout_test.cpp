@@ -46,7 +46,7 @@ protected:
     }
 
     static bool replayed(const http::Response& response) {
-        return http::find_header(response.headers, idempotent_replay_header) == "true";
+        return http::find_header(response.headers, http::idempotent_replay_header) == "true";
     }
 
     http::Router router;

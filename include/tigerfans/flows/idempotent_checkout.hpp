@@ -31,8 +31,6 @@
 namespace tigerfans::flows {
 
 inline constexpr std::string_view idempotency_key_header = "Idempotency-Key";
-// On an answer that replays a stored one.
-inline constexpr std::string_view idempotent_replay_header = "Idempotent-Replayed";
 
 // 1 to limits::checkout_key_bytes_max printable ASCII characters (space to '~').
 bool is_valid_idempotency_key(std::string_view key);

@@ -18,6 +18,10 @@ Method parse_method(std::string_view name);
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// On an answer that repeats what an earlier request was answered: a checkout's stored answer
+// for its Idempotency-Key, a payment form sent again.
+inline constexpr std::string_view idempotent_replay_header = "Idempotent-Replayed";
+
 // Case-insensitive lookup; empty when absent.
 std::string_view find_header(const Headers& headers, std::string_view name);
 // The same, telling an absent header (nullopt) from an empty one.
