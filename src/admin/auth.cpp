@@ -123,15 +123,15 @@ bool Auth::basic_credentials_pass(const http::Request& request) const {
     return match;
 }
 
-std::string Auth::login_cookie(std::string_view username) const {
+std::string Auth::login_cookie(std::string_view username, bool secure) const {
     TF_ASSERT_EQ(username, username_);  // Issued only after credentials_match.
     const std::int64_t ttl_s = limits::admin_session_ttl_s;
-    return std::string(cookie_name) + "=" + issue_token(username, now_unix_s() + ttl_s) +
-           "; Path=/; Max-Age=" + std::to_string(ttl_s) + "; HttpOnly; SameSite=Lax";
+    return http::set_cookie(cookie_name, issue_token(username, now_unix_s() + ttl_s), ttl_s,
+                            {.http_only = true, .secure = secure});
 }
 
-std::string Auth::logout_cookie() {
-    return std::string(cookie_name) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax";
+std::string Auth::logout_cookie(bool secure) {
+    return http::set_cookie(cookie_name, "", 0, {.http_only = true, .secure = secure});
 }
 
 // Only "/" followed by a character that cannot start another host: not "/", not "\\" and

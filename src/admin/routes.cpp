@@ -274,7 +274,8 @@ asio::awaitable<Response> post_login(const AdminContext& context, Request& reque
     }
     context.login_throttle.succeeded(address, username, now_us);
     Response response = Response::redirect(safe_next(next));
-    response.with_header("Set-Cookie", context.auth.login_cookie(username));
+    response.with_header("Set-Cookie",
+                         context.auth.login_cookie(username, context.config.cookie_secure));
     co_return response;
 }
 
@@ -285,7 +286,7 @@ asio::awaitable<Response> post_logout(const AdminContext& context, Request& requ
         co_return http::error_response(403, "forbidden", "cross-site form");
     context.auth.revoke(request);
     Response response = Response::redirect("/");
-    response.with_header("Set-Cookie", Auth::logout_cookie());
+    response.with_header("Set-Cookie", Auth::logout_cookie(context.config.cookie_secure));
     co_return response;
 }
 // An admin API's handler: its answers carry customers' data and the sale's state, which no cache

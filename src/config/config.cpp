@@ -214,6 +214,10 @@ std::vector<Option> build_options() {
         {"METRICS_TOKEN", Kind::text, "", 0, 0, {}, "", true,
          "bearer token that may read /metrics besides an admin login (empty: admin only)",
          [](C& c, S t, std::int64_t) { c.metrics_token = t; }},
+        {"COOKIE_SECURE", Kind::choice, "off", 0, 0, {"off", "on"}, "", false,
+         "on: cookies the server sets carry Secure, so browsers send them over HTTPS only (for "
+         "a server behind a TLS proxy)",
+         [](C& c, S t, std::int64_t) { c.cookie_secure = t == "on"; }},
         {"WAITING_ROOM", Kind::choice, "off", 0, 0, {"off", "on"}, "", false,
          "waiting room in front of checkout: a queue, and admission tokens checkout asks for",
          [](C& c, S t, std::int64_t) { c.waiting_room = t == "on"; }},
@@ -453,6 +457,7 @@ std::vector<std::string> describe(const Config& config) {
         }
         if (name == "RATE_LIMIT_PER_SECOND") return std::to_string(config.rate_limit_per_second);
         if (name == "RATE_LIMIT_BURST") return std::to_string(config.rate_limit_burst);
+        if (name == "COOKIE_SECURE") return config.cookie_secure ? "on" : "off";
         if (name == "WAITING_ROOM") return config.waiting_room ? "on" : "off";
         if (name == "SALE_OPENS_AT") {
             return config.sale_opens_at_us ? iso8601_utc(*config.sale_opens_at_us) : "";

@@ -49,11 +49,6 @@ std::int64_t poll_after_ms(double wait_s) {
     return std::min(poll_max_ms, static_cast<std::int64_t>(quarter_ms));
 }
 
-std::string cookie(std::string_view name, std::string_view value, std::int64_t max_age_s) {
-    return std::string(name) + "=" + std::string(value) +
-           "; Path=/; Max-Age=" + std::to_string(std::max<std::int64_t>(max_age_s, 0)) +
-           "; SameSite=Lax";
-}
 }  // namespace
 
 WaitingRoom::WaitingRoom(asio::any_io_executor loop, const config::Config& config,
@@ -327,7 +322,9 @@ Response WaitingRoom::join_answer(unsigned status, const std::string& entry_id, 
     // The cookie lasts until the sale's opening and a day of queueing and admission after it.
     const std::int64_t cookie_s = whole_seconds_until(now_us, timeline_.sale_opens_us) + 24 * 3600;
     Response response = Response::json(status, std::move(body).finish());
-    response.headers.emplace_back("Set-Cookie", cookie(queue_cookie, entry_id, cookie_s));
+    response.headers.emplace_back(
+        "Set-Cookie",
+        http::set_cookie(queue_cookie, entry_id, cookie_s, {.secure = config_.cookie_secure}));
     response.headers.emplace_back("Cache-Control", "no-store");
     return response;
 }
@@ -422,7 +419,9 @@ Response WaitingRoom::admitted_answer(std::string_view entry_id, const queue::En
         .integer("token_expires_at_ms", admission.expires_s * 1000);
     Response response = Response::json(200, std::move(body).finish());
     response.headers.emplace_back(
-        "Set-Cookie", cookie(admission_cookie, token, admission.expires_s - now_us / us_per_s));
+        "Set-Cookie",
+        http::set_cookie(admission_cookie, token, admission.expires_s - now_us / us_per_s,
+                         {.secure = config_.cookie_secure}));
     return response;
 }
 

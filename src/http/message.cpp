@@ -226,6 +226,18 @@ bool find_cookie_in(std::string_view cookie_header, std::string_view name,
 }
 }  // namespace
 
+std::string set_cookie(std::string_view name, std::string_view value, std::int64_t max_age_s,
+                       CookieFlags flags) {
+    std::string cookie;
+    cookie.reserve(name.size() + value.size() + 64);
+    cookie.append(name).append("=").append(value).append("; Path=/; Max-Age=");
+    cookie += std::to_string(std::max<std::int64_t>(max_age_s, 0));
+    if (flags.http_only) cookie += "; HttpOnly";
+    if (flags.secure) cookie += "; Secure";
+    cookie += "; SameSite=Lax";
+    return cookie;
+}
+
 std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name) {
     std::optional<std::string> found;
     find_cookie_in(cookie_header, name, [&found](std::string_view value) {

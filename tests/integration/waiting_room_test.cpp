@@ -38,6 +38,11 @@ protected:
 
     // A restart with the settings of the first start.
     void restart() { restart_server(settings_); }
+    // The same with one setting changed.
+    void restart_with(const std::string& name, const std::string& value) {
+        settings_[name] = value;
+        restart_server(settings_);
+    }
 
     std::string join() {
         const Reply reply = driver().post("/api/queue/join", "");
@@ -124,6 +129,30 @@ TEST_P(WaitingRoomTest, AnAdmittedFanChecksOutWithTheTokenAndOnlyWithIt) {
     EXPECT_EQ(used_up.status, 403u) << used_up.body;
     EXPECT_EQ(error_of(used_up), "admission_used_up");
     EXPECT_EQ(status(entry).value("tickets_left", -1), 0);
+}
+
+// With COOKIE_SECURE=on every cookie the server sets carries Secure (the queue's entry, the
+// admission and the admin session), so a browser never sends them over plain HTTP; without it
+// none does.
+TEST_P(WaitingRoomTest, EveryCookieCarriesSecureWhenAskedFor) {
+    start_open_sale(1'000, {{"COOKIE_SECURE", "on"}});
+    const Reply joined = driver().post("/api/queue/join", "");
+    ASSERT_EQ(joined.status, 201u) << joined.body;
+    EXPECT_NE(joined.header("Set-Cookie").find("; Secure;"), std::string::npos);
+    const std::string entry = json::parse(joined.body, nullptr, false).value("entry_id", "");
+    ASSERT_EQ(wait_for_admission(entry).value("state", ""), "admitted");
+    const Reply admitted = driver().get("/api/queue/" + entry);
+    ASSERT_EQ(admitted.status, 200u) << admitted.body;
+    EXPECT_TRUE(admitted.header("Set-Cookie").starts_with("tf_admission="));
+    EXPECT_NE(admitted.header("Set-Cookie").find("; Secure;"), std::string::npos);
+    const Reply login = driver().post_form("/admin/login", "username=admin&password=test-password");
+    ASSERT_EQ(login.status, 303u) << login.body;
+    EXPECT_NE(login.header("Set-Cookie").find("; HttpOnly; Secure;"), std::string::npos);
+
+    restart_with("COOKIE_SECURE", "off");
+    const Reply plain = driver().post("/api/queue/join", "");
+    ASSERT_EQ(plain.status, 201u) << plain.body;
+    EXPECT_EQ(plain.header("Set-Cookie").find("Secure"), std::string::npos);
 }
 
 // A keyed checkout whose answer the fan lost gets it again with the same key after the

@@ -52,9 +52,13 @@ TEST(AdminAuth, BasicCredentialsAndCookiesBothAuthenticate) {
     http::Request wrong;
     wrong.headers = {{"Authorization", "Basic " + base64_encode("admin:nope")}};
     EXPECT_FALSE(auth.is_admin(wrong));
-    const std::string set_cookie = auth.login_cookie("admin");
+    const std::string set_cookie = auth.login_cookie("admin", false);
     EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos);
     EXPECT_NE(set_cookie.find("SameSite=Lax"), std::string::npos);
+    EXPECT_EQ(set_cookie.find("Secure"), std::string::npos);
+    EXPECT_NE(auth.login_cookie("admin", true).find("; Secure"), std::string::npos);
+    EXPECT_EQ(admin::Auth::logout_cookie(true),
+              "tf_admin=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax");
     http::Request with_cookie;
     with_cookie.headers = {{"Cookie", "x=1; " + set_cookie.substr(0, set_cookie.find(';'))}};
     EXPECT_TRUE(auth.is_admin(with_cookie));
@@ -65,10 +69,10 @@ TEST(AdminAuth, BasicCredentialsAndCookiesBothAuthenticate) {
 // one authenticates, in whichever Cookie field it comes, and a logout revokes both.
 TEST(AdminAuth, AnyValidSessionCookieAuthenticatesAndALogoutEndsThemAll) {
     admin::Auth own("admin", "supasecret", "cookie-key");
-    const std::string set_cookie = own.login_cookie("admin");
+    const std::string set_cookie = own.login_cookie("admin", false);
     const std::string good = set_cookie.substr(0, set_cookie.find(';'));
     const std::string name = good.substr(0, good.find('='));
-    const std::string other = own.login_cookie("admin");
+    const std::string other = own.login_cookie("admin", false);
     const std::string second = other.substr(0, other.find(';'));
     http::Request stale_first;
     stale_first.headers = {{"Cookie", name + "=stale; x=1"}, {"cookie", good + "; " + second}};

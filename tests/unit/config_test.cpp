@@ -257,11 +257,23 @@ TEST(Config, ReadsTheWaitingRoomAndTheSaleOpeningInUtc) {
     EXPECT_EQ(loaded.config.queue_waiting_max, 0u);
     std::string all;
     for (const auto& line : describe(loaded.config)) all += line + "\n";
+    EXPECT_NE(all.find("COOKIE_SECURE = off"), std::string::npos);
     EXPECT_NE(all.find("SALE_OPENS_AT = 2026-12-02T18:00:00.000000+00:00"), std::string::npos);
     EXPECT_NE(all.find("WAITING_ROOM = on"), std::string::npos);
     for (const char* text : {"2026-12-02 18:00:00+00", "2026-12-02T18:00:00.5+00:00"}) {
         EXPECT_TRUE(load(from({{"SALE_OPENS_AT", text}})).ok()) << text;
     }
+}
+
+// Secure cookies are asked for by name; anything but on or off is refused.
+TEST(Config, ReadsWhetherCookiesAreSecure) {
+    EXPECT_FALSE(load(from({})).config.cookie_secure);
+    const LoadResult secure = load(from({{"COOKIE_SECURE", "on"}}));
+    ASSERT_TRUE(secure.ok()) << secure.errors.at(0);
+    EXPECT_TRUE(secure.config.cookie_secure);
+    const LoadResult wrong = load(from({{"COOKIE_SECURE", "true"}}));
+    ASSERT_EQ(wrong.errors.size(), 1u);
+    EXPECT_TRUE(wrong.errors[0].starts_with("COOKIE_SECURE: ")) << wrong.errors[0];
 }
 
 TEST(Config, RefusesWaitingRoomValuesOutOfRangeNamingEach) {

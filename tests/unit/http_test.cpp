@@ -124,6 +124,18 @@ TEST(Request, FindCookieVisitsEachValueOfTheNameInEveryCookieField) {
     EXPECT_EQ(cookie_value("ab=1", "a"), std::nullopt);
 }
 
+// A cookie set for the whole site, SameSite=Lax, HttpOnly and Secure only when asked; an age
+// below zero (a token already expired) removes it.
+TEST(Response, SetCookieNamesItsAttributes) {
+    EXPECT_EQ(set_cookie("a", "1", 60, {}), "a=1; Path=/; Max-Age=60; SameSite=Lax");
+    EXPECT_EQ(set_cookie("a", "1", 60, {.http_only = true}),
+              "a=1; Path=/; Max-Age=60; HttpOnly; SameSite=Lax");
+    EXPECT_EQ(set_cookie("a", "1", 60, {.secure = true}),
+              "a=1; Path=/; Max-Age=60; Secure; SameSite=Lax");
+    EXPECT_EQ(set_cookie("a", "", -5, {.http_only = true, .secure = true}),
+              "a=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax");
+}
+
 // Origin names this site when its host is Host's, whatever the case of either (host names
 // are case-insensitive); no Origin is same-site (a browser's own navigation, or no browser).
 TEST(Request, SameOriginComparesHostNamesWithoutRegardToCase) {

@@ -38,8 +38,9 @@ public:
     // anyway. Kept in this process's memory (one process serves a sale today).
     void revoke(const http::Request& request);
 
-    std::string login_cookie(std::string_view username) const;  // Set-Cookie value
-    static std::string logout_cookie();
+    // Set-Cookie values; `secure`: the browser sends the cookie over HTTPS only.
+    std::string login_cookie(std::string_view username, bool secure) const;
+    static std::string logout_cookie(bool secure);
 
 private:
     std::string signature_of(std::string_view payload) const;

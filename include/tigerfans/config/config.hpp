@@ -46,6 +46,7 @@ struct Config {
     std::uint32_t reconcile_interval_s = 0;   // 0: no periodic reconciliation.
     std::uint32_t rate_limit_per_second = 0;  // Per client address; 0: no limit.
     std::uint32_t rate_limit_burst = 1;
+    bool cookie_secure = false;  // Cookies the server sets go over HTTPS only.
     // The waiting room (queue/, flows/waiting_room).
     bool waiting_room = false;
     std::optional<std::int64_t> sale_opens_at_us;  // Unset: the sale opens when the server starts.

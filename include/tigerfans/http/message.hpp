@@ -2,6 +2,7 @@
 // http/client.cpp; handlers, flows and tests see only these.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -95,5 +96,17 @@ std::optional<std::string> cookie_value(std::string_view cookie_header, std::str
 // four values are visited: a request packed with more is not worth an HMAC each.
 bool find_cookie(const Request& request, std::string_view name,
                  const std::function<bool(std::string_view)>& visit);
+
+// How a cookie the server sets may travel: HttpOnly keeps it from the page's scripts, Secure
+// from plain HTTP (for a server whose pages a TLS proxy serves).
+struct CookieFlags {
+    bool http_only = false;
+    bool secure = false;
+};
+
+// A Set-Cookie value: `name`=`value` for the whole site (Path=/), kept `max_age_s` seconds (0
+// or less: removed now), SameSite=Lax, with `flags`.
+std::string set_cookie(std::string_view name, std::string_view value, std::int64_t max_age_s,
+                       CookieFlags flags);
 
 }  // namespace tigerfans::http
