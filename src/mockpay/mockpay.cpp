@@ -16,7 +16,6 @@
 #include "tigerfans/core/assert.hpp"
 #include "tigerfans/core/async.hpp"
 #include "tigerfans/core/clock.hpp"
-#include "tigerfans/core/ids.hpp"
 #include "tigerfans/core/limits.hpp"
 #include "tigerfans/http/errors.hpp"
 #include "tigerfans/http/message.hpp"
@@ -91,13 +90,14 @@ PaymentEvent payment_event(const sessions::PaymentSession& session, PaymentOutco
     return event;
 }
 
-OutboxEvent new_event(const sessions::PaymentSession& session, PaymentOutcome outcome) {
+// Keyed on its session and outcome: the same emit sent again is the same event.
+OutboxEvent new_event(std::string_view secret, const sessions::PaymentSession& session,
+                      PaymentOutcome outcome) {
     OutboxEvent event;
-    event.event_key = new_event_key();
+    event.event_key = session_event_key(secret, session.psid, outcome);
     event.psid = session.psid;
     event.body =
         event_json(payment_event(session, outcome, event.event_key, unix_now_us() / 1'000'000));
-    TF_ASSERT(!event.event_key.empty());  // Each emit is one payment, keyed on its own.
     return event;
 }
 
@@ -106,14 +106,9 @@ bool delivery_settled(const Result<http::ClientResponse>& reply) {
     return reply && settles_delivery(reply->status);
 }
 
-// How an answer that settles a delivery settled it.
-Delivery delivery_of(const http::ClientResponse& reply) {
-    return reply.status >= 400 ? Delivery::refused : Delivery::taken;
-}
-
-// An emit of a session that an earlier emit settled. Built outside the coroutine: inlined into
-// it, GCC 12 warns of a mismatched delete of the coroutine's frame.
-http::Response earlier_payment_answer(PaymentOutcome outcome, std::string_view order_id) {
+// An emit whose event the same emit, sent before, left waiting in the outbox. Built outside
+// the coroutine: inlined into it, GCC 12 warns of a mismatched delete of the coroutine's frame.
+http::Response resent_form_answer(PaymentOutcome outcome, std::string_view order_id) {
     http::Response answer = http::Response::redirect(redirect_after(outcome, order_id));
     answer.headers.emplace_back(std::string(http::idempotent_replay_header), "true");
     return answer;
@@ -252,15 +247,19 @@ asio::awaitable<Result<std::vector<UndeliveredEvent>>> MockPay::undelivered_paym
 asio::awaitable<bool> MockPay::redeliver(OutboxEvent event) {
     redeliveries_.add();
     const auto reply = co_await deliver(event.body, 1);
-    const bool settled = delivery_settled(reply);
-    if (settled) co_await forget_delivered(event.event_key, event.psid, delivery_of(*reply));
-    co_return settled;
+    co_await settle_delivery(event.event_key, reply);
+    co_return delivery_settled(reply);
 }
 
-asio::awaitable<void> MockPay::forget_delivered(std::string event_key, std::string psid,
-                                                Delivery delivery) {
-    Status removed = co_await outbox_->remove(event_key, psid, delivery);
-    // Left in the outbox, it is delivered again: the shop answers it as before.
+asio::awaitable<void> MockPay::settle_delivery(const std::string& event_key,
+                                               const Result<http::ClientResponse>& reply) {
+    if (!delivery_settled(reply)) co_return;
+    co_await forget_delivered(event_key);
+}
+
+asio::awaitable<void> MockPay::forget_delivered(std::string event_key) {
+    Status removed = co_await outbox_->remove(event_key);
+    // Left in the outbox, it is delivered again: the shop answers it as a replay.
     if (!removed) spdlog::warn("mockpay: event {} delivered but still in the outbox", event_key);
 }
 
@@ -332,25 +331,27 @@ asio::awaitable<http::Response> MockPay::emit(http::Request& request) {
     const sessions::PaymentSession& session = **found;
     TF_ASSERT_EQ(session.psid, request.path_param("psid"));  // The session that was asked for.
 
-    const OutboxEvent event = new_event(session, *outcome);
-    auto payment = co_await outbox_->add(event, *outcome, outbox_first_retry);
-    if (!payment) co_return http::fault_response(payment.fault(), "payment event outbox");
-    if (payment->event_key != event.event_key) {
-        // The session was settled by an earlier emit (the form sent twice, or another button
-        // after the first): this one pays nothing and leads where that one did.
-        co_return earlier_payment_answer(payment->outcome, session.order_id);
+    const OutboxEvent event = new_event(config_.mock_secret, session, *outcome);
+    auto stored = co_await outbox_->add(event, outbox_first_retry);
+    if (!stored) co_return http::fault_response(stored.fault(), "payment event outbox");
+    if (!*stored) {
+        // The form sent again while its event waits: that one is delivered, this pays nothing.
+        co_return resent_form_answer(*outcome, session.order_id);
     }
+    // Stored, so no event of this key waits: were one delivered before (the form sent again
+    // after it), the shop answers this one, under the same key, as that one's replay.
     const auto reply = co_await deliver(event.body, delivery_attempts_max);
     if (!delivery_settled(reply)) {
         // The payment happened; the shop will hear of it from the outbox.
         deliveries_deferred_.add();
         spdlog::warn("mockpay: webhook for {} not delivered yet; the outbox retries", session.psid);
-    } else if (delivery_of(*reply) == Delivery::refused) {
-        // Undone before the answer: the fan may pay the session again at once.
-        co_await forget_delivered(event.event_key, event.psid, Delivery::refused);
+    } else if (reply->status >= 400) {
+        // Forgotten before the answer: a fan who sends the form again is not answered from an
+        // event the shop refused.
+        co_await forget_delivered(event.event_key);
         co_return http::error_response(reply->status, "webhook_rejected", reply->body);
     } else {
-        auto forget = forget_delivered(event.event_key, event.psid, Delivery::taken);
+        auto forget = forget_delivered(event.event_key);
         co_await background_.run(std::move(forget));
     }
     co_return http::Response::redirect(redirect_after(*outcome, session.order_id));

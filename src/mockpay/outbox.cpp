@@ -4,8 +4,7 @@
 // between batches.
 #include "mockpay/outbox.hpp"
 
-#include <stdexcept>
-#include <unordered_map>
+#include <string_view>
 #include <unordered_set>
 
 #include "postgres/schema.hpp"
@@ -54,48 +53,17 @@ constexpr std::string_view create_dead_letters_index_sql =
     "CREATE INDEX IF NOT EXISTS mockpay_dead_letters_gave_up_at "
     "ON mockpay_dead_letters (gave_up_at)";
 
-constexpr std::string_view create_payments_sql = R"(
-CREATE TABLE IF NOT EXISTS mockpay_payments (
-    psid text PRIMARY KEY,
-    event_key text NOT NULL,
-    outcome text NOT NULL CHECK (outcome IN ('succeeded', 'failed', 'canceled')),
-    created_at timestamptz NOT NULL DEFAULT now()
-))";
-
-// A batch's events as arrays: key, psid, body, seconds until the first background attempt and
-// outcome. An event enters the outbox only when it is its session's first (two of one session
-// in one batch: one of them); the keys it returns are those added. Sessions are taken in psid
-// order, so two batches that both meet the same two sessions wait for each other in one order
-// and never deadlock.
+// A batch's events as arrays: key, psid, body and seconds until the first background attempt.
+// Returns the keys it stored: a key the outbox holds already is the same emit sent again.
 constexpr Statement add_statement{"outbox_add", R"(
-WITH emitted AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[])
-        AS e(k, p, b, r, o)),
-first_of_session AS (
-    INSERT INTO mockpay_payments (psid, event_key, outcome)
-    SELECT p, k, o FROM emitted ORDER BY p
-    ON CONFLICT (psid) DO NOTHING
-    RETURNING event_key)
 INSERT INTO mockpay_outbox (event_key, psid, body, next_attempt_at)
 SELECT k, p, b, now() + r * interval '1 second'
-FROM emitted JOIN first_of_session ON first_of_session.event_key = emitted.k
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS e(k, p, b, r)
 ON CONFLICT (event_key) DO NOTHING
 RETURNING event_key)"};
 
-// The payments of sessions whose event the batch did not add: an earlier emit's, or the event
-// itself added again.
-constexpr Statement payments_statement{
-    "outbox_payments",
-    "SELECT psid, event_key, outcome FROM mockpay_payments WHERE psid = ANY($1::text[])"};
-
 constexpr Statement remove_statement{
     "outbox_remove", "DELETE FROM mockpay_outbox WHERE event_key = ANY($1::text[])"};
-
-// Payments the shop refused for good, as arrays of psid and event key: the session is unpaid
-// again (its payment only, never a later one).
-constexpr Statement unpay_statement{"outbox_unpay", R"(
-DELETE FROM mockpay_payments AS paid USING unnest($1::text[], $2::text[]) AS r(p, k)
-WHERE paid.psid = r.p AND paid.event_key = r.k)"};
 
 constexpr Statement claim_statement{"outbox_claim", R"(
 UPDATE mockpay_outbox SET attempts = attempts + 1,
@@ -127,9 +95,8 @@ FROM mockpay_dead_letters WHERE body::jsonb ->> 'type' = 'payment.succeeded'
 ORDER BY gave_up_at DESC, event_key LIMIT $1)"};
 
 void prepare_statements(pqxx::connection& connection) {
-    postgres::prepare_all(connection,
-                          {add_statement, payments_statement, remove_statement, unpay_statement,
-                           claim_statement, exhausted_statement, dead_payments_statement});
+    postgres::prepare_all(connection, {add_statement, remove_statement, claim_statement,
+                                       exhausted_statement, dead_payments_statement});
 }
 
 std::vector<OutboxEvent> events_from(const pqxx::result& rows) {
@@ -142,79 +109,44 @@ std::vector<OutboxEvent> events_from(const pqxx::result& rows) {
     return events;
 }
 
-// The payment of each session in `psids`, read in `txn` (after the batch's own inserts).
-std::unordered_map<std::string, SessionPayment> payments_of(pqxx::work& txn,
-                                                            const postgres::ArrayLiteral& psids) {
-    std::unordered_map<std::string, SessionPayment> payments;
-    for (const pqxx::row& row : txn.exec_prepared(payments_statement.name, psids.text())) {
-        const auto outcome = parse_outcome(row[2].as<std::string>());
-        TF_ASSERT(outcome.has_value());  // The table's CHECK admits only the three names.
-        payments[row[0].as<std::string>()] = {row[1].as<std::string>(), *outcome};
-    }
-    return payments;
-}
-
 // One batch of adds and removes in one transaction, the adds first. An event is removed only
 // after its add returned, so the two never meet in one batch; were they to, the order keeps
-// the removal. Each add answers its session's payment: its own event when the batch added it,
-// else the one read back (an emit of the session before it, in this batch or an earlier one).
+// the removal. Of the adds with one key (one emit of a session, sent again) the first is sent,
+// and stored unless the outbox holds the key already; the others store nothing.
 std::vector<OutboxWritten> write_batch(pqxx::connection& connection,
                                        std::vector<OutboxChange>& changes) {
-    postgres::ArrayLiteral keys, psids, bodies, retries, outcomes, removed, unpaid_psids,
-        unpaid_keys;
+    postgres::ArrayLiteral keys, psids, bodies, retries, removed;
+    std::unordered_set<std::string_view> sent;
     for (const OutboxChange& change : changes) {
-        if (change.kind == OutboxChange::Kind::add) {
+        if (!change.add) {
+            removed.add_text(change.event.event_key);
+        } else if (sent.insert(change.event.event_key).second) {
             keys.add_text(change.event.event_key);
             psids.add_text(change.event.psid);
             bodies.add_text(change.event.body);
             retries.add_int(change.first_retry_s);
-            outcomes.add_text(outcome_name(change.outcome));
-            continue;
-        }
-        removed.add_text(change.event.event_key);
-        if (change.kind == OutboxChange::Kind::remove_refused) {
-            unpaid_psids.add_text(change.event.psid);
-            unpaid_keys.add_text(change.event.event_key);
         }
     }
     pqxx::work txn(connection);
-    std::unordered_set<std::string> added;
+    std::unordered_set<std::string> stored;
     if (keys.size() > 0) {
-        for (const pqxx::row& row :
-             txn.exec_prepared(add_statement.name, keys.text(), psids.text(), bodies.text(),
-                               retries.text(), outcomes.text())) {
-            added.insert(row[0].as<std::string>());
-        }
-    }
-    postgres::ArrayLiteral others;
-    for (const OutboxChange& change : changes) {
-        if (change.kind == OutboxChange::Kind::add && !added.contains(change.event.event_key)) {
-            others.add_text(change.event.psid);
-        }
-    }
-    const auto earlier = others.size() > 0 ? payments_of(txn, others)
-                                           : std::unordered_map<std::string, SessionPayment>{};
-    std::vector<OutboxWritten> written;
-    written.reserve(changes.size());
-    for (const OutboxChange& change : changes) {
-        if (change.kind != OutboxChange::Kind::add) {
-            written.emplace_back(Done{});
-        } else if (added.contains(change.event.event_key)) {
-            written.emplace_back(SessionPayment{change.event.event_key, change.outcome});
-        } else if (const auto found = earlier.find(change.event.psid); found != earlier.end()) {
-            written.emplace_back(found->second);
-        } else {
-            // The row that made the add skip is gone (removed by hand meanwhile): the batch
-            // rolls back and fails, and the emits are tried again.
-            throw std::runtime_error("mockpay_payments: the payment of " + change.event.psid +
-                                     " vanished while its session was emitted");
+        for (const pqxx::row& row : txn.exec_prepared(add_statement.name, keys.text(), psids.text(),
+                                                      bodies.text(), retries.text())) {
+            stored.insert(row[0].as<std::string>());
         }
     }
     if (removed.size() > 0) txn.exec_prepared(remove_statement.name, removed.text());
-    if (unpaid_psids.size() > 0) {
-        txn.exec_prepared(unpay_statement.name, unpaid_psids.text(), unpaid_keys.text());
-    }
     txn.commit();
+    // Each stored key answers true to its first add only.
+    std::vector<OutboxWritten> written;
+    written.reserve(changes.size());
+    for (const OutboxChange& change : changes) {
+        if (change.add) {
+            written.emplace_back(stored.erase(change.event.event_key) > 0);
+        } else {
+            written.emplace_back(Done{});
+        }
+    }
     return written;
 }
 
@@ -239,7 +171,6 @@ asio::awaitable<Status> Outbox::start() {
             {postgres::SchemaStep::always(create_table_sql),
              postgres::SchemaStep::index("mockpay_outbox", "mockpay_outbox_next_attempt",
                                          create_index_sql),
-             postgres::SchemaStep::always(create_payments_sql),
              postgres::SchemaStep::always(create_dead_letters_sql),
              postgres::SchemaStep::index("mockpay_dead_letters", "mockpay_dead_letters_gave_up_at",
                                          create_dead_letters_index_sql)});
@@ -251,24 +182,17 @@ asio::awaitable<Status> Outbox::start() {
 // The methods below are plain functions returning the worker's awaitable, never coroutines
 // themselves: GCC 12 destroys a lambda's captured strings twice when the lambda is made inside
 // a coroutine.
-asio::awaitable<Result<SessionPayment>> Outbox::add(const OutboxEvent& event,
-                                                    PaymentOutcome outcome,
-                                                    std::chrono::seconds first_retry) {
+asio::awaitable<Result<bool>> Outbox::add(const OutboxEvent& event,
+                                          std::chrono::seconds first_retry) {
     TF_ASSERT(!event.event_key.empty() && !event.body.empty());
     TF_ASSERT(postgres::is_storable_text(event.psid));  // MockPay only emits for stored sessions.
     TF_ASSERT(postgres::is_storable_text(event.body));  // Its own JSON of a stored session.
-    return changes_.submit_one_as<SessionPayment>(
-        OutboxChange{OutboxChange::Kind::add, event, outcome, first_retry.count()});
+    return changes_.submit_one_as<bool>(OutboxChange{true, event, first_retry.count()});
 }
 
-asio::awaitable<Status> Outbox::remove(const std::string& event_key, const std::string& psid,
-                                       Delivery delivery) {
+asio::awaitable<Status> Outbox::remove(const std::string& event_key) {
     TF_ASSERT(postgres::is_storable_text(event_key));  // Keys are MockPay's own.
-    TF_ASSERT(postgres::is_storable_text(psid));
-    const auto kind = delivery == Delivery::refused ? OutboxChange::Kind::remove_refused
-                                                    : OutboxChange::Kind::remove;
-    return changes_.submit_one_as<Done>(
-        OutboxChange{kind, OutboxEvent{event_key, psid, {}}, PaymentOutcome::succeeded, 0});
+    return changes_.submit_one_as<Done>(OutboxChange{false, OutboxEvent{event_key, {}, {}}, 0});
 }
 
 asio::awaitable<void> Outbox::stop() { return changes_.stop(); }

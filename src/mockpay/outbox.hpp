@@ -3,13 +3,6 @@
 // middle of delivering it. What is left is redelivered with growing pauses, as real providers
 // do, by whichever server process claims it first (FOR UPDATE SKIP LOCKED).
 //
-// A payment session is paid (or fails, or is canceled) once: the first event emitted for it is
-// recorded with it, in the transaction that adds it to the outbox, and a later emit of the
-// session adds nothing and learns that first event instead, unless the shop refused that
-// event for good (then the record goes with it). The record is MockPay's list of payments,
-// kept like the shop's orders.
-//
-//   mockpay_payments(psid pk, event_key, outcome, created_at)
 //   mockpay_outbox(event_key pk, psid, body, attempts, next_attempt_at, created_at)
 //   mockpay_dead_letters(event_key pk, psid, body, attempts, created_at, gave_up_at): events
 //     given up on, which the admin's refund list shows
@@ -55,27 +48,15 @@ struct OutboxEvent {
     std::string body;  // The exact bytes that are signed and posted.
 };
 
-// A payment session's one payment: the first event emitted for it.
-struct SessionPayment {
-    std::string event_key;
-    PaymentOutcome outcome = PaymentOutcome::succeeded;
-};
-
-// How a delivery settled: the shop took the event, or refused it for good (a 4xx).
-enum class Delivery : std::uint8_t { taken, refused };
-
-// One write of a batch: an event added, or removed (only its key and psid are used), the
-// session's payment with it when the shop refused the event.
+// One write of a batch: an event added (`add`) or removed (only its key is used).
 struct OutboxChange {
-    enum class Kind : std::uint8_t { add, remove, remove_refused };
-    Kind kind = Kind::add;
+    bool add = false;
     OutboxEvent event;
-    PaymentOutcome outcome = PaymentOutcome::succeeded;
     std::int64_t first_retry_s = 0;
 };
 
-// What a write answers: an add, the session's payment; a removal, done.
-using OutboxWritten = std::variant<Done, SessionPayment>;
+// What a write answers: an add, whether it stored its event; a removal, done.
+using OutboxWritten = std::variant<Done, bool>;
 
 class Outbox {
 public:
@@ -85,18 +66,14 @@ public:
 
     asio::awaitable<Status> start();  // Creates the table when missing.
 
-    // The session's payment. When it is this event (the session's first emit, or this event
-    // added again), the event is durable once this returns, and its first background attempt
-    // comes after `first_retry`, so the emit path delivers it itself meanwhile. When it is
-    // another, nothing was added.
-    asio::awaitable<Result<SessionPayment>> add(const OutboxEvent& event, PaymentOutcome outcome,
-                                                std::chrono::seconds first_retry);
+    // Whether the event was stored: then it is durable once this returns, and its first
+    // background attempt comes after `first_retry`, so the emit path delivers it itself
+    // meanwhile. An event whose key the outbox holds already (the same emit of its session,
+    // sent again) is not.
+    asio::awaitable<Result<bool>> add(const OutboxEvent& event, std::chrono::seconds first_retry);
 
-    // The shop answered: nothing more to deliver. When it refused the event, the session's
-    // payment is undone with it (the fan was told the payment failed), so the session may be
-    // paid again.
-    asio::awaitable<Status> remove(const std::string& event_key, const std::string& psid,
-                                   Delivery delivery);
+    // The shop answered: nothing more to deliver.
+    asio::awaitable<Status> remove(const std::string& event_key);
 
     // Adds and removes after this fail with shutting_down; completes when the queued ones ran.
     asio::awaitable<void> stop();

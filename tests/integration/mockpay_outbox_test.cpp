@@ -1,7 +1,6 @@
 // MockPay's outbox on PostgreSQL: adds and removes of many payments share a transaction, an
-// event is due for redelivery once its first pause has passed, a removed one never is, an
-// event added twice is stored once, a session's first event is its only payment, and after
-// stop() nothing is written.
+// event is due for redelivery once its first pause has passed, a removed one never is, a key
+// added twice is stored once, and after stop() nothing is written.
 #include <map>
 #include <string>
 #include <vector>
@@ -33,16 +32,10 @@ protected:
         });
     }
 
-    // Each event's answer: its session's payment. Events are payments unless `outcomes` says
-    // otherwise, one per event.
-    std::vector<Result<SessionPayment>> add_together(
-        const std::vector<OutboxEvent>& events, seconds first_retry,
-        const std::vector<PaymentOutcome>& outcomes = {}) {
-        return run_concurrently<Result<SessionPayment>>(events.size(), [&](std::size_t i) {
-            const PaymentOutcome outcome =
-                outcomes.empty() ? PaymentOutcome::succeeded : outcomes.at(i);
-            return outbox_.add(events[i], outcome, first_retry);
-        });
+    std::vector<Result<bool>> add_together(const std::vector<OutboxEvent>& events,
+                                           seconds first_retry) {
+        return run_concurrently<Result<bool>>(
+            events.size(), [&](std::size_t i) { return outbox_.add(events[i], first_retry); });
     }
 
     // The events claimed as due, by key; each key maps to "<psid> <body>". Empty when the
@@ -64,20 +57,18 @@ protected:
 TEST_F(OutboxTest, EventsAddedTogetherShareATransactionAndRemovedOnesAreNeverDue) {
     std::vector<OutboxEvent> events;
     for (int n = 0; n < 20; n++) events.push_back(event(n));
-    events.push_back(event(3));  // The same event twice: stored once, each time its own.
-    const auto answers = add_together(events, seconds(0));
-    for (std::size_t i = 0; i < events.size(); i++) {
-        ASSERT_TRUE(answers[i].ok());
-        EXPECT_EQ(answers[i]->event_key, events[i].event_key);
-    }
+    events.push_back(event(3));  // The same key twice: stored once.
+    const auto added = add_together(events, seconds(0));
+    for (const auto& one : added) EXPECT_TRUE(one.ok());
+    ASSERT_TRUE(added[3].ok() && added.back().ok());
+    EXPECT_NE(*added[3], *added.back());  // One of the two, whichever came first.
     const metrics::Histogram* sizes = batch_sizes("mockpay_outbox");
     ASSERT_NE(sizes, nullptr);
     EXPECT_LT(sizes->count(), events.size());  // Some events shared a batch.
 
     const std::vector<std::string> removed = {"evt_test_0", "evt_test_3", "evt_test_19"};
-    const auto removals = run_concurrently<Status>(removed.size(), [&](std::size_t i) {
-        return outbox_.remove(removed[i], "ps_" + removed[i].substr(9), Delivery::taken);
-    });
+    const auto removals = run_concurrently<Status>(
+        removed.size(), [&](std::size_t i) { return outbox_.remove(removed[i]); });
     for (const Status& done : removals) EXPECT_TRUE(done.ok());
 
     const auto left = due();
@@ -141,84 +132,27 @@ TEST_F(OutboxTest, ExhaustedEventsAreDroppedOnceDue) {
     EXPECT_TRUE(due().empty());
 }
 
-// A session is paid once: of its events added together, one enters the outbox and every add
-// answers that one; an event of the session added later (another button) enters nothing and
-// answers the first too, failures included. The first's own event added again is its own.
-TEST_F(OutboxTest, ASessionsFirstEventIsItsOnlyPayment) {
-    std::vector<OutboxEvent> events;
-    for (int n = 0; n < 6; n++) {
-        OutboxEvent of_one = event(n);
-        of_one.psid = "ps_paid_once";
-        events.push_back(of_one);
+// An event whose key the outbox holds (the same emit, sent again) is not stored, whether the
+// two met in one batch or came one after the other; once the waiting one is removed
+// (delivered), the key is stored again.
+TEST_F(OutboxTest, AKeyAlreadyWaitingIsNotStoredAgain) {
+    const std::vector<OutboxEvent> emits(3, event(1));
+    const auto together = add_together(emits, seconds(0));
+    int stored = 0;
+    for (const auto& added : together) {
+        ASSERT_TRUE(added.ok());
+        stored += *added ? 1 : 0;
     }
-    events.push_back(event(50));  // Another session in the same batches.
-    const auto answers = add_together(events, seconds(0));
-    ASSERT_TRUE(answers.front().ok());
-    const std::string first = answers.front()->event_key;
-    for (std::size_t i = 0; i + 1 < events.size(); i++) {
-        ASSERT_TRUE(answers[i].ok());
-        EXPECT_EQ(answers[i]->event_key, first);
-        EXPECT_EQ(answers[i]->outcome, PaymentOutcome::succeeded);
-    }
-    ASSERT_TRUE(answers.back().ok());
-    EXPECT_EQ(answers.back()->event_key, "evt_test_50");
-    const auto stored = due();
-    EXPECT_EQ(stored.size(), 2u);
-    EXPECT_TRUE(stored.contains(first));
-    EXPECT_TRUE(stored.contains("evt_test_50"));
-    EXPECT_EQ(query_value<std::string>(
-                  "SELECT event_key || ' ' || outcome FROM mockpay_payments WHERE psid = "
-                  "'ps_paid_once'"),
-              first + " succeeded");
+    EXPECT_EQ(stored, 1);
+    const auto later = add_together({event(1)}, seconds(0)).front();
+    ASSERT_TRUE(later.ok());
+    EXPECT_FALSE(*later);
+    EXPECT_EQ(query_value<int>("SELECT count(*) FROM mockpay_outbox"), 1);
 
-    OutboxEvent later = event(7);
-    later.psid = "ps_paid_once";
-    const auto cancel = add_together({later}, seconds(0), {PaymentOutcome::canceled});
-    ASSERT_TRUE(cancel.front().ok());
-    EXPECT_EQ(cancel.front()->event_key, first);
-    EXPECT_EQ(cancel.front()->outcome, PaymentOutcome::succeeded);
-
-    // A failure first: the payment after it pays nothing.
-    OutboxEvent failure = event(8);
-    failure.psid = "ps_failed_first";
-    ASSERT_TRUE(add_together({failure}, seconds(0), {PaymentOutcome::failed}).front().ok());
-    OutboxEvent payment = event(9);
-    payment.psid = "ps_failed_first";
-    const auto paid = add_together({payment}, seconds(0));
-    ASSERT_TRUE(paid.front().ok());
-    EXPECT_EQ(paid.front()->event_key, "evt_test_8");
-    EXPECT_EQ(paid.front()->outcome, PaymentOutcome::failed);
-    EXPECT_EQ(query_value<int>("SELECT count(*) FROM mockpay_outbox"), 3);
-
-    // The first's event added again (its removal not yet written) is still its own.
-    const auto again = add_together({failure}, seconds(0), {PaymentOutcome::failed});
-    ASSERT_TRUE(again.front().ok());
-    EXPECT_EQ(again.front()->event_key, "evt_test_8");
-    EXPECT_EQ(query_value<int>("SELECT count(*) FROM mockpay_outbox"), 3);
-}
-
-// A payment the shop refused for good is undone with its event: the session's next event is
-// its payment. A taken event's removal keeps the payment, and a refusal undoes only the
-// refused event's own payment.
-TEST_F(OutboxTest, ARefusedPaymentLeavesTheSessionUnpaid) {
-    ASSERT_TRUE(add_together({event(1), event(2)}, seconds(0)).front().ok());
-    OutboxEvent after_taken = event(2);
-    after_taken.event_key = "evt_test_2_other";
-    const auto remove = [&](const std::string& key, const std::string& psid, Delivery how) {
-        return run([&] { return outbox_.remove(key, psid, how); });
-    };
-    ASSERT_TRUE(remove("evt_test_1", "ps_1", Delivery::refused).ok());
-    ASSERT_TRUE(remove("evt_test_2", "ps_2", Delivery::taken).ok());
-    ASSERT_TRUE(remove("evt_test_other", "ps_2", Delivery::refused).ok());
-    EXPECT_EQ(query_value<int>("SELECT count(*) FROM mockpay_outbox"), 0);
-
-    OutboxEvent second = event(11);
-    second.psid = "ps_1";
-    const auto paid = add_together({second, after_taken}, seconds(0));
-    ASSERT_TRUE(paid[0].ok());
-    EXPECT_EQ(paid[0]->event_key, "evt_test_11");
-    ASSERT_TRUE(paid[1].ok());
-    EXPECT_EQ(paid[1]->event_key, "evt_test_2");
+    ASSERT_TRUE(run([&] { return outbox_.remove("evt_test_1"); }).ok());
+    const auto again = add_together({event(1)}, seconds(0)).front();
+    ASSERT_TRUE(again.ok());
+    EXPECT_TRUE(*again);
     EXPECT_EQ(query_value<int>("SELECT count(*) FROM mockpay_outbox"), 1);
 }
 

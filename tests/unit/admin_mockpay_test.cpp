@@ -427,6 +427,21 @@ TEST(MockPay, SignedButMalformedEventsAreRejectedAsBadInput) {
 
 // A delivery ends when the shop took the event or refused it for good; a redirect (a webhook
 // URL behind a proxy that moved it) leaves the event to be delivered again, never dropped.
+// One key per session and outcome, the same on every emit and in every process that shares
+// the secret; another session, outcome or secret gives another.
+TEST(MockPay, AnEventKeyFollowsFromItsSessionOutcomeAndTheSecret) {
+    using mockpay::PaymentOutcome;
+    using mockpay::session_event_key;
+    const std::string key = session_event_key("k", "ps_1", PaymentOutcome::succeeded);
+    EXPECT_EQ(key, session_event_key("k", "ps_1", PaymentOutcome::succeeded));
+    EXPECT_EQ(key.size(), 36u);
+    EXPECT_TRUE(key.starts_with("evt_"));
+    EXPECT_EQ(key.find_first_not_of("0123456789abcdef", 4), std::string::npos);
+    EXPECT_NE(key, session_event_key("k", "ps_2", PaymentOutcome::succeeded));
+    EXPECT_NE(key, session_event_key("k", "ps_1", PaymentOutcome::failed));
+    EXPECT_NE(key, session_event_key("other", "ps_1", PaymentOutcome::succeeded));
+}
+
 TEST(MockPay, OnlyATakenOrRefusedEventSettlesItsDelivery) {
     for (unsigned status : {200u, 201u, 204u, 400u, 401u, 404u, 422u, 499u}) {
         EXPECT_TRUE(mockpay::settles_delivery(status)) << status;

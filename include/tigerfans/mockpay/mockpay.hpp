@@ -10,7 +10,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstddef>
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,7 +27,6 @@ namespace tigerfans::mockpay {
 
 class Outbox;
 struct OutboxEvent;
-enum class Delivery : std::uint8_t;
 
 // Where the fan goes after the button: success page, or back to checkout with the outcome.
 std::string redirect_after(PaymentOutcome outcome, std::string_view order_id);
@@ -67,10 +65,10 @@ private:
     // Posts the signed body up to `attempts` times; the last answer, or the fault.
     boost::asio::awaitable<Result<http::ClientResponse>> deliver(const std::string& body,
                                                                  int attempts);
-    // The outbox forgets a delivered event, and a refused one's payment. The strings are
-    // copies: this may run after the answer.
-    boost::asio::awaitable<void> forget_delivered(std::string event_key, std::string psid,
-                                                  Delivery delivery);
+    boost::asio::awaitable<void> settle_delivery(const std::string& event_key,
+                                                 const Result<http::ClientResponse>& reply);
+    // The outbox forgets a delivered event. `event_key` is a copy: this runs after the answer.
+    boost::asio::awaitable<void> forget_delivered(std::string event_key);
     boost::asio::awaitable<void> redelivery_loop();
     // One wave; whether the next should follow at once (a full claim some delivery of which
     // settled).
