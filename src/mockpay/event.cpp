@@ -46,8 +46,8 @@ std::string signature(std::string_view secret, std::string_view body) {
 
 std::string session_event_key(std::string_view secret, std::string_view psid,
                               PaymentOutcome outcome) {
-    const std::string digest =
-        hmac_sha256(secret, std::string(psid) + ":" + std::string(outcome_name(outcome)));
+    const std::string digest = hmac_sha256(
+        secret, "event-key:" + std::string(psid) + ":" + std::string(outcome_name(outcome)));
     return "evt_" + lower_hex(std::string_view(digest).substr(0, 16));
 }
 

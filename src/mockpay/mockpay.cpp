@@ -106,8 +106,9 @@ bool delivery_settled(const Result<http::ClientResponse>& reply) {
     return reply && settles_delivery(reply->status);
 }
 
-// An emit whose event the same emit, sent before, left waiting in the outbox. Built outside
-// the coroutine: inlined into it, GCC 12 warns of a mismatched delete of the coroutine's frame.
+// An emit whose event the same emit, sent before, left waiting in the outbox: the same 303,
+// marked. Built outside the coroutine: inlined into it, GCC 12 warns of a mismatched delete of
+// the coroutine's frame.
 http::Response resent_form_answer(PaymentOutcome outcome, std::string_view order_id) {
     http::Response answer = http::Response::redirect(redirect_after(outcome, order_id));
     answer.headers.emplace_back(std::string(http::idempotent_replay_header), "true");
@@ -334,12 +335,12 @@ asio::awaitable<http::Response> MockPay::emit(http::Request& request) {
     const OutboxEvent event = new_event(config_.mock_secret, session, *outcome);
     auto stored = co_await outbox_->add(event, outbox_first_retry);
     if (!stored) co_return http::fault_response(stored.fault(), "payment event outbox");
-    if (!*stored) {
-        // The form sent again while its event waits: that one is delivered, this pays nothing.
-        co_return resent_form_answer(*outcome, session.order_id);
-    }
-    // Stored, so no event of this key waits: were one delivered before (the form sent again
-    // after it), the shop answers this one, under the same key, as that one's replay.
+    // Not stored: the form sent again while its event waits in the outbox (its delivery under
+    // way, or failing while the shop is down). It is delivered all the same: under the same
+    // key it is the same payment, which a shop that is back takes now rather than at the
+    // outbox's next attempt, minutes later, and one that has it answers as a replay. A form
+    // sent again after its event was delivered is stored anew and answered as a replay too.
+    const bool resent = !*stored;
     const auto reply = co_await deliver(event.body, delivery_attempts_max);
     if (!delivery_settled(reply)) {
         // The payment happened; the shop will hear of it from the outbox.
@@ -354,6 +355,7 @@ asio::awaitable<http::Response> MockPay::emit(http::Request& request) {
         auto forget = forget_delivered(event.event_key);
         co_await background_.run(std::move(forget));
     }
+    if (resent) co_return resent_form_answer(*outcome, session.order_id);
     co_return http::Response::redirect(redirect_after(*outcome, session.order_id));
 }
 

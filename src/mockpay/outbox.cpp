@@ -109,10 +109,12 @@ std::vector<OutboxEvent> events_from(const pqxx::result& rows) {
     return events;
 }
 
-// One batch of adds and removes in one transaction, the adds first. An event is removed only
-// after its add returned, so the two never meet in one batch; were they to, the order keeps
-// the removal. Of the adds with one key (one emit of a session, sent again) the first is sent,
-// and stored unless the outbox holds the key already; the others store nothing.
+// One batch of adds and removes in one transaction, the adds first. An add and a removal of
+// one key meet in a batch when the form is sent again as its first event was delivered: the
+// add stores nothing (the row is there) or stores it again, and the removal then deletes it,
+// which is right, since the key was delivered. Of the adds with one key (one emit of a
+// session, sent again) the first is sent, and stored unless the outbox holds the key already;
+// the others store nothing.
 std::vector<OutboxWritten> write_batch(pqxx::connection& connection,
                                        std::vector<OutboxChange>& changes) {
     postgres::ArrayLiteral keys, psids, bodies, retries, removed;

@@ -425,8 +425,6 @@ TEST(MockPay, SignedButMalformedEventsAreRejectedAsBadInput) {
     }
 }
 
-// A delivery ends when the shop took the event or refused it for good; a redirect (a webhook
-// URL behind a proxy that moved it) leaves the event to be delivered again, never dropped.
 // One key per session and outcome, the same on every emit and in every process that shares
 // the secret; another session, outcome or secret gives another.
 TEST(MockPay, AnEventKeyFollowsFromItsSessionOutcomeAndTheSecret) {
@@ -442,6 +440,8 @@ TEST(MockPay, AnEventKeyFollowsFromItsSessionOutcomeAndTheSecret) {
     EXPECT_NE(key, session_event_key("other", "ps_1", PaymentOutcome::succeeded));
 }
 
+// A delivery ends when the shop took the event or refused it for good; a redirect (a webhook
+// URL behind a proxy that moved it) leaves the event to be delivered again, never dropped.
 TEST(MockPay, OnlyATakenOrRefusedEventSettlesItsDelivery) {
     for (unsigned status : {200u, 201u, 204u, 400u, 401u, 404u, 422u, 499u}) {
         EXPECT_TRUE(mockpay::settles_delivery(status)) << status;

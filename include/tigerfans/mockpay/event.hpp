@@ -48,9 +48,11 @@ std::string event_json(const PaymentEvent& event);
 std::string signature(std::string_view secret, std::string_view body);
 
 // The idempotency key of a payment session's event with `outcome`: "evt_" and the first 32
-// hex digits of HMAC-SHA256(secret, psid + ":" + the outcome's name). Every emit of one
-// session and outcome carries it, so a payment form sent twice is one payment: the shop
-// answers a key it has settled as a replay, and MockPay's outbox holds one event per key.
+// hex digits of HMAC-SHA256(secret, "event-key:" + psid + ":" + the outcome's name). Every
+// emit of one session and outcome carries it, so a payment form sent twice is one payment:
+// the shop answers a key it has settled as a replay, and MockPay's outbox holds one event per
+// key. (Another secret gives another key: a form sent again across a change of the secret is
+// a second payment, owed back.)
 std::string session_event_key(std::string_view secret, std::string_view psid,
                               PaymentOutcome outcome);
 
