@@ -315,9 +315,10 @@ TEST_P(FlowTest, APaymentWhoseSessionWasLostPostsItsPendingHold) {
     EXPECT_EQ(stock["goodies"]["active_holds"], 0);
 }
 
-// A provider that took a session's payment twice (MockPay pays once; these events are signed
-// by hand): the order keeps the first payment and its ticket; the second, answered as a
-// replay, is listed among what is owed back, once, however often it is delivered.
+// A provider that took a session's payment twice, under two keys (MockPay's form sent twice
+// is one key; these events are signed by hand): the order keeps the first payment and its
+// ticket; the second, answered as a replay, is listed among what is owed back, once, however
+// often it is delivered.
 TEST_P(FlowTest, ASecondPaymentOfAnOrderIsListedAsOwedBack) {
     start_server();
     const auto bought = buy("A", "twice@example.com");
